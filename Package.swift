@@ -1,0 +1,34 @@
+// swift-tools-version: 6.2
+// decograph — a declarative decoding-graph engine. Layers follow docs/ARCHITECTURE.md:
+// a module imports only modules listed before it here.
+import PackageDescription
+
+/// Kernels' C helpers are compiled optimised even in debug builds: the test suite runs models
+/// through them, and -O0 intrinsics are 20–50× slower.
+let optimisedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+
+let package = Package(
+    name: "decograph",
+    products: [
+        .executable(name: "decograph", targets: ["decograph"]),
+    ],
+    targets: [
+        // C libraries of the system (pkg-config names as Debian ships them).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
+        // Our own SIMD intrinsics that Swift cannot express (AVX-512 BF16/F16 conversions),
+        // selected at run time by CPU feature.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: optimisedC),
+
+        // Small shared helpers with no dependencies (did-you-mean suggestions).
+        .target(name: "Support"),
+        .target(name: "DecographCLI", dependencies: ["Support"]),
+        .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
+
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+    ]
+)

@@ -1,0 +1,48 @@
+#ifndef DECOGRAPH_CKERNELS_H
+#define DECOGRAPH_CKERNELS_H
+/*
+ * The few SIMD loops Swift cannot express: AVX-512 / AVX2 matrix–vector products over weights
+ * kept in their stored precision (f32, f16, bf16), always accumulating in f32, selected at run
+ * time by CPU feature with a portable C fallback. Everything else numeric lives in Swift
+ * (module Kernels).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Storage precision of a weight matrix. Values match Kernels.DType raw values. */
+enum dg_dtype { DG_F32 = 0, DG_F16 = 1, DG_BF16 = 2 };
+
+/* Instruction-set levels this library can dispatch to. */
+enum dg_isa { DG_ISA_PORTABLE = 0, DG_ISA_AVX2 = 1, DG_ISA_AVX512 = 2 };
+
+/* Best level the running CPU supports (cached after the first call). */
+int dg_cpu_isa(void);
+/* Forces a level at or below the detected one (for tests and benchmarks); returns the level used. */
+int dg_set_isa(int isa);
+int dg_cpu_has_avx512bf16(void);
+
+/*
+ * Y[m*ldy + n] = sum_k X[m*ldx + k] * W[n*K + k]   for m in [0, M), n in [n0, n1).
+ * W is row-major [N, K] (the Hugging Face nn.Linear layout), stored as `dtype`.
+ * Streams each weight row once for all M rows of X: the small-batch (decode / verify) kernel.
+ */
+void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1,
+                  const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
+
+/* dst[i] = (float)src[i] for i in [0, count): widens a stored tensor slice to f32. */
+void dg_to_f32(int dtype, const void *src, float *dst, size_t count);
+/* Narrowing conversions, round-to-nearest-even (NaN stays NaN). */
+void dg_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
+void dg_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+
+/* Streams `bytes` bytes from `src` with wide loads and returns a checksum (memory-bandwidth probe). */
+uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,386 @@
+/*
+ * Small-batch matrix products over weights in their stored precision.
+ *
+ * Decode and speculative verification multiply a handful of activation rows (M = 1…32) by every
+ * weight matrix of the model. That work is bound by how fast the weights stream from memory, so
+ * the kernel reads each weight row exactly once for all M activation rows, widens bf16/f16 to f32
+ * in registers (exact), and accumulates in f32. Activations stay f32: rounding them to bf16 (as
+ * vdpbf16ps would need) costs ~3 significant digits and breaks parity with transformers.
+ *
+ * Blocking: RB = 4 weight rows × MB = 4 activation rows → 16 accumulators, 16-wide k steps.
+ * Weight rows of one block are re-read from L1/L2 for further activation-row blocks.
+ */
+#include "CKernels.h"
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define T256 __attribute__((target("avx2,fma,f16c")))
+
+/* ---------------------------------------------------------------- CPU features */
+
+static int detected_isa = -1;
+static int chosen_isa = -1;
+
+int dg_cpu_isa(void) {
+    if (detected_isa < 0) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl"))
+            detected_isa = DG_ISA_AVX512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            detected_isa = DG_ISA_AVX2;
+        else
+            detected_isa = DG_ISA_PORTABLE;
+    }
+    return detected_isa;
+}
+
+int dg_set_isa(int isa) {
+    int best = dg_cpu_isa();
+    chosen_isa = isa < 0 || isa > best ? best : isa;
+    return chosen_isa;
+}
+
+static int active_isa(void) {
+    if (chosen_isa < 0) chosen_isa = dg_cpu_isa();
+    return chosen_isa;
+}
+
+int dg_cpu_has_avx512bf16(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16");
+}
+
+/* ---------------------------------------------------------------- scalar conversions */
+
+INLINE float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    uint32_t u;
+    if (exp == 0) {
+        if (man == 0) {
+            u = sign;
+        } else { /* subnormal: normalise */
+            int e = -1;
+            do { man <<= 1; e++; } while ((man & 0x400) == 0);
+            man &= 0x3ff;
+            u = sign | ((uint32_t)(127 - 15 - e) << 23) | (man << 13);
+        }
+    } else if (exp == 0x1f) {
+        u = sign | 0x7f800000u | (man << 13);
+    } else {
+        u = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+INLINE uint16_t f32_to_f16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t absu = u & 0x7fffffffu;
+    if (absu > 0x7f800000u) return sign | 0x7e00;           /* NaN */
+    if (absu >= 0x477ff000u) return sign | 0x7c00;          /* overflow (incl. inf) after rounding */
+    if (absu < 0x38800000u) {                               /* result is subnormal or zero */
+        if (absu < 0x33000000u) return sign;                /* < half the smallest subnormal */
+        uint32_t e = absu >> 23;
+        uint32_t man = (absu & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e;                           /* 14 + (113 - e) */
+        uint32_t half = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return sign | (uint16_t)half;
+    }
+    uint32_t r = absu + 0xfffu + ((absu >> 13) & 1u);       /* round mantissa to 10 bits, RNE */
+    return sign | (uint16_t)(((r >> 13) - ((127 - 15) << 10)) & 0x7fff);
+}
+
+INLINE float load_scalar(int dt, const void *W, size_t i) {
+    switch (dt) {
+    case DG_BF16: return bf16_to_f32(((const uint16_t *)W)[i]);
+    case DG_F16: return f16_to_f32(((const uint16_t *)W)[i]);
+    default: return ((const float *)W)[i];
+    }
+}
+
+/* ---------------------------------------------------------------- portable kernel */
+
+static void mm_portable(int dt, const void *W, size_t K, size_t n0, size_t n1, const float *X,
+                        size_t M, size_t ldx, float *Y, size_t ldy) {
+    for (size_t n = n0; n < n1; n++) {
+        for (size_t m = 0; m < M; m++) {
+            const float *x = X + m * ldx;
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            size_t k = 0;
+            for (; k + 4 <= K; k += 4) {
+                s0 += load_scalar(dt, W, n * K + k) * x[k];
+                s1 += load_scalar(dt, W, n * K + k + 1) * x[k + 1];
+                s2 += load_scalar(dt, W, n * K + k + 2) * x[k + 2];
+                s3 += load_scalar(dt, W, n * K + k + 3) * x[k + 3];
+            }
+            for (; k < K; k++) s0 += load_scalar(dt, W, n * K + k) * x[k];
+            Y[m * ldy + n] = (s0 + s1) + (s2 + s3);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512 kernel */
+
+INLINE T512 __m512 ldw512(int dt, const void *W, size_t off) {
+    switch (dt) {
+    case DG_BF16: {
+        __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)W + off));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    case DG_F16:
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)W + off)));
+    default:
+        return _mm512_loadu_ps((const float *)W + off);
+    }
+}
+
+INLINE T512 __m512 ldw512_mask(int dt, const void *W, size_t off, __mmask16 mk) {
+    switch (dt) {
+    case DG_BF16: {
+        __m256i h = _mm256_maskz_loadu_epi16(mk, (const uint16_t *)W + off);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    case DG_F16:
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, (const uint16_t *)W + off));
+    default:
+        return _mm512_maskz_loadu_ps(mk, (const float *)W + off);
+    }
+}
+
+INLINE T512 void tile512(int dt, const void *W, size_t K, size_t n, int RB, const float *X,
+                         size_t ldx, int MB, float *Y, size_t ldy) {
+    __m512 acc[4][4];
+    for (int r = 0; r < RB; r++)
+        for (int m = 0; m < MB; m++) acc[r][m] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 w[4];
+        for (int r = 0; r < RB; r++) w[r] = ldw512(dt, W, (n + r) * K + k);
+        for (int m = 0; m < MB; m++) {
+            __m512 x = _mm512_loadu_ps(X + m * ldx + k);
+            for (int r = 0; r < RB; r++) acc[r][m] = _mm512_fmadd_ps(w[r], x, acc[r][m]);
+        }
+    }
+    if (k < K) {
+        __mmask16 mk = (__mmask16)((1u << (K - k)) - 1u);
+        __m512 w[4];
+        for (int r = 0; r < RB; r++) w[r] = ldw512_mask(dt, W, (n + r) * K + k, mk);
+        for (int m = 0; m < MB; m++) {
+            __m512 x = _mm512_maskz_loadu_ps(mk, X + m * ldx + k);
+            for (int r = 0; r < RB; r++) acc[r][m] = _mm512_fmadd_ps(w[r], x, acc[r][m]);
+        }
+    }
+    for (int m = 0; m < MB; m++)
+        for (int r = 0; r < RB; r++) Y[m * ldy + n + r] = _mm512_reduce_add_ps(acc[r][m]);
+}
+
+INLINE T512 void rows512(int dt, const void *W, size_t K, size_t n, int RB, const float *X,
+                         size_t M, size_t ldx, float *Y, size_t ldy) {
+    size_t m = 0;
+    for (; m + 4 <= M; m += 4) tile512(dt, W, K, n, RB, X + m * ldx, ldx, 4, Y + m * ldy, ldy);
+    if (M - m >= 2) {
+        tile512(dt, W, K, n, RB, X + m * ldx, ldx, 2, Y + m * ldy, ldy);
+        m += 2;
+    }
+    if (M - m == 1) tile512(dt, W, K, n, RB, X + m * ldx, ldx, 1, Y + m * ldy, ldy);
+}
+
+INLINE T512 void mm512(int dt, const void *W, size_t K, size_t n0, size_t n1, const float *X,
+                       size_t M, size_t ldx, float *Y, size_t ldy) {
+    size_t n = n0;
+    for (; n + 4 <= n1; n += 4) rows512(dt, W, K, n, 4, X, M, ldx, Y, ldy);
+    for (; n < n1; n++) rows512(dt, W, K, n, 1, X, M, ldx, Y, ldy);
+}
+
+static T512 void mm512_f32(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                           size_t ldx, float *Y, size_t ldy) {
+    mm512(DG_F32, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+static T512 void mm512_f16(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                           size_t ldx, float *Y, size_t ldy) {
+    mm512(DG_F16, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+static T512 void mm512_bf16(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                            size_t ldx, float *Y, size_t ldy) {
+    mm512(DG_BF16, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+
+/* ---------------------------------------------------------------- AVX2 kernel */
+
+INLINE T256 __m256 ldw256(int dt, const void *W, size_t off) {
+    switch (dt) {
+    case DG_BF16: {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)W + off));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    case DG_F16:
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)W + off)));
+    default:
+        return _mm256_loadu_ps((const float *)W + off);
+    }
+}
+
+INLINE T256 float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+INLINE T256 void tile256(int dt, const void *W, size_t K, size_t n, int RB, const float *X,
+                         size_t ldx, int MB, float *Y, size_t ldy) {
+    __m256 acc[4][2];
+    for (int r = 0; r < RB; r++)
+        for (int m = 0; m < MB; m++) acc[r][m] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 w[4];
+        for (int r = 0; r < RB; r++) w[r] = ldw256(dt, W, (n + r) * K + k);
+        for (int m = 0; m < MB; m++) {
+            __m256 x = _mm256_loadu_ps(X + m * ldx + k);
+            for (int r = 0; r < RB; r++) acc[r][m] = _mm256_fmadd_ps(w[r], x, acc[r][m]);
+        }
+    }
+    for (int m = 0; m < MB; m++)
+        for (int r = 0; r < RB; r++) {
+            float s = hsum256(acc[r][m]);
+            for (size_t kk = k; kk < K; kk++)
+                s += load_scalar(dt, W, (n + r) * K + kk) * X[m * ldx + kk];
+            Y[m * ldy + n + r] = s;
+        }
+}
+
+INLINE T256 void mm256(int dt, const void *W, size_t K, size_t n0, size_t n1, const float *X,
+                       size_t M, size_t ldx, float *Y, size_t ldy) {
+    size_t n = n0;
+    for (; n + 4 <= n1; n += 4) {
+        size_t m = 0;
+        for (; m + 2 <= M; m += 2) tile256(dt, W, K, n, 4, X + m * ldx, ldx, 2, Y + m * ldy, ldy);
+        if (m < M) tile256(dt, W, K, n, 4, X + m * ldx, ldx, 1, Y + m * ldy, ldy);
+    }
+    for (; n < n1; n++) {
+        size_t m = 0;
+        for (; m + 2 <= M; m += 2) tile256(dt, W, K, n, 1, X + m * ldx, ldx, 2, Y + m * ldy, ldy);
+        if (m < M) tile256(dt, W, K, n, 1, X + m * ldx, ldx, 1, Y + m * ldy, ldy);
+    }
+}
+
+static T256 void mm256_f32(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                           size_t ldx, float *Y, size_t ldy) {
+    mm256(DG_F32, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+static T256 void mm256_f16(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                           size_t ldx, float *Y, size_t ldy) {
+    mm256(DG_F16, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+static T256 void mm256_bf16(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                            size_t ldx, float *Y, size_t ldy) {
+    mm256(DG_BF16, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1, const float *X,
+                  size_t M, size_t ldx, float *Y, size_t ldy) {
+    if (n1 <= n0 || M == 0) return;
+    switch (active_isa()) {
+    case DG_ISA_AVX512:
+        if (dtype == DG_BF16) mm512_bf16(W, K, n0, n1, X, M, ldx, Y, ldy);
+        else if (dtype == DG_F16) mm512_f16(W, K, n0, n1, X, M, ldx, Y, ldy);
+        else mm512_f32(W, K, n0, n1, X, M, ldx, Y, ldy);
+        return;
+    case DG_ISA_AVX2:
+        if (dtype == DG_BF16) mm256_bf16(W, K, n0, n1, X, M, ldx, Y, ldy);
+        else if (dtype == DG_F16) mm256_f16(W, K, n0, n1, X, M, ldx, Y, ldy);
+        else mm256_f32(W, K, n0, n1, X, M, ldx, Y, ldy);
+        return;
+    default:
+        mm_portable(dtype, W, K, n0, n1, X, M, ldx, Y, ldy);
+    }
+}
+
+/* ---------------------------------------------------------------- conversions */
+
+static T512 void to_f32_512(int dt, const void *src, float *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(dst + i, ldw512(dt, src, i));
+    for (; i < count; i++) dst[i] = load_scalar(dt, src, i);
+}
+
+void dg_to_f32(int dtype, const void *src, float *dst, size_t count) {
+    if (dtype == DG_F32) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    if (active_isa() == DG_ISA_AVX512) {
+        to_f32_512(dtype, src, dst, count);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) dst[i] = load_scalar(dtype, src, i);
+}
+
+void dg_f32_to_bf16(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) dst[i] = f32_to_bf16(src[i]);
+}
+
+void dg_f32_to_f16(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) dst[i] = f32_to_f16(src[i]);
+}
+
+/* ---------------------------------------------------------------- bandwidth probe */
+
+static T512 uint64_t read_pass_512(const void *src, size_t bytes) {
+    const __m512i *p = (const __m512i *)src;
+    size_t n = bytes / 64;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 = _mm512_xor_si512(a0, _mm512_loadu_si512(p + i));
+        a1 = _mm512_xor_si512(a1, _mm512_loadu_si512(p + i + 1));
+        a2 = _mm512_xor_si512(a2, _mm512_loadu_si512(p + i + 2));
+        a3 = _mm512_xor_si512(a3, _mm512_loadu_si512(p + i + 3));
+    }
+    a0 = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
+    return (uint64_t)_mm512_reduce_add_epi64(a0);
+}
+
+uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes) {
+    if (active_isa() == DG_ISA_AVX512) return read_pass_512(src, bytes);
+    const uint64_t *p = (const uint64_t *)src;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t n = bytes / 8, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 ^= p[i];
+        a1 ^= p[i + 1];
+        a2 ^= p[i + 2];
+        a3 ^= p[i + 3];
+    }
+    return a0 ^ a1 ^ a2 ^ a3;
+}
