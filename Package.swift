@@ -26,9 +26,14 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
-        .target(name: "DecographCLI", dependencies: ["Support"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "ModelRuntime", dependencies: ["Kernels"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "ModelRuntime", "Kernels"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
+        .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
     ]
 )

@@ -80,6 +80,16 @@ def build_model(arch: str, seed: int, **cfg_kwargs):
     torch.manual_seed(seed)
     model = cls_model(cfg).to(torch.float32)
     model.config._attn_implementation = "eager"
+    # HF initialises RMSNorm weights to exactly 1.0, which would hide a runtime that forgets (or misapplies)
+    # the norm weight. Give them random values around 1 instead.
+    g = torch.Generator().manual_seed(seed + 99)
+    n_norm = 0
+    with torch.no_grad():
+        for mod in model.modules():
+            if type(mod).__name__.endswith("RMSNorm"):
+                mod.weight.copy_(1.0 + 0.2 * torch.randn(mod.weight.shape, generator=g))
+                n_norm += 1
+    assert n_norm == 2 * cfg.num_hidden_layers + 1, n_norm
     model.eval()
     return model
 
@@ -263,7 +273,7 @@ CASES = [
         check_rope_matters=True, rewrite_rope=True,
         notes="Like llama3-rope-scaling (different seed) but original_max_position_embeddings 32 so the "
               "'high frequency: keep unchanged' llama3 branch is exercised; config.json rewritten to the "
-              "legacy transformers-4 format (top-level rope_theta + rope_scaling).",
+              "legacy transformers-4 format (top-level rope_theta + rope_scaling; `dtype` renamed `torch_dtype`).",
     ),
     dict(
         case="llama-head-dim", arch="llama", seed=1005, dtype="f32",

@@ -39,6 +39,13 @@ void dg_to_f32(int dtype, const void *src, float *dst, size_t count);
 void dg_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
 void dg_f32_to_f16(const float *src, uint16_t *dst, size_t count);
 
+/* Spin-wait hint (PAUSE on x86) for the compute pool's idle loop. */
+static inline void dg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /* Streams `bytes` bytes from `src` with wide loads and returns a checksum (memory-bandwidth probe). */
 uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes);
 

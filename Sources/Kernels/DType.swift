@@ -1,0 +1,85 @@
+import CKernels
+
+/// Storage precision of a tensor. Raw values match the C kernels' `dg_dtype`.
+public enum DType: Int32, Sendable, CustomStringConvertible {
+    case f32 = 0
+    case f16 = 1
+    case bf16 = 2
+
+    /// Bytes per element.
+    public var size: Int { self == .f32 ? 4 : 2 }
+
+    /// The safetensors spelling (`F32`, `F16`, `BF16`).
+    public var safetensorsName: String {
+        switch self {
+        case .f32: "F32"
+        case .f16: "F16"
+        case .bf16: "BF16"
+        }
+    }
+
+    /// Parses a safetensors dtype name.
+    /// - Parameter name: `F32`, `F16` or `BF16`.
+    /// - Returns: the dtype, or `nil` for others (integer and f64 tensors are not weights we run).
+    public init?(safetensorsName name: String) {
+        switch name {
+        case "F32": self = .f32
+        case "F16": self = .f16
+        case "BF16": self = .bf16
+        default: return nil
+        }
+    }
+
+    public var description: String { safetensorsName.lowercased() }
+}
+
+/// Widens `count` elements of `dtype` at `source` into f32 (exact for f16 and bf16).
+/// - Parameters:
+///   - dtype: the stored precision.
+///   - source: the stored elements.
+///   - destination: where the f32 values go.
+///   - count: number of elements.
+@inlinable
+public func convertToF32(_ dtype: DType, _ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    dg_to_f32(dtype.rawValue, source, destination, count)
+}
+
+/// Narrows f32 values to bf16 or f16, rounding to nearest even.
+/// - Parameters:
+///   - source: f32 values.
+///   - dtype: `.bf16` or `.f16` (`.f32` copies).
+///   - destination: room for `count` elements of `dtype`.
+///   - count: number of elements.
+public func convertFromF32(_ source: UnsafePointer<Float>, to dtype: DType, _ destination: UnsafeMutableRawPointer, count: Int) {
+    switch dtype {
+    case .f32: destination.copyMemory(from: source, byteCount: count * 4)
+    case .bf16: dg_f32_to_bf16(source, destination.assumingMemoryBound(to: UInt16.self), count)
+    case .f16: dg_f32_to_f16(source, destination.assumingMemoryBound(to: UInt16.self), count)
+    }
+}
+
+/// The instruction-set level the C kernels use.
+public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
+    case portable = 0
+    case avx2 = 1
+    case avx512 = 2
+
+    /// The best level this CPU supports.
+    public static var detected: InstructionSet { InstructionSet(rawValue: dg_cpu_isa()) ?? .portable }
+
+    /// Selects a level at or below the detected one (tests and benchmarks compare paths).
+    /// - Parameter level: the wanted level.
+    /// - Returns: the level now in use.
+    @discardableResult
+    public static func use(_ level: InstructionSet) -> InstructionSet {
+        InstructionSet(rawValue: dg_set_isa(level.rawValue)) ?? .portable
+    }
+
+    public var description: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CBLAS
+import CKernels
+
+/// `Y = X · Wᵀ` for activations `X [M, K]` (f32) and a weight matrix `W [N, K]` in its stored
+/// precision, parallel over the compute pool by output rows.
+///
+/// Two paths, chosen by `M`:
+/// - small batches (decode, speculative verification) stream each weight row once for all rows of
+///   `X` through the C kernel `dg_matmul_wt` (f32 accumulation, weights widened in registers);
+/// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
+///   bf16/f16 weights slice by slice into a per-thread f32 scratch tile.
+public enum MatMul {
+    /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
+    /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
+    /// 4 activation rows). Chosen with `decograph bench runtime` (verify-k rows): see
+    /// docs/ARCHITECTURE.md.
+    public static let streamingRowLimit = 32
+
+    /// Weight rows widened per scratch tile on the BLAS path: 64 rows × K f32 stays within L2
+    /// for K ≤ 8192 (2 MiB).
+    static let blasTileRows = 64
+
+    /// Computes `y[m * ldy + n] = Σ_k x[m * ldx + k] · W[n, k]` for `m < M`, `n < W.rows`.
+    /// - Parameters:
+    ///   - x: activations, `M` rows of `W.columns` values with stride `ldx`.
+    ///   - M: number of activation rows.
+    ///   - ldx: row stride of `x` in elements.
+    ///   - weight: the weight matrix.
+    ///   - y: output, `M` rows of `W.rows` values with stride `ldy`.
+    ///   - ldy: row stride of `y` in elements.
+    ///   - pool: the threads to use.
+    public static func multiply(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, by weight: WeightMatrix,
+                                into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared) {
+        if M == 0 || weight.rows == 0 { return }
+        if M <= streamingRowLimit {
+            pool.parallelFor(count: weight.rows, alignment: 4) { r in
+                dg_matmul_wt(weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
+                             x, M, ldx, y, ldy)
+            }
+        } else {
+            pool.parallelFor(count: weight.rows, alignment: blasTileRows) { r in
+                blas(x, rows: M, ldx: ldx, weight: weight, outputRows: r, y: y, ldy: ldy)
+            }
+        }
+    }
+
+    /// Several products of the same activations in one parallel region (q/k/v, gate/up): the
+    /// rows of all weights are split across threads together, halving synchronisation per layer.
+    /// - Parameters:
+    ///   - x: activations, `M` rows with stride `ldx`.
+    ///   - M: number of activation rows.
+    ///   - ldx: row stride of `x`.
+    ///   - products: (weight, output, output row stride) triples; all weights have `columns` = K.
+    ///   - pool: the threads to use.
+    public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
+                                    _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
+                                    pool: ComputePool = .shared) {
+        if M > streamingRowLimit {
+            for (w, y, ldy) in products { multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool) }
+            return
+        }
+        // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
+        // space at multiples of 4 keeps the kernel on its 4-row tile.
+        let total = products.reduce(0) { $0 + $1.0.rows }
+        pool.parallelFor(count: total, alignment: 4) { r in
+            var start = 0
+            for (w, y, ldy) in products {
+                let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
+                if lo < hi {
+                    dg_matmul_wt(w.dtype.rawValue, w.base, w.columns, lo - start, hi - start, x, M, ldx, y, ldy)
+                }
+                start += w.rows
+            }
+        }
+    }
+
+    private static func blas(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, weight: WeightMatrix,
+                             outputRows: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        BLASThreads.pinToOne()
+        let K = weight.columns
+        if weight.dtype == .f32 {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(M), blasint(outputRows.count), blasint(K),
+                        1, x, blasint(ldx), weight.row(outputRows.lowerBound).assumingMemoryBound(to: Float.self),
+                        blasint(K), 0, y + outputRows.lowerBound, blasint(ldy))
+            return
+        }
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: blasTileRows * K)
+        defer { tile.deallocate() }
+        var n = outputRows.lowerBound
+        while n < outputRows.upperBound {
+            let count = min(blasTileRows, outputRows.upperBound - n)
+            convertToF32(weight.dtype, weight.row(n), tile, count: count * K)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(M), blasint(count), blasint(K),
+                        1, x, blasint(ldx), tile, blasint(K), 0, y + n, blasint(ldy))
+            n += count
+        }
+    }
+}
+
+/// Keeps OpenBLAS single-threaded: parallelism comes from `ComputePool` (see its documentation).
+public enum BLASThreads {
+    private static let pinned: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// Sets OpenBLAS to one thread (once per process).
+    public static func pinToOne() { _ = pinned }
+
+    /// OpenBLAS's name for the kernel family it selected (`Haswell`, `SkylakeX`, …).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+}

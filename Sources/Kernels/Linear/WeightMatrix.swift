@@ -1,0 +1,31 @@
+/// A read-only view of a row-major `[rows, columns]` weight matrix in its stored precision
+/// (usually memory-mapped from a safetensors file). `y = x · Wᵀ` is the nn.Linear convention.
+public struct WeightMatrix: @unchecked Sendable {
+    /// First byte of element (0, 0).
+    public let base: UnsafeRawPointer
+    /// Stored precision.
+    public let dtype: DType
+    /// Output features (rows).
+    public let rows: Int
+    /// Input features (columns).
+    public let columns: Int
+
+    /// Creates a view.
+    /// - Parameters:
+    ///   - base: the first element.
+    ///   - dtype: its precision.
+    ///   - rows: number of rows (output features).
+    ///   - columns: number of columns (input features).
+    public init(base: UnsafeRawPointer, dtype: DType, rows: Int, columns: Int) {
+        self.base = base
+        self.dtype = dtype
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// Bytes the matrix occupies (what one full pass over it reads from memory).
+    public var byteCount: Int { rows * columns * dtype.size }
+
+    /// Pointer to row `r`.
+    @inline(__always) public func row(_ r: Int) -> UnsafeRawPointer { base + r * columns * dtype.size }
+}

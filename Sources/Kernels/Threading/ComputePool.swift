@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Synchronization
+import CKernels
+
+/// The threads that run numeric kernels: the calling thread plus `threadCount - 1` workers.
+///
+/// Who owns the cores: this pool. A model forward pass splits its matrix products and attention
+/// over the pool; OpenBLAS is pinned to one thread (see `BLASThreads`) and is called per pool
+/// thread on disjoint slices, so BLAS threads and pool threads never oversubscribe. Dispatch
+/// workers run graph logic only and call into the model, which then runs on this pool.
+///
+/// Workers spin briefly after each job (a forward pass issues hundreds of parallel regions, each
+/// a few microseconds apart) and then park on a semaphore so an idle process uses no CPU.
+/// `parallelFor` is not reentrant: a job must not call `parallelFor` on the same pool.
+public final class ComputePool: @unchecked Sendable {
+    /// Number of threads taking part in each job, the caller included.
+    public let threadCount: Int
+
+    private let generation = Atomic<UInt64>(0)
+    private let pending = Atomic<Int>(0)
+    private let running = Atomic<Bool>(false)
+    private let shutdown = Atomic<Bool>(false)
+    /// Parking state of one worker thread.
+    private final class Worker: Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wakeup = DispatchSemaphore(value: 0)
+    }
+    private let workers: [Worker]
+    // Written by the caller before `generation` is bumped (release), read by workers after they
+    // observe the new generation (acquire).
+    private var job: ((Int) -> Void)?
+    private var jobCount = 0
+    private var threads: [Thread] = []
+
+    /// How long a worker spins for the next job before parking. Measured: consecutive parallel
+    /// regions of a decode step are 2–50 µs apart; 20k spins is about 50 µs on this machine.
+    static let spinIterations = 20_000
+
+    /// The process-wide pool, one thread per available core.
+    public static let shared = ComputePool(threadCount: ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Creates a pool.
+    /// - Parameter threadCount: threads per job including the caller (at least 1).
+    public init(threadCount: Int) {
+        self.threadCount = max(1, threadCount)
+        workers = (0..<self.threadCount).map { _ in Worker() }
+        for index in 1..<max(1, self.threadCount) {
+            let thread = Thread { [unowned self] in self.workerLoop(index) }
+            thread.name = "decograph-compute-\(index)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    deinit {
+        shutdown.store(true, ordering: .releasing)
+        generation.wrappingAdd(1, ordering: .releasing)
+        for index in 1..<threadCount { workers[index].wakeup.signal() }
+    }
+
+    /// Runs `body(t)` once on each of `threadCount` threads (t = 0 on the caller) and returns when
+    /// all have finished.
+    /// - Parameter body: the work of thread `t`; it partitions the job itself (see `range(of:)`).
+    public func run(_ body: (Int) -> Void) {
+        if threadCount == 1 {
+            body(0)
+            return
+        }
+        precondition(!running.exchange(true, ordering: .acquiring), "ComputePool.run is not reentrant")
+        withoutActuallyEscaping(body) { escapable in
+            job = escapable
+            pending.store(threadCount - 1, ordering: .relaxed)
+            generation.wrappingAdd(1, ordering: .releasing)
+            for index in 1..<threadCount where workers[index].sleeping.exchange(false, ordering: .acquiringAndReleasing) {
+                workers[index].wakeup.signal()
+            }
+            escapable(0)
+            while pending.load(ordering: .acquiring) != 0 { spinPause() }
+            job = nil
+        }
+        running.store(false, ordering: .releasing)
+    }
+
+    /// Splits `0..<count` into `threadCount` contiguous parts and runs `body` on each non-empty part.
+    /// - Parameters:
+    ///   - count: the number of items.
+    ///   - alignment: part boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
+    ///   - body: processes one range of items.
+    public func parallelFor(count: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        let parts = min(threadCount, max(1, (count + alignment - 1) / alignment))
+        if parts == 1 {
+            body(0..<count)
+            return
+        }
+        run { t in
+            let r = Self.range(of: t, parts: parts, count: count, alignment: alignment)
+            if !r.isEmpty { body(r) }
+        }
+    }
+
+    /// The part of `0..<count` that part `index` of `parts` handles.
+    static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
+        guard index < parts else { return count..<count }
+        let units = (count + alignment - 1) / alignment
+        let lower = min(count, (units * index / parts) * alignment)
+        let upper = min(count, (units * (index + 1) / parts) * alignment)
+        return lower..<upper
+    }
+
+    private func workerLoop(_ index: Int) {
+        var seen: UInt64 = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins < Self.spinIterations {
+                    spinPause()
+                    continue
+                }
+                workers[index].sleeping.store(true, ordering: .releasing)
+                if generation.load(ordering: .acquiring) != seen {
+                    // A job arrived while parking; if the caller already claimed our flag it
+                    // signalled (or will), so consume that signal to keep the semaphore balanced.
+                    if !workers[index].sleeping.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged {
+                        workers[index].wakeup.wait()
+                    }
+                    break
+                }
+                workers[index].wakeup.wait()
+                spins = 0
+            }
+            seen = generation.load(ordering: .acquiring)
+            if shutdown.load(ordering: .acquiring) { return }
+            if let job { job(index) }
+            pending.subtract(1, ordering: .releasing)
+        }
+    }
+
+    @inline(__always) private func spinPause() { dg_cpu_relax() }
+}

@@ -1,0 +1,12 @@
+/// Llama 1/2/3 (incl. Llama-3 `rope_type: llama3`): optional `attention_bias` on q/k/v/o and
+/// `mlp_bias`, full attention in every layer.
+enum Llama: Architecture {
+    static let modelTypes = ["llama"]
+
+    static func configure(_ config: inout ModelConfig, json: [String: Any], path: String) throws {
+        let attentionBias = json["attention_bias"] as? Bool ?? false
+        config.qkvBias = attentionBias
+        config.outputBias = attentionBias
+        config.mlpBias = json["mlp_bias"] as? Bool ?? false
+    }
+}

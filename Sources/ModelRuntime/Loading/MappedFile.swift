@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only memory map of a whole file, unmapped on deinit. Weights are used in place from the
+/// map, so loading a model costs page-table set-up, not a copy.
+final class MappedFile: @unchecked Sendable {
+    /// Path as given.
+    let path: String
+    /// First byte of the file (nil for an empty file).
+    let base: UnsafeRawPointer?
+    /// File size in bytes.
+    let size: Int
+
+    /// Maps `path`.
+    /// - Parameter path: the file.
+    /// - Throws: `RuntimeError.io` when it cannot be opened, sized or mapped.
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw RuntimeError(.io, "\(path): cannot open (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw RuntimeError(.io, "\(path): cannot stat (\(String(cString: strerror(errno))))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw RuntimeError(.io, "\(path): not a regular file") }
+        size = Int(st.st_size)
+        if size == 0 {
+            base = nil
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else {
+            throw RuntimeError(.io, "\(path): cannot map \(size) bytes (\(String(cString: strerror(errno))))")
+        }
+        base = UnsafeRawPointer(p)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import Kernels
+import Synchronization
+
+/// A loaded Llama-family model with its KV cache: the one runtime every graph and session shares.
+///
+/// `forward` scores a batch of items (each a sequence plus new tokens, optionally a token tree)
+/// in one pass: the new tokens of all items are stacked into one activation matrix so every
+/// weight matrix streams from memory once per pass. Forward passes are serialised (each uses all
+/// threads of `pool`); concurrent sessions batch their work into one call above this layer.
+public final class Model: @unchecked Sendable {
+    /// The configuration.
+    public let config: ModelConfig
+    /// Where the model came from (directory, or a description of a random model).
+    public let name: String
+    /// Precision most weights are stored in.
+    public let weightDType: DType
+    /// The key/value cache all sequences of this model draw from.
+    public let cache: KVCache
+    /// Threads used by forward passes.
+    public let pool: ComputePool
+
+    let layers: [DecoderLayer]
+    let embedding: WeightMatrix
+    let lmHead: WeightMatrix
+    let finalNorm: [Float]
+    let rope: RotaryEmbedding
+    /// Keeps the memory maps (or in-memory buffers) behind the weight views alive.
+    private let storage: AnyObject
+    /// Serialises forward passes (documented above).
+    private let forwardLock = Mutex<Void>(())
+
+    /// Default KV-cache limit: 1 GiB, about 23k tokens of a 1.1B GQA model.
+    public static let defaultKVCacheBytes = 1 << 30
+
+    /// Loads a Hugging Face model directory (config.json + safetensors, single or sharded).
+    /// - Parameters:
+    ///   - directory: the model directory.
+    ///   - kvCacheBytes: memory limit of the KV cache.
+    ///   - pool: compute threads.
+    /// - Throws: `RuntimeError` naming the file and tensor at fault.
+    public convenience init(directory: String, kvCacheBytes: Int = defaultKVCacheBytes, pool: ComputePool = .shared) throws {
+        let config = try ModelConfig(contentsOf: directory + "/config.json")
+        let weights = try ModelWeights(directory: directory)
+        try self.init(config: config, weights: weights, storage: weights, name: directory,
+                      dtype: weights.predominantDType, kvCacheBytes: kvCacheBytes, pool: pool)
+    }
+
+    init(config: ModelConfig, weights: some WeightSource, storage: AnyObject, name: String, dtype: DType,
+         kvCacheBytes: Int, pool: ComputePool) throws {
+        self.config = config
+        self.name = name
+        self.storage = storage
+        self.pool = pool
+        weightDType = dtype
+        embedding = try weights.matrix("model.embed_tokens.weight", rows: config.vocabularySize, columns: config.hiddenSize)
+        if config.tiedEmbeddings {
+            lmHead = embedding
+        } else {
+            lmHead = try weights.matrix("lm_head.weight", rows: config.vocabularySize, columns: config.hiddenSize)
+        }
+        finalNorm = try weights.vector("model.norm.weight", count: config.hiddenSize)
+        layers = try (0..<config.layerCount).map { try DecoderLayer(index: $0, config: config, weights: weights) }
+        rope = config.rope.embedding(headDim: config.headDim)
+        cache = try KVCache(config: config, maxBytes: kvCacheBytes)
+    }
+
+    /// A new empty sequence in this model's cache.
+    /// - Returns: the sequence.
+    public func makeSequence() -> KVSequence { cache.makeSequence() }
+
+    /// Bytes of weights one forward pass streams (all matrices, the LM head included).
+    public var weightBytesPerPass: Int {
+        layers.reduce(0) { sum, l in
+            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
+        } + lmHead.byteCount
+    }
+
+    /// Scores new tokens of several sequences in one pass and appends them to their caches.
+    ///
+    /// Each new token attends to its sequence's cached tokens and to its ancestors among the new
+    /// tokens (itself included) — a chain when `parents` is nil. Tree tokens are stored in the
+    /// order given; after verification keep the accepted path with `KVSequence.keepPath`.
+    /// - Parameters:
+    ///   - items: the work; each sequence may appear once.
+    ///   - depth: run only layers `0..<depth`, then the final norm and LM head (self-speculative
+    ///     drafts). Positions written this way hold only those layers until truncated.
+    /// - Returns: logits per item, as each item's `outputs` asks.
+    /// - Throws: `RuntimeError.badInput` for invalid tokens/trees, `.cacheExhausted` when the cache is full.
+    public func forward(_ items: [ForwardItem], depth: Int? = nil) throws -> [Logits] {
+        try forwardLock.withLock { _ in try forwardLocked(items, depth: depth ?? config.layerCount) }
+    }
+
+    private func forwardLocked(_ items: [ForwardItem], depth: Int) throws -> [Logits] {
+        let c = config
+        guard depth >= 1 && depth <= c.layerCount else {
+            throw RuntimeError(.badInput, "depth \(depth) outside 1...\(c.layerCount)")
+        }
+        // Validate everything before touching any cache.
+        var seen = Set<ObjectIdentifier>()
+        var plans: [TokenPlan] = []
+        for (n, item) in items.enumerated() {
+            guard seen.insert(ObjectIdentifier(item.sequence)).inserted else {
+                throw RuntimeError(.badInput, "item \(n): the same sequence appears twice in one forward call")
+            }
+            guard item.sequence.cache === cache else {
+                throw RuntimeError(.badInput, "item \(n): sequence belongs to another model's cache")
+            }
+            let s = item.sequence
+            if s.length > s.fullLength && depth > s.shallowDepth {
+                throw RuntimeError(.badInput, "item \(n): positions \(s.fullLength)..<\(s.length) hold only \(s.shallowDepth) layers; truncate to \(s.fullLength) before a \(depth)-layer pass")
+            }
+            plans.append(try TokenPlan(item: item, index: n, vocabularySize: c.vocabularySize))
+        }
+        for (item, plan) in zip(items, plans) { try item.sequence.reserve(plan.count) }
+
+        let M = plans.reduce(0) { $0 + $1.count }
+        if M == 0 { return plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) } }
+        let H = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        let F = c.intermediateSize
+        let scratch = ForwardScratch(M: M, hidden: H, qDim: qDim, kvDim: kvDim, ffn: F, headDim: c.headDim)
+        defer { scratch.deallocate() }
+
+        // Token metadata, flattened over items.
+        var tokenItem = [Int](), tokenSlot = [Int](), tokenPosition = [Int]()
+        tokenItem.reserveCapacity(M)
+        for (n, plan) in plans.enumerated() {
+            let base = items[n].sequence.length
+            for i in 0..<plan.count {
+                tokenItem.append(n)
+                tokenSlot.append(base + i)
+                tokenPosition.append(base + plan.depths[i])
+            }
+        }
+        for (r, t) in items.flatMap(\.tokens).enumerated() {
+            convertToF32(embedding.dtype, embedding.row(Int(t)), scratch.x + r * H, count: H)
+        }
+        // Block tables of all items, flattened (stable for the whole pass: reserved above).
+        var tables = [Int32](), tableStart = [Int]()
+        for item in items {
+            tableStart.append(tables.count)
+            tables.append(contentsOf: item.sequence.blocks)
+        }
+        let visibility = VisibilityLists(items: items, plans: plans, windows: Set(layers.prefix(depth).map(\.window)))
+
+        for l in 0..<depth {
+            let layer = layers[l]
+            for r in 0..<M { Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool)
+            addBias(layer.qBias, scratch.q, rows: M, width: qDim)
+            addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
+            addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
+            let pools = cache.layerPools[l]
+            for r in 0..<M {
+                rope.apply(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, position: tokenPosition[r], scratch: scratch.ropeScratch)
+                rope.apply(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, position: tokenPosition[r], scratch: scratch.ropeScratch)
+                let offset = items[tokenItem[r]].sequence.slotOffset(tokenSlot[r])
+                (pools.keys + offset).update(from: scratch.k + r * kvDim, count: kvDim)
+                (pools.values + offset).update(from: scratch.v + r * kvDim, count: kvDim)
+            }
+            let lists = visibility.lists(window: layer.window)
+            let group = c.headCount / c.kvHeadCount
+            let scale = 1 / Float(c.headDim).squareRoot()
+            tables.withUnsafeBufferPointer { tablePointer in
+                pool.parallelFor(count: M * c.kvHeadCount) { range in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * lists.maxCount)
+                    defer { scores.deallocate() }
+                    for job in range {
+                        let r = job / c.kvHeadCount, g = job % c.kvHeadCount
+                        let kv = PagedKV(keys: pools.keys, values: pools.values, blockSize: cache.blockSize,
+                                         kvHeads: c.kvHeadCount, headDim: c.headDim,
+                                         blockTable: tablePointer.baseAddress! + tableStart[tokenItem[r]])
+                        lists.withList(r) { visible, count in
+                            PagedAttention.attend(query: scratch.q + r * qDim, kvHead: g, groupSize: group, kv: kv,
+                                                  visible: visible, visibleCount: count, scale: scale,
+                                                  output: scratch.attention + r * qDim, scores: scores)
+                        }
+                    }
+                }
+            }
+            MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: layer.o, into: scratch.h, ldy: H, pool: pool)
+            addBias(layer.oBias, scratch.h, rows: M, width: H)
+            Vector.add(scratch.h, into: scratch.x, count: M * H)
+
+            for r in 0..<M { Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool)
+            addBias(layer.gateBias, scratch.gate, rows: M, width: F)
+            addBias(layer.upBias, scratch.up, rows: M, width: F)
+            Vector.siluMultiply(scratch.gate, scratch.up, count: M * F)
+            MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool)
+            addBias(layer.downBias, scratch.h, rows: M, width: H)
+            Vector.add(scratch.h, into: scratch.x, count: M * H)
+        }
+
+        // Final norm and LM head for the rows asked for.
+        var wanted: [Int] = []
+        var firstRow = 0
+        for (item, plan) in zip(items, plans) {
+            switch item.outputs {
+            case .all: wanted.append(contentsOf: firstRow..<(firstRow + plan.count))
+            case .last: if plan.count > 0 { wanted.append(firstRow + plan.count - 1) }
+            case .none: break
+            }
+            firstRow += plan.count
+        }
+        let V = c.vocabularySize
+        var allLogits = [Float](repeating: 0, count: wanted.count * V)
+        if !wanted.isEmpty {
+            let normed = UnsafeMutablePointer<Float>.allocate(capacity: wanted.count * H)
+            defer { normed.deallocate() }
+            for (i, r) in wanted.enumerated() {
+                Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: normed + i * H, count: H)
+            }
+            allLogits.withUnsafeMutableBufferPointer { out in
+                MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: out.baseAddress!, ldy: V, pool: pool)
+            }
+        }
+        for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, depth: depth) }
+
+        var results: [Logits] = []
+        var cursor = 0
+        for (item, plan) in zip(items, plans) {
+            let rows = item.outputs == .all ? plan.count : (item.outputs == .last && plan.count > 0 ? 1 : 0)
+            results.append(Logits(rows: rows, vocabularySize: V, values: Array(allLogits[(cursor * V)..<((cursor + rows) * V)])))
+            cursor += rows
+        }
+        return results
+    }
+
+    private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        guard let bias else { return }
+        bias.withUnsafeBufferPointer { b in
+            for r in 0..<rows { Vector.add(b.baseAddress!, into: y + r * width, count: width) }
+        }
+    }
+}
+
+/// Validated shape of one item's new tokens: depth of each token in its tree.
+struct TokenPlan {
+    let count: Int
+    let parents: [Int]
+    let depths: [Int]
+
+    init(item: ForwardItem, index n: Int, vocabularySize: Int) throws {
+        count = item.tokens.count
+        for (i, t) in item.tokens.enumerated() where t < 0 || Int(t) >= vocabularySize {
+            throw RuntimeError(.badInput, "item \(n): token \(t) at \(i) is outside the vocabulary 0..<\(vocabularySize)")
+        }
+        if let p = item.parents {
+            guard p.count == count else {
+                throw RuntimeError(.badInput, "item \(n): \(p.count) parents for \(count) tokens")
+            }
+            for (i, parent) in p.enumerated() where parent < -1 || parent >= i {
+                throw RuntimeError(.badInput, "item \(n): token \(i) has parent \(parent); parents must be -1 or an earlier token")
+            }
+            parents = p
+        } else {
+            parents = (0..<count).map { $0 - 1 }
+        }
+        var d = [Int](repeating: 0, count: count)
+        for i in 0..<count where parents[i] >= 0 { d[i] = d[parents[i]] + 1 }
+        depths = d
+    }
+}
+
+/// Per-pass activation buffers, `M` rows each.
+struct ForwardScratch {
+    let x, h, q, k, v, attention, gate, up, ropeScratch: UnsafeMutablePointer<Float>
+
+    init(M: Int, hidden: Int, qDim: Int, kvDim: Int, ffn: Int, headDim: Int) {
+        x = .allocate(capacity: M * hidden)
+        h = .allocate(capacity: M * hidden)
+        q = .allocate(capacity: M * qDim)
+        k = .allocate(capacity: M * kvDim)
+        v = .allocate(capacity: M * kvDim)
+        attention = .allocate(capacity: M * qDim)
+        gate = .allocate(capacity: M * ffn)
+        up = .allocate(capacity: M * ffn)
+        ropeScratch = .allocate(capacity: headDim)
+    }
+
+    func deallocate() {
+        for p in [x, h, q, k, v, attention, gate, up, ropeScratch] { p.deallocate() }
+    }
+}
