@@ -85,13 +85,16 @@ public final class Model: @unchecked Sendable {
     ///   - items: the work; each sequence may appear once.
     ///   - depth: run only layers `0..<depth`, then the final norm and LM head (self-speculative
     ///     drafts). Positions written this way hold only those layers until truncated.
+    ///   - pool: threads for this pass (default: the model's pool; benchmarks compare counts).
     /// - Returns: logits per item, as each item's `outputs` asks.
     /// - Throws: `RuntimeError.badInput` for invalid tokens/trees, `.cacheExhausted` when the cache is full.
-    public func forward(_ items: [ForwardItem], depth: Int? = nil) throws -> [Logits] {
-        try forwardLock.withLock { _ in try forwardLocked(items, depth: depth ?? config.layerCount) }
+    public func forward(_ items: [ForwardItem], depth: Int? = nil, pool: ComputePool? = nil) throws -> [Logits] {
+        try forwardLock.withLock { _ in
+            try forwardLocked(items, depth: depth ?? config.layerCount, pool: pool ?? self.pool)
+        }
     }
 
-    private func forwardLocked(_ items: [ForwardItem], depth: Int) throws -> [Logits] {
+    private func forwardLocked(_ items: [ForwardItem], depth: Int, pool: ComputePool) throws -> [Logits] {
         let c = config
         guard depth >= 1 && depth <= c.layerCount else {
             throw RuntimeError(.badInput, "depth \(depth) outside 1...\(c.layerCount)")

@@ -1,0 +1,89 @@
+import Foundation
+import Kernels
+import ModelRuntime
+
+extension CommandSpec {
+    /// `decograph bench runtime`: decode/prefill/verify speed against the probed bandwidth bound.
+    static let benchRuntime = CommandSpec(
+        "runtime", abstract: "Decode, prefill and verification speed of a model, against the probed memory bandwidth.",
+        discussion: """
+            Probes this machine's memory-read bandwidth, then measures decode tokens/s (per thread count) \
+            and the fraction of the bandwidth bound it reaches, prefill tokens/s, and the cost of verifying \
+            k chained tokens relative to decoding one. Use --model for a Hugging Face model directory or \
+            --random for a random-weight model of a standard shape.
+            """,
+        options: [
+            .value("model", "DIR", help: "A Hugging Face model directory."),
+            .value("random", "SHAPE", help: "A random-weight model: \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: " or "))."),
+            .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
+            .value("threads", "N", help: "Largest thread count (default: all cores)."),
+            .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
+            .flag("json", help: "Print one JSON object."),
+        ],
+        body: { args, context in
+            let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
+            let pool = ComputePool(threadCount: threads)
+            let model: Model
+            switch (args.value("model"), args.value("random")) {
+            case (let dir?, nil):
+                model = try Model(directory: dir, pool: pool)
+            case (nil, let shape?):
+                guard let config = RuntimeBenchmark.randomShapes[shape] else {
+                    throw UsageError("Unknown shape '\(shape)' for '--random' (expected \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: ", "))).")
+                }
+                let dtypeName = args.value("dtype") ?? "bf16"
+                guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
+                    throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
+                }
+                context.progress("building random \(shape) model (\(dtype))")
+                model = try Model.random(config: config, dtype: dtype, pool: pool)
+            default:
+                throw UsageError("Give exactly one of '--model DIR' or '--random SHAPE'.", usage: "Usage: decograph bench runtime (--model DIR | --random SHAPE) [options]")
+            }
+            var options = RuntimeBenchmark.Options(threads: threads)
+            options.decodeSteps = try args.int("decode-steps", in: 1...10_000) ?? options.decodeSteps
+            let report = try RuntimeBenchmark.run(model: model, options: options) { context.progress($0) }
+            context.endProgress()
+            context.write(args.flag("json") ? report.json + "\n" : report.text)
+            return 0
+        })
+}
+
+extension RuntimeBenchmark.Report {
+    var text: String {
+        func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
+        var out = "model: \(model)\nweights: \(dtype), \(f(Double(weightBytes) / 1e6, 1)) MB streamed per pass; kernels: \(isa)\n"
+        for d in decode {
+            out += "decode, \(d.threads) thread(s): \(f(d.tokensPerSecond)) tok/s; bandwidth probe \(f(d.bandwidth / 1e9, 1)) GB/s → bound \(f(d.boundTokensPerSecond)) tok/s; reaches \(f(d.fractionOfBound * 100, 1)) % of bound\n"
+        }
+        out += "prefill: \(f(prefillTokensPerSecond, 1)) tok/s\n"
+        out += "verify k chained tokens / decode 1 token (\(f(decodeSeconds * 1e3, 2)) ms):"
+        for v in verifyCost { out += " k=\(v.k): \(f(v.ratio))×" }
+        return out + "\n"
+    }
+
+    var json: String {
+        let decodeJSON = decode.map { d in
+            "{\"threads\":\(d.threads),\"bandwidth_bytes_per_s\":\(d.bandwidth),\"tokens_per_s\":\(d.tokensPerSecond),\"bound_tokens_per_s\":\(d.boundTokensPerSecond),\"fraction_of_bound\":\(d.fractionOfBound)}"
+        }.joined(separator: ",")
+        let verifyJSON = verifyCost.map { "\"\($0.k)\":\($0.ratio)" }.joined(separator: ",")
+        return "{\"model\":\(jsonString(model)),\"dtype\":\"\(dtype)\",\"weight_bytes_per_pass\":\(weightBytes),\"isa\":\"\(isa)\",\"decode\":[\(decodeJSON)],\"prefill_tokens_per_s\":\(prefillTokensPerSecond),\"decode_seconds\":\(decodeSeconds),\"verify_cost\":{\(verifyJSON)}}"
+    }
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}

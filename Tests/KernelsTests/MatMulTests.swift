@@ -1,0 +1,140 @@
+import Testing
+import Foundation
+import Kernels
+import CKernels
+
+/// The streaming kernel on every instruction-set path and dtype, and the BLAS path, against a
+/// double-precision reference over the same (rounded) weights.
+@Suite(.serialized) struct MatMulTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var M: Int, N: Int, K: Int
+        var testDescription: String { "M\(M) N\(N) K\(K)" }
+    }
+
+    static let shapes = [Case(M: 1, N: 7, K: 33), Case(M: 3, N: 12, K: 64), Case(M: 5, N: 9, K: 17),
+                         Case(M: 8, N: 16, K: 100), Case(M: 16, N: 5, K: 48), Case(M: 40, N: 70, K: 96)]
+
+    static func values(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2001 - 1000) / 700
+        }
+    }
+
+    static func check(_ c: Case, dtype: DType, isa: InstructionSet) {
+        let x = values(c.M * c.K, seed: 1)
+        let w32 = values(c.N * c.K, seed: 2)
+        var stored = [UInt8](repeating: 0, count: c.N * c.K * dtype.size)
+        var widened = [Float](repeating: 0, count: c.N * c.K)
+        stored.withUnsafeMutableBytes { raw in
+            w32.withUnsafeBufferPointer { convertFromF32($0.baseAddress!, to: dtype, raw.baseAddress!, count: c.N * c.K) }
+            widened.withUnsafeMutableBufferPointer { convertToF32(dtype, raw.baseAddress!, $0.baseAddress!, count: c.N * c.K) }
+        }
+        var y = [Float](repeating: .nan, count: c.M * c.N)
+        let used = InstructionSet.use(isa)
+        defer { InstructionSet.use(.avx512) }
+        stored.withUnsafeBytes { raw in
+            let w = WeightMatrix(base: raw.baseAddress!, dtype: dtype, rows: c.N, columns: c.K)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    MatMul.multiply(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!, ldy: c.N, pool: ComputePool(threadCount: 2))
+                }
+            }
+        }
+        for m in 0..<c.M {
+            for n in 0..<c.N {
+                var ref = 0.0, mag = 0.0
+                for k in 0..<c.K {
+                    ref += Double(x[m * c.K + k]) * Double(widened[n * c.K + k])
+                    mag += abs(Double(x[m * c.K + k]) * Double(widened[n * c.K + k]))
+                }
+                let err = abs(Double(y[m * c.N + n]) - ref)
+                #expect(err <= 1e-5 * max(1, mag), "\(c.testDescription) \(dtype) \(used) at (\(m),\(n)): \(y[m * c.N + n]) vs \(ref)")
+            }
+        }
+    }
+
+    @Test(arguments: shapes)
+    func allPathsAndDTypes(_ c: Case) {
+        for isa in [InstructionSet.portable, .avx2, .avx512] where isa.rawValue <= InstructionSet.detected.rawValue {
+            for dtype in [DType.f32, .f16, .bf16] { Self.check(c, dtype: dtype, isa: isa) }
+        }
+    }
+
+    @Test func conversionsRoundToNearestEven() {
+        // 1 + 2^-8 lies exactly between two bf16 values (1 and 1 + 2^-7): ties go to even (1).
+        // 1 + 3·2^-8 lies between 1 + 2^-7 and 1 + 2^-6: ties to even is 1 + 2^-6.
+        let inputs: [Float] = [1 + 1.0 / 256, 1 + 3.0 / 256, -2.5, 65504, 70000, 1e-8, 6.0e-8, .infinity]
+        var bf = [UInt16](repeating: 0, count: inputs.count), hf = bf
+        inputs.withUnsafeBufferPointer { p in
+            bf.withUnsafeMutableBytes { convertFromF32(p.baseAddress!, to: .bf16, $0.baseAddress!, count: inputs.count) }
+            hf.withUnsafeMutableBytes { convertFromF32(p.baseAddress!, to: .f16, $0.baseAddress!, count: inputs.count) }
+        }
+        #expect(bf[0] == 0x3F80)
+        #expect(bf[1] == 0x3F82)
+        #expect(bf[2] == 0xC020)
+        #expect(hf[3] == 0x7BFF, "65504 is the largest finite f16")
+        #expect(hf[4] == 0x7C00, "70000 overflows to +inf")
+        #expect(hf[5] == 0x0000, "1e-8 is below half the smallest subnormal")
+        #expect(hf[6] == 0x0001, "6e-8 rounds to the smallest subnormal 2^-24")
+        #expect(hf[7] == 0x7C00)
+        // Round trip of every f16 bit pattern that is not NaN is exact.
+        var all = (0..<UInt16.max).filter { ($0 & 0x7C00) != 0x7C00 || ($0 & 0x03FF) == 0 }
+        var widened = [Float](repeating: 0, count: all.count)
+        var back = [UInt16](repeating: 0, count: all.count)
+        all.withUnsafeBytes { raw in widened.withUnsafeMutableBufferPointer { convertToF32(.f16, raw.baseAddress!, $0.baseAddress!, count: all.count) } }
+        widened.withUnsafeBufferPointer { p in back.withUnsafeMutableBytes { convertFromF32(p.baseAddress!, to: .f16, $0.baseAddress!, count: all.count) } }
+        #expect(back == all)
+        all = []
+    }
+}
+
+@Suite struct ComputePoolTests {
+    @Test func partitionsCoverEveryIndexOnce() {
+        for threads in [1, 2, 3, 5] {
+            let pool = ComputePool(threadCount: threads)
+            for (count, alignment) in [(0, 1), (1, 4), (7, 1), (64, 4), (1001, 64)] {
+                let hits = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+                hits.initialize(repeating: 0, count: max(count, 1))
+                pool.parallelFor(count: count, alignment: alignment) { r in
+                    for i in r { hits[i] += 1 }
+                    if alignment > 1, r.lowerBound % alignment != 0 { hits[r.lowerBound] += 100 }
+                }
+                #expect((0..<count).allSatisfy { hits[$0] == 1 }, "threads \(threads) count \(count) alignment \(alignment)")
+                hits.deallocate()
+            }
+        }
+    }
+
+    @Test func manyConsecutiveJobs() {
+        let pool = ComputePool(threadCount: 2)
+        var total = 0
+        let sums = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        for job in 0..<2000 {
+            pool.run { t in sums[t] = job + t }
+            total += sums[0] + sums[1]
+        }
+        sums.deallocate()
+        #expect(total == (0..<2000).reduce(0) { $0 + 2 * $1 + 1 })
+    }
+}
+
+@Suite struct VectorTests {
+    @Test func softmaxAndRMSNorm() {
+        var x: [Float] = [1, 2, 3, 4]
+        let lse = x.withUnsafeMutableBufferPointer { Vector.softmax($0.baseAddress!, count: 4) }
+        let expected = [1.0, 2, 3, 4].map { exp($0) }
+        let z = expected.reduce(0, +)
+        for i in 0..<4 { #expect(abs(Double(x[i]) - expected[i] / z) < 1e-6) }
+        #expect(abs(Double(lse) - log(z)) < 1e-5)
+        let v: [Float] = [3, 4]
+        let w: [Float] = [2, 1]
+        var y = [Float](repeating: 0, count: 2)
+        v.withUnsafeBufferPointer { vp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer {
+            Vector.rmsNorm(vp.baseAddress!, weight: wp.baseAddress!, epsilon: 0, into: $0.baseAddress!, count: 2)
+        } } }
+        let rms = (12.5 as Double).squareRoot()
+        #expect(abs(Double(y[0]) - 6 / rms) < 1e-6 && abs(Double(y[1]) - 4 / rms) < 1e-6)
+    }
+}
