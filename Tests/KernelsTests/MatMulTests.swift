@@ -138,3 +138,50 @@ import CKernels
         #expect(abs(Double(y[0]) - 6 / rms) < 1e-6 && abs(Double(y[1]) - 4 / rms) < 1e-6)
     }
 }
+
+@Suite struct ExpTests {
+    /// Within 2 ulp of glibc's expf over the whole non-degenerate float range.
+    @Test func simdExpMatchesExpf() {
+        var x: Float = -87
+        var worst: Float = 0
+        while x < 88.7 {
+            var lanes = SIMD16<Float>()
+            for i in 0..<16 { lanes[i] = x + Float(i) * 0.0013 }
+            let y = Vector.exp(lanes)
+            for i in 0..<16 where lanes[i] < 88.72 {
+                let ref = expf(lanes[i])
+                worst = max(worst, abs(y[i] - ref) / ref.ulp)
+            }
+            x += 0.0371
+        }
+        #expect(worst <= 2, "worst error \(worst) ulp")
+        let edges = Vector.exp(SIMD16<Float>(repeating: -200))
+        #expect(edges[0] == 0)
+        #expect(Vector.exp(SIMD16<Float>(repeating: 100))[3] == .infinity)
+    }
+}
+
+@Suite struct ComputePoolConcurrencyTests {
+    /// Two threads submitting jobs to one pool take turns; every job runs on every thread once.
+    @Test func concurrentCallersTakeTurns() async {
+        let pool = ComputePool(threadCount: 2)
+        await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<2 {
+                group.addTask {
+                    var total = 0
+                    for _ in 0..<500 {
+                        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+                        hits.initialize(repeating: 0, count: 2)
+                        pool.run { t in hits[t] += 1 + caller }
+                        total += hits[0] + hits[1]
+                        hits.deallocate()
+                    }
+                    return total
+                }
+            }
+            var totals: [Int] = []
+            for await t in group { totals.append(t) }
+            #expect(totals.sorted() == [1000, 2000])
+        }
+    }
+}

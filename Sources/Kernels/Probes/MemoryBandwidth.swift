@@ -11,6 +11,42 @@ public enum MemoryBandwidth {
     /// from DRAM, small enough to allocate beside a 1B-parameter model.
     public static let defaultBytes = 1 << 30
 
+    /// A reusable probe: its buffer stays allocated so probe passes can be interleaved with the
+    /// work being measured (both then see the same machine state on a shared, noisy machine).
+    public final class Probe: @unchecked Sendable {
+        let buffer: UnsafeMutableRawPointer
+        /// Buffer size.
+        public let bytes: Int
+        private var sink: UInt64 = 0
+
+        /// Allocates and touches the buffer.
+        /// - Parameter bytes: buffer size.
+        public init(bytes: Int = MemoryBandwidth.defaultBytes) {
+            self.bytes = bytes
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            buffer.initializeMemory(as: UInt8.self, repeating: 0x5A, count: bytes)
+        }
+
+        deinit { buffer.deallocate() }
+
+        /// One pass with every thread of `pool`.
+        /// - Parameter pool: the threads.
+        /// - Returns: bytes per second of this pass.
+        public func pass(pool: ComputePool) -> Double {
+            let part = bytes / pool.threadCount / 64 * 64
+            let sums = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount)
+            defer { sums.deallocate() }
+            let start = DispatchTime.now().uptimeNanoseconds
+            pool.run { t in sums[t] = dg_read_bandwidth_pass(self.buffer + t * part, part) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            for t in 0..<pool.threadCount { sink ^= sums[t] }
+            return Double(part * pool.threadCount) / seconds
+        }
+
+        /// Folded checksums (keeps the reads observable).
+        public var checksum: UInt64 { sink }
+    }
+
     /// Reads a buffer of `bytes` with every thread of `pool` (each its own contiguous part),
     /// `passes` times, and returns the best rate.
     /// - Parameters:

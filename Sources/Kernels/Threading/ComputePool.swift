@@ -15,14 +15,17 @@ import CKernels
 ///
 /// Workers spin briefly after each job (a forward pass issues hundreds of parallel regions, each
 /// a few microseconds apart) and then park on a semaphore so an idle process uses no CPU.
-/// `parallelFor` is not reentrant: a job must not call `parallelFor` on the same pool.
+/// Callers from several threads (two models of one process) take turns: a job holds the pool
+/// until it finishes. A job must not itself call `run`/`parallelFor` on the same pool (that
+/// would wait on itself).
 public final class ComputePool: @unchecked Sendable {
     /// Number of threads taking part in each job, the caller included.
     public let threadCount: Int
 
     private let generation = Atomic<UInt64>(0)
     private let pending = Atomic<Int>(0)
-    private let running = Atomic<Bool>(false)
+    /// Held for the duration of one job; callers from other threads wait their turn.
+    private let turn = Mutex<Void>(())
     private let shutdown = Atomic<Bool>(false)
     /// Parking state of one worker thread.
     private final class Worker: Sendable {
@@ -71,7 +74,10 @@ public final class ComputePool: @unchecked Sendable {
             body(0)
             return
         }
-        precondition(!running.exchange(true, ordering: .acquiring), "ComputePool.run is not reentrant")
+        turn.withLock { _ in runJob(body) }
+    }
+
+    private func runJob(_ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { escapable in
             job = escapable
             pending.store(threadCount - 1, ordering: .relaxed)
@@ -83,7 +89,6 @@ public final class ComputePool: @unchecked Sendable {
             while pending.load(ordering: .acquiring) != 0 { spinPause() }
             job = nil
         }
-        running.store(false, ordering: .releasing)
     }
 
     /// Splits `0..<count` into `threadCount` contiguous parts and runs `body` on each non-empty part.

@@ -77,20 +77,25 @@ public struct RuntimeBenchmark: Sendable {
 
         var decode: [Decode] = []
         var pools: [Int: ComputePool] = [:]
+        // The probe buffer is as large as the weights (≥ 256 MB) and probe passes alternate with
+        // decode steps, so both see the same machine state on a shared machine.
+        let probe = MemoryBandwidth.Probe(bytes: max(256 << 20, min(bytes, 1 << 30)))
         for threads in options.threadCounts {
             let pool = threads == model.pool.threadCount ? model.pool : ComputePool(threadCount: threads)
             pools[threads] = pool
-            progress("probing memory bandwidth with \(threads) thread(s)")
-            let bandwidth = MemoryBandwidth.probe(pool: pool)
-            progress("decode with \(threads) thread(s)")
+            progress("decode with \(threads) thread(s), interleaved with bandwidth-probe passes")
             let seq = model.makeSequence()
             _ = try model.forward([ForwardItem(sequence: seq, tokens: (0..<options.context).map { _ in token() }, outputs: .none)], pool: pool)
             for _ in 0..<2 { _ = try model.forward([ForwardItem(sequence: seq, tokens: [token()])], pool: pool) }
-            let start = now()
-            for _ in 0..<options.decodeSteps { _ = try model.forward([ForwardItem(sequence: seq, tokens: [token()])], pool: pool) }
-            let seconds = Double(now() - start) / 1e9
-            decode.append(Decode(threads: threads, bandwidth: bandwidth,
-                                 tokensPerSecond: Double(options.decodeSteps) / seconds,
+            var rates: [Double] = [], steps: [Double] = []
+            for _ in 0..<options.decodeSteps {
+                rates.append(probe.pass(pool: pool))
+                let start = now()
+                _ = try model.forward([ForwardItem(sequence: seq, tokens: [token()])], pool: pool)
+                steps.append(Double(now() - start) / 1e9)
+            }
+            let bandwidth = median(rates)
+            decode.append(Decode(threads: threads, bandwidth: bandwidth, tokensPerSecond: 1 / median(steps),
                                  boundTokensPerSecond: bandwidth / Double(bytes)))
         }
         let pool = pools[options.threadCounts.max()!]!

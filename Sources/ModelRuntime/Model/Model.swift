@@ -144,22 +144,24 @@ public final class Model: @unchecked Sendable {
             tableStart.append(tables.count)
             tables.append(contentsOf: item.sequence.blocks)
         }
+        let slotOffsets = (0..<M).map { items[tokenItem[$0]].sequence.slotOffset(tokenSlot[$0]) }
         let visibility = VisibilityLists(items: items, plans: plans, windows: Set(layers.prefix(depth).map(\.window)))
 
         for l in 0..<depth {
             let layer = layers[l]
-            for r in 0..<M { Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
             MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool)
             addBias(layer.qBias, scratch.q, rows: M, width: qDim)
             addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
             addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
             let pools = cache.layerPools[l]
-            for r in 0..<M {
-                rope.apply(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, position: tokenPosition[r], scratch: scratch.ropeScratch)
-                rope.apply(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, position: tokenPosition[r], scratch: scratch.ropeScratch)
-                let offset = items[tokenItem[r]].sequence.slotOffset(tokenSlot[r])
-                (pools.keys + offset).update(from: scratch.k + r * kvDim, count: kvDim)
-                (pools.values + offset).update(from: scratch.v + r * kvDim, count: kvDim)
+            rows(M, width: qDim, pool) { r in
+                let angles = UnsafeMutablePointer<Float>.allocate(capacity: c.headDim)
+                defer { angles.deallocate() }
+                rope.apply(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, position: tokenPosition[r], scratch: angles)
+                rope.apply(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, position: tokenPosition[r], scratch: angles)
+                (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
+                (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
             }
             let lists = visibility.lists(window: layer.window)
             let group = c.headCount / c.kvHeadCount
@@ -185,11 +187,11 @@ public final class Model: @unchecked Sendable {
             addBias(layer.oBias, scratch.h, rows: M, width: H)
             Vector.add(scratch.h, into: scratch.x, count: M * H)
 
-            for r in 0..<M { Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
             MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool)
             addBias(layer.gateBias, scratch.gate, rows: M, width: F)
             addBias(layer.upBias, scratch.up, rows: M, width: F)
-            Vector.siluMultiply(scratch.gate, scratch.up, count: M * F)
+            rows(M, width: F, pool) { r in Vector.siluMultiply(scratch.gate + r * F, scratch.up + r * F, count: F) }
             MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool)
             addBias(layer.downBias, scratch.h, rows: M, width: H)
             Vector.add(scratch.h, into: scratch.x, count: M * H)
@@ -230,6 +232,20 @@ public final class Model: @unchecked Sendable {
         return results
     }
 
+    /// Runs a per-row step over `M` rows, on the pool when there is enough work to pay for the
+    /// synchronisation (a parallel region costs a few microseconds; below ~16k elements one
+    /// thread is faster).
+    private func rows(_ M: Int, width: Int, _ pool: ComputePool, _ body: (Int) -> Void) {
+        if M == 1 || M * width < Self.parallelElementThreshold {
+            for r in 0..<M { body(r) }
+        } else {
+            pool.parallelFor(count: M) { range in for r in range { body(r) } }
+        }
+    }
+
+    /// See `rows(_:width:_:_:)`.
+    static let parallelElementThreshold = 16_384
+
     private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         guard let bias else { return }
         bias.withUnsafeBufferPointer { b in
@@ -268,7 +284,7 @@ struct TokenPlan {
 
 /// Per-pass activation buffers, `M` rows each.
 struct ForwardScratch {
-    let x, h, q, k, v, attention, gate, up, ropeScratch: UnsafeMutablePointer<Float>
+    let x, h, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
 
     init(M: Int, hidden: Int, qDim: Int, kvDim: Int, ffn: Int, headDim: Int) {
         x = .allocate(capacity: M * hidden)
@@ -279,10 +295,9 @@ struct ForwardScratch {
         attention = .allocate(capacity: M * qDim)
         gate = .allocate(capacity: M * ffn)
         up = .allocate(capacity: M * ffn)
-        ropeScratch = .allocate(capacity: headDim)
     }
 
     func deallocate() {
-        for p in [x, h, q, k, v, attention, gate, up, ropeScratch] { p.deallocate() }
+        for p in [x, h, q, k, v, attention, gate, up] { p.deallocate() }
     }
 }

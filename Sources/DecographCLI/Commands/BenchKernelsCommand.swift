@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import Kernels
+
+extension CommandSpec {
+    /// `decograph bench kernels`: the matrix kernel's streaming rate against the bandwidth probe.
+    static let benchKernels = CommandSpec(
+        "kernels", abstract: "Matrix-kernel weight streaming rate for M = 1…32 rows, as a fraction of the probed bandwidth.",
+        discussion: """
+            Multiplies M activation rows by a weight matrix as large as a 1.1B model's MLP stack \
+            (bf16 unless --dtype), alternating each pass with a bandwidth-probe pass over a buffer \
+            of the same size, and prints the ratio of medians: the fraction of the memory-bandwidth \
+            bound the kernel reaches, and its cost relative to M = 1.
+            """,
+        options: [
+            .value("dtype", "TYPE", help: "Weight precision: bf16 (default), f16, f32."),
+            .value("threads", "N", help: "Threads (default: all cores)."),
+            .value("megabytes", "N", help: "Weight matrix size in MB (default 512)."),
+            .value("repeats", "N", help: "Interleaved repetitions (default 5)."),
+            .value("columns", "K", help: "Input features K of the matrix (default 2048, the 1.1B hidden size)."),
+            .flag("json", help: "Print one JSON object."),
+        ],
+        body: { args, context in
+            let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
+            let megabytes = try args.int("megabytes", in: 1...8192) ?? 512
+            let repeats = try args.int("repeats", in: 1...100) ?? 5
+            let dtypeName = args.value("dtype") ?? "bf16"
+            guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
+                throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
+            }
+            let pool = ComputePool(threadCount: threads)
+            let K = try args.int("columns", in: 16...65536) ?? 2048
+            let N = megabytes * 1_000_000 / (K * dtype.size) / 64 * 64
+            let weights = UnsafeMutableRawPointer.allocate(byteCount: N * K * dtype.size, alignment: 64)
+            defer { weights.deallocate() }
+            weights.initializeMemory(as: UInt8.self, repeating: 0x3C, count: N * K * dtype.size)
+            let w = WeightMatrix(base: UnsafeRawPointer(weights), dtype: dtype, rows: N, columns: K)
+            let probe = MemoryBandwidth.Probe(bytes: w.byteCount)
+            let rows = [1, 2, 4, 8, 16, 32]
+            let x = [Float](repeating: 0.01, count: 32 * K)
+            var y = [Float](repeating: 0, count: 32 * N)
+            var probeRates: [Double] = [], kernelSeconds: [Int: [Double]] = [:]
+            for r in 0..<repeats {
+                context.progress("repeat \(r + 1)/\(repeats)")
+                for M in rows {
+                    probeRates.append(probe.pass(pool: pool))
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            MatMul.multiply(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N, pool: pool)
+                        }
+                    }
+                    kernelSeconds[M, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+            }
+            context.endProgress()
+            func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+            let bandwidth = median(probeRates)
+            let one = median(kernelSeconds[1]!)
+            var lines: [String] = [], json: [String] = []
+            for M in rows {
+                let t = median(kernelSeconds[M]!)
+                let rate = Double(w.byteCount) / t
+                lines.append(String(format: "M=%2d: %6.1f GB/s = %5.1f %% of probe; cost vs M=1: %.2f×", M, rate / 1e9, rate / bandwidth * 100, t / one))
+                json.append("{\"rows\":\(M),\"bytes_per_s\":\(rate),\"fraction_of_probe\":\(rate / bandwidth),\"cost_vs_1\":\(t / one)}")
+            }
+            if args.flag("json") {
+                context.print("{\"dtype\":\"\(dtype)\",\"threads\":\(threads),\"isa\":\"\(InstructionSet.detected)\",\"probe_bytes_per_s\":\(bandwidth),\"matrix_bytes\":\(w.byteCount),\"rows\":[\(json.joined(separator: ","))],\"checksum\":\(probe.checksum & 1)}")
+            } else {
+                context.print(String(format: "%@ weights %d×%d (%.0f MB), %d thread(s), kernels %@; probe %.1f GB/s (median, interleaved)",
+                                     dtype.description, N, K, Double(w.byteCount) / 1e6, threads, InstructionSet.detected.description, bandwidth / 1e9))
+                for l in lines { context.print(l) }
+            }
+            return 0
+        })
+}
