@@ -110,7 +110,11 @@ public enum Vector {
         let lo = SIMD16<Float>(repeating: -103.97208), hi = SIMD16<Float>(repeating: 88.72283)
         let overflow = x .> hi, underflow = x .< lo
         let xc = x.clamped(lowerBound: lo, upperBound: hi)
-        let n = (xc * 1.442695041).rounded(.toNearestOrEven)
+        // Round to nearest by adding 1.5·2²³: the integer lands in the low mantissa bits. (The
+        // generic `rounded()` and `SIMD16<Int32>(_:)` are per-lane library calls, not vector code.)
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let shifted = xc * 1.442695041 + magic
+        let n = shifted - magic
         // ln 2 split so n·ln2High is exact in float.
         let r = (xc - n * 0.693359375) - n * -2.12194440e-4
         var p = SIMD16<Float>(repeating: 1.0 / 5040)
@@ -122,7 +126,7 @@ public enum Vector {
         p = p * r + 1
         p = p * r + 1
         // 2ⁿ = 2^(n/2) · 2^(n − n/2), each factor a normal float for n in [-150, 128].
-        let ni = SIMD16<Int32>(n)
+        let ni = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let half = ni &>> 1
         let a = unsafeBitCast((half &+ 127) &<< 23, to: SIMD16<Float>.self)
         let b = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD16<Float>.self)
