@@ -258,9 +258,15 @@ static T512 void mm512_f16(const void *W, size_t K, size_t n0, size_t n1, const 
  */
 INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, size_t n, int RB,
                             const float *Xp, int MB, float *Y, size_t ldy, size_t pf_row) {
-    __m512 acc[4][4];
+    /* With MB ≤ 2 even and odd halves get their own accumulators: otherwise each accumulator
+     * takes two dependent FMAs per step and M = 1 becomes latency bound (4 chains). */
+    const int split = MB <= 2;
+    __m512 acc[4][4], acc_odd[4][2];
     for (int r = 0; r < RB; r++)
-        for (int m = 0; m < MB; m++) acc[r][m] = _mm512_setzero_ps();
+        for (int m = 0; m < MB; m++) {
+            acc[r][m] = _mm512_setzero_ps();
+            if (split) acc_odd[r][m] = _mm512_setzero_ps();
+        }
     const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
     for (size_t k = k0; k < k1; k += 32) {
         if (pf_row != (size_t)-1)
@@ -276,13 +282,15 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
             __m512 xo = _mm512_loadu_ps(Xp + m * K + k + 16);
             for (int r = 0; r < RB; r++) {
                 acc[r][m] = _mm512_fmadd_ps(even[r], xe, acc[r][m]);
-                acc[r][m] = _mm512_fmadd_ps(odd[r], xo, acc[r][m]);
+                if (split) acc_odd[r][m % 2] = _mm512_fmadd_ps(odd[r], xo, acc_odd[r][m % 2]);
+                else acc[r][m] = _mm512_fmadd_ps(odd[r], xo, acc[r][m]);
             }
         }
     }
     for (int m = 0; m < MB; m++)
         for (int r = 0; r < RB; r++) {
-            float v = _mm512_reduce_add_ps(acc[r][m]);
+            __m512 a = split ? _mm512_add_ps(acc[r][m], acc_odd[r][m % 2]) : acc[r][m];
+            float v = _mm512_reduce_add_ps(a);
             Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
         }
 }

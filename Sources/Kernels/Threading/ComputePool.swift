@@ -24,6 +24,8 @@ public final class ComputePool: @unchecked Sendable {
 
     private let generation = Atomic<UInt64>(0)
     private let pending = Atomic<Int>(0)
+    /// Next chunk to claim in `parallelFor` (reset per job, under `turn`).
+    private let next = Atomic<Int>(0)
     /// Held for the duration of one job; callers from other threads wait their turn.
     private let turn = Mutex<Void>(())
     private let shutdown = Atomic<Bool>(false)
@@ -91,21 +93,33 @@ public final class ComputePool: @unchecked Sendable {
         }
     }
 
-    /// Splits `0..<count` into `threadCount` contiguous parts and runs `body` on each non-empty part.
+    /// Runs `body` over `0..<count` split into chunks that threads claim one at a time, so a
+    /// thread slowed by another process on its core simply claims fewer chunks (static halves
+    /// would make the whole region wait for it).
     /// - Parameters:
     ///   - count: the number of items.
-    ///   - alignment: part boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
+    ///   - alignment: chunk boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
+    ///   - chunksPerThread: target number of chunks per thread; more balances better, fewer
+    ///     costs less in claiming. 8 keeps claims under 1 % of a 2048-row bf16 product.
     ///   - body: processes one range of items.
-    public func parallelFor(count: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+    public func parallelFor(count: Int, alignment: Int = 1, chunksPerThread: Int = 8, _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
-        let parts = min(threadCount, max(1, (count + alignment - 1) / alignment))
-        if parts == 1 {
+        let units = (count + alignment - 1) / alignment
+        let chunks = min(units, threadCount * chunksPerThread)
+        if threadCount == 1 || chunks == 1 {
             body(0..<count)
             return
         }
-        run { t in
-            let r = Self.range(of: t, parts: parts, count: count, alignment: alignment)
-            if !r.isEmpty { body(r) }
+        turn.withLock { _ in
+            next.store(0, ordering: .relaxed)
+            runJob { _ in
+            while true {
+                let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if c >= chunks { break }
+                let r = Self.range(of: c, parts: chunks, count: count, alignment: alignment)
+                if !r.isEmpty { body(r) }
+            }
+            }
         }
     }
 
