@@ -26,9 +26,12 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
-        .target(name: "DecographCLI", dependencies: ["Support"]),
+        // The graph language's compiler: YAML → located AST → checked graph → plan.
+        .target(name: "Graph", dependencies: ["CYAML", "Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Graph"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph"]),
     ]
 )

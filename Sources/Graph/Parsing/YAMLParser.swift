@@ -1,0 +1,143 @@
+/// Reads a graph file's YAML into a located `YAMLNode` tree, reporting every mistake it can
+/// locate.
+///
+/// libyaml checks the syntax; this type adds what libyaml accepts but a graph file must not
+/// hold: duplicate keys, several documents, non-scalar keys, and anchors/aliases and tags (refused:
+/// graphs share structure through `use:` subgraphs, which are checked and namespaced, whereas an
+/// alias would silently copy a node under two names).
+public enum YAMLParser {
+    /// Parses one YAML document.
+    /// - Parameters:
+    ///   - bytes: the file's content.
+    ///   - file: the path printed in diagnostics.
+    /// - Returns: the document's root (`nil` when the file is empty or the syntax is broken) and
+    ///   the diagnostics found.
+    public static func parse(_ bytes: [UInt8], file: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
+        guard let reader = YAMLEventReader(bytes: bytes, file: file) else {
+            return (nil, [.error(SourceLocation(file: file, line: 1, column: 1), "cannot allocate a YAML parser")])
+        }
+        var builder = TreeBuilder(file: file)
+        do {
+            while let event = try reader.next() { builder.consume(event) }
+        } catch {
+            builder.diagnostics.append(syntaxDiagnostic(error, bytes: bytes))
+            return (nil, builder.diagnostics)
+        }
+        return (builder.root, builder.diagnostics)
+    }
+
+    /// Turns libyaml's error into a message a graph author can act on.
+    static func syntaxDiagnostic(_ error: YAMLEventReader.SyntaxError, bytes: [UInt8]) -> Diagnostic {
+        let at = error.location
+        if error.problem == "found character that cannot start any token", character(at: at, in: bytes) == "\t" {
+            return .error(at, "tab character used for indentation; YAML indents with spaces")
+        }
+        var message = "invalid YAML: \(error.problem)"
+        if let context = error.context, let where_ = error.contextLocation {
+            message += " (\(context) at line \(where_.line), column \(where_.column))"
+        }
+        let indentationProblems = ["did not find expected key", "mapping values are not allowed in this context",
+                                   "did not find expected '-' indicator", "block sequence entries are not allowed in this context"]
+        if indentationProblems.contains(error.problem) {
+            message += "; check the indentation of this line against its siblings"
+        }
+        return .error(at, message)
+    }
+
+    /// The character at a 1-based line/column of the text, if any.
+    static func character(at location: SourceLocation, in bytes: [UInt8]) -> Character? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        var line = 1
+        var column = 1
+        for c in text {
+            if line == location.line, column == location.column { return c }
+            if c == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return nil
+    }
+}
+
+/// Builds the located tree from parse events.
+struct TreeBuilder {
+    let file: String
+    var root: YAMLNode?
+    var diagnostics: [Diagnostic] = []
+    private var documents = 0
+
+    private enum Frame {
+        case sequence(SourceLocation, [YAMLNode])
+        case mapping(SourceLocation, [YAMLNode.Entry], pendingKey: YAMLNode?, seen: [String: SourceLocation])
+    }
+    private var stack: [Frame] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func consume(_ event: YAMLEventReader.Event) {
+        switch event {
+        case .streamStart, .streamEnd, .documentEnd: break
+        case .documentStart(let at):
+            documents += 1
+            if documents == 2 {
+                diagnostics.append(.error(at, "a graph file holds one YAML document; remove this '---' and what follows or move it to its own file"))
+            }
+        case .alias(let anchor, let at):
+            diagnostics.append(.error(at, "YAML aliases ('*\(anchor)') are not supported; reuse a part of a graph with a 'use:' subgraph"))
+            add(YAMLNode(.scalar("", plain: true), at: at))
+        case .scalar(let text, let plain, let anchor, let tag, let at):
+            refuse(anchor: anchor, tag: tag, at: at)
+            // `!!str 6` asks for a string: treat it as quoted.
+            let isString = tag == "tag:yaml.org,2002:str"
+            add(YAMLNode(.scalar(text, plain: plain && !isString), at: at))
+        case .sequenceStart(let anchor, let tag, let at):
+            refuse(anchor: anchor, tag: tag, at: at)
+            stack.append(.sequence(at, []))
+        case .mappingStart(let anchor, let tag, let at):
+            refuse(anchor: anchor, tag: tag, at: at)
+            stack.append(.mapping(at, [], pendingKey: nil, seen: [:]))
+        case .sequenceEnd:
+            guard case .sequence(let at, let items) = stack.popLast() else { return }
+            add(YAMLNode(.sequence(items), at: at))
+        case .mappingEnd:
+            guard case .mapping(let at, let entries, _, _) = stack.popLast() else { return }
+            add(YAMLNode(.mapping(entries), at: at))
+        }
+    }
+
+    private mutating func refuse(anchor: String?, tag: String?, at: SourceLocation) {
+        if let anchor {
+            diagnostics.append(.error(at, "YAML anchors ('&\(anchor)') are not supported; reuse a part of a graph with a 'use:' subgraph"))
+        }
+        if let tag, !tag.hasPrefix("tag:yaml.org,2002:") {
+            diagnostics.append(.error(at, "YAML tag '\(tag)' is not supported; graph files use plain values"))
+        }
+    }
+
+    private mutating func add(_ node: YAMLNode) {
+        guard let top = stack.popLast() else {
+            if documents <= 1 { root = node }
+            return
+        }
+        switch top {
+        case .sequence(let at, var items):
+            items.append(node)
+            stack.append(.sequence(at, items))
+        case .mapping(let at, var entries, let pendingKey, var seen):
+            guard let key = pendingKey else {
+                stack.append(.mapping(at, entries, pendingKey: node, seen: seen))
+                return
+            }
+            if let name = key.scalar {
+                if let first = seen[name] {
+                    diagnostics.append(.error(key.location, "duplicate key '\(name)'; a mapping names each key once",
+                                              notes: [.note(first, "'\(name)' is first defined here")]))
+                } else {
+                    seen[name] = key.location
+                    entries.append(YAMLNode.Entry(key: key, value: node))
+                }
+            } else {
+                diagnostics.append(.error(key.location, "a mapping key must be a plain name, not \(key.kindDescription)"))
+            }
+            stack.append(.mapping(at, entries, pendingKey: nil, seen: seen))
+        }
+    }
+}
