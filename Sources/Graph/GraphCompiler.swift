@@ -60,16 +60,18 @@ public struct GraphCompiler: Sendable {
         guard let document else { return Compilation(plan: nil, diagnostics: parseDiagnostics.normalized()) }
         var diagnostics = parseDiagnostics
         // A graph with parameters runs directly on their defaults.
-        var bindings: [String: YAMLNode] = [:]
+        var bindings = Bindings()
         for parameter in SubgraphExpander.parameters(of: document, report: { diagnostics += $0 }) {
             if let node = parameter.defaultNode, parameter.spec.defaultValue != nil {
-                bindings[parameter.spec.name] = parameter.spec.type.isReference ? SubgraphExpander.resolved(node, in: "") : node
-            } else if parameter.defaultNode == nil {
+                bindings.values[parameter.spec.name] = parameter.spec.type.isReference ? SubgraphExpander.resolved(node, in: "") : node
+            } else {
+                bindings.poisoned.insert(parameter.spec.name)
+                guard parameter.defaultNode == nil else { continue }
                 let at = document.params.first { $0.name.value == parameter.spec.name }!.name.location
                 diagnostics.append(.error(at, "parameter '\(parameter.spec.name)' has no default, so this graph can only be used as a subgraph"))
             }
         }
-        var expander = SubgraphExpander(loader: loader)
+        let expander = SubgraphExpander(loader: loader)
         expander.expand(document, scope: "", bindings: bindings, context: [], stack: [document.file])
         diagnostics += expander.diagnostics
 
@@ -82,8 +84,14 @@ public struct GraphCompiler: Sendable {
         let output = checker.checkOutput(document)
         let stages = checker.schedule()
         let properties = stages.map { checker.checkProperties(stages: $0) }
-        if let output { checker.warnUnused(output: output) }
-        diagnostics += checker.diagnostics
+        // One mistake, one message: the checker says nothing more where the expander reported one.
+        diagnostics += checker.diagnostics.filter { !expander.flat.suppressed.contains($0.location) }
+        // "Unused" is only trustworthy once every edge was understood.
+        if !diagnostics.containsErrors, let output {
+            checker.diagnostics = []
+            checker.warnUnused(output: output)
+            diagnostics += checker.diagnostics
+        }
         diagnostics = diagnostics.normalized()
         guard !diagnostics.containsErrors, let output, let stages, let properties else {
             return Compilation(plan: nil, diagnostics: diagnostics)

@@ -20,6 +20,9 @@ struct GraphChecker {
     var nodes: [CheckedNode] = []
     private var indexByName: [String: Int] = [:]
     private var usedResources = Set<String>()
+    /// Nodes with an input that could not be connected: what they pass on is unknown, so no
+    /// soundness error is derived from them.
+    private var incomplete = Set<Int>()
 
     init(registry: OpRegistry, flat: FlatGraph, acceptedOutputTypes: [PortType]) {
         self.registry = registry
@@ -36,15 +39,34 @@ struct GraphChecker {
     /// A name as messages print it: qualified, without the resolved-name mark.
     private static func display(_ name: String) -> String { name.hasPrefix("/") ? String(name.dropFirst()) : name }
 
+    /// What a node name resolves to.
+    enum Resolution {
+        /// A node.
+        case node(Int)
+        /// A subgraph whose failure was reported already: say nothing more.
+        case failed
+        /// Nothing: an error to report.
+        case undefined
+    }
+
     /// Resolves a node name written in a scope, following `use:` aliases.
-    private func resolveNode(_ written: String, scope: String) -> Int? {
+    func resolve(_ written: String, scope: String) -> Resolution {
         var name = SubgraphExpander.qualify(written, in: scope)
         var hops = 0
-        while let alias = flat.aliases[name], hops <= flat.aliases.count {
+        while hops <= flat.aliases.count {
+            if flat.failedUses.contains(name) { return .failed }
+            guard let alias = flat.aliases[name] else { break }
             name = alias.target
             hops += 1
         }
-        return indexByName[name]
+        if let i = indexByName[name] { return .node(i) }
+        // A subgraph whose output names no node was reported at that output.
+        return hops > 0 ? .failed : .undefined
+    }
+
+    private func resolveNode(_ written: String, scope: String) -> Int? {
+        if case .node(let i) = resolve(written, scope: scope) { return i }
+        return nil
     }
 
     /// Candidates for did-you-mean: names visible in a scope, as they would be written there.
@@ -64,7 +86,7 @@ struct GraphChecker {
                 continue
             }
             nodes[i].spec = spec
-            let owner = "op '\(spec.name)' of node '\(node.name)'"
+            let owner = "node '\(node.name)' (\(spec.name))"
             let ports = Set(spec.inputs.map(\.name))
             var checker = FieldChecker(node.fields, table: spec.parameters, owner: owner, at: node.location, extraKeys: ports)
             diagnostics += checker.diagnostics.map { var d = $0; d.notes += node.context; return d }
@@ -79,6 +101,7 @@ struct GraphChecker {
             for port in spec.inputs {
                 guard let field = node.fields.first(where: { $0.key.scalar == port.name }) else {
                     if !port.optional {
+                        incomplete.insert(i)
                         error(node, node.location, "node '\(node.name)' (\(spec.name)) is missing input port '\(port.name)' (\(port.type))")
                     }
                     continue
@@ -130,11 +153,13 @@ struct GraphChecker {
             names = items
             if port.multiplicity == .one, items.count != 1 {
                 error(node, field.value.location, "port '\(port.name)' of node '\(node.name)' (\(op)) reads one node, not a list of \(items.count)")
+                incomplete.insert(i)
                 return
             }
         case .scalar where !field.value.isNull: names = [field.value]
         default:
             error(node, field.value.location, "port '\(port.name)' of node '\(node.name)' (\(op)) takes node names, not \(ValueChecker.describe(field.value))")
+            incomplete.insert(i)
             return
         }
         var sources: [Int] = []
@@ -143,7 +168,13 @@ struct GraphChecker {
                 error(node, item.location, "port '\(port.name)' of node '\(node.name)' (\(op)) takes node names, not \(ValueChecker.describe(item))")
                 continue
             }
-            guard let source = resolveNode(written, scope: node.scope) else {
+            let resolution = resolve(written, scope: node.scope)
+            if case .failed = resolution {
+                incomplete.insert(i)
+                continue
+            }
+            guard case .node(let source) = resolution else {
+                incomplete.insert(i)
                 let display = Self.display(written)
                 var message = "node '\(node.name)' reads '\(display)', which is not defined"
                 let candidates = visibleNames(in: node.scope, among: flat.nodes.map(\.name) + flat.aliases.keys)
@@ -159,6 +190,7 @@ struct GraphChecker {
                sourceSpec.output.type != port.type {
                 let sourceName = nodes[source].flat.name
                 error(node, item.location, "port '\(port.name)' of node '\(node.name)' (\(op)) expects \(port.type), but '\(sourceName)' (\(sourceSpec.name)) produces \(sourceSpec.output.type)")
+                incomplete.insert(i)
                 continue
             }
             sources.append(source)
@@ -212,6 +244,7 @@ struct GraphChecker {
                 for requirement in input.port.requires where requirement.when.holds(for: nodes[i].parameters) {
                     for source in input.sources where properties[source].isDisjoint(with: requirement.anyOf) {
                         let culprits = origins(lacking: requirement.anyOf, from: source, properties: properties)
+                        if culprits.contains(where: { incomplete.contains($0) || nodes[$0].spec == nil }) { continue }
                         let node = nodes[i].flat
                         let wanted = requirement.anyOf.map(\.rawValue).joined(separator: " or ")
                         var message = "node '\(node.name)' (\(spec.name)) needs \(wanted) on port '\(input.port.name)'"
@@ -247,7 +280,9 @@ struct GraphChecker {
             diagnostics.append(.error(document.start, "the graph has no 'output'; name the node whose selection is committed each step"))
             return nil
         }
-        guard let index = resolveNode(output.value, scope: "") else {
+        let resolution = resolve(output.value, scope: "")
+        if case .failed = resolution { return nil }
+        guard case .node(let index) = resolution else {
             var message = "output '\(output.value)' is not a node"
             if let s = Suggestion.closest(to: output.value, among: visibleNames(in: "", among: flat.nodes.map(\.name) + flat.aliases.keys)) {
                 message += " (did you mean '\(s)'?)"
@@ -264,9 +299,14 @@ struct GraphChecker {
 
     /// Checks `use:` aliases point at nodes (a subgraph's `output` naming no node).
     mutating func checkAliases() {
-        for (name, alias) in flat.aliases.sorted(by: { $0.key < $1.key }) where resolveNode(alias.target, scope: "") == nil {
-            let written = String(alias.target.dropFirst(name.count + 1))
-            diagnostics.append(.error(alias.location, "output '\(written)' is not a node of this subgraph"))
+        for (name, alias) in flat.aliases.sorted(by: { $0.key < $1.key }) {
+            let target = alias.target
+            if flat.failedUses.contains(target) || indexByName[target] != nil || flat.aliases[target] != nil { continue }
+            let written = String(target.dropFirst(name.count + 1))
+            var message = "output '\(written)' is not a node of this subgraph"
+            let candidates = visibleNames(in: name + "/", among: flat.nodes.map(\.name) + flat.aliases.keys)
+            if let s = Suggestion.closest(to: written, among: candidates) { message += " (did you mean '\(s)'?)" }
+            diagnostics.append(.error(alias.location, message))
         }
     }
 

@@ -38,12 +38,30 @@ struct FlatGraph {
     /// A `use:` node's qualified name → its subgraph's qualified output, and where that output
     /// was named.
     var aliases: [String: (target: String, location: SourceLocation)] = [:]
+    /// `use:` nodes whose subgraph could not be expanded (already reported): names that resolve
+    /// to them are not reported again.
+    var failedUses: Set<String> = []
+    /// Values that stand for an already reported mistake (an unknown `$param`, a rejected `with:`
+    /// value): later diagnostics at these places would repeat it.
+    var suppressed: Set<SourceLocation> = []
 }
 
-struct SubgraphExpander {
+/// The values of a graph's parameters, for `$name` substitution.
+struct Bindings {
+    /// Parameter name → value as written (references marked resolved).
+    var values: [String: YAMLNode] = [:]
+    /// Parameters that exist but whose value was rejected (reported already).
+    var poisoned: Set<String> = []
+}
+
+/// Expands `use:` nodes recursively. A class, because expansion is one recursive walk that
+/// appends to shared results from nested closures; it lives for one compile only.
+final class SubgraphExpander {
     var loader: GraphFileLoader
     var flat = FlatGraph()
     var diagnostics: [Diagnostic] = []
+
+    init(loader: GraphFileLoader) { self.loader = loader }
 
     /// Resolves a written name in a scope (a leading `/` marks a name resolved already).
     static func qualify(_ name: String, in scope: String) -> String {
@@ -57,7 +75,7 @@ struct SubgraphExpander {
     ///   - bindings: its parameters' values (`$name` → value).
     ///   - context: notes locating the `use:` chain.
     ///   - stack: the files being expanded, for cycle detection.
-    mutating func expand(_ document: GraphDocument, scope: String, bindings: [String: YAMLNode],
+    func expand(_ document: GraphDocument, scope: String, bindings: Bindings,
                          context: [Diagnostic], stack: [String]) {
         let directory = GraphFileLoader.directory(of: document.file)
         func report(_ d: [Diagnostic]) { diagnostics += d.map { var x = $0; x.notes += context; return x } }
@@ -99,18 +117,21 @@ struct SubgraphExpander {
         let given = needs.filter { checker.written.contains($0) }
         if given.count != 1 {
             let options = needs.map { "'\($0)'" }.joined(separator: " or ")
-            checker.diagnostics.append(.error(entry.name.location, "constraint '\(entry.name.value)' of kind \(kind) takes exactly one of \(options)"))
+            let phrase = needs.count == 1 ? "needs \(options)" : "takes exactly one of \(options)"
+            checker.diagnostics.append(.error(entry.name.location, "constraint '\(entry.name.value)' of kind \(kind) \(phrase)"))
         }
     }
 
     /// Replaces `$name` scalars by their bound values.
-    private func substitute(_ node: YAMLNode, _ bindings: [String: YAMLNode], report: ([Diagnostic]) -> Void) -> YAMLNode {
+    private func substitute(_ node: YAMLNode, _ bindings: Bindings, report: ([Diagnostic]) -> Void) -> YAMLNode {
         switch node.kind {
         case .scalar(let text, true) where text.hasPrefix("$"):
             let name = String(text.dropFirst())
-            if let value = bindings[name] { return value }
+            if let value = bindings.values[name] { return value }
+            flat.suppressed.insert(node.location)
+            if bindings.poisoned.contains(name) { return node }
             var message = "'\(text)' names no parameter of this graph"
-            if let s = Suggestion.closest(to: name, among: bindings.keys.sorted()) {
+            if let s = Suggestion.closest(to: name, among: (Array(bindings.values.keys) + bindings.poisoned).sorted()) {
                 message += " (did you mean '$\(s)'?)"
             } else {
                 message += "; declare it under 'params:'"
@@ -162,8 +183,8 @@ struct SubgraphExpander {
         return result
     }
 
-    private mutating func use(node: GraphDocument.Node, path: Located<String>, with: [YAMLNode.Entry], scope: String,
-                              bindings: [String: YAMLNode], directory: String, context: [Diagnostic], stack: [String]) {
+    private func use(node: GraphDocument.Node, path: Located<String>, with: [YAMLNode.Entry], scope: String,
+                              bindings: Bindings, directory: String, context: [Diagnostic], stack: [String]) {
         var reported: [Diagnostic] = []
         func report(_ d: [Diagnostic]) { reported += d.map { var x = $0; x.notes += context; return x } }
         defer { diagnostics += reported }
@@ -172,22 +193,27 @@ struct SubgraphExpander {
         if let start = stack.firstIndex(of: file) {
             let cycle = (stack[start...] + [file]).joined(separator: " → ")
             report([.error(path.location, "subgraph cycle: \(cycle)")])
+            flat.failedUses.insert(name)
             return
         }
         let sub: GraphDocument
         switch loader.load(file) {
         case .failure(let failure):
             report([.error(path.location, "cannot use '\(path.value)' (\(file)): \(failure.reason)")])
+            flat.failedUses.insert(name)
             return
         case .success((let document, let parseDiagnostics)):
             let here = context + [.note(node.name.location, "in subgraph '\(node.name.value)' used here")]
             diagnostics += parseDiagnostics.map { var x = $0; x.notes += here; return x }
-            guard let document else { return }
+            guard let document else {
+                flat.failedUses.insert(name)
+                return
+            }
             sub = document
         }
         let innerContext = context + [.note(node.name.location, "in subgraph '\(node.name.value)' used here")]
         let subParameters = Self.parameters(of: sub, report: { d in diagnostics += d.map { var x = $0; x.notes += innerContext; return x } })
-        var subBindings: [String: YAMLNode] = [:]
+        var subBindings = Bindings()
         var given = Set<String>()
         for entry in with {
             let key = entry.key.scalar ?? ""
@@ -200,17 +226,22 @@ struct SubgraphExpander {
             given.insert(key)
             var value = substitute(entry.value, bindings, report: report)
             switch ValueChecker.check(value, against: parameter.spec, subject: "parameter '\(key)' of subgraph '\(path.value)'") {
-            case .failure(let d): report(d.items)
+            case .failure(let d):
+                report(d.items)
+                subBindings.poisoned.insert(key)
             case .success:
                 if parameter.spec.type.isReference { value = Self.resolved(value, in: scope) }
-                subBindings[key] = value
+                subBindings.values[key] = value
             }
         }
         for parameter in subParameters where !given.contains(parameter.spec.name) {
             if let d = parameter.defaultNode, parameter.spec.defaultValue != nil {
-                subBindings[parameter.spec.name] = parameter.spec.type.isReference ? Self.resolved(d, in: name + "/") : d
-            } else if parameter.defaultNode == nil {
-                report([.error(node.name.location, "subgraph '\(path.value)' needs parameter '\(parameter.spec.name)' (\(parameter.spec.typeSummary)) under 'with:'")])
+                subBindings.values[parameter.spec.name] = parameter.spec.type.isReference ? Self.resolved(d, in: name + "/") : d
+            } else {
+                subBindings.poisoned.insert(parameter.spec.name)
+                if parameter.defaultNode == nil {
+                    report([.error(node.name.location, "subgraph '\(path.value)' needs parameter '\(parameter.spec.name)' (\(parameter.spec.typeSummary)) under 'with:'")])
+                }
             }
         }
         if let limits = sub.limits {

@@ -22,6 +22,7 @@ enum ValueChecker {
         }
         func inRange(_ value: ParameterValue) -> Result<ParameterValue, Diagnostics> {
             if let range, let x = value.number, !range.contains(x) {
+                let value = node.scalar ?? value.description
                 let bounds = range.description
                 let phrase = bounds.first == "[" || bounds.first == "(" ? "in \(bounds)" : bounds
                 return fail("\(subject) must be \(phrase), got \(value)")

@@ -25,6 +25,8 @@ final class YAMLEventReader {
         var problem: String
         var context: String?
         var contextLocation: SourceLocation?
+        /// For encoding errors, the byte offset of the bad input (libyaml gives no mark then).
+        var byteOffset: Int?
     }
 
     private let parser: UnsafeMutablePointer<yaml_parser_t>
@@ -77,7 +79,8 @@ final class YAMLEventReader {
                 location: location(p.problem_mark),
                 problem: p.problem.map { String(cString: $0) } ?? "malformed YAML",
                 context: p.context.map { String(cString: $0) },
-                contextLocation: p.context == nil ? nil : location(p.context_mark))
+                contextLocation: p.context == nil ? nil : location(p.context_mark),
+                byteOffset: p.error == YAML_READER_ERROR ? Int(p.problem_offset) : nil)
         }
         defer { yaml_event_delete(&event) }
         let at = location(event.start_mark)

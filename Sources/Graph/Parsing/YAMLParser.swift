@@ -28,7 +28,12 @@ public enum YAMLParser {
 
     /// Turns libyaml's error into a message a graph author can act on.
     static func syntaxDiagnostic(_ error: YAMLEventReader.SyntaxError, bytes: [UInt8]) -> Diagnostic {
-        let at = error.location
+        var at = error.location
+        if let offset = error.byteOffset {
+            // Encoding errors carry a byte offset instead of a mark.
+            at = location(ofByte: offset, in: bytes, file: at.file)
+            return .error(at, "the file is not valid UTF-8 (\(error.problem)); graph files are UTF-8 text")
+        }
         if error.problem == "found character that cannot start any token", character(at: at, in: bytes) == "\t" {
             return .error(at, "tab character used for indentation; YAML indents with spaces")
         }
@@ -42,6 +47,16 @@ public enum YAMLParser {
             message += "; check the indentation of this line against its siblings"
         }
         return .error(at, message)
+    }
+
+    /// The 1-based line and column of a byte offset.
+    static func location(ofByte offset: Int, in bytes: [UInt8], file: String) -> SourceLocation {
+        let before = bytes.prefix(min(offset, bytes.count))
+        let line = before.filter { $0 == 0x0A }.count + 1
+        let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        // Columns count characters: UTF-8 continuation bytes do not start one.
+        let column = bytes[lineStart..<before.count].filter { $0 & 0xC0 != 0x80 }.count + 1
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     /// The character at a 1-based line/column of the text, if any.
@@ -82,7 +97,7 @@ struct TreeBuilder {
             }
         case .alias(let anchor, let at):
             diagnostics.append(.error(at, "YAML aliases ('*\(anchor)') are not supported; reuse a part of a graph with a 'use:' subgraph"))
-            add(YAMLNode(.scalar("", plain: true), at: at))
+            dropPendingEntry()
         case .scalar(let text, let plain, let anchor, let tag, let at):
             refuse(anchor: anchor, tag: tag, at: at)
             // `!!str 6` asks for a string: treat it as quoted.
@@ -109,6 +124,14 @@ struct TreeBuilder {
         }
         if let tag, !tag.hasPrefix("tag:yaml.org,2002:") {
             diagnostics.append(.error(at, "YAML tag '\(tag)' is not supported; graph files use plain values"))
+        }
+    }
+
+    /// Forgets the key waiting for the value that could not be read (an alias), so the refused
+    /// alias is reported once rather than again as a missing value.
+    private mutating func dropPendingEntry() {
+        if case .mapping(let at, let entries, _?, let seen) = stack.last {
+            stack[stack.count - 1] = .mapping(at, entries, pendingKey: nil, seen: seen)
         }
     }
 
