@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import Graph
 
 @Suite struct YAMLParserTests {
@@ -47,6 +48,29 @@ import Testing
             let (root, diagnostics) = YAMLParser.parse(Array(text.prefix(n)), file: "t.yaml")
             #expect(root != nil || diagnostics.containsErrors || n == 0 || text.prefix(n).allSatisfy { $0 == 0x20 || $0 == 0x0A })
             for d in diagnostics { #expect(d.location.line >= 1 && d.location.column >= 1) }
+        }
+    }
+}
+
+@Suite struct HostileInputTests {
+    @Test func deepNestingIsRefusedNotRecursedInto() {
+        let depth = 100_000
+        let text = "graph: deep\nnodes: { a: { op: score, model: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + " } }\noutput: a\n"
+        let result = GraphCompiler(registry: TestRegistry.registry).compile(source: text, file: "deep.yaml")
+        #expect(result.plan == nil)
+        // `nodes: { a: { … model: ` is 32 characters; the document, `nodes` and `a` are three levels,
+        // so the `[` refused is number maximumDepth - 2, one column per `[`.
+        #expect(result.diagnostics.map(\.description) == ["deep.yaml:2:\(32 + TreeBuilder.maximumDepth - 2): error: YAML nested more than \(TreeBuilder.maximumDepth) levels deep; a graph file is not that deep"])
+    }
+
+    /// Every prefix of every valid fixture compiles to a plan or to located errors; never a crash.
+    @Test(arguments: ["valid/speculative.yaml", "valid/uses-nested.yaml", "valid/beam.yaml"])
+    func truncatedGraphsNeverCrash(_ file: String) throws {
+        let bytes = try Array(String(contentsOfFile: fixtures + "/" + file, encoding: .utf8).utf8)
+        let compiler = GraphCompiler(registry: TestRegistry.registry, baseDirectory: fixtures)
+        for n in stride(from: 0, through: bytes.count, by: 1) {
+            let result = compiler.compile(source: String(decoding: bytes.prefix(n), as: UTF8.self), file: file)
+            #expect(result.plan != nil || result.diagnostics.containsErrors)
         }
     }
 }

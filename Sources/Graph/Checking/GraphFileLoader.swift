@@ -3,6 +3,10 @@ import Foundation
 /// Reads graph files (the root and the files its `use:` nodes name), resolving relative paths
 /// and keeping each parsed file once per compile.
 struct GraphFileLoader {
+    /// The largest graph file read: graphs with inline schemas measure kilobytes, so a larger
+    /// file is a wrong path (a model's weights), not a graph, and is refused before it is read.
+    static let maximumFileSize = 4 << 20
+
     /// A directory that relative paths are read from (printed paths stay as written).
     let baseDirectory: String?
     private var cache: [String: (GraphDocument?, [Diagnostic])] = [:]
@@ -22,6 +26,9 @@ struct GraphFileLoader {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), !isDirectory.boolValue else {
             return .failure(LoadFailure(reason: "no such file"))
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? Int, size > Self.maximumFileSize {
+            return .failure(LoadFailure(reason: "it is \(size) bytes, more than the \(Self.maximumFileSize) a graph file may have"))
         }
         guard let data = FileManager.default.contents(atPath: real) else {
             return .failure(LoadFailure(reason: "it cannot be read"))

@@ -18,7 +18,8 @@ public enum YAMLParser {
         }
         var builder = TreeBuilder(file: file)
         do {
-            while let event = try reader.next() { builder.consume(event) }
+            while !builder.aborted, let event = try reader.next() { builder.consume(event) }
+            if builder.aborted { return (nil, builder.diagnostics) }
         } catch {
             builder.diagnostics.append(syntaxDiagnostic(error, bytes: bytes))
             return (nil, builder.diagnostics)
@@ -74,10 +75,19 @@ public enum YAMLParser {
 
 /// Builds the located tree from parse events.
 struct TreeBuilder {
+    /// The deepest nesting of mappings and sequences accepted. A graph nests four levels
+    /// (section, node, field, list) and an inline JSON Schema a dozen or so; the limit keeps
+    /// hostile input (`[[[[…`) from exhausting the stack of the recursive passes over the tree.
+    static let maximumDepth = 64
+
     let file: String
     var root: YAMLNode?
     var diagnostics: [Diagnostic] = []
     private var documents = 0
+    /// Set when the input nests too deep: reading stops there, because libyaml's scanner does
+    /// work proportional to the depth for every token (measured: 100 000 nested `[` take over a
+    /// minute), so a hostile file must not be read to its end.
+    private(set) var aborted = false
 
     private enum Frame {
         case sequence(SourceLocation, [YAMLNode])
@@ -88,6 +98,14 @@ struct TreeBuilder {
     init(file: String) { self.file = file }
 
     mutating func consume(_ event: YAMLEventReader.Event) {
+        switch event {
+        case .sequenceStart(_, _, let at) where stack.count >= Self.maximumDepth,
+             .mappingStart(_, _, let at) where stack.count >= Self.maximumDepth:
+            diagnostics.append(.error(at, "YAML nested more than \(Self.maximumDepth) levels deep; a graph file is not that deep"))
+            aborted = true
+            return
+        default: break
+        }
         switch event {
         case .streamStart, .streamEnd, .documentEnd: break
         case .documentStart(let at):
