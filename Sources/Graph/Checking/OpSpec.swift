@@ -1,20 +1,3 @@
-/// Where an op sits in the step model (DESIGN.md: propose → filter → score → shape → select →
-/// commit).
-public enum OpFamily: String, Sendable, Hashable, CaseIterable {
-    /// Drafters: propose continuations as a token tree.
-    case propose
-    /// Constraints: prune proposed tokens.
-    case filter
-    /// The target model over the tree.
-    case score
-    /// Logits processors: logits to distributions.
-    case shape
-    /// Verifiers and searches: choose what is accepted or kept.
-    case select
-    /// Effects after selection: stores learning, streaming.
-    case commit
-}
-
 /// The declaration of one op: what the compiler checks a node against, what `decograph ops`
 /// prints, and what the language reference documents. Each op of the Operators module declares
 /// its spec in its own file and the registry lists them.

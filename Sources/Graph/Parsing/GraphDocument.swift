@@ -1,20 +1,3 @@
-/// A value with the place it was written.
-public struct Located<Value: Sendable & Hashable>: Sendable, Hashable {
-    /// The value.
-    public var value: Value
-    /// Where it was written.
-    public var location: SourceLocation
-
-    /// Creates a located value.
-    /// - Parameters:
-    ///   - value: the value.
-    ///   - location: where it was written.
-    public init(_ value: Value, at location: SourceLocation) {
-        self.value = value
-        self.location = location
-    }
-}
-
 /// One graph file's sections, shaped but not yet checked against the op registry: the located
 /// AST of the graph language.
 public struct GraphDocument: Sendable {
@@ -71,17 +54,5 @@ public struct GraphDocument: Sendable {
     public init(file: String) {
         self.file = file
         start = SourceLocation(file: file, line: 1, column: 1)
-    }
-}
-
-extension GraphDocument: Hashable {
-    public static func == (a: GraphDocument, b: GraphDocument) -> Bool {
-        a.file == b.file && a.name == b.name && a.description == b.description && a.params == b.params
-            && a.models == b.models && a.stores == b.stores && a.constraints == b.constraints && a.nodes == b.nodes
-            && a.output == b.output && a.limits?.fields == b.limits?.fields && a.start == b.start
-    }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(file)
-        hasher.combine(nodes)
     }
 }
