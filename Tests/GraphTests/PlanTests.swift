@@ -127,3 +127,29 @@ import Foundation
             """)
     }
 }
+
+@Suite struct PlanParameterTests {
+    @Test func typedAccessorsReadCheckedValues() throws {
+        let result = GraphCompiler(registry: TestRegistry.registry).compile(source: """
+            models: { target: { path: t } }
+            stores: { s: { path: s } }
+            nodes:
+              sc: { op: score, model: target }
+              p: { op: sample, from: sc, top_p: 1, stop_words: one }
+              v: { op: verify, from: p }
+              learn: { op: store.learn, store: s, from: v, after: v }
+            output: v
+            """, file: "g.yaml")
+        #expect(result.rendered == "")
+        let plan = try #require(result.plan)
+        let p = try #require(plan.node(named: "p"))
+        #expect(p.double("top_p") == 1 && p.double("temperature") == 1 && p.int("top_k") == 0)
+        #expect(p.strings("stop_words") == ["one"])
+        #expect(p.sources("from") == [plan.node(named: "sc")!.index])
+        let learn = try #require(plan.node(named: "learn"))
+        #expect(learn.reference("store") == "s" && learn.reference("after") == "v")
+        #expect(plan.node(named: "v")?.string("mode") == "greedy")
+        // A commit-family node feeds nothing yet is not reported as wasted.
+        #expect(result.diagnostics.isEmpty)
+    }
+}

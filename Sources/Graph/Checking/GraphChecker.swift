@@ -123,12 +123,15 @@ struct GraphChecker {
             case .modelRef: ("models", flat.models.map(\.name))
             case .storeRef: ("stores", flat.stores.map(\.name))
             case .constraintRef: ("constraints", flat.constraints.map(\.name))
-            default: ("nodes", flat.nodes.map(\.name) + flat.aliases.keys)
+            default: ("nodes", flat.nodes.map(\.name) + flat.aliases.keys + flat.failedUses)
             }
             let kind = String(section.dropLast())
             if declared.contains(name) {
                 usedResources.insert(section + ":" + name)
-                if type == .nodeRef, let target = resolveNode(written, scope: node.scope) { return .reference(nodes[target].flat.name) }
+                if type == .nodeRef {
+                    guard let target = resolveNode(written, scope: node.scope) else { return value }
+                    return .reference(nodes[target].flat.name)
+                }
                 return .reference(name)
             }
             var message = "node '\(node.name)' uses \(kind) '\(Self.display(written))', which is not defined"

@@ -24,9 +24,10 @@ struct GraphFileLoader {
         if let hit = cache[path] { return .success(hit) }
         let real = path.hasPrefix("/") || baseDirectory == nil ? path : Self.join(baseDirectory!, path)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) else {
             return .failure(LoadFailure(reason: "no such file"))
         }
+        if isDirectory.boolValue { return .failure(LoadFailure(reason: "it is a directory")) }
         if let size = (try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? Int, size > Self.maximumFileSize {
             return .failure(LoadFailure(reason: "it is \(size) bytes, more than the \(Self.maximumFileSize) a graph file may have"))
         }
