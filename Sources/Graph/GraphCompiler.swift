@@ -72,7 +72,7 @@ public struct GraphCompiler: Sendable {
             }
         }
         let expander = SubgraphExpander(loader: loader)
-        expander.expand(document, scope: "", bindings: bindings, context: [], stack: [document.file])
+        expander.expand(document, scope: "", bindings: bindings, context: [], stack: [(loader.canonicalPath(document.file), document.file)])
         diagnostics += expander.diagnostics
 
         var checker = GraphChecker(registry: registry, flat: expander.flat, acceptedOutputTypes: acceptedOutputTypes)

@@ -74,3 +74,17 @@ import Foundation
         }
     }
 }
+
+@Suite struct SubgraphCycleTests {
+    /// A file reached through a symbolic link to its own directory is the same file: the cycle is
+    /// found at once, not after ever longer paths.
+    @Test func cycleThroughSymbolicLinkIsFound() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("decograph-graph-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/d", withDestinationPath: ".")
+        try "nodes:\n  again: { use: d/self.yaml }\noutput: again\n".write(toFile: directory.path + "/self.yaml", atomically: true, encoding: .utf8)
+        let result = GraphCompiler(registry: TestRegistry.registry, baseDirectory: directory.path).compile(file: "self.yaml")
+        #expect(result.rendered == "self.yaml:2:17: error: subgraph cycle: self.yaml → d/self.yaml")
+    }
+}

@@ -39,6 +39,17 @@ struct GraphFileLoader {
         return .success(parsed)
     }
 
+    /// The file's real path (symbolic links and `..` resolved), to know a file however it is
+    /// spelled; the path itself when it does not exist.
+    /// - Parameter path: the path as shown.
+    /// - Returns: the canonical path.
+    func canonicalPath(_ path: String) -> String {
+        let real = path.hasPrefix("/") || baseDirectory == nil ? path : Self.join(baseDirectory!, path)
+        guard let resolved = realpath(real, nil) else { return real }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Why a file could not be read.
     struct LoadFailure: Error { var reason: String }
 

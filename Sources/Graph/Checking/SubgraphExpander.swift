@@ -20,9 +20,10 @@ final class SubgraphExpander {
     ///   - scope: its namespace prefix.
     ///   - bindings: its parameters' values (`$name` → value).
     ///   - context: notes locating the `use:` chain.
-    ///   - stack: the files being expanded, for cycle detection.
+    ///   - stack: the files being expanded (canonical path for identity, path as shown), for
+    ///     cycle detection.
     func expand(_ document: GraphDocument, scope: String, bindings: Bindings,
-                         context: [Diagnostic], stack: [String]) {
+                context: [Diagnostic], stack: [(canonical: String, shown: String)]) {
         let directory = GraphFileLoader.directory(of: document.file)
         func report(_ d: [Diagnostic]) { diagnostics += d.map { var x = $0; x.notes += context; return x } }
 
@@ -129,16 +130,27 @@ final class SubgraphExpander {
         return result
     }
 
+    /// How deep `use:` may nest. Cycles are found by canonical path, but a path that reaches
+    /// the same file by ever longer spellings (a symbolic link to its own directory) is only
+    /// caught by depth; real graphs nest two or three levels.
+    static let maximumNesting = 32
+
     private func use(node: GraphDocument.Node, path: Located<String>, with: [YAMLNode.Entry], scope: String,
-                              bindings: Bindings, directory: String, context: [Diagnostic], stack: [String]) {
+                     bindings: Bindings, directory: String, context: [Diagnostic], stack: [(canonical: String, shown: String)]) {
         var reported: [Diagnostic] = []
         func report(_ d: [Diagnostic]) { reported += d.map { var x = $0; x.notes += context; return x } }
         defer { diagnostics += reported }
         let name = scope + node.name.value
         let file = GraphFileLoader.join(directory, path.value)
-        if let start = stack.firstIndex(of: file) {
-            let cycle = (stack[start...] + [file]).joined(separator: " → ")
+        let canonical = loader.canonicalPath(file)
+        if let start = stack.firstIndex(where: { $0.canonical == canonical }) {
+            let cycle = (stack[start...].map(\.shown) + [file]).joined(separator: " → ")
             report([.error(path.location, "subgraph cycle: \(cycle)")])
+            flat.failedUses.insert(name)
+            return
+        }
+        if stack.count > Self.maximumNesting {
+            report([.error(path.location, "subgraphs nested more than \(Self.maximumNesting) levels deep")])
             flat.failedUses.insert(name)
             return
         }
@@ -195,11 +207,12 @@ final class SubgraphExpander {
         }
         guard let output = sub.output else {
             report([.error(path.location, "subgraph '\(path.value)' has no 'output', so node '\(node.name.value)' produces nothing")])
-            expand(sub, scope: name + "/", bindings: subBindings, context: innerContext, stack: stack + [file])
+            flat.failedUses.insert(name)
+            expand(sub, scope: name + "/", bindings: subBindings, context: innerContext, stack: stack + [(canonical, file)])
             return
         }
         flat.aliases[name] = (name + "/" + output.value, output.location)
-        expand(sub, scope: name + "/", bindings: subBindings, context: innerContext, stack: stack + [file])
+        expand(sub, scope: name + "/", bindings: subBindings, context: innerContext, stack: stack + [(canonical, file)])
     }
 
     /// Marks the names in a reference value as resolved in `scope`.
