@@ -154,6 +154,11 @@ struct GraphChecker {
         switch field.value.kind {
         case .sequence(let items):
             names = items
+            if items.isEmpty {
+                error(node, field.value.location, "port '\(port.name)' of node '\(node.name)' (\(op)) names no node; leave the port out or name one")
+                incomplete.insert(i)
+                return
+            }
             if port.multiplicity == .one, items.count != 1 {
                 error(node, field.value.location, "port '\(port.name)' of node '\(node.name)' (\(op)) reads one node, not a list of \(items.count)")
                 incomplete.insert(i)
