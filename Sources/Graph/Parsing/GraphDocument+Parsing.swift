@@ -24,7 +24,7 @@ extension GraphDocument {
             diagnostics.append(.error(root.location, "a graph file is a mapping of sections (graph, models, nodes, output, …), not \(root.kindDescription)"))
             return (nil, diagnostics)
         }
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             let key = entry.key.scalar ?? ""
             let value = entry.value
             switch key {
@@ -56,7 +56,11 @@ extension GraphDocument {
                 }
             default:
                 var message = "unknown section '\(key)'"
-                if let s = Suggestion.closest(to: key, among: sections) {
+                if index > 0, entries[index - 1].value.isNull, let previous = entries[index - 1].key.scalar,
+                   sections.contains(previous) {
+                    // `limits:` followed by an unindented `max_new_tokens: 5` reads as two sections.
+                    message += "; if it belongs to '\(previous)', indent it under '\(previous):'"
+                } else if let s = Suggestion.closest(to: key, among: sections) {
                     message += " (did you mean '\(s)'?)"
                 } else {
                     message += "; the sections are " + sections.joined(separator: ", ")
@@ -108,7 +112,7 @@ extension GraphDocument {
             return []
         }
         var result: [Node] = []
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             let name = entry.key.scalar ?? ""
             let at = entry.key.location
             guard isValidName(name) else {
@@ -116,7 +120,14 @@ extension GraphDocument {
                 continue
             }
             guard case .mapping(let fields) = entry.value.kind else {
-                diagnostics.append(.error(entry.value.location, "node '\(name)' takes a mapping such as {op: sample, from: scores}, not \(ValueChecker.describe(entry.value))"))
+                var message = "node '\(name)' takes a mapping such as {op: sample, from: scores}, not \(ValueChecker.describe(entry.value))"
+                // A field of a block-style node written one level too far left becomes a node of its own.
+                if index > 0, case .mapping(let previousFields) = entries[index - 1].value.kind,
+                   let firstField = previousFields.first, firstField.key.location.line > entries[index - 1].key.location.line,
+                   let previous = entries[index - 1].key.scalar {
+                    message += "; if it is a field of node '\(previous)', indent it to column \(firstField.key.location.column)"
+                }
+                diagnostics.append(.error(entry.value.location, message))
                 continue
             }
             let op = fields.first { $0.key.scalar == "op" }
