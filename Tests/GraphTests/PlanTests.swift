@@ -153,3 +153,16 @@ import Foundation
         #expect(result.diagnostics.isEmpty)
     }
 }
+
+@Suite struct ParameterConditionTests {
+    @Test func combinationsHoldAsTheirPartsDo() {
+        let sampling = ParameterCondition.equals("mode", .string("sampling"))
+        let hot = ParameterCondition.greaterThan("temperature", 0)
+        let values: [String: ParameterValue] = ["mode": .string("sampling"), "temperature": .int(0)]
+        #expect(sampling.holds(for: values) && !hot.holds(for: values))
+        #expect(!ParameterCondition.allOf([sampling, hot]).holds(for: values))
+        #expect(ParameterCondition.anyOf([sampling, hot]).holds(for: values))
+        #expect(ParameterCondition.allOf([sampling, hot]).description == "when mode is sampling and temperature > 0.0")
+        #expect(ParameterCondition.allOf([sampling, .notEquals("x", .int(1))]).parameterNames == ["mode", "x"])
+    }
+}

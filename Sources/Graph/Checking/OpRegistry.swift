@@ -46,7 +46,7 @@ public struct OpRegistry: Sendable {
             let conditions = spec.output.provides.map(\.when) + spec.needs.map(\.when)
                 + spec.inputs.flatMap { $0.requires.map(\.when) }
             for c in conditions {
-                if let n = c.parameterName, spec.parameter(n) == nil {
+                for n in c.parameterNames where spec.parameter(n) == nil {
                     problems.append("op '\(spec.name)': a rule reads parameter '\(n)', which it does not declare")
                 }
             }
