@@ -166,3 +166,19 @@ import Foundation
         #expect(ParameterCondition.allOf([sampling, .notEquals("x", .int(1))]).parameterNames == ["mode", "x"])
     }
 }
+
+@Suite struct PlanJSONTests {
+    @Test func jsonMatchesThePlan() throws {
+        let plan = try #require(GraphCompiler(registry: TestRegistry.registry, baseDirectory: fixtures).compile(file: "valid/uses-nested.yaml").plan)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(plan.json().utf8)) as? [String: Any])
+        #expect(object["output"] as? String == plan.nodes[plan.output].name)
+        #expect(object["stages"] as? [[String]] == plan.stages.map { $0.map { plan.nodes[$0].name } })
+        #expect(object["capabilities"] as? [String] == plan.capabilities.map(\.rawValue))
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        #expect(nodes.compactMap { $0["name"] as? String } == plan.nodes.map(\.name))
+        let pick = try #require(nodes.first { $0["name"] as? String == "pick" })
+        #expect((pick["parameters"] as? [String: Any])?["temperature"] as? Double == plan.node(named: "pick")?.double("temperature"))
+        #expect((pick["inputs"] as? [[String: Any]])?.first?["sources"] as? [String] == ["scores"])
+        #expect((object["limits"] as? [String: Any])?["max_new_tokens"] as? Int == plan.limits.maxNewTokens)
+    }
+}
