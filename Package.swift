@@ -28,12 +28,15 @@ let package = Package(
         .target(name: "Support"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "ModelRuntime", "Kernels"]),
+        // The graph language's compiler: YAML → located AST → checked graph → plan.
+        .target(name: "Graph", dependencies: ["CYAML", "Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph"]),
     ]
 )

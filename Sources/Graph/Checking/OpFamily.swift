@@ -1,0 +1,16 @@
+/// Where an op sits in the step model (DESIGN.md: propose → filter → score → shape → select →
+/// commit).
+public enum OpFamily: String, Sendable, Hashable, CaseIterable {
+    /// Drafters: propose continuations as a token tree.
+    case propose
+    /// Constraints: prune proposed tokens.
+    case filter
+    /// The target model over the tree.
+    case score
+    /// Logits processors: logits to distributions.
+    case shape
+    /// Verifiers and searches: choose what is accepted or kept.
+    case select
+    /// Effects after selection: stores learning, streaming.
+    case commit
+}

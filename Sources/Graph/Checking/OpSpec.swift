@@ -1,0 +1,49 @@
+/// The declaration of one op: what the compiler checks a node against, what `decograph ops`
+/// prints, and what the language reference documents. Each op of the Operators module declares
+/// its spec in its own file and the registry lists them.
+public struct OpSpec: Sendable, Hashable {
+    /// The name written after `op:` (`draft.model`).
+    public var name: String
+    /// Its step-model family.
+    public var family: OpFamily
+    /// What it does, in a sentence or two, naming the method or paper.
+    public var doc: String
+    /// Its parameters.
+    public var parameters: [ParameterSpec]
+    /// Its input ports.
+    public var inputs: [PortSpec]
+    /// Its output.
+    public var output: OutputSpec
+    /// Runtime capabilities it needs.
+    public var needs: [CapabilityRule]
+
+    /// Creates a spec.
+    /// - Parameters:
+    ///   - name: the op's name.
+    ///   - family: its family.
+    ///   - doc: what it does.
+    ///   - parameters: its parameters.
+    ///   - inputs: its input ports.
+    ///   - output: its output.
+    ///   - needs: runtime capabilities it needs.
+    public init(_ name: String, family: OpFamily, doc: String, parameters: [ParameterSpec] = [],
+                inputs: [PortSpec] = [], output: OutputSpec, needs: [CapabilityRule] = []) {
+        self.name = name
+        self.family = family
+        self.doc = doc
+        self.parameters = parameters
+        self.inputs = inputs
+        self.output = output
+        self.needs = needs
+    }
+
+    /// The parameter with this name.
+    /// - Parameter name: its key.
+    /// - Returns: the parameter, if declared.
+    public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+
+    /// The input port with this name.
+    /// - Parameter name: its key.
+    /// - Returns: the port, if declared.
+    public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }
+}

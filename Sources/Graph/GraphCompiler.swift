@@ -1,0 +1,103 @@
+/// The graph language's compiler: reads a graph file (and the files its `use:` nodes name),
+/// checks it against an op registry, and lowers it to a `Plan`.
+///
+/// A compiler is an immutable value; compiles share nothing, so any number may run concurrently.
+public struct GraphCompiler: Sendable {
+    /// The outcome of one compile: a plan when there is no error, and every diagnostic, sorted.
+    public struct Compilation: Sendable {
+        /// The plan, `nil` when any diagnostic is an error.
+        public var plan: Plan?
+        /// Errors, warnings and their notes, in reading order.
+        public var diagnostics: [Diagnostic]
+        /// The diagnostics as printed, one `path:line:col: severity: message` line each.
+        public var rendered: String { diagnostics.map(\.description).joined(separator: "\n") }
+    }
+
+    /// The ops graphs may use.
+    public let registry: OpRegistry
+    /// What a graph's output node may produce.
+    public var acceptedOutputTypes: [PortType]
+    /// The directory relative paths are read from; `nil` for the current directory. Printed paths
+    /// stay as given.
+    public var baseDirectory: String?
+
+    /// Creates a compiler.
+    /// - Parameters:
+    ///   - registry: the ops graphs may use.
+    ///   - acceptedOutputTypes: what an output node may produce (a step commits a selection, or a
+    ///     search's frontier).
+    ///   - baseDirectory: where relative paths are read from.
+    public init(registry: OpRegistry, acceptedOutputTypes: [PortType] = [.selection, .frontier], baseDirectory: String? = nil) {
+        self.registry = registry
+        self.acceptedOutputTypes = acceptedOutputTypes
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Compiles a graph file.
+    /// - Parameter path: the file, as it should be printed in diagnostics.
+    /// - Returns: the plan (when there is no error) and every diagnostic.
+    public func compile(file path: String) -> Compilation {
+        var loader = GraphFileLoader(baseDirectory: baseDirectory)
+        switch loader.load(path) {
+        case .failure(let failure):
+            return Compilation(plan: nil, diagnostics: [.error(SourceLocation(file: path, line: 1, column: 1), "cannot read the graph file: \(failure.reason)")])
+        case .success((let document, let diagnostics)):
+            return compile(document, diagnostics, loader: loader)
+        }
+    }
+
+    /// Compiles a graph given as text (subgraphs it uses are still read from files).
+    /// - Parameters:
+    ///   - source: the graph file's content.
+    ///   - path: the path printed in diagnostics; `use:` paths are relative to its directory.
+    /// - Returns: the plan (when there is no error) and every diagnostic.
+    public func compile(source: String, file path: String) -> Compilation {
+        let (document, diagnostics) = GraphDocument.parse(Array(source.utf8), file: path)
+        return compile(document, diagnostics, loader: GraphFileLoader(baseDirectory: baseDirectory))
+    }
+
+    private func compile(_ document: GraphDocument?, _ parseDiagnostics: [Diagnostic], loader: GraphFileLoader) -> Compilation {
+        guard let document else { return Compilation(plan: nil, diagnostics: parseDiagnostics.normalized()) }
+        var diagnostics = parseDiagnostics
+        // A graph with parameters runs directly on their defaults.
+        var bindings = Bindings()
+        for parameter in SubgraphExpander.parameters(of: document, report: { diagnostics += $0 }) {
+            if let node = parameter.defaultNode, parameter.spec.defaultValue != nil {
+                bindings.values[parameter.spec.name] = parameter.spec.type.isReference ? SubgraphExpander.resolved(node, in: "") : node
+            } else {
+                bindings.poisoned.insert(parameter.spec.name)
+                guard parameter.defaultNode == nil else { continue }
+                let at = document.params.first { $0.name.value == parameter.spec.name }!.name.location
+                diagnostics.append(.error(at, "parameter '\(parameter.spec.name)' has no default, so this graph can only be used as a subgraph"))
+            }
+        }
+        let expander = SubgraphExpander(loader: loader)
+        expander.expand(document, scope: "", bindings: bindings, context: [], stack: [(loader.canonicalPath(document.file), document.file)])
+        diagnostics += expander.diagnostics
+
+        var checker = GraphChecker(registry: registry, flat: expander.flat, acceptedOutputTypes: acceptedOutputTypes)
+        checker.checkNodes()
+        checker.checkAliases()
+        let limits = FieldChecker(document.limits?.fields ?? [], table: GraphLanguage.limitFields, owner: "'limits'",
+                                  at: document.limits?.location ?? document.start)
+        diagnostics += limits.diagnostics
+        let output = checker.checkOutput(document)
+        let stages = checker.schedule()
+        let properties = stages.map { checker.checkProperties(stages: $0) }
+        // One mistake, one message: the checker says nothing more where the expander reported one.
+        diagnostics += checker.diagnostics.filter { !expander.flat.suppressed.contains($0.location) }
+        // "Unused" is only trustworthy once every edge was understood.
+        if !diagnostics.containsErrors, let output {
+            checker.diagnostics = []
+            checker.warnUnused(output: output)
+            diagnostics += checker.diagnostics
+        }
+        diagnostics = diagnostics.normalized()
+        guard !diagnostics.containsErrors, let output, let stages, let properties else {
+            return Compilation(plan: nil, diagnostics: diagnostics)
+        }
+        let plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
+                                      output: output, limits: limits.values)
+        return Compilation(plan: plan, diagnostics: diagnostics)
+    }
+}

@@ -1,0 +1,47 @@
+extension Plan {
+    /// The plan as `decograph explain` prints it: resources, limits, runtime needs, the step
+    /// schedule stage by stage, and every node with its parameters (defaults marked).
+    /// - Returns: the text, ending in a newline.
+    public func explanation() -> String {
+        var out = "graph \(name) (\(file))\n"
+        if let description { out += "  \(description)\n" }
+        for (title, resources) in [("models", models), ("stores", stores), ("constraints", constraints)] where !resources.isEmpty {
+            out += "\(title):\n"
+            let width = resources.map(\.name.count).max() ?? 0
+            for r in resources {
+                let extra = r.fields.filter { $0.key != "path" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                out += "  " + r.name.padding(width) + "  " + ([r.path ?? ""] + extra).filter { !$0.isEmpty }.joined(separator: " ") + "\n"
+            }
+        }
+        var limitText = "max_new_tokens=\(limits.maxNewTokens)"
+        if !limits.stop.isEmpty { limitText += " stop=\(ParameterValue.list(limits.stop.map(ParameterValue.string)))" }
+        if !limits.stopTokenIDs.isEmpty { limitText += " stop_token_ids=\(limits.stopTokenIDs)" }
+        if limits.ignoreEOS { limitText += " ignore_eos=true" }
+        out += "limits: \(limitText)\n"
+        out += "runtime needs: " + (capabilities.isEmpty ? "nothing beyond plain decoding" : capabilities.map(\.rawValue).joined(separator: ", ")) + "\n"
+        out += "step schedule (\(stages.count) stage\(stages.count == 1 ? "" : "s"); the nodes of a stage may run in parallel):\n"
+        for (i, stage) in stages.enumerated() {
+            out += "  stage \(i + 1): " + stage.map { "\(nodes[$0].name) (\(nodes[$0].op))" }.joined(separator: ", ") + "\n"
+        }
+        out += "nodes:\n"
+        for node in nodes {
+            var line = "  \(node.name): \(node.op) → \(node.outputType)"
+            if !node.properties.isEmpty { line += " [" + node.properties.map(\.rawValue).sorted().joined(separator: ", ") + "]" }
+            if node.index == output { line += "  (output)" }
+            out += line + "\n"
+            for input in node.inputs {
+                let sources = input.sources.map { nodes[$0].name }.joined(separator: ", ")
+                out += "      \(input.port) ← \(sources)" + (input.timing == .previousStep ? " (previous step)" : "") + "\n"
+            }
+            let parameters = node.parameters.sorted { $0.key < $1.key }.map { key, value in
+                "\(key)=\(value)" + (node.written.contains(key) ? "" : " (default)")
+            }
+            if !parameters.isEmpty { out += "      " + parameters.joined(separator: ", ") + "\n" }
+        }
+        return out
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
