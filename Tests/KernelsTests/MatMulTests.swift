@@ -185,3 +185,19 @@ import CKernels
         }
     }
 }
+
+@Suite struct ComputePoolLifetimeTests {
+    /// Pools created and released in quick succession (a benchmark's temporary pools) never leave
+    /// a worker touching freed state.
+    @Test func shortLivedPools() {
+        var total = 0
+        for i in 0..<200 {
+            let pool = ComputePool(threadCount: 3)
+            let sums = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            pool.run { t in sums[t] = t + i }
+            total += sums[0] + sums[1] + sums[2]
+            sums.deallocate()
+        }
+        #expect(total == (0..<200).reduce(0) { $0 + 3 * $1 + 3 })
+    }
+}

@@ -63,27 +63,16 @@ extension RuntimeBenchmark.Report {
     }
 
     var json: String {
-        let decodeJSON = decode.map { d in
-            "{\"threads\":\(d.threads),\"bandwidth_bytes_per_s\":\(d.bandwidth),\"tokens_per_s\":\(d.tokensPerSecond),\"bound_tokens_per_s\":\(d.boundTokensPerSecond),\"fraction_of_bound\":\(d.fractionOfBound)}"
-        }.joined(separator: ",")
-        let verifyJSON = verifyCost.map { "\"\($0.k)\":\($0.ratio)" }.joined(separator: ",")
-        return "{\"model\":\(jsonString(model)),\"dtype\":\"\(dtype)\",\"weight_bytes_per_pass\":\(weightBytes),\"isa\":\"\(isa)\",\"decode\":[\(decodeJSON)],\"prefill_tokens_per_s\":\(prefillTokensPerSecond),\"decode_seconds\":\(decodeSeconds),\"verify_cost\":{\(verifyJSON)}}"
+        let object: [String: Any] = [
+            "model": model, "dtype": dtype, "weight_bytes_per_pass": weightBytes, "isa": isa,
+            "decode": decode.map { d in
+                ["threads": d.threads, "bandwidth_bytes_per_s": d.bandwidth, "tokens_per_s": d.tokensPerSecond,
+                 "bound_tokens_per_s": d.boundTokensPerSecond, "fraction_of_bound": d.fractionOfBound] as [String: Any]
+            },
+            "prefill_tokens_per_s": prefillTokensPerSecond, "decode_seconds": decodeSeconds,
+            "verify_cost": Dictionary(uniqueKeysWithValues: verifyCost.map { ("\($0.k)", $0.ratio) }),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
 }

@@ -21,6 +21,54 @@ import CKernels
 public final class ComputePool: @unchecked Sendable {
     /// Number of threads taking part in each job, the caller included.
     public let threadCount: Int
+    /// The state the worker threads share. The threads hold it strongly, so a pool released
+    /// while a worker is still between jobs never leaves that worker reading freed memory; the
+    /// pool's deinit tells the threads to exit.
+    private let core: Core
+
+    /// The process-wide pool, one thread per available core.
+    public static let shared = ComputePool(threadCount: ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Creates a pool.
+    /// - Parameter threadCount: threads per job including the caller (at least 1).
+    public init(threadCount: Int) {
+        core = Core(threadCount: max(1, threadCount))
+        self.threadCount = core.threadCount
+    }
+
+    deinit { core.stop() }
+
+    /// Runs `body(t)` once on each of `threadCount` threads (t = 0 on the caller) and returns when
+    /// all have finished.
+    /// - Parameter body: the work of thread `t`.
+    public func run(_ body: (Int) -> Void) { core.run(body) }
+
+    /// Runs `body` over `0..<count` split into chunks that threads claim one at a time, so a
+    /// thread slowed by another process on its core simply claims fewer chunks (static halves
+    /// would make the whole region wait for it).
+    /// - Parameters:
+    ///   - count: the number of items.
+    ///   - alignment: chunk boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
+    ///   - chunksPerThread: target number of chunks per thread; more balances better, fewer
+    ///     costs less in claiming. 8 keeps claims under 1 % of a 2048-row bf16 product.
+    ///   - body: processes one range of items.
+    public func parallelFor(count: Int, alignment: Int = 1, chunksPerThread: Int = 8, _ body: (Range<Int>) -> Void) {
+        core.parallelFor(count: count, alignment: alignment, chunksPerThread: chunksPerThread, body)
+    }
+
+    /// The part of `0..<count` that part `index` of `parts` handles.
+    static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
+        guard index < parts else { return count..<count }
+        let units = (count + alignment - 1) / alignment
+        let lower = min(count, (units * index / parts) * alignment)
+        let upper = min(count, (units * (index + 1) / parts) * alignment)
+        return lower..<upper
+    }
+}
+
+/// The pool's shared state and worker loop (see `ComputePool`).
+private final class Core: @unchecked Sendable {
+    let threadCount: Int
 
     private let generation = Atomic<UInt64>(0)
     private let pending = Atomic<Int>(0)
@@ -38,40 +86,33 @@ public final class ComputePool: @unchecked Sendable {
     // Written by the caller before `generation` is bumped (release), read by workers after they
     // observe the new generation (acquire).
     private var job: ((Int) -> Void)?
-    private var jobCount = 0
-    private var threads: [Thread] = []
 
     /// How long a worker spins for the next job before parking. Measured: consecutive parallel
     /// regions of a decode step are 2–50 µs apart; 20k spins is about 50 µs on this machine.
     static let spinIterations = 20_000
 
-    /// The process-wide pool, one thread per available core.
-    public static let shared = ComputePool(threadCount: ProcessInfo.processInfo.activeProcessorCount)
-
-    /// Creates a pool.
-    /// - Parameter threadCount: threads per job including the caller (at least 1).
-    public init(threadCount: Int) {
-        self.threadCount = max(1, threadCount)
-        workers = (0..<self.threadCount).map { _ in Worker() }
-        for index in 1..<max(1, self.threadCount) {
-            let thread = Thread { [unowned self] in self.workerLoop(index) }
+    init(threadCount: Int) {
+        self.threadCount = threadCount
+        workers = (0..<threadCount).map { _ in Worker() }
+        for index in 1..<max(1, threadCount) {
+            // Strong capture: the thread keeps the core alive until it exits (see `stop`).
+            let thread = Thread { self.workerLoop(index) }
             thread.name = "decograph-compute-\(index)"
             thread.stackSize = 1 << 20
-            threads.append(thread)
             thread.start()
         }
     }
 
-    deinit {
+    /// Tells the workers to exit once they see it (they then release the core).
+    func stop() {
         shutdown.store(true, ordering: .releasing)
         generation.wrappingAdd(1, ordering: .releasing)
-        for index in 1..<threadCount { workers[index].wakeup.signal() }
+        for index in 1..<threadCount where workers[index].sleeping.exchange(false, ordering: .acquiringAndReleasing) {
+            workers[index].wakeup.signal()
+        }
     }
 
-    /// Runs `body(t)` once on each of `threadCount` threads (t = 0 on the caller) and returns when
-    /// all have finished.
-    /// - Parameter body: the work of thread `t`; it partitions the job itself (see `range(of:)`).
-    public func run(_ body: (Int) -> Void) {
+    func run(_ body: (Int) -> Void) {
         if threadCount == 1 {
             body(0)
             return
@@ -93,16 +134,7 @@ public final class ComputePool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over `0..<count` split into chunks that threads claim one at a time, so a
-    /// thread slowed by another process on its core simply claims fewer chunks (static halves
-    /// would make the whole region wait for it).
-    /// - Parameters:
-    ///   - count: the number of items.
-    ///   - alignment: chunk boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
-    ///   - chunksPerThread: target number of chunks per thread; more balances better, fewer
-    ///     costs less in claiming. 8 keeps claims under 1 % of a 2048-row bf16 product.
-    ///   - body: processes one range of items.
-    public func parallelFor(count: Int, alignment: Int = 1, chunksPerThread: Int = 8, _ body: (Range<Int>) -> Void) {
+    func parallelFor(count: Int, alignment: Int, chunksPerThread: Int, _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
         let units = (count + alignment - 1) / alignment
         let chunks = min(units, threadCount * chunksPerThread)
@@ -113,23 +145,14 @@ public final class ComputePool: @unchecked Sendable {
         turn.withLock { _ in
             next.store(0, ordering: .relaxed)
             runJob { _ in
-            while true {
-                let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if c >= chunks { break }
-                let r = Self.range(of: c, parts: chunks, count: count, alignment: alignment)
-                if !r.isEmpty { body(r) }
-            }
+                while true {
+                    let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if c >= chunks { break }
+                    let r = ComputePool.range(of: c, parts: chunks, count: count, alignment: alignment)
+                    if !r.isEmpty { body(r) }
+                }
             }
         }
-    }
-
-    /// The part of `0..<count` that part `index` of `parts` handles.
-    static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
-        guard index < parts else { return count..<count }
-        let units = (count + alignment - 1) / alignment
-        let lower = min(count, (units * index / parts) * alignment)
-        let upper = min(count, (units * (index + 1) / parts) * alignment)
-        return lower..<upper
     }
 
     private func workerLoop(_ index: Int) {
