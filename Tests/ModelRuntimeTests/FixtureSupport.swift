@@ -24,8 +24,8 @@ enum Fixtures {
         let logits: [[Float]]
     }
 
-    static func sequences(_ directory: String) throws -> [Sequence] {
-        let file = try SafetensorsFile(path: directory + "/expected.safetensors")
+    static func sequences(_ directory: String, file name: String = "expected.safetensors") throws -> [Sequence] {
+        let file = try SafetensorsFile(path: directory + "/" + name)
         let count = Int(file.metadata["count"] ?? "0") ?? 0
         return try (0..<count).map { i in
             guard let t = file.tensors["tokens_\(i)"], let l = file.tensors["logits_\(i)"], t.dtypeName == "I32",

@@ -94,6 +94,26 @@ import Kernels
         #expect(relativeError(cont.row(0), ref.row(0)) <= Self.tolerance)
     }
 
+    /// `forward(depth:)` equals transformers with the model cut to its first layers (final norm
+    /// and LM head kept): the self-speculative draft path. Fixtures from
+    /// tools/oracle/make_partial_depth_fixture.py.
+    @Test(arguments: ["llama-gqa-tied", "qwen2-bias", "mistral-sliding"])
+    func partialDepthMatchesTruncatedTransformers(_ name: String) throws {
+        let (model, _) = try Self.load(name)
+        let dir = Fixtures.root + "/runtime/" + name
+        let sequences = try Fixtures.sequences(dir, file: "expected-depth1.safetensors")
+        #expect(!sequences.isEmpty)
+        for s in sequences {
+            let seq = model.makeSequence()
+            // Prefill at depth 1, then decode one token at depth 1 (uses the shallow cache).
+            let head = try model.forward([ForwardItem(sequence: seq, tokens: Array(s.tokens.dropLast()))], depth: 1)[0]
+            let last = try model.forward([ForwardItem(sequence: seq, tokens: [s.tokens.last!])], depth: 1)[0]
+            for i in 0..<head.rows { #expect(relativeError(head.row(i), s.logits[i]) <= Self.tolerance, "\(name) depth 1 position \(i)") }
+            #expect(relativeError(last.row(0), s.logits[s.tokens.count - 1]) <= Self.tolerance)
+            #expect(seq.fullLength == 0 && seq.shallowDepth == 1)
+        }
+    }
+
     @Test(arguments: Fixtures.runtimeCases)
     func forkAndTruncateMatchTransformers(_ name: String) throws {
         let (model, sequences) = try Self.load(name)
