@@ -258,15 +258,14 @@ static T512 void mm512_f16(const void *W, size_t K, size_t n0, size_t n1, const 
  */
 INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, size_t n, int RB,
                             const float *Xp, int MB, float *Y, size_t ldy, size_t pf_row) {
-    /* With MB ≤ 2 even and odd halves get their own accumulators: otherwise each accumulator
-     * takes two dependent FMAs per step and M = 1 becomes latency bound (4 chains). */
-    const int split = MB <= 2;
-    __m512 acc[4][4], acc_odd[4][2];
+    /* One accumulator per (row, activation row), updated with the even then the odd half at
+     * every step, for every tile shape: a row's sum is formed in the same order whatever M is, so
+     * decoding one token and verifying k give bitwise-identical logits (speculative greedy ≡
+     * plain greedy, exactly). Separate even/odd accumulators for small M were measured: no gain
+     * in cache, and the 2 × 4 tile they force for M ≥ 4 is ~35 % slower. */
+    __m512 acc[4][4];
     for (int r = 0; r < RB; r++)
-        for (int m = 0; m < MB; m++) {
-            acc[r][m] = _mm512_setzero_ps();
-            if (split) acc_odd[r][m] = _mm512_setzero_ps();
-        }
+        for (int m = 0; m < MB; m++) acc[r][m] = _mm512_setzero_ps();
     const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
     for (size_t k = k0; k < k1; k += 32) {
         if (pf_row != (size_t)-1)
@@ -282,15 +281,13 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
             __m512 xo = _mm512_loadu_ps(Xp + m * K + k + 16);
             for (int r = 0; r < RB; r++) {
                 acc[r][m] = _mm512_fmadd_ps(even[r], xe, acc[r][m]);
-                if (split) acc_odd[r][m % 2] = _mm512_fmadd_ps(odd[r], xo, acc_odd[r][m % 2]);
-                else acc[r][m] = _mm512_fmadd_ps(odd[r], xo, acc[r][m]);
+                acc[r][m] = _mm512_fmadd_ps(odd[r], xo, acc[r][m]);
             }
         }
     }
     for (int m = 0; m < MB; m++)
         for (int r = 0; r < RB; r++) {
-            __m512 a = split ? _mm512_add_ps(acc[r][m], acc_odd[r][m % 2]) : acc[r][m];
-            float v = _mm512_reduce_add_ps(a);
+            float v = _mm512_reduce_add_ps(acc[r][m]);
             Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
         }
 }
@@ -306,12 +303,8 @@ INLINE T512 void rows512_eo(const uint16_t *W, size_t K, size_t n, int RB, const
         size_t k1 = K - k0 > DG_K_CHUNK ? k0 + DG_K_CHUNK : K;
         size_t pf = pf_row, m = 0;
         for (; m + 4 <= M; m += 4, pf = (size_t)-1) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 4, Y + m * ldy, ldy, pf);
-        if (M - m >= 2) {
-            tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 2, Y + m * ldy, ldy, pf);
-            m += 2;
-            pf = (size_t)-1;
-        }
-        if (M - m == 1) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 1, Y + m * ldy, ldy, pf);
+        for (; m + 2 <= M; m += 2, pf = (size_t)-1) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 2, Y + m * ldy, ldy, pf);
+        if (m < M) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 1, Y + m * ldy, ldy, pf);
     }
 }
 

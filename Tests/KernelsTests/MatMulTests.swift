@@ -201,3 +201,41 @@ import CKernels
         #expect(total == (0..<200).reduce(0) { $0 + 3 * $1 + 3 })
     }
 }
+
+/// A row's result must not depend on how many rows are multiplied with it: decode (M = 1) and
+/// verification (M = k) then produce bitwise-identical logits, so speculative greedy decoding is
+/// exactly plain greedy decoding (no near-tie can flip).
+@Suite struct MatMulRowIndependenceTests {
+    @Test(arguments: [64, 96, 100, 2048 + 96])
+    func resultsAreBitwiseIndependentOfM(K: Int) {
+        let N = 37, maxM = 13
+        let x = MatMulTests.values(maxM * K, seed: 7)
+        for dtype in [DType.f32, .f16, .bf16] {
+            let w32 = MatMulTests.values(N * K, seed: 8)
+            var stored = [UInt8](repeating: 0, count: N * K * dtype.size)
+            stored.withUnsafeMutableBytes { raw in
+                w32.withUnsafeBufferPointer { convertFromF32($0.baseAddress!, to: dtype, raw.baseAddress!, count: N * K) }
+            }
+            func multiply(rows: Range<Int>) -> [Float] {
+                var y = [Float](repeating: .nan, count: rows.count * N)
+                stored.withUnsafeBytes { raw in
+                    let w = WeightMatrix(base: raw.baseAddress!, dtype: dtype, rows: N, columns: K)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            MatMul.multiply(xp.baseAddress! + rows.lowerBound * K, rows: rows.count, ldx: K, by: w,
+                                            into: yp.baseAddress!, ldy: N, pool: ComputePool(threadCount: 2))
+                        }
+                    }
+                }
+                return y
+            }
+            let all = multiply(rows: 0..<maxM)
+            for m in 0..<maxM {
+                #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1)), "\(dtype) K=\(K) row \(m): M=\(maxM) vs M=1")
+            }
+            for M in [2, 3, 4, 5, 8] {
+                #expect(Array(all[0..<(M * N)]) == multiply(rows: 0..<M), "\(dtype) K=\(K): M=\(maxM) vs M=\(M)")
+            }
+        }
+    }
+}

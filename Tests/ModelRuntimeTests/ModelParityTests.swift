@@ -48,6 +48,23 @@ import Kernels
         #expect(seq.length == s.tokens.count)
     }
 
+    /// Decoding token by token and scoring the same tokens as one chain (as a verifier does) give
+    /// bitwise-identical logits: speculative greedy decoding must equal plain greedy exactly.
+    @Test(arguments: Fixtures.runtimeCases)
+    func verifyingEqualsDecodingBitwise(_ name: String) throws {
+        let (model, sequences) = try Self.load(name)
+        let s = sequences[1]
+        let prefix = 6
+        let stepwise = model.makeSequence()
+        _ = try model.forward([ForwardItem(sequence: stepwise, tokens: Array(s.tokens[0..<prefix]), outputs: .none)])
+        var decoded: [[Float]] = []
+        for t in s.tokens[prefix...] { decoded.append(Array(try model.forward([ForwardItem(sequence: stepwise, tokens: [t])])[0].row(0))) }
+        let chained = model.makeSequence()
+        _ = try model.forward([ForwardItem(sequence: chained, tokens: Array(s.tokens[0..<prefix]), outputs: .none)])
+        let verified = try model.forward([ForwardItem(sequence: chained, tokens: Array(s.tokens[prefix...]))])[0]
+        for i in 0..<decoded.count { #expect(Array(verified.row(i)) == decoded[i], "\(name) position \(prefix + i)") }
+    }
+
     @Test(arguments: Fixtures.runtimeCases)
     func batchedItemsMatchTransformers(_ name: String) throws {
         let (model, sequences) = try Self.load(name)

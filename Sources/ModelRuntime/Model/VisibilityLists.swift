@@ -29,11 +29,16 @@ struct VisibilityLists {
                     if lowest < base {
                         for slot in max(0, lowest)..<base { lists.flat.append(Int32(slot)) }
                     }
+                    // Ancestors in ascending position, after the cached slots: a token's list is then
+                    // the same whether it is decoded alone or verified inside a chain or tree, so
+                    // attention sums in the same order and logits are bitwise identical.
+                    let ancestorsStart = lists.flat.count
                     var a = i
                     while a >= 0 {
                         if base + plan.depths[a] >= lowest { lists.flat.append(Int32(base + a)) }
                         a = plan.parents[a]
                     }
+                    lists.flat[ancestorsStart...].reverse()
                     let count = lists.flat.count - start
                     lists.counts.append(count)
                     lists.maxCount = max(lists.maxCount, count)
