@@ -26,9 +26,12 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
-        .target(name: "DecographCLI", dependencies: ["Support"]),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
 )
