@@ -51,6 +51,24 @@ def default_text(nbytes):
     return bytes(out[:end]).decode("utf-8")
 
 
+# `decograph bench tokenizer` cuts the text the same way for its per-document figure.
+DOCUMENT_BYTES = 64_000
+
+
+def documents(text):
+    """The text cut into documents of at most DOCUMENT_BYTES UTF-8 bytes, each ending at a line end."""
+    data = text.encode("utf-8")
+    out, start = [], 0
+    while start < len(data):
+        end = min(start + DOCUMENT_BYTES, len(data))
+        if end < len(data):
+            cut = data.rfind(b"\n", start, end)
+            end = cut + 1 if cut >= start else end
+        out.append(data[start:end].decode("utf-8"))
+        start = end
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokenizer", default=os.path.join(REPO, "Tests", "Fixtures", "tokenizers", "llama3"))
@@ -65,6 +83,11 @@ def main():
     t1 = time.perf_counter()
     tok.encode(text, add_special_tokens=False)
     t2 = time.perf_counter()
+    docs = documents(text)
+    t2b = time.perf_counter()
+    for d in docs:
+        tok.encode(d, add_special_tokens=False)
+    t2c = time.perf_counter()
     ids = enc.ids
     t3 = time.perf_counter()
     decoded = tok.decode(ids, skip_special_tokens=False)
@@ -72,6 +95,7 @@ def main():
     print(f"text: {mb:.2f} MB, {len(ids)} tokens")
     print(f"hf encode (one thread, first call):  {mb / (t1 - t0):8.2f} MB/s")
     print(f"hf encode (one thread, second call): {mb / (t2 - t1):8.2f} MB/s")
+    print(f"hf encode (one thread, {len(docs)} documents of <= {DOCUMENT_BYTES // 1000} KB): {mb / (t2c - t2b):8.2f} MB/s")
     print(f"hf decode:                           {len(decoded.encode('utf-8')) / 1e6 / (t4 - t3):8.2f} MB/s")
 
 

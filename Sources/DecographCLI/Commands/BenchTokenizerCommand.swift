@@ -10,7 +10,8 @@ extension CommandSpec {
             Encodes a text (default: about 10 MB of the CPython standard library sources on this \
             machine, concatenated in path order) with a tokenizer (default: the Llama-3-style fixture \
             tokenizer of the test suite), first with an empty word cache, then again; then decodes \
-            the ids in one call and through the streaming detokenizer. With --baseline, prints the \
+            the text again cut into documents of at most 64 KB (at line ends), one encode call each; \
+            then decodes the ids in one call and through the streaming detokenizer. With --baseline, prints the \
             ratio to another tokenizer's MB/s on the same text (tools/oracle/bench_hf_tokenizer.py \
             measures Hugging Face tokenizers).
             """,
@@ -44,6 +45,12 @@ extension CommandSpec {
         context.progress("encoding \(String(format: "%.1f", mb)) MB…")
         let (ids, coldSeconds) = time { tokenizer.encode(text, addSpecialTokens: false) }
         let (_, warmSeconds) = time { tokenizer.encode(text, addSpecialTokens: false) }
+        let documents = splitDocuments(text)
+        let (_, documentSeconds) = time {
+            var total = 0
+            for d in documents { total += tokenizer.encode(d, addSpecialTokens: false).count }
+            return total
+        }
         let (decoded, decodeSeconds) = time { tokenizer.decode(ids) }
         let streamed: (String, Double) = time {
             var stream = StreamingDetokenizer(tokenizer: tokenizer)
@@ -54,11 +61,13 @@ extension CommandSpec {
         context.endProgress()
         let encodeRate: Double = mb / coldSeconds
         let warmRate: Double = mb / warmSeconds
+        let documentRate: Double = mb / documentSeconds
         let decodeRate: Double = Double(decoded.utf8.count) / 1e6 / decodeSeconds
         let streamRate: Double = Double(streamed.0.utf8.count) / 1e6 / streamed.1
         var figures: [(String, Double)] = [("text_mb", mb), ("tokens", Double(ids.count))]
         figures.append(("encode_mb_per_s", encodeRate))
         figures.append(("encode_warm_mb_per_s", warmRate))
+        figures.append(("encode_documents_mb_per_s", documentRate))
         figures.append(("decode_mb_per_s", decodeRate))
         figures.append(("streaming_decode_mb_per_s", streamRate))
         if let baseline {
@@ -73,6 +82,8 @@ extension CommandSpec {
             context.print(String(format: "text: %.2f MB, %d tokens (%.2f bytes/token)", mb, ids.count, mb * 1e6 / Double(max(1, ids.count))))
             context.print(String(format: "encode (one thread, empty cache): %8.2f MB/s", encodeRate))
             context.print(String(format: "encode (one thread, warm cache):  %8.2f MB/s", warmRate))
+            context.print(String(format: "encode (one thread, %d documents ≤ %d KB): %8.2f MB/s",
+                                 documents.count, documentBytes / 1000, documentRate))
             context.print(String(format: "decode (one call):                %8.2f MB/s", decodeRate))
             context.print(String(format: "decode (streaming, per token):    %8.2f MB/s  (%.2f× of one call)",
                                  streamRate, decodeSeconds / streamed.1))
@@ -130,4 +141,21 @@ func defaultBenchText(bytes: Int) throws -> String {
     var end = bytes
     while end > 0, out[end - 1] != 0x0A { end -= 1 }
     return String(decoding: out[..<end], as: UTF8.self)
+}
+
+/// Documents of the per-document figure: at most this many UTF-8 bytes, cut at line ends (as
+/// `tools/oracle/bench_hf_tokenizer.py` does).
+let documentBytes = 64_000
+
+func splitDocuments(_ text: String) -> [String] {
+    let data = Array(text.utf8)
+    var out: [String] = []
+    var start = 0
+    while start < data.count {
+        var end = min(start + documentBytes, data.count)
+        if end < data.count, let cut = data[start..<end].lastIndex(of: 0x0A) { end = cut + 1 }
+        out.append(String(decoding: data[start..<end], as: UTF8.self))
+        start = end
+    }
+    return out
 }
