@@ -97,6 +97,11 @@ public final class Tokenizer: Sendable {
         var processor = try json.member("post_processor").map { try PostProcessor(json: $0) }?.surroundings ?? ([], [])
 
         let size = max(model.idToToken.count, (added.map { Int($0.id) }.max() ?? -1) + 1)
+        let idLimit = BPEModel.idLimit(entries: model.tokenToID.count + added.count)
+        guard size <= idLimit else {
+            throw TokenizerError(.malformed, file: json.file, jsonPath: "$.added_tokens",
+                                 "added token id \(size - 1) is far beyond the vocabulary (ids must be below \(idLimit))")
+        }
         vocabularySize = size
         var byID = [AddedToken?](repeating: nil, count: size)
         for t in added { byID[Int(t.id)] = t }

@@ -54,6 +54,7 @@ import Testing
         (json(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}"#), "$.model.merges[0]"),
         (json(model: #"{"type": "BPE", "vocab": {"a": "x"}, "merges": []}"#), "$.model.vocab[\"a\"]"),
         (json(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"}"#), "$.model.unk_token"),
+        (json(model: #"{"type": "BPE", "vocab": {"a": 2000000000}, "merges": []}"#), "$.model.vocab"),
         (json(preTokenizer: #"{"type": "Split", "behavior": "Isolated"}"#), "$.pre_tokenizer"),
         (json(preTokenizer: #"{"type": "Split", "pattern": {"String": " "}, "behavior": "Sideways"}"#), "$.pre_tokenizer.behavior"),
     ])

@@ -61,6 +61,11 @@ final class BPEModel: Sendable {
             tokenToID[token] = Int32(id)
             maxID = max(maxID, id)
         }
+        // Ids index tables, so a corrupt id must not make us allocate gigabytes.
+        let idLimit = Self.idLimit(entries: vocabObject.count)
+        guard maxID < idLimit else {
+            throw vocabJSON.error("token id \(maxID) is far beyond the \(vocabObject.count) entries (ids must be below \(idLimit))")
+        }
         var idToToken = [String?](repeating: nil, count: maxID + 1)
         var vocab = ByteKeyTable<Int32>(capacity: tokenToID.count)
         for (token, id) in tokenToID {
@@ -123,6 +128,10 @@ final class BPEModel: Sendable {
         self.mergeList = mergeList
     }
 
+    /// The largest id a table of `entries` tokens may use, plus one: vocabularies are dense
+    /// (ids 0..<n), so twice the count plus a margin for a few reserved holes is generous.
+    static func idLimit(entries: Int) -> Int { 2 * entries + 1024 }
+
     /// `<0xAB>`: the name SentencePiece gives the byte-fallback token of a byte.
     static func byteFallbackName(_ b: UInt8) -> String {
         let hex = String(b, radix: 16, uppercase: true)
@@ -154,6 +163,7 @@ final class BPEModel: Sendable {
         }
         let start = out.count
         tokenize(word, into: &out, scratch: &cache.scratch)
+        if word.count > Self.maximumCachedWordLength { return }
         if cache.table.count >= Self.cacheCapacity {
             cache.table.removeAll()
             cache.ids.removeAll(keepingCapacity: true)
@@ -211,7 +221,19 @@ final class BPEModel: Sendable {
         merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] ?? UInt64.max
     }
 
+    /// Words with more symbols than this merge through a priority queue (O(n log n)); shorter
+    /// ones rescan an array of pair ranks, which is faster for the few symbols of a typical word.
+    static let heapMergeThreshold = 48
+
+    /// Words at most this long (in bytes) are cached; `tokenizers` uses the same bound, and a
+    /// long word rarely repeats.
+    static let maximumCachedWordLength = 256
+
     private func merge(_ symbols: inout [Int32]) {
+        if symbols.count > Self.heapMergeThreshold {
+            heapMerge(&symbols)
+            return
+        }
         var n = symbols.count
         guard n > 1 else { return }
         var ranks = [UInt64](repeating: .max, count: n - 1)
@@ -231,6 +253,90 @@ final class BPEModel: Sendable {
             if best > 0 { ranks[best - 1] = pairRank(symbols[best - 1], symbols[best]) }
             if best < n - 1 { ranks[best] = pairRank(symbols[best], symbols[best + 1]) }
         }
+    }
+}
+
+extension BPEModel {
+    /// The merge loop over a linked list of symbols with a min-heap of `(rank, position)`: pops
+    /// the lowest rank, leftmost first, skips entries a previous merge made stale.
+    fileprivate func heapMerge(_ symbols: inout [Int32]) {
+        let n = symbols.count
+        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i + 1) }; c = n }
+        next[n - 1] = -1
+        var prev = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i - 1) }; c = n }
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MinHeap()
+        func push(_ pos: Int) {
+            let nx = Int(next[pos])
+            guard nx >= 0 else { return }
+            let r = pairRankValue(symbols[pos], symbols[nx])
+            if r != .max { heap.push((r >> 32) << 32 | UInt64(pos)) }
+        }
+        for i in 0..<(n - 1) { push(i) }
+        while let top = heap.pop() {
+            let rank = top >> 32
+            let pos = Int(top & 0xFFFF_FFFF)
+            guard alive[pos] else { continue }
+            let nx = Int(next[pos])
+            guard nx >= 0 else { continue }
+            let current = pairRankValue(symbols[pos], symbols[nx])
+            guard current != .max, current >> 32 == rank else { continue }
+            symbols[pos] = Int32(truncatingIfNeeded: current & 0xFFFF_FFFF)
+            alive[nx] = false
+            let after = next[nx]
+            next[pos] = after
+            if after >= 0 { prev[Int(after)] = Int32(pos) }
+            if prev[pos] >= 0 { push(Int(prev[pos])) }
+            push(pos)
+        }
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        var i = 0
+        while i >= 0 {
+            out.append(symbols[i])
+            i = Int(next[i])
+        }
+        symbols = out
+    }
+
+    @inline(__always)
+    fileprivate func pairRankValue(_ l: Int32, _ r: Int32) -> UInt64 {
+        merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] ?? UInt64.max
+    }
+}
+
+/// A binary min-heap of packed `rank << 32 | position` keys.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ v: UInt64) {
+        items.append(v)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent] <= items[i] { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, items[l] < items[m] { m = l }
+                if r < items.count, items[r] < items[m] { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }
 
