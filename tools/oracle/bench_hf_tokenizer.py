@@ -4,6 +4,9 @@
 The text: the CPython standard library `.py` files of this machine (not site-packages), in
 byte-wise path order, concatenated, cut to the first N MB at a line end (N = 10 by default).
 
+Rates are MB per CPU-second of the process (time.process_time), as in the Swift bench, so a busy
+shared machine does not distort them.
+
 Run:  python3 tools/oracle/bench_hf_tokenizer.py [--tokenizer Tests/Fixtures/tokenizers/llama3] [--megabytes 10] [--text FILE]
 Then: decograph bench tokenizer --baseline <the printed MB/s>
 """
@@ -78,20 +81,20 @@ def main():
     text = open(args.text, encoding="utf-8").read() if args.text else default_text(args.megabytes * 1_000_000)
     tok = Tokenizer.from_file(os.path.join(args.tokenizer, "tokenizer.json"))
     mb = len(text.encode("utf-8")) / 1e6
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     enc = tok.encode(text, add_special_tokens=False)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     tok.encode(text, add_special_tokens=False)
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     docs = documents(text)
-    t2b = time.perf_counter()
+    t2b = time.process_time()
     for d in docs:
         tok.encode(d, add_special_tokens=False)
-    t2c = time.perf_counter()
+    t2c = time.process_time()
     ids = enc.ids
-    t3 = time.perf_counter()
+    t3 = time.process_time()
     decoded = tok.decode(ids, skip_special_tokens=False)
-    t4 = time.perf_counter()
+    t4 = time.process_time()
     print(f"text: {mb:.2f} MB, {len(ids)} tokens")
     print(f"hf encode (one thread, first call):  {mb / (t1 - t0):8.2f} MB/s")
     print(f"hf encode (one thread, second call): {mb / (t2 - t1):8.2f} MB/s")
