@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "DecographCLI", dependencies: ["Support", "Tokenization"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
-        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
 )

@@ -24,15 +24,16 @@ struct TokenizerFixture: Sendable {
     let prefix: [Int32]
     let suffix: [Int32]
 
+    /// The values of a gzip-compressed JSON Lines file.
     static func jsonLines(_ url: URL) throws -> [Any] {
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = String(decoding: try Gunzip.decompress([UInt8](Data(contentsOf: url))), as: UTF8.self)
         return try text.split(separator: "\n").map {
             try JSONValue.jsonObject(Data($0.utf8))
         }
     }
 
     static func strings() throws -> [String] {
-        try jsonLines(root.appendingPathComponent("strings.jsonl")).map { $0 as! String }
+        try jsonLines(root.appendingPathComponent("strings.jsonl.gz")).map { $0 as! String }
     }
 
     /// Fixtures load once per test process (parsing them is most of the suite's time).
@@ -52,7 +53,7 @@ struct TokenizerFixture: Sendable {
         prefix = (meta["special_prefix"] as! [Int]).map(Int32.init)
         suffix = (meta["special_suffix"] as! [Int]).map(Int32.init)
         let strings = try Self.strings()
-        let expected = try Self.jsonLines(dir.appendingPathComponent("expected.jsonl"))
+        let expected = try Self.jsonLines(dir.appendingPathComponent("expected.jsonl.gz"))
         rows = zip(strings, expected).map { text, e in
             let o = e as! [String: Any]
             let decoded = o["decoded"] as? String ?? text
