@@ -50,6 +50,14 @@ import Testing
         #expect(Self.engineMatches(try Regex(pattern), text) == expected)
     }
 
+    /// Group repetitions recurse; a long input must not overflow the stack (the bound splits it).
+    @Test func longGroupRepetitionDoesNotCrash() throws {
+        let text = String(repeating: "ab", count: 5000)
+        let matches = Self.engineMatches(try Regex(#"(?:ab)+"#), text)
+        #expect(matches.first == 0..<(2 * RegexMatcher.maximumGroupRepetitions))
+        #expect(matches.map(\.count).reduce(0, +) == text.utf8.count)
+    }
+
     @Test(arguments: [#"(?<=a)b"#, #"a++"#, #"[[:alpha:]]"#, #"\p{Greek}"#, #"(a"#, #"a)"#, #"*a"#])
     func unsupportedSyntaxIsRefused(pattern: String) {
         #expect(throws: RegexSyntaxError.self) { try Regex(pattern) }
