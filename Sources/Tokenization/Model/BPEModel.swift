@@ -18,12 +18,15 @@ final class BPEModel: Sendable {
     let byteFallback: Bool
     let ignoreMerges: Bool
     /// Merged pairs: key `left << 32 | right`, value `rank << 32 | merged id`.
-    let merges: [UInt64: UInt64]
+    let merges: PairTable
     /// The merges in file order, as id pairs (for the vocabulary fingerprint).
     let mergeList: [(Int32, Int32)]
     private let vocab: ByteKeyTable<Int32>
     /// Byte-level mode: the id of each single byte's token, -1 when absent.
     private let byteIDs: [Int32]
+    /// Character mode: the id of each ASCII character's token, -1 when absent (saves a hash per
+    /// character for the common case).
+    private let asciiIDs: [Int32]
     /// The `<0xXX>` token of each byte, -1 when absent.
     let byteFallbackIDs: [Int32]
     /// Words already encoded, shared by all encodes; concurrent encoders that find it busy use a
@@ -90,6 +93,7 @@ final class BPEModel: Sendable {
             if let id = tokenToID[Self.byteFallbackName(UInt8(b))] { fallback[b] = id }
         }
         self.byteIDs = byteIDs
+        self.asciiIDs = (0..<128).map { tokenToID[String(Unicode.Scalar(UInt8($0)))] ?? -1 }
         self.byteFallbackIDs = fallback
 
         if let unk = try json.optionalString("unk_token") {
@@ -99,10 +103,9 @@ final class BPEModel: Sendable {
             unkID = nil
         }
 
-        var merges: [UInt64: UInt64] = [:]
         var mergeList: [(Int32, Int32)] = []
         let mergesJSON = try json.member("merges")?.array() ?? []
-        merges.reserveCapacity(mergesJSON.count)
+        var merges = PairTable(capacity: mergesJSON.count)
         mergeList.reserveCapacity(mergesJSON.count)
         for (rank, m) in mergesJSON.enumerated() {
             let pair: [String]
@@ -121,7 +124,7 @@ final class BPEModel: Sendable {
                 throw m.error("merged token '\(pair[0] + pair[1])' is not in the vocabulary")
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
-            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
+            merges.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(UInt32(merged)))
             mergeList.append((l, r))
         }
         self.merges = merges
@@ -199,7 +202,8 @@ final class BPEModel: Sendable {
             let length = min(scalarLength(leadByte: word[i]), word.count - i)
             let char = UnsafeBufferPointer(rebasing: word[i..<i + length])
             i += length
-            if let id = vocab.find(char) {
+            let asciiID = length == 1 && char[0] < 0x80 ? asciiIDs[Int(char[0])] : -1
+            if let id = asciiID >= 0 ? asciiID : vocab.find(char) {
                 if pendingUnk, let unkID { symbols.append(unkID) }
                 pendingUnk = false
                 symbols.append(id)
@@ -218,7 +222,7 @@ final class BPEModel: Sendable {
 
     @inline(__always)
     private func pairRank(_ l: Int32, _ r: Int32) -> UInt64 {
-        merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] ?? UInt64.max
+        merges.value(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)))
     }
 
     /// Words with more symbols than this merge through a priority queue (O(n log n)); shorter
@@ -301,7 +305,7 @@ extension BPEModel {
 
     @inline(__always)
     fileprivate func pairRankValue(_ l: Int32, _ r: Int32) -> UInt64 {
-        merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] ?? UInt64.max
+        merges.value(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)))
     }
 }
 
