@@ -231,7 +231,9 @@ indirect enum PreTokenizer: Sendable {
                 out.append(Piece(bytes: bytes, atOrigin: piece.atOrigin))
             }
         case .digits(let individual):
-            let pieces = byPredicate(piece.bytes) { $0.isASCII && $0.properties.numericType == .decimal }
+            // `char::is_numeric` (general category N), not only ASCII digits: the metaspace
+            // fixture keeps "000٣٤٥" together.
+            let pieces = byPredicate(piece.bytes) { CharacterClass.of($0.value) & CharacterClass.number != 0 }
             emit(piece.bytes, (individual ? SplitBehavior.isolated : .contiguous).apply(pieces))
         case .punctuation(let behavior):
             emit(piece.bytes, behavior.apply(byPredicate(piece.bytes, CharacterClass.isPunctuation)))
