@@ -1,5 +1,5 @@
 /// A post-processor of `tokenizer.json`: adds the special tokens around an encoded sequence
-/// (only single sequences are encoded here; pair templates are read but not used).
+/// (only single sequences are encoded here, so only the `single` template is read).
 indirect enum PostProcessor: Sendable {
     /// Ids before and after the sequence.
     case surround(prefix: [Int32], suffix: [Int32])

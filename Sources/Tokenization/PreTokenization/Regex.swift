@@ -378,8 +378,8 @@ struct RegexParser {
                     // (?i) applies to the rest of the enclosing group.
                     i += 1
                     caseInsensitive = flags
-                    let rest = try parseSequenceRest()
-                    return rest
+                    // The caller's `defer` restores the flag; the enclosing ')' is left to the caller.
+                    return try parseAlternation()
                 }
                 i += 1
                 caseInsensitive = flags
@@ -388,13 +388,6 @@ struct RegexParser {
         let inner = try parseAlternation()
         try expect(")")
         return inner
-    }
-
-    /// After `(?i)`: the rest of the current alternative and any further alternatives.
-    mutating func parseSequenceRest() throws -> RegexNode {
-        let node = try parseAlternation()
-        // The caller's defer restores the flag; the group's ')' is left for the caller's caller.
-        return node
     }
 
     mutating func expect(_ c: Unicode.Scalar) throws {
