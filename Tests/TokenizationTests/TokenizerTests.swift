@@ -11,7 +11,7 @@ struct TokenizerFixture: Sendable {
     /// The four families the issue requires (≥ 5,000 strings each), then extra pipelines
     /// covering the remaining components on the first 1,500 strings.
     static let requiredFamilies = ["gpt2", "llama3", "qwen2", "llama2"]
-    static let families = requiredFamilies + ["mistral", "misc", "metaspace"]
+    static let families = requiredFamilies + ["mistral", "misc", "metaspace", "roberta"]
     static let byteLevelFamilies = ["gpt2", "llama3", "qwen2"]
 
     struct Row: Sendable {
@@ -86,13 +86,22 @@ struct SeededGenerator: RandomNumberGenerator {
         let f = try TokenizerFixture.load(family)
         #expect(f.rows.count >= (TokenizerFixture.requiredFamilies.contains(family) ? 5000 : 1500))
         var failures: [String] = []
+        var skipped = 0
         for row in f.rows {
+            // Characters first assigned in Unicode 17 (e.g. CJK Extension J) are letters to
+            // Swift 6.3's tables but unassigned to the Unicode tables inside tokenizers 0.23.3,
+            // so `\w`/`\p{L}` classify them differently; such strings are counted, not compared.
+            if row.text.unicodeScalars.contains(where: { ($0.properties.age.map { $0.major > 16 }) ?? false }) {
+                skipped += 1
+                continue
+            }
             let ids = f.tokenizer.encode(row.text, addSpecialTokens: false)
             if ids != row.ids { failures.append("encode \(Self.describe(row.text)): got \(ids), expected \(row.ids)") }
             let full = f.tokenizer.encode(row.text)
             if full != f.prefix + row.ids + f.suffix { failures.append("encode+special \(Self.describe(row.text)): got \(full)") }
         }
         #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(4).joined(separator: "\n"))")
+        #expect(skipped * 100 < f.rows.count, "\(skipped) strings skipped for Unicode-version differences")
     }
 
     @Test(arguments: TokenizerFixture.families)

@@ -13,6 +13,7 @@ Families (one directory each, tokenizer.json + tokenizer_config.json):
   mistral  the llama2 model with Metaspace pre-tokenizer (prepend_scheme first), Metaspace+ByteFallback+Fuse decoders
   metaspace the llama2 model with NFKD + Replace(regex) normalizers, Digits + Metaspace(always,
            split) pre-tokenizers, Metaspace+ByteFallback+Fuse decoders, EOS suffix
+  roberta  NFD normalizer, Whitespace + ByteLevel(add_prefix_space) pre-tokenizers, RobertaProcessing
   misc     NFKC+Lowercase+Strip normalizer, Whitespace/Digits/Punctuation/Split-behaviour
            pre-tokenizers, WordPiece-free BPE with unk (exercises the remaining components)
 
@@ -169,6 +170,10 @@ def train_bytelevel(texts, family):
     tok = Tokenizer(models.BPE(unk_token=None, byte_fallback=False, ignore_merges=(family == "llama3")))
     if family == "gpt2":
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    elif family == "roberta":
+        tok.normalizer = normalizers.NFD()
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Whitespace(), pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)])
     else:
         pattern = LLAMA3_PATTERN if family == "llama3" else QWEN2_PATTERN
         tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -177,7 +182,7 @@ def train_bytelevel(texts, family):
     if family == "qwen2":
         tok.normalizer = normalizers.NFC()
     tok.decoder = decoders.ByteLevel()
-    specials = special_tokens(family)
+    specials = special_tokens("gpt2" if family == "roberta" else family)
     trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
@@ -185,6 +190,10 @@ def train_bytelevel(texts, family):
     if family == "gpt2":
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
         config = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "add_bos_token": False}
+    elif family == "roberta":
+        tok.post_processor = processors.RobertaProcessing(sep=("<|im_end|>", tok.token_to_id("<|im_end|>")),
+                                                          cls_token=("<|im_start|>", tok.token_to_id("<|im_start|>")))
+        config = {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
     elif family == "llama3":
         bos = tok.token_to_id("<|begin_of_text|>")
         tok.post_processor = processors.Sequence([
@@ -281,7 +290,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=5200)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--families", default="gpt2,llama3,qwen2,llama2,mistral,misc,metaspace",
+    ap.add_argument("--families", default="gpt2,llama3,qwen2,llama2,mistral,misc,metaspace,roberta",
                     help="comma-separated families to (re)build; the strings are always rewritten (deterministic)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -293,7 +302,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     write_gz(os.path.join(OUT, "strings.jsonl.gz"), "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in strings))
     for family in args.families.split(","):
-        if family in ("gpt2", "llama3", "qwen2"):
+        if family in ("gpt2", "llama3", "qwen2", "roberta"):
             tok, config = train_bytelevel(texts, family)
         elif family in ("llama2", "mistral", "metaspace"):
             tok, config = train_sentencepiece(texts, family)

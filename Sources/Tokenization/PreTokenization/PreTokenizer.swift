@@ -240,7 +240,8 @@ indirect enum PreTokenizer: Sendable {
         case .whitespaceSplit:
             emit(piece.bytes, SplitBehavior.removed.apply(byPredicate(piece.bytes) { CharacterClass.isWhitespace($0.value) }))
         case .whitespace:
-            // `\w+|[^\w\s]+`, keeping the matches.
+            // `\w+|[^\w\s]+`, keeping the matches (tokenizers splits on the inverted regex with
+            // `Removed`).
             let pieces = piece.bytes.withUnsafeBufferPointer { p -> [(Range<Int>, Bool)] in
                 var out: [(Range<Int>, Bool)] = []
                 var i = 0
@@ -253,7 +254,8 @@ indirect enum PreTokenizer: Sendable {
                     let k = kind(i)
                     var j = i + scalarLength(leadByte: p[i])
                     if k != 0 { while j < p.count, kind(j) == k { j += scalarLength(leadByte: p[j]) } }
-                    out.append((i..<j, k != 0))
+                    // The whitespace between matches is what `Removed` drops.
+                    out.append((i..<j, k == 0))
                     i = j
                 }
                 return out
