@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -38,5 +38,9 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
 )
