@@ -26,9 +26,15 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
-        .target(name: "DecographCLI", dependencies: ["Support"]),
+        // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
+        .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "NGramStore"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        // A child process for the store's durability tests (killed with SIGKILL mid-write).
+        .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
+                          path: "Tests/NGramStoreTestHelper"),
+        .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
     ]
 )
