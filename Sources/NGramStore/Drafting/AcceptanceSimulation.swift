@@ -35,7 +35,7 @@ public struct AcceptanceSimulation: Sendable, Equatable {
                                 dynamic: NGramCounts? = nil, store: NGramStore.ReadTransaction? = nil) throws {
         var position = max(1, prompt)
         while position < text.count {
-            let tree = try drafter.draft(context: Array(text[..<position]), dynamic: dynamic, store: store)
+            let tree = try drafter.draft(context: text[..<position], dynamic: dynamic, store: store)
             let accept = tree.acceptedLength(of: text[position...])
             var parent = -1
             for token in text[position..<(position + accept)] {

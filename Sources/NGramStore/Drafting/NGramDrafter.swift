@@ -50,6 +50,18 @@ public struct NGramDrafter: Sendable {
     /// - Throws: `NGramStoreError` when a store record is damaged.
     public func draft(context: [Int32], dynamic: NGramCounts? = nil,
                       store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
+        try draft(context: context[...], dynamic: dynamic, store: store)
+    }
+
+    /// Proposes a tree for what follows `context` (a slice, so a replay need not copy its prefix).
+    /// - Parameters:
+    ///   - context: the tokens so far (prompt and accepted output).
+    ///   - dynamic: the run's dynamic table, if any.
+    ///   - store: a read transaction of the persistent store, if any.
+    /// - Returns: the tree; empty when no tier passes its gates.
+    /// - Throws: `NGramStoreError` when a store record is damaged.
+    public func draft(context: ArraySlice<Int32>, dynamic: NGramCounts? = nil,
+                      store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
         var builder = TreeBuilder(budget: maxTokens, maxDepth: maxDepth)
         if let match = promptLookup(context) { builder.add(match, gates: contextGates, source: .context) }
         if !builder.isFull, let dynamic,
@@ -72,12 +84,12 @@ public struct NGramDrafter: Sendable {
     }
 
     /// The longest suffix of `context` whose summary passes the gates at depth 1.
-    func longestMatch(_ context: [Int32], upTo longest: Int, gates: DraftGates,
+    func longestMatch(_ context: ArraySlice<Int32>, upTo longest: Int, gates: DraftGates,
                       lookup: (TokenRun) throws -> ContinuationSummary?) rethrows -> Match? {
         let top = min(longest, context.count)
         guard top >= 1 else { return nil }
         for n in stride(from: top, through: 1, by: -1) {
-            guard let summary = try lookup(TokenRun(context[(context.count - n)...])) else { continue }
+            guard let summary = try lookup(TokenRun(context[(context.endIndex - n)...])) else { continue }
             if passesRoot(summary, n: n, gates: gates) { return Match(length: n, summary: summary) }
         }
         return nil
@@ -85,22 +97,22 @@ public struct NGramDrafter: Sendable {
 
     /// Prompt lookup: the continuations that followed earlier occurrences of the context's suffix,
     /// counted exactly.
-    func promptLookup(_ context: [Int32]) -> Match? {
-        let count = context.count
-        let top = min(contextLength, count - 1)
+    func promptLookup(_ context: ArraySlice<Int32>) -> Match? {
+        let start = context.startIndex, end = context.endIndex
+        let top = min(contextLength, context.count - 1)
         guard top >= 1 else { return nil }
         for n in stride(from: top, through: 1, by: -1) {
-            let suffixStart = count - n
+            let suffixStart = end - n
             var summary = ContinuationSummary()
-            // An earlier occurrence ends at j (exclusive), j < count so something follows it.
-            for j in n..<count where context[j - 1] == context[count - 1] {
+            // An earlier occurrence ends at j (exclusive), j < end so something follows it.
+            for j in (start + n)..<end where context[j - 1] == context[end - 1] {
                 var matches = true
-                for k in 1..<n where context[j - 1 - k] != context[count - 1 - k] {
+                for k in 1..<n where context[j - 1 - k] != context[end - 1 - k] {
                     matches = false
                     break
                 }
                 guard matches, j - n != suffixStart else { continue }
-                let continuation = TokenRun(context[j..<min(j + maxDepth, count)])
+                let continuation = TokenRun(context[j..<min(j + maxDepth, end)])
                 summary.record(continuation, countersPerDepth: Int.max)
             }
             if passesRoot(summary, n: n, gates: contextGates) { return Match(length: n, summary: summary) }
