@@ -16,6 +16,9 @@ public struct NGramDrafter: Sendable {
     public var maxDepth: Int
     /// Longest suffix matched in the current context (prompt lookup).
     public var contextLength: Int
+    /// Whether the current context itself is searched (prompt lookup); off to see a store's
+    /// proposals alone.
+    public var usesPromptLookup = true
     /// Gates of the prompt-lookup tier.
     public var contextGates: DraftGates
     /// Gates of the dynamic tier.
@@ -63,7 +66,7 @@ public struct NGramDrafter: Sendable {
     public func draft(context: ArraySlice<Int32>, dynamic: NGramCounts? = nil,
                       store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
         var builder = TreeBuilder(budget: maxTokens, maxDepth: maxDepth)
-        if let match = promptLookup(context) { builder.add(match, gates: contextGates, source: .context) }
+        if usesPromptLookup, let match = promptLookup(context) { builder.add(match, gates: contextGates, source: .context) }
         if !builder.isFull, let dynamic,
            let match = longestMatch(context, upTo: dynamic.parameters.contextLength, gates: dynamicGates,
                                     lookup: { dynamic.continuations(of: $0) }) {

@@ -1,0 +1,286 @@
+import Foundation
+import NGramStore
+
+extension CommandSpec {
+    /// `decograph store …`: build, merge, inspect and evaluate n-gram stores.
+    static let store = CommandSpec(
+        "store", abstract: "Build, merge, inspect and evaluate retrieval n-gram stores (LMDB).",
+        discussion: """
+        A store counts, for every context of 1…N tokens, the continuations that followed it; the
+        draft.ngram op proposes from it. Inputs are token-id files: one text per line, decimal ids
+        separated by spaces (the output of any tokenizer). Format: docs/ngram-store.md.
+        """,
+        subcommands: [.storeBuild, .storeMerge, .storeStats, .storeQuery, .storeSimulate])
+
+    static let storeBuild = CommandSpec(
+        "build", abstract: "Count the n-grams of token-id files into a store (created or extended).",
+        options: [
+            .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
+            .value("fingerprint", "TEXT", help: "The tokenizer's vocabulary fingerprint, recorded in the store."),
+            .value("context-length", "N", help: "Longest context counted (default 4)."),
+            .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
+            .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
+            .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
+        ],
+        positionals: [PositionalSpec("FILES", variadic: true, help: "Token-id files or directories of them.")],
+        body: { args, context in try StoreCommand.build(args, context) })
+
+    static let storeMerge = CommandSpec(
+        "merge", abstract: "Add the records of stores into one store.",
+        options: [.value("out", short: "o", "C.lmdb", help: "The store to create or extend (same tokenizer and parameters).")],
+        positionals: [PositionalSpec("STORES", variadic: true, help: "The stores to merge (A B …).")],
+        body: { args, context in try StoreCommand.merge(args, context) })
+
+    static let storeStats = CommandSpec(
+        "stats", abstract: "Show a store's sizes, entry counts and most frequent contexts.",
+        options: [.flag("json", help: "Print JSON."),
+                  .value("top", "K", help: "Most frequent contexts listed per length (default 5).")],
+        positionals: [PositionalSpec("STORE", help: "The store.")],
+        body: { args, context in try StoreCommand.stats(args, context) })
+
+    static let storeQuery = CommandSpec(
+        "query", abstract: "Show what followed a context, and the tree the store would draft.",
+        options: [.value("ids", "IDS", help: "The context as token ids (\"1 2 3\")."),
+                  .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
+                  .flag("json", help: "Print JSON.")],
+        positionals: [PositionalSpec("STORE", help: "The store.")],
+        body: { args, context in try StoreCommand.query(args, context) })
+
+    static let storeSimulate = CommandSpec(
+        "simulate", abstract: "Replay held-out texts without a model: acceptance of context-only vs context + store drafts.",
+        discussion: """
+        At each step the drafter proposes a tree for the text so far; a greedy verifier would accept
+        the longest path that matches the text, and the step advances by it plus one token. Reports
+        tokens per step (MAT) and acceptance, for tuning the gates (like llama.cpp's lookup-stats).
+        """,
+        options: [.value("max-tokens", "N", help: "Draft tree budget (default 8)."),
+                  .value("prompt", "N", help: "Tokens of each text given as its prompt (default 1)."),
+                  .value("store-min-samples", "N", help: "Override the store tier's minimum samples (all lengths)."),
+                  .value("store-min-share", "X", help: "Override the store tier's minimum share, 0…1 (all lengths)."),
+                  .flag("json", help: "Print JSON.")],
+        positionals: [PositionalSpec("STORE", help: "The store."),
+                      PositionalSpec("FILES", variadic: true, help: "Held-out token-id files or directories.")],
+        body: { args, context in try StoreCommand.simulate(args, context) })
+}
+
+/// The bodies of the `store` subcommands.
+enum StoreCommand {
+    static func build(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let out = try args.required("out")
+        let fingerprint = try args.required("fingerprint")
+        let defaults = NGramParameters()
+        let parameters = NGramParameters(
+            contextLength: try args.int("context-length", in: 1...TokenRun.capacity) ?? defaults.contextLength,
+            continuationLength: try args.int("continuation-length", in: 1...TokenRun.capacity) ?? defaults.continuationLength,
+            countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
+        let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
+        let files = try TokenIDFiles.expand(args.positionals)
+        let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
+        var learner = StoreLearner(store: store, batchContexts: batch)
+        let start = Date()
+        var tokens = 0, texts = 0
+        for (i, file) in files.enumerated() {
+            try TokenIDFiles.forEachText(in: file) { text in
+                try learner.learn(tokens: text)
+                tokens += text.count
+                texts += 1
+            }
+            let seconds = Date().timeIntervalSince(start)
+            context.progress("[\(i + 1)/\(files.count)] \(tokens) tokens, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
+        }
+        try learner.flush()
+        context.endProgress()
+        let seconds = Date().timeIntervalSince(start)
+        let stats = try store.statistics(top: 0)
+        context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(files.count) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
+        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
+        return 0
+    }
+
+    static func merge(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let out = try args.required("out")
+        let paths = args.positionals
+        let resolvedOut = URL(fileURLWithPath: out).standardizedFileURL.path
+        if paths.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == resolvedOut }) {
+            throw UsageError("The output '\(out)' is also an input; merge into a new store.", usage: args.usageLine)
+        }
+        let first = try NGramStore.open(at: paths[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let target = try NGramStore.create(at: out, tokenizerFingerprint: first.metadata.tokenizerFingerprint,
+                                           parameters: first.parameters)
+        for path in paths {
+            let source = path == paths[0] ? first : try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+            try target.merge(from: source) { records in context.progress("\(path): \(records) records") }
+            context.endProgress()
+        }
+        let stats = try target.statistics(top: 0)
+        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens, \(stats.fileBytes) bytes")
+        return 0
+    }
+
+    static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let path = args.positionals[0]
+        let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let stats = try store.statistics(top: try args.int("top", in: 0...1000) ?? 5)
+        if args.flag("json") {
+            context.print(try json(stats))
+            return 0
+        }
+        let p = stats.metadata.parameters
+        context.print("store:          \(path)")
+        context.print("format:         \(stats.metadata.magic) v\(stats.metadata.formatVersion), tokenizer \(stats.metadata.tokenizerFingerprint)")
+        context.print("parameters:     contexts 1…\(p.contextLength), continuations up to \(p.continuationLength), \(p.countersPerDepth) counters per depth")
+        context.print("tokens learned: \(stats.tokensLearned)")
+        context.print("file:           \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token), map \(stats.mapBytes) bytes, B-tree depth \(stats.treeDepth)")
+        context.print("records:        \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.entries) continuation entries, \(stats.recordBytes) bytes of keys and values")
+        for (i, count) in stats.contextsByLength.enumerated() {
+            context.print("  length \(i + 1): \(count) contexts")
+            for t in stats.topContexts[i] {
+                let next = t.next.map { "next \($0) ×\(t.nextCount)" } ?? "no next token"
+                context.print("    [\(t.tokens.map(String.init).joined(separator: " "))] ×\(t.total), \(next)")
+            }
+        }
+        return 0
+    }
+
+    /// What `store query --json` prints.
+    struct QueryResult: Codable {
+        struct Level: Codable {
+            var context: [Int32]
+            var total: UInt32
+            var continuations: [Continuation]
+        }
+        struct Continuation: Codable {
+            var tokens: [Int32]
+            var count: UInt32
+        }
+        struct Node: Codable {
+            var token: Int32
+            var parent: Int
+            var count: UInt32
+            var share: Double
+        }
+        var levels: [Level]
+        var draft: [Node]
+    }
+
+    static func query(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let ids = try TokenIDFiles.parseIDs(try args.required("ids"), option: "ids")
+        guard !ids.isEmpty else { throw UsageError("'--ids' needs at least one token id.", usage: args.usageLine) }
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+        var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
+                                   maxDepth: store.parameters.continuationLength)
+        drafter.usesPromptLookup = false
+        let result = try store.withReadTransaction { txn -> QueryResult in
+            var levels: [QueryResult.Level] = []
+            for n in stride(from: min(store.parameters.contextLength, ids.count), through: 1, by: -1) {
+                let ctx = Array(ids.suffix(n))
+                guard let summary = try txn.continuations(of: TokenRun(ctx)) else { continue }
+                levels.append(.init(context: ctx, total: summary.total,
+                                    continuations: summary.entries.map { .init(tokens: Array($0.tokens), count: $0.count) }))
+            }
+            // The store tier alone: prompt lookup would only search the query itself.
+            let tree = try drafter.draft(context: ids, store: txn)
+            let nodes = (0..<tree.count).map {
+                QueryResult.Node(token: tree.tokens[$0], parent: tree.parents[$0], count: tree.counts[$0], share: tree.shares[$0])
+            }
+            return QueryResult(levels: levels, draft: nodes)
+        }
+        if args.flag("json") {
+            context.print(try json(result))
+            return 0
+        }
+        if result.levels.isEmpty { context.print("no suffix of [\(ids.map(String.init).joined(separator: " "))] is in the store") }
+        for level in result.levels {
+            context.print("[\(level.context.map(String.init).joined(separator: " "))] ×\(level.total)")
+            for c in level.continuations {
+                context.print("  → \(c.tokens.map(String.init).joined(separator: " "))  ×\(c.count) (\(format(100 * Double(c.count) / Double(max(level.total, 1)), 1)) %)")
+            }
+        }
+        context.print("draft (\(result.draft.count) nodes, store gates):")
+        for (i, node) in result.draft.enumerated() {
+            context.print("  \(i): \(node.token) ← \(node.parent)  ×\(node.count) (\(format(100 * node.share, 1)) %)")
+        }
+        return 0
+    }
+
+    /// What `store simulate --json` prints: one row per drafter configuration.
+    struct SimulationRow: Codable {
+        var drafter: String
+        var texts: Int
+        var steps: Int
+        var tokens: Int
+        var drafted: Int
+        var accepted: Int
+        var tokensPerStep: Double
+        var acceptanceRate: Double
+        var acceptedFromContext: Int
+        var acceptedFromStore: Int
+    }
+
+    static func simulate(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        guard args.positionals.count >= 2 else {
+            throw UsageError("Missing expected argument 'FILES'.", usage: args.usageLine)
+        }
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+        var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
+                                   maxDepth: store.parameters.continuationLength,
+                                   contextLength: store.parameters.contextLength)
+        if let samples = try args.int("store-min-samples", in: 1...Int(Int32.max)) {
+            drafter.storeGates.minSamples = [samples]
+        }
+        if let share = try args.double("store-min-share") {
+            guard (0...1).contains(share) else { throw UsageError("'--store-min-share' must be within 0…1.", usage: args.usageLine) }
+            drafter.storeGates.minShare = [share]
+        }
+        let prompt = try args.int("prompt", in: 1...Int.max) ?? 1
+        let files = try TokenIDFiles.expand(Array(args.positionals.dropFirst()))
+        var contextOnly = AcceptanceSimulation(), withStore = AcceptanceSimulation()
+        var texts = 0
+        try store.withReadTransaction { txn in
+            for (i, file) in files.enumerated() {
+                try TokenIDFiles.forEachText(in: file) { text in
+                    guard text.count > prompt else { return }
+                    try contextOnly.replay(text, prompt: prompt, drafter: drafter)
+                    try withStore.replay(text, prompt: prompt, drafter: drafter, store: txn)
+                    texts += 1
+                }
+                context.progress("[\(i + 1)/\(files.count)] \(withStore.tokens) tokens")
+            }
+        }
+        context.endProgress()
+        func row(_ name: String, _ s: AcceptanceSimulation) -> SimulationRow {
+            SimulationRow(drafter: name, texts: texts, steps: s.steps, tokens: s.tokens, drafted: s.drafted, accepted: s.accepted,
+                          tokensPerStep: s.tokensPerStep, acceptanceRate: s.acceptanceRate,
+                          acceptedFromContext: s.acceptedBySource[.context] ?? 0, acceptedFromStore: s.acceptedBySource[.store] ?? 0)
+        }
+        let rows = [row("context", contextOnly), row("context+store", withStore)]
+        if args.flag("json") {
+            context.print(try json(rows))
+            return 0
+        }
+        context.print("drafter         texts    tokens     steps   drafted  accepted  accept%  tokens/step")
+        for r in rows {
+            context.print(r.drafter.padded(to: 14) + String(r.texts).leftPadded(7) + String(r.tokens).leftPadded(10)
+                          + String(r.steps).leftPadded(10) + String(r.drafted).leftPadded(10) + String(r.accepted).leftPadded(10)
+                          + format(100 * r.acceptanceRate, 1).leftPadded(9) + format(r.tokensPerStep, 3).leftPadded(13))
+        }
+        if contextOnly.tokensPerStep > 0 {
+            context.print("speed-up bound (tokens/step ratio, context+store over context): \(format(withStore.tokensPerStep / contextOnly.tokensPerStep, 3))×")
+        }
+        return 0
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? " " + self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -1,0 +1,111 @@
+import CLMDB
+import Foundation
+
+extension NGramStore {
+    /// Adds every record of `source` to this store, streaming: records are read in key order and
+    /// committed in batches of `batchContexts`, so memory stays bounded whatever the store sizes.
+    /// - Parameters:
+    ///   - source: a store with the same tokenizer and parameters (another file).
+    ///   - batchContexts: records per write transaction.
+    ///   - progress: called after each committed batch with the records merged so far.
+    /// - Throws: `NGramStoreError` (`.tokenizerMismatch`, `.parametersMismatch`, `.corrupt`…).
+    public func merge(from source: NGramStore, batchContexts: Int = StoreLearner.defaultBatchContexts,
+                      progress: ((Int) -> Void)? = nil) throws {
+        guard source.metadata.tokenizerFingerprint == metadata.tokenizerFingerprint else {
+            throw NGramStoreError(.tokenizerMismatch, path: source.path, "the store was built with tokenizer '\(source.metadata.tokenizerFingerprint)', not '\(metadata.tokenizerFingerprint)' like \(path)")
+        }
+        guard source.parameters == parameters else {
+            throw NGramStoreError(.parametersMismatch, path: source.path, "the store counts other context or continuation lengths than \(path)")
+        }
+        var batch = NGramCounts(parameters: parameters)
+        var merged = 0
+        try source.withReadTransaction { txn in
+            batch.addTokensLearned(txn.tokensLearned)
+            try txn.forEachRecord { context, summary in
+                batch.merge(summary, for: context)
+                merged += 1
+                if batch.contextCount >= batchContexts {
+                    try commit(batch)
+                    batch.removeAll()
+                    progress?(merged)
+                }
+                return true
+            }
+        }
+        try commit(batch)
+        progress?(merged)
+    }
+
+    /// Sizes and counts of a store.
+    public struct Statistics: Sendable, Codable {
+        /// One context with its number of occurrences.
+        public struct TopContext: Sendable, Codable {
+            /// The context's tokens.
+            public var tokens: [Int32]
+            /// How often it occurred.
+            public var total: UInt32
+            /// Its most frequent next token and that token's count, if any.
+            public var next: Int32?
+            /// The count of `next`.
+            public var nextCount: UInt32
+        }
+        /// The file's size in bytes.
+        public var fileBytes: Int
+        /// The map's size in bytes (address space, not disk).
+        public var mapBytes: Int
+        /// Tokens learned into the store.
+        public var tokensLearned: UInt64
+        /// Records (distinct contexts) per context length, index 0 for length 1.
+        public var contextsByLength: [Int]
+        /// Continuation entries in all records.
+        public var entries: Int
+        /// Bytes of record keys and values (without LMDB's page overhead).
+        public var recordBytes: Int
+        /// File bytes per learned token.
+        public var bytesPerToken: Double
+        /// LMDB B-tree depth of the n-gram database.
+        public var treeDepth: Int
+        /// The most frequent contexts of each length, most frequent first; index 0 for length 1.
+        public var topContexts: [[TopContext]]
+        /// The store's metadata.
+        public var metadata: StoreMetadata
+    }
+
+    /// Scans the store and counts what it holds.
+    /// - Parameter top: how many of the most frequent contexts to list per length.
+    /// - Returns: the statistics.
+    /// - Throws: `NGramStoreError` (`.corrupt`) when a record does not decode.
+    public func statistics(top: Int = 5) throws -> Statistics {
+        let n = parameters.contextLength
+        var contexts = Array(repeating: 0, count: n)
+        var tops = Array(repeating: [Statistics.TopContext](), count: n)
+        var entries = 0, recordBytes = 0
+        var tokens: UInt64 = 0, depth = 0
+        try withReadTransaction { txn in
+            tokens = txn.tokensLearned
+            var dbStat = MDB_stat()
+            mdb_stat(txn.txn, gramsDB, &dbStat)
+            depth = Int(dbStat.ms_depth)
+            try txn.forEachRecord { context, summary in
+                let i = context.count - 1
+                contexts[i] += 1
+                entries += summary.entries.count
+                recordBytes += 1 + 4 * context.count + RecordCoding.encodeValue(summary).count
+                if top > 0, tops[i].count < top || summary.total > tops[i].last!.total {
+                    let best = summary.entries.first { $0.tokens.count == 1 }
+                    let entry = Statistics.TopContext(tokens: Array(context), total: summary.total,
+                                                      next: best.map { $0.tokens[0] }, nextCount: best?.count ?? 0)
+                    let at = tops[i].firstIndex { $0.total < summary.total } ?? tops[i].count
+                    tops[i].insert(entry, at: at)
+                    if tops[i].count > top { tops[i].removeLast() }
+                }
+                return true
+            }
+        }
+        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+        return Statistics(fileBytes: fileBytes, mapBytes: mapSize, tokensLearned: tokens, contextsByLength: contexts,
+                          entries: entries, recordBytes: recordBytes,
+                          bytesPerToken: tokens == 0 ? 0 : Double(fileBytes) / Double(tokens),
+                          treeDepth: depth, topContexts: tops, metadata: metadata)
+    }
+}
