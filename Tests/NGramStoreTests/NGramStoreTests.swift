@@ -155,3 +155,47 @@ import Testing
         #expect(mdb_txn_commit(txn) == 0)
     }
 }
+
+@Suite struct NGramStoreMaintenanceTests {
+    @Test func mergeAddsTotalsExactlyAndRefusesAnotherTokenizer() throws {
+        let dir = TemporaryDirectory()
+        var stream = TokenStream(seed: 8)
+        let texts = [stream.tokens(1500, vocabulary: 40), stream.tokens(1000, vocabulary: 40)]
+        var oracles: [NGramCounts] = []
+        for (i, text) in texts.enumerated() {
+            let store = try NGramStore.create(at: dir.path("\(i).lmdb"), tokenizerFingerprint: "fp")
+            var learner = StoreLearner(store: store, batchContexts: 300)
+            try learner.learn(tokens: text)
+            try learner.flush()
+            var oracle = NGramCounts()
+            oracle.learn(text)
+            oracles.append(oracle)
+        }
+        let merged = try NGramStore.create(at: dir.path("c.lmdb"), tokenizerFingerprint: "fp")
+        for i in 0..<2 {
+            // Small batches, so the merge commits several transactions.
+            try merged.merge(from: NGramStore.open(at: dir.path("\(i).lmdb"), tokenizerFingerprint: "fp", options: .init(readOnly: true)),
+                             batchContexts: 500)
+        }
+        let contexts = Set(oracles[0].table.keys).union(oracles[1].table.keys)
+        try merged.withReadTransaction { txn in
+            #expect(txn.tokensLearned == 2500)
+            for context in contexts {
+                let expected = (oracles[0].continuations(of: context)?.total ?? 0) + (oracles[1].continuations(of: context)?.total ?? 0)
+                let stored = try txn.continuations(of: context)?.total
+                #expect(stored == expected)
+            }
+        }
+        let stats = try merged.statistics(top: 3)
+        #expect(stats.contextsByLength.reduce(0, +) == contexts.count)
+        // The most frequent 1-token context is the most frequent token (but the last of each text,
+        // which no continuation follows).
+        var frequency: [Int32: Int] = [:]
+        for text in texts { for t in text.dropLast() { frequency[t, default: 0] += 1 } }
+        #expect(stats.topContexts[0].first.map { Int($0.total) } == frequency.values.max())
+
+        let other = try NGramStore.create(at: dir.path("o.lmdb"), tokenizerFingerprint: "another")
+        let error = #expect(throws: NGramStoreError.self) { try merged.merge(from: other) }
+        #expect(error?.code == .tokenizerMismatch)
+    }
+}
