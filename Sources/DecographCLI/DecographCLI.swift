@@ -13,6 +13,7 @@ public enum DecographCLI {
         abstract: "A declarative decoding-graph engine: decoding methods as YAML graphs over a shared CPU model runtime.",
         subcommands: [
             .store,
+            .bench,
         ])
 
     /// Runs the command line.
