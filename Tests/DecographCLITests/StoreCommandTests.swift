@@ -50,7 +50,7 @@ import Testing
         #expect(rows[1].tokensPerStep > rows[0].tokensPerStep)
 
         let merged = files.path("m.lmdb")
-        run(["store", "merge", store, store, "--out", merged])
+        run(["store", "merge", store, store, "--out", merged, "--compact"])
         let mergedStats = run(["store", "stats", merged, "--json"])
         let mergedObject = try JSONSerialization.jsonObject(with: Data(mergedStats.out.utf8)) as? [String: Any]
         #expect(mergedObject?["tokensLearned"] as? Int == 80)

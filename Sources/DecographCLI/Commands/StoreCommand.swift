@@ -21,13 +21,15 @@ extension CommandSpec {
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
+            .flag("compact", help: "Rewrite the file without free pages at the end (no other process may have it open)."),
         ],
         positionals: [PositionalSpec("FILES", variadic: true, help: "Token-id files or directories of them.")],
         body: { args, context in try StoreCommand.build(args, context) })
 
     static let storeMerge = CommandSpec(
         "merge", abstract: "Add the records of stores into one store.",
-        options: [.value("out", short: "o", "C.lmdb", help: "The store to create or extend (same tokenizer and parameters).")],
+        options: [.value("out", short: "o", "C.lmdb", help: "The store to create or extend (same tokenizer and parameters)."),
+                  .flag("compact", help: "Rewrite the output without free pages at the end (no other process may have it open).")],
         positionals: [PositionalSpec("STORES", variadic: true, help: "The stores to merge (A B …).")],
         body: { args, context in try StoreCommand.merge(args, context) })
 
@@ -75,10 +77,11 @@ enum StoreCommand {
             countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
         let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
         let files = try TokenIDFiles.expand(args.positionals)
-        let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
-        var learner = StoreLearner(store: store, batchContexts: batch)
         let start = Date()
         var tokens = 0, texts = 0
+        do {
+        let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
+        var learner = StoreLearner(store: store, batchContexts: batch)
         for (i, file) in files.enumerated() {
             try TokenIDFiles.forEachText(in: file) { text in
                 try learner.learn(tokens: text)
@@ -90,8 +93,10 @@ enum StoreCommand {
         }
         try learner.flush()
         context.endProgress()
+        }
         let seconds = Date().timeIntervalSince(start)
-        let stats = try store.statistics(top: 0)
+        if args.flag("compact") { try compact(out) }
+        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
         context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(files.count) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
         context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
         return 0
@@ -104,17 +109,36 @@ enum StoreCommand {
         if paths.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == resolvedOut }) {
             throw UsageError("The output '\(out)' is also an input; merge into a new store.", usage: args.usageLine)
         }
-        let first = try NGramStore.open(at: paths[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
-        let target = try NGramStore.create(at: out, tokenizerFingerprint: first.metadata.tokenizerFingerprint,
-                                           parameters: first.parameters)
-        for path in paths {
-            let source = path == paths[0] ? first : try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
-            try target.merge(from: source) { records in context.progress("\(path): \(records) records") }
-            context.endProgress()
+        do {
+            let first = try NGramStore.open(at: paths[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+            let target = try NGramStore.create(at: out, tokenizerFingerprint: first.metadata.tokenizerFingerprint,
+                                               parameters: first.parameters)
+            for path in paths {
+                let source = path == paths[0] ? first : try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+                try target.merge(from: source) { records in context.progress("\(path): \(records) records") }
+                context.endProgress()
+            }
         }
-        let stats = try target.statistics(top: 0)
+        if args.flag("compact") { try compact(out) }
+        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
         context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens, \(stats.fileBytes) bytes")
         return 0
+    }
+
+    /// Replaces the store at `path` with a compacted copy (`--compact`). The caller must have
+    /// released its own handles on the store: LMDB must not have one file open twice in a process.
+    static func compact(_ path: String) throws {
+        let temporary = path + ".compact-\(ProcessInfo.processInfo.processIdentifier)"
+        do {
+            let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+            try store.writeCompactedCopy(to: temporary)
+        }
+        // rename(2) replaces the file atomically: a reader sees the old file or the new one.
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CommandFailure("\(path): error: could not replace the store with its compacted copy: \(reason)")
+        }
     }
 
     static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {

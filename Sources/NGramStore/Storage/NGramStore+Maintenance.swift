@@ -109,3 +109,19 @@ extension NGramStore {
                           treeDepth: depth, topContexts: tops, metadata: metadata)
     }
 }
+
+extension NGramStore {
+    /// Writes a compacted copy of the store: LMDB's copy with `MDB_CP_COMPACT` leaves out free
+    /// pages (a store updated in many batches holds the copy-on-write leftovers of earlier ones)
+    /// and renumbers pages sequentially. Readers and writers may go on meanwhile; the copy is
+    /// one consistent snapshot.
+    /// - Parameter destination: a path that does not exist yet.
+    /// - Throws: `NGramStoreError` when the copy fails.
+    public func writeCompactedCopy(to destination: String) throws {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw NGramStoreError(.invalidArgument, path: destination, "the compacted copy's path already exists")
+        }
+        let rc = mdb_env_copy2(env, destination, UInt32(MDB_CP_COMPACT))
+        guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: destination, doing: "writing a compacted copy of \(path)") }
+    }
+}
