@@ -84,14 +84,25 @@ public struct ContinuationSummary: Sendable, Equatable {
     /// of each over-full depth from that depth's counters and drops those left at zero (the merge
     /// step of Agarwal et al.), then sorts.
     mutating func prune(countersPerDepth: Int) {
-        let depths = Set(entries.map(\.tokens.count))
-        for depth in depths {
-            let counts = entries.filter { $0.tokens.count == depth }.map(\.count).sorted(by: >)
-            guard counts.count > countersPerDepth else { continue }
-            let cut = counts[countersPerDepth]
-            for i in entries.indices where entries[i].tokens.count == depth { entries[i].count -= min(cut, entries[i].count) }
+        // Most records are far below capacity: count entries per depth without allocating first.
+        var perDepth = (0, 0, 0, 0, 0, 0, 0, 0)
+        var overfull = false
+        withUnsafeMutableBytes(of: &perDepth) { raw in
+            let counts = raw.bindMemory(to: Int.self)
+            for e in entries {
+                counts[e.tokens.count - 1] += 1
+                if counts[e.tokens.count - 1] > countersPerDepth { overfull = true }
+            }
         }
-        entries.removeAll { $0.count == 0 }
+        if overfull {
+            for depth in Set(entries.map(\.tokens.count)) {
+                let counts = entries.filter { $0.tokens.count == depth }.map(\.count).sorted(by: >)
+                guard counts.count > countersPerDepth else { continue }
+                let cut = counts[countersPerDepth]
+                for i in entries.indices where entries[i].tokens.count == depth { entries[i].count -= min(cut, entries[i].count) }
+            }
+            entries.removeAll { $0.count == 0 }
+        }
         normalize()
     }
 

@@ -47,6 +47,14 @@ public struct TokenRun: Hashable, Sendable, RandomAccessCollection, CustomString
         return true
     }
 
+    public static func == (a: TokenRun, b: TokenRun) -> Bool { a.count == b.count && a.lanes == b.lanes }
+
+    /// Hashes the 32 bytes of the lanes at once (unused lanes are zero), not lane by lane.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        withUnsafeBytes(of: lanes) { hasher.combine(bytes: $0) }
+    }
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
     public subscript(position: Int) -> Int32 { Int32(bitPattern: lanes[position]) }
