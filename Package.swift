@@ -26,12 +26,15 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
         // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "NGramStore"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "NGramStore"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
                           path: "Tests/NGramStoreTestHelper"),
