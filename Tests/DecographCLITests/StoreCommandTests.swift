@@ -67,4 +67,34 @@ import Testing
         run(["store", "query", garbage, "--ids", "1 x"], status: 64)
         run(["store", "merge", garbage, "--out", garbage], status: 64)
     }
+
+    static let tokenizerDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tokenizers/gpt2").path
+
+    @Test func textInputsGoThroughTheTokenizer() throws {
+        let files = Files()
+        let train = files.write("train.txt", String(repeating: "the quick brown fox jumps over the lazy dog\n", count: 8))
+        let held = files.write("held.txt", "a quick brown fox jumps over the lazy dog and the quick brown fox jumps over it\n")
+        let store = files.path("t.lmdb")
+        run(["store", "build", "--tokenizer", Self.tokenizerDir, "--out", store, train])
+        let query = run(["store", "query", store, "--tokenizer", Self.tokenizerDir, "--text", "the quick", "--json"])
+        let result = try JSONDecoder().decode(StoreCommand.QueryResult.self, from: Data(query.out.utf8))
+        // " brown" always followed "the quick" (8 times; the last line's continuation included).
+        #expect(result.levels.first?.total == 8)
+        #expect(result.draft.count >= 1)
+        let simulated = run(["store", "simulate", store, "--tokenizer", Self.tokenizerDir, held, "--json"])
+        let rows = try JSONDecoder().decode([StoreCommand.SimulationRow].self, from: Data(simulated.out.utf8))
+        #expect(rows[1].tokensPerStep > rows[0].tokensPerStep)
+
+        // A store of another vocabulary is refused, and so is invalid UTF-8, with its offset.
+        let other = files.path("o.lmdb")
+        run(["store", "build", "--fingerprint", "another-vocabulary", "--out", other, files.write("ids", "1 2 3\n")])
+        let mismatch = run(["store", "simulate", other, "--tokenizer", Self.tokenizerDir, held], status: 1)
+        #expect(mismatch.err.contains("the store was built with tokenizer 'another-vocabulary'"))
+        let badPath = files.path("bad.txt")
+        _ = FileManager.default.createFile(atPath: badPath, contents: Data([0x61, 0x62, 0xFF, 0x63]))
+        let bad = run(["store", "build", "--tokenizer", Self.tokenizerDir, "--out", files.path("b.lmdb"), badPath], status: 1)
+        #expect(bad.err.contains("bad.txt: error: invalid UTF-8 at byte offset 2"))
+        run(["store", "build", "--out", files.path("c.lmdb"), train], status: 64)
+    }
 }

@@ -7,8 +7,9 @@ extension CommandSpec {
         "store", abstract: "Build, merge, inspect and evaluate retrieval n-gram stores (LMDB).",
         discussion: """
         A store counts, for every context of 1…N tokens, the continuations that followed it; the
-        draft.ngram op proposes from it. Inputs are token-id files: one text per line, decimal ids
-        separated by spaces (the output of any tokenizer). Format: docs/ngram-store.md.
+        draft.ngram op proposes from it. Inputs are text files encoded with --tokenizer DIR, or,
+        without a tokenizer, token-id files: one text per line, decimal ids separated by spaces.
+        Format: docs/ngram-store.md.
         """,
         subcommands: [.storeBuild, .storeMerge, .storeStats, .storeQuery, .storeSimulate])
 
@@ -16,14 +17,15 @@ extension CommandSpec {
         "build", abstract: "Count the n-grams of token-id files into a store (created or extended).",
         options: [
             .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
-            .value("fingerprint", "TEXT", help: "The tokenizer's vocabulary fingerprint, recorded in the store."),
+            .value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+            .value("fingerprint", "TEXT", help: "Without --tokenizer: the vocabulary fingerprint to record; inputs are token-id files."),
             .value("context-length", "N", help: "Longest context counted (default 4)."),
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
             .flag("compact", help: "Rewrite the file without free pages at the end (no other process may have it open)."),
         ],
-        positionals: [PositionalSpec("FILES", variadic: true, help: "Token-id files or directories of them.")],
+        positionals: [PositionalSpec("FILES", variadic: true, help: "Text (or token-id) files, or directories of them.")],
         body: { args, context in try StoreCommand.build(args, context) })
 
     static let storeMerge = CommandSpec(
@@ -43,6 +45,8 @@ extension CommandSpec {
     static let storeQuery = CommandSpec(
         "query", abstract: "Show what followed a context, and the tree the store would draft.",
         options: [.value("ids", "IDS", help: "The context as token ids (\"1 2 3\")."),
+                  .value("text", "TEXT", help: "The context as text (needs --tokenizer)."),
+                  .value("tokenizer", "DIR", help: "Model directory with tokenizer.json (checked against the store)."),
                   .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
                   .flag("json", help: "Print JSON.")],
         positionals: [PositionalSpec("STORE", help: "The store.")],
@@ -55,13 +59,14 @@ extension CommandSpec {
         the longest path that matches the text, and the step advances by it plus one token. Reports
         tokens per step (MAT) and acceptance, for tuning the gates (like llama.cpp's lookup-stats).
         """,
-        options: [.value("max-tokens", "N", help: "Draft tree budget (default 8)."),
+        options: [.value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+                  .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
                   .value("prompt", "N", help: "Tokens of each text given as its prompt (default 1)."),
                   .value("store-min-samples", "N", help: "Override the store tier's minimum samples (all lengths)."),
                   .value("store-min-share", "X", help: "Override the store tier's minimum share, 0…1 (all lengths)."),
                   .flag("json", help: "Print JSON.")],
         positionals: [PositionalSpec("STORE", help: "The store."),
-                      PositionalSpec("FILES", variadic: true, help: "Held-out token-id files or directories.")],
+                      PositionalSpec("FILES", variadic: true, help: "Held-out text (or token-id) files or directories.")],
         body: { args, context in try StoreCommand.simulate(args, context) })
 }
 
@@ -69,7 +74,14 @@ extension CommandSpec {
 enum StoreCommand {
     static func build(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
         let out = try args.required("out")
-        let fingerprint = try args.required("fingerprint")
+        let inputs = try StoreInputs.from(args)
+        let fingerprint: String
+        switch (inputs.tokenizer, args.value("fingerprint")) {
+        case (let tokenizer?, nil): fingerprint = tokenizer.vocabularyFingerprint
+        case (nil, let given?): fingerprint = given
+        case (_?, _?): throw UsageError("Give '--tokenizer' or '--fingerprint', not both.", usage: args.usageLine)
+        case (nil, nil): throw UsageError("Missing expected argument '--tokenizer' (or '--fingerprint' for token-id files).", usage: args.usageLine)
+        }
         let defaults = NGramParameters()
         let parameters = NGramParameters(
             contextLength: try args.int("context-length", in: 1...TokenRun.capacity) ?? defaults.contextLength,
@@ -83,7 +95,7 @@ enum StoreCommand {
         let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
         var learner = StoreLearner(store: store, batchContexts: batch)
         for (i, file) in files.enumerated() {
-            try TokenIDFiles.forEachText(in: file) { text in
+            try inputs.forEachText(in: file) { text in
                 try learner.learn(tokens: text)
                 tokens += text.count
                 texts += 1
@@ -188,9 +200,22 @@ enum StoreCommand {
     }
 
     static func query(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
-        let ids = try TokenIDFiles.parseIDs(try args.required("ids"), option: "ids")
-        guard !ids.isEmpty else { throw UsageError("'--ids' needs at least one token id.", usage: args.usageLine) }
-        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let inputs = try StoreInputs.from(args)
+        let ids: [Int32]
+        switch (args.value("ids"), args.value("text"), inputs.tokenizer) {
+        case (let given?, nil, _): ids = try TokenIDFiles.parseIDs(given, option: "ids")
+        case (nil, let text?, let tokenizer?): ids = tokenizer.encode(text, addSpecialTokens: false)
+        case (nil, _?, nil): throw UsageError("'--text' needs '--tokenizer DIR'.", usage: args.usageLine)
+        case (_?, _?, _): throw UsageError("Give '--ids' or '--text', not both.", usage: args.usageLine)
+        case (nil, nil, _): throw UsageError("Missing expected argument '--ids' (or '--text').", usage: args.usageLine)
+        }
+        guard !ids.isEmpty else { throw UsageError("The context has no tokens.", usage: args.usageLine) }
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
+                                        options: .init(readOnly: true))
+        func show(_ tokens: [Int32]) -> String {
+            tokens.map { id in inputs.tokenizer?.tokenString(id).map { "\(id):\(String(reflecting: $0))" } ?? String(id) }
+                .joined(separator: " ")
+        }
         var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
                                    maxDepth: store.parameters.continuationLength)
         drafter.usesPromptLookup = false
@@ -213,16 +238,16 @@ enum StoreCommand {
             context.print(try json(result))
             return 0
         }
-        if result.levels.isEmpty { context.print("no suffix of [\(ids.map(String.init).joined(separator: " "))] is in the store") }
+        if result.levels.isEmpty { context.print("no suffix of [\(show(ids))] is in the store") }
         for level in result.levels {
-            context.print("[\(level.context.map(String.init).joined(separator: " "))] ×\(level.total)")
+            context.print("[\(show(level.context))] ×\(level.total)")
             for c in level.continuations {
-                context.print("  → \(c.tokens.map(String.init).joined(separator: " "))  ×\(c.count) (\(format(100 * Double(c.count) / Double(max(level.total, 1)), 1)) %)")
+                context.print("  → \(show(c.tokens))  ×\(c.count) (\(format(100 * Double(c.count) / Double(max(level.total, 1)), 1)) %)")
             }
         }
         context.print("draft (\(result.draft.count) nodes, store gates):")
         for (i, node) in result.draft.enumerated() {
-            context.print("  \(i): \(node.token) ← \(node.parent)  ×\(node.count) (\(format(100 * node.share, 1)) %)")
+            context.print("  \(i): \(show([node.token])) ← \(node.parent)  ×\(node.count) (\(format(100 * node.share, 1)) %)")
         }
         return 0
     }
@@ -245,7 +270,9 @@ enum StoreCommand {
         guard args.positionals.count >= 2 else {
             throw UsageError("Missing expected argument 'FILES'.", usage: args.usageLine)
         }
-        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let inputs = try StoreInputs.from(args)
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
+                                        options: .init(readOnly: true))
         var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
                                    maxDepth: store.parameters.continuationLength,
                                    contextLength: store.parameters.contextLength)
@@ -262,7 +289,7 @@ enum StoreCommand {
         var texts = 0
         try store.withReadTransaction { txn in
             for (i, file) in files.enumerated() {
-                try TokenIDFiles.forEachText(in: file) { text in
+                try inputs.forEachText(in: file) { text in
                     guard text.count > prompt else { return }
                     try contextOnly.replay(text, prompt: prompt, drafter: drafter)
                     try withStore.replay(text, prompt: prompt, drafter: drafter, store: txn)
