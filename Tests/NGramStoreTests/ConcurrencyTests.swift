@@ -163,4 +163,16 @@ import Testing
         let after = try store.withReadTransaction { try Self.checkSnapshot($0, batchLength: length) }
         #expect(after == batches + 1)
     }
+
+    /// More simultaneous readers than reader slots is a clear error, and the slots come back.
+    @Test func readersFullIsAClearError() throws {
+        let dir = TemporaryDirectory()
+        let store = try NGramStore.create(at: dir.path("s.lmdb"), tokenizerFingerprint: "fp", options: .init(maxReaders: 1))
+        let error = #expect(throws: NGramStoreError.self) {
+            try store.withReadTransaction { _ in try store.withReadTransaction { _ in } }
+        }
+        #expect(error?.code == .readersFull)
+        #expect(error?.message.contains("reader slots") == true)
+        #expect(throws: Never.self) { try store.withReadTransaction { _ in } }
+    }
 }
