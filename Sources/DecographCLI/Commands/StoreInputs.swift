@@ -37,6 +37,11 @@ enum StoreInputs {
         switch self {
         case .ids:
             try TokenIDFiles.forEachText(in: path, body)
+        case .text(let tokenizer) where path.hasSuffix(".jsonl"):
+            try Self.forEachJSONLine(in: path) { text, _ in
+                let ids = tokenizer.encode(text, addSpecialTokens: false)
+                if !ids.isEmpty { try body(ids) }
+            }
         case .text(let tokenizer):
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw CommandFailure("\(path): error: cannot open the file for reading")
@@ -64,6 +69,41 @@ enum StoreInputs {
             }
             try emit(pending[...])
         }
+    }
+
+    /// Calls `body` with the `"text"` field of each line of a JSON Lines file (the corpus format
+    /// of Hugging Face datasets and of tools/train), one document per line, read in chunks.
+    /// - Throws: `CommandFailure` located at `path:line` for a line that is not a JSON object with a
+    ///   string `"text"`.
+    static func forEachJSONLine(in path: String, _ body: (String, Int) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CommandFailure("\(path): error: cannot open the file for reading")
+        }
+        defer { try? handle.close() }
+        var pending = Data()
+        var line = 0
+        func handleLine(_ bytes: Data) throws {
+            line += 1
+            guard bytes.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return }
+            guard let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                throw CommandFailure("\(path):\(line): error: not a JSON object (expected one {\"text\": …} per line)")
+            }
+            guard let text = object["text"] as? String else {
+                throw CommandFailure("\(path):\(line): error: the object has no string field \"text\"")
+            }
+            try body(text, line)
+        }
+        while true {
+            let chunk = handle.readData(ofLength: textWindow)
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                try handleLine(pending[pending.startIndex..<newline])
+                pending = pending[(newline + 1)...]
+            }
+            pending = Data(pending)
+        }
+        if !pending.isEmpty { try handleLine(pending) }
     }
 
     /// Offset of the first byte that is not valid UTF-8.

@@ -39,6 +39,9 @@ public final class NGramStore: @unchecked Sendable {
 
     /// The map grows by this factor when full, so n bytes of growth take O(log n) retried batches.
     static let mapGrowthFactor = 2
+    /// Smallest map accepted: 16 pages of 4 KiB, room for LMDB's two meta pages and the roots of
+    /// the main and the two named databases with some records (the map-growth tests start here).
+    static let minimumMapSize = 1 << 16
 
     /// The store's file.
     public let path: String
@@ -105,7 +108,7 @@ public final class NGramStore: @unchecked Sendable {
         defer { if envOwned { mdb_env_close(env) } }
         mdb_env_set_maxdbs(env, 2)
         mdb_env_set_maxreaders(env, UInt32(max(1, options.maxReaders)))
-        mdb_env_set_mapsize(env, max(options.initialMapSize, 1 << 16))
+        mdb_env_set_mapsize(env, max(options.initialMapSize, Self.minimumMapSize))
         var flags = UInt32(MDB_NOSUBDIR) | UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         rc = mdb_env_open(env, path, flags, 0o644)
