@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["Support"]),
         // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "NGramStore"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "CKernels", "Tokenization", "NGramStore"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),

@@ -29,6 +29,13 @@ import Testing
         let store = files.path("s.lmdb")
         let built = run(["store", "build", "--fingerprint", "fp", "--out", store, train])
         #expect(built.out.contains("learned 40 tokens (7 texts, 1 files)"))
+        // With a line "11 12 13" more, --min-total 2 drops its three contexts seen once
+        // ([11], [12], [11 12]) and keeps the 14 of the training lines, all seen 6 or 7 times.
+        let rare = files.write("rare.ids", String(repeating: "5 6 7 8 9 10\n", count: 6) + "5 6 7 1\n11 12 13\n")
+        let prunedPath = files.path("p.lmdb")
+        let pruned = run(["store", "build", "--fingerprint", "fp", "--out", prunedPath, "--min-total", "2", "--compact", rare])
+        #expect(pruned.out.contains("removed 3 contexts seen fewer than 2 times"))
+        #expect(pruned.out.contains(": 14 contexts"))
 
         let query = run(["store", "query", store, "--ids", "6 7", "--json"])
         let result = try JSONDecoder().decode(StoreCommand.QueryResult.self, from: Data(query.out.utf8))

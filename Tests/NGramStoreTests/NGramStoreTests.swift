@@ -198,4 +198,29 @@ import Testing
         let error = #expect(throws: NGramStoreError.self) { try merged.merge(from: other) }
         #expect(error?.code == .tokenizerMismatch)
     }
+
+    /// Pruning rare contexts keeps exactly the records with a total at or above the threshold,
+    /// across several transactions (resuming after the last key each time).
+    @Test func removeRareContextsKeepsExactlyTheFrequentOnes() throws {
+        let dir = TemporaryDirectory()
+        var stream = TokenStream(seed: 12)
+        let text = stream.tokens(20000, vocabulary: 60)
+        var oracle = NGramCounts()
+        oracle.learn(text)
+        let store = try NGramStore.create(at: dir.path("s.lmdb"), tokenizerFingerprint: "fp")
+        try store.commit(oracle)
+        let removed = try store.removeContexts(seenFewerThan: 3, recordsPerTransaction: 5000)
+        let kept = oracle.table.filter { $0.value.total >= 3 }
+        #expect(removed == oracle.contextCount - kept.count)
+        #expect(oracle.contextCount > 5000 * 4, "the prune should span several transactions")
+        var seen = 0
+        try store.withReadTransaction { txn in
+            try txn.forEachRecord { context, summary in
+                #expect(kept[context]?.total == summary.total)
+                seen += 1
+                return true
+            }
+        }
+        #expect(seen == kept.count)
+    }
 }

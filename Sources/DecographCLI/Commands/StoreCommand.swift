@@ -23,6 +23,7 @@ extension CommandSpec {
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
+            .value("min-total", "N", help: "At the end, delete contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
             .flag("compact", help: "Rewrite the file without free pages at the end (no other process may have it open)."),
         ],
         positionals: [PositionalSpec("FILES", variadic: true, help: "Text (or token-id) files, or directories of them.")],
@@ -88,6 +89,7 @@ enum StoreCommand {
             continuationLength: try args.int("continuation-length", in: 1...TokenRun.capacity) ?? defaults.continuationLength,
             countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
         let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
+        let minTotal = try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1
         let files = try TokenIDFiles.expand(args.positionals)
         let start = Date()
         var tokens = 0, texts = 0
@@ -105,6 +107,10 @@ enum StoreCommand {
         }
         try learner.flush()
         context.endProgress()
+        if minTotal > 1 {
+            let removed = try store.removeContexts(seenFewerThan: UInt32(minTotal))
+            context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
+        }
         }
         let seconds = Date().timeIntervalSince(start)
         if args.flag("compact") { try compact(out) }

@@ -125,3 +125,67 @@ extension NGramStore {
         guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: destination, doing: "writing a compacted copy of \(path)") }
     }
 }
+
+extension NGramStore {
+    /// Records visited per write transaction when removing rare contexts: deleting touches most
+    /// leaf pages, and LMDB caps the dirty pages of one transaction (`MDB_TXN_FULL`).
+    public static let recordsPerPruneTransaction = 1 << 16
+
+    /// Deletes the records of contexts that occurred fewer than `minimumTotal` times.
+    ///
+    /// For a store that will only be read: a context seen once can never pass the store tier's
+    /// default gates (at least 2 samples), and such contexts are most of a corpus's records. A
+    /// store that keeps learning should keep them, since a second occurrence makes them useful.
+    /// Runs in several transactions; each leaves the store consistent.
+    /// - Parameters:
+    ///   - minimumTotal: records with a smaller total are deleted.
+    ///   - recordsPerTransaction: records visited per write transaction.
+    /// - Returns: the number of records deleted.
+    /// - Throws: `NGramStoreError`.
+    @discardableResult
+    public func removeContexts(seenFewerThan minimumTotal: UInt32,
+                               recordsPerTransaction: Int = NGramStore.recordsPerPruneTransaction) throws -> Int {
+        var deleted = 0
+        var resume: [UInt8]? = nil
+        var finished = false
+        while !finished {
+            let (removed, next) = try withWriteTransaction { txn -> (Int, [UInt8]?) in
+                var cursorHandle: OpaquePointer?
+                var rc = mdb_cursor_open(txn.txn, gramsDB, &cursorHandle)
+                guard rc == 0, let cursor = cursorHandle else { throw NGramStoreError.lmdb(rc, path: path, doing: "pruning") }
+                defer { mdb_cursor_close(cursor) }
+                var k = MDB_val(), v = MDB_val()
+                var resumeKey = resume ?? []
+                rc = resumeKey.withUnsafeMutableBytes { bytes in
+                    k = MDB_val(mv_size: bytes.count, mv_data: bytes.baseAddress)
+                    return mdb_cursor_get(cursor, &k, &v, resume == nil ? MDB_FIRST : MDB_SET_RANGE)
+                }
+                var removed = 0, visited = 0
+                while rc == 0 {
+                    if visited == max(1, recordsPerTransaction) {
+                        return (removed, Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)))
+                    }
+                    visited += 1
+                    var reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+                    guard let total = reader.varint() else {
+                        throw NGramStoreError(.corrupt, path: path, "a record is damaged; rebuild the store")
+                    }
+                    if total < UInt64(minimumTotal) {
+                        rc = mdb_cursor_del(cursor, 0)
+                        guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "pruning") }
+                        removed += 1
+                    }
+                    // After a delete LMDB's cursor already stands on the following record, and
+                    // MDB_NEXT returns that one rather than skipping it.
+                    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+                }
+                guard rc == MDB_NOTFOUND else { throw NGramStoreError.lmdb(rc, path: path, doing: "pruning") }
+                return (removed, nil)
+            }
+            deleted += removed
+            resume = next
+            finished = next == nil
+        }
+        return deleted
+    }
+}
