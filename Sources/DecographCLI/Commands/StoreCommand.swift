@@ -93,24 +93,25 @@ enum StoreCommand {
         let files = try TokenIDFiles.expand(args.positionals)
         let start = Date()
         var tokens = 0, texts = 0
+        // The store is closed at the end of this block, before --compact replaces its file.
         do {
-        let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
-        var learner = StoreLearner(store: store, batchContexts: batch)
-        for (i, file) in files.enumerated() {
-            try inputs.forEachText(in: file) { text in
-                try learner.learn(tokens: text)
-                tokens += text.count
-                texts += 1
+            let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
+            var learner = StoreLearner(store: store, batchContexts: batch)
+            for (i, file) in files.enumerated() {
+                try inputs.forEachText(in: file) { text in
+                    try learner.learn(tokens: text)
+                    tokens += text.count
+                    texts += 1
+                }
+                let seconds = Date().timeIntervalSince(start)
+                context.progress("[\(i + 1)/\(files.count)] \(tokens) tokens, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
             }
-            let seconds = Date().timeIntervalSince(start)
-            context.progress("[\(i + 1)/\(files.count)] \(tokens) tokens, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
-        }
-        try learner.flush()
-        context.endProgress()
-        if minTotal > 1 {
-            let removed = try store.removeContexts(seenFewerThan: UInt32(minTotal))
-            context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
-        }
+            try learner.flush()
+            context.endProgress()
+            if minTotal > 1 {
+                let removed = try store.removeContexts(seenFewerThan: UInt32(minTotal))
+                context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
+            }
         }
         let seconds = Date().timeIntervalSince(start)
         if args.flag("compact") { try compact(out) }
