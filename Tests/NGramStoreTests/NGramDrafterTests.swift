@@ -42,6 +42,19 @@ import Testing
         #expect(tree.count == expectedNodes, "\(tree.tokens)")
     }
 
+    /// Prompt lookup counts the newest `maxContextMatches` occurrences: after 70 × "5 8" then
+    /// 64 × "5 7", the newest 64 say 7 every time; over all 134 the share of 7 is 48 %, below the gate.
+    @Test func promptLookupCountsTheNewestMatches() throws {
+        let context: [Int32] = Array(repeating: [5, 8], count: 70).flatMap { $0 } + Array(repeating: [5, 7], count: 64).flatMap { $0 } + [5]
+        let recent = try NGramDrafter(contextLength: 1).draft(context: context)
+        #expect(recent.tokens.first == 7)
+        #expect(recent.counts.first == 64)
+        var all = NGramDrafter()
+        all.maxContextMatches = .max
+        all.contextLength = 1
+        #expect(try all.draft(context: context).isEmpty)
+    }
+
     @Test func branchesByCountWithinTheBudget() throws {
         var dynamic = NGramCounts()
         // After [1 2]: 3 three times, 4 twice; after [1 2 3]: 5 always.

@@ -16,6 +16,11 @@ public struct NGramDrafter: Sendable {
     public var maxDepth: Int
     /// Longest suffix matched in the current context (prompt lookup).
     public var contextLength: Int
+    /// Most earlier occurrences of a suffix that prompt lookup counts, newest first. It bounds a
+    /// draft step's cost on long contexts (a frequent token such as a newline recurs thousands of
+    /// times; a drafter must stay far cheaper than a model forward) while keeping enough samples
+    /// for every gate; 64 is an engineering choice, not a published constant.
+    public var maxContextMatches: UInt32 = 64
     /// Whether the current context itself is searched (prompt lookup); off to see a store's
     /// proposals alone.
     public var usesPromptLookup = true
@@ -98,26 +103,39 @@ public struct NGramDrafter: Sendable {
         return nil
     }
 
-    /// Prompt lookup: the continuations that followed earlier occurrences of the context's suffix,
-    /// counted exactly.
+    /// Prompt lookup: the continuations that followed the most recent `maxContextMatches` earlier
+    /// occurrences of the context's suffix, counted exactly.
     func promptLookup(_ context: ArraySlice<Int32>) -> Match? {
         let start = context.startIndex, end = context.endIndex
         let top = min(contextLength, context.count - 1)
         guard top >= 1 else { return nil }
+        let last = context[end - 1]
         for n in stride(from: top, through: 1, by: -1) {
-            let suffixStart = end - n
-            var summary = ContinuationSummary()
-            // An earlier occurrence ends at j (exclusive), j < end so something follows it.
-            for j in (start + n)..<end where context[j - 1] == context[end - 1] {
+            var counts: [TokenRun: UInt32] = [:]
+            var total: UInt32 = 0
+            // An earlier occurrence ends at j (exclusive), j < end so something follows it;
+            // newest first, as recent text predicts best.
+            var j = end - 1
+            while j >= start + n, total < maxContextMatches {
+                defer { j -= 1 }
+                guard context[j - 1] == last else { continue }
                 var matches = true
                 for k in 1..<n where context[j - 1 - k] != context[end - 1 - k] {
                     matches = false
                     break
                 }
-                guard matches, j - n != suffixStart else { continue }
-                let continuation = TokenRun(context[j..<min(j + maxDepth, end)])
-                summary.record(continuation, countersPerDepth: Int.max)
+                guard matches else { continue }
+                total += 1
+                var prefix = TokenRun()
+                for t in context[j..<min(j + maxDepth, end)] {
+                    prefix.append(t)
+                    counts[prefix, default: 0] += 1
+                }
             }
+            var summary = ContinuationSummary()
+            summary.total = total
+            summary.entries = counts.map { ContinuationSummary.Entry(tokens: $0.key, count: $0.value) }
+            summary.normalize()
             if passesRoot(summary, n: n, gates: contextGates) { return Match(length: n, summary: summary) }
         }
         return nil
