@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "DecographCLI", dependencies: ["Support", "CKernels", "Tokenization", "NGramStore"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
-        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],

@@ -1,4 +1,8 @@
 extension Tokenizer {
+    /// Words scanned before they go to the model in one batch (one cache lock per batch); big
+    /// enough to amortise the lock, small enough that the ranges stay in cache.
+    static let wordsPerBatch = 1024
+
     /// Encodes text into ids as `tokenizers`' `encode(text, add_special_tokens=…)` does.
     /// - Parameters:
     ///   - text: the text.
@@ -34,10 +38,15 @@ extension Tokenizer {
     private func encodePlain(_ text: [UInt8], _ range: Range<Int>, atOrigin: Bool, into ids: inout [Int32]) {
         if let scanner = fastScanner {
             var ranges: [Range<Int>] = []
+            ranges.reserveCapacity(Self.wordsPerBatch)
             text.withUnsafeBufferPointer { p in
                 let slice = UnsafeBufferPointer(rebasing: p[range])
-                scanner.scan(slice, into: &ranges)
-                model.encode(words: slice, ranges: ranges, into: &ids)
+                var next = 0
+                while next < slice.count {
+                    ranges.removeAll(keepingCapacity: true)
+                    next = scanner.scan(slice, from: next, maxMatches: Self.wordsPerBatch, into: &ranges)
+                    model.encode(words: slice, ranges: ranges, into: &ids)
+                }
             }
             return
         }

@@ -29,6 +29,8 @@ public final class Tokenizer: Sendable {
     private let tokenByteTable: [[UInt8]]
     /// The token string of every id (what decoders receive).
     let tokenStrings: [String?]
+    /// The decoder is just ByteLevel, so decoding can concatenate the byte table.
+    let decoderIsByteLevelOnly: Bool
 
     /// Number of ids: one more than the largest id of the model vocabulary and added tokens.
     public let vocabularySize: Int
@@ -74,6 +76,7 @@ public final class Tokenizer: Sendable {
         fastScanner = preTokenizer?.fastScanner
         let decoder = try json.member("decoder").map { try Decoder(json: $0) }
         self.decoder = decoder
+        if case .byteLevel = decoder { decoderIsByteLevelOnly = true } else { decoderIsByteLevelOnly = false }
 
         let modelJSON = try json.required("model")
         let modelType = try modelJSON.member("type")?.string() ?? (try modelJSON.member("merges") != nil ? "BPE" : "unknown")
@@ -94,6 +97,11 @@ public final class Tokenizer: Sendable {
         var processor = try json.member("post_processor").map { try PostProcessor(json: $0) }?.surroundings ?? ([], [])
 
         let size = max(model.idToToken.count, (added.map { Int($0.id) }.max() ?? -1) + 1)
+        let idLimit = BPEModel.idLimit(entries: model.tokenToID.count + added.count)
+        guard size <= idLimit else {
+            throw TokenizerError(.malformed, file: json.file, jsonPath: "$.added_tokens",
+                                 "added token id \(size - 1) is far beyond the vocabulary (ids must be below \(idLimit))")
+        }
         vocabularySize = size
         var byID = [AddedToken?](repeating: nil, count: size)
         for t in added { byID[Int(t.id)] = t }

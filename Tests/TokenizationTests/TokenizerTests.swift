@@ -1,16 +1,17 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Tokenization
 
 /// The fixtures of `tools/oracle/make_tokenizer_fixtures.py`: tokenizers trained with Hugging Face
 /// `tokenizers`, shared strings, and per family the ids and decoded text `tokenizers` produced.
-struct TokenizerFixture {
+struct TokenizerFixture: Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizers")
     static let families = ["gpt2", "llama3", "qwen2", "llama2", "mistral", "misc"]
     static let byteLevelFamilies = ["gpt2", "llama3", "qwen2"]
 
-    struct Row {
+    struct Row: Sendable {
         var text: String
         var ids: [Int32]
         var decoded: String
@@ -23,25 +24,36 @@ struct TokenizerFixture {
     let prefix: [Int32]
     let suffix: [Int32]
 
+    /// The values of a gzip-compressed JSON Lines file.
     static func jsonLines(_ url: URL) throws -> [Any] {
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = String(decoding: try Gunzip.decompress([UInt8](Data(contentsOf: url))), as: UTF8.self)
         return try text.split(separator: "\n").map {
             try JSONValue.jsonObject(Data($0.utf8))
         }
     }
 
     static func strings() throws -> [String] {
-        try jsonLines(root.appendingPathComponent("strings.jsonl")).map { $0 as! String }
+        try jsonLines(root.appendingPathComponent("strings.jsonl.gz")).map { $0 as! String }
     }
 
-    init(_ family: String) throws {
+    /// Fixtures load once per test process (parsing them is most of the suite's time).
+    private static let loaded = Mutex<[String: TokenizerFixture]>([:])
+
+    static func load(_ family: String) throws -> TokenizerFixture {
+        if let f = loaded.withLock({ $0[family] }) { return f }
+        let f = try TokenizerFixture(family)
+        loaded.withLock { $0[family] = f }
+        return f
+    }
+
+    private init(_ family: String) throws {
         let dir = Self.root.appendingPathComponent(family)
         tokenizer = try Tokenizer(directory: dir)
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
         prefix = (meta["special_prefix"] as! [Int]).map(Int32.init)
         suffix = (meta["special_suffix"] as! [Int]).map(Int32.init)
         let strings = try Self.strings()
-        let expected = try Self.jsonLines(dir.appendingPathComponent("expected.jsonl"))
+        let expected = try Self.jsonLines(dir.appendingPathComponent("expected.jsonl.gz"))
         rows = zip(strings, expected).map { text, e in
             let o = e as! [String: Any]
             let decoded = o["decoded"] as? String ?? text
@@ -68,7 +80,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: TokenizerFixture.families)
     func idsMatchHuggingFace(family: String) throws {
-        let f = try TokenizerFixture(family)
+        let f = try TokenizerFixture.load(family)
         #expect(f.rows.count >= (["mistral", "misc"].contains(family) ? 1500 : 5000))
         var failures: [String] = []
         for row in f.rows {
@@ -82,7 +94,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: TokenizerFixture.families)
     func decodeMatchesHuggingFace(family: String) throws {
-        let f = try TokenizerFixture(family)
+        let f = try TokenizerFixture.load(family)
         var failures: [String] = []
         for row in f.rows {
             let decoded = f.tokenizer.decode(row.ids)
@@ -101,7 +113,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// byte table concatenates to the text's UTF-8.
     @Test(arguments: TokenizerFixture.byteLevelFamilies)
     func byteLevelRoundTripAndByteTable(family: String) throws {
-        let f = try TokenizerFixture(family)
+        let f = try TokenizerFixture.load(family)
         // Added tokens with lstrip/rstrip swallow the whitespace beside them, by design.
         let stripping = ["<tool>", "</tool>", "<mark>"]
         for row in f.rows where !stripping.contains(where: { row.text.contains($0) }) {
@@ -115,7 +127,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: TokenizerFixture.families)
     func streamingEqualsFullDecode(family: String) throws {
-        let f = try TokenizerFixture(family)
+        let f = try TokenizerFixture.load(family)
         var failures = 0
         for row in f.rows {
             let ids = f.prefix + row.ids + f.suffix
@@ -134,7 +146,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func byteFallbackTokensProduceTheirByte() throws {
-        let f = try TokenizerFixture("llama2")
+        let f = try TokenizerFixture.load("llama2")
         let id = try #require(f.tokenizer.tokenID("<0x41>"))
         #expect(f.tokenizer.tokenBytes(id) == [0x41])
         let bos = try #require(f.tokenizer.bosTokenID)
@@ -148,9 +160,9 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func fingerprintIsStableAndDistinguishesVocabularies() throws {
-        let a = try TokenizerFixture("llama2").tokenizer
-        let b = try TokenizerFixture("llama2").tokenizer
-        let c = try TokenizerFixture("gpt2").tokenizer
+        let a = try TokenizerFixture.load("llama2").tokenizer
+        let b = try Tokenizer(directory: TokenizerFixture.root.appendingPathComponent("llama2"))
+        let c = try TokenizerFixture.load("gpt2").tokenizer
         #expect(a.vocabularyFingerprint == b.vocabularyFingerprint)
         #expect(a.vocabularyFingerprint != c.vocabularyFingerprint)
         #expect(a.vocabularyFingerprint.count == 32)
@@ -160,7 +172,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// plane, and random ids never crash, and byte-level tokenizers still round-trip them.
     @Test(arguments: TokenizerFixture.families)
     func fuzzNeverCrashes(family: String) throws {
-        let tokenizer = try TokenizerFixture(family).tokenizer
+        let tokenizer = try TokenizerFixture.load(family).tokenizer
         var rng = SeededGenerator(state: 0x5EED ^ UInt64(family.utf8.count))
         let lossless = TokenizerFixture.byteLevelFamilies.contains(family)
         for round in 0..<300 {

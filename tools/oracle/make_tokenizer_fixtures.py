@@ -17,13 +17,14 @@ Families (one directory each, tokenizer.json + tokenizer_config.json):
 Strings (shared by all families, Tests/Fixtures/tokenizers/strings.jsonl): code lines, prose in
 several scripts, emoji and ZWJ sequences, combining marks, whitespace runs, digits, every family's
 special tokens inside text, and rare characters that go through byte fallback. For each family
-`<family>/expected.jsonl` holds one line per string: {"ids": [...], "decoded": "..."} where
+`<family>/expected.jsonl.gz` holds one line per string: {"ids": [...], "decoded": "..."} where
 "decoded" is omitted when decode(ids) equals the string itself (keeps the fixtures small).
 
 Run:  python3 tools/oracle/make_tokenizer_fixtures.py [--count 6000] [--seed 7]
 """
 import argparse
 import glob
+import gzip
 import json
 import os
 import random
@@ -254,6 +255,12 @@ def train_misc(texts):
     return tok, config
 
 
+def write_gz(path, text):
+    """gzip with a zero timestamp and no file name, so reruns give identical bytes."""
+    with open(path, "wb") as f:
+        f.write(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=5200)
@@ -266,9 +273,7 @@ def main():
     code_lines = [l for f in files[400:800] for l in read(f).splitlines() if l.strip()]
     strings = make_strings(rng, args.count, code_lines)
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "strings.jsonl"), "w", encoding="utf-8") as f:
-        for s in strings:
-            f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    write_gz(os.path.join(OUT, "strings.jsonl.gz"), "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in strings))
     for family in ["gpt2", "llama3", "qwen2", "llama2", "mistral", "misc"]:
         if family in ("gpt2", "llama3", "qwen2"):
             tok, config = train_bytelevel(texts, family)
@@ -304,8 +309,7 @@ def main():
             if i % 25 == 0:
                 row["full_decoded"] = tok.decode(full, skip_special_tokens=False)
             rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-        with open(os.path.join(d, "expected.jsonl"), "w", encoding="utf-8") as f:
-            f.write("\n".join(rows) + "\n")
+        write_gz(os.path.join(d, "expected.jsonl.gz"), "\n".join(rows) + "\n")
         with open(os.path.join(d, "meta.json"), "w") as f:
             json.dump({"special_prefix": prefix, "special_suffix": suffix, "strings": count,
                        "tokenizers_version": tokenizers.__version__}, f)

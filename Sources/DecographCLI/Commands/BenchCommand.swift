@@ -1,4 +1,6 @@
 extension CommandSpec {
-    /// `decograph bench …`: speed measurements, shared by the layers' benchmarks.
-    static let bench = CommandSpec("bench", abstract: "Measure speed; prints ratios measured in one run.", subcommands: [.benchStore])
+    /// `decograph bench`: the speed measurements of each layer.
+    static let bench = CommandSpec(
+        "bench", abstract: "Measure speed; prints ratios measured in one run.",
+        subcommands: [.benchTokenizer, .benchStore])
 }

@@ -18,12 +18,15 @@ final class BPEModel: Sendable {
     let byteFallback: Bool
     let ignoreMerges: Bool
     /// Merged pairs: key `left << 32 | right`, value `rank << 32 | merged id`.
-    let merges: [UInt64: UInt64]
+    let merges: PairTable
     /// The merges in file order, as id pairs (for the vocabulary fingerprint).
     let mergeList: [(Int32, Int32)]
     private let vocab: ByteKeyTable<Int32>
     /// Byte-level mode: the id of each single byte's token, -1 when absent.
     private let byteIDs: [Int32]
+    /// Character mode: the id of each ASCII character's token, -1 when absent (saves a hash per
+    /// character for the common case).
+    private let asciiIDs: [Int32]
     /// The `<0xXX>` token of each byte, -1 when absent.
     let byteFallbackIDs: [Int32]
     /// Words already encoded, shared by all encodes; concurrent encoders that find it busy use a
@@ -61,6 +64,11 @@ final class BPEModel: Sendable {
             tokenToID[token] = Int32(id)
             maxID = max(maxID, id)
         }
+        // Ids index tables, so a corrupt id must not make us allocate gigabytes.
+        let idLimit = Self.idLimit(entries: vocabObject.count)
+        guard maxID < idLimit else {
+            throw vocabJSON.error("token id \(maxID) is far beyond the \(vocabObject.count) entries (ids must be below \(idLimit))")
+        }
         var idToToken = [String?](repeating: nil, count: maxID + 1)
         var vocab = ByteKeyTable<Int32>(capacity: tokenToID.count)
         for (token, id) in tokenToID {
@@ -85,6 +93,7 @@ final class BPEModel: Sendable {
             if let id = tokenToID[Self.byteFallbackName(UInt8(b))] { fallback[b] = id }
         }
         self.byteIDs = byteIDs
+        self.asciiIDs = (0..<128).map { tokenToID[String(Unicode.Scalar(UInt8($0)))] ?? -1 }
         self.byteFallbackIDs = fallback
 
         if let unk = try json.optionalString("unk_token") {
@@ -94,10 +103,9 @@ final class BPEModel: Sendable {
             unkID = nil
         }
 
-        var merges: [UInt64: UInt64] = [:]
         var mergeList: [(Int32, Int32)] = []
         let mergesJSON = try json.member("merges")?.array() ?? []
-        merges.reserveCapacity(mergesJSON.count)
+        var merges = PairTable(capacity: mergesJSON.count)
         mergeList.reserveCapacity(mergesJSON.count)
         for (rank, m) in mergesJSON.enumerated() {
             let pair: [String]
@@ -116,12 +124,16 @@ final class BPEModel: Sendable {
                 throw m.error("merged token '\(pair[0] + pair[1])' is not in the vocabulary")
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
-            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
+            merges.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(UInt32(merged)))
             mergeList.append((l, r))
         }
         self.merges = merges
         self.mergeList = mergeList
     }
+
+    /// The largest id a table of `entries` tokens may use, plus one: vocabularies are dense
+    /// (ids 0..<n), so twice the count plus a margin for a few reserved holes is generous.
+    static func idLimit(entries: Int) -> Int { 2 * entries + 1024 }
 
     /// `<0xAB>`: the name SentencePiece gives the byte-fallback token of a byte.
     static func byteFallbackName(_ b: UInt8) -> String {
@@ -154,6 +166,7 @@ final class BPEModel: Sendable {
         }
         let start = out.count
         tokenize(word, into: &out, scratch: &cache.scratch)
+        if word.count > Self.maximumCachedWordLength { return }
         if cache.table.count >= Self.cacheCapacity {
             cache.table.removeAll()
             cache.ids.removeAll(keepingCapacity: true)
@@ -189,7 +202,8 @@ final class BPEModel: Sendable {
             let length = min(scalarLength(leadByte: word[i]), word.count - i)
             let char = UnsafeBufferPointer(rebasing: word[i..<i + length])
             i += length
-            if let id = vocab.find(char) {
+            let asciiID = length == 1 && char[0] < 0x80 ? asciiIDs[Int(char[0])] : -1
+            if let id = asciiID >= 0 ? asciiID : vocab.find(char) {
                 if pendingUnk, let unkID { symbols.append(unkID) }
                 pendingUnk = false
                 symbols.append(id)
@@ -208,10 +222,22 @@ final class BPEModel: Sendable {
 
     @inline(__always)
     private func pairRank(_ l: Int32, _ r: Int32) -> UInt64 {
-        merges[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] ?? UInt64.max
+        merges.value(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)))
     }
 
+    /// Words with more symbols than this merge through a priority queue (O(n log n)); shorter
+    /// ones rescan an array of pair ranks, which is faster for the few symbols of a typical word.
+    static let heapMergeThreshold = 48
+
+    /// Words at most this long (in bytes) are cached; `tokenizers` uses the same bound, and a
+    /// long word rarely repeats.
+    static let maximumCachedWordLength = 256
+
     private func merge(_ symbols: inout [Int32]) {
+        if symbols.count > Self.heapMergeThreshold {
+            heapMerge(&symbols)
+            return
+        }
         var n = symbols.count
         guard n > 1 else { return }
         var ranks = [UInt64](repeating: .max, count: n - 1)
@@ -231,6 +257,90 @@ final class BPEModel: Sendable {
             if best > 0 { ranks[best - 1] = pairRank(symbols[best - 1], symbols[best]) }
             if best < n - 1 { ranks[best] = pairRank(symbols[best], symbols[best + 1]) }
         }
+    }
+}
+
+extension BPEModel {
+    /// The merge loop over a linked list of symbols with a min-heap of `(rank, position)`: pops
+    /// the lowest rank, leftmost first, skips entries a previous merge made stale.
+    fileprivate func heapMerge(_ symbols: inout [Int32]) {
+        let n = symbols.count
+        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i + 1) }; c = n }
+        next[n - 1] = -1
+        var prev = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i - 1) }; c = n }
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MinHeap()
+        func push(_ pos: Int) {
+            let nx = Int(next[pos])
+            guard nx >= 0 else { return }
+            let r = pairRankValue(symbols[pos], symbols[nx])
+            if r != .max { heap.push((r >> 32) << 32 | UInt64(pos)) }
+        }
+        for i in 0..<(n - 1) { push(i) }
+        while let top = heap.pop() {
+            let rank = top >> 32
+            let pos = Int(top & 0xFFFF_FFFF)
+            guard alive[pos] else { continue }
+            let nx = Int(next[pos])
+            guard nx >= 0 else { continue }
+            let current = pairRankValue(symbols[pos], symbols[nx])
+            guard current != .max, current >> 32 == rank else { continue }
+            symbols[pos] = Int32(truncatingIfNeeded: current & 0xFFFF_FFFF)
+            alive[nx] = false
+            let after = next[nx]
+            next[pos] = after
+            if after >= 0 { prev[Int(after)] = Int32(pos) }
+            if prev[pos] >= 0 { push(Int(prev[pos])) }
+            push(pos)
+        }
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        var i = 0
+        while i >= 0 {
+            out.append(symbols[i])
+            i = Int(next[i])
+        }
+        symbols = out
+    }
+
+    @inline(__always)
+    fileprivate func pairRankValue(_ l: Int32, _ r: Int32) -> UInt64 {
+        merges.value(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)))
+    }
+}
+
+/// A binary min-heap of packed `rank << 32 | position` keys.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ v: UInt64) {
+        items.append(v)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent] <= items[i] { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count, items[l] < items[m] { m = l }
+                if r < items.count, items[r] < items[m] { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }
 

@@ -104,13 +104,13 @@ indirect enum Normalizer: Sendable {
     /// Normalizes UTF-8 text (always valid UTF-8 in and out).
     func apply(_ text: [UInt8]) -> [UInt8] {
         switch self {
-        case .nfc: return mapString(text) { $0.precomposedStringWithCanonicalMapping }
-        case .nfd: return mapString(text) { $0.decomposedStringWithCanonicalMapping }
-        case .nfkc: return mapString(text) { $0.precomposedStringWithCompatibilityMapping }
-        case .nfkd: return mapString(text) { $0.decomposedStringWithCompatibilityMapping }
+        case .nfc: return normalizeNonASCII(text) { $0.precomposedStringWithCanonicalMapping }
+        case .nfd: return normalizeNonASCII(text) { $0.decomposedStringWithCanonicalMapping }
+        case .nfkc: return normalizeNonASCII(text) { $0.precomposedStringWithCompatibilityMapping }
+        case .nfkd: return normalizeNonASCII(text) { $0.decomposedStringWithCompatibilityMapping }
         case .lowercase:
             if text.allSatisfy({ $0 < 0x80 }) { return text.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 } }
-            return mapString(text) { $0.lowercased() }
+            return Array(String(decoding: text, as: UTF8.self).lowercased().utf8)
         case .strip(let left, let right):
             return text.withUnsafeBufferPointer { p in
                 var start = 0, end = p.count
@@ -142,8 +142,28 @@ indirect enum Normalizer: Sendable {
         }
     }
 
-    private func mapString(_ text: [UInt8], _ f: (String) -> String) -> [UInt8] {
-        if text.allSatisfy({ $0 < 0x80 }) { return text }
-        return Array(f(String(decoding: text, as: UTF8.self)).utf8)
+    /// Applies a Unicode normalization form to the non-ASCII stretches only. The position before
+    /// an ASCII character is a stable boundary for every form (ASCII characters are starters,
+    /// decompose to themselves and are never the second character of a composition), so each
+    /// stretch — with the ASCII character before it, which may compose with following marks —
+    /// normalizes independently, and mostly-ASCII text (code) skips Foundation almost entirely.
+    private func normalizeNonASCII(_ text: [UInt8], _ f: (String) -> String) -> [UInt8] {
+        guard let firstNonASCII = text.firstIndex(where: { $0 >= 0x80 }) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count + text.count / 8)
+        var copied = 0
+        var i = firstNonASCII
+        while i < text.count {
+            guard text[i] >= 0x80 else { i += 1; continue }
+            let start = i > 0 ? i - 1 : i
+            var end = i
+            while end < text.count, text[end] >= 0x80 { end += 1 }
+            out.append(contentsOf: text[copied..<start])
+            out.append(contentsOf: f(String(decoding: text[start..<end], as: UTF8.self)).utf8)
+            copied = end
+            i = end
+        }
+        out.append(contentsOf: text[copied...])
+        return out
     }
 }

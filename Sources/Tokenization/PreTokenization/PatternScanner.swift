@@ -27,13 +27,27 @@ enum PatternScanner: Sendable, Equatable {
     /// Appends the matches in `text` to `out`. These patterns match at every position, so the
     /// matches tile the text.
     func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
-        let n = text.count
         var i = 0
+        while i < text.count { i = scan(text, from: i, maxMatches: Int.max, into: &out) }
+    }
+
+    /// Appends at most `maxMatches` matches starting at `from`; returns where the next starts.
+    func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, maxMatches: Int, into out: inout [Range<Int>]) -> Int {
+        CharacterClass.bmp.withUnsafeBufferPointer { table in
+            scan(text, from: from, maxMatches: maxMatches, table: table.baseAddress!, into: &out)
+        }
+    }
+
+    private func scan(_ text: UnsafeBufferPointer<UInt8>, from: Int, maxMatches: Int, table: UnsafePointer<UInt8>,
+                      into out: inout [Range<Int>]) -> Int {
+        let n = text.count
+        var i = from
+        var produced = 0
         let L = CharacterClass.letter, N = CharacterClass.number, S = CharacterClass.whitespace
         let NL = CharacterClass.newline
         @inline(__always) func cls(_ at: Int) -> UInt8 {
             let b = text[at]
-            return b < 0x80 ? CharacterClass.of(UInt32(b)) : CharacterClass.of(decodeScalar(text, at).value)
+            return b < 0x80 ? table[Int(b)] : CharacterClass.of(decodeScalar(text, at).value, table: table)
         }
         @inline(__always) func len(_ at: Int) -> Int { scalarLength(leadByte: text[at]) }
         /// End of the run of characters whose class satisfies `pred`, from `j`.
@@ -43,7 +57,8 @@ enum PatternScanner: Sendable, Equatable {
             return k
         }
         let isOther: (UInt8) -> Bool = { $0 & (L | N | S) == 0 }
-        while i < n {
+        while i < n, produced < maxMatches {
+            produced += 1
             let start = i
             let b = text[i]
             let c = cls(i)
@@ -103,6 +118,7 @@ enum PatternScanner: Sendable, Equatable {
             out.append(start..<end)
             i = end
         }
+        return i
     }
 
     /// The end of a contraction `'s 't 're 've 'm 'll 'd` starting at `i` (an apostrophe).

@@ -139,6 +139,13 @@ indirect enum RegexNode: Sendable {
 struct RegexMatcher {
     let text: UnsafeBufferPointer<UInt8>
 
+    /// Repetitions of a group (not of a single character, which loop without recursion) recurse
+    /// once per iteration; this bound keeps the stack small on any thread (RegexTests runs a
+    /// 5,000-iteration input on a test thread in a debug build). A match that needs more
+    /// iterations ends early, which the pre-tokenizer patterns of real tokenizers never reach
+    /// (their repetitions are of single characters).
+    static let maximumGroupRepetitions = 1000
+
     /// The character at `i` and its length, or nil at the end.
     @inline(__always)
     func char(at i: Int) -> (UInt32, Int)? {
@@ -194,7 +201,7 @@ struct RegexMatcher {
                 }
                 return false
             }
-            return matchRepeat(inner, lo, hi, greedy, 0, i, k)
+            return matchRepeat(inner, lo, min(hi, max(lo, Self.maximumGroupRepetitions)), greedy, 0, i, k)
         case .look(let inner, let negated):
             let found = match(inner, i) { _ in true }
             return found != negated ? k(i) : false

@@ -10,12 +10,23 @@ enum CharacterClass {
     /// `\r` or `\n`.
     static let newline: UInt8 = 8
 
-    private static let ascii: [UInt8] = (0..<128).map { compute(Unicode.Scalar(UInt8($0))) }
+    /// Class bits of every Basic Multilingual Plane character (64 KiB, computed once in a few
+    /// milliseconds); other planes are computed on demand.
+    static let bmp: [UInt8] = (0..<0x10000).map { v in Unicode.Scalar(UInt32(v)).map(compute) ?? 0 }
 
     /// The class bits of a scalar value.
     @inline(__always)
     static func of(_ value: UInt32) -> UInt8 {
-        if value < 128 { return ascii[Int(value)] }
+        if value < 0x10000 { return bmp[Int(value)] }
+        guard let scalar = Unicode.Scalar(value) else { return 0 }
+        return compute(scalar)
+    }
+
+    /// The class bits of a scalar value, given `bmp` already in hand (hot loops avoid the lazy
+    /// static's check per character).
+    @inline(__always)
+    static func of(_ value: UInt32, table: UnsafePointer<UInt8>) -> UInt8 {
+        if value < 0x10000 { return table[Int(value)] }
         guard let scalar = Unicode.Scalar(value) else { return 0 }
         return compute(scalar)
     }
