@@ -38,6 +38,8 @@ public struct ContinuationSummary: Sendable, Equatable {
     mutating func record(_ continuation: TokenRun, countersPerDepth: Int) {
         total = total &+ (total == .max ? 0 : 1)
         guard !continuation.isEmpty else { return }
+        // A new context gets one entry per prefix at once: one allocation instead of three.
+        if entries.isEmpty { entries.reserveCapacity(continuation.count) }
         var prefix = TokenRun()
         for token in continuation {
             prefix.append(token)

@@ -11,9 +11,12 @@ public struct NGramCounts: Sendable {
     public private(set) var tokensLearned: UInt64 = 0
 
     /// Creates an empty table.
-    /// - Parameter parameters: context and continuation lengths and summary size.
-    public init(parameters: NGramParameters = NGramParameters()) {
+    /// - Parameters:
+    ///   - parameters: context and continuation lengths and summary size.
+    ///   - capacity: contexts to reserve room for (a batch's size avoids rehashing as it fills).
+    public init(parameters: NGramParameters = NGramParameters(), capacity: Int = 0) {
         self.parameters = parameters
+        table.reserveCapacity(capacity)
     }
 
     /// Number of distinct contexts (all lengths).

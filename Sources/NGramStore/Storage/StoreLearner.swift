@@ -25,7 +25,8 @@ public struct StoreLearner {
     public init(store: NGramStore, batchContexts: Int = StoreLearner.defaultBatchContexts) {
         self.store = store
         self.batchContexts = max(1, batchContexts)
-        batch = NGramCounts(parameters: store.parameters)
+        // Reserve the batch, bounded: an effectively unlimited batch size must not allocate up front.
+        batch = NGramCounts(parameters: store.parameters, capacity: min(self.batchContexts, StoreLearner.defaultBatchContexts))
     }
 
     /// Counts one whole text, committing when the batch is full.
