@@ -30,7 +30,11 @@ let package = Package(
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization"]),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
+        // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
+        .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization", "CKernels", "NGramStore"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -42,5 +46,9 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["Support"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        // A child process for the store's durability tests (killed with SIGKILL mid-write).
+        .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
+                          path: "Tests/NGramStoreTestHelper"),
+        .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
     ]
 )

@@ -1,0 +1,344 @@
+import Foundation
+import NGramStore
+
+extension CommandSpec {
+    /// `decograph store …`: build, merge, inspect and evaluate n-gram stores.
+    static let store = CommandSpec(
+        "store", abstract: "Build, merge, inspect and evaluate retrieval n-gram stores (LMDB).",
+        discussion: """
+        A store counts, for every context of 1…N tokens, the continuations that followed it; the
+        draft.ngram op proposes from it. Inputs are text files encoded with --tokenizer DIR, or,
+        without a tokenizer, token-id files: one text per line, decimal ids separated by spaces.
+        Format: docs/ngram-store.md.
+        """,
+        subcommands: [.storeBuild, .storeMerge, .storeStats, .storeQuery, .storeSimulate])
+
+    static let storeBuild = CommandSpec(
+        "build", abstract: "Count the n-grams of token-id files into a store (created or extended).",
+        options: [
+            .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
+            .value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+            .value("fingerprint", "TEXT", help: "Without --tokenizer: the vocabulary fingerprint to record; inputs are token-id files."),
+            .value("context-length", "N", help: "Longest context counted (default 4)."),
+            .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
+            .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
+            .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
+            .value("min-total", "N", help: "At the end, delete contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
+            .flag("compact", help: "Rewrite the file without free pages at the end (no other process may have it open)."),
+        ],
+        positionals: [PositionalSpec("FILES", variadic: true, help: "Text (or token-id) files, or directories of them.")],
+        body: { args, context in try StoreCommand.build(args, context) })
+
+    static let storeMerge = CommandSpec(
+        "merge", abstract: "Add the records of stores into one store.",
+        options: [.value("out", short: "o", "C.lmdb", help: "The store to create or extend (same tokenizer and parameters)."),
+                  .flag("compact", help: "Rewrite the output without free pages at the end (no other process may have it open).")],
+        positionals: [PositionalSpec("STORES", variadic: true, help: "The stores to merge (A B …).")],
+        body: { args, context in try StoreCommand.merge(args, context) })
+
+    static let storeStats = CommandSpec(
+        "stats", abstract: "Show a store's sizes, entry counts and most frequent contexts.",
+        options: [.flag("json", help: "Print JSON."),
+                  .value("top", "K", help: "Most frequent contexts listed per length (default 5).")],
+        positionals: [PositionalSpec("STORE", help: "The store.")],
+        body: { args, context in try StoreCommand.stats(args, context) })
+
+    static let storeQuery = CommandSpec(
+        "query", abstract: "Show what followed a context, and the tree the store would draft.",
+        options: [.value("ids", "IDS", help: "The context as token ids (\"1 2 3\")."),
+                  .value("text", "TEXT", help: "The context as text (needs --tokenizer)."),
+                  .value("tokenizer", "DIR", help: "Model directory with tokenizer.json (checked against the store)."),
+                  .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
+                  .flag("json", help: "Print JSON.")],
+        positionals: [PositionalSpec("STORE", help: "The store.")],
+        body: { args, context in try StoreCommand.query(args, context) })
+
+    static let storeSimulate = CommandSpec(
+        "simulate", abstract: "Replay held-out texts without a model: acceptance of context-only vs context + store drafts.",
+        discussion: """
+        At each step the drafter proposes a tree for the text so far; a greedy verifier would accept
+        the longest path that matches the text, and the step advances by it plus one token. Reports
+        tokens per step (MAT) and acceptance, for tuning the gates (like llama.cpp's lookup-stats).
+        """,
+        options: [.value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+                  .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
+                  .value("prompt", "N", help: "Tokens of each text given as its prompt (default 1)."),
+                  .value("store-min-samples", "N", help: "Override the store tier's minimum samples (all lengths)."),
+                  .value("store-min-share", "X", help: "Override the store tier's minimum share, 0…1 (all lengths)."),
+                  .flag("json", help: "Print JSON.")],
+        positionals: [PositionalSpec("STORE", help: "The store."),
+                      PositionalSpec("FILES", variadic: true, help: "Held-out text (or token-id) files or directories.")],
+        body: { args, context in try StoreCommand.simulate(args, context) })
+}
+
+/// The bodies of the `store` subcommands.
+enum StoreCommand {
+    static func build(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let out = try args.required("out")
+        let inputs = try StoreInputs.from(args)
+        let fingerprint: String
+        switch (inputs.tokenizer, args.value("fingerprint")) {
+        case (let tokenizer?, nil): fingerprint = tokenizer.vocabularyFingerprint
+        case (nil, let given?): fingerprint = given
+        case (_?, _?): throw UsageError("Give '--tokenizer' or '--fingerprint', not both.", usage: args.usageLine)
+        case (nil, nil): throw UsageError("Missing expected argument '--tokenizer' (or '--fingerprint' for token-id files).", usage: args.usageLine)
+        }
+        let defaults = NGramParameters()
+        let parameters = NGramParameters(
+            contextLength: try args.int("context-length", in: 1...TokenRun.capacity) ?? defaults.contextLength,
+            continuationLength: try args.int("continuation-length", in: 1...TokenRun.capacity) ?? defaults.continuationLength,
+            countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
+        let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
+        let minTotal = try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1
+        let files = try TokenIDFiles.expand(args.positionals)
+        let start = Date()
+        var tokens = 0, texts = 0
+        // The store is closed at the end of this block, before --compact replaces its file.
+        do {
+            let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
+            var learner = StoreLearner(store: store, batchContexts: batch)
+            for (i, file) in files.enumerated() {
+                try inputs.forEachText(in: file) { text in
+                    try learner.learn(tokens: text)
+                    tokens += text.count
+                    texts += 1
+                }
+                let seconds = Date().timeIntervalSince(start)
+                context.progress("[\(i + 1)/\(files.count)] \(tokens) tokens, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
+            }
+            try learner.flush()
+            context.endProgress()
+            if minTotal > 1 {
+                let removed = try store.removeContexts(seenFewerThan: UInt32(minTotal))
+                context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        if args.flag("compact") { try compact(out) }
+        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
+        context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(files.count) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
+        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
+        return 0
+    }
+
+    static func merge(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let out = try args.required("out")
+        let paths = args.positionals
+        let resolvedOut = URL(fileURLWithPath: out).standardizedFileURL.path
+        if paths.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == resolvedOut }) {
+            throw UsageError("The output '\(out)' is also an input; merge into a new store.", usage: args.usageLine)
+        }
+        do {
+            let first = try NGramStore.open(at: paths[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
+            let target = try NGramStore.create(at: out, tokenizerFingerprint: first.metadata.tokenizerFingerprint,
+                                               parameters: first.parameters)
+            for path in paths {
+                let source = path == paths[0] ? first : try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+                try target.merge(from: source) { records in context.progress("\(path): \(records) records") }
+                context.endProgress()
+            }
+        }
+        if args.flag("compact") { try compact(out) }
+        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
+        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens, \(stats.fileBytes) bytes")
+        return 0
+    }
+
+    /// Replaces the store at `path` with a compacted copy (`--compact`). The caller must have
+    /// released its own handles on the store: LMDB must not have one file open twice in a process.
+    static func compact(_ path: String) throws {
+        let temporary = path + ".compact-\(ProcessInfo.processInfo.processIdentifier)"
+        do {
+            let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+            try store.writeCompactedCopy(to: temporary)
+        }
+        // rename(2) replaces the file atomically: a reader sees the old file or the new one.
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CommandFailure("\(path): error: could not replace the store with its compacted copy: \(reason)")
+        }
+    }
+
+    static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let path = args.positionals[0]
+        let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let stats = try store.statistics(top: try args.int("top", in: 0...1000) ?? 5)
+        if args.flag("json") {
+            context.print(try json(stats))
+            return 0
+        }
+        let p = stats.metadata.parameters
+        context.print("store:          \(path)")
+        context.print("format:         \(stats.metadata.magic) v\(stats.metadata.formatVersion), tokenizer \(stats.metadata.tokenizerFingerprint)")
+        context.print("parameters:     contexts 1…\(p.contextLength), continuations up to \(p.continuationLength), \(p.countersPerDepth) counters per depth")
+        context.print("tokens learned: \(stats.tokensLearned)")
+        context.print("file:           \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token), map \(stats.mapBytes) bytes, B-tree depth \(stats.treeDepth)")
+        context.print("records:        \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.entries) continuation entries, \(stats.recordBytes) bytes of keys and values")
+        for (i, count) in stats.contextsByLength.enumerated() {
+            context.print("  length \(i + 1): \(count) contexts")
+            for t in stats.topContexts[i] {
+                let next = t.next.map { "next \($0) ×\(t.nextCount)" } ?? "no next token"
+                context.print("    [\(t.tokens.map(String.init).joined(separator: " "))] ×\(t.total), \(next)")
+            }
+        }
+        return 0
+    }
+
+    /// What `store query --json` prints.
+    struct QueryResult: Codable {
+        struct Level: Codable {
+            var context: [Int32]
+            var total: UInt32
+            var continuations: [Continuation]
+        }
+        struct Continuation: Codable {
+            var tokens: [Int32]
+            var count: UInt32
+        }
+        struct Node: Codable {
+            var token: Int32
+            var parent: Int
+            var count: UInt32
+            var share: Double
+        }
+        var levels: [Level]
+        var draft: [Node]
+    }
+
+    static func query(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        let inputs = try StoreInputs.from(args)
+        let ids: [Int32]
+        switch (args.value("ids"), args.value("text"), inputs.tokenizer) {
+        case (let given?, nil, _): ids = try TokenIDFiles.parseIDs(given, option: "ids")
+        case (nil, let text?, let tokenizer?): ids = tokenizer.encode(text, addSpecialTokens: false)
+        case (nil, _?, nil): throw UsageError("'--text' needs '--tokenizer DIR'.", usage: args.usageLine)
+        case (_?, _?, _): throw UsageError("Give '--ids' or '--text', not both.", usage: args.usageLine)
+        case (nil, nil, _): throw UsageError("Missing expected argument '--ids' (or '--text').", usage: args.usageLine)
+        }
+        guard !ids.isEmpty else { throw UsageError("The context has no tokens.", usage: args.usageLine) }
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
+                                        options: .init(readOnly: true))
+        func show(_ tokens: [Int32]) -> String {
+            tokens.map { id in inputs.tokenizer?.tokenString(id).map { "\(id):\(String(reflecting: $0))" } ?? String(id) }
+                .joined(separator: " ")
+        }
+        var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
+                                   maxDepth: store.parameters.continuationLength)
+        drafter.usesPromptLookup = false
+        let result = try store.withReadTransaction { txn -> QueryResult in
+            var levels: [QueryResult.Level] = []
+            for n in stride(from: min(store.parameters.contextLength, ids.count), through: 1, by: -1) {
+                let ctx = Array(ids.suffix(n))
+                guard let summary = try txn.continuations(of: TokenRun(ctx)) else { continue }
+                levels.append(.init(context: ctx, total: summary.total,
+                                    continuations: summary.entries.map { .init(tokens: Array($0.tokens), count: $0.count) }))
+            }
+            // The store tier alone: prompt lookup would only search the query itself.
+            let tree = try drafter.draft(context: ids, store: txn)
+            let nodes = (0..<tree.count).map {
+                QueryResult.Node(token: tree.tokens[$0], parent: tree.parents[$0], count: tree.counts[$0], share: tree.shares[$0])
+            }
+            return QueryResult(levels: levels, draft: nodes)
+        }
+        if args.flag("json") {
+            context.print(try json(result))
+            return 0
+        }
+        if result.levels.isEmpty { context.print("no suffix of [\(show(ids))] is in the store") }
+        for level in result.levels {
+            context.print("[\(show(level.context))] ×\(level.total)")
+            for c in level.continuations {
+                context.print("  → \(show(c.tokens))  ×\(c.count) (\(format(100 * Double(c.count) / Double(max(level.total, 1)), 1)) %)")
+            }
+        }
+        context.print("draft (\(result.draft.count) nodes, store gates):")
+        for (i, node) in result.draft.enumerated() {
+            context.print("  \(i): \(show([node.token])) ← \(node.parent)  ×\(node.count) (\(format(100 * node.share, 1)) %)")
+        }
+        return 0
+    }
+
+    /// What `store simulate --json` prints: one row per drafter configuration.
+    struct SimulationRow: Codable {
+        var drafter: String
+        var texts: Int
+        var steps: Int
+        var tokens: Int
+        var drafted: Int
+        var accepted: Int
+        var tokensPerStep: Double
+        var acceptanceRate: Double
+        var acceptedFromContext: Int
+        var acceptedFromStore: Int
+    }
+
+    static func simulate(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        guard args.positionals.count >= 2 else {
+            throw UsageError("Missing expected argument 'FILES'.", usage: args.usageLine)
+        }
+        let inputs = try StoreInputs.from(args)
+        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
+                                        options: .init(readOnly: true))
+        var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
+                                   maxDepth: store.parameters.continuationLength,
+                                   contextLength: store.parameters.contextLength)
+        if let samples = try args.int("store-min-samples", in: 1...Int(Int32.max)) {
+            drafter.storeGates.minSamples = [samples]
+        }
+        if let share = try args.double("store-min-share") {
+            guard (0...1).contains(share) else { throw UsageError("'--store-min-share' must be within 0…1.", usage: args.usageLine) }
+            drafter.storeGates.minShare = [share]
+        }
+        let prompt = try args.int("prompt", in: 1...Int.max) ?? 1
+        let files = try TokenIDFiles.expand(Array(args.positionals.dropFirst()))
+        var contextOnly = AcceptanceSimulation(), withStore = AcceptanceSimulation()
+        var texts = 0
+        try store.withReadTransaction { txn in
+            for (i, file) in files.enumerated() {
+                try inputs.forEachText(in: file) { text in
+                    guard text.count > prompt else { return }
+                    try contextOnly.replay(text, prompt: prompt, drafter: drafter)
+                    try withStore.replay(text, prompt: prompt, drafter: drafter, store: txn)
+                    texts += 1
+                }
+                context.progress("[\(i + 1)/\(files.count)] \(withStore.tokens) tokens")
+            }
+        }
+        context.endProgress()
+        func row(_ name: String, _ s: AcceptanceSimulation) -> SimulationRow {
+            SimulationRow(drafter: name, texts: texts, steps: s.steps, tokens: s.tokens, drafted: s.drafted, accepted: s.accepted,
+                          tokensPerStep: s.tokensPerStep, acceptanceRate: s.acceptanceRate,
+                          acceptedFromContext: s.acceptedBySource[.context] ?? 0, acceptedFromStore: s.acceptedBySource[.store] ?? 0)
+        }
+        let rows = [row("context", contextOnly), row("context+store", withStore)]
+        if args.flag("json") {
+            context.print(try json(rows))
+            return 0
+        }
+        context.print("drafter         texts    tokens     steps   drafted  accepted  accept%  tokens/step")
+        for r in rows {
+            context.print(r.drafter.padded(to: 14) + String(r.texts).leftPadded(7) + String(r.tokens).leftPadded(10)
+                          + String(r.steps).leftPadded(10) + String(r.drafted).leftPadded(10) + String(r.accepted).leftPadded(10)
+                          + format(100 * r.acceptanceRate, 1).leftPadded(9) + format(r.tokensPerStep, 3).leftPadded(13))
+        }
+        if contextOnly.tokensPerStep > 0 {
+            context.print("speed-up bound (tokens/step ratio, context+store over context): \(format(withStore.tokensPerStep / contextOnly.tokensPerStep, 3))×")
+        }
+        return 0
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? " " + self : String(repeating: " ", count: width - count) + self
+    }
+}

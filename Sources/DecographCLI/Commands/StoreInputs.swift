@@ -1,0 +1,121 @@
+import Foundation
+import Tokenization
+
+/// Where the `store` commands get token ids: token-id files, or text files run through a
+/// tokenizer (`--tokenizer DIR`).
+enum StoreInputs {
+    /// Token-id files: one text per line (`TokenIDFiles`).
+    case ids
+    /// Text files encoded with a tokenizer, without special tokens (the n-grams of the text
+    /// itself; a model's BOS would only add one context per text).
+    case text(Tokenizer)
+
+    /// Bytes of text encoded at once: a file is cut after the last newline of each window of this
+    /// size, so memory stays bounded by it (n-grams across a cut, one per window, are not counted).
+    static let textWindow = 4 << 20
+
+    /// Reads `--tokenizer` when given.
+    /// - Throws: `CommandFailure` naming the file when the tokenizer does not load.
+    static func from(_ args: ParsedArguments) throws -> StoreInputs {
+        guard let dir = args.value("tokenizer") else { return .ids }
+        do {
+            return .text(try Tokenizer(directory: URL(fileURLWithPath: dir)))
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+
+    /// The tokenizer, for text mode.
+    var tokenizer: Tokenizer? {
+        if case .text(let t) = self { return t }
+        return nil
+    }
+
+    /// Calls `body` with the token ids of each text of `path`.
+    /// - Throws: `CommandFailure` located in the file for malformed input, or what `body` throws.
+    func forEachText(in path: String, _ body: ([Int32]) throws -> Void) throws {
+        switch self {
+        case .ids:
+            try TokenIDFiles.forEachText(in: path, body)
+        case .text(let tokenizer) where path.hasSuffix(".jsonl"):
+            try Self.forEachJSONLine(in: path) { text, _ in
+                let ids = tokenizer.encode(text, addSpecialTokens: false)
+                if !ids.isEmpty { try body(ids) }
+            }
+        case .text(let tokenizer):
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw CommandFailure("\(path): error: cannot open the file for reading")
+            }
+            defer { try? handle.close() }
+            var pending: [UInt8] = []
+            var consumed = 0
+            func emit(_ bytes: ArraySlice<UInt8>) throws {
+                guard !bytes.isEmpty else { return }
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw CommandFailure("\(path): error: invalid UTF-8 at byte offset \(consumed + Self.firstInvalidUTF8(bytes))")
+                }
+                let ids = tokenizer.encode(text, addSpecialTokens: false)
+                if !ids.isEmpty { try body(ids) }
+            }
+            while true {
+                let chunk = handle.readData(ofLength: Self.textWindow)
+                if chunk.isEmpty { break }
+                pending.append(contentsOf: chunk)
+                if pending.count >= Self.textWindow, let cut = pending.lastIndex(of: UInt8(ascii: "\n")) {
+                    try emit(pending[...cut])
+                    consumed += cut + 1
+                    pending.removeSubrange(...cut)
+                }
+            }
+            try emit(pending[...])
+        }
+    }
+
+    /// Calls `body` with the `"text"` field of each line of a JSON Lines file (the corpus format
+    /// of Hugging Face datasets and of tools/train), one document per line, read in chunks.
+    /// - Throws: `CommandFailure` located at `path:line` for a line that is not a JSON object with a
+    ///   string `"text"`.
+    static func forEachJSONLine(in path: String, _ body: (String, Int) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CommandFailure("\(path): error: cannot open the file for reading")
+        }
+        defer { try? handle.close() }
+        var pending = Data()
+        var line = 0
+        func handleLine(_ bytes: Data) throws {
+            line += 1
+            guard bytes.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return }
+            guard let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                throw CommandFailure("\(path):\(line): error: not a JSON object (expected one {\"text\": …} per line)")
+            }
+            guard let text = object["text"] as? String else {
+                throw CommandFailure("\(path):\(line): error: the object has no string field \"text\"")
+            }
+            try body(text, line)
+        }
+        while true {
+            let chunk = handle.readData(ofLength: textWindow)
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                try handleLine(pending[pending.startIndex..<newline])
+                pending = pending[(newline + 1)...]
+            }
+            pending = Data(pending)
+        }
+        if !pending.isEmpty { try handleLine(pending) }
+    }
+
+    /// Offset of the first byte that is not valid UTF-8.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput, .error: return offset
+            }
+        }
+    }
+}

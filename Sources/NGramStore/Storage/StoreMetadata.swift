@@ -1,0 +1,66 @@
+import Foundation
+
+/// The metadata record of a store: what wrote it, with which tokenizer, counting what.
+///
+/// Stored as JSON under the key `format` of the `meta` database so a person can read it with
+/// `mdb_dump`; `magic` and `formatVersion` are checked before the rest is decoded so that a store
+/// of a later format reports a version mismatch, not a decoding failure.
+public struct StoreMetadata: Codable, Sendable, Equatable {
+    /// Identifies the file as ours.
+    public static let expectedMagic = "decograph.ngram-store"
+    /// The record layout this program reads and writes (docs/ngram-store.md).
+    public static let currentFormatVersion = 1
+
+    /// Always `expectedMagic`.
+    public var magic: String
+    /// The record layout version.
+    public var formatVersion: Int
+    /// The tokenizer's vocabulary fingerprint given by the caller when the store was created.
+    public var tokenizerFingerprint: String
+    /// What is counted.
+    public var parameters: NGramParameters
+
+    /// Creates the metadata of a new store.
+    /// - Parameters:
+    ///   - tokenizerFingerprint: the tokenizer's vocabulary fingerprint.
+    ///   - parameters: what is counted.
+    public init(tokenizerFingerprint: String, parameters: NGramParameters) {
+        magic = Self.expectedMagic
+        formatVersion = Self.currentFormatVersion
+        self.tokenizerFingerprint = tokenizerFingerprint
+        self.parameters = parameters
+    }
+
+    private struct Header: Decodable {
+        var magic: String
+        var formatVersion: Int
+    }
+
+    /// Decodes and checks a metadata record.
+    /// - Throws: `.notAStore` for a foreign record, `.formatVersionMismatch` for another version,
+    ///   `.corrupt` when the record does not decode.
+    static func decode(_ bytes: Data, path: String) throws -> StoreMetadata {
+        guard let header = try? JSONDecoder().decode(Header.self, from: bytes), header.magic == expectedMagic else {
+            throw NGramStoreError(.notAStore, path: path, "not an n-gram store: its metadata record is missing the magic '\(expectedMagic)'")
+        }
+        guard header.formatVersion == currentFormatVersion else {
+            throw NGramStoreError(.formatVersionMismatch, path: path, "the store has format version \(header.formatVersion) but this program reads version \(currentFormatVersion); rebuild it with 'decograph store build'")
+        }
+        do {
+            let metadata = try JSONDecoder().decode(StoreMetadata.self, from: bytes)
+            try metadata.parameters.validate(path: path)
+            return metadata
+        } catch let error as NGramStoreError {
+            throw NGramStoreError(.corrupt, path: path, "the metadata record is damaged: \(error.message)")
+        } catch {
+            throw NGramStoreError(.corrupt, path: path, "the metadata record is damaged: \(error)")
+        }
+    }
+
+    func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain strings and integers cannot fail.
+        return (try? encoder.encode(self)) ?? Data()
+    }
+}
