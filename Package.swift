@@ -26,9 +26,12 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
+        // Constrained generation: regex, JSON Schema and grammars as token masks.
+        .target(name: "Constraints", dependencies: ["Support"]),
         .target(name: "DecographCLI", dependencies: ["Support"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
     ]
 )

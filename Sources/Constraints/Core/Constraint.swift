@@ -1,0 +1,160 @@
+/// The state of one constrained sequence: which tokens may come next, given the tokens so far.
+///
+/// A constraint is a grammar (from a regex, a JSON Schema, or EBNF/GBNF) run by an incremental byte
+/// parser, plus the vocabulary it masks. It is a value: copying it forks the sequence (draft branches,
+/// beams), and the copies share storage until one advances. `rollback(tokens:)` undoes accepted tokens
+/// in O(1) by truncating the parser's set stack, which is what speculative verification needs after a
+/// rejected draft suffix.
+public struct Constraint {
+    /// The grammar being enforced.
+    public let grammar: Grammar
+    /// The vocabulary masked.
+    public let vocabulary: TokenVocabulary
+    private var parser: EarleyParser
+    /// Parser byte count after each accepted token (for rollback).
+    private var tokenEnds: [Int] = []
+    /// Whether an end-of-sequence token has been accepted; nothing is allowed after it.
+    public private(set) var isFinished = false
+
+    /// Starts a sequence.
+    /// - Parameters:
+    ///   - grammar: what the output must match.
+    ///   - vocabulary: the tokenizer's token bytes and EOS ids.
+    public init(grammar: Grammar, vocabulary: TokenVocabulary) {
+        self.grammar = grammar
+        self.vocabulary = vocabulary
+        parser = EarleyParser(grammar: grammar)
+    }
+
+    /// The number of tokens accepted so far (EOS included).
+    public var tokenCount: Int { tokenEnds.count }
+
+    /// Whether the output so far is complete: the sequence may end here (EOS allowed).
+    public var isAccepting: Bool { !isFinished && parser.isAccepting }
+
+    /// Whether `token` may come next, without changing the state.
+    /// - Parameter token: a token id.
+    /// - Returns: `true` when accepting it keeps the output a prefix of some accepted string.
+    public func allows(_ token: Int) -> Bool {
+        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        if vocabulary.endOfSequence.contains(token) { return parser.isAccepting }
+        let bytes = vocabulary.tokenBytes[token]
+        if bytes.isEmpty { return false }
+        var probe = parser
+        for b in bytes where !probe.advance(b) { return false }
+        return true
+    }
+
+    /// Accepts a token.
+    /// - Parameter token: a token id.
+    /// - Returns: `false`, leaving the state unchanged, when the token is not allowed.
+    @discardableResult
+    public mutating func advance(_ token: Int) -> Bool {
+        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        if vocabulary.endOfSequence.contains(token) {
+            guard parser.isAccepting else { return false }
+            isFinished = true
+            tokenEnds.append(parser.byteCount)
+            return true
+        }
+        let bytes = vocabulary.tokenBytes[token]
+        if bytes.isEmpty { return false }
+        let before = parser.byteCount
+        for b in bytes where !parser.advance(b) {
+            parser.rollback(toBytes: before)
+            return false
+        }
+        tokenEnds.append(parser.byteCount)
+        return true
+    }
+
+    /// Accepts raw bytes that are not tied to tokens (a prompt prefix the output must continue).
+    /// - Parameter bytes: the bytes.
+    /// - Returns: how many of them were accepted before the first rejected one.
+    @discardableResult
+    public mutating func advance(bytes: some Sequence<UInt8>) -> Int {
+        var n = 0
+        for b in bytes {
+            guard !isFinished, parser.advance(b) else { break }
+            n += 1
+        }
+        return n
+    }
+
+    /// Undoes the last `n` accepted tokens in O(1).
+    /// - Parameter n: how many tokens to undo; more than `tokenCount` undoes all.
+    public mutating func rollback(tokens n: Int) {
+        guard n > 0 else { return }
+        let keep = max(0, tokenEnds.count - n)
+        let bytes = keep == 0 ? 0 : tokenEnds[keep - 1]
+        tokenEnds.removeSubrange(keep...)
+        parser.rollback(toBytes: bytes)
+        isFinished = false
+    }
+
+    /// The tokens allowed next.
+    ///
+    /// Walks the vocabulary trie once with the parser: each trie node costs one parser step, a byte
+    /// the parser rejects prunes the node's whole subtree, and tokens sharing a prefix share its steps.
+    /// - Returns: the mask (EOS bits set when the output may end here).
+    public func mask() -> TokenMask {
+        var mask = TokenMask(count: vocabulary.count)
+        guard !isFinished else { return mask }
+        if parser.isAccepting {
+            for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
+        }
+        var walker = parser
+        let base = walker.byteCount
+        let v = vocabulary
+        let n = v.nodeByte.count
+        let allowedFirst = walker.allowedBytes
+        var i = 0
+        while i < n {
+            let depth = Int(v.nodeDepth[i])
+            if depth == 1 && !allowedFirst.contains(v.nodeByte[i]) {
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
+            walker.rollback(toBytes: base + depth - 1)
+            if !walker.advance(v.nodeByte[i]) {
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
+            for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            i += 1
+        }
+        return mask
+    }
+
+    /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice
+    /// and the output cannot end yet.
+    /// - Parameter limit: the longest run to report.
+    /// - Returns: the forced bytes (empty when the next byte is not forced).
+    public func forcedBytes(limit: Int = 64) -> [UInt8] {
+        guard !isFinished else { return [] }
+        var probe = parser
+        var out: [UInt8] = []
+        while out.count < limit, !probe.isAccepting {
+            let allowed = probe.allowedBytes
+            guard allowed.count == 1, let b = allowed.members.first, probe.advance(b) else { break }
+            out.append(b)
+        }
+        return out
+    }
+
+    /// Tokens that are the only allowed choice, one after another: free speculation, as a drafter
+    /// would propose them (they need no model call to be known, only to be scored).
+    /// - Parameter limit: the most tokens to report.
+    /// - Returns: the forced tokens, in order.
+    public func forcedTokens(limit: Int = 16) -> [Int] {
+        var probe = self
+        var out: [Int] = []
+        while out.count < limit, !probe.forcedBytes(limit: 1).isEmpty {
+            let allowed = probe.mask()
+            guard allowed.allowedCount == 1, let t = allowed.allowed.first,
+                  !vocabulary.endOfSequence.contains(t), probe.advance(t) else { break }
+            out.append(t)
+        }
+        return out
+    }
+}
