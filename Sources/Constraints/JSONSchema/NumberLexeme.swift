@@ -105,8 +105,9 @@ final class NumberLexeme: ByteLexeme {
         let s = String(decoding: body, as: UTF8.self)
         var pieces: [Interval] = []
         if s.isEmpty {
-            pieces = [Interval(lo: negative ? nil : nil, loInclusive: false, hi: nil, hiInclusive: false)]
-            if negative { pieces = [Interval(lo: nil, loInclusive: false, hi: DecimalNumber("0"), hiInclusive: true)] }
+            // No digit yet: any number, or after '-' any non-positive one ([0, ∞) before negation).
+            pieces = [negative ? Interval(lo: DecimalNumber("0"), loInclusive: true, hi: nil, hiInclusive: false)
+                               : Interval(lo: nil, loInclusive: false, hi: nil, hiInclusive: false)]
         } else if let dot = s.firstIndex(of: ".") {
             let wholeText = String(s[..<dot]), fraction = String(s[s.index(after: dot)...])
             let base = DecimalNumber(fraction.isEmpty ? wholeText : wholeText + "." + fraction)!

@@ -1,0 +1,87 @@
+import Testing
+@testable import Constraints
+
+/// The token-level contract: masks agree with `allows` for every token, rollback restores the state,
+/// forks are independent, EOS is allowed exactly at accepting states, forced tokens are reported.
+@Suite struct ConstraintTests {
+    static let schema = #"{"type": "object", "properties": {"name": {"type": "string", "maxLength": 4}, "ok": {"type": "boolean"}}, "required": ["name", "ok"], "additionalProperties": false}"#
+
+    static func constraint() throws -> Constraint {
+        Constraint(grammar: try Grammar.jsonSchema(schema), vocabulary: SyntheticVocabulary.shared)
+    }
+
+    /// Every prefix of an accepted document: the mask equals the set of tokens `allows` says yes to.
+    @Test func maskMatchesAllowsAtEveryPrefix() throws {
+        var c = try Self.constraint()
+        let vocabulary = SyntheticVocabulary.shared
+        let tokens = vocabulary.greedySegmentation(Array(#"{"ok": true, "name": "é😀"}"#.utf8))!
+        for t in tokens {
+            let mask = c.mask()
+            for candidate in 0..<vocabulary.count {
+                #expect(mask.contains(candidate) == c.allows(candidate), "token \(candidate) after \(c.tokenCount) tokens")
+            }
+            let advanced = c.advance(t); #expect(advanced)
+        }
+        #expect(c.isAccepting)
+        // After the value: EOS, or the bounded trailing whitespace (tab, newline, CR, space).
+        #expect(c.mask().allowed == [9, 10, 13, 32, SyntheticVocabulary.eos])
+        let advanced = c.advance(SyntheticVocabulary.eos); #expect(advanced)
+        #expect(c.mask().allowedCount == 0)
+        #expect(c.isFinished)
+    }
+
+    @Test func rollbackRestoresStateAndForksAreIndependent() throws {
+        var c = try Self.constraint()
+        let vocabulary = SyntheticVocabulary.shared
+        let prefix = vocabulary.greedySegmentation(Array(#"{"name": "ab"#.utf8))!
+        for t in prefix { let advanced = c.advance(t); #expect(advanced) }
+        let before = c.mask()
+        var fork = c
+        for t in vocabulary.greedySegmentation(Array(#"", "ok": false}"#.utf8))! { let advanced = fork.advance(t); #expect(advanced) }
+        #expect(fork.isAccepting)
+        #expect(c.mask() == before)          // the original did not move
+        #expect(!c.isAccepting)
+        fork.rollback(tokens: fork.tokenCount - prefix.count)
+        #expect(fork.mask() == before)
+        #expect(fork.tokenCount == prefix.count)
+        fork.rollback(tokens: 1_000)
+        #expect(fork.tokenCount == 0)
+        let fresh = try Self.constraint()
+        #expect(fork.mask() == fresh.mask())
+    }
+
+    @Test func rejectedTokenLeavesStateUnchanged() throws {
+        var c = try Self.constraint()
+        let before = c.mask()
+        let bad = SyntheticVocabulary.shared.greedySegmentation(Array("[".utf8))!
+        let refused = !c.advance(bad[0]); #expect(refused)
+        #expect(c.tokenCount == 0)
+        #expect(c.mask() == before)
+        let eosRefused = !c.advance(SyntheticVocabulary.eos); #expect(eosRefused)
+    }
+
+    @Test func forcedBytesAndTokens() throws {
+        // Strings are not forced: `"f"` may also be spelled `"\u0066"`; structure and literals are.
+        let grammar = try Grammar.jsonSchema(#"{"const": [true, null, {"a": 1}]}"#, options: .init(maxWhitespace: 0))
+        let c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.forcedBytes() == Array(#"[true,null,{""#.utf8))
+        let forced = c.forcedTokens()
+        let spelled = forced.flatMap { SyntheticVocabulary.shared.tokenBytes[$0] }
+        // Only tokens that are the single allowed choice are reported; their bytes are a prefix of the forced run.
+        #expect(!forced.isEmpty)
+        #expect(Array(#"[true,null,{""#.utf8).starts(with: spelled))
+        var probe = c
+        for t in forced { #expect(probe.mask().allowed == [t]); probe.advance(t) }
+    }
+
+    @Test func trieSegmentationAndNodeSharing() {
+        let v = TokenVocabulary(tokenBytes: [[97], [97, 98], [97, 98, 99], [98], [97, 98], []], endOfSequence: [5])
+        // Prefixes a, ab, abc, b: four nodes; the duplicate "ab" token shares a node.
+        #expect(v.trieNodeCount == 4)
+        #expect(v.greedySegmentation(Array("abcab".utf8)) == [2, 1])
+        #expect(v.greedySegmentation(Array("c".utf8)) == nil)
+        let g = try! Grammar.regex("ab")
+        let mask = Constraint(grammar: g, vocabulary: v).mask()
+        #expect(mask.allowed == [0, 1, 4])
+    }
+}
