@@ -13,6 +13,8 @@ public struct Constraint {
     private var parser: EarleyParser
     /// Parser byte count after each accepted token (for rollback).
     private var tokenEnds: [Int] = []
+    /// Lexeme-state masks shared by this constraint and its forks (same grammar and vocabulary).
+    private let cache: LexemeMaskCache
     /// Whether an end-of-sequence token has been accepted; nothing is allowed after it.
     public private(set) var isFinished = false
 
@@ -24,6 +26,7 @@ public struct Constraint {
         self.grammar = grammar
         self.vocabulary = vocabulary
         parser = EarleyParser(grammar: grammar)
+        cache = LexemeMaskCache()
     }
 
     /// The number of tokens accepted so far (EOS included).
@@ -94,8 +97,14 @@ public struct Constraint {
 
     /// The tokens allowed next.
     ///
-    /// Walks the vocabulary trie once with the parser: each trie node costs one parser step, a byte
-    /// the parser rejects prunes the node's whole subtree, and tokens sharing a prefix share its steps.
+    /// Walks the vocabulary trie with the parser: each trie node costs one parser step, a byte the
+    /// parser rejects prunes the node's whole subtree, and tokens sharing a prefix share its steps.
+    ///
+    /// When the parser is inside a lexeme (a JSON string, a number, a regex) and that is its only way
+    /// forward, the tokens that stay inside the lexeme depend only on the lexeme's automaton state, not
+    /// on the parser stack (XGrammar's context-independent tokens). They are computed once per
+    /// (lexeme, state) with the bare automaton and cached; only the subtrees where the lexeme may end
+    /// (after a closing quote, after a digit) are walked with the parser.
     /// - Returns: the mask (EOS bits set when the output may end here).
     public func mask() -> TokenMask {
         var mask = TokenMask(count: vocabulary.count)
@@ -103,15 +112,33 @@ public struct Constraint {
         if parser.isAccepting {
             for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
         }
+        if let (lexeme, state) = parser.soleLexemeItem {
+            let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
+            mask.formUnion(entry.inside)
+            for (node, prefix) in zip(entry.exitNodes, entry.exitPrefixes) {
+                var walker = parser
+                let base = walker.byteCount
+                guard walker.advance(bytes: prefix) else { continue }
+                walk(from: Int(node) + 1, to: Int(vocabulary.subtreeEnd[Int(node)]), walker: &walker,
+                     base: base, into: &mask)
+            }
+            return mask
+        }
         var walker = parser
-        let base = walker.byteCount
+        walk(from: 0, to: vocabulary.nodeByte.count, walker: &walker, base: walker.byteCount, into: &mask)
+        return mask
+    }
+
+    /// Marks the tokens of trie nodes `start..<end` (a run of whole subtrees, all deeper than the
+    /// walker's position `base`) that the parser accepts.
+    private func walk(from start: Int, to end: Int, walker: inout EarleyParser, base: Int, into mask: inout TokenMask) {
         let v = vocabulary
-        let n = v.nodeByte.count
         let allowedFirst = walker.allowedBytes
-        var i = 0
-        while i < n {
+        let firstDepth = start < end ? Int(v.nodeDepth[start]) : 0
+        var i = start
+        while i < end {
             let depth = Int(v.nodeDepth[i])
-            if depth == 1 && !allowedFirst.contains(v.nodeByte[i]) {
+            if depth == firstDepth && !allowedFirst.contains(v.nodeByte[i]) {
                 i = Int(v.subtreeEnd[i])
                 continue
             }
@@ -123,7 +150,7 @@ public struct Constraint {
             for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
             i += 1
         }
-        return mask
+        walker.rollback(toBytes: base + max(0, firstDepth - 1))
     }
 
     /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice

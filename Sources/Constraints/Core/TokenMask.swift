@@ -31,6 +31,12 @@ public struct TokenMask: Equatable, Sendable {
         words[token >> 6] |= UInt64(1) << UInt64(token & 63)
     }
 
+    /// Allows every token the other mask allows.
+    /// - Parameter other: a mask over the same vocabulary.
+    public mutating func formUnion(_ other: TokenMask) {
+        for w in words.indices { words[w] |= other.words[w] }
+    }
+
     /// The number of allowed tokens.
     public var allowedCount: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 

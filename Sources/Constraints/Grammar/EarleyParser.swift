@@ -144,6 +144,31 @@ struct EarleyParser {
         setStarts.removeSubrange((count + 1)...)
     }
 
+    /// Reads bytes, stopping at the first rejected one (which is not read).
+    /// - Returns: whether all were read.
+    mutating func advance(bytes: [UInt8]) -> Bool {
+        for b in bytes where !advance(b) { return false }
+        return true
+    }
+
+    /// The lexeme and its state when the only item that can read a byte is inside that lexeme.
+    var soleLexemeItem: (Int32, Int32)? {
+        var found: (Int32, Int32)? = nil
+        for i in lastSet {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .rule: continue
+            case .bytes: return nil
+            case .lexeme(let l):
+                if found != nil { return nil }
+                found = (l, item.lexState)
+            }
+        }
+        return found
+    }
+
     /// The bytes some continuation may read next.
     var allowedBytes: ByteSet {
         var allowed = ByteSet()

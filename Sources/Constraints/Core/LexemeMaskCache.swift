@@ -1,0 +1,59 @@
+/// Per (lexeme, automaton state): the tokens that stay inside the lexeme, and the trie nodes where the
+/// lexeme may end with the token continuing (those subtrees need the parser).
+///
+/// Shared by reference between a constraint and its forks. Not thread-safe: a constraint and its forks
+/// belong to one decoding sequence, driven from one thread at a time.
+final class LexemeMaskCache {
+    struct Entry {
+        var inside: TokenMask
+        var exitNodes: [Int32]
+        var exitPrefixes: [[UInt8]]
+    }
+
+    private struct Key: Hashable {
+        var lexeme: Int32
+        var state: Int32
+    }
+
+    private var entries: [Key: Entry] = [:]
+    /// Bounds memory (each entry holds one vocabulary-sized bitset, 12.5 KB at 100k tokens): past this
+    /// many states the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens.
+    static let maxEntries = 4096
+
+    func entry(lexeme: Int32, state: Int32, grammar: Grammar, vocabulary v: TokenVocabulary) -> Entry {
+        let key = Key(lexeme: lexeme, state: state)
+        if let e = entries[key] { return e }
+        if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
+        let automaton = grammar.lexemes[Int(lexeme)]
+        var inside = TokenMask(count: v.count)
+        var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = []
+        var states: [Int32] = [state]
+        var path: [UInt8] = []
+        let n = v.nodeByte.count
+        var i = 0
+        while i < n {
+            let depth = Int(v.nodeDepth[i])
+            let next = automaton.next(states[depth - 1], v.nodeByte[i])
+            if next < 0 {
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
+            for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { inside.insert(Int(v.nodeTokens[t])) }
+            if states.count > depth { states[depth] = next } else { states.append(next) }
+            if path.count >= depth { path.removeSubrange((depth - 1)...) }
+            path.append(v.nodeByte[i])
+            let end = Int(v.subtreeEnd[i])
+            if automaton.isAccepting(next) && end > i + 1 {
+                // The lexeme may end here and the token go on in the grammar: the parser walks it.
+                exitNodes.append(Int32(i))
+                exitPrefixes.append(path)
+                i = end
+                continue
+            }
+            i += 1
+        }
+        let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes)
+        entries[key] = e
+        return e
+    }
+}
