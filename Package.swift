@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Support"),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Constraints"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),

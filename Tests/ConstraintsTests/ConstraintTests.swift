@@ -46,7 +46,7 @@ import Testing
         #expect(fork.tokenCount == prefix.count)
         fork.rollback(tokens: 1_000)
         #expect(fork.tokenCount == 0)
-        let fresh = try Self.constraint()
+        var fresh = try Self.constraint()
         #expect(fork.mask() == fresh.mask())
     }
 
@@ -81,7 +81,8 @@ import Testing
         #expect(v.greedySegmentation(Array("abcab".utf8)) == [2, 1])
         #expect(v.greedySegmentation(Array("c".utf8)) == nil)
         let g = try! Grammar.regex("ab")
-        let mask = Constraint(grammar: g, vocabulary: v).mask()
+        var constraint = Constraint(grammar: g, vocabulary: v)
+        let mask = constraint.mask()
         #expect(mask.allowed == [0, 1, 4])
     }
 }

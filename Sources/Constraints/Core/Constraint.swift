@@ -10,7 +10,7 @@ public struct Constraint {
     public let grammar: Grammar
     /// The vocabulary masked.
     public let vocabulary: TokenVocabulary
-    private var parser: EarleyParser
+    private(set) var parser: EarleyParser
     /// Parser byte count after each accepted token (for rollback).
     private var tokenEnds: [Int] = []
     /// Lexeme-state masks shared by this constraint and its forks (same grammar and vocabulary).
@@ -29,6 +29,20 @@ public struct Constraint {
         cache = LexemeMaskCache()
     }
 
+    /// A fresh sequence under the same grammar and vocabulary, sharing this one's cache of lexeme masks
+    /// (so masks computed for earlier sequences are reused).
+    /// - Returns: the constraint at its start state.
+    public func restarted() -> Constraint {
+        Constraint(grammar: grammar, vocabulary: vocabulary, cache: cache)
+    }
+
+    private init(grammar: Grammar, vocabulary: TokenVocabulary, cache: LexemeMaskCache) {
+        self.grammar = grammar
+        self.vocabulary = vocabulary
+        parser = EarleyParser(grammar: grammar)
+        self.cache = cache
+    }
+
     /// The number of tokens accepted so far (EOS included).
     public var tokenCount: Int { tokenEnds.count }
 
@@ -36,15 +50,19 @@ public struct Constraint {
     public var isAccepting: Bool { !isFinished && parser.isAccepting }
 
     /// Whether `token` may come next, without changing the state.
+    ///
+    /// `mutating` only because the parser's own set stack is used as scratch (advanced, then truncated
+    /// back): copying the chart would cost as much as the whole output so far.
     /// - Parameter token: a token id.
     /// - Returns: `true` when accepting it keeps the output a prefix of some accepted string.
-    public func allows(_ token: Int) -> Bool {
+    public mutating func allows(_ token: Int) -> Bool {
         guard !isFinished, token >= 0, token < vocabulary.count else { return false }
         if vocabulary.endOfSequence.contains(token) { return parser.isAccepting }
         let bytes = vocabulary.tokenBytes[token]
         if bytes.isEmpty { return false }
-        var probe = parser
-        for b in bytes where !probe.advance(b) { return false }
+        let before = parser.byteCount
+        defer { parser.rollback(toBytes: before) }
+        for b in bytes where !parser.advance(b) { return false }
         return true
     }
 
@@ -100,41 +118,56 @@ public struct Constraint {
     /// Walks the vocabulary trie with the parser: each trie node costs one parser step, a byte the
     /// parser rejects prunes the node's whole subtree, and tokens sharing a prefix share its steps.
     ///
-    /// When the parser is inside a lexeme (a JSON string, a number, a regex) and that is its only way
-    /// forward, the tokens that stay inside the lexeme depend only on the lexeme's automaton state, not
-    /// on the parser stack (XGrammar's context-independent tokens). They are computed once per
-    /// (lexeme, state) with the bare automaton and cached; only the subtrees where the lexeme may end
-    /// (after a closing quote, after a digit) are walked with the parser.
+    /// Tokens that stay inside a lexeme (a JSON string, a number, a regex) depend only on the lexeme's
+    /// automaton state, not on the parser stack (XGrammar's context-independent tokens). They are
+    /// computed once per (lexeme, state) with the bare automaton and cached; the parser walks only the
+    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit)
+    /// and the subtrees of bytes that grammar terminals other than lexemes allow.
+    ///
+    /// `mutating` only because the parser's set stack is used as scratch; the state is unchanged.
     /// - Returns: the mask (EOS bits set when the output may end here).
-    public func mask() -> TokenMask {
+    public mutating func mask() -> TokenMask {
         var mask = TokenMask(count: vocabulary.count)
         guard !isFinished else { return mask }
         if parser.isAccepting {
             for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
         }
-        if let (lexeme, state) = parser.soleLexemeItem {
+        let (lexemeItems, byteTerminals) = parser.scannable
+        var walked = Set<Int32>()
+        var exits: [(node: Int32, prefix: [UInt8])] = []
+        for (lexeme, state) in lexemeItems {
             let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
             mask.formUnion(entry.inside)
-            for (node, prefix) in zip(entry.exitNodes, entry.exitPrefixes) {
-                var walker = parser
-                let base = walker.byteCount
-                guard walker.advance(bytes: prefix) else { continue }
-                walk(from: Int(node) + 1, to: Int(vocabulary.subtreeEnd[Int(node)]), walker: &walker,
-                     base: base, into: &mask)
+            for (node, prefix) in zip(entry.exitNodes, entry.exitPrefixes) where walked.insert(node).inserted {
+                exits.append((node, prefix))
             }
-            return mask
         }
-        var walker = parser
-        walk(from: 0, to: vocabulary.nodeByte.count, walker: &walker, base: walker.byteCount, into: &mask)
+        let base = parser.byteCount
+        // Tokens whose first byte a byte-set terminal allows: the parser walks their whole subtrees.
+        if !byteTerminals.isEmpty {
+            walk(from: 0, to: vocabulary.nodeByte.count, firstBytes: byteTerminals, base: base, into: &mask)
+        }
+        for exit in exits {
+            // Subtrees already walked from the root need no second walk.
+            if byteTerminals.contains(exit.prefix[0]) { continue }
+            guard parser.advance(bytes: exit.prefix) else { parser.rollback(toBytes: base); continue }
+            let node = Int(exit.node)
+            let end = Int(vocabulary.subtreeEnd[node])
+            walk(from: node + 1, to: end, firstBytes: nil, base: base, into: &mask)
+            parser.rollback(toBytes: base)
+        }
         return mask
     }
 
-    /// Marks the tokens of trie nodes `start..<end` (a run of whole subtrees, all deeper than the
-    /// walker's position `base`) that the parser accepts.
-    private func walk(from start: Int, to end: Int, walker: inout EarleyParser, base: Int, into mask: inout TokenMask) {
+    /// Marks the tokens of trie nodes `start..<end` — a run of sibling subtrees whose roots are one
+    /// byte deeper than the parser's position — that the parser accepts; `firstBytes` limits which
+    /// sibling roots are tried (else the parser's allowed bytes). Leaves the parser at `base` bytes.
+    private mutating func walk(from start: Int, to end: Int, firstBytes: ByteSet?, base: Int, into mask: inout TokenMask) {
         let v = vocabulary
-        let allowedFirst = walker.allowedBytes
-        let firstDepth = start < end ? Int(v.nodeDepth[start]) : 0
+        guard start < end else { return }
+        let firstDepth = Int(v.nodeDepth[start])
+        let allowedFirst = firstBytes ?? parser.allowedBytes
+        let offset = parser.byteCount - (firstDepth - 1)
         var i = start
         while i < end {
             let depth = Int(v.nodeDepth[i])
@@ -142,15 +175,15 @@ public struct Constraint {
                 i = Int(v.subtreeEnd[i])
                 continue
             }
-            walker.rollback(toBytes: base + depth - 1)
-            if !walker.advance(v.nodeByte[i]) {
+            parser.rollback(toBytes: offset + depth - 1)
+            if !parser.advance(v.nodeByte[i]) {
                 i = Int(v.subtreeEnd[i])
                 continue
             }
             for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
             i += 1
         }
-        walker.rollback(toBytes: base + max(0, firstDepth - 1))
+        parser.rollback(toBytes: base)
     }
 
     /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice

@@ -151,22 +151,23 @@ struct EarleyParser {
         return true
     }
 
-    /// The lexeme and its state when the only item that can read a byte is inside that lexeme.
-    var soleLexemeItem: (Int32, Int32)? {
-        var found: (Int32, Int32)? = nil
+    /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the
+    /// union of the byte-set terminals after a dot.
+    var scannable: (lexemes: [(Int32, Int32)], bytes: ByteSet) {
+        var lexemes: [(Int32, Int32)] = []
+        var bytes = ByteSet()
         for i in lastSet {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
             guard Int(item.dot) < rhs.count else { continue }
             switch rhs[Int(item.dot)] {
             case .rule: continue
-            case .bytes: return nil
+            case .bytes(let set): bytes.formUnion(set)
             case .lexeme(let l):
-                if found != nil { return nil }
-                found = (l, item.lexState)
+                if !lexemes.contains(where: { $0.0 == l && $0.1 == item.lexState }) { lexemes.append((l, item.lexState)) }
             }
         }
-        return found
+        return (lexemes, bytes)
     }
 
     /// The bytes some continuation may read next.

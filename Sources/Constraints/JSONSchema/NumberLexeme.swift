@@ -18,6 +18,10 @@ final class NumberLexeme: ByteLexeme {
     private let integerOnly: Bool
     private var prefixes: [[UInt8]] = [[]]
     private var accepting: [Bool] = [false]
+    /// States whose every completion is within the bounds: only syntax matters from there on, so they
+    /// are shared by syntax phase (their prefix is a representative like `1.`), which keeps the state
+    /// count — and the mask cache — small under one-sided bounds.
+    private var free: [Bool] = [false]
     private var index: [[UInt8]: Int32] = [[]: 0]
     private var transitions: [Int: Int32] = [:]
     let startState: Int32 = 0
@@ -34,20 +38,56 @@ final class NumberLexeme: ByteLexeme {
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
         let key = Int(state) << 8 | Int(byte)
         if let cached = transitions[key] { return cached }
-        let text = prefixes[Int(state)] + [byte]
+        var text = prefixes[Int(state)] + [byte]
         var result: Int32 = -1
-        if Self.isSyntaxPrefix(text, integerOnly: integerOnly), live(text) {
-            if let id = index[text] {
-                result = id
-            } else {
-                result = Int32(prefixes.count)
-                prefixes.append(text)
-                index[text] = result
-                accepting.append(isComplete(text))
+        if Self.isSyntaxPrefix(text, integerOnly: integerOnly) {
+            var isFree = free[Int(state)]
+            if isFree || live(text) {
+                if !isFree && allCompletionsWithin(text) { isFree = true }
+                if isFree { text = Self.representative(of: text) }
+                let key = isFree ? [UInt8(ascii: "F")] + text : text
+                if let id = index[key] {
+                    result = id
+                } else {
+                    result = Int32(prefixes.count)
+                    prefixes.append(text)
+                    index[key] = result
+                    free.append(isFree)
+                    accepting.append(isFree ? (text.last.map { (0x30...0x39).contains($0) } ?? false) : isComplete(text))
+                }
             }
         }
         transitions[key] = result
         return result
+    }
+
+    /// A short prefix in the same syntax phase: `1` (digits), `0`, `1.` (dot), `1.0` (fraction digits).
+    private static func representative(of text: [UInt8]) -> [UInt8] {
+        guard let last = text.last else { return [] }
+        if last == UInt8(ascii: "-") { return [UInt8(ascii: "-")] }
+        if let dot = text.firstIndex(of: UInt8(ascii: ".")) {
+            return dot == text.count - 1 ? Array("1.".utf8) : Array("1.0".utf8)
+        }
+        let digits = text.first == UInt8(ascii: "-") ? text.dropFirst() : text[...]
+        return digits.first == UInt8(ascii: "0") ? Array("0".utf8) : Array("1".utf8)
+    }
+
+    /// Whether every completion of the prefix (including itself, when complete) is within the bounds.
+    private func allCompletionsWithin(_ text: [UInt8]) -> Bool {
+        guard let last = text.last, (0x30...0x39).contains(last) || last == UInt8(ascii: ".") else { return false }
+        return reachable(text).allSatisfy { within($0) }
+    }
+
+    private func within(_ piece: Interval) -> Bool {
+        if let lower {
+            guard let lo = piece.lo else { return false }
+            if lo < lower.value || (lo == lower.value && lower.exclusive && piece.loInclusive) { return false }
+        }
+        if let upper {
+            guard let hi = piece.hi else { return false }
+            if upper.value < hi || (hi == upper.value && upper.exclusive && piece.hiInclusive) { return false }
+        }
+        return true
     }
 
     func isAccepting(_ state: Int32) -> Bool { accepting[Int(state)] }
@@ -99,6 +139,11 @@ final class NumberLexeme: ByteLexeme {
 
     /// Whether some completion of the prefix is a number within the bounds.
     private func live(_ text: [UInt8]) -> Bool {
+        reachable(text).contains { intersectsBounds($0) }
+    }
+
+    /// The values the prefix's completions can take, as intervals.
+    private func reachable(_ text: [UInt8]) -> [Interval] {
         var negative = false
         var body = text[...]
         if body.first == UInt8(ascii: "-") { negative = true; body = body.dropFirst() }
@@ -128,7 +173,7 @@ final class NumberLexeme: ByteLexeme {
                 pieces.append(Interval(lo: tenfold, loInclusive: true, hi: nil, hiInclusive: false))
             }
         }
-        return pieces.contains { piece in intersectsBounds(negative ? piece.negated : piece) }
+        return negative ? pieces.map(\.negated) : pieces
     }
 
     private func intersectsBounds(_ piece: Interval) -> Bool {

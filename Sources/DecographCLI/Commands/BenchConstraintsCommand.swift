@@ -1,0 +1,111 @@
+import Constraints
+import Dispatch
+import Foundation
+
+extension CommandSpec {
+    /// `decograph bench constraints`: grammar compile time and per-token mask time on a large vocabulary.
+    static let benchConstraints = CommandSpec(
+        "constraints", abstract: "Constraint compile time and per-token mask time (p50/p99/max) on a large BPE vocabulary.",
+        discussion: """
+            Compiles typical JSON Schemas, a regex and a GBNF grammar, then walks valid outputs token by \
+            token, computing the full vocabulary mask before each token. The outputs are split into tokens \
+            by greedy longest match over the vocabulary. Prints compile-time and mask-time percentiles, and \
+            the ratio of the trie walk to checking every token separately, measured in the same run. \
+            Train the default tokenizer with tools/constraints/train_bench_tokenizer.py.
+            """,
+        options: [
+            .value("tokenizer", "DIR", help: "Directory with tokenizer.json (default .build/bench-tokenizer)."),
+            .value("repeats", "N", help: "Compile repetitions and output walks per workload (default 5)."),
+            .flag("json", help: "Print one JSON object."),
+        ],
+        body: { args, context in
+            let directory = args.value("tokenizer") ?? ".build/bench-tokenizer"
+            let repeats = try args.int("repeats", in: 1...1000) ?? 5
+            let vocabulary = try loadVocabulary(directory: directory)
+            func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+            func percentile(_ v: [Double], _ p: Double) -> Double {
+                let s = v.sorted()
+                return s[min(s.count - 1, Int(Double(s.count - 1) * p + 0.5))]
+            }
+            var lines: [String] = [], json: [String] = []
+            var allMasks: [Double] = [], allCompiles: [Double] = []
+            var naiveSeconds = 0.0, trieSeconds = 0.0
+            for w in ConstraintWorkloads.all {
+                var compiles: [Double] = []
+                var grammar: Grammar? = nil
+                for _ in 0..<repeats {
+                    let t0 = now()
+                    grammar = try ConstraintWorkloads.grammar(w)
+                    compiles.append(Double(now() - t0) / 1e3)
+                }
+                let base = Constraint(grammar: grammar!, vocabulary: vocabulary)
+                var masks: [Double] = [], tokens = 0
+                for r in 0..<repeats {
+                    for output in w.outputs {
+                        guard let ids = vocabulary.greedySegmentation(Array(output.utf8)) else {
+                            throw CommandFailure("workload '\(w.name)': the vocabulary cannot spell its output")
+                        }
+                        var c = base.restarted()
+                        for (k, t) in ids.enumerated() {
+                            let t0 = now()
+                            let m = c.mask()
+                            let dt = Double(now() - t0)
+                            masks.append(dt / 1e3)
+                            if dt > 5e6, ProcessInfo.processInfo.environment["TRACE"] != nil { context.printError("\(w.name) #\(k) \(dt / 1e6) ms before '\(String(decoding: vocabulary.tokenBytes[t], as: UTF8.self))' allowed \(m.allowedCount)") }
+                            guard m.contains(t), c.advance(t) else {
+                                throw CommandFailure("workload '\(w.name)': token \(k) of a valid output was masked out")
+                            }
+                            tokens += 1
+                            // The same-run baseline: checking each token separately, on a few steps.
+                            if r == 0 && k % 8 == 0 {
+                                let t1 = now()
+                                var count = 0
+                                for id in 0..<vocabulary.count where c.allows(id) { count += 1 }
+                                naiveSeconds += Double(now() - t1) / 1e9
+                                let t2 = now()
+                                _ = c.mask()
+                                trieSeconds += Double(now() - t2) / 1e9
+                            }
+                        }
+                        guard c.isAccepting else { throw CommandFailure("workload '\(w.name)': valid output not accepted") }
+                    }
+                }
+                allMasks += masks
+                allCompiles += compiles
+                lines.append(String(format: "%-10@ %-7@ compile p50 %8.1f µs | mask p50 %7.1f µs  p99 %8.1f µs  max %8.1f µs  (%d tokens)",
+                                    w.name, w.kind, percentile(compiles, 0.5), percentile(masks, 0.5), percentile(masks, 0.99),
+                                    masks.max() ?? 0, tokens))
+                json.append("{\"name\":\"\(w.name)\",\"kind\":\"\(w.kind)\",\"compile_p50_us\":\(percentile(compiles, 0.5)),\"mask_p50_us\":\(percentile(masks, 0.5)),\"mask_p99_us\":\(percentile(masks, 0.99)),\"mask_max_us\":\(masks.max() ?? 0),\"tokens\":\(tokens)}")
+            }
+            let speedup = naiveSeconds / max(trieSeconds, 1e-9)
+            if args.flag("json") {
+                context.print("{\"vocabulary\":\(vocabulary.count),\"trie_nodes\":\(vocabulary.trieNodeCount),\"mask_p50_us\":\(percentile(allMasks, 0.5)),\"mask_p99_us\":\(percentile(allMasks, 0.99)),\"mask_max_us\":\(allMasks.max() ?? 0),\"compile_p50_us\":\(percentile(allCompiles, 0.5)),\"trie_vs_per_token_speedup\":\(speedup),\"workloads\":[\(json.joined(separator: ","))]}")
+            } else {
+                context.print("vocabulary \(vocabulary.count) tokens, \(vocabulary.trieNodeCount) trie nodes; one thread")
+                for l in lines { context.print(l) }
+                context.print(String(format: "all: mask p50 %.1f µs, p99 %.1f µs, max %.1f µs; compile p50 %.1f µs",
+                                     percentile(allMasks, 0.5), percentile(allMasks, 0.99), allMasks.max() ?? 0, percentile(allCompiles, 0.5)))
+                context.print(String(format: "trie walk vs checking each token separately: %.0f× faster (same steps, same run)", speedup))
+            }
+            return 0
+        })
+
+    /// Reads `DIR/tokenizer.json` (and the EOS name from `DIR/tokenizer_config.json` when present).
+    static func loadVocabulary(directory: String) throws -> TokenVocabulary {
+        let path = directory + "/tokenizer.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("cannot read \(path) (train one with tools/constraints/train_bench_tokenizer.py --out \(directory))")
+        }
+        var eos: Set<String>? = nil
+        if let config = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
+           let value = try? JSONValue.parse(bytes: Array(config)) {
+            if case .string(let name)? = value["eos_token"] { eos = [name] }
+            if case .string(let name)? = value["eos_token"]?["content"] { eos = [name] }
+        }
+        do {
+            return try TokenVocabulary.load(tokenizerJSON: Array(data), endOfSequence: eos)
+        } catch {
+            throw CommandFailure("\(path):\(error)")
+        }
+    }
+}
