@@ -26,7 +26,7 @@ public enum JSONSchemaCompiler {
         let compilation = SchemaCompilation(root: schema, options: options)
         let root = try compilation.compile([SchemaCompilation.Part(path: [], value: schema)])
         let rootRule = compilation.builder.newRule("json")
-        compilation.builder.add(rootRule, [compilation.ws, .rule(root), compilation.ws])
+        compilation.builder.add(rootRule, [.rule(root), compilation.ws])
         try compilation.resolveDeferredEnums()
         return Result(grammar: compilation.builder.build(root: rootRule), warnings: compilation.warnings)
     }
@@ -374,10 +374,10 @@ final class SchemaCompilation {
             }
             allowed.formIntersection(expanded)
         }
-        if allowed.contains("null") { builder.add(rule, builder.literal("null")) }
+        if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
         if allowed.contains("boolean") {
-            builder.add(rule, builder.literal("true"))
-            builder.add(rule, builder.literal("false"))
+            builder.add(rule, [ws] + builder.literal("true"))
+            builder.add(rule, [ws] + builder.literal("false"))
         }
         if allowed.contains("number") || allowed.contains("integer") {
             if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
@@ -404,11 +404,16 @@ final class SchemaCompilation {
         }
         if lower != nil || upper != nil {
             let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
-            return lexeme.isSatisfiable ? builder.lexeme(lexeme) : nil
+            return lexeme.isSatisfiable ? padded(lexeme) : nil
         }
         let pattern = integerOnly ? #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
                                   : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
-        return builder.lexeme(try RegexLexeme(pattern: pattern, search: false))
+        return padded(try RegexLexeme(pattern: pattern, search: false))
+    }
+
+    /// A value or key lexeme with the JSON whitespace before it folded in.
+    private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
+        builder.lexeme(WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace, inner: lexeme))
     }
 
     // MARK: Strings
@@ -445,19 +450,19 @@ final class SchemaCompilation {
             if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
                 try refuse("maxLength", at: parts[0].path, "string length bounds above \(Self.maxUnrolledLength) are not supported")
             } else {
-                if let maxLength, maxLength < minLength { return builder.lexeme(JSONStringLexeme(inner: IntersectionLexeme([]))) }
+                if let maxLength, maxLength < minLength { return padded(JSONStringLexeme(inner: IntersectionLexeme([]))) }
                 inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
             }
         }
         if inner.isEmpty { inner.append(try anyString()) }
         // Patterns and formats accept only valid UTF-8 by construction; a length automaton does too.
         let content: any ByteLexeme = inner.count == 1 ? inner[0] : IntersectionLexeme(inner)
-        return builder.lexeme(JSONStringLexeme(inner: content))
+        return padded(JSONStringLexeme(inner: content))
     }
 
     private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
         if let s = keyLexemes[key] { return s }
-        let s = builder.lexeme(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false)))
+        let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false)))
         keyLexemes[key] = s
         return s
     }
@@ -502,12 +507,12 @@ final class SchemaCompilation {
             if let maxItems, i >= maxItems { continue }
             let nextIndex = maxItems == nil ? min(i + 1, loopIndex) : i + 1
             if let next = after[nextIndex] {
-                builder.add(r, [ws] + comma + [ws, try element(i), .rule(next)])
+                builder.add(r, [ws] + comma + [try element(i), .rule(next)])
             }
         }
         let open = builder.literal("[")
-        if minItems == 0 { builder.add(rule, open + [ws] + close) }
-        if maxItems != 0, let first = after[1] { builder.add(rule, open + [ws, try element(0), .rule(first)]) }
+        if minItems == 0 { builder.add(rule, [ws] + open + [ws] + close) }
+        if maxItems != 0, let first = after[1] { builder.add(rule, [ws] + open + [try element(0), .rule(first)]) }
     }
 
     // MARK: Objects
@@ -547,7 +552,7 @@ final class SchemaCompilation {
         if !additionalParts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) {
             let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
                 : ComplementLexeme(try RegexLexeme(node: .alternation(named.map(RegexNode.literal)), search: false))
-            additional = (builder.lexeme(JSONStringLexeme(inner: otherKeys)), .rule(try compile(additionalParts)))
+            additional = (padded(JSONStringLexeme(inner: otherKeys)), .rule(try compile(additionalParts)))
         }
         try objectGrammar(rule, members: members, additional: additional, requiredCount: required.count)
     }
@@ -569,33 +574,33 @@ final class SchemaCompilation {
         var done: Set<Int> = []
         let memberRules = members.map { m -> Int32 in
             let r = builder.newRule("member")
-            builder.add(r, [m.key, ws] + colon + [ws, m.value])
+            builder.add(r, [m.key, ws] + colon + [m.value])
             return r
         }
         var additionalRule: Int32? = nil
         if let additional {
             let r = builder.newRule("additional_member")
-            builder.add(r, [additional.key, ws] + colon + [ws, additional.value])
+            builder.add(r, [additional.key, ws] + colon + [additional.value])
             additionalRule = r
         }
-        let open = builder.literal("{")
+        let open = [ws] + builder.literal("{")
         if requiredCount == 0 { builder.add(rule, open + [ws] + close) }
         for (m, r) in zip(members, memberRules) {
             let seen = m.requiredIndex.map { 1 << $0 } ?? 0
-            builder.add(rule, open + [ws, .rule(r), .rule(state(seen))])
+            builder.add(rule, open + [.rule(r), .rule(state(seen))])
             pending.append(seen)
         }
-        if let additionalRule { builder.add(rule, open + [ws, .rule(additionalRule), .rule(state(0))]) }
+        if let additionalRule { builder.add(rule, open + [.rule(additionalRule), .rule(state(0))]) }
         while let seen = pending.popLast() {
             guard done.insert(seen).inserted else { continue }
             let s = state(seen)
             if seen == all { builder.add(s, [ws] + close) }
             for (m, r) in zip(members, memberRules) {
                 let next = seen | (m.requiredIndex.map { 1 << $0 } ?? 0)
-                builder.add(s, [ws] + comma + [ws, .rule(r), .rule(state(next))])
+                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
                 pending.append(next)
             }
-            if let additionalRule { builder.add(s, [ws] + comma + [ws, .rule(additionalRule), .rule(s)]) }
+            if let additionalRule { builder.add(s, [ws] + comma + [.rule(additionalRule), .rule(s)]) }
         }
     }
 
@@ -620,18 +625,18 @@ final class SchemaCompilation {
     /// plain decimal spelling, objects in any key order).
     private func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
         switch value {
-        case .null: return builder.choice("null", [builder.literal("null")])
-        case .bool(let b): return builder.choice("bool", [builder.literal(b ? "true" : "false")])
+        case .null: return builder.choice("null", [[ws] + builder.literal("null")])
+        case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
         case .number(let text):
             guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
-            return builder.lexeme(try RegexLexeme(node: Self.decimalSpellings(d), search: false))
+            return padded(try RegexLexeme(node: Self.decimalSpellings(d), search: false))
         case .string(let s):
-            return builder.lexeme(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false)))
+            return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false)))
         case .array(let items):
             let r = builder.newRule("array_literal")
-            var rhs = builder.literal("[") + [ws]
+            var rhs = [ws] + builder.literal("[")
             for (i, item) in items.enumerated() {
-                if i > 0 { rhs += [ws] + builder.literal(",") + [ws] }
+                if i > 0 { rhs += [ws] + builder.literal(",") }
                 rhs.append(try literalSymbol(item))
             }
             builder.add(r, rhs + [ws] + builder.literal("]"))
