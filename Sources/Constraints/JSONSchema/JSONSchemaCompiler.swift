@@ -66,10 +66,10 @@ final class SchemaCompilation {
         "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
-        "maxContains", "$id", "$schema",
+        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not",
     ]
     static let refused: Set<String> = [
-        "not", "if", "dependentRequired", "dependentSchemas", "patternProperties", "propertyNames",
+        "if", "dependentSchemas", "propertyNames",
         "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
         "multipleOf", "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
@@ -179,6 +179,13 @@ final class SchemaCompilation {
             guard case .string(let uri) = value else { throw invalid(here, "$schema must be a string") }
             if !Self.knownMetaschemas.contains(uri) {
                 try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
+            }
+        case "not":
+            if case .bool = value { break }
+            guard case .object(let members) = value,
+                  members.allSatisfy({ $0.key == "type" || Self.annotations.contains($0.key) }) else {
+                try refuse(keyword, at: here, "'not' is supported only for booleans and type-only schemas ({\"not\": {\"type\": …}})")
+                break
             }
         case "uniqueItems":
             guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
@@ -374,12 +381,37 @@ final class SchemaCompilation {
             }
             allowed.formIntersection(expanded)
         }
+        var nonIntegerOnly = false
+        for part in parts {
+            guard let negated = part.value["not"] else { continue }
+            if case .bool(let b) = negated {
+                if b { return }   // not: true rejects everything
+                continue
+            }
+            guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
+                if case .object(let m) = negated, m.allSatisfy({ Self.annotations.contains($0.key) }) { return }  // not: {}
+                continue
+            }
+            for n in names {
+                guard Self.allTypes.contains(n) else { throw invalid(part.path + ["not", "type"], "unknown type '\(n)'") }
+                allowed.remove(n)
+                if n == "number" { allowed.remove("integer") }
+                if n == "integer" && allowed.contains("number") { nonIntegerOnly = true }
+            }
+        }
         if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
         if allowed.contains("boolean") {
             builder.add(rule, [ws] + builder.literal("true"))
             builder.add(rule, [ws] + builder.literal("false"))
         }
-        if allowed.contains("number") || allowed.contains("integer") {
+        if nonIntegerOnly {
+            // Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer).
+            if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
+                builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
+            } else {
+                try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
+            }
+        } else if allowed.contains("number") || allowed.contains("integer") {
             if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
         }
         if allowed.contains("string") { builder.add(rule, [try stringSymbol(parts)]) }
@@ -520,7 +552,10 @@ final class SchemaCompilation {
     private func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var named: [String] = []
         var required: [String] = []
-        for part in parts {
+        var dependencies: [(key: String, requires: [String])] = []
+        // Every patternProperties entry of every conjunct: (conjunct index, pattern, schema part).
+        var patterns: [(part: Int, matcher: RegexLexeme, schema: Part)] = []
+        for (index, part) in parts.enumerated() {
             if let p = part.value["properties"] {
                 guard case .object(let members) = p else { throw invalid(part.path + ["properties"], "properties must be an object") }
                 for (k, _) in members where !named.contains(k) { named.append(k) }
@@ -528,41 +563,97 @@ final class SchemaCompilation {
             if let r = try stringsIn(part.value["required"], part.path + ["required"]) {
                 for k in r where !required.contains(k) { required.append(k) }
             }
+            if let d = part.value["dependentRequired"] {
+                guard case .object(let members) = d else { throw invalid(part.path + ["dependentRequired"], "dependentRequired must be an object") }
+                for (k, v) in members {
+                    dependencies.append((k, try stringsIn(v, part.path + ["dependentRequired", k]) ?? []))
+                }
+            }
+            if let pp = part.value["patternProperties"] {
+                guard case .object(let members) = pp else { throw invalid(part.path + ["patternProperties"], "patternProperties must be an object") }
+                for (pattern, schema) in members {
+                    let here = part.path + ["patternProperties", pattern]
+                    do {
+                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), Part(path: here, value: schema)))
+                    } catch {
+                        if error.code == .unsupportedRegexFeature {
+                            try refuse("patternProperties", at: here, "pattern uses \(error.feature ?? "an unsupported construct"): \(error.message)")
+                        } else {
+                            throw invalid(here, "invalid pattern: \(error.message) at \(error.location)")
+                        }
+                    }
+                }
+            }
         }
-        for k in required where !named.contains(k) { named.append(k) }
-        if required.count > options.maxTrackedRequired {
-            try refuse("required", at: parts[0].path + ["required"],
-                       "more than \(options.maxTrackedRequired) required properties are not supported")
-            required = Array(required.prefix(options.maxTrackedRequired))
+        if patterns.count > Self.maxPatternProperties {
+            try refuse("patternProperties", at: parts[0].path + ["patternProperties"],
+                       "more than \(Self.maxPatternProperties) patternProperties (one key class per subset of them) are not supported")
+            patterns = Array(patterns.prefix(Self.maxPatternProperties))
         }
-        var members: [(key: Grammar.Symbol, value: Grammar.Symbol, requiredIndex: Int?)] = []
-        for k in named {
+        // Keys whose presence matters for closing the object, one bit each.
+        var tracked: [String] = []
+        for k in required + dependencies.flatMap({ [$0.key] + $0.requires }) where !tracked.contains(k) { tracked.append(k) }
+        if tracked.count > options.maxTrackedRequired {
+            try refuse(dependencies.isEmpty ? "required" : "dependentRequired", at: parts[0].path,
+                       "more than \(options.maxTrackedRequired) required or dependent properties are not supported")
+            tracked = Array(tracked.prefix(options.maxTrackedRequired))
+        }
+        for k in tracked where !named.contains(k) { named.append(k) }
+        func bits(_ keys: [String]) -> Int { keys.reduce(0) { $0 | (tracked.firstIndex(of: $1).map { 1 << $0 } ?? 0) } }
+        let requiredBits = bits(required)
+        let dependencyBits = dependencies.map { (bits([$0.key]), bits($0.requires)) }
+        let canClose: (Int) -> Bool = { seen in
+            seen & requiredBits == requiredBits && dependencyBits.allSatisfy { seen & $0.0 == 0 || seen & $0.1 == $0.1 }
+        }
+        /// The conjunction a member's value must satisfy, given which patterns its key matches.
+        func valueParts(property: String?, matched: Set<Int>) -> [Part] {
             var conjunction: [Part] = []
-            for part in parts {
-                if let value = part.value["properties"]?[k] {
-                    conjunction.append(Part(path: part.path + ["properties", k], value: value))
-                } else if let additional = part.value["additionalProperties"] {
+            for (index, part) in parts.enumerated() {
+                var covered = false
+                if let property, let value = part.value["properties"]?[property] {
+                    conjunction.append(Part(path: part.path + ["properties", property], value: value))
+                    covered = true
+                }
+                for (k, p) in patterns.enumerated() where p.part == index && matched.contains(k) {
+                    conjunction.append(p.schema)
+                    covered = true
+                }
+                if !covered, let additional = part.value["additionalProperties"] {
                     conjunction.append(Part(path: part.path + ["additionalProperties"], value: additional))
                 }
             }
-            members.append((try keySymbol(k), .rule(try compile(conjunction)), required.firstIndex(of: k)))
+            return conjunction
         }
-        var additional: (key: Grammar.Symbol, value: Grammar.Symbol)? = nil
-        let additionalParts = parts.compactMap { p in p.value["additionalProperties"].map { Part(path: p.path + ["additionalProperties"], value: $0) } }
-        if !additionalParts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) {
-            let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
-                : ComplementLexeme(try RegexLexeme(node: .alternation(named.map(RegexNode.literal)), search: false))
-            additional = (padded(JSONStringLexeme(inner: otherKeys)), .rule(try compile(additionalParts)))
+        var members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+        for k in named {
+            let matched = Set(patterns.indices.filter { patterns[$0].matcher.matches(k.utf8) })
+            members.append((try keySymbol(k), .rule(try compile(valueParts(property: k, matched: matched))), bits([k])))
         }
-        try objectGrammar(rule, members: members, additional: additional, requiredCount: required.count)
+        // Other keys, one class per subset of patterns they match.
+        let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
+            : ComplementLexeme(try RegexLexeme(node: .alternation(named.map(RegexNode.literal)), search: false))
+        for subset in 0..<(1 << patterns.count) {
+            let matched = Set(patterns.indices.filter { subset & (1 << $0) != 0 })
+            let conjunction = valueParts(property: nil, matched: matched)
+            if conjunction.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { continue }
+            var keyParts: [any ByteLexeme] = [otherKeys]
+            for k in patterns.indices {
+                keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
+            }
+            let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts)))
+            members.append((key, .rule(try compile(conjunction)), 0))
+        }
+        try objectGrammar(rule, members: members, trackedCount: tracked.count, canClose: canClose)
     }
 
-    /// `{ member (, member)* }` in any key order, where the members whose `requiredIndex` is set must
-    /// all appear: one rule per subset of required members seen.
-    func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, requiredIndex: Int?)],
-                       additional: (key: Grammar.Symbol, value: Grammar.Symbol)?, requiredCount: Int) throws(ConstraintError) {
+    /// Objects may hold at most this many pattern-matched key classes' patterns (2ⁿ classes).
+    static let maxPatternProperties = 3
+
+    /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen; one
+    /// rule per subset of tracked keys seen, and `}` only where `canClose` allows it.
+    func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
+                       trackedCount: Int, canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
-        let all = (1 << requiredCount) - 1
         var states: [Int: Int32] = [:]
         func state(_ seen: Int) -> Int32 {
             if let s = states[seen] { return s }
@@ -570,37 +661,28 @@ final class SchemaCompilation {
             states[seen] = s
             return s
         }
-        var pending = [0]
+        var pending: [Int] = []
         var done: Set<Int> = []
         let memberRules = members.map { m -> Int32 in
             let r = builder.newRule("member")
             builder.add(r, [m.key, ws] + colon + [m.value])
             return r
         }
-        var additionalRule: Int32? = nil
-        if let additional {
-            let r = builder.newRule("additional_member")
-            builder.add(r, [additional.key, ws] + colon + [additional.value])
-            additionalRule = r
-        }
         let open = [ws] + builder.literal("{")
-        if requiredCount == 0 { builder.add(rule, open + [ws] + close) }
+        if canClose(0) { builder.add(rule, open + [ws] + close) }
         for (m, r) in zip(members, memberRules) {
-            let seen = m.requiredIndex.map { 1 << $0 } ?? 0
-            builder.add(rule, open + [.rule(r), .rule(state(seen))])
-            pending.append(seen)
+            builder.add(rule, open + [.rule(r), .rule(state(m.bit))])
+            pending.append(m.bit)
         }
-        if let additionalRule { builder.add(rule, open + [.rule(additionalRule), .rule(state(0))]) }
         while let seen = pending.popLast() {
             guard done.insert(seen).inserted else { continue }
             let s = state(seen)
-            if seen == all { builder.add(s, [ws] + close) }
+            if canClose(seen) { builder.add(s, [ws] + close) }
             for (m, r) in zip(members, memberRules) {
-                let next = seen | (m.requiredIndex.map { 1 << $0 } ?? 0)
+                let next = seen | m.bit
                 builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
                 pending.append(next)
             }
-            if let additionalRule { builder.add(s, [ws] + comma + [.rule(additionalRule), .rule(s)]) }
         }
     }
 
@@ -651,9 +733,10 @@ final class SchemaCompilation {
                 try refuse("const", at: [], "object literals with more than \(options.maxTrackedRequired) members are not supported")
                 return .rule(r)
             }
-            var entries: [(key: Grammar.Symbol, value: Grammar.Symbol, requiredIndex: Int?)] = []
-            for (i, m) in unique.enumerated() { entries.append((try keySymbol(m.key), try literalSymbol(m.value), i)) }
-            try objectGrammar(r, members: entries, additional: nil, requiredCount: unique.count)
+            var entries: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+            for (i, m) in unique.enumerated() { entries.append((try keySymbol(m.key), try literalSymbol(m.value), 1 << i)) }
+            let all = (1 << unique.count) - 1
+            try objectGrammar(r, members: entries, trackedCount: unique.count, canClose: { $0 == all })
             return .rule(r)
         }
     }
