@@ -103,4 +103,18 @@ import Testing
         #expect(tally.validRejected.isEmpty, "valid instances rejected: \(tally.validRejected)")
         #expect(tally.compiled > 0)
     }
+
+    /// The suite's format-assertion tests with formats enforced. Our formats are the RFC grammars or
+    /// strict subsets of them (docs/constraints.md), so valid values outside a subset may be rejected
+    /// (reported, not failed); an invalid value accepted fails the test.
+    @Test func optionalFormatsAsserted() throws {
+        let directory = Self.suiteDirectory.appendingPathComponent("optional/format")
+        guard let tally = try Self.run(directory: directory, options: JSONSchemaOptions(assertFormats: true)) else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "JSON-Schema-Test-Suite missing at \(directory.path)")
+            return
+        }
+        Self.report("draft2020-12/optional/format", tally)
+        #expect(tally.invalidAccepted.isEmpty, "invalid instances accepted: \(tally.invalidAccepted)")
+        #expect(tally.compiled >= 8, "the eight enforced formats compile")
+    }
 }
