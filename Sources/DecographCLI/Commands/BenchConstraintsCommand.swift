@@ -51,7 +51,6 @@ extension CommandSpec {
                             let m = c.mask()
                             let dt = Double(now() - t0)
                             masks.append(dt / 1e3)
-                            if dt > 5e6, ProcessInfo.processInfo.environment["TRACE"] != nil { context.printError("\(w.name) #\(k) \(dt / 1e6) ms before '\(String(decoding: vocabulary.tokenBytes[t], as: UTF8.self))' allowed \(m.allowedCount)") }
                             guard m.contains(t), c.advance(t) else {
                                 throw CommandFailure("workload '\(w.name)': token \(k) of a valid output was masked out")
                             }

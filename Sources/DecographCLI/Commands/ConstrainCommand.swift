@@ -24,6 +24,7 @@ extension CommandSpec {
             .value("schema", "FILE", help: "A JSON Schema (draft 2020-12) file."),
             .value("regex", "REGEX", help: "A regex the whole text must match."),
             .value("grammar", "FILE", help: "A grammar file (GBNF-compatible dialect, docs/constraints.md)."),
+            .value("input", "FILE", help: "Read the JSON Lines from FILE instead of standard input."),
             .flag("lenient", help: "Ignore unsupported schema keywords with a warning instead of refusing."),
         ],
         body: { args, context in
@@ -54,7 +55,13 @@ extension CommandSpec {
             }
             let base = Constraint(grammar: grammar, vocabulary: vocabulary)
             var maskMicros: [Double] = []
-            let input = FileHandle.standardInput.readDataToEndOfFile()
+            let input: Data
+            if let path = args.value("input") {
+                guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
+                input = data
+            } else {
+                input = FileHandle.standardInput.readDataToEndOfFile()
+            }
             for (lineIndex, line) in String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
                 guard case .string(let text)? = (try? JSONValue.parse(String(line)))?["text"] else {
                     throw CommandFailure("stdin:\(lineIndex + 1): expected a JSON object with a string \"text\"")
