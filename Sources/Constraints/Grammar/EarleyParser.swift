@@ -15,6 +15,11 @@ struct EarleyParser {
         var origin: Int32
         /// Lexeme automaton state when the symbol after the dot is a lexeme, else -1.
         var lexState: Int32
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(UInt32(bitPattern: production)) << 32 | UInt64(UInt32(bitPattern: dot)))
+            hasher.combine(UInt64(UInt32(bitPattern: origin)) << 32 | UInt64(UInt32(bitPattern: lexState)))
+        }
     }
 
     let grammar: Grammar
@@ -22,13 +27,16 @@ struct EarleyParser {
     private(set) var items: [Item] = []
     /// Start index in `items` of each set; set `k` holds the items after `k` bytes.
     private(set) var setStarts: [Int32] = []
-    /// Scratch membership for the set being built (cleared per set, capacity kept).
+    /// Membership for the set being built once it outgrows a linear scan (cleared per set).
     private var seen: Set<Item> = []
+    private var seenInUse = false
+    /// Sets up to this size are deduplicated by scanning them: cheaper than hashing for the few items
+    /// a JSON or regex position usually has (measured with `decograph bench constraints`).
+    static let linearDedupLimit = 24
 
     init(grammar: Grammar) {
         self.grammar = grammar
         setStarts.append(0)
-        seen.removeAll(keepingCapacity: true)
         add(production: 0, dot: 0, origin: 0)
         close()
     }
@@ -66,7 +74,25 @@ struct EarleyParser {
     }
 
     private mutating func insert(_ item: Item) {
+        let start = Int(setStarts[setStarts.count - 1])
+        if !seenInUse {
+            if items.count - start < Self.linearDedupLimit {
+                for i in start..<items.count where items[i] == item { return }
+                items.append(item)
+                return
+            }
+            seen.formUnion(items[start...])
+            seenInUse = true
+        }
         if seen.insert(item).inserted { items.append(item) }
+    }
+
+    /// Starts deduplication afresh for a new set.
+    private mutating func resetSeen() {
+        if seenInUse {
+            seen.removeAll(keepingCapacity: true)
+            seenInUse = false
+        }
     }
 
     /// Runs prediction and completion over the set being built until nothing new appears.
@@ -107,7 +133,7 @@ struct EarleyParser {
         let previous = lastSet
         let newStart = Int32(items.count)
         setStarts.append(newStart)
-        seen.removeAll(keepingCapacity: true)
+        resetSeen()
         for i in previous {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
