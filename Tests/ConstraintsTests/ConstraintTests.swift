@@ -10,6 +10,26 @@ import Testing
         Constraint(grammar: try Grammar.jsonSchema(schema), vocabulary: SyntheticVocabulary.shared)
     }
 
+    /// Every prefix of accepted outputs: the mask equals the set of tokens `allows` says yes to (the
+    /// mask takes the cached-lexeme and exit paths; `allows` walks the token's bytes directly).
+    @Test(arguments: [
+        (#"{"type": "array", "items": {"type": "number", "exclusiveMinimum": 0.5}}"#, #"[12.5, 1, 100]"#),
+        (#"{"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^a+$"}]}}"#, #"["aa", 12, -3,"a"]"#),
+        (#"{"additionalProperties": {"type": "integer"}, "patternProperties": {"^f": {"maximum": 3}}}"#, #"{"foo": 1, "bar": 200}"#),
+    ])
+    func maskMatchesAllowsOnOtherShapes(schema: String, output: String) throws {
+        var c = Constraint(grammar: try Grammar.jsonSchema(schema), vocabulary: SyntheticVocabulary.shared)
+        for t in SyntheticVocabulary.shared.greedySegmentation(Array(output.utf8))! {
+            let mask = c.mask()
+            for candidate in 0..<SyntheticVocabulary.shared.count {
+                #expect(mask.contains(candidate) == c.allows(candidate), "token \(candidate) after \(c.tokenCount) tokens of \(output)")
+            }
+            let advanced = c.advance(t)
+            #expect(advanced)
+        }
+        #expect(c.isAccepting)
+    }
+
     /// Every prefix of an accepted document: the mask equals the set of tokens `allows` says yes to.
     @Test func maskMatchesAllowsAtEveryPrefix() throws {
         var c = try Self.constraint()

@@ -133,13 +133,12 @@ public struct Constraint {
             for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
         }
         let (lexemeItems, byteTerminals) = parser.scannable
-        var walked = Set<Int32>()
-        var exits: [(node: Int32, prefix: [UInt8])] = []
+        var exits: [(node: Int32, prefix: [UInt8], lexeme: Int32, state: Int32)] = []
         for (lexeme, state) in lexemeItems {
             let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
             mask.formUnion(entry.inside)
-            for (node, prefix) in zip(entry.exitNodes, entry.exitPrefixes) where walked.insert(node).inserted {
-                exits.append((node, prefix))
+            for k in entry.exitNodes.indices {
+                exits.append((entry.exitNodes[k], entry.exitPrefixes[k], lexeme, entry.exitStates[k]))
             }
         }
         let base = parser.byteCount
@@ -151,9 +150,13 @@ public struct Constraint {
             // Subtrees already walked from the root need no second walk.
             if byteTerminals.contains(exit.prefix[0]) { continue }
             guard parser.advance(bytes: exit.prefix) else { parser.rollback(toBytes: base); continue }
+            // Continuations inside the lexeme are in the cached mask (and deeper exits): walk only
+            // those where the lexeme ends here.
+            parser.dropLexemeItems(lexeme: exit.lexeme, state: exit.state)
             let node = Int(exit.node)
-            let end = Int(vocabulary.subtreeEnd[node])
-            walk(from: node + 1, to: end, firstBytes: nil, base: base, into: &mask)
+            if !parser.isDead {
+                walk(from: node + 1, to: Int(vocabulary.subtreeEnd[node]), firstBytes: nil, base: base, into: &mask)
+            }
             parser.rollback(toBytes: base)
         }
         return mask

@@ -5,9 +5,13 @@
 /// belong to one decoding sequence, driven from one thread at a time.
 final class LexemeMaskCache {
     struct Entry {
+        /// Tokens whose bytes all stay inside the lexeme.
         var inside: TokenMask
+        /// Trie nodes with children where the lexeme may end, the bytes leading there, and the lexeme
+        /// state there: the parser walks their children with the lexeme forced to end.
         var exitNodes: [Int32]
         var exitPrefixes: [[UInt8]]
+        var exitStates: [Int32]
     }
 
     private struct Key: Hashable {
@@ -26,7 +30,7 @@ final class LexemeMaskCache {
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
         let automaton = grammar.lexemes[Int(lexeme)]
         var inside = TokenMask(count: v.count)
-        var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = []
+        var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = [], exitStates: [Int32] = []
         var states: [Int32] = [state]
         var path: [UInt8] = []
         let n = v.nodeByte.count
@@ -42,17 +46,16 @@ final class LexemeMaskCache {
             if states.count > depth { states[depth] = next } else { states.append(next) }
             if path.count >= depth { path.removeSubrange((depth - 1)...) }
             path.append(v.nodeByte[i])
-            let end = Int(v.subtreeEnd[i])
-            if automaton.isAccepting(next) && end > i + 1 {
-                // The lexeme may end here and the token go on in the grammar: the parser walks it.
+            if automaton.isAccepting(next) && Int(v.subtreeEnd[i]) > i + 1 {
+                // The lexeme may end here and the token go on in the grammar: the parser walks the
+                // children from here; continuations inside the lexeme are covered by this walk.
                 exitNodes.append(Int32(i))
                 exitPrefixes.append(path)
-                i = end
-                continue
+                exitStates.append(next)
             }
             i += 1
         }
-        let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes)
+        let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes, exitStates: exitStates)
         entries[key] = e
         return e
     }

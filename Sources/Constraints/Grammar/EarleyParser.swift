@@ -177,6 +177,24 @@ struct EarleyParser {
         return true
     }
 
+    /// Removes from the last set the items inside `lexeme` at automaton state `state` (so a walk from
+    /// here follows only paths where that lexeme has ended). Rolling back past this set restores it.
+    mutating func dropLexemeItems(lexeme: Int32, state: Int32) {
+        let start = Int(setStarts[setStarts.count - 1])
+        var write = start
+        for i in start..<items.count {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            if item.lexState == state, Int(item.dot) < rhs.count, case .lexeme(let l) = rhs[Int(item.dot)], l == lexeme {
+                continue
+            }
+            items[write] = item
+            write += 1
+        }
+        items.removeSubrange(write...)
+        resetSeen()
+    }
+
     /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the
     /// union of the byte-set terminals after a dot.
     var scannable: (lexemes: [(Int32, Int32)], bytes: ByteSet) {
