@@ -146,19 +146,35 @@ public struct Constraint {
         if !byteTerminals.isEmpty {
             walk(from: 0, to: vocabulary.nodeByte.count, firstBytes: byteTerminals, base: base, into: &mask)
         }
+        // In trie order, consecutive exits share prefixes: keep the parser on the common part.
+        exits.sort { $0.node < $1.node }
+        var fed: [UInt8] = []
         for exit in exits {
             // Subtrees already walked from the root need no second walk.
             if byteTerminals.contains(exit.prefix[0]) { continue }
-            guard parser.advance(bytes: exit.prefix) else { parser.rollback(toBytes: base); continue }
+            var common = 0
+            while common < min(fed.count, exit.prefix.count), fed[common] == exit.prefix[common] { common += 1 }
+            parser.rollback(toBytes: base + common)
+            fed.removeSubrange(common...)
+            var ok = true
+            for b in exit.prefix[common...] {
+                guard parser.advance(b) else { ok = false; break }
+                fed.append(b)
+            }
+            guard ok else { continue }
             // Continuations inside the lexeme are in the cached mask (and deeper exits): walk only
             // those where the lexeme ends here.
             parser.dropLexemeItems(lexeme: exit.lexeme, state: exit.state)
             let node = Int(exit.node)
             if !parser.isDead {
-                walk(from: node + 1, to: Int(vocabulary.subtreeEnd[node]), firstBytes: nil, base: base, into: &mask)
+                walk(from: node + 1, to: Int(vocabulary.subtreeEnd[node]), firstBytes: nil,
+                     base: base + fed.count, into: &mask)
             }
-            parser.rollback(toBytes: base)
+            // Undo the pruned last byte; the rest of the prefix stays for the next exit.
+            parser.rollback(toBytes: base + fed.count - 1)
+            fed.removeLast()
         }
+        parser.rollback(toBytes: base)
         return mask
     }
 

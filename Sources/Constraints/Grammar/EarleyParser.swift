@@ -32,7 +32,7 @@ struct EarleyParser {
     private var seenInUse = false
     /// Sets up to this size are deduplicated by scanning them: cheaper than hashing for the few items
     /// a JSON or regex position usually has (measured with `decograph bench constraints`).
-    static let linearDedupLimit = 24
+    static let linearDedupLimit = 8
 
     init(grammar: Grammar) {
         self.grammar = grammar

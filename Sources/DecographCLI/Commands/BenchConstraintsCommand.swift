@@ -16,6 +16,7 @@ extension CommandSpec {
         options: [
             .value("tokenizer", "DIR", help: "Directory with tokenizer.json (default .build/bench-tokenizer)."),
             .value("repeats", "N", help: "Compile repetitions and output walks per workload (default 5)."),
+            .value("workload", "NAME", help: "Run only this workload (person, orders, free-text, arithmetic)."),
             .flag("json", help: "Print one JSON object."),
         ],
         body: { args, context in
@@ -30,7 +31,11 @@ extension CommandSpec {
             var lines: [String] = [], json: [String] = []
             var allMasks: [Double] = [], allCompiles: [Double] = []
             var naiveSeconds = 0.0, trieSeconds = 0.0
-            for w in ConstraintWorkloads.all {
+            let only = args.value("workload")
+            if let only, !ConstraintWorkloads.all.contains(where: { $0.name == only }) {
+                throw UsageError("Unknown workload '\(only)' for '--workload'.", usage: args.usageLine)
+            }
+            for w in ConstraintWorkloads.all where only == nil || w.name == only {
                 var compiles: [Double] = []
                 var grammar: Grammar? = nil
                 for _ in 0..<repeats {
