@@ -10,7 +10,7 @@ public struct Constraint {
     public let grammar: Grammar
     /// The vocabulary masked.
     public let vocabulary: TokenVocabulary
-    private(set) var parser: EarleyParser
+    private var parser: EarleyParser
     /// Parser byte count after each accepted token (for rollback).
     private var tokenEnds: [Int] = []
     /// Lexeme-state masks shared by this constraint and its forks (same grammar and vocabulary).
@@ -148,10 +148,20 @@ public struct Constraint {
         }
         // In trie order, consecutive exits share prefixes: keep the parser on the common part.
         exits.sort { $0.node < $1.node }
+        // An exit matters only if some child byte can follow a lexeme's end here.
+        let follow = exits.isEmpty ? ByteSet() : parser.bytesAfterLexemesEnd()
         var fed: [UInt8] = []
         for exit in exits {
             // Subtrees already walked from the root need no second walk.
             if byteTerminals.contains(exit.prefix[0]) { continue }
+            let node = Int(exit.node)
+            var child = node + 1, useful = false
+            let end = Int(vocabulary.subtreeEnd[node])
+            while child < end {
+                if follow.contains(vocabulary.nodeByte[child]) { useful = true; break }
+                child = Int(vocabulary.subtreeEnd[child])
+            }
+            if !useful { continue }
             var common = 0
             while common < min(fed.count, exit.prefix.count), fed[common] == exit.prefix[common] { common += 1 }
             parser.rollback(toBytes: base + common)
@@ -165,9 +175,8 @@ public struct Constraint {
             // Continuations inside the lexeme are in the cached mask (and deeper exits): walk only
             // those where the lexeme ends here.
             parser.dropLexemeItems(lexeme: exit.lexeme, state: exit.state)
-            let node = Int(exit.node)
             if !parser.isDead {
-                walk(from: node + 1, to: Int(vocabulary.subtreeEnd[node]), firstBytes: nil,
+                walk(from: node + 1, to: end, firstBytes: nil,
                      base: base + fed.count, into: &mask)
             }
             // Undo the pruned last byte; the rest of the prefix stays for the next exit.

@@ -177,6 +177,27 @@ struct EarleyParser {
         return true
     }
 
+    /// The bytes that may come right after any lexeme item of the last set ends: a superset of what
+    /// the parser allows after a lexeme completes at any later position reached inside the lexemes.
+    mutating func bytesAfterLexemesEnd() -> ByteSet {
+        let previous = lastSet
+        setStarts.append(Int32(items.count))
+        resetSeen()
+        for i in previous {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            if Int(item.dot) < rhs.count, case .lexeme = rhs[Int(item.dot)] {
+                add(production: item.production, dot: item.dot + 1, origin: item.origin)
+            }
+        }
+        close()
+        let follow = allowedBytes
+        items.removeSubrange(Int(setStarts[setStarts.count - 1])...)
+        setStarts.removeLast()
+        resetSeen()
+        return follow
+    }
+
     /// Removes from the last set the items inside `lexeme` at automaton state `state` (so a walk from
     /// here follows only paths where that lexeme has ended). Rolling back past this set restores it.
     mutating func dropLexemeItems(lexeme: Int32, state: Int32) {
