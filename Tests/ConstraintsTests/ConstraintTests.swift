@@ -106,3 +106,40 @@ import Testing
         #expect(mask.allowed == [0, 1, 4])
     }
 }
+
+/// Bad input gives located errors, never a crash or a huge allocation.
+@Suite struct BadInputTests {
+    @Test(arguments: [
+        (#"{"type": "array", "minItems": 1000000000}"#, "minItems", "#/minItems"),
+        (#"{"type": "string", "maxLength": 100000}"#, "maxLength", "#/maxLength"),
+        (#"{"pattern": "(a{1000}){1000}"}"#, "pattern", "#/pattern"),
+        (##"{"$ref": "#/$defs/missing"}"##, "$ref", "#/$ref"),
+        (#"{"properties": {"a": {"not": {"minimum": 1}}}}"#, "not", "#/properties/a/not"),
+    ])
+    func refusalsAreLocated(schema: String, feature: String, location: String) {
+        #expect {
+            _ = try Grammar.jsonSchema(schema)
+        } throws: { error in
+            let e = error as! ConstraintError
+            return e.code == .unsupportedKeyword && e.feature == feature && e.location == location
+        }
+    }
+
+    @Test(arguments: [#"{"type": "string""#, #"{"type": 1e}"#, "[1,]", "\"\\ud800\""])
+    func malformedJSONIsLocated(text: String) {
+        #expect {
+            _ = try JSONValue.parse(text)
+        } throws: { error in
+            let e = error as! ConstraintError
+            return e.code == .invalidJSON && e.location.contains(":")
+        }
+    }
+
+    @Test func lenientIgnoresWithWarnings() throws {
+        let result = try JSONSchemaCompiler.compile(text: #"{"type": "integer", "multipleOf": 3}"#, options: .init(lenient: true))
+        #expect(result.warnings.map(\.feature) == ["multipleOf"])
+        var c = Constraint(grammar: result.grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array("4".utf8)) == 1)
+        #expect(c.isAccepting)
+    }
+}

@@ -3,6 +3,10 @@
 /// `ByteLevel` pre-tokenizer) map each byte to a printable character; SentencePiece-style ones use
 /// `▁` for space and `<0xHH>` byte-fallback tokens. Both are decoded here.
 extension TokenVocabulary {
+    /// Token ids above this are refused: a corrupt id must not size a huge table. 2²² is 16× the
+    /// largest vocabularies in use (256k).
+    static let maxTokenID = 1 << 22
+
     /// Special tokens treated as end-of-sequence when `tokenizer_config.json` names none.
     static let conventionalEndTokens: Set<String> = ["<|endoftext|>", "</s>", "<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<eos>"]
 
@@ -27,7 +31,7 @@ extension TokenVocabulary {
         var entries: [(Int, [UInt8])] = []
         var maxID = -1
         for (token, idValue) in vocab {
-            guard case .number(let text) = idValue, let id = Int(text), id >= 0, id < 1 << 24 else {
+            guard case .number(let text) = idValue, let id = Int(text), id >= 0, id < Self.maxTokenID else {
                 throw ConstraintError(.invalidJSON, at: "model.vocab[\(token)]", "token id is not a small non-negative integer")
             }
             maxID = max(maxID, id)
@@ -36,7 +40,7 @@ extension TokenVocabulary {
         var specials: [(Int, String)] = []
         if case .array(let added)? = root["added_tokens"] {
             for a in added {
-                guard case .number(let text)? = a["id"], let id = Int(text), id >= 0, id < 1 << 24,
+                guard case .number(let text)? = a["id"], let id = Int(text), id >= 0, id < Self.maxTokenID,
                       case .string(let content)? = a["content"] else { continue }
                 maxID = max(maxID, id)
                 specials.append((id, content))

@@ -480,7 +480,9 @@ final class SchemaCompilation {
         }
         if minLength > 0 || maxLength != nil {
             if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
-                try refuse("maxLength", at: parts[0].path, "string length bounds above \(Self.maxUnrolledLength) are not supported")
+                let keyword = maxLength.map { $0 > Self.maxUnrolledLength } == true ? "maxLength" : "minLength"
+                let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
+                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(Self.maxUnrolledLength) are not supported")
             } else {
                 if let maxLength, maxLength < minLength { return padded(JSONStringLexeme(inner: IntersectionLexeme([]))) }
                 inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
@@ -512,6 +514,11 @@ final class SchemaCompilation {
             }
         }
         if let maxItems, maxItems < minItems { return }
+        if max(minItems, prefixLength) > Self.maxUnrolledItems {
+            try refuse("minItems", at: parts[0].path + ["minItems"], "minItems or prefixItems above \(Self.maxUnrolledItems) are not supported")
+            minItems = min(minItems, Self.maxUnrolledItems)
+            prefixLength = min(prefixLength, Self.maxUnrolledItems)
+        }
         let loopIndex = max(prefixLength, minItems, 1)
         if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
             try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
