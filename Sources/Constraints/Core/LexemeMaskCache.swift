@@ -31,30 +31,38 @@ final class LexemeMaskCache {
         let automaton = grammar.lexemes[Int(lexeme)]
         var inside = TokenMask(count: v.count)
         var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = [], exitStates: [Int32] = []
-        var states: [Int32] = [state]
-        var path: [UInt8] = []
-        let n = v.nodeByte.count
-        var i = 0
-        while i < n {
-            let depth = Int(v.nodeDepth[i])
-            let next = automaton.next(states[depth - 1], v.nodeByte[i])
-            if next < 0 {
-                i = Int(v.subtreeEnd[i])
-                continue
+        // Per-depth automaton state and byte path, in fixed buffers (no per-node allocation).
+        let maxDepth = v.maxDepth
+        var states = [Int32](repeating: 0, count: maxDepth + 1)
+        var path = [UInt8](repeating: 0, count: maxDepth + 1)
+        states[0] = state
+        v.nodeByte.withUnsafeBufferPointer { bytes in
+        v.nodeDepth.withUnsafeBufferPointer { depths in
+        v.subtreeEnd.withUnsafeBufferPointer { ends in
+        v.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
+        v.nodeTokens.withUnsafeBufferPointer { tokens in
+            let n = bytes.count
+            var i = 0
+            while i < n {
+                let depth = Int(depths[i])
+                let next = automaton.next(states[depth - 1], bytes[i])
+                if next < 0 {
+                    i = Int(ends[i])
+                    continue
+                }
+                for t in Int(tokenStart[i])..<Int(tokenStart[i + 1]) { inside.insert(Int(tokens[t])) }
+                states[depth] = next
+                path[depth - 1] = bytes[i]
+                if Int(ends[i]) > i + 1 && automaton.isAccepting(next) {
+                    // The lexeme may end here and the token go on in the grammar: the parser walks
+                    // the children from here; continuations inside the lexeme are covered here.
+                    exitNodes.append(Int32(i))
+                    exitPrefixes.append(Array(path[0..<depth]))
+                    exitStates.append(next)
+                }
+                i += 1
             }
-            for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { inside.insert(Int(v.nodeTokens[t])) }
-            if states.count > depth { states[depth] = next } else { states.append(next) }
-            if path.count >= depth { path.removeSubrange((depth - 1)...) }
-            path.append(v.nodeByte[i])
-            if automaton.isAccepting(next) && Int(v.subtreeEnd[i]) > i + 1 {
-                // The lexeme may end here and the token go on in the grammar: the parser walks the
-                // children from here; continuations inside the lexeme are covered by this walk.
-                exitNodes.append(Int32(i))
-                exitPrefixes.append(path)
-                exitStates.append(next)
-            }
-            i += 1
-        }
+        }}}}}
         let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes, exitStates: exitStates)
         entries[key] = e
         return e

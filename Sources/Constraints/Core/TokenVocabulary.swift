@@ -21,6 +21,9 @@ public final class TokenVocabulary: Sendable {
     /// Token ids, grouped by node.
     let nodeTokens: [Int32]
 
+    /// The longest token, in bytes (the trie's depth).
+    let maxDepth: Int
+
     /// The number of token ids.
     public var count: Int { tokenBytes.count }
 
@@ -70,6 +73,7 @@ public final class TokenVocabulary: Sendable {
         }
         tokenStart.append(Int32(tokens.count))
         nodeByte = bytes
+        maxDepth = Int(depth.max() ?? 0)
         nodeDepth = depth
         subtreeEnd = ends
         nodeTokenStart = tokenStart
