@@ -43,5 +43,6 @@ public struct ConstraintError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
 
+    /// `LOCATION: error: MESSAGE`, the compiler-diagnostic form.
     public var description: String { "\(location): error: \(message)" }
 }

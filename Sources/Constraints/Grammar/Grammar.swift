@@ -1,7 +1,11 @@
 /// A context-free grammar over bytes whose terminals are byte sets and lexemes (regex-like automata).
 ///
 /// Grammars come from the EBNF/GBNF front end (`Grammar.parse`), from regexes (one lexeme), and from
-/// JSON Schema (`JSONSchemaCompiler`). They are immutable once built; `Constraint` runs them.
+/// JSON Schema (`JSONSchemaCompiler`). Their rules are immutable once built; `Constraint` runs them.
+///
+/// Not `Sendable`: lexemes determinise lazily (they fill transition caches as they are used), so a
+/// grammar and the constraints made from it are used from one thread at a time — one decoding
+/// sequence and its forks. Compile one grammar per concurrent sequence, or serialise access.
 public final class Grammar {
     /// One symbol on the right-hand side of a production.
     public enum Symbol: Hashable {

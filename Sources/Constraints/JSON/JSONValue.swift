@@ -1,11 +1,15 @@
 /// A JSON document as parsed for schemas and test instances: numbers keep their source text (so `1.0`
 /// stays `1.0` and big numbers stay exact) and object members keep their order.
 public indirect enum JSONValue: Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// The number's text as written (valid JSON number syntax).
     case number(String)
+    /// A string, decoded.
     case string(String)
+    /// An array.
     case array([JSONValue])
     /// Members in source order.
     case object([(key: String, value: JSONValue)])

@@ -14,6 +14,7 @@ public final class RegexLexeme: ByteLexeme {
     private var index: [Key: Int32] = [:]
     /// 256 entries per DFA state: the next state, `-1` dead, `-2` not computed yet.
     private var transitions: [Int32] = []
+    /// The DFA state before any byte (see `ByteLexeme`).
     public let startState: Int32
 
     private struct Key: Hashable {
@@ -87,6 +88,11 @@ public final class RegexLexeme: ByteLexeme {
         return id
     }
 
+    /// The DFA state after `byte`, built on first use (see `ByteLexeme`).
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - byte: the next byte.
+    /// - Returns: the next state, or -1 when no match can continue with it.
     public func next(_ state: Int32, _ byte: UInt8) -> Int32 {
         let slot = Int(state) * 256 + Int(byte)
         let cached = transitions[slot]
@@ -100,6 +106,9 @@ public final class RegexLexeme: ByteLexeme {
         return result
     }
 
+    /// Whether the bytes read so far match (see `ByteLexeme`).
+    /// - Parameter state: a state this lexeme returned.
+    /// - Returns: `true` when the regex matches here.
     public func isAccepting(_ state: Int32) -> Bool { dfaAccepting[Int(state)] }
 
     /// The number of DFA states built so far (for benchmarks and tests of laziness).
