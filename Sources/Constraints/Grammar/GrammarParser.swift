@@ -11,14 +11,17 @@ struct GrammarParser {
     private var ruleIDs: [String: Int32] = [:]
     private var defined: Set<String> = []
     private var firstUse: [String: Int] = [:]
+    /// The regex of each lexeme this parser made, so regular rules can be folded into lexemes.
+    private var lexemeNodes: [Int32: RegexNode] = [:]
     /// Repetition counts above this are refused: each count is unrolled into a rule.
     static let maxRepetitionBound = 10_000
 
     init(_ source: String) { text = Array(source.unicodeScalars) }
 
-    static func parse(_ source: String, root: String) throws(ConstraintError) -> Grammar {
+    /// - Parameter fold: fold regular rules into lexemes (off only to test that folding keeps the language).
+    static func parse(_ source: String, root: String, fold: Bool = true) throws(ConstraintError) -> Grammar {
         var parser = GrammarParser(source)
-        return try parser.grammar(root: root)
+        return try parser.grammar(root: root, fold: fold)
     }
 
     private func location(_ at: Int) -> String {
@@ -65,7 +68,7 @@ struct GrammarParser {
         return id
     }
 
-    private mutating func grammar(root: String) throws(ConstraintError) -> Grammar {
+    private mutating func grammar(root: String, fold: Bool) throws(ConstraintError) -> Grammar {
         while true {
             skipSpace(newlines: true)
             guard peek != nil else { break }
@@ -90,7 +93,70 @@ struct GrammarParser {
         guard let rootID = ruleIDs[root], defined.contains(root) else {
             throw ConstraintError(.invalidGrammar, at: location(0), "the grammar has no '\(root)' rule")
         }
-        return builder.build(root: rootID)
+        return (fold ? foldRegularRules() : builder).build(root: rootID)
+    }
+
+    /// Replaces every reference to a regular rule by one lexeme for it (the lexer layer): a rule is
+    /// regular when its productions use only terminals, regular rules, and itself in tail position
+    /// (`R → A | B R` is `B* A`). The language is unchanged; masks then come from lexeme caches.
+    private mutating func foldRegularRules() -> GrammarBuilder {
+        let productions = builder.productions
+        var byRule = [[Int]](repeating: [], count: builder.names.count)
+        for (i, p) in productions.enumerated() { byRule[Int(p.lhs)].append(i) }
+        var regex: [Int32: RegexNode] = [:]
+        var visiting: Set<Int32> = [], irregular: Set<Int32> = []
+        func node(of rule: Int32) -> RegexNode? {
+            if let r = regex[rule] { return r }
+            if irregular.contains(rule) || visiting.contains(rule) { return nil }
+            visiting.insert(rule)
+            defer { visiting.remove(rule) }
+            var exits: [RegexNode] = [], loops: [RegexNode] = []
+            for index in byRule[Int(rule)] {
+                var rhs = productions[index].rhs
+                var isLoop = false
+                if case .rule(let last)? = rhs.last, last == rule { isLoop = true; rhs.removeLast() }
+                var parts: [RegexNode] = []
+                for symbol in rhs {
+                    switch symbol {
+                    case .bytes(let set): parts.append(.bytes(set))
+                    case .lexeme(let l):
+                        guard let n = lexemeNodes[l] else { irregular.insert(rule); return nil }
+                        parts.append(n)
+                    case .rule(let q):
+                        guard let n = node(of: q) else { irregular.insert(rule); return nil }
+                        parts.append(n)
+                    }
+                }
+                if isLoop { loops.append(.sequence(parts)) } else { exits.append(.sequence(parts)) }
+            }
+            let exit: RegexNode = exits.count == 1 ? exits[0] : .alternation(exits)
+            let result: RegexNode = loops.isEmpty ? exit
+                : .sequence([.repetition(loops.count == 1 ? loops[0] : .alternation(loops), min: 0, max: nil), exit])
+            regex[rule] = result
+            return result
+        }
+        var folded = GrammarBuilder()
+        for name in builder.names { _ = folded.newRule(name) }
+        var lexemeOfRule: [Int32: Grammar.Symbol] = [:]
+        // Keep the existing lexemes at their indices.
+        for l in builder.lexemes { _ = folded.lexeme(l) }
+        for p in productions {
+            var rhs: [Grammar.Symbol] = []
+            for symbol in p.rhs {
+                if case .rule(let q) = symbol, q != p.lhs, let n = node(of: q) {
+                    if lexemeOfRule[q] == nil {
+                        // A rule too large for one automaton stays a rule.
+                        guard let l = try? RegexLexeme(node: n, search: false) else { rhs.append(symbol); continue }
+                        lexemeOfRule[q] = folded.lexeme(l)
+                    }
+                    rhs.append(lexemeOfRule[q]!)
+                } else {
+                    rhs.append(symbol)
+                }
+            }
+            folded.add(p.lhs, rhs)
+        }
+        return folded
     }
 
     private mutating func alternatives(nested: Bool) throws(ConstraintError) -> [[Grammar.Symbol]] {
@@ -215,7 +281,8 @@ struct GrammarParser {
                 if d == "\\", let e = peek { position += 1; pattern.unicodeScalars.append(e) }
             }
             do {
-                return [builder.lexeme(try RegexLexeme(pattern: pattern, search: false))]
+                let node = try RegexParser.parse(pattern)
+                return [lexeme(try RegexLexeme(node: node, search: false), node)]
             } catch {
                 throw ConstraintError(error.code == .unsupportedRegexFeature ? .unsupportedRegexFeature : .invalidGrammar,
                                       at: location(start), feature: error.feature, "in /\(pattern)/: \(error.message)")
@@ -235,7 +302,13 @@ struct GrammarParser {
             return .bytes(set)
         }
         if ranges.isEmpty { return .bytes(ByteSet()) }
-        return builder.lexeme(try RegexLexeme(node: .scalars(ranges), search: false))
+        return lexeme(try RegexLexeme(node: .scalars(ranges), search: false), .scalars(ranges))
+    }
+
+    private mutating func lexeme(_ l: RegexLexeme, _ node: RegexNode) -> Grammar.Symbol {
+        let symbol = builder.lexeme(l)
+        if case .lexeme(let index) = symbol { lexemeNodes[index] = node }
+        return symbol
     }
 
     /// One character of a literal or class, with GBNF escapes.

@@ -49,6 +49,17 @@ struct ByteNFA {
             let to = newState()
             states[Int(from)].atEnd.append(to)
             return to
+        case .bytes(let set):
+            let to = newState()
+            var b = 0
+            while b < 256 {
+                guard set.contains(UInt8(b)) else { b += 1; continue }
+                var e = b
+                while e + 1 < 256 && set.contains(UInt8(e + 1)) { e += 1 }
+                states[Int(from)].byteEdges.append((UInt8(b), UInt8(e), to))
+                b = e + 1
+            }
+            return to
         case .scalars(let ranges):
             let to = newState()
             for r in ranges {

@@ -14,6 +14,8 @@ indirect enum RegexNode: Sendable {
     case startAnchor
     /// `$`: only at the end of the input.
     case endAnchor
+    /// One raw byte from the set (grammar byte terminals folded into a lexeme).
+    case bytes(ByteSet)
 
     /// Every Unicode scalar value (surrogates excluded: they are not scalars and have no UTF-8 form).
     static let anyScalar = RegexNode.scalars([0...0xD7FF, 0xE000...0x10FFFF])
