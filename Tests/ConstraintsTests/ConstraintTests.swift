@@ -143,3 +143,20 @@ import Testing
         #expect(c.isAccepting)
     }
 }
+
+/// Draft filtering: prefixes and trees are judged without changing the state.
+@Suite struct DraftFilterTests {
+    @Test func prefixAndTreePruning() throws {
+        var c = Constraint(grammar: try Grammar.regex("ab(c|d)e"), vocabulary: SyntheticVocabulary.shared)
+        let byte = { (s: String) in Int(Array(s.utf8)[0]) }
+        let before = c.mask()
+        #expect(c.acceptedPrefixLength([byte("a"), byte("b"), byte("x"), byte("e")]) == 2)
+        #expect(c.acceptedPrefixLength([byte("a"), byte("b"), byte("d"), byte("e")]) == 4)
+        // Tree: a → b → {c → e, x → e, d}, and a sibling root x.
+        let tokens = ["a", "b", "c", "x", "d", "e", "e", "x"].map(byte)
+        let parents = [-1, 0, 1, 1, 1, 2, 3, -1]
+        #expect(c.allowedTreeNodes(tokens: tokens, parents: parents) == [true, true, true, false, true, true, false, false])
+        #expect(c.tokenCount == 0)
+        #expect(c.mask() == before)
+    }
+}
