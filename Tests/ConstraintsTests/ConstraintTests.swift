@@ -160,3 +160,18 @@ import Testing
         #expect(c.mask() == before)
     }
 }
+
+/// Empty languages are representable and reject everything, without trapping.
+@Suite struct EmptyLanguageTests {
+    @Test(arguments: [#"{"type": "string", "minLength": 3, "maxLength": 2}"#, #"{"type": "string", "pattern": "[^\\s\\S]"}"#, "false",
+                      #"{"type": "integer", "minimum": 2, "maximum": 1}"#])
+    func rejectsEverything(schema: String) throws {
+        var c = Constraint(grammar: try Grammar.jsonSchema(schema), vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array(#""abc""#.utf8)) <= 1)
+        #expect(!c.isAccepting)
+        #expect(c.mask().allowedCount <= 3)   // at most the leading quote / whitespace
+        let lexeme = try RegexLexeme(pattern: "[^\\s\\S]", search: false)
+        #expect(!lexeme.matches([]))
+        #expect(lexeme.next(lexeme.startState, 0x61) < 0)
+    }
+}

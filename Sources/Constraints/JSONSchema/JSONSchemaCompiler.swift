@@ -414,7 +414,7 @@ final class SchemaCompilation {
         } else if allowed.contains("number") || allowed.contains("integer") {
             if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
         }
-        if allowed.contains("string") { builder.add(rule, [try stringSymbol(parts)]) }
+        if allowed.contains("string"), let symbol = try stringSymbol(parts) { builder.add(rule, [symbol]) }
         if allowed.contains("array") { try arrayAlternatives(rule, parts) }
         if allowed.contains("object") { try objectAlternatives(rule, parts) }
     }
@@ -457,7 +457,8 @@ final class SchemaCompilation {
         return a
     }
 
-    private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol {
+    /// The string alternative, or nil when no string satisfies the length bounds.
+    private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
         var inner: [any ByteLexeme] = []
         var minLength = 0, maxLength: Int? = nil
         for part in parts {
@@ -484,7 +485,7 @@ final class SchemaCompilation {
                 let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
                 try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(Self.maxUnrolledLength) are not supported")
             } else {
-                if let maxLength, maxLength < minLength { return padded(JSONStringLexeme(inner: IntersectionLexeme([]))) }
+                if let maxLength, maxLength < minLength { return nil }
                 inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
             }
         }

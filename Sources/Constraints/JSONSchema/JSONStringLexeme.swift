@@ -150,7 +150,9 @@ final class IntersectionLexeme: ByteLexeme {
     private var transitions: [Int32] = []
     let startState: Int32 = 0
 
+    /// - Parameter parts: at least one lexeme (an empty intersection would accept everything).
     init(_ parts: [any ByteLexeme]) {
+        precondition(!parts.isEmpty, "an intersection needs at least one part")
         self.parts = parts
         _ = intern(parts.map(\.startState))
     }

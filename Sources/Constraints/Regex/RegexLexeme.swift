@@ -66,7 +66,9 @@ public final class RegexLexeme: ByteLexeme {
     }
 
     private func intern(_ states: [Int32], atStart: Bool) -> Int32 {
-        if states.isEmpty { return -1 }
+        // The empty set is dead, except as the start of a regex that matches nothing, which still
+        // needs a state 0 (with no transitions).
+        if states.isEmpty && !dfaStates.isEmpty { return -1 }
         let key = Key(states: states, atStart: atStart)
         if let id = index[key] { return id }
         let id = Int32(dfaStates.count)
