@@ -175,3 +175,21 @@ import Testing
         #expect(lexeme.next(lexeme.startState, 0x61) < 0)
     }
 }
+
+/// `not` with types: exact type complements, including "number but not integer".
+@Suite struct NotTypeTests {
+    static func accepts(_ schema: String, _ text: String) throws -> Bool {
+        var c = Constraint(grammar: try Grammar.jsonSchema(schema), vocabulary: SyntheticVocabulary.shared)
+        return c.advance(bytes: Array(text.utf8)) == text.utf8.count && c.isAccepting
+    }
+
+    @Test(arguments: [
+        (#"{"not": {"type": "integer"}}"#, "1.5", true), (#"{"not": {"type": "integer"}}"#, "1.0", false),
+        (#"{"not": {"type": "integer"}}"#, "\"x\"", true), (#"{"not": {"type": "integer"}}"#, "2", false),
+        (#"{"allOf": [{"not": {"type": "integer"}}, {"not": {"type": "number"}}]}"#, "1.5", false),
+        (#"{"not": {"type": ["string", "null"]}}"#, "null", false), (#"{"not": {}}"#, "1", false),
+    ])
+    func typeComplements(schema: String, text: String, accepted: Bool) throws {
+        #expect(try Self.accepts(schema, text) == accepted)
+    }
+}

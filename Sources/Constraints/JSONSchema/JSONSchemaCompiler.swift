@@ -187,6 +187,8 @@ final class SchemaCompilation {
                 try refuse(keyword, at: here, "'not' is supported only for booleans and type-only schemas ({\"not\": {\"type\": …}})")
                 break
             }
+        case "pattern":
+            guard case .string = value else { throw invalid(here, "pattern must be a string") }
         case "uniqueItems":
             guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
             if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
@@ -381,7 +383,7 @@ final class SchemaCompilation {
             }
             allowed.formIntersection(expanded)
         }
-        var nonIntegerOnly = false
+        var excludesInteger = false
         for part in parts {
             guard let negated = part.value["not"] else { continue }
             if case .bool(let b) = negated {
@@ -396,9 +398,11 @@ final class SchemaCompilation {
                 guard Self.allTypes.contains(n) else { throw invalid(part.path + ["not", "type"], "unknown type '\(n)'") }
                 allowed.remove(n)
                 if n == "number" { allowed.remove("integer") }
-                if n == "integer" && allowed.contains("number") { nonIntegerOnly = true }
+                if n == "integer" { excludesInteger = true }
             }
         }
+        // "number but not integer": only numbers with a fractional part.
+        let nonIntegerOnly = excludesInteger && allowed.contains("number")
         if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
         if allowed.contains("boolean") {
             builder.add(rule, [ws] + builder.literal("true"))
