@@ -66,10 +66,10 @@ final class SchemaCompilation {
         "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
-        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not",
+        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
     ]
     static let refused: Set<String> = [
-        "if", "dependentSchemas", "propertyNames",
+        "if", "dependentSchemas",
         "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
         "multipleOf", "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
@@ -463,6 +463,12 @@ final class SchemaCompilation {
 
     /// The string alternative, or nil when no string satisfies the length bounds.
     private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
+        try stringContent(parts).map { padded(JSONStringLexeme(inner: $0)) }
+    }
+
+    /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when
+    /// no string satisfies them.
+    private func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
         var inner: [any ByteLexeme] = []
         var minLength = 0, maxLength: Int? = nil
         for part in parts {
@@ -495,8 +501,54 @@ final class SchemaCompilation {
         }
         if inner.isEmpty { inner.append(try anyString()) }
         // Patterns and formats accept only valid UTF-8 by construction; a length automaton does too.
-        let content: any ByteLexeme = inner.count == 1 ? inner[0] : IntersectionLexeme(inner)
-        return padded(JSONStringLexeme(inner: content))
+        return inner.count == 1 ? inner[0] : IntersectionLexeme(inner)
+    }
+
+    /// Keywords a `propertyNames` schema may use: those that speak about strings.
+    static let propertyNameKeywords: Set<String> = ["type", "pattern", "minLength", "maxLength", "format", "const", "enum"]
+
+    /// The content automaton property names must match (`propertyNames`), nil when there is none;
+    /// a schema that no name satisfies gives a lexeme that matches nothing.
+    private func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+        var conjunction: [Part] = []
+        for part in parts {
+            guard let schema = part.value["propertyNames"] else { continue }
+            let here = part.path + ["propertyNames"]
+            switch schema {
+            case .bool(true): continue
+            case .bool(false): return try RegexLexeme(node: .scalars([]), search: false)
+            case .object(let members):
+                for (k, v) in members where !Self.annotations.contains(k) {
+                    guard Self.propertyNameKeywords.contains(k) else {
+                        try refuse("propertyNames", at: here + [k], "propertyNames supports only string keywords (type, pattern, minLength, maxLength, format, const, enum), not '\(k)'")
+                        continue
+                    }
+                    try check(k, v, in: Part(path: here, value: schema))
+                }
+                conjunction.append(Part(path: here, value: schema))
+            default:
+                throw invalid(here, "propertyNames must be a schema")
+            }
+        }
+        if conjunction.isEmpty { return nil }
+        var lexemes: [any ByteLexeme] = []
+        for part in conjunction {
+            if let names = try stringsIn(part.value["type"], part.path + ["type"]), !names.contains("string") {
+                return try RegexLexeme(node: .scalars([]), search: false)
+            }
+            var literals: [String]? = nil
+            if let c = part.value["const"] { literals = { if case .string(let s) = c { return [s] } else { return [] } }() }
+            if case .array(let list)? = part.value["enum"] {
+                let strings = list.compactMap { v -> String? in if case .string(let s) = v { return s } else { return nil } }
+                literals = literals.map { l in l.filter { strings.contains($0) } } ?? strings
+            }
+            if let literals {
+                lexemes.append(try RegexLexeme(node: literals.isEmpty ? .scalars([]) : .alternation(literals.map(RegexNode.literal)), search: false))
+            }
+        }
+        guard let content = try stringContent(conjunction) else { return try RegexLexeme(node: .scalars([]), search: false) }
+        lexemes.append(content)
+        return lexemes.count == 1 ? lexemes[0] : IntersectionLexeme(lexemes)
     }
 
     private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
@@ -636,8 +688,11 @@ final class SchemaCompilation {
             }
             return conjunction
         }
+        let nameContent = try propertyNameContent(parts)
         var members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
         for k in named {
+            // A name propertyNames rejects cannot appear (a required one makes the object impossible).
+            if let nameContent, !nameContent.matches(k.utf8) { continue }
             let matched = Set(patterns.indices.filter { patterns[$0].matcher.matches(k.utf8) })
             members.append((try keySymbol(k), .rule(try compile(valueParts(property: k, matched: matched))), bits([k])))
         }
@@ -649,6 +704,7 @@ final class SchemaCompilation {
             let conjunction = valueParts(property: nil, matched: matched)
             if conjunction.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { continue }
             var keyParts: [any ByteLexeme] = [otherKeys]
+            if let nameContent { keyParts.append(nameContent) }
             for k in patterns.indices {
                 keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
             }
