@@ -26,12 +26,15 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Constraints"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "Constraints"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
-        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
     ]
 )

@@ -12,7 +12,9 @@ public enum DecographCLI {
         "decograph",
         abstract: "A declarative decoding-graph engine: decoding methods as YAML graphs over a shared CPU model runtime.",
         subcommands: [
-            .bench, .constrain,
+            .tokenize,
+            .bench,
+            .constrain,
         ])
 
     /// Runs the command line.

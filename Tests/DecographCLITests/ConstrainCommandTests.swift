@@ -9,12 +9,14 @@ import Testing
     /// (GPT-2's byte table), a few merged JSON fragments, and `<|endoftext|>`.
     static func writeTokenizer(to directory: URL) throws {
         var vocab: [String] = (33...126).map { String(UnicodeScalar(UInt8($0))) }
-        vocab += ["Ġ", "{\"", "\":", "\":Ġ", "true", "Ġtrue", ",Ġ\""]
+        vocab += ["Ġ", "{\"", "\":", "tr", "tru", "true"]
+        let merges = ["{ \"", "\" :", "t r", "tr u", "tru e"].map(jsonString).joined(separator: ", ")
         let entries = vocab.enumerated().map { "\(jsonString($0.element)): \($0.offset)" }.joined(separator: ", ")
         let json = """
             {"added_tokens": [{"id": \(vocab.count), "content": "<|endoftext|>", "special": true}],
-             "pre_tokenizer": {"type": "ByteLevel"}, "decoder": {"type": "ByteLevel"},
-             "model": {"type": "BPE", "vocab": {\(entries)}, "merges": []}}
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+             "decoder": {"type": "ByteLevel"},
+             "model": {"type": "BPE", "vocab": {\(entries)}, "merges": [\(merges)]}}
             """
         try json.write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
     }
@@ -42,12 +44,12 @@ import Testing
         let r = Self.run(["constrain", "test", "--tokenizer", dir.path, "--schema", dir.appendingPathComponent("schema.json").path,
                           "--input", dir.appendingPathComponent("in.jsonl").path])
         #expect(r.status == 0, "\(r.err)")
-        // {"  o  k  ":␠  true  }  →  6 tokens; in the second, `1` (index 4) is not a boolean; the third
-        // is a prefix of a valid document, so it fails only at its end (index 5, where EOS would go).
+        // BPE: {"  o  k  ":  ␠  true  }  →  7 tokens; in the second, `1` (index 5) is not a boolean; the
+        // third is a prefix of a valid document, so it fails only at its end (index 6, where EOS would go).
         #expect(r.out == """
-            {"accepted": true, "tokens": 6, "rejected_at": null}
-            {"accepted": false, "tokens": 6, "rejected_at": 4}
-            {"accepted": false, "tokens": 5, "rejected_at": 5}
+            {"accepted": true, "tokens": 7, "rejected_at": null}
+            {"accepted": false, "tokens": 7, "rejected_at": 5}
+            {"accepted": false, "tokens": 6, "rejected_at": 6}
 
             """)
         #expect(r.err.contains("masks: "))

@@ -1,6 +1,7 @@
 import Constraints
 import Dispatch
 import Foundation
+import Tokenization
 
 extension CommandSpec {
     /// `decograph bench constraints`: grammar compile time and per-token mask time on a large vocabulary.
@@ -8,8 +9,7 @@ extension CommandSpec {
         "constraints", abstract: "Constraint compile time and per-token mask time (p50/p99/max) on a large BPE vocabulary.",
         discussion: """
             Compiles typical JSON Schemas, a regex and a GBNF grammar, then walks valid outputs token by \
-            token, computing the full vocabulary mask before each token. The outputs are split into tokens \
-            by greedy longest match over the vocabulary. Prints compile-time and mask-time percentiles, and \
+            token (as the tokenizer encodes them), computing the full vocabulary mask before each token. Prints compile-time and mask-time percentiles, and \
             the ratio of the trie walk to checking every token separately, measured in the same run. \
             Train the default tokenizer with tools/constraints/train_bench_tokenizer.py.
             """,
@@ -22,7 +22,7 @@ extension CommandSpec {
         body: { args, context in
             let directory = args.value("tokenizer") ?? ".build/bench-tokenizer"
             let repeats = try args.int("repeats", in: 1...1000) ?? 5
-            let vocabulary = try loadVocabulary(directory: directory)
+            let (tokenizer, vocabulary) = try loadTokenizer(directory: directory)
             func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
             func percentile(_ v: [Double], _ p: Double) -> Double {
                 let s = v.sorted()
@@ -47,9 +47,7 @@ extension CommandSpec {
                 var masks: [Double] = [], tokens = 0
                 for r in 0..<repeats {
                     for output in w.outputs {
-                        guard let ids = vocabulary.greedySegmentation(Array(output.utf8)) else {
-                            throw CommandFailure("workload '\(w.name)': the vocabulary cannot spell its output")
-                        }
+                        let ids = tokenizer.encode(output, addSpecialTokens: false).map(Int.init)
                         var c = base.restarted()
                         for (k, t) in ids.enumerated() {
                             let t0 = now()
@@ -94,22 +92,31 @@ extension CommandSpec {
             return 0
         })
 
-    /// Reads `DIR/tokenizer.json` (and the EOS name from `DIR/tokenizer_config.json` when present).
-    static func loadVocabulary(directory: String) throws -> TokenVocabulary {
-        let path = directory + "/tokenizer.json"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandFailure("cannot read \(path) (train one with tools/constraints/train_bench_tokenizer.py --out \(directory))")
-        }
-        var eos: Set<String>? = nil
-        if let config = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
-           let value = try? JSONValue.parse(bytes: Array(config)) {
-            if case .string(let name)? = value["eos_token"] { eos = [name] }
-            if case .string(let name)? = value["eos_token"]?["content"] { eos = [name] }
-        }
+    /// Loads the tokenizer in `directory` and the vocabulary masks use: each token's bytes (special
+    /// tokens emit none, so they are never allowed) and the EOS id (`tokenizer_config.json`'s
+    /// `eos_token`, else a special token with a conventional end name such as `<|endoftext|>`).
+    static func loadTokenizer(directory: String) throws -> (Tokenizer, TokenVocabulary) {
+        let tokenizer: Tokenizer
         do {
-            return try TokenVocabulary.load(tokenizerJSON: Array(data), endOfSequence: eos)
+            tokenizer = try Tokenizer(directory: URL(fileURLWithPath: directory))
         } catch {
-            throw CommandFailure("\(path):\(error)")
+            throw CommandFailure("\(error) (train one for benchmarks with tools/constraints/train_bench_tokenizer.py --out DIR)")
         }
+        var table: [[UInt8]] = []
+        var eos: Set<Int> = tokenizer.eosTokenID.map { [Int($0)] } ?? []
+        for id in 0..<Int32(tokenizer.vocabularySize) {
+            if tokenizer.isSpecial(id) {
+                table.append([])
+                if tokenizer.eosTokenID == nil, let name = tokenizer.tokenString(id), conventionalEndTokens.contains(name) {
+                    eos.insert(Int(id))
+                }
+            } else {
+                table.append(tokenizer.tokenBytes(id))
+            }
+        }
+        return (tokenizer, TokenVocabulary(tokenBytes: table, endOfSequence: eos))
     }
+
+    /// End-of-sequence names used when `tokenizer_config.json` names none.
+    static let conventionalEndTokens: Set<String> = ["<|endoftext|>", "</s>", "<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<eos>"]
 }

@@ -1,6 +1,7 @@
 import Constraints
 import Dispatch
 import Foundation
+import Tokenization
 
 extension CommandSpec {
     /// `decograph constrain …`: constrained-generation tools.
@@ -12,8 +13,8 @@ extension CommandSpec {
     static let constrainTest = CommandSpec(
         "test", abstract: "Walk JSON Lines texts token by token through a constraint's masks.",
         discussion: """
-            Reads one JSON object per line from standard input, {"text": "…"}, splits the text into tokens \
-            of the tokenizer's vocabulary (greedy longest match), and before each token computes the mask \
+            Reads one JSON object per line from standard input, {"text": "…"}, tokenizes the text with the \
+            tokenizer (no special tokens added), and before each token computes the mask \
             of allowed tokens. Writes one JSON line per input: {"accepted": true|false, "tokens": N, \
             "rejected_at": i|null} (i = N when every token is allowed but the text is incomplete). Then \
             prints the mask-time percentiles to standard error. A schema or grammar that is refused exits \
@@ -28,7 +29,7 @@ extension CommandSpec {
             .flag("lenient", help: "Ignore unsupported schema keywords with a warning instead of refusing."),
         ],
         body: { args, context in
-            let vocabulary = try loadVocabulary(directory: try args.required("tokenizer"))
+            let (tokenizer, vocabulary) = try loadTokenizer(directory: try args.required("tokenizer"))
             let given = ["schema", "regex", "grammar"].filter { args.value($0) != nil }
             guard given.count == 1 else {
                 throw UsageError("Give exactly one of '--schema', '--regex' or '--grammar'.", usage: args.usageLine)
@@ -39,7 +40,7 @@ extension CommandSpec {
                 let file = args.value("schema")!
                 guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read \(file)") }
                 do {
-                    let result = try JSONSchemaCompiler.compile(JSONValue.parse(bytes: Array(data)),
+                    let result = try JSONSchemaCompiler.compile(Constraints.JSONValue.parse(bytes: Array(data)),
                                                                options: JSONSchemaOptions(lenient: args.flag("lenient")))
                     for w in result.warnings { context.printError("\(file):\(w.location): warning: \(w.message)") }
                     grammar = result.grammar
@@ -63,12 +64,10 @@ extension CommandSpec {
                 input = FileHandle.standardInput.readDataToEndOfFile()
             }
             for (lineIndex, line) in String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-                guard case .string(let text)? = (try? JSONValue.parse(String(line)))?["text"] else {
+                guard case .string(let text)? = (try? Constraints.JSONValue.parse(String(line)))?["text"] else {
                     throw CommandFailure("stdin:\(lineIndex + 1): expected a JSON object with a string \"text\"")
                 }
-                guard let tokens = vocabulary.greedySegmentation(Array(text.utf8)) else {
-                    throw CommandFailure("stdin:\(lineIndex + 1): the vocabulary cannot spell this text")
-                }
+                let tokens = tokenizer.encode(text, addSpecialTokens: false).map(Int.init)
                 var c = base.restarted()
                 var rejectedAt: Int? = nil
                 for (i, t) in tokens.enumerated() {

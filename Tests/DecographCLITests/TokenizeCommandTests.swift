@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+import Tokenization
+@testable import DecographCLI
+
+/// `decograph tokenize` prints what `Tokenizer` produces (which the Tokenization tests hold to
+/// Hugging Face's output on the fixtures of tools/oracle/make_tokenizer_fixtures.py).
+@Suite struct TokenizeCommandTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizers")
+
+    @Test(arguments: [("llama3", "Hello World, it's 2024 <|eot_id|>"), ("llama2", " héllo\n<s> wörld 🫠"),
+                      ("gpt2", "def f(x):\n    return x  # ok")])
+    func printsTheTokenizersIDs(family: String, text: String) throws {
+        let dir = Self.fixtures.appendingPathComponent(family)
+        let tokenizer = try Tokenizer(directory: dir)
+        let out = CapturingOutput()
+        #expect(DecographCLI.main(["tokenize", "--tokenizer", dir.path, "--ids", text], context: out.context) == 0)
+        #expect(out.out == tokenizer.encode(text).map(String.init).joined(separator: " ") + "\n")
+        let plain = CapturingOutput()
+        #expect(DecographCLI.main(["tokenize", "--tokenizer", dir.path, "--no-special", "--json", text], context: plain.context) == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(plain.out.utf8)) as! [String: Any]
+        #expect(object["ids"] as? [Int] == tokenizer.encode(text, addSpecialTokens: false).map(Int.init))
+        #expect(object["decoded"] as? String == tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false)))
+    }
+
+    @Test func missingTokenizerIsAFailureNotACrash() {
+        let out = CapturingOutput()
+        #expect(DecographCLI.main(["tokenize", "--tokenizer", "/nonexistent", "x"], context: out.context) == 1)
+        #expect(out.err.contains("tokenizer.json"))
+        #expect(DecographCLI.main(["tokenize", "x"], context: out.context) == 64)
+    }
+}
