@@ -193,3 +193,28 @@ import Testing
         #expect(try Self.accepts(schema, text) == accepted)
     }
 }
+
+/// Lexical constraints: EOS is masked until every phrase has appeared.
+@Suite struct PhrasesTests {
+    @Test func endOfSequenceWaitsForAllPhrases() throws {
+        var c = Constraint(grammar: try Grammar.phrases(["foo", "bar"]), vocabulary: SyntheticVocabulary.shared)
+        let eos = SyntheticVocabulary.eos
+        var text: [UInt8] = []
+        for t in SyntheticVocabulary.shared.greedySegmentation(Array("a foo, then ba and bar.".utf8))! {
+            let sofar = String(decoding: text, as: UTF8.self)
+            #expect(c.mask().contains(eos) == (sofar.contains("foo") && sofar.contains("bar")), "after '\(sofar)'")
+            text += SyntheticVocabulary.shared.tokenBytes[t]
+            // Any text may follow: every token that is complete UTF-8 is allowed.
+            let mask = c.mask()
+            for id in 0..<eos where String(validating: SyntheticVocabulary.shared.tokenBytes[id], as: UTF8.self) != nil {
+                #expect(mask.contains(id))
+            }
+            let advanced = c.advance(t)
+            #expect(advanced)
+        }
+        #expect(c.mask().contains(eos))
+        var d = Constraint(grammar: try Grammar.phrases(["foo", "bar"]), vocabulary: SyntheticVocabulary.shared)
+        #expect(d.advance(bytes: Array("barfoo".utf8)) == 6)
+        #expect(d.isAccepting)
+    }
+}

@@ -361,6 +361,21 @@ extension Grammar {
         return builder.build(root: root)
     }
 
+    /// A lexical constraint: any text (valid UTF-8) that contains every phrase, so EOS stays masked
+    /// until all have appeared (the `constrain.phrases` behaviour). One lexeme: the intersection of
+    /// one search automaton per phrase.
+    /// - Parameter phrases: the phrases that must appear (in any order, possibly overlapping).
+    /// - Returns: a one-lexeme grammar.
+    /// - Throws: `ConstraintError` if a phrase's automaton would be too large.
+    public static func phrases(_ phrases: [String]) throws(ConstraintError) -> Grammar {
+        var builder = GrammarBuilder()
+        let root = builder.newRule("root")
+        var parts: [any ByteLexeme] = [try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: 0, max: nil), search: false)]
+        for p in phrases { parts.append(try RegexLexeme(node: .literal(p), search: true)) }
+        builder.add(root, [builder.lexeme(parts.count == 1 ? parts[0] : IntersectionLexeme(parts))])
+        return builder.build(root: root)
+    }
+
     /// The grammar of a JSON Schema's valid instances (see `JSONSchemaCompiler` for warnings).
     /// - Parameters:
     ///   - schema: the schema text.
