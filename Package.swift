@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["Support"]),
         // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization", "CKernels", "NGramStore"]),
+        // Constrained generation: regex, JSON Schema and grammars as token masks.
+        .target(name: "Constraints", dependencies: ["Support"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization", "CKernels", "NGramStore", "Constraints"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -50,5 +52,6 @@ let package = Package(
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
     ]
 )

@@ -1,0 +1,79 @@
+/// A set of bytes as a 256-bit bitmap: the terminal of a grammar rule (`[a-z]`, `"x"`).
+public struct ByteSet: Hashable, Sendable {
+    /// Four 64-bit words; bit `b % 64` of word `b / 64` says whether byte `b` is in the set.
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    /// The empty set.
+    public init() { words = (0, 0, 0, 0) }
+
+    /// The set of the bytes in a closed range.
+    /// - Parameter range: the bytes to include.
+    public init(_ range: ClosedRange<UInt8>) {
+        self.init()
+        for b in range { insert(b) }
+    }
+
+    /// The set holding one byte.
+    /// - Parameter byte: the byte.
+    public init(byte: UInt8) {
+        self.init()
+        insert(byte)
+    }
+
+    /// Whether `byte` is in the set.
+    /// - Parameter byte: the byte to test.
+    /// - Returns: `true` when it is a member.
+    @inline(__always)
+    public func contains(_ byte: UInt8) -> Bool {
+        let bit = UInt64(1) << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: return words.0 & bit != 0
+        case 1: return words.1 & bit != 0
+        case 2: return words.2 & bit != 0
+        default: return words.3 & bit != 0
+        }
+    }
+
+    /// Adds a byte.
+    /// - Parameter byte: the byte to add.
+    public mutating func insert(_ byte: UInt8) {
+        let bit = UInt64(1) << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: words.0 |= bit
+        case 1: words.1 |= bit
+        case 2: words.2 |= bit
+        default: words.3 |= bit
+        }
+    }
+
+    /// Adds every byte of another set.
+    /// - Parameter other: the set to merge in.
+    public mutating func formUnion(_ other: ByteSet) {
+        words.0 |= other.words.0
+        words.1 |= other.words.1
+        words.2 |= other.words.2
+        words.3 |= other.words.3
+    }
+
+    /// Whether the set has no member.
+    public var isEmpty: Bool { words.0 | words.1 | words.2 | words.3 == 0 }
+
+    /// The number of members.
+    public var count: Int {
+        words.0.nonzeroBitCount + words.1.nonzeroBitCount + words.2.nonzeroBitCount + words.3.nonzeroBitCount
+    }
+
+    /// The members in increasing order.
+    public var members: [UInt8] { (0...255).compactMap { contains(UInt8($0)) ? UInt8($0) : nil } }
+
+    public static func == (a: ByteSet, b: ByteSet) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+}

@@ -1,0 +1,248 @@
+/// The state of one constrained sequence: which tokens may come next, given the tokens so far.
+///
+/// A constraint is a grammar (from a regex, a JSON Schema, or EBNF/GBNF) run by an incremental byte
+/// parser, plus the vocabulary it masks. It is a value: copying it forks the sequence (draft branches,
+/// beams), and the copies share storage until one advances. `rollback(tokens:)` undoes accepted tokens
+/// in O(1) by truncating the parser's set stack, which is what speculative verification needs after a
+/// rejected draft suffix.
+public struct Constraint {
+    /// The grammar being enforced.
+    public let grammar: Grammar
+    /// The vocabulary masked.
+    public let vocabulary: TokenVocabulary
+    private var parser: EarleyParser
+    /// Parser byte count after each accepted token (for rollback).
+    private var tokenEnds: [Int] = []
+    /// Lexeme-state masks shared by this constraint and its forks (same grammar and vocabulary).
+    private let cache: LexemeMaskCache
+    /// Whether an end-of-sequence token has been accepted; nothing is allowed after it.
+    public private(set) var isFinished = false
+
+    /// Starts a sequence.
+    /// - Parameters:
+    ///   - grammar: what the output must match.
+    ///   - vocabulary: the tokenizer's token bytes and EOS ids.
+    public init(grammar: Grammar, vocabulary: TokenVocabulary) {
+        self.grammar = grammar
+        self.vocabulary = vocabulary
+        parser = EarleyParser(grammar: grammar)
+        cache = LexemeMaskCache()
+    }
+
+    /// A fresh sequence under the same grammar and vocabulary, sharing this one's cache of lexeme masks
+    /// (so masks computed for earlier sequences are reused).
+    /// - Returns: the constraint at its start state.
+    public func restarted() -> Constraint {
+        Constraint(grammar: grammar, vocabulary: vocabulary, cache: cache)
+    }
+
+    private init(grammar: Grammar, vocabulary: TokenVocabulary, cache: LexemeMaskCache) {
+        self.grammar = grammar
+        self.vocabulary = vocabulary
+        parser = EarleyParser(grammar: grammar)
+        self.cache = cache
+    }
+
+    /// The number of tokens accepted so far (EOS included).
+    public var tokenCount: Int { tokenEnds.count }
+
+    /// Whether the output so far is complete: the sequence may end here (EOS allowed).
+    public var isAccepting: Bool { !isFinished && parser.isAccepting }
+
+    /// Whether `token` may come next, without changing the state.
+    ///
+    /// `mutating` only because the parser's own set stack is used as scratch (advanced, then truncated
+    /// back): copying the chart would cost as much as the whole output so far.
+    /// - Parameter token: a token id.
+    /// - Returns: `true` when accepting it keeps the output a prefix of some accepted string.
+    public mutating func allows(_ token: Int) -> Bool {
+        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        if vocabulary.endOfSequence.contains(token) { return parser.isAccepting }
+        let bytes = vocabulary.tokenBytes[token]
+        if bytes.isEmpty { return false }
+        let before = parser.byteCount
+        defer { parser.rollback(toBytes: before) }
+        for b in bytes where !parser.advance(b) { return false }
+        return true
+    }
+
+    /// Accepts a token.
+    /// - Parameter token: a token id.
+    /// - Returns: `false`, leaving the state unchanged, when the token is not allowed.
+    @discardableResult
+    public mutating func advance(_ token: Int) -> Bool {
+        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        if vocabulary.endOfSequence.contains(token) {
+            guard parser.isAccepting else { return false }
+            isFinished = true
+            tokenEnds.append(parser.byteCount)
+            return true
+        }
+        let bytes = vocabulary.tokenBytes[token]
+        if bytes.isEmpty { return false }
+        let before = parser.byteCount
+        for b in bytes where !parser.advance(b) {
+            parser.rollback(toBytes: before)
+            return false
+        }
+        tokenEnds.append(parser.byteCount)
+        return true
+    }
+
+    /// Accepts raw bytes that are not tied to tokens (a prompt prefix the output must continue).
+    /// - Parameter bytes: the bytes.
+    /// - Returns: how many of them were accepted before the first rejected one.
+    @discardableResult
+    public mutating func advance(bytes: some Sequence<UInt8>) -> Int {
+        var n = 0
+        for b in bytes {
+            guard !isFinished, parser.advance(b) else { break }
+            n += 1
+        }
+        return n
+    }
+
+    /// Undoes the last `n` accepted tokens in O(1).
+    /// - Parameter n: how many tokens to undo; more than `tokenCount` undoes all.
+    public mutating func rollback(tokens n: Int) {
+        guard n > 0 else { return }
+        let keep = max(0, tokenEnds.count - n)
+        let bytes = keep == 0 ? 0 : tokenEnds[keep - 1]
+        tokenEnds.removeSubrange(keep...)
+        parser.rollback(toBytes: bytes)
+        isFinished = false
+    }
+
+    /// The tokens allowed next.
+    ///
+    /// Walks the vocabulary trie with the parser: each trie node costs one parser step, a byte the
+    /// parser rejects prunes the node's whole subtree, and tokens sharing a prefix share its steps.
+    ///
+    /// Tokens that stay inside a lexeme (a JSON string, a number, a regex) depend only on the lexeme's
+    /// automaton state, not on the parser stack (XGrammar's context-independent tokens). They are
+    /// computed once per (lexeme, state) with the bare automaton and cached; the parser walks only the
+    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit)
+    /// and the subtrees of bytes that grammar terminals other than lexemes allow.
+    ///
+    /// `mutating` only because the parser's set stack is used as scratch; the state is unchanged.
+    /// - Returns: the mask (EOS bits set when the output may end here).
+    public mutating func mask() -> TokenMask {
+        var mask = TokenMask(count: vocabulary.count)
+        guard !isFinished else { return mask }
+        if parser.isAccepting {
+            for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
+        }
+        let (lexemeItems, byteTerminals) = parser.scannable
+        var exits: [(node: Int32, prefix: [UInt8], lexeme: Int32, state: Int32)] = []
+        for (lexeme, state) in lexemeItems {
+            let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
+            mask.formUnion(entry.inside)
+            for k in entry.exitNodes.indices {
+                exits.append((entry.exitNodes[k], entry.exitPrefixes[k], lexeme, entry.exitStates[k]))
+            }
+        }
+        let base = parser.byteCount
+        // Tokens whose first byte a byte-set terminal allows: the parser walks their whole subtrees.
+        if !byteTerminals.isEmpty {
+            walk(from: 0, to: vocabulary.nodeByte.count, firstBytes: byteTerminals, base: base, into: &mask)
+        }
+        // In trie order, consecutive exits share prefixes: keep the parser on the common part.
+        exits.sort { $0.node < $1.node }
+        // An exit matters only if some child byte can follow a lexeme's end here.
+        let follow = exits.isEmpty ? ByteSet() : parser.bytesAfterLexemesEnd()
+        var fed: [UInt8] = []
+        for exit in exits {
+            // Subtrees already walked from the root need no second walk.
+            if byteTerminals.contains(exit.prefix[0]) { continue }
+            let node = Int(exit.node)
+            var child = node + 1, useful = false
+            let end = Int(vocabulary.subtreeEnd[node])
+            while child < end {
+                if follow.contains(vocabulary.nodeByte[child]) { useful = true; break }
+                child = Int(vocabulary.subtreeEnd[child])
+            }
+            if !useful { continue }
+            var common = 0
+            while common < min(fed.count, exit.prefix.count), fed[common] == exit.prefix[common] { common += 1 }
+            parser.rollback(toBytes: base + common)
+            fed.removeSubrange(common...)
+            var ok = true
+            for b in exit.prefix[common...] {
+                guard parser.advance(b) else { ok = false; break }
+                fed.append(b)
+            }
+            guard ok else { continue }
+            // Continuations inside the lexeme are in the cached mask (and deeper exits): walk only
+            // those where the lexeme ends here.
+            parser.dropLexemeItems(lexeme: exit.lexeme, state: exit.state)
+            if !parser.isDead {
+                walk(from: node + 1, to: end, firstBytes: nil,
+                     base: base + fed.count, into: &mask)
+            }
+            // Undo the pruned last byte; the rest of the prefix stays for the next exit.
+            parser.rollback(toBytes: base + fed.count - 1)
+            fed.removeLast()
+        }
+        parser.rollback(toBytes: base)
+        return mask
+    }
+
+    /// Marks the tokens of trie nodes `start..<end` — a run of sibling subtrees whose roots are one
+    /// byte deeper than the parser's position — that the parser accepts; `firstBytes` limits which
+    /// sibling roots are tried (else the parser's allowed bytes). Leaves the parser at `base` bytes.
+    private mutating func walk(from start: Int, to end: Int, firstBytes: ByteSet?, base: Int, into mask: inout TokenMask) {
+        let v = vocabulary
+        guard start < end else { return }
+        let firstDepth = Int(v.nodeDepth[start])
+        let allowedFirst = firstBytes ?? parser.allowedBytes
+        let offset = parser.byteCount - (firstDepth - 1)
+        var i = start
+        while i < end {
+            let depth = Int(v.nodeDepth[i])
+            if depth == firstDepth && !allowedFirst.contains(v.nodeByte[i]) {
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
+            parser.rollback(toBytes: offset + depth - 1)
+            if !parser.advance(v.nodeByte[i]) {
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
+            for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            i += 1
+        }
+        parser.rollback(toBytes: base)
+    }
+
+    /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice
+    /// and the output cannot end yet.
+    /// - Parameter limit: the longest run to report.
+    /// - Returns: the forced bytes (empty when the next byte is not forced).
+    public func forcedBytes(limit: Int = 64) -> [UInt8] {
+        guard !isFinished else { return [] }
+        var probe = parser
+        var out: [UInt8] = []
+        while out.count < limit, !probe.isAccepting {
+            let allowed = probe.allowedBytes
+            guard allowed.count == 1, let b = allowed.members.first, probe.advance(b) else { break }
+            out.append(b)
+        }
+        return out
+    }
+
+    /// Tokens that are the only allowed choice, one after another: free speculation, as a drafter
+    /// would propose them (they need no model call to be known, only to be scored).
+    /// - Parameter limit: the most tokens to report.
+    /// - Returns: the forced tokens, in order.
+    public func forcedTokens(limit: Int = 16) -> [Int] {
+        var probe = self
+        var out: [Int] = []
+        while out.count < limit, !probe.forcedBytes(limit: 1).isEmpty {
+            let allowed = probe.mask()
+            guard allowed.allowedCount == 1, let t = allowed.allowed.first,
+                  !vocabulary.endOfSequence.contains(t), probe.advance(t) else { break }
+            out.append(t)
+        }
+        return out
+    }
+}

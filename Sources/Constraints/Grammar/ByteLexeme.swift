@@ -1,0 +1,34 @@
+/// A deterministic automaton over bytes that a grammar uses as one terminal (a lexeme): a regex, a
+/// JSON string with a pattern, a bounded number.
+///
+/// States are small integers so that a parser item can carry one. Implementations determinise lazily
+/// and cache transitions, which is why this is a class protocol; a lexeme is used from one thread at a
+/// time (a constraint and its forks belong to one decoding sequence).
+public protocol ByteLexeme: AnyObject {
+    /// The state before any byte.
+    var startState: Int32 { get }
+    /// The state after reading `byte` in `state`.
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - byte: the next byte.
+    /// - Returns: the next state, or a negative value when no accepted string has this prefix.
+    func next(_ state: Int32, _ byte: UInt8) -> Int32
+    /// Whether the bytes read so far form a complete lexeme.
+    /// - Parameter state: a state this lexeme returned.
+    /// - Returns: `true` when the lexeme may end here.
+    func isAccepting(_ state: Int32) -> Bool
+}
+
+extension ByteLexeme {
+    /// Whether the lexeme accepts exactly `bytes` (a whole-string match).
+    /// - Parameter bytes: the candidate string.
+    /// - Returns: `true` when it is accepted.
+    public func matches(_ bytes: some Sequence<UInt8>) -> Bool {
+        var s = startState
+        for b in bytes {
+            s = next(s, b)
+            if s < 0 { return false }
+        }
+        return isAccepting(s)
+    }
+}

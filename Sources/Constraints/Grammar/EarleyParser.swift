@@ -1,0 +1,255 @@
+/// An incremental Earley recogniser over bytes, with lexemes as terminals.
+///
+/// The chart is a stack of Earley sets stored in two flat arrays, one set per byte read: reading a byte
+/// pushes a set, `rollback(toBytes:)` truncates — O(1), which is what token rollback and the mask's trie
+/// walk need. Copying the parser (it is a value) forks it; the arrays are shared until written.
+///
+/// Items before a lexeme carry the lexeme's automaton state, so a lexeme is scanned byte by byte with
+/// its deterministic automaton instead of expanding it into grammar rules (the "lexer layer").
+/// Nullable rules are handled as in Aycock & Horspool, "Practical Earley Parsing" (2002): predicting a
+/// nullable rule also advances over it.
+struct EarleyParser {
+    struct Item: Hashable {
+        var production: Int32
+        var dot: Int32
+        var origin: Int32
+        /// Lexeme automaton state when the symbol after the dot is a lexeme, else -1.
+        var lexState: Int32
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(UInt32(bitPattern: production)) << 32 | UInt64(UInt32(bitPattern: dot)))
+            hasher.combine(UInt64(UInt32(bitPattern: origin)) << 32 | UInt64(UInt32(bitPattern: lexState)))
+        }
+    }
+
+    let grammar: Grammar
+    /// All items of all sets, set after set.
+    private(set) var items: [Item] = []
+    /// Start index in `items` of each set; set `k` holds the items after `k` bytes.
+    private(set) var setStarts: [Int32] = []
+    /// Membership for the set being built once it outgrows a linear scan (cleared per set).
+    private var seen: Set<Item> = []
+    private var seenInUse = false
+    /// Sets up to this size are deduplicated by scanning them: cheaper than hashing for the few items
+    /// a JSON or regex position usually has (measured with `decograph bench constraints`).
+    static let linearDedupLimit = 8
+
+    init(grammar: Grammar) {
+        self.grammar = grammar
+        setStarts.append(0)
+        add(production: 0, dot: 0, origin: 0)
+        close()
+    }
+
+    /// Bytes read so far.
+    var byteCount: Int { setStarts.count - 1 }
+
+    private var lastSet: Range<Int> { Int(setStarts[setStarts.count - 1])..<items.count }
+
+    /// Whether the bytes read so far form a complete sentence of the grammar.
+    var isAccepting: Bool {
+        for i in lastSet {
+            let item = items[i]
+            if item.production == 0 && item.origin == 0 && Int(item.dot) == grammar.productions[0].rhs.count {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Whether no item is left: no continuation can be accepted (only after a failed scan, which is
+    /// undone, so a live parser is never dead).
+    var isDead: Bool { lastSet.isEmpty }
+
+    /// Adds an item to the set being built, expanding a lexeme's start and nullable lexemes.
+    private mutating func add(production: Int32, dot: Int32, origin: Int32) {
+        let rhs = grammar.productions[Int(production)].rhs
+        var lexState: Int32 = -1
+        if Int(dot) < rhs.count, case .lexeme(let l) = rhs[Int(dot)] {
+            let lexeme = grammar.lexemes[Int(l)]
+            lexState = lexeme.startState
+            if lexeme.isAccepting(lexState) { add(production: production, dot: dot + 1, origin: origin) }
+        }
+        insert(Item(production: production, dot: dot, origin: origin, lexState: lexState))
+    }
+
+    private mutating func insert(_ item: Item) {
+        let start = Int(setStarts[setStarts.count - 1])
+        if !seenInUse {
+            if items.count - start < Self.linearDedupLimit {
+                for i in start..<items.count where items[i] == item { return }
+                items.append(item)
+                return
+            }
+            seen.formUnion(items[start...])
+            seenInUse = true
+        }
+        if seen.insert(item).inserted { items.append(item) }
+    }
+
+    /// Starts deduplication afresh for a new set.
+    private mutating func resetSeen() {
+        if seenInUse {
+            seen.removeAll(keepingCapacity: true)
+            seenInUse = false
+        }
+    }
+
+    /// Runs prediction and completion over the set being built until nothing new appears.
+    private mutating func close() {
+        let current = Int32(setStarts.count - 1)
+        var i = Int(setStarts[Int(current)])
+        while i < items.count {
+            let item = items[i]
+            i += 1
+            let production = grammar.productions[Int(item.production)]
+            if Int(item.dot) == production.rhs.count {
+                // Completion: advance every item in the origin set waiting for this rule.
+                let lhs = production.lhs
+                let originStart = Int(setStarts[Int(item.origin)])
+                let originEnd = item.origin == current ? items.count : Int(setStarts[Int(item.origin) + 1])
+                var j = originStart
+                while j < originEnd {
+                    let waiting = items[j]
+                    j += 1
+                    let rhs = grammar.productions[Int(waiting.production)].rhs
+                    if Int(waiting.dot) < rhs.count, case .rule(let r) = rhs[Int(waiting.dot)], r == lhs {
+                        add(production: waiting.production, dot: waiting.dot + 1, origin: waiting.origin)
+                    }
+                }
+            } else if case .rule(let r) = production.rhs[Int(item.dot)] {
+                for p in grammar.productionsOfRule[Int(r)] { add(production: p, dot: 0, origin: current) }
+                if grammar.nullable[Int(r)] {
+                    add(production: item.production, dot: item.dot + 1, origin: item.origin)
+                }
+            }
+        }
+    }
+
+    /// Reads one byte.
+    /// - Parameter byte: the byte.
+    /// - Returns: `false` (and no change) when no sentence of the grammar continues with it.
+    mutating func advance(_ byte: UInt8) -> Bool {
+        let previous = lastSet
+        let newStart = Int32(items.count)
+        setStarts.append(newStart)
+        resetSeen()
+        for i in previous {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .bytes(let set):
+                if set.contains(byte) { add(production: item.production, dot: item.dot + 1, origin: item.origin) }
+            case .lexeme(let l):
+                let lexeme = grammar.lexemes[Int(l)]
+                let next = lexeme.next(item.lexState, byte)
+                if next >= 0 {
+                    insert(Item(production: item.production, dot: item.dot, origin: item.origin, lexState: next))
+                    if lexeme.isAccepting(next) {
+                        add(production: item.production, dot: item.dot + 1, origin: item.origin)
+                    }
+                }
+            case .rule:
+                continue
+            }
+        }
+        if items.count == Int(newStart) {
+            setStarts.removeLast()
+            return false
+        }
+        close()
+        return true
+    }
+
+    /// Undoes bytes back to `count` bytes read.
+    /// - Parameter count: a byte count not above `byteCount`.
+    mutating func rollback(toBytes count: Int) {
+        guard count < byteCount else { return }
+        items.removeSubrange(Int(setStarts[count + 1])...)
+        setStarts.removeSubrange((count + 1)...)
+    }
+
+    /// Reads bytes, stopping at the first rejected one (which is not read).
+    /// - Returns: whether all were read.
+    mutating func advance(bytes: [UInt8]) -> Bool {
+        for b in bytes where !advance(b) { return false }
+        return true
+    }
+
+    /// The bytes that may come right after any lexeme item of the last set ends: a superset of what
+    /// the parser allows after a lexeme completes at any later position reached inside the lexemes.
+    mutating func bytesAfterLexemesEnd() -> ByteSet {
+        let previous = lastSet
+        setStarts.append(Int32(items.count))
+        resetSeen()
+        for i in previous {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            if Int(item.dot) < rhs.count, case .lexeme = rhs[Int(item.dot)] {
+                add(production: item.production, dot: item.dot + 1, origin: item.origin)
+            }
+        }
+        close()
+        let follow = allowedBytes
+        items.removeSubrange(Int(setStarts[setStarts.count - 1])...)
+        setStarts.removeLast()
+        resetSeen()
+        return follow
+    }
+
+    /// Removes from the last set the items inside `lexeme` at automaton state `state` (so a walk from
+    /// here follows only paths where that lexeme has ended). Rolling back past this set restores it.
+    mutating func dropLexemeItems(lexeme: Int32, state: Int32) {
+        let start = Int(setStarts[setStarts.count - 1])
+        var write = start
+        for i in start..<items.count {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            if item.lexState == state, Int(item.dot) < rhs.count, case .lexeme(let l) = rhs[Int(item.dot)], l == lexeme {
+                continue
+            }
+            items[write] = item
+            write += 1
+        }
+        items.removeSubrange(write...)
+        resetSeen()
+    }
+
+    /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the
+    /// union of the byte-set terminals after a dot.
+    var scannable: (lexemes: [(Int32, Int32)], bytes: ByteSet) {
+        var lexemes: [(Int32, Int32)] = []
+        var bytes = ByteSet()
+        for i in lastSet {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .rule: continue
+            case .bytes(let set): bytes.formUnion(set)
+            case .lexeme(let l):
+                if !lexemes.contains(where: { $0.0 == l && $0.1 == item.lexState }) { lexemes.append((l, item.lexState)) }
+            }
+        }
+        return (lexemes, bytes)
+    }
+
+    /// The bytes some continuation may read next.
+    var allowedBytes: ByteSet {
+        var allowed = ByteSet()
+        for i in lastSet {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .bytes(let set): allowed.formUnion(set)
+            case .lexeme(let l):
+                let lexeme = grammar.lexemes[Int(l)]
+                for b in 0...255 where lexeme.next(item.lexState, UInt8(b)) >= 0 { allowed.insert(UInt8(b)) }
+            case .rule: continue
+            }
+        }
+        return allowed
+    }
+}

@@ -1,0 +1,144 @@
+/// A context-free grammar over bytes whose terminals are byte sets and lexemes (regex-like automata).
+///
+/// Grammars come from the EBNF/GBNF front end (`Grammar.parse`), from regexes (one lexeme), and from
+/// JSON Schema (`JSONSchemaCompiler`). Their rules are immutable once built; `Constraint` runs them.
+///
+/// Not `Sendable`: lexemes determinise lazily (they fill transition caches as they are used), so a
+/// grammar and the constraints made from it are used from one thread at a time — one decoding
+/// sequence and its forks. Compile one grammar per concurrent sequence, or serialise access.
+public final class Grammar {
+    /// One symbol on the right-hand side of a production.
+    public enum Symbol: Hashable {
+        /// A nonterminal, by rule index.
+        case rule(Int32)
+        /// One byte from the set.
+        case bytes(ByteSet)
+        /// A whole lexeme, by index into `lexemes`.
+        case lexeme(Int32)
+    }
+
+    /// A production `lhs → rhs`.
+    public struct Production {
+        /// The rule it defines.
+        public var lhs: Int32
+        /// Its symbols; empty for an ε-production.
+        public var rhs: [Symbol]
+    }
+
+    /// Rule names, for messages and `description`.
+    public let ruleNames: [String]
+    /// All productions; production 0 is the augmented start `$start → root`.
+    public let productions: [Production]
+    /// Rule → its production indices.
+    let productionsOfRule: [[Int32]]
+    /// The lexeme automata referenced by `.lexeme` symbols.
+    public let lexemes: [any ByteLexeme]
+    /// Rule → whether it derives the empty string (needed for Earley's nullable completion).
+    let nullable: [Bool]
+    /// The root rule.
+    public let root: Int32
+
+    /// Builds a grammar from rules; adds the augmented start production.
+    /// - Parameters:
+    ///   - ruleNames: one name per rule.
+    ///   - productions: the productions (any order).
+    ///   - lexemes: the lexemes referenced.
+    ///   - root: the rule a complete input must derive.
+    init(ruleNames: [String], productions: [Production], lexemes: [any ByteLexeme], root: Int32) {
+        let start = Int32(ruleNames.count)
+        self.ruleNames = ruleNames + ["$start"]
+        self.productions = [Production(lhs: start, rhs: [.rule(root)])] + productions
+        self.lexemes = lexemes
+        self.root = root
+        var byRule = [[Int32]](repeating: [], count: ruleNames.count + 1)
+        for (i, p) in self.productions.enumerated() { byRule[Int(p.lhs)].append(Int32(i)) }
+        productionsOfRule = byRule
+        // Nullable rules by fixed point; a lexeme is nullable when its start state accepts.
+        var isNullable = [Bool](repeating: false, count: byRule.count)
+        var changed = true
+        while changed {
+            changed = false
+            for p in self.productions where !isNullable[Int(p.lhs)] {
+                let allNullable = p.rhs.allSatisfy { symbol in
+                    switch symbol {
+                    case .rule(let r): return isNullable[Int(r)]
+                    case .bytes: return false
+                    case .lexeme(let l): return lexemes[Int(l)].isAccepting(lexemes[Int(l)].startState)
+                    }
+                }
+                if allNullable { isNullable[Int(p.lhs)] = true; changed = true }
+            }
+        }
+        nullable = isNullable
+    }
+
+    /// The augmented start rule.
+    var startRule: Int32 { productions[0].lhs }
+}
+
+/// Assembles a `Grammar` rule by rule; the JSON Schema compiler and the EBNF front end share it.
+struct GrammarBuilder {
+    private(set) var names: [String] = []
+    private(set) var productions: [Grammar.Production] = []
+    private(set) var lexemes: [any ByteLexeme] = []
+
+    /// Declares a rule with no productions yet.
+    mutating func newRule(_ name: String) -> Int32 {
+        names.append(name)
+        return Int32(names.count - 1)
+    }
+
+    /// Adds one alternative to a rule.
+    mutating func add(_ rule: Int32, _ rhs: [Grammar.Symbol]) {
+        productions.append(.init(lhs: rule, rhs: rhs))
+    }
+
+    /// Registers a lexeme and returns the symbol that matches it.
+    mutating func lexeme(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
+        lexemes.append(lexeme)
+        return .lexeme(Int32(lexemes.count - 1))
+    }
+
+    /// The symbols matching the UTF-8 bytes of `text` exactly.
+    func literal(_ text: String) -> [Grammar.Symbol] {
+        text.utf8.map { .bytes(ByteSet(byte: $0)) }
+    }
+
+    /// A new rule matching any of the alternatives.
+    mutating func choice(_ name: String, _ alternatives: [[Grammar.Symbol]]) -> Grammar.Symbol {
+        let r = newRule(name)
+        for a in alternatives { add(r, a) }
+        return .rule(r)
+    }
+
+    /// A new rule matching `body` between `min` and `max` times (`max == nil`: unbounded).
+    ///
+    /// Unbounded tails are right-recursive (`R → ε | body R`); bounded ones are unrolled into a chain
+    /// of optional rules so that each count is one parser state.
+    mutating func repetition(_ name: String, _ body: [Grammar.Symbol], min: Int, max: Int?) -> Grammar.Symbol {
+        var tail: Grammar.Symbol
+        if let max {
+            // opt_k → ε | body opt_{k-1}, nested (max - min) deep.
+            tail = choice(name + "_end", [[]])
+            if max > min {
+                for k in 1...(max - min) {
+                    tail = choice("\(name)_opt\(k)", [[], body + [tail]])
+                }
+            }
+        } else {
+            let r = newRule(name + "_star")
+            add(r, [])
+            add(r, body + [.rule(r)])
+            tail = .rule(r)
+        }
+        var rhs: [Grammar.Symbol] = []
+        for _ in 0..<min { rhs += body }
+        rhs.append(tail)
+        return choice(name, [rhs])
+    }
+
+    /// Finishes the grammar.
+    func build(root: Int32) -> Grammar {
+        Grammar(ruleNames: names, productions: productions, lexemes: lexemes, root: root)
+    }
+}

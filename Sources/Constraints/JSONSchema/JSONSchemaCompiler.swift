@@ -1,0 +1,860 @@
+/// Compiles a JSON Schema (draft 2020-12) into a `Grammar` whose sentences are exactly the JSON texts of
+/// valid instances, for the keywords we support; any other keyword is refused with its JSON pointer.
+///
+/// A schema position is compiled as a *conjunction* of schema objects (the schema, its `$ref` targets
+/// and `allOf` members), so `allOf` and `$ref` with siblings need no schema merging: each type's grammar
+/// collects the keywords of all conjuncts (all patterns intersected, the tightest bounds, per-property
+/// conjunctions). `anyOf` distributes over the conjunction; `oneOf` is accepted when its branches are
+/// provably disjoint by type or value. Conjunctions are memoised by their schema pointers, which makes
+/// recursive `$ref`s recursive grammar rules.
+public enum JSONSchemaCompiler {
+    /// A compiled schema.
+    public struct Result {
+        /// The grammar of the valid instances' JSON text.
+        public var grammar: Grammar
+        /// Unsupported keywords ignored under `lenient`, and unknown keywords (ignored as annotations).
+        public var warnings: [ConstraintError]
+    }
+
+    /// Compiles a schema.
+    /// - Parameters:
+    ///   - schema: the schema document.
+    ///   - options: leniency, whitespace and format handling.
+    /// - Returns: the grammar and warnings.
+    /// - Throws: `ConstraintError` naming the unsupported keyword (`feature`) and its JSON pointer.
+    public static func compile(_ schema: JSONValue, options: JSONSchemaOptions = .init()) throws(ConstraintError) -> Result {
+        let compilation = SchemaCompilation(root: schema, options: options)
+        let root = try compilation.compile([SchemaCompilation.Part(path: [], value: schema)])
+        let rootRule = compilation.builder.newRule("json")
+        compilation.builder.add(rootRule, [.rule(root), compilation.ws])
+        try compilation.resolveDeferredEnums()
+        return Result(grammar: compilation.builder.build(root: rootRule), warnings: compilation.warnings)
+    }
+
+    /// Compiles a schema given as JSON text.
+    /// - Parameters:
+    ///   - text: the schema.
+    ///   - options: leniency, whitespace and format handling.
+    /// - Returns: the grammar and warnings.
+    /// - Throws: `ConstraintError` for malformed JSON or an unsupported keyword.
+    public static func compile(text: String, options: JSONSchemaOptions = .init()) throws(ConstraintError) -> Result {
+        try compile(JSONValue.parse(text), options: options)
+    }
+}
+
+/// The state of one schema compilation.
+final class SchemaCompilation {
+    /// A schema object taking part in a conjunction, and the keywords already expanded from it.
+    struct Part {
+        var path: [String]
+        var value: JSONValue
+        var consumed: Set<String> = []
+
+        var pointer: String { SchemaCompilation.pointer(path) }
+    }
+
+    /// The draft 2020-12 metaschema; other metaschemas may switch vocabularies off or on.
+    static let knownMetaschemas: Set<String> = [
+        "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#",
+    ]
+    static let annotations: Set<String> = [
+        "$comment", "title", "description", "default", "examples", "deprecated", "readOnly",
+        "writeOnly", "$defs", "definitions", "contentMediaType", "contentEncoding", "contentSchema",
+        "$anchor", "$dynamicAnchor", "$vocabulary", "then", "else",
+    ]
+    static let supported: Set<String> = [
+        "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
+        "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
+        "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
+        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
+    ]
+    static let refused: Set<String> = [
+        "if", "dependentSchemas",
+        "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
+        "multipleOf", "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
+    ]
+    static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
+    /// Arrays with `maxItems` are unrolled one rule per count; larger bounds are refused.
+    static let maxUnrolledItems = 10_000
+    /// `maxLength` unrolls the decoded-string automaton per character; larger bounds are refused.
+    static let maxUnrolledLength = 1000
+
+    let root: JSONValue
+    let options: JSONSchemaOptions
+    var builder = GrammarBuilder()
+    private var memo: [String: Int32] = [:]
+    private(set) var warnings: [ConstraintError] = []
+    private var warned: Set<String> = []
+    private(set) var ws: Grammar.Symbol = .rule(0)
+    private var deferredEnums: [(rule: Int32, candidates: [JSONValue], rest: Int32, pointer: String)] = []
+    private var anyStringInner: RegexLexeme?
+    private var keyLexemes: [String: Grammar.Symbol] = [:]
+
+    init(root: JSONValue, options: JSONSchemaOptions) {
+        self.root = root
+        self.options = options
+        let space = ByteSet(byte: 0x20)
+        var wsBytes = space
+        for b: UInt8 in [0x09, 0x0A, 0x0D] { wsBytes.insert(b) }
+        ws = builder.repetition("ws", [.bytes(wsBytes)], min: 0, max: options.maxWhitespace)
+    }
+
+    static func pointer(_ path: [String]) -> String {
+        "#" + path.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
+    }
+
+    // MARK: Errors and warnings
+
+    private func refuse(_ keyword: String, at path: [String], _ message: String) throws(ConstraintError) {
+        let error = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
+        guard options.lenient else { throw error }
+        if warned.insert(error.location + keyword).inserted { warnings.append(error) }
+    }
+
+    private func invalid(_ path: [String], _ message: String) -> ConstraintError {
+        ConstraintError(.invalidSchema, at: Self.pointer(path), message)
+    }
+
+    // MARK: Conjunctions
+
+    /// Compiles the conjunction of `parts` to a rule (memoised by the parts' pointers).
+    func compile(_ parts: [Part]) throws(ConstraintError) -> Int32 {
+        let flat = try flatten(parts)
+        let key = flat.map { $0.pointer + "{" + $0.consumed.sorted().joined(separator: ",") + "}" }.sorted().joined(separator: "&")
+        if let rule = memo[key] { return rule }
+        let rule = builder.newRule(key.isEmpty ? "any" : key)
+        memo[key] = rule
+        try body(rule, flat)
+        return rule
+    }
+
+    /// Expands `$ref` and `allOf` into the conjunction and checks every keyword is supported.
+    private func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
+        var queue = parts[...]
+        var out: [Part] = []
+        var seen: Set<String> = []
+        while var part = queue.popFirst() {
+            guard seen.insert(part.pointer).inserted else { continue }
+            switch part.value {
+            case .bool:
+                out.append(part)
+                continue
+            case .object(let members):
+                for (keyword, value) in members { try check(keyword, value, in: part) }
+            default:
+                throw invalid(part.path, "a schema must be an object or a boolean")
+            }
+            if !part.consumed.contains("$ref"), case .string(let ref)? = part.value["$ref"] {
+                part.consumed.insert("$ref")
+                if let target = try resolve(ref, from: part.path) { queue.append(target) }
+            }
+            if !part.consumed.contains("allOf"), let allOf = part.value["allOf"] {
+                part.consumed.insert("allOf")
+                guard case .array(let members) = allOf, !members.isEmpty else {
+                    throw invalid(part.path + ["allOf"], "allOf must be a non-empty array of schemas")
+                }
+                for (i, m) in members.enumerated() { queue.append(Part(path: part.path + ["allOf", String(i)], value: m)) }
+            }
+            out.append(part)
+        }
+        return out
+    }
+
+    /// Refuses unsupported keywords (or unsupported forms of supported ones).
+    private func check(_ keyword: String, _ value: JSONValue, in part: Part) throws(ConstraintError) {
+        let here = part.path + [keyword]
+        if Self.annotations.contains(keyword) { return }
+        if Self.refused.contains(keyword) {
+            try refuse(keyword, at: here, "keyword '\(keyword)' is not supported")
+            return
+        }
+        guard Self.supported.contains(keyword) else {
+            let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(here), feature: keyword,
+                                    "unknown keyword '\(keyword)' ignored as an annotation")
+            if warned.insert(w.location).inserted { warnings.append(w) }
+            return
+        }
+        switch keyword {
+        case "$schema":
+            guard case .string(let uri) = value else { throw invalid(here, "$schema must be a string") }
+            if !Self.knownMetaschemas.contains(uri) {
+                try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
+            }
+        case "not":
+            if case .bool = value { break }
+            guard case .object(let members) = value,
+                  members.allSatisfy({ $0.key == "type" || Self.annotations.contains($0.key) }) else {
+                try refuse(keyword, at: here, "'not' is supported only for booleans and type-only schemas ({\"not\": {\"type\": …}})")
+                break
+            }
+        case "pattern":
+            guard case .string = value else { throw invalid(here, "pattern must be a string") }
+        case "uniqueItems":
+            guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
+            if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
+        case "$id":
+            if !part.path.isEmpty { try refuse(keyword, at: here, "embedded schema resources ('$id' below the root) are not supported") }
+        case "items":
+            if case .array = value { try refuse(keyword, at: here, "the array form of 'items' is not draft 2020-12 (use prefixItems)") }
+        case "format":
+            guard case .string(let name) = value else { throw invalid(here, "format must be a string") }
+            if options.assertFormats && JSONFormats.pattern(for: name) == nil {
+                try refuse(keyword, at: here, "format '\(name)' is not supported")
+            }
+        default:
+            break
+        }
+    }
+
+    /// Resolves a local `$ref` (`#`, `#/json/pointer`, or the root `$id` followed by one of those).
+    private func resolve(_ ref: String, from path: [String]) throws(ConstraintError) -> Part? {
+        // A reference inside an embedded resource would resolve against that resource's base URI.
+        var node = root
+        for (depth, token) in path.enumerated() {
+            guard let child = Self.child(node, token) else { break }
+            node = child
+            if case .string? = node["$id"] {
+                try refuse("$id", at: Array(path.prefix(depth + 1)), "embedded schema resources ('$id' below the root) are not supported")
+            }
+        }
+        var fragment = ref
+        if case .string(let id)? = root["$id"], ref.hasPrefix(id) {
+            fragment = String(ref.dropFirst(id.count))
+            if fragment.isEmpty { fragment = "#" }
+        }
+        guard fragment.hasPrefix("#"), fragment == "#" || fragment.hasPrefix("#/") else {
+            try refuse("$ref", at: path + ["$ref"], "only local references ('#' or '#/json/pointer') are supported, not '\(ref)'")
+            return nil
+        }
+        var target = root
+        var targetPath: [String] = []
+        for raw in fragment.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) where fragment != "#" {
+            let token = (String(raw).removingPercentEncodingManually)
+                .replacing("~1", with: "/").replacing("~0", with: "~")
+            guard let child = Self.child(target, token) else {
+                try refuse("$ref", at: path + ["$ref"], "reference '\(ref)' does not resolve")
+                return nil
+            }
+            target = child
+            targetPath.append(token)
+        }
+        return Part(path: targetPath, value: target)
+    }
+
+    static func child(_ node: JSONValue, _ token: String) -> JSONValue? {
+        switch node {
+        case .object: return node[token]
+        case .array(let items): if let i = Int(token), items.indices.contains(i) { return items[i] } else { return nil }
+        default: return nil
+        }
+    }
+
+    // MARK: Bodies
+
+    private func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+        if parts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { return }
+        for (k, part) in parts.enumerated() {
+            for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
+                guard let value = part.value[keyword] else { continue }
+                guard case .array(let branches) = value, !branches.isEmpty else {
+                    throw invalid(part.path + [keyword], "\(keyword) must be a non-empty array of schemas")
+                }
+                if keyword == "oneOf" && !Self.provablyDisjoint(branches) {
+                    try refuse("oneOf", at: part.path + [keyword],
+                               "oneOf branches that may overlap are not supported (they are exact only when disjoint by type or value)")
+                }
+                for i in branches.indices {
+                    var conjunction = parts
+                    conjunction[k].consumed.insert(keyword)
+                    conjunction.append(Part(path: part.path + [keyword, String(i)], value: branches[i]))
+                    builder.add(rule, [.rule(try compile(conjunction))])
+                }
+                return
+            }
+        }
+        var candidates: [JSONValue]? = nil
+        var rest = parts
+        for (k, part) in parts.enumerated() where !part.consumed.contains("const") {
+            var values: [JSONValue]? = nil
+            if let c = part.value["const"] { values = [c] }
+            if let e = part.value["enum"] {
+                guard case .array(let list) = e else { throw invalid(part.path + ["enum"], "enum must be an array") }
+                values = values.map { v in v.filter { list.contains($0) } } ?? list
+            }
+            guard let values else { continue }
+            candidates = candidates.map { c in c.filter { values.contains($0) } } ?? values
+            rest[k].consumed.formUnion(["const", "enum"])
+        }
+        if let candidates {
+            let restRule = try compile(rest)
+            deferredEnums.append((rule, candidates, restRule, parts[0].pointer))
+            return
+        }
+        try typeAlternatives(rule, parts)
+    }
+
+    /// Whether at most one branch can match any instance: their possible types are disjoint, or they
+    /// are `const`/`enum` lists with no common value.
+    static func provablyDisjoint(_ branches: [JSONValue]) -> Bool {
+        func types(_ b: JSONValue) -> Set<String>? {
+            switch b {
+            case .bool(let v): return v ? allTypes : []
+            case .object:
+                if let t = b["type"] {
+                    let names: [String]
+                    switch t {
+                    case .string(let s): names = [s]
+                    case .array(let a): names = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+                    default: return nil
+                    }
+                    var out = Set(names)
+                    if out.contains("number") { out.insert("integer") }
+                    if out.contains("integer") { out.insert("number") }
+                    return out
+                }
+                if let values = literals(b) {
+                    var out = Set(values.map(\.typeName))
+                    if out.contains("integer") || out.contains("number") { out.formUnion(["integer", "number"]) }
+                    return out
+                }
+                return nil
+            default: return nil
+            }
+        }
+        func literals(_ b: JSONValue) -> [JSONValue]? {
+            if let c = b["const"] { return [c] }
+            if case .array(let list)? = b["enum"] { return list }
+            return nil
+        }
+        for i in branches.indices {
+            for j in branches.indices where j > i {
+                if let a = literals(branches[i]), let b = literals(branches[j]) {
+                    if a.contains(where: { b.contains($0) }) { return false }
+                    continue
+                }
+                guard let ta = types(branches[i]), let tb = types(branches[j]) else { return false }
+                if !ta.isDisjoint(with: tb) { return false }
+            }
+        }
+        return true
+    }
+
+    private func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
+        guard let value else { return nil }
+        switch value {
+        case .string(let s): return [s]
+        case .array(let items):
+            var out: [String] = []
+            for item in items {
+                guard case .string(let s) = item else { throw invalid(path, "expected strings") }
+                out.append(s)
+            }
+            return out
+        default: throw invalid(path, "expected a string or an array of strings")
+        }
+    }
+
+    private func integer(_ part: Part, _ keyword: String) throws(ConstraintError) -> Int? {
+        guard let v = part.value[keyword] else { return nil }
+        guard case .number(let text) = v, let d = DecimalNumber(text), d.isInteger, !d.negative,
+              let n = Int(exactly: Double(text) ?? -1) else {
+            throw invalid(part.path + [keyword], "\(keyword) must be a non-negative integer")
+        }
+        return n
+    }
+
+    private func number(_ part: Part, _ keyword: String) throws(ConstraintError) -> DecimalNumber? {
+        guard let v = part.value[keyword] else { return nil }
+        guard case .number(let text) = v, let d = DecimalNumber(text) else {
+            throw invalid(part.path + [keyword], "\(keyword) must be a number")
+        }
+        return d
+    }
+
+    private func typeAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+        var allowed = Self.allTypes
+        for part in parts {
+            guard let names = try stringsIn(part.value["type"], part.path + ["type"]) else { continue }
+            var expanded = Set<String>()
+            for n in names {
+                guard Self.allTypes.contains(n) else { throw invalid(part.path + ["type"], "unknown type '\(n)'") }
+                expanded.insert(n)
+                if n == "number" { expanded.insert("integer") }
+            }
+            allowed.formIntersection(expanded)
+        }
+        var excludesInteger = false
+        for part in parts {
+            guard let negated = part.value["not"] else { continue }
+            if case .bool(let b) = negated {
+                if b { return }   // not: true rejects everything
+                continue
+            }
+            guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
+                if case .object(let m) = negated, m.allSatisfy({ Self.annotations.contains($0.key) }) { return }  // not: {}
+                continue
+            }
+            for n in names {
+                guard Self.allTypes.contains(n) else { throw invalid(part.path + ["not", "type"], "unknown type '\(n)'") }
+                allowed.remove(n)
+                if n == "number" { allowed.remove("integer") }
+                if n == "integer" { excludesInteger = true }
+            }
+        }
+        // "number but not integer": only numbers with a fractional part.
+        let nonIntegerOnly = excludesInteger && allowed.contains("number")
+        if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
+        if allowed.contains("boolean") {
+            builder.add(rule, [ws] + builder.literal("true"))
+            builder.add(rule, [ws] + builder.literal("false"))
+        }
+        if nonIntegerOnly {
+            // Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer).
+            if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
+                builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
+            } else {
+                try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
+            }
+        } else if allowed.contains("number") || allowed.contains("integer") {
+            if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
+        }
+        if allowed.contains("string"), let symbol = try stringSymbol(parts) { builder.add(rule, [symbol]) }
+        if allowed.contains("array") { try arrayAlternatives(rule, parts) }
+        if allowed.contains("object") { try objectAlternatives(rule, parts) }
+    }
+
+    // MARK: Numbers
+
+    private func numberSymbol(_ parts: [Part], integerOnly: Bool) throws(ConstraintError) -> Grammar.Symbol? {
+        var lower: NumberLexeme.Bound? = nil, upper: NumberLexeme.Bound? = nil
+        func tighten(_ bound: inout NumberLexeme.Bound?, _ value: DecimalNumber, exclusive: Bool, isLower: Bool) {
+            guard let b = bound else { bound = .init(value: value, exclusive: exclusive); return }
+            if b.value == value { bound!.exclusive = b.exclusive || exclusive; return }
+            if isLower ? b.value < value : value < b.value { bound = .init(value: value, exclusive: exclusive) }
+        }
+        for part in parts {
+            if let v = try number(part, "minimum") { tighten(&lower, v, exclusive: false, isLower: true) }
+            if let v = try number(part, "exclusiveMinimum") { tighten(&lower, v, exclusive: true, isLower: true) }
+            if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: false, isLower: false) }
+            if let v = try number(part, "exclusiveMaximum") { tighten(&upper, v, exclusive: true, isLower: false) }
+        }
+        if lower != nil || upper != nil {
+            let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
+            return lexeme.isSatisfiable ? padded(lexeme) : nil
+        }
+        let pattern = integerOnly ? #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
+                                  : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
+        return padded(try RegexLexeme(pattern: pattern, search: false))
+    }
+
+    /// A value or key lexeme with the JSON whitespace before it folded in.
+    private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
+        builder.lexeme(WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace, inner: lexeme))
+    }
+
+    // MARK: Strings
+
+    private func anyString() throws(ConstraintError) -> RegexLexeme {
+        if let a = anyStringInner { return a }
+        let a = try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: 0, max: nil), search: false)
+        anyStringInner = a
+        return a
+    }
+
+    /// The string alternative, or nil when no string satisfies the length bounds.
+    private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
+        try stringContent(parts).map { padded(JSONStringLexeme(inner: $0)) }
+    }
+
+    /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when
+    /// no string satisfies them.
+    private func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+        var inner: [any ByteLexeme] = []
+        var minLength = 0, maxLength: Int? = nil
+        for part in parts {
+            if case .string(let pattern)? = part.value["pattern"] {
+                do {
+                    inner.append(try RegexLexeme(pattern: pattern, search: true))
+                } catch {
+                    if error.code == .unsupportedRegexFeature {
+                        try refuse("pattern", at: part.path + ["pattern"], "pattern uses \(error.feature ?? "an unsupported construct"): \(error.message)")
+                    } else {
+                        throw invalid(part.path + ["pattern"], "invalid pattern: \(error.message) at \(error.location)")
+                    }
+                }
+            }
+            if case .string(let name)? = part.value["format"], options.assertFormats, let regex = JSONFormats.pattern(for: name) {
+                inner.append(try RegexLexeme(pattern: regex, search: false))
+            }
+            if let n = try integer(part, "minLength") { minLength = max(minLength, n) }
+            if let n = try integer(part, "maxLength") { maxLength = min(maxLength ?? n, n) }
+        }
+        if minLength > 0 || maxLength != nil {
+            if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
+                let keyword = maxLength.map { $0 > Self.maxUnrolledLength } == true ? "maxLength" : "minLength"
+                let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
+                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(Self.maxUnrolledLength) are not supported")
+            } else {
+                if let maxLength, maxLength < minLength { return nil }
+                inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
+            }
+        }
+        if inner.isEmpty { inner.append(try anyString()) }
+        // Patterns and formats accept only valid UTF-8 by construction; a length automaton does too.
+        return inner.count == 1 ? inner[0] : IntersectionLexeme(inner)
+    }
+
+    /// Keywords a `propertyNames` schema may use: those that speak about strings.
+    static let propertyNameKeywords: Set<String> = ["type", "pattern", "minLength", "maxLength", "format", "const", "enum"]
+
+    /// The content automaton property names must match (`propertyNames`), nil when there is none;
+    /// a schema that no name satisfies gives a lexeme that matches nothing.
+    private func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+        var conjunction: [Part] = []
+        for part in parts {
+            guard let schema = part.value["propertyNames"] else { continue }
+            let here = part.path + ["propertyNames"]
+            switch schema {
+            case .bool(true): continue
+            case .bool(false): return try RegexLexeme(node: .scalars([]), search: false)
+            case .object(let members):
+                for (k, v) in members where !Self.annotations.contains(k) {
+                    guard Self.propertyNameKeywords.contains(k) else {
+                        try refuse("propertyNames", at: here + [k], "propertyNames supports only string keywords (type, pattern, minLength, maxLength, format, const, enum), not '\(k)'")
+                        continue
+                    }
+                    try check(k, v, in: Part(path: here, value: schema))
+                }
+                conjunction.append(Part(path: here, value: schema))
+            default:
+                throw invalid(here, "propertyNames must be a schema")
+            }
+        }
+        if conjunction.isEmpty { return nil }
+        var lexemes: [any ByteLexeme] = []
+        for part in conjunction {
+            if let names = try stringsIn(part.value["type"], part.path + ["type"]), !names.contains("string") {
+                return try RegexLexeme(node: .scalars([]), search: false)
+            }
+            var literals: [String]? = nil
+            if let c = part.value["const"] { literals = { if case .string(let s) = c { return [s] } else { return [] } }() }
+            if case .array(let list)? = part.value["enum"] {
+                let strings = list.compactMap { v -> String? in if case .string(let s) = v { return s } else { return nil } }
+                literals = literals.map { l in l.filter { strings.contains($0) } } ?? strings
+            }
+            if let literals {
+                lexemes.append(try RegexLexeme(node: literals.isEmpty ? .scalars([]) : .alternation(literals.map(RegexNode.literal)), search: false))
+            }
+        }
+        guard let content = try stringContent(conjunction) else { return try RegexLexeme(node: .scalars([]), search: false) }
+        lexemes.append(content)
+        return lexemes.count == 1 ? lexemes[0] : IntersectionLexeme(lexemes)
+    }
+
+    private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
+        if let s = keyLexemes[key] { return s }
+        let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false)))
+        keyLexemes[key] = s
+        return s
+    }
+
+    // MARK: Arrays
+
+    private func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+        var minItems = 0, maxItems: Int? = nil, prefixLength = 0
+        for part in parts {
+            if let n = try integer(part, "minItems") { minItems = max(minItems, n) }
+            if let n = try integer(part, "maxItems") { maxItems = min(maxItems ?? n, n) }
+            if let p = part.value["prefixItems"] {
+                guard case .array(let items) = p else { throw invalid(part.path + ["prefixItems"], "prefixItems must be an array") }
+                prefixLength = max(prefixLength, items.count)
+            }
+        }
+        if let maxItems, maxItems < minItems { return }
+        if max(minItems, prefixLength) > Self.maxUnrolledItems {
+            try refuse("minItems", at: parts[0].path + ["minItems"], "minItems or prefixItems above \(Self.maxUnrolledItems) are not supported")
+            minItems = min(minItems, Self.maxUnrolledItems)
+            prefixLength = min(prefixLength, Self.maxUnrolledItems)
+        }
+        let loopIndex = max(prefixLength, minItems, 1)
+        if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
+            try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
+        }
+        func element(_ i: Int) throws(ConstraintError) -> Grammar.Symbol {
+            var conjunction: [Part] = []
+            for part in parts {
+                if case .array(let items)? = part.value["prefixItems"], i < items.count {
+                    conjunction.append(Part(path: part.path + ["prefixItems", String(i)], value: items[i]))
+                } else if let items = part.value["items"] {
+                    conjunction.append(Part(path: part.path + ["items"], value: items))
+                }
+            }
+            return .rule(try compile(conjunction))
+        }
+        let comma = builder.literal(",")
+        let close = builder.literal("]")
+        // after[i]: the rule for the rest of an array that already has i elements (i ≥ 1).
+        let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
+        var after: [Int: Int32] = [:]
+        for i in 1...max(last, 1) { after[i] = builder.newRule("array_after_\(i)") }
+        for i in 1...max(last, 1) {
+            let r = after[i]!
+            if i >= minItems { builder.add(r, [ws] + close) }
+            if let maxItems, i >= maxItems { continue }
+            let nextIndex = maxItems == nil ? min(i + 1, loopIndex) : i + 1
+            if let next = after[nextIndex] {
+                builder.add(r, [ws] + comma + [try element(i), .rule(next)])
+            }
+        }
+        let open = builder.literal("[")
+        if minItems == 0 { builder.add(rule, [ws] + open + [ws] + close) }
+        if maxItems != 0, let first = after[1] { builder.add(rule, [ws] + open + [try element(0), .rule(first)]) }
+    }
+
+    // MARK: Objects
+
+    private func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+        var named: [String] = []
+        var required: [String] = []
+        var dependencies: [(key: String, requires: [String])] = []
+        // Every patternProperties entry of every conjunct: (conjunct index, pattern, schema part).
+        var patterns: [(part: Int, matcher: RegexLexeme, schema: Part)] = []
+        for (index, part) in parts.enumerated() {
+            if let p = part.value["properties"] {
+                guard case .object(let members) = p else { throw invalid(part.path + ["properties"], "properties must be an object") }
+                for (k, _) in members where !named.contains(k) { named.append(k) }
+            }
+            if let r = try stringsIn(part.value["required"], part.path + ["required"]) {
+                for k in r where !required.contains(k) { required.append(k) }
+            }
+            if let d = part.value["dependentRequired"] {
+                guard case .object(let members) = d else { throw invalid(part.path + ["dependentRequired"], "dependentRequired must be an object") }
+                for (k, v) in members {
+                    dependencies.append((k, try stringsIn(v, part.path + ["dependentRequired", k]) ?? []))
+                }
+            }
+            if let pp = part.value["patternProperties"] {
+                guard case .object(let members) = pp else { throw invalid(part.path + ["patternProperties"], "patternProperties must be an object") }
+                for (pattern, schema) in members {
+                    let here = part.path + ["patternProperties", pattern]
+                    do {
+                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), Part(path: here, value: schema)))
+                    } catch {
+                        if error.code == .unsupportedRegexFeature {
+                            try refuse("patternProperties", at: here, "pattern uses \(error.feature ?? "an unsupported construct"): \(error.message)")
+                        } else {
+                            throw invalid(here, "invalid pattern: \(error.message) at \(error.location)")
+                        }
+                    }
+                }
+            }
+        }
+        if patterns.count > Self.maxPatternProperties {
+            try refuse("patternProperties", at: parts[0].path + ["patternProperties"],
+                       "more than \(Self.maxPatternProperties) patternProperties (one key class per subset of them) are not supported")
+            patterns = Array(patterns.prefix(Self.maxPatternProperties))
+        }
+        // Keys whose presence matters for closing the object, one bit each.
+        var tracked: [String] = []
+        for k in required + dependencies.flatMap({ [$0.key] + $0.requires }) where !tracked.contains(k) { tracked.append(k) }
+        if tracked.count > options.maxTrackedRequired {
+            try refuse(dependencies.isEmpty ? "required" : "dependentRequired", at: parts[0].path,
+                       "more than \(options.maxTrackedRequired) required or dependent properties are not supported")
+            tracked = Array(tracked.prefix(options.maxTrackedRequired))
+        }
+        for k in tracked where !named.contains(k) { named.append(k) }
+        func bits(_ keys: [String]) -> Int { keys.reduce(0) { $0 | (tracked.firstIndex(of: $1).map { 1 << $0 } ?? 0) } }
+        let requiredBits = bits(required)
+        let dependencyBits = dependencies.map { (bits([$0.key]), bits($0.requires)) }
+        let canClose: (Int) -> Bool = { seen in
+            seen & requiredBits == requiredBits && dependencyBits.allSatisfy { seen & $0.0 == 0 || seen & $0.1 == $0.1 }
+        }
+        /// The conjunction a member's value must satisfy, given which patterns its key matches.
+        func valueParts(property: String?, matched: Set<Int>) -> [Part] {
+            var conjunction: [Part] = []
+            for (index, part) in parts.enumerated() {
+                var covered = false
+                if let property, let value = part.value["properties"]?[property] {
+                    conjunction.append(Part(path: part.path + ["properties", property], value: value))
+                    covered = true
+                }
+                for (k, p) in patterns.enumerated() where p.part == index && matched.contains(k) {
+                    conjunction.append(p.schema)
+                    covered = true
+                }
+                if !covered, let additional = part.value["additionalProperties"] {
+                    conjunction.append(Part(path: part.path + ["additionalProperties"], value: additional))
+                }
+            }
+            return conjunction
+        }
+        let nameContent = try propertyNameContent(parts)
+        var members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+        for k in named {
+            // A name propertyNames rejects cannot appear (a required one makes the object impossible).
+            if let nameContent, !nameContent.matches(k.utf8) { continue }
+            let matched = Set(patterns.indices.filter { patterns[$0].matcher.matches(k.utf8) })
+            members.append((try keySymbol(k), .rule(try compile(valueParts(property: k, matched: matched))), bits([k])))
+        }
+        // Other keys, one class per subset of patterns they match.
+        let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
+            : ComplementLexeme(try RegexLexeme(node: .alternation(named.map(RegexNode.literal)), search: false))
+        for subset in 0..<(1 << patterns.count) {
+            let matched = Set(patterns.indices.filter { subset & (1 << $0) != 0 })
+            let conjunction = valueParts(property: nil, matched: matched)
+            if conjunction.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { continue }
+            var keyParts: [any ByteLexeme] = [otherKeys]
+            if let nameContent { keyParts.append(nameContent) }
+            for k in patterns.indices {
+                keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
+            }
+            let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts)))
+            members.append((key, .rule(try compile(conjunction)), 0))
+        }
+        try objectGrammar(rule, members: members, trackedCount: tracked.count, canClose: canClose)
+    }
+
+    /// Objects may hold at most this many pattern-matched key classes' patterns (2ⁿ classes).
+    static let maxPatternProperties = 3
+
+    /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen; one
+    /// rule per subset of tracked keys seen, and `}` only where `canClose` allows it.
+    func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
+                       trackedCount: Int, canClose: (Int) -> Bool) throws(ConstraintError) {
+        let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
+        var states: [Int: Int32] = [:]
+        func state(_ seen: Int) -> Int32 {
+            if let s = states[seen] { return s }
+            let s = builder.newRule("object_seen_\(seen)")
+            states[seen] = s
+            return s
+        }
+        var pending: [Int] = []
+        var done: Set<Int> = []
+        let memberRules = members.map { m -> Int32 in
+            let r = builder.newRule("member")
+            builder.add(r, [m.key, ws] + colon + [m.value])
+            return r
+        }
+        let open = [ws] + builder.literal("{")
+        if canClose(0) { builder.add(rule, open + [ws] + close) }
+        for (m, r) in zip(members, memberRules) {
+            builder.add(rule, open + [.rule(r), .rule(state(m.bit))])
+            pending.append(m.bit)
+        }
+        while let seen = pending.popLast() {
+            guard done.insert(seen).inserted else { continue }
+            let s = state(seen)
+            if canClose(seen) { builder.add(s, [ws] + close) }
+            for (m, r) in zip(members, memberRules) {
+                let next = seen | m.bit
+                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
+                pending.append(next)
+            }
+        }
+    }
+
+    // MARK: Literals (const / enum)
+
+    /// Adds, for each deferred `enum`/`const`, the literals that also satisfy the sibling keywords
+    /// (checked by parsing the literal with the siblings' grammar).
+    func resolveDeferredEnums() throws(ConstraintError) {
+        for entry in deferredEnums.reversed() {
+            let grammar = builder.build(root: entry.rest)
+            for candidate in entry.candidates {
+                var parser = EarleyParser(grammar: grammar)
+                let text = candidate.serialized(compact: true)
+                guard text.utf8.allSatisfy({ parser.advance($0) }), parser.isAccepting else { continue }
+                builder.add(entry.rule, [try literalSymbol(candidate)])
+            }
+        }
+        deferredEnums.removeAll()
+    }
+
+    /// A symbol matching every JSON text equal to `value` under JSON Schema equality (numbers in any
+    /// plain decimal spelling, objects in any key order).
+    private func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
+        switch value {
+        case .null: return builder.choice("null", [[ws] + builder.literal("null")])
+        case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
+        case .number(let text):
+            guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
+            return padded(try RegexLexeme(node: Self.decimalSpellings(d), search: false))
+        case .string(let s):
+            return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false)))
+        case .array(let items):
+            let r = builder.newRule("array_literal")
+            var rhs = [ws] + builder.literal("[")
+            for (i, item) in items.enumerated() {
+                if i > 0 { rhs += [ws] + builder.literal(",") }
+                rhs.append(try literalSymbol(item))
+            }
+            builder.add(r, rhs + [ws] + builder.literal("]"))
+            return .rule(r)
+        case .object(let members):
+            let r = builder.newRule("object_literal")
+            var unique: [(key: String, value: JSONValue)] = []
+            for m in members {
+                if let i = unique.firstIndex(where: { $0.key == m.key }) { unique[i] = m } else { unique.append(m) }
+            }
+            guard unique.count <= options.maxTrackedRequired else {
+                try refuse("const", at: [], "object literals with more than \(options.maxTrackedRequired) members are not supported")
+                return .rule(r)
+            }
+            var entries: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+            for (i, m) in unique.enumerated() { entries.append((try keySymbol(m.key), try literalSymbol(m.value), 1 << i)) }
+            let all = (1 << unique.count) - 1
+            try objectGrammar(r, members: entries, trackedCount: unique.count, canClose: { $0 == all })
+            return .rule(r)
+        }
+    }
+
+    /// The plain decimal spellings of a number: `-?I(\.F0*)?` with trailing fraction zeros optional,
+    /// `-0` for zero allowed.
+    static func decimalSpellings(_ d: DecimalNumber) -> RegexNode {
+        func lit(_ s: String) -> RegexNode { .literal(s) }
+        let zeros = RegexNode.repetition(lit("0"), min: 0, max: nil)
+        if d.isZero {
+            return .sequence([.repetition(lit("-"), min: 0, max: 1), lit("0"),
+                              .repetition(.sequence([lit("."), .repetition(lit("0"), min: 1, max: nil)]), min: 0, max: 1)])
+        }
+        let digits = d.digits.map(String.init).joined()
+        var whole: String, fraction: String
+        if d.exponent >= 0 {
+            whole = digits + String(repeating: "0", count: d.exponent)
+            fraction = ""
+        } else {
+            let point = digits.count + d.exponent
+            if point > 0 {
+                whole = String(digits.prefix(point))
+                fraction = String(digits.dropFirst(point))
+            } else {
+                whole = "0"
+                fraction = String(repeating: "0", count: -point) + digits
+            }
+        }
+        let sign = d.negative ? lit("-") : RegexNode.empty
+        if fraction.isEmpty {
+            return .sequence([sign, lit(whole), .repetition(.sequence([lit("."), .repetition(lit("0"), min: 1, max: nil)]), min: 0, max: 1)])
+        }
+        return .sequence([sign, lit(whole), lit("."), lit(fraction), zeros])
+    }
+}
+
+extension String {
+    /// Decodes `%XX` escapes (JSON pointers in URI fragments are percent-encoded).
+    var removingPercentEncodingManually: String {
+        var bytes: [UInt8] = []
+        var it = Array(utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%"), it.count >= 2,
+               let h = Unicode.Scalar(it[it.startIndex]).hexDigitValue, let l = Unicode.Scalar(it[it.startIndex + 1]).hexDigitValue {
+                bytes.append(UInt8(h * 16 + l))
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,32 @@
+/// How `JSONSchemaCompiler` treats a schema.
+public struct JSONSchemaOptions: Sendable {
+    /// Ignore unsupported keywords with a warning instead of refusing the schema. The grammar then
+    /// accepts instances those keywords would reject.
+    public var lenient: Bool
+    /// The most whitespace bytes allowed between two JSON tokens; `nil` for unbounded.
+    ///
+    /// Bounded by default: unbounded whitespace lets a model pad forever (a known failure of
+    /// whitespace-unbounded JSON grammars). Two allows the standard separators `", "`/`": "` plus a
+    /// newline-and-space or two-space indent step.
+    public var maxWhitespace: Int?
+    /// Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); `false` treats it as an
+    /// annotation, which is draft 2020-12's default for validators.
+    public var assertFormats: Bool
+    /// Objects track which required properties were seen, one grammar state per subset; more required
+    /// properties than this are refused rather than building 2ⁿ states.
+    public var maxTrackedRequired: Int
+
+    /// Creates options.
+    /// - Parameters:
+    ///   - lenient: ignore unsupported keywords with a warning.
+    ///   - maxWhitespace: the whitespace bound between tokens (`nil`: unbounded).
+    ///   - assertFormats: enforce `format`.
+    ///   - maxTrackedRequired: the most required properties per object.
+    public init(lenient: Bool = false, maxWhitespace: Int? = 2, assertFormats: Bool = true,
+                maxTrackedRequired: Int = 12) {
+        self.lenient = lenient
+        self.maxWhitespace = maxWhitespace
+        self.assertFormats = assertFormats
+        self.maxTrackedRequired = maxTrackedRequired
+    }
+}

@@ -1,0 +1,38 @@
+/// A lexeme preceded by up to `maxWhitespace` JSON whitespace bytes, as one automaton.
+///
+/// The JSON grammar lets whitespace precede every value and key. Folding it into the value's lexeme
+/// (instead of a separate `ws` rule) keeps the parser inside one lexeme for tokens such as `" 12"` or
+/// `" \"name"`, so their masks come from the lexeme-state cache instead of a parser walk.
+final class WhitespacePrefixedLexeme: ByteLexeme {
+    private let inner: any ByteLexeme
+    /// States `0...maxWhitespace` count the whitespace read; state `base + s` is inner state `s`.
+    private let maxWhitespace: Int32?
+    private let base: Int32
+    let startState: Int32 = 0
+
+    /// - Parameters:
+    ///   - maxWhitespace: the most leading whitespace bytes; `nil` for unbounded.
+    ///   - inner: the lexeme after the whitespace.
+    init(maxWhitespace: Int?, inner: any ByteLexeme) {
+        self.inner = inner
+        self.maxWhitespace = maxWhitespace.map(Int32.init)
+        base = (self.maxWhitespace ?? 0) + 1
+    }
+
+    func next(_ state: Int32, _ byte: UInt8) -> Int32 {
+        if state >= base {
+            let n = inner.next(state - base, byte)
+            return n < 0 ? -1 : base + n
+        }
+        if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+            guard let maxWhitespace else { return 0 }
+            return state < maxWhitespace ? state + 1 : -1
+        }
+        let n = inner.next(inner.startState, byte)
+        return n < 0 ? -1 : base + n
+    }
+
+    func isAccepting(_ state: Int32) -> Bool {
+        state >= base ? inner.isAccepting(state - base) : inner.isAccepting(inner.startState)
+    }
+}

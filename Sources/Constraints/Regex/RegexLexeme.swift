@@ -1,0 +1,118 @@
+/// A regular expression as a lexeme: an NFA over bytes determinised lazily, one DFA state per set of
+/// NFA states met, transitions cached in a flat table.
+///
+/// Subset construction is done on demand because a pattern's full DFA can be exponential while the
+/// states a generation actually visits are few.
+public final class RegexLexeme: ByteLexeme {
+    private let nfa: ByteNFA
+    /// NFA states from which the accept state is reachable; others are dropped from DFA states so a
+    /// state that can never accept is recognised as dead at once.
+    private let live: [Bool]
+    private var dfaStates: [[Int32]] = []
+    private var dfaAtStart: [Bool] = []
+    private var dfaAccepting: [Bool] = []
+    private var index: [Key: Int32] = [:]
+    /// 256 entries per DFA state: the next state, `-1` dead, `-2` not computed yet.
+    private var transitions: [Int32] = []
+    /// The DFA state before any byte (see `ByteLexeme`).
+    public let startState: Int32
+
+    private struct Key: Hashable {
+        var states: [Int32]
+        var atStart: Bool
+    }
+
+    /// Compiles a pattern.
+    /// - Parameters:
+    ///   - pattern: ECMAScript regex syntax (the JSON Schema subset; see `RegexParser`).
+    ///   - search: `true` for JSON Schema `pattern` semantics (matches anywhere in the string);
+    ///     `false` for a whole-string match, as a generation constraint wants.
+    /// - Throws: `ConstraintError` for malformed patterns and unsupported constructs.
+    public convenience init(pattern: String, search: Bool) throws(ConstraintError) {
+        try self.init(node: RegexParser.parse(pattern), search: search)
+    }
+
+    init(node: RegexNode, search: Bool) throws(ConstraintError) {
+        nfa = try ByteNFA(node, search: search)
+        // Reverse reachability from the accept state over all edge kinds.
+        var reverse = [[Int32]](repeating: [], count: nfa.states.count)
+        for (i, s) in nfa.states.enumerated() {
+            for e in s.byteEdges { reverse[Int(e.to)].append(Int32(i)) }
+            for t in s.epsilon + s.atStart + s.atEnd { reverse[Int(t)].append(Int32(i)) }
+        }
+        var isLive = [Bool](repeating: false, count: nfa.states.count)
+        var stack = [nfa.accept]
+        isLive[Int(nfa.accept)] = true
+        while let s = stack.popLast() {
+            for p in reverse[Int(s)] where !isLive[Int(p)] {
+                isLive[Int(p)] = true
+                stack.append(p)
+            }
+        }
+        live = isLive
+        startState = 0
+        _ = intern(closure([nfa.start], atStart: true), atStart: true)
+    }
+
+    private func closure(_ seeds: [Int32], atStart: Bool) -> [Int32] {
+        var seen = Set(seeds)
+        var stack = seeds
+        while let s = stack.popLast() {
+            let state = nfa.states[Int(s)]
+            for t in state.epsilon where seen.insert(t).inserted { stack.append(t) }
+            if atStart { for t in state.atStart where seen.insert(t).inserted { stack.append(t) } }
+        }
+        return seen.filter { live[Int($0)] }.sorted()
+    }
+
+    private func intern(_ states: [Int32], atStart: Bool) -> Int32 {
+        // The empty set is dead, except as the start of a regex that matches nothing, which still
+        // needs a state 0 (with no transitions).
+        if states.isEmpty && !dfaStates.isEmpty { return -1 }
+        let key = Key(states: states, atStart: atStart)
+        if let id = index[key] { return id }
+        let id = Int32(dfaStates.count)
+        index[key] = id
+        dfaStates.append(states)
+        dfaAtStart.append(atStart)
+        // Accepting when the accept state is reachable with `$` edges allowed (we are at the end).
+        var seen = Set(states)
+        var stack = states
+        var accepting = false
+        while let s = stack.popLast() {
+            if s == nfa.accept { accepting = true; break }
+            let state = nfa.states[Int(s)]
+            for t in state.epsilon + state.atEnd where seen.insert(t).inserted { stack.append(t) }
+            if atStart { for t in state.atStart where seen.insert(t).inserted { stack.append(t) } }
+        }
+        dfaAccepting.append(accepting)
+        transitions.append(contentsOf: repeatElement(-2, count: 256))
+        return id
+    }
+
+    /// The DFA state after `byte`, built on first use (see `ByteLexeme`).
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - byte: the next byte.
+    /// - Returns: the next state, or -1 when no match can continue with it.
+    public func next(_ state: Int32, _ byte: UInt8) -> Int32 {
+        let slot = Int(state) * 256 + Int(byte)
+        let cached = transitions[slot]
+        if cached != -2 { return cached }
+        var targets: [Int32] = []
+        for s in dfaStates[Int(state)] {
+            for e in nfa.states[Int(s)].byteEdges where e.lo <= byte && byte <= e.hi { targets.append(e.to) }
+        }
+        let result = targets.isEmpty ? -1 : intern(closure(targets, atStart: false), atStart: false)
+        transitions[slot] = result
+        return result
+    }
+
+    /// Whether the bytes read so far match (see `ByteLexeme`).
+    /// - Parameter state: a state this lexeme returned.
+    /// - Returns: `true` when the regex matches here.
+    public func isAccepting(_ state: Int32) -> Bool { dfaAccepting[Int(state)] }
+
+    /// The number of DFA states built so far (for benchmarks and tests of laziness).
+    public var builtStateCount: Int { dfaStates.count }
+}
