@@ -26,9 +26,12 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
+        // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
+        .target(name: "Operators", dependencies: ["Support"]),
         .target(name: "DecographCLI", dependencies: ["Support"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
     ]
 )
