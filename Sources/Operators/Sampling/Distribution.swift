@@ -15,7 +15,7 @@ public enum Distribution {
         var out = [Float](repeating: 0, count: logits.count)
         var exps = [Double](repeating: 0, count: logits.count)
         for (i, x) in logits.enumerated() where x != -.infinity {
-            exps[i] = (Double(x) - m).exp
+            exps[i] = Foundation.exp(Double(x) - m)
             total += exps[i]
         }
         for i in out.indices { out[i] = Float(exps[i] / total) }
@@ -29,8 +29,8 @@ public enum Distribution {
     public static func logSoftmax(_ logits: [Float]) throws -> [Float] {
         let m = try maximum(logits)
         var total = 0.0
-        for x in logits where x != -.infinity { total += (Double(x) - m).exp }
-        let shift = m + total.log
+        for x in logits where x != -.infinity { total += Foundation.exp(Double(x) - m) }
+        let shift = m + Foundation.log(total)
         return logits.map { $0 == -.infinity ? -.infinity : Float(Double($0) - shift) }
     }
 
@@ -101,9 +101,4 @@ public enum Distribution {
         }
         return Double(m)
     }
-}
-
-extension Double {
-    var exp: Double { Foundation.exp(self) }
-    var log: Double { Foundation.log(self) }
 }
