@@ -43,15 +43,19 @@ extension TokenTree {
         struct Key: Hashable { var parent: Int; var token: Int32 }
         var merged: [Node] = []
         var support: [Int] = []
+        var lastContributor: [Int] = []  // support counts trees, not duplicate siblings within one tree
         var index: [Key: Int] = [:]
-        for tree in trees {
+        for (treeIndex, tree) in trees.enumerated() {
             var mapped = [Int](repeating: TokenTree.root, count: tree.count)
             for (i, node) in tree.nodes.enumerated() {
                 let parent = node.parent == TokenTree.root ? TokenTree.root : mapped[node.parent]
                 let key = Key(parent: parent, token: node.token)
                 let mergeable = rule == .deduplicateAll || !node.isSampled
                 if mergeable, let existing = index[key] {
-                    support[existing] += 1
+                    if lastContributor[existing] != treeIndex {
+                        support[existing] += 1
+                        lastContributor[existing] = treeIndex
+                    }
                     if let p = node.draftProbability {
                         merged[existing].draftProbability = max(merged[existing].draftProbability ?? 0, p)
                     }
@@ -65,6 +69,7 @@ extension TokenTree {
                 if mergeable { index[key] = merged.count }
                 merged.append(copy)
                 support.append(1)
+                lastContributor.append(treeIndex)
             }
         }
         if merged.count <= budget { return TokenTree(trusted: merged) }
