@@ -77,7 +77,8 @@ import Testing
 
     @Test(arguments: [
         ("temperature", SamplingSettings(temperature: -1)), ("top_k", SamplingSettings(temperature: 1, topK: -3)),
-        ("top_p", SamplingSettings(temperature: 1, topP: 0)), ("min_p", SamplingSettings(temperature: 1, minP: 1.5)),
+        ("top_p", SamplingSettings(temperature: 1, topP: 0)), ("top_p", SamplingSettings(temperature: 1, topP: 1.5)),
+        ("top_p", SamplingSettings(temperature: 0, topP: 1.5)), ("min_p", SamplingSettings(temperature: 1, minP: 1.5)),
     ])
     func rejectsOutOfRangeSettings(name: String, settings: SamplingSettings) {
         #expect { try LogitsPipeline(settings) } throws: { ($0 as? OperatorError)?.location == name }

@@ -20,6 +20,10 @@ public struct LogitsPipeline: Sendable {
         self.settings = settings
         try OperatorError.require("temperature", settings.temperature, in: 0..., "≥ 0 (0 = greedy)")
         try OperatorError.require("top_k", settings.topK, in: 0..., "≥ 0 (0 = off)")
+        // Checked whatever the mode, so a typo is reported even where greedy decoding ignores the knob.
+        try OperatorError.require("top_p", settings.topP, in: Float.leastNonzeroMagnitude...1, "in (0, 1]")
+        try OperatorError.require("min_p", settings.minP, in: 0...1, "in [0, 1]")
+        try OperatorError.require("min_tokens_to_keep", settings.minTokensToKeep, in: 1..., "≥ 1")
         var list: [any LogitsProcessor] = []
         if settings.repetitionPenalty != 1 { list.append(try RepetitionPenaltyProcessor(penalty: settings.repetitionPenalty)) }
         if settings.presencePenalty != 0 || settings.frequencyPenalty != 0 {
@@ -31,9 +35,6 @@ public struct LogitsPipeline: Sendable {
             if settings.topK != 0 { list.append(try TopKProcessor(k: settings.topK, minTokensToKeep: settings.minTokensToKeep)) }
             if settings.topP < 1 { list.append(try TopPProcessor(p: settings.topP, minTokensToKeep: settings.minTokensToKeep)) }
             if settings.minP > 0 { list.append(try MinPProcessor(minP: settings.minP, minTokensToKeep: settings.minTokensToKeep)) }
-        } else {
-            try OperatorError.require("top_p", settings.topP, in: Float.leastNonzeroMagnitude...1, "in (0, 1]")
-            try OperatorError.require("min_p", settings.minP, in: 0...1, "in [0, 1]")
         }
         processors = list
     }
