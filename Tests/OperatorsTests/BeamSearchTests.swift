@@ -28,9 +28,12 @@ struct ReplayScorer: TreeScorer {
             let beams = try #require(run["num_beams"] as? Int)
             let lengthPenalty = try #require(run["length_penalty"] as? Double)
             let maxNew = try #require(run["max_new_tokens"] as? Int)
+            var shaping = SamplingSettings.greedy
+            shaping.repetitionPenalty = Float(try #require(run["repetition_penalty"] as? Double))
             let search = try BeamSearch(numBeams: beams, lengthPenalty: lengthPenalty, earlyStopping: early,
-                                        maxNewTokens: maxNew, eosTokens: Set(Fixtures.ints(run["eos"])))
-            let label = "beams=\(search.numBeams) lp=\(search.lengthPenalty) early=\(early) prompt=\(Fixtures.ints(run["prompt"]))"
+                                        maxNewTokens: maxNew, eosTokens: Set(Fixtures.ints(run["eos"])),
+                                        shaping: try LogitsPipeline(shaping))
+            let label = "beams=\(search.numBeams) lp=\(search.lengthPenalty) early=\(early) rep=\(shaping.repetitionPenalty) prompt=\(Fixtures.ints(run["prompt"]))"
             let got = try search.run(prompt: Fixtures.ints(run["prompt"]), scorer: scorer)
             let expected = try #require(run["hypotheses"] as? [[String: Any]])
             #expect(got.map(\.tokens) == expected.map { Fixtures.ints($0["tokens"]) }, "\(label)")
@@ -45,7 +48,10 @@ struct ReplayScorer: TreeScorer {
         #expect(throws: OperatorError.self) { try BeamSearch(numBeams: 0, maxNewTokens: 4, eosTokens: []) }
         #expect(throws: OperatorError.self) { try BeamSearch(numBeams: 2, maxNewTokens: 0, eosTokens: []) }
         let search = try BeamSearch(numBeams: 2, maxNewTokens: 3, eosTokens: [0])
-        var state = search.start()
+        #expect(throws: OperatorError.self) {
+            try BeamSearch(numBeams: 2, maxNewTokens: 4, eosTokens: [], shaping: try LogitsPipeline(SamplingSettings(temperature: 1)))
+        }
+        var state = search.start(prompt: [1])
         #expect(throws: OperatorError.self) { try search.step(&state, logits: [[0, 1], [1, 0]]) }
     }
 }

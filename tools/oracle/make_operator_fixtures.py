@@ -99,16 +99,18 @@ def beam_fixture(model: LlamaForCausalLM) -> dict:
 
     handle = model.register_forward_hook(record, with_kwargs=True)
     prompts = [[1, 5, 9, 14], [1, 20, 2, 11, 8, 6], [1, 7]]
-    grid = [(2, 1.0, False), (3, 1.0, True), (4, 1.0, "never"), (3, 0.0, False), (3, 2.0, "never"),
-            (4, -1.0, False), (2, 2.0, True), (4, 0.5, True)]
+    # (num_beams, length_penalty, early_stopping, repetition_penalty)
+    grid = [(2, 1.0, False, 1.0), (3, 1.0, True, 1.0), (4, 1.0, "never", 1.0), (3, 0.0, False, 1.0),
+            (3, 2.0, "never", 1.0), (4, -1.0, False, 1.0), (2, 2.0, True, 1.0), (4, 0.5, True, 1.0),
+            (3, 1.0, False, 1.3)]
     runs = []
     for p_index, prompt in enumerate(prompts):
-        for num_beams, lp, early in grid:
+        for num_beams, lp, early, rep in grid:
             max_new = 7 + p_index
             with torch.no_grad():
                 out = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
                                      do_sample=False, num_beams=num_beams, num_return_sequences=num_beams,
-                                     length_penalty=lp, early_stopping=early, max_new_tokens=max_new,
+                                     length_penalty=lp, early_stopping=early, max_new_tokens=max_new, repetition_penalty=rep,
                                      eos_token_id=EOS, pad_token_id=EOS, use_cache=False,
                                      output_scores=True, return_dict_in_generate=True)
             hyps = []
@@ -117,7 +119,7 @@ def beam_fixture(model: LlamaForCausalLM) -> dict:
                 if EOS in generated:
                     generated = generated[: generated.index(EOS) + 1]
                 hyps.append(dict(tokens=generated, score=float(score)))
-            runs.append(dict(prompt=prompt, num_beams=num_beams, length_penalty=lp,
+            runs.append(dict(prompt=prompt, num_beams=num_beams, length_penalty=lp, repetition_penalty=rep,
                              early_stopping=str(early).lower(), max_new_tokens=max_new, eos=[EOS], hypotheses=hyps))
     handle.remove()
     return dict(vocab_size=VOCAB, runs=runs, logits=seen)

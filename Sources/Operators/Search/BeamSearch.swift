@@ -46,6 +46,9 @@ public struct BeamSearch: Sendable {
     public let maxNewTokens: Int
     /// Tokens that finish a hypothesis.
     public let eosTokens: Set<Int32>
+    /// Penalties and masks applied to each beam's log-probabilities before ranking, as transformers
+    /// applies its logits processors in beam search (after `log_softmax`, without renormalising).
+    public let shaping: LogitsPipeline?
 
     /// Creates a search.
     /// - Parameters:
@@ -54,9 +57,15 @@ public struct BeamSearch: Sendable {
     ///   - earlyStopping: transformers' `early_stopping` (default `heuristic`, i.e. `False`).
     ///   - maxNewTokens: most generated tokens, ≥ 1.
     ///   - eosTokens: end-of-sequence tokens (may be empty).
-    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    ///   - shaping: repetition/presence/frequency penalties and token masks; must be greedy
+    ///     settings (beam sampling is not implemented).
+    /// - Throws: `OperatorError.invalidParameter` for values out of range or sampling settings.
     public init(numBeams: Int, lengthPenalty: Double = 1, earlyStopping: EarlyStopping = .heuristic,
-                maxNewTokens: Int, eosTokens: Set<Int32>) throws {
+                maxNewTokens: Int, eosTokens: Set<Int32>, shaping: LogitsPipeline? = nil) throws {
+        if let shaping, !shaping.settings.isGreedy {
+            throw OperatorError(.invalidParameter, at: "temperature", "beam search ranks deterministically; use temperature 0 with its penalties and masks")
+        }
+        self.shaping = shaping
         try OperatorError.require("num_beams", numBeams, in: 1..., "≥ 1")
         try OperatorError.require("length_penalty", lengthPenalty, in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite")
         try OperatorError.require("max_new_tokens", maxNewTokens, in: 1..., "≥ 1")
@@ -69,6 +78,8 @@ public struct BeamSearch: Sendable {
 
     /// The search state: the frontier of running beams and the pool of finished hypotheses.
     public struct State: Sendable {
+        /// The prompt every beam continues.
+        public let prompt: [Int32]
         /// Running beams' generated tokens, best first.
         public internal(set) var running: [[Int32]] = [[]]
         /// Running beams' accumulated log-probabilities, parallel to `running`.
@@ -84,8 +95,9 @@ public struct BeamSearch: Sendable {
     }
 
     /// The state before the first step.
+    /// - Parameter prompt: the prompt every beam continues.
     /// - Returns: one empty running beam.
-    public func start() -> State { State() }
+    public func start(prompt: [Int32]) -> State { State(prompt: prompt) }
 
     /// Advances the search by one token.
     /// - Parameters:
@@ -103,7 +115,8 @@ public struct BeamSearch: Sendable {
         var candidates: [(score: Float, beam: Int, token: Int32)] = []
         candidates.reserveCapacity(logits.count * width)
         for (beam, row) in logits.enumerated() {
-            let logProbabilities = try Distribution.logSoftmax(row)
+            var logProbabilities = try Distribution.logSoftmax(row)
+            shaping?.process(&logProbabilities, context: LogitsContext(tokens: state.prompt + state.running[beam], promptCount: state.prompt.count))
             for (token, lp) in logProbabilities.enumerated() where lp > -.infinity {
                 candidates.append((state.runningScores[beam] + lp, beam, Int32(token)))
             }
@@ -155,7 +168,7 @@ public struct BeamSearch: Sendable {
     /// - Returns: the finished hypotheses, best first.
     /// - Throws: what the scorer or `step` throws.
     public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [Hypothesis] {
-        var state = start()
+        var state = start(prompt: prompt)
         while !state.isDone {
             let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
             try step(&state, logits: rows)
