@@ -101,3 +101,17 @@ import Testing
         #expect(throws: OperatorError.self) { try TokenMaskProcessor(.allow, tokens: []) }
     }
 }
+
+@Suite struct DistributionTests {
+    /// Quickselect against a full sort, on rows with many ties, sorted and reversed rows.
+    @Test func kthLargestMatchesSorting() {
+        var rng = Xoshiro256StarStar(seed: 8)
+        for trial in 0..<300 {
+            let n = 1 + Int(rng.next() % 60)
+            var row = (0..<n).map { _ in Float(Int(rng.next() % 7)) - 3 }
+            if trial % 3 == 1 { row.sort() } else if trial % 3 == 2 { row.sort(by: >) }
+            let sorted = row.sorted(by: >)
+            for k in 1...n { #expect(Distribution.kthLargest(row, k) == sorted[k - 1]) }
+        }
+    }
+}

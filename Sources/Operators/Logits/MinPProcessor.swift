@@ -28,7 +28,8 @@ public struct MinPProcessor: LogitsProcessor {
     public func process(_ logits: inout [Float], context: LogitsContext) {
         guard let probabilities = try? Distribution.softmax(logits) else { return }
         let threshold = minP * (probabilities.max() ?? 0)
-        let protected = Set(logits.indices.sorted { (probabilities[$0], $1) > (probabilities[$1], $0) }.prefix(minTokensToKeep))
-        for i in logits.indices where probabilities[i] < threshold && !protected.contains(i) { logits[i] = -.infinity }
+        // The top `minTokensToKeep` always survive: anything at or above the k-th largest probability.
+        let floor = Distribution.kthLargest(probabilities, min(minTokensToKeep, probabilities.count))
+        for i in logits.indices where probabilities[i] < threshold && probabilities[i] < floor { logits[i] = -.infinity }
     }
 }

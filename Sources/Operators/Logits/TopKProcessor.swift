@@ -23,7 +23,7 @@ public struct TopKProcessor: LogitsProcessor {
     ///   - context: unused.
     public func process(_ logits: inout [Float], context: LogitsContext) {
         guard k < logits.count else { return }
-        let threshold = logits.sorted(by: >)[k - 1]
+        let threshold = Distribution.kthLargest(logits, k)
         for i in logits.indices where logits[i] < threshold { logits[i] = -.infinity }
     }
 }

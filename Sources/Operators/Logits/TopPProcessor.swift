@@ -29,8 +29,9 @@ public struct TopPProcessor: LogitsProcessor {
     ///   - context: unused.
     public func process(_ logits: inout [Float], context: LogitsContext) {
         guard let probabilities = try? Distribution.softmax(logits) else { return }
-        // Ascending by probability; equal logits fall back to index order so the result is deterministic.
-        let ascending = logits.indices.sorted { (logits[$0], $1) < (logits[$1], $0) }
+        // Ascending by probability over the tokens still alive (after top-k, only k of them); equal
+        // logits fall back to index order so the result is deterministic.
+        let ascending = logits.indices.filter { logits[$0] > -.infinity }.sorted { (logits[$0], $1) < (logits[$1], $0) }
         let threshold = 1 - Double(p)
         var cumulative = 0.0
         for (rank, i) in ascending.enumerated() where rank < ascending.count - minTokensToKeep {

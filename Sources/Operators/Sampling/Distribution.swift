@@ -43,6 +43,31 @@ public enum Distribution {
         return best
     }
 
+    /// The k-th largest value (1-based), by quickselect: expected O(n) instead of a full sort, which
+    /// matters for top-k over 10⁵-token vocabularies at every node of a tree.
+    /// - Parameters:
+    ///   - values: a non-empty row without NaN.
+    ///   - k: in `1...values.count`.
+    /// - Returns: the value that a descending sort would put at index `k − 1`.
+    public static func kthLargest(_ values: [Float], _ k: Int) -> Float {
+        var a = values
+        var low = 0, high = a.count - 1
+        let target = k - 1
+        while low < high {
+            // Median of three as pivot keeps sorted and reversed rows linear.
+            let mid = low + (high - low) / 2
+            let pivot = max(min(a[low], a[mid]), min(max(a[low], a[mid]), a[high]))
+            var i = low, j = high
+            while i <= j {
+                while a[i] > pivot { i += 1 }
+                while a[j] < pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if target <= j { high = j } else if target >= i { low = i } else { return a[target] }
+        }
+        return a[target]
+    }
+
     /// Draws an index with probability proportional to `weights`, by inverting the cumulative sum.
     /// - Parameters:
     ///   - weights: non-negative weights with a positive sum (need not be normalised).
