@@ -28,6 +28,24 @@ public struct TokenTree: Sendable, Equatable {
         /// Which drafter proposed the node (`"lookup"`, `"draft"`…); merged nodes keep the first.
         public var source: String
 
+        /// Creates a node; `TokenTree(validating:)` checks it against its tree.
+        /// - Parameters:
+        ///   - token: the proposed token.
+        ///   - parent: the parent's index, or `TokenTree.root`.
+        ///   - depth: the parent's depth + 1.
+        ///   - draftDistribution: the distribution `token` was sampled from, or `nil`.
+        ///   - draftProbability: the drafter's probability of `token`, if known.
+        ///   - source: the drafter's tag.
+        public init(token: Int32, parent: Int, depth: Int, draftDistribution: [Float]? = nil,
+                    draftProbability: Float? = nil, source: String) {
+            self.token = token
+            self.parent = parent
+            self.depth = depth
+            self.draftDistribution = draftDistribution
+            self.draftProbability = draftProbability
+            self.source = source
+        }
+
         /// Whether the verifier must treat the token as a sample from `draftDistribution`.
         public var isSampled: Bool { draftDistribution != nil }
     }
