@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"]),
+        // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
+        .target(name: "Operators", dependencies: ["Support"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization", "CKernels", "NGramStore", "Constraints"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
@@ -53,5 +55,6 @@ let package = Package(
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
     ]
 )
