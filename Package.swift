@@ -27,34 +27,32 @@ let package = Package(
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "ModelRuntime", dependencies: ["Kernels"]),
-        // The graph language's compiler: YAML → located AST → checked graph → plan.
-        .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
         .target(name: "Tokenization", dependencies: ["Support"]),
-        // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
-        .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
+        .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"]),
+        // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
+        .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
+        // The graph language's compiler: YAML → located AST → checked graph → plan.
+        .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
         .target(name: "Operators", dependencies: ["Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels", "Tokenization", "CKernels", "NGramStore", "Constraints"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
+                                                     "NGramStore", "Graph", "CKernels"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
-        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
-        .target(name: "Tokenization", dependencies: ["Support"]),
-        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
-        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph"]),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
+        .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
     ]
 )
