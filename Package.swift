@@ -39,7 +39,7 @@ let package = Package(
         // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
         .target(name: "Operators", dependencies: ["Support"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
-                                                     "NGramStore", "Graph", "CKernels"]),
+                                                     "NGramStore", "Graph"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),

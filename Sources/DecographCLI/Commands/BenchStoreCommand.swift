@@ -1,4 +1,4 @@
-import CKernels
+import Kernels
 import Foundation
 import NGramStore
 #if canImport(Glibc)
@@ -210,23 +210,12 @@ enum BenchStore {
         return texts
     }
 
-    /// Read bandwidth over a buffer far larger than the caches (CKernels' wide-load pass, the
-    /// yardstick the other benchmarks print too), best of three passes.
+    /// Single-thread read bandwidth (the lookups run on one thread): the shared probe of
+    /// `Kernels.MemoryBandwidth`, best of three passes over 256 MB.
     static func bandwidthProbe() -> Double {
-        let bytes = 256 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { buffer.deallocate() }
-        memset(buffer, 1, bytes)
-        var best = Double.infinity
-        var checksum: UInt64 = 0
-        for _ in 0..<3 {
-            let t0 = now()
-            checksum &+= dg_read_bandwidth_pass(buffer, bytes)
-            best = min(best, Double(now() - t0))
-        }
-        // The pass is an opaque C call, so it cannot be dropped; its XOR checksum is 0 here.
-        withExtendedLifetime(checksum) {}
-        return Double(bytes) / best
+        let probe = MemoryBandwidth.Probe(bytes: 256 << 20)
+        let pool = ComputePool(threadCount: 1)
+        return (0..<3).map { _ in probe.pass(pool: pool) }.max() ?? 0
     }
 
     static func now() -> UInt64 {
