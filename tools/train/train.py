@@ -1,7 +1,8 @@
-"""Step 4: train the demo target or draft model (LlamaForCausalLM) on CPU.
+"""Step 5: train the demo target or draft model (LlamaForCausalLM) on CPU.
 
-  python tools/train/train.py --model target --steps N
-  python tools/train/train.py --model draft  --steps N
+  nice -n 19 python tools/train/train.py --model target --steps N [--stop-at S]
+  nice -n 19 python tools/train/train.py --model draft  --steps N [--stop-at S]
+  (the exact commands of the recorded runs are in run_all.sh)
 
 * Architecture from MODEL_CONFIGS below (Llama; tied input/output embeddings).
 * Data: ``work/train.bin`` (documents as <|bos|> ... <|eos|>, concatenated),
@@ -12,6 +13,8 @@
   CPU, fp32 master weights, ``torch.set_num_threads(--threads)`` (default 1).
 * Every --ckpt-every steps a checkpoint (model, optimizer, schedule, step) is
   written to ``work/ckpt-<model>.pt``; re-running the same command resumes.
+  ``--stop-at S`` checkpoints and exits after step S; a resumed run may use
+  another ``--steps``/``--lr`` (recorded in ``schedule_history``).
 * Logs ``step loss lr tokens elapsed`` lines (and periodic held-out loss on a
   fixed subset) to stdout; run_all.sh redirects them to ``logs/<model>.log``.
 * At the end (or with --export-only, from the last checkpoint) the model is
@@ -163,6 +166,7 @@ def main():
     ap.add_argument("--out", help="export dir (default models/demo-<model>)")
     ap.add_argument("--export-only", action="store_true", help="export the last checkpoint and exit")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--stop-at", type=int, help="checkpoint and exit after this step (schedule still uses --steps)")
     args = ap.parse_args()
     for k, v in DEFAULTS[args.model].items():
         if getattr(args, k) is None:
@@ -221,7 +225,8 @@ def main():
                     "history": history}, tmp)
         os.replace(tmp, ckpt_path)
 
-    while step < args.steps:
+    stop = min(args.steps, args.stop_at or args.steps)
+    while step < stop:
         lr = lr_at(step, args.steps, args.lr, args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -246,6 +251,10 @@ def main():
             save_ckpt()
 
     elapsed = time.time() - t0
+    if step < args.steps:
+        save_ckpt()
+        print(f"stopped at step {step} (--stop-at); resume with another train.py run", flush=True)
+        return
     meta.update(steps_done=step, tokens_seen=step * args.batch * SEQ, train_seconds=round(elapsed))
     print(f"done {step} steps in {elapsed:.0f}s", flush=True)
     if not args.no_export:
