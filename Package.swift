@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
+        // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
+        .target(name: "Operators", dependencies: ["Support"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
@@ -38,5 +40,6 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
     ]
 )

@@ -1,0 +1,64 @@
+/// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
+/// came from (Leviathan et al. 2023; Chen et al. 2023).
+///
+/// With greedy settings the chain is deterministic (argmax tokens, no draft distributions; the
+/// softmax probability of each token is kept for ranking). With sampling settings every token is a
+/// draw from the shaped draft distribution, which rides along for the verifier's residual.
+public struct ModelDrafter: Sendable {
+    /// Most tokens proposed, ≥ 1.
+    public let tokens: Int
+    /// Drafting stops before a position whose most probable token has less than this probability
+    /// (0 = never). The test looks at the distribution *before* drawing, never at the drawn token:
+    /// stopping on a drawn token's probability would bias sampled drafts and break exactness.
+    public let minProbability: Float
+    /// The draft model's own shaping and selection.
+    public let pipeline: LogitsPipeline
+    /// The source tag of proposed nodes.
+    public let source: String
+
+    /// Creates a drafter.
+    /// - Parameters:
+    ///   - tokens: most tokens proposed, ≥ 1.
+    ///   - minProbability: in [0, 1].
+    ///   - settings: the draft model's sampling settings.
+    ///   - source: the source tag of proposed nodes.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    public init(tokens: Int, minProbability: Float = 0, settings: SamplingSettings, source: String = "draft") throws {
+        try OperatorError.require("tokens", tokens, in: 1..., "≥ 1")
+        try OperatorError.require("min_prob", minProbability, in: 0...1, "in [0, 1]")
+        self.tokens = tokens
+        self.minProbability = minProbability
+        self.pipeline = try LogitsPipeline(settings)
+        self.source = source
+    }
+
+    /// Drafts a chain after `context`.
+    /// - Parameters:
+    ///   - model: the draft model.
+    ///   - context: the committed tokens and how many are the prompt.
+    ///   - rng: the drafter's generator (one draw per sampled token).
+    /// - Returns: the chain.
+    /// - Throws: what the model throws, or `OperatorError.invalidDistribution` when shaping leaves
+    ///   no token.
+    public func draft<R: RandomNumberGenerator>(model: some TreeScorer, context: LogitsContext, using rng: inout R) throws -> TokenTree {
+        var tree = TokenTree()
+        var path: [Int32] = []
+        for _ in 0..<tokens {
+            let history = context.extended(by: path)
+            var row = try model.nextLogits(context: history.tokens)
+            pipeline.process(&row, context: history)
+            let probabilities = try Distribution.softmax(row)
+            guard (probabilities.max() ?? 0) >= minProbability else { break }
+            let token: Int
+            if pipeline.settings.isGreedy {
+                token = Distribution.argmax(row)
+                try tree.append(Int32(token), parent: tree.count - 1, draftProbability: probabilities[token], source: source)
+            } else {
+                token = try Distribution.sample(probabilities, using: &rng)
+                try tree.append(Int32(token), parent: tree.count - 1, draftDistribution: probabilities, source: source)
+            }
+            path.append(Int32(token))
+        }
+        return tree
+    }
+}

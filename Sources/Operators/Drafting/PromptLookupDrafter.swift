@@ -1,0 +1,65 @@
+/// Prompt lookup decoding (`draft.lookup`; Saxena 2023, "Prompt Lookup Decoding", the method behind
+/// transformers' `prompt_lookup_num_tokens`): find the longest suffix of the context that occurred
+/// earlier in the context and propose the tokens that followed its most recent earlier occurrence.
+///
+/// Matches are tried from `maxMatch` tokens down to `minMatch`; the first length with an earlier
+/// occurrence that has at least one following token wins. The proposal is a deterministic chain
+/// (no draft distribution), so sampling verification treats it as one-hot and stays exact.
+public struct PromptLookupDrafter: Sendable {
+    /// Default longest suffix tried: transformers' `max_matching_ngram_size` default is 2, the
+    /// reference prompt-lookup implementation uses 3; longer matches predict better when they exist.
+    public static let defaultMaxMatch = 3
+    /// Default most tokens proposed: the reference implementation's `num_pred_tokens` (10).
+    public static let defaultMaxTokens = 10
+
+    /// Shortest suffix that counts as a match, ≥ 1.
+    public let minMatch: Int
+    /// Longest suffix tried, ≥ `minMatch`.
+    public let maxMatch: Int
+    /// Most tokens proposed, ≥ 1.
+    public let maxTokens: Int
+    /// The source tag of proposed nodes.
+    public let source: String
+
+    /// Creates a drafter.
+    /// - Parameters:
+    ///   - minMatch: shortest suffix that counts, ≥ 1.
+    ///   - maxMatch: longest suffix tried, ≥ `minMatch`.
+    ///   - maxTokens: most tokens proposed, ≥ 1.
+    ///   - source: the source tag of proposed nodes.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    public init(minMatch: Int = 1, maxMatch: Int = defaultMaxMatch, maxTokens: Int = defaultMaxTokens, source: String = "lookup") throws {
+        try OperatorError.require("min_match", minMatch, in: 1..., "≥ 1")
+        try OperatorError.require("max_match", maxMatch, in: minMatch..., "≥ min_match (\(minMatch))")
+        try OperatorError.require("max_tokens", maxTokens, in: 1..., "≥ 1")
+        self.minMatch = minMatch
+        self.maxMatch = maxMatch
+        self.maxTokens = maxTokens
+        self.source = source
+    }
+
+    /// The continuation after the most recent earlier occurrence of the longest matching suffix.
+    /// - Parameter context: the committed tokens.
+    /// - Returns: up to `maxTokens` tokens, empty when no suffix of at least `minMatch` recurs.
+    public func continuation(of context: [Int32]) -> [Int32] {
+        let n = context.count
+        for length in stride(from: min(maxMatch, n - 1), through: minMatch, by: -1) {
+            let suffixStart = n - length
+            // Most recent first; an occurrence must end before the context does, so something follows it.
+            for start in stride(from: suffixStart - 1, through: 0, by: -1)
+            where context[start..<(start + length)].elementsEqual(context[suffixStart..<n]) {
+                let end = start + length
+                return Array(context[end..<min(end + maxTokens, n)])
+            }
+        }
+        return []
+    }
+
+    /// The proposal as a deterministic chain.
+    /// - Parameter context: the committed tokens.
+    /// - Returns: a chain tree (empty when nothing matches).
+    public func draft(context: [Int32]) -> TokenTree {
+        // Tokens come from the context and the chain's parents are in order: nothing can fail.
+        (try? TokenTree.chain(continuation(of: context), source: source)) ?? TokenTree()
+    }
+}

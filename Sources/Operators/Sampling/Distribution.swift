@@ -1,0 +1,129 @@
+import Foundation
+
+/// Operations on next-token distributions: softmax, argmax, sampling.
+///
+/// Sums run in `Double` so that vocabularies of 10⁵ entries lose no mass to rounding; results are
+/// stored as `Float`, the width the model emits.
+public enum Distribution {
+    /// Probabilities from logits; `-inf` logits (masked tokens) get exactly zero.
+    /// - Parameter logits: one row of logits with at least one finite entry.
+    /// - Returns: probabilities summing to 1.
+    /// - Throws: `OperatorError.invalidDistribution` when no logit is finite or one is NaN/+inf.
+    public static func softmax(_ logits: [Float]) throws -> [Float] {
+        let m = try maximum(logits)
+        var total = 0.0
+        var out = [Float](repeating: 0, count: logits.count)
+        var exps = [Double](repeating: 0, count: logits.count)
+        for (i, x) in logits.enumerated() where x != -.infinity {
+            exps[i] = Foundation.exp(Double(x) - m)
+            total += exps[i]
+        }
+        for i in out.indices { out[i] = Float(exps[i] / total) }
+        return out
+    }
+
+    /// Log-probabilities from logits, `x − max − log Σ exp(x − max)`, the form torch computes.
+    /// - Parameter logits: one row of logits with at least one finite entry.
+    /// - Returns: log-probabilities (`-inf` where the logit was `-inf`).
+    /// - Throws: `OperatorError.invalidDistribution` as `softmax` does.
+    public static func logSoftmax(_ logits: [Float]) throws -> [Float] {
+        let m = try maximum(logits)
+        var total = 0.0
+        for x in logits where x != -.infinity { total += Foundation.exp(Double(x) - m) }
+        let shift = m + Foundation.log(total)
+        return logits.map { $0 == -.infinity ? -.infinity : Float(Double($0) - shift) }
+    }
+
+    /// The index of the largest value, the first one on ties (as `torch.argmax`).
+    /// - Parameter values: a non-empty row.
+    /// - Returns: the index of the maximum.
+    public static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        for i in values.indices where values[i] > values[best] { best = i }
+        return best
+    }
+
+    /// The k-th largest value (1-based), by quickselect: expected O(n) instead of a full sort, which
+    /// matters for top-k over 10⁵-token vocabularies at every node of a tree.
+    /// - Parameters:
+    ///   - values: a non-empty row without NaN.
+    ///   - k: in `1...values.count`.
+    /// - Returns: the value that a descending sort would put at index `k − 1`.
+    public static func kthLargest(_ values: [Float], _ k: Int) -> Float {
+        var a = values
+        var low = 0, high = a.count - 1
+        let target = k - 1
+        while low < high {
+            // Median of three as pivot keeps sorted and reversed rows linear.
+            let mid = low + (high - low) / 2
+            let pivot = max(min(a[low], a[mid]), min(max(a[low], a[mid]), a[high]))
+            var i = low, j = high
+            while i <= j {
+                while a[i] > pivot { i += 1 }
+                while a[j] < pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if target <= j { high = j } else if target >= i { low = i } else { return a[target] }
+        }
+        return a[target]
+    }
+
+    /// Draws an index with probability proportional to `weights`, by inverting the cumulative sum.
+    /// - Parameters:
+    ///   - weights: non-negative weights with a positive sum (need not be normalised).
+    ///   - rng: the generator; exactly one 64-bit draw is consumed.
+    /// - Returns: the drawn index; never one whose weight is zero.
+    /// - Throws: `OperatorError.invalidDistribution` when the weights are negative, non-finite or
+    ///   sum to zero.
+    public static func sample<R: RandomNumberGenerator>(_ weights: [Float], using rng: inout R) throws -> Int {
+        try sample(weights.map(Double.init), using: &rng)
+    }
+
+    /// `sample(_:using:)` over `Double` weights (residual distributions are formed in `Double`).
+    /// - Parameters:
+    ///   - weights: non-negative weights with a positive sum.
+    ///   - rng: the generator; exactly one 64-bit draw is consumed.
+    /// - Returns: the drawn index.
+    /// - Throws: `OperatorError.invalidDistribution` for weights that cannot be sampled.
+    public static func sample<R: RandomNumberGenerator>(_ weights: [Double], using rng: inout R) throws -> Int {
+        var total = 0.0
+        for w in weights {
+            guard w.isFinite, w >= 0 else {
+                throw OperatorError(.invalidDistribution, at: "weights", "weight \(w) is negative or not finite")
+            }
+            total += w
+        }
+        guard total > 0 else { throw OperatorError(.invalidDistribution, at: "weights", "all weights are zero") }
+        let target = unitDouble(using: &rng) * total
+        var cumulative = 0.0
+        var last = 0
+        for (i, w) in weights.enumerated() where w > 0 {
+            cumulative += w
+            last = i
+            if target < cumulative { return i }
+        }
+        return last  // rounding left target ≥ the running sum: the last positive weight owns the gap.
+    }
+
+    /// A uniform double in [0, 1) from the top 53 bits of one draw (the xoshiro authors'
+    /// conversion), so results do not depend on the standard library's unspecified one.
+    /// - Parameter rng: the generator.
+    /// - Returns: a multiple of 2⁻⁵³ in [0, 1).
+    public static func unitDouble<R: RandomNumberGenerator>(using rng: inout R) -> Double {
+        Double(rng.next() >> 11) * 0x1.0p-53
+    }
+
+    private static func maximum(_ logits: [Float]) throws -> Double {
+        var m = -Float.infinity
+        for x in logits {
+            guard !x.isNaN, x != .infinity else {
+                throw OperatorError(.invalidDistribution, at: "logits", "logit \(x) is not a number or +inf")
+            }
+            m = max(m, x)
+        }
+        guard m > -.infinity else {
+            throw OperatorError(.invalidDistribution, at: "logits", "every token is masked (all logits are -inf)")
+        }
+        return Double(m)
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+/// `search.beam`: plain beam search with transformers' semantics (its vectorised `_beam_search` of
+/// version 4.50 and later, checked by `tools/oracle/make_operator_fixtures.py` on a random Llama).
+///
+/// Each step every running beam is extended by every token; candidates are ranked by accumulated
+/// log-probability and the best `(1 + eosCount) · numBeams` (at least `2 · numBeams`) kept. A
+/// candidate that ends in EOS, or reaches `maxNewTokens`, is finished; it joins the finished pool
+/// only if it ranks among the first `numBeams`, with score `logprob / generatedLength^lengthPenalty`
+/// (generated length including the EOS). The best `numBeams` unfinished candidates run on. The pool
+/// keeps the best `numBeams` finished hypotheses.
+///
+/// One deliberate difference: transformers starts with `numBeams` copies of the prompt, all but one
+/// scored −10⁹, so with a vocabulary smaller than `2 · numBeams` it can pick those copies; here only
+/// one beam exists before the first step.
+public struct BeamSearch: Sendable {
+    /// When the search stops (transformers' `early_stopping`).
+    public enum EarlyStopping: String, Sendable, CaseIterable {
+        /// `True`: stop as soon as `numBeams` hypotheses are finished.
+        case whenFull = "true"
+        /// `False`: stop when the best running beam, normalised at its current length, cannot beat
+        /// the worst finished one (transformers' heuristic).
+        case heuristic = "false"
+        /// `"never"`: as `heuristic`, but a positive length penalty assumes the running beam could
+        /// still grow to `maxNewTokens` — the canonical beam-search stopping rule.
+        case never
+    }
+
+    /// A finished hypothesis.
+    public struct Hypothesis: Sendable, Equatable {
+        /// Generated tokens, ending with the EOS token when one ended it.
+        public var tokens: [Int32]
+        /// `logProbability / tokens.count^lengthPenalty`: what hypotheses are ranked by.
+        public var score: Float
+        /// Sum of the token log-probabilities.
+        public var logProbability: Float
+    }
+
+    /// Beams kept per step, ≥ 1.
+    public let numBeams: Int
+    /// Exponent of the generated length dividing finished scores (> 0 favours longer outputs).
+    public let lengthPenalty: Double
+    /// The stopping rule.
+    public let earlyStopping: EarlyStopping
+    /// Most generated tokens per hypothesis, ≥ 1.
+    public let maxNewTokens: Int
+    /// Tokens that finish a hypothesis.
+    public let eosTokens: Set<Int32>
+    /// Penalties and masks applied to each beam's log-probabilities before ranking, as transformers
+    /// applies its logits processors in beam search (after `log_softmax`, without renormalising).
+    public let shaping: LogitsPipeline?
+
+    /// Creates a search.
+    /// - Parameters:
+    ///   - numBeams: beams kept per step, ≥ 1.
+    ///   - lengthPenalty: transformers' `length_penalty` (default 1).
+    ///   - earlyStopping: transformers' `early_stopping` (default `heuristic`, i.e. `False`).
+    ///   - maxNewTokens: most generated tokens, ≥ 1.
+    ///   - eosTokens: end-of-sequence tokens (may be empty).
+    ///   - shaping: repetition/presence/frequency penalties and token masks; must be greedy
+    ///     settings (beam sampling is not implemented).
+    /// - Throws: `OperatorError.invalidParameter` for values out of range or sampling settings.
+    public init(numBeams: Int, lengthPenalty: Double = 1, earlyStopping: EarlyStopping = .heuristic,
+                maxNewTokens: Int, eosTokens: Set<Int32>, shaping: LogitsPipeline? = nil) throws {
+        if let shaping, !shaping.settings.isGreedy {
+            throw OperatorError(.invalidParameter, at: "temperature", "beam search ranks deterministically; use temperature 0 with its penalties and masks")
+        }
+        self.shaping = shaping
+        try OperatorError.require("num_beams", numBeams, in: 1..., "≥ 1")
+        try OperatorError.require("length_penalty", lengthPenalty, in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite")
+        try OperatorError.require("max_new_tokens", maxNewTokens, in: 1..., "≥ 1")
+        self.numBeams = numBeams
+        self.lengthPenalty = lengthPenalty
+        self.earlyStopping = earlyStopping
+        self.maxNewTokens = maxNewTokens
+        self.eosTokens = eosTokens
+    }
+
+    /// The search state: the frontier of running beams and the pool of finished hypotheses.
+    public struct State: Sendable {
+        /// The prompt every beam continues.
+        public let prompt: [Int32]
+        /// Running beams' generated tokens, best first.
+        public internal(set) var running: [[Int32]] = [[]]
+        /// Running beams' accumulated log-probabilities, parallel to `running`.
+        public internal(set) var runningScores: [Float] = [0]
+        /// Finished hypotheses, best first, at most `numBeams`.
+        public internal(set) var finished: [Hypothesis] = []
+        /// Whether the search has stopped.
+        public internal(set) var isDone = false
+        /// Tokens generated so far by every running beam.
+        public internal(set) var generatedLength = 0
+        /// transformers' `is_early_stop_heuristic_unsatisfied`: once false, nothing more is added.
+        var improvementPossible = true
+    }
+
+    /// The state before the first step.
+    /// - Parameter prompt: the prompt every beam continues.
+    /// - Returns: one empty running beam.
+    public func start(prompt: [Int32]) -> State { State(prompt: prompt) }
+
+    /// Advances the search by one token.
+    /// - Parameters:
+    ///   - state: the state to advance.
+    ///   - logits: one row of next-token logits per running beam, in `state.running` order.
+    /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows or widths;
+    ///   `OperatorError.invalidDistribution` for rows without a finite logit.
+    public func step(_ state: inout State, logits: [[Float]]) throws {
+        guard !state.isDone else { return }
+        guard logits.count == state.running.count, let width = logits.first?.count, width > 0,
+              logits.allSatisfy({ $0.count == width }) else {
+            throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.running.count) rows of equal, non-zero width")
+        }
+        // Candidates: accumulated log-probability of every (beam, token).
+        var candidates: [(score: Float, beam: Int, token: Int32)] = []
+        candidates.reserveCapacity(logits.count * width)
+        for (beam, row) in logits.enumerated() {
+            var logProbabilities = try Distribution.logSoftmax(row)
+            shaping?.process(&logProbabilities, context: LogitsContext(tokens: state.prompt + state.running[beam], promptCount: state.prompt.count))
+            for (token, lp) in logProbabilities.enumerated() where lp > -.infinity {
+                candidates.append((state.runningScores[beam] + lp, beam, Int32(token)))
+            }
+        }
+        let keep = max(2, 1 + eosTokens.count) * numBeams
+        candidates.sort { ($0.score, $1.beam, $1.token) > ($1.score, $0.beam, $0.token) }
+        candidates = Array(candidates.prefix(keep))
+
+        let length = state.generatedLength + 1
+        let hitsStop = candidates.map { eosTokens.contains($0.token) || length >= maxNewTokens }
+
+        // Finished candidates among the first numBeams join the pool, unless it is closed.
+        let poolWasFull = state.finished.count == numBeams
+        let closed = (earlyStopping == .whenFull && poolWasFull) || !state.improvementPossible
+        if !closed {
+            let normaliser = Float(pow(Double(length), lengthPenalty))
+            var pool = state.finished
+            for (rank, candidate) in candidates.enumerated() where rank < numBeams && hitsStop[rank] {
+                pool.append(Hypothesis(tokens: state.running[candidate.beam] + [candidate.token],
+                                       score: candidate.score / normaliser, logProbability: candidate.score))
+            }
+            // Stable: earlier pool members win ties, as in transformers' concatenation order.
+            state.finished = Array(pool.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }
+                .prefix(numBeams).map(\.element))
+        }
+
+        // The best unfinished candidates run on.
+        let survivors = candidates.indices.filter { !hitsStop[$0] }.prefix(numBeams)
+        state.running = survivors.map { state.running[candidates[$0].beam] + [candidates[$0].token] }
+        state.runningScores = survivors.map { candidates[$0].score }
+        state.generatedLength = length
+
+        // transformers' `_check_early_stop_heuristic`: can the best running beam still beat the worst finished one?
+        if let best = state.runningScores.first, state.finished.count == numBeams {
+            let hypotheticalLength = earlyStopping == .never && lengthPenalty > 0 ? maxNewTokens : length
+            let bestPossible = best / Float(pow(Double(hypotheticalLength), lengthPenalty))
+            let worst = state.finished.map(\.score).min() ?? -.infinity
+            state.improvementPossible = state.improvementPossible && bestPossible > worst
+        }
+        let poolFull = state.finished.count == numBeams
+        state.isDone = !state.improvementPossible || (earlyStopping == .whenFull && poolFull)
+            || hitsStop.allSatisfy { $0 } || state.running.isEmpty
+    }
+
+    /// Runs the search to the end against a scorer.
+    /// - Parameters:
+    ///   - prompt: the prompt tokens.
+    ///   - scorer: the model (root-only trees, one call per running beam and step).
+    /// - Returns: the finished hypotheses, best first.
+    /// - Throws: what the scorer or `step` throws.
+    public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [Hypothesis] {
+        var state = start(prompt: prompt)
+        while !state.isDone {
+            let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
+            try step(&state, logits: rows)
+        }
+        return state.finished
+    }
+}
