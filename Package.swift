@@ -27,12 +27,14 @@ let package = Package(
         // Small shared helpers with no dependencies (did-you-mean suggestions).
         .target(name: "Support"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
+        // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
+        .target(name: "Tokenization", dependencies: ["Support"]),
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
         .target(name: "Operators", dependencies: ["Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Graph", "ModelRuntime", "Kernels"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "Graph", "ModelRuntime", "Kernels"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -41,5 +43,6 @@ let package = Package(
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
 )

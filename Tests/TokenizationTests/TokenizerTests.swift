@@ -1,0 +1,202 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Tokenization
+
+/// The fixtures of `tools/oracle/make_tokenizer_fixtures.py`: tokenizers trained with Hugging Face
+/// `tokenizers`, shared strings, and per family the ids and decoded text `tokenizers` produced.
+struct TokenizerFixture: Sendable {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizers")
+    static let families = ["gpt2", "llama3", "qwen2", "llama2", "mistral", "misc"]
+    static let byteLevelFamilies = ["gpt2", "llama3", "qwen2"]
+
+    struct Row: Sendable {
+        var text: String
+        var ids: [Int32]
+        var decoded: String
+        var skipped: String
+        var fullDecoded: String?
+    }
+
+    let tokenizer: Tokenizer
+    let rows: [Row]
+    let prefix: [Int32]
+    let suffix: [Int32]
+
+    static func jsonLines(_ url: URL) throws -> [Any] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return try text.split(separator: "\n").map {
+            try JSONValue.jsonObject(Data($0.utf8))
+        }
+    }
+
+    static func strings() throws -> [String] {
+        try jsonLines(root.appendingPathComponent("strings.jsonl")).map { $0 as! String }
+    }
+
+    /// Fixtures load once per test process (parsing them is most of the suite's time).
+    private static let loaded = Mutex<[String: TokenizerFixture]>([:])
+
+    static func load(_ family: String) throws -> TokenizerFixture {
+        if let f = loaded.withLock({ $0[family] }) { return f }
+        let f = try TokenizerFixture(family)
+        loaded.withLock { $0[family] = f }
+        return f
+    }
+
+    private init(_ family: String) throws {
+        let dir = Self.root.appendingPathComponent(family)
+        tokenizer = try Tokenizer(directory: dir)
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
+        prefix = (meta["special_prefix"] as! [Int]).map(Int32.init)
+        suffix = (meta["special_suffix"] as! [Int]).map(Int32.init)
+        let strings = try Self.strings()
+        let expected = try Self.jsonLines(dir.appendingPathComponent("expected.jsonl"))
+        rows = zip(strings, expected).map { text, e in
+            let o = e as! [String: Any]
+            let decoded = o["decoded"] as? String ?? text
+            return Row(text: text, ids: (o["ids"] as! [Int]).map(Int32.init), decoded: decoded,
+                       skipped: o["skipped"] as? String ?? decoded, fullDecoded: o["full_decoded"] as? String)
+        }
+    }
+}
+
+/// A fixed-seed generator (SplitMix64) so the fuzz tests are reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct TokenizerTests {
+    static func describe(_ s: String) -> String { s.debugDescription }
+
+    @Test(arguments: TokenizerFixture.families)
+    func idsMatchHuggingFace(family: String) throws {
+        let f = try TokenizerFixture.load(family)
+        #expect(f.rows.count >= (["mistral", "misc"].contains(family) ? 1500 : 5000))
+        var failures: [String] = []
+        for row in f.rows {
+            let ids = f.tokenizer.encode(row.text, addSpecialTokens: false)
+            if ids != row.ids { failures.append("encode \(Self.describe(row.text)): got \(ids), expected \(row.ids)") }
+            let full = f.tokenizer.encode(row.text)
+            if full != f.prefix + row.ids + f.suffix { failures.append("encode+special \(Self.describe(row.text)): got \(full)") }
+        }
+        #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(4).joined(separator: "\n"))")
+    }
+
+    @Test(arguments: TokenizerFixture.families)
+    func decodeMatchesHuggingFace(family: String) throws {
+        let f = try TokenizerFixture.load(family)
+        var failures: [String] = []
+        for row in f.rows {
+            let decoded = f.tokenizer.decode(row.ids)
+            if decoded != row.decoded { failures.append("decode \(row.ids): got \(Self.describe(decoded)), expected \(Self.describe(row.decoded))") }
+            let full = f.prefix + row.ids + f.suffix
+            let skipped = f.tokenizer.decode(full, skipSpecialTokens: true)
+            if skipped != row.skipped { failures.append("decode skipping \(full): got \(Self.describe(skipped)), expected \(Self.describe(row.skipped))") }
+            if let expected = row.fullDecoded, f.tokenizer.decode(full) != expected {
+                failures.append("decode \(full): got \(Self.describe(f.tokenizer.decode(full))), expected \(Self.describe(expected))")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(4).joined(separator: "\n"))")
+    }
+
+    /// Byte-level tokenizers lose nothing: decoding the ids gives back the text, and the token
+    /// byte table concatenates to the text's UTF-8.
+    @Test(arguments: TokenizerFixture.byteLevelFamilies)
+    func byteLevelRoundTripAndByteTable(family: String) throws {
+        let f = try TokenizerFixture.load(family)
+        // Added tokens with lstrip/rstrip swallow the whitespace beside them, by design.
+        let stripping = ["<tool>", "</tool>", "<mark>"]
+        for row in f.rows where !stripping.contains(where: { row.text.contains($0) }) {
+            let ids = f.tokenizer.encode(row.text, addSpecialTokens: false)
+            #expect(f.tokenizer.decode(ids) == row.text)
+            // Qwen2 normalizes to NFC first (String's == already compares canonically).
+            let text = family == "qwen2" ? row.text.precomposedStringWithCanonicalMapping : row.text
+            #expect(ids.flatMap { f.tokenizer.tokenBytes($0) } == Array(text.utf8))
+        }
+    }
+
+    @Test(arguments: TokenizerFixture.families)
+    func streamingEqualsFullDecode(family: String) throws {
+        let f = try TokenizerFixture.load(family)
+        var failures = 0
+        for row in f.rows {
+            let ids = f.prefix + row.ids + f.suffix
+            for skip in [false, true] {
+                var stream = StreamingDetokenizer(tokenizer: f.tokenizer, skipSpecialTokens: skip)
+                var text = ""
+                for id in ids {
+                    let piece = stream.feed(id)
+                    text += piece
+                }
+                text += stream.finish()
+                if text != f.tokenizer.decode(ids, skipSpecialTokens: skip) { failures += 1 }
+            }
+        }
+        #expect(failures == 0)
+    }
+
+    @Test func byteFallbackTokensProduceTheirByte() throws {
+        let f = try TokenizerFixture.load("llama2")
+        let id = try #require(f.tokenizer.tokenID("<0x41>"))
+        #expect(f.tokenizer.tokenBytes(id) == [0x41])
+        let bos = try #require(f.tokenizer.bosTokenID)
+        #expect(f.tokenizer.tokenBytes(bos) == Array("<s>".utf8))
+        #expect(f.tokenizer.eosTokenID == f.tokenizer.tokenID("</s>"))
+        let word = try #require((0..<Int32(f.tokenizer.vocabularySize)).first {
+            f.tokenizer.tokenString($0).map { $0.hasPrefix("▁") && $0.count > 2 } ?? false
+        })
+        let spelled = f.tokenizer.tokenString(word)!.replacingOccurrences(of: "▁", with: " ")
+        #expect(f.tokenizer.tokenBytes(word) == Array(spelled.utf8))
+    }
+
+    @Test func fingerprintIsStableAndDistinguishesVocabularies() throws {
+        let a = try TokenizerFixture.load("llama2").tokenizer
+        let b = try Tokenizer(directory: TokenizerFixture.root.appendingPathComponent("llama2"))
+        let c = try TokenizerFixture.load("gpt2").tokenizer
+        #expect(a.vocabularyFingerprint == b.vocabularyFingerprint)
+        #expect(a.vocabularyFingerprint != c.vocabularyFingerprint)
+        #expect(a.vocabularyFingerprint.count == 32)
+    }
+
+    /// Random bytes (made into strings with replacement characters), random scalars from every
+    /// plane, and random ids never crash, and byte-level tokenizers still round-trip them.
+    @Test(arguments: TokenizerFixture.families)
+    func fuzzNeverCrashes(family: String) throws {
+        let tokenizer = try TokenizerFixture.load(family).tokenizer
+        var rng = SeededGenerator(state: 0x5EED ^ UInt64(family.utf8.count))
+        let lossless = TokenizerFixture.byteLevelFamilies.contains(family)
+        for round in 0..<300 {
+            let length = Int.random(in: 0...64, using: &rng)
+            let text: String
+            if round % 2 == 0 {
+                text = String(decoding: (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }, as: UTF8.self)
+            } else {
+                var scalars = String.UnicodeScalarView()
+                for _ in 0..<length {
+                    let v = UInt32.random(in: 0...(round % 3 == 0 ? 0x7FF : 0x10FFFF), using: &rng)
+                    if let s = Unicode.Scalar(v) { scalars.append(s) }
+                }
+                text = String(scalars)
+            }
+            let ids = tokenizer.encode(text)
+            #expect(ids.allSatisfy { $0 >= 0 && Int($0) < tokenizer.vocabularySize })
+            let decoded = tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false))
+            if lossless { #expect(decoded == text) }
+            let randomIDs = (0..<length).map { _ in Int32.random(in: -2...Int32(tokenizer.vocabularySize + 2), using: &rng) }
+            var stream = StreamingDetokenizer(tokenizer: tokenizer)
+            var streamed = ""
+            for id in randomIDs { streamed += stream.feed(id) }
+            streamed += stream.finish()
+            #expect(streamed == tokenizer.decode(randomIDs))
+        }
+    }
+}
