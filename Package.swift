@@ -33,8 +33,11 @@ let package = Package(
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
-        .target(name: "Operators", dependencies: ["Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "Graph", "ModelRuntime", "Kernels"]),
+        // Each op's spec and step behaviour, over the runtime and the tokenizer.
+        .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization"]),
+        // Sessions, the step loop on Dispatch, batched model calls, metrics and traces.
+        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels"]),
+        .target(name: "DecographCLI", dependencies: ["Support", "Tokenization", "Graph", "ModelRuntime", "Kernels", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
         .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
 )

@@ -1,0 +1,84 @@
+import Dispatch
+import ModelRuntime
+import Operators
+import Synchronization
+
+/// A model's forward service shared by every session of the process: concurrent callers' items
+/// meet in one `Model.forward` call, so the weights stream from memory once for all of them.
+///
+/// Combining, leader/follower: a caller queues its item; if no pass is running it becomes the
+/// leader, takes every queued item (its own included) and runs them as one pass. Callers that
+/// arrive meanwhile wait on their own semaphore; when the pass ends the leader fulfils its batch
+/// and, if more items queued, promotes the first waiter to lead the next pass. A waiter thus waits
+/// only for a pass already running on another thread — never for Dispatch work still queued — so
+/// no Dispatch worker can deadlock on the pool, and each caller runs at most one pass.
+public final class BatchingForwardService: ForwardService, Sendable {
+    /// The model.
+    public let model: Model
+
+    private final class Request: @unchecked Sendable {
+        let item: ForwardItem
+        /// Set by the leader before `done` is signalled; read by the owner after the wait.
+        var result: Result<Logits, any Error>?
+        let done = DispatchSemaphore(value: 0)
+        init(_ item: ForwardItem) { self.item = item }
+    }
+
+    private struct State {
+        var pending: [Request] = []
+        var leaderActive = false
+        var passes = 0
+        var items = 0
+    }
+
+    /// The queue and counters; held only to enqueue, take a batch, or hand leadership over.
+    private let state = Mutex(State())
+
+    /// Wraps a model.
+    /// - Parameter model: the model.
+    public init(model: Model) { self.model = model }
+
+    /// Forward passes run and items served so far (items / passes is the mean batch).
+    public var counters: (passes: Int, items: Int) { state.withLock { ($0.passes, $0.items) } }
+
+    /// Runs an item, batched with whatever other callers queued meanwhile.
+    /// - Parameter item: the sequence and its new tokens.
+    /// - Returns: the item's logits.
+    /// - Throws: the model's error (a failing pass fails every item in it).
+    public func forward(_ item: ForwardItem) throws -> Logits {
+        let request = Request(item)
+        let leads = state.withLock { s -> Bool in
+            s.pending.append(request)
+            if s.leaderActive { return false }
+            s.leaderActive = true
+            return true
+        }
+        if !leads {
+            request.done.wait()
+            // Woken without a result: promoted to lead the next pass.
+            if let result = request.result { return try result.get() }
+        }
+        let batch = state.withLock { s -> [Request] in
+            let b = s.pending
+            s.pending = []
+            s.passes += 1
+            s.items += b.count
+            return b
+        }
+        let outcome = Result { try model.forward(batch.map(\.item)) }
+        for (i, r) in batch.enumerated() where r !== request {
+            r.result = outcome.map { $0[i] }
+            r.done.signal()
+        }
+        let next = state.withLock { s -> Request? in
+            guard let first = s.pending.first else {
+                s.leaderActive = false
+                return nil
+            }
+            return first
+        }
+        next?.done.signal()
+        let index = batch.firstIndex { $0 === request }!
+        return try outcome.map { $0[index] }.get()
+    }
+}

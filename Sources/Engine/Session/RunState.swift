@@ -1,0 +1,132 @@
+import Dispatch
+import Graph
+import Operators
+import Synchronization
+
+/// One node's state within one hypothesis: its generator and the model bound to it.
+///
+/// Only the task running this (hypothesis, node) pair touches it during a step, so it needs no
+/// lock; between steps the session's thread forks it.
+final class NodeState: @unchecked Sendable {
+    var rng: Xoshiro256StarStar
+    let scorer: ModelSequenceScorer?
+
+    init(rng: Xoshiro256StarStar, scorer: ModelSequenceScorer?) {
+        self.rng = rng
+        self.scorer = scorer
+    }
+
+    func fork() -> NodeState { NodeState(rng: rng, scorer: scorer?.fork()) }
+}
+
+/// One hypothesis of the frontier: its committed tokens and its nodes' states.
+struct Hypothesis: Sendable {
+    var tokens: [Int32]
+    let nodes: [NodeState]
+}
+
+/// The mutable state of one run: the frontier, metrics, and per-node times.
+struct RunState {
+    let prompt: [Int32]
+    let session: Session
+    let trace: TraceRecorder?
+    var hypotheses: [Hypothesis]
+    var metrics = RunMetrics()
+    /// Per node: calls and seconds, updated by the concurrent tasks of a stage.
+    let nodeTimes: NodeTimes
+
+    init(prompt: [Int32], session: Session, seed: UInt64, trace: TraceRecorder?) {
+        self.prompt = prompt
+        self.session = session
+        self.trace = trace
+        // Golden-ratio increments give each node a distinct SplitMix64 stream from one seed.
+        let nodes = session.plan.nodes.indices.map { n in
+            NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15),
+                      scorer: session.services[n].map { ModelSequenceScorer(service: $0) })
+        }
+        hypotheses = [Hypothesis(tokens: prompt, nodes: nodes)]
+        nodeTimes = NodeTimes(count: session.plan.nodes.count)
+    }
+
+    /// Runs every stage of one step for every hypothesis.
+    /// - Returns: per hypothesis, per node, the value it produced (frontier ops produce none).
+    /// - Throws: `EngineError` located at the first node that failed.
+    func step() throws -> [[StepValue?]] {
+        let plan = session.plan
+        let board = StepBoard(hypotheses: hypotheses.count, nodes: plan.nodes.count)
+        let hypotheses = self.hypotheses
+        let promptCount = prompt.count
+        let ops = session.ops
+        let trace = self.trace
+        let nodeTimes = self.nodeTimes
+        for stage in plan.stages {
+            let tasks: [(hypothesis: Int, node: Int, op: any HypothesisOperator)] = stage.flatMap { n in
+                guard case .hypothesis(let op) = ops[n] else { return [(hypothesis: Int, node: Int, op: any HypothesisOperator)]() }
+                return hypotheses.indices.map { (hypothesis: $0, node: n, op: op) }
+            }
+            let work: @Sendable (Int) -> Void = { i in
+                let (h, n, op) = tasks[i]
+                let node = plan.nodes[n]
+                let state = hypotheses[h].nodes[n]
+                var inputs: [String: [StepValue]] = [:]
+                board.values.withLock { v in
+                    for input in node.inputs where input.timing == .sameStep {
+                        inputs[input.port] = input.sources.compactMap { v[h][$0] }
+                    }
+                }
+                let start = trace?.now() ?? 0
+                let clock = ContinuousClock.now
+                do {
+                    let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
+                                          inputs: inputs, scorer: state.scorer)
+                    let value = try op.run(input, rng: &state.rng)
+                    board.values.withLock { $0[h][n] = value }
+                } catch {
+                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)") }
+                }
+                let elapsed = ContinuousClock.now - clock
+                nodeTimes.times.withLock {
+                    $0[n].calls += 1
+                    $0[n].seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                }
+                trace?.record(node.name, category: node.op, since: start, arguments: ["hypothesis": h])
+            }
+            if tasks.count == 1 {
+                work(0)
+            } else if tasks.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: tasks.count, execute: work)
+            }
+            if let error = board.failure.withLock({ $0 }) { throw error }
+        }
+        return board.values.withLock { $0 }
+    }
+
+    /// Replaces the frontier after a search step: each new hypothesis forks the one it extends.
+    /// - Parameters:
+    ///   - parents: for each new hypothesis, the index of the hypothesis it extends.
+    ///   - running: the new hypotheses' generated tokens.
+    mutating func advanceFrontier(parents: [Int], running: [[Int32]]) {
+        let old = hypotheses
+        hypotheses = zip(parents, running).map { parent, generated in
+            Hypothesis(tokens: prompt + generated, nodes: old[parent].nodes.map { $0.fork() })
+        }
+    }
+}
+
+/// Calls and seconds per node over a run, added to by the concurrent tasks of each stage.
+final class NodeTimes: Sendable {
+    /// Per node, in plan order.
+    let times: Mutex<[(calls: Int, seconds: Double)]>
+    init(count: Int) { times = Mutex(Array(repeating: (0, 0), count: count)) }
+}
+
+/// The values of one step, written by the concurrent tasks of each stage and read by later stages.
+final class StepBoard: Sendable {
+    /// Per hypothesis, per node.
+    let values: Mutex<[[StepValue?]]>
+    /// The first failure of the stage.
+    let failure = Mutex<EngineError?>(nil)
+    init(hypotheses: Int, nodes: Int) {
+        values = Mutex(Array(repeating: Array(repeating: nil, count: nodes), count: hypotheses))
+    }
+}

@@ -1,0 +1,118 @@
+import ModelRuntime
+
+/// A `TreeScorer` over a runtime model and one hypothesis's KV sequence: scores the root and a
+/// whole token tree in one forward pass, and keeps the cache in step with the committed context
+/// on its own.
+///
+/// Each call feeds the committed tokens the cache lacks — at least the last one, whose row is the
+/// root, so a context already cached whole has its last token re-fed — followed by the tree, so
+/// the root and every node are scored in one pass. After a tree, the next call looks for the committed
+/// tokens among the tree's paths: the accepted path's keys and values are kept in place with
+/// `KVSequence.keepPath` and only the target's own token is fed again — the rejected nodes are
+/// rolled back. A context that leaves the cached prefix (a different hypothesis) truncates to
+/// the common prefix. A scorer belongs to one hypothesis and is not thread-safe; `fork()` gives
+/// a beam its own scorer sharing the cached blocks.
+public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
+    /// Runs the forward passes.
+    public let service: any ForwardService
+    /// The hypothesis's cache.
+    public let sequence: KVSequence
+    /// The tokens in `sequence`, positions `0..<cached.count`.
+    private var cached: [Int32] = []
+    /// The tree stored after `cached` by the last call, in tree order.
+    private var pendingTree: TokenTree?
+    /// Forward passes run by this scorer.
+    public private(set) var forwardCalls = 0
+
+    /// A scorer with an empty cache.
+    /// - Parameter service: the model's forward service.
+    public init(service: any ForwardService) {
+        self.service = service
+        self.sequence = service.model.makeSequence()
+    }
+
+    private init(service: any ForwardService, sequence: KVSequence, cached: [Int32]) {
+        self.service = service
+        self.sequence = sequence
+        self.cached = cached
+    }
+
+    /// The model's vocabulary size.
+    public var vocabularySize: Int { service.model.config.vocabularySize }
+
+    /// A scorer for a new hypothesis continuing this one, sharing its cached blocks.
+    /// - Returns: the fork.
+    public func fork() -> ModelSequenceScorer {
+        settleTree(keeping: [])
+        return ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached)
+    }
+
+    /// Logits for the root and every node of `tree`, in one forward pass.
+    /// - Parameters:
+    ///   - context: the committed tokens (non-empty).
+    ///   - tree: the proposals below the context's last token.
+    /// - Returns: `tree.count + 1` rows.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
+    public func score(context: [Int32], tree: TokenTree) throws -> [[Float]] {
+        guard !context.isEmpty else {
+            throw OperatorError(.unscorableContext, at: "context", "an empty context has no position to score; give a prompt of at least one token")
+        }
+        if let tree = pendingTree { settle(tree, for: context) }
+        // Keep a common prefix, at most all but the last token (its row is the root).
+        var keep = 0
+        let limit = min(cached.count, context.count - 1)
+        while keep < limit, cached[keep] == context[keep] { keep += 1 }
+        if keep < cached.count {
+            sequence.truncate(to: keep)
+            cached.removeSubrange(keep...)
+        }
+        let fresh = Array(context[keep...])
+        var parents = Array(-1..<(fresh.count - 1))
+        parents += tree.nodes.map { $0.parent == TokenTree.root ? fresh.count - 1 : fresh.count + $0.parent }
+        let item = ForwardItem(sequence: sequence, tokens: fresh + tree.nodes.map(\.token),
+                               parents: tree.isEmpty ? nil : parents, outputs: .all)
+        let logits: Logits
+        do {
+            logits = try service.forward(item)
+        } catch {
+            // The pass may have reserved slots; the cache still holds `cached`, nothing after it.
+            sequence.truncate(to: min(sequence.length, cached.count))
+            throw error
+        }
+        forwardCalls += 1
+        cached += fresh
+        pendingTree = tree.isEmpty ? nil : tree
+        return (fresh.count - 1...fresh.count - 1 + tree.count).map { Array(logits.row($0)) }
+    }
+
+    /// Keeps the tree path the new context committed, drops the rest of the tree.
+    private func settle(_ tree: TokenTree, for context: [Int32]) {
+        let base = cached.count
+        guard context.count > base, context[..<base].elementsEqual(cached) else {
+            settleTree(keeping: [])
+            return
+        }
+        let children = tree.childLists()
+        var path: [Int] = []
+        var position = 0
+        for token in context[base...] {
+            guard let child = children[position].first(where: { tree.nodes[$0].token == token }) else { break }
+            path.append(child)
+            position = child + 1
+        }
+        settleTree(keeping: path)
+    }
+
+    private func settleTree(keeping path: [Int]) {
+        guard let tree = pendingTree else { return }
+        pendingTree = nil
+        let base = cached.count
+        // keepPath moves only within the slots the forward wrote; its failure (no free block for a
+        // copy-on-write) falls back to dropping the tree, which costs a re-feed, never correctness.
+        if (try? sequence.keepPath(base: base, path: path)) != nil {
+            cached += path.map { tree.nodes[$0].token }
+        } else {
+            sequence.truncate(to: base)
+        }
+    }
+}
