@@ -12,7 +12,7 @@ public enum DecographCLI {
         "decograph",
         abstract: "A declarative decoding-graph engine: decoding methods as YAML graphs over a shared CPU model runtime.",
         subcommands: [
-            .tokenize, .bench, .check, .explain, .graph, .ops,
+            .tokenize, .bench, .check, .explain, .graph, .ops, .run,
         ])
 
     /// Runs the command line.

@@ -1,0 +1,38 @@
+import Operators
+import Testing
+@testable import Engine
+
+/// The engine's beam search forks KV caches per beam and batches the beams' forwards; the oracle
+/// is the same search run without the engine, scoring every beam's whole context afresh.
+@Suite struct BeamSessionTests {
+    @Test(arguments: [(2, 1.0), (4, 0.5)])
+    func engineBeamMatchesDirectSearch(width: Int, lengthPenalty: Double) throws {
+        let plan = try Fixtures.plan("""
+        graph: beam
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: \(width), length_penalty: \(lengthPenalty) }
+        output: beams
+        limits: { max_new_tokens: 12 }
+        """)
+        let session = try Session(plan: plan, resources: Fixtures.resources)
+        let service = try Fixtures.resources.model(at: Fixtures.target)
+        for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20], [33]] {
+            let engine = try session.run(prompt: prompt)
+            let search = try BeamSearch(numBeams: width, lengthPenalty: lengthPenalty, maxNewTokens: 12,
+                                        eosTokens: session.eosTokens)
+            let direct = try search.run(prompt: prompt, scorer: FreshScorer(service: service))
+            #expect(engine.tokens == direct.first?.tokens, "prompt \(prompt)")
+        }
+    }
+}
+
+/// Scores every context on a new sequence: no cache reuse at all.
+struct FreshScorer: TreeScorer {
+    let service: BatchingForwardService
+    var vocabularySize: Int { service.model.config.vocabularySize }
+    func score(context: [Int32], tree: TokenTree) throws -> [[Float]] {
+        try ModelSequenceScorer(service: service).score(context: context, tree: tree)
+    }
+}
