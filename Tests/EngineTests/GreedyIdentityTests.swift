@@ -19,7 +19,7 @@ import Testing
           accept: { op: verify, from: pick }
         """),
         ("speculative", """
-          small: { op: draft.model, model: draft, tokens: 4 }
+          small: { op: draft.model, model: draft, tokens: 3 }
           scores: { op: score, model: target, tree: small }
           pick: { op: sample, from: scores, temperature: 0 }
           accept: { op: verify, from: pick }
@@ -31,7 +31,7 @@ import Testing
           accept: { op: verify, from: pick }
         """),
         ("tree", """
-          small: { op: draft.model, model: draft, tokens: 3 }
+          small: { op: draft.model, model: draft, tokens: 2 }
           recall: { op: draft.lookup, tokens: 6 }
           merged: { op: tree.merge, from: [small, recall], budget: 12 }
           scores: { op: score, model: target, tree: merged }

@@ -12,6 +12,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         public var seconds: Double
     }
 
+    /// Empty metrics, to add runs into.
+    public init() {}
+
     /// Steps run.
     public var steps = 0
     /// Target-model calls: one per step for each `score` node (a frontier's hypotheses are one

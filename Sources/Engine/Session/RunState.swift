@@ -84,11 +84,7 @@ struct RunState {
                 } catch {
                     board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)") }
                 }
-                let elapsed = ContinuousClock.now - clock
-                nodeTimes.times.withLock {
-                    $0[n].calls += 1
-                    $0[n].seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                }
+                nodeTimes.record(n, since: clock)
                 trace?.record(node.name, category: node.op, since: start, arguments: ["hypothesis": h])
             }
             if tasks.count == 1 {
@@ -118,6 +114,16 @@ final class NodeTimes: Sendable {
     /// Per node, in plan order.
     let times: Mutex<[(calls: Int, seconds: Double)]>
     init(count: Int) { times = Mutex(Array(repeating: (0, 0), count: count)) }
+
+    /// Adds one call of node `n` that started at `start`.
+    func record(_ n: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        times.withLock {
+            $0[n].calls += 1
+            $0[n].seconds += seconds
+        }
+    }
 }
 
 /// The values of one step, written by the concurrent tasks of each stage and read by later stages.

@@ -175,8 +175,13 @@ public final class Session {
             if var current = search {
                 let from = plan.nodes[plan.output].sources("from")[0]
                 let parents: [Int]
+                let clock = ContinuousClock.now
+                let spanStart = trace?.now() ?? 0
                 do {
                     parents = try current.advance(values.map { $0[from]! })
+                    run.nodeTimes.record(plan.output, since: clock)
+                    trace?.record(plan.nodes[plan.output].name, category: plan.nodes[plan.output].op, since: spanStart,
+                                  arguments: ["hypotheses": values.count])
                 } catch {
                     throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
                 }
