@@ -81,7 +81,8 @@ import Testing
     @Test(arguments: Shape.allCases, [0, 1, 2])
     func reproducesTheTargetDistribution(shape: Shape, settingsIndex: Int) throws {
         let result = try Self.goodnessOfFit(shape, Self.settings[settingsIndex], seed: 1000 + UInt64(settingsIndex), verify: Self.exact)
-        print("χ² \(shape) T=\(Self.settings[settingsIndex].temperature) top-p=\(Self.settings[settingsIndex].topP): \(result)")
+        let s = Self.settings[settingsIndex]
+        print("χ² \(shape) T=\(s.temperature) top-k=\(s.topK) top-p=\(s.topP) min-p=\(s.minP): \(result)")
         #expect(result.pValue > Self.alpha, "\(shape) \(Self.settings[settingsIndex]): \(result)")
     }
 

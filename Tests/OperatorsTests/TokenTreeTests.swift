@@ -112,3 +112,20 @@ import Testing
         #expect(throws: OperatorError.self) { try PromptLookupDrafter(maxTokens: 0) }
     }
 }
+
+@Suite struct TokenTreeAttentionTests {
+    @Test func maskMarksAncestorsAndSelfAndPositionsFollowDepth() throws {
+        var tree = TokenTree()
+        let a = try tree.append(1, parent: -1, source: "x")
+        let b = try tree.append(2, parent: a, source: "x")
+        _ = try tree.append(3, parent: -1, source: "x")
+        let d = try tree.append(4, parent: b, source: "x")
+        let mask = tree.attentionMask()
+        for i in 0..<tree.count {
+            let ancestors = Set(tree.path(to: i))
+            #expect((0..<tree.count).filter { mask[i][$0] } == ancestors.sorted())
+        }
+        #expect(mask[d] == [true, true, false, true])
+        #expect(tree.positions(after: 10) == [10, 11, 10, 12])
+    }
+}
