@@ -46,7 +46,9 @@ extension CommandSpec {
                     }
                     return ids.map { $0! }
                 }
-                for session in sessions { _ = try session.run(prompt: prompts[0], maxNewTokens: min(maxTokens ?? 8, 8), seed: seed) }
+                // Warm-up: load weights into the page cache and fault the KV pools in; a few tokens suffice.
+                let warmUpTokens = 8
+                for session in sessions { _ = try session.run(prompt: prompts[0], maxNewTokens: min(maxTokens ?? warmUpTokens, warmUpTokens), seed: seed) }
                 var totals = [RunMetrics](repeating: RunMetrics(), count: sessions.count)
                 var identical = [Int](repeating: 0, count: sessions.count)
                 for (p, prompt) in prompts.enumerated() {

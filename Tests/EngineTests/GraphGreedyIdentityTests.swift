@@ -1,3 +1,4 @@
+import Foundation
 import Graph
 import ModelRuntime
 import Operators
@@ -7,38 +8,37 @@ import Testing
 /// DESIGN.md's oracle: under greedy decoding every lossless graph emits exactly the tokens of
 /// plain greedy decoding of the same target, here computed without the engine, one forward per
 /// token on a fresh sequence.
-@Suite struct GreedyIdentityTests {
+@Suite struct GraphGreedyIdentityTests {
     static let newTokens = 128
     static let limits = "limits: { max_new_tokens: \(newTokens), ignore_eos: true }"
 
-    /// The lossless graphs of graphs/, written against the fixture models.
-    static let graphs: [(name: String, nodes: String)] = [
-        ("greedy", """
-          scores: { op: score, model: target }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        """),
-        ("speculative", """
-          small: { op: draft.model, model: draft, tokens: 3 }
-          scores: { op: score, model: target, tree: small }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        """),
-        ("lookup", """
-          recall: { op: draft.lookup, tokens: 6, min_match: 1, max_match: 3 }
-          scores: { op: score, model: target, tree: recall }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        """),
-        ("tree", """
-          small: { op: draft.model, model: draft, tokens: 2 }
-          recall: { op: draft.lookup, tokens: 6 }
-          merged: { op: tree.merge, from: [small, recall], budget: 12 }
-          scores: { op: score, model: target, tree: merged }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        """),
-    ]
+    /// The repository's graphs/ directory.
+    static let graphsDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("graphs").path
+    }()
+
+    /// Every graph of graphs/ that decodes greedily (every `sample` at temperature 0, a `verify`
+    /// output), with its models pointed at the fixtures and its limits at 128 tokens without EOS.
+    static let graphs: [String] = {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: graphsDirectory)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.sorted().filter { file in
+            guard let plan = try? Fixtures.plan(fixtureVersion(of: file)) else { return false }
+            let samples = plan.nodes.filter { $0.op == SampleOp.spec.name }
+            return plan.nodes[plan.output].op == VerifyOp.spec.name && !samples.isEmpty
+                && samples.allSatisfy { $0.double("temperature") == 0 }
+        }
+    }()
+
+    static func fixtureVersion(of file: String) throws -> String {
+        let text = try String(contentsOfFile: graphsDirectory + "/" + file, encoding: .utf8)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            if line.hasPrefix("limits:") { return limits }
+            return line.replacingOccurrences(of: "../models/demo-target", with: Fixtures.target)
+                .replacingOccurrences(of: "../models/demo-draft", with: Fixtures.draft)
+        }.joined(separator: "\n")
+    }
 
     /// 20 prompts: random ids, and repetitive ones where lookup finds matches at once.
     static let prompts: [[Int32]] = {
@@ -49,10 +49,6 @@ import Testing
             return i % 3 == 0 ? base + base : base
         }
     }()
-
-    static func yaml(_ nodes: String) -> String {
-        "graph: identity\n\(Fixtures.models)\nnodes:\n\(nodes)\noutput: accept\n\(limits)\n"
-    }
 
     /// Plain greedy decoding: argmax after each token, one forward per token.
     static func reference(_ prompt: [Int32], model: Model) throws -> [Int32] {
@@ -72,10 +68,14 @@ import Testing
         return prompts.map { try! reference($0, model: model) }
     }()
 
-    @Test(arguments: graphs.map(\.name))
+    @Test func everyLosslessGraphIsCovered() {
+        #expect(Set(Self.graphs).isSuperset(of: ["greedy.yaml", "lookup.yaml", "speculative.yaml", "tree.yaml"]))
+        #expect(!Self.graphs.contains("sampling.yaml"))
+    }
+
+    @Test(arguments: graphs)
     func losslessGraphMatchesGreedy(name: String) throws {
-        let nodes = try #require(Self.graphs.first { $0.name == name }).nodes
-        let session = try Session(plan: try Fixtures.plan(Self.yaml(nodes)), resources: Fixtures.resources)
+        let session = try Session(plan: try Fixtures.plan(Self.fixtureVersion(of: name)), resources: Fixtures.resources)
         var targetCalls = 0
         for (prompt, expected) in zip(Self.prompts, Self.expected) {
             let result = try session.run(prompt: prompt)
@@ -84,7 +84,7 @@ import Testing
             targetCalls += result.metrics.targetCalls
         }
         let tokens = Self.prompts.count * Self.newTokens
-        if name == "greedy" {
+        if name == "greedy.yaml" {
             #expect(targetCalls == tokens)
         } else {
             // Drafts must be accepted sometimes, or the test would not exercise verification.
