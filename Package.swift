@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "ModelRuntime", "Kernels"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
     ]
