@@ -14,7 +14,7 @@ public struct DraftLookupOp: HypothesisOperator {
             ParameterSpec("max_match", .int, default: .int(PromptLookupDrafter.defaultMaxMatch), range: .closed(1, 64),
                           doc: "Longest suffix tried first (the reference implementation uses 3)."),
         ],
-        output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic)], doc: "A chain, empty when nothing matches."),
+        output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
         needs: [CapabilityRule(.rollback)])
 
     let drafter: PromptLookupDrafter

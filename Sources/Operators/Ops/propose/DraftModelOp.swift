@@ -17,6 +17,7 @@ public struct DraftModelOp: HypothesisOperator {
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan("temperature", 0)),
             PropertyRule(.deterministic, when: .equals("temperature", .float(0))),
+            PropertyRule(.exactDraft),
         ], doc: "A chain of proposed tokens."),
         needs: [CapabilityRule(.rollback)])
 

@@ -6,7 +6,7 @@ import Graph
 public struct VerifyOp: HypothesisOperator {
     /// Draft tokens must carry q(x), or be deterministic (one-hot q), for speculative sampling.
     static let samplingNeedsQ = PropertyRequirement(
-        anyOf: [.draftProbabilities, .deterministic], when: .equals("mode", .string("sampling")),
+        anyOf: [.draftProbabilities, .deterministic, .exactDraft], when: .equals("mode", .string("sampling")),
         reason: "speculative sampling accepts a draft token with probability min(1, p/q) and needs q")
 
     /// The declaration.
