@@ -28,6 +28,27 @@ import Testing
     }
 }
 
+extension BeamSessionTests {
+    /// The beams of a step are scored in one forward pass: passes equal steps, items exceed them.
+    @Test func beamsShareOneForwardPassPerStep() throws {
+        let resources = ResourceRegistry(pool: Fixtures.resources.pool)
+        let plan = try Fixtures.plan("""
+        graph: beam
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 3 }
+        output: beams
+        limits: { max_new_tokens: 10, ignore_eos: true }
+        """)
+        let result = try Session(plan: plan, resources: resources).run(prompt: [2, 4, 6])
+        let counters = try resources.model(at: Fixtures.target).counters
+        #expect(counters.passes == result.metrics.steps)
+        #expect(counters.items > counters.passes)
+        #expect(result.metrics.targetCalls == result.metrics.steps)
+    }
+}
+
 /// Scores every context on a new sequence: no cache reuse at all.
 struct FreshScorer: TreeScorer {
     let service: BatchingForwardService

@@ -17,11 +17,11 @@ public final class BatchingForwardService: ForwardService, Sendable {
     public let model: Model
 
     private final class Request: @unchecked Sendable {
-        let item: ForwardItem
+        let items: [ForwardItem]
         /// Set by the leader before `done` is signalled; read by the owner after the wait.
-        var result: Result<Logits, any Error>?
+        var result: Result<[Logits], any Error>?
         let done = DispatchSemaphore(value: 0)
-        init(_ item: ForwardItem) { self.item = item }
+        init(_ items: [ForwardItem]) { self.items = items }
     }
 
     private struct State {
@@ -41,12 +41,13 @@ public final class BatchingForwardService: ForwardService, Sendable {
     /// Forward passes run and items served so far (items / passes is the mean batch).
     public var counters: (passes: Int, items: Int) { state.withLock { ($0.passes, $0.items) } }
 
-    /// Runs an item, batched with whatever other callers queued meanwhile.
-    /// - Parameter item: the sequence and its new tokens.
-    /// - Returns: the item's logits.
+    /// Runs a caller's items (a session's whole frontier, or one hypothesis's), batched with
+    /// whatever other callers queued meanwhile.
+    /// - Parameter items: sequences and their new tokens, each sequence once.
+    /// - Returns: the items' logits.
     /// - Throws: the model's error (a failing pass fails every item in it).
-    public func forward(_ item: ForwardItem) throws -> Logits {
-        let request = Request(item)
+    public func forward(batch items: [ForwardItem]) throws -> [Logits] {
+        let request = Request(items)
         let leads = state.withLock { s -> Bool in
             s.pending.append(request)
             if s.leaderActive { return false }
@@ -62,13 +63,22 @@ public final class BatchingForwardService: ForwardService, Sendable {
             let b = s.pending
             s.pending = []
             s.passes += 1
-            s.items += b.count
+            s.items += b.reduce(0) { $0 + $1.items.count }
             return b
         }
-        let outcome = Result { try model.forward(batch.map(\.item)) }
-        for (i, r) in batch.enumerated() where r !== request {
-            r.result = outcome.map { $0[i] }
-            r.done.signal()
+        let outcome = Result { try model.forward(batch.flatMap(\.items)) }
+        var offset = 0
+        var mine: Result<[Logits], any Error> = .success([])
+        for r in batch {
+            let range = offset..<(offset + r.items.count)
+            offset += r.items.count
+            let share = outcome.map { Array($0[range]) }
+            if r === request {
+                mine = share
+            } else {
+                r.result = share
+                r.done.signal()
+            }
         }
         let next = state.withLock { s -> Request? in
             guard let first = s.pending.first else {
@@ -78,7 +88,6 @@ public final class BatchingForwardService: ForwardService, Sendable {
             return first
         }
         next?.done.signal()
-        let index = batch.firstIndex { $0 === request }!
-        return try outcome.map { $0[index] }.get()
+        return try mine.get()
     }
 }

@@ -60,32 +60,46 @@ struct RunState {
         let trace = self.trace
         let nodeTimes = self.nodeTimes
         for stage in plan.stages {
-            let tasks: [(hypothesis: Int, node: Int, op: any HypothesisOperator)] = stage.flatMap { n in
-                guard case .hypothesis(let op) = ops[n] else { return [(hypothesis: Int, node: Int, op: any HypothesisOperator)]() }
-                return hypotheses.indices.map { (hypothesis: $0, node: n, op: op) }
+            // One task per (hypothesis, node); a `score` node over several hypotheses is one task
+            // that scores the whole frontier in one forward pass, so beams always share a pass.
+            let tasks: [StageTask] = stage.flatMap { n -> [StageTask] in
+                guard case .hypothesis(let op) = ops[n] else { return [] }
+                if op is ScoreOp, hypotheses.count > 1 { return [.frontierScore(node: n)] }
+                return hypotheses.indices.map { .single(hypothesis: $0, node: n, op: op) }
             }
             let work: @Sendable (Int) -> Void = { i in
-                let (h, n, op) = tasks[i]
+                let n = tasks[i].node
                 let node = plan.nodes[n]
-                let state = hypotheses[h].nodes[n]
-                var inputs: [String: [StepValue]] = [:]
-                board.values.withLock { v in
-                    for input in node.inputs where input.timing == .sameStep {
-                        inputs[input.port] = input.sources.compactMap { v[h][$0] }
-                    }
-                }
                 let start = trace?.now() ?? 0
                 let clock = ContinuousClock.now
                 do {
-                    let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
-                                          inputs: inputs, scorer: state.scorer)
-                    let value = try op.run(input, rng: &state.rng)
-                    board.values.withLock { $0[h][n] = value }
+                    switch tasks[i] {
+                    case .single(let h, _, let op):
+                        let state = hypotheses[h].nodes[n]
+                        let inputs = board.inputs(of: node, hypothesis: h)
+                        let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
+                                              inputs: inputs, scorer: state.scorer)
+                        let value = try op.run(input, rng: &state.rng)
+                        board.values.withLock { $0[h][n] = value }
+                    case .frontierScore:
+                        let requests = try hypotheses.indices.map { h in
+                            guard let scorer = hypotheses[h].nodes[n].scorer else {
+                                throw EngineError(at: node.location, "node '\(node.name)' has no model bound")
+                            }
+                            let tree: TokenTree
+                            if case .tree(let t)? = board.inputs(of: node, hypothesis: h)["tree"]?.first { tree = t } else { tree = TokenTree() }
+                            return (scorer: scorer, context: hypotheses[h].tokens, tree: tree)
+                        }
+                        let rows = try ModelSequenceScorer.scoreTogether(requests)
+                        board.values.withLock { v in
+                            for h in hypotheses.indices { v[h][n] = .scores(tree: requests[h].tree, logits: rows[h]) }
+                        }
+                    }
                 } catch {
                     board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)") }
                 }
                 nodeTimes.record(n, since: clock)
-                trace?.record(node.name, category: node.op, since: start, arguments: ["hypothesis": h])
+                trace?.record(node.name, category: node.op, since: start, arguments: ["hypotheses": tasks[i].hypothesisCount(of: hypotheses.count)])
             }
             if tasks.count == 1 {
                 work(0)
@@ -134,5 +148,37 @@ final class StepBoard: Sendable {
     let failure = Mutex<EngineError?>(nil)
     init(hypotheses: Int, nodes: Int) {
         values = Mutex(Array(repeating: Array(repeating: nil, count: nodes), count: hypotheses))
+    }
+}
+
+/// One unit of a stage's concurrent work.
+enum StageTask: Sendable {
+    /// A node for one hypothesis.
+    case single(hypothesis: Int, node: Int, op: any HypothesisOperator)
+    /// A `score` node for every hypothesis of the frontier, in one forward pass.
+    case frontierScore(node: Int)
+
+    var node: Int {
+        switch self {
+        case .single(_, let n, _), .frontierScore(let n): n
+        }
+    }
+
+    func hypothesisCount(of frontier: Int) -> Int {
+        if case .frontierScore = self { return frontier }
+        return 1
+    }
+}
+
+extension StepBoard {
+    /// The values on a node's same-step input ports for one hypothesis.
+    func inputs(of node: Plan.Node, hypothesis h: Int) -> [String: [StepValue]] {
+        values.withLock { v in
+            var inputs: [String: [StepValue]] = [:]
+            for input in node.inputs where input.timing == .sameStep {
+                inputs[input.port] = input.sources.compactMap { v[h][$0] }
+            }
+            return inputs
+        }
     }
 }

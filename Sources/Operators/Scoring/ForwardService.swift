@@ -10,6 +10,20 @@ public protocol ForwardService: Sendable {
     /// - Returns: the item's logits.
     /// - Throws: the model's `RuntimeError`.
     func forward(_ item: ForwardItem) throws -> Logits
+
+    /// Runs several items of different sequences in one pass (possibly with other callers' items).
+    /// - Parameter items: the work, each sequence at most once.
+    /// - Returns: logits per item.
+    /// - Throws: the model's `RuntimeError`.
+    func forward(batch items: [ForwardItem]) throws -> [Logits]
+}
+
+extension ForwardService {
+    /// One item is a batch of one.
+    /// - Parameter item: the work.
+    /// - Returns: its logits.
+    /// - Throws: the model's error.
+    public func forward(_ item: ForwardItem) throws -> Logits { try forward(batch: [item])[0] }
 }
 
 /// Runs each item in its own forward pass: for single-session tools and tests.
@@ -19,9 +33,9 @@ public struct DirectForward: ForwardService {
     /// Wraps a model.
     /// - Parameter model: the model.
     public init(model: Model) { self.model = model }
-    /// Runs the item alone.
-    /// - Parameter item: the work.
-    /// - Returns: its logits.
+    /// Runs the items in their own pass.
+    /// - Parameter items: the work.
+    /// - Returns: their logits.
     /// - Throws: the model's error.
-    public func forward(_ item: ForwardItem) throws -> Logits { try model.forward([item])[0] }
+    public func forward(batch items: [ForwardItem]) throws -> [Logits] { try model.forward(items) }
 }

@@ -54,6 +54,51 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     /// - Returns: `tree.count + 1` rows.
     /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
     public func score(context: [Int32], tree: TokenTree) throws -> [[Float]] {
+        try Self.scoreTogether([(self, context, tree)])[0]
+    }
+
+    /// Scores several hypotheses' trees in one forward pass (a beam frontier): each scorer must be
+    /// a different hypothesis's, all on the same forward service.
+    /// - Parameter requests: each scorer with its context and tree.
+    /// - Returns: per request, `tree.count + 1` rows.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context or scorers of different
+    ///   services; the model's error (every request then keeps its committed cache).
+    public static func scoreTogether(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)]) throws -> [[[Float]]] {
+        guard let service = requests.first?.scorer.service else { return [] }
+        guard requests.allSatisfy({ $0.scorer.service.model === service.model }) else {
+            throw OperatorError(.unscorableContext, at: "model", "scorers of different models cannot share a forward pass")
+        }
+        let fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree) }
+        let items = zip(requests, fresh).map { request, fresh in
+            let tree = request.tree
+            var parents = Array(-1..<(fresh.count - 1))
+            parents += tree.nodes.map { $0.parent == TokenTree.root ? fresh.count - 1 : fresh.count + $0.parent }
+            return ForwardItem(sequence: request.scorer.sequence, tokens: fresh + tree.nodes.map(\.token),
+                               parents: tree.isEmpty ? nil : parents, outputs: .all)
+        }
+        let logits: [Logits]
+        do {
+            logits = try service.forward(batch: items)
+        } catch {
+            // The pass may have reserved slots; each cache still holds its `cached`, nothing after.
+            for request in requests {
+                request.scorer.sequence.truncate(to: min(request.scorer.sequence.length, request.scorer.cached.count))
+            }
+            throw error
+        }
+        return zip(requests, zip(fresh, logits)).map { request, entry in
+            let (fresh, logits) = entry
+            let scorer = request.scorer
+            scorer.forwardCalls += 1
+            scorer.cached += fresh
+            scorer.pendingTree = request.tree.isEmpty ? nil : request.tree
+            return (fresh.count - 1...fresh.count - 1 + request.tree.count).map { Array(logits.row($0)) }
+        }
+    }
+
+    /// Brings the cache in line with `context` and returns the committed tokens it still lacks
+    /// (at least the last, whose row is the root).
+    private func prepare(context: [Int32], tree: TokenTree) throws -> [Int32] {
         guard !context.isEmpty else {
             throw OperatorError(.unscorableContext, at: "context", "an empty context has no position to score; give a prompt of at least one token")
         }
@@ -66,23 +111,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
             sequence.truncate(to: keep)
             cached.removeSubrange(keep...)
         }
-        let fresh = Array(context[keep...])
-        var parents = Array(-1..<(fresh.count - 1))
-        parents += tree.nodes.map { $0.parent == TokenTree.root ? fresh.count - 1 : fresh.count + $0.parent }
-        let item = ForwardItem(sequence: sequence, tokens: fresh + tree.nodes.map(\.token),
-                               parents: tree.isEmpty ? nil : parents, outputs: .all)
-        let logits: Logits
-        do {
-            logits = try service.forward(item)
-        } catch {
-            // The pass may have reserved slots; the cache still holds `cached`, nothing after it.
-            sequence.truncate(to: min(sequence.length, cached.count))
-            throw error
-        }
-        forwardCalls += 1
-        cached += fresh
-        pendingTree = tree.isEmpty ? nil : tree
-        return (fresh.count - 1...fresh.count - 1 + tree.count).map { Array(logits.row($0)) }
+        return Array(context[keep...])
     }
 
     /// Keeps the tree path the new context committed, drops the rest of the tree.
