@@ -21,7 +21,8 @@ public final class Session {
     public let plan: Plan
     /// The target model's tokenizer (the model of the first `score` node), if its directory has one.
     public let tokenizer: Tokenizer?
-    /// End-of-sequence tokens, unless the plan ignores them, plus the plan's stop token ids.
+    /// End-of-sequence tokens (config.json's and the tokenizer's) unless the plan ignores them, plus
+    /// the plan's stop token ids.
     public let eosTokens: Set<Int32>
 
     enum NodeOp: Sendable {
@@ -114,7 +115,9 @@ public final class Session {
         }
         var eos = Set(plan.limits.stopTokenIDs.map { Int32(clamping: $0) })
         if !plan.limits.ignoreEOS {
-            if let id = tokenizer?.eosTokenID { eos.insert(id) } else { eos.formUnion(target.model.config.eosTokenIDs) }
+            // config.json may list several (Llama 3); the tokenizer's own is added for models whose config omits it.
+            eos.formUnion(target.model.config.eosTokenIDs)
+            if let id = tokenizer?.eosTokenID { eos.insert(id) }
         }
         eosTokens = eos
     }
