@@ -68,7 +68,23 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         guard requests.allSatisfy({ $0.scorer.service.model === service.model }) else {
             throw OperatorError(.unscorableContext, at: "model", "scorers of different models cannot share a forward pass")
         }
-        let fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree) }
+        var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree) }
+        // Prefill: committed tokens before the root need no logits, and the LM head over a long
+        // prompt (rows × vocabulary × hidden) would cost more than the rest of the pass.
+        let prefill = requests.indices.filter { fresh[$0].count > 1 }
+        if !prefill.isEmpty {
+            let items = prefill.map { ForwardItem(sequence: requests[$0].scorer.sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none) }
+            do {
+                _ = try service.forward(batch: items)
+            } catch {
+                for i in prefill { requests[i].scorer.sequence.truncate(to: min(requests[i].scorer.sequence.length, requests[i].scorer.cached.count)) }
+                throw error
+            }
+            for i in prefill {
+                requests[i].scorer.cached += fresh[i].dropLast()
+                fresh[i] = [fresh[i].last!]
+            }
+        }
         let items = zip(requests, fresh).map { request, fresh in
             let tree = request.tree
             var parents = Array(-1..<(fresh.count - 1))
