@@ -32,8 +32,8 @@ let package = Package(
         .target(name: "ModelRuntime", dependencies: ["Kernels"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
-        // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
-        // Each op's spec and step behaviour, over the runtime and the tokenizer.
+        // The node library: token trees, logits processors, verifiers, drafters, search, and each
+        // op's spec and step behaviour over the runtime and the tokenizer.
         .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization"]),
         // Sessions, the step loop on Dispatch, batched model calls, metrics and traces.
         .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels"]),
