@@ -36,10 +36,12 @@ let package = Package(
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
-        // The node library's algorithms: token trees, logits processors, verifiers, drafters, search.
-        .target(name: "Operators", dependencies: ["Support"]),
+        // The op library: one file per op (spec + step behaviour) over the decoding algorithms.
+        .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization"]),
+        // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
+        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
-                                                     "NGramStore", "Graph"]),
+                                                     "NGramStore", "Graph", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
@@ -52,7 +54,8 @@ let package = Package(
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "ModelRuntime", "Kernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
     ]
 )

@@ -1,12 +1,12 @@
 import Graph
+import Operators
 
 extension DecographCLI {
     /// The ops every command compiles graphs against — the one place the CLI learns which ops
-    /// exist. It returns the Operators module's registry once that module is merged; until then
-    /// no op is registered, so `check` reports every op of a graph as unknown and `ops` says so.
+    /// exist: the Operators module's registry.
     /// - Returns: the registry.
     public static func operatorRegistry() -> OpRegistry {
-        OpRegistry([])
+        OperatorRegistry.all
     }
 
     /// Compiles a graph file, printing its diagnostics (errors and warnings) on standard error.

@@ -1,0 +1,95 @@
+import Engine
+import Foundation
+import Graph
+
+extension CommandSpec {
+    /// `decograph bench graphs`: several graphs on the same prompts, interleaved, against the first.
+    static let benchGraphs = CommandSpec(
+        "graphs", abstract: "Run graphs interleaved on the same prompts: tokens/s, MAT, target calls, speedup against the first graph, identity check.",
+        discussion: """
+            Every prompt is run by every graph in turn (prompt-major, so load changes on the machine hit all \
+            graphs alike) after one warm-up run per graph. Speedup is the ratio of tokens/s to the first graph's, \
+            measured in this run. The identity column counts prompts whose tokens equal the first graph's: under \
+            greedy decoding every lossless graph must match all of them. The prompts file holds one prompt per \
+            line: text, or token ids separated by spaces when the target model has no tokenizer.
+            """,
+        options: [
+            .value("graphs", "A,B,…", help: "Graph files, comma-separated; the first is the baseline."),
+            .value("prompts", "FILE", help: "One prompt per line."),
+            .value("max-tokens", "N", help: "New tokens per prompt (overrides each graph's limit)."),
+            .value("seed", "S", help: "Seed of every sampling node (default 0)."),
+            .flag("json", help: "Print one JSON object."),
+        ],
+        body: { arguments, context in
+            let files = try arguments.required("graphs").split(separator: ",").map(String.init)
+            guard !files.isEmpty else { throw UsageError("'--graphs' needs at least one graph file.", usage: arguments.usageLine) }
+            let promptsFile = try arguments.required("prompts")
+            let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
+            let seed = UInt64(try arguments.int("seed", in: 0...Int.max) ?? 0)
+            guard let data = FileManager.default.contents(atPath: promptsFile), let text = String(data: data, encoding: .utf8) else {
+                throw CommandFailure("cannot read the prompts file '\(promptsFile)' as UTF-8 text")
+            }
+            let lines = text.split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+            guard !lines.isEmpty else { throw CommandFailure("the prompts file '\(promptsFile)' holds no prompt") }
+            var plans: [Plan] = []
+            for file in files {
+                guard let plan = DecographCLI.compileGraph(file, context: context) else { return 1 }
+                plans.append(plan)
+            }
+            do {
+                let sessions = try plans.map { try Session(plan: $0) }
+                let prompts = try lines.enumerated().map { index, line -> [Int32] in
+                    if sessions[0].tokenizer != nil { return try sessions[0].encode(line) }
+                    let ids = line.split(whereSeparator: \.isWhitespace).map { Int32($0) }
+                    guard ids.allSatisfy({ $0 != nil }) else {
+                        throw CommandFailure("\(promptsFile):\(index + 1): the target has no tokenizer, so prompts must be token ids")
+                    }
+                    return ids.map { $0! }
+                }
+                // Warm-up: load weights into the page cache and fault the KV pools in; a few tokens suffice.
+                let warmUpTokens = 8
+                for session in sessions { _ = try session.run(prompt: prompts[0], maxNewTokens: min(maxTokens ?? warmUpTokens, warmUpTokens), seed: seed) }
+                var totals = [RunMetrics](repeating: RunMetrics(), count: sessions.count)
+                var identical = [Int](repeating: 0, count: sessions.count)
+                for (p, prompt) in prompts.enumerated() {
+                    var baseline: [Int32] = []
+                    for (g, session) in sessions.enumerated() {
+                        let result = try session.run(prompt: prompt, maxNewTokens: maxTokens, seed: seed)
+                        if g == 0 { baseline = result.tokens }
+                        if result.tokens == baseline { identical[g] += 1 }
+                        totals[g].tokens += result.metrics.tokens
+                        totals[g].targetCalls += result.metrics.targetCalls
+                        totals[g].steps += result.metrics.steps
+                        totals[g].seconds += result.metrics.seconds
+                    }
+                    context.progress("prompt \(p + 1)/\(prompts.count)")
+                }
+                context.endProgress()
+                let base = totals[0].tokensPerSecond
+                let rows = zip(files, zip(totals, identical)).map { file, entry in
+                    (file: file, metrics: entry.0, identical: entry.1, speedup: base > 0 ? entry.0.tokensPerSecond / base : 0)
+                }
+                if arguments.flag("json") {
+                    let list: [[String: Any]] = rows.map {
+                        ["graph": $0.file, "tokens": $0.metrics.tokens, "tokens_per_second": $0.metrics.tokensPerSecond,
+                         "mat": $0.metrics.meanAcceptedTokens, "target_calls": $0.metrics.targetCalls,
+                         "speedup": $0.speedup, "identical_prompts": $0.identical, "prompts": prompts.count]
+                    }
+                    let json = try JSONSerialization.data(withJSONObject: ["graphs": list], options: [.sortedKeys])
+                    context.print(String(decoding: json, as: UTF8.self))
+                } else {
+                    context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical")
+                    for r in rows {
+                        let name = r.file.count > 30 ? "…" + r.file.suffix(29) : r.file
+                        context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                            + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %d/%d", r.metrics.tokens, r.metrics.tokensPerSecond,
+                                     r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identical, prompts.count))
+                    }
+                }
+                return 0
+            } catch let error as EngineError {
+                context.printError(error.description)
+                return 1
+            }
+        })
+}

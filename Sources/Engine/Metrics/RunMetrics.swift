@@ -1,0 +1,71 @@
+/// What one run measured, as a whole and per node.
+public struct RunMetrics: Sendable, Codable, Equatable {
+    /// Time spent in one node over the run.
+    public struct NodeMetrics: Sendable, Codable, Equatable {
+        /// The node's qualified name.
+        public var name: String
+        /// Its op.
+        public var op: String
+        /// Times it ran (once per hypothesis per step).
+        public var calls: Int
+        /// Wall-clock seconds summed over its calls.
+        public var seconds: Double
+    }
+
+    /// Empty metrics, to add runs into.
+    public init() {}
+
+    /// Steps run.
+    public var steps = 0
+    /// Target-model calls: one per step for each `score` node (a frontier's hypotheses are one
+    /// batched call).
+    public var targetCalls = 0
+    /// Tokens emitted.
+    public var tokens = 0
+    /// Draft tokens proposed at each depth (index 0 is depth 1), counted once per step whose tree
+    /// reaches that depth.
+    public var proposedByPosition: [Int] = []
+    /// Of those, steps whose accepted path reached that depth.
+    public var acceptedByPosition: [Int] = []
+    /// Per node, in plan order.
+    public var nodes: [NodeMetrics] = []
+    /// Wall-clock seconds of the run (prompt processing included).
+    public var seconds = 0.0
+
+    /// Mean accepted tokens per target call (MAT): emitted tokens / target calls; 1 for plain decoding.
+    public var meanAcceptedTokens: Double { targetCalls == 0 ? 0 : Double(tokens) / Double(targetCalls) }
+
+    /// Acceptance rate at each draft depth.
+    public var acceptanceByPosition: [Double] {
+        zip(acceptedByPosition, proposedByPosition).map { $1 == 0 ? 0 : Double($0) / Double($1) }
+    }
+
+    /// Emitted tokens per second.
+    public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+
+    /// Records one verified step's tree depth and accepted length.
+    mutating func recordAcceptance(depth: Int, accepted: Int) {
+        while proposedByPosition.count < depth {
+            proposedByPosition.append(0)
+            acceptedByPosition.append(0)
+        }
+        for d in 0..<depth {
+            proposedByPosition[d] += 1
+            if d < accepted { acceptedByPosition[d] += 1 }
+        }
+    }
+
+    /// A few lines for standard error.
+    public var summary: String {
+        func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
+        var lines = ["tokens \(tokens)  steps \(steps)  target calls \(targetCalls)  MAT \(f(meanAcceptedTokens))  "
+            + "\(f(tokensPerSecond, 1)) tok/s  \(f(seconds, 3)) s"]
+        if !proposedByPosition.isEmpty {
+            lines.append("acceptance by draft position: " + acceptanceByPosition.map { f($0) }.joined(separator: " "))
+        }
+        for node in nodes {
+            lines.append("  \(node.name) (\(node.op)): \(node.calls) calls, \(f(node.seconds * 1000, 1)) ms")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

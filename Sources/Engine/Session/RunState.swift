@@ -1,0 +1,184 @@
+import Dispatch
+import Graph
+import Operators
+import Synchronization
+
+/// One node's state within one hypothesis: its generator and the model bound to it.
+///
+/// Only the task running this (hypothesis, node) pair touches it during a step, so it needs no
+/// lock; between steps the session's thread forks it.
+final class NodeState: @unchecked Sendable {
+    var rng: Xoshiro256StarStar
+    let scorer: ModelSequenceScorer?
+
+    init(rng: Xoshiro256StarStar, scorer: ModelSequenceScorer?) {
+        self.rng = rng
+        self.scorer = scorer
+    }
+
+    func fork() -> NodeState { NodeState(rng: rng, scorer: scorer?.fork()) }
+}
+
+/// One hypothesis of the frontier: its committed tokens and its nodes' states.
+struct Hypothesis: Sendable {
+    var tokens: [Int32]
+    let nodes: [NodeState]
+}
+
+/// The mutable state of one run: the frontier, metrics, and per-node times.
+struct RunState {
+    let prompt: [Int32]
+    let session: Session
+    let trace: TraceRecorder?
+    var hypotheses: [Hypothesis]
+    var metrics = RunMetrics()
+    /// Per node: calls and seconds, updated by the concurrent tasks of a stage.
+    let nodeTimes: NodeTimes
+
+    init(prompt: [Int32], session: Session, seed: UInt64, trace: TraceRecorder?) {
+        self.prompt = prompt
+        self.session = session
+        self.trace = trace
+        // Golden-ratio increments give each node a distinct SplitMix64 stream from one seed.
+        let nodes = session.plan.nodes.indices.map { n in
+            NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15),
+                      scorer: session.services[n].map { ModelSequenceScorer(service: $0) })
+        }
+        hypotheses = [Hypothesis(tokens: prompt, nodes: nodes)]
+        nodeTimes = NodeTimes(count: session.plan.nodes.count)
+    }
+
+    /// Runs every stage of one step for every hypothesis.
+    /// - Returns: per hypothesis, per node, the value it produced (frontier ops produce none).
+    /// - Throws: `EngineError` located at the first node that failed.
+    func step() throws -> [[StepValue?]] {
+        let plan = session.plan
+        let board = StepBoard(hypotheses: hypotheses.count, nodes: plan.nodes.count)
+        let hypotheses = self.hypotheses
+        let promptCount = prompt.count
+        let ops = session.ops
+        let trace = self.trace
+        let nodeTimes = self.nodeTimes
+        for stage in plan.stages {
+            // One task per (hypothesis, node); a `score` node over several hypotheses is one task
+            // that scores the whole frontier in one forward pass, so beams always share a pass.
+            let tasks: [StageTask] = stage.flatMap { n -> [StageTask] in
+                guard case .hypothesis(let op) = ops[n] else { return [] }
+                if op is ScoreOp, hypotheses.count > 1 { return [.frontierScore(node: n)] }
+                return hypotheses.indices.map { .single(hypothesis: $0, node: n, op: op) }
+            }
+            let work: @Sendable (Int) -> Void = { i in
+                let n = tasks[i].node
+                let node = plan.nodes[n]
+                let start = trace?.now() ?? 0
+                let clock = ContinuousClock.now
+                do {
+                    switch tasks[i] {
+                    case .single(let h, _, let op):
+                        let state = hypotheses[h].nodes[n]
+                        let inputs = board.inputs(of: node, hypothesis: h)
+                        let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
+                                              inputs: inputs, scorer: state.scorer)
+                        let value = try op.run(input, rng: &state.rng)
+                        board.values.withLock { $0[h][n] = value }
+                    case .frontierScore:
+                        let requests = try hypotheses.indices.map { h in
+                            guard let scorer = hypotheses[h].nodes[n].scorer else {
+                                throw EngineError(at: node.location, "node '\(node.name)' has no model bound")
+                            }
+                            let tree: TokenTree
+                            if case .tree(let t)? = board.inputs(of: node, hypothesis: h)["tree"]?.first { tree = t } else { tree = TokenTree() }
+                            return (scorer: scorer, context: hypotheses[h].tokens, tree: tree)
+                        }
+                        let rows = try ModelSequenceScorer.scoreTogether(requests)
+                        board.values.withLock { v in
+                            for h in hypotheses.indices { v[h][n] = .scores(tree: requests[h].tree, logits: rows[h]) }
+                        }
+                    }
+                } catch {
+                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)") }
+                }
+                nodeTimes.record(n, since: clock)
+                trace?.record(node.name, category: node.op, since: start, arguments: ["hypotheses": tasks[i].hypothesisCount(of: hypotheses.count)])
+            }
+            if tasks.count == 1 {
+                work(0)
+            } else if tasks.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: tasks.count, execute: work)
+            }
+            if let error = board.failure.withLock({ $0 }) { throw error }
+        }
+        return board.values.withLock { $0 }
+    }
+
+    /// Replaces the frontier after a search step: each new hypothesis forks the one it extends.
+    /// - Parameters:
+    ///   - parents: for each new hypothesis, the index of the hypothesis it extends.
+    ///   - running: the new hypotheses' generated tokens.
+    mutating func advanceFrontier(parents: [Int], running: [[Int32]]) {
+        let old = hypotheses
+        hypotheses = zip(parents, running).map { parent, generated in
+            Hypothesis(tokens: prompt + generated, nodes: old[parent].nodes.map { $0.fork() })
+        }
+    }
+}
+
+/// Calls and seconds per node over a run, added to by the concurrent tasks of each stage.
+final class NodeTimes: Sendable {
+    /// Per node, in plan order.
+    let times: Mutex<[(calls: Int, seconds: Double)]>
+    init(count: Int) { times = Mutex(Array(repeating: (0, 0), count: count)) }
+
+    /// Adds one call of node `n` that started at `start`.
+    func record(_ n: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        times.withLock {
+            $0[n].calls += 1
+            $0[n].seconds += seconds
+        }
+    }
+}
+
+/// The values of one step, written by the concurrent tasks of each stage and read by later stages.
+final class StepBoard: Sendable {
+    /// Per hypothesis, per node.
+    let values: Mutex<[[StepValue?]]>
+    /// The first failure of the stage.
+    let failure = Mutex<EngineError?>(nil)
+    init(hypotheses: Int, nodes: Int) {
+        values = Mutex(Array(repeating: Array(repeating: nil, count: nodes), count: hypotheses))
+    }
+}
+
+/// One unit of a stage's concurrent work.
+enum StageTask: Sendable {
+    /// A node for one hypothesis.
+    case single(hypothesis: Int, node: Int, op: any HypothesisOperator)
+    /// A `score` node for every hypothesis of the frontier, in one forward pass.
+    case frontierScore(node: Int)
+
+    var node: Int {
+        switch self {
+        case .single(_, let n, _), .frontierScore(let n): n
+        }
+    }
+
+    func hypothesisCount(of frontier: Int) -> Int {
+        if case .frontierScore = self { return frontier }
+        return 1
+    }
+}
+
+extension StepBoard {
+    /// The values on a node's same-step input ports for one hypothesis.
+    func inputs(of node: Plan.Node, hypothesis h: Int) -> [String: [StepValue]] {
+        values.withLock { v in
+            var inputs: [String: [StepValue]] = [:]
+            for input in node.inputs where input.timing == .sameStep {
+                inputs[input.port] = input.sources.compactMap { v[h][$0] }
+            }
+            return inputs
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Dispatch
+import Foundation
+import Graph
+import ModelRuntime
+import Operators
+import Synchronization
+import Tokenization
+
+/// Runs a `Plan` on prompts: the step loop of DESIGN.md (propose → filter → score → shape →
+/// select → commit) over a frontier of hypotheses.
+///
+/// Each step runs the plan's stages in order; within a stage every (hypothesis, node) pair is
+/// independent and runs concurrently on Dispatch (`concurrentPerform`, whose caller takes part, so
+/// nothing waits on queued work). Model calls go through the shared `BatchingForwardService`s,
+/// which merge the concurrent calls of beams and of other sessions into one forward pass. The
+/// commit applies the output node's selection (one hypothesis) or frontier (a search).
+///
+/// A session is driven by one thread at a time; it may run many prompts one after another.
+public final class Session {
+    /// The plan.
+    public let plan: Plan
+    /// The target model's tokenizer (the model of the first `score` node), if its directory has one.
+    public let tokenizer: Tokenizer?
+    /// End-of-sequence tokens (config.json's and the tokenizer's) unless the plan ignores them, plus
+    /// the plan's stop token ids.
+    public let eosTokens: Set<Int32>
+
+    enum NodeOp: Sendable {
+        case hypothesis(any HypothesisOperator)
+        case frontier(any FrontierOperator)
+    }
+
+    let ops: [NodeOp]
+    /// Per node, the forward service of the model it names.
+    let services: [BatchingForwardService?]
+    let vocabularySize: Int
+    let scoreNodes: Int
+
+    /// Runtime features this engine provides.
+    public static let capabilities: Set<RuntimeCapability> = [.tokenTrees, .fork, .rollback, .partialDepth]
+
+    /// Binds a plan to loaded models and builds its nodes.
+    /// - Parameters:
+    ///   - plan: a compiled plan.
+    ///   - resources: where models and tokenizers are loaded and shared.
+    /// - Throws: `EngineError` located at the node or model at fault (an unknown op, a model that
+    ///   fails to load, vocabularies that differ, an output that is not a selection or frontier).
+    public init(plan: Plan, resources: ResourceRegistry = .shared) throws {
+        self.plan = plan
+        if let missing = plan.capabilities.first(where: { !Self.capabilities.contains($0) }) {
+            throw EngineError("the plan needs the runtime capability '\(missing)', which this engine lacks")
+        }
+        var ops: [NodeOp] = []
+        var services: [BatchingForwardService?] = []
+        for node in plan.nodes {
+            guard let type = OperatorRegistry.operatorType(named: node.op) else {
+                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no implementation in this engine")
+            }
+            do {
+                let instance = try type.init(node: node)
+                if let op = instance as? any HypothesisOperator {
+                    ops.append(.hypothesis(op))
+                } else if let op = instance as? any FrontierOperator {
+                    ops.append(.frontier(op))
+                } else {
+                    throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no step behaviour")
+                }
+            } catch let error as OperatorError {
+                throw EngineError(at: node.location, "node '\(node.name)': \(error)")
+            }
+            if let name = node.reference("model") {
+                guard let path = plan.models.first(where: { $0.name == name })?.path else {
+                    throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
+                }
+                do {
+                    services.append(try resources.model(at: path))
+                } catch {
+                    let location = plan.models.first { $0.name == name }?.location
+                    throw EngineError(at: location, "model '\(name)' cannot be loaded: \(error)")
+                }
+            } else {
+                services.append(nil)
+            }
+        }
+        self.ops = ops
+        self.services = services
+        let scoring = plan.nodes.filter { $0.op == ScoreOp.spec.name }
+        scoreNodes = scoring.count
+        guard let targetNode = scoring.first, let target = services[targetNode.index] else {
+            throw EngineError(at: plan.nodes.first?.location, "the graph has no 'score' node, so nothing runs the target model")
+        }
+        vocabularySize = target.model.config.vocabularySize
+        for (node, service) in zip(plan.nodes, services) {
+            if let service, service.model.config.vocabularySize != vocabularySize {
+                throw EngineError(at: node.location, "node '\(node.name)': its model has a vocabulary of \(service.model.config.vocabularySize) tokens, the target's has \(vocabularySize)")
+            }
+        }
+        let output = plan.nodes[plan.output]
+        guard output.outputType == .selection || output.outputType == .frontier else {
+            throw EngineError(at: output.location, "output node '\(output.name)' produces \(output.outputType); a run commits a selection (verify) or a frontier (search)")
+        }
+        for (node, op) in zip(plan.nodes, ops) {
+            if case .frontier = op, node.index != plan.output {
+                throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output")
+            }
+        }
+        let targetPath = plan.models.first { $0.name == targetNode.reference("model") }?.path
+        do {
+            tokenizer = try targetPath.flatMap { try resources.tokenizer(at: $0) }
+        } catch {
+            throw EngineError(at: targetNode.location, "the target's tokenizer cannot be loaded: \(error)")
+        }
+        if !plan.limits.stop.isEmpty, tokenizer == nil {
+            throw EngineError("limits.stop needs the target's tokenizer.json to match text, and its directory has none")
+        }
+        var eos = Set(plan.limits.stopTokenIDs.map { Int32(clamping: $0) })
+        if !plan.limits.ignoreEOS {
+            // config.json may list several (Llama 3); the tokenizer's own is added for models whose config omits it.
+            eos.formUnion(target.model.config.eosTokenIDs)
+            if let id = tokenizer?.eosTokenID { eos.insert(id) }
+        }
+        eosTokens = eos
+    }
+
+    /// The prompt's token ids.
+    /// - Parameter text: the prompt.
+    /// - Returns: its tokens, special tokens added as the tokenizer's post-processor says.
+    /// - Throws: `EngineError` when the target has no tokenizer.
+    public func encode(_ text: String) throws -> [Int32] {
+        guard let tokenizer else { throw EngineError("the target model's directory has no tokenizer.json; give prompt ids instead of text") }
+        return tokenizer.encode(text)
+    }
+
+    /// Runs the plan on a prompt.
+    /// - Parameters:
+    ///   - prompt: the prompt's token ids (at least one).
+    ///   - maxNewTokens: overrides the plan's `limits.max_new_tokens`.
+    ///   - seed: seeds every sampling node (each node its own stream, so the schedule never
+    ///     changes the output).
+    ///   - trace: receives a span per node run and per step.
+    ///   - onEvent: called after each step that emitted tokens, on the calling thread.
+    /// - Returns: the tokens, text, finish reason and metrics.
+    /// - Throws: `EngineError` for an invalid prompt or a node that fails (located at the node).
+    public func run(prompt: [Int32], maxNewTokens: Int? = nil, seed: UInt64 = 0, trace: TraceRecorder? = nil,
+                    onEvent: (SessionEvent) -> Void = { _ in }) throws -> RunResult {
+        guard !prompt.isEmpty else { throw EngineError("the prompt is empty; the target needs at least one token to continue") }
+        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw EngineError("prompt token \(bad) is outside the target's vocabulary of \(vocabularySize)")
+        }
+        let budget = maxNewTokens ?? plan.limits.maxNewTokens
+        var stop: StopCondition
+        do {
+            stop = try StopCondition(maxNewTokens: budget, eosTokens: eosTokens, stopStrings: plan.limits.stop)
+        } catch {
+            throw EngineError("\(error)")
+        }
+        let started = Date()
+        var run = RunState(prompt: prompt, session: self, seed: seed, trace: trace)
+        var search: (any FrontierSearch)?
+        if case .frontier(let op) = ops[plan.output] {
+            do {
+                search = try op.start(prompt: prompt, maxNewTokens: budget, eosTokens: eosTokens)
+            } catch {
+                throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
+            }
+        }
+        var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
+        var emitted: [Int32] = []
+        var reason: String?
+        while reason == nil {
+            let stepStart = trace?.now()
+            let values = try run.step()
+            run.metrics.steps += 1
+            run.metrics.targetCalls += scoreNodes
+            var committed: [Int32] = []
+            var accepted = 0
+            var proposed = 0
+            if var current = search {
+                let from = plan.nodes[plan.output].sources("from")[0]
+                let parents: [Int]
+                let clock = ContinuousClock.now
+                let spanStart = trace?.now() ?? 0
+                do {
+                    parents = try current.advance(values.map { $0[from]! })
+                    run.nodeTimes.record(plan.output, since: clock)
+                    trace?.record(plan.nodes[plan.output].name, category: plan.nodes[plan.output].op, since: spanStart,
+                                  arguments: ["hypotheses": values.count])
+                } catch {
+                    throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
+                }
+                search = current
+                if current.isDone {
+                    committed = current.best ?? []
+                    reason = "search"
+                } else {
+                    run.advanceFrontier(parents: parents, running: current.running)
+                }
+            } else {
+                guard case .selection(let verdict)? = values[0][plan.output] else {
+                    throw EngineError(at: plan.nodes[plan.output].location, "output node produced no selection")
+                }
+                committed = verdict.tokens
+                accepted = verdict.acceptedTokens.count
+                if let source = plan.nodes[plan.output].sources("from").first,
+                   case .distributions(let tree, _, _)? = values[0][source] {
+                    proposed = tree.count
+                    run.metrics.recordAcceptance(depth: tree.depth, accepted: accepted)
+                }
+            }
+            let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
+            let kept = Array(committed.prefix(outcome.keptTokens))
+            if search == nil { run.hypotheses[0].tokens += kept }
+            emitted += kept
+            if let r = outcome.reason {
+                switch r {
+                case .endOfSequence: reason = "eos"
+                case .maxTokens: reason = reason ?? "max_tokens"
+                case .stopString: reason = "stop"
+                }
+            }
+            var chunk = text.append(kept, bytes: outcome.text)
+            if reason != nil { chunk += text.finish() }
+            if let stepStart { trace?.record("step \(run.metrics.steps - 1)", category: "step", since: stepStart, arguments: ["tokens": kept.count]) }
+            if !kept.isEmpty || reason != nil {
+                onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: accepted,
+                                     proposed: proposed, finishReason: reason))
+            }
+        }
+        var metrics = run.metrics
+        metrics.tokens = emitted.count
+        metrics.seconds = Date().timeIntervalSince(started)
+        metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
+            RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)
+        }
+        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics)
+    }
+}

@@ -1,0 +1,42 @@
+import Graph
+
+/// The logits-processor parameters shared by `sample` and `draft.model`, declared once.
+enum SamplingParameters {
+    /// Parameters of the shaping pipeline.
+    /// - Parameter temperatureDefault: the op's default temperature.
+    /// - Returns: the parameter table.
+    static func specs(temperatureDefault: Double, penalties: Bool) -> [ParameterSpec] {
+        var list = [
+            ParameterSpec("temperature", .float, default: .float(temperatureDefault), range: .atLeast(0),
+                          doc: "Softmax temperature; 0 selects greedily (argmax after penalties and masks)."),
+            ParameterSpec("top_k", .int, default: .int(0), range: .atLeast(0), doc: "Keep the k most likely tokens (Fan et al. 2018); 0 keeps all."),
+            ParameterSpec("top_p", .float, default: .float(1), range: .openClosed(0, 1), doc: "Nucleus sampling mass (Holtzman et al. 2020); 1 keeps all."),
+            ParameterSpec("min_p", .float, default: .float(0), range: .closed(0, 1), doc: "Drop tokens below min_p × the top probability (Nguyen et al. 2024); 0 keeps all."),
+        ]
+        if penalties {
+            list += [
+                ParameterSpec("repetition_penalty", .float, default: .float(1), range: .greaterThan(0),
+                              doc: "CTRL repetition penalty (Keskar et al. 2019) on tokens already in the context; 1 is off."),
+                ParameterSpec("presence_penalty", .float, default: .float(0), range: .closed(-2, 2), doc: "OpenAI presence penalty on generated tokens; 0 is off."),
+                ParameterSpec("frequency_penalty", .float, default: .float(0), range: .closed(-2, 2), doc: "OpenAI frequency penalty on generated tokens; 0 is off."),
+                ParameterSpec("suppress_tokens", .list(.int), default: .list([]), range: .atLeast(0), doc: "Token ids never produced (transformers' suppress_tokens)."),
+            ]
+        }
+        return list
+    }
+
+    /// The settings a node's parameters describe.
+    /// - Parameter node: a node whose op declares `specs(…)`.
+    /// - Returns: the settings.
+    static func settings(of node: Plan.Node) -> SamplingSettings {
+        var s = SamplingSettings(temperature: Float(node.double("temperature") ?? 1), topK: node.int("top_k") ?? 0,
+                                 topP: Float(node.double("top_p") ?? 1), minP: Float(node.double("min_p") ?? 0))
+        s.repetitionPenalty = Float(node.double("repetition_penalty") ?? 1)
+        s.presencePenalty = Float(node.double("presence_penalty") ?? 0)
+        s.frequencyPenalty = Float(node.double("frequency_penalty") ?? 0)
+        if case .list(let items)? = node.parameters["suppress_tokens"] {
+            s.suppressedTokens = items.compactMap { if case .int(let v) = $0 { Int32(clamping: v) } else { nil } }
+        }
+        return s
+    }
+}

@@ -1,0 +1,119 @@
+import Graph
+
+/// What flows along an edge of a running graph, one value per node and hypothesis per step; the
+/// cases mirror the compiler's `PortType`s.
+public enum StepValue: Sendable {
+    /// Proposed continuations (`tokenTree`).
+    case tree(TokenTree)
+    /// The target's logits at the root and every node of `tree` (`scores`).
+    case scores(tree: TokenTree, logits: [[Float]])
+    /// Next-token distributions at the root and every node (`distribution`); `greedy` when they
+    /// are one-hot argmaxes, so a verifier in `auto` mode verifies greedily.
+    case distributions(tree: TokenTree, rows: [[Float]], greedy: Bool)
+    /// What a verifier accepted (`selection`).
+    case selection(Verdict)
+}
+
+/// What a per-hypothesis op sees in one step: the committed history, the values on its input
+/// ports, and the model bound to it for this hypothesis.
+public struct StepInput {
+    /// The hypothesis's committed tokens (prompt and generated) and the prompt's length.
+    public var history: LogitsContext
+    /// Values of the input ports, by port name, in the order the graph lists the sources.
+    public var inputs: [String: [StepValue]]
+    /// The model named by the node's `model` parameter, bound to this hypothesis's KV cache.
+    public var scorer: (any TreeScorer)?
+
+    /// Creates an input.
+    /// - Parameters:
+    ///   - history: the committed tokens.
+    ///   - inputs: port values by port name.
+    ///   - scorer: the node's model for this hypothesis, if it names one.
+    public init(history: LogitsContext, inputs: [String: [StepValue]], scorer: (any TreeScorer)?) {
+        self.history = history
+        self.inputs = inputs
+        self.scorer = scorer
+    }
+
+    /// The trees on a port (an unconnected optional port gives none).
+    /// - Parameter port: the port's name.
+    /// - Returns: its trees.
+    /// - Throws: `OperatorError.shapeMismatch` when a value is not a tree.
+    func trees(_ port: String) throws -> [TokenTree] {
+        try (inputs[port] ?? []).map {
+            guard case .tree(let t) = $0 else { throw Self.wrongKind(port, "a token tree") }
+            return t
+        }
+    }
+
+    /// The one value on a port.
+    func single(_ port: String) throws -> StepValue {
+        guard let values = inputs[port], values.count == 1 else {
+            throw OperatorError(.shapeMismatch, at: port, "expected one input value, got \(inputs[port]?.count ?? 0)")
+        }
+        return values[0]
+    }
+
+    /// The model, which the compiler guarantees for ops with a `model` parameter.
+    func requireScorer() throws -> any TreeScorer {
+        guard let scorer else { throw OperatorError(.unscorableContext, at: "model", "no model is bound to this node") }
+        return scorer
+    }
+
+    static func wrongKind(_ port: String, _ expected: String) -> OperatorError {
+        OperatorError(.shapeMismatch, at: port, "expected \(expected) on this port")
+    }
+}
+
+/// An op of the graph language: its declaration and how a node of it is built from a plan.
+///
+/// Adding an op: one file under `Ops/<family>/` with a type conforming to `HypothesisOperator`
+/// (or `FrontierOperator`), and one line in `OperatorRegistry.operators`.
+public protocol StepOperator: Sendable {
+    /// The spec the compiler checks nodes against and `decograph ops` prints.
+    static var spec: OpSpec { get }
+    /// Builds the node's behaviour from its checked parameters.
+    /// - Parameter node: the plan's node (parameters with defaults filled in).
+    /// - Throws: `OperatorError.invalidParameter` for values the algorithm refuses.
+    init(node: Plan.Node) throws
+}
+
+/// An op that runs once per hypothesis per step (drafters, scoring, shaping, verification).
+public protocol HypothesisOperator: StepOperator {
+    /// Runs one step for one hypothesis.
+    /// - Parameters:
+    ///   - input: history, port values, and the bound model.
+    ///   - rng: the node's own seeded generator for this hypothesis (one per node, so concurrent
+    ///     nodes never share one and a run is reproducible whatever the schedule).
+    /// - Returns: the node's output value.
+    /// - Throws: `OperatorError` or the model's error.
+    func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue
+}
+
+/// A search over the whole frontier: the running hypotheses of a step are scored separately, then
+/// one frontier op chooses the next frontier.
+public protocol FrontierOperator: StepOperator {
+    /// Starts a search.
+    /// - Parameters:
+    ///   - prompt: the prompt.
+    ///   - maxNewTokens: the run's token budget.
+    ///   - eosTokens: tokens that finish a hypothesis.
+    /// - Returns: the search state.
+    /// - Throws: `OperatorError.invalidParameter` for settings the search refuses.
+    func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>) throws -> any FrontierSearch
+}
+
+/// The state of a frontier search between steps.
+public protocol FrontierSearch: Sendable {
+    /// The running hypotheses' generated tokens, in frontier order.
+    var running: [[Int32]] { get }
+    /// Whether the search has finished.
+    var isDone: Bool { get }
+    /// The best finished hypothesis's tokens, once there is one.
+    var best: [Int32]? { get }
+    /// Advances one step.
+    /// - Parameter inputs: for each running hypothesis, the value on the op's `from` port.
+    /// - Returns: for each new running hypothesis, the index of the hypothesis it extends.
+    /// - Throws: `OperatorError` for malformed inputs.
+    mutating func advance(_ inputs: [StepValue]) throws -> [Int]
+}

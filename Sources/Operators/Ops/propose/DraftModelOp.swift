@@ -1,0 +1,43 @@
+import Graph
+
+/// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
+/// was drawn from (Leviathan et al. 2023; Chen et al. 2023). See `ModelDrafter`.
+public struct DraftModelOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "draft.model", family: .propose,
+        doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
+        parameters: [
+            ParameterSpec("model", .modelRef, doc: "The draft model (same vocabulary as the target)."),
+            ParameterSpec("tokens", .int, default: .int(4), range: .closed(1, 64),
+                          doc: "Most tokens proposed per step; 4–5 is where Leviathan et al. (2023) measure the best speedups for small drafters."),
+            ParameterSpec("min_prob", .float, default: .float(0), range: .closed(0, 1),
+                          doc: "Stop drafting before a position whose most likely token is below this probability (0 = never); looks at the distribution, never the drawn token, so sampling stays exact."),
+        ] + SamplingParameters.specs(temperatureDefault: 0, penalties: false),
+        output: OutputSpec(.tokenTree, provides: [
+            PropertyRule(.draftProbabilities, when: .greaterThan("temperature", 0)),
+            PropertyRule(.deterministic, when: .equals("temperature", .float(0))),
+            PropertyRule(.exactDraft),
+        ], doc: "A chain of proposed tokens."),
+        needs: [CapabilityRule(.rollback)])
+
+    let drafter: ModelDrafter
+
+    /// Builds the node.
+    /// - Parameter node: the plan node.
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    public init(node: Plan.Node) throws {
+        drafter = try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
+                                   settings: SamplingParameters.settings(of: node), source: node.name)
+    }
+
+    /// Drafts a chain after the history with the bound draft model.
+    /// - Parameters:
+    ///   - input: the history and the draft model.
+    ///   - rng: the node's generator.
+    /// - Returns: `.tree`.
+    /// - Throws: the model's error, or `OperatorError`.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
+        .tree(try drafter.draft(model: try input.requireScorer(), context: input.history, using: &rng))
+    }
+}

@@ -1,0 +1,79 @@
+import Graph
+
+/// `search.beam`: plain beam search with transformers' semantics (length penalty, EOS handling,
+/// early stopping). See `BeamSearch`.
+public struct BeamSearchOp: FrontierOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "search.beam", family: .select,
+        doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty.",
+        parameters: [
+            ParameterSpec("width", .int, default: .int(4), range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams)."),
+            ParameterSpec("length_penalty", .float, default: .float(1), range: .closed(-10, 10),
+                          doc: "Exponent of the generated length dividing finished scores (transformers' default 1; > 0 favours longer outputs)."),
+            ParameterSpec("early_stopping", .enumeration(BeamSearch.EarlyStopping.allCases.map(\.rawValue)), default: .string(BeamSearch.EarlyStopping.heuristic.rawValue),
+                          doc: "transformers' early_stopping: true stops when width hypotheses are finished, false uses its heuristic, never the canonical rule."),
+            ParameterSpec("repetition_penalty", .float, default: .float(1), range: .greaterThan(0),
+                          doc: "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off."),
+        ],
+        inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
+        output: OutputSpec(.frontier, doc: "The next beams."),
+        needs: [CapabilityRule(.fork)])
+
+    let width: Int
+    let lengthPenalty: Double
+    let earlyStopping: BeamSearch.EarlyStopping
+    let shaping: LogitsPipeline?
+
+    /// Builds the node.
+    /// - Parameter node: the plan node.
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    public init(node: Plan.Node) throws {
+        width = node.int("width") ?? 4
+        lengthPenalty = node.double("length_penalty") ?? 1
+        earlyStopping = BeamSearch.EarlyStopping(rawValue: node.string("early_stopping") ?? "false") ?? .heuristic
+        let penalty = Float(node.double("repetition_penalty") ?? 1)
+        if penalty != 1 {
+            var settings = SamplingSettings.greedy
+            settings.repetitionPenalty = penalty
+            shaping = try LogitsPipeline(settings)
+        } else {
+            shaping = nil
+        }
+    }
+
+    /// Starts a search from the prompt.
+    /// - Parameters:
+    ///   - prompt: the prompt.
+    ///   - maxNewTokens: the run's budget.
+    ///   - eosTokens: tokens finishing a hypothesis.
+    /// - Returns: the search.
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>) throws -> any FrontierSearch {
+        let search = try BeamSearch(numBeams: width, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
+                                    maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
+        return Search(search: search, state: search.start(prompt: prompt))
+    }
+
+    struct Search: FrontierSearch {
+        let search: BeamSearch
+        var state: BeamSearch.State
+
+        var running: [[Int32]] { state.running }
+        var isDone: Bool { state.isDone }
+        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
+
+        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            let rows: [[Float]] = try inputs.map {
+                guard case .scores(_, let logits) = $0, let root = logits.first else { throw StepInput.wrongKind("from", "scores") }
+                return root
+            }
+            let before = state.running
+            try search.step(&state, logits: rows)
+            // Each surviving beam extends exactly one earlier beam by one token: find it by prefix.
+            return state.running.map { beam in
+                before.firstIndex { $0.count + 1 == beam.count && beam.starts(with: $0) } ?? 0
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Graph
+
+/// `sample`: logits to next-token distributions with transformers' processors in its order
+/// (penalties, masks, then temperature, top-k, top-p, min-p). See `LogitsPipeline`.
+public struct SampleOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "sample", family: .shape,
+        doc: "Logits to next-token distributions: repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p and min-p, in transformers' order; temperature 0 is greedy (one-hot argmax).",
+        parameters: SamplingParameters.specs(temperatureDefault: 1, penalties: true),
+        inputs: [PortSpec("from", .scores, doc: "The target's scores.")],
+        output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."))
+
+    let pipeline: LogitsPipeline
+
+    /// Builds the node.
+    /// - Parameter node: the plan node.
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    public init(node: Plan.Node) throws {
+        pipeline = try LogitsPipeline(SamplingParameters.settings(of: node))
+    }
+
+    /// Shapes every row, each with its own history (the context plus the draft path to it).
+    /// - Parameters:
+    ///   - input: the history and the scores.
+    ///   - rng: unused (selection is the verifier's).
+    /// - Returns: `.distributions`.
+    /// - Throws: `OperatorError` when shaping leaves no token or the input is not scores.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
+        guard case .scores(let tree, let logits) = try input.single("from") else { throw StepInput.wrongKind("from", "scores") }
+        let rows = try pipeline.distributions(treeLogits: logits, context: input.history, tree: tree)
+        return .distributions(tree: tree, rows: rows, greedy: pipeline.settings.isGreedy)
+    }
+}

@@ -1,0 +1,41 @@
+import ModelRuntime
+
+/// Who runs a model's forward passes: the model itself, or a service that batches concurrent
+/// callers' items into one pass (the Engine's). Scorers call through it so they need not know.
+public protocol ForwardService: Sendable {
+    /// The model.
+    var model: Model { get }
+    /// Runs one item (possibly batched with other callers' items in one pass).
+    /// - Parameter item: the sequence and its new tokens.
+    /// - Returns: the item's logits.
+    /// - Throws: the model's `RuntimeError`.
+    func forward(_ item: ForwardItem) throws -> Logits
+
+    /// Runs several items of different sequences in one pass (possibly with other callers' items).
+    /// - Parameter items: the work, each sequence at most once.
+    /// - Returns: logits per item.
+    /// - Throws: the model's `RuntimeError`.
+    func forward(batch items: [ForwardItem]) throws -> [Logits]
+}
+
+extension ForwardService {
+    /// One item is a batch of one.
+    /// - Parameter item: the work.
+    /// - Returns: its logits.
+    /// - Throws: the model's error.
+    public func forward(_ item: ForwardItem) throws -> Logits { try forward(batch: [item])[0] }
+}
+
+/// Runs each item in its own forward pass: for single-session tools and tests.
+public struct DirectForward: ForwardService {
+    /// The model.
+    public let model: Model
+    /// Wraps a model.
+    /// - Parameter model: the model.
+    public init(model: Model) { self.model = model }
+    /// Runs the items in their own pass.
+    /// - Parameter items: the work.
+    /// - Returns: their logits.
+    /// - Throws: the model's error.
+    public func forward(batch items: [ForwardItem]) throws -> [Logits] { try model.forward(items) }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Graph
+import ModelRuntime
+import Operators
+import Testing
+@testable import Engine
+
+/// DESIGN.md's oracle: under greedy decoding every lossless graph emits exactly the tokens of
+/// plain greedy decoding of the same target, here computed without the engine, one forward per
+/// token on a fresh sequence.
+@Suite struct GraphGreedyIdentityTests {
+    static let newTokens = 128
+    static let limits = "limits: { max_new_tokens: \(newTokens), ignore_eos: true }"
+
+    /// The repository's graphs/ directory.
+    static let graphsDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("graphs").path
+    }()
+
+    /// Every graph of graphs/ that decodes greedily (every `sample` at temperature 0, a `verify`
+    /// output), with its models pointed at the fixtures and its limits at 128 tokens without EOS.
+    static let graphs: [String] = {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: graphsDirectory)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.sorted().filter { file in
+            guard let plan = try? Fixtures.plan(fixtureVersion(of: file)) else { return false }
+            let samples = plan.nodes.filter { $0.op == SampleOp.spec.name }
+            return plan.nodes[plan.output].op == VerifyOp.spec.name && !samples.isEmpty
+                && samples.allSatisfy { $0.double("temperature") == 0 }
+        }
+    }()
+
+    static func fixtureVersion(of file: String) throws -> String {
+        let text = try String(contentsOfFile: graphsDirectory + "/" + file, encoding: .utf8)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            if line.hasPrefix("limits:") { return limits }
+            return line.replacingOccurrences(of: "../models/demo-target", with: Fixtures.target)
+                .replacingOccurrences(of: "../models/demo-draft", with: Fixtures.draft)
+        }.joined(separator: "\n")
+    }
+
+    /// 20 prompts: random ids, and repetitive ones where lookup finds matches at once.
+    static let prompts: [[Int32]] = {
+        var rng = Xoshiro256StarStar(seed: 20_261_124)
+        return (0..<20).map { i in
+            let length = 3 + i % 9
+            let base = (0..<length).map { _ in Int32(rng.next() % 80) }
+            return i % 3 == 0 ? base + base : base
+        }
+    }()
+
+    /// Plain greedy decoding: argmax after each token, one forward per token.
+    static func reference(_ prompt: [Int32], model: Model) throws -> [Int32] {
+        let sequence = model.makeSequence()
+        var logits = try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0]
+        var out: [Int32] = []
+        while out.count < newTokens {
+            let next = Int32(Distribution.argmax(Array(logits.row(0))))
+            out.append(next)
+            logits = try model.forward([ForwardItem(sequence: sequence, tokens: [next], outputs: .last)])[0]
+        }
+        return out
+    }
+
+    static let expected: [[Int32]] = {
+        let model = try! Fixtures.resources.model(at: Fixtures.target).model
+        return prompts.map { try! reference($0, model: model) }
+    }()
+
+    @Test func everyLosslessGraphIsCovered() {
+        #expect(Set(Self.graphs).isSuperset(of: ["greedy.yaml", "lookup.yaml", "speculative.yaml", "tree.yaml"]))
+        #expect(!Self.graphs.contains("sampling.yaml"))
+    }
+
+    @Test(arguments: graphs)
+    func losslessGraphMatchesGreedy(name: String) throws {
+        let session = try Session(plan: try Fixtures.plan(Self.fixtureVersion(of: name)), resources: Fixtures.resources)
+        var targetCalls = 0
+        for (prompt, expected) in zip(Self.prompts, Self.expected) {
+            let result = try session.run(prompt: prompt)
+            #expect(result.tokens == expected, "graph \(name), prompt \(prompt)")
+            #expect(result.finishReason == "max_tokens")
+            targetCalls += result.metrics.targetCalls
+        }
+        let tokens = Self.prompts.count * Self.newTokens
+        if name == "greedy.yaml" {
+            #expect(targetCalls == tokens)
+        } else {
+            // Drafts must be accepted sometimes, or the test would not exercise verification.
+            #expect(targetCalls < tokens, "graph \(name) accepted no draft token in \(tokens) tokens")
+        }
+    }
+}

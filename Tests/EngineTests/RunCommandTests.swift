@@ -1,0 +1,103 @@
+import DecographCLI
+import Foundation
+import Testing
+@testable import Engine
+
+/// `decograph run` end to end on a fixture model (no tokenizer: token ids are the text).
+@Suite struct RunCommandTests {
+    static func graphFile(_ yaml: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("run-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("g.yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    static let speculative = """
+    graph: speculative
+    \(Fixtures.models)
+    nodes:
+      small: { op: draft.model, model: draft, tokens: 3 }
+      scores: { op: score, model: target, tree: small }
+      pick: { op: sample, from: scores, temperature: 0 }
+      accept: { op: verify, from: pick }
+    output: accept
+    limits: { max_new_tokens: 16, ignore_eos: true }
+    """
+
+    @Test func streamsTokensAndMetrics() throws {
+        let file = try Self.graphFile(Self.speculative)
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(["run", file, "--prompt-ids", "1 5 9 13", "--max-tokens", "12"], context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        let ids = capture.out.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+        #expect(ids.count == 12)
+        // The same tokens as the engine gives directly.
+        let session = try Session(plan: try Fixtures.plan(Self.speculative))
+        #expect(ids == (try session.run(prompt: [1, 5, 9, 13], maxNewTokens: 12).tokens))
+        #expect(capture.err.contains("finished: max_tokens"))
+        #expect(capture.err.contains("target calls"))
+        #expect(capture.err.contains("small (draft.model)"))
+    }
+
+    @Test func jsonlEventsAndTrace() throws {
+        let file = try Self.graphFile(Self.speculative)
+        let trace = file + ".trace.json"
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(["run", file, "--prompt-ids", "3,4,5", "--jsonl", "--trace", trace], context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        let events = try capture.out.split(separator: "\n").map {
+            try JSONDecoder.snakeCase.decode(SessionEvent.self, from: Data($0.utf8))
+        }
+        #expect(events.reduce(0) { $0 + $1.tokens.count } == 16)
+        #expect(events.allSatisfy { $0.tokens.count == $0.accepted + 1 || $0.finishReason != nil })
+        #expect(events.last?.finishReason == "max_tokens")
+        let json = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any]
+        let spans = try #require(json?["traceEvents"] as? [[String: Any]])
+        let names = Set(spans.compactMap { $0["name"] as? String })
+        #expect(names.isSuperset(of: ["small", "scores", "pick", "accept"]))
+        #expect(spans.allSatisfy { $0["ph"] as? String == "X" && $0["dur"] is Double })
+    }
+
+    @Test func badGraphFailsWithLocatedDiagnostics() throws {
+        let file = try Self.graphFile(Self.speculative.replacingOccurrences(of: "op: draft.model", with: "op: draft.modle"))
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(["run", file, "--prompt-ids", "1 2"], context: capture.context)
+        #expect(status == 1)
+        #expect(capture.err.contains("\(file):6:16: error: unknown op 'draft.modle' (did you mean 'draft.model'?)"))
+        #expect(capture.out.isEmpty)
+    }
+
+    @Test(arguments: [
+        (["--max-tokens", "3"], "Missing the prompt"),
+        (["--prompt", "a", "--prompt-ids", "1"], "only one of"),
+        (["--prompt-ids", "1 x"], "--prompt-ids"),
+        (["--prompt-ids", "1", "--seed", "-1"], "--seed"),
+        (["--prompt-ids", "1", "--max-tokens", "0"], "--max-tokens"),
+    ])
+    func usageErrorsExit64(extra: [String], message: String) throws {
+        let file = try Self.graphFile(Self.speculative)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", file] + extra, context: capture.context) == 64)
+        #expect(capture.err.contains(message))
+    }
+
+    @Test func runtimeFailuresAreLocated() throws {
+        let file = try Self.graphFile(Self.speculative)
+        let capture = CapturingOutput()
+        // Vocabulary 80: token 500 cannot be scored; text needs a tokenizer the fixture lacks.
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 500"], context: capture.context) == 1)
+        #expect(capture.err.contains("outside the target's vocabulary of 80"))
+        let text = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt", "hello"], context: text.context) == 1)
+        #expect(text.err.contains("no tokenizer.json"))
+    }
+}
+
+extension JSONDecoder {
+    static var snakeCase: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Operators
+import Testing
+@testable import Engine
+
+/// DESIGN.md's sampling oracle through the whole engine: the first token a speculative graph
+/// commits (accepted draft or residual draw) is distributed as the target's shaped next-token
+/// distribution. Pearson's χ² goodness of fit at significance α = 0.001, bins with expected
+/// count below 5 pooled; the runs are seeded, so the outcome is reproducible.
+@Suite struct SpeculativeSamplingExactnessTests {
+    static let runs = 1500
+    /// z for an upper tail of 0.001.
+    static let zAlpha = 3.090
+
+    /// The critical value of χ² with `k` degrees of freedom (Wilson & Hilferty 1931).
+    static func critical(_ k: Int) -> Double {
+        let h = 2.0 / (9.0 * Double(k))
+        return Double(k) * pow(1 - h + zAlpha * h.squareRoot(), 3)
+    }
+
+    static let configurations: [(name: String, temperature: Double, topP: Double, tree: Bool)] = [
+        ("chain T=1", 1, 1, false),
+        ("chain T=0.7 top_p=0.9", 0.7, 0.9, false),
+        ("tree T=1.3", 1.3, 1, true),
+    ]
+
+    @Test(arguments: configurations.map(\.name))
+    func firstTokenFollowsTheTarget(name: String) throws {
+        let c = try #require(Self.configurations.first { $0.name == name })
+        let drafters = c.tree
+            ? """
+              small: { op: draft.model, model: draft, tokens: 2, temperature: 1 }
+              recall: { op: draft.lookup, tokens: 3 }
+              proposals: { op: tree.merge, from: [small, recall] }
+            """
+            : "  proposals: { op: draft.model, model: draft, tokens: 2, temperature: 1 }\n"
+        let plan = try Fixtures.plan("""
+        graph: exactness
+        \(Fixtures.models)
+        nodes:
+        \(drafters)
+          scores: { op: score, model: target, tree: proposals }
+          pick: { op: sample, from: scores, temperature: \(c.temperature), top_p: \(c.topP) }
+          accept: { op: verify, from: pick, mode: sampling }
+        output: accept
+        limits: { max_new_tokens: 1, ignore_eos: true }
+        """)
+        let session = try Session(plan: plan, resources: Fixtures.resources)
+        // A prompt whose suffix recurs, so the lookup drafter proposes too.
+        let prompt: [Int32] = [12, 40, 7, 12, 40]
+        let target = try Fixtures.resources.model(at: Fixtures.target)
+        let logits = try ModelSequenceScorer(service: target).nextLogits(context: prompt)
+        let pipeline = try LogitsPipeline(SamplingSettings(temperature: Float(c.temperature), topP: Float(c.topP)))
+        let p = try pipeline.distribution(logits, context: LogitsContext(tokens: prompt, promptCount: prompt.count)).map(Double.init)
+
+        var counts = [Int](repeating: 0, count: p.count)
+        for seed in 0..<Self.runs {
+            let result = try session.run(prompt: prompt, seed: UInt64(seed))
+            counts[Int(result.tokens[0])] += 1
+        }
+        #expect(counts.indices.allSatisfy { p[$0] > 0 || counts[$0] == 0 }, "a token outside the target's support was emitted")
+        // Pool the rare tokens into one bin.
+        var bins: [(observed: Int, expected: Double)] = []
+        var rare = (observed: 0, expected: 0.0)
+        for t in p.indices {
+            let e = p[t] * Double(Self.runs)
+            if e >= 5 { bins.append((counts[t], e)) } else { rare.observed += counts[t]; rare.expected += e }
+        }
+        if rare.expected > 0 { bins.append(rare) }
+        let statistic = bins.reduce(0.0) { $0 + pow(Double($1.observed) - $1.expected, 2) / $1.expected }
+        let k = bins.count - 1
+        #expect(k >= 3, "too few bins for a meaningful test")
+        #expect(statistic < Self.critical(k), "χ² = \(statistic) with \(k) degrees of freedom exceeds \(Self.critical(k))")
+    }
+}

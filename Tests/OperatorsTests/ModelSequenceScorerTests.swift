@@ -1,0 +1,59 @@
+import Foundation
+import Kernels
+import ModelRuntime
+import Testing
+@testable import Operators
+
+/// The runtime adapter against a fresh-sequence oracle: every tree row must equal the logits of
+/// the same path scored as a plain chain on a new sequence, including after the cache kept an
+/// accepted path (`keepPath`) or rolled back.
+@Suite struct ModelSequenceScorerTests {
+    static let model: Model = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        return try! Model(directory: url.appendingPathComponent("Fixtures/runtime/llama-gqa-tied").path,
+                          kvCacheBytes: 1 << 22, pool: ComputePool(threadCount: 1))
+    }()
+
+    /// Logits after `context`, from a new sequence.
+    static func fresh(_ context: [Int32]) throws -> [Float] {
+        let logits = try model.forward([ForwardItem(sequence: model.makeSequence(), tokens: context, outputs: .last)])[0]
+        return Array(logits.row(0))
+    }
+
+    static func close(_ a: [Float], _ b: [Float]) -> Bool {
+        zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
+    }
+
+    @Test func treeRowsMatchChainsAndCacheFollowsCommits() throws {
+        let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model))
+        var context: [Int32] = [3, 14, 15, 9, 26]
+        var tree = TokenTree()
+        let a = try tree.append(5, parent: TokenTree.root, source: "t")
+        try tree.append(35, parent: a, source: "t")
+        let c = try tree.append(8, parent: TokenTree.root, source: "t")
+        let d = try tree.append(9, parent: c, source: "t")
+        try tree.append(79, parent: d, source: "t")
+        for round in 0..<3 {
+            let rows = try scorer.score(context: context, tree: tree)
+            #expect(rows.count == tree.count + 1)
+            #expect(Self.close(rows[0], try Self.fresh(context)), "root, round \(round)")
+            for node in tree.nodes.indices {
+                #expect(Self.close(rows[node + 1], try Self.fresh(context + tree.tokens(to: node))), "node \(node), round \(round)")
+            }
+            // Commit: round 0 accepts the deep branch, round 1 nothing, round 2 a shorter path.
+            let accepted = round == 0 ? tree.tokens(to: 4) : round == 1 ? [] : tree.tokens(to: a)
+            context += accepted + [Int32(11 + round)]
+        }
+        // A context that leaves the cached prefix (another hypothesis) truncates and re-feeds.
+        let other: [Int32] = [3, 14, 2, 2]
+        #expect(Self.close(try scorer.nextLogits(context: other), try Self.fresh(other)))
+        #expect(Self.close(try scorer.fork().nextLogits(context: other + [7]), try Self.fresh(other + [7])))
+    }
+
+    @Test func emptyContextIsAnError() {
+        let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model))
+        #expect(throws: OperatorError.self) { try scorer.score(context: [], tree: TokenTree()) }
+    }
+}
