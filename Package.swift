@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints"]),
@@ -54,7 +54,7 @@ let package = Package(
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "ModelRuntime", "Kernels"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
     ]

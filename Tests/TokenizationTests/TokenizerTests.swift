@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import Support
 @testable import Tokenization
 
 /// The fixtures of `tools/oracle/make_tokenizer_fixtures.py`: tokenizers trained with Hugging Face
@@ -66,17 +67,6 @@ struct TokenizerFixture: Sendable {
     }
 }
 
-/// A fixed-seed generator (SplitMix64) so the fuzz tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct TokenizerTests {
     static func describe(_ s: String) -> String { s.debugDescription }
@@ -185,7 +175,7 @@ struct SeededGenerator: RandomNumberGenerator {
     @Test(arguments: TokenizerFixture.families)
     func fuzzNeverCrashes(family: String) throws {
         let tokenizer = try TokenizerFixture.load(family).tokenizer
-        var rng = SeededGenerator(state: 0x5EED ^ UInt64(family.utf8.count))
+        var rng = SplitMix64(seed: 0x5EED ^ UInt64(family.utf8.count))
         let lossless = TokenizerFixture.byteLevelFamilies.contains(family)
         for round in 0..<300 {
             let length = Int.random(in: 0...64, using: &rng)

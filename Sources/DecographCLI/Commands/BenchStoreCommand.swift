@@ -1,3 +1,4 @@
+import Support
 import Kernels
 import Foundation
 import NGramStore
@@ -99,7 +100,7 @@ enum BenchStore {
         // Lookups of contexts taken from the corpus (hits) and of shifted ones (mostly misses),
         // as a drafter meets them.
         context.progress("timing lookups")
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let contexts: [TokenRun] = (0..<lookups).map { i in
             let text = texts[Int(rng.next() % UInt64(texts.count))]
             let n = 1 + Int(rng.next() % 4)
@@ -174,7 +175,7 @@ enum BenchStore {
 
     /// Texts of 2 000 tokens: Zipf tokens and repeated phrases, deterministic.
     static func corpus(tokens: Int, vocabulary: Int) -> [[Int32]] {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var cdf = [Double](repeating: 0, count: vocabulary)
         var sum = 0.0
         for r in 0..<vocabulary {
@@ -238,17 +239,4 @@ enum BenchStore {
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
 
-    /// SplitMix64 (Steele et al., 2014): a small, fast, deterministic generator for synthetic data.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
 }

@@ -1,3 +1,4 @@
+import Support
 /// xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS
 /// 2021): the seeded generator behind every sampling operator, so a run with `--seed S` is
 /// reproducible on every platform — unlike `SystemRandomNumberGenerator`, and unlike Swift's

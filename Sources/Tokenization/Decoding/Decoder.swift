@@ -25,13 +25,7 @@ indirect enum Decoder: Sendable {
         case "Metaspace":
             let replacement = try json.string("replacement")
             guard replacement.unicodeScalars.count == 1 else { throw try json.required("replacement").error("expected one character") }
-            var scheme = PrependScheme.always
-            if let s = try json.member("prepend_scheme") {
-                guard let p = PrependScheme(rawValue: try s.string()) else { throw s.unsupported("prepend_scheme", try s.string()) }
-                scheme = p
-            } else if try !json.bool("add_prefix_space", default: true) {
-                scheme = .never
-            }
+            let scheme = try PrependScheme(metaspace: json)
             self = .metaspace(replacement: replacement.unicodeScalars.first!, prepend: scheme)
         case "Sequence":
             self = .sequence(try json.required("decoders").array().map { try Decoder(json: $0) })

@@ -79,6 +79,17 @@ enum SplitPattern: Sendable {
 /// Metaspace's rule for adding the replacement character in front of a piece.
 enum PrependScheme: String, Sendable {
     case always, first, never
+
+    /// Reads a Metaspace component's scheme (pre-tokenizer and decoder alike): `prepend_scheme`,
+    /// or the older `add_prefix_space` flag (false = never), defaulting to `always`.
+    init(metaspace json: JSONValue) throws {
+        if let s = try json.member("prepend_scheme") {
+            guard let p = PrependScheme(rawValue: try s.string()) else { throw s.unsupported("prepend_scheme", try s.string()) }
+            self = p
+        } else {
+            self = try json.bool("add_prefix_space", default: true) ? .always : .never
+        }
+    }
 }
 
 /// A pre-tokenizer of `tokenizer.json`: splits normalized text into words for the model.
@@ -108,13 +119,7 @@ indirect enum PreTokenizer: Sendable {
         case "Metaspace":
             let replacement = try json.string("replacement")
             guard replacement.unicodeScalars.count == 1 else { throw try json.required("replacement").error("expected one character") }
-            var scheme = PrependScheme.always
-            if let s = try json.member("prepend_scheme") {
-                guard let p = PrependScheme(rawValue: try s.string()) else { throw s.unsupported("prepend_scheme", try s.string()) }
-                scheme = p
-            } else if try !json.bool("add_prefix_space", default: true) {
-                scheme = .never
-            }
+            let scheme = try PrependScheme(metaspace: json)
             self = .metaspace(replacement: Array(replacement.utf8), prepend: scheme, split: try json.bool("split", default: true))
         case "Digits":
             self = .digits(individual: try json.bool("individual_digits", default: false))
