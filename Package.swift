@@ -24,7 +24,7 @@ let package = Package(
         // selected at run time by CPU feature.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: optimisedC),
 
-        // Small shared helpers with no dependencies (did-you-mean suggestions).
+        // Small shared helpers with no dependencies (did-you-mean suggestions, SplitMix64).
         .target(name: "Support"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
         // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
