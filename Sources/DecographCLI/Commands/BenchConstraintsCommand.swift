@@ -1,3 +1,4 @@
+import Support
 import Constraints
 import Dispatch
 import Foundation
@@ -24,10 +25,7 @@ extension CommandSpec {
             let repeats = try args.int("repeats", in: 1...1000) ?? 5
             let (tokenizer, vocabulary) = try loadTokenizer(directory: directory)
             func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-            func percentile(_ v: [Double], _ p: Double) -> Double {
-                let s = v.sorted()
-                return s[min(s.count - 1, Int(Double(s.count - 1) * p + 0.5))]
-            }
+            func percentile(_ v: [Double], _ p: Double) -> Double { Percentile.of(p, sorted: v.sorted()) }
             var lines: [String] = [], json: [String] = []
             var allMasks: [Double] = [], allCompiles: [Double] = []
             var naiveSeconds = 0.0, trieSeconds = 0.0

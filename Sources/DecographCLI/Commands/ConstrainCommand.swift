@@ -1,3 +1,4 @@
+import Support
 import Constraints
 import Dispatch
 import Foundation
@@ -80,7 +81,7 @@ extension CommandSpec {
                 context.print("{\"accepted\": \(rejectedAt == nil), \"tokens\": \(tokens.count), \"rejected_at\": \(rejectedAt.map(String.init) ?? "null")}")
             }
             let sorted = maskMicros.sorted()
-            func p(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q + 0.5))] }
+            func p(_ q: Double) -> Double { Percentile.of(q, sorted: sorted) }
             context.printError(String(format: "masks: %d, p50 %.1f µs, p99 %.1f µs, max %.1f µs", sorted.count, p(0.5), p(0.99), sorted.last ?? 0))
             return 0
         })
