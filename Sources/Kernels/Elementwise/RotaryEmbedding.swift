@@ -19,28 +19,36 @@ public struct RotaryEmbedding: Sendable {
         self.attentionFactor = attentionFactor
     }
 
-    /// Rotates `heads` vectors of `headDim` features (contiguous) for one position.
+    /// The cos/sin table of one position: `headDim / 2` cosines then `headDim / 2` sines. It
+    /// depends on the position only, so a forward pass computes it once per token for all layers.
     /// - Parameters:
-    ///   - x: `heads × headDim` values, rotated in place.
-    ///   - heads: number of vectors.
-    ///   - headDim: features per vector (even).
     ///   - position: the token's position.
-    ///   - scratch: room for `headDim` floats (cos then sin).
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int,
-                      scratch: UnsafeMutablePointer<Float>) {
+    ///   - headDim: features per head (even).
+    ///   - table: room for `headDim` floats.
+    public func angles(position: Int, headDim: Int, into table: UnsafeMutablePointer<Float>) {
         let half = headDim / 2
         // Angles are formed in f32 as transformers does (position · inv_freq in float32).
         let p = Float(position)
         for i in 0..<half {
             let angle = p * inverseFrequencies[i]
-            scratch[i] = cosf(angle) * attentionFactor
-            scratch[half + i] = sinf(angle) * attentionFactor
+            table[i] = cosf(angle) * attentionFactor
+            table[half + i] = sinf(angle) * attentionFactor
         }
+    }
+
+    /// Rotates `heads` vectors of `headDim` features (contiguous) by a position's table.
+    /// - Parameters:
+    ///   - x: `heads × headDim` values, rotated in place.
+    ///   - heads: number of vectors.
+    ///   - headDim: features per vector (even).
+    ///   - table: the position's table from `angles(position:headDim:into:)`.
+    public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, table: UnsafePointer<Float>) {
+        let half = headDim / 2
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<half {
                 let a = v[i], b = v[i + half]
-                let c = scratch[i], s = scratch[half + i]
+                let c = table[i], s = table[half + i]
                 v[i] = a * c - b * s
                 v[i + half] = b * c + a * s
             }

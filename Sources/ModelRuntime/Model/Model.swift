@@ -125,14 +125,19 @@ public final class Model: @unchecked Sendable {
         defer { scratch.deallocate() }
 
         // Token metadata, flattened over items.
-        var tokenItem = [Int](), tokenSlot = [Int](), tokenPosition = [Int]()
+        // Per new token: its item, the cache offset of its slot, and its RoPE table (positions do
+        // not change across layers, so cos/sin are computed once per pass).
+        var tokenItem = [Int](), slotOffsets = [Int]()
         tokenItem.reserveCapacity(M)
+        slotOffsets.reserveCapacity(M)
+        let ropeTables = UnsafeMutablePointer<Float>.allocate(capacity: M * c.headDim)
+        defer { ropeTables.deallocate() }
         for (n, plan) in plans.enumerated() {
             let base = items[n].sequence.length
             for i in 0..<plan.count {
+                rope.angles(position: base + plan.depths[i], headDim: c.headDim, into: ropeTables + tokenItem.count * c.headDim)
                 tokenItem.append(n)
-                tokenSlot.append(base + i)
-                tokenPosition.append(base + plan.depths[i])
+                slotOffsets.append(items[n].sequence.slotOffset(base + i))
             }
         }
         for (r, t) in items.flatMap(\.tokens).enumerated() {
@@ -144,7 +149,6 @@ public final class Model: @unchecked Sendable {
             tableStart.append(tables.count)
             tables.append(contentsOf: item.sequence.blocks)
         }
-        let slotOffsets = (0..<M).map { items[tokenItem[$0]].sequence.slotOffset(tokenSlot[$0]) }
         let visibility = VisibilityLists(items: items, plans: plans, windows: Set(layers.prefix(depth).map(\.window)))
 
         for l in 0..<depth {
@@ -156,10 +160,9 @@ public final class Model: @unchecked Sendable {
             addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
             let pools = cache.layerPools[l]
             rows(M, width: qDim, pool) { r in
-                let angles = UnsafeMutablePointer<Float>.allocate(capacity: c.headDim)
-                defer { angles.deallocate() }
-                rope.apply(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, position: tokenPosition[r], scratch: angles)
-                rope.apply(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, position: tokenPosition[r], scratch: angles)
+                let table = ropeTables + r * c.headDim
+                rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table)
+                rope.rotate(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, table: table)
                 (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
                 (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
             }
