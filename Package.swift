@@ -6,6 +6,9 @@ import PackageDescription
 /// Kernels' C helpers are compiled optimised even in debug builds: the test suite runs models
 /// through them, and -O0 intrinsics are 20–50× slower.
 let optimisedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+/// The same for the Swift modules with the numeric and automaton hot loops (the forward pass,
+/// constraint masks): the tests decode hundreds of sequences with the demo models through them.
+let optimisedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "decograph",
@@ -26,20 +29,20 @@ let package = Package(
 
         // Small shared helpers with no dependencies (did-you-mean suggestions, SplitMix64).
         .target(name: "Support"),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimisedSwift),
         // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
         .target(name: "Tokenization", dependencies: ["Support"]),
-        .target(name: "ModelRuntime", dependencies: ["Kernels"]),
+        .target(name: "ModelRuntime", dependencies: ["Kernels"], swiftSettings: optimisedSwift),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
-        .target(name: "Constraints", dependencies: ["Support"]),
+        .target(name: "Constraints", dependencies: ["Support"], swiftSettings: optimisedSwift),
         // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
         .target(name: "NGramStore", dependencies: ["CLMDB", "Support"]),
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // The op library: one file per op (spec + step behaviour) over the decoding algorithms.
-        .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization"]),
+        .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization", "Constraints", "NGramStore"]),
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
-        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels"]),
+        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels", "Constraints", "NGramStore"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
                                                      "NGramStore", "Graph", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
@@ -54,8 +57,9 @@ let package = Package(
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels", "Constraints"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI",
+                                                    "Constraints", "NGramStore"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
     ]
 )

@@ -74,8 +74,8 @@ import Testing
         #expect(Set(wide.tokens) == [3, 5, 4, 6, 7])
     }
 
-    /// Tiers in order: a path the context proposed is not proposed again; the store extends the
-    /// tree with what the context did not know, tagged as such.
+    /// A path the context proposed is not proposed again; the store extends the tree with what
+    /// the context did not know, tagged as such; a tight budget is shared between the tiers.
     @Test func tiersAddOnlyNewPathsTaggedBySource() throws {
         let dir = TemporaryDirectory()
         let store = try NGramStore.create(at: dir.path("s.lmdb"), tokenizerFingerprint: "fp")
@@ -92,9 +92,12 @@ import Testing
         #expect(tree.tokens == [50, 7, 8, 9, 60, 61, 62])
         #expect(tree.parents == [-1, 0, 1, 2, -1, 4, 5])
         #expect(tree.sources == [.context, .context, .context, .context, .store, .store, .store])
-        // With a budget of 5, the store adds only its best node.
+        // With a budget of 5, each matching tier first gets 5 / 2 = 2 nodes of its best-first
+        // growth, so the store's guess is not crowded out; the context takes the last node.
         let small = try store.withReadTransaction { try NGramDrafter(maxTokens: 5, storeGates: drafter.storeGates).draft(context: context, store: $0) }
-        #expect(small.tokens == [50, 7, 8, 9, 60])
+        #expect(small.tokens == [50, 7, 60, 61, 8])
+        #expect(small.parents == [-1, 0, -1, 2, 1])
+        #expect(small.sources == [.context, .context, .store, .store, .context])
     }
 
     /// The store tier alone, with the strict gates: four occurrences of `a b c d e` are enough

@@ -1,3 +1,5 @@
+import Support
+
 /// A JSON document as parsed for schemas and test instances: numbers keep their source text (so `1.0`
 /// stays `1.0` and big numbers stay exact) and object members keep their order.
 public indirect enum JSONValue: Sendable {
@@ -87,24 +89,6 @@ extension JSONValue {
         }
     }
 
-    /// Writes a JSON string literal with the short escapes and `\u00XX` for other control characters.
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
+    /// Writes a JSON string literal with the short escapes and `\u00xx` for other control characters.
+    static func writeString(_ s: String, into out: inout String) { JSONString.append(s, to: &out) }
 }

@@ -463,7 +463,7 @@ final class SchemaCompilation {
 
     /// The string alternative, or nil when no string satisfies the length bounds.
     private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
-        try stringContent(parts).map { padded(JSONStringLexeme(inner: $0)) }
+        try stringContent(parts).map { padded(JSONStringLexeme(inner: $0, canonical: options.canonicalStrings)) }
     }
 
     /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when
@@ -553,7 +553,7 @@ final class SchemaCompilation {
 
     private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
         if let s = keyLexemes[key] { return s }
-        let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false)))
+        let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false), canonical: options.canonicalStrings))
         keyLexemes[key] = s
         return s
     }
@@ -663,6 +663,11 @@ final class SchemaCompilation {
             tracked = Array(tracked.prefix(options.maxTrackedRequired))
         }
         for k in tracked where !named.contains(k) { named.append(k) }
+        // Named keys are tracked too while the subsets stay few, so none can appear twice: a
+        // duplicate key is never needed (parsed instances have none) and lets a model loop forever.
+        if named.count <= Self.maxUniqueKeys {
+            for k in named where !tracked.contains(k) { tracked.append(k) }
+        }
         func bits(_ keys: [String]) -> Int { keys.reduce(0) { $0 | (tracked.firstIndex(of: $1).map { 1 << $0 } ?? 0) } }
         let requiredBits = bits(required)
         let dependencyBits = dependencies.map { (bits([$0.key]), bits($0.requires)) }
@@ -708,17 +713,22 @@ final class SchemaCompilation {
             for k in patterns.indices {
                 keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
             }
-            let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts)))
+            let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts), canonical: options.canonicalStrings))
             members.append((key, .rule(try compile(conjunction)), 0))
         }
         try objectGrammar(rule, members: members, trackedCount: tracked.count, canClose: canClose)
     }
 
+    /// Objects with at most this many named properties refuse a repeated key (one grammar state
+    /// per subset of keys seen: 2⁸ at most); larger ones refuse repeats of required keys only.
+    static let maxUniqueKeys = 8
+
     /// Objects may hold at most this many pattern-matched key classes' patterns (2ⁿ classes).
     static let maxPatternProperties = 3
 
-    /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen; one
-    /// rule per subset of tracked keys seen, and `}` only where `canClose` allows it.
+    /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen and
+    /// cannot follow once it is; one rule per subset of tracked keys seen, and `}` only where
+    /// `canClose` allows it.
     func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
                        trackedCount: Int, canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
@@ -746,7 +756,7 @@ final class SchemaCompilation {
             guard done.insert(seen).inserted else { continue }
             let s = state(seen)
             if canClose(seen) { builder.add(s, [ws] + close) }
-            for (m, r) in zip(members, memberRules) {
+            for (m, r) in zip(members, memberRules) where seen & m.bit == 0 {
                 let next = seen | m.bit
                 builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
                 pending.append(next)
@@ -781,7 +791,7 @@ final class SchemaCompilation {
             guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
             return padded(try RegexLexeme(node: Self.decimalSpellings(d), search: false))
         case .string(let s):
-            return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false)))
+            return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false), canonical: options.canonicalStrings))
         case .array(let items):
             let r = builder.newRule("array_literal")
             var rhs = [ws] + builder.literal("[")

@@ -12,6 +12,12 @@ public struct JSONSchemaOptions: Sendable {
     /// Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); `false` treats it as an
     /// annotation, which is draft 2020-12's default for validators.
     public var assertFormats: Bool
+    /// Accept each string in one spelling only, the one `JSONValue.serialized` writes: `"` and `\`
+    /// and control characters escaped (short forms, else lowercase `\u00xx`), everything else raw.
+    /// A decoder then cannot spell a key or literal two ways (so their tokens are forced) nor wander
+    /// into escape sequences; instances that use other escapes are refused. Off by default, as a
+    /// validator accepts every spelling.
+    public var canonicalStrings: Bool
     /// Objects track which required properties were seen, one grammar state per subset; more required
     /// properties than this are refused rather than building 2ⁿ states.
     public var maxTrackedRequired: Int
@@ -22,9 +28,11 @@ public struct JSONSchemaOptions: Sendable {
     ///   - maxWhitespace: the whitespace bound between tokens (`nil`: unbounded).
     ///   - assertFormats: enforce `format`.
     ///   - maxTrackedRequired: the most required properties per object.
+    ///   - canonicalStrings: accept strings in their one canonical spelling only.
     public init(lenient: Bool = false, maxWhitespace: Int? = 2, assertFormats: Bool = true,
-                maxTrackedRequired: Int = 12) {
+                maxTrackedRequired: Int = 12, canonicalStrings: Bool = false) {
         self.lenient = lenient
+        self.canonicalStrings = canonicalStrings
         self.maxWhitespace = maxWhitespace
         self.assertFormats = assertFormats
         self.maxTrackedRequired = maxTrackedRequired

@@ -25,9 +25,15 @@ final class JSONStringLexeme: ByteLexeme {
     private var transitions: [Int32] = []
     let startState: Int32 = 0
 
-    /// - Parameter inner: the automaton for the decoded content (must only accept valid UTF-8).
-    init(inner: any ByteLexeme) {
+    /// Whether only the canonical spelling is accepted (see `JSONSchemaOptions.canonicalStrings`).
+    private let canonical: Bool
+
+    /// - Parameters:
+    ///   - inner: the automaton for the decoded content (must only accept valid UTF-8).
+    ///   - canonical: accept each string in its one canonical spelling only.
+    init(inner: any ByteLexeme, canonical: Bool = false) {
         self.inner = inner
+        self.canonical = canonical
         _ = intern(State(phase: .open, hexCount: 0, value: 0, inner: inner.startState))
     }
 
@@ -61,7 +67,98 @@ final class JSONStringLexeme: ByteLexeme {
         return state
     }
 
+    /// One byte, refusing partial escapes that no continuation can complete: a state the mask
+    /// allows must lead somewhere (`\uDDD` can only become a lone low surrogate, so `D` is refused
+    /// after `\uDD`).
     private func step(_ s: State, _ byte: UInt8) -> State? {
+        guard let t = rawStep(s, byte) else { return nil }
+        return canComplete(t) ? t : nil
+    }
+
+    /// Whether some continuation of `t`'s escape decodes to a scalar the inner automaton accepts
+    /// (states outside escapes are live when their inner state is, which the inner automaton ensures).
+    private func canComplete(_ t: State) -> Bool {
+        switch t.phase {
+        case .escape:
+            for scalar: UInt32 in [0x22, 0x5C, 0x2F, 0x08, 0x0C, 0x0A, 0x0D, 0x09] where feed(t.inner, scalar: scalar) != nil {
+                return true
+            }
+            return canComplete(State(phase: .hex, hexCount: 0, value: 0, inner: t.inner))
+        case .hex:
+            let free = UInt32(4 * (4 - Int(t.hexCount)))
+            let first = (t.value & 0xFFFF) << free, last = first | ((1 << free) - 1)
+            if canonical {
+                guard first <= 0x1F else { return false }
+                for unit in first...min(last, 0x1F) where Self.isCanonicalEscape(unit) && feed(t.inner, scalar: unit) != nil {
+                    return true
+                }
+                return false
+            }
+            // Only scalars whose UTF-8 lead byte the inner automaton takes can be fed: try those
+            // ranges (one for a literal), not all 65,536 code units.
+            var triedSupplementary = false
+            for lead in 0...255 where inner.next(t.inner, UInt8(lead)) >= 0 {
+                let range: ClosedRange<UInt32>
+                switch lead {
+                case 0..<0x80: range = UInt32(lead)...UInt32(lead)
+                case 0xC2...0xDF: range = (UInt32(lead & 0x1F) << 6)...((UInt32(lead & 0x1F) << 6) | 0x3F)
+                case 0xE0...0xEF: range = (UInt32(lead & 0x0F) << 12)...((UInt32(lead & 0x0F) << 12) | 0xFFF)
+                case 0xF0...0xF4:
+                    // Supplementary scalars, through a high surrogate in the escape's range (tried once).
+                    guard !triedSupplementary, first <= 0xDBFF, last >= 0xD800 else { continue }
+                    triedSupplementary = true
+                    for high in max(first, 0xD800)...min(last, 0xDBFF) where canCompleteSupplementary(t.inner, high: high) {
+                        return true
+                    }
+                    continue
+                default: continue
+                }
+                let lo = max(range.lowerBound, first), hi = min(range.upperBound, last)
+                guard lo <= hi else { continue }
+                for unit in lo...hi where !(0xD800...0xDFFF).contains(unit) && feed(t.inner, scalar: unit) != nil {
+                    return true
+                }
+            }
+            return false
+        case .lowBackslash, .lowU:
+            return canCompleteSupplementary(t.inner, high: t.value & 0xFFFF)
+        case .lowHex:
+            let high = t.value >> 16
+            let free = UInt32(4 * (4 - Int(t.hexCount)))
+            let first = max((t.value & 0xFFFF) << free, 0xDC00)
+            let last = min(((t.value & 0xFFFF) << free) | ((1 << free) - 1), 0xDFFF)
+            guard first <= last else { return false }
+            for low in first...last where feed(t.inner, scalar: 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)) != nil {
+                return true
+            }
+            return false
+        case .open, .body, .closed:
+            return true
+        }
+    }
+
+    /// Whether `\uXXXX` is how the canonical spelling writes `unit`: control characters without a
+    /// short escape.
+    private static func isCanonicalEscape(_ unit: UInt32) -> Bool {
+        unit < 0x20 && ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(unit)
+    }
+
+    /// Whether a high surrogate can be completed by some low surrogate the inner automaton accepts.
+    private func canCompleteSupplementary(_ innerState: Int32, high: UInt32) -> Bool {
+        let base = 0x10000 + ((high - 0xD800) << 10)
+        // The 1024 scalars of one high surrogate share their first two UTF-8 bytes: check those once.
+        var state = inner.next(innerState, UInt8(0xF0 | (base >> 18)))
+        if state >= 0 { state = inner.next(state, UInt8(0x80 | ((base >> 12) & 0x3F))) }
+        guard state >= 0 else { return false }
+        for low in UInt32(0)..<1024 {
+            let scalar = base + low
+            let third = inner.next(state, UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            if third >= 0, inner.next(third, UInt8(0x80 | (scalar & 0x3F))) >= 0 { return true }
+        }
+        return false
+    }
+
+    private func rawStep(_ s: State, _ byte: UInt8) -> State? {
         var t = s
         switch s.phase {
         case .open:
@@ -86,7 +183,7 @@ final class JSONStringLexeme: ByteLexeme {
             switch byte {
             case UInt8(ascii: "\""): decoded = 0x22
             case UInt8(ascii: "\\"): decoded = 0x5C
-            case UInt8(ascii: "/"): decoded = 0x2F
+            case UInt8(ascii: "/") where !canonical: decoded = 0x2F
             case UInt8(ascii: "b"): decoded = 0x08
             case UInt8(ascii: "f"): decoded = 0x0C
             case UInt8(ascii: "n"): decoded = 0x0A
@@ -103,18 +200,20 @@ final class JSONStringLexeme: ByteLexeme {
             t.phase = .body
             t.inner = n
         case .hex, .lowHex:
-            guard let d = Unicode.Scalar(byte).hexDigitValue else { return nil }
+            guard let d = Unicode.Scalar(byte).hexDigitValue, !canonical || !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) else { return nil }
             t.value = (s.value & 0xFFFF_0000) | ((s.value & 0xFFFF) << 4) | UInt32(d)
             t.hexCount += 1
             guard t.hexCount == 4 else { return t }
             let unit = t.value & 0xFFFF
             if s.phase == .hex {
                 if (0xD800...0xDBFF).contains(unit) {
+                    guard !canonical else { return nil }
                     t.phase = .lowBackslash
                     t.value = unit
                     return t
                 }
-                guard !(0xDC00...0xDFFF).contains(unit), let n = feed(s.inner, scalar: unit) else { return nil }
+                guard !(0xDC00...0xDFFF).contains(unit), !canonical || Self.isCanonicalEscape(unit),
+                      let n = feed(s.inner, scalar: unit) else { return nil }
                 t.inner = n
             } else {
                 let high = t.value >> 16

@@ -6,8 +6,11 @@
 public final class RegexLexeme: ByteLexeme {
     private let nfa: ByteNFA
     /// NFA states from which the accept state is reachable; others are dropped from DFA states so a
-    /// state that can never accept is recognised as dead at once.
+    /// state that can never accept is recognised as dead at once. `live` may use `^` edges (only at
+    /// the start); after the first byte `liveAfterStart`, which may not, decides — so `x` after the
+    /// start of `^[0-9]` is dead at once instead of leaving a state no continuation can complete.
     private let live: [Bool]
+    private let liveAfterStart: [Bool]
     private var dfaStates: [[Int32]] = []
     private var dfaAtStart: [Bool] = []
     private var dfaAccepting: [Bool] = []
@@ -34,11 +37,19 @@ public final class RegexLexeme: ByteLexeme {
 
     init(node: RegexNode, search: Bool) throws(ConstraintError) {
         nfa = try ByteNFA(node, search: search)
-        // Reverse reachability from the accept state over all edge kinds.
+        live = Self.reachesAccept(nfa, startEdges: true)
+        liveAfterStart = Self.reachesAccept(nfa, startEdges: false)
+        startState = 0
+        _ = intern(closure([nfa.start], atStart: true), atStart: true)
+    }
+
+    /// Reverse reachability from the accept state, over every edge kind or all but `^` edges.
+    private static func reachesAccept(_ nfa: ByteNFA, startEdges: Bool) -> [Bool] {
         var reverse = [[Int32]](repeating: [], count: nfa.states.count)
         for (i, s) in nfa.states.enumerated() {
             for e in s.byteEdges { reverse[Int(e.to)].append(Int32(i)) }
-            for t in s.epsilon + s.atStart + s.atEnd { reverse[Int(t)].append(Int32(i)) }
+            for t in s.epsilon + s.atEnd { reverse[Int(t)].append(Int32(i)) }
+            if startEdges { for t in s.atStart { reverse[Int(t)].append(Int32(i)) } }
         }
         var isLive = [Bool](repeating: false, count: nfa.states.count)
         var stack = [nfa.accept]
@@ -49,9 +60,7 @@ public final class RegexLexeme: ByteLexeme {
                 stack.append(p)
             }
         }
-        live = isLive
-        startState = 0
-        _ = intern(closure([nfa.start], atStart: true), atStart: true)
+        return isLive
     }
 
     private func closure(_ seeds: [Int32], atStart: Bool) -> [Int32] {
@@ -62,7 +71,8 @@ public final class RegexLexeme: ByteLexeme {
             for t in state.epsilon where seen.insert(t).inserted { stack.append(t) }
             if atStart { for t in state.atStart where seen.insert(t).inserted { stack.append(t) } }
         }
-        return seen.filter { live[Int($0)] }.sorted()
+        let keep = atStart ? live : liveAfterStart
+        return seen.filter { keep[Int($0)] }.sorted()
     }
 
     private func intern(_ states: [Int32], atStart: Bool) -> Int32 {

@@ -1,11 +1,13 @@
+import Constraints
 import Foundation
 import Kernels
 import ModelRuntime
+import NGramStore
 import Operators
 import Synchronization
 import Tokenization
 
-/// Models and tokenizers loaded once per process and shared by every plan and session that names
+/// Models, tokenizers, n-gram stores and constraint vocabularies loaded once per process and shared by every plan and session that names
 /// them, keyed by their resolved directory (symbolic links and `..` resolved).
 public final class ResourceRegistry: Sendable {
     /// The process-wide registry.
@@ -15,6 +17,8 @@ public final class ResourceRegistry: Sendable {
     /// model waits for the first load instead of mapping the weights twice.
     private let models = Mutex<[String: BatchingForwardService]>([:])
     private let tokenizers = Mutex<[String: Tokenizer?]>([:])
+    private let stores = Mutex<[String: (store: NGramStore, writable: Bool)]>([:])
+    private let vocabularies = Mutex<[String: TokenVocabulary]>([:])
 
     /// The compute threads models loaded here run their passes on.
     public let pool: ComputePool
@@ -58,6 +62,54 @@ public final class ResourceRegistry: Sendable {
             }
             loaded[key] = tokenizer
             return tokenizer
+        }
+    }
+
+    /// The n-gram store in `path`, opened on first use. LMDB allows one handle per file per
+    /// process, so every graph naming the store shares it.
+    /// - Parameters:
+    ///   - path: the store's file.
+    ///   - writable: open for writing, creating an empty store when the file is missing; else
+    ///     read-only (the file must exist).
+    ///   - tokenizerFingerprint: the vocabulary fingerprint of the tokenizer that will use it.
+    /// - Returns: the shared store.
+    /// - Throws: `NGramStoreError` (missing, damaged, foreign or other-tokenizer store), or
+    ///   `EngineError` when the store is already open read-only and a writer asks for it.
+    public func store(at path: String, writable: Bool, tokenizerFingerprint: String) throws -> NGramStore {
+        let key = Self.key(path)
+        return try stores.withLock { loaded in
+            if let entry = loaded[key] {
+                if writable && !entry.writable {
+                    throw EngineError("store \(path) is already open read-only in this process; declare it with learn: true in every graph that names it")
+                }
+                guard entry.store.metadata.tokenizerFingerprint == tokenizerFingerprint else {
+                    throw NGramStoreError(.tokenizerMismatch, path: path, "the store was built with another tokenizer (fingerprint \(entry.store.metadata.tokenizerFingerprint), this model's is \(tokenizerFingerprint))")
+                }
+                return entry.store
+            }
+            let store = writable
+                ? try NGramStore.create(at: key, tokenizerFingerprint: tokenizerFingerprint)
+                : try NGramStore.open(at: key, tokenizerFingerprint: tokenizerFingerprint, options: NGramStore.Options(readOnly: true))
+            loaded[key] = (store, writable)
+            return store
+        }
+    }
+
+    /// The vocabulary constraints mask for the tokenizer of the model in `path`, built once per
+    /// tokenizer and set of end-of-sequence tokens (its byte trie costs a pass over the vocabulary).
+    /// - Parameters:
+    ///   - path: the model directory.
+    ///   - endOfSequence: the tokens that end a run.
+    /// - Returns: the shared vocabulary, or `nil` when the directory has no tokenizer.
+    /// - Throws: the tokenizer's error for a malformed file.
+    public func constraintVocabulary(modelAt path: String, endOfSequence: Set<Int32>) throws -> TokenVocabulary? {
+        guard let tokenizer = try tokenizer(at: path) else { return nil }
+        let key = Self.key(path) + "|" + endOfSequence.sorted().map(String.init).joined(separator: ",")
+        return vocabularies.withLock { built in
+            if let vocabulary = built[key] { return vocabulary }
+            let vocabulary = TokenVocabulary(tokenizer: tokenizer, endOfSequence: endOfSequence)
+            built[key] = vocabulary
+            return vocabulary
         }
     }
 }

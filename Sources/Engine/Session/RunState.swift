@@ -3,20 +3,23 @@ import Graph
 import Operators
 import Synchronization
 
-/// One node's state within one hypothesis: its generator and the model bound to it.
+/// One node's state within one hypothesis: its generator, the model bound to it, and the op's state.
 ///
 /// Only the task running this (hypothesis, node) pair touches it during a step, so it needs no
 /// lock; between steps the session's thread forks it.
 final class NodeState: @unchecked Sendable {
     var rng: Xoshiro256StarStar
     let scorer: ModelSequenceScorer?
+    /// The op's own state for this hypothesis (a constraint's parser).
+    let opState: (any HypothesisState)?
 
-    init(rng: Xoshiro256StarStar, scorer: ModelSequenceScorer?) {
+    init(rng: Xoshiro256StarStar, scorer: ModelSequenceScorer?, opState: (any HypothesisState)?) {
         self.rng = rng
         self.scorer = scorer
+        self.opState = opState
     }
 
-    func fork() -> NodeState { NodeState(rng: rng, scorer: scorer?.fork()) }
+    func fork() -> NodeState { NodeState(rng: rng, scorer: scorer?.fork(), opState: opState?.fork()) }
 }
 
 /// One hypothesis of the frontier: its committed tokens and its nodes' states.
@@ -35,14 +38,23 @@ struct RunState {
     /// Per node: calls and seconds, updated by the concurrent tasks of a stage.
     let nodeTimes: NodeTimes
 
-    init(prompt: [Int32], session: Session, seed: UInt64, trace: TraceRecorder?) {
+    init(prompt: [Int32], session: Session, seed: UInt64, trace: TraceRecorder?) throws {
         self.prompt = prompt
         self.session = session
         self.trace = trace
         // Golden-ratio increments give each node a distinct SplitMix64 stream from one seed.
-        let nodes = session.plan.nodes.indices.map { n in
-            NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15),
-                      scorer: session.services[n].map { ModelSequenceScorer(service: $0) })
+        let nodes = try session.plan.nodes.indices.map { n in
+            var opState: (any HypothesisState)?
+            if case .hypothesis(let op) = session.ops[n] {
+                do {
+                    opState = try op.makeState()
+                } catch {
+                    let node = session.plan.nodes[n]
+                    throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)")
+                }
+            }
+            return NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15),
+                             scorer: session.services[n].map { ModelSequenceScorer(service: $0) }, opState: opState)
         }
         hypotheses = [Hypothesis(tokens: prompt, nodes: nodes)]
         nodeTimes = NodeTimes(count: session.plan.nodes.count)
@@ -78,7 +90,7 @@ struct RunState {
                         let state = hypotheses[h].nodes[n]
                         let inputs = board.inputs(of: node, hypothesis: h)
                         let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
-                                              inputs: inputs, scorer: state.scorer)
+                                              inputs: inputs, scorer: state.scorer, state: state.opState)
                         let value = try op.run(input, rng: &state.rng)
                         board.values.withLock { $0[h][n] = value }
                     case .frontierScore:

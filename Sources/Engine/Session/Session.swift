@@ -50,39 +50,22 @@ public final class Session {
         if let missing = plan.capabilities.first(where: { !Self.capabilities.contains($0) }) {
             throw EngineError("the plan needs the runtime capability '\(missing)', which this engine lacks")
         }
-        var ops: [NodeOp] = []
         var services: [BatchingForwardService?] = []
         for node in plan.nodes {
-            guard let type = OperatorRegistry.operatorType(named: node.op) else {
-                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no implementation in this engine")
+            guard let name = node.reference("model") else {
+                services.append(nil)
+                continue
+            }
+            guard let path = plan.models.first(where: { $0.name == name })?.path else {
+                throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
             }
             do {
-                let instance = try type.init(node: node)
-                if let op = instance as? any HypothesisOperator {
-                    ops.append(.hypothesis(op))
-                } else if let op = instance as? any FrontierOperator {
-                    ops.append(.frontier(op))
-                } else {
-                    throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no step behaviour")
-                }
-            } catch let error as OperatorError {
-                throw EngineError(at: node.location, "node '\(node.name)': \(error)")
-            }
-            if let name = node.reference("model") {
-                guard let path = plan.models.first(where: { $0.name == name })?.path else {
-                    throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
-                }
-                do {
-                    services.append(try resources.model(at: path))
-                } catch {
-                    let location = plan.models.first { $0.name == name }?.location
-                    throw EngineError(at: location, "model '\(name)' cannot be loaded: \(error)")
-                }
-            } else {
-                services.append(nil)
+                services.append(try resources.model(at: path))
+            } catch {
+                let location = plan.models.first { $0.name == name }?.location
+                throw EngineError(at: location, "model '\(name)' cannot be loaded: \(error)")
             }
         }
-        self.ops = ops
         self.services = services
         let scoring = plan.nodes.filter { $0.op == ScoreOp.spec.name }
         scoreNodes = scoring.count
@@ -98,11 +81,6 @@ public final class Session {
         let output = plan.nodes[plan.output]
         guard output.outputType == .selection || output.outputType == .frontier else {
             throw EngineError(at: output.location, "output node '\(output.name)' produces \(output.outputType); a run commits a selection (verify) or a frontier (search)")
-        }
-        for (node, op) in zip(plan.nodes, ops) {
-            if case .frontier = op, node.index != plan.output {
-                throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output")
-            }
         }
         let targetPath = plan.models.first { $0.name == targetNode.reference("model") }?.path
         do {
@@ -120,6 +98,36 @@ public final class Session {
             if let id = tokenizer?.eosTokenID { eos.insert(id) }
         }
         eosTokens = eos
+
+        let environment = SessionEnvironment(plan: plan, resources: resources, tokenizer: tokenizer,
+                                             targetPath: targetPath, endOfSequence: eos)
+        var ops: [NodeOp] = []
+        for node in plan.nodes {
+            guard let type = OperatorRegistry.operatorType(named: node.op) else {
+                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no implementation in this engine")
+            }
+            let instance: any StepOperator
+            do {
+                instance = try type.init(node: node, environment: environment)
+            } catch let error as EngineError {
+                throw error
+            } catch {
+                throw EngineError(at: node.location, "node '\(node.name)': \(error)")
+            }
+            if let op = instance as? any HypothesisOperator {
+                ops.append(.hypothesis(op))
+            } else if let op = instance as? any FrontierOperator {
+                ops.append(.frontier(op))
+            } else {
+                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no step behaviour")
+            }
+        }
+        self.ops = ops
+        for (node, op) in zip(plan.nodes, ops) {
+            if case .frontier = op, node.index != plan.output {
+                throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output")
+            }
+        }
     }
 
     /// The prompt's token ids.
@@ -155,7 +163,7 @@ public final class Session {
             throw EngineError("\(error)")
         }
         let started = Date()
-        var run = RunState(prompt: prompt, session: self, seed: seed, trace: trace)
+        var run = try RunState(prompt: prompt, session: self, seed: seed, trace: trace)
         var search: (any FrontierSearch)?
         if case .frontier(let op) = ops[plan.output] {
             do {
@@ -224,6 +232,15 @@ public final class Session {
             if !kept.isEmpty || reason != nil {
                 onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: accepted,
                                      proposed: proposed, finishReason: reason))
+            }
+        }
+        // Commit-time effects that need the whole output: stores learn, the dynamic tier remembers.
+        for (node, op) in zip(plan.nodes, ops) {
+            guard case .hypothesis(let hypothesisOp) = op, let observer = hypothesisOp as? any RunObserver else { continue }
+            do {
+                try observer.runFinished(prompt: prompt, output: emitted)
+            } catch {
+                throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)) could not act on the finished run: \(error)")
             }
         }
         var metrics = run.metrics

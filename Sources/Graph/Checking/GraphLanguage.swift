@@ -9,7 +9,7 @@ public enum GraphLanguage {
     /// Fields of an entry of `stores`.
     public static let storeFields: [ParameterSpec] = [
         ParameterSpec("path", .string, doc: "The LMDB n-gram store, relative to the graph file."),
-        ParameterSpec("learn", .bool, default: .bool(false), doc: "Whether committed tokens are added to the store after each run."),
+        ParameterSpec("learn", .bool, default: .bool(false), doc: "Whether runs may add to the store (a `store.learn` node needs it): opened writable and created empty when missing; false opens it read-only."),
     ]
 
     /// The kinds of constraint and the field each needs.

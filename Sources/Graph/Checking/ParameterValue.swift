@@ -1,3 +1,5 @@
+import Support
+
 /// A checked parameter value. References hold the fully qualified name (`sub/draft`).
 public indirect enum ParameterValue: Sendable, Hashable, CustomStringConvertible {
     /// A whole number.
@@ -39,17 +41,7 @@ public indirect enum ParameterValue: Sendable, Hashable, CustomStringConvertible
 
     static func quotedIfNeeded(_ text: String) -> String {
         let plain = !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "._-/".contains($0) }
-        if plain { return text }
-        var out = "\""
-        for c in text.unicodeScalars {
-            switch c {
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
+        // A JSON string literal is also a YAML double-quoted scalar.
+        return plain ? text : JSONString.quoted(text)
     }
 }

@@ -50,3 +50,25 @@ extension Plan.Node {
     /// - Returns: indices into the plan's `nodes`, empty when the port is not connected.
     public func sources(_ port: String) -> [Int] { inputs.first { $0.port == port }?.sources ?? [] }
 }
+
+extension Plan.Node {
+    /// A string parameter naming a file, resolved against the directory of the graph file that
+    /// declares the node (a subgraph's own directory for its nodes).
+    /// - Parameter name: the parameter's key.
+    /// - Returns: the resolved path, or `nil` when absent.
+    public func path(_ name: String) -> String? {
+        guard let written = string(name) else { return nil }
+        let file = location.file
+        let directory = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : ""
+        return GraphFileLoader.join(directory.isEmpty && file.hasPrefix("/") ? "/" : directory, written)
+    }
+
+    /// A YAML-document parameter (an inline JSON Schema) as JSON text.
+    /// - Parameter name: the parameter's key.
+    /// - Returns: the JSON, or `nil` when absent.
+    /// - Throws: `YAMLNode.JSONConversionError` for values JSON cannot hold.
+    public func json(_ name: String) throws -> String? {
+        guard case .document(let node)? = parameters[name] else { return nil }
+        return try node.jsonText()
+    }
+}

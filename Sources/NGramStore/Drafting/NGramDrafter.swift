@@ -1,12 +1,13 @@
-/// Proposes a token tree from continuations seen before, in three tiers tried in order: the
-/// current context itself (prompt lookup), a per-run dynamic table, and the persistent store.
+/// Proposes a token tree from continuations seen before, in three tiers: the current context
+/// itself (prompt lookup), a per-run dynamic table, and the persistent store.
 ///
 /// In each tier the longest suffix of the context (up to that tier's context length) that passes
 /// the tier's gates is matched — longer matches predict better, the principle of llama.cpp's
-/// lookup and of prompt-lookup decoding. The matched context's continuation trie is then added to
-/// the tree best-first by path share, skipping tokens that fail the gates, until the tree holds
-/// `maxTokens` nodes. A later tier only adds paths the earlier tiers did not propose, so the tree
-/// holds each path once, tagged with the tier that proposed it first.
+/// lookup and of prompt-lookup decoding. Each matched context's continuation trie is then added to
+/// the tree best-first by path share, skipping tokens that fail the gates: first every matching
+/// tier gets an equal share of the `maxTokens` budget (so the context's guesses cannot crowd out
+/// what the store knows), then the rest of the budget goes to the tiers in order. A path already
+/// proposed is not proposed twice; it keeps the tag of the tier that proposed it first.
 public struct NGramDrafter: Sendable {
     /// Most nodes in a proposed tree. 8 is the `tokens: 8` of the `draft.ngram` example in the
     /// design; verification cost grows with it, acceptance saturates.
@@ -70,18 +71,23 @@ public struct NGramDrafter: Sendable {
     /// - Throws: `NGramStoreError` when a store record is damaged.
     public func draft(context: ArraySlice<Int32>, dynamic: NGramCounts? = nil,
                       store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
+        var matches: [(match: Match, gates: DraftGates, source: DraftTree.Source)] = []
+        if usesPromptLookup, let match = promptLookup(context) { matches.append((match, contextGates, .context)) }
+        if let dynamic, let match = longestMatch(context, upTo: dynamic.parameters.contextLength, gates: dynamicGates,
+                                                 lookup: { dynamic.continuations(of: $0) }) {
+            matches.append((match, dynamicGates, .dynamic))
+        }
+        if let store, let match = try longestMatch(context, upTo: store.store.parameters.contextLength, gates: storeGates,
+                                                   lookup: { try store.continuations(of: $0) }) {
+            matches.append((match, storeGates, .store))
+        }
+        // Every matching tier first gets an equal share of the budget, so one tier's guesses cannot
+        // crowd out another's (the context may repeat a wrong turn the store knows better); the rest
+        // then goes to the tiers in order, each continuing its own best-first growth.
         var builder = TreeBuilder(budget: maxTokens, maxDepth: maxDepth)
-        if usesPromptLookup, let match = promptLookup(context) { builder.add(match, gates: contextGates, source: .context) }
-        if !builder.isFull, let dynamic,
-           let match = longestMatch(context, upTo: dynamic.parameters.contextLength, gates: dynamicGates,
-                                    lookup: { dynamic.continuations(of: $0) }) {
-            builder.add(match, gates: dynamicGates, source: .dynamic)
-        }
-        if !builder.isFull, let store,
-           let match = try longestMatch(context, upTo: store.store.parameters.contextLength, gates: storeGates,
-                                        lookup: { try store.continuations(of: $0) }) {
-            builder.add(match, gates: storeGates, source: .store)
-        }
+        let share = max(1, maxTokens / max(1, matches.count))
+        for m in matches { builder.add(m.match, gates: m.gates, source: m.source, upTo: min(maxTokens, builder.tree.count + share)) }
+        for m in matches where !builder.isFull { builder.add(m.match, gates: m.gates, source: m.source, upTo: maxTokens) }
         return builder.tree
     }
 
@@ -161,7 +167,9 @@ public struct NGramDrafter: Sendable {
 
         var isFull: Bool { tree.count >= budget }
 
-        mutating func add(_ match: Match, gates: DraftGates, source: DraftTree.Source) {
+        /// Adds the match's eligible nodes best-first until the tree holds `limit` nodes (nodes of the
+        /// same path already in the tree are skipped, so a second call continues the first).
+        mutating func add(_ match: Match, gates: DraftGates, source: DraftTree.Source, upTo limit: Int) {
             let n = match.length
             let total = match.summary.total
             guard total > 0 else { return }
@@ -178,7 +186,7 @@ public struct NGramDrafter: Sendable {
                     && Double(e.count) >= minShare * Double(parentCount)
             }
             // Best-first: the highest path share among candidates whose parent is already placed.
-            while !isFull {
+            while tree.count < min(limit, budget) {
                 var best: Int?
                 for (i, c) in candidates.enumerated() where index[c.tokens] == nil {
                     let parentPlaced = c.tokens.count == 1 || index[c.tokens.droppingLast] != nil

@@ -6,11 +6,17 @@ public enum OperatorRegistry {
     public static let operators: [any StepOperator.Type] = [
         DraftModelOp.self,
         DraftLookupOp.self,
+        DraftNGramOp.self,
         TreeMergeOp.self,
+        ConstrainRegexOp.self,
+        ConstrainJSONSchemaOp.self,
+        ConstrainGrammarOp.self,
+        ConstrainPhrasesOp.self,
         ScoreOp.self,
         SampleOp.self,
         VerifyOp.self,
         BeamSearchOp.self,
+        StoreLearnOp.self,
     ]
 
     /// The registry the compiler checks graphs against.

@@ -23,16 +23,21 @@ public struct StepInput {
     public var inputs: [String: [StepValue]]
     /// The model named by the node's `model` parameter, bound to this hypothesis's KV cache.
     public var scorer: (any TreeScorer)?
+    /// The node's own state for this hypothesis (`HypothesisOperator.makeState()`).
+    public var state: (any HypothesisState)?
 
     /// Creates an input.
     /// - Parameters:
     ///   - history: the committed tokens.
     ///   - inputs: port values by port name.
     ///   - scorer: the node's model for this hypothesis, if it names one.
-    public init(history: LogitsContext, inputs: [String: [StepValue]], scorer: (any TreeScorer)?) {
+    ///   - state: the node's state for this hypothesis, if it keeps one.
+    public init(history: LogitsContext, inputs: [String: [StepValue]], scorer: (any TreeScorer)?,
+                state: (any HypothesisState)? = nil) {
         self.history = history
         self.inputs = inputs
         self.scorer = scorer
+        self.state = state
     }
 
     /// The trees on a port (an unconnected optional port gives none).
@@ -72,10 +77,13 @@ public struct StepInput {
 public protocol StepOperator: Sendable {
     /// The spec the compiler checks nodes against and `decograph ops` prints.
     static var spec: OpSpec { get }
-    /// Builds the node's behaviour from its checked parameters.
-    /// - Parameter node: the plan's node (parameters with defaults filled in).
-    /// - Throws: `OperatorError.invalidParameter` for values the algorithm refuses.
-    init(node: Plan.Node) throws
+    /// Builds the node's behaviour from its checked parameters and the resources it names.
+    /// - Parameters:
+    ///   - node: the plan's node (parameters with defaults filled in).
+    ///   - environment: the shared stores and vocabulary of the process.
+    /// - Throws: `OperatorError.invalidParameter` for values the algorithm refuses, or the
+    ///   environment's error for a resource that cannot be bound.
+    init(node: Plan.Node, environment: any OperatorEnvironment) throws
 }
 
 /// An op that runs once per hypothesis per step (drafters, scoring, shaping, verification).
@@ -88,6 +96,16 @@ public protocol HypothesisOperator: StepOperator {
     /// - Returns: the node's output value.
     /// - Throws: `OperatorError` or the model's error.
     func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue
+
+    /// The node's state for a new hypothesis at the start of a run, or `nil` for a stateless node.
+    /// - Returns: the state `run` will find in `StepInput.state`.
+    /// - Throws: when the state cannot be built.
+    func makeState() throws -> (any HypothesisState)?
+}
+
+extension HypothesisOperator {
+    /// Stateless by default.
+    public func makeState() throws -> (any HypothesisState)? { nil }
 }
 
 /// A search over the whole frontier: the running hypotheses of a step are scored separately, then

@@ -1,3 +1,5 @@
+import Constraints
+
 /// Continuations proposed for one hypothesis, as a tree hanging below its last committed token.
 ///
 /// The step model (DESIGN.md) has drafters propose a `TokenTree`, the target score the root and
@@ -56,11 +58,29 @@ public struct TokenTree: Sendable, Equatable {
     /// The nodes, parents before children.
     public private(set) var nodes: [Node] = []
 
+    /// Set by a constraint (`constrain.*`): per row — the root first, then each node — the tokens
+    /// the constraint allows next there, or `nil` for a row it leaves free (after an accepted
+    /// end-of-sequence token). `sample` forbids every other token before shaping. `nil` for an
+    /// unconstrained tree.
+    public var allowedNext: [TokenMask?]?
+
     /// An empty tree: the target scores the root only (plain decoding, beam search).
     public init() {}
 
     /// Wraps nodes whose invariants the caller has established (parents mapped in order).
     init(trusted nodes: [Node]) { self.nodes = nodes }
+
+    /// Appends a copy of `node` below `parent` (an earlier node or the root), recomputing its
+    /// depth; for filters that copy nodes of a checked tree.
+    /// - Returns: the new node's index.
+    @discardableResult
+    mutating func appendTrusted(_ node: Node, parent: Int) -> Int {
+        var copy = node
+        copy.parent = parent
+        copy.depth = parent == TokenTree.root ? 1 : nodes[parent].depth + 1
+        nodes.append(copy)
+        return nodes.count - 1
+    }
 
     /// A tree from nodes built elsewhere, after checking every invariant.
     /// - Parameters:

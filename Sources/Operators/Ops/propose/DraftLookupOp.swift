@@ -20,9 +20,11 @@ public struct DraftLookupOp: HypothesisOperator {
     let drafter: PromptLookupDrafter
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` when `max_match < min_match`.
-    public init(node: Plan.Node) throws {
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         drafter = try PromptLookupDrafter(minMatch: node.int("min_match") ?? 1,
                                           maxMatch: node.int("max_match") ?? PromptLookupDrafter.defaultMaxMatch,
                                           maxTokens: node.int("tokens") ?? PromptLookupDrafter.defaultMaxTokens, source: node.name)

@@ -24,9 +24,11 @@ public struct DraftModelOp: HypothesisOperator {
     let drafter: ModelDrafter
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node) throws {
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         drafter = try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
                                    settings: SamplingParameters.settings(of: node), source: node.name)
     }

@@ -21,9 +21,11 @@ public struct TreeMergeOp: HypothesisOperator {
     let rule: TokenTree.MergeRule
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for an unknown rule.
-    public init(node: Plan.Node) throws {
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         budget = node.int("budget") ?? 32
         guard let rule = TokenTree.MergeRule(rawValue: node.string("rule") ?? TokenTree.MergeRule.preserveSamples.rawValue) else {
             throw OperatorError(.invalidParameter, at: "rule", "unknown merge rule")
@@ -36,8 +38,13 @@ public struct TreeMergeOp: HypothesisOperator {
     ///   - input: the proposals.
     ///   - rng: unused.
     /// - Returns: `.tree`.
-    /// - Throws: `OperatorError` for values that are not trees.
+    /// - Throws: `OperatorError` for values that are not trees, or trees a constraint filtered.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        .tree(try TokenTree.merged(try input.trees("from"), budget: budget, rule: rule))
+        let trees = try input.trees("from")
+        if trees.contains(where: { $0.allowedNext != nil }) {
+            throw OperatorError(.invalidTree, at: "from",
+                                "a constrained tree cannot be merged (its masks would not cover the merged nodes); put the constrain.* node after tree.merge")
+        }
+        return .tree(try TokenTree.merged(trees, budget: budget, rule: rule))
     }
 }

@@ -11,8 +11,10 @@ public struct ScoreOp: HypothesisOperator {
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."))
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
-    public init(node: Plan.Node) throws {}
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {}
 
     /// Scores the tree (or the root alone).
     /// - Parameters:

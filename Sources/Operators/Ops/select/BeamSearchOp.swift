@@ -26,9 +26,11 @@ public struct BeamSearchOp: FrontierOperator {
     let shaping: LogitsPipeline?
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node) throws {
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         width = node.int("width") ?? 4
         lengthPenalty = node.double("length_penalty") ?? 1
         earlyStopping = BeamSearch.EarlyStopping(rawValue: node.string("early_stopping") ?? "false") ?? .heuristic

@@ -24,8 +24,10 @@ public struct VerifyOp: HypothesisOperator {
     let mode: String
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
-    public init(node: Plan.Node) throws { mode = node.string("mode") ?? "auto" }
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { mode = node.string("mode") ?? "auto" }
 
     /// Verifies the tree.
     /// - Parameters:

@@ -1,3 +1,4 @@
+import Constraints
 import Graph
 
 /// `sample`: logits to next-token distributions with transformers' processors in its order
@@ -6,7 +7,7 @@ public struct SampleOp: HypothesisOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "sample", family: .shape,
-        doc: "Logits to next-token distributions: repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p and min-p, in transformers' order; temperature 0 is greedy (one-hot argmax).",
+        doc: "Logits to next-token distributions: a constraint's mask (when a constrain.* node filtered the tree), then repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p and min-p, in transformers' order; temperature 0 is greedy (one-hot argmax).",
         parameters: SamplingParameters.specs(temperatureDefault: 1, penalties: true),
         inputs: [PortSpec("from", .scores, doc: "The target's scores.")],
         output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."))
@@ -14,9 +15,11 @@ public struct SampleOp: HypothesisOperator {
     let pipeline: LogitsPipeline
 
     /// Builds the node.
-    /// - Parameter node: the plan node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node) throws {
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         pipeline = try LogitsPipeline(SamplingParameters.settings(of: node))
     }
 
@@ -27,7 +30,14 @@ public struct SampleOp: HypothesisOperator {
     /// - Returns: `.distributions`.
     /// - Throws: `OperatorError` when shaping leaves no token or the input is not scores.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        guard case .scores(let tree, let logits) = try input.single("from") else { throw StepInput.wrongKind("from", "scores") }
+        guard case .scores(let tree, var logits) = try input.single("from") else { throw StepInput.wrongKind("from", "scores") }
+        if let masks = tree.allowedNext {
+            // A constraint filtered the tree: forbidden tokens go first, before any processor.
+            guard masks.count == logits.count else {
+                throw OperatorError(.shapeMismatch, at: "from", "\(masks.count) constraint masks for \(logits.count) scored rows")
+            }
+            for (row, mask) in masks.enumerated() { mask?.forbidOthers(in: &logits[row]) }
+        }
         let rows = try pipeline.distributions(treeLogits: logits, context: input.history, tree: tree)
         return .distributions(tree: tree, rows: rows, greedy: pipeline.settings.isGreedy)
     }

@@ -1,0 +1,49 @@
+import Constraints
+import Graph
+import NGramStore
+import Operators
+import Tokenization
+
+/// What a session's nodes bind when they are built: the plan's stores and the target's
+/// constraint vocabulary, from the process-wide `ResourceRegistry`.
+struct SessionEnvironment: OperatorEnvironment {
+    let plan: Plan
+    let resources: ResourceRegistry
+    let tokenizer: Tokenizer?
+    let targetPath: String?
+    let endOfSequence: Set<Int32>
+
+    /// Opens a declared store: writable (created when missing) when it says `learn: true`, else
+    /// read-only; checked against the target's tokenizer.
+    func store(named name: String, writable: Bool) throws -> NGramStore {
+        guard let declaration = plan.stores.first(where: { $0.name == name }), let path = declaration.path else {
+            throw EngineError("store '\(name)' is not declared with a path under 'stores'")
+        }
+        let learns = declaration.fields["learn"] == .bool(true)
+        if writable && !learns {
+            throw EngineError(at: declaration.location, "store '\(name)' is written by a store.learn node, so its declaration needs learn: true")
+        }
+        guard let tokenizer else {
+            throw EngineError(at: declaration.location, "store '\(name)' needs the target's tokenizer.json: a store is checked against the tokenizer it was built with")
+        }
+        do {
+            return try resources.store(at: path, writable: learns, tokenizerFingerprint: tokenizer.vocabularyFingerprint)
+        } catch let error as EngineError {
+            throw EngineError(at: declaration.location, "store '\(name)': \(error.message)")
+        } catch {
+            throw EngineError(at: declaration.location, "store '\(name)' cannot be opened: \(error)")
+        }
+    }
+
+    /// The target's tokenizer as constraints see it, ending at the run's end-of-sequence tokens.
+    func constraintVocabulary() throws -> TokenVocabulary {
+        guard !endOfSequence.isEmpty else {
+            throw OperatorError(.invalidParameter, at: "constraint",
+                                "a constraint needs an end-of-sequence token to end the output; the graph ignores EOS and lists no stop_token_ids")
+        }
+        guard let targetPath, let vocabulary = try resources.constraintVocabulary(modelAt: targetPath, endOfSequence: endOfSequence) else {
+            throw OperatorError(.invalidParameter, at: "constraint", "a constraint needs the target's tokenizer.json to know each token's bytes")
+        }
+        return vocabulary
+    }
+}

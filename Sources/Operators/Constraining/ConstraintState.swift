@@ -1,0 +1,121 @@
+import Constraints
+
+/// A constraint bound to one hypothesis: the parser state after the hypothesis's generated tokens,
+/// kept in step with its history, and the step's draft filter and masks.
+///
+/// The constraint covers the generated output only (not the prompt). Each step it is brought in
+/// line with the history — the tokens that differ from what it has seen are rolled back and the
+/// new ones advanced — so it stays right whatever committed them (a verifier's accepted path, a
+/// beam forked from its parent).
+///
+/// A constraint's grammar and mask cache are shared with its copies and not thread-safe: the op
+/// that owns the states serialises every call on them (`ConstraintFilterOp`).
+public final class ConstraintState: HypothesisState, @unchecked Sendable {
+    /// The parser state after `consumed`.
+    public private(set) var constraint: Constraint
+    /// The generated tokens the constraint has accepted, in order.
+    public private(set) var consumed: [Int32] = []
+
+    /// Starts a hypothesis at the constraint's start state.
+    /// - Parameter constraint: a constraint at its start state.
+    public init(_ constraint: Constraint) { self.constraint = constraint }
+
+    private init(constraint: Constraint, consumed: [Int32]) {
+        self.constraint = constraint
+        self.consumed = consumed
+    }
+
+    /// A copy for a forked hypothesis (the parser is a value; the copies share its mask cache).
+    public func fork() -> any HypothesisState { ConstraintState(constraint: constraint, consumed: consumed) }
+
+    /// Brings the state in line with the hypothesis's generated tokens.
+    /// - Parameter generated: the tokens after the prompt.
+    /// - Throws: `OperatorError.invalidTree` when a committed token is one the constraint forbids
+    ///   (something outside the constraint chose it).
+    public func sync<C: Collection>(generated: C) throws where C.Element == Int32 {
+        var common = 0
+        for (a, b) in zip(consumed, generated) {
+            guard a == b else { break }
+            common += 1
+        }
+        if common < consumed.count {
+            constraint.rollback(tokens: consumed.count - common)
+            consumed.removeSubrange(common...)
+        }
+        for token in generated.dropFirst(common) {
+            guard constraint.advance(Int(token)) else {
+                throw OperatorError(.invalidTree, at: "output token \(consumed.count)",
+                                    "token \(token) was committed but the constraint forbids it there; a constraint must filter every tree the target scores")
+            }
+            consumed.append(token)
+        }
+    }
+
+    /// The proposal pruned to what the constraint allows, extended with the tokens it forces, and
+    /// the allowed-next mask of every row.
+    ///
+    /// A node stays when its parent stays and the constraint allows its token after the path to
+    /// it; pruned nodes would be rejected by any verifier (the target's masked distribution gives
+    /// them no probability), so pruning them only saves scoring. Then the chain of tokens the
+    /// constraint forces from the root (the only allowed choice, one after another) is merged in
+    /// as deterministic nodes tagged `forced`: the target scores them in the same pass, and under
+    /// the mask they are always accepted.
+    /// - Parameters:
+    ///   - tree: the proposal (an empty tree for a constraint that only masks).
+    ///   - forcedLimit: the most forced tokens added.
+    /// - Returns: the tree with `allowedNext` set, nodes in depth-first order.
+    public func filter(_ tree: TokenTree, forcedLimit: Int) -> TokenTree {
+        var out = TokenTree()
+        var masks: [TokenMask?] = [constraint.mask()]
+        let children = tree.childLists()
+        // Depth-first: the constraint advances along the path to each kept node and rolls back.
+        func visit(_ old: Int, under parent: Int) {
+            for child in children[old + 1] {
+                let node = tree.nodes[child]
+                guard constraint.advance(Int(node.token)) else { continue }
+                let index = out.nodes.count
+                out.appendTrusted(node, parent: parent)
+                if constraint.isFinished {
+                    masks.append(nil)     // an accepted EOS: the run stops here, nothing follows
+                } else {
+                    masks.append(constraint.mask())
+                    visit(child, under: index)
+                }
+                constraint.rollback(tokens: 1)
+            }
+        }
+        visit(TokenTree.root, under: TokenTree.root)
+        if forcedLimit > 0 {
+            let forced = constraint.forcedTokens(limit: forcedLimit)
+            let kept = out.childLists()
+            var current = TokenTree.root
+            var advanced = 0
+            for token in forced.map(Int32.init) {
+                guard constraint.advance(Int(token)) else { break }
+                advanced += 1
+                if current + 1 < kept.count, let existing = kept[current + 1].first(where: { out.nodes[$0].token == token }) {
+                    current = existing
+                    continue
+                }
+                current = out.appendTrusted(TokenTree.Node(token: token, parent: current, depth: 0, source: "forced"), parent: current)
+                masks.append(constraint.isFinished ? nil : constraint.mask())
+            }
+            constraint.rollback(tokens: advanced)
+        }
+        out.allowedNext = masks
+        return out
+    }
+}
+
+extension TokenMask {
+    /// Forbids, in a row of logits, every token the mask does not allow (tokens past the mask's
+    /// vocabulary, such as a model's padding rows, included).
+    /// - Parameter logits: one row, rewritten in place.
+    public func forbidOthers(in logits: inout [Float]) {
+        let allowed = Swift.min(count, logits.count)
+        logits.withUnsafeMutableBufferPointer { row in
+            for t in 0..<allowed where !contains(t) { row[t] = -.infinity }
+            for t in allowed..<row.count { row[t] = -.infinity }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Constraints
+import Graph
+import NGramStore
+import Tokenization
+
+/// What a node may bind when it is built, besides its own parameters: the process's shared
+/// resources, as the engine running the plan provides them. Resources are loaded once per
+/// process and shared by every session that names them.
+public protocol OperatorEnvironment: Sendable {
+    /// The plan whose nodes are being built (its `stores` and `constraints` declarations).
+    var plan: Plan { get }
+    /// The store declared under `name` in the plan's `stores`.
+    /// - Parameters:
+    ///   - name: the store's qualified name.
+    ///   - writable: whether the node writes to it (`store.learn`); the declaration must say
+    ///     `learn: true`.
+    /// - Returns: the open store, checked against the target's tokenizer.
+    /// - Throws: a located error when the store cannot be opened or may not be written.
+    func store(named name: String, writable: Bool) throws -> NGramStore
+    /// The target model's vocabulary as constraints mask it: each token's bytes (special tokens
+    /// none, so they are never allowed) and the run's end-of-sequence tokens.
+    /// - Returns: the shared vocabulary and its byte trie.
+    /// - Throws: when the target has no tokenizer or no end-of-sequence token.
+    func constraintVocabulary() throws -> TokenVocabulary
+}
+
+/// Mutable state a node keeps for one hypothesis across the steps of a run (a constraint's
+/// parser). Only the task running the (hypothesis, node) pair touches it during a step.
+public protocol HypothesisState: AnyObject, Sendable {
+    /// A copy for a hypothesis that extends this one (a beam forked from its parent).
+    /// - Returns: an independent copy.
+    func fork() -> any HypothesisState
+}
+
+/// A node that acts once a run has ended: stores learn the run's text, the dynamic n-gram tier
+/// remembers it.
+public protocol RunObserver: Sendable {
+    /// Called on the session's thread after the run's last step.
+    /// - Parameters:
+    ///   - prompt: the run's prompt.
+    ///   - output: the tokens the run emitted (after stop conditions trimmed them).
+    /// - Throws: what the effect throws (a store that cannot be written); the run's output stands.
+    func runFinished(prompt: [Int32], output: [Int32]) throws
+}

@@ -1,0 +1,197 @@
+import Constraints
+import Graph
+
+/// `constrain.regex`: the output must match a regular expression as a whole. See `ConstraintFilter`.
+public struct ConstrainRegexOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "constrain.regex", family: .filter,
+        doc: "The output must match a regular expression as a whole (ECMAScript syntax, docs/constraints.md): prunes proposed tokens it forbids, masks every scored row, adds forced tokens; EOS only where the match is complete.",
+        parameters: [
+            ParameterSpec("pattern", .string, optional: true, doc: "The regular expression."),
+            ConstraintFilter.declared("regex"),
+            ConstraintFilter.forcedParameter,
+        ],
+        inputs: [ConstraintFilter.treePort],
+        output: ConstraintFilter.output)
+
+    let filter: ConstraintFilter
+
+    /// Compiles the pattern against the target's vocabulary.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: supplies the vocabulary and `constraints:` declarations.
+    /// - Throws: `OperatorError.invalidParameter` for a malformed or unsupported pattern.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "regex")
+        var fromDeclaration: String?
+        if case .string(let p)? = declared?.fields["pattern"] { fromDeclaration = p }
+        let pattern = try ConstraintFilter.one([("pattern", node.string("pattern")), ("constraint", fromDeclaration)])
+        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.regex(pattern) }
+    }
+
+    /// The hypothesis's parser at the start state.
+    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+
+    /// Filters the tree and sets its masks.
+    /// - Parameters:
+    ///   - input: the history and the proposal.
+    ///   - rng: unused.
+    /// - Returns: `.tree` with `allowedNext` set.
+    /// - Throws: `OperatorError` when the committed output breaks the constraint.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
+}
+
+/// `constrain.json_schema`: the output must be a JSON instance valid under a JSON Schema (draft
+/// 2020-12, the subset of docs/constraints.md; anything else is refused when the graph is bound).
+public struct ConstrainJSONSchemaOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "constrain.json_schema", family: .filter,
+        doc: "The output must be a JSON instance valid under a JSON Schema (draft 2020-12; an unsupported keyword is an error naming it and its JSON pointer): prunes proposed tokens, masks every scored row, adds forced tokens (keys, literals).",
+        parameters: [
+            ParameterSpec("schema", .document, optional: true, doc: "The schema, inline (YAML or JSON syntax)."),
+            ParameterSpec("path", .string, optional: true, doc: "A file holding the schema, relative to the graph file."),
+            ConstraintFilter.declared("json_schema"),
+            ParameterSpec("max_whitespace", .int, default: .int(2), range: .closed(0, 64),
+                          doc: "Most whitespace bytes between two JSON tokens (bounded, so a model cannot pad forever; 2 admits the standard \", \" and \": \" separators and compact ones)."),
+            ParameterSpec("strings", .enumeration(["canonical", "any"]), default: .string("canonical"),
+                          doc: "canonical accepts each string in one spelling (only \", \\ and control characters escaped), so keys and literals are forced tokens and a model cannot wander into escapes; any accepts every JSON escape."),
+            ParameterSpec("formats", .bool, default: .bool(true),
+                          doc: "Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); false treats it as an annotation."),
+            ConstraintFilter.forcedParameter,
+        ],
+        inputs: [ConstraintFilter.treePort],
+        output: ConstraintFilter.output)
+
+    let filter: ConstraintFilter
+
+    /// Compiles the schema against the target's vocabulary.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: supplies the vocabulary and `constraints:` declarations.
+    /// - Throws: `OperatorError.invalidParameter` naming the unsupported keyword and its pointer,
+    ///   or an unreadable file.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "json_schema")
+        var fromDeclaration: (() throws -> String)?
+        if let declared {
+            if case .document(let yaml)? = declared.fields["schema"] {
+                fromDeclaration = { try yaml.jsonText() }
+            } else if let path = declared.path {
+                fromDeclaration = { try ConstraintFilter.read(path, parameter: "constraint") }
+            }
+        }
+        let inline: (() throws -> String)? = node.parameters["schema"] == nil ? nil : { try node.json("schema") ?? "" }
+        let file: (() throws -> String)? = node.path("path").map { path in { try ConstraintFilter.read(path, parameter: "path") } }
+        let text: String
+        do {
+            text = try ConstraintFilter.one([("schema", inline), ("path", file), ("constraint", fromDeclaration)])()
+        } catch let error as YAMLNode.JSONConversionError {
+            throw OperatorError(.invalidParameter, at: "schema", "\(error)")
+        }
+        let options = JSONSchemaOptions(maxWhitespace: node.int("max_whitespace") ?? 2, assertFormats: node.bool("formats") ?? true,
+                                        canonicalStrings: node.string("strings") != "any")
+        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.jsonSchema(text, options: options) }
+    }
+
+    /// The hypothesis's parser at the start state.
+    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+
+    /// Filters the tree and sets its masks.
+    /// - Parameters:
+    ///   - input: the history and the proposal.
+    ///   - rng: unused.
+    /// - Returns: `.tree` with `allowedNext` set.
+    /// - Throws: `OperatorError` when the committed output breaks the constraint.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
+}
+
+/// `constrain.grammar`: the output must be a sentence of a context-free grammar (the EBNF dialect of
+/// docs/constraints.md, which reads llama.cpp GBNF).
+public struct ConstrainGrammarOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "constrain.grammar", family: .filter,
+        doc: "The output must be a sentence of a context-free grammar (EBNF / llama.cpp GBNF, docs/constraints.md), parsed incrementally (Earley): prunes proposed tokens, masks every scored row, adds forced tokens.",
+        parameters: [
+            ParameterSpec("path", .string, optional: true, doc: "A grammar file, relative to the graph file."),
+            ParameterSpec("text", .string, optional: true, doc: "The grammar, inline."),
+            ConstraintFilter.declared("grammar"),
+            ParameterSpec("root", .string, default: .string("root"), doc: "The start rule."),
+            ConstraintFilter.forcedParameter,
+        ],
+        inputs: [ConstraintFilter.treePort],
+        output: ConstraintFilter.output)
+
+    let filter: ConstraintFilter
+
+    /// Parses the grammar and binds it to the target's vocabulary.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: supplies the vocabulary and `constraints:` declarations.
+    /// - Throws: `OperatorError.invalidParameter` with the grammar's `line:column`, or an unreadable file.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "grammar")
+        let source = try ConstraintFilter.one([
+            ("path", node.path("path").map { ($0, "path") }),
+            ("text", node.string("text").map { ($0, "") }),
+            ("constraint", declared?.path.map { ($0, "constraint") }),
+        ])
+        let text = source.1.isEmpty ? source.0 : try ConstraintFilter.read(source.0, parameter: source.1)
+        let root = node.string("root") ?? "root"
+        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.parse(text, root: root) }
+    }
+
+    /// The hypothesis's parser at the start state.
+    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+
+    /// Filters the tree and sets its masks.
+    /// - Parameters:
+    ///   - input: the history and the proposal.
+    ///   - rng: unused.
+    /// - Returns: `.tree` with `allowedNext` set.
+    /// - Throws: `OperatorError` when the committed output breaks the constraint.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
+}
+
+/// `constrain.phrases`: lexical constraints — every listed phrase must appear in the output, which
+/// may not end (EOS is masked) until all have.
+public struct ConstrainPhrasesOp: HypothesisOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "constrain.phrases", family: .filter,
+        doc: "Lexical constraint: the output may not end (EOS is masked) until every listed phrase has appeared, in any order; any other text is free.",
+        parameters: [
+            ParameterSpec("phrases", .list(.string), doc: "The phrases that must appear."),
+            ConstraintFilter.forcedParameter,
+        ],
+        inputs: [ConstraintFilter.treePort],
+        output: ConstraintFilter.output)
+
+    let filter: ConstraintFilter
+
+    /// Builds the phrase automaton against the target's vocabulary.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: supplies the vocabulary.
+    /// - Throws: `OperatorError.invalidParameter` for an empty list or phrase, or too large an automaton.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        let phrases = node.strings("phrases") ?? []
+        guard !phrases.isEmpty, !phrases.contains(where: \.isEmpty) else {
+            throw OperatorError(.invalidParameter, at: "phrases", "list at least one phrase, none of them empty")
+        }
+        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.phrases(phrases) }
+    }
+
+    /// The hypothesis's automaton at the start state.
+    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+
+    /// Filters the tree and sets its masks.
+    /// - Parameters:
+    ///   - input: the history and the proposal.
+    ///   - rng: unused.
+    /// - Returns: `.tree` with `allowedNext` set.
+    /// - Throws: `OperatorError` when the committed output breaks the constraint.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
+}

@@ -1,0 +1,118 @@
+import Constraints
+import Foundation
+import Graph
+import Synchronization
+
+/// What the four `constrain.*` ops share: the constraint compiled when the node is built, and the
+/// step behaviour — bring the hypothesis's parser in line with its output, prune the proposed tree
+/// to what the constraint allows, add the tokens it forces, and attach the allowed-next mask of
+/// every row, which `sample` applies before shaping.
+///
+/// One node is one logits mask *and* one draft filter: placed between the drafters and `score`,
+/// the target never scores a forbidden node, and every distribution the verifier sees is masked,
+/// so greedy output under a constraint is the same with or without drafters.
+struct ConstraintFilter: Sendable {
+    /// The compiled constraint at its start state, with the lock that serialises its use: a
+    /// grammar determinises lazily and its mask cache is shared, neither is thread-safe, and the
+    /// hypotheses of a beam run their nodes concurrently.
+    final class Compiled: @unchecked Sendable {
+        let start: Constraint
+        let lock = Mutex<Void>(())
+        init(_ start: Constraint) { self.start = start }
+    }
+
+    let compiled: Compiled
+    /// Most forced tokens added to a step's tree.
+    let forcedLimit: Int
+
+    /// Compiles the node's constraint.
+    /// - Parameters:
+    ///   - node: the plan node (reads `forced`).
+    ///   - environment: supplies the target's vocabulary.
+    ///   - grammar: builds the grammar (errors become located `invalidParameter` errors).
+    /// - Throws: `OperatorError.invalidParameter` for a constraint that does not compile, or the
+    ///   environment's error.
+    init(node: Plan.Node, environment: any OperatorEnvironment, grammar: () throws -> Grammar) throws {
+        let vocabulary = try environment.constraintVocabulary()
+        let built: Grammar
+        do {
+            built = try grammar()
+        } catch let error as ConstraintError {
+            throw OperatorError(.invalidParameter, at: error.location, error.message)
+        }
+        compiled = Compiled(Constraint(grammar: built, vocabulary: vocabulary))
+        forcedLimit = node.int("forced") ?? Self.defaultForced
+    }
+
+    /// A hypothesis's state at the start of a run: the start state, sharing the node's mask cache
+    /// so masks computed in earlier runs are reused.
+    func makeState() -> any HypothesisState {
+        compiled.lock.withLock { _ in ConstraintState(compiled.start.restarted()) }
+    }
+
+    /// One step: sync, filter, mask.
+    func run(_ input: StepInput) throws -> StepValue {
+        guard let state = input.state as? ConstraintState else {
+            throw OperatorError(.shapeMismatch, at: "state", "the node's constraint state is missing")
+        }
+        let tree = try input.trees("tree").first ?? TokenTree()
+        let generated = input.history.tokens[input.history.promptCount...]
+        return try compiled.lock.withLock { _ in
+            try state.sync(generated: generated)
+            return .tree(state.filter(tree, forcedLimit: forcedLimit))
+        }
+    }
+
+    /// Forced tokens added by default: a JSON key or a fixed literal is rarely longer.
+    static let defaultForced = 8
+
+    /// The parameters and port every `constrain.*` op has.
+    static let forcedParameter = ParameterSpec(
+        "forced", .int, default: .int(defaultForced), range: .closed(0, 64),
+        doc: "Most tokens the constraint forces (the only allowed choice, one after another) added to the tree as deterministic drafts: the target scores them in the same pass and always accepts them. 0 turns it off.")
+    static let treePort = PortSpec(
+        "tree", .tokenTree, optional: true,
+        doc: "Proposals to prune before they are scored; without one the node proposes only the forced tokens.")
+    static let output = OutputSpec(
+        .tokenTree, propagates: ["tree"],
+        doc: "The allowed part of the proposal plus the forced tokens, with the allowed-next mask of every row; `sample` forbids every other token.")
+    static func declared(_ kind: String) -> ParameterSpec {
+        ParameterSpec("constraint", .constraintRef, optional: true,
+                      doc: "A constraint of kind \(kind) declared under `constraints:`, instead of an inline definition.")
+    }
+
+    /// The declaration named by the node's `constraint` parameter, checked to be of `kind`.
+    /// - Returns: its fields and the resolved `path`, or `nil` when the node names none.
+    static func declaration(of node: Plan.Node, environment: any OperatorEnvironment,
+                            kind: String) throws -> Plan.Resource? {
+        guard let name = node.reference("constraint") else { return nil }
+        guard let resource = environment.plan.constraints.first(where: { $0.name == name }) else {
+            throw OperatorError(.invalidParameter, at: "constraint", "constraint '\(name)' is not declared")
+        }
+        guard case .string(let declared)? = resource.fields["kind"], declared == kind else {
+            throw OperatorError(.invalidParameter, at: "constraint",
+                                "constraint '\(name)' is not of kind \(kind); use the constrain.* op of its kind")
+        }
+        return resource
+    }
+
+    /// Exactly one of the given sources must be present.
+    static func one<T>(_ sources: [(String, T?)]) throws -> T {
+        let given = sources.filter { $0.1 != nil }
+        guard given.count == 1, let value = given[0].1 else {
+            let names = sources.map { "'\($0.0)'" }.joined(separator: ", ")
+            throw OperatorError(.invalidParameter, at: sources[0].0,
+                                given.isEmpty ? "give one of \(names)" : "give only one of \(names), not \(given.map { "'\($0.0)'" }.joined(separator: " and "))")
+        }
+        return value
+    }
+
+    /// A file's text, with the file named in the error.
+    static func read(_ path: String, parameter: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw OperatorError(.invalidParameter, at: parameter, "cannot read '\(path)' as UTF-8 text")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Graph
+import NGramStore
+import Synchronization
+
+/// `draft.ngram`: retrieval drafts from three tiers — the current context, a dynamic table of this
+/// session's earlier outputs, and a persistent LMDB n-gram store. See `NGramDrafter`.
+public struct DraftNGramOp: HypothesisOperator, RunObserver {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "draft.ngram", family: .propose,
+        doc: "Retrieval drafts without a draft model (llama.cpp's lookup caches, REST): what followed the longest matching suffix before, from three tiers tried in order — the current context, a dynamic table of this session's earlier outputs, a persistent LMDB store — proposed best-first as a token tree. Minimum-count and minimum-share gates keep rare continuations out.",
+        parameters: [
+            ParameterSpec("store", .storeRef, optional: true,
+                          doc: "The persistent tier, a store declared under `stores:`; without one only the context and dynamic tiers propose."),
+            ParameterSpec("tokens", .int, default: .int(8), range: .closed(1, 64), doc: "Most nodes in the proposed tree."),
+            ParameterSpec("depth", .int, default: .int(4), range: .closed(1, Double(TokenRun.capacity)),
+                          doc: "Longest proposed path (store paths are also limited by the store's continuation length)."),
+            ParameterSpec("context", .int, default: .int(4), range: .closed(1, Double(TokenRun.capacity)),
+                          doc: "Longest suffix of the context matched against the context itself (prompt lookup)."),
+            ParameterSpec("dynamic", .bool, default: .bool(true),
+                          doc: "Whether each finished run's output is remembered in memory for this session and proposed from in its later runs."),
+            ParameterSpec("gates", .enumeration(["strict", "lax"]), default: .string("strict"),
+                          doc: "Evidence the dynamic and store tiers need, as llama.cpp's presets by context length 1–4: strict (seen 4/3/2/2 times, share 0.75/0.66/0.66/0.66) suits a large corpus; lax (2/2/1/1, 0.66/0.5/0.5/0.5) lets a store that learned a few runs propose what it saw once. The context tier always uses lax."),
+            ParameterSpec("min_count", .int, optional: true, range: .atLeast(1),
+                          doc: "Overrides the gates: occurrences a matched context of the dynamic and store tiers needs, at every context length."),
+            ParameterSpec("min_share", .float, optional: true, range: .closed(0, 1),
+                          doc: "Overrides the gates: share of a parent's occurrences a proposed token must have followed, in the dynamic and store tiers, at every context length."),
+        ],
+        output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
+                           doc: "A token tree, empty when no tier passes its gates; nodes are tagged ngram.context, ngram.dynamic or ngram.store."),
+        needs: [CapabilityRule(.rollback), CapabilityRule(.tokenTrees)])
+
+    /// The session's memory of its earlier outputs.
+    final class DynamicTier: Sendable {
+        let counts: Mutex<NGramCounts>
+        init(parameters: NGramParameters) { counts = Mutex(NGramCounts(parameters: parameters)) }
+    }
+
+    let drafter: NGramDrafter
+    let store: NGramStore?
+    let dynamic: DynamicTier?
+
+    /// Builds the node and opens its store.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: opens the store.
+    /// - Throws: the environment's error for a store that cannot be opened.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        store = try node.reference("store").map { try environment.store(named: $0, writable: false) }
+        var gates = node.string("gates") == "lax" ? DraftGates.lax : DraftGates.strict
+        if let count = node.int("min_count") { gates.minSamples = [count] }
+        if let share = node.double("min_share") { gates.minShare = [share] }
+        drafter = NGramDrafter(maxTokens: node.int("tokens") ?? 8, maxDepth: node.int("depth") ?? 4,
+                               contextLength: node.int("context") ?? 4,
+                               contextGates: .lax, dynamicGates: gates, storeGates: gates)
+        dynamic = (node.bool("dynamic") ?? true) ? DynamicTier(parameters: store?.parameters ?? NGramParameters()) : nil
+    }
+
+    /// Proposes from the tiers.
+    /// - Parameters:
+    ///   - input: the history.
+    ///   - rng: unused (the proposal is deterministic).
+    /// - Returns: `.tree`.
+    /// - Throws: `NGramStoreError` for a damaged store record.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
+        let context = input.history.tokens
+        let table = dynamic?.counts.withLock { $0 }
+        let draft: DraftTree
+        if let store {
+            draft = try store.withReadTransaction { try drafter.draft(context: context, dynamic: table, store: $0) }
+        } else {
+            draft = try drafter.draft(context: context, dynamic: table)
+        }
+        return .tree(Self.tokenTree(draft))
+    }
+
+    /// The drafter's tree as a token tree: deterministic nodes whose probability is the share of
+    /// the parent's occurrences the token followed (how `tree.merge` ranks them).
+    static func tokenTree(_ draft: DraftTree) -> TokenTree {
+        var tree = TokenTree()
+        for i in 0..<draft.count {
+            let parent = draft.parents[i]
+            let parentShare = parent < 0 ? 1 : draft.shares[parent]
+            let conditional = parentShare > 0 ? min(1, draft.shares[i] / parentShare) : 0
+            tree.appendTrusted(TokenTree.Node(token: draft.tokens[i], parent: parent, depth: 0,
+                                              draftProbability: Float(conditional),
+                                              source: "ngram." + draft.sources[i].rawValue),
+                               parent: parent)
+        }
+        return tree
+    }
+
+    /// Remembers the run's output in the dynamic tier, led by the prompt's last tokens so the first
+    /// generated tokens are counted with their context.
+    /// - Parameters:
+    ///   - prompt: the run's prompt.
+    ///   - output: the tokens it emitted.
+    public func runFinished(prompt: [Int32], output: [Int32]) throws {
+        guard let dynamic, !output.isEmpty else { return }
+        dynamic.counts.withLock { counts in
+            counts.learn(Array(prompt.suffix(counts.parameters.contextLength)) + output)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Graph
+import Kernels
+import Operators
+@testable import Engine
+
+/// The repository's graphs run on the shipped demo models (which have a tokenizer, unlike the
+/// random-weight fixtures), with paths made absolute and stores placed in a fresh directory.
+enum DemoGraphs {
+    static let repository: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// One registry for the demo tests: its models load once.
+    static let resources = ResourceRegistry(pool: ComputePool(threadCount: 1))
+
+    /// A graph of graphs/ with `../models/`, `../examples/` and `../stores/` made absolute (stores
+    /// into `storeDirectory`), then `edits` applied, compiled from a temporary file.
+    static func plan(_ name: String, storeDirectory: String? = nil, edits: [(String, String)] = []) throws -> Plan {
+        var text = try String(contentsOfFile: repository + "/graphs/" + name, encoding: .utf8)
+        text = text.replacingOccurrences(of: "../models/", with: repository + "/models/")
+            .replacingOccurrences(of: "../examples/", with: repository + "/examples/")
+        if let storeDirectory { text = text.replacingOccurrences(of: "../stores/", with: storeDirectory + "/") }
+        for (from, to) in edits {
+            guard text.contains(from) else { throw EngineError("graphs/\(name) has no '\(from)' to edit") }
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return try Fixtures.plan(text, name: name)
+    }
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("demo-graphs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    /// The text of an example prompt file.
+    static func prompt(_ file: String) throws -> String {
+        try String(contentsOfFile: repository + "/examples/" + file, encoding: .utf8)
+    }
+}

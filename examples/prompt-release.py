@@ -1,0 +1,4 @@
+import json
+
+# The release record of the package, as JSON.
+RELEASE = json.loads('''
