@@ -1,17 +1,21 @@
 /// Per (lexeme, automaton state): the tokens that stay inside the lexeme, and the trie nodes where the
 /// lexeme may end with the token continuing (those subtrees need the parser).
 ///
+/// Computing an entry walks the vocabulary trie with the bare automaton. The walk is split at the
+/// vocabulary's mask horizon: the part for tokens up to the horizon is shared by all states of one
+/// mask class (`ByteLexeme.maskClass(of:horizon:)` — a counted string's counts far from the bound
+/// are one class), and only the small deep part (longer tokens) is walked per state.
+///
 /// Shared by reference between a constraint and its forks. Not thread-safe: a constraint and its forks
 /// belong to one decoding sequence, driven from one thread at a time.
 final class LexemeMaskCache {
     struct Entry {
         /// Tokens whose bytes all stay inside the lexeme.
         var inside: TokenMask
-        /// Trie nodes with children where the lexeme may end, the bytes leading there, and the lexeme
-        /// state there: the parser walks their children with the lexeme forced to end.
+        /// Trie nodes with children where the lexeme may end, and the first byte of each: the parser
+        /// walks their children from the set where the lexeme has ended.
         var exitNodes: [Int32]
-        var exitPrefixes: [[UInt8]]
-        var exitStates: [Int32]
+        var exitFirstBytes: [UInt8]
     }
 
     private struct Key: Hashable {
@@ -20,51 +24,141 @@ final class LexemeMaskCache {
     }
 
     private var entries: [Key: Entry] = [:]
+    /// Short-slice results per (lexeme, mask class).
+    private var classEntries: [Key: Entry] = [:]
     /// Bounds memory (each entry holds one vocabulary-sized bitset, 12.5 KB at 100k tokens): past this
-    /// many states the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens.
+    /// many states (or classes) the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens,
+    /// as many again for the classes.
     static let maxEntries = 4096
 
     func entry(lexeme: Int32, state: Int32, grammar: Grammar, vocabulary v: TokenVocabulary) -> Entry {
         let key = Key(lexeme: lexeme, state: state)
         if let e = entries[key] { return e }
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
+        if classEntries.count >= Self.maxEntries { classEntries.removeAll(keepingCapacity: true) }
         let automaton = grammar.lexemes[Int(lexeme)]
-        var inside = TokenMask(count: v.count)
-        var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = [], exitStates: [Int32] = []
-        // Per-depth automaton state and byte path, in fixed buffers (no per-node allocation).
-        let maxDepth = v.maxDepth
-        var states = [Int32](repeating: 0, count: maxDepth + 1)
-        var path = [UInt8](repeating: 0, count: maxDepth + 1)
-        states[0] = state
-        v.nodeByte.withUnsafeBufferPointer { bytes in
-        v.nodeDepth.withUnsafeBufferPointer { depths in
-        v.subtreeEnd.withUnsafeBufferPointer { ends in
-        v.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
-        v.nodeTokens.withUnsafeBufferPointer { tokens in
+        let classKey = Key(lexeme: lexeme, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
+        var e: Entry
+        if let shared = classEntries[classKey] {
+            e = shared
+        } else {
+            e = Self.walk(v.shortSlice, automaton: automaton, from: state, count: v.count)
+            classEntries[classKey] = e
+        }
+        let deep = Self.walk(v.deepSlice, automaton: automaton, from: state, count: v.count)
+        e.inside.formUnion(deep.inside)
+        e.exitNodes += deep.exitNodes
+        e.exitFirstBytes += deep.exitFirstBytes
+        entries[key] = e
+        return e
+    }
+
+    /// Walks a trie slice with the automaton from `state`: the tokens it reports whose bytes the
+    /// automaton reads without dying, and the exits (reporting nodes with children where it accepts).
+    ///
+    /// Transitions are memoised in a table local to the walk (`WalkTable`), so the per-node step is a
+    /// few loads from raw buffers instead of a call through the lexeme protocol.
+    private static func walk(_ slice: TokenTrieSlice, automaton: any ByteLexeme, from state: Int32, count: Int) -> Entry {
+        var inside = TokenMask(count: count)
+        var exitNodes: [Int32] = [], exitFirstBytes: [UInt8] = []
+        let table = WalkTable(automaton: automaton, start: state)
+        // Per-depth local state, in a fixed buffer (no per-node allocation).
+        let states = UnsafeMutablePointer<Int32>.allocate(capacity: slice.maxDepth + 1)
+        defer { states.deallocate() }
+        var firstByte: UInt8 = 0
+        states[0] = 0
+        inside.withUnsafeMutableWords { words in
+        slice.nodeByte.withUnsafeBufferPointer { bytes in
+        slice.nodeDepth.withUnsafeBufferPointer { depths in
+        slice.subtreeEnd.withUnsafeBufferPointer { ends in
+        slice.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
+        slice.nodeTokens.withUnsafeBufferPointer { tokens in
+        slice.reportsExit.withUnsafeBufferPointer { reportsExit in
             let n = bytes.count
+            var transitions = table.transitions
             var i = 0
             while i < n {
                 let depth = Int(depths[i])
-                let next = automaton.next(states[depth - 1], bytes[i])
+                let byte = bytes[i]
+                let slot = Int(states[depth &- 1]) &* 256 &+ Int(byte)
+                var next = transitions[slot]
+                if next == WalkTable.unknown {
+                    next = table.lookUp(slot)
+                    transitions = table.transitions
+                }
                 if next < 0 {
                     i = Int(ends[i])
                     continue
                 }
-                for t in Int(tokenStart[i])..<Int(tokenStart[i + 1]) { inside.insert(Int(tokens[t])) }
-                states[depth] = next
-                path[depth - 1] = bytes[i]
-                if Int(ends[i]) > i + 1 && automaton.isAccepting(next) {
+                let local = next &>> 1
+                var t = Int(tokenStart[i])
+                let tokensEnd = Int(tokenStart[i &+ 1])
+                while t < tokensEnd {
+                    let id = Int(tokens[t])
+                    words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
+                    t &+= 1
+                }
+                states[depth] = local
+                if depth == 1 { firstByte = byte }
+                if next & 1 != 0 && reportsExit[i] {
                     // The lexeme may end here and the token go on in the grammar: the parser walks
                     // the children from here; continuations inside the lexeme are covered here.
-                    exitNodes.append(Int32(i))
-                    exitPrefixes.append(Array(path[0..<depth]))
-                    exitStates.append(next)
+                    exitNodes.append(slice.fullNode[i])
+                    exitFirstBytes.append(firstByte)
                 }
-                i += 1
+                i &+= 1
             }
-        }}}}}
-        let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes, exitStates: exitStates)
-        entries[key] = e
-        return e
+        }}}}}}}
+        return Entry(inside: inside, exitNodes: exitNodes, exitFirstBytes: exitFirstBytes)
+    }
+}
+
+/// The transitions one trie walk has used, numbered by walk-local state: `transitions[local * 256 +
+/// byte]` is the next local state times two, plus one when it accepts; `-1` dead, `unknown` not
+/// looked up yet. Lives as long as the walk.
+private final class WalkTable {
+    static let unknown: Int32 = -2
+    let automaton: any ByteLexeme
+    /// Lexeme state of each local state.
+    private(set) var lexemeState: [Int32]
+    private var localOf: [Int32: Int32]
+    private(set) var transitions: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+
+    init(automaton: any ByteLexeme, start: Int32) {
+        self.automaton = automaton
+        lexemeState = [start]
+        localOf = [start: 0]
+        capacity = 16
+        transitions = .allocate(capacity: capacity * 256)
+        transitions.initialize(repeating: Self.unknown, count: capacity * 256)
+    }
+
+    deinit { transitions.deallocate() }
+
+    /// Fills `transitions[slot]` from the lexeme, numbering a new lexeme state; may move `transitions`.
+    func lookUp(_ slot: Int) -> Int32 {
+        let s = automaton.next(lexemeState[slot >> 8], UInt8(truncatingIfNeeded: slot))
+        var next: Int32 = -1
+        if s >= 0 {
+            if let known = localOf[s] {
+                next = known
+            } else {
+                next = Int32(lexemeState.count)
+                localOf[s] = next
+                lexemeState.append(s)
+                if lexemeState.count > capacity {
+                    let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * 256)
+                    grown.moveInitialize(from: transitions, count: capacity * 256)
+                    (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
+                    transitions.deallocate()
+                    transitions = grown
+                    capacity *= 2
+                }
+            }
+            next = next << 1 | (automaton.isAccepting(s) ? 1 : 0)
+        }
+        transitions[slot] = next
+        return next
     }
 }

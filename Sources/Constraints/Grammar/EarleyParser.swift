@@ -177,43 +177,30 @@ struct EarleyParser {
         return true
     }
 
-    /// The bytes that may come right after any lexeme item of the last set ends: a superset of what
-    /// the parser allows after a lexeme completes at any later position reached inside the lexemes.
-    mutating func bytesAfterLexemesEnd() -> ByteSet {
+    /// Pushes the set where the lexeme items of the last set at (`lexeme`, `state`) have just ended:
+    /// their successors, closed. It stands for every position where the lexeme may end after bytes
+    /// that stay inside it, since what may follow the lexeme does not depend on its bytes (the items
+    /// completed, and their origins, are the same); only set numbers differ. `rollback(toBytes:)`
+    /// removes it.
+    /// - Returns: `false` (nothing pushed) when no item continues.
+    mutating func pushLexemeEnd(lexeme: Int32, state: Int32) -> Bool {
         let previous = lastSet
-        setStarts.append(Int32(items.count))
+        let newStart = Int32(items.count)
+        setStarts.append(newStart)
         resetSeen()
         for i in previous {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
-            if Int(item.dot) < rhs.count, case .lexeme = rhs[Int(item.dot)] {
+            if item.lexState == state, Int(item.dot) < rhs.count, case .lexeme(let l) = rhs[Int(item.dot)], l == lexeme {
                 add(production: item.production, dot: item.dot + 1, origin: item.origin)
             }
         }
-        close()
-        let follow = allowedBytes
-        items.removeSubrange(Int(setStarts[setStarts.count - 1])...)
-        setStarts.removeLast()
-        resetSeen()
-        return follow
-    }
-
-    /// Removes from the last set the items inside `lexeme` at automaton state `state` (so a walk from
-    /// here follows only paths where that lexeme has ended). Rolling back past this set restores it.
-    mutating func dropLexemeItems(lexeme: Int32, state: Int32) {
-        let start = Int(setStarts[setStarts.count - 1])
-        var write = start
-        for i in start..<items.count {
-            let item = items[i]
-            let rhs = grammar.productions[Int(item.production)].rhs
-            if item.lexState == state, Int(item.dot) < rhs.count, case .lexeme(let l) = rhs[Int(item.dot)], l == lexeme {
-                continue
-            }
-            items[write] = item
-            write += 1
+        if items.count == Int(newStart) {
+            setStarts.removeLast()
+            return false
         }
-        items.removeSubrange(write...)
-        resetSeen()
+        close()
+        return true
     }
 
     /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the

@@ -16,6 +16,8 @@ public final class RegexLexeme: ByteLexeme {
     private var transitions: [Int32] = []
     /// The DFA state before any byte (see `ByteLexeme`).
     public let startState: Int32
+    /// Mask classes: a DFA state's NFA states moved to their canonical counter copies.
+    private var classes = MaskClassTable<Key>()
 
     private struct Key: Hashable {
         var states: [Int32]
@@ -106,6 +108,24 @@ public final class RegexLexeme: ByteLexeme {
         let result = targets.isEmpty ? -1 : intern(closure(targets, atStart: false), atStart: false)
         transitions[slot] = result
         return result
+    }
+
+    /// The class of a DFA state (see `ByteLexeme`): its NFA states with every counted copy far from its
+    /// bound moved to one canonical copy (`ByteNFA.canonical`), so `.{0,300}` after 5 or after 50
+    /// characters is one class for tokens up to `horizon` bytes.
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - horizon: the longest string the equivalence holds for.
+    /// - Returns: the class.
+    public func maskClass(of state: Int32, horizon: Int) -> Int32 {
+        // An NFA set's language is the union of its states' languages, so moving each state to an
+        // equivalent one keeps the set's language up to `horizon` bytes.
+        // `atStart` only matters where `^` edges are: without them, the start state and a later state
+        // with the same NFA states (`.*` before and after a byte) are one class.
+        classes.classOf(state, horizon: horizon) {
+            let moved = Set(dfaStates[Int(state)].map { nfa.canonical($0, horizon: horizon) }).sorted()
+            return Key(states: moved, atStart: dfaAtStart[Int(state)] && nfa.hasStartAnchors)
+        }
     }
 
     /// Whether the bytes read so far match (see `ByteLexeme`).
