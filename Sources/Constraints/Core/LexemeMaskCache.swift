@@ -18,34 +18,46 @@ final class LexemeMaskCache {
         var exitFirstBytes: [UInt8]
     }
 
+    /// Lexemes by object, so a lexeme the grammar uses in several places shares its entries.
     private struct Key: Hashable {
-        var lexeme: Int32
+        var lexeme: ObjectIdentifier
         var state: Int32
     }
 
     private var entries: [Key: Entry] = [:]
     /// Short-slice results per (lexeme, mask class).
     private var classEntries: [Key: Entry] = [:]
+    /// Each lexeme's transitions as walks number them, kept across walks: a new state's walk mostly
+    /// follows transitions earlier walks already looked up.
+    private var tables: [ObjectIdentifier: WalkTable] = [:]
     /// Bounds memory (each entry holds one vocabulary-sized bitset, 12.5 KB at 100k tokens): past this
     /// many states (or classes) the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens,
     /// as many again for the classes.
     static let maxEntries = 4096
 
     func entry(lexeme: Int32, state: Int32, grammar: Grammar, vocabulary v: TokenVocabulary) -> Entry {
-        let key = Key(lexeme: lexeme, state: state)
+        let automaton = grammar.lexemes[Int(lexeme)]
+        let id = ObjectIdentifier(automaton)
+        let key = Key(lexeme: id, state: state)
         if let e = entries[key] { return e }
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
         if classEntries.count >= Self.maxEntries { classEntries.removeAll(keepingCapacity: true) }
-        let automaton = grammar.lexemes[Int(lexeme)]
-        let classKey = Key(lexeme: lexeme, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
+        var table: WalkTable
+        if let known = tables[id], known.count < WalkTable.maxStates {
+            table = known
+        } else {
+            table = WalkTable(automaton: automaton)
+            tables[id] = table
+        }
+        let classKey = Key(lexeme: id, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
         var e: Entry
         if let shared = classEntries[classKey] {
             e = shared
         } else {
-            e = Self.walk(v.shortSlice, automaton: automaton, from: state, count: v.count)
+            e = Self.walk(v.shortSlice, table: table, from: state, count: v.count)
             classEntries[classKey] = e
         }
-        let deep = Self.walk(v.deepSlice, automaton: automaton, from: state, count: v.count)
+        let deep = Self.walk(v.deepSlice, table: table, from: state, count: v.count)
         e.inside.formUnion(deep.inside)
         e.exitNodes += deep.exitNodes
         e.exitFirstBytes += deep.exitFirstBytes
@@ -58,15 +70,14 @@ final class LexemeMaskCache {
     ///
     /// Transitions are memoised in a table local to the walk (`WalkTable`), so the per-node step is a
     /// few loads from raw buffers instead of a call through the lexeme protocol.
-    private static func walk(_ slice: TokenTrieSlice, automaton: any ByteLexeme, from state: Int32, count: Int) -> Entry {
+    private static func walk(_ slice: TokenTrieSlice, table: WalkTable, from state: Int32, count: Int) -> Entry {
         var inside = TokenMask(count: count)
         var exitNodes: [Int32] = [], exitFirstBytes: [UInt8] = []
-        let table = WalkTable(automaton: automaton, start: state)
         // Per-depth local state, in a fixed buffer (no per-node allocation).
         let states = UnsafeMutablePointer<Int32>.allocate(capacity: slice.maxDepth + 1)
         defer { states.deallocate() }
         var firstByte: UInt8 = 0
-        states[0] = 0
+        states[0] = table.local(state)
         inside.withUnsafeMutableWords { words in
         slice.nodeByte.withUnsafeBufferPointer { bytes in
         slice.nodeDepth.withUnsafeBufferPointer { depths in
@@ -113,51 +124,52 @@ final class LexemeMaskCache {
     }
 }
 
-/// The transitions one trie walk has used, numbered by walk-local state: `transitions[local * 256 +
-/// byte]` is the next local state times two, plus one when it accepts; `-1` dead, `unknown` not
-/// looked up yet. Lives as long as the walk.
+/// A lexeme's transitions as trie walks use them, numbered by table-local state: `transitions[local *
+/// 256 + byte]` is the next local state times two, plus one when it accepts; `-1` dead, `unknown` not
+/// looked up yet. Kept across walks of one lexeme by `LexemeMaskCache`.
 private final class WalkTable {
     static let unknown: Int32 = -2
+    /// Past this many states (1 KB of table each) the cache starts a fresh table for the next walk.
+    static let maxStates = 4096
     let automaton: any ByteLexeme
     /// Lexeme state of each local state.
-    private(set) var lexemeState: [Int32]
-    private var localOf: [Int32: Int32]
+    private var lexemeState: [Int32] = []
+    private var localOf: [Int32: Int32] = [:]
     private(set) var transitions: UnsafeMutablePointer<Int32>
-    private var capacity: Int
+    private var capacity = 16
 
-    init(automaton: any ByteLexeme, start: Int32) {
+    init(automaton: any ByteLexeme) {
         self.automaton = automaton
-        lexemeState = [start]
-        localOf = [start: 0]
-        capacity = 16
         transitions = .allocate(capacity: capacity * 256)
         transitions.initialize(repeating: Self.unknown, count: capacity * 256)
     }
 
     deinit { transitions.deallocate() }
 
-    /// Fills `transitions[slot]` from the lexeme, numbering a new lexeme state; may move `transitions`.
+    /// The number of local states.
+    var count: Int { lexemeState.count }
+
+    /// The local number of lexeme state `s`, numbering it if new; may move `transitions`.
+    func local(_ s: Int32) -> Int32 {
+        if let known = localOf[s] { return known }
+        let n = Int32(lexemeState.count)
+        localOf[s] = n
+        lexemeState.append(s)
+        if lexemeState.count > capacity {
+            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * 256)
+            grown.moveInitialize(from: transitions, count: capacity * 256)
+            (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
+            transitions.deallocate()
+            transitions = grown
+            capacity *= 2
+        }
+        return n
+    }
+
+    /// Fills `transitions[slot]` from the lexeme; may move `transitions`.
     func lookUp(_ slot: Int) -> Int32 {
         let s = automaton.next(lexemeState[slot >> 8], UInt8(truncatingIfNeeded: slot))
-        var next: Int32 = -1
-        if s >= 0 {
-            if let known = localOf[s] {
-                next = known
-            } else {
-                next = Int32(lexemeState.count)
-                localOf[s] = next
-                lexemeState.append(s)
-                if lexemeState.count > capacity {
-                    let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * 256)
-                    grown.moveInitialize(from: transitions, count: capacity * 256)
-                    (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
-                    transitions.deallocate()
-                    transitions = grown
-                    capacity *= 2
-                }
-            }
-            next = next << 1 | (automaton.isAccepting(s) ? 1 : 0)
-        }
+        let next = s < 0 ? -1 : local(s) << 1 | (automaton.isAccepting(s) ? 1 : 0)
         transitions[slot] = next
         return next
     }

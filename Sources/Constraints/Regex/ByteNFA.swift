@@ -38,11 +38,7 @@ struct ByteNFA {
         start = newState()
         accept = try build(root, from: start)
         counters.sort { $0.stride * $0.copies > $1.stride * $1.copies }
-        hasStartAnchors = states.contains { !$0.atStart.isEmpty }
     }
-
-    /// Whether some `^` edge exists (else where the input starts does not matter after the start).
-    private(set) var hasStartAnchors = false
 
     /// A state that reads every string of at most `horizon` bytes as `state` does: a state in a copy
     /// of a counted body far from the run's end is moved to the copy `horizon + 4` before the end.
