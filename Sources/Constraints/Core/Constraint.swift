@@ -120,9 +120,11 @@ public struct Constraint {
     ///
     /// Tokens that stay inside a lexeme (a JSON string, a number, a regex) depend only on the lexeme's
     /// automaton state, not on the parser stack (XGrammar's context-independent tokens). They are
-    /// computed once per (lexeme, state) with the bare automaton and cached; the parser walks only the
-    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit)
-    /// and the subtrees of bytes that grammar terminals other than lexemes allow.
+    /// computed once per (lexeme, state) with the bare automaton and cached (shared between states of
+    /// one mask class for tokens up to the vocabulary's mask horizon); the parser walks only the
+    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit),
+    /// all from one parser set per lexeme item, and the subtrees of bytes that grammar terminals other
+    /// than lexemes allow.
     ///
     /// `mutating` only because the parser's set stack is used as scratch; the state is unchanged.
     /// - Returns: the mask (EOS bits set when the output may end here).

@@ -42,7 +42,7 @@ final class LexemeMaskCache {
         if let e = entries[key] { return e }
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
         if classEntries.count >= Self.maxEntries { classEntries.removeAll(keepingCapacity: true) }
-        var table: WalkTable
+        let table: WalkTable
         if let known = tables[id], known.count < WalkTable.maxStates {
             table = known
         } else {
@@ -129,7 +129,8 @@ final class LexemeMaskCache {
 /// looked up yet. Kept across walks of one lexeme by `LexemeMaskCache`.
 private final class WalkTable {
     static let unknown: Int32 = -2
-    /// Past this many states (1 KB of table each) the cache starts a fresh table for the next walk.
+    /// Past this many states (1 KB of table each, so at most about 4 MB per lexeme) the cache starts a
+    /// fresh table for the next walk.
     static let maxStates = 4096
     let automaton: any ByteLexeme
     /// Lexeme state of each local state.

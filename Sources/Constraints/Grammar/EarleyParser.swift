@@ -58,10 +58,6 @@ struct EarleyParser {
         return false
     }
 
-    /// Whether no item is left: no continuation can be accepted (only after a failed scan, which is
-    /// undone, so a live parser is never dead).
-    var isDead: Bool { lastSet.isEmpty }
-
     /// Adds an item to the set being built, expanding a lexeme's start and nullable lexemes.
     private mutating func add(production: Int32, dot: Int32, origin: Int32) {
         let rhs = grammar.productions[Int(production)].rhs
