@@ -120,9 +120,11 @@ public struct Constraint {
     ///
     /// Tokens that stay inside a lexeme (a JSON string, a number, a regex) depend only on the lexeme's
     /// automaton state, not on the parser stack (XGrammar's context-independent tokens). They are
-    /// computed once per (lexeme, state) with the bare automaton and cached; the parser walks only the
-    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit)
-    /// and the subtrees of bytes that grammar terminals other than lexemes allow.
+    /// computed once per (lexeme, state) with the bare automaton and cached (shared between states of
+    /// one mask class for tokens up to the vocabulary's mask horizon); the parser walks only the
+    /// subtrees where a lexeme may end with the token going on (after a closing quote, after a digit),
+    /// all from one parser set per lexeme item, and the subtrees of bytes that grammar terminals other
+    /// than lexemes allow.
     ///
     /// `mutating` only because the parser's set stack is used as scratch; the state is unchanged.
     /// - Returns: the mask (EOS bits set when the output may end here).
@@ -133,57 +135,32 @@ public struct Constraint {
             for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
         }
         let (lexemeItems, byteTerminals) = parser.scannable
-        var exits: [(node: Int32, prefix: [UInt8], lexeme: Int32, state: Int32)] = []
-        for (lexeme, state) in lexemeItems {
-            let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
-            mask.formUnion(entry.inside)
-            for k in entry.exitNodes.indices {
-                exits.append((entry.exitNodes[k], entry.exitPrefixes[k], lexeme, entry.exitStates[k]))
-            }
-        }
         let base = parser.byteCount
         // Tokens whose first byte a byte-set terminal allows: the parser walks their whole subtrees.
         if !byteTerminals.isEmpty {
             walk(from: 0, to: vocabulary.nodeByte.count, firstBytes: byteTerminals, base: base, into: &mask)
         }
-        // In trie order, consecutive exits share prefixes: keep the parser on the common part.
-        exits.sort { $0.node < $1.node }
-        // An exit matters only if some child byte can follow a lexeme's end here.
-        let follow = exits.isEmpty ? ByteSet() : parser.bytesAfterLexemesEnd()
-        var fed: [UInt8] = []
-        for exit in exits {
-            // Subtrees already walked from the root need no second walk.
-            if byteTerminals.contains(exit.prefix[0]) { continue }
-            let node = Int(exit.node)
-            var child = node + 1, useful = false
-            let end = Int(vocabulary.subtreeEnd[node])
-            while child < end {
-                if follow.contains(vocabulary.nodeByte[child]) { useful = true; break }
-                child = Int(vocabulary.subtreeEnd[child])
+        for (lexeme, state) in lexemeItems {
+            let entry = cache.entry(lexeme: lexeme, state: state, grammar: grammar, vocabulary: vocabulary)
+            mask.formUnion(entry.inside)
+            // Tokens where the lexeme ends inside them: what follows the lexeme is the same wherever
+            // it ends, so one parser set stands for all exits, and each exit's children are walked
+            // from it.
+            guard !entry.exitNodes.isEmpty, parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
+            let follow = parser.allowedBytes
+            for (k, exit) in entry.exitNodes.enumerated() {
+                // Subtrees already walked from the root need no second walk.
+                if byteTerminals.contains(entry.exitFirstBytes[k]) { continue }
+                let node = Int(exit)
+                let end = Int(vocabulary.subtreeEnd[node])
+                var child = node + 1
+                while child < end, !follow.contains(vocabulary.nodeByte[child]) { child = Int(vocabulary.subtreeEnd[child]) }
+                if child < end {
+                    walk(from: child, to: end, firstBytes: follow, base: base + 1, into: &mask)
+                }
             }
-            if !useful { continue }
-            var common = 0
-            while common < min(fed.count, exit.prefix.count), fed[common] == exit.prefix[common] { common += 1 }
-            parser.rollback(toBytes: base + common)
-            fed.removeSubrange(common...)
-            var ok = true
-            for b in exit.prefix[common...] {
-                guard parser.advance(b) else { ok = false; break }
-                fed.append(b)
-            }
-            guard ok else { continue }
-            // Continuations inside the lexeme are in the cached mask (and deeper exits): walk only
-            // those where the lexeme ends here.
-            parser.dropLexemeItems(lexeme: exit.lexeme, state: exit.state)
-            if !parser.isDead {
-                walk(from: node + 1, to: end, firstBytes: nil,
-                     base: base + fed.count, into: &mask)
-            }
-            // Undo the pruned last byte; the rest of the prefix stays for the next exit.
-            parser.rollback(toBytes: base + fed.count - 1)
-            fed.removeLast()
+            parser.rollback(toBytes: base)
         }
-        parser.rollback(toBytes: base)
         return mask
     }
 

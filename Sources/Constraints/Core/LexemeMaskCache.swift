@@ -1,70 +1,177 @@
 /// Per (lexeme, automaton state): the tokens that stay inside the lexeme, and the trie nodes where the
 /// lexeme may end with the token continuing (those subtrees need the parser).
 ///
+/// Computing an entry walks the vocabulary trie with the bare automaton. The walk is split at the
+/// vocabulary's mask horizon: the part for tokens up to the horizon is shared by all states of one
+/// mask class (`ByteLexeme.maskClass(of:horizon:)` — a counted string's counts far from the bound
+/// are one class), and only the small deep part (longer tokens) is walked per state.
+///
 /// Shared by reference between a constraint and its forks. Not thread-safe: a constraint and its forks
 /// belong to one decoding sequence, driven from one thread at a time.
 final class LexemeMaskCache {
     struct Entry {
         /// Tokens whose bytes all stay inside the lexeme.
         var inside: TokenMask
-        /// Trie nodes with children where the lexeme may end, the bytes leading there, and the lexeme
-        /// state there: the parser walks their children with the lexeme forced to end.
+        /// Trie nodes with children where the lexeme may end, and the first byte of each: the parser
+        /// walks their children from the set where the lexeme has ended.
         var exitNodes: [Int32]
-        var exitPrefixes: [[UInt8]]
-        var exitStates: [Int32]
+        var exitFirstBytes: [UInt8]
     }
 
+    /// Lexemes by object, so a lexeme the grammar uses in several places shares its entries.
     private struct Key: Hashable {
-        var lexeme: Int32
+        var lexeme: ObjectIdentifier
         var state: Int32
     }
 
     private var entries: [Key: Entry] = [:]
+    /// Short-slice results per (lexeme, mask class).
+    private var classEntries: [Key: Entry] = [:]
+    /// Each lexeme's transitions as walks number them, kept across walks: a new state's walk mostly
+    /// follows transitions earlier walks already looked up.
+    private var tables: [ObjectIdentifier: WalkTable] = [:]
     /// Bounds memory (each entry holds one vocabulary-sized bitset, 12.5 KB at 100k tokens): past this
-    /// many states the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens.
+    /// many states (or classes) the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens,
+    /// as many again for the classes.
     static let maxEntries = 4096
 
     func entry(lexeme: Int32, state: Int32, grammar: Grammar, vocabulary v: TokenVocabulary) -> Entry {
-        let key = Key(lexeme: lexeme, state: state)
+        let automaton = grammar.lexemes[Int(lexeme)]
+        let id = ObjectIdentifier(automaton)
+        let key = Key(lexeme: id, state: state)
         if let e = entries[key] { return e }
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
-        let automaton = grammar.lexemes[Int(lexeme)]
-        var inside = TokenMask(count: v.count)
-        var exitNodes: [Int32] = [], exitPrefixes: [[UInt8]] = [], exitStates: [Int32] = []
-        // Per-depth automaton state and byte path, in fixed buffers (no per-node allocation).
-        let maxDepth = v.maxDepth
-        var states = [Int32](repeating: 0, count: maxDepth + 1)
-        var path = [UInt8](repeating: 0, count: maxDepth + 1)
-        states[0] = state
-        v.nodeByte.withUnsafeBufferPointer { bytes in
-        v.nodeDepth.withUnsafeBufferPointer { depths in
-        v.subtreeEnd.withUnsafeBufferPointer { ends in
-        v.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
-        v.nodeTokens.withUnsafeBufferPointer { tokens in
+        if classEntries.count >= Self.maxEntries { classEntries.removeAll(keepingCapacity: true) }
+        let table: WalkTable
+        if let known = tables[id], known.count < WalkTable.maxStates {
+            table = known
+        } else {
+            table = WalkTable(automaton: automaton)
+            tables[id] = table
+        }
+        let classKey = Key(lexeme: id, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
+        var e: Entry
+        if let shared = classEntries[classKey] {
+            e = shared
+        } else {
+            e = Self.walk(v.shortSlice, table: table, from: state, count: v.count)
+            classEntries[classKey] = e
+        }
+        let deep = Self.walk(v.deepSlice, table: table, from: state, count: v.count)
+        e.inside.formUnion(deep.inside)
+        e.exitNodes += deep.exitNodes
+        e.exitFirstBytes += deep.exitFirstBytes
+        entries[key] = e
+        return e
+    }
+
+    /// Walks a trie slice with the automaton from `state`: the tokens it reports whose bytes the
+    /// automaton reads without dying, and the exits (reporting nodes with children where it accepts).
+    ///
+    /// Transitions are memoised in a table local to the walk (`WalkTable`), so the per-node step is a
+    /// few loads from raw buffers instead of a call through the lexeme protocol.
+    private static func walk(_ slice: TokenTrieSlice, table: WalkTable, from state: Int32, count: Int) -> Entry {
+        var inside = TokenMask(count: count)
+        var exitNodes: [Int32] = [], exitFirstBytes: [UInt8] = []
+        // Per-depth local state, in a fixed buffer (no per-node allocation).
+        let states = UnsafeMutablePointer<Int32>.allocate(capacity: slice.maxDepth + 1)
+        defer { states.deallocate() }
+        var firstByte: UInt8 = 0
+        states[0] = table.local(state)
+        inside.withUnsafeMutableWords { words in
+        slice.nodeByte.withUnsafeBufferPointer { bytes in
+        slice.nodeDepth.withUnsafeBufferPointer { depths in
+        slice.subtreeEnd.withUnsafeBufferPointer { ends in
+        slice.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
+        slice.nodeTokens.withUnsafeBufferPointer { tokens in
+        slice.reportsExit.withUnsafeBufferPointer { reportsExit in
             let n = bytes.count
+            var transitions = table.transitions
             var i = 0
             while i < n {
                 let depth = Int(depths[i])
-                let next = automaton.next(states[depth - 1], bytes[i])
+                let byte = bytes[i]
+                let slot = Int(states[depth &- 1]) &* 256 &+ Int(byte)
+                var next = transitions[slot]
+                if next == WalkTable.unknown {
+                    next = table.lookUp(slot)
+                    transitions = table.transitions
+                }
                 if next < 0 {
                     i = Int(ends[i])
                     continue
                 }
-                for t in Int(tokenStart[i])..<Int(tokenStart[i + 1]) { inside.insert(Int(tokens[t])) }
-                states[depth] = next
-                path[depth - 1] = bytes[i]
-                if Int(ends[i]) > i + 1 && automaton.isAccepting(next) {
+                let local = next &>> 1
+                var t = Int(tokenStart[i])
+                let tokensEnd = Int(tokenStart[i &+ 1])
+                while t < tokensEnd {
+                    let id = Int(tokens[t])
+                    words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
+                    t &+= 1
+                }
+                states[depth] = local
+                if depth == 1 { firstByte = byte }
+                if next & 1 != 0 && reportsExit[i] {
                     // The lexeme may end here and the token go on in the grammar: the parser walks
                     // the children from here; continuations inside the lexeme are covered here.
-                    exitNodes.append(Int32(i))
-                    exitPrefixes.append(Array(path[0..<depth]))
-                    exitStates.append(next)
+                    exitNodes.append(slice.fullNode[i])
+                    exitFirstBytes.append(firstByte)
                 }
-                i += 1
+                i &+= 1
             }
-        }}}}}
-        let e = Entry(inside: inside, exitNodes: exitNodes, exitPrefixes: exitPrefixes, exitStates: exitStates)
-        entries[key] = e
-        return e
+        }}}}}}}
+        return Entry(inside: inside, exitNodes: exitNodes, exitFirstBytes: exitFirstBytes)
+    }
+}
+
+/// A lexeme's transitions as trie walks use them, numbered by table-local state: `transitions[local *
+/// 256 + byte]` is the next local state times two, plus one when it accepts; `-1` dead, `unknown` not
+/// looked up yet. Kept across walks of one lexeme by `LexemeMaskCache`.
+private final class WalkTable {
+    static let unknown: Int32 = -2
+    /// Past this many states (1 KB of table each, so at most about 4 MB per lexeme) the cache starts a
+    /// fresh table for the next walk.
+    static let maxStates = 4096
+    let automaton: any ByteLexeme
+    /// Lexeme state of each local state.
+    private var lexemeState: [Int32] = []
+    private var localOf: [Int32: Int32] = [:]
+    private(set) var transitions: UnsafeMutablePointer<Int32>
+    private var capacity = 16
+
+    init(automaton: any ByteLexeme) {
+        self.automaton = automaton
+        transitions = .allocate(capacity: capacity * 256)
+        transitions.initialize(repeating: Self.unknown, count: capacity * 256)
+    }
+
+    deinit { transitions.deallocate() }
+
+    /// The number of local states.
+    var count: Int { lexemeState.count }
+
+    /// The local number of lexeme state `s`, numbering it if new; may move `transitions`.
+    func local(_ s: Int32) -> Int32 {
+        if let known = localOf[s] { return known }
+        let n = Int32(lexemeState.count)
+        localOf[s] = n
+        lexemeState.append(s)
+        if lexemeState.count > capacity {
+            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * 256)
+            grown.moveInitialize(from: transitions, count: capacity * 256)
+            (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
+            transitions.deallocate()
+            transitions = grown
+            capacity *= 2
+        }
+        return n
+    }
+
+    /// Fills `transitions[slot]` from the lexeme; may move `transitions`.
+    func lookUp(_ slot: Int) -> Int32 {
+        let s = automaton.next(lexemeState[slot >> 8], UInt8(truncatingIfNeeded: slot))
+        let next = s < 0 ? -1 : local(s) << 1 | (automaton.isAccepting(s) ? 1 : 0)
+        transitions[slot] = next
+        return next
     }
 }

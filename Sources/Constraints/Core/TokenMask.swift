@@ -37,6 +37,11 @@ public struct TokenMask: Equatable, Sendable {
         for w in words.indices { words[w] |= other.words[w] }
     }
 
+    /// Runs `body` on the bit words (for hot loops that set many bits).
+    mutating func withUnsafeMutableWords<R>(_ body: (UnsafeMutableBufferPointer<UInt64>) throws -> R) rethrows -> R {
+        try words.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
     /// The number of allowed tokens.
     public var allowedCount: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 

@@ -17,6 +17,23 @@ public protocol ByteLexeme: AnyObject {
     /// - Parameter state: a state this lexeme returned.
     /// - Returns: `true` when the lexeme may end here.
     func isAccepting(_ state: Int32) -> Bool
+    /// A key standing for `state` in the lexeme-mask cache: states with the same key accept and reject
+    /// the same strings of at most `horizon` bytes, and are accepting after the same ones, so tokens
+    /// that short have the same masks from both.
+    ///
+    /// Counted repetitions need this: `.{0,300}` has a state per count, but every count far enough
+    /// from the bound behaves alike on short strings. Returning `state` itself is always correct
+    /// (the default); keys of different lexemes are never compared.
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - horizon: the longest string the equivalence must hold for (the same for every call).
+    /// - Returns: the key.
+    func maskClass(of state: Int32, horizon: Int) -> Int32
+}
+
+extension ByteLexeme {
+    /// Every state is its own class (see the requirement).
+    public func maskClass(of state: Int32, horizon: Int) -> Int32 { state }
 }
 
 extension ByteLexeme {

@@ -88,6 +88,8 @@ final class SchemaCompilation {
     private(set) var ws: Grammar.Symbol = .rule(0)
     private var deferredEnums: [(rule: Int32, candidates: [JSONValue], rest: Int32, pointer: String)] = []
     private var anyStringInner: RegexLexeme?
+    /// The padded lexeme of an unconstrained JSON string, shared by every such value.
+    private var anyStringLexeme: WhitespacePrefixedLexeme?
     private var keyLexemes: [String: Grammar.Symbol] = [:]
 
     init(root: JSONValue, options: JSONSchemaOptions) {
@@ -463,7 +465,16 @@ final class SchemaCompilation {
 
     /// The string alternative, or nil when no string satisfies the length bounds.
     private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
-        try stringContent(parts).map { padded(JSONStringLexeme(inner: $0, canonical: options.canonicalStrings)) }
+        guard let content = try stringContent(parts) else { return nil }
+        // Every unconstrained string is one lexeme object, so its token masks are computed once.
+        if content === anyStringInner {
+            if let shared = anyStringLexeme { return builder.lexeme(shared) }
+            let lexeme = WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace,
+                                                  inner: JSONStringLexeme(inner: content, canonical: options.canonicalStrings))
+            anyStringLexeme = lexeme
+            return builder.lexeme(lexeme)
+        }
+        return padded(JSONStringLexeme(inner: content, canonical: options.canonicalStrings))
     }
 
     /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when

@@ -23,6 +23,8 @@ final class JSONStringLexeme: ByteLexeme {
     private var states: [State] = []
     private var index: [State: Int32] = [:]
     private var transitions: [Int32] = []
+    /// Mask classes: the state with the inner state replaced by its class.
+    private var classes = MaskClassTable<State>()
     let startState: Int32 = 0
 
     /// Whether only the canonical spelling is accepted (see `JSONSchemaOptions.canonicalStrings`).
@@ -47,6 +49,16 @@ final class JSONStringLexeme: ByteLexeme {
     }
 
     func isAccepting(_ state: Int32) -> Bool { states[Int(state)].phase == .closed }
+
+    /// The decoding state with the inner state's class (see `ByteLexeme`): escapes never decode to
+    /// more bytes than they spell, so the inner automaton sees at most `horizon` bytes.
+    func maskClass(of state: Int32, horizon: Int) -> Int32 {
+        classes.classOf(state, horizon: horizon) {
+            var s = states[Int(state)]
+            s.inner = inner.maskClass(of: s.inner, horizon: horizon)
+            return s
+        }
+    }
 
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
         let slot = Int(state) * 256 + Int(byte)
@@ -247,6 +259,8 @@ final class IntersectionLexeme: ByteLexeme {
     private var states: [[Int32]] = []
     private var index: [[Int32]: Int32] = [:]
     private var transitions: [Int32] = []
+    /// Mask classes: the parts' classes.
+    private var classes = MaskClassTable<[Int32]>()
     let startState: Int32 = 0
 
     /// - Parameter parts: at least one lexeme (an empty intersection would accept everything).
@@ -282,6 +296,13 @@ final class IntersectionLexeme: ByteLexeme {
     func isAccepting(_ state: Int32) -> Bool {
         for (k, p) in parts.enumerated() where !p.isAccepting(states[Int(state)][k]) { return false }
         return true
+    }
+
+    /// The tuple of the parts' classes (see `ByteLexeme`).
+    func maskClass(of state: Int32, horizon: Int) -> Int32 {
+        classes.classOf(state, horizon: horizon) {
+            zip(parts, states[Int(state)]).map { $0.maskClass(of: $1, horizon: horizon) }
+        }
     }
 }
 

@@ -32,6 +32,12 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
         return n < 0 ? -1 : base + n
     }
 
+    /// Whitespace states are their own class; the others carry the inner state's class, in the same
+    /// numbering (see `ByteLexeme`).
+    func maskClass(of state: Int32, horizon: Int) -> Int32 {
+        state >= base ? base + inner.maskClass(of: state - base, horizon: horizon) : state
+    }
+
     func isAccepting(_ state: Int32) -> Bool {
         state >= base ? inner.isAccepting(state - base) : inner.isAccepting(inner.startState)
     }

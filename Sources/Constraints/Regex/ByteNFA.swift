@@ -12,9 +12,20 @@ struct ByteNFA {
         var atEnd: [Int32] = []
     }
 
+    /// A run of identical copies of a repetition's body, unrolled for a bound: copy `k` is the states
+    /// `first + k * stride ..< first + (k + 1) * stride`, and its edges are copy 0's shifted by
+    /// `k * stride`, except that the last copy leads out of the run.
+    struct Counter {
+        var first: Int32
+        var stride: Int32
+        var copies: Int32
+    }
+
     private(set) var states: [State] = []
     private(set) var start: Int32 = 0
     private(set) var accept: Int32 = 0
+    /// The unrolled runs whose body reads at least one byte, outermost (largest) first.
+    private(set) var counters: [Counter] = []
     /// Bounds the automaton so a pattern like `(a{1000}){1000}` is refused rather than exhausting memory.
     static let maxStates = 200_000
 
@@ -26,6 +37,32 @@ struct ByteNFA {
             : node
         start = newState()
         accept = try build(root, from: start)
+        counters.sort { $0.stride * $0.copies > $1.stride * $1.copies }
+    }
+
+    /// A state that reads every string of at most `horizon` bytes as `state` does: a state in a copy
+    /// of a counted body far from the run's end is moved to the copy `horizon + 4` before the end.
+    ///
+    /// Why that is exact: a body reads at least one byte, so `horizon` bytes cross at most `horizon`
+    /// copy boundaries, and a run from copy `j` touches copies `j…j + horizon + 1` only; shifting by
+    /// whole copies maps those runs one-to-one onto runs from the target copy with the same bytes,
+    /// edges leaving the counter and acceptance, as long as neither run reaches the last copy.
+    func canonical(_ state: Int32, horizon: Int) -> Int32 {
+        var x = state
+        var moved = true
+        while moved {
+            moved = false
+            for c in counters where x >= c.first && x < c.first + c.stride * c.copies {
+                let copy = (x - c.first) / c.stride
+                let target = c.copies - Int32(horizon) - 4
+                if copy < target {
+                    x += (target - copy) * c.stride
+                    moved = true
+                    break
+                }
+            }
+        }
+        return x
     }
 
     private mutating func newState() -> Int32 {
@@ -88,9 +125,12 @@ struct ByteNFA {
             return to
         case .repetition(let body, let minCount, let maxCount):
             var at = from
+            let required = Int32(states.count)
             for _ in 0..<minCount { at = try build(body, from: at) }
+            recordCounter(body, first: required, copies: minCount)
             if let maxCount {
                 let to = newState()
+                let optional = Int32(states.count)
                 for _ in minCount..<maxCount {
                     states[Int(at)].epsilon.append(to)
                     let s = newState()
@@ -98,6 +138,7 @@ struct ByteNFA {
                     at = try build(body, from: s)
                 }
                 states[Int(at)].epsilon.append(to)
+                recordCounter(body, first: optional, copies: maxCount - minCount)
                 return to
             }
             // Star: loop through a fresh state so the body's own edges stay separate.
@@ -108,6 +149,25 @@ struct ByteNFA {
             let to = newState()
             states[Int(loop)].epsilon.append(to)
             return to
+        }
+    }
+
+    /// Records `copies` copies of `body` built from state `first` on as a counter, when they can be
+    /// shifted (`canonical`): the body reads at least one byte and there are copies to share.
+    private mutating func recordCounter(_ body: RegexNode, first: Int32, copies: Int) {
+        let created = Int32(states.count) - first
+        guard copies > 1, created > 0, created % Int32(copies) == 0, Self.minLength(body) > 0 else { return }
+        counters.append(Counter(first: first, stride: created / Int32(copies), copies: Int32(copies)))
+    }
+
+    /// The fewest bytes a match of `node` reads.
+    static func minLength(_ node: RegexNode) -> Int {
+        switch node {
+        case .empty, .startAnchor, .endAnchor: return 0
+        case .bytes, .scalars: return 1
+        case .sequence(let parts): return parts.reduce(0) { $0 + minLength($1) }
+        case .alternation(let branches): return branches.map(minLength).min() ?? 1
+        case .repetition(let body, let minCount, _): return minCount == 0 ? 0 : minCount * minLength(body)
         }
     }
 

@@ -19,9 +19,12 @@ public final class RegexLexeme: ByteLexeme {
     private var transitions: [Int32] = []
     /// The DFA state before any byte (see `ByteLexeme`).
     public let startState: Int32
+    /// Mask classes: a DFA state's NFA states moved to their canonical counter copies.
+    private var classes = MaskClassTable<Key>()
 
     private struct Key: Hashable {
         var states: [Int32]
+        /// Whether the input starts here (in the DFA's index); whether the state accepts (in mask classes).
         var atStart: Bool
     }
 
@@ -116,6 +119,25 @@ public final class RegexLexeme: ByteLexeme {
         let result = targets.isEmpty ? -1 : intern(closure(targets, atStart: false), atStart: false)
         transitions[slot] = result
         return result
+    }
+
+    /// The class of a DFA state (see `ByteLexeme`): its NFA states that read bytes, with every counted
+    /// copy far from its bound moved to one canonical copy (`ByteNFA.canonical`), and whether it
+    /// accepts. So `.{0,300}` after 5 or after 50 characters is one class for tokens up to `horizon`
+    /// bytes, and so are `.*` before and after its first byte.
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - horizon: the longest string the equivalence holds for.
+    /// - Returns: the class.
+    public func maskClass(of state: Int32, horizon: Int) -> Int32 {
+        // A DFA state's transitions depend only on its NFA states' byte edges, and an NFA set's
+        // language is the union of its states' languages, so moving each state to an equivalent one
+        // keeps the language up to `horizon` bytes; acceptance here is the rest.
+        classes.classOf(state, horizon: horizon) {
+            let reading = dfaStates[Int(state)].filter { !nfa.states[Int($0)].byteEdges.isEmpty }
+            let moved = Set(reading.map { nfa.canonical($0, horizon: horizon) }).sorted()
+            return Key(states: moved, atStart: dfaAccepting[Int(state)])
+        }
     }
 
     /// Whether the bytes read so far match (see `ByteLexeme`).

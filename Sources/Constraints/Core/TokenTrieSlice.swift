@@ -1,0 +1,74 @@
+/// A part of the vocabulary trie, stored like the whole trie (flat, depth-first pre-order, a node's
+/// subtree is `i..<subtreeEnd[i]`), that the lexeme-mask cache walks with a bare automaton.
+///
+/// The cache splits the trie at the vocabulary's mask horizon: the *short* slice (nodes no deeper
+/// than the horizon) gives results that are the same for every automaton state of one mask class
+/// (see `ByteLexeme.maskClass(of:horizon:)`), so it is walked once per class; the *deep* slice (nodes
+/// below the horizon, with the ancestors needed to reach them) is walked once per state. In a byte-level
+/// BPE most tokens are short, so the per-state part is small (measured in docs/constraints.md).
+struct TokenTrieSlice: Sendable {
+    /// Byte on the edge into each node.
+    let nodeByte: [UInt8]
+    /// Depth of each node in the whole trie.
+    let nodeDepth: [Int32]
+    /// One past the last node of each node's subtree, within the slice.
+    let subtreeEnd: [Int32]
+    /// Range into `nodeTokens` of the tokens the slice reports at each node.
+    let nodeTokenStart: [Int32]
+    /// Token ids, grouped by node.
+    let nodeTokens: [Int32]
+    /// The whole trie's index of each node: exits are reported in whole-trie indices.
+    let fullNode: [Int32]
+    /// Whether a lexeme that may end at this node is reported as an exit: the node has children in the
+    /// whole trie and lies in the depths this slice reports.
+    let reportsExit: [Bool]
+
+    /// The deepest node's depth (0 when empty).
+    let maxDepth: Int
+
+    /// The number of nodes.
+    var count: Int { nodeByte.count }
+
+    /// Keeps the whole-trie nodes `keep` selects, which must be closed under taking ancestors, and
+    /// reports tokens and exits only at nodes `report` selects.
+    /// - Parameters:
+    ///   - trie: the whole trie's arrays (as `TokenVocabulary` stores them).
+    ///   - keep: whether a whole-trie node is in the slice.
+    ///   - report: whether a kept node's tokens and exit are reported.
+    init(of v: (nodeByte: [UInt8], nodeDepth: [Int32], subtreeEnd: [Int32], nodeTokenStart: [Int32], nodeTokens: [Int32]),
+         keep: (Int) -> Bool, report: (Int) -> Bool) {
+        let n = v.nodeByte.count
+        // rank[i]: kept nodes before i, so a kept node's subtree ends at rank[its whole-trie end].
+        var rank = [Int32](repeating: 0, count: n + 1)
+        var kept = 0
+        for i in 0..<n {
+            rank[i] = Int32(kept)
+            if keep(i) { kept += 1 }
+        }
+        rank[n] = Int32(kept)
+        var bytes: [UInt8] = [], depths: [Int32] = [], ends: [Int32] = [], full: [Int32] = []
+        var tokenStart: [Int32] = [], tokens: [Int32] = [], exits: [Bool] = []
+        bytes.reserveCapacity(kept)
+        for i in 0..<n where keep(i) {
+            bytes.append(v.nodeByte[i])
+            depths.append(v.nodeDepth[i])
+            ends.append(rank[Int(v.subtreeEnd[i])])
+            full.append(Int32(i))
+            tokenStart.append(Int32(tokens.count))
+            let reported = report(i)
+            if reported {
+                for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { tokens.append(v.nodeTokens[t]) }
+            }
+            exits.append(reported && Int(v.subtreeEnd[i]) > i + 1)
+        }
+        tokenStart.append(Int32(tokens.count))
+        nodeByte = bytes
+        nodeDepth = depths
+        subtreeEnd = ends
+        nodeTokenStart = tokenStart
+        nodeTokens = tokens
+        fullNode = full
+        reportsExit = exits
+        maxDepth = Int(depths.max() ?? 0)
+    }
+}

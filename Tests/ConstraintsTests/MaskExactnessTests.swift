@@ -1,0 +1,116 @@
+import Testing
+@testable import Constraints
+
+/// The optimised mask (lexeme masks shared between states of one mask class, the trie split at the
+/// mask horizon, one parser set standing for every place a lexeme ends) against the brute-force
+/// answer: `allows` on every token of the vocabulary, at every step of outputs that run counted
+/// strings up to their bounds.
+@Suite struct MaskExactnessTests {
+    /// Single bytes, the JSON fragments, and longer tokens: words with and without a leading space,
+    /// runs of one character (they cross many counts at once), multi-byte UTF-8 and escapes, and
+    /// tokens that end a string and go on (`", "`, `"}`).
+    static let tokens: [[UInt8]] = {
+        var t = (0...255).map { [UInt8($0)] }
+        var words = SyntheticVocabulary.fragments
+        words += ["the", " the", " quick", " brown", " fox", "Ada", " Love", "lace", "Grace", " Hopper", "example",
+                  ".org", "@ex", "ada@", "open", "shipped", "admin", "user", "guest", " 12", "36", "150", "151", "0.9",
+                  "12.5", ", \"", "\": \"", "\"}", "\"},", "\"],", "\", \"", "}, {\"", "\\u00e9", "\\n", "é!", "x😀y",
+                  "aaaa", "aaaaaaaa", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "        ", "----------------",
+                  "================================", "abcdefghijklmnopqrst", "ab cd ef gh ij kl mn", "Lorem ipsum dolor",
+                  " sit amet, consectetur", "a.", "a!", "a?", ".\"", "z.", "-0000-", "123e4567", "2024-02-29T12:00:00Z",
+                  "(12", " + ", " * ", "3)", ") *", "1000", " (", "/ (", "ééééé", "\"ab", "\"abcdefgh\""]
+        t += words.map { Array($0.utf8) }
+        t.append([])   // EOS
+        return t
+    }()
+
+    static func vocabulary(horizon: Int) -> TokenVocabulary {
+        TokenVocabulary(tokenBytes: tokens, endOfSequence: [tokens.count - 1], maskHorizon: horizon)
+    }
+
+    enum Source { case schema(String), regex(String), grammar(String) }
+
+    static let cases: [(String, Source, String)] = [
+        ("person", .schema(#"""
+            {"type": "object", "properties": {
+              "name": {"type": "string", "minLength": 1, "maxLength": 64},
+              "age": {"type": "integer", "minimum": 0, "maximum": 150},
+              "email": {"type": "string", "format": "email"},
+              "tags": {"type": "array", "items": {"enum": ["admin", "user", "guest"]}, "maxItems": 5},
+              "address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+                          "required": ["street", "city"], "additionalProperties": false}},
+             "required": ["name", "age"], "additionalProperties": false}
+            """#), #"{"name": "Ada Lovelace aaaaaaaaaaaaaaaa the quick brown fox ab cd ef gh", "age": 36, "email": "ada@example.org", "tags": ["admin", "user"], "address": {"street": "12 St James's Square", "city": "London"}}"#),
+        ("orders", .schema(#"""
+            {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "price": {"type": "number", "exclusiveMinimum": 0},
+              "status": {"enum": ["open", "shipped", "cancelled"]},
+              "note": {"anyOf": [{"type": "string", "pattern": "^[A-Z]"}, {"type": "null"}]},
+              "placed": {"type": "string", "format": "date-time"}},
+             "required": ["id", "price", "status"]}}
+            """#), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 0.99, "status": "shipped", "note": "Leave at the door, please."}]"#),
+        ("counted string to its bound", .schema(#"{"type": "array", "items": {"type": "string", "minLength": 3, "maxLength": 40}}"#),
+         #"["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "éé\u00e9aaaaaaaaaaaaaaaaaaaaaaaa\n", "abc"]"#),
+        ("free-text", .regex(#"[A-Z][A-Za-z0-9 ,.'-]{0,300}[.!?]"#),
+         "The quick brown fox" + String(repeating: " Lorem ipsum dolor sit amet, consectetur", count: 6) + " aaaaaaaa ab cd ef gh ij kl mn the aaaa."),
+        ("nested counters", .regex("(ab|c[a-z]{0,12}){2,30}x"), "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
+        ("arithmetic", .grammar("""
+            root  ::= expr
+            expr  ::= expr [-+*/] space term | term
+            term  ::= num | "(" space expr ")" space
+            num   ::= [0-9]+ space
+            space ::= [ ]*
+            """), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)"),
+    ]
+
+    static func grammar(_ source: Source) throws -> Grammar {
+        switch source {
+        case .schema(let s): return try Grammar.jsonSchema(s)
+        case .regex(let r): return try Grammar.regex(r)
+        case .grammar(let g): return try Grammar.parse(g)
+        }
+    }
+
+    @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
+    func maskEqualsPerTokenCheckAtEveryStep(horizon: Int) throws {
+        let vocabulary = Self.vocabulary(horizon: horizon)
+        for (name, source, output) in Self.cases {
+            var c = Constraint(grammar: try Self.grammar(source), vocabulary: vocabulary)
+            let segmentation = try #require(vocabulary.greedySegmentation(Array(output.utf8)), "\(name)")
+            // Twice: the second pass reads the masks the first one cached.
+            for pass in 0..<2 {
+                var step = c.restarted()
+                for (k, t) in segmentation.enumerated() {
+                    let mask = step.mask()
+                    var allowed: [Int] = []
+                    for candidate in 0..<vocabulary.count where step.allows(candidate) { allowed.append(candidate) }
+                    #expect(mask.allowed == allowed, "\(name), horizon \(horizon), pass \(pass), step \(k)")
+                    let advanced = step.advance(t)
+                    #expect(advanced, "\(name): token \(k) of a valid output refused")
+                    if !advanced { break }
+                }
+                let accepting = step.isAccepting
+                #expect(accepting, "\(name)")
+                if pass == 0 { c = step }
+            }
+        }
+    }
+
+    /// Counts far from a bound share a class; counts near it (where a short token can reach the
+    /// bound) do not.
+    @Test func countedRepetitionClasses() throws {
+        let lexeme = try RegexLexeme(pattern: "a{0,300}", search: false)
+        let horizon = 16
+        func state(after n: Int) -> Int32 {
+            var s = lexeme.startState
+            for _ in 0..<n { s = lexeme.next(s, UInt8(ascii: "a")) }
+            return s
+        }
+        let far = [5, 50, 200, 279].map { lexeme.maskClass(of: state(after: $0), horizon: horizon) }
+        #expect(Set(far).count == 1)
+        let near = [285, 290, 299, 300].map { lexeme.maskClass(of: state(after: $0), horizon: horizon) }
+        #expect(Set(near).count == near.count)
+        #expect(!near.contains(far[0]))
+    }
+}
