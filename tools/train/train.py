@@ -40,13 +40,20 @@ SEQ = 256
 BOS_ID, EOS_ID, PAD_ID = 0, 1, 2
 
 MODEL_CONFIGS = {
-    "target": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6, num_key_value_heads=6,
-                   intermediate_size=1024),
+    # The issue suggests ~384/6/6/1024; on the shared 2-core build machine that size ran at
+    # ~10 s/step, too slow to train in the time available, so the shipped demo target is narrower.
+    "target": dict(hidden_size=256, num_hidden_layers=6, num_attention_heads=4, num_key_value_heads=4,
+                   intermediate_size=768),
+    # The planned size, trained in a later session (logs/target384.log); not shipped yet: at the
+    # same step it trails the 256-wide model (see MODEL_CARD.md of demo-target).
+    "target384": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6, num_key_value_heads=6,
+                      intermediate_size=1024),
     "draft": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
                   intermediate_size=512),
 }
 DEFAULTS = {  # steps, batch, peak lr, warmup
     "target": dict(steps=1800, batch=16, lr=3e-3, warmup=100),
+    "target384": dict(steps=2000, batch=16, lr=3e-3, warmup=100),
     "draft": dict(steps=2000, batch=24, lr=3e-3, warmup=100),
 }
 
@@ -150,7 +157,7 @@ def export(model, out_dir, meta):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=["target", "draft"], required=True)
+    ap.add_argument("--model", choices=["target", "target384", "draft"], required=True)
     ap.add_argument("--steps", type=int)
     ap.add_argument("--batch", type=int)
     ap.add_argument("--lr", type=float)
