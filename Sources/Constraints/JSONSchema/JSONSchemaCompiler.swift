@@ -67,11 +67,12 @@ final class SchemaCompilation {
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
         "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
+        "multipleOf",
     ]
     static let refused: Set<String> = [
         "if", "dependentSchemas",
         "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
-        "multipleOf", "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
+        "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
     /// Arrays with `maxItems` are unrolled one rule per count; larger bounds are refused.
@@ -191,6 +192,10 @@ final class SchemaCompilation {
             }
         case "pattern":
             guard case .string = value else { throw invalid(here, "pattern must be a string") }
+        case "multipleOf":
+            guard case .number(let text) = value, let d = DecimalNumber(text), !d.isZero, !d.negative else {
+                throw invalid(here, "multipleOf must be a number greater than 0")
+            }
         case "uniqueItems":
             guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
             if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
@@ -412,7 +417,9 @@ final class SchemaCompilation {
         }
         if nonIntegerOnly {
             // Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer).
-            if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
+            if let owner = parts.first(where: { $0.value["multipleOf"] != nil }) {
+                try refuse("multipleOf", at: owner.path + ["multipleOf"], "'multipleOf' combined with 'not: {type: integer}' is not supported")
+            } else if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
                 builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
             } else {
                 try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
@@ -440,14 +447,39 @@ final class SchemaCompilation {
             if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: false, isLower: false) }
             if let v = try number(part, "exclusiveMaximum") { tighten(&upper, v, exclusive: true, isLower: false) }
         }
+        var divisors: [(modulus: UInt64, scale: Int)] = []
+        for part in parts {
+            guard let m = try number(part, "multipleOf") else { continue }
+            let here = part.path + ["multipleOf"]
+            if lower != nil || upper != nil {
+                try refuse("multipleOf", at: here, "'multipleOf' combined with numeric bounds is not supported")
+            } else if let d = MultipleOfLexeme.decompose(m, maxScale: Self.maxMultipleOfScale) {
+                divisors.append(d)
+            } else {
+                try refuse("multipleOf", at: here, "multipleOf needs at most \(Self.maxMultipleOfScale) fraction digits and a significand up to 10^15")
+            }
+        }
+        if !divisors.isEmpty {
+            guard let (modulus, scale) = MultipleOfLexeme.combine(divisors) else {
+                let owner = parts.first { $0.value["multipleOf"] != nil }!
+                try refuse("multipleOf", at: owner.path + ["multipleOf"], "the common multiple of these multipleOf values has a significand above 10^15")
+                return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+            }
+            return padded(MultipleOfLexeme(modulus: modulus, scale: scale, integerOnly: integerOnly))
+        }
         if lower != nil || upper != nil {
             let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
             return lexeme.isSatisfiable ? padded(lexeme) : nil
         }
-        let pattern = integerOnly ? #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
-                                  : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
-        return padded(try RegexLexeme(pattern: pattern, search: false))
+        return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
     }
+
+    /// Integers: an integral mantissa (fraction zeros allowed) with a non-negative exponent.
+    static let integerPattern = #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
+    static let numberPattern = #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
+    /// `multipleOf` values with more fraction digits than this are refused (the lexeme has a state per
+    /// fraction digit up to the scale).
+    static let maxMultipleOfScale = 100
 
     /// A value or key lexeme with the JSON whitespace before it folded in.
     private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
