@@ -67,11 +67,11 @@ final class SchemaCompilation {
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
         "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
-        "multipleOf",
+        "multipleOf", "minProperties", "maxProperties",
     ]
     static let refused: Set<String> = [
         "if", "dependentSchemas",
-        "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
+        "contains", "unevaluatedItems", "unevaluatedProperties",
         "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
@@ -759,8 +759,35 @@ final class SchemaCompilation {
             let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts), canonical: options.canonicalStrings))
             members.append((key, .rule(try compile(conjunction)), 0))
         }
-        try objectGrammar(rule, members: members, trackedCount: tracked.count, canClose: canClose)
+        var minProperties = 0, maxProperties: Int? = nil
+        for part in parts {
+            if let n = try integer(part, "minProperties") { minProperties = max(minProperties, n) }
+            if let n = try integer(part, "maxProperties") { maxProperties = min(maxProperties ?? n, n) }
+        }
+        if let maxProperties, maxProperties < minProperties { return }
+        var counts = PropertyCounts(min: minProperties, max: maxProperties)
+        if (counts.cap + 1) << tracked.count > Self.maxCountedObjectStates {
+            let keyword = maxProperties == nil ? "minProperties" : "maxProperties"
+            let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
+            try refuse(keyword, at: owner.path + [keyword],
+                       "counting \(counts.cap) properties with \(tracked.count) tracked keys needs more than \(Self.maxCountedObjectStates) object states")
+            counts = PropertyCounts()
+        }
+        try objectGrammar(rule, members: members, trackedCount: tracked.count, counts: counts, canClose: canClose)
     }
+
+    /// `minProperties`/`maxProperties`: the object grammar counts members up to `cap`.
+    struct PropertyCounts {
+        var min = 0
+        var max: Int? = nil
+        /// Counts at or above this behave alike (`max`, else `min`).
+        var cap: Int { max ?? min }
+    }
+
+    /// Object grammars have one state per (subset of tracked keys seen, member count up to the
+    /// cap); schemas that would need more are refused. 2¹² is what 12 tracked required keys
+    /// (`maxTrackedRequired`'s default) need without counting.
+    static let maxCountedObjectStates = 4096
 
     /// Objects with at most this many named properties refuse a repeated key (one grammar state
     /// per subset of keys seen: 2⁸ at most); larger ones refuse repeats of required keys only.
@@ -770,17 +797,27 @@ final class SchemaCompilation {
     static let maxPatternProperties = 3
 
     /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen and
-    /// cannot follow once it is; one rule per subset of tracked keys seen, and `}` only where
-    /// `canClose` allows it.
+    /// cannot follow once it is; one rule per subset of tracked keys seen and member count (capped at
+    /// `counts.cap`), no member past `counts.max`, and `}` only where `canClose` allows it and at
+    /// least `counts.min` members were read.
     func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
-                       trackedCount: Int, canClose: (Int) -> Bool) throws(ConstraintError) {
+                       trackedCount: Int, counts: PropertyCounts = .init(),
+                       canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
+        // A state is (seen, count) packed as count << trackedCount | seen.
         var states: [Int: Int32] = [:]
-        func state(_ seen: Int) -> Int32 {
-            if let s = states[seen] { return s }
-            let s = builder.newRule("object_seen_\(seen)")
-            states[seen] = s
+        func state(_ key: Int) -> Int32 {
+            if let s = states[key] { return s }
+            let s = builder.newRule("object_seen_\(key & ((1 << trackedCount) - 1))_count_\(key >> trackedCount)")
+            states[key] = s
             return s
+        }
+        func after(_ key: Int, adding bit: Int) -> Int {
+            let seen = key & ((1 << trackedCount) - 1)
+            return Swift.min((key >> trackedCount) + 1, counts.cap) << trackedCount | seen | bit
+        }
+        func mayClose(_ key: Int) -> Bool {
+            key >> trackedCount >= counts.min && canClose(key & ((1 << trackedCount) - 1))
         }
         var pending: [Int] = []
         var done: Set<Int> = []
@@ -790,17 +827,20 @@ final class SchemaCompilation {
             return r
         }
         let open = [ws] + builder.literal("{")
-        if canClose(0) { builder.add(rule, open + [ws] + close) }
-        for (m, r) in zip(members, memberRules) {
-            builder.add(rule, open + [.rule(r), .rule(state(m.bit))])
-            pending.append(m.bit)
+        if mayClose(0) { builder.add(rule, open + [ws] + close) }
+        if counts.max != 0 {
+            for (m, r) in zip(members, memberRules) {
+                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))])
+                pending.append(after(0, adding: m.bit))
+            }
         }
-        while let seen = pending.popLast() {
-            guard done.insert(seen).inserted else { continue }
-            let s = state(seen)
-            if canClose(seen) { builder.add(s, [ws] + close) }
-            for (m, r) in zip(members, memberRules) where seen & m.bit == 0 {
-                let next = seen | m.bit
+        while let key = pending.popLast() {
+            guard done.insert(key).inserted else { continue }
+            let s = state(key)
+            if mayClose(key) { builder.add(s, [ws] + close) }
+            if let max = counts.max, key >> trackedCount >= max { continue }
+            for (m, r) in zip(members, memberRules) where key & m.bit == 0 {
+                let next = after(key, adding: m.bit)
                 builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
                 pending.append(next)
             }
