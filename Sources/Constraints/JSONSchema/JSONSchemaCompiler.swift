@@ -67,11 +67,11 @@ final class SchemaCompilation {
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
         "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
-        "multipleOf", "minProperties", "maxProperties",
+        "multipleOf", "minProperties", "maxProperties", "contains",
     ]
     static let refused: Set<String> = [
         "if", "dependentSchemas",
-        "contains", "unevaluatedItems", "unevaluatedProperties",
+        "unevaluatedItems", "unevaluatedProperties",
         "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
@@ -623,7 +623,17 @@ final class SchemaCompilation {
         if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
             try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
         }
-        func element(_ i: Int) throws(ConstraintError) -> Grammar.Symbol {
+        guard var contains = try containsCount(parts) else { return }
+        let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
+        if let counted = contains, last * (counted.cap + 1) > Self.maxUnrolledItems {
+            try refuse("contains", at: counted.schema.path,
+                       "counting \(counted.cap) matches over \(last) items needs more than \(Self.maxUnrolledItems) array states")
+            contains = nil
+        }
+        let cap = contains?.cap ?? 0
+        /// The element at index `i`: `items`/`prefixItems`, and `contains` when it is counted, or the
+        /// complement of `contains` when it is not and `maxContains` needs it.
+        func element(_ i: Int, counted: Bool) throws(ConstraintError) -> Grammar.Symbol {
             var conjunction: [Part] = []
             for part in parts {
                 if case .array(let items)? = part.value["prefixItems"], i < items.count {
@@ -632,26 +642,95 @@ final class SchemaCompilation {
                     conjunction.append(Part(path: part.path + ["items"], value: items))
                 }
             }
+            if counted, let contains { conjunction.append(contains.schema) }
+            if !counted, let complement = contains?.complement { conjunction.append(complement) }
             return .rule(try compile(conjunction))
         }
         let comma = builder.literal(",")
         let close = builder.literal("]")
-        // after[i]: the rule for the rest of an array that already has i elements (i ≥ 1).
-        let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
+        // The rest of an array that already has i ≥ 1 elements, c of them counted as matching
+        // `contains` (capped at `cap`), keyed i × (cap + 1) + c.
         var after: [Int: Int32] = [:]
-        for i in 1...max(last, 1) { after[i] = builder.newRule("array_after_\(i)") }
-        for i in 1...max(last, 1) {
-            let r = after[i]!
-            if i >= minItems { builder.add(r, [ws] + close) }
-            if let maxItems, i >= maxItems { continue }
-            let nextIndex = maxItems == nil ? min(i + 1, loopIndex) : i + 1
-            if let next = after[nextIndex] {
-                builder.add(r, [ws] + comma + [try element(i), .rule(next)])
+        var pending: [(i: Int, c: Int)] = []
+        func state(_ i: Int, _ c: Int) -> Int32 {
+            if let r = after[i * (cap + 1) + c] { return r }
+            let r = builder.newRule("array_after_\(i)_count_\(c)")
+            after[i * (cap + 1) + c] = r
+            pending.append((i, c))
+            return r
+        }
+        /// Adds `prefix element(i) state(next)` for each way element `i` may be read with count `c`.
+        func elements(_ rule: Int32, _ prefix: [Grammar.Symbol], _ i: Int, _ c: Int) throws(ConstraintError) {
+            if let maxItems, i >= maxItems { return }
+            let next = maxItems == nil ? min(i + 1, loopIndex) : i + 1
+            if next > last { return }
+            builder.add(rule, prefix + [try element(i, counted: false), .rule(state(next, c))])
+            if let contains, contains.max.map({ c < $0 }) ?? (c < cap) {
+                builder.add(rule, prefix + [try element(i, counted: true), .rule(state(next, min(c + 1, cap)))])
             }
         }
-        let open = builder.literal("[")
-        if minItems == 0 { builder.add(rule, [ws] + open + [ws] + close) }
-        if maxItems != 0, let first = after[1] { builder.add(rule, [ws] + open + [try element(0), .rule(first)]) }
+        let open = [ws] + builder.literal("[")
+        if minItems == 0 && (contains?.min ?? 0) == 0 { builder.add(rule, open + [ws] + close) }
+        try elements(rule, open, 0, 0)
+        while let (i, c) = pending.popLast() {
+            let r = after[i * (cap + 1) + c]!
+            if i >= minItems && c >= contains?.min ?? 0 { builder.add(r, [ws] + close) }
+            try elements(r, [ws] + comma, i, c)
+        }
+    }
+
+    /// `contains` with its `minContains`/`maxContains`, as the array grammar counts it.
+    struct ContainsCount {
+        /// The `contains` schema, conjoined to the elements counted.
+        var schema: Part
+        /// Its complement, conjoined to the elements not counted when `maxContains` is set.
+        var complement: Part?
+        var min: Int
+        var max: Int?
+        /// Counts at or above this behave alike.
+        var cap: Int { max ?? min }
+    }
+
+    /// The conjunction's `contains` count: `.some(nil)` when nothing is counted (no `contains`, or
+    /// `minContains: 0` without `maxContains`), nil when no array can satisfy it.
+    ///
+    /// Counting "at least n" is exact with an ambiguous choice per element (a matching element may
+    /// be left uncounted). "At most m" needs the uncounted elements to be exactly those that do not
+    /// match, so `maxContains` is supported only where the complement of `contains` is: a boolean
+    /// or a type-only schema (`not` of it).
+    private func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
+        var found: ContainsCount? = nil
+        for part in parts {
+            guard let schema = part.value["contains"] else { continue }
+            let here = part.path + ["contains"]
+            if found != nil {
+                try refuse("contains", at: here, "more than one 'contains' in a conjunction (allOf, $ref) is not supported")
+                continue
+            }
+            var count = ContainsCount(schema: Part(path: here, value: schema),
+                                      min: try integer(part, "minContains") ?? 1, max: try integer(part, "maxContains"))
+            if let max = count.max, max < count.min { return nil }
+            if case .bool(false) = schema, count.min > 0 { return nil }
+            if count.max != nil {
+                let negatable: Bool
+                switch schema {
+                case .bool: negatable = true
+                case .object(let members): negatable = members.allSatisfy { $0.key == "type" || Self.annotations.contains($0.key) }
+                default: negatable = false
+                }
+                if negatable {
+                    // The complement is compiled at the maxContains pointer, which names no other schema.
+                    count.complement = Part(path: part.path + ["maxContains"], value: .object([(key: "not", value: schema)]))
+                } else {
+                    try refuse("maxContains", at: part.path + ["maxContains"],
+                               "'maxContains' is supported only when 'contains' is a boolean or type-only schema (its complement must be exact)")
+                    count.max = nil
+                }
+            }
+            if count.min == 0 && count.max == nil { continue }
+            found = count
+        }
+        return .some(found)
     }
 
     // MARK: Objects
