@@ -45,6 +45,9 @@ import Testing
         (#"{"contains": {"type": "string"}, "minContains": 2, "maxContains": 3}"#, #"["a", 0, "b", "c"]"#, true),
         (#"{"contains": {"type": "string"}, "minContains": 2, "maxContains": 3}"#, #"["a", "b", "c", "d"]"#, false),
         (#"{"contains": {"type": "string"}, "minContains": 3, "maxContains": 2}"#, #"["a", "b"]"#, false),
+        (#"{"contains": {"const": 1}, "maxContains": 1}"#, "[1, 2]", true), (#"{"contains": {"const": 1}, "maxContains": 1}"#, "[1, 2, 1.0]", false),
+        (#"{"contains": {"enum": [1, "a"]}, "minContains": 0, "maxContains": 1}"#, #"[2, "b"]"#, true),
+        (#"{"contains": {"enum": [1, "a"]}, "minContains": 0, "maxContains": 1}"#, #"[2, "a", 1]"#, false),
         (#"{"contains": true, "maxContains": 1}"#, "[null]", true), (#"{"contains": true, "maxContains": 1}"#, "[null, null]", false),
         (#"{"contains": false}"#, "[]", false), (#"{"contains": false}"#, "[1]", false), (#"{"contains": false}"#, "{}", true),
         // Every element satisfies items; counted ones satisfy contains as well.
@@ -64,7 +67,7 @@ import Testing
     @Test(arguments: [
         (#"{"maxProperties": 5000}"#, "maxProperties", "#/maxProperties"),
         (#"{"required": ["a", "b", "c", "d", "e"], "minProperties": 200}"#, "minProperties", "#/minProperties"),
-        (#"{"contains": {"const": 1}, "maxContains": 1}"#, "maxContains", "#/maxContains"),
+        (#"{"contains": {"const": [1]}, "maxContains": 1}"#, "maxContains", "#/maxContains"),
         (#"{"allOf": [{"contains": {"type": "string"}}, {"contains": {"type": "integer"}}]}"#, "contains", "#/allOf/1/contains"),
         (#"{"contains": {"type": "string"}, "minContains": 20, "maxItems": 1000}"#, "contains", "#/contains"),
     ])

@@ -184,11 +184,8 @@ final class SchemaCompilation {
                 try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
             }
         case "not":
-            if case .bool = value { break }
-            guard case .object(let members) = value,
-                  members.allSatisfy({ $0.key == "type" || Self.annotations.contains($0.key) }) else {
-                try refuse(keyword, at: here, "'not' is supported only for booleans and type-only schemas ({\"not\": {\"type\": …}})")
-                break
+            if !Self.isNegatable(value) {
+                try refuse(keyword, at: here, "'not' is supported only for booleans, type-only schemas ({\"not\": {\"type\": …}}) and const/enum of null, booleans, numbers and strings")
             }
         case "pattern":
             guard case .string = value else { throw invalid(here, "pattern must be a string") }
@@ -300,6 +297,30 @@ final class SchemaCompilation {
         try typeAlternatives(rule, parts)
     }
 
+    /// Whether `not` of the schema compiles exactly: a boolean, a type-only schema, or a `const`/`enum`
+    /// of scalars (their complement is a set of lexemes, each live at every prefix). A schema mixing
+    /// both would need a disjunction (`not (A and B)`).
+    static func isNegatable(_ schema: JSONValue) -> Bool {
+        switch schema {
+        case .bool: return true
+        case .object(let members):
+            let keys = Set(members.map(\.key)).subtracting(annotations)
+            if keys.isSubset(of: ["type"]) { return true }
+            guard keys.isSubset(of: ["const", "enum"]), let values = literalSet(schema) else { return false }
+            return values.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
+        default: return false
+        }
+    }
+
+    /// The values a `const`/`enum` schema allows (their intersection when it has both), nil when it
+    /// has neither.
+    static func literalSet(_ schema: JSONValue) -> [JSONValue]? {
+        var values: [JSONValue]? = nil
+        if let c = schema["const"] { values = [c] }
+        if case .array(let list)? = schema["enum"] { values = values.map { v in v.filter { list.contains($0) } } ?? list }
+        return values
+    }
+
     /// Whether at most one branch can match any instance: their possible types are disjoint, or they
     /// are `const`/`enum` lists with no common value.
     static func provablyDisjoint(_ branches: [JSONValue]) -> Bool {
@@ -319,7 +340,7 @@ final class SchemaCompilation {
                     if out.contains("integer") { out.insert("number") }
                     return out
                 }
-                if let values = literals(b) {
+                if let values = literalSet(b) {
                     var out = Set(values.map(\.typeName))
                     if out.contains("integer") || out.contains("number") { out.formUnion(["integer", "number"]) }
                     return out
@@ -328,14 +349,9 @@ final class SchemaCompilation {
             default: return nil
             }
         }
-        func literals(_ b: JSONValue) -> [JSONValue]? {
-            if let c = b["const"] { return [c] }
-            if case .array(let list)? = b["enum"] { return list }
-            return nil
-        }
         for i in branches.indices {
             for j in branches.indices where j > i {
-                if let a = literals(branches[i]), let b = literals(branches[j]) {
+                if let a = literalSet(branches[i]), let b = literalSet(branches[j]) {
                     if a.contains(where: { b.contains($0) }) { return false }
                     continue
                 }
@@ -391,10 +407,18 @@ final class SchemaCompilation {
             allowed.formIntersection(expanded)
         }
         var excludesInteger = false
+        // Literals some `not: {const/enum}` excludes, and where the first such `not` is.
+        var excluded: [JSONValue] = []
+        var exclusionPath: [String] = []
         for part in parts {
             guard let negated = part.value["not"] else { continue }
             if case .bool(let b) = negated {
                 if b { return }   // not: true rejects everything
+                continue
+            }
+            if let values = Self.literalSet(negated) {
+                if excluded.isEmpty { exclusionPath = part.path + ["not"] }
+                excluded += values
                 continue
             }
             guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
@@ -410,12 +434,15 @@ final class SchemaCompilation {
         }
         // "number but not integer": only numbers with a fractional part.
         let nonIntegerOnly = excludesInteger && allowed.contains("number")
-        if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
+        if allowed.contains("null") && !excluded.contains(.null) { builder.add(rule, [ws] + builder.literal("null")) }
         if allowed.contains("boolean") {
-            builder.add(rule, [ws] + builder.literal("true"))
-            builder.add(rule, [ws] + builder.literal("false"))
+            for b in [true, false] where !excluded.contains(.bool(b)) { builder.add(rule, [ws] + builder.literal(b ? "true" : "false")) }
         }
-        if nonIntegerOnly {
+        let excludedNumbers = excluded.compactMap { v -> DecimalNumber? in if case .number(let t) = v { DecimalNumber(t) } else { nil } }
+        let excludedStrings = excluded.compactMap { v -> String? in if case .string(let s) = v { s } else { nil } }
+        if !excludedNumbers.isEmpty && (allowed.contains("number") || allowed.contains("integer")) {
+            try excludingNumbers(rule, excludedNumbers, parts, integerOnly: !allowed.contains("number"), nonIntegerOnly: nonIntegerOnly, at: exclusionPath)
+        } else if nonIntegerOnly {
             // Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer).
             if let owner = parts.first(where: { $0.value["multipleOf"] != nil }) {
                 try refuse("multipleOf", at: owner.path + ["multipleOf"], "'multipleOf' combined with 'not: {type: integer}' is not supported")
@@ -427,9 +454,45 @@ final class SchemaCompilation {
         } else if allowed.contains("number") || allowed.contains("integer") {
             if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
         }
-        if allowed.contains("string"), let symbol = try stringSymbol(parts) { builder.add(rule, [symbol]) }
+        if allowed.contains("string") && !excludedStrings.isEmpty {
+            try excludingStrings(rule, excludedStrings, parts, at: exclusionPath)
+        } else if allowed.contains("string"), let symbol = try stringSymbol(parts) {
+            builder.add(rule, [symbol])
+        }
         if allowed.contains("array") { try arrayAlternatives(rule, parts) }
         if allowed.contains("object") { try objectAlternatives(rule, parts) }
+    }
+
+    // MARK: Excluded literals (`not` of const/enum)
+
+    /// Numbers other than `excluded`, when nothing else constrains them: the plain decimal spellings
+    /// (no exponent, which could spell an excluded value in ways a complement of spellings would
+    /// miss) minus every spelling of the excluded values. Every prefix stays live because it can
+    /// still become infinitely many values (`1.0` → `1.01`, `5` → `50`); integers are written
+    /// without fraction, and excluding zero from them is refused (`0` could not continue).
+    private func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
+                                  nonIntegerOnly: Bool, at path: [String]) throws(ConstraintError) {
+        let constrained = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
+        if nonIntegerOnly || parts.contains(where: { p in constrained.contains { p.value[$0] != nil } })
+            || (integerOnly && excluded.contains(where: \.isZero)) {
+            try refuse("not", at: path, "excluding numbers with 'not' is supported only for otherwise unconstrained numbers (and not 0 from integers)")
+            return
+        }
+        let spellings = try RegexLexeme(node: .alternation(excluded.map(Self.decimalSpellings)), search: false)
+        let plain = try RegexLexeme(pattern: integerOnly ? #"-?(0|[1-9][0-9]*)"# : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?"#, search: false)
+        builder.add(rule, [padded(IntersectionLexeme([plain, ComplementLexeme(spellings)]))])
+    }
+
+    /// Strings other than `excluded`, when nothing else constrains them (any prefix can still grow
+    /// into a string that is not excluded).
+    private func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
+        let constrained = ["pattern", "minLength", "maxLength"] + (options.assertFormats ? ["format"] : [])
+        if parts.contains(where: { p in constrained.contains { p.value[$0] != nil } }) {
+            try refuse("not", at: path, "excluding strings with 'not' is supported only for otherwise unconstrained strings")
+            return
+        }
+        let literals = try RegexLexeme(node: .alternation(excluded.map(RegexNode.literal)), search: false)
+        builder.add(rule, [padded(JSONStringLexeme(inner: ComplementLexeme(literals), canonical: options.canonicalStrings))])
     }
 
     // MARK: Numbers
@@ -696,8 +759,8 @@ final class SchemaCompilation {
     ///
     /// Counting "at least n" is exact with an ambiguous choice per element (a matching element may
     /// be left uncounted). "At most m" needs the uncounted elements to be exactly those that do not
-    /// match, so `maxContains` is supported only where the complement of `contains` is: a boolean
-    /// or a type-only schema (`not` of it).
+    /// match, so `maxContains` is supported only where the complement of `contains` is
+    /// (`isNegatable`).
     private func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
         var found: ContainsCount? = nil
         for part in parts {
@@ -712,18 +775,12 @@ final class SchemaCompilation {
             if let max = count.max, max < count.min { return nil }
             if case .bool(false) = schema, count.min > 0 { return nil }
             if count.max != nil {
-                let negatable: Bool
-                switch schema {
-                case .bool: negatable = true
-                case .object(let members): negatable = members.allSatisfy { $0.key == "type" || Self.annotations.contains($0.key) }
-                default: negatable = false
-                }
-                if negatable {
+                if Self.isNegatable(schema) {
                     // The complement is compiled at the maxContains pointer, which names no other schema.
                     count.complement = Part(path: part.path + ["maxContains"], value: .object([(key: "not", value: schema)]))
                 } else {
                     try refuse("maxContains", at: part.path + ["maxContains"],
-                               "'maxContains' is supported only when 'contains' is a boolean or type-only schema (its complement must be exact)")
+                               "'maxContains' is supported only when 'contains' is a boolean, type-only or const/enum-of-scalars schema (its complement must be exact)")
                     count.max = nil
                 }
             }
