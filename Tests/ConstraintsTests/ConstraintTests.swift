@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func lenientIgnoresWithWarnings() throws {
-        let result = try JSONSchemaCompiler.compile(text: #"{"type": "integer", "multipleOf": 3}"#, options: .init(lenient: true))
+        let result = try JSONSchemaCompiler.compile(text: #"{"type": "integer", "minimum": 0, "multipleOf": 3}"#, options: .init(lenient: true))
         #expect(result.warnings.map(\.feature) == ["multipleOf"])
         var c = Constraint(grammar: result.grammar, vocabulary: SyntheticVocabulary.shared)
         #expect(c.advance(bytes: Array("4".utf8)) == 1)
@@ -191,6 +191,36 @@ import Testing
     ])
     func typeComplements(schema: String, text: String, accepted: Bool) throws {
         #expect(try Self.accepts(schema, text) == accepted)
+    }
+
+    /// `not` of scalar literals: every spelling of an excluded value is rejected, everything else of
+    /// an unconstrained type accepted (numbers then without exponent), token by token.
+    @Test(arguments: [
+        (#"{"not": {"const": 1}}"#, "1", false), (#"{"not": {"const": 1}}"#, "1.00", false), (#"{"not": {"const": 1}}"#, "-1", true),
+        (#"{"not": {"const": 1}}"#, "1.01", true), (#"{"not": {"const": 1}}"#, "10", true), (#"{"not": {"const": 1}}"#, "\"1\"", true),
+        (#"{"not": {"const": 1}}"#, "1e0", false), (#"{"not": {"const": 1}}"#, "[1]", true),
+        (#"{"type": "integer", "not": {"enum": [2, 3]}}"#, "3", false), (#"{"type": "integer", "not": {"enum": [2, 3]}}"#, "30", true),
+        (#"{"type": "integer", "not": {"enum": [2, 3]}}"#, "-2", true), (#"{"type": "integer", "not": {"enum": [2, 3]}}"#, "0", true),
+        (#"{"not": {"enum": ["a", null, false]}}"#, "\"a\"", false), (#"{"not": {"enum": ["a", null, false]}}"#, "\"\\u0061\"", false),
+        (#"{"not": {"enum": ["a", null, false]}}"#, "\"ab\"", true), (#"{"not": {"enum": ["a", null, false]}}"#, "null", false),
+        (#"{"not": {"enum": ["a", null, false]}}"#, "false", false), (#"{"not": {"enum": ["a", null, false]}}"#, "true", true),
+        (#"{"not": {"const": 0}}"#, "-0", false), (#"{"not": {"const": 0}}"#, "0.5", true),
+    ])
+    func literalComplements(schema: String, text: String, accepted: Bool) throws {
+        #expect(JSONSchemaTestSuiteTests.walk(try Grammar.jsonSchema(schema), text, sampleMasks: true) == accepted, "\(text) under \(schema)")
+    }
+
+    @Test(arguments: [
+        #"{"not": {"const": [1]}}"#, #"{"not": {"const": 1, "type": "integer"}}"#, #"{"minimum": 0, "not": {"const": 1}}"#,
+        #"{"type": "integer", "not": {"const": 0}}"#, #"{"pattern": "^a", "not": {"const": "ab"}}"#,
+    ])
+    func literalComplementsRefusedWhereInexact(schema: String) {
+        #expect {
+            _ = try Grammar.jsonSchema(schema)
+        } throws: { error in
+            let e = error as! ConstraintError
+            return e.code == .unsupportedKeyword && e.feature == "not" && e.location == "#/not"
+        }
     }
 }
 

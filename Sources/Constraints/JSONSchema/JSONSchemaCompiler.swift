@@ -67,11 +67,12 @@ final class SchemaCompilation {
         "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
         "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
         "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
+        "multipleOf", "minProperties", "maxProperties", "contains",
     ]
     static let refused: Set<String> = [
         "if", "dependentSchemas",
-        "minProperties", "maxProperties", "contains", "unevaluatedItems", "unevaluatedProperties",
-        "multipleOf", "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
+        "unevaluatedItems", "unevaluatedProperties",
+        "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
     ]
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
     /// Arrays with `maxItems` are unrolled one rule per count; larger bounds are refused.
@@ -183,14 +184,15 @@ final class SchemaCompilation {
                 try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
             }
         case "not":
-            if case .bool = value { break }
-            guard case .object(let members) = value,
-                  members.allSatisfy({ $0.key == "type" || Self.annotations.contains($0.key) }) else {
-                try refuse(keyword, at: here, "'not' is supported only for booleans and type-only schemas ({\"not\": {\"type\": …}})")
-                break
+            if !Self.isNegatable(value) {
+                try refuse(keyword, at: here, "'not' is supported only for booleans, type-only schemas ({\"not\": {\"type\": …}}) and const/enum of null, booleans, numbers and strings")
             }
         case "pattern":
             guard case .string = value else { throw invalid(here, "pattern must be a string") }
+        case "multipleOf":
+            guard case .number(let text) = value, let d = DecimalNumber(text), !d.isZero, !d.negative else {
+                throw invalid(here, "multipleOf must be a number greater than 0")
+            }
         case "uniqueItems":
             guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
             if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
@@ -295,6 +297,30 @@ final class SchemaCompilation {
         try typeAlternatives(rule, parts)
     }
 
+    /// Whether `not` of the schema compiles exactly: a boolean, a type-only schema, or a `const`/`enum`
+    /// of scalars (their complement is a set of lexemes, each live at every prefix). A schema mixing
+    /// both would need a disjunction (`not (A and B)`).
+    static func isNegatable(_ schema: JSONValue) -> Bool {
+        switch schema {
+        case .bool: return true
+        case .object(let members):
+            let keys = Set(members.map(\.key)).subtracting(annotations)
+            if keys.isSubset(of: ["type"]) { return true }
+            guard keys.isSubset(of: ["const", "enum"]), let values = literalSet(schema) else { return false }
+            return values.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
+        default: return false
+        }
+    }
+
+    /// The values a `const`/`enum` schema allows (their intersection when it has both), nil when it
+    /// has neither.
+    static func literalSet(_ schema: JSONValue) -> [JSONValue]? {
+        var values: [JSONValue]? = nil
+        if let c = schema["const"] { values = [c] }
+        if case .array(let list)? = schema["enum"] { values = values.map { v in v.filter { list.contains($0) } } ?? list }
+        return values
+    }
+
     /// Whether at most one branch can match any instance: their possible types are disjoint, or they
     /// are `const`/`enum` lists with no common value.
     static func provablyDisjoint(_ branches: [JSONValue]) -> Bool {
@@ -314,7 +340,7 @@ final class SchemaCompilation {
                     if out.contains("integer") { out.insert("number") }
                     return out
                 }
-                if let values = literals(b) {
+                if let values = literalSet(b) {
                     var out = Set(values.map(\.typeName))
                     if out.contains("integer") || out.contains("number") { out.formUnion(["integer", "number"]) }
                     return out
@@ -323,14 +349,9 @@ final class SchemaCompilation {
             default: return nil
             }
         }
-        func literals(_ b: JSONValue) -> [JSONValue]? {
-            if let c = b["const"] { return [c] }
-            if case .array(let list)? = b["enum"] { return list }
-            return nil
-        }
         for i in branches.indices {
             for j in branches.indices where j > i {
-                if let a = literals(branches[i]), let b = literals(branches[j]) {
+                if let a = literalSet(branches[i]), let b = literalSet(branches[j]) {
                     if a.contains(where: { b.contains($0) }) { return false }
                     continue
                 }
@@ -386,10 +407,18 @@ final class SchemaCompilation {
             allowed.formIntersection(expanded)
         }
         var excludesInteger = false
+        // Literals some `not: {const/enum}` excludes, and where the first such `not` is.
+        var excluded: [JSONValue] = []
+        var exclusionPath: [String] = []
         for part in parts {
             guard let negated = part.value["not"] else { continue }
             if case .bool(let b) = negated {
                 if b { return }   // not: true rejects everything
+                continue
+            }
+            if let values = Self.literalSet(negated) {
+                if excluded.isEmpty { exclusionPath = part.path + ["not"] }
+                excluded += values
                 continue
             }
             guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
@@ -405,14 +434,19 @@ final class SchemaCompilation {
         }
         // "number but not integer": only numbers with a fractional part.
         let nonIntegerOnly = excludesInteger && allowed.contains("number")
-        if allowed.contains("null") { builder.add(rule, [ws] + builder.literal("null")) }
+        if allowed.contains("null") && !excluded.contains(.null) { builder.add(rule, [ws] + builder.literal("null")) }
         if allowed.contains("boolean") {
-            builder.add(rule, [ws] + builder.literal("true"))
-            builder.add(rule, [ws] + builder.literal("false"))
+            for b in [true, false] where !excluded.contains(.bool(b)) { builder.add(rule, [ws] + builder.literal(b ? "true" : "false")) }
         }
-        if nonIntegerOnly {
+        let excludedNumbers = excluded.compactMap { v -> DecimalNumber? in if case .number(let t) = v { DecimalNumber(t) } else { nil } }
+        let excludedStrings = excluded.compactMap { v -> String? in if case .string(let s) = v { s } else { nil } }
+        if !excludedNumbers.isEmpty && (allowed.contains("number") || allowed.contains("integer")) {
+            try excludingNumbers(rule, excludedNumbers, parts, integerOnly: !allowed.contains("number"), nonIntegerOnly: nonIntegerOnly, at: exclusionPath)
+        } else if nonIntegerOnly {
             // Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer).
-            if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
+            if let owner = parts.first(where: { $0.value["multipleOf"] != nil }) {
+                try refuse("multipleOf", at: owner.path + ["multipleOf"], "'multipleOf' combined with 'not: {type: integer}' is not supported")
+            } else if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
                 builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
             } else {
                 try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
@@ -420,9 +454,45 @@ final class SchemaCompilation {
         } else if allowed.contains("number") || allowed.contains("integer") {
             if let symbol = try numberSymbol(parts, integerOnly: !allowed.contains("number")) { builder.add(rule, [symbol]) }
         }
-        if allowed.contains("string"), let symbol = try stringSymbol(parts) { builder.add(rule, [symbol]) }
+        if allowed.contains("string") && !excludedStrings.isEmpty {
+            try excludingStrings(rule, excludedStrings, parts, at: exclusionPath)
+        } else if allowed.contains("string"), let symbol = try stringSymbol(parts) {
+            builder.add(rule, [symbol])
+        }
         if allowed.contains("array") { try arrayAlternatives(rule, parts) }
         if allowed.contains("object") { try objectAlternatives(rule, parts) }
+    }
+
+    // MARK: Excluded literals (`not` of const/enum)
+
+    /// Numbers other than `excluded`, when nothing else constrains them: the plain decimal spellings
+    /// (no exponent, which could spell an excluded value in ways a complement of spellings would
+    /// miss) minus every spelling of the excluded values. Every prefix stays live because it can
+    /// still become infinitely many values (`1.0` → `1.01`, `5` → `50`); integers are written
+    /// without fraction, and excluding zero from them is refused (`0` could not continue).
+    private func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
+                                  nonIntegerOnly: Bool, at path: [String]) throws(ConstraintError) {
+        let constrained = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
+        if nonIntegerOnly || parts.contains(where: { p in constrained.contains { p.value[$0] != nil } })
+            || (integerOnly && excluded.contains(where: \.isZero)) {
+            try refuse("not", at: path, "excluding numbers with 'not' is supported only for otherwise unconstrained numbers (and not 0 from integers)")
+            return
+        }
+        let spellings = try RegexLexeme(node: .alternation(excluded.map(Self.decimalSpellings)), search: false)
+        let plain = try RegexLexeme(pattern: integerOnly ? #"-?(0|[1-9][0-9]*)"# : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?"#, search: false)
+        builder.add(rule, [padded(IntersectionLexeme([plain, ComplementLexeme(spellings)]))])
+    }
+
+    /// Strings other than `excluded`, when nothing else constrains them (any prefix can still grow
+    /// into a string that is not excluded).
+    private func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
+        let constrained = ["pattern", "minLength", "maxLength"] + (options.assertFormats ? ["format"] : [])
+        if parts.contains(where: { p in constrained.contains { p.value[$0] != nil } }) {
+            try refuse("not", at: path, "excluding strings with 'not' is supported only for otherwise unconstrained strings")
+            return
+        }
+        let literals = try RegexLexeme(node: .alternation(excluded.map(RegexNode.literal)), search: false)
+        builder.add(rule, [padded(JSONStringLexeme(inner: ComplementLexeme(literals), canonical: options.canonicalStrings))])
     }
 
     // MARK: Numbers
@@ -440,14 +510,39 @@ final class SchemaCompilation {
             if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: false, isLower: false) }
             if let v = try number(part, "exclusiveMaximum") { tighten(&upper, v, exclusive: true, isLower: false) }
         }
+        var divisors: [(modulus: UInt64, scale: Int)] = []
+        for part in parts {
+            guard let m = try number(part, "multipleOf") else { continue }
+            let here = part.path + ["multipleOf"]
+            if lower != nil || upper != nil {
+                try refuse("multipleOf", at: here, "'multipleOf' combined with numeric bounds is not supported")
+            } else if let d = MultipleOfLexeme.decompose(m, maxScale: Self.maxMultipleOfScale) {
+                divisors.append(d)
+            } else {
+                try refuse("multipleOf", at: here, "multipleOf needs at most \(Self.maxMultipleOfScale) fraction digits and a significand up to 10^15")
+            }
+        }
+        if !divisors.isEmpty {
+            guard let (modulus, scale) = MultipleOfLexeme.combine(divisors) else {
+                let owner = parts.first { $0.value["multipleOf"] != nil }!
+                try refuse("multipleOf", at: owner.path + ["multipleOf"], "the common multiple of these multipleOf values has a significand above 10^15")
+                return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+            }
+            return padded(MultipleOfLexeme(modulus: modulus, scale: scale, integerOnly: integerOnly))
+        }
         if lower != nil || upper != nil {
             let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
             return lexeme.isSatisfiable ? padded(lexeme) : nil
         }
-        let pattern = integerOnly ? #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
-                                  : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
-        return padded(try RegexLexeme(pattern: pattern, search: false))
+        return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
     }
+
+    /// Integers: an integral mantissa (fraction zeros allowed) with a non-negative exponent.
+    static let integerPattern = #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
+    static let numberPattern = #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
+    /// `multipleOf` values with more fraction digits than this are refused (the lexeme has a state per
+    /// fraction digit up to the scale).
+    static let maxMultipleOfScale = 100
 
     /// A value or key lexeme with the JSON whitespace before it folded in.
     private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
@@ -591,7 +686,17 @@ final class SchemaCompilation {
         if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
             try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
         }
-        func element(_ i: Int) throws(ConstraintError) -> Grammar.Symbol {
+        guard var contains = try containsCount(parts) else { return }
+        let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
+        if let counted = contains, last * (counted.cap + 1) > Self.maxUnrolledItems {
+            try refuse("contains", at: counted.schema.path,
+                       "counting \(counted.cap) matches over \(last) items needs more than \(Self.maxUnrolledItems) array states")
+            contains = nil
+        }
+        let cap = contains?.cap ?? 0
+        /// The element at index `i`: `items`/`prefixItems`, and `contains` when it is counted, or the
+        /// complement of `contains` when it is not and `maxContains` needs it.
+        func element(_ i: Int, counted: Bool) throws(ConstraintError) -> Grammar.Symbol {
             var conjunction: [Part] = []
             for part in parts {
                 if case .array(let items)? = part.value["prefixItems"], i < items.count {
@@ -600,26 +705,89 @@ final class SchemaCompilation {
                     conjunction.append(Part(path: part.path + ["items"], value: items))
                 }
             }
+            if counted, let contains { conjunction.append(contains.schema) }
+            if !counted, let complement = contains?.complement { conjunction.append(complement) }
             return .rule(try compile(conjunction))
         }
         let comma = builder.literal(",")
         let close = builder.literal("]")
-        // after[i]: the rule for the rest of an array that already has i elements (i ≥ 1).
-        let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
+        // The rest of an array that already has i ≥ 1 elements, c of them counted as matching
+        // `contains` (capped at `cap`), keyed i × (cap + 1) + c.
         var after: [Int: Int32] = [:]
-        for i in 1...max(last, 1) { after[i] = builder.newRule("array_after_\(i)") }
-        for i in 1...max(last, 1) {
-            let r = after[i]!
-            if i >= minItems { builder.add(r, [ws] + close) }
-            if let maxItems, i >= maxItems { continue }
-            let nextIndex = maxItems == nil ? min(i + 1, loopIndex) : i + 1
-            if let next = after[nextIndex] {
-                builder.add(r, [ws] + comma + [try element(i), .rule(next)])
+        var pending: [(i: Int, c: Int)] = []
+        func state(_ i: Int, _ c: Int) -> Int32 {
+            if let r = after[i * (cap + 1) + c] { return r }
+            let r = builder.newRule("array_after_\(i)_count_\(c)")
+            after[i * (cap + 1) + c] = r
+            pending.append((i, c))
+            return r
+        }
+        /// Adds `prefix element(i) state(next)` for each way element `i` may be read with count `c`.
+        func elements(_ rule: Int32, _ prefix: [Grammar.Symbol], _ i: Int, _ c: Int) throws(ConstraintError) {
+            if let maxItems, i >= maxItems { return }
+            let next = maxItems == nil ? min(i + 1, loopIndex) : i + 1
+            if next > last { return }
+            builder.add(rule, prefix + [try element(i, counted: false), .rule(state(next, c))])
+            if let contains, contains.max.map({ c < $0 }) ?? (c < cap) {
+                builder.add(rule, prefix + [try element(i, counted: true), .rule(state(next, min(c + 1, cap)))])
             }
         }
-        let open = builder.literal("[")
-        if minItems == 0 { builder.add(rule, [ws] + open + [ws] + close) }
-        if maxItems != 0, let first = after[1] { builder.add(rule, [ws] + open + [try element(0), .rule(first)]) }
+        let open = [ws] + builder.literal("[")
+        if minItems == 0 && (contains?.min ?? 0) == 0 { builder.add(rule, open + [ws] + close) }
+        try elements(rule, open, 0, 0)
+        while let (i, c) = pending.popLast() {
+            let r = after[i * (cap + 1) + c]!
+            if i >= minItems && c >= contains?.min ?? 0 { builder.add(r, [ws] + close) }
+            try elements(r, [ws] + comma, i, c)
+        }
+    }
+
+    /// `contains` with its `minContains`/`maxContains`, as the array grammar counts it.
+    struct ContainsCount {
+        /// The `contains` schema, conjoined to the elements counted.
+        var schema: Part
+        /// Its complement, conjoined to the elements not counted when `maxContains` is set.
+        var complement: Part?
+        var min: Int
+        var max: Int?
+        /// Counts at or above this behave alike.
+        var cap: Int { max ?? min }
+    }
+
+    /// The conjunction's `contains` count: `.some(nil)` when nothing is counted (no `contains`, or
+    /// `minContains: 0` without `maxContains`), nil when no array can satisfy it.
+    ///
+    /// Counting "at least n" is exact with an ambiguous choice per element (a matching element may
+    /// be left uncounted). "At most m" needs the uncounted elements to be exactly those that do not
+    /// match, so `maxContains` is supported only where the complement of `contains` is
+    /// (`isNegatable`).
+    private func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
+        var found: ContainsCount? = nil
+        for part in parts {
+            guard let schema = part.value["contains"] else { continue }
+            let here = part.path + ["contains"]
+            if found != nil {
+                try refuse("contains", at: here, "more than one 'contains' in a conjunction (allOf, $ref) is not supported")
+                continue
+            }
+            var count = ContainsCount(schema: Part(path: here, value: schema),
+                                      min: try integer(part, "minContains") ?? 1, max: try integer(part, "maxContains"))
+            if let max = count.max, max < count.min { return nil }
+            if case .bool(false) = schema, count.min > 0 { return nil }
+            if count.max != nil {
+                if Self.isNegatable(schema) {
+                    // The complement is compiled at the maxContains pointer, which names no other schema.
+                    count.complement = Part(path: part.path + ["maxContains"], value: .object([(key: "not", value: schema)]))
+                } else {
+                    try refuse("maxContains", at: part.path + ["maxContains"],
+                               "'maxContains' is supported only when 'contains' is a boolean, type-only or const/enum-of-scalars schema (its complement must be exact)")
+                    count.max = nil
+                }
+            }
+            if count.min == 0 && count.max == nil { continue }
+            found = count
+        }
+        return .some(found)
     }
 
     // MARK: Objects
@@ -727,8 +895,35 @@ final class SchemaCompilation {
             let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts), canonical: options.canonicalStrings))
             members.append((key, .rule(try compile(conjunction)), 0))
         }
-        try objectGrammar(rule, members: members, trackedCount: tracked.count, canClose: canClose)
+        var minProperties = 0, maxProperties: Int? = nil
+        for part in parts {
+            if let n = try integer(part, "minProperties") { minProperties = max(minProperties, n) }
+            if let n = try integer(part, "maxProperties") { maxProperties = min(maxProperties ?? n, n) }
+        }
+        if let maxProperties, maxProperties < minProperties { return }
+        var counts = PropertyCounts(min: minProperties, max: maxProperties)
+        if (counts.cap + 1) << tracked.count > Self.maxCountedObjectStates {
+            let keyword = maxProperties == nil ? "minProperties" : "maxProperties"
+            let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
+            try refuse(keyword, at: owner.path + [keyword],
+                       "counting \(counts.cap) properties with \(tracked.count) tracked keys needs more than \(Self.maxCountedObjectStates) object states")
+            counts = PropertyCounts()
+        }
+        try objectGrammar(rule, members: members, trackedCount: tracked.count, counts: counts, canClose: canClose)
     }
+
+    /// `minProperties`/`maxProperties`: the object grammar counts members up to `cap`.
+    struct PropertyCounts {
+        var min = 0
+        var max: Int? = nil
+        /// Counts at or above this behave alike (`max`, else `min`).
+        var cap: Int { max ?? min }
+    }
+
+    /// Object grammars have one state per (subset of tracked keys seen, member count up to the
+    /// cap); schemas that would need more are refused. 2¹² is what 12 tracked required keys
+    /// (`maxTrackedRequired`'s default) need without counting.
+    static let maxCountedObjectStates = 4096
 
     /// Objects with at most this many named properties refuse a repeated key (one grammar state
     /// per subset of keys seen: 2⁸ at most); larger ones refuse repeats of required keys only.
@@ -738,17 +933,27 @@ final class SchemaCompilation {
     static let maxPatternProperties = 3
 
     /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen and
-    /// cannot follow once it is; one rule per subset of tracked keys seen, and `}` only where
-    /// `canClose` allows it.
+    /// cannot follow once it is; one rule per subset of tracked keys seen and member count (capped at
+    /// `counts.cap`), no member past `counts.max`, and `}` only where `canClose` allows it and at
+    /// least `counts.min` members were read.
     func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
-                       trackedCount: Int, canClose: (Int) -> Bool) throws(ConstraintError) {
+                       trackedCount: Int, counts: PropertyCounts = .init(),
+                       canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
+        // A state is (seen, count) packed as count << trackedCount | seen.
         var states: [Int: Int32] = [:]
-        func state(_ seen: Int) -> Int32 {
-            if let s = states[seen] { return s }
-            let s = builder.newRule("object_seen_\(seen)")
-            states[seen] = s
+        func state(_ key: Int) -> Int32 {
+            if let s = states[key] { return s }
+            let s = builder.newRule("object_seen_\(key & ((1 << trackedCount) - 1))_count_\(key >> trackedCount)")
+            states[key] = s
             return s
+        }
+        func after(_ key: Int, adding bit: Int) -> Int {
+            let seen = key & ((1 << trackedCount) - 1)
+            return Swift.min((key >> trackedCount) + 1, counts.cap) << trackedCount | seen | bit
+        }
+        func mayClose(_ key: Int) -> Bool {
+            key >> trackedCount >= counts.min && canClose(key & ((1 << trackedCount) - 1))
         }
         var pending: [Int] = []
         var done: Set<Int> = []
@@ -758,17 +963,20 @@ final class SchemaCompilation {
             return r
         }
         let open = [ws] + builder.literal("{")
-        if canClose(0) { builder.add(rule, open + [ws] + close) }
-        for (m, r) in zip(members, memberRules) {
-            builder.add(rule, open + [.rule(r), .rule(state(m.bit))])
-            pending.append(m.bit)
+        if mayClose(0) { builder.add(rule, open + [ws] + close) }
+        if counts.max != 0 {
+            for (m, r) in zip(members, memberRules) {
+                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))])
+                pending.append(after(0, adding: m.bit))
+            }
         }
-        while let seen = pending.popLast() {
-            guard done.insert(seen).inserted else { continue }
-            let s = state(seen)
-            if canClose(seen) { builder.add(s, [ws] + close) }
-            for (m, r) in zip(members, memberRules) where seen & m.bit == 0 {
-                let next = seen | m.bit
+        while let key = pending.popLast() {
+            guard done.insert(key).inserted else { continue }
+            let s = state(key)
+            if mayClose(key) { builder.add(s, [ws] + close) }
+            if let max = counts.max, key >> trackedCount >= max { continue }
+            for (m, r) in zip(members, memberRules) where key & m.bit == 0 {
+                let next = after(key, adding: m.bit)
                 builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
                 pending.append(next)
             }
