@@ -4,7 +4,7 @@
 /// A state is an interned prefix of the number's text. A byte is allowed only when the new prefix is
 /// valid number syntax *and* some completion of it lies within the bounds, decided exactly with
 /// decimal interval arithmetic: a prefix such as `12` can still become any value in `[12, 13)` (by
-/// adding a fraction) or `[120, ∞)` (by adding digits). Exponent notation is not generated or accepted
+/// adding a fraction) or in `[120, 130)`, `[1200, 1300)`, … (by adding digits). Exponent notation is not generated or accepted
 /// under bounds (it would make every prefix live); numbers that need it are rejected, never accepted
 /// wrongly.
 final class NumberLexeme: ByteLexeme {
@@ -169,8 +169,19 @@ final class NumberLexeme: ByteLexeme {
                 pieces = [Interval(lo: whole, loInclusive: true, hi: whole.addingPowerOfTen(0), hiInclusive: false)]
             }
             if !whole.isZero {
-                let tenfold = DecimalNumber(s + "0")!
-                pieces.append(Interval(lo: tenfold, loInclusive: true, hi: nil, hiInclusive: false))
+                // Appending k ≥ 1 more digits gives [w·10^k, (w+1)·10^k): with a finite bound in the
+                // direction the magnitude grows, each such k up to the bound is its own interval
+                // (`12` under [135, 140] reaches [120, 130) and [1200, 1300), never 135), and one
+                // interval [w·10^k, ∞) stands for everything beyond it; without one, that interval
+                // from k = 1 covers all.
+                let limit = negative ? lower.map { $0.value.negated } : upper?.value
+                let next = whole.addingPowerOfTen(0)
+                var k = 1
+                while let limit, !(limit < whole.scaled(k)) {
+                    pieces.append(Interval(lo: whole.scaled(k), loInclusive: true, hi: next.scaled(k), hiInclusive: false))
+                    k += 1
+                }
+                pieces.append(Interval(lo: whole.scaled(k), loInclusive: true, hi: nil, hiInclusive: false))
             }
         }
         return negative ? pieces.map(\.negated) : pieces
@@ -202,6 +213,9 @@ final class NumberLexeme: ByteLexeme {
 }
 
 private extension DecimalNumber {
+    /// `self · 10^k`.
+    func scaled(_ k: Int) -> DecimalNumber { DecimalNumber(negative: negative, digits: digits, exponent: exponent + k) }
+
     /// `self - 1` for a positive integer (used to step a negative integer towards zero).
     var floorMinusOne: DecimalNumber {
         // self > 0 integer: subtract one digit-wise.

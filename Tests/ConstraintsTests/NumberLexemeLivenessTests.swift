@@ -1,0 +1,51 @@
+import Testing
+@testable import Constraints
+
+/// Every prefix a bounded-number lexeme admits can still be completed to a number within the
+/// bounds — otherwise a mask could lead generation into a state where no token is allowed.
+@Suite struct NumberLexemeLivenessTests {
+    static let alphabet = Array("-0123456789.".utf8)
+
+    static func bound(_ text: String?, exclusive: Bool = false) -> NumberLexeme.Bound? {
+        text.map { NumberLexeme.Bound(value: DecimalNumber($0)!, exclusive: exclusive) }
+    }
+
+    /// Whether an accepting state is reachable from `state` within `depth` bytes.
+    static func completes(_ lexeme: NumberLexeme, from state: Int32, depth: Int) -> Bool {
+        if lexeme.isAccepting(state) { return true }
+        guard depth > 0 else { return false }
+        for b in alphabet {
+            let next = lexeme.next(state, b)
+            if next >= 0, completes(lexeme, from: next, depth: depth - 1) { return true }
+        }
+        return false
+    }
+
+    @Test(arguments: [
+        ("135", "140", false, true), ("135", "140", false, false), ("-140", "-135", false, true),
+        ("0.5", "0.75", true, false), ("990", "1010", false, true), (nil, "-35", false, true),
+        ("250", nil, false, false), ("-7", "7", true, true),
+    ] as [(String?, String?, Bool, Bool)])
+    func everyAdmittedPrefixCompletes(lower: String?, upper: String?, exclusive: Bool, integerOnly: Bool) {
+        let lexeme = NumberLexeme(lower: Self.bound(lower, exclusive: exclusive), upper: Self.bound(upper, exclusive: exclusive),
+                                  integerOnly: integerOnly)
+        var frontier: [(state: Int32, text: String)] = [(lexeme.startState, "")]
+        var checked = 0
+        for _ in 0..<5 {
+            var next: [(Int32, String)] = []
+            for (state, text) in frontier {
+                for b in Self.alphabet {
+                    let s = lexeme.next(state, b)
+                    guard s >= 0 else { continue }
+                    let t = text + String(decoding: [b], as: UTF8.self)
+                    // Completions of these bounds need at most 6 more bytes.
+                    #expect(Self.completes(lexeme, from: s, depth: 6), "'\(t)' is admitted but cannot be completed within [\(lower ?? "-∞"), \(upper ?? "∞")]")
+                    next.append((s, t))
+                    checked += 1
+                }
+            }
+            frontier = next
+        }
+        #expect(checked > 0)
+    }
+}
