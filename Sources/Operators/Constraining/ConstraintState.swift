@@ -73,15 +73,15 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
             for child in children[old + 1] {
                 let node = tree.nodes[child]
                 guard constraint.advance(Int(node.token)) else { continue }
+                defer { constraint.rollback(tokens: 1) }
+                // An accepted EOS: the run stops here, nothing follows (no mask).
+                let mask = constraint.isFinished ? nil : constraint.mask()
+                // A state that allows nothing at all is a dead end no verifier may accept into.
+                if let mask, mask.allowedCount == 0 { continue }
                 let index = out.nodes.count
                 out.appendTrusted(node, parent: parent)
-                if constraint.isFinished {
-                    masks.append(nil)     // an accepted EOS: the run stops here, nothing follows
-                } else {
-                    masks.append(constraint.mask())
-                    visit(child, under: index)
-                }
-                constraint.rollback(tokens: 1)
+                masks.append(mask)
+                if mask != nil { visit(child, under: index) }
             }
         }
         visit(TokenTree.root, under: TokenTree.root)

@@ -59,7 +59,12 @@ struct ConstraintFilter: Sendable {
         let generated = input.history.tokens[input.history.promptCount...]
         return try compiled.lock.withLock { _ in
             try state.sync(generated: generated)
-            return .tree(state.filter(tree, forcedLimit: forcedLimit))
+            let filtered = state.filter(tree, forcedLimit: forcedLimit)
+            if let root = filtered.allowedNext?.first, let mask = root, mask.allowedCount == 0 {
+                throw OperatorError(.invalidTree, at: "output token \(generated.count)",
+                                    "the constraint allows no token after the output so far (a dead end in its grammar)")
+            }
+            return .tree(filtered)
         }
     }
 
