@@ -115,6 +115,12 @@ import Testing
         (#"{"pattern": "(a{1000}){1000}"}"#, "pattern", "#/pattern"),
         (##"{"$ref": "#/$defs/missing"}"##, "$ref", "#/$ref"),
         (#"{"properties": {"a": {"not": {"minimum": 1}}}}"#, "not", "#/properties/a/not"),
+        // Counting keywords past their documented bounds.
+        (#"{"maxProperties": 5000}"#, "maxProperties", "#/maxProperties"),
+        (#"{"required": ["a", "b", "c", "d", "e"], "minProperties": 200}"#, "minProperties", "#/minProperties"),
+        (#"{"contains": {"const": [1]}, "maxContains": 1}"#, "maxContains", "#/maxContains"),
+        (#"{"allOf": [{"contains": {"type": "string"}}, {"contains": {"type": "integer"}}]}"#, "contains", "#/allOf/1/contains"),
+        (#"{"contains": {"type": "string"}, "minContains": 20, "maxItems": 1000}"#, "contains", "#/contains"),
     ])
     func refusalsAreLocated(schema: String, feature: String, location: String) {
         #expect {

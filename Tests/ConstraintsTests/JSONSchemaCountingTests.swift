@@ -63,20 +63,4 @@ import Testing
     func containsCounts(schema: String, text: String, accepted: Bool) throws {
         #expect(try Self.accepts(schema, text) == accepted, "\(text) under \(schema)")
     }
-
-    @Test(arguments: [
-        (#"{"maxProperties": 5000}"#, "maxProperties", "#/maxProperties"),
-        (#"{"required": ["a", "b", "c", "d", "e"], "minProperties": 200}"#, "minProperties", "#/minProperties"),
-        (#"{"contains": {"const": [1]}, "maxContains": 1}"#, "maxContains", "#/maxContains"),
-        (#"{"allOf": [{"contains": {"type": "string"}}, {"contains": {"type": "integer"}}]}"#, "contains", "#/allOf/1/contains"),
-        (#"{"contains": {"type": "string"}, "minContains": 20, "maxItems": 1000}"#, "contains", "#/contains"),
-    ])
-    func refusalsAreLocated(schema: String, feature: String, location: String) {
-        #expect {
-            _ = try Grammar.jsonSchema(schema)
-        } throws: { error in
-            let e = error as! ConstraintError
-            return e.code == .unsupportedKeyword && e.feature == feature && e.location == location
-        }
-    }
 }
