@@ -29,7 +29,6 @@
 /* ---------------------------------------------------------------- CPU features */
 
 static int detected_isa = -1;
-static int chosen_isa = -1;
 
 int dg_cpu_isa(void) {
     if (detected_isa < 0) {
@@ -43,22 +42,6 @@ int dg_cpu_isa(void) {
             detected_isa = DG_ISA_PORTABLE;
     }
     return detected_isa;
-}
-
-int dg_set_isa(int isa) {
-    int best = dg_cpu_isa();
-    chosen_isa = isa < 0 || isa > best ? best : isa;
-    return chosen_isa;
-}
-
-static int active_isa(void) {
-    if (chosen_isa < 0) chosen_isa = dg_cpu_isa();
-    return chosen_isa;
-}
-
-int dg_cpu_has_avx512bf16(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16");
 }
 
 /* ---------------------------------------------------------------- scalar conversions */
@@ -420,8 +403,14 @@ static T256 void mm256_bf16(const void *W, size_t K, size_t n0, size_t n1, const
 
 void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1, const float *X,
                   size_t M, size_t ldx, float *Y, size_t ldy) {
+    dg_matmul_wt_isa(dg_cpu_isa(), dtype, W, K, n0, n1, X, M, ldx, Y, ldy);
+}
+
+void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1, const float *X,
+                      size_t M, size_t ldx, float *Y, size_t ldy) {
     if (n1 <= n0 || M == 0) return;
-    switch (active_isa()) {
+    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
+    switch (isa) {
     case DG_ISA_AVX512:
         if (dtype == DG_BF16) mm512_bf16(W, K, n0, n1, X, M, ldx, Y, ldy);
         else if (dtype == DG_F16) mm512_f16(W, K, n0, n1, X, M, ldx, Y, ldy);
@@ -450,7 +439,7 @@ void dg_to_f32(int dtype, const void *src, float *dst, size_t count) {
         memcpy(dst, src, count * sizeof(float));
         return;
     }
-    if (active_isa() == DG_ISA_AVX512) {
+    if (dg_cpu_isa() == DG_ISA_AVX512) {
         to_f32_512(dtype, src, dst, count);
         return;
     }
@@ -483,7 +472,7 @@ static T512 uint64_t read_pass_512(const void *src, size_t bytes) {
 }
 
 uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes) {
-    if (active_isa() == DG_ISA_AVX512) return read_pass_512(src, bytes);
+    if (dg_cpu_isa() == DG_ISA_AVX512) return read_pass_512(src, bytes);
     const uint64_t *p = (const uint64_t *)src;
     uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     size_t n = bytes / 8, i = 0;

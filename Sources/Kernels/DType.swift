@@ -67,14 +67,6 @@ public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
     /// The best level this CPU supports.
     public static var detected: InstructionSet { InstructionSet(rawValue: dg_cpu_isa()) ?? .portable }
 
-    /// Selects a level at or below the detected one (tests and benchmarks compare paths).
-    /// - Parameter level: the wanted level.
-    /// - Returns: the level now in use.
-    @discardableResult
-    public static func use(_ level: InstructionSet) -> InstructionSet {
-        InstructionSet(rawValue: dg_set_isa(level.rawValue)) ?? .portable
-    }
-
     public var description: String {
         switch self {
         case .portable: "portable"

@@ -32,13 +32,20 @@ import CKernels
             widened.withUnsafeMutableBufferPointer { convertToF32(dtype, raw.baseAddress!, $0.baseAddress!, count: c.N * c.K) }
         }
         var y = [Float](repeating: .nan, count: c.M * c.N)
-        let used = InstructionSet.use(isa)
-        defer { InstructionSet.use(.avx512) }
+        // The kernel path is chosen per call, not process-wide: other suites multiply concurrently
+        // and rely on one path (bitwise independence of M).
+        let used = isa
         stored.withUnsafeBytes { raw in
             let w = WeightMatrix(base: raw.baseAddress!, dtype: dtype, rows: c.N, columns: c.K)
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    MatMul.multiply(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!, ldy: c.N, pool: ComputePool(threadCount: 2))
+                    if c.M <= MatMul.streamingRowLimit {
+                        MatMul.multiplyOnCallingThread(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!,
+                                                       ldy: c.N, instructionSet: isa)
+                    } else {
+                        MatMul.multiply(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!, ldy: c.N,
+                                        pool: ComputePool(threadCount: 2))
+                    }
                 }
             }
         }

@@ -21,9 +21,6 @@ enum dg_isa { DG_ISA_PORTABLE = 0, DG_ISA_AVX2 = 1, DG_ISA_AVX512 = 2 };
 
 /* Best level the running CPU supports (cached after the first call). */
 int dg_cpu_isa(void);
-/* Forces a level at or below the detected one (for tests and benchmarks); returns the level used. */
-int dg_set_isa(int isa);
-int dg_cpu_has_avx512bf16(void);
 
 /*
  * Y[m*ldy + n] = sum_k X[m*ldx + k] * W[n*K + k]   for m in [0, M), n in [n0, n1).
@@ -32,6 +29,10 @@ int dg_cpu_has_avx512bf16(void);
  */
 void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1,
                   const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
+/* The same with an explicit instruction set, clamped to what the CPU has (dg_matmul_wt uses the
+ * best): tests compare the paths while other threads multiply. */
+void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,
+                      const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
 
 /* dst[i] = (float)src[i] for i in [0, count): widens a stored tensor slice to f32. */
 void dg_to_f32(int dtype, const void *src, float *dst, size_t count);

@@ -44,6 +44,24 @@ public enum MatMul {
         }
     }
 
+    /// The small-batch kernel on the calling thread with an explicit instruction set (clamped to
+    /// what the CPU has; `multiply` always uses the best) — for comparing the paths while other
+    /// threads multiply.
+    /// - Parameters:
+    ///   - x: activations, `M` rows with stride `ldx`.
+    ///   - M: number of activation rows.
+    ///   - ldx: row stride of `x`.
+    ///   - weight: the weight matrix.
+    ///   - y: output rows with stride `ldy`.
+    ///   - ldy: row stride of `y`.
+    ///   - instructionSet: the kernel path.
+    public static func multiplyOnCallingThread(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, by weight: WeightMatrix,
+                                               into y: UnsafeMutablePointer<Float>, ldy: Int,
+                                               instructionSet: InstructionSet) {
+        dg_matmul_wt_isa(instructionSet.rawValue, weight.dtype.rawValue, weight.base, weight.columns, 0, weight.rows,
+                         x, M, ldx, y, ldy)
+    }
+
     /// Several products of the same activations in one parallel region (q/k/v, gate/up): the
     /// rows of all weights are split across threads together, halving synchronisation per layer.
     /// - Parameters:
