@@ -369,6 +369,17 @@ final class ComplementLexeme: ByteLexeme {
         return intern([i, u])
     }
 
+    /// The inner lexeme's fingerprint; the UTF-8 validator is fixed (see `ByteLexeme`).
+    var maskFingerprint: String? { inner.maskFingerprint.map { "complement \($0)" } }
+
+    /// The inner state's key after its length (`[-1]` once the inner is dead), then the validator's.
+    /// Every state is its own class, so the keys describe states whatever the horizon.
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        let s = states[Int(state)]
+        let i = s[0] < 0 ? [-1] : inner.canonicalKey(of: s[0], horizon: nil)
+        return [Int32(i.count)] + i + utf8.canonicalKey(of: s[1], horizon: nil)
+    }
+
     func isAccepting(_ state: Int32) -> Bool {
         let s = states[Int(state)]
         return utf8.isAccepting(s[1]) && (s[0] < 0 || !inner.isAccepting(s[0]))
