@@ -6,10 +6,14 @@
 /// mask class (`ByteLexeme.maskClass(of:horizon:)` — a counted string's counts far from the bound
 /// are one class), and only the small deep part (longer tokens) is walked per state.
 ///
+/// Entries of lexemes with a fingerprint (`ByteLexeme.maskFingerprint`) are also looked up in, and
+/// added to, the vocabulary's `SharedLexemeMasks` by canonical key, so a grammar reuses the walks of
+/// earlier grammars that use the same lexeme; this cache stays the lock-free first level.
+///
 /// Shared by reference between a constraint and its forks. Not thread-safe: a constraint and its forks
 /// belong to one decoding sequence, driven from one thread at a time.
 final class LexemeMaskCache {
-    struct Entry {
+    struct Entry: Sendable {
         /// Tokens whose bytes all stay inside the lexeme.
         var inside: TokenMask
         /// Trie nodes with children where the lexeme may end, and the first byte of each: the parser
@@ -30,6 +34,8 @@ final class LexemeMaskCache {
     /// Each lexeme's transitions as walks number them, kept across walks: a new state's walk mostly
     /// follows transitions earlier walks already looked up.
     private var tables: [ObjectIdentifier: WalkTable] = [:]
+    /// Each lexeme's `maskFingerprint`, asked once (composite lexemes build it from their parts).
+    private var fingerprints: [ObjectIdentifier: String?] = [:]
     /// Bounds memory (each entry holds one vocabulary-sized bitset, 12.5 KB at 100k tokens): past this
     /// many states (or classes) the cache is cleared and refilled. 4096 entries ≈ 50 MB at 100k tokens,
     /// as many again for the classes.
@@ -42,6 +48,21 @@ final class LexemeMaskCache {
         if let e = entries[key] { return e }
         if entries.count >= Self.maxEntries { entries.removeAll(keepingCapacity: true) }
         if classEntries.count >= Self.maxEntries { classEntries.removeAll(keepingCapacity: true) }
+        let fingerprint: String?
+        if let known = fingerprints[id] {
+            fingerprint = known
+        } else {
+            fingerprint = automaton.maskFingerprint
+            fingerprints[id] = fingerprint
+        }
+        let sharedKey = fingerprint.map {
+            SharedLexemeMasks.Key(fingerprint: $0, horizon: SharedLexemeMasks.Key.wholeState,
+                                  state: automaton.canonicalKey(of: state, horizon: nil))
+        }
+        if let sharedKey, let e = v.sharedMasks.entry(sharedKey) {
+            entries[key] = e
+            return e
+        }
         let table: WalkTable
         if let known = tables[id], known.count < WalkTable.maxStates {
             table = known
@@ -51,10 +72,19 @@ final class LexemeMaskCache {
         }
         let classKey = Key(lexeme: id, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
         var e: Entry
-        if let shared = classEntries[classKey] {
-            e = shared
+        if let known = classEntries[classKey] {
+            e = known
         } else {
-            e = Self.walk(v.shortSlice, table: table, from: state, count: v.count)
+            let sharedClassKey = fingerprint.map {
+                SharedLexemeMasks.Key(fingerprint: $0, horizon: v.maskHorizon,
+                                      state: automaton.canonicalKey(of: state, horizon: v.maskHorizon))
+            }
+            if let sharedClassKey, let shared = v.sharedMasks.entry(sharedClassKey) {
+                e = shared
+            } else {
+                e = Self.walk(v.shortSlice, table: table, from: state, count: v.count)
+                if let sharedClassKey { v.sharedMasks.insert(e, for: sharedClassKey) }
+            }
             classEntries[classKey] = e
         }
         let deep = Self.walk(v.deepSlice, table: table, from: state, count: v.count)
@@ -62,6 +92,7 @@ final class LexemeMaskCache {
         e.exitNodes += deep.exitNodes
         e.exitFirstBytes += deep.exitFirstBytes
         entries[key] = e
+        if let sharedKey { v.sharedMasks.insert(e, for: sharedKey) }
         return e
     }
 

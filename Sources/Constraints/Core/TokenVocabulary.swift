@@ -32,6 +32,9 @@ public final class TokenVocabulary: Sendable {
     /// The trie below `maskHorizon` bytes, with the ancestors leading there: walked once per lexeme state.
     let deepSlice: TokenTrieSlice
 
+    /// Lexeme masks shared by every grammar masked against this vocabulary (see `SharedLexemeMasks`).
+    let sharedMasks = SharedLexemeMasks()
+
     /// The default `maskHorizon`. On the 100k-token byte-level BPE of `decograph bench constraints`,
     /// 1.5% of the tokens are longer than 16 bytes and the deep slice is 8% of the trie, while a
     /// counted string (`maxLength`, `{0,300}`) shares one class for all counts at least 20 below its bound.

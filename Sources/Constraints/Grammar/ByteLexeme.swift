@@ -29,11 +29,29 @@ public protocol ByteLexeme: AnyObject {
     ///   - horizon: the longest string the equivalence must hold for (the same for every call).
     /// - Returns: the key.
     func maskClass(of state: Int32, horizon: Int) -> Int32
+    /// A description of the whole automaton for sharing lexeme masks between grammars
+    /// (`SharedLexemeMasks`): two lexemes with equal fingerprints accept the same strings from states
+    /// with equal `canonicalKey`s, whatever order each determinised its states in. `nil` (the
+    /// default) keeps the lexeme's masks to its own grammar.
+    var maskFingerprint: String? { get }
+    /// A description of `state` (or of its mask class) that does not depend on the order states were
+    /// built in: equal keys under one fingerprint mean the same strings are accepted from both states
+    /// (with `horizon`: the same strings of at most `horizon` bytes, as `maskClass(of:horizon:)`).
+    /// Only asked of lexemes with a fingerprint.
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - horizon: `nil` for the state itself, else the mask horizon of its class.
+    /// - Returns: the key.
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32]
 }
 
 extension ByteLexeme {
     /// Every state is its own class (see the requirement).
     public func maskClass(of state: Int32, horizon: Int) -> Int32 { state }
+    /// Not shared (see the requirement).
+    public var maskFingerprint: String? { nil }
+    /// Never asked: the default fingerprint is `nil` (see the requirement).
+    public func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] { [state] }
 }
 
 extension ByteLexeme {

@@ -60,6 +60,18 @@ final class JSONStringLexeme: ByteLexeme {
         }
     }
 
+    /// The spelling mode and the content's fingerprint (see `ByteLexeme`).
+    var maskFingerprint: String? {
+        inner.maskFingerprint.map { "json-string(canonical: \(canonical)) \($0)" }
+    }
+
+    /// The decoding state and the inner state's key (see `ByteLexeme`).
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        let s = states[Int(state)]
+        return [Int32(s.phase.rawValue), Int32(s.hexCount), Int32(bitPattern: s.value)]
+            + inner.canonicalKey(of: s.inner, horizon: horizon)
+    }
+
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
         let slot = Int(state) * 256 + Int(byte)
         if transitions[slot] != -2 { return transitions[slot] }
@@ -298,6 +310,27 @@ final class IntersectionLexeme: ByteLexeme {
         return true
     }
 
+    /// The parts' fingerprints (see `ByteLexeme`).
+    var maskFingerprint: String? {
+        var out = "intersection(\(parts.count))"
+        for p in parts {
+            guard let f = p.maskFingerprint else { return nil }
+            out += " [\(f.utf8.count)]" + f
+        }
+        return out
+    }
+
+    /// The parts' keys, each after its length (see `ByteLexeme`).
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        var out: [Int32] = []
+        for (p, s) in zip(parts, states[Int(state)]) {
+            let k = p.canonicalKey(of: s, horizon: horizon)
+            out.append(Int32(k.count))
+            out += k
+        }
+        return out
+    }
+
     /// The tuple of the parts' classes (see `ByteLexeme`).
     func maskClass(of state: Int32, horizon: Int) -> Int32 {
         classes.classOf(state, horizon: horizon) {
@@ -334,6 +367,17 @@ final class ComplementLexeme: ByteLexeme {
         guard u >= 0 else { return -1 }
         let i = s[0] < 0 ? -1 : inner.next(s[0], byte)
         return intern([i, u])
+    }
+
+    /// The inner lexeme's fingerprint; the UTF-8 validator is fixed (see `ByteLexeme`).
+    var maskFingerprint: String? { inner.maskFingerprint.map { "complement \($0)" } }
+
+    /// The inner state's key after its length (`[-1]` once the inner is dead), then the validator's.
+    /// Every state is its own class, so the keys describe states whatever the horizon.
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        let s = states[Int(state)]
+        let i = s[0] < 0 ? [-1] : inner.canonicalKey(of: s[0], horizon: nil)
+        return [Int32(i.count)] + i + utf8.canonicalKey(of: s[1], horizon: nil)
     }
 
     func isAccepting(_ state: Int32) -> Bool {

@@ -32,6 +32,18 @@ final class NumberLexeme: ByteLexeme {
         self.integerOnly = integerOnly
     }
 
+    /// The bounds and integrality (see `ByteLexeme`).
+    var maskFingerprint: String? {
+        func text(_ b: Bound?) -> String { b.map { "\($0.value)\($0.exclusive ? "x" : "")" } ?? "none" }
+        return "number(\(text(lower)), \(text(upper)), integer: \(integerOnly))"
+    }
+
+    /// Whether the state is free, then its prefix's bytes: its interning key (see `ByteLexeme`); every
+    /// state is its own class.
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        [free[Int(state)] ? 1 : 0] + prefixes[Int(state)].map(Int32.init)
+    }
+
     /// Whether any number at all satisfies the bounds (else the type is impossible).
     var isSatisfiable: Bool { live(Array("".utf8)) }
 

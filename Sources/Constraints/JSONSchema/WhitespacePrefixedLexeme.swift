@@ -38,6 +38,16 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
         state >= base ? base + inner.maskClass(of: state - base, horizon: horizon) : state
     }
 
+    /// The whitespace bound and the inner lexeme's fingerprint (see `ByteLexeme`).
+    var maskFingerprint: String? {
+        inner.maskFingerprint.map { "ws(\(maxWhitespace.map(String.init) ?? "unbounded")) \($0)" }
+    }
+
+    /// `[0, count]` for whitespace states, else `[1]` and the inner key (see `ByteLexeme`).
+    func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        state >= base ? [1] + inner.canonicalKey(of: state - base, horizon: horizon) : [0, state]
+    }
+
     func isAccepting(_ state: Int32) -> Bool {
         state >= base ? inner.isAccepting(state - base) : inner.isAccepting(inner.startState)
     }

@@ -21,6 +21,10 @@ public final class RegexLexeme: ByteLexeme {
     public let startState: Int32
     /// Mask classes: a DFA state's NFA states moved to their canonical counter copies.
     private var classes = MaskClassTable<Key>()
+    /// The parsed pattern and mode the NFA was built from (deterministically, so they fix its state
+    /// numbering): the fingerprint.
+    private let node: RegexNode
+    private let search: Bool
 
     private struct Key: Hashable {
         var states: [Int32]
@@ -40,6 +44,8 @@ public final class RegexLexeme: ByteLexeme {
 
     init(node: RegexNode, search: Bool) throws(ConstraintError) {
         nfa = try ByteNFA(node, search: search)
+        self.node = node
+        self.search = search
         live = Self.reachesAccept(nfa, startEdges: true)
         liveAfterStart = Self.reachesAccept(nfa, startEdges: false)
         startState = 0
@@ -133,11 +139,29 @@ public final class RegexLexeme: ByteLexeme {
         // A DFA state's transitions depend only on its NFA states' byte edges, and an NFA set's
         // language is the union of its states' languages, so moving each state to an equivalent one
         // keeps the language up to `horizon` bytes; acceptance here is the rest.
-        classes.classOf(state, horizon: horizon) {
-            let reading = dfaStates[Int(state)].filter { !nfa.states[Int($0)].byteEdges.isEmpty }
-            let moved = Set(reading.map { nfa.canonical($0, horizon: horizon) }).sorted()
-            return Key(states: moved, atStart: dfaAccepting[Int(state)])
-        }
+        classes.classOf(state, horizon: horizon) { classKey(of: state, horizon: horizon) }
+    }
+
+    /// The pattern's syntax tree and mode (see `ByteLexeme`): the NFA, its state numbering and its
+    /// counter copies are a function of them, so its NFA state sets describe DFA states canonically.
+    public private(set) lazy var maskFingerprint: String? = "regex(search: \(search)) \(String(reflecting: node))"
+
+    /// The DFA state's NFA states and whether it is at the start, or its class's moved NFA states and
+    /// whether it accepts (see `ByteLexeme`).
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - horizon: `nil` for the state, else the mask horizon of its class.
+    /// - Returns: the key.
+    public func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
+        guard let horizon else { return [dfaAtStart[Int(state)] ? 1 : 0] + dfaStates[Int(state)] }
+        let key = classKey(of: state, horizon: horizon)
+        return [key.atStart ? 1 : 0] + key.states
+    }
+
+    private func classKey(of state: Int32, horizon: Int) -> Key {
+        let reading = dfaStates[Int(state)].filter { !nfa.states[Int($0)].byteEdges.isEmpty }
+        let moved = Set(reading.map { nfa.canonical($0, horizon: horizon) }).sorted()
+        return Key(states: moved, atStart: dfaAccepting[Int(state)])
     }
 
     /// Whether the bytes read so far match (see `ByteLexeme`).
