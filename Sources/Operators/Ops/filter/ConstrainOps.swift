@@ -2,7 +2,7 @@ import Constraints
 import Graph
 
 /// `constrain.regex`: the output must match a regular expression as a whole. See `ConstraintFilter`.
-public struct ConstrainRegexOp: HypothesisOperator {
+public struct ConstrainRegexOp: ConstraintOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "constrain.regex", family: .filter,
@@ -15,7 +15,8 @@ public struct ConstrainRegexOp: HypothesisOperator {
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output)
 
-    let filter: ConstraintFilter
+    /// The compiled constraint and its step behaviour.
+    public let filter: ConstraintFilter
 
     /// Compiles the pattern against the target's vocabulary.
     /// - Parameters:
@@ -29,22 +30,11 @@ public struct ConstrainRegexOp: HypothesisOperator {
         let pattern = try ConstraintFilter.one([("pattern", node.string("pattern")), ("constraint", fromDeclaration)])
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.regex(pattern) }
     }
-
-    /// The hypothesis's parser at the start state.
-    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
-
-    /// Filters the tree and sets its masks.
-    /// - Parameters:
-    ///   - input: the history and the proposal.
-    ///   - rng: unused.
-    /// - Returns: `.tree` with `allowedNext` set.
-    /// - Throws: `OperatorError` when the committed output breaks the constraint.
-    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
 }
 
 /// `constrain.json_schema`: the output must be a JSON instance valid under a JSON Schema (draft
 /// 2020-12, the subset of docs/constraints.md; anything else is refused when the graph is bound).
-public struct ConstrainJSONSchemaOp: HypothesisOperator {
+public struct ConstrainJSONSchemaOp: ConstraintOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "constrain.json_schema", family: .filter,
@@ -64,7 +54,8 @@ public struct ConstrainJSONSchemaOp: HypothesisOperator {
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output)
 
-    let filter: ConstraintFilter
+    /// The compiled constraint and its step behaviour.
+    public let filter: ConstraintFilter
 
     /// Compiles the schema against the target's vocabulary.
     /// - Parameters:
@@ -94,22 +85,11 @@ public struct ConstrainJSONSchemaOp: HypothesisOperator {
                                         canonicalStrings: node.string("strings") != "any")
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.jsonSchema(text, options: options) }
     }
-
-    /// The hypothesis's parser at the start state.
-    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
-
-    /// Filters the tree and sets its masks.
-    /// - Parameters:
-    ///   - input: the history and the proposal.
-    ///   - rng: unused.
-    /// - Returns: `.tree` with `allowedNext` set.
-    /// - Throws: `OperatorError` when the committed output breaks the constraint.
-    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
 }
 
 /// `constrain.grammar`: the output must be a sentence of a context-free grammar (the EBNF dialect of
 /// docs/constraints.md, which reads llama.cpp GBNF).
-public struct ConstrainGrammarOp: HypothesisOperator {
+public struct ConstrainGrammarOp: ConstraintOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "constrain.grammar", family: .filter,
@@ -124,7 +104,8 @@ public struct ConstrainGrammarOp: HypothesisOperator {
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output)
 
-    let filter: ConstraintFilter
+    /// The compiled constraint and its step behaviour.
+    public let filter: ConstraintFilter
 
     /// Parses the grammar and binds it to the target's vocabulary.
     /// - Parameters:
@@ -142,22 +123,11 @@ public struct ConstrainGrammarOp: HypothesisOperator {
         let root = node.string("root") ?? "root"
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.parse(text, root: root) }
     }
-
-    /// The hypothesis's parser at the start state.
-    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
-
-    /// Filters the tree and sets its masks.
-    /// - Parameters:
-    ///   - input: the history and the proposal.
-    ///   - rng: unused.
-    /// - Returns: `.tree` with `allowedNext` set.
-    /// - Throws: `OperatorError` when the committed output breaks the constraint.
-    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
 }
 
 /// `constrain.phrases`: lexical constraints — every listed phrase must appear in the output, which
 /// may not end (EOS is masked) until all have.
-public struct ConstrainPhrasesOp: HypothesisOperator {
+public struct ConstrainPhrasesOp: ConstraintOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "constrain.phrases", family: .filter,
@@ -169,7 +139,8 @@ public struct ConstrainPhrasesOp: HypothesisOperator {
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output)
 
-    let filter: ConstraintFilter
+    /// The compiled constraint and its step behaviour.
+    public let filter: ConstraintFilter
 
     /// Builds the phrase automaton against the target's vocabulary.
     /// - Parameters:
@@ -183,15 +154,4 @@ public struct ConstrainPhrasesOp: HypothesisOperator {
         }
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.phrases(phrases) }
     }
-
-    /// The hypothesis's automaton at the start state.
-    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
-
-    /// Filters the tree and sets its masks.
-    /// - Parameters:
-    ///   - input: the history and the proposal.
-    ///   - rng: unused.
-    /// - Returns: `.tree` with `allowedNext` set.
-    /// - Throws: `OperatorError` when the committed output breaks the constraint.
-    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// One node is one logits mask *and* one draft filter: placed between the drafters and `score`,
 /// the target never scores a forbidden node, and every distribution the verifier sees is masked,
 /// so greedy output under a constraint is the same with or without drafters.
-struct ConstraintFilter: Sendable {
+public struct ConstraintFilter: Sendable {
     /// The compiled constraint at its start state, with the lock that serialises its use: a
     /// grammar determinises lazily and its mask cache is shared, neither is thread-safe, and the
     /// hypotheses of a beam run their nodes concurrently.
@@ -120,4 +120,24 @@ struct ConstraintFilter: Sendable {
             throw OperatorError(.invalidParameter, at: parameter, "cannot read '\(path)' as UTF-8 text")
         }
     }
+}
+
+/// A `constrain.*` op: its step behaviour is its `ConstraintFilter`'s, so each op file holds only
+/// its declaration and how its definition compiles.
+public protocol ConstraintOperator: HypothesisOperator {
+    /// The compiled constraint.
+    var filter: ConstraintFilter { get }
+}
+
+extension ConstraintOperator {
+    /// The hypothesis's parser at the constraint's start state.
+    public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+
+    /// Syncs the parser with the output, filters the tree and sets its masks.
+    /// - Parameters:
+    ///   - input: the history and the proposal.
+    ///   - rng: unused.
+    /// - Returns: `.tree` with `allowedNext` set.
+    /// - Throws: `OperatorError` when the committed output breaks the constraint or reaches a dead end.
+    public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
 }
