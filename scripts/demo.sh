@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product decograph
 decograph=.build/release/decograph
-echo "== decograph run graphs/speculative.yaml --prompt-file examples/prompt-uuid-uuid1.py"
-cat examples/prompt-uuid-uuid1.py
-"$decograph" run graphs/speculative.yaml --prompt-file examples/prompt-uuid-uuid1.py --max-tokens 128
+echo "== decograph run graphs/speculative.yaml --prompt-file examples/prompt-ipaddress-ip_network.py"
+cat examples/prompt-ipaddress-ip_network.py
+"$decograph" run graphs/speculative.yaml --prompt-file examples/prompt-ipaddress-ip_network.py --max-tokens 128
 echo
 echo "== decograph bench graphs: the same prompts, plain greedy first"
 "$decograph" bench graphs --graphs graphs/greedy.yaml,graphs/speculative.yaml,graphs/lookup.yaml,graphs/tree.yaml \
