@@ -77,6 +77,20 @@ import Testing
         #expect(distinct.count > 50)
     }
 
+    @Test func beamSearchUnderTheConstraintValidates() throws {
+        // graphs/beam.yaml with the schema between the (empty) proposal and `score`.
+        let plan = try DemoGraphs.plan("beam.yaml", edits: [
+            ("  scores: { op: score, model: target }",
+             "  schema: { op: constrain.json_schema, path: \(DemoGraphs.repository)/examples/schemas/release.json, max_whitespace: 1, forced: 0 }\n"
+                + "  scores: { op: score, model: target, tree: schema }"),
+            ("max_new_tokens: 64", "max_new_tokens: 160"),
+        ])
+        let session = try Session(plan: plan, resources: DemoGraphs.resources)
+        let result = try session.run(prompt: try session.encode(try DemoGraphs.prompt("prompt-release.py")))
+        #expect(result.finishReason != "max_tokens", "\(result.text)")
+        #expect(Self.violations(of: result.text).isEmpty, "\(Self.violations(of: result.text)) in \(result.text)")
+    }
+
     @Test func speculativeConstrainedIsGreedyIdentical() throws {
         let plain = try Session(plan: try DemoGraphs.plan("json.yaml"), resources: DemoGraphs.resources)
         let drafted = try Session(plan: try DemoGraphs.plan("json-speculative.yaml"), resources: DemoGraphs.resources)

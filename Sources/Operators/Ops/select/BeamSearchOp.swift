@@ -1,3 +1,4 @@
+import Constraints
 import Graph
 
 /// `search.beam`: plain beam search with transformers' semantics (length penalty, EOS handling,
@@ -67,7 +68,9 @@ public struct BeamSearchOp: FrontierOperator {
 
         mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
             let rows: [[Float]] = try inputs.map {
-                guard case .scores(_, let logits) = $0, let root = logits.first else { throw StepInput.wrongKind("from", "scores") }
+                guard case .scores(let tree, let logits) = $0, var root = logits.first else { throw StepInput.wrongKind("from", "scores") }
+                // A constrain.* node before `score`: its root mask applies to the beam's candidates.
+                if let mask = tree.allowedNext?.first, let mask { mask.forbidOthers(in: &root) }
                 return root
             }
             let before = state.running
