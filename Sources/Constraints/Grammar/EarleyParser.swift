@@ -128,9 +128,7 @@ struct EarleyParser {
     /// - Returns: `false` (and no change) when no sentence of the grammar continues with it.
     mutating func advance(_ byte: UInt8) -> Bool {
         let previous = lastSet
-        let newStart = Int32(items.count)
-        setStarts.append(newStart)
-        resetSeen()
+        let newStart = beginSet()
         for i in previous {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
@@ -151,7 +149,22 @@ struct EarleyParser {
                 continue
             }
         }
-        if items.count == Int(newStart) {
+        return endSet(startingAt: newStart)
+    }
+
+    /// Opens a new, empty set after the last one.
+    /// - Returns: the new set's first item index.
+    private mutating func beginSet() -> Int32 {
+        let start = Int32(items.count)
+        setStarts.append(start)
+        resetSeen()
+        return start
+    }
+
+    /// Closes the set opened by `beginSet()`, or drops it when nothing was scanned into it.
+    /// - Returns: whether the set was kept.
+    private mutating func endSet(startingAt start: Int32) -> Bool {
+        if items.count == Int(start) {
             setStarts.removeLast()
             return false
         }
@@ -182,9 +195,7 @@ struct EarleyParser {
     /// - Returns: `false` (nothing pushed) when no item continues.
     mutating func pushLexemeEnd(lexeme: Int32, state: Int32) -> Bool {
         let previous = lastSet
-        let newStart = Int32(items.count)
-        setStarts.append(newStart)
-        resetSeen()
+        let newStart = beginSet()
         for i in previous {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
@@ -192,12 +203,7 @@ struct EarleyParser {
                 add(production: item.production, dot: item.dot + 1, origin: item.origin)
             }
         }
-        if items.count == Int(newStart) {
-            setStarts.removeLast()
-            return false
-        }
-        close()
-        return true
+        return endSet(startingAt: newStart)
     }
 
     /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the

@@ -20,9 +20,7 @@ final class JSONStringLexeme: ByteLexeme {
     }
 
     private let inner: any ByteLexeme
-    private var states: [State] = []
-    private var index: [State: Int32] = [:]
-    private var transitions: [Int32] = []
+    private var states = LazyAutomaton<State>()
     /// Mask classes: the state with the inner state replaced by its class.
     private var classes = MaskClassTable<State>()
     let startState: Int32 = 0
@@ -36,25 +34,17 @@ final class JSONStringLexeme: ByteLexeme {
     init(inner: any ByteLexeme, canonical: Bool = false) {
         self.inner = inner
         self.canonical = canonical
-        _ = intern(State(phase: .open, hexCount: 0, value: 0, inner: inner.startState))
+        _ = states.intern(State(phase: .open, hexCount: 0, value: 0, inner: inner.startState))
     }
 
-    private func intern(_ s: State) -> Int32 {
-        if let id = index[s] { return id }
-        let id = Int32(states.count)
-        states.append(s)
-        index[s] = id
-        transitions.append(contentsOf: repeatElement(-2, count: 256))
-        return id
-    }
 
-    func isAccepting(_ state: Int32) -> Bool { states[Int(state)].phase == .closed }
+    func isAccepting(_ state: Int32) -> Bool { states[state].phase == .closed }
 
     /// The decoding state with the inner state's class (see `ByteLexeme`): escapes never decode to
     /// more bytes than they spell, so the inner automaton sees at most `horizon` bytes.
     func maskClass(of state: Int32, horizon: Int) -> Int32 {
         classes.classOf(state, horizon: horizon) {
-            var s = states[Int(state)]
+            var s = states[state]
             s.inner = inner.maskClass(of: s.inner, horizon: horizon)
             return s
         }
@@ -67,16 +57,15 @@ final class JSONStringLexeme: ByteLexeme {
 
     /// The decoding state and the inner state's key (see `ByteLexeme`).
     func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
-        let s = states[Int(state)]
+        let s = states[state]
         return [Int32(s.phase.rawValue), Int32(s.hexCount), Int32(bitPattern: s.value)]
             + inner.canonicalKey(of: s.inner, horizon: horizon)
     }
 
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
-        let slot = Int(state) * 256 + Int(byte)
-        if transitions[slot] != -2 { return transitions[slot] }
-        let result = step(states[Int(state)], byte).map(intern) ?? -1
-        transitions[slot] = result
+        if let known = states.cached(state, byte) { return known }
+        let result = step(states[state], byte).map { states.intern($0) } ?? -1
+        states.record(state, byte, result)
         return result
     }
 
@@ -268,9 +257,8 @@ final class JSONStringLexeme: ByteLexeme {
 /// Accepts a string exactly when every one of its parts does (the product automaton, built lazily).
 final class IntersectionLexeme: ByteLexeme {
     private let parts: [any ByteLexeme]
-    private var states: [[Int32]] = []
-    private var index: [[Int32]: Int32] = [:]
-    private var transitions: [Int32] = []
+    /// Each state is the parts' states.
+    private var states = LazyAutomaton<[Int32]>()
     /// Mask classes: the parts' classes.
     private var classes = MaskClassTable<[Int32]>()
     let startState: Int32 = 0
@@ -279,34 +267,27 @@ final class IntersectionLexeme: ByteLexeme {
     init(_ parts: [any ByteLexeme]) {
         precondition(!parts.isEmpty, "an intersection needs at least one part")
         self.parts = parts
-        _ = intern(parts.map(\.startState))
-    }
-
-    private func intern(_ s: [Int32]) -> Int32 {
-        if let id = index[s] { return id }
-        let id = Int32(states.count)
-        states.append(s)
-        index[s] = id
-        transitions.append(contentsOf: repeatElement(-2, count: 256))
-        return id
+        _ = states.intern(parts.map(\.startState))
     }
 
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
-        let slot = Int(state) * 256 + Int(byte)
-        if transitions[slot] != -2 { return transitions[slot] }
+        if let known = states.cached(state, byte) { return known }
         var out: [Int32] = []
         for (k, p) in parts.enumerated() {
-            let n = p.next(states[Int(state)][k], byte)
-            if n < 0 { transitions[slot] = -1; return -1 }
+            let n = p.next(states[state][k], byte)
+            if n < 0 {
+                states.record(state, byte, -1)
+                return -1
+            }
             out.append(n)
         }
-        let id = intern(out)
-        transitions[slot] = id
+        let id = states.intern(out)
+        states.record(state, byte, id)
         return id
     }
 
     func isAccepting(_ state: Int32) -> Bool {
-        for (k, p) in parts.enumerated() where !p.isAccepting(states[Int(state)][k]) { return false }
+        for (k, p) in parts.enumerated() where !p.isAccepting(states[state][k]) { return false }
         return true
     }
 
@@ -323,7 +304,7 @@ final class IntersectionLexeme: ByteLexeme {
     /// The parts' keys, each after its length (see `ByteLexeme`).
     func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
         var out: [Int32] = []
-        for (p, s) in zip(parts, states[Int(state)]) {
+        for (p, s) in zip(parts, states[state]) {
             let k = p.canonicalKey(of: s, horizon: horizon)
             out.append(Int32(k.count))
             out += k
@@ -334,7 +315,7 @@ final class IntersectionLexeme: ByteLexeme {
     /// The tuple of the parts' classes (see `ByteLexeme`).
     func maskClass(of state: Int32, horizon: Int) -> Int32 {
         classes.classOf(state, horizon: horizon) {
-            zip(parts, states[Int(state)]).map { $0.maskClass(of: $1, horizon: horizon) }
+            zip(parts, states[state]).map { $0.maskClass(of: $1, horizon: horizon) }
         }
     }
 }
@@ -344,29 +325,22 @@ final class ComplementLexeme: ByteLexeme {
     private let inner: any ByteLexeme
     private let utf8: RegexLexeme
     /// Pairs (inner state or -1 once the inner is dead, UTF-8 validator state).
-    private var states: [[Int32]] = []
-    private var index: [[Int32]: Int32] = [:]
+    private var states = LazyAutomaton<[Int32]>()
     let startState: Int32 = 0
 
     init(_ inner: any ByteLexeme) {
         self.inner = inner
         utf8 = try! RegexLexeme(node: .repetition(RegexNode.anyScalar, min: 0, max: nil), search: false)
-        _ = intern([inner.startState, utf8.startState])
-    }
-
-    private func intern(_ s: [Int32]) -> Int32 {
-        if let id = index[s] { return id }
-        states.append(s)
-        index[s] = Int32(states.count - 1)
-        return Int32(states.count - 1)
+        _ = states.intern([inner.startState, utf8.startState])
     }
 
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
-        let s = states[Int(state)]
+        if let known = states.cached(state, byte) { return known }
+        let s = states[state]
         let u = utf8.next(s[1], byte)
-        guard u >= 0 else { return -1 }
-        let i = s[0] < 0 ? -1 : inner.next(s[0], byte)
-        return intern([i, u])
+        let result = u < 0 ? -1 : states.intern([s[0] < 0 ? -1 : inner.next(s[0], byte), u])
+        states.record(state, byte, result)
+        return result
     }
 
     /// The inner lexeme's fingerprint; the UTF-8 validator is fixed (see `ByteLexeme`).
@@ -375,13 +349,13 @@ final class ComplementLexeme: ByteLexeme {
     /// The inner state's key after its length (`[-1]` once the inner is dead), then the validator's.
     /// Every state is its own class, so the keys describe states whatever the horizon.
     func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
-        let s = states[Int(state)]
+        let s = states[state]
         let i = s[0] < 0 ? [-1] : inner.canonicalKey(of: s[0], horizon: nil)
         return [Int32(i.count)] + i + utf8.canonicalKey(of: s[1], horizon: nil)
     }
 
     func isAccepting(_ state: Int32) -> Bool {
-        let s = states[Int(state)]
+        let s = states[state]
         return utf8.isAccepting(s[1]) && (s[0] < 0 || !inner.isAccepting(s[0]))
     }
 }

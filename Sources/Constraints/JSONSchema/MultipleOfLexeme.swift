@@ -36,10 +36,8 @@ final class MultipleOfLexeme: ByteLexeme {
     private let modulus: UInt64
     private let scale: Int
     private let integerOnly: Bool
-    private var states: [State] = []
+    private var states = LazyAutomaton<State>()
     private var accepting: [Bool] = []
-    private var index: [State: Int32] = [:]
-    private var transitions: [Int: Int32] = [:]
     let startState: Int32 = 0
 
     /// - Parameters:
@@ -98,10 +96,8 @@ final class MultipleOfLexeme: ByteLexeme {
     }
 
     private func intern(_ s: State) -> Int32 {
-        if let id = index[s] { return id }
-        let id = Int32(states.count)
-        states.append(s)
-        index[s] = id
+        if let id = states.state(of: s) { return id }
+        let id = states.intern(s)
         let ended = s.phase == .zero || s.phase == .integer || s.phase == .fraction
         accepting.append(ended && timesPowerOfTen(s.remainder, scale - s.fractionDigits) == 0)
         return id
@@ -130,9 +126,8 @@ final class MultipleOfLexeme: ByteLexeme {
     }
 
     func next(_ state: Int32, _ byte: UInt8) -> Int32 {
-        let key = Int(state) << 8 | Int(byte)
-        if let cached = transitions[key] { return cached }
-        var s = states[Int(state)]
+        if let known = states.cached(state, byte) { return known }
+        var s = states[state]
         let isDigit = (0x30...0x39).contains(byte)
         let digit = UInt64(byte &- 0x30)
         var ok = true
@@ -157,7 +152,7 @@ final class MultipleOfLexeme: ByteLexeme {
         }
         if ok && (s.phase == .dot || s.phase == .fraction) && !fractionIsLive(s) { ok = false }
         let result = ok ? intern(s) : -1
-        transitions[key] = result
+        states.record(state, byte, result)
         return result
     }
 

@@ -1,5 +1,5 @@
 /// A regular expression as a lexeme: an NFA over bytes determinised lazily, one DFA state per set of
-/// NFA states met, transitions cached in a flat table.
+/// NFA states met, transitions cached (`LazyAutomaton`).
 ///
 /// Subset construction is done on demand because a pattern's full DFA can be exponential while the
 /// states a generation actually visits are few.
@@ -11,12 +11,9 @@ public final class RegexLexeme: ByteLexeme {
     /// start of `^[0-9]` is dead at once instead of leaving a state no continuation can complete.
     private let live: [Bool]
     private let liveAfterStart: [Bool]
-    private var dfaStates: [[Int32]] = []
-    private var dfaAtStart: [Bool] = []
+    /// DFA states: a set of NFA states and whether nothing has been read yet.
+    private var dfa = LazyAutomaton<Key>()
     private var dfaAccepting: [Bool] = []
-    private var index: [Key: Int32] = [:]
-    /// 256 entries per DFA state: the next state, `-1` dead, `-2` not computed yet.
-    private var transitions: [Int32] = []
     /// The DFA state before any byte (see `ByteLexeme`).
     public let startState: Int32
     /// Mask classes: a DFA state's NFA states moved to their canonical counter copies.
@@ -87,13 +84,10 @@ public final class RegexLexeme: ByteLexeme {
     private func intern(_ states: [Int32], atStart: Bool) -> Int32 {
         // The empty set is dead, except as the start of a regex that matches nothing, which still
         // needs a state 0 (with no transitions).
-        if states.isEmpty && !dfaStates.isEmpty { return -1 }
+        if states.isEmpty && dfa.count > 0 { return -1 }
         let key = Key(states: states, atStart: atStart)
-        if let id = index[key] { return id }
-        let id = Int32(dfaStates.count)
-        index[key] = id
-        dfaStates.append(states)
-        dfaAtStart.append(atStart)
+        if let id = dfa.state(of: key) { return id }
+        let id = dfa.intern(key)
         // Accepting when the accept state is reachable with `$` edges allowed (we are at the end).
         var seen = Set(states)
         var stack = states
@@ -105,7 +99,6 @@ public final class RegexLexeme: ByteLexeme {
             if atStart { for t in state.atStart where seen.insert(t).inserted { stack.append(t) } }
         }
         dfaAccepting.append(accepting)
-        transitions.append(contentsOf: repeatElement(-2, count: 256))
         return id
     }
 
@@ -115,15 +108,13 @@ public final class RegexLexeme: ByteLexeme {
     ///   - byte: the next byte.
     /// - Returns: the next state, or -1 when no match can continue with it.
     public func next(_ state: Int32, _ byte: UInt8) -> Int32 {
-        let slot = Int(state) * 256 + Int(byte)
-        let cached = transitions[slot]
-        if cached != -2 { return cached }
+        if let known = dfa.cached(state, byte) { return known }
         var targets: [Int32] = []
-        for s in dfaStates[Int(state)] {
+        for s in dfa[state].states {
             for e in nfa.states[Int(s)].byteEdges where e.lo <= byte && byte <= e.hi { targets.append(e.to) }
         }
         let result = targets.isEmpty ? -1 : intern(closure(targets, atStart: false), atStart: false)
-        transitions[slot] = result
+        dfa.record(state, byte, result)
         return result
     }
 
@@ -153,13 +144,13 @@ public final class RegexLexeme: ByteLexeme {
     ///   - horizon: `nil` for the state, else the mask horizon of its class.
     /// - Returns: the key.
     public func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] {
-        guard let horizon else { return [dfaAtStart[Int(state)] ? 1 : 0] + dfaStates[Int(state)] }
+        guard let horizon else { return [dfa[state].atStart ? 1 : 0] + dfa[state].states }
         let key = classKey(of: state, horizon: horizon)
         return [key.atStart ? 1 : 0] + key.states
     }
 
     private func classKey(of state: Int32, horizon: Int) -> Key {
-        let reading = dfaStates[Int(state)].filter { !nfa.states[Int($0)].byteEdges.isEmpty }
+        let reading = dfa[state].states.filter { !nfa.states[Int($0)].byteEdges.isEmpty }
         let moved = Set(reading.map { nfa.canonical($0, horizon: horizon) }).sorted()
         return Key(states: moved, atStart: dfaAccepting[Int(state)])
     }
@@ -170,5 +161,5 @@ public final class RegexLexeme: ByteLexeme {
     public func isAccepting(_ state: Int32) -> Bool { dfaAccepting[Int(state)] }
 
     /// The number of DFA states built so far (for benchmarks and tests of laziness).
-    public var builtStateCount: Int { dfaStates.count }
+    public var builtStateCount: Int { dfa.count }
 }
