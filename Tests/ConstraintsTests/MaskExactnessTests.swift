@@ -1,5 +1,6 @@
 import Testing
 @testable import Constraints
+@testable import DecographCLI
 
 /// The optimised mask (lexeme masks shared between states of one mask class, the trie split at the
 /// mask horizon, one parser set standing for every place a lexeme ends) against the brute-force
@@ -28,55 +29,32 @@ import Testing
         TokenVocabulary(tokenBytes: tokens, endOfSequence: [tokens.count - 1], maskHorizon: horizon)
     }
 
-    enum Source { case schema(String), regex(String), grammar(String) }
-
-    static let cases: [(String, Source, String)] = [
-        ("person", .schema(#"""
-            {"type": "object", "properties": {
-              "name": {"type": "string", "minLength": 1, "maxLength": 64},
-              "age": {"type": "integer", "minimum": 0, "maximum": 150},
-              "email": {"type": "string", "format": "email"},
-              "tags": {"type": "array", "items": {"enum": ["admin", "user", "guest"]}, "maxItems": 5},
-              "address": {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
-                          "required": ["street", "city"], "additionalProperties": false}},
-             "required": ["name", "age"], "additionalProperties": false}
-            """#), #"{"name": "Ada Lovelace aaaaaaaaaaaaaaaa the quick brown fox ab cd ef gh", "age": 36, "email": "ada@example.org", "tags": ["admin", "user"], "address": {"street": "12 St James's Square", "city": "London"}}"#),
-        ("orders", .schema(#"""
-            {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
-              "id": {"type": "string", "format": "uuid"},
-              "price": {"type": "number", "exclusiveMinimum": 0},
-              "status": {"enum": ["open", "shipped", "cancelled"]},
-              "note": {"anyOf": [{"type": "string", "pattern": "^[A-Z]"}, {"type": "null"}]},
-              "placed": {"type": "string", "format": "date-time"}},
-             "required": ["id", "price", "status"]}}
-            """#), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 0.99, "status": "shipped", "note": "Leave at the door, please."}]"#),
-        ("counted string to its bound", .schema(#"{"type": "array", "items": {"type": "string", "minLength": 3, "maxLength": 40}}"#),
-         #"["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "éé\u00e9aaaaaaaaaaaaaaaaaaaaaaaa\n", "abc"]"#),
-        ("free-text", .regex(#"[A-Z][A-Za-z0-9 ,.'-]{0,300}[.!?]"#),
-         "The quick brown fox" + String(repeating: " Lorem ipsum dolor sit amet, consectetur", count: 6) + " aaaaaaaa ab cd ef gh ij kl mn the aaaa."),
-        ("nested counters", .regex("(ab|c[a-z]{0,12}){2,30}x"), "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
-        ("arithmetic", .grammar("""
-            root  ::= expr
-            expr  ::= expr [-+*/] space term | term
-            term  ::= num | "(" space expr ")" space
-            num   ::= [0-9]+ space
-            space ::= [ ]*
-            """), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)"),
-    ]
-
-    static func grammar(_ source: Source) throws -> Grammar {
-        switch source {
-        case .schema(let s): return try Grammar.jsonSchema(s)
-        case .regex(let r): return try Grammar.regex(r)
-        case .grammar(let g): return try Grammar.parse(g)
-        }
+    /// The workload of `decograph bench constraints` named `name`.
+    static func bench(_ name: String) -> ConstraintWorkloads.Workload {
+        ConstraintWorkloads.all.first { $0.name == name }!
     }
+
+    /// The bench workloads' grammars with outputs that run their counted strings further, and two
+    /// grammars of counters only.
+    static let cases: [(workload: ConstraintWorkloads.Workload, output: String)] = [
+        (bench("person"), #"{"name": "Ada Lovelace aaaaaaaaaaaaaaaa the quick brown fox ab cd ef gh", "age": 36, "email": "ada@example.org", "tags": ["admin", "user"], "address": {"street": "12 St James's Square", "city": "London"}}"#),
+        (bench("orders"), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 0.99, "status": "shipped", "note": "Leave at the door, please."}]"#),
+        (ConstraintWorkloads.Workload(name: "counted string to its bound", kind: "schema",
+                                      source: #"{"type": "array", "items": {"type": "string", "minLength": 3, "maxLength": 40}}"#, outputs: []),
+         #"["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "éé\u00e9aaaaaaaaaaaaaaaaaaaaaaaa\n", "abc"]"#),
+        (bench("free-text"),
+         "The quick brown fox" + String(repeating: " Lorem ipsum dolor sit amet, consectetur", count: 6) + " aaaaaaaa ab cd ef gh ij kl mn the aaaa."),
+        (ConstraintWorkloads.Workload(name: "nested counters", kind: "regex", source: "(ab|c[a-z]{0,12}){2,30}x", outputs: []),
+         "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
+        (bench("arithmetic"), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)"),
+    ]
 
     @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
     func maskEqualsPerTokenCheckAtEveryStep(horizon: Int) throws {
         let vocabulary = Self.vocabulary(horizon: horizon)
-        for (name, source, output) in Self.cases {
-            var c = Constraint(grammar: try Self.grammar(source), vocabulary: vocabulary)
+        for (workload, output) in Self.cases {
+            let name = workload.name
+            var c = Constraint(grammar: try ConstraintWorkloads.grammar(workload), vocabulary: vocabulary)
             let segmentation = try #require(vocabulary.greedySegmentation(Array(output.utf8)), "\(name)")
             // Twice: the second pass reads the masks the first one cached.
             for pass in 0..<2 {
