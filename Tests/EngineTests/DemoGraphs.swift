@@ -19,7 +19,7 @@ enum DemoGraphs {
     /// A graph of graphs/ with `../models/`, `../examples/` and `../stores/` made absolute (stores
     /// into `storeDirectory`), then `edits` applied, compiled from a temporary file.
     static func plan(_ name: String, storeDirectory: String? = nil, edits: [(String, String)] = []) throws -> Plan {
-        var text = try String(contentsOfFile: repository + "/graphs/" + name, encoding: .utf8)
+        var text = try String(contentsOfFile: GraphGreedyIdentityTests.graphsDirectory + "/" + name, encoding: .utf8)
         text = text.replacingOccurrences(of: "../models/", with: repository + "/models/")
             .replacingOccurrences(of: "../examples/", with: repository + "/examples/")
         if let storeDirectory { text = text.replacingOccurrences(of: "../stores/", with: storeDirectory + "/") }

@@ -6,12 +6,7 @@ import Operators
 
 /// Fixture models and temporary graph files for engine tests.
 enum Fixtures {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures/runtime").path
-    }()
+    static let root = DemoGraphs.repository + "/Tests/Fixtures/runtime"
 
     /// One compute thread: these models are tiny, and on a loaded machine a pass's hand-offs
     /// between threads cost more than its arithmetic.

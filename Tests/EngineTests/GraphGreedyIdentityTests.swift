@@ -13,11 +13,7 @@ import Testing
     static let limits = "limits: { max_new_tokens: \(newTokens), ignore_eos: true }"
 
     /// The repository's graphs/ directory.
-    static let graphsDirectory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("graphs").path
-    }()
+    static let graphsDirectory = DemoGraphs.repository + "/graphs"
 
     /// Every graph of graphs/ that decodes greedily (every `sample` at temperature 0, a `verify`
     /// output), with its models pointed at the fixtures and its limits at 128 tokens without EOS.
