@@ -86,19 +86,25 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
         }
         visit(TokenTree.root, under: TokenTree.root)
         if forcedLimit > 0 {
-            let forced = constraint.forcedTokens(limit: forcedLimit)
+            // Forced: a row whose mask allows exactly one token, and not EOS (the output could not
+            // end there). The mask of each row is the one the tree needs anyway, so the chain
+            // costs no mask beyond those of the nodes it adds.
             let kept = out.childLists()
             var current = TokenTree.root
             var advanced = 0
-            for token in forced.map(Int32.init) {
-                guard constraint.advance(Int(token)) else { break }
+            var mask = masks[0]
+            while advanced < forcedLimit, let m = mask, m.allowedCount == 1, let t = m.allowed.first,
+                  !constraint.vocabulary.endOfSequence.contains(t), constraint.advance(t) {
                 advanced += 1
+                let token = Int32(t)
                 if current + 1 < kept.count, let existing = kept[current + 1].first(where: { out.nodes[$0].token == token }) {
                     current = existing
-                    continue
+                    mask = masks[existing + 1]
+                } else {
+                    current = out.appendTrusted(TokenTree.Node(token: token, parent: current, depth: 0, source: "forced"), parent: current)
+                    mask = constraint.isFinished ? nil : constraint.mask()
+                    masks.append(mask)
                 }
-                current = out.appendTrusted(TokenTree.Node(token: token, parent: current, depth: 0, source: "forced"), parent: current)
-                masks.append(constraint.isFinished ? nil : constraint.mask())
             }
             constraint.rollback(tokens: advanced)
         }
