@@ -7,8 +7,9 @@ import Operators
 import Synchronization
 import Tokenization
 
-/// Models, tokenizers, n-gram stores and constraint vocabularies loaded once per process and shared by every plan and session that names
-/// them, keyed by their resolved directory (symbolic links and `..` resolved).
+/// Models, tokenizers, n-gram stores and constraint vocabularies loaded once per process and shared
+/// by every plan and session that names them, keyed by their resolved path (symbolic links and `..`
+/// resolved).
 public final class ResourceRegistry: Sendable {
     /// The process-wide registry.
     public static let shared = ResourceRegistry()
@@ -82,9 +83,7 @@ public final class ResourceRegistry: Sendable {
                 if writable && !entry.writable {
                     throw EngineError("store \(path) is already open read-only in this process; declare it with learn: true in every graph that names it")
                 }
-                guard entry.store.metadata.tokenizerFingerprint == tokenizerFingerprint else {
-                    throw NGramStoreError(.tokenizerMismatch, path: path, "the store was built with another tokenizer (fingerprint \(entry.store.metadata.tokenizerFingerprint), this model's is \(tokenizerFingerprint))")
-                }
+                try entry.store.metadata.requireTokenizer(tokenizerFingerprint, path: path)
                 return entry.store
             }
             let store = writable

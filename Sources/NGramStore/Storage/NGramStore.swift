@@ -199,9 +199,7 @@ public final class NGramStore: @unchecked Sendable {
                 throw NGramStoreError(.notAStore, path: path, "not an n-gram store: the metadata record is missing")
             }
             metadata = try StoreMetadata.decode(Data(bytes), path: path)
-            if let tokenizerFingerprint, metadata.tokenizerFingerprint != tokenizerFingerprint {
-                throw NGramStoreError(.tokenizerMismatch, path: path, "the store was built with tokenizer '\(metadata.tokenizerFingerprint)', not '\(tokenizerFingerprint)'; build a store for this tokenizer")
-            }
+            if let tokenizerFingerprint { try metadata.requireTokenizer(tokenizerFingerprint, path: path) }
             if let create, create != metadata.parameters {
                 throw NGramStoreError(.parametersMismatch, path: path, "the store counts contexts of 1…\(metadata.parameters.contextLength) and continuations of \(metadata.parameters.continuationLength) with \(metadata.parameters.countersPerDepth) counters per depth, not the \(create.contextLength)/\(create.continuationLength)/\(create.countersPerDepth) requested")
             }

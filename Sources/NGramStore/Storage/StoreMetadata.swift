@@ -64,3 +64,16 @@ public struct StoreMetadata: Codable, Sendable, Equatable {
         return (try? encoder.encode(self)) ?? Data()
     }
 }
+
+extension StoreMetadata {
+    /// Checks that the store was built for the tokenizer with this vocabulary fingerprint.
+    /// - Parameters:
+    ///   - fingerprint: the tokenizer's fingerprint.
+    ///   - path: the store's file, for the message.
+    /// - Throws: `NGramStoreError` with code `.tokenizerMismatch`.
+    public func requireTokenizer(_ fingerprint: String, path: String) throws {
+        guard tokenizerFingerprint == fingerprint else {
+            throw NGramStoreError(.tokenizerMismatch, path: path, "the store was built with tokenizer '\(tokenizerFingerprint)', not '\(fingerprint)'; build a store for this tokenizer")
+        }
+    }
+}
