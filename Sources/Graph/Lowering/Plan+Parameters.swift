@@ -57,18 +57,6 @@ extension Plan.Node {
     /// - Parameter name: the parameter's key.
     /// - Returns: the resolved path, or `nil` when absent.
     public func path(_ name: String) -> String? {
-        guard let written = string(name) else { return nil }
-        let file = location.file
-        let directory = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : ""
-        return GraphFileLoader.join(directory.isEmpty && file.hasPrefix("/") ? "/" : directory, written)
-    }
-
-    /// A YAML-document parameter (an inline JSON Schema) as JSON text.
-    /// - Parameter name: the parameter's key.
-    /// - Returns: the JSON, or `nil` when absent.
-    /// - Throws: `YAMLNode.JSONConversionError` for values JSON cannot hold.
-    public func json(_ name: String) throws -> String? {
-        guard case .document(let node)? = parameters[name] else { return nil }
-        return try node.jsonText()
+        string(name).map { GraphFileLoader.join(GraphFileLoader.directory(of: location.file), $0) }
     }
 }

@@ -9,7 +9,7 @@ import Constraints
 /// beam forked from its parent).
 ///
 /// A constraint's grammar and mask cache are shared with its copies and not thread-safe: the op
-/// that owns the states serialises every call on them (`ConstraintFilterOp`).
+/// that owns the states serialises every call on them (`ConstraintFilter`).
 public final class ConstraintState: HypothesisState, @unchecked Sendable {
     /// The parser state after `consumed`.
     public private(set) var constraint: Constraint

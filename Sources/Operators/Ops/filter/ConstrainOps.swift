@@ -25,9 +25,9 @@ public struct ConstrainRegexOp: ConstraintOperator {
     /// - Throws: `OperatorError.invalidParameter` for a malformed or unsupported pattern.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "regex")
-        var fromDeclaration: String?
-        if case .string(let p)? = declared?.fields["pattern"] { fromDeclaration = p }
-        let pattern = try ConstraintFilter.one([("pattern", node.string("pattern")), ("constraint", fromDeclaration)])
+        var fromDeclaration: ConstraintFilter.Source?
+        if case .string(let p)? = declared?.fields["pattern"] { fromDeclaration = .text(p) }
+        let pattern = try ConstraintFilter.one([("pattern", node.string("pattern").map { .text($0) }), ("constraint", fromDeclaration)])
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.regex(pattern) }
     }
 }
@@ -65,22 +65,16 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
     ///   or an unreadable file.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "json_schema")
-        var fromDeclaration: (() throws -> String)?
-        if let declared {
-            if case .document(let yaml)? = declared.fields["schema"] {
-                fromDeclaration = { try yaml.jsonText() }
-            } else if let path = declared.path {
-                fromDeclaration = { try ConstraintFilter.read(path, parameter: "constraint") }
-            }
+        var fromDeclaration: ConstraintFilter.Source?
+        if case .document(let yaml)? = declared?.fields["schema"] {
+            fromDeclaration = .yaml(yaml, parameter: "constraint")
+        } else if let path = declared?.path {
+            fromDeclaration = .file(path, parameter: "constraint")
         }
-        let inline: (() throws -> String)? = node.parameters["schema"] == nil ? nil : { try node.json("schema") ?? "" }
-        let file: (() throws -> String)? = node.path("path").map { path in { try ConstraintFilter.read(path, parameter: "path") } }
-        let text: String
-        do {
-            text = try ConstraintFilter.one([("schema", inline), ("path", file), ("constraint", fromDeclaration)])()
-        } catch let error as YAMLNode.JSONConversionError {
-            throw OperatorError(.invalidParameter, at: "schema", "\(error)")
-        }
+        var inline: ConstraintFilter.Source?
+        if case .document(let yaml)? = node.parameters["schema"] { inline = .yaml(yaml, parameter: "schema") }
+        let text = try ConstraintFilter.one([("schema", inline), ("path", node.path("path").map { .file($0, parameter: "path") }),
+                                             ("constraint", fromDeclaration)])
         let options = JSONSchemaOptions(maxWhitespace: node.int("max_whitespace") ?? 2, assertFormats: node.bool("formats") ?? true,
                                         canonicalStrings: node.string("strings") != "any")
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.jsonSchema(text, options: options) }
@@ -114,12 +108,11 @@ public struct ConstrainGrammarOp: ConstraintOperator {
     /// - Throws: `OperatorError.invalidParameter` with the grammar's `line:column`, or an unreadable file.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "grammar")
-        let source = try ConstraintFilter.one([
-            ("path", node.path("path").map { ($0, "path") }),
-            ("text", node.string("text").map { ($0, "") }),
-            ("constraint", declared?.path.map { ($0, "constraint") }),
+        let text = try ConstraintFilter.one([
+            ("path", node.path("path").map { .file($0, parameter: "path") }),
+            ("text", node.string("text").map { .text($0) }),
+            ("constraint", declared?.path.map { .file($0, parameter: "constraint") }),
         ])
-        let text = source.1.isEmpty ? source.0 : try ConstraintFilter.read(source.0, parameter: source.1)
         let root = node.string("root") ?? "root"
         filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.parse(text, root: root) }
     }

@@ -101,24 +101,51 @@ public struct ConstraintFilter: Sendable {
         return resource
     }
 
-    /// Exactly one of the given sources must be present.
-    static func one<T>(_ sources: [(String, T?)]) throws -> T {
+    /// Where a constraint's definition is written, read only once the node is known to give
+    /// exactly one.
+    enum Source {
+        /// Text written in the graph.
+        case text(String)
+        /// YAML written in the graph (an inline JSON Schema), as JSON.
+        case yaml(YAMLNode, parameter: String)
+        /// A file, named by `parameter`.
+        case file(String, parameter: String)
+
+        /// The definition's text.
+        /// - Throws: `OperatorError.invalidParameter` for an unreadable file or YAML that JSON cannot hold.
+        func read() throws -> String {
+            switch self {
+            case .text(let text):
+                return text
+            case .yaml(let node, let parameter):
+                do {
+                    return try node.jsonText()
+                } catch {
+                    throw OperatorError(.invalidParameter, at: parameter, "\(error)")
+                }
+            case .file(let path, let parameter):
+                do {
+                    return try String(contentsOfFile: path, encoding: .utf8)
+                } catch {
+                    throw OperatorError(.invalidParameter, at: parameter, "cannot read '\(path)' as UTF-8 text")
+                }
+            }
+        }
+    }
+
+    /// The one definition a node gives, among the parameters that can hold one, read.
+    /// - Parameter sources: each parameter's name and what it gives.
+    /// - Returns: the definition's text.
+    /// - Throws: `OperatorError.invalidParameter` when none or several are given, or the one given
+    ///   cannot be read.
+    static func one(_ sources: [(String, Source?)]) throws -> String {
         let given = sources.filter { $0.1 != nil }
-        guard given.count == 1, let value = given[0].1 else {
+        guard given.count == 1, let source = given[0].1 else {
             let names = sources.map { "'\($0.0)'" }.joined(separator: ", ")
             throw OperatorError(.invalidParameter, at: sources[0].0,
                                 given.isEmpty ? "give one of \(names)" : "give only one of \(names), not \(given.map { "'\($0.0)'" }.joined(separator: " and "))")
         }
-        return value
-    }
-
-    /// A file's text, with the file named in the error.
-    static func read(_ path: String, parameter: String) throws -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw OperatorError(.invalidParameter, at: parameter, "cannot read '\(path)' as UTF-8 text")
-        }
+        return try source.read()
     }
 }
 
