@@ -147,24 +147,44 @@ import CKernels
 }
 
 @Suite struct ExpTests {
-    /// Within 2 ulp of glibc's expf over the whole non-degenerate float range.
-    @Test func simdExpMatchesExpf() {
+    static let paths: [Int32] = [Int32(DG_ISA_PORTABLE.rawValue), Int32(DG_ISA_AVX2.rawValue), Int32(DG_ISA_AVX512.rawValue)]
+        .filter { $0 <= dg_cpu_isa() }
+
+    /// Within 2 ulp of glibc's expf over the whole non-degenerate float range, on every path the
+    /// CPU has, tails included; the edges saturate and NaN stays NaN.
+    @Test(arguments: paths) func vectorExpMatchesExpf(isa: Int32) {
+        var xs: [Float] = []
         var x: Float = -87
+        while x < 88.7 { xs.append(x); x += 0.0371 * 0.0625 }
+        xs += [-200, -104, 88.73, 100, .nan, -.infinity, .infinity, 0, -0.0]
+        var ys = [Float](repeating: 0, count: xs.count)
+        dg_exp_isa(isa, xs, &ys, xs.count)
         var worst: Float = 0
-        while x < 88.7 {
-            var lanes = SIMD16<Float>()
-            for i in 0..<16 { lanes[i] = x + Float(i) * 0.0013 }
-            let y = Vector.exp(lanes)
-            for i in 0..<16 where lanes[i] < 88.72 {
-                let ref = expf(lanes[i])
-                worst = max(worst, abs(y[i] - ref) / ref.ulp)
-            }
-            x += 0.0371
+        for (x, y) in zip(xs, ys) where x > -87.5 && x < 88.72 {
+            let ref = expf(x)
+            worst = max(worst, abs(y - ref) / ref.ulp)
         }
-        #expect(worst <= 2, "worst error \(worst) ulp")
-        let edges = Vector.exp(SIMD16<Float>(repeating: -200))
-        #expect(edges[0] == 0)
-        #expect(Vector.exp(SIMD16<Float>(repeating: 100))[3] == .infinity)
+        #expect(worst <= 2, "worst error \(worst) ulp on path \(isa)")
+        let tail = Array(ys.suffix(9))
+        #expect(tail[0] == 0 && tail[1] == 0, "below -103.97 gives 0")
+        #expect(tail[2] == .infinity && tail[3] == .infinity)
+        #expect(tail[4].isNaN)
+        #expect(tail[5] == 0 && tail[6] == .infinity && tail[7] == 1 && tail[8] == 1)
+    }
+
+    /// silu(z)·u against a Double reference on every path, with lengths that leave vector tails.
+    @Test(arguments: paths) func siluMultiplyMatchesReference(isa: Int32) {
+        for count in [1, 7, 8, 15, 16, 17, 100] {
+            let gate = (0..<count).map { Float($0) * 0.37 - 12 }
+            let up = (0..<count).map { Float($0 % 5) - 1.5 }
+            var out = gate
+            dg_silu_mul_isa(isa, &out, up, count)
+            for i in 0..<count {
+                let z = Double(gate[i])
+                let ref = z / (1 + Foundation.exp(-z)) * Double(up[i])
+                #expect(abs(Double(out[i]) - ref) <= 1e-6 * max(1, abs(ref)), "path \(isa) count \(count) at \(i)")
+            }
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 /*
  * The few SIMD loops Swift cannot express: AVX-512 / AVX2 matrix–vector products over weights
  * kept in their stored precision (f32, f16, bf16), always accumulating in f32, selected at run
- * time by CPU feature with a portable C fallback. Everything else numeric lives in Swift
- * (module Kernels).
+ * time by CPU feature with a portable C fallback; and the SwiGLU gate's exponential, whose
+ * compares and selects Swift's SIMD types run lane by lane. Everything else numeric lives in
+ * Swift (module Kernels).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,13 @@ void dg_to_f32(int dtype, const void *src, float *dst, size_t count);
 /* Narrowing conversions, round-to-nearest-even (NaN stays NaN). */
 void dg_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
 void dg_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+
+/* y[i] = e^x[i] (within 2 ulp of expf; +inf above 88.72, 0 below -103.97, NaN stays NaN). */
+void dg_exp(const float *x, float *y, size_t count);
+void dg_exp_isa(int isa, const float *x, float *y, size_t count);
+/* SwiGLU gate: gate[i] = silu(gate[i]) * up[i], silu(z) = z / (1 + e^-z). */
+void dg_silu_mul(float *gate, const float *up, size_t count);
+void dg_silu_mul_isa(int isa, float *gate, const float *up, size_t count);
 
 /* Spin-wait hint (PAUSE on x86) for the compute pool's idle loop. */
 static inline void dg_cpu_relax(void) {

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,63 +78,15 @@ public enum Vector {
         for i in 0..<count { y[i] = weight[i] * (x[i] * scale) }
     }
 
-    /// SwiGLU gate: `gate[i] = silu(gate[i]) · up[i]` with `silu(z) = z / (1 + e^{-z})`.
+    /// SwiGLU gate: `gate[i] = silu(gate[i]) · up[i]` with `silu(z) = z / (1 + e^{-z})`; in C
+    /// (`dg_silu_mul`, AVX-512 / AVX2 / portable) because Swift's SIMD compares and selects run
+    /// lane by lane on this target.
     /// - Parameters:
     ///   - gate: gate projections, overwritten with the result.
     ///   - up: up projections.
     ///   - count: length.
     public static func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        var i = 0
-        let rg = UnsafeMutableRawPointer(gate), ru = UnsafeRawPointer(up)
-        let one = SIMD16<Float>(repeating: 1)
-        while i + 16 <= count {
-            let z = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            let u = ru.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            rg.storeBytes(of: z / (one + exp(-z)) * u, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count {
-            let z = gate[i]
-            gate[i] = z / (1 + expf(-z)) * up[i]
-            i += 1
-        }
-    }
-
-    /// e^x for 16 lanes, within 2 ulp of `expf` over the float range (Cody–Waite reduction
-    /// x = n·ln2 + r with |r| ≤ ln2/2, degree-7 Taylor polynomial for e^r — truncation error
-    /// |r|⁸/8! < 3e-8 relative — and 2ⁿ applied as two powers of two built from exponent bits,
-    /// so n = 128 and subnormal results are right). Inputs above 88.7 give +∞, below −103.9 give 0.
-    /// - Parameter x: the arguments.
-    /// - Returns: e^x per lane.
-    @inline(__always)
-    public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let lo = SIMD16<Float>(repeating: -103.97208), hi = SIMD16<Float>(repeating: 88.72283)
-        let overflow = x .> hi, underflow = x .< lo
-        let xc = x.clamped(lowerBound: lo, upperBound: hi)
-        // Round to nearest by adding 1.5·2²³: the integer lands in the low mantissa bits. (The
-        // generic `rounded()` and `SIMD16<Int32>(_:)` are per-lane library calls, not vector code.)
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let shifted = xc * 1.442695041 + magic
-        let n = shifted - magic
-        // ln 2 split so n·ln2High is exact in float.
-        let r = (xc - n * 0.693359375) - n * -2.12194440e-4
-        var p = SIMD16<Float>(repeating: 1.0 / 5040)
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        // 2ⁿ = 2^(n/2) · 2^(n − n/2), each factor a normal float for n in [-150, 128].
-        let ni = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let half = ni &>> 1
-        let a = unsafeBitCast((half &+ 127) &<< 23, to: SIMD16<Float>.self)
-        let b = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD16<Float>.self)
-        var result = (p * a) * b
-        result.replace(with: .infinity, where: overflow)
-        result.replace(with: 0, where: underflow)
-        return result
+        dg_silu_mul(gate, up, count)
     }
 
     /// In-place softmax of a row; returns the log of the normaliser (log Σ e^{x - max} + max).
