@@ -58,6 +58,10 @@ static inline void dg_cpu_relax(void) {
 /* Streams `bytes` bytes from `src` with wide loads and returns a checksum (memory-bandwidth probe). */
 uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes);
 
+/* Runs `rounds` rounds of 12 independent f32 multiply-add chains in the kernels' widest registers;
+ * stores how many multiply-adds that was and returns a checksum (multiply-add rate probe). */
+float dg_multiply_add_pass(size_t rounds, uint64_t *multiply_adds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,9 @@ extension CommandSpec {
         discussion: """
             Probes this machine's memory-read bandwidth, then measures decode tokens/s (per thread count) \
             and the fraction of the bandwidth bound it reaches, prefill tokens/s, and the cost of verifying \
-            k chained tokens relative to decoding one. Use --model for a Hugging Face model directory or \
+            k chained tokens relative to decoding one, next to the least that can cost on this machine \
+            (k tokens of weight multiply-adds at the probed multiply-add rate, interleaved with the \
+            verification runs). Use --model for a Hugging Face model directory or \
             --random for a random-weight model of a standard shape.
             """,
         options: [
@@ -59,6 +61,8 @@ extension RuntimeBenchmark.Report {
         out += "prefill: \(f(prefillTokensPerSecond, 1)) tok/s\n"
         out += "verify k chained tokens / decode 1 token (\(f(decodeSeconds * 1e3, 2)) ms):"
         for v in verifyCost { out += " k=\(v.k): \(f(v.ratio))×" }
+        out += "\nmultiply-add probe: \(f(multiplyAddsPerSecond / 1e9, 1)) G/s → verifying k tokens costs at least:"
+        for v in verifyFloor { out += " k=\(v.k): \(f(v.ratio))×" }
         return out + "\n"
     }
 
@@ -71,6 +75,8 @@ extension RuntimeBenchmark.Report {
             },
             "prefill_tokens_per_s": prefillTokensPerSecond, "decode_seconds": decodeSeconds,
             "verify_cost": Dictionary(uniqueKeysWithValues: verifyCost.map { ("\($0.k)", $0.ratio) }),
+            "multiply_adds_per_s": multiplyAddsPerSecond, "multiply_adds_per_token": multiplyAddsPerToken,
+            "verify_floor": Dictionary(uniqueKeysWithValues: verifyFloor.map { ("\($0.k)", $0.ratio) }),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -56,6 +56,17 @@ public struct RuntimeBenchmark: Sendable {
         public var decodeSeconds: Double
         /// k → time(forward of k chained tokens) / time(forward of 1 token).
         public var verifyCost: [(k: Int, ratio: Double)]
+        /// Probed multiply-add rate of all threads (f32 multiply-adds per second), interleaved
+        /// with the verification measurements.
+        public var multiplyAddsPerSecond: Double
+        /// Weight multiply-adds one token costs (one per weight element, the LM head included).
+        public var multiplyAddsPerToken: Double
+        /// k → the multiply-add bound of verifying k tokens (k · multiplyAddsPerToken /
+        /// multiplyAddsPerSecond) over the measured decode step: no kernel can verify k tokens
+        /// for less than this ratio on this machine.
+        public var verifyFloor: [(k: Int, ratio: Double)] {
+            verifyCost.map { v in (k: v.k, ratio: Double(v.k) * multiplyAddsPerToken / multiplyAddsPerSecond / decodeSeconds) }
+        }
     }
 
     /// Runs the benchmark.
@@ -124,10 +135,11 @@ public struct RuntimeBenchmark: Sendable {
         }
         _ = try time(1)
         // Interleave k = 1 with each k so both see the same machine state; keep medians.
-        var ones: [Double] = []
+        var ones: [Double] = [], rates: [Double] = []
         var perK: [Int: [Double]] = [:]
         for _ in 0..<options.verifyRepeats {
             for k in options.verifyLengths {
+                rates.append(MultiplyAddRate.pass(pool: pool))
                 ones.append(try time(1))
                 perK[k, default: []].append(try time(k))
             }
@@ -137,7 +149,8 @@ public struct RuntimeBenchmark: Sendable {
         return Report(model: model.name, dtype: model.weightDType.description, weightBytes: bytes,
                       isa: InstructionSet.detected.description, decode: decode,
                       prefillTokensPerSecond: Double(options.prefillTokens) / prefillBest,
-                      decodeSeconds: one, verifyCost: verify)
+                      decodeSeconds: one, verifyCost: verify, multiplyAddsPerSecond: median(rates),
+                      multiplyAddsPerToken: Double(bytes / model.weightDType.size))
     }
 
     static func median(_ values: [Double]) -> Double {
