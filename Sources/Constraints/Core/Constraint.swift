@@ -186,9 +186,63 @@ public struct Constraint {
                 continue
             }
             for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            // A subtree the parser can only read through one lexeme is walked with the lexeme's
+            // automaton, the parser joining in only where the lexeme may end.
+            if Int(v.subtreeEnd[i]) > i + 1, let run = parser.lexemeRun() {
+                walkLexeme(below: i, run: run, into: &mask)
+                i = Int(v.subtreeEnd[i])
+                continue
+            }
             i += 1
         }
         parser.rollback(toBytes: base)
+    }
+
+    /// Marks the tokens of the subtree below trie node `node` (the parser has just read its byte)
+    /// when the parser's last set reads bytes only through lexeme `run.lexeme` in `run.state`: each
+    /// node costs one automaton step instead of a parser step. A byte that may start what follows
+    /// the lexeme (`run.follow` where the lexeme may end; `run.here`, the set's own byte terminals,
+    /// right below `node`) hands that child's subtree back to the parser, brought down the path
+    /// first. Leaves the parser where it was.
+    private mutating func walkLexeme(below node: Int, run: (lexeme: Int32, state: Int32, here: ByteSet, follow: ByteSet),
+                                     into mask: inout TokenMask) {
+        let v = vocabulary
+        let lexeme = grammar.lexemes[Int(run.lexeme)]
+        let rootDepth = Int(v.nodeDepth[node])
+        let parserBase = parser.byteCount
+        // Automaton state and byte per depth below `node` (index 0: `node` itself).
+        var states: [Int32] = [run.state]
+        var path: [UInt8] = [v.nodeByte[node]]
+        var k = node + 1
+        let end = Int(v.subtreeEnd[node])
+        while k < end {
+            let level = Int(v.nodeDepth[k]) - rootDepth
+            let parent = states[level - 1]
+            let byte = v.nodeByte[k]
+            let handsOver = level == 1 ? run.here.contains(byte) || (lexeme.isAccepting(parent) && run.follow.contains(byte))
+                                       : lexeme.isAccepting(parent) && run.follow.contains(byte)
+            if handsOver {
+                // Bring the parser down to the parent (those bytes stay inside the lexeme), then let
+                // it walk this child's subtree.
+                var synced = true
+                for b in path[1..<level] where !parser.advance(b) { synced = false; break }
+                if synced { walk(from: k, to: Int(v.subtreeEnd[k]), firstBytes: nil, base: parser.byteCount, into: &mask) }
+                parser.rollback(toBytes: parserBase)
+                k = Int(v.subtreeEnd[k])
+                continue
+            }
+            let next = lexeme.next(parent, byte)
+            if next < 0 {
+                k = Int(v.subtreeEnd[k])
+                continue
+            }
+            for t in Int(v.nodeTokenStart[k])..<Int(v.nodeTokenStart[k + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            states.removeSubrange(level...)
+            path.removeSubrange(level...)
+            states.append(next)
+            path.append(byte)
+            k += 1
+        }
     }
 
     /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice

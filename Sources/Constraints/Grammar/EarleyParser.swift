@@ -206,6 +206,39 @@ struct EarleyParser {
         return endSet(startingAt: newStart)
     }
 
+    /// When the last set reads bytes through one lexeme only — every lexeme item is lexeme `L` in
+    /// automaton state `s` — and what follows `L`'s end reads only byte-set terminals: `L`, `s`, the
+    /// byte terminals of the last set (`here`), and the bytes that may follow wherever `L` ends
+    /// (`follow`, the same at every end position). Below such a set, bytes that `L` reads and that
+    /// cannot follow its end need no parser step (the mask's trie walk runs the lexeme's automaton
+    /// alone there). Leaves the parser unchanged.
+    mutating func lexemeRun() -> (lexeme: Int32, state: Int32, here: ByteSet, follow: ByteSet)? {
+        var group: (Int32, Int32)? = nil
+        var here = ByteSet()
+        for i in lastSet {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .rule: continue
+            case .bytes(let set): here.formUnion(set)
+            case .lexeme(let l):
+                if let g = group {
+                    if g.0 != l || g.1 != item.lexState { return nil }
+                } else {
+                    group = (l, item.lexState)
+                }
+            }
+        }
+        guard let (lexeme, state) = group else { return nil }
+        let base = byteCount
+        guard pushLexemeEnd(lexeme: lexeme, state: state) else { return (lexeme, state, here, ByteSet()) }
+        defer { rollback(toBytes: base) }
+        let after = scannable
+        guard after.lexemes.isEmpty else { return nil }
+        return (lexeme, state, here, after.bytes)
+    }
+
     /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the
     /// union of the byte-set terminals after a dot.
     var scannable: (lexemes: [(Int32, Int32)], bytes: ByteSet) {
