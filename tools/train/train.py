@@ -172,6 +172,9 @@ def main():
     ap.add_argument("--export-only", action="store_true", help="export the last checkpoint and exit")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--stop-at", type=int, help="checkpoint and exit after this step (schedule still uses --steps)")
+    ap.add_argument("--rewarm", type=int, default=0,
+                    help="when resuming with a new schedule, ramp the LR linearly over this many steps "
+                         "from the resume step (avoids a jump from the annealed LR to the new cycle's)")
     args = ap.parse_args()
     for k, v in DEFAULTS[args.model].items():
         if getattr(args, k) is None:
@@ -202,13 +205,17 @@ def main():
 
     meta = {"model": args.model, "params": nparams, "seq_len": SEQ, "batch": args.batch,
             "steps": args.steps, "lr": args.lr, "warmup": args.warmup, "seed": args.seed,
-            "threads": args.threads, "tokens_per_step": args.batch * SEQ,
+            "threads": args.threads, "rewarm": args.rewarm, "tokens_per_step": args.batch * SEQ,
             "command": f"python tools/train/train.py --model {args.model} --steps {args.steps} "
-                       f"--batch {args.batch} --lr {args.lr} --warmup {args.warmup} --seed {args.seed}"}
+                       f"--batch {args.batch} --lr {args.lr} --warmup {args.warmup} --seed {args.seed}"
+                       + (f" --rewarm {args.rewarm}" if args.rewarm else "")}
     if not args.export_only and (not history or history[-1]["steps"] != args.steps
                                  or history[-1].get("lr", args.lr) != args.lr):
         # a resumed run may change the total step count or peak LR (and so the schedule)
-        history.append({"from_step": step, "steps": args.steps, "lr": args.lr})
+        entry = {"from_step": step, "steps": args.steps, "lr": args.lr}
+        if args.rewarm:
+            entry["rewarm"] = args.rewarm
+        history.append(entry)
     meta["schedule_history"] = history
     if args.export_only:
         meta.update(steps_done=step, tokens_seen=step * args.batch * SEQ, train_seconds=round(elapsed))
@@ -233,6 +240,9 @@ def main():
     stop = min(args.steps, args.stop_at or args.steps)
     while step < stop:
         lr = lr_at(step, args.steps, args.lr, args.warmup)
+        cycle = history[-1] if history else {}
+        if cycle.get("rewarm"):
+            lr *= min(1.0, (step - cycle["from_step"] + 1) / cycle["rewarm"])
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = batches.get(step)
