@@ -19,7 +19,12 @@ import Testing
                   "aaaa", "aaaaaaaa", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "        ", "----------------",
                   "================================", "abcdefghijklmnopqrst", "ab cd ef gh ij kl mn", "Lorem ipsum dolor",
                   " sit amet, consectetur", "a.", "a!", "a?", ".\"", "z.", "-0000-", "123e4567", "2024-02-29T12:00:00Z",
-                  "(12", " + ", " * ", "3)", ") *", "1000", " (", "/ (", "ééééé", "\"ab", "\"abcdefgh\""]
+                  "(12", " + ", " * ", "3)", ") *", "1000", " (", "/ (", "ééééé", "\"ab", "\"abcdefgh\"",
+                  // Partial escapes across the 16-byte mask horizon: a \u escape cut after its second
+                  // hex digit, a lone low surrogate's start (never completable), a high surrogate
+                  // waiting for its low half, and a whole pair ending past the horizon.
+                  "aaaaaaaaaaaaaaa\\u00", "aaaaaaaaaaaaaa\\uDD", "aaaaaaaaaaaaa\\uD83D\\u", "aaaaaaaaaaaa\\uD83D\\uDE00\"",
+                  "\\uD83D", "\\uDE00"]
         t += words.map { Array($0.utf8) }
         t.append([])   // EOS
         return t
@@ -77,6 +82,37 @@ import Testing
 
     /// Counts far from a bound share a class; counts near it (where a short token can reach the
     /// bound) do not.
+    /// Inside a JSON string, a token that ends in a partial `\\u` escape past the mask horizon is
+    /// allowed exactly when the escape can still be completed to a valid string: a cut `\\u00` and a
+    /// high surrogate waiting for its low half are, the start of a lone low surrogate (`\\uDD…`, which
+    /// no continuation makes valid) is not — at every horizon, inside and beyond the shared classes.
+    @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
+    func partialEscapesPastTheHorizonAreLive(horizon: Int) throws {
+        let vocabulary = Self.vocabulary(horizon: horizon)
+        var c = Constraint(grammar: try Grammar.jsonSchema(#"{"type": "string"}"#), vocabulary: vocabulary)
+        let quote = try #require(Self.tokens.firstIndex(of: [UInt8(ascii: "\"")]))
+        let opened = c.advance(quote)
+        #expect(opened)
+        func token(_ text: String) throws -> Int { try #require(Self.tokens.firstIndex(of: Array(text.utf8)), "\(text)") }
+        for _ in 0..<2 {  // the second mask reads the cached classes
+            let mask = c.mask()
+            #expect(mask.contains(try token(#"aaaaaaaaaaaaaaa\u00"#)))
+            #expect(mask.contains(try token(#"aaaaaaaaaaaaa\uD83D\u"#)))
+            #expect(mask.contains(try token(#"aaaaaaaaaaaa\uD83D\uDE00""#)))
+            #expect(mask.contains(try token(#"\uD83D"#)))
+            #expect(!mask.contains(try token(#"aaaaaaaaaaaaaa\uDD"#)), "a lone low surrogate can never be completed")
+            #expect(!mask.contains(try token(#"\uDE00"#)))
+        }
+        // After a high surrogate, only its low half may follow.
+        let high = try token(#"\uD83D"#)
+        let took = c.advance(high)
+        #expect(took)
+        let after = c.mask()
+        #expect(after.contains(try token(#"\uDE00"#)))
+        #expect(!after.contains(try token(#"\uD83D"#)))
+        #expect(!after.contains(try token("aaaa")))
+    }
+
     @Test func countedRepetitionClasses() throws {
         let lexeme = try RegexLexeme(pattern: "a{0,300}", search: false)
         let horizon = 16
