@@ -219,8 +219,7 @@ public struct Constraint {
             let level = Int(v.nodeDepth[k]) - rootDepth
             let parent = states[level - 1]
             let byte = v.nodeByte[k]
-            let handsOver = level == 1 ? run.here.contains(byte) || (lexeme.isAccepting(parent) && run.follow.contains(byte))
-                                       : lexeme.isAccepting(parent) && run.follow.contains(byte)
+            let handsOver = (level == 1 && run.here.contains(byte)) || (lexeme.isAccepting(parent) && run.follow.contains(byte))
             if handsOver {
                 // Bring the parser down to the parent (those bytes stay inside the lexeme), then let
                 // it walk this child's subtree.

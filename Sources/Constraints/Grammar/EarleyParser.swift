@@ -206,6 +206,23 @@ struct EarleyParser {
         return endSet(startingAt: newStart)
     }
 
+    /// Visits what can read the next byte in the last set: byte-set terminals are added to `bytes`,
+    /// each lexeme item's (lexeme, automaton state) goes to `lexeme`, which returns `false` to stop.
+    /// - Returns: `false` when `lexeme` stopped the visit.
+    private func forEachScanner(bytes: inout ByteSet, lexeme: (Int32, Int32) -> Bool) -> Bool {
+        for i in lastSet {
+            let item = items[i]
+            let rhs = grammar.productions[Int(item.production)].rhs
+            guard Int(item.dot) < rhs.count else { continue }
+            switch rhs[Int(item.dot)] {
+            case .rule: continue
+            case .bytes(let set): bytes.formUnion(set)
+            case .lexeme(let l): if !lexeme(l, item.lexState) { return false }
+            }
+        }
+        return true
+    }
+
     /// When the last set reads bytes through one lexeme only — every lexeme item is lexeme `L` in
     /// automaton state `s` — and what follows `L`'s end reads only byte-set terminals: `L`, `s`, the
     /// byte terminals of the last set (`here`), and the bytes that may follow wherever `L` ends
@@ -215,28 +232,17 @@ struct EarleyParser {
     mutating func lexemeRun() -> (lexeme: Int32, state: Int32, here: ByteSet, follow: ByteSet)? {
         var group: (Int32, Int32)? = nil
         var here = ByteSet()
-        for i in lastSet {
-            let item = items[i]
-            let rhs = grammar.productions[Int(item.production)].rhs
-            guard Int(item.dot) < rhs.count else { continue }
-            switch rhs[Int(item.dot)] {
-            case .rule: continue
-            case .bytes(let set): here.formUnion(set)
-            case .lexeme(let l):
-                if let g = group {
-                    if g.0 != l || g.1 != item.lexState { return nil }
-                } else {
-                    group = (l, item.lexState)
-                }
-            }
+        let single = forEachScanner(bytes: &here) { l, state in
+            guard let g = group else { group = (l, state); return true }
+            return g.0 == l && g.1 == state
         }
-        guard let (lexeme, state) = group else { return nil }
+        guard single, let (lexeme, state) = group else { return nil }
         let base = byteCount
         guard pushLexemeEnd(lexeme: lexeme, state: state) else { return (lexeme, state, here, ByteSet()) }
         defer { rollback(toBytes: base) }
-        let after = scannable
-        guard after.lexemes.isEmpty else { return nil }
-        return (lexeme, state, here, after.bytes)
+        var follow = ByteSet()
+        guard forEachScanner(bytes: &follow, lexeme: { _, _ in false }) else { return nil }
+        return (lexeme, state, here, follow)
     }
 
     /// What can read the next byte: the lexeme items (lexeme, automaton state), deduplicated, and the
@@ -244,16 +250,9 @@ struct EarleyParser {
     var scannable: (lexemes: [(Int32, Int32)], bytes: ByteSet) {
         var lexemes: [(Int32, Int32)] = []
         var bytes = ByteSet()
-        for i in lastSet {
-            let item = items[i]
-            let rhs = grammar.productions[Int(item.production)].rhs
-            guard Int(item.dot) < rhs.count else { continue }
-            switch rhs[Int(item.dot)] {
-            case .rule: continue
-            case .bytes(let set): bytes.formUnion(set)
-            case .lexeme(let l):
-                if !lexemes.contains(where: { $0.0 == l && $0.1 == item.lexState }) { lexemes.append((l, item.lexState)) }
-            }
+        _ = forEachScanner(bytes: &bytes) { l, state in
+            if !lexemes.contains(where: { $0.0 == l && $0.1 == state }) { lexemes.append((l, state)) }
+            return true
         }
         return (lexemes, bytes)
     }
@@ -261,18 +260,13 @@ struct EarleyParser {
     /// The bytes some continuation may read next.
     var allowedBytes: ByteSet {
         var allowed = ByteSet()
-        for i in lastSet {
-            let item = items[i]
-            let rhs = grammar.productions[Int(item.production)].rhs
-            guard Int(item.dot) < rhs.count else { continue }
-            switch rhs[Int(item.dot)] {
-            case .bytes(let set): allowed.formUnion(set)
-            case .lexeme(let l):
-                let lexeme = grammar.lexemes[Int(l)]
-                for b in 0...255 where lexeme.next(item.lexState, UInt8(b)) >= 0 { allowed.insert(UInt8(b)) }
-            case .rule: continue
-            }
+        var lexemeBytes = ByteSet()
+        _ = forEachScanner(bytes: &allowed) { l, state in
+            let lexeme = grammar.lexemes[Int(l)]
+            for b in 0...255 where lexeme.next(state, UInt8(b)) >= 0 { lexemeBytes.insert(UInt8(b)) }
+            return true
         }
+        allowed.formUnion(lexemeBytes)
         return allowed
     }
 }
