@@ -25,13 +25,11 @@ public struct ByteSet: Hashable, Sendable {
     /// - Returns: `true` when it is a member.
     @inline(__always)
     public func contains(_ byte: UInt8) -> Bool {
-        let bit = UInt64(1) << UInt64(byte & 63)
-        switch byte >> 6 {
-        case 0: return words.0 & bit != 0
-        case 1: return words.1 & bit != 0
-        case 2: return words.2 & bit != 0
-        default: return words.3 & bit != 0
-        }
+        // Selects the word with conditional moves: a switch on `byte >> 6` compiles to an indirect
+        // jump that mispredicts in the trie walks' inner loops.
+        let low = byte & 64 == 0 ? words.0 : words.1
+        let high = byte & 64 == 0 ? words.2 : words.3
+        return (byte < 128 ? low : high) >> UInt64(byte & 63) & 1 != 0
     }
 
     /// Adds a byte.
@@ -63,8 +61,25 @@ public struct ByteSet: Hashable, Sendable {
         words.0.nonzeroBitCount + words.1.nonzeroBitCount + words.2.nonzeroBitCount + words.3.nonzeroBitCount
     }
 
+    /// Calls `body` with each member in increasing order.
+    /// - Parameter body: called once per member.
+    @inline(__always)
+    public func forEach(_ body: (UInt8) throws -> Void) rethrows {
+        for w in 0..<4 {
+            var bits = w == 0 ? words.0 : w == 1 ? words.1 : w == 2 ? words.2 : words.3
+            while bits != 0 {
+                try body(UInt8(w * 64 + bits.trailingZeroBitCount))
+                bits &= bits - 1
+            }
+        }
+    }
+
     /// The members in increasing order.
-    public var members: [UInt8] { (0...255).compactMap { contains(UInt8($0)) ? UInt8($0) : nil } }
+    public var members: [UInt8] {
+        var out: [UInt8] = []
+        forEach { out.append($0) }
+        return out
+    }
 
     public static func == (a: ByteSet, b: ByteSet) -> Bool {
         a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3

@@ -147,16 +147,12 @@ public struct Constraint {
             // it ends, so one parser set stands for all exits, and each exit's children are walked
             // from it.
             guard !entry.exitNodes.isEmpty, parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
-            let follow = parser.allowedBytes
-            for (k, exit) in entry.exitNodes.enumerated() {
-                // Subtrees already walked from the root need no second walk.
-                if byteTerminals.contains(entry.exitFirstBytes[k]) { continue }
-                let node = Int(exit)
-                let end = Int(vocabulary.subtreeEnd[node])
-                var child = node + 1
-                while child < end, !follow.contains(vocabulary.nodeByte[child]) { child = Int(vocabulary.subtreeEnd[child]) }
-                if child < end {
-                    walk(from: child, to: end, firstBytes: follow, base: base + 1, into: &mask)
+            parser.allowedBytes.forEach { b in
+                for j in Int(entry.exitChildStart[Int(b)])..<Int(entry.exitChildStart[Int(b) + 1]) {
+                    // Subtrees already walked from the root need no second walk.
+                    if byteTerminals.contains(entry.exitChildFirstBytes[j]) { continue }
+                    let child = Int(entry.exitChildren[j])
+                    walk(from: child, to: Int(vocabulary.subtreeEnd[child]), firstBytes: ByteSet(byte: b), base: base + 1, into: &mask)
                 }
             }
             parser.rollback(toBytes: base)
@@ -208,38 +204,53 @@ public struct Constraint {
                                      into mask: inout TokenMask) {
         let v = vocabulary
         let lexeme = grammar.lexemes[Int(run.lexeme)]
+        let table = cache.walkTable(for: lexeme)
         let rootDepth = Int(v.nodeDepth[node])
         let parserBase = parser.byteCount
-        // Automaton state and byte per depth below `node` (index 0: `node` itself).
-        var states: [Int32] = [run.state]
-        var path: [UInt8] = [v.nodeByte[node]]
-        var k = node + 1
         let end = Int(v.subtreeEnd[node])
+        // Per level below `node` (0: `node` itself): the automaton state as the table encodes it
+        // (local state times two, plus one when accepting) and the byte read.
+        let levels = v.maxDepth - rootDepth + 1
+        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: levels)
+        let path = UnsafeMutablePointer<UInt8>.allocate(capacity: levels)
+        defer {
+            codes.deallocate()
+            path.deallocate()
+        }
+        codes[0] = table.local(run.state) << 1 | (lexeme.isAccepting(run.state) ? 1 : 0)
+        path[0] = v.nodeByte[node]
+        var transitions = table.transitions
+        var k = node + 1
         while k < end {
             let level = Int(v.nodeDepth[k]) - rootDepth
-            let parent = states[level - 1]
+            let parent = codes[level - 1]
             let byte = v.nodeByte[k]
-            let handsOver = (level == 1 && run.here.contains(byte)) || (lexeme.isAccepting(parent) && run.follow.contains(byte))
-            if handsOver {
+            if (level == 1 && run.here.contains(byte)) || (parent & 1 != 0 && run.follow.contains(byte)) {
                 // Bring the parser down to the parent (those bytes stay inside the lexeme), then let
                 // it walk this child's subtree.
                 var synced = true
-                for b in path[1..<level] where !parser.advance(b) { synced = false; break }
-                if synced { walk(from: k, to: Int(v.subtreeEnd[k]), firstBytes: nil, base: parser.byteCount, into: &mask) }
+                for d in 1..<level where !parser.advance(path[d]) { synced = false; break }
+                if synced {
+                    walk(from: k, to: Int(v.subtreeEnd[k]), firstBytes: ByteSet(byte: byte), base: parser.byteCount, into: &mask)
+                }
                 parser.rollback(toBytes: parserBase)
+                transitions = table.transitions   // the parser's walk may have grown the table
                 k = Int(v.subtreeEnd[k])
                 continue
             }
-            let next = lexeme.next(parent, byte)
+            let slot = Int(parent >> 1) &* 256 &+ Int(byte)
+            var next = transitions[slot]
+            if next == WalkTable.unknown {
+                next = table.lookUp(slot)
+                transitions = table.transitions
+            }
             if next < 0 {
                 k = Int(v.subtreeEnd[k])
                 continue
             }
             for t in Int(v.nodeTokenStart[k])..<Int(v.nodeTokenStart[k + 1]) { mask.insert(Int(v.nodeTokens[t])) }
-            states.removeSubrange(level...)
-            path.removeSubrange(level...)
-            states.append(next)
-            path.append(byte)
+            codes[level] = next
+            path[level] = byte
             k += 1
         }
     }

@@ -20,6 +20,41 @@ final class LexemeMaskCache {
         /// walks their children from the set where the lexeme has ended.
         var exitNodes: [Int32]
         var exitFirstBytes: [UInt8]
+        /// The exits' children grouped by their byte (`exitChildStart[b]..<exitChildStart[b + 1]`
+        /// index `exitChildren` and `exitChildFirstBytes`), so a mask walks only the children whose
+        /// byte may follow the lexeme without scanning every exit's children. Filled by `groupExits`.
+        var exitChildren: [Int32] = []
+        var exitChildFirstBytes: [UInt8] = []
+        var exitChildStart: [Int32] = []
+
+        /// Fills the grouped exit children from `exitNodes` (in the whole trie of `v`).
+        mutating func groupExits(in v: TokenVocabulary) {
+            var counts = [Int32](repeating: 0, count: 257)
+            for exit in exitNodes {
+                let end = Int(v.subtreeEnd[Int(exit)])
+                var child = Int(exit) + 1
+                while child < end {
+                    counts[Int(v.nodeByte[child]) + 1] += 1
+                    child = Int(v.subtreeEnd[child])
+                }
+            }
+            for b in 0..<256 { counts[b + 1] += counts[b] }
+            exitChildStart = counts
+            var fill = counts
+            exitChildren = [Int32](repeating: 0, count: Int(counts[256]))
+            exitChildFirstBytes = [UInt8](repeating: 0, count: Int(counts[256]))
+            for (k, exit) in exitNodes.enumerated() {
+                let end = Int(v.subtreeEnd[Int(exit)])
+                var child = Int(exit) + 1
+                while child < end {
+                    let slot = Int(fill[Int(v.nodeByte[child])])
+                    fill[Int(v.nodeByte[child])] += 1
+                    exitChildren[slot] = Int32(child)
+                    exitChildFirstBytes[slot] = exitFirstBytes[k]
+                    child = Int(v.subtreeEnd[child])
+                }
+            }
+        }
     }
 
     /// Lexemes by object, so a lexeme the grammar uses in several places shares its entries.
@@ -63,13 +98,7 @@ final class LexemeMaskCache {
             entries[key] = e
             return e
         }
-        let table: WalkTable
-        if let known = tables[id], known.count < WalkTable.maxStates {
-            table = known
-        } else {
-            table = WalkTable(automaton: automaton)
-            tables[id] = table
-        }
+        let table = walkTable(for: automaton)
         let classKey = Key(lexeme: id, state: automaton.maskClass(of: state, horizon: v.maskHorizon))
         var e: Entry
         if let known = classEntries[classKey] {
@@ -91,9 +120,20 @@ final class LexemeMaskCache {
         e.inside.formUnion(deep.inside)
         e.exitNodes += deep.exitNodes
         e.exitFirstBytes += deep.exitFirstBytes
+        e.groupExits(in: v)
         entries[key] = e
         if let sharedKey { v.sharedMasks.insert(e, for: sharedKey) }
         return e
+    }
+
+    /// The lexeme's memoised transitions (a fresh table once the kept one has grown past
+    /// `WalkTable.maxStates`).
+    func walkTable(for automaton: any ByteLexeme) -> WalkTable {
+        let id = ObjectIdentifier(automaton)
+        if let known = tables[id], known.count < WalkTable.maxStates { return known }
+        let table = WalkTable(automaton: automaton)
+        tables[id] = table
+        return table
     }
 
     /// Walks a trie slice with the automaton from `state`: the tokens it reports whose bytes the
@@ -158,7 +198,7 @@ final class LexemeMaskCache {
 /// A lexeme's transitions as trie walks use them, numbered by table-local state: `transitions[local *
 /// 256 + byte]` is the next local state times two, plus one when it accepts; `-1` dead, `unknown` not
 /// looked up yet. Kept across walks of one lexeme by `LexemeMaskCache`.
-private final class WalkTable {
+final class WalkTable {
     static let unknown: Int32 = -2
     /// Past this many states (1 KB of table each, so at most about 4 MB per lexeme) the cache starts a
     /// fresh table for the next walk.
