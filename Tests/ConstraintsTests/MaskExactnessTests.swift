@@ -127,4 +127,22 @@ import Testing
         #expect(Set(near).count == near.count)
         #expect(!near.contains(far[0]))
     }
+
+    /// `plainBelow`, which lets a walk take a whole subtree at once, against its definition checked
+    /// node by node: the node has children and every byte below it is plain.
+    @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
+    func plainSubtreesMatchTheirDefinition(horizon: Int) {
+        let v = Self.vocabulary(horizon: horizon)
+        var plainNodes = 0
+        for slice in [v.shortSlice, v.deepSlice] {
+            for i in 0..<slice.count {
+                let end = Int(slice.subtreeEnd[i])
+                let expected = end > i + 1 && (i + 1..<end).allSatisfy { TokenTrieSlice.plainBytes.contains(slice.nodeByte[$0]) }
+                #expect(slice.plainBelow[i] == expected, "node \(i) of \(slice.count)")
+                if expected { plainNodes += 1 }
+            }
+        }
+        // The vocabulary has plain words with prefixes ("t", "th", "the"), so the fast path is used.
+        #expect(plainNodes > 10)
+    }
 }

@@ -44,6 +44,18 @@ public struct ByteSet: Hashable, Sendable {
         }
     }
 
+    /// Removes a byte.
+    /// - Parameter byte: the byte to remove.
+    public mutating func remove(_ byte: UInt8) {
+        let bit = ~(UInt64(1) << UInt64(byte & 63))
+        switch byte >> 6 {
+        case 0: words.0 &= bit
+        case 1: words.1 &= bit
+        case 2: words.2 &= bit
+        default: words.3 &= bit
+        }
+    }
+
     /// Adds every byte of another set.
     /// - Parameter other: the set to merge in.
     public mutating func formUnion(_ other: ByteSet) {

@@ -156,8 +156,10 @@ final class LexemeMaskCache {
         slice.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
         slice.nodeTokens.withUnsafeBufferPointer { tokens in
         slice.reportsExit.withUnsafeBufferPointer { reportsExit in
+        slice.plainBelow.withUnsafeBufferPointer { plainBelow in
             let n = bytes.count
             var transitions = table.transitions
+            var plainLoop = table.plainLoop
             var i = 0
             while i < n {
                 let depth = Int(depths[i])
@@ -167,6 +169,7 @@ final class LexemeMaskCache {
                 if next == WalkTable.unknown {
                     next = table.lookUp(slot)
                     transitions = table.transitions
+                    plainLoop = table.plainLoop
                 }
                 if next < 0 {
                     i = Int(ends[i])
@@ -182,6 +185,20 @@ final class LexemeMaskCache {
                 }
                 states[depth] = local
                 if depth == 1 { firstByte = byte }
+                if next & 1 == 0 && plainBelow[i] && plainLoop[Int(local)] != 0
+                    && (plainLoop[Int(local)] > 0 || table.decidePlainLoop(local, transitions: &transitions, flags: &plainLoop)) {
+                    // Every byte below reads back into this state, which does not accept: all the
+                    // subtree's tokens stay inside and none is an exit. Their ids are contiguous.
+                    var t = Int(tokenStart[i &+ 1])
+                    let subtreeTokensEnd = Int(tokenStart[Int(ends[i])])
+                    while t < subtreeTokensEnd {
+                        let id = Int(tokens[t])
+                        words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
+                        t &+= 1
+                    }
+                    i = Int(ends[i])
+                    continue
+                }
                 if next & 1 != 0 && reportsExit[i] {
                     // The lexeme may end here and the token go on in the grammar: the parser walks
                     // the children from here; continuations inside the lexeme are covered here.
@@ -190,7 +207,7 @@ final class LexemeMaskCache {
                 }
                 i &+= 1
             }
-        }}}}}}}
+        }}}}}}}}
         return Entry(inside: inside, exitNodes: exitNodes, exitFirstBytes: exitFirstBytes)
     }
 }
@@ -209,14 +226,22 @@ final class WalkTable {
     private var localOf: [Int32: Int32] = [:]
     private(set) var transitions: UnsafeMutablePointer<Int32>
     private var capacity = 16
+    /// Per local state: whether it reads every byte of `TokenTrieSlice.plainBytes` back into itself
+    /// (1), not (0), or not decided yet (-1); see `decidePlainLoop`.
+    private(set) var plainLoop: UnsafeMutablePointer<Int8>
 
     init(automaton: any ByteLexeme) {
         self.automaton = automaton
         transitions = .allocate(capacity: capacity * 256)
         transitions.initialize(repeating: Self.unknown, count: capacity * 256)
+        plainLoop = .allocate(capacity: capacity)
+        plainLoop.initialize(repeating: -1, count: capacity)
     }
 
-    deinit { transitions.deallocate() }
+    deinit {
+        transitions.deallocate()
+        plainLoop.deallocate()
+    }
 
     /// The number of local states.
     var count: Int { lexemeState.count }
@@ -233,9 +258,35 @@ final class WalkTable {
             (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
             transitions.deallocate()
             transitions = grown
+            let grownFlags = UnsafeMutablePointer<Int8>.allocate(capacity: capacity * 2)
+            grownFlags.moveInitialize(from: plainLoop, count: capacity)
+            (grownFlags + capacity).initialize(repeating: -1, count: capacity)
+            plainLoop.deallocate()
+            plainLoop = grownFlags
             capacity *= 2
         }
         return n
+    }
+
+    /// Decides and records `plainLoop[local]`: whether local state `local` reads every byte of
+    /// `TokenTrieSlice.plainBytes` back into itself. Looking transitions up may move both tables,
+    /// so the caller's copies of the pointers are refreshed.
+    /// - Returns: the decision.
+    @inline(never)
+    func decidePlainLoop(_ local: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
+                         flags: inout UnsafeMutablePointer<Int8>) -> Bool {
+        var all = true
+        TokenTrieSlice.plainBytes.forEach { b in
+            guard all else { return }
+            let slot = Int(local) << 8 | Int(b)
+            var next = transitions[slot]
+            if next == Self.unknown { next = lookUp(slot) }
+            if next < 0 || next >> 1 != local { all = false }
+        }
+        plainLoop[Int(local)] = all ? 1 : 0
+        pointer = transitions
+        flags = plainLoop
+        return all
     }
 
     /// Fills `transitions[slot]` from the lexeme; may move `transitions`.

@@ -23,6 +23,21 @@ struct TokenTrieSlice: Sendable {
     /// whole trie and lies in the depths this slice reports.
     let reportsExit: [Bool]
 
+    /// Whether the node has children and every node below it (not the node itself) is entered by a
+    /// `plainBytes` byte:
+    /// a lexeme state that reads each plain byte back into itself (`WalkTable.loopsOnPlainBytes`)
+    /// takes the whole subtree without a step per node.
+    let plainBelow: [Bool]
+
+    /// Printable ASCII other than `"` and `\`: the bytes most tokens are made of, and that text
+    /// inside a JSON string (or `.*`) reads without changing state.
+    static let plainBytes: ByteSet = {
+        var set = ByteSet(0x20...0x7E)
+        set.remove(UInt8(ascii: "\""))
+        set.remove(UInt8(ascii: "\\"))
+        return set
+    }()
+
     /// The deepest node's depth (0 when empty).
     let maxDepth: Int
 
@@ -70,5 +85,20 @@ struct TokenTrieSlice: Sendable {
         fullNode = full
         reportsExit = exits
         maxDepth = Int(depths.max() ?? 0)
+        // A node is plain below when each child is entered by a plain byte and is plain below:
+        // children come after their parent in pre-order, so a backward pass settles children first.
+        var parent = [Int](repeating: -1, count: bytes.count)
+        var stack: [Int] = []
+        for i in bytes.indices {
+            while let top = stack.last, Int(ends[top]) <= i { stack.removeLast() }
+            parent[i] = stack.last ?? -1
+            stack.append(i)
+        }
+        var plain = [Bool](repeating: true, count: bytes.count)
+        for i in bytes.indices.reversed() where parent[i] >= 0 && !(plain[i] && Self.plainBytes.contains(bytes[i])) {
+            plain[parent[i]] = false
+        }
+        for i in bytes.indices where Int(ends[i]) == i + 1 { plain[i] = false }
+        plainBelow = plain
     }
 }
