@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
-        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
                           path: "Tests/NGramStoreTestHelper"),
