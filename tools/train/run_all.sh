@@ -40,6 +40,13 @@ TARGET=$!
 DRAFT=$!
 wait $DRAFT
 wait $TARGET
+# Third cosine cycle of the target (it exports at the end), then the draft distilled from it.
+$PY tools/train/train.py --model target --steps 4300 --lr 2e-3 --rewarm 100 --threads 2 \
+    > tools/train/logs/target-cycle3.log 2>&1
+$PY tools/train/train.py --model draft --steps 2850 --lr 2e-3 --rewarm 100 --distill models/demo-target \
+    --threads 2 > tools/train/logs/draft-distill.log 2>&1
+$PY tools/train/train.py --model draft --steps 4050 --lr 1.5e-3 --rewarm 50 --distill models/demo-target \
+    --distill-weight 1.0 --threads 2 >> tools/train/logs/draft-distill.log 2>&1
 
 $PY tools/train/evaluate.py
 $PY tools/train/make_demo_fixture.py

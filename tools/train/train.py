@@ -15,6 +15,12 @@
   written to ``work/ckpt-<model>.pt``; re-running the same command resumes.
   ``--stop-at S`` checkpoints and exits after step S; a resumed run may use
   another ``--steps``/``--lr`` (recorded in ``schedule_history``).
+* ``--distill DIR`` (for a new cycle of a resumed run): the loss becomes
+  ``w * KL(teacher || student) + (1 - w) * cross-entropy`` with ``w =
+  --distill-weight``, the teacher being an exported model (the draft is
+  distilled from ``models/demo-target`` so that it predicts what the target
+  would, which is what speculative decoding accepts); the logged ``loss`` stays
+  the data's cross-entropy and a ``kl`` field is added.
 * Logs ``step loss lr tokens elapsed`` lines (and periodic held-out loss on a
   fixed subset) to stdout; run_all.sh redirects them to ``logs/<model>.log``.
 * At the end (or with --export-only, from the last checkpoint) the model is
@@ -117,6 +123,16 @@ def lm_loss(model, x, y):
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
+def distill_losses(model, teacher, x, y):
+    """Cross-entropy on the data and forward KL(teacher || student) per token, both in nats."""
+    logits = model(input_ids=x).logits.float().reshape(-1, model.config.vocab_size)
+    with torch.no_grad():
+        t_logits = teacher(input_ids=x).logits.float().reshape(-1, model.config.vocab_size)
+    ce = F.cross_entropy(logits, y.reshape(-1))
+    kl = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(t_logits, -1), log_target=True, reduction="batchmean")
+    return ce, kl
+
+
 @torch.no_grad()
 def heldout_loss(model, path, nseq=32):
     data = np.fromfile(path, dtype=np.uint16)
@@ -172,6 +188,11 @@ def main():
     ap.add_argument("--export-only", action="store_true", help="export the last checkpoint and exit")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--stop-at", type=int, help="checkpoint and exit after this step (schedule still uses --steps)")
+    ap.add_argument("--distill", metavar="DIR",
+                    help="for a new schedule cycle: train against this exported model's next-token "
+                         "distributions (forward KL) as well as the data (recorded in schedule_history)")
+    ap.add_argument("--distill-weight", type=float, default=0.8,
+                    help="weight of the KL term; the data's cross-entropy gets 1 - this (default 0.8)")
     ap.add_argument("--rewarm", type=int, default=0,
                     help="when resuming with a new schedule, ramp the LR linearly over this many steps "
                          "from the resume step (avoids a jump from the annealed LR to the new cycle's)")
@@ -208,13 +229,17 @@ def main():
             "threads": args.threads, "rewarm": args.rewarm, "tokens_per_step": args.batch * SEQ,
             "command": f"python tools/train/train.py --model {args.model} --steps {args.steps} "
                        f"--batch {args.batch} --lr {args.lr} --warmup {args.warmup} --seed {args.seed}"
-                       + (f" --rewarm {args.rewarm}" if args.rewarm else "")}
+                       + (f" --rewarm {args.rewarm}" if args.rewarm else "")
+                       + (f" --distill {args.distill} --distill-weight {args.distill_weight}" if args.distill else "")}
     if not args.export_only and (not history or history[-1]["steps"] != args.steps
                                  or history[-1].get("lr", args.lr) != args.lr):
         # a resumed run may change the total step count or peak LR (and so the schedule)
         entry = {"from_step": step, "steps": args.steps, "lr": args.lr}
         if args.rewarm:
             entry["rewarm"] = args.rewarm
+        if args.distill:
+            entry["distill"] = os.path.relpath(os.path.abspath(args.distill), REPO)
+            entry["distill_weight"] = args.distill_weight
         history.append(entry)
     meta["schedule_history"] = history
     if args.export_only:
@@ -227,8 +252,17 @@ def main():
     batches = Batches(os.path.join(args.work, "train.bin"), args.batch, args.seed)
     heldout_path = os.path.join(args.work, "heldout.bin")
     model.train()
+    # The current cycle's teacher, if it distils (a resumed run finds it in the history).
+    cycle = history[-1] if history else {}
+    teacher = None
+    if cycle.get("distill"):
+        teacher = LlamaForCausalLM.from_pretrained(os.path.join(REPO, cycle["distill"]), dtype=torch.float32).eval()
+        teacher.config._attn_implementation = "eager"
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        print(f"distilling from {cycle['distill']} (KL weight {cycle['distill_weight']})", flush=True)
     t0 = time.time() - elapsed
-    loss_acc, n_acc = 0.0, 0
+    loss_acc, n_acc, kl_acc = 0.0, 0, 0.0
 
     def save_ckpt():
         tmp = ckpt_path + ".tmp"
@@ -247,19 +281,26 @@ def main():
             g["lr"] = lr
         x, y = batches.get(step)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss = lm_loss(model, x, y)
+            if teacher is None:
+                loss = ce = lm_loss(model, x, y)
+            else:
+                ce, kl = distill_losses(model, teacher, x, y)
+                w = cycle["distill_weight"]
+                loss = w * kl + (1 - w) * ce
+                kl_acc += kl.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        loss_acc += loss.item()
+        loss_acc += ce.item()
         n_acc += 1
         if step % args.log_every == 0 or step == args.steps:
             el = time.time() - t0
+            # `loss` is always the data's cross-entropy; a distilling cycle adds the KL to the teacher.
             print(f"step {step} loss {loss_acc / n_acc:.4f} lr {lr:.2e} tokens {step * args.batch * SEQ} "
-                  f"elapsed {el:.0f}s", flush=True)
-            loss_acc, n_acc = 0.0, 0
+                  f"elapsed {el:.0f}s" + ("" if teacher is None else f" kl {kl_acc / n_acc:.4f}"), flush=True)
+            loss_acc, n_acc, kl_acc = 0.0, 0, 0.0
         if step % args.eval_every == 0 or step == args.steps:
             print(f"eval step {step} heldout_loss {heldout_loss(model, heldout_path):.4f}", flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
