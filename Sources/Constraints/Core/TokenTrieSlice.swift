@@ -24,9 +24,8 @@ struct TokenTrieSlice: Sendable {
     let reportsExit: [Bool]
 
     /// Whether the node has children and every node below it (not the node itself) is entered by a
-    /// `plainBytes` byte:
-    /// a lexeme state that reads each plain byte back into itself (`WalkTable.loopsOnPlainBytes`)
-    /// takes the whole subtree without a step per node.
+    /// `plainBytes` byte: a lexeme state that reads each plain byte back into itself
+    /// (`WalkTable.decidePlainLoop`) takes the whole subtree without a step per node.
     let plainBelow: [Bool]
 
     /// Printable ASCII other than `"` and `\`: the bytes most tokens are made of, and that text
@@ -87,18 +86,28 @@ struct TokenTrieSlice: Sendable {
         maxDepth = Int(depths.max() ?? 0)
         // A node is plain below when each child is entered by a plain byte and is plain below:
         // children come after their parent in pre-order, so a backward pass settles children first.
-        var parent = [Int](repeating: -1, count: bytes.count)
-        var stack: [Int] = []
-        for i in bytes.indices {
-            while let top = stack.last, Int(ends[top]) <= i { stack.removeLast() }
-            parent[i] = stack.last ?? -1
-            stack.append(i)
-        }
+        let parent = Self.parents(depths: depths)
         var plain = [Bool](repeating: true, count: bytes.count)
         for i in bytes.indices.reversed() where parent[i] >= 0 && !(plain[i] && Self.plainBytes.contains(bytes[i])) {
-            plain[parent[i]] = false
+            plain[Int(parent[i])] = false
         }
         for i in bytes.indices where Int(ends[i]) == i + 1 { plain[i] = false }
         plainBelow = plain
+    }
+
+    /// Each node's parent (-1 for children of the root) in a trie stored in pre-order with each
+    /// node's depth, the root's children at depth 1 and every node's ancestors present: the path
+    /// stack of the pass holds the current node's ancestors.
+    /// - Parameter depths: the nodes' depths, in pre-order.
+    /// - Returns: the parent indices.
+    static func parents(depths: [Int32]) -> [Int32] {
+        var parent = [Int32](repeating: -1, count: depths.count)
+        var stack: [Int32] = []
+        for i in depths.indices {
+            stack.removeSubrange((Int(depths[i]) - 1)...)
+            if let p = stack.last { parent[i] = p }
+            stack.append(Int32(i))
+        }
+        return parent
     }
 }

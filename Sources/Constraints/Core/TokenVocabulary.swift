@@ -96,16 +96,9 @@ public final class TokenVocabulary: Sendable {
         nodeTokenStart = tokenStart
         nodeTokens = tokens
         self.maskHorizon = max(1, maskHorizon)
-        // Deepest node under each node, from parents found with the path stack of a pre-order pass.
+        // Deepest node under each node, children (after their parent in pre-order) first.
         var deepest = depth
-        var parent = [Int32](repeating: -1, count: depth.count)
-        var stack: [Int32] = []
-        for i in depth.indices {
-            let d = Int(depth[i])
-            stack.removeSubrange((d - 1)...)
-            if let p = stack.last { parent[i] = p }
-            stack.append(Int32(i))
-        }
+        let parent = TokenTrieSlice.parents(depths: depth)
         for i in depth.indices.reversed() where parent[i] >= 0 {
             deepest[Int(parent[i])] = max(deepest[Int(parent[i])], deepest[i])
         }
