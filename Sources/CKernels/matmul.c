@@ -4,8 +4,9 @@
  * Decode and speculative verification multiply a handful of activation rows (M = 1…32) by every
  * weight matrix of the model. That work is bound by how fast the weights stream from memory, so
  * the kernel reads each weight row exactly once for all M activation rows, widens bf16/f16 to f32
- * in registers (exact), and accumulates in f32. Activations stay f32: rounding them to bf16 (as
- * vdpbf16ps would need) costs ~3 significant digits and breaks parity with transformers.
+ * in registers (exact), and accumulates in f32. Activations stay f32 by default: rounding them to
+ * bf16 (as vdpbf16ps needs) costs ~3 significant digits and breaks parity with transformers; the
+ * opt-in bf16 activation mode (dg_matmul_bf16x, below) does exactly that for bf16 weights.
  *
  * Blocking: RB = 4 weight rows × MB = 4 activation rows → 16 accumulators, 16-wide k steps.
  * Weight rows of one block are re-read from L1/L2 for further activation-row blocks.
@@ -281,15 +282,27 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
  * streams the activations from L2 and runs ~25 % slower at M ≥ 4. */
 #define DG_K_CHUNK 2048
 
-INLINE T512 void rows512_eo(const uint16_t *W, size_t K, size_t n, int RB, const float *Xp, size_t M,
-                            float *Y, size_t ldy, size_t pf_row) {
-    for (size_t k0 = 0; k0 < K; k0 += DG_K_CHUNK) {
-        size_t k1 = K - k0 > DG_K_CHUNK ? k0 + DG_K_CHUNK : K;
-        size_t pf = pf_row, m = 0;
-        for (; m + 4 <= M; m += 4, pf = (size_t)-1) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 4, Y + m * ldy, ldy, pf);
-        for (; m + 2 <= M; m += 2, pf = (size_t)-1) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 2, Y + m * ldy, ldy, pf);
-        if (m < M) tile512_eo(W, K, k0, k1, n, RB, Xp + m * K, 1, Y + m * ldy, ldy, pf);
+/* The block after `pf` (4 rows on), or none when that passes `end`. The first activation tile of a
+ * block prefetches the next block; each further tile prefetches one block beyond, so the memory
+ * system has requests in flight while later tiles compute from cache (one 256 MB bf16 product on
+ * two threads, bf16 activations, M = 8 over M = 1: 1.34–1.93× before, 1.16–1.25× after, in
+ * microbenchmark runs alternating the variants; docs/ARCHITECTURE.md has the whole-model runs). */
+INLINE size_t pf_next(size_t pf, size_t end) { return pf != (size_t)-1 && pf + 8 <= end ? pf + 4 : (size_t)-1; }
+
+/* The k-chunks and activation tiles over one block of RB weight rows, for both bf16 kernels:
+ * TILE(W, K, k0, k1, n, RB, X + m * K, MB, Y + m * ldy, ldy, pf) per chunk and tile of MB ≤ 4 rows. */
+#define DG_ROWS_BY_TILES(TILE, W, K, n, RB, X, M, Y, ldy, pf_row, pf_end)                                   \
+    for (size_t k0 = 0; k0 < (K); k0 += DG_K_CHUNK) {                                                     \
+        size_t k1 = (K) - k0 > DG_K_CHUNK ? k0 + DG_K_CHUNK : (K);                                       \
+        size_t pf = (pf_row), m = 0;                                                                    \
+        for (; m + 4 <= (M); m += 4, pf = pf_next(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 4, (Y) + m * (ldy), ldy, pf); \
+        for (; m + 2 <= (M); m += 2, pf = pf_next(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 2, (Y) + m * (ldy), ldy, pf); \
+        if (m < (M)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 1, (Y) + m * (ldy), ldy, pf);              \
     }
+
+INLINE T512 void rows512_eo(const uint16_t *W, size_t K, size_t n, int RB, const float *Xp, size_t M,
+                            float *Y, size_t ldy, size_t pf_row, size_t pf_end) {
+    DG_ROWS_BY_TILES(tile512_eo, W, K, n, RB, Xp, M, Y, ldy, pf_row, pf_end)
 }
 
 /* Per-thread scratch for the permuted activations, grown as needed and kept: a fresh allocation
@@ -322,8 +335,8 @@ static T512 void mm512_bf16(const void *W, size_t K, size_t n0, size_t n1, const
             }
     const uint16_t *w = (const uint16_t *)W;
     size_t n = n0;
-    for (; n + 4 <= n1; n += 4) rows512_eo(w, K, n, 4, Xp, M, Y, ldy, n + 8 <= n1 ? n + 4 : (size_t)-1);
-    for (; n < n1; n++) rows512_eo(w, K, n, 1, Xp, M, Y, ldy, (size_t)-1);
+    for (; n + 4 <= n1; n += 4) rows512_eo(w, K, n, 4, Xp, M, Y, ldy, n + 8 <= n1 ? n + 4 : (size_t)-1, n1);
+    for (; n < n1; n++) rows512_eo(w, K, n, 1, Xp, M, Y, ldy, (size_t)-1, n1);
 }
 
 /* ---------------------------------------------------------------- AVX2 kernel */
@@ -425,6 +438,137 @@ void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, si
     default:
         mm_portable(dtype, W, K, n0, n1, X, M, ldx, Y, ldy);
     }
+}
+
+/* ---------------------------------------------------------------- bf16-activation products */
+/*
+ * The opt-in `bf16` activation mode for bf16 weights (llama.cpp's convention for bf16 tensors):
+ * each activation is rounded to bf16 (round to nearest even) and the products accumulate in f32.
+ * With AVX-512 BF16, `vdpbf16ps` does 32 multiply-adds per instruction against 16 for `vfmadd`
+ * over widened weights, and on this Zen 5 both retire one per cycle: the multiply-add ceiling of
+ * verification doubles (docs/ARCHITECTURE.md, "Precision and kernels"). Tiles, k-chunks and
+ * prefetch are those of the f32-activation kernel; one accumulator per (weight row, activation row)
+ * over the same k order for every tile shape, so decode and verification stay bitwise identical.
+ * Without AVX-512 BF16 the rounded activations are widened back to f32 and the f32-activation
+ * kernel runs: the same products (bf16 × bf16 is exact in f32), summed in another order.
+ */
+#define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+static int detected_bf16_dot = -1;
+
+int dg_cpu_has_bf16_dot(void) {
+    if (detected_bf16_dot < 0) {
+        __builtin_cpu_init();
+        detected_bf16_dot = dg_cpu_isa() == DG_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
+    }
+    return detected_bf16_dot;
+}
+
+/* Without scratch memory: the same rounded products, one dot product at a time. */
+static void mm_rounded_scalar(const uint16_t *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                              size_t ldx, float *Y, size_t ldy) {
+    for (size_t n = n0; n < n1; n++)
+        for (size_t m = 0; m < M; m++) {
+            float s = 0;
+            for (size_t k = 0; k < K; k++) s += bf16_to_f32(f32_to_bf16(X[m * ldx + k])) * bf16_to_f32(W[n * K + k]);
+            Y[m * ldy + n] = s;
+        }
+}
+
+INLINE TBF16 void tile_dot(const uint16_t *W, size_t K, size_t k0, size_t k1, size_t n, int RB,
+                           const uint16_t *Xb, int MB, float *Y, size_t ldy, size_t pf_row) {
+    __m512 acc[4][4];
+    for (int r = 0; r < RB; r++)
+        for (int m = 0; m < MB; m++) acc[r][m] = _mm512_setzero_ps();
+    size_t k = k0;
+    for (; k + 32 <= k1; k += 32) {
+        if (pf_row != (size_t)-1)
+            for (int r = 0; r < RB; r++) _mm_prefetch((const char *)(W + (pf_row + r) * K + k), _MM_HINT_T1);
+        __m512bh w[4];
+        for (int r = 0; r < RB; r++) w[r] = (__m512bh)_mm512_loadu_si512((const void *)(W + (n + r) * K + k));
+        for (int m = 0; m < MB; m++) {
+            __m512bh x = (__m512bh)_mm512_loadu_si512((const void *)(Xb + m * K + k));
+            for (int r = 0; r < RB; r++) acc[r][m] = _mm512_dpbf16_ps(acc[r][m], w[r], x);
+        }
+    }
+    if (k < k1) {
+        __mmask32 mk = (__mmask32)((1ull << (k1 - k)) - 1u);
+        __m512bh w[4];
+        for (int r = 0; r < RB; r++) w[r] = (__m512bh)_mm512_maskz_loadu_epi16(mk, W + (n + r) * K + k);
+        for (int m = 0; m < MB; m++) {
+            __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(mk, Xb + m * K + k);
+            for (int r = 0; r < RB; r++) acc[r][m] = _mm512_dpbf16_ps(acc[r][m], w[r], x);
+        }
+    }
+    for (int m = 0; m < MB; m++)
+        for (int r = 0; r < RB; r++) {
+            float v = _mm512_reduce_add_ps(acc[r][m]);
+            Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
+        }
+}
+
+INLINE TBF16 void rows_dot(const uint16_t *W, size_t K, size_t n, int RB, const uint16_t *Xb, size_t M,
+                           float *Y, size_t ldy, size_t pf_row, size_t pf_end) {
+    DG_ROWS_BY_TILES(tile_dot, W, K, n, RB, Xb, M, Y, ldy, pf_row, pf_end)
+}
+
+static TBF16 void round_rows_bf16(const float *X, size_t M, size_t ldx, size_t K, uint16_t *Xb) {
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        uint16_t *xb = Xb + m * K;
+        size_t k = 0;
+        for (; k + 32 <= K; k += 32)
+            _mm512_storeu_si512((void *)(xb + k),
+                                (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k)));
+        for (; k < K; k++) xb[k] = f32_to_bf16(x[k]);
+    }
+}
+
+static TBF16 void mm_dot(const uint16_t *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
+                         size_t ldx, float *Y, size_t ldy) {
+    uint16_t *Xb = (uint16_t *)eo_buffer((M * K + 1) / 2);
+    if (Xb == NULL) {
+        mm_rounded_scalar(W, K, n0, n1, X, M, ldx, Y, ldy);
+        return;
+    }
+    round_rows_bf16(X, M, ldx, K, Xb);
+    size_t n = n0;
+    for (; n + 4 <= n1; n += 4) rows_dot(W, K, n, 4, Xb, M, Y, ldy, n + 8 <= n1 ? n + 4 : (size_t)-1, n1);
+    for (; n < n1; n++) rows_dot(W, K, n, 1, Xb, M, Y, ldy, (size_t)-1, n1);
+}
+
+/* Per-thread scratch for activations rounded and widened back (the fallback path). */
+static __thread float *rounded_scratch = NULL;
+static __thread size_t rounded_capacity = 0;
+
+void dg_round_to_bf16(const float *src, size_t M, size_t ldx, size_t K, float *dst, size_t ldd) {
+    for (size_t m = 0; m < M; m++)
+        for (size_t k = 0; k < K; k++) dst[m * ldd + k] = bf16_to_f32(f32_to_bf16(src[m * ldx + k]));
+}
+
+void dg_matmul_bf16x_isa(int isa, const uint16_t *W, size_t K, size_t n0, size_t n1, const float *X,
+                         size_t M, size_t ldx, float *Y, size_t ldy) {
+    if (n1 <= n0 || M == 0) return;
+    if (isa >= DG_ISA_AVX512 && dg_cpu_has_bf16_dot()) {
+        mm_dot(W, K, n0, n1, X, M, ldx, Y, ldy);
+        return;
+    }
+    if (M * K > rounded_capacity) {
+        free(rounded_scratch);
+        rounded_scratch = (float *)malloc(M * K * sizeof(float));
+        rounded_capacity = rounded_scratch ? M * K : 0;
+        if (rounded_scratch == NULL) {
+            mm_rounded_scalar(W, K, n0, n1, X, M, ldx, Y, ldy);
+            return;
+        }
+    }
+    dg_round_to_bf16(X, M, ldx, K, rounded_scratch, K);
+    dg_matmul_wt_isa(isa, DG_BF16, W, K, n0, n1, rounded_scratch, M, K, Y, ldy);
+}
+
+void dg_matmul_bf16x(const uint16_t *W, size_t K, size_t n0, size_t n1, const float *X, size_t M, size_t ldx,
+                     float *Y, size_t ldy) {
+    dg_matmul_bf16x_isa(dg_cpu_isa(), W, K, n0, n1, X, M, ldx, Y, ldy);
 }
 
 /* ---------------------------------------------------------------- conversions */
@@ -642,7 +786,24 @@ static T256 float fma_pass_256(size_t rounds) {
     return hsum256(s);
 }
 
-float dg_multiply_add_pass(size_t rounds, uint64_t *multiply_adds) {
+/* The same chains as bf16 dot products (`vdpbf16ps`, 32 multiply-adds per instruction): the rate the
+ * `bf16` activation mode's kernel is bound by. */
+static TBF16 float dot_pass_bf16(size_t rounds) {
+    __m512 a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps(1.0f + (float)i * 1e-3f);
+    const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3380);
+    for (size_t n = 0; n < rounds; n++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], x, y);
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+float dg_multiply_add_pass(size_t rounds, int bf16_dot, uint64_t *multiply_adds) {
+    if (bf16_dot && dg_cpu_has_bf16_dot()) {
+        *multiply_adds = (uint64_t)rounds * 12 * 32;
+        return dot_pass_bf16(rounds);
+    }
     switch (dg_cpu_isa()) {
     case DG_ISA_AVX512:
         *multiply_adds = (uint64_t)rounds * 12 * 16;

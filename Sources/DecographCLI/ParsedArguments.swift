@@ -64,6 +64,20 @@ public struct ParsedArguments: Sendable {
         return v
     }
 
+    /// An option's value as one of an enumeration's spellings.
+    /// - Parameter name: its long name.
+    /// - Returns: the case, or `nil` when the option is absent.
+    /// - Throws: `UsageError` naming the accepted spellings when the value is none of them.
+    public func choice<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type = T.self) throws -> T?
+    where T.RawValue == String {
+        guard let text = value(name) else { return nil }
+        guard let v = T(rawValue: text) else {
+            let accepted = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("The value '\(text)' is invalid for '--\(name)': expected one of \(accepted).", usage: usageLine)
+        }
+        return v
+    }
+
     /// An option's value parsed as a floating-point number.
     /// - Parameter name: its long name.
     /// - Returns: the number, or `nil` when the option is absent.

@@ -75,3 +75,20 @@ public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// What the small-batch products read as activations when weights are stored in bf16.
+///
+/// - `f32` (default): activations stay f32 and weights are widened exactly: the transformers
+///   parity contract (≤ 1e-4 relative) holds for every weight precision.
+/// - `bf16`: activations are rounded to bf16 (nearest even) before every product with a bf16
+///   weight — llama.cpp's convention for bf16 tensors, and closer to f32 than transformers'
+///   own bf16 inference, whose residual stream, norms and attention are bf16 too; here only the
+///   matrix inputs are rounded and everything accumulates in f32. On CPUs with AVX-512 BF16 the
+///   products run as `vdpbf16ps`, twice the multiply-adds per instruction of the f32 path, which
+///   is what verifying several drafted tokens is bound by. f16 and f32 weights are unaffected.
+public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    case f32
+    case bf16
+
+    public var description: String { rawValue }
+}

@@ -29,11 +29,26 @@ import Foundation
         #expect(Set(verify.keys) == ["2", "4", "8", "16"])
         #expect(verify.values.allSatisfy { $0 > 0 })
         #expect((report["prefill_tokens_per_s"] as? Double ?? 0) > 0)
+        #expect(report["activations"] as? String == "f32")
+    }
+
+    /// `--activations bf16` on a bf16 model runs the rounded-activation products and says so.
+    @Test func runtimeBenchmarkInBF16ActivationMode() throws {
+        let capture = CapturingOutput()
+        let bf16Model = URL(fileURLWithPath: Self.fixtureModel).deletingLastPathComponent().appendingPathComponent("llama-bf16").path
+        let status = DecographCLI.main(["bench", "runtime", "--model", bf16Model, "--json", "--threads", "1", "--decode-steps", "2",
+                                        "--activations", "bf16"], context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(capture.out.utf8)) as? [String: Any])
+        #expect(report["activations"] as? String == "bf16")
+        #expect(report["dtype"] as? String == "bf16")
+        #expect((report["multiply_adds_per_s"] as? Double ?? 0) > 0)
     }
 
     @Test func usageErrorsExit64() {
         for args in [["bench", "runtime"], ["bench", "runtime", "--random", "7B"], ["bench", "runtime", "--random", "134M", "--dtype", "q4"],
-                     ["bench", "runtime", "--random", "134M", "--threads", "0"], ["bench", "kernels", "--dtype", "int8"]] {
+                     ["bench", "runtime", "--random", "134M", "--threads", "0"], ["bench", "kernels", "--dtype", "int8"],
+                     ["bench", "runtime", "--random", "134M", "--activations", "f16"]] {
             let capture = CapturingOutput()
             #expect(DecographCLI.main(args, context: capture.context) == 64, "\(args)")
             #expect(capture.err.hasPrefix("Error: "))

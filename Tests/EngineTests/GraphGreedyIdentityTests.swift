@@ -90,4 +90,26 @@ import Testing
             #expect(targetCalls < tokens, "graph \(name) accepted no draft token in \(tokens) tokens")
         }
     }
+
+    /// The opt-in bf16 activation mode keeps the oracle: a bf16 target declared with
+    /// `activations: bf16` decodes and verifies bitwise alike, so the speculative graphs still
+    /// emit plain greedy decoding of that model, token for token.
+    @Test(arguments: ["speculative.yaml", "tree.yaml"])
+    func bf16ActivationTargetMatchesGreedy(name: String) throws {
+        let target = Fixtures.root + "/llama-bf16"
+        let model = try Fixtures.resources.model(at: target, activations: .bf16).model
+        #expect(model.activations == .bf16 && model.weightDType == .bf16)
+        #expect(try Fixtures.resources.model(at: target).model.activations == .f32, "each mode is its own load")
+        let yaml = try Self.fixtureVersion(of: name)
+            .replacingOccurrences(of: "{ path: \(Fixtures.target) }", with: "{ path: \(target), activations: bf16 }")
+        #expect(yaml.contains("activations: bf16"))
+        let session = try Session(plan: try Fixtures.plan(yaml), resources: Fixtures.resources)
+        var targetCalls = 0
+        for prompt in Self.prompts.prefix(8) {
+            let result = try session.run(prompt: prompt)
+            #expect(result.tokens == (try Self.reference(prompt, model: model)), "graph \(name), prompt \(prompt)")
+            targetCalls += result.metrics.targetCalls
+        }
+        #expect(targetCalls < 8 * Self.newTokens, "graph \(name) accepted no draft token")
+    }
 }

@@ -22,8 +22,19 @@ import CKernels
         }
     }
 
-    static func check(_ c: Case, dtype: DType, isa: InstructionSet) {
+    /// `values` rounded to bf16 and widened back: what the bf16 activation mode multiplies.
+    static func roundedToBF16(_ v: [Float]) -> [Float] {
+        var bits = [UInt16](repeating: 0, count: v.count)
+        var back = [Float](repeating: 0, count: v.count)
+        v.withUnsafeBufferPointer { p in bits.withUnsafeMutableBytes { convertFromF32(p.baseAddress!, to: .bf16, $0.baseAddress!, count: v.count) } }
+        bits.withUnsafeBytes { raw in back.withUnsafeMutableBufferPointer { convertToF32(.bf16, raw.baseAddress!, $0.baseAddress!, count: v.count) } }
+        return back
+    }
+
+    static func check(_ c: Case, dtype: DType, isa: InstructionSet, activations: ActivationPrecision = .f32) {
         let x = values(c.M * c.K, seed: 1)
+        // The reference multiplies what the kernel is meant to read.
+        let xRead = activations == .bf16 && dtype == .bf16 ? roundedToBF16(x) : x
         let w32 = values(c.N * c.K, seed: 2)
         var stored = [UInt8](repeating: 0, count: c.N * c.K * dtype.size)
         var widened = [Float](repeating: 0, count: c.N * c.K)
@@ -41,10 +52,10 @@ import CKernels
                 y.withUnsafeMutableBufferPointer { yp in
                     if c.M <= MatMul.streamingRowLimit {
                         MatMul.multiplyOnCallingThread(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!,
-                                                       ldy: c.N, instructionSet: isa)
+                                                       ldy: c.N, instructionSet: isa, activations: activations)
                     } else {
                         MatMul.multiply(xp.baseAddress!, rows: c.M, ldx: c.K, by: w, into: yp.baseAddress!, ldy: c.N,
-                                        pool: ComputePool(threadCount: 2))
+                                        pool: ComputePool(threadCount: 2), activations: activations)
                     }
                 }
             }
@@ -53,11 +64,11 @@ import CKernels
             for n in 0..<c.N {
                 var ref = 0.0, mag = 0.0
                 for k in 0..<c.K {
-                    ref += Double(x[m * c.K + k]) * Double(widened[n * c.K + k])
-                    mag += abs(Double(x[m * c.K + k]) * Double(widened[n * c.K + k]))
+                    ref += Double(xRead[m * c.K + k]) * Double(widened[n * c.K + k])
+                    mag += abs(Double(xRead[m * c.K + k]) * Double(widened[n * c.K + k]))
                 }
                 let err = abs(Double(y[m * c.N + n]) - ref)
-                #expect(err <= 1e-5 * max(1, mag), "\(c.testDescription) \(dtype) \(used) at (\(m),\(n)): \(y[m * c.N + n]) vs \(ref)")
+                #expect(err <= 1e-5 * max(1, mag), "\(c.testDescription) \(dtype) \(used) \(activations) at (\(m),\(n)): \(y[m * c.N + n]) vs \(ref)")
             }
         }
     }
@@ -67,6 +78,40 @@ import CKernels
         for isa in [InstructionSet.portable, .avx2, .avx512] where isa.rawValue <= InstructionSet.detected.rawValue {
             for dtype in [DType.f32, .f16, .bf16] { Self.check(c, dtype: dtype, isa: isa) }
         }
+    }
+
+    /// The bf16 activation mode (AVX-512 BF16 dot products where the CPU has them) against the
+    /// same reference over rounded activations, on every path, with k-chunk and vector tails
+    /// (K = 2100 spans two 2048-column chunks and ends mid-vector).
+    @Test(arguments: shapes + [Case(M: 4, N: 8, K: 2100), Case(M: 9, N: 6, K: 31)])
+    func bf16ActivationsOnEveryPath(_ c: Case) {
+        for isa in [InstructionSet.portable, .avx2, .avx512] where isa.rawValue <= InstructionSet.detected.rawValue {
+            Self.check(c, dtype: .bf16, isa: isa, activations: .bf16)
+            Self.check(c, dtype: .f16, isa: isa, activations: .bf16)  // only bf16 weights are affected
+        }
+    }
+
+    /// The rounding is real: with activations that bf16 cannot hold, the f32 and bf16 modes give
+    /// different products, and the bf16 mode equals the f32 mode fed pre-rounded activations to
+    /// within f32 summation error.
+    @Test func bf16ActivationsAreRounded() {
+        let M = 2, N = 4, K = 256
+        let x = Self.values(M * K, seed: 7).map { $0 * (1 + 1 / 1000) }
+        let w32 = Self.values(N * K, seed: 8)
+        var stored = [UInt16](repeating: 0, count: N * K)
+        w32.withUnsafeBufferPointer { p in stored.withUnsafeMutableBytes { convertFromF32(p.baseAddress!, to: .bf16, $0.baseAddress!, count: N * K) } }
+        func product(_ input: [Float], _ mode: ActivationPrecision) -> [Float] {
+            var y = [Float](repeating: 0, count: M * N)
+            stored.withUnsafeBytes { raw in
+                let w = WeightMatrix(base: raw.baseAddress!, dtype: .bf16, rows: N, columns: K)
+                MatMul.multiplyOnCallingThread(input, rows: M, ldx: K, by: w, into: &y, ldy: N,
+                                               instructionSet: .detected, activations: mode)
+            }
+            return y
+        }
+        let exact = product(x, .f32), rounded = product(x, .bf16), prerounded = product(Self.roundedToBF16(x), .f32)
+        #expect(zip(exact, rounded).contains { abs($0 - $1) > 1e-4 * max(1, abs($0)) })
+        for (a, b) in zip(rounded, prerounded) { #expect(abs(a - b) <= 1e-5 * max(1, abs(a))) }
     }
 
     @Test func conversionsRoundToNearestEven() {
@@ -237,7 +282,8 @@ import CKernels
     func resultsAreBitwiseIndependentOfM(K: Int) {
         let N = 37, maxM = 13
         let x = MatMulTests.values(maxM * K, seed: 7)
-        for dtype in [DType.f32, .f16, .bf16] {
+        let combinations = [DType.f32, .f16, .bf16].flatMap { d in ActivationPrecision.allCases.map { (d, $0) } }
+        for (dtype, mode) in combinations {
             let w32 = MatMulTests.values(N * K, seed: 8)
             var stored = [UInt8](repeating: 0, count: N * K * dtype.size)
             stored.withUnsafeMutableBytes { raw in
@@ -250,7 +296,8 @@ import CKernels
                     x.withUnsafeBufferPointer { xp in
                         y.withUnsafeMutableBufferPointer { yp in
                             MatMul.multiply(xp.baseAddress! + rows.lowerBound * K, rows: rows.count, ldx: K, by: w,
-                                            into: yp.baseAddress!, ldy: N, pool: ComputePool(threadCount: 2))
+                                            into: yp.baseAddress!, ldy: N, pool: ComputePool(threadCount: 2),
+                                            activations: mode)
                         }
                     }
                 }
@@ -258,10 +305,10 @@ import CKernels
             }
             let all = multiply(rows: 0..<maxM)
             for m in 0..<maxM {
-                #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1)), "\(dtype) K=\(K) row \(m): M=\(maxM) vs M=1")
+                #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1)), "\(dtype) \(mode) K=\(K) row \(m): M=\(maxM) vs M=1")
             }
             for M in [2, 3, 4, 5, 8] {
-                #expect(Array(all[0..<(M * N)]) == multiply(rows: 0..<M), "\(dtype) K=\(K): M=\(maxM) vs M=\(M)")
+                #expect(Array(all[0..<(M * N)]) == multiply(rows: 0..<M), "\(dtype) \(mode) K=\(K): M=\(maxM) vs M=\(M)")
             }
         }
     }

@@ -40,6 +40,20 @@ enum Fixtures {
     }
 }
 
+/// The logits of `tokens[prefix...]` decoded one token per call, and the same tokens scored as one
+/// chain (as a verifier does), each after the same prefix on a fresh sequence: speculative greedy
+/// equals plain greedy exactly when the two are bitwise equal.
+func decodedAndVerified(_ model: Model, tokens: [Int32], prefix: Int) throws -> (decoded: [[Float]], verified: [[Float]]) {
+    let stepwise = model.makeSequence()
+    _ = try model.forward([ForwardItem(sequence: stepwise, tokens: Array(tokens[0..<prefix]), outputs: .none)])
+    var decoded: [[Float]] = []
+    for t in tokens[prefix...] { decoded.append(Array(try model.forward([ForwardItem(sequence: stepwise, tokens: [t])])[0].row(0))) }
+    let chained = model.makeSequence()
+    _ = try model.forward([ForwardItem(sequence: chained, tokens: Array(tokens[0..<prefix]), outputs: .none)])
+    let verified = try model.forward([ForwardItem(sequence: chained, tokens: Array(tokens[prefix...]))])[0]
+    return (decoded, (0..<verified.rows).map { Array(verified.row($0)) })
+}
+
 /// Largest |a − b| relative to the row's scale, max(1, max |b|): the "1e-4 relative" criterion.
 func relativeError<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
     precondition(a.count == b.count)

@@ -53,16 +53,10 @@ import Kernels
     @Test(arguments: Fixtures.runtimeCases)
     func verifyingEqualsDecodingBitwise(_ name: String) throws {
         let (model, sequences) = try Self.load(name)
-        let s = sequences[1]
         let prefix = 6
-        let stepwise = model.makeSequence()
-        _ = try model.forward([ForwardItem(sequence: stepwise, tokens: Array(s.tokens[0..<prefix]), outputs: .none)])
-        var decoded: [[Float]] = []
-        for t in s.tokens[prefix...] { decoded.append(Array(try model.forward([ForwardItem(sequence: stepwise, tokens: [t])])[0].row(0))) }
-        let chained = model.makeSequence()
-        _ = try model.forward([ForwardItem(sequence: chained, tokens: Array(s.tokens[0..<prefix]), outputs: .none)])
-        let verified = try model.forward([ForwardItem(sequence: chained, tokens: Array(s.tokens[prefix...]))])[0]
-        for i in 0..<decoded.count { #expect(Array(verified.row(i)) == decoded[i], "\(name) position \(prefix + i)") }
+        let (decoded, verified) = try decodedAndVerified(model, tokens: sequences[1].tokens, prefix: prefix)
+        #expect(decoded.count == verified.count)
+        for i in 0..<decoded.count { #expect(verified[i] == decoded[i], "\(name) position \(prefix + i)") }
     }
 
     @Test(arguments: Fixtures.runtimeCases)

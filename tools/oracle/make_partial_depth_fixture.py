@@ -12,8 +12,9 @@ Requires the versions pinned in tools/oracle/requirements.txt.
 import os
 
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
+
+from fixture_variants import write_variant
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(os.path.dirname(os.path.dirname(HERE)), "Tests", "Fixtures", "runtime")
@@ -30,19 +31,11 @@ def main() -> None:
         model.config.num_hidden_layers = depth
         if getattr(model.config, "layer_types", None):
             model.config.layer_types = model.config.layer_types[:depth]
-        expected = load_file(os.path.join(directory, "expected.safetensors"))
-        count = len([k for k in expected if k.startswith("tokens_")])
-        out = {}
-        with torch.no_grad():
-            for i in range(count):
-                tokens = expected[f"tokens_{i}"].to(torch.long)
-                logits = model(tokens[None, :]).logits[0].to(torch.float32)
-                out[f"tokens_{i}"] = expected[f"tokens_{i}"]
-                out[f"logits_{i}"] = logits.contiguous()
-                full = expected[f"logits_{i}"]
-                assert (logits - full).abs().max() > 1e-3, f"{case}: depth-{depth} logits equal the full model's"
-        path = os.path.join(directory, f"expected-depth{depth}.safetensors")
-        save_file(out, path, metadata={"count": str(count), "depth": str(depth)})
+
+        def differs(i, logits, full, case=case, depth=depth):
+            assert (logits - full).abs().max() > 1e-3, f"{case}: depth-{depth} logits equal the full model's"
+
+        path = write_variant(directory, model, f"expected-depth{depth}.safetensors", {"depth": str(depth)}, differs)
         print(f"wrote {path}")
 
 

@@ -3,7 +3,8 @@
 /*
  * The few SIMD loops Swift cannot express: AVX-512 / AVX2 matrix–vector products over weights
  * kept in their stored precision (f32, f16, bf16), always accumulating in f32, selected at run
- * time by CPU feature with a portable C fallback; and the SwiGLU gate's exponential, whose
+ * time by CPU feature with a portable C fallback (and, for bf16 weights in the opt-in bf16
+ * activation mode, AVX-512 BF16 dot products); and the SwiGLU gate's exponential, whose
  * compares and selects Swift's SIMD types run lane by lane. Everything else numeric lives in
  * Swift (module Kernels).
  */
@@ -35,6 +36,21 @@ void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1,
 void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,
                       const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
 
+/*
+ * The `bf16` activation mode for bf16 weights: Y[m*ldy + n] = sum_k bf16(X[m*ldx + k]) * W[n*K + k]
+ * with each activation rounded to bf16 (nearest even) and f32 accumulation; AVX-512 BF16
+ * `vdpbf16ps` where the CPU has it (dg_cpu_has_bf16_dot), else the rounded activations through
+ * dg_matmul_wt_isa. Decode and verification give bitwise-identical rows, as with dg_matmul_wt.
+ */
+void dg_matmul_bf16x(const uint16_t *W, size_t K, size_t n0, size_t n1,
+                     const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
+void dg_matmul_bf16x_isa(int isa, const uint16_t *W, size_t K, size_t n0, size_t n1,
+                         const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
+/* Whether the CPU has AVX-512 BF16 (the dot-product path of dg_matmul_bf16x). */
+int dg_cpu_has_bf16_dot(void);
+/* dst[m*ldd + k] = bf16(src[m*ldx + k]) widened back to f32, for m < M, k < K. */
+void dg_round_to_bf16(const float *src, size_t M, size_t ldx, size_t K, float *dst, size_t ldd);
+
 /* dst[i] = (float)src[i] for i in [0, count): widens a stored tensor slice to f32. */
 void dg_to_f32(int dtype, const void *src, float *dst, size_t count);
 /* Narrowing conversions, round-to-nearest-even (NaN stays NaN). */
@@ -58,9 +74,11 @@ static inline void dg_cpu_relax(void) {
 /* Streams `bytes` bytes from `src` with wide loads and returns a checksum (memory-bandwidth probe). */
 uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes);
 
-/* Runs `rounds` rounds of 12 independent f32 multiply-add chains in the kernels' widest registers;
- * stores how many multiply-adds that was and returns a checksum (multiply-add rate probe). */
-float dg_multiply_add_pass(size_t rounds, uint64_t *multiply_adds);
+/* Runs `rounds` rounds of 12 independent f32 multiply-add chains in the kernels' widest registers
+ * (with `bf16_dot` and AVX-512 BF16: as vdpbf16ps bf16 dot products, the bf16 activation mode's
+ * instruction); stores how many multiply-adds that was and returns a checksum (multiply-add rate
+ * probe). */
+float dg_multiply_add_pass(size_t rounds, int bf16_dot, uint64_t *multiply_adds);
 
 #ifdef __cplusplus
 }

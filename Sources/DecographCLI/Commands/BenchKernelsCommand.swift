@@ -14,6 +14,7 @@ extension CommandSpec {
             """,
         options: [
             .value("dtype", "TYPE", help: "Weight precision: bf16 (default), f16, f32."),
+            .value("activations", "TYPE", help: "What products with bf16 weights read: f32 (default) or bf16 (rounded; AVX-512 BF16 dot products)."),
             .value("threads", "N", help: "Threads (default: all cores)."),
             .value("megabytes", "N", help: "Weight matrix size in MB (default 512)."),
             .value("repeats", "N", help: "Interleaved repetitions (default 5)."),
@@ -28,6 +29,7 @@ extension CommandSpec {
             guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
                 throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
             }
+            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .f32
             let pool = ComputePool(threadCount: threads)
             let K = try args.int("columns", in: 16...65536) ?? 2048
             let N = megabytes * 1_000_000 / (K * dtype.size) / 64 * 64
@@ -47,7 +49,8 @@ extension CommandSpec {
                     let start = DispatchTime.now().uptimeNanoseconds
                     x.withUnsafeBufferPointer { xp in
                         y.withUnsafeMutableBufferPointer { yp in
-                            MatMul.multiply(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N, pool: pool)
+                            MatMul.multiply(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N, pool: pool,
+                                            activations: activations)
                         }
                     }
                     kernelSeconds[M, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
@@ -65,10 +68,11 @@ extension CommandSpec {
                 json.append("{\"rows\":\(M),\"bytes_per_s\":\(rate),\"fraction_of_probe\":\(rate / bandwidth),\"cost_vs_1\":\(t / one)}")
             }
             if args.flag("json") {
-                context.print("{\"dtype\":\"\(dtype)\",\"threads\":\(threads),\"isa\":\"\(InstructionSet.detected)\",\"probe_bytes_per_s\":\(bandwidth),\"matrix_bytes\":\(w.byteCount),\"rows\":[\(json.joined(separator: ","))],\"checksum\":\(probe.checksum & 1)}")
+                context.print("{\"dtype\":\"\(dtype)\",\"activations\":\"\(activations)\",\"threads\":\(threads),\"isa\":\"\(InstructionSet.detected)\",\"probe_bytes_per_s\":\(bandwidth),\"matrix_bytes\":\(w.byteCount),\"rows\":[\(json.joined(separator: ","))],\"checksum\":\(probe.checksum & 1)}")
             } else {
-                context.print(String(format: "%@ weights %d×%d (%.0f MB), %d thread(s), kernels %@; probe %.1f GB/s (median, interleaved)",
-                                     dtype.description, N, K, Double(w.byteCount) / 1e6, threads, InstructionSet.detected.description, bandwidth / 1e9))
+                context.print(String(format: "%@ weights %d×%d (%.0f MB), %@ activations, %d thread(s), kernels %@; probe %.1f GB/s (median, interleaved)",
+                                     dtype.description, N, K, Double(w.byteCount) / 1e6, activations.description, threads,
+                                     InstructionSet.detected.description, bandwidth / 1e9))
                 for l in lines { context.print(l) }
             }
             return 0

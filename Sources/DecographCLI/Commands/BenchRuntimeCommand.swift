@@ -18,6 +18,7 @@ extension CommandSpec {
             .value("model", "DIR", help: "A Hugging Face model directory."),
             .value("random", "SHAPE", help: "A random-weight model: \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: " or "))."),
             .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
+            .value("activations", "TYPE", help: "What products with bf16 weights read: f32 (default, exact) or bf16 (rounded; AVX-512 BF16 dot products)."),
             .value("threads", "N", help: "Largest thread count (default: all cores)."),
             .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
             .flag("json", help: "Print one JSON object."),
@@ -25,10 +26,11 @@ extension CommandSpec {
         body: { args, context in
             let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
             let pool = ComputePool(threadCount: threads)
+            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .f32
             let model: Model
             switch (args.value("model"), args.value("random")) {
             case (let dir?, nil):
-                model = try Model(directory: dir, pool: pool)
+                model = try Model(directory: dir, pool: pool, activations: activations)
             case (nil, let shape?):
                 guard let config = RuntimeBenchmark.randomShapes[shape] else {
                     throw UsageError("Unknown shape '\(shape)' for '--random' (expected \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: ", "))).")
@@ -38,7 +40,7 @@ extension CommandSpec {
                     throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
                 }
                 context.progress("building random \(shape) model (\(dtype))")
-                model = try Model.random(config: config, dtype: dtype, pool: pool)
+                model = try Model.random(config: config, dtype: dtype, pool: pool, activations: activations)
             default:
                 throw UsageError("Give exactly one of '--model DIR' or '--random SHAPE'.", usage: "Usage: decograph bench runtime (--model DIR | --random SHAPE) [options]")
             }
@@ -54,7 +56,7 @@ extension CommandSpec {
 extension RuntimeBenchmark.Report {
     var text: String {
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
-        var out = "model: \(model)\nweights: \(dtype), \(f(Double(weightBytes) / 1e6, 1)) MB streamed per pass; kernels: \(isa)\n"
+        var out = "model: \(model)\nweights: \(dtype), \(f(Double(weightBytes) / 1e6, 1)) MB streamed per pass; activations: \(activations); kernels: \(isa)\n"
         for d in decode {
             out += "decode, \(d.threads) thread(s): \(f(d.tokensPerSecond)) tok/s; bandwidth probe \(f(d.bandwidth / 1e9, 1)) GB/s → bound \(f(d.boundTokensPerSecond)) tok/s; reaches \(f(d.fractionOfBound * 100, 1)) % of bound\n"
         }
@@ -68,7 +70,7 @@ extension RuntimeBenchmark.Report {
 
     var json: String {
         let object: [String: Any] = [
-            "model": model, "dtype": dtype, "weight_bytes_per_pass": weightBytes, "isa": isa,
+            "model": model, "dtype": dtype, "activations": activations, "weight_bytes_per_pass": weightBytes, "isa": isa,
             "decode": decode.map { d in
                 ["threads": d.threads, "bandwidth_bytes_per_s": d.bandwidth, "tokens_per_s": d.tokensPerSecond,
                  "bound_tokens_per_s": d.boundTokensPerSecond, "fraction_of_bound": d.fractionOfBound] as [String: Any]

@@ -35,15 +35,19 @@ public final class ResourceRegistry: Sendable {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    /// The forward service of the model in `path`, loading it on first use.
-    /// - Parameter path: the model directory.
+    /// The forward service of the model in `path`, loading it on first use. The two activation
+    /// modes are two loads sharing the memory-mapped weights' pages but not a KV cache.
+    /// - Parameters:
+    ///   - path: the model directory.
+    ///   - activations: what products with bf16 weights read (`ActivationPrecision`).
     /// - Returns: the shared service.
     /// - Throws: the runtime's error naming the file at fault.
-    public func model(at path: String) throws -> BatchingForwardService {
-        let key = Self.key(path)
+    public func model(at path: String, activations: ActivationPrecision = .f32) throws -> BatchingForwardService {
+        let directory = Self.key(path)
+        let key = activations == .f32 ? directory : directory + "#activations=" + activations.rawValue
         return try models.withLock { loaded in
             if let service = loaded[key] { return service }
-            let service = BatchingForwardService(model: try Model(directory: key, pool: pool))
+            let service = BatchingForwardService(model: try Model(directory: directory, pool: pool, activations: activations))
             loaded[key] = service
             return service
         }

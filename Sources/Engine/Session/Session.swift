@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Graph
+import Kernels
 import ModelRuntime
 import Operators
 import Synchronization
@@ -56,11 +57,15 @@ public final class Session {
                 services.append(nil)
                 continue
             }
-            guard let path = plan.models.first(where: { $0.name == name })?.path else {
+            guard let entry = plan.models.first(where: { $0.name == name }), let path = entry.path else {
                 throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
             }
+            var activations = ActivationPrecision.f32
+            if case .string(let text)? = entry.fields["activations"], let mode = ActivationPrecision(rawValue: text) {
+                activations = mode
+            }
             do {
-                services.append(try resources.model(at: path))
+                services.append(try resources.model(at: path, activations: activations))
             } catch {
                 let location = plan.models.first { $0.name == name }?.location
                 throw EngineError(at: location, "model '\(name)' cannot be loaded: \(error)")

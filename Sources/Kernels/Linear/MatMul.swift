@@ -6,7 +6,8 @@ import CKernels
 ///
 /// Two paths, chosen by `M`:
 /// - small batches (decode, speculative verification) stream each weight row once for all rows of
-///   `X` through the C kernel `dg_matmul_wt` (f32 accumulation, weights widened in registers);
+///   `X` through the C kernel `dg_matmul_wt` (f32 accumulation, weights widened in registers), or
+///   `dg_matmul_bf16x` for bf16 weights in the `bf16` activation mode;
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
 ///   bf16/f16 weights slice by slice into a per-thread f32 scratch tile.
 public enum MatMul {
@@ -29,18 +30,43 @@ public enum MatMul {
     ///   - y: output, `M` rows of `W.rows` values with stride `ldy`.
     ///   - ldy: row stride of `y` in elements.
     ///   - pool: the threads to use.
+    ///   - activations: what a product with a bf16 weight reads (`ActivationPrecision`).
     public static func multiply(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, by weight: WeightMatrix,
-                                into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared) {
+                                into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared,
+                                activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
         if M <= streamingRowLimit {
             pool.parallelFor(count: weight.rows, alignment: 4) { r in
-                dg_matmul_wt(weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
-                             x, M, ldx, y, ldy)
+                streaming(weight, r, x, M, ldx, y, ldy, activations)
+            }
+        } else if activations == .bf16 && weight.dtype == .bf16 {
+            // Prefill reads the same rounded activations as the streaming path.
+            let K = weight.columns
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
+            defer { rounded.deallocate() }
+            pool.parallelFor(count: M) { r in
+                dg_round_to_bf16(x + r.lowerBound * ldx, r.count, ldx, K, rounded + r.lowerBound * K, K)
+            }
+            pool.parallelFor(count: weight.rows, alignment: blasTileRows) { r in
+                blas(rounded, rows: M, ldx: K, weight: weight, outputRows: r, y: y, ldy: ldy)
             }
         } else {
             pool.parallelFor(count: weight.rows, alignment: blasTileRows) { r in
                 blas(x, rows: M, ldx: ldx, weight: weight, outputRows: r, y: y, ldy: ldy)
             }
+        }
+    }
+
+    /// Rows `r` of one small-batch product on the calling thread.
+    @inline(__always)
+    private static func streaming(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
+                                  _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                  _ activations: ActivationPrecision) {
+        if activations == .bf16 && weight.dtype == .bf16 {
+            dg_matmul_bf16x(weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
+                            r.upperBound, x, M, ldx, y, ldy)
+        } else {
+            dg_matmul_wt(weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound, x, M, ldx, y, ldy)
         }
     }
 
@@ -55,11 +81,18 @@ public enum MatMul {
     ///   - y: output rows with stride `ldy`.
     ///   - ldy: row stride of `y`.
     ///   - instructionSet: the kernel path.
+    ///   - activations: what a product with a bf16 weight reads.
     public static func multiplyOnCallingThread(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, by weight: WeightMatrix,
                                                into y: UnsafeMutablePointer<Float>, ldy: Int,
-                                               instructionSet: InstructionSet) {
-        dg_matmul_wt_isa(instructionSet.rawValue, weight.dtype.rawValue, weight.base, weight.columns, 0, weight.rows,
-                         x, M, ldx, y, ldy)
+                                               instructionSet: InstructionSet,
+                                               activations: ActivationPrecision = .f32) {
+        if activations == .bf16 && weight.dtype == .bf16 {
+            dg_matmul_bf16x_isa(instructionSet.rawValue, weight.base.assumingMemoryBound(to: UInt16.self),
+                                weight.columns, 0, weight.rows, x, M, ldx, y, ldy)
+        } else {
+            dg_matmul_wt_isa(instructionSet.rawValue, weight.dtype.rawValue, weight.base, weight.columns, 0, weight.rows,
+                             x, M, ldx, y, ldy)
+        }
     }
 
     /// Several products of the same activations in one parallel region (q/k/v, gate/up): the
@@ -70,11 +103,14 @@ public enum MatMul {
     ///   - ldx: row stride of `x`.
     ///   - products: (weight, output, output row stride) triples; all weights have `columns` = K.
     ///   - pool: the threads to use.
+    ///   - activations: what a product with a bf16 weight reads.
     public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
                                     _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
-                                    pool: ComputePool = .shared) {
+                                    pool: ComputePool = .shared, activations: ActivationPrecision = .f32) {
         if M > streamingRowLimit {
-            for (w, y, ldy) in products { multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool) }
+            for (w, y, ldy) in products {
+                multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool, activations: activations)
+            }
             return
         }
         // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
@@ -84,9 +120,7 @@ public enum MatMul {
             var start = 0
             for (w, y, ldy) in products {
                 let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
-                if lo < hi {
-                    dg_matmul_wt(w.dtype.rawValue, w.base, w.columns, lo - start, hi - start, x, M, ldx, y, ldy)
-                }
+                if lo < hi { streaming(w, (lo - start)..<(hi - start), x, M, ldx, y, ldy, activations) }
                 start += w.rows
             }
         }

@@ -87,13 +87,15 @@ public enum MultiplyAddRate {
     /// - Parameters:
     ///   - pool: the threads.
     ///   - rounds: rounds per thread (2 × 10⁶ ≈ 8 ms on a 3.5 GHz core with AVX-512).
+    ///   - activations: `.bf16` measures the bf16 dot-product instruction that mode's kernel uses
+    ///     (where the CPU has it).
     /// - Returns: multiply-adds per second, all threads together.
-    public static func pass(pool: ComputePool, rounds: Int = 2_000_000) -> Double {
+    public static func pass(pool: ComputePool, rounds: Int = 2_000_000, activations: ActivationPrecision = .f32) -> Double {
         let counts = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: pool.threadCount)
         defer { counts.deallocate(); sums.deallocate() }
         let start = DispatchTime.now().uptimeNanoseconds
-        pool.run { t in sums[t] = dg_multiply_add_pass(rounds, counts + t) }
+        pool.run { t in sums[t] = dg_multiply_add_pass(rounds, activations == .bf16 ? 1 : 0, counts + t) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var total: UInt64 = 0
         var sink: Float = 0

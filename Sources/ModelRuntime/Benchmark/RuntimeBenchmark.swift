@@ -44,6 +44,8 @@ public struct RuntimeBenchmark: Sendable {
         public var model: String
         /// Weight precision.
         public var dtype: String
+        /// What the products read as activations: `bf16` (rounded, bf16 weights in that mode) or `f32`.
+        public var activations: String
         /// Weight bytes streamed per forward pass.
         public var weightBytes: Int
         /// Kernel instruction set.
@@ -56,7 +58,8 @@ public struct RuntimeBenchmark: Sendable {
         public var decodeSeconds: Double
         /// k → time(forward of k chained tokens) / time(forward of 1 token).
         public var verifyCost: [(k: Int, ratio: Double)]
-        /// Probed multiply-add rate of all threads (f32 multiply-adds per second), interleaved
+        /// Probed multiply-add rate of all threads (multiply-adds per second of the instruction the
+        /// products use: f32 FMA, or bf16 dot products in the bf16 activation mode), interleaved
         /// with the verification measurements.
         public var multiplyAddsPerSecond: Double
         /// Weight multiply-adds one token costs (one per weight element, the LM head included).
@@ -136,17 +139,19 @@ public struct RuntimeBenchmark: Sendable {
         _ = try time(1)
         // Interleave k = 1 with each k so both see the same machine state; keep medians.
         var ones: [Double] = [], rates: [Double] = []
+        let bf16Products = model.activations == .bf16 && model.weightDType == .bf16
         var perK: [Int: [Double]] = [:]
         for _ in 0..<options.verifyRepeats {
             for k in options.verifyLengths {
-                rates.append(MultiplyAddRate.pass(pool: pool))
+                rates.append(MultiplyAddRate.pass(pool: pool, activations: bf16Products ? .bf16 : .f32))
                 ones.append(try time(1))
                 perK[k, default: []].append(try time(k))
             }
         }
         let one = median(ones)
         let verify = options.verifyLengths.map { k in (k: k, ratio: median(perK[k]!) / one) }
-        return Report(model: model.name, dtype: model.weightDType.description, weightBytes: bytes,
+        return Report(model: model.name, dtype: model.weightDType.description,
+                      activations: bf16Products ? "bf16" : "f32", weightBytes: bytes,
                       isa: InstructionSet.detected.description, decode: decode,
                       prefillTokensPerSecond: Double(options.prefillTokens) / prefillBest,
                       decodeSeconds: one, verifyCost: verify, multiplyAddsPerSecond: median(rates),

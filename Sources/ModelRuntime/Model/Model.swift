@@ -19,6 +19,8 @@ public final class Model: @unchecked Sendable {
     public let cache: KVCache
     /// Threads used by forward passes.
     public let pool: ComputePool
+    /// What products with bf16 weights read as activations (`ActivationPrecision`; default f32).
+    public let activations: ActivationPrecision
 
     let layers: [DecoderLayer]
     let embedding: WeightMatrix
@@ -38,20 +40,23 @@ public final class Model: @unchecked Sendable {
     ///   - directory: the model directory.
     ///   - kvCacheBytes: memory limit of the KV cache.
     ///   - pool: compute threads.
+    ///   - activations: what products with bf16 weights read as activations.
     /// - Throws: `RuntimeError` naming the file and tensor at fault.
-    public convenience init(directory: String, kvCacheBytes: Int = defaultKVCacheBytes, pool: ComputePool = .shared) throws {
+    public convenience init(directory: String, kvCacheBytes: Int = defaultKVCacheBytes, pool: ComputePool = .shared,
+                            activations: ActivationPrecision = .f32) throws {
         let config = try ModelConfig(contentsOf: directory + "/config.json")
         let weights = try ModelWeights(directory: directory)
         try self.init(config: config, weights: weights, storage: weights, name: directory,
-                      dtype: weights.predominantDType, kvCacheBytes: kvCacheBytes, pool: pool)
+                      dtype: weights.predominantDType, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)
     }
 
     init(config: ModelConfig, weights: some WeightSource, storage: AnyObject, name: String, dtype: DType,
-         kvCacheBytes: Int, pool: ComputePool) throws {
+         kvCacheBytes: Int, pool: ComputePool, activations: ActivationPrecision) throws {
         self.config = config
         self.name = name
         self.storage = storage
         self.pool = pool
+        self.activations = activations
         weightDType = dtype
         embedding = try weights.matrix("model.embed_tokens.weight", rows: config.vocabularySize, columns: config.hiddenSize)
         if config.tiedEmbeddings {
@@ -154,7 +159,7 @@ public final class Model: @unchecked Sendable {
         for l in 0..<depth {
             let layer = layers[l]
             rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool)
+            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool, activations: activations)
             addBias(layer.qBias, scratch.q, rows: M, width: qDim)
             addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
             addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
@@ -186,16 +191,16 @@ public final class Model: @unchecked Sendable {
                     }
                 }
             }
-            MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: layer.o, into: scratch.h, ldy: H, pool: pool)
+            MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: layer.o, into: scratch.h, ldy: H, pool: pool, activations: activations)
             addBias(layer.oBias, scratch.h, rows: M, width: H)
             Vector.add(scratch.h, into: scratch.x, count: M * H)
 
             rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool)
+            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool, activations: activations)
             addBias(layer.gateBias, scratch.gate, rows: M, width: F)
             addBias(layer.upBias, scratch.up, rows: M, width: F)
             rows(M, width: F, pool) { r in Vector.siluMultiply(scratch.gate + r * F, scratch.up + r * F, count: F) }
-            MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool)
+            MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool, activations: activations)
             addBias(layer.downBias, scratch.h, rows: M, width: H)
             Vector.add(scratch.h, into: scratch.x, count: M * H)
         }
@@ -220,7 +225,8 @@ public final class Model: @unchecked Sendable {
                 Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: normed + i * H, count: H)
             }
             allLogits.withUnsafeMutableBufferPointer { out in
-                MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: out.baseAddress!, ldy: V, pool: pool)
+                MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: out.baseAddress!, ldy: V, pool: pool,
+                                activations: activations)
             }
         }
         for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, depth: depth) }

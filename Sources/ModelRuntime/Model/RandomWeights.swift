@@ -56,13 +56,15 @@ extension Model {
     ///   - seed: random seed.
     ///   - kvCacheBytes: KV-cache memory limit.
     ///   - pool: compute threads.
+    ///   - activations: what products with bf16 weights read as activations.
     /// - Returns: the model.
     /// - Throws: `RuntimeError` if the cache cannot be reserved.
     public static func random(config: ModelConfig, dtype: DType, seed: UInt64 = 42,
-                              kvCacheBytes: Int = 256 << 20, pool: ComputePool = .shared) throws -> Model {
+                              kvCacheBytes: Int = 256 << 20, pool: ComputePool = .shared,
+                              activations: ActivationPrecision = .f32) throws -> Model {
         let weights = RandomWeights(dtype: dtype, seed: seed)
         return try Model(config: config, weights: weights, storage: weights,
                          name: "random \(config.hiddenSize)h×\(config.layerCount)L \(dtype)",
-                         dtype: dtype, kvCacheBytes: kvCacheBytes, pool: pool)
+                         dtype: dtype, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)
     }
 }
