@@ -24,7 +24,10 @@ import Testing
                   // hex digit, a lone low surrogate's start (never completable), a high surrogate
                   // waiting for its low half, and a whole pair ending past the horizon.
                   "aaaaaaaaaaaaaaa\\u00", "aaaaaaaaaaaaaa\\uDD", "aaaaaaaaaaaaa\\uD83D\\u", "aaaaaaaaaaaa\\uD83D\\uDE00\"",
-                  "\\uD83D", "\\uDE00"]
+                  "\\uD83D", "\\uDE00",
+                  // Digit runs within and past the horizon (a number's exits, taken as whole subtrees),
+                  // and letter runs (an e-mail's parts).
+                  "0000", "4567", "12345678", "99999999999999999999", "1234567890123456789012", "examplexample"]
         t += words.map { Array($0.utf8) }
         t.append([])   // EOS
         return t
@@ -52,6 +55,13 @@ import Testing
         (ConstraintWorkloads.Workload(name: "nested counters", kind: "regex", source: "(ab|c[a-z]{0,12}){2,30}x", outputs: []),
          "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
         (bench("arithmetic"), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)"),
+        // Digits may follow a number here, so a number's exit subtrees are walked, not skipped.
+        (ConstraintWorkloads.Workload(name: "digit after a number", kind: "grammar", source: """
+            root ::= num "5" [0-9] " " num
+            num  ::= [0-9]+
+            """, outputs: []), "123456789999999999999999999999999959 1234567890123456789012"),
+        (ConstraintWorkloads.Workload(name: "letter loops", kind: "regex", source: "[a-z0-9]+@[a-z]+\\.(org|com)", outputs: []),
+         "adaexamplexample4567@examplexample.org"),
     ]
 
     @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
@@ -128,21 +138,37 @@ import Testing
         #expect(!near.contains(far[0]))
     }
 
-    /// `plainBelow`, which lets a walk take a whole subtree at once, against its definition checked
-    /// node by node: the node has children and every byte below it is plain.
+    /// The slices' per-node flags that let a walk take a whole subtree at once, against their
+    /// definitions checked node by node: `uniformBelow` bit k when the node has children and every
+    /// byte below it is in uniform set k, `uniformHeight` the subtree's height there, and
+    /// `wholeSubtree` when the node is reported and the slice holds every node of its subtree in the
+    /// whole trie.
     @Test(arguments: [1, 3, TokenVocabulary.defaultMaskHorizon])
-    func plainSubtreesMatchTheirDefinition(horizon: Int) {
+    func uniformSubtreesMatchTheirDefinition(horizon: Int) {
         let v = Self.vocabulary(horizon: horizon)
-        var plainNodes = 0
-        for slice in [v.shortSlice, v.deepSlice] {
+        var uniformNodes = [Int](repeating: 0, count: TokenTrieSlice.uniformSets.count), wholeNodes = 0
+        for (slice, deep) in [(v.shortSlice, false), (v.deepSlice, true)] {
             for i in 0..<slice.count {
                 let end = Int(slice.subtreeEnd[i])
-                let expected = end > i + 1 && (i + 1..<end).allSatisfy { TokenTrieSlice.plainBytes.contains(slice.nodeByte[$0]) }
-                #expect(slice.plainBelow[i] == expected, "node \(i) of \(slice.count)")
-                if expected { plainNodes += 1 }
+                var bits: UInt8 = 0
+                for (k, set) in TokenTrieSlice.uniformSets.enumerated()
+                where end > i + 1 && (i + 1..<end).allSatisfy({ set.contains(slice.nodeByte[$0]) }) {
+                    bits |= 1 << k
+                    uniformNodes[k] += 1
+                }
+                #expect(slice.uniformBelow[i] == bits, "node \(i) of \(slice.count)")
+                let height = (i..<end).map { Int(slice.nodeDepth[$0]) }.max()! - Int(slice.nodeDepth[i])
+                #expect(Int(slice.uniformHeight[i]) == (bits != 0 ? height : 0), "node \(i) of \(slice.count)")
+                let full = Int(slice.fullNode[i])
+                let reported = !deep || Int(slice.nodeDepth[i]) > horizon
+                let whole = reported && Int(v.subtreeEnd[full]) - full == end - i
+                #expect(slice.wholeSubtree[i] == whole, "node \(i) of \(slice.count)")
+                if whole { wholeNodes += 1 }
             }
         }
-        // The vocabulary has plain words with prefixes ("t", "th", "the"), so the fast path is used.
-        #expect(plainNodes > 10)
+        // The vocabulary has plain words with prefixes ("t", "th", "the"), letter runs and digit
+        // runs, so every fast path is used.
+        #expect(uniformNodes.allSatisfy { $0 > 3 }, "\(uniformNodes)")
+        #expect(wholeNodes > 10)
     }
 }

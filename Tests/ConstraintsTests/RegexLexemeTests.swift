@@ -59,4 +59,25 @@ import Testing
         #expect(!lexeme.matches("ab".utf8 + Array(repeating: UInt8(ascii: "b"), count: 12)))
         #expect(lexeme.builtStateCount < 64)
     }
+
+    /// Lexeme-mask sharing keys on the fingerprint, so distinct patterns (and modes) must never
+    /// share one, and equal ones always do.
+    @Test func fingerprintsTellPatternsApart() throws {
+        let patterns = ["a", "b", "ab", "a|b", "(a|b)", "a*", "a+", "a{2}", "a{2,}", "a{2,3}", "a{0,3}", "[ab]", "[a-b]",
+                        "[^a]", ".", "\\d", "\\w", "^a", "a$", "(ab)*", "a(b*)", "(a)(b)", "(ab)", "é", "😀", ""]
+        var seen: [String: String] = [:]
+        for p in patterns {
+            for search in [false, true] {
+                let f = try #require(try RegexLexeme(pattern: p, search: search).maskFingerprint)
+                #expect(f == (try RegexLexeme(pattern: p, search: search).maskFingerprint), "\(p) is not stable")
+                if let other = seen[f] {
+                    // Only spellings of one tree may agree ("(ab)" and "ab" parse alike).
+                    #expect(String(reflecting: try RegexParser.parse(p)) == String(reflecting: try RegexParser.parse(other)),
+                            "\(p.debugDescription) and \(other.debugDescription) share a fingerprint")
+                }
+                seen[f] = p
+            }
+        }
+        #expect(seen.count > patterns.count)
+    }
 }

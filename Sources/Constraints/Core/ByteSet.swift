@@ -65,6 +65,15 @@ public struct ByteSet: Hashable, Sendable {
         words.3 |= other.words.3
     }
 
+    /// Keeps only the bytes also in another set.
+    /// - Parameter other: the set to intersect with.
+    public mutating func formIntersection(_ other: ByteSet) {
+        words.0 &= other.words.0
+        words.1 &= other.words.1
+        words.2 &= other.words.2
+        words.3 &= other.words.3
+    }
+
     /// Whether the set has no member.
     public var isEmpty: Bool { words.0 | words.1 | words.2 | words.3 == 0 }
 

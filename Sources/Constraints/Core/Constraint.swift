@@ -146,8 +146,10 @@ public struct Constraint {
             // Tokens where the lexeme ends inside them: what follows the lexeme is the same wherever
             // it ends, so one parser set stands for all exits, and each exit's children are walked
             // from it.
-            guard !entry.exitNodes.isEmpty, parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
-            parser.allowedBytes.forEach { b in
+            guard !(entry.exitNodes.isEmpty && entry.exitSubtrees.isEmpty),
+                  parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
+            let follow = parser.allowedBytes
+            follow.forEach { b in
                 for j in Int(entry.exitChildStart[Int(b)])..<Int(entry.exitChildStart[Int(b) + 1]) {
                     // Subtrees already walked from the root need no second walk.
                     if byteTerminals.contains(entry.exitChildFirstBytes[j]) { continue }
@@ -155,9 +157,30 @@ public struct Constraint {
                     walk(from: child, to: Int(vocabulary.subtreeEnd[child]), firstBytes: ByteSet(byte: b), base: base + 1, into: &mask)
                 }
             }
+            if !entry.exitSubtrees.isEmpty { walkExitSubtrees(of: entry, follow: follow, skip: byteTerminals, base: base, into: &mask) }
             parser.rollback(toBytes: base)
         }
         return mask
+    }
+
+    /// The exits of `entry`'s exit subtrees, with the parser where the lexeme has ended: every node
+    /// below a root is an exit's child, entered by a byte of the subtree's uniform set, and is
+    /// walked when `follow` has its byte. Most grammars let none of those follow the lexeme (no
+    /// digit right after a number), which one check finds: every uniform set is within the first.
+    private mutating func walkExitSubtrees(of entry: LexemeMaskCache.Entry, follow: ByteSet, skip byteTerminals: ByteSet,
+                                           base: Int, into mask: inout TokenMask) {
+        var any = follow
+        any.formIntersection(TokenTrieSlice.uniformSets[0])
+        if any.isEmpty { return }
+        let v = vocabulary
+        for (k, root) in entry.exitSubtrees.enumerated() where !byteTerminals.contains(entry.exitSubtreeFirstBytes[k]) {
+            var bytes = follow
+            bytes.formIntersection(TokenTrieSlice.uniformSets[Int(entry.exitSubtreeSets[k])])
+            if bytes.isEmpty { continue }
+            for child in (Int(root) + 1)..<Int(v.subtreeEnd[Int(root)]) where bytes.contains(v.nodeByte[child]) {
+                walk(from: child, to: Int(v.subtreeEnd[child]), firstBytes: ByteSet(byte: v.nodeByte[child]), base: base + 1, into: &mask)
+            }
+        }
     }
 
     /// Marks the tokens of trie nodes `start..<end` — a run of sibling subtrees whose roots are one

@@ -20,6 +20,14 @@ final class LexemeMaskCache {
         /// walks their children from the set where the lexeme has ended.
         var exitNodes: [Int32]
         var exitFirstBytes: [UInt8]
+        /// Subtrees (whole-trie roots) where the lexeme may end at every node and the bytes below
+        /// are all of one uniform set (`exitSubtreeSets`, an index into
+        /// `TokenTrieSlice.uniformSets`): each node with children is an exit, and every node below
+        /// the root is an exit's child. Kept as one record instead of thousands of exits (a number's
+        /// digits); a mask walks them only when the set's bytes may follow the lexeme.
+        var exitSubtrees: [Int32] = []
+        var exitSubtreeSets: [UInt8] = []
+        var exitSubtreeFirstBytes: [UInt8] = []
         /// The exits' children grouped by their byte (`exitChildStart[b]..<exitChildStart[b + 1]`
         /// index `exitChildren` and `exitChildFirstBytes`), so a mask walks only the children whose
         /// byte may follow the lexeme without scanning every exit's children. Filled by `groupExits`.
@@ -120,6 +128,9 @@ final class LexemeMaskCache {
         e.inside.formUnion(deep.inside)
         e.exitNodes += deep.exitNodes
         e.exitFirstBytes += deep.exitFirstBytes
+        e.exitSubtrees += deep.exitSubtrees
+        e.exitSubtreeSets += deep.exitSubtreeSets
+        e.exitSubtreeFirstBytes += deep.exitSubtreeFirstBytes
         e.groupExits(in: v)
         entries[key] = e
         if let sharedKey { v.sharedMasks.insert(e, for: sharedKey) }
@@ -143,7 +154,7 @@ final class LexemeMaskCache {
     /// few loads from raw buffers instead of a call through the lexeme protocol.
     private static func walk(_ slice: TokenTrieSlice, table: WalkTable, from state: Int32, count: Int) -> Entry {
         var inside = TokenMask(count: count)
-        var exitNodes: [Int32] = [], exitFirstBytes: [UInt8] = []
+        var e = Entry(inside: TokenMask(count: 0), exitNodes: [], exitFirstBytes: [])
         // Per-depth local state, in a fixed buffer (no per-node allocation).
         let states = UnsafeMutablePointer<Int32>.allocate(capacity: slice.maxDepth + 1)
         defer { states.deallocate() }
@@ -156,10 +167,22 @@ final class LexemeMaskCache {
         slice.nodeTokenStart.withUnsafeBufferPointer { tokenStart in
         slice.nodeTokens.withUnsafeBufferPointer { tokens in
         slice.reportsExit.withUnsafeBufferPointer { reportsExit in
-        slice.plainBelow.withUnsafeBufferPointer { plainBelow in
+        slice.uniformBelow.withUnsafeBufferPointer { uniformBelow in
+        slice.uniformHeight.withUnsafeBufferPointer { uniformHeight in
+        slice.wholeSubtree.withUnsafeBufferPointer { wholeSubtree in
             let n = bytes.count
             var transitions = table.transitions
-            var plainLoop = table.plainLoop
+            var uniformNext = table.uniformNext
+            /// Marks the tokens listed for nodes `from..<to`.
+            @inline(__always) func mark(_ from: Int, _ to: Int) {
+                var t = Int(tokenStart[from])
+                let end = Int(tokenStart[to])
+                while t < end {
+                    let id = Int(tokens[t])
+                    words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
+                    t &+= 1
+                }
+            }
             var i = 0
             while i < n {
                 let depth = Int(depths[i])
@@ -169,46 +192,51 @@ final class LexemeMaskCache {
                 if next == WalkTable.unknown {
                     next = table.lookUp(slot)
                     transitions = table.transitions
-                    plainLoop = table.plainLoop
+                    uniformNext = table.uniformNext
                 }
                 if next < 0 {
                     i = Int(ends[i])
                     continue
                 }
                 let local = next &>> 1
-                var t = Int(tokenStart[i])
-                let tokensEnd = Int(tokenStart[i &+ 1])
-                while t < tokensEnd {
-                    let id = Int(tokens[t])
-                    words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
-                    t &+= 1
-                }
+                mark(i, i &+ 1)
                 states[depth] = local
                 if depth == 1 { firstByte = byte }
-                if next & 1 == 0 && plainBelow[i] && plainLoop[Int(local)] != 0
-                    && (plainLoop[Int(local)] > 0 || table.decidePlainLoop(local, transitions: &transitions, flags: &plainLoop)) {
-                    // Every byte below reads back into this state, which does not accept: all the
-                    // subtree's tokens stay inside and none is an exit. Their ids are contiguous.
-                    var t = Int(tokenStart[i &+ 1])
-                    let subtreeTokensEnd = Int(tokenStart[Int(ends[i])])
-                    while t < subtreeTokensEnd {
-                        let id = Int(tokens[t])
-                        words[id &>> 6] |= UInt64(1) &<< UInt64(id & 63)
-                        t &+= 1
+                if uniformBelow[i] != 0 {
+                    // Every byte below is of one uniform set. Without accepting: when at each level
+                    // that set's bytes lead to one live state that does not accept, all the
+                    // subtree's tokens stay inside and none is an exit. Accepting: when they read
+                    // back into this state, all stay inside and the lexeme may end at every node,
+                    // which one exit-subtree record stands for. Token ids below are contiguous.
+                    var whole = false
+                    if next & 1 == 0 {
+                        whole = table.uniformRun(uniformBelow[i], from: local, height: Int(uniformHeight[i]),
+                                                 transitions: &transitions, uniformNext: &uniformNext)
+                    } else if wholeSubtree[i],
+                              let set = table.uniformSelfLoop(uniformBelow[i], code: next, transitions: &transitions,
+                                                              uniformNext: &uniformNext) {
+                        e.exitSubtrees.append(slice.fullNode[i])
+                        e.exitSubtreeSets.append(UInt8(set))
+                        e.exitSubtreeFirstBytes.append(firstByte)
+                        whole = true
                     }
-                    i = Int(ends[i])
-                    continue
+                    if whole {
+                        mark(i &+ 1, Int(ends[i]))
+                        i = Int(ends[i])
+                        continue
+                    }
                 }
                 if next & 1 != 0 && reportsExit[i] {
                     // The lexeme may end here and the token go on in the grammar: the parser walks
                     // the children from here; continuations inside the lexeme are covered here.
-                    exitNodes.append(slice.fullNode[i])
-                    exitFirstBytes.append(firstByte)
+                    e.exitNodes.append(slice.fullNode[i])
+                    e.exitFirstBytes.append(firstByte)
                 }
                 i &+= 1
             }
-        }}}}}}}}
-        return Entry(inside: inside, exitNodes: exitNodes, exitFirstBytes: exitFirstBytes)
+        }}}}}}}}}}
+        e.inside = inside
+        return e
     }
 }
 
@@ -226,21 +254,23 @@ final class WalkTable {
     private var localOf: [Int32: Int32] = [:]
     private(set) var transitions: UnsafeMutablePointer<Int32>
     private var capacity = 16
-    /// Per local state: whether it reads every byte of `TokenTrieSlice.plainBytes` back into itself
-    /// (1), not (0), or not decided yet (-1); see `decidePlainLoop`.
-    private(set) var plainLoop: UnsafeMutablePointer<Int8>
+    /// Per local state and uniform set k (`TokenTrieSlice.uniformSets`), at `local * sets + k`: the
+    /// state every byte of the set leads to, encoded as in `transitions`; -1 when they lead to
+    /// different or dead states; `unknown` not decided yet (see `decideUniformNext`).
+    private(set) var uniformNext: UnsafeMutablePointer<Int32>
+    private static let sets = TokenTrieSlice.uniformSets.count
 
     init(automaton: any ByteLexeme) {
         self.automaton = automaton
         transitions = .allocate(capacity: capacity * 256)
         transitions.initialize(repeating: Self.unknown, count: capacity * 256)
-        plainLoop = .allocate(capacity: capacity)
-        plainLoop.initialize(repeating: -1, count: capacity)
+        uniformNext = .allocate(capacity: capacity * Self.sets)
+        uniformNext.initialize(repeating: Self.unknown, count: capacity * Self.sets)
     }
 
     deinit {
         transitions.deallocate()
-        plainLoop.deallocate()
+        uniformNext.deallocate()
     }
 
     /// The number of local states.
@@ -258,41 +288,89 @@ final class WalkTable {
             (grown + capacity * 256).initialize(repeating: Self.unknown, count: capacity * 256)
             transitions.deallocate()
             transitions = grown
-            let grownFlags = UnsafeMutablePointer<Int8>.allocate(capacity: capacity * 2)
-            grownFlags.moveInitialize(from: plainLoop, count: capacity)
-            (grownFlags + capacity).initialize(repeating: -1, count: capacity)
-            plainLoop.deallocate()
-            plainLoop = grownFlags
+            let grownUniform = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * Self.sets)
+            grownUniform.moveInitialize(from: uniformNext, count: capacity * Self.sets)
+            (grownUniform + capacity * Self.sets).initialize(repeating: Self.unknown, count: capacity * Self.sets)
+            uniformNext.deallocate()
+            uniformNext = grownUniform
             capacity *= 2
         }
         return n
     }
 
-    /// Decides and records `plainLoop[local]`: whether local state `local` reads every byte of
-    /// `TokenTrieSlice.plainBytes` back into itself. Looking transitions up may move both tables,
-    /// so the caller's copies of the pointers are refreshed.
-    /// - Returns: the decision.
-    @inline(never)
-    func decidePlainLoop(_ local: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
-                         flags: inout UnsafeMutablePointer<Int8>) -> Bool {
-        var all = true
-        TokenTrieSlice.plainBytes.forEach { b in
-            guard all else { return }
-            let slot = Int(local) << 8 | Int(b)
-            var next = transitions[slot]
-            if next == Self.unknown { next = lookUp(slot) }
-            if next < 0 || next >> 1 != local { all = false }
+    /// Whether, for one of the uniform sets in `kinds` (`TokenTrieSlice.uniformBelow`), `height`
+    /// levels of that set's bytes from local state `local` keep the lexeme alive and not accepting,
+    /// deciding `uniformNext` where needed. Deciding looks transitions up, which may move both
+    /// tables, so the caller's copies of the pointers are refreshed.
+    @inline(__always)
+    func uniformRun(_ kinds: UInt8, from local: Int32, height: Int, transitions pointer: inout UnsafeMutablePointer<Int32>,
+                    uniformNext next: inout UnsafeMutablePointer<Int32>) -> Bool {
+        var kinds = kinds
+        while kinds != 0 {
+            let k = kinds.trailingZeroBitCount
+            kinds &= kinds - 1
+            var s = local, ok = true
+            for _ in 0..<height {
+                var p = next[Int(s) &* Self.sets &+ k]
+                if p == Self.unknown { p = decideUniformNext(s, set: k, transitions: &pointer, uniformNext: &next) }
+                if p < 0 || p & 1 != 0 { ok = false; break }
+                // A state that reads the set back into itself stays so at every further level.
+                if p >> 1 == s { break }
+                s = p >> 1
+            }
+            if ok { return true }
         }
-        plainLoop[Int(local)] = all ? 1 : 0
-        pointer = transitions
-        flags = plainLoop
-        return all
+        return false
     }
 
-    /// Fills `transitions[slot]` from the lexeme; may move `transitions`.
+    /// The first uniform set in `kinds` whose bytes all lead from the state `code` encodes (as in
+    /// `transitions`) back to it, deciding `uniformNext` where needed (which may move both tables;
+    /// the caller's pointers are refreshed).
+    @inline(__always)
+    func uniformSelfLoop(_ kinds: UInt8, code: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
+                         uniformNext next: inout UnsafeMutablePointer<Int32>) -> Int? {
+        var kinds = kinds
+        let local = code >> 1
+        while kinds != 0 {
+            let k = kinds.trailingZeroBitCount
+            kinds &= kinds - 1
+            var p = next[Int(local) &* Self.sets &+ k]
+            if p == Self.unknown { p = decideUniformNext(local, set: k, transitions: &pointer, uniformNext: &next) }
+            if p == code { return k }
+        }
+        return nil
+    }
+
+    /// Decides and records `uniformNext` for local state `local` and uniform set `set`. Lexemes
+    /// report byte classes (`ByteLexeme.transitionClass`), so this is usually one or two computed
+    /// transitions, not one per byte.
+    /// - Returns: the decision.
+    @inline(never)
+    func decideUniformNext(_ local: Int32, set: Int, transitions pointer: inout UnsafeMutablePointer<Int32>,
+                           uniformNext next: inout UnsafeMutablePointer<Int32>) -> Int32 {
+        var common = Self.unknown
+        TokenTrieSlice.uniformSets[set].forEach { b in
+            guard common != -1 else { return }
+            let slot = Int(local) << 8 | Int(b)
+            var target = transitions[slot]
+            if target == Self.unknown { target = lookUp(slot) }
+            common = target < 0 || (common != Self.unknown && target != common) ? -1 : target
+        }
+        uniformNext[Int(local) * Self.sets + set] = common
+        pointer = transitions
+        next = uniformNext
+        return common
+    }
+
+    /// Fills `transitions[slot]`, and the slots of the bytes of its transition class, from the
+    /// lexeme; may move `transitions`.
     func lookUp(_ slot: Int) -> Int32 {
-        let s = automaton.next(lexemeState[slot >> 8], UInt8(truncatingIfNeeded: slot))
+        let state = lexemeState[slot >> 8], byte = UInt8(truncatingIfNeeded: slot)
+        let s = automaton.next(state, byte)
         let next = s < 0 ? -1 : local(s) << 1 | (automaton.isAccepting(s) ? 1 : 0)
+        // `local` may have moved the table: address the row afterwards.
+        let row = transitions + (slot & ~255)
+        automaton.transitionClass(state, byte).forEach { row[Int($0)] = next }
         transitions[slot] = next
         return next
     }

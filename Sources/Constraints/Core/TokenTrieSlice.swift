@@ -23,10 +23,16 @@ struct TokenTrieSlice: Sendable {
     /// whole trie and lies in the depths this slice reports.
     let reportsExit: [Bool]
 
-    /// Whether the node has children and every node below it (not the node itself) is entered by a
-    /// `plainBytes` byte: a lexeme state that reads each plain byte back into itself
-    /// (`WalkTable.decidePlainLoop`) takes the whole subtree without a step per node.
-    let plainBelow: [Bool]
+    /// Byte sets a subtree can be taken at once for (`uniformSets`): bit k of `uniformBelow[i]` is
+    /// set when node i has children and every node below it (not the node itself) is entered by a
+    /// byte of `uniformSets[k]`. A lexeme state whose bytes of that set all lead to one state, level
+    /// after level without accepting (`WalkTable.uniformRun`: a string body reading text back into
+    /// itself, a counted string counting on, an e-mail's local part reading letters), takes the
+    /// whole subtree without a step per node.
+    let uniformBelow: [UInt8]
+    /// The subtree height (deepest depth below minus the node's own, 1…255) of nodes with a
+    /// `uniformBelow` bit; 0 elsewhere.
+    let uniformHeight: [UInt8]
 
     /// Printable ASCII other than `"` and `\`: the bytes most tokens are made of, and that text
     /// inside a JSON string (or `.*`) reads without changing state.
@@ -36,6 +42,25 @@ struct TokenTrieSlice: Sendable {
         set.remove(UInt8(ascii: "\\"))
         return set
     }()
+
+    /// ASCII letters and digits: identifiers, host names, the body of most formats.
+    static let wordBytes: ByteSet = {
+        var set = ByteSet(UInt8(ascii: "a")...UInt8(ascii: "z"))
+        set.formUnion(ByteSet(UInt8(ascii: "A")...UInt8(ascii: "Z")))
+        set.formUnion(ByteSet(UInt8(ascii: "0")...UInt8(ascii: "9")))
+        return set
+    }()
+
+    /// Decimal digits: the body of numbers.
+    static let digitBytes = ByteSet(UInt8(ascii: "0")...UInt8(ascii: "9"))
+
+    /// The byte sets of `uniformBelow`'s bits, widest first: each is within the first.
+    static let uniformSets: [ByteSet] = [plainBytes, wordBytes, digitBytes]
+
+    /// Whether the slice holds the node's whole subtree of the whole trie and reports all of it:
+    /// where the lexeme may end everywhere below (`WalkTable.uniformSelfLoop` in an accepting
+    /// state), the subtree's exits can be recorded as the subtree itself.
+    let wholeSubtree: [Bool]
 
     /// The deepest node's depth (0 when empty).
     let maxDepth: Int
@@ -61,7 +86,7 @@ struct TokenTrieSlice: Sendable {
         }
         rank[n] = Int32(kept)
         var bytes: [UInt8] = [], depths: [Int32] = [], ends: [Int32] = [], full: [Int32] = []
-        var tokenStart: [Int32] = [], tokens: [Int32] = [], exits: [Bool] = []
+        var tokenStart: [Int32] = [], tokens: [Int32] = [], exits: [Bool] = [], whole: [Bool] = []
         bytes.reserveCapacity(kept)
         for i in 0..<n where keep(i) {
             bytes.append(v.nodeByte[i])
@@ -74,6 +99,9 @@ struct TokenTrieSlice: Sendable {
                 for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { tokens.append(v.nodeTokens[t]) }
             }
             exits.append(reported && Int(v.subtreeEnd[i]) > i + 1)
+            // Kept descendants are the whole trie's when the counts agree; below a reported node
+            // every kept node is reported (the slices report by depth, deeper nodes alike).
+            whole.append(reported && rank[Int(v.subtreeEnd[i])] - rank[i] == v.subtreeEnd[i] - Int32(i))
         }
         tokenStart.append(Int32(tokens.count))
         nodeByte = bytes
@@ -83,16 +111,25 @@ struct TokenTrieSlice: Sendable {
         nodeTokens = tokens
         fullNode = full
         reportsExit = exits
+        wholeSubtree = whole
         maxDepth = Int(depths.max() ?? 0)
-        // A node is plain below when each child is entered by a plain byte and is plain below:
-        // children come after their parent in pre-order, so a backward pass settles children first.
+        // A node is uniform below for a set when each child is entered by a byte of the set and is
+        // uniform below for it (or a leaf); its height is one more than its highest child's.
+        // Children come after their parent in pre-order, so a backward pass settles children first.
         let parent = Self.parents(depths: depths)
-        var plain = [Bool](repeating: true, count: bytes.count)
-        for i in bytes.indices.reversed() where parent[i] >= 0 && !(plain[i] && Self.plainBytes.contains(bytes[i])) {
-            plain[Int(parent[i])] = false
+        let all = UInt8((1 << Self.uniformSets.count) - 1)
+        var below = [UInt8](repeating: all, count: bytes.count)
+        var height = [Int32](repeating: 0, count: bytes.count)
+        for i in bytes.indices.reversed() where parent[i] >= 0 {
+            let p = Int(parent[i])
+            var kept: UInt8 = 0
+            for (k, set) in Self.uniformSets.enumerated() where set.contains(bytes[i]) { kept |= 1 << k }
+            below[p] &= below[i] & kept
+            height[p] = max(height[p], height[i] + 1)
         }
-        for i in bytes.indices where Int(ends[i]) == i + 1 { plain[i] = false }
-        plainBelow = plain
+        for i in bytes.indices where height[i] == 0 || height[i] > 255 { below[i] = 0 }
+        uniformBelow = below
+        uniformHeight = bytes.indices.map { below[$0] != 0 ? UInt8(height[$0]) : 0 }
     }
 
     /// Each node's parent (-1 for children of the root) in a trie stored in pre-order with each

@@ -13,6 +13,15 @@ public protocol ByteLexeme: AnyObject {
     ///   - byte: the next byte.
     /// - Returns: the next state, or a negative value when no accepted string has this prefix.
     func next(_ state: Int32, _ byte: UInt8) -> Int32
+    /// The bytes that lead from `state` to the state `byte` leads to (all of them dead when it is
+    /// dead): a class the automaton does not tell apart there, `byte` included. Callers that
+    /// tabulate transitions compute one per class instead of one per byte (a JSON string's letters,
+    /// a regex character class). `ByteSet(byte: byte)` is always correct (the default).
+    /// - Parameters:
+    ///   - state: a state this lexeme returned.
+    ///   - byte: a byte.
+    /// - Returns: the class, `byte` included.
+    func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet
     /// Whether the bytes read so far form a complete lexeme.
     /// - Parameter state: a state this lexeme returned.
     /// - Returns: `true` when the lexeme may end here.
@@ -46,6 +55,8 @@ public protocol ByteLexeme: AnyObject {
 }
 
 extension ByteLexeme {
+    /// Every byte is its own class (see the requirement).
+    public func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet { ByteSet(byte: byte) }
     /// Every state is its own class (see the requirement).
     public func maskClass(of state: Int32, horizon: Int) -> Int32 { state }
     /// Not shared (see the requirement).

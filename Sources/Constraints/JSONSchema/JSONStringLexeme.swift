@@ -69,6 +69,24 @@ final class JSONStringLexeme: ByteLexeme {
         return result
     }
 
+    /// Bytes a JSON string reads as text: not a quote, a backslash or a control character.
+    private static let textBytes: ByteSet = {
+        var set = ByteSet(0x20...0xFF)
+        set.remove(UInt8(ascii: "\""))
+        set.remove(UInt8(ascii: "\\"))
+        return set
+    }()
+
+    /// In the body, the text bytes the inner automaton does not tell apart from `byte`; elsewhere
+    /// (quotes, escapes) the byte alone (see `ByteLexeme`).
+    func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
+        let s = states[state]
+        guard s.phase == .body, Self.textBytes.contains(byte) else { return ByteSet(byte: byte) }
+        var c = inner.transitionClass(s.inner, byte)
+        c.formIntersection(Self.textBytes)
+        return c
+    }
+
     /// Feeds a decoded scalar's UTF-8 bytes to the inner automaton.
     private func feed(_ innerState: Int32, scalar: UInt32) -> Int32? {
         guard let s = Unicode.Scalar(scalar) else { return nil }
@@ -286,6 +304,13 @@ final class IntersectionLexeme: ByteLexeme {
         return id
     }
 
+    /// The bytes every part sends where `byte` goes (see `ByteLexeme`).
+    func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
+        var c = ByteSet(0...255)
+        for (k, p) in parts.enumerated() { c.formIntersection(p.transitionClass(states[state][k], byte)) }
+        return c
+    }
+
     func isAccepting(_ state: Int32) -> Bool {
         for (k, p) in parts.enumerated() where !p.isAccepting(states[state][k]) { return false }
         return true
@@ -341,6 +366,15 @@ final class ComplementLexeme: ByteLexeme {
         let result = u < 0 ? -1 : states.intern([s[0] < 0 ? -1 : inner.next(s[0], byte), u])
         states.record(state, byte, result)
         return result
+    }
+
+    /// The bytes both the inner lexeme (while alive) and the UTF-8 validator send where `byte`
+    /// goes (see `ByteLexeme`).
+    func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
+        let s = states[state]
+        var c = utf8.transitionClass(s[1], byte)
+        if s[0] >= 0 { c.formIntersection(inner.transitionClass(s[0], byte)) }
+        return c
     }
 
     /// The inner lexeme's fingerprint; the UTF-8 validator is fixed (see `ByteLexeme`).

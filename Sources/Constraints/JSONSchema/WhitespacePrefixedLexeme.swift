@@ -34,6 +34,18 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
 
     /// Whitespace states are their own class; the others carry the inner state's class, in the same
     /// numbering (see `ByteLexeme`).
+    /// Inside the value, the inner lexeme's class; before it, the four whitespace bytes (which all
+    /// count alike), or the inner start state's class without them (see `ByteLexeme`).
+    func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
+        if state >= base { return inner.transitionClass(state - base, byte) }
+        var whitespace = ByteSet()
+        for w: UInt8 in [0x20, 0x09, 0x0A, 0x0D] { whitespace.insert(w) }
+        if whitespace.contains(byte) { return whitespace }
+        var c = inner.transitionClass(inner.startState, byte)
+        whitespace.forEach { c.remove($0) }
+        return c
+    }
+
     func maskClass(of state: Int32, horizon: Int) -> Int32 {
         state >= base ? base + inner.maskClass(of: state - base, horizon: horizon) : state
     }

@@ -22,6 +22,10 @@ public final class RegexLexeme: ByteLexeme {
     /// numbering): the fingerprint.
     private let node: RegexNode
     private let search: Bool
+    /// The bytes no NFA edge tells apart: `byteClass[b]` indexes `classMembers`. Every DFA state
+    /// sends a class's bytes to one state, so a transition is computed once per class.
+    private let byteClass: [UInt8]
+    private let classMembers: [ByteSet]
 
     private struct Key: Hashable {
         var states: [Int32]
@@ -43,10 +47,33 @@ public final class RegexLexeme: ByteLexeme {
         nfa = try ByteNFA(node, search: search)
         self.node = node
         self.search = search
+        (byteClass, classMembers) = Self.byteClasses(nfa)
         live = Self.reachesAccept(nfa, startEdges: true)
         liveAfterStart = Self.reachesAccept(nfa, startEdges: false)
         startState = 0
         _ = intern(closure([nfa.start], atStart: true), atStart: true)
+    }
+
+    /// Bytes grouped by the edge ranges that contain them: every class starts as all bytes and is
+    /// split by each distinct range into the part inside and the part outside.
+    private static func byteClasses(_ nfa: ByteNFA) -> ([UInt8], [ByteSet]) {
+        var ranges = Set<ClosedRange<UInt8>>()
+        for s in nfa.states { for e in s.byteEdges { ranges.insert(e.lo...e.hi) } }
+        var classes = [ByteSet(0...255)]
+        for r in ranges {
+            let inside = ByteSet(r)
+            var outside = ByteSet(0...255)
+            r.forEach { outside.remove($0) }
+            classes = classes.flatMap { c -> [ByteSet] in
+                var a = c, b = c
+                a.formIntersection(inside)
+                b.formIntersection(outside)
+                return a.isEmpty || b.isEmpty ? [c] : [a, b]
+            }
+        }
+        var classOf = [UInt8](repeating: 0, count: 256)
+        for (id, c) in classes.enumerated() { c.forEach { classOf[Int($0)] = UInt8(id) } }
+        return (classOf, classes)
     }
 
     /// Reverse reachability from the accept state, over every edge kind or all but `^` edges.
@@ -118,6 +145,10 @@ public final class RegexLexeme: ByteLexeme {
         return result
     }
 
+    /// The bytes no edge of the pattern tells apart from `byte` (see `ByteLexeme`): the same in
+    /// every state.
+    public func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet { classMembers[Int(byteClass[Int(byte)])] }
+
     /// The class of a DFA state (see `ByteLexeme`): its NFA states that read bytes, with every counted
     /// copy far from its bound moved to one canonical copy (`ByteNFA.canonical`), and whether it
     /// accepts. So `.{0,300}` after 5 or after 50 characters is one class for tokens up to `horizon`
@@ -135,7 +166,7 @@ public final class RegexLexeme: ByteLexeme {
 
     /// The pattern's syntax tree and mode (see `ByteLexeme`): the NFA, its state numbering and its
     /// counter copies are a function of them, so its NFA state sets describe DFA states canonically.
-    public private(set) lazy var maskFingerprint: String? = "regex(search: \(search)) \(String(reflecting: node))"
+    public private(set) lazy var maskFingerprint: String? = "regex(search: \(search)) \(node.fingerprint)"
 
     /// The DFA state's NFA states and whether it is at the start, or its class's moved NFA states and
     /// whether it accepts (see `ByteLexeme`).
