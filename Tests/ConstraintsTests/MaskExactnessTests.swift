@@ -25,9 +25,14 @@ import Testing
                   // waiting for its low half, and a whole pair ending past the horizon.
                   "aaaaaaaaaaaaaaa\\u00", "aaaaaaaaaaaaaa\\uDD", "aaaaaaaaaaaaa\\uD83D\\u", "aaaaaaaaaaaa\\uD83D\\uDE00\"",
                   "\\uD83D", "\\uDE00",
-                  // Digit runs within and past the horizon (a number's exits, taken as whole subtrees),
-                  // and letter runs (an e-mail's parts).
-                  "0000", "4567", "12345678", "99999999999999999999", "1234567890123456789012", "examplexample"]
+                  // Digit runs within and past the horizon (a number's digits, taken as whole
+                  // subtrees), and letter runs (an e-mail's parts).
+                  "0000", "4567", "12345678", "99999999999999999999", "1234567890123456789012", "examplexample",
+                  // Number and word runs that the parser reaches first (after a space, a paren, a
+                  // marker byte), so its lexeme walk meets whole uniform subtrees.
+                  " 1000000", "(2024", " 123456789", "xabcdefgh", "x", "xab", "xabc-def", "x\"abc def", "x\"Lorem ipsum",
+                  // A number going on past the horizon of 3 into what follows it.
+                  "999,"]
         t += words.map { Array($0.utf8) }
         t.append([])   // EOS
         return t
@@ -46,7 +51,7 @@ import Testing
     /// grammars of counters only.
     static let cases: [(workload: ConstraintWorkloads.Workload, output: String)] = [
         (bench("person"), #"{"name": "Ada Lovelace aaaaaaaaaaaaaaaa the quick brown fox ab cd ef gh", "age": 36, "email": "ada@example.org", "tags": ["admin", "user"], "address": {"street": "12 St James's Square", "city": "London"}}"#),
-        (bench("orders"), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 0.99, "status": "shipped", "note": "Leave at the door, please."}]"#),
+        (bench("orders"), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 999, "status": "shipped", "note": "Leave at the door, please."}]"#),
         (ConstraintWorkloads.Workload(name: "counted string to its bound", kind: "schema",
                                       source: #"{"type": "array", "items": {"type": "string", "minLength": 3, "maxLength": 40}}"#, outputs: []),
          #"["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "éé\u00e9aaaaaaaaaaaaaaaaaaaaaaaa\n", "abc"]"#),
@@ -54,12 +59,23 @@ import Testing
          "The quick brown fox" + String(repeating: " Lorem ipsum dolor sit amet, consectetur", count: 6) + " aaaaaaaa ab cd ef gh ij kl mn the aaaa."),
         (ConstraintWorkloads.Workload(name: "nested counters", kind: "regex", source: "(ab|c[a-z]{0,12}){2,30}x", outputs: []),
          "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
-        (bench("arithmetic"), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)"),
-        // Digits may follow a number here, so a number's exit subtrees are walked, not skipped.
+        (bench("arithmetic"), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1) + 1000000 * (2024 - 123456789)"),
+        // Digits may follow a number here: the exits inside a digit subtree are then walkable, and
+        // taking the subtree at once must still give the same mask.
         (ConstraintWorkloads.Workload(name: "digit after a number", kind: "grammar", source: """
             root ::= num "5" [0-9] " " num
             num  ::= [0-9]+
             """, outputs: []), "123456789999999999999999999999999959 1234567890123456789012"),
+        // Nested (not regular, so not folded into one lexeme): the parser reaches the lexemes and
+        // its lexeme walk meets whole uniform subtrees, accepting (words) and not (string bodies).
+        (ConstraintWorkloads.Workload(name: "marked words", kind: "grammar", source: """
+            root ::= "(" root ")" | "x" word "-" word
+            word ::= [a-z]+
+            """, outputs: []), "((xabcdefgh-abc))"),
+        (ConstraintWorkloads.Workload(name: "marked strings", kind: "grammar", source: #"""
+            root ::= "(" root ")" | "x" str
+            str  ::= /"[^"\\]*"/
+            """#, outputs: []), #"((x"abc def Lorem ipsum"))"#),
         (ConstraintWorkloads.Workload(name: "letter loops", kind: "regex", source: "[a-z0-9]+@[a-z]+\\.(org|com)", outputs: []),
          "adaexamplexample4567@examplexample.org"),
     ]

@@ -146,10 +146,8 @@ public struct Constraint {
             // Tokens where the lexeme ends inside them: what follows the lexeme is the same wherever
             // it ends, so one parser set stands for all exits, and each exit's children are walked
             // from it.
-            guard !(entry.exitNodes.isEmpty && entry.exitSubtrees.isEmpty),
-                  parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
-            let follow = parser.allowedBytes
-            follow.forEach { b in
+            guard !entry.exitNodes.isEmpty, parser.pushLexemeEnd(lexeme: lexeme, state: state) else { continue }
+            parser.allowedBytes.forEach { b in
                 for j in Int(entry.exitChildStart[Int(b)])..<Int(entry.exitChildStart[Int(b) + 1]) {
                     // Subtrees already walked from the root need no second walk.
                     if byteTerminals.contains(entry.exitChildFirstBytes[j]) { continue }
@@ -157,30 +155,9 @@ public struct Constraint {
                     walk(from: child, to: Int(vocabulary.subtreeEnd[child]), firstBytes: ByteSet(byte: b), base: base + 1, into: &mask)
                 }
             }
-            if !entry.exitSubtrees.isEmpty { walkExitSubtrees(of: entry, follow: follow, skip: byteTerminals, base: base, into: &mask) }
             parser.rollback(toBytes: base)
         }
         return mask
-    }
-
-    /// The exits of `entry`'s exit subtrees, with the parser where the lexeme has ended: every node
-    /// below a root is an exit's child, entered by a byte of the subtree's uniform set, and is
-    /// walked when `follow` has its byte. Most grammars let none of those follow the lexeme (no
-    /// digit right after a number), which one check finds: every uniform set is within the first.
-    private mutating func walkExitSubtrees(of entry: LexemeMaskCache.Entry, follow: ByteSet, skip byteTerminals: ByteSet,
-                                           base: Int, into mask: inout TokenMask) {
-        var any = follow
-        any.formIntersection(TokenTrieSlice.uniformSets[0])
-        if any.isEmpty { return }
-        let v = vocabulary
-        for (k, root) in entry.exitSubtrees.enumerated() where !byteTerminals.contains(entry.exitSubtreeFirstBytes[k]) {
-            var bytes = follow
-            bytes.formIntersection(TokenTrieSlice.uniformSets[Int(entry.exitSubtreeSets[k])])
-            if bytes.isEmpty { continue }
-            for child in (Int(root) + 1)..<Int(v.subtreeEnd[Int(root)]) where bytes.contains(v.nodeByte[child]) {
-                walk(from: child, to: Int(v.subtreeEnd[child]), firstBytes: ByteSet(byte: v.nodeByte[child]), base: base + 1, into: &mask)
-            }
-        }
     }
 
     /// Marks the tokens of trie nodes `start..<end` — a run of sibling subtrees whose roots are one
@@ -272,10 +249,29 @@ public struct Constraint {
                 continue
             }
             for t in Int(v.nodeTokenStart[k])..<Int(v.nodeTokenStart[k + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            if v.uniformBelow[k] != 0 && Self.staysInside(below: k, code: next, in: v, table: table, transitions: &transitions) {
+                for t in Int(v.nodeTokenStart[k + 1])..<Int(v.nodeTokenStart[Int(v.subtreeEnd[k])]) { mask.insert(Int(v.nodeTokens[t])) }
+                k = Int(v.subtreeEnd[k])
+                continue
+            }
             codes[level] = next
             path[level] = byte
             k += 1
         }
+    }
+
+    /// Whether every token below trie node `k` (a uniform subtree, entered in the lexeme state
+    /// `code` encodes) is read by the lexeme itself: the set's bytes lead level after level to live
+    /// states that do not accept (nothing is handed to the parser then: below `k` the walk is at
+    /// least two levels under its root, where only follow bytes are handed over), or read back into
+    /// this accepting state (what the parser would be handed then lies in the subtree, read already).
+    private static func staysInside(below k: Int, code: Int32, in v: TokenVocabulary, table: WalkTable,
+                                    transitions: inout UnsafeMutablePointer<Int32>) -> Bool {
+        var uniformNext = table.uniformNext
+        return code & 1 == 0
+            ? table.uniformRun(v.uniformBelow[k], from: code >> 1, height: Int(v.uniformHeight[k]),
+                               transitions: &transitions, uniformNext: &uniformNext)
+            : table.uniformSelfLoop(v.uniformBelow[k], code: code, transitions: &transitions, uniformNext: &uniformNext)
     }
 
     /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice

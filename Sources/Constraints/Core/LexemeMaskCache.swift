@@ -20,14 +20,6 @@ final class LexemeMaskCache {
         /// walks their children from the set where the lexeme has ended.
         var exitNodes: [Int32]
         var exitFirstBytes: [UInt8]
-        /// Subtrees (whole-trie roots) where the lexeme may end at every node and the bytes below
-        /// are all of one uniform set (`exitSubtreeSets`, an index into
-        /// `TokenTrieSlice.uniformSets`): each node with children is an exit, and every node below
-        /// the root is an exit's child. Kept as one record instead of thousands of exits (a number's
-        /// digits); a mask walks them only when the set's bytes may follow the lexeme.
-        var exitSubtrees: [Int32] = []
-        var exitSubtreeSets: [UInt8] = []
-        var exitSubtreeFirstBytes: [UInt8] = []
         /// The exits' children grouped by their byte (`exitChildStart[b]..<exitChildStart[b + 1]`
         /// index `exitChildren` and `exitChildFirstBytes`), so a mask walks only the children whose
         /// byte may follow the lexeme without scanning every exit's children. Filled by `groupExits`.
@@ -128,9 +120,6 @@ final class LexemeMaskCache {
         e.inside.formUnion(deep.inside)
         e.exitNodes += deep.exitNodes
         e.exitFirstBytes += deep.exitFirstBytes
-        e.exitSubtrees += deep.exitSubtrees
-        e.exitSubtreeSets += deep.exitSubtreeSets
-        e.exitSubtreeFirstBytes += deep.exitSubtreeFirstBytes
         e.groupExits(in: v)
         entries[key] = e
         if let sharedKey { v.sharedMasks.insert(e, for: sharedKey) }
@@ -206,20 +195,16 @@ final class LexemeMaskCache {
                     // Every byte below is of one uniform set. Without accepting: when at each level
                     // that set's bytes lead to one live state that does not accept, all the
                     // subtree's tokens stay inside and none is an exit. Accepting: when they read
-                    // back into this state, all stay inside and the lexeme may end at every node,
-                    // which one exit-subtree record stands for. Token ids below are contiguous.
-                    var whole = false
-                    if next & 1 == 0 {
-                        whole = table.uniformRun(uniformBelow[i], from: local, height: Int(uniformHeight[i]),
-                                                 transitions: &transitions, uniformNext: &uniformNext)
-                    } else if wholeSubtree[i],
-                              let set = table.uniformSelfLoop(uniformBelow[i], code: next, transitions: &transitions,
-                                                              uniformNext: &uniformNext) {
-                        e.exitSubtrees.append(slice.fullNode[i])
-                        e.exitSubtreeSets.append(UInt8(set))
-                        e.exitSubtreeFirstBytes.append(firstByte)
-                        whole = true
-                    }
+                    // back into this state (a number's digits), all stay inside; the lexeme may end
+                    // at every node, but what the parser would walk from those exits lies inside the
+                    // subtree, read by the lexeme already — so no exit is recorded, provided the
+                    // slice holds the whole subtree (no deeper child with another byte). Token ids
+                    // below are contiguous.
+                    let whole = next & 1 == 0
+                        ? table.uniformRun(uniformBelow[i], from: local, height: Int(uniformHeight[i]),
+                                           transitions: &transitions, uniformNext: &uniformNext)
+                        : wholeSubtree[i] && table.uniformSelfLoop(uniformBelow[i], code: next, transitions: &transitions,
+                                                                   uniformNext: &uniformNext)
                     if whole {
                         mark(i &+ 1, Int(ends[i]))
                         i = Int(ends[i])
@@ -323,12 +308,12 @@ final class WalkTable {
         return false
     }
 
-    /// The first uniform set in `kinds` whose bytes all lead from the state `code` encodes (as in
-    /// `transitions`) back to it, deciding `uniformNext` where needed (which may move both tables;
-    /// the caller's pointers are refreshed).
+    /// Whether, for a uniform set in `kinds`, the set's bytes all lead from the state `code` encodes
+    /// (as in `transitions`) back to it, deciding `uniformNext` where needed (which may move both
+    /// tables; the caller's pointers are refreshed).
     @inline(__always)
     func uniformSelfLoop(_ kinds: UInt8, code: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
-                         uniformNext next: inout UnsafeMutablePointer<Int32>) -> Int? {
+                         uniformNext next: inout UnsafeMutablePointer<Int32>) -> Bool {
         var kinds = kinds
         let local = code >> 1
         while kinds != 0 {
@@ -336,9 +321,9 @@ final class WalkTable {
             kinds &= kinds - 1
             var p = next[Int(local) &* Self.sets &+ k]
             if p == Self.unknown { p = decideUniformNext(local, set: k, transitions: &pointer, uniformNext: &next) }
-            if p == code { return k }
+            if p == code { return true }
         }
-        return nil
+        return false
     }
 
     /// Decides and records `uniformNext` for local state `local` and uniform set `set`. Lexemes

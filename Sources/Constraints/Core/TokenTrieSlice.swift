@@ -58,8 +58,9 @@ struct TokenTrieSlice: Sendable {
     static let uniformSets: [ByteSet] = [plainBytes, wordBytes, digitBytes]
 
     /// Whether the slice holds the node's whole subtree of the whole trie and reports all of it:
-    /// where the lexeme may end everywhere below (`WalkTable.uniformSelfLoop` in an accepting
-    /// state), the subtree's exits can be recorded as the subtree itself.
+    /// where the lexeme reads every byte below back into an accepting state
+    /// (`WalkTable.uniformSelfLoop`), the exits inside the subtree add nothing, and there is no
+    /// deeper child outside the slice whose exit would.
     let wholeSubtree: [Bool]
 
     /// The deepest node's depth (0 when empty).
@@ -113,23 +114,27 @@ struct TokenTrieSlice: Sendable {
         reportsExit = exits
         wholeSubtree = whole
         maxDepth = Int(depths.max() ?? 0)
-        // A node is uniform below for a set when each child is entered by a byte of the set and is
-        // uniform below for it (or a leaf); its height is one more than its highest child's.
-        // Children come after their parent in pre-order, so a backward pass settles children first.
-        let parent = Self.parents(depths: depths)
-        let all = UInt8((1 << Self.uniformSets.count) - 1)
+        (uniformBelow, uniformHeight) = Self.uniformSubtrees(bytes: bytes, depths: depths)
+    }
+
+    /// `uniformBelow` and `uniformHeight` of a trie stored in pre-order (see `parents(depths:)`).
+    /// A node is uniform below for a set when each child is entered by a byte of the set and is
+    /// uniform below for it (or a leaf); its height is one more than its highest child's. Children
+    /// come after their parent in pre-order, so a backward pass settles children first.
+    static func uniformSubtrees(bytes: [UInt8], depths: [Int32]) -> (below: [UInt8], height: [UInt8]) {
+        let parent = parents(depths: depths)
+        let all = UInt8((1 << uniformSets.count) - 1)
         var below = [UInt8](repeating: all, count: bytes.count)
         var height = [Int32](repeating: 0, count: bytes.count)
         for i in bytes.indices.reversed() where parent[i] >= 0 {
             let p = Int(parent[i])
             var kept: UInt8 = 0
-            for (k, set) in Self.uniformSets.enumerated() where set.contains(bytes[i]) { kept |= 1 << k }
+            for (k, set) in uniformSets.enumerated() where set.contains(bytes[i]) { kept |= 1 << k }
             below[p] &= below[i] & kept
             height[p] = max(height[p], height[i] + 1)
         }
         for i in bytes.indices where height[i] == 0 || height[i] > 255 { below[i] = 0 }
-        uniformBelow = below
-        uniformHeight = bytes.indices.map { below[$0] != 0 ? UInt8(height[$0]) : 0 }
+        return (below, bytes.indices.map { below[$0] != 0 ? UInt8(height[$0]) : 0 })
     }
 
     /// Each node's parent (-1 for children of the root) in a trie stored in pre-order with each

@@ -23,6 +23,10 @@ public final class TokenVocabulary: Sendable {
 
     /// The longest token, in bytes (the trie's depth).
     let maxDepth: Int
+    /// The whole trie's uniform subtrees (`TokenTrieSlice.uniformBelow` and `uniformHeight`): the
+    /// parser-driven lexeme walk takes them at once as the lexeme-mask walks do.
+    let uniformBelow: [UInt8]
+    let uniformHeight: [UInt8]
 
     /// Token length, in bytes, up to which lexeme masks are shared between automaton states of one
     /// mask class (`ByteLexeme.maskClass(of:horizon:)`); longer tokens are checked per state.
@@ -102,6 +106,7 @@ public final class TokenVocabulary: Sendable {
         for i in depth.indices.reversed() where parent[i] >= 0 {
             deepest[Int(parent[i])] = max(deepest[Int(parent[i])], deepest[i])
         }
+        (uniformBelow, uniformHeight) = TokenTrieSlice.uniformSubtrees(bytes: bytes, depths: depth)
         let horizon = Int32(self.maskHorizon)
         let trie = (bytes, depth, ends, tokenStart, tokens)
         shortSlice = TokenTrieSlice(of: trie, keep: { depth[$0] <= horizon }, report: { _ in true })

@@ -48,8 +48,7 @@ public final class RegexLexeme: ByteLexeme {
         self.node = node
         self.search = search
         (byteClass, classMembers) = Self.byteClasses(nfa)
-        live = Self.reachesAccept(nfa, startEdges: true)
-        liveAfterStart = Self.reachesAccept(nfa, startEdges: false)
+        (live, liveAfterStart) = Self.liveness(nfa)
         startState = 0
         _ = intern(closure([nfa.start], atStart: true), atStart: true)
     }
@@ -57,8 +56,18 @@ public final class RegexLexeme: ByteLexeme {
     /// Bytes grouped by the edge ranges that contain them: every class starts as all bytes and is
     /// split by each distinct range into the part inside and the part outside.
     private static func byteClasses(_ nfa: ByteNFA) -> ([UInt8], [ByteSet]) {
-        var ranges = Set<ClosedRange<UInt8>>()
-        for s in nfa.states { for e in s.byteEdges { ranges.insert(e.lo...e.hi) } }
+        // Distinct ranges, found with one bit per (lo, hi) pair: unrolled counters repeat theirs.
+        var seen = [UInt64](repeating: 0, count: 1024)
+        var ranges: [ClosedRange<UInt8>] = []
+        for s in nfa.states {
+            for e in s.byteEdges {
+                let key = Int(e.lo) << 8 | Int(e.hi)
+                if seen[key >> 6] & (1 << UInt64(key & 63)) == 0 {
+                    seen[key >> 6] |= 1 << UInt64(key & 63)
+                    ranges.append(e.lo...e.hi)
+                }
+            }
+        }
         var classes = [ByteSet(0...255)]
         for r in ranges {
             let inside = ByteSet(r)
@@ -76,24 +85,46 @@ public final class RegexLexeme: ByteLexeme {
         return (classOf, classes)
     }
 
-    /// Reverse reachability from the accept state, over every edge kind or all but `^` edges.
-    private static func reachesAccept(_ nfa: ByteNFA, startEdges: Bool) -> [Bool] {
-        var reverse = [[Int32]](repeating: [], count: nfa.states.count)
+    /// Reverse reachability from the accept state, over every edge kind (`live`) and over all but
+    /// `^` edges (`liveAfterStart`): one reversed edge list (flat, by target) serves both.
+    private static func liveness(_ nfa: ByteNFA) -> (live: [Bool], liveAfterStart: [Bool]) {
+        let n = nfa.states.count
+        var first = [Int32](repeating: 0, count: n + 1)
+        for s in nfa.states {
+            for e in s.byteEdges { first[Int(e.to) + 1] += 1 }
+            for t in s.epsilon { first[Int(t) + 1] += 1 }
+            for t in s.atEnd { first[Int(t) + 1] += 1 }
+            for t in s.atStart { first[Int(t) + 1] += 1 }
+        }
+        for i in 0..<n { first[i + 1] += first[i] }
+        var fill = first
+        var source = [Int32](repeating: 0, count: Int(first[n]))
+        var viaStart = [Bool](repeating: false, count: Int(first[n]))
+        func add(_ from: Int, _ to: Int32, start: Bool) {
+            let slot = Int(fill[Int(to)])
+            fill[Int(to)] += 1
+            source[slot] = Int32(from)
+            viaStart[slot] = start
+        }
         for (i, s) in nfa.states.enumerated() {
-            for e in s.byteEdges { reverse[Int(e.to)].append(Int32(i)) }
-            for t in s.epsilon + s.atEnd { reverse[Int(t)].append(Int32(i)) }
-            if startEdges { for t in s.atStart { reverse[Int(t)].append(Int32(i)) } }
+            for e in s.byteEdges { add(i, e.to, start: false) }
+            for t in s.epsilon { add(i, t, start: false) }
+            for t in s.atEnd { add(i, t, start: false) }
+            for t in s.atStart { add(i, t, start: true) }
         }
-        var isLive = [Bool](repeating: false, count: nfa.states.count)
-        var stack = [nfa.accept]
-        isLive[Int(nfa.accept)] = true
-        while let s = stack.popLast() {
-            for p in reverse[Int(s)] where !isLive[Int(p)] {
-                isLive[Int(p)] = true
-                stack.append(p)
+        func reach(startEdges: Bool) -> [Bool] {
+            var isLive = [Bool](repeating: false, count: n)
+            var stack = [nfa.accept]
+            isLive[Int(nfa.accept)] = true
+            while let s = stack.popLast() {
+                for k in Int(first[Int(s)])..<Int(first[Int(s) + 1]) where !isLive[Int(source[k])] && (startEdges || !viaStart[k]) {
+                    isLive[Int(source[k])] = true
+                    stack.append(source[k])
+                }
             }
+            return isLive
         }
-        return isLive
+        return (reach(startEdges: true), reach(startEdges: false))
     }
 
     private func closure(_ seeds: [Int32], atStart: Bool) -> [Int32] {
