@@ -6,7 +6,7 @@
  * the kernel reads each weight row exactly once for all M activation rows, widens bf16/f16 to f32
  * in registers (exact), and accumulates in f32. Activations stay f32 by default: rounding them to
  * bf16 (as vdpbf16ps needs) costs ~3 significant digits and breaks parity with transformers; the
- * opt-in bf16 activation mode (dg_matmul_bf16x, below) does exactly that for bf16 weights.
+ * opt-in bf16 activation mode (dg_matmul_bf16x_isa, below) does exactly that for bf16 weights.
  *
  * Blocking: RB = 4 weight rows × MB = 4 activation rows → 16 accumulators, 16-wide k steps.
  * Weight rows of one block are re-read from L1/L2 for further activation-row blocks.
@@ -415,11 +415,6 @@ static T256 void mm256_bf16(const void *W, size_t K, size_t n0, size_t n1, const
 
 /* ---------------------------------------------------------------- dispatch */
 
-void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1, const float *X,
-                  size_t M, size_t ldx, float *Y, size_t ldy) {
-    dg_matmul_wt_isa(dg_cpu_isa(), dtype, W, K, n0, n1, X, M, ldx, Y, ldy);
-}
-
 void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1, const float *X,
                       size_t M, size_t ldx, float *Y, size_t ldy) {
     if (n1 <= n0 || M == 0) return;
@@ -564,11 +559,6 @@ void dg_matmul_bf16x_isa(int isa, const uint16_t *W, size_t K, size_t n0, size_t
     }
     dg_round_to_bf16(X, M, ldx, K, rounded_scratch, K);
     dg_matmul_wt_isa(isa, DG_BF16, W, K, n0, n1, rounded_scratch, M, K, Y, ldy);
-}
-
-void dg_matmul_bf16x(const uint16_t *W, size_t K, size_t n0, size_t n1, const float *X, size_t M, size_t ldx,
-                     float *Y, size_t ldy) {
-    dg_matmul_bf16x_isa(dg_cpu_isa(), W, K, n0, n1, X, M, ldx, Y, ldy);
 }
 
 /* ---------------------------------------------------------------- conversions */

@@ -27,26 +27,23 @@ int dg_cpu_isa(void);
 /*
  * Y[m*ldy + n] = sum_k X[m*ldx + k] * W[n*K + k]   for m in [0, M), n in [n0, n1).
  * W is row-major [N, K] (the Hugging Face nn.Linear layout), stored as `dtype`.
- * Streams each weight row once for all M rows of X: the small-batch (decode / verify) kernel.
+ * Streams each weight row once for all M rows of X: the small-batch (decode / verify) kernel, on
+ * instruction set `isa` clamped to what the CPU has (callers pass dg_cpu_isa(); tests compare the
+ * paths while other threads multiply).
  */
-void dg_matmul_wt(int dtype, const void *W, size_t K, size_t n0, size_t n1,
-                  const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
-/* The same with an explicit instruction set, clamped to what the CPU has (dg_matmul_wt uses the
- * best): tests compare the paths while other threads multiply. */
 void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,
                       const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
 
 /*
  * The `bf16` activation mode for bf16 weights: Y[m*ldy + n] = sum_k bf16(X[m*ldx + k]) * W[n*K + k]
  * with each activation rounded to bf16 (nearest even) and f32 accumulation; AVX-512 BF16
- * `vdpbf16ps` where the CPU has it (dg_cpu_has_bf16_dot), else the rounded activations through
- * dg_matmul_wt_isa. Decode and verification give bitwise-identical rows, as with dg_matmul_wt.
+ * `vdpbf16ps` where `isa` is AVX-512 and the CPU has it (dg_cpu_has_bf16_dot), else the rounded
+ * activations through dg_matmul_wt_isa. Decode and verification give bitwise-identical rows, as
+ * with dg_matmul_wt_isa.
  */
-void dg_matmul_bf16x(const uint16_t *W, size_t K, size_t n0, size_t n1,
-                     const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
 void dg_matmul_bf16x_isa(int isa, const uint16_t *W, size_t K, size_t n0, size_t n1,
                          const float *X, size_t M, size_t ldx, float *Y, size_t ldy);
-/* Whether the CPU has AVX-512 BF16 (the dot-product path of dg_matmul_bf16x). */
+/* Whether the CPU has AVX-512 BF16 (the dot-product path of dg_matmul_bf16x_isa). */
 int dg_cpu_has_bf16_dot(void);
 /* dst[m*ldd + k] = bf16(src[m*ldx + k]) widened back to f32, for m < M, k < K. */
 void dg_round_to_bf16(const float *src, size_t M, size_t ldx, size_t K, float *dst, size_t ldd);

@@ -296,8 +296,7 @@ final class WalkTable {
             kinds &= kinds - 1
             var s = local, ok = true
             for _ in 0..<height {
-                var p = next[Int(s) &* Self.sets &+ k]
-                if p == Self.unknown { p = decideUniformNext(s, set: k, transitions: &pointer, uniformNext: &next) }
+                let p = uniformTarget(s, set: k, transitions: &pointer, uniformNext: &next)
                 if p < 0 || p & 1 != 0 { ok = false; break }
                 // A state that reads the set back into itself stays so at every further level.
                 if p >> 1 == s { break }
@@ -319,11 +318,17 @@ final class WalkTable {
         while kinds != 0 {
             let k = kinds.trailingZeroBitCount
             kinds &= kinds - 1
-            var p = next[Int(local) &* Self.sets &+ k]
-            if p == Self.unknown { p = decideUniformNext(local, set: k, transitions: &pointer, uniformNext: &next) }
-            if p == code { return true }
+            if uniformTarget(local, set: k, transitions: &pointer, uniformNext: &next) == code { return true }
         }
         return false
+    }
+
+    /// `uniformNext` for local state `local` and uniform set `set`, decided if it is not yet.
+    @inline(__always)
+    private func uniformTarget(_ local: Int32, set: Int, transitions pointer: inout UnsafeMutablePointer<Int32>,
+                               uniformNext next: inout UnsafeMutablePointer<Int32>) -> Int32 {
+        let p = next[Int(local) &* Self.sets &+ set]
+        return p == Self.unknown ? decideUniformNext(local, set: set, transitions: &pointer, uniformNext: &next) : p
     }
 
     /// Decides and records `uniformNext` for local state `local` and uniform set `set`. Lexemes

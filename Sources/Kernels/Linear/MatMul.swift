@@ -6,8 +6,8 @@ import CKernels
 ///
 /// Two paths, chosen by `M`:
 /// - small batches (decode, speculative verification) stream each weight row once for all rows of
-///   `X` through the C kernel `dg_matmul_wt` (f32 accumulation, weights widened in registers), or
-///   `dg_matmul_bf16x` for bf16 weights in the `bf16` activation mode;
+///   `X` through the C kernel `dg_matmul_wt_isa` (f32 accumulation, weights widened in registers),
+///   or `dg_matmul_bf16x_isa` for bf16 weights in the `bf16` activation mode;
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
 ///   bf16/f16 weights slice by slice into a per-thread f32 scratch tile.
 public enum MatMul {
@@ -57,16 +57,18 @@ public enum MatMul {
         }
     }
 
-    /// Rows `r` of one small-batch product on the calling thread.
+    /// Rows `r` of one small-batch product on the calling thread (the best instruction set unless
+    /// one is given).
     @inline(__always)
     private static func streaming(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
                                   _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
-                                  _ activations: ActivationPrecision) {
+                                  _ activations: ActivationPrecision, isa: Int32 = dg_cpu_isa()) {
         if activations == .bf16 && weight.dtype == .bf16 {
-            dg_matmul_bf16x(weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
-                            r.upperBound, x, M, ldx, y, ldy)
+            dg_matmul_bf16x_isa(isa, weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
+                                r.upperBound, x, M, ldx, y, ldy)
         } else {
-            dg_matmul_wt(weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound, x, M, ldx, y, ldy)
+            dg_matmul_wt_isa(isa, weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
+                             x, M, ldx, y, ldy)
         }
     }
 
@@ -86,13 +88,7 @@ public enum MatMul {
                                                into y: UnsafeMutablePointer<Float>, ldy: Int,
                                                instructionSet: InstructionSet,
                                                activations: ActivationPrecision = .f32) {
-        if activations == .bf16 && weight.dtype == .bf16 {
-            dg_matmul_bf16x_isa(instructionSet.rawValue, weight.base.assumingMemoryBound(to: UInt16.self),
-                                weight.columns, 0, weight.rows, x, M, ldx, y, ldy)
-        } else {
-            dg_matmul_wt_isa(instructionSet.rawValue, weight.dtype.rawValue, weight.base, weight.columns, 0, weight.rows,
-                             x, M, ldx, y, ldy)
-        }
+        streaming(weight, 0..<weight.rows, x, M, ldx, y, ldy, activations, isa: instructionSet.rawValue)
     }
 
     /// Several products of the same activations in one parallel region (q/k/v, gate/up): the
