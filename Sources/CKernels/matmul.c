@@ -27,6 +27,8 @@
 #define INLINE static inline __attribute__((always_inline))
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define T256 __attribute__((target("avx2,fma,f16c")))
+/* AVX-512 BF16 on top of T512, so T512 helpers inline into its functions. */
+#define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16")))
 
 /* ---------------------------------------------------------------- CPU features */
 
@@ -233,6 +235,15 @@ static T512 void mm512_f16(const void *W, size_t K, size_t n0, size_t n1, const 
                            size_t ldx, float *Y, size_t ldy) {
     mm512(DG_F16, W, K, n0, n1, X, M, ldx, Y, ldy);
 }
+/* A k-chunk's row sums into Y: stored for the first chunk, added for later ones (both bf16 kernels). */
+INLINE T512 void store_chunk512(__m512 acc[4][4], int RB, int MB, float *Y, size_t ldy, size_t n, size_t k0) {
+    for (int m = 0; m < MB; m++)
+        for (int r = 0; r < RB; r++) {
+            float v = _mm512_reduce_add_ps(acc[r][m]);
+            Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
+        }
+}
+
 /*
  * bf16 without shuffles. A 512-bit load of 32 bf16 holds, in each 32-bit lane j, elements 2j
  * (low half) and 2j+1 (high half). Shifting left by 16 makes the even elements exact f32; masking
@@ -270,11 +281,7 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
             }
         }
     }
-    for (int m = 0; m < MB; m++)
-        for (int r = 0; r < RB; r++) {
-            float v = _mm512_reduce_add_ps(acc[r][m]);
-            Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
-        }
+    store_chunk512(acc, RB, MB, Y, ldy, n, k0);
 }
 
 /* Columns per k-chunk: 4 activation rows × 2048 f32 = 32 KB plus 4 weight rows × 2048 bf16 =
@@ -311,14 +318,18 @@ INLINE T512 void rows512_eo(const uint16_t *W, size_t K, size_t n, int RB, const
 static __thread float *eo_scratch = NULL;
 static __thread size_t eo_capacity = 0;
 
-static float *eo_buffer(size_t floats) {
-    if (floats > eo_capacity) {
-        free(eo_scratch);
-        eo_scratch = (float *)malloc(floats * sizeof(float));
-        eo_capacity = eo_scratch ? floats : 0;
+/* At least `floats` floats in `*buffer`, grown (contents dropped) when too small; NULL when
+ * allocation fails. */
+static float *grow_scratch(float **buffer, size_t *capacity, size_t floats) {
+    if (floats > *capacity) {
+        free(*buffer);
+        *buffer = (float *)malloc(floats * sizeof(float));
+        *capacity = *buffer ? floats : 0;
     }
-    return eo_scratch;
+    return *buffer;
 }
+
+static float *eo_buffer(size_t floats) { return grow_scratch(&eo_scratch, &eo_capacity, floats); }
 
 static T512 void mm512_bf16(const void *W, size_t K, size_t n0, size_t n1, const float *X, size_t M,
                             size_t ldx, float *Y, size_t ldy) {
@@ -447,8 +458,6 @@ void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, si
  * Without AVX-512 BF16 the rounded activations are widened back to f32 and the f32-activation
  * kernel runs: the same products (bf16 × bf16 is exact in f32), summed in another order.
  */
-#define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-
 static int detected_bf16_dot = -1;
 
 int dg_cpu_has_bf16_dot(void) {
@@ -495,11 +504,7 @@ INLINE TBF16 void tile_dot(const uint16_t *W, size_t K, size_t k0, size_t k1, si
             for (int r = 0; r < RB; r++) acc[r][m] = _mm512_dpbf16_ps(acc[r][m], w[r], x);
         }
     }
-    for (int m = 0; m < MB; m++)
-        for (int r = 0; r < RB; r++) {
-            float v = _mm512_reduce_add_ps(acc[r][m]);
-            Y[m * ldy + n + r] = k0 == 0 ? v : Y[m * ldy + n + r] + v;
-        }
+    store_chunk512(acc, RB, MB, Y, ldy, n, k0);
 }
 
 INLINE TBF16 void rows_dot(const uint16_t *W, size_t K, size_t n, int RB, const uint16_t *Xb, size_t M,
@@ -548,17 +553,13 @@ void dg_matmul_bf16x_isa(int isa, const uint16_t *W, size_t K, size_t n0, size_t
         mm_dot(W, K, n0, n1, X, M, ldx, Y, ldy);
         return;
     }
-    if (M * K > rounded_capacity) {
-        free(rounded_scratch);
-        rounded_scratch = (float *)malloc(M * K * sizeof(float));
-        rounded_capacity = rounded_scratch ? M * K : 0;
-        if (rounded_scratch == NULL) {
-            mm_rounded_scalar(W, K, n0, n1, X, M, ldx, Y, ldy);
-            return;
-        }
+    float *rounded = grow_scratch(&rounded_scratch, &rounded_capacity, M * K);
+    if (rounded == NULL) {
+        mm_rounded_scalar(W, K, n0, n1, X, M, ldx, Y, ldy);
+        return;
     }
-    dg_round_to_bf16(X, M, ldx, K, rounded_scratch, K);
-    dg_matmul_wt_isa(isa, DG_BF16, W, K, n0, n1, rounded_scratch, M, K, Y, ldy);
+    dg_round_to_bf16(X, M, ldx, K, rounded, K);
+    dg_matmul_wt_isa(isa, DG_BF16, W, K, n0, n1, rounded, M, K, Y, ldy);
 }
 
 /* ---------------------------------------------------------------- conversions */
@@ -754,15 +755,24 @@ uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes) {
  * chains to hide the FMA latency, no memory traffic. Gives the core's multiply-add rate, the bound
  * of the small-batch kernel once M is large enough that it stops being memory bound (verification).
  */
-static T512 float fma_pass_512(size_t rounds) {
-    __m512 a[12];
+/* The 12 chains' starting values and their checksum, shared by the 512-bit probes. */
+INLINE T512 void chains512_start(__m512 a[12]) {
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps(1.0f + (float)i * 1e-3f);
-    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-    for (size_t n = 0; n < rounds; n++)
-        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
+}
+
+INLINE T512 float chains512_sum(const __m512 a[12]) {
     __m512 s = a[0];
     for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
+}
+
+static T512 float fma_pass_512(size_t rounds) {
+    __m512 a[12];
+    chains512_start(a);
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    for (size_t n = 0; n < rounds; n++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
+    return chains512_sum(a);
 }
 
 static T256 float fma_pass_256(size_t rounds) {
@@ -780,13 +790,11 @@ static T256 float fma_pass_256(size_t rounds) {
  * `bf16` activation mode's kernel is bound by. */
 static TBF16 float dot_pass_bf16(size_t rounds) {
     __m512 a[12];
-    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps(1.0f + (float)i * 1e-3f);
+    chains512_start(a);
     const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3380);
     for (size_t n = 0; n < rounds; n++)
         for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], x, y);
-    __m512 s = a[0];
-    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
-    return _mm512_reduce_add_ps(s);
+    return chains512_sum(a);
 }
 
 float dg_multiply_add_pass(size_t rounds, int bf16_dot, uint64_t *multiply_adds) {

@@ -181,7 +181,7 @@ public struct Constraint {
                 i = Int(v.subtreeEnd[i])
                 continue
             }
-            for t in Int(v.nodeTokenStart[i])..<Int(v.nodeTokenStart[i + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            insertTokens(ofNodes: i..<(i + 1), into: &mask)
             // A subtree the parser can only read through one lexeme is walked with the lexeme's
             // automaton, the parser joining in only where the lexeme may end.
             if Int(v.subtreeEnd[i]) > i + 1, let run = parser.lexemeRun() {
@@ -248,9 +248,9 @@ public struct Constraint {
                 k = Int(v.subtreeEnd[k])
                 continue
             }
-            for t in Int(v.nodeTokenStart[k])..<Int(v.nodeTokenStart[k + 1]) { mask.insert(Int(v.nodeTokens[t])) }
+            insertTokens(ofNodes: k..<(k + 1), into: &mask)
             if v.uniformBelow[k] != 0 && Self.staysInside(below: k, code: next, in: v, table: table, transitions: &transitions) {
-                for t in Int(v.nodeTokenStart[k + 1])..<Int(v.nodeTokenStart[Int(v.subtreeEnd[k])]) { mask.insert(Int(v.nodeTokens[t])) }
+                insertTokens(ofNodes: (k + 1)..<Int(v.subtreeEnd[k]), into: &mask)
                 k = Int(v.subtreeEnd[k])
                 continue
             }
@@ -258,6 +258,14 @@ public struct Constraint {
             path[level] = byte
             k += 1
         }
+    }
+
+    /// Marks the tokens of trie nodes `nodes` (a node's own, or a whole subtree's: contiguous in
+    /// pre-order).
+    @inline(__always)
+    private func insertTokens(ofNodes nodes: Range<Int>, into mask: inout TokenMask) {
+        let v = vocabulary
+        for t in Int(v.nodeTokenStart[nodes.lowerBound])..<Int(v.nodeTokenStart[nodes.upperBound]) { mask.insert(Int(v.nodeTokens[t])) }
     }
 
     /// Whether every token below trie node `k` (a uniform subtree, entered in the lexeme state

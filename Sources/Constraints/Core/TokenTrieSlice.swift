@@ -114,15 +114,14 @@ struct TokenTrieSlice: Sendable {
         reportsExit = exits
         wholeSubtree = whole
         maxDepth = Int(depths.max() ?? 0)
-        (uniformBelow, uniformHeight) = Self.uniformSubtrees(bytes: bytes, depths: depths)
+        (uniformBelow, uniformHeight) = Self.uniformSubtrees(bytes: bytes, parents: Self.parents(depths: depths))
     }
 
-    /// `uniformBelow` and `uniformHeight` of a trie stored in pre-order (see `parents(depths:)`).
+    /// `uniformBelow` and `uniformHeight` of a trie stored in pre-order, given its `parents(depths:)`.
     /// A node is uniform below for a set when each child is entered by a byte of the set and is
     /// uniform below for it (or a leaf); its height is one more than its highest child's. Children
     /// come after their parent in pre-order, so a backward pass settles children first.
-    static func uniformSubtrees(bytes: [UInt8], depths: [Int32]) -> (below: [UInt8], height: [UInt8]) {
-        let parent = parents(depths: depths)
+    static func uniformSubtrees(bytes: [UInt8], parents parent: [Int32]) -> (below: [UInt8], height: [UInt8]) {
         let all = UInt8((1 << uniformSets.count) - 1)
         var below = [UInt8](repeating: all, count: bytes.count)
         var height = [Int32](repeating: 0, count: bytes.count)

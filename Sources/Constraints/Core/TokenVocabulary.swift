@@ -106,7 +106,7 @@ public final class TokenVocabulary: Sendable {
         for i in depth.indices.reversed() where parent[i] >= 0 {
             deepest[Int(parent[i])] = max(deepest[Int(parent[i])], deepest[i])
         }
-        (uniformBelow, uniformHeight) = TokenTrieSlice.uniformSubtrees(bytes: bytes, depths: depth)
+        (uniformBelow, uniformHeight) = TokenTrieSlice.uniformSubtrees(bytes: bytes, parents: parent)
         let horizon = Int32(self.maskHorizon)
         let trie = (bytes, depth, ends, tokenStart, tokens)
         shortSlice = TokenTrieSlice(of: trie, keep: { depth[$0] <= horizon }, report: { _ in true })
