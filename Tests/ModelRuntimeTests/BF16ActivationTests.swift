@@ -9,10 +9,13 @@ import Kernels
 /// (speculative greedy ≡ plain greedy).
 @Suite struct BF16ActivationTests {
     static let fixture = "llama-bf16"
-    /// Our f32 activations differ from transformers' in the last bits, so now and then one rounds
-    /// to the neighbouring bf16 value (2⁻⁸ relative) and the logits move by far less than the
-    /// rounding itself moves them (worst 3e-4 here; the rounding moves them by ≈ 5e-2).
-    static let tolerance: Float = 2e-3
+    /// Our f32 activations differ from transformers' in the last bits (summation order), so now
+    /// and then one rounds to the neighbouring bf16 value (2⁻⁸ relative) and the logits move, by
+    /// far less than the rounding itself moves them (≈ 5e-2). How far depends on the order: worst
+    /// 3e-4 with attention dot products summed one term at a time, 4.9e-3 with the vector kernel's
+    /// pairwise sums (head size 16 here); both orders are equally exact in f32, and the f32
+    /// fixtures agree with transformers to 1e-4 either way.
+    static let tolerance: Float = 1e-2
 
     static func load() throws -> (Model, [Fixtures.Sequence]) {
         let dir = Fixtures.root + "/runtime/" + fixture

@@ -61,6 +61,16 @@ void dg_exp_isa(int isa, const float *x, float *y, size_t count);
 void dg_silu_mul(float *gate, const float *up, size_t count);
 void dg_silu_mul_isa(int isa, float *gate, const float *up, size_t count);
 
+/* Attention of one query token for the G query heads sharing key/value head `kv_head` over the
+ * cache slots `visible[0..<count]` (in that order): q and out hold the group's G heads of d
+ * features contiguously; keys/values are a layer's paged pools ([block][block_size][kv_heads][d],
+ * slot s in block table[s / block_size]); scores is scratch of G × count floats. Scores are scaled
+ * by `scale` before the softmax. `isa` is clamped to what the CPU has (AVX-512 needs d % 16 == 0,
+ * AVX2 d % 8 == 0; otherwise the portable loop). */
+void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                   const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
+                   const int32_t *visible, size_t count, float scale, float *out, float *scores);
+
 /* Spin-wait hint (PAUSE on x86) for the compute pool's idle loop. */
 static inline void dg_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Where one layer's keys and values live: a pool of fixed-size blocks, each holding
 /// `blockSize` token slots of `kvHeads × headDim` f32 values, and a sequence's block table.
 public struct PagedKV: @unchecked Sendable {
@@ -31,16 +33,11 @@ public struct PagedKV: @unchecked Sendable {
         self.headDim = headDim
         self.blockTable = blockTable
     }
-
-    /// Element offset of slot `slot`, head `head` in the layer pools.
-    @inline(__always) public func offset(slot: Int, head: Int) -> Int {
-        let block = Int(blockTable[slot / blockSize])
-        return ((block * blockSize + slot % blockSize) * kvHeads + head) * headDim
-    }
 }
 
 /// Scaled dot-product attention of one token's query heads over an explicit list of visible
-/// cache slots — the list encodes causal, sliding-window and token-tree masks alike.
+/// cache slots — the list encodes causal, sliding-window and token-tree masks alike. The work runs
+/// in C (`dg_attend_isa`): each key and value is read once for the whole group of query heads.
 public enum PagedAttention {
     /// Attends for one query token and one key/value head (its group of query heads).
     /// - Parameters:
@@ -48,30 +45,19 @@ public enum PagedAttention {
     ///   - kvHead: which key/value head.
     ///   - groupSize: query heads per key/value head (GQA).
     ///   - kv: the layer's paged cache.
-    ///   - visible: slots this token may see, in any order.
+    ///   - visible: slots this token may see, in the order their terms are summed.
     ///   - visibleCount: number of slots.
     ///   - scale: logit scale, usually `1/sqrt(headDim)`.
     ///   - output: the token's attention output, `heads × headDim` (the group's heads are written).
     ///   - scores: scratch of at least `groupSize × visibleCount` floats.
+    ///   - instructionSet: the kernel path (clamped to what the CPU has; the best by default).
     public static func attend(query: UnsafePointer<Float>, kvHead: Int, groupSize: Int, kv: PagedKV,
                               visible: UnsafePointer<Int32>, visibleCount: Int, scale: Float,
-                              output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
-        let d = kv.headDim
-        let firstHead = kvHead * groupSize
-        for j in 0..<visibleCount {
-            let key = kv.keys + kv.offset(slot: Int(visible[j]), head: kvHead)
-            for g in 0..<groupSize {
-                scores[g * visibleCount + j] = Vector.dot(query + (firstHead + g) * d, key, count: d) * scale
-            }
-        }
-        for g in 0..<groupSize {
-            let row = scores + g * visibleCount
-            Vector.softmax(row, count: visibleCount)
-            let out = output + (firstHead + g) * d
-            out.initialize(repeating: 0, count: d)
-            for j in 0..<visibleCount {
-                Vector.axpy(row[j], kv.values + kv.offset(slot: Int(visible[j]), head: kvHead), out, count: d)
-            }
-        }
+                              output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                              instructionSet: InstructionSet = .detected) {
+        let first = kvHead * groupSize * kv.headDim
+        dg_attend_isa(instructionSet.rawValue, query + first, groupSize, kv.headDim, kv.keys, kv.values,
+                      kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, visible, visibleCount, scale,
+                      output + first, scores)
     }
 }
