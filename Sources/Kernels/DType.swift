@@ -78,17 +78,31 @@ public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
 
 /// What the small-batch products read as activations when weights are stored in bf16.
 ///
-/// - `f32` (default): activations stay f32 and weights are widened exactly: the transformers
-///   parity contract (≤ 1e-4 relative) holds for every weight precision.
+/// - `f32`: activations stay f32 and weights are widened exactly: the transformers parity
+///   contract (≤ 1e-4 relative) holds for every weight precision.
 /// - `bf16`: activations are rounded to bf16 (nearest even) before every product with a bf16
 ///   weight — llama.cpp's convention for bf16 tensors, and closer to f32 than transformers'
 ///   own bf16 inference, whose residual stream, norms and attention are bf16 too; here only the
 ///   matrix inputs are rounded and everything accumulates in f32. On CPUs with AVX-512 BF16 the
 ///   products run as `vdpbf16ps`, twice the multiply-adds per instruction of the f32 path, which
 ///   is what verifying several drafted tokens is bound by. f16 and f32 weights are unaffected.
+/// - `auto` (the default a model is loaded with): `bf16` where it pays — bf16 weights on a CPU
+///   with AVX-512 BF16 — and `f32` otherwise (`resolved(for:)`).
 public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    case auto
     case f32
     case bf16
 
     public var description: String { rawValue }
+
+    /// The mode a model with `weights` runs in: `self`, or for `auto` the rule above.
+    /// - Parameter weights: the precision most of the model's weights are stored in.
+    /// - Returns: `f32` or `bf16`.
+    public func resolved(for weights: DType) -> ActivationPrecision {
+        guard self == .auto else { return self }
+        return weights == .bf16 && Self.hasBF16DotProducts ? .bf16 : .f32
+    }
+
+    /// Whether this CPU has AVX-512 BF16 (`vdpbf16ps`), the instruction that makes `bf16` pay.
+    public static var hasBF16DotProducts: Bool { dg_cpu_has_bf16_dot() != 0 }
 }

@@ -91,7 +91,7 @@ import Testing
         }
     }
 
-    /// The opt-in bf16 activation mode keeps the oracle: a bf16 target declared with
+    /// The bf16 activation mode keeps the oracle: a bf16 target declared with
     /// `activations: bf16` decodes and verifies bitwise alike, so the speculative graphs still
     /// emit plain greedy decoding of that model, token for token.
     @Test(arguments: ["speculative.yaml", "tree.yaml"])
@@ -99,7 +99,7 @@ import Testing
         let target = Fixtures.root + "/llama-bf16"
         let model = try Fixtures.resources.model(at: target, activations: .bf16).model
         #expect(model.activations == .bf16 && model.weightDType == .bf16)
-        #expect(try Fixtures.resources.model(at: target).model.activations == .f32, "each mode is its own load")
+        #expect(try Fixtures.resources.model(at: target, activations: .f32).model.activations == .f32, "each mode is its own load")
         let yaml = try Self.fixtureVersion(of: name)
             .replacingOccurrences(of: "{ path: \(Fixtures.target) }", with: "{ path: \(target), activations: bf16 }")
         #expect(yaml.contains("activations: bf16"))

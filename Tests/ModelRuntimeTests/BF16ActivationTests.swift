@@ -23,6 +23,20 @@ import Kernels
                 try Fixtures.sequences(dir))
     }
 
+    /// `auto`, the default, runs bf16 weights in this mode where the CPU has AVX-512 BF16 dot
+    /// products and exactly otherwise; other weight precisions always run f32, and an explicit
+    /// request is kept.
+    @Test func autoPicksTheModeThatPays() throws {
+        let bf16 = try Model(directory: Fixtures.root + "/runtime/" + Self.fixture, kvCacheBytes: 1 << 20)
+        #expect(bf16.weightDType == .bf16)
+        #expect(bf16.activations == (ActivationPrecision.hasBF16DotProducts ? .bf16 : .f32))
+        let f32 = try Model(directory: Fixtures.root + "/runtime/llama-gqa-tied", kvCacheBytes: 1 << 20)
+        #expect(f32.weightDType == .f32 && f32.activations == .f32)
+        #expect(ActivationPrecision.auto.resolved(for: .f16) == .f32)
+        #expect(ActivationPrecision.f32.resolved(for: .bf16) == .f32)
+        #expect(ActivationPrecision.bf16.resolved(for: .f16) == .bf16)
+    }
+
     @Test func verifyingEqualsDecodingBitwise() throws {
         let (model, sequences) = try Self.load()
         #expect(model.weightDType == .bf16)

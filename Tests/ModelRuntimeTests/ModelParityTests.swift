@@ -10,7 +10,8 @@ import Kernels
 
     static func load(_ name: String) throws -> (Model, [Fixtures.Sequence]) {
         let dir = Fixtures.root + "/runtime/" + name
-        return (try Model(directory: dir, kvCacheBytes: 16 << 20, pool: ComputePool(threadCount: 2)), try Fixtures.sequences(dir))
+        return (try Model(directory: dir, kvCacheBytes: 16 << 20, pool: ComputePool(threadCount: 2), activations: .f32),
+                try Fixtures.sequences(dir))
     }
 
     @Test func fixturesArePresent() {

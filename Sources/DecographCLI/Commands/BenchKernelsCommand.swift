@@ -14,7 +14,7 @@ extension CommandSpec {
             """,
         options: [
             .value("dtype", "TYPE", help: "Weight precision: bf16 (default), f16, f32."),
-            .value("activations", "TYPE", help: "What products with bf16 weights read: f32 (default) or bf16 (rounded; AVX-512 BF16 dot products)."),
+            .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 or bf16 (rounded)."),
             .value("threads", "N", help: "Threads (default: all cores)."),
             .value("megabytes", "N", help: "Weight matrix size in MB (default 512)."),
             .value("repeats", "N", help: "Interleaved repetitions (default 5)."),
@@ -29,7 +29,7 @@ extension CommandSpec {
             guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
                 throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
             }
-            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .f32
+            let activations = try (args.choice("activations", as: ActivationPrecision.self) ?? .auto).resolved(for: dtype)
             let pool = ComputePool(threadCount: threads)
             let K = try args.int("columns", in: 16...65536) ?? 2048
             let N = megabytes * 1_000_000 / (K * dtype.size) / 64 * 64

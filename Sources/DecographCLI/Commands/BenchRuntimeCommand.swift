@@ -18,7 +18,7 @@ extension CommandSpec {
             .value("model", "DIR", help: "A Hugging Face model directory."),
             .value("random", "SHAPE", help: "A random-weight model: \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: " or "))."),
             .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
-            .value("activations", "TYPE", help: "What products with bf16 weights read: f32 (default, exact) or bf16 (rounded; AVX-512 BF16 dot products)."),
+            .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
             .value("threads", "N", help: "Largest thread count (default: all cores)."),
             .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
             .flag("json", help: "Print one JSON object."),
@@ -26,7 +26,7 @@ extension CommandSpec {
         body: { args, context in
             let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
             let pool = ComputePool(threadCount: threads)
-            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .f32
+            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .auto
             let model: Model
             switch (args.value("model"), args.value("random")) {
             case (let dir?, nil):

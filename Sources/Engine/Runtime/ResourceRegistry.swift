@@ -42,7 +42,7 @@ public final class ResourceRegistry: Sendable {
     ///   - activations: what products with bf16 weights read (`ActivationPrecision`).
     /// - Returns: the shared service.
     /// - Throws: the runtime's error naming the file at fault.
-    public func model(at path: String, activations: ActivationPrecision = .f32) throws -> BatchingForwardService {
+    public func model(at path: String, activations: ActivationPrecision = .auto) throws -> BatchingForwardService {
         let directory = Self.key(path)
         let key = activations == .f32 ? directory : directory + "#activations=" + activations.rawValue
         return try models.withLock { loaded in

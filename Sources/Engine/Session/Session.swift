@@ -60,7 +60,7 @@ public final class Session {
             guard let entry = plan.models.first(where: { $0.name == name }), let path = entry.path else {
                 throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
             }
-            var activations = ActivationPrecision.f32
+            var activations = ActivationPrecision.auto
             if case .string(let text)? = entry.fields["activations"], let mode = ActivationPrecision(rawValue: text) {
                 activations = mode
             }

@@ -19,7 +19,8 @@ public final class Model: @unchecked Sendable {
     public let cache: KVCache
     /// Threads used by forward passes.
     public let pool: ComputePool
-    /// What products with bf16 weights read as activations (`ActivationPrecision`; default f32).
+    /// What products with bf16 weights read as activations: `f32` or `bf16`, the load-time
+    /// request resolved for the weights (`ActivationPrecision.resolved(for:)`).
     public let activations: ActivationPrecision
 
     let layers: [DecoderLayer]
@@ -40,10 +41,11 @@ public final class Model: @unchecked Sendable {
     ///   - directory: the model directory.
     ///   - kvCacheBytes: memory limit of the KV cache.
     ///   - pool: compute threads.
-    ///   - activations: what products with bf16 weights read as activations.
+    ///   - activations: what products with bf16 weights read as activations (`auto`: bf16 where
+    ///     the weights and the CPU make it pay; `f32` for exact parity with transformers).
     /// - Throws: `RuntimeError` naming the file and tensor at fault.
     public convenience init(directory: String, kvCacheBytes: Int = defaultKVCacheBytes, pool: ComputePool = .shared,
-                            activations: ActivationPrecision = .f32) throws {
+                            activations: ActivationPrecision = .auto) throws {
         let config = try ModelConfig(contentsOf: directory + "/config.json")
         let weights = try ModelWeights(directory: directory)
         try self.init(config: config, weights: weights, storage: weights, name: directory,
@@ -56,7 +58,7 @@ public final class Model: @unchecked Sendable {
         self.name = name
         self.storage = storage
         self.pool = pool
-        self.activations = activations
+        self.activations = activations.resolved(for: dtype)
         weightDType = dtype
         embedding = try weights.matrix("model.embed_tokens.weight", rows: config.vocabularySize, columns: config.hiddenSize)
         if config.tiedEmbeddings {

@@ -61,7 +61,7 @@ extension Model {
     /// - Throws: `RuntimeError` if the cache cannot be reserved.
     public static func random(config: ModelConfig, dtype: DType, seed: UInt64 = 42,
                               kvCacheBytes: Int = 256 << 20, pool: ComputePool = .shared,
-                              activations: ActivationPrecision = .f32) throws -> Model {
+                              activations: ActivationPrecision = .auto) throws -> Model {
         let weights = RandomWeights(dtype: dtype, seed: seed)
         return try Model(config: config, weights: weights, storage: weights,
                          name: "random \(config.hiddenSize)h×\(config.layerCount)L \(dtype)",
