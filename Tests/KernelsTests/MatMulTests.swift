@@ -12,7 +12,9 @@ import CKernels
     }
 
     static let shapes = [Case(M: 1, N: 7, K: 33), Case(M: 3, N: 12, K: 64), Case(M: 5, N: 9, K: 17),
-                         Case(M: 8, N: 16, K: 100), Case(M: 16, N: 5, K: 48), Case(M: 40, N: 70, K: 96)]
+                         Case(M: 8, N: 16, K: 100), Case(M: 16, N: 5, K: 48), Case(M: 40, N: 70, K: 96),
+                         // Many 4-row blocks and a tail row, at one and two activation rows.
+                         Case(M: 1, N: 37, K: 64), Case(M: 2, N: 50, K: 40)]
 
     static func values(_ n: Int, seed: UInt64) -> [Float] {
         var s = seed
@@ -83,7 +85,7 @@ import CKernels
     /// The bf16 activation mode (AVX-512 BF16 dot products where the CPU has them) against the
     /// same reference over rounded activations, on every path, with k-chunk and vector tails
     /// (K = 2100 spans two 2048-column chunks and ends mid-vector).
-    @Test(arguments: shapes + [Case(M: 4, N: 8, K: 2100), Case(M: 9, N: 6, K: 31)])
+    @Test(arguments: shapes + [Case(M: 4, N: 8, K: 2100), Case(M: 9, N: 6, K: 31), Case(M: 3, N: 23, K: 2100)])
     func bf16ActivationsOnEveryPath(_ c: Case) {
         for isa in [InstructionSet.portable, .avx2, .avx512] where isa.rawValue <= InstructionSet.detected.rawValue {
             Self.check(c, dtype: .bf16, isa: isa, activations: .bf16)
