@@ -531,10 +531,11 @@ static TBF16 void mm_dot(const uint16_t *W, size_t K, size_t n0, size_t n1, cons
      * prefetch. The weights are then read as one sequential stream, which the hardware
      * prefetchers follow best; each row's sum is formed exactly as in the 4-row tile, so decode
      * and verification stay bitwise identical. Measured in a microbenchmark alternating each walk
-     * with bandwidth-probe passes (256 MB, two threads, 13 runs): 93–104 % of the probe against
-     * 92–101 % for 4-row blocks with prefetch, ahead in 11 runs; two rows at a time without
-     * prefetch fell to 55–79 %. The f32-activation kernels keep the 4-row blocks: their rows are
-     * one chain of dependent multiply-adds, too slow one at a time (83–91 %). */
+     * with bandwidth-probe passes (256 MB, two threads, 13 runs): median 99.3 % of the probe
+     * (93–109 %) against 96.5 % (92–104 %) for 4-row blocks with prefetch, ahead in 9 runs; two
+     * rows at a time without prefetch fell to 55–79 %. The f32-activation kernels keep the 4-row
+     * blocks: their rows are one chain of dependent multiply-adds, too slow one at a time
+     * (median 85 %, 65 % in the fast-memory phases, against 92 %). */
     if (M == 1) {
         for (; n < n1; n++) rows_dot(W, K, n, 1, Xb, 1, Y, ldy, (size_t)-1, n1);
         return;
