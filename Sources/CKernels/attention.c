@@ -13,7 +13,6 @@
  */
 #include "CKernels.h"
 #include "simd.h"
-#include <math.h>
 #include <string.h>
 
 INLINE const float *slot_row(const float *pool, const int32_t *table, size_t block_size, size_t kv_heads,
@@ -23,22 +22,18 @@ INLINE const float *slot_row(const float *pool, const int32_t *table, size_t blo
 }
 
 /* Softmax of each of the G score rows in place (the scores are finite: every list is non-empty). */
-INLINE void softmax_rows(float *scores, size_t G, size_t count, void (*exp_row)(const float *, float *, size_t)) {
+INLINE void softmax_rows(float *scores, size_t G, size_t count, int isa) {
     for (size_t g = 0; g < G; g++) {
         float *row = scores + g * count;
         float m = row[0];
         for (size_t j = 1; j < count; j++) m = row[j] > m ? row[j] : m;
         for (size_t j = 0; j < count; j++) row[j] -= m;
-        exp_row(row, row, count);
+        dg_exp_isa(isa, row, row, count);
         float sum = 0;
         for (size_t j = 0; j < count; j++) sum += row[j];
         float inv = 1.0f / sum;
         for (size_t j = 0; j < count; j++) row[j] *= inv;
     }
-}
-
-static void exp_row_portable(const float *x, float *y, size_t count) {
-    for (size_t i = 0; i < count; i++) y[i] = expf(x[i]);
 }
 
 static void attend_portable(const float *q, size_t G, size_t d, const float *keys, const float *values,
@@ -52,7 +47,7 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
             scores[g * count + j] = s * scale;
         }
     }
-    softmax_rows(scores, G, count, exp_row_portable);
+    softmax_rows(scores, G, count, DG_ISA_PORTABLE);
     memset(out, 0, G * d * sizeof(float));
     for (size_t j = 0; j < count; j++) {
         const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, visible[j]);
@@ -64,7 +59,7 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
 }
 
 /* Up to 64 features (four vectors) of the output at a time, kept in registers over all slots. */
-#define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, EXPROW)                 \
+#define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, ISA)                 \
     static TARGET void NAME(const float *q, size_t G, size_t d, const float *keys, const float *values,       \
                             const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,         \
                             const int32_t *visible, size_t count, float scale, float *out, float *scores) {    \
@@ -78,7 +73,7 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
                 scores[g * count + j] = REDUCE(acc) * scale;                                                   \
             }                                                                                                  \
         }                                                                                                      \
-        softmax_rows(scores, G, count, EXPROW);                                                                          \
+        softmax_rows(scores, G, count, ISA);                                                                          \
         for (size_t g = 0; g < G; g++) {                                                                       \
             const float *p = scores + g * count;                                                               \
             for (size_t c = 0; c < nv; c += 4) {                                                               \
@@ -101,28 +96,10 @@ INLINE T256 float reduce256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static T512 void exp_row_512(const float *x, float *y, size_t count) {
-    for (size_t i = 0; i < count; i += 16) {
-        __mmask16 mk = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1u);
-        _mm512_mask_storeu_ps(y + i, mk, exp512(_mm512_maskz_loadu_ps(mk, x + i)));
-    }
-}
-
-static T256 void exp_row_256(const float *x, float *y, size_t count) {
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, exp256(_mm256_loadu_ps(x + i)));
-    if (i < count) {
-        float t[8] = {0};
-        memcpy(t, x + i, (count - i) * sizeof(float));
-        _mm256_storeu_ps(t, exp256(_mm256_loadu_ps(t)));
-        memcpy(y + i, t, (count - i) * sizeof(float));
-    }
-}
-
 ATTEND_VECTOR_PATH(attend_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
-                   _mm512_fmadd_ps, _mm512_set1_ps, _mm512_reduce_add_ps, exp_row_512)
+                   _mm512_fmadd_ps, _mm512_set1_ps, _mm512_reduce_add_ps, DG_ISA_AVX512)
 ATTEND_VECTOR_PATH(attend_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
-                   _mm256_fmadd_ps, _mm256_set1_ps, reduce256, exp_row_256)
+                   _mm256_fmadd_ps, _mm256_set1_ps, reduce256, DG_ISA_AVX2)
 
 void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
