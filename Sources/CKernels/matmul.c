@@ -290,20 +290,29 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
  * microbenchmark runs alternating the variants; docs/ARCHITECTURE.md has the whole-model runs). */
 INLINE size_t pf_next(size_t pf, size_t end) { return pf != (size_t)-1 && pf + 8 <= end ? pf + 4 : (size_t)-1; }
 
+/* The bf16 dot-product kernel's rule instead: every activation tile prefetches the same next block.
+ * Its tiles are short (one vdpbf16ps per 32 weights and activation row), and the repeated
+ * prefetches, which mostly hit L2 already, keep that block's lines coming; prefetching further
+ * blocks overran the outstanding requests. Same microbenchmark, M = 8 over the probe: 80–82 % →
+ * 89 % (M = 4 and 16 unchanged or better); the f32-activation kernel lost 2–4 points this way, so
+ * it keeps pf_next. */
+INLINE size_t pf_same(size_t pf, size_t end) { (void)end; return pf; }
+
 /* The k-chunks and activation tiles over one block of RB weight rows, for both bf16 kernels:
- * TILE(W, K, k0, k1, n, RB, X + m * K, MB, Y + m * ldy, ldy, pf) per chunk and tile of MB ≤ 4 rows. */
-#define DG_ROWS_BY_TILES(TILE, W, K, n, RB, X, M, Y, ldy, pf_row, pf_end)                                   \
+ * TILE(W, K, k0, k1, n, RB, X + m * K, MB, Y + m * ldy, ldy, pf) per chunk and tile of MB ≤ 4 rows;
+ * NEXT(pf, pf_end) is the block the tile after one that prefetched pf prefetches. */
+#define DG_ROWS_BY_TILES(TILE, NEXT, W, K, n, RB, X, M, Y, ldy, pf_row, pf_end)                             \
     for (size_t k0 = 0; k0 < (K); k0 += DG_K_CHUNK) {                                                     \
         size_t k1 = (K) - k0 > DG_K_CHUNK ? k0 + DG_K_CHUNK : (K);                                       \
         size_t pf = (pf_row), m = 0;                                                                    \
-        for (; m + 4 <= (M); m += 4, pf = pf_next(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 4, (Y) + m * (ldy), ldy, pf); \
-        for (; m + 2 <= (M); m += 2, pf = pf_next(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 2, (Y) + m * (ldy), ldy, pf); \
+        for (; m + 4 <= (M); m += 4, pf = NEXT(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 4, (Y) + m * (ldy), ldy, pf); \
+        for (; m + 2 <= (M); m += 2, pf = NEXT(pf, pf_end)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 2, (Y) + m * (ldy), ldy, pf); \
         if (m < (M)) TILE(W, K, k0, k1, n, RB, (X) + m * (K), 1, (Y) + m * (ldy), ldy, pf);              \
     }
 
 INLINE T512 void rows512_eo(const uint16_t *W, size_t K, size_t n, int RB, const float *Xp, size_t M,
                             float *Y, size_t ldy, size_t pf_row, size_t pf_end) {
-    DG_ROWS_BY_TILES(tile512_eo, W, K, n, RB, Xp, M, Y, ldy, pf_row, pf_end)
+    DG_ROWS_BY_TILES(tile512_eo, pf_next, W, K, n, RB, Xp, M, Y, ldy, pf_row, pf_end)
 }
 
 /* Per-thread scratch for the permuted activations, grown as needed and kept: a fresh allocation
@@ -503,7 +512,7 @@ INLINE TBF16 void tile_dot(const uint16_t *W, size_t K, size_t k0, size_t k1, si
 
 INLINE TBF16 void rows_dot(const uint16_t *W, size_t K, size_t n, int RB, const uint16_t *Xb, size_t M,
                            float *Y, size_t ldy, size_t pf_row, size_t pf_end) {
-    DG_ROWS_BY_TILES(tile_dot, W, K, n, RB, Xb, M, Y, ldy, pf_row, pf_end)
+    DG_ROWS_BY_TILES(tile_dot, pf_same, W, K, n, RB, Xb, M, Y, ldy, pf_row, pf_end)
 }
 
 static TBF16 void round_rows_bf16(const float *X, size_t M, size_t ldx, size_t K, uint16_t *Xb) {
