@@ -19,8 +19,8 @@
  * exact), a degree-7 Taylor polynomial for e^r (truncation |r|⁸/8! < 3e-8 relative), then 2ⁿ.
  * Within 2 ulp of glibc's expf over the float range; above 88.72 gives +∞, below −103.97 gives 0,
  * NaN stays NaN. Swift's SIMD types compile to SSE lanes here and their compares and selects run
- * lane by lane, so the SwiGLU gate (the only exp on the model's hot path) lives in C:
- * `bench runtime` showed it at 5–6 % of an 8-token verification pass, now < 1 %.
+ * lane by lane, so the model's two uses of exp live in C: the SwiGLU gate (`bench runtime`
+ * showed it at 5–6 % of an 8-token verification pass, now < 1 %) and attention's softmax.
  */
 #define EXP_LO -103.97208f
 #define EXP_HI 88.72283f

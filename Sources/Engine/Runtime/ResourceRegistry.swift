@@ -35,8 +35,9 @@ public final class ResourceRegistry: Sendable {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    /// The forward service of the model in `path`, loading it on first use. The two activation
-    /// modes are two loads sharing the memory-mapped weights' pages but not a KV cache.
+    /// The forward service of the model in `path`, loading it on first use. Each requested
+    /// activation mode (`auto`, `f32`, `bf16`) is its own load — sharing the memory-mapped
+    /// weights' pages but not a KV cache — even where `auto` resolves to the same mode as another.
     /// - Parameters:
     ///   - path: the model directory.
     ///   - activations: what products with bf16 weights read (`ActivationPrecision`).
