@@ -89,17 +89,10 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
         }                                                                                                      \
     }
 
-INLINE T256 float reduce256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 ATTEND_VECTOR_PATH(attend_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
                    _mm512_fmadd_ps, _mm512_set1_ps, _mm512_reduce_add_ps, DG_ISA_AVX512)
 ATTEND_VECTOR_PATH(attend_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
-                   _mm256_fmadd_ps, _mm256_set1_ps, reduce256, DG_ISA_AVX2)
+                   _mm256_fmadd_ps, _mm256_set1_ps, hsum256, DG_ISA_AVX2)
 
 void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,

@@ -4,9 +4,10 @@
  * Decode and speculative verification multiply a handful of activation rows (M = 1…32) by every
  * weight matrix of the model. That work is bound by how fast the weights stream from memory, so
  * the kernel reads each weight row exactly once for all M activation rows, widens bf16/f16 to f32
- * in registers (exact), and accumulates in f32. Activations stay f32 by default: rounding them to
- * bf16 (as vdpbf16ps needs) costs ~3 significant digits and breaks parity with transformers; the
- * opt-in bf16 activation mode (dg_matmul_bf16x_isa, below) does exactly that for bf16 weights.
+ * in registers (exact), and accumulates in f32. Activations stay f32 here: rounding them to bf16
+ * (as vdpbf16ps needs) costs ~3 significant digits and breaks parity with transformers; the bf16
+ * activation mode (dg_matmul_bf16x_isa, below; the default for bf16 weights on CPUs with AVX-512
+ * BF16) does exactly that.
  *
  * Blocking: RB = 4 weight rows × MB = 4 activation rows → 16 accumulators, 16-wide k steps.
  * Weight rows of one block are re-read from L1/L2 for further activation-row blocks.
@@ -368,14 +369,6 @@ INLINE T256 __m256 ldw256(int dt, const void *W, size_t off) {
     }
 }
 
-INLINE T256 float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
-}
-
 INLINE T256 void tile256(int dt, const void *W, size_t K, size_t n, int RB, const float *X,
                          size_t ldx, int MB, float *Y, size_t ldy) {
     __m256 acc[4][2];
@@ -451,12 +444,13 @@ void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, si
 
 /* ---------------------------------------------------------------- bf16-activation products */
 /*
- * The opt-in `bf16` activation mode for bf16 weights (llama.cpp's convention for bf16 tensors):
+ * The `bf16` activation mode for bf16 weights (llama.cpp's convention for bf16 tensors):
  * each activation is rounded to bf16 (round to nearest even) and the products accumulate in f32.
  * With AVX-512 BF16, `vdpbf16ps` does 32 multiply-adds per instruction against 16 for `vfmadd`
  * over widened weights, and on this Zen 5 both retire one per cycle: the multiply-add ceiling of
- * verification doubles (docs/ARCHITECTURE.md, "Precision and kernels"). Tiles, k-chunks and
- * prefetch are those of the f32-activation kernel; one accumulator per (weight row, activation row)
+ * verification doubles (docs/ARCHITECTURE.md, "Precision and kernels"). Tiles and k-chunks are
+ * those of the f32-activation kernel (the row walk at M = 1 and the prefetch rule differ, see
+ * mm_dot and pf_same); one accumulator per (weight row, activation row)
  * over the same k order for every tile shape, so decode and verification stay bitwise identical.
  * Without AVX-512 BF16 the rounded activations are widened back to f32 and the f32-activation
  * kernel runs: the same products (bf16 × bf16 is exact in f32), summed in another order.

@@ -13,6 +13,15 @@
 /* AVX-512 BF16 on top of T512, so T512 helpers inline into its functions. */
 #define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16")))
 
+/* The sum of a 256-bit vector's lanes: halves, then pairs, then the last two. */
+INLINE T256 float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
 /* ---------------------------------------------------------------- exponential */
 /*
  * e^x in vector registers: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite, ln 2 split so n·ln2High is

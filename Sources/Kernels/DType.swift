@@ -103,6 +103,12 @@ public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringCon
         return weights == .bf16 && Self.hasBF16DotProducts ? .bf16 : .f32
     }
 
+    /// Whether a product with weights stored as `weights` rounds its activations in this mode: only
+    /// `bf16` with bf16 weights does.
+    /// - Parameter weights: the weights' precision.
+    /// - Returns: `true` for the rounded (bf16 dot-product) products.
+    public func rounds(_ weights: DType) -> Bool { self == .bf16 && weights == .bf16 }
+
     /// Whether this CPU has AVX-512 BF16 (`vdpbf16ps`), the instruction that makes `bf16` pay.
     public static var hasBF16DotProducts: Bool { dg_cpu_has_bf16_dot() != 0 }
 }

@@ -3,10 +3,10 @@
 /*
  * The few SIMD loops Swift cannot express: AVX-512 / AVX2 matrix–vector products over weights
  * kept in their stored precision (f32, f16, bf16), always accumulating in f32, selected at run
- * time by CPU feature with a portable C fallback (and, for bf16 weights in the opt-in bf16
- * activation mode, AVX-512 BF16 dot products); and the SwiGLU gate's exponential, whose
- * compares and selects Swift's SIMD types run lane by lane. Everything else numeric lives in
- * Swift (module Kernels).
+ * time by CPU feature with a portable C fallback (and, for bf16 weights in the bf16 activation
+ * mode, AVX-512 BF16 dot products); paged attention; and the exponential of the SwiGLU gate and
+ * the softmax, whose compares and selects Swift's SIMD types run lane by lane. Everything else
+ * numeric lives in Swift (module Kernels).
  */
 #include <stddef.h>
 #include <stdint.h>

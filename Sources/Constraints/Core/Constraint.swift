@@ -249,7 +249,8 @@ public struct Constraint {
                 continue
             }
             insertTokens(ofNodes: k..<(k + 1), into: &mask)
-            if v.uniformBelow[k] != 0 && Self.staysInside(below: k, code: next, in: v, table: table, transitions: &transitions) {
+            if v.uniformBelow[k] != 0 && table.takesUniformSubtree(v.uniformBelow[k], code: next, height: Int(v.uniformHeight[k]),
+                                                                   whole: true, transitions: &transitions) {
                 insertTokens(ofNodes: (k + 1)..<Int(v.subtreeEnd[k]), into: &mask)
                 k = Int(v.subtreeEnd[k])
                 continue
@@ -266,20 +267,6 @@ public struct Constraint {
     private func insertTokens(ofNodes nodes: Range<Int>, into mask: inout TokenMask) {
         let v = vocabulary
         for t in Int(v.nodeTokenStart[nodes.lowerBound])..<Int(v.nodeTokenStart[nodes.upperBound]) { mask.insert(Int(v.nodeTokens[t])) }
-    }
-
-    /// Whether every token below trie node `k` (a uniform subtree, entered in the lexeme state
-    /// `code` encodes) is read by the lexeme itself: the set's bytes lead level after level to live
-    /// states that do not accept (nothing is handed to the parser then: below `k` the walk is at
-    /// least two levels under its root, where only follow bytes are handed over), or read back into
-    /// this accepting state (what the parser would be handed then lies in the subtree, read already).
-    private static func staysInside(below k: Int, code: Int32, in v: TokenVocabulary, table: WalkTable,
-                                    transitions: inout UnsafeMutablePointer<Int32>) -> Bool {
-        var uniformNext = table.uniformNext
-        return code & 1 == 0
-            ? table.uniformRun(v.uniformBelow[k], from: code >> 1, height: Int(v.uniformHeight[k]),
-                               transitions: &transitions, uniformNext: &uniformNext)
-            : table.uniformSelfLoop(v.uniformBelow[k], code: code, transitions: &transitions, uniformNext: &uniformNext)
     }
 
     /// The bytes every continuation must start with: a run where the grammar leaves exactly one choice

@@ -200,12 +200,8 @@ final class LexemeMaskCache {
                     // subtree, read by the lexeme already — so no exit is recorded, provided the
                     // slice holds the whole subtree (no deeper child with another byte). Token ids
                     // below are contiguous.
-                    let whole = next & 1 == 0
-                        ? table.uniformRun(uniformBelow[i], from: local, height: Int(uniformHeight[i]),
-                                           transitions: &transitions, uniformNext: &uniformNext)
-                        : wholeSubtree[i] && table.uniformSelfLoop(uniformBelow[i], code: next, transitions: &transitions,
-                                                                   uniformNext: &uniformNext)
-                    if whole {
+                    if table.takesUniformSubtree(uniformBelow[i], code: next, height: Int(uniformHeight[i]),
+                                                 whole: wholeSubtree[i], transitions: &transitions, uniformNext: &uniformNext) {
                         mark(i &+ 1, Int(ends[i]))
                         i = Int(ends[i])
                         continue
@@ -283,12 +279,36 @@ final class WalkTable {
         return n
     }
 
+    /// Whether every token below a node with uniform subtree `kinds` and `height`
+    /// (`TokenTrieSlice.uniformBelow`, `uniformHeight`), entered in the lexeme state `code` encodes,
+    /// is read by the lexeme itself, so the walk takes the subtree at once: the set's bytes lead
+    /// level after level to live states that do not accept (no exit below), or, from an accepting
+    /// state, read back into it (what the parser would be handed at those exits lies in the subtree,
+    /// read already) — the latter only when the walk holds the `whole` subtree. Deciding may move
+    /// both tables; the caller's copies of the pointers are refreshed.
+    @inline(__always)
+    func takesUniformSubtree(_ kinds: UInt8, code: Int32, height: Int, whole: Bool,
+                             transitions pointer: inout UnsafeMutablePointer<Int32>,
+                             uniformNext next: inout UnsafeMutablePointer<Int32>) -> Bool {
+        code & 1 == 0
+            ? uniformRun(kinds, from: code >> 1, height: height, transitions: &pointer, uniformNext: &next)
+            : whole && uniformSelfLoop(kinds, code: code, transitions: &pointer, uniformNext: &next)
+    }
+
+    /// `takesUniformSubtree` for a caller that keeps no copy of `uniformNext`.
+    @inline(__always)
+    func takesUniformSubtree(_ kinds: UInt8, code: Int32, height: Int, whole: Bool,
+                             transitions pointer: inout UnsafeMutablePointer<Int32>) -> Bool {
+        var next = uniformNext
+        return takesUniformSubtree(kinds, code: code, height: height, whole: whole, transitions: &pointer, uniformNext: &next)
+    }
+
     /// Whether, for one of the uniform sets in `kinds` (`TokenTrieSlice.uniformBelow`), `height`
     /// levels of that set's bytes from local state `local` keep the lexeme alive and not accepting,
     /// deciding `uniformNext` where needed. Deciding looks transitions up, which may move both
     /// tables, so the caller's copies of the pointers are refreshed.
     @inline(__always)
-    func uniformRun(_ kinds: UInt8, from local: Int32, height: Int, transitions pointer: inout UnsafeMutablePointer<Int32>,
+    private func uniformRun(_ kinds: UInt8, from local: Int32, height: Int, transitions pointer: inout UnsafeMutablePointer<Int32>,
                     uniformNext next: inout UnsafeMutablePointer<Int32>) -> Bool {
         var kinds = kinds
         while kinds != 0 {
@@ -311,7 +331,7 @@ final class WalkTable {
     /// (as in `transitions`) back to it, deciding `uniformNext` where needed (which may move both
     /// tables; the caller's pointers are refreshed).
     @inline(__always)
-    func uniformSelfLoop(_ kinds: UInt8, code: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
+    private func uniformSelfLoop(_ kinds: UInt8, code: Int32, transitions pointer: inout UnsafeMutablePointer<Int32>,
                          uniformNext next: inout UnsafeMutablePointer<Int32>) -> Bool {
         var kinds = kinds
         let local = code >> 1

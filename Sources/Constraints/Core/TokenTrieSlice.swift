@@ -26,9 +26,9 @@ struct TokenTrieSlice: Sendable {
     /// Byte sets a subtree can be taken at once for (`uniformSets`): bit k of `uniformBelow[i]` is
     /// set when node i has children and every node below it (not the node itself) is entered by a
     /// byte of `uniformSets[k]`. A lexeme state whose bytes of that set all lead to one state, level
-    /// after level without accepting (`WalkTable.uniformRun`: a string body reading text back into
-    /// itself, a counted string counting on, an e-mail's local part reading letters), takes the
-    /// whole subtree without a step per node.
+    /// after level without accepting (`WalkTable.takesUniformSubtree`: a string body reading text
+    /// back into itself, a counted string counting on, an e-mail's local part reading letters),
+    /// takes the whole subtree without a step per node.
     let uniformBelow: [UInt8]
     /// The subtree height (deepest depth below minus the node's own, 1…255) of nodes with a
     /// `uniformBelow` bit; 0 elsewhere.
@@ -59,7 +59,7 @@ struct TokenTrieSlice: Sendable {
 
     /// Whether the slice holds the node's whole subtree of the whole trie and reports all of it:
     /// where the lexeme reads every byte below back into an accepting state
-    /// (`WalkTable.uniformSelfLoop`), the exits inside the subtree add nothing, and there is no
+    /// (`WalkTable.takesUniformSubtree`), the exits inside the subtree add nothing, and there is no
     /// deeper child outside the slice whose exit would.
     let wholeSubtree: [Bool]
 

@@ -24,7 +24,7 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
             let n = inner.next(state - base, byte)
             return n < 0 ? -1 : base + n
         }
-        if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+        if Self.whitespace.contains(byte) {
             guard let maxWhitespace else { return 0 }
             return state < maxWhitespace ? state + 1 : -1
         }
@@ -32,20 +32,25 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
         return n < 0 ? -1 : base + n
     }
 
-    /// Whitespace states are their own class; the others carry the inner state's class, in the same
-    /// numbering (see `ByteLexeme`).
+    /// JSON's whitespace: space, tab, line feed, carriage return.
+    private static let whitespace: ByteSet = {
+        var set = ByteSet()
+        for w: UInt8 in [0x20, 0x09, 0x0A, 0x0D] { set.insert(w) }
+        return set
+    }()
+
     /// Inside the value, the inner lexeme's class; before it, the four whitespace bytes (which all
     /// count alike), or the inner start state's class without them (see `ByteLexeme`).
     func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
         if state >= base { return inner.transitionClass(state - base, byte) }
-        var whitespace = ByteSet()
-        for w: UInt8 in [0x20, 0x09, 0x0A, 0x0D] { whitespace.insert(w) }
-        if whitespace.contains(byte) { return whitespace }
+        if Self.whitespace.contains(byte) { return Self.whitespace }
         var c = inner.transitionClass(inner.startState, byte)
-        whitespace.forEach { c.remove($0) }
+        Self.whitespace.forEach { c.remove($0) }
         return c
     }
 
+    /// Whitespace states are their own class; the others carry the inner state's class, in the same
+    /// numbering (see `ByteLexeme`).
     func maskClass(of state: Int32, horizon: Int) -> Int32 {
         state >= base ? base + inner.maskClass(of: state - base, horizon: horizon) : state
     }

@@ -45,7 +45,7 @@ public final class ResourceRegistry: Sendable {
     /// - Throws: the runtime's error naming the file at fault.
     public func model(at path: String, activations: ActivationPrecision = .auto) throws -> BatchingForwardService {
         let directory = Self.key(path)
-        let key = activations == .f32 ? directory : directory + "#activations=" + activations.rawValue
+        let key = directory + "#activations=" + activations.rawValue
         return try models.withLock { loaded in
             if let service = loaded[key] { return service }
             let service = BatchingForwardService(model: try Model(directory: directory, pool: pool, activations: activations))

@@ -39,7 +39,7 @@ public enum MatMul {
             pool.parallelFor(count: weight.rows, alignment: 4) { r in
                 streaming(weight, r, x, M, ldx, y, ldy, activations)
             }
-        } else if activations == .bf16 && weight.dtype == .bf16 {
+        } else if activations.rounds(weight.dtype) {
             // Prefill reads the same rounded activations as the streaming path.
             let K = weight.columns
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
@@ -63,7 +63,7 @@ public enum MatMul {
     private static func streaming(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
                                   _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                   _ activations: ActivationPrecision, isa: Int32 = dg_cpu_isa()) {
-        if activations == .bf16 && weight.dtype == .bf16 {
+        if activations.rounds(weight.dtype) {
             dg_matmul_bf16x_isa(isa, weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
                                 r.upperBound, x, M, ldx, y, ldy)
         } else {

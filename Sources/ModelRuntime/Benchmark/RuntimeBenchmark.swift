@@ -139,7 +139,7 @@ public struct RuntimeBenchmark: Sendable {
         _ = try time(1)
         // Interleave k = 1 with each k so both see the same machine state; keep medians.
         var ones: [Double] = [], rates: [Double] = []
-        let bf16Products = model.activations == .bf16 && model.weightDType == .bf16
+        let bf16Products = model.activations.rounds(model.weightDType)
         var perK: [Int: [Double]] = [:]
         for _ in 0..<options.verifyRepeats {
             for k in options.verifyLengths {
