@@ -279,9 +279,11 @@ INLINE T512 void tile512_eo(const uint16_t *W, size_t K, size_t k0, size_t k1, s
     store_chunk512(acc, RB, MB, Y, ldy, n, k0);
 }
 
-/* Columns per k-chunk: 4 activation rows × 2048 f32 = 32 KB plus 4 weight rows × 2048 bf16 =
- * 16 KB stay within L1 (48 KB) for any K; without chunking, K = 5632 (an MLP down projection)
- * streams the activations from L2 and runs ~25 % slower at M ≥ 4. */
+/* Columns per k-chunk: without chunking, K = 5632 (an MLP down projection) streams the
+ * activations from L2 and runs ~25 % slower at M ≥ 4. (4 activation rows × 2048 f32 are 32 KB,
+ * all of this Zen 4's L1D; the 2048 was chosen by measurement, not by that arithmetic.) The bf16
+ * kernel's chunks fix its summation order, which decode and verification share: a 1024-column
+ * chunk with chunk-major activations was measured (docs/ARCHITECTURE.md) and not kept. */
 #define DG_K_CHUNK 2048
 
 /* The block after `pf` (4 rows on), or none when that passes `end`. The first activation tile of a
@@ -447,7 +449,7 @@ void dg_matmul_wt_isa(int isa, int dtype, const void *W, size_t K, size_t n0, si
  * The `bf16` activation mode for bf16 weights (llama.cpp's convention for bf16 tensors):
  * each activation is rounded to bf16 (round to nearest even) and the products accumulate in f32.
  * With AVX-512 BF16, `vdpbf16ps` does 32 multiply-adds per instruction against 16 for `vfmadd`
- * over widened weights, and on this Zen 5 both retire one per cycle: the multiply-add ceiling of
+ * over widened weights, and on this Zen 4 both retire one per cycle: the multiply-add ceiling of
  * verification doubles (docs/ARCHITECTURE.md, "Precision and kernels"). Tiles and k-chunks are
  * those of the f32-activation kernel (the row walk at M = 1 and the prefetch rule differ, see
  * mm_dot and pf_same); one accumulator per (weight row, activation row)
