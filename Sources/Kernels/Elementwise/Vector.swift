@@ -1,9 +1,6 @@
 import CKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Row-wise numeric kernels over f32 buffers: normalisation, activations, softmax, reductions.
+/// Row-wise numeric kernels over f32 buffers: normalisation, activations, reductions.
 /// 16-wide SIMD with several accumulators where a reduction is long.
 public enum Vector {
     /// Dot product of two f32 vectors.
@@ -87,27 +84,6 @@ public enum Vector {
     ///   - count: length.
     public static func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         dg_silu_mul(gate, up, count)
-    }
-
-    /// In-place softmax of a row; returns the log of the normaliser (log Σ e^{x - max} + max).
-    /// - Parameters:
-    ///   - x: the row.
-    ///   - count: length.
-    /// - Returns: log-sum-exp of the input row.
-    @discardableResult
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        var m = -Float.infinity
-        for i in 0..<count where x[i] > m { m = x[i] }
-        if m == -.infinity { return m }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<count { x[i] *= inv }
-        return logf(sum) + m
     }
 
     /// Index of the largest value (the first on ties, as `torch.argmax`).
