@@ -27,7 +27,7 @@ struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        while position < bytes.count, ByteSet.jsonWhitespace.contains(bytes[position]) { position += 1 }
     }
 
     private mutating func expect(_ word: String) throws(ConstraintError) {

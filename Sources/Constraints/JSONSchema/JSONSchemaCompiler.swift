@@ -96,10 +96,7 @@ final class SchemaCompilation {
     init(root: JSONValue, options: JSONSchemaOptions) {
         self.root = root
         self.options = options
-        let space = ByteSet(byte: 0x20)
-        var wsBytes = space
-        for b: UInt8 in [0x09, 0x0A, 0x0D] { wsBytes.insert(b) }
-        ws = builder.repetition("ws", [.bytes(wsBytes)], min: 0, max: options.maxWhitespace)
+        ws = builder.repetition("ws", [.bytes(.jsonWhitespace)], min: 0, max: options.maxWhitespace)
     }
 
     static func pointer(_ path: [String]) -> String {

@@ -24,7 +24,7 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
             let n = inner.next(state - base, byte)
             return n < 0 ? -1 : base + n
         }
-        if Self.whitespace.contains(byte) {
+        if ByteSet.jsonWhitespace.contains(byte) {
             guard let maxWhitespace else { return 0 }
             return state < maxWhitespace ? state + 1 : -1
         }
@@ -32,20 +32,13 @@ final class WhitespacePrefixedLexeme: ByteLexeme {
         return n < 0 ? -1 : base + n
     }
 
-    /// JSON's whitespace: space, tab, line feed, carriage return.
-    private static let whitespace: ByteSet = {
-        var set = ByteSet()
-        for w: UInt8 in [0x20, 0x09, 0x0A, 0x0D] { set.insert(w) }
-        return set
-    }()
-
     /// Inside the value, the inner lexeme's class; before it, the four whitespace bytes (which all
     /// count alike), or the inner start state's class without them (see `ByteLexeme`).
     func transitionClass(_ state: Int32, _ byte: UInt8) -> ByteSet {
         if state >= base { return inner.transitionClass(state - base, byte) }
-        if Self.whitespace.contains(byte) { return Self.whitespace }
+        if ByteSet.jsonWhitespace.contains(byte) { return ByteSet.jsonWhitespace }
         var c = inner.transitionClass(inner.startState, byte)
-        Self.whitespace.forEach { c.remove($0) }
+        ByteSet.jsonWhitespace.forEach { c.remove($0) }
         return c
     }
 
