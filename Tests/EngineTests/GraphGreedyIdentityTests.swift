@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import Kernels
 import ModelRuntime
 import Operators
 import Testing
@@ -100,6 +101,9 @@ import Testing
         let model = try Fixtures.resources.model(at: target, activations: .bf16).model
         #expect(model.activations == .bf16 && model.weightDType == .bf16)
         #expect(try Fixtures.resources.model(at: target, activations: .f32).model.activations == .f32, "each mode is its own load")
+        let resolved = ActivationPrecision.auto.resolved(for: .bf16)
+        #expect(try Fixtures.resources.model(at: target, activations: .auto) === Fixtures.resources.model(at: target, activations: resolved),
+                "auto shares the service of the mode it resolves to")
         let yaml = try Self.fixtureVersion(of: name)
             .replacingOccurrences(of: "{ path: \(Fixtures.target) }", with: "{ path: \(target), activations: bf16 }")
         #expect(yaml.contains("activations: bf16"))

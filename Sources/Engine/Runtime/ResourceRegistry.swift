@@ -35,9 +35,10 @@ public final class ResourceRegistry: Sendable {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    /// The forward service of the model in `path`, loading it on first use. Each requested
-    /// activation mode (`auto`, `f32`, `bf16`) is its own load — sharing the memory-mapped
-    /// weights' pages but not a KV cache — even where `auto` resolves to the same mode as another.
+    /// The forward service of the model in `path`, loading it on first use. There is one service per
+    /// mode the model actually runs in (`f32` or `bf16`): `auto` shares the service of the mode it
+    /// resolves to. The two modes are two loads sharing the memory-mapped weights' pages but not a
+    /// KV cache.
     /// - Parameters:
     ///   - path: the model directory.
     ///   - activations: what products with bf16 weights read (`ActivationPrecision`).
@@ -45,11 +46,15 @@ public final class ResourceRegistry: Sendable {
     /// - Throws: the runtime's error naming the file at fault.
     public func model(at path: String, activations: ActivationPrecision = .auto) throws -> BatchingForwardService {
         let directory = Self.key(path)
-        let key = directory + "#activations=" + activations.rawValue
+        func key(_ mode: ActivationPrecision) -> String { directory + "#activations=" + mode.rawValue }
         return try models.withLock { loaded in
-            if let service = loaded[key] { return service }
-            let service = BatchingForwardService(model: try Model(directory: directory, pool: pool, activations: activations))
-            loaded[key] = service
+            if let service = loaded[key(activations)] { return service }
+            // What `auto` resolves to is known once the weights are read; a service already
+            // running in that mode is kept, and this load dropped.
+            let model = try Model(directory: directory, pool: pool, activations: activations)
+            let service = loaded[key(model.activations)] ?? BatchingForwardService(model: model)
+            loaded[key(activations)] = service
+            loaded[key(model.activations)] = service
             return service
         }
     }
