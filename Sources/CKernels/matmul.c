@@ -243,8 +243,8 @@ INLINE T512 float sum_lanes(__m512 a) {
 /* sum_lanes of a 4 × 4 tile's 16 accumulators at once, acc[r][m] landing in lane 4m + r: each level
  * adds the same lane pairs as sum_lanes, for two to eight accumulators per instruction, so the
  * results are bitwise those of sum_lanes. 15 adds and 30 shuffles instead of 64 adds and 48
- * extractions and shuffles: at M = 8 a tile's reductions were ~1/8 of its vector instructions, on
- * the pipes the multiply-adds use (measured effect in docs/ARCHITECTURE.md). */
+ * extractions and shuffles, against the 1024 vdpbf16ps of a tile's 2048-column chunk (measured
+ * effect in docs/ARCHITECTURE.md). */
 INLINE T512 __m512 sum_lanes_4x4(__m512 acc[4][4]) {
     __m512 b[8], c[4], d[2];
     for (int j = 0; j < 8; j++) {
