@@ -230,14 +230,12 @@ static T512 void mm512_f16(const void *W, size_t K, size_t n0, size_t n1, const 
                            size_t ldx, float *Y, size_t ldy) {
     mm512(DG_F16, W, K, n0, n1, X, M, ldx, Y, ldy);
 }
-/* The sum of a vector's 16 lanes, always by the same tree (lanes i and i+8, then i and i+4, i and
- * i+2, i and i+1): the one-accumulator path and the 4 × 4 tile's transposed reduction below add
- * exactly the same pairs, so a row's dot product does not depend on the tile that formed it. */
+/* The sum of a vector's 16 lanes, always by the same tree (lanes i and i+8, then hsum256's i and
+ * i+4, i and i+2, i and i+1): the one-accumulator path and the 4 × 4 tile's transposed reduction
+ * below add exactly the same pairs, so a row's dot product does not depend on the tile that
+ * formed it. */
 INLINE T512 float sum_lanes(__m512 a) {
-    __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+    return hsum256(_mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
 }
 
 /* sum_lanes of a 4 × 4 tile's 16 accumulators at once, acc[r][m] landing in lane 4m + r: each level
@@ -246,11 +244,11 @@ INLINE T512 float sum_lanes(__m512 a) {
  * extractions and shuffles, against the 1024 vdpbf16ps of a tile's 2048-column chunk (measured
  * effect in docs/ARCHITECTURE.md). */
 INLINE T512 __m512 sum_lanes_4x4(__m512 acc[4][4]) {
+    const __m512 *a = &acc[0][0]; /* acc[r][m] is a[4r + m] */
     __m512 b[8], c[4], d[2];
-    for (int j = 0; j < 8; j++) {
-        __m512 p = acc[(2 * j) >> 2][(2 * j) & 3], q = acc[(2 * j + 1) >> 2][(2 * j + 1) & 3];
-        b[j] = _mm512_add_ps(_mm512_shuffle_f32x4(p, q, 0x44), _mm512_shuffle_f32x4(p, q, 0xEE));
-    }
+    for (int j = 0; j < 8; j++)
+        b[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
     for (int j = 0; j < 4; j++)
         c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0x88),
                              _mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0xDD));

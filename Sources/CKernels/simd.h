@@ -13,7 +13,9 @@
 /* AVX-512 BF16 on top of T512, so T512 helpers inline into its functions. */
 #define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16")))
 
-/* The sum of a 256-bit vector's lanes: halves, then pairs, then the last two. */
+/* The sum of a 256-bit vector's lanes: lanes i and i+4, then i and i+2, then i and i+1. matmul.c's
+ * sum_lanes_4x4 adds the same pairs across accumulators to match sum_lanes, which calls this: keep
+ * the tree. */
 INLINE T256 float hsum256(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
     lo = _mm_add_ps(lo, hi);
