@@ -138,19 +138,25 @@ void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *key
  */
 #define CAUSAL_TILE 16
 #define CAUSAL_ROWS 4
+/* The helpers taking vf16 arguments are always inlined, so no call ever passes one under an ABI
+ * the caller does not share. */
+#pragma clang diagnostic ignored "-Wpsabi"
 typedef float vf16 __attribute__((vector_size(64), aligned(4)));
 typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
 
 #define CAUSAL_PATH(NAME, TARGET, EXP16)                                                                          \
+    /* Lane reductions by halving (8, 4, 2, 1 lanes apart). */                                                  \
     INLINE TARGET float NAME##_max(vf16 v) {                                                                     \
-        float m = v[0];                                                                                           \
-        for (int j = 1; j < CAUSAL_TILE; j++) m = v[j] > m ? v[j] : m;                                            \
-        return m;                                                                                                 \
+        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)); \
+        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3)); \
+        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1)); \
+        return v[0] > v[1] ? v[0] : v[1];                                                                         \
     }                                                                                                             \
     INLINE TARGET float NAME##_sum(vf16 v) {                                                                     \
-        float s = 0;                                                                                              \
-        for (int j = 0; j < CAUSAL_TILE; j++) s += v[j];                                                          \
-        return s;                                                                                                 \
+        v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);                   \
+        v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);                         \
+        v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);                         \
+        return v[0] + v[1];                                                                                       \
     }                                                                                                             \
     static TARGET void NAME(const float *q, size_t q_stride, size_t n, size_t G, size_t d, const float *keys,   \
                             const float *values, const int32_t *table, size_t block_size, size_t kv_heads,        \
@@ -199,7 +205,7 @@ typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
                     size_t r = r0 + t;                                                                            \
                     corr[t] = 1;                                                                                  \
                     if (t >= rn) {                                                                                \
-                        for (int j = 0; j < CAUSAL_TILE; j++) p[t][j] = 0;                                        \
+                        *(vf16 *)p[t] = (vf16){0};                                                                \
                         continue;                                                                                 \
                     }                                                                                             \
                     size_t pos = first + r / G;                                                                   \
@@ -218,7 +224,7 @@ typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
                     e = (vf16)((vi16)e & ok);                                                                     \
                     lrow[r] = lrow[r] * corr[t] + NAME##_sum(e);                                                  \
                     mrow[r] = m_new;                                                                              \
-                    for (int j = 0; j < CAUSAL_TILE; j++) p[t][j] = e[j];                                         \
+                    *(vf16 *)p[t] = e;                                                                            \
                 }                                                                                                 \
                 for (size_t c = 0; c < nv; c++) {                                                                 \
                     vf16 acc[CAUSAL_ROWS];                                                                        \

@@ -64,6 +64,21 @@ public struct ParsedArguments: Sendable {
         return v
     }
 
+    /// An option's value as integers separated by commas.
+    /// - Parameters:
+    ///   - name: its long name.
+    ///   - range: allowed values.
+    /// - Returns: the integers, or `nil` when the option is absent.
+    /// - Throws: `UsageError` when a value is not an integer in `range` or the list is empty.
+    public func intList(_ name: String, in range: ClosedRange<Int> = Int.min...Int.max) throws -> [Int]? {
+        guard let text = value(name) else { return nil }
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            throw UsageError("The value '\(text)' is invalid for '--\(name)': expected integers in \(range.lowerBound)...\(range.upperBound) separated by commas.", usage: usageLine)
+        }
+        return values.map { $0! }
+    }
+
     /// An option's value as one of an enumeration's spellings.
     /// - Parameter name: its long name.
     /// - Returns: the case, or `nil` when the option is absent.

@@ -100,28 +100,16 @@ import Kernels
         let model = try Model.random(config: config, dtype: .f32, kvCacheBytes: (length + 64) * 1024,
                                      pool: ComputePool(threadCount: 2), activations: .f32)
         let prompt = Self.prompt(length, vocabulary: 64)
-        let before = Self.residentBytes()
-        Self.resetPeak()
+        let before = ProcessMemory.resident
+        ProcessMemory.resetPeak()
         let sequence = model.makeSequence()
         let logits = try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0]
-        let growth = Self.peakBytes() - before
+        let growth = ProcessMemory.peak - before
         #expect(logits.values.allSatisfy(\.isFinite) && sequence.length == length)
         // The KV cache (2 layers × 16 × 4 B × 2 per token: 4 MiB here) plus passes of 512 tokens
         // (measured: a few MiB); the bound leaves room for tests running beside this one.
         #expect(growth < 200 << 20, "peak resident memory grew by \(growth >> 20) MiB")
     }
-
-    static func status(_ field: String) -> Int {
-        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-        }
-        return 0
-    }
-    static func residentBytes() -> Int { status("VmRSS") }
-    static func peakBytes() -> Int { status("VmHWM") }
-    /// Resets the process's peak resident size (Linux: writing 5 to clear_refs).
-    static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
 
     @Test func passesPackChainsAndKeepTreesWhole() {
         typealias P = Model.Piece

@@ -2,5 +2,5 @@ extension CommandSpec {
     /// `decograph bench …`: speed measurements, each printing ratios measured in one run.
     static let bench = CommandSpec(
         "bench", abstract: "Measure speed; prints ratios measured in one run.",
-        subcommands: [.benchRuntime, .benchKernels, .benchTokenizer, .benchStore, .benchConstraints, .benchGraphs])
+        subcommands: [.benchRuntime, .benchPrefill, .benchKernels, .benchTokenizer, .benchStore, .benchConstraints, .benchGraphs])
 }

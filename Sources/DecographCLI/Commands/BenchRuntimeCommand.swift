@@ -26,24 +26,7 @@ extension CommandSpec {
         body: { args, context in
             let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
             let pool = ComputePool(threadCount: threads)
-            let activations = try args.choice("activations", as: ActivationPrecision.self) ?? .auto
-            let model: Model
-            switch (args.value("model"), args.value("random")) {
-            case (let dir?, nil):
-                model = try Model(directory: dir, pool: pool, activations: activations)
-            case (nil, let shape?):
-                guard let config = RuntimeBenchmark.randomShapes[shape] else {
-                    throw UsageError("Unknown shape '\(shape)' for '--random' (expected \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: ", "))).")
-                }
-                let dtypeName = args.value("dtype") ?? "bf16"
-                guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
-                    throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
-                }
-                context.progress("building random \(shape) model (\(dtype))")
-                model = try Model.random(config: config, dtype: dtype, pool: pool, activations: activations)
-            default:
-                throw UsageError("Give exactly one of '--model DIR' or '--random SHAPE'.", usage: "Usage: decograph bench runtime (--model DIR | --random SHAPE) [options]")
-            }
+            let model = try RuntimeBenchmark.loadModel(args: args, pool: pool, context: context)
             var options = RuntimeBenchmark.Options(threads: threads)
             options.decodeSteps = try args.int("decode-steps", in: 1...10_000) ?? options.decodeSteps
             let report = try RuntimeBenchmark.run(model: model, options: options) { context.progress($0) }

@@ -128,7 +128,7 @@ public final class KVSequence: @unchecked Sendable {
     /// The pool it draws from.
     public let cache: KVCache
     /// Blocks in order.
-    private(set) var blocks: [Int32] = []
+    public private(set) var blocks: [Int32] = []
     /// Tokens stored (positions 0..<length).
     public private(set) var length = 0
     /// Positions below this hold keys/values of every layer; positions from it up to `length`
