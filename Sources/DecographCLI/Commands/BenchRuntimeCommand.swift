@@ -21,6 +21,7 @@ extension CommandSpec {
             .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
             .value("threads", "N", help: "Largest thread count (default: all cores)."),
             .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
+            .value("competitors", "N", help: "Also measure decode with N competing CPU-bound processes running, against the fair-share slowdown ((threads + N) / cores)."),
             .flag("json", help: "Print one JSON object."),
         ],
         body: { args, context in
@@ -32,6 +33,12 @@ extension CommandSpec {
             let report = try RuntimeBenchmark.run(model: model, options: options) { context.progress($0) }
             context.endProgress()
             context.write(args.flag("json") ? report.json + "\n" : report.text)
+            if let competitors = try args.int("competitors", in: 1...64) {
+                let load = try CompetingLoad.measure(model: model, threadCounts: options.threadCounts, competitors: competitors,
+                                                     progress: { context.progress($0) })
+                context.endProgress()
+                context.write(load)
+            }
             return 0
         })
 }
@@ -65,5 +72,38 @@ extension RuntimeBenchmark.Report {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// `bench runtime --competitors N`: decode step time alone and with N CPU-bound processes
+/// running, against fair share. With T threads and N competitors on C cores, a fair scheduler
+/// gives the decode T/(T + N) of the cores, a slowdown of (T + N)/C for work that used C cores
+/// alone (T ≤ C); passes whose threads wait for one another fall further behind.
+enum CompetingLoad {
+    static func measure(model: Model, threadCounts: [Int], competitors: Int,
+                        progress: (String) -> Void) throws -> String {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var lines = ["decode under \(competitors) competing processes (\(cores) cores):"]
+        for threads in threadCounts {
+            let pool = threads == model.pool.threadCount ? model.pool : ComputePool(threadCount: threads)
+            progress("decode alone, \(threads) thread(s)")
+            let alone = try RuntimeBenchmark.decodeStepSeconds(model: model, pool: pool)
+            let spinners = try (0..<competitors).map { _ in
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/bin/sh")
+                p.arguments = ["-c", "while :; do :; done"]
+                try p.run()
+                return p
+            }
+            defer { for p in spinners { p.terminate(); p.waitUntilExit() } }
+            progress("decode with \(competitors) competitors, \(threads) thread(s)")
+            let loaded = try RuntimeBenchmark.decodeStepSeconds(model: model, pool: pool)
+            let fair = Double(min(threads, cores) + competitors) / Double(min(threads, cores))
+                * Double(min(threads, cores)) / Double(cores)
+            let slowdown = loaded / alone
+            lines.append(String(format: "  %d thread(s): step %.2f ms alone, %.2f ms loaded: %.2f× slower, fair share %.2f×, %.2f× of fair share",
+                                threads, alone * 1e3, loaded * 1e3, slowdown, fair, slowdown / fair))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

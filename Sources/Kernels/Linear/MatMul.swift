@@ -36,7 +36,7 @@ public enum MatMul {
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
         if M <= streamingRowLimit {
-            pool.parallelFor(count: weight.rows, alignment: 4) { r in
+            pool.parallelFor(count: weight.rows, alignment: 4, work: M * weight.rows * weight.columns) { r in
                 streaming(weight, r, x, M, ldx, y, ldy, activations)
             }
         } else if activations.rounds(weight.dtype) {
@@ -112,7 +112,7 @@ public enum MatMul {
         // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
         // space at multiples of 4 keeps the kernel on its 4-row tile.
         let total = products.reduce(0) { $0 + $1.0.rows }
-        pool.parallelFor(count: total, alignment: 4) { r in
+        pool.parallelFor(count: total, alignment: 4, work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
             var start = 0
             for (w, y, ldy) in products {
                 let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)

@@ -51,10 +51,23 @@ public final class ComputePool: @unchecked Sendable {
     ///   - alignment: chunk boundaries are multiples of this (e.g. 4 rows for the 4-row kernel tile).
     ///   - chunksPerThread: target number of chunks per thread; more balances better, fewer
     ///     costs less in claiming. 8 keeps claims under 1 % of a 2048-row bf16 product.
-    ///   - body: processes one range of items.
-    public func parallelFor(count: Int, alignment: Int = 1, chunksPerThread: Int = 8, _ body: (Range<Int>) -> Void) {
+    ///   - work: the region's size in multiply-adds, when known: below `minimumParallelWork` the
+    ///     calling thread runs it alone.
+    public func parallelFor(count: Int, alignment: Int = 1, chunksPerThread: Int = 8, work: Int = .max,
+                            _ body: (Range<Int>) -> Void) {
+        if work < Self.minimumParallelWork {
+            if count > 0 { body(0..<count) }
+            return
+        }
         core.parallelFor(count: count, alignment: alignment, chunksPerThread: chunksPerThread, body)
     }
+
+    /// Regions smaller than this many multiply-adds run on the calling thread: ~10 µs of one core's
+    /// streaming kernel, where handing half to a second thread saves ~5 µs and costs 1–3 µs when
+    /// that thread is spinning, a whole scheduler slice when another process holds its core. The
+    /// demo target's products (256 × 256 at M = 1, 65k) stay on one thread; a 135M model's (576 ×
+    /// 576, 330k) still split.
+    public static let minimumParallelWork = 1 << 17
 
     /// The part of `0..<count` that part `index` of `parts` handles.
     static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
@@ -67,13 +80,25 @@ public final class ComputePool: @unchecked Sendable {
 }
 
 /// The pool's shared state and worker loop (see `ComputePool`).
+///
+/// Two kinds of job. `run` needs every thread (the probes measure all cores together): the caller
+/// waits until each worker has run its part. `parallelFor` needs only its chunks done: threads
+/// claim chunks from one atomic word that also names the job, and the caller waits for the chunks
+/// claimed, never for a worker that has not started — on a busy machine a descheduled worker
+/// would otherwise hold every short region for a whole scheduler slice (measured: passes of ~1 ms
+/// slowed 12–45× under four competing processes, where fair share is 3×). A worker that wakes
+/// late finds the word naming a later job, or no chunk left, and claims nothing.
 private final class Core: @unchecked Sendable {
     let threadCount: Int
 
+    /// Job counter << 1 | kind (1: a chunk job). Bumped (release) after the job is published.
     private let generation = Atomic<UInt64>(0)
+    /// Workers yet to finish a `run` job.
     private let pending = Atomic<Int>(0)
-    /// Next chunk to claim in `parallelFor` (reset per job, under `turn`).
-    private let next = Atomic<Int>(0)
+    /// The current chunk job's claims: job counter (24 bits) | chunk count (20) | next chunk (20).
+    private let claims = Atomic<UInt64>(0)
+    /// Chunks of the current chunk job finished.
+    private let completed = Atomic<Int>(0)
     /// Held for the duration of one job; callers from other threads wait their turn.
     private let turn = Mutex<Void>(())
     private let shutdown = Atomic<Bool>(false)
@@ -83,13 +108,19 @@ private final class Core: @unchecked Sendable {
         let wakeup = DispatchSemaphore(value: 0)
     }
     private let workers: [Worker]
-    // Written by the caller before `generation` is bumped (release), read by workers after they
-    // observe the new generation (acquire).
+    // Written by the caller before `generation` (run jobs) or `claims` (chunk jobs) is published
+    // (release); read by a worker after it observes that publication (acquire), and for a chunk
+    // job only after it has claimed a chunk, which the caller waits to see completed.
     private var job: ((Int) -> Void)?
+    private var counter: UInt64 = 0
 
     /// How long a worker spins for the next job before parking. Measured: consecutive parallel
     /// regions of a decode step are 2–50 µs apart; 20k spins is about 50 µs on this machine.
     static let spinIterations = 20_000
+    /// Field widths of `claims`.
+    static let chunkBits: UInt64 = 20
+    static let chunkMask: UInt64 = (1 << chunkBits) - 1
+    static let jobMask: UInt64 = (1 << 24) - 1
 
     init(threadCount: Int) {
         self.threadCount = threadCount
@@ -106,7 +137,11 @@ private final class Core: @unchecked Sendable {
     /// Tells the workers to exit once they see it (they then release the core).
     func stop() {
         shutdown.store(true, ordering: .releasing)
-        generation.wrappingAdd(1, ordering: .releasing)
+        generation.wrappingAdd(2, ordering: .releasing)
+        wakeSleepers()
+    }
+
+    private func wakeSleepers() {
         for index in 1..<threadCount where workers[index].sleeping.exchange(false, ordering: .acquiringAndReleasing) {
             workers[index].wakeup.signal()
         }
@@ -117,41 +152,56 @@ private final class Core: @unchecked Sendable {
             body(0)
             return
         }
-        turn.withLock { _ in runJob(body) }
-    }
-
-    private func runJob(_ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { escapable in
-            job = escapable
-            pending.store(threadCount - 1, ordering: .relaxed)
-            generation.wrappingAdd(1, ordering: .releasing)
-            for index in 1..<threadCount where workers[index].sleeping.exchange(false, ordering: .acquiringAndReleasing) {
-                workers[index].wakeup.signal()
+        turn.withLock { _ in
+            withoutActuallyEscaping(body) { escapable in
+                job = escapable
+                pending.store(threadCount - 1, ordering: .relaxed)
+                counter &+= 1
+                generation.store(counter << 1, ordering: .releasing)
+                wakeSleepers()
+                escapable(0)
+                while pending.load(ordering: .acquiring) != 0 { spinPause() }
+                job = nil
             }
-            escapable(0)
-            while pending.load(ordering: .acquiring) != 0 { spinPause() }
-            job = nil
         }
     }
 
     func parallelFor(count: Int, alignment: Int, chunksPerThread: Int, _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
         let units = (count + alignment - 1) / alignment
-        let chunks = min(units, threadCount * chunksPerThread)
+        let chunks = min(units, threadCount * chunksPerThread, Int(Self.chunkMask))
         if threadCount == 1 || chunks == 1 {
             body(0..<count)
             return
         }
         turn.withLock { _ in
-            next.store(0, ordering: .relaxed)
-            runJob { _ in
-                while true {
-                    let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if c >= chunks { break }
+            withoutActuallyEscaping(body) { escapable in
+                job = { c in
                     let r = ComputePool.range(of: c, parts: chunks, count: count, alignment: alignment)
-                    if !r.isEmpty { body(r) }
+                    if !r.isEmpty { escapable(r) }
                 }
+                counter &+= 1
+                completed.store(0, ordering: .relaxed)
+                let tag = counter & Self.jobMask
+                claims.store(tag << (2 * Self.chunkBits) | UInt64(chunks) << Self.chunkBits, ordering: .releasing)
+                generation.store(counter << 1 | 1, ordering: .releasing)
+                wakeSleepers()
+                drain(tag: tag)
+                while completed.load(ordering: .acquiring) != chunks { spinPause() }
+                job = nil
             }
+        }
+    }
+
+    /// Claims and runs chunks of chunk job `tag` until none is left (or a later job is published).
+    private func drain(tag: UInt64) {
+        while true {
+            let word = claims.load(ordering: .acquiring)
+            let next = word & Self.chunkMask, chunks = (word >> Self.chunkBits) & Self.chunkMask
+            guard word >> (2 * Self.chunkBits) == tag, next < chunks else { return }
+            guard claims.compareExchange(expected: word, desired: word + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
+            job!(Int(next))
+            completed.add(1, ordering: .releasing)
         }
     }
 
@@ -179,8 +229,12 @@ private final class Core: @unchecked Sendable {
             }
             seen = generation.load(ordering: .acquiring)
             if shutdown.load(ordering: .acquiring) { return }
-            if let job { job(index) }
-            pending.subtract(1, ordering: .releasing)
+            if seen & 1 == 1 {
+                drain(tag: (seen >> 1) & Self.jobMask)
+            } else {
+                if let job { job(index) }
+                pending.subtract(1, ordering: .releasing)
+            }
         }
     }
 

@@ -158,6 +158,27 @@ public struct RuntimeBenchmark: Sendable {
                       multiplyAddsPerToken: Double(bytes / model.weightDType.size))
     }
 
+    /// Median seconds of one decode step after `context` tokens, over `steps` steps on `pool`.
+    /// - Parameters:
+    ///   - model: the model.
+    ///   - pool: threads.
+    ///   - context: cached tokens before the timed steps.
+    ///   - steps: timed steps.
+    /// - Returns: the median step time.
+    /// - Throws: `RuntimeError` from the model.
+    public static func decodeStepSeconds(model: Model, pool: ComputePool, context: Int = 64, steps: Int = 32) throws -> Double {
+        let V = model.config.vocabularySize
+        let seq = model.makeSequence()
+        _ = try model.forward([ForwardItem(sequence: seq, tokens: (0..<context).map { Int32($0 * 31 % V) }, outputs: .none)], pool: pool)
+        var times: [Double] = []
+        for i in 0..<(steps + 2) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.forward([ForwardItem(sequence: seq, tokens: [Int32((i * 17 + 5) % V)])], pool: pool)
+            if i >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return median(times)
+    }
+
     static func median(_ values: [Double]) -> Double {
         let s = values.sorted()
         return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
