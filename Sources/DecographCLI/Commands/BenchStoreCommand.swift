@@ -93,9 +93,11 @@ enum BenchStore {
         let buildCPURate = Double(tokenCount) / max(Double(cpuNow() - cpuStart) / 1e9, 1e-9)
         let stats = try store.statistics(top: 0)
         let compactPath = path + ".compact"
-        try store.writeCompactedCopy(to: compactPath)
+        // writeCopy leaves nothing at compactPath when it fails; the defer removes the copy when
+        // anything later fails.
+        defer { unlink(compactPath) }
+        try store.writeCopy(to: compactPath, compacting: true)
         let compactBytes = ((try? FileManager.default.attributesOfItem(atPath: compactPath)[.size]) as? Int) ?? 0
-        unlink(compactPath)
 
         // Lookups of contexts taken from the corpus (hits) and of shifted ones (mostly misses),
         // as a drafter meets them.
