@@ -262,6 +262,18 @@ import Testing
         #expect(help.out.contains("--include <GLOB>") && help.out.contains("--exclude <GLOB>"))
     }
 
+    /// `bench store` leaves nothing in its directory (the store, its lock file, the compacted
+    /// copy written through a temporary name), and reports bandwidth in GB/s (it printed bytes/s).
+    @Test func benchStoreCleansUpAndReportsGigabytes() throws {
+        let files = Files()
+        let bench = run(["bench", "store", "--tokens", "1000", "--lookups", "100", "--json", "--dir", files.dir.path])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any])
+        let bandwidth = try #require(report["memoryBandwidthGBPerSecond"] as? Double)
+        #expect(bandwidth > 0.1 && bandwidth < 10_000, "\(bandwidth) GB/s")
+        #expect((report["compactedBytesPerToken"] as? Double ?? 0) > 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: files.dir.path) == [])
+    }
+
     /// gitignore-style globs against paths relative to the walked directory.
     @Test(arguments: [
         ("*.py", "a.py", false, true), ("*.py", "src/deep/a.py", false, true), ("*.py", "a.pyc", false, false),

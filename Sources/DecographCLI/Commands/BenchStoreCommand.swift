@@ -213,12 +213,12 @@ enum BenchStore {
         return texts
     }
 
-    /// Single-thread read bandwidth (the lookups run on one thread): the shared probe of
-    /// `Kernels.MemoryBandwidth`, best of three passes over 256 MB.
+    /// Single-thread read bandwidth in GB/s (the lookups run on one thread): the shared probe of
+    /// `Kernels.MemoryBandwidth` (bytes per second), best of three passes over 256 MB.
     static func bandwidthProbe() -> Double {
         let probe = MemoryBandwidth.Probe(bytes: 256 << 20)
         let pool = ComputePool(threadCount: 1)
-        return (0..<3).map { _ in probe.pass(pool: pool) }.max() ?? 0
+        return ((0..<3).map { _ in probe.pass(pool: pool) }.max() ?? 0) / 1e9
     }
 
     static func now() -> UInt64 {
