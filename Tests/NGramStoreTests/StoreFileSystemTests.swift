@@ -101,4 +101,61 @@ import Testing
         #expect(store.isLockless)
         #expect(try store.withReadTransaction { $0.tokensLearned } == before.tokens + 300)
     }
+
+    /// A reader that may not write the store's directory (the plain permission case, `EACCES`:
+    /// a helper run as user nobody, the directory root's and 0755) reads without the lock file;
+    /// while a writer has the store open it is refused instead, naming the writer.
+    @Test(.enabled(if: HelperProcess.canRunAsNobody, "needs root to run a helper as another user"))
+    func aReaderWithoutWriteAccessReadsWithoutTheLockFile() throws {
+        let dir = TemporaryDirectory()
+        chmod(dir.url.path, 0o755)
+        let path = dir.path("s.lmdb")
+        let before = try StoreReplacementTests.makeStore(path, batches: 5)
+
+        let writer = try HelperProcess(["learn", path, "300"])
+        #expect(writer.line() == "open")
+        let refused = try HelperProcess(["read", path], asNobody: true)
+        let (status, errors) = refused.finish()
+        #expect(status == 1)
+        #expect(errors.contains("cannot write the lock file \(path)-lock, and pid \(writer.pid)"), "\(errors)")
+        writer.proceed()
+        #expect(writer.line() == "committed")
+        #expect(writer.finish().status == 0)
+
+        unlink(path + "-lock")
+        let reader = try HelperProcess(["read", path], asNobody: true)
+        #expect(reader.line() == "open")
+        reader.proceed()
+        #expect(reader.line() == "tokens \(before.tokens + 300)")
+        #expect(reader.finish().status == 0)
+        #expect(!FileManager.default.fileExists(atPath: path + "-lock"), "the reader created no lock file")
+    }
+
+    /// A disk that fills up under a store in use: the commit that does not fit is an error
+    /// (`noSpace`), and every batch committed before it is still there, as is the store's use.
+    @Test(.enabled(if: SmallFileSystem.isAvailable, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
+    func aDiskFullAtCommitKeepsWhatWasCommitted() throws {
+        let small = try #require(SmallFileSystem(bytes: 256 << 10))
+        let path = small.path + "/s.lmdb"
+        let store = try NGramStore.create(at: path, tokenizerFingerprint: "fp")
+        var learner = StoreLearner(store: store, batchContexts: Int.max)
+        var stream = TokenStream(seed: 9)
+        try learner.learn(tokens: stream.tokens(500, vocabulary: 300))
+        try learner.flush()
+        let before = try store.withReadTransaction { txn -> (UInt64, Int) in
+            var records = 0
+            try txn.forEachRecord { _, _ in records += 1; return true }
+            return (txn.tokensLearned, records)
+        }
+        small.fill()
+        try learner.learn(tokens: stream.tokens(20_000, vocabulary: 5000))
+        let error = #expect(throws: NGramStoreError.self) { try learner.flush() }
+        #expect(error?.code == .noSpace, "\(String(describing: error))")
+        let after = try store.withReadTransaction { txn -> (UInt64, Int) in
+            var records = 0
+            try txn.forEachRecord { _, _ in records += 1; return true }
+            return (txn.tokensLearned, records)
+        }
+        #expect(after == before)
+    }
 }

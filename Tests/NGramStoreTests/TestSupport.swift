@@ -52,10 +52,17 @@ final class HelperProcess {
         var description: String { "NGramStoreTestHelper is not built; run 'swift build --build-tests'" }
     }
 
-    init(_ arguments: [String]) throws {
+    /// Runs the helper; with `asNobody`, as user and group 65534 through setpriv(1) (which
+    /// execs it, so the pid is the helper's).
+    init(_ arguments: [String], asNobody: Bool = false) throws {
         guard let helper = Self.executable() else { throw Missing() }
-        process.executableURL = URL(fileURLWithPath: helper)
-        process.arguments = arguments
+        if asNobody {
+            process.executableURL = URL(fileURLWithPath: Self.setpriv)
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", helper] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: helper)
+            process.arguments = arguments
+        }
         process.standardOutput = output
         process.standardInput = input
         process.standardError = errors
@@ -63,6 +70,10 @@ final class HelperProcess {
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    static let setpriv = "/usr/bin/setpriv"
+    /// Whether helpers can run as an unprivileged user (this process is root, setpriv exists).
+    static let canRunAsNobody = getuid() == 0 && FileManager.default.isExecutableFile(atPath: setpriv)
 
     /// The next line the helper prints, or `nil` when none comes within `timeout` seconds.
     func line(timeout: Double = 30) -> String? {
