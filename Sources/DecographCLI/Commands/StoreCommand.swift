@@ -136,9 +136,11 @@ enum StoreCommand {
         skipped.report(context)
         let seconds = Date().timeIntervalSince(start)
         if args.flag("compact") {
+            // The build's own handle is closed above: the replacement refuses a store that
+            // this process, too, has open.
             do {
-                try compact(out)
-            } catch let error as NGramStoreError where error.code == .inUse {
+                try NGramStore.compact(at: out)
+            } catch let error as NGramStoreError {
                 throw CommandFailure("\(error)\n\(out): note: the \(tokens) tokens learned are committed; only the compaction was not done")
             }
         }
@@ -171,12 +173,6 @@ enum StoreCommand {
         let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
         context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens, \(stats.fileBytes) bytes")
         return 0
-    }
-
-    /// `--compact`: the store's own closed first (LMDB must not have one file open twice in a
-    /// process, and the replacement refuses a store this process has open).
-    static func compact(_ path: String) throws {
-        try NGramStore.compact(at: path)
     }
 
     static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {

@@ -166,7 +166,7 @@ extension NGramStore {
     /// lock: refused while any process has the store open, and processes opening it meanwhile
     /// wait, then open the new file. `produce` receives the current store (opened read-only, or
     /// `nil` when `path` does not exist yet) and the path to write; nothing at `path` changes
-    /// when it throws.
+    /// when it throws. `produce` must not open `path` itself: it would wait for this lock.
     ///
     /// The exclusive lock keeps out decograph processes; other LMDB programs (`mdb_stat`, an
     /// older decograph) are detected by LMDB's own lock on the lock file when the replacement
