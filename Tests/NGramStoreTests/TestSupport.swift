@@ -72,8 +72,14 @@ final class HelperProcess {
     var pid: Int32 { process.processIdentifier }
 
     static let setpriv = "/usr/bin/setpriv"
-    /// Whether helpers can run as an unprivileged user (this process is root, setpriv exists).
-    static let canRunAsNobody = getuid() == 0 && FileManager.default.isExecutableFile(atPath: setpriv)
+    /// Whether helpers can run as an unprivileged user: this process is root, setpriv exists, and
+    /// user nobody may execute the helper (its directories may be private); the helper without
+    /// arguments prints its usage and exits 64.
+    static let canRunAsNobody: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: setpriv),
+              let probe = try? HelperProcess([], asNobody: true) else { return false }
+        return probe.finish().status == 64
+    }()
 
     /// The next line the helper prints, or `nil` when none comes within `timeout` seconds.
     func line(timeout: Double = 30) -> String? {
