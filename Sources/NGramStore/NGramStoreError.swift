@@ -1,4 +1,7 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure of the n-gram store, located at the store's path, with a message a user can act on.
 public struct NGramStoreError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -20,6 +23,12 @@ public struct NGramStoreError: Error, CustomStringConvertible, Sendable, Equatab
         case readersFull
         /// A parameter or argument is out of range.
         case invalidArgument
+        /// The file system is full (or the quota spent) where the store or its lock file is written.
+        case noSpace
+        /// Other processes have the store open, and what was asked needs it to themselves.
+        case inUse
+        /// Any other system call failure, with its `errno`.
+        case system(Int32)
         /// Any other LMDB failure, with LMDB's code.
         case lmdb(Int32)
     }
@@ -61,10 +70,32 @@ public struct NGramStoreError: Error, CustomStringConvertible, Sendable, Equatab
             return NGramStoreError(.corrupt, path: path, "the store is damaged (\(detail)) while \(doing); rebuild it or restore a copy")
         case MDB_READERS_FULL:
             return NGramStoreError(.readersFull, path: path, "all reader slots are in use while \(doing): too many processes or threads read at once; raise maxReaders or close idle readers")
+        case ENOSPC, EDQUOT:
+            return noSpace(path: path, doing: doing)
         case MDB_TLS_FULL, MDB_BAD_RSLOT:
             return NGramStoreError(.lmdb(rc), path: path, "reader slot misuse while \(doing) (\(detail))")
         default:
             return NGramStoreError(.lmdb(rc), path: path, "LMDB failed while \(doing): \(detail)")
         }
+    }
+
+    /// Maps a failed system call's `errno` to an error.
+    /// - Parameters:
+    ///   - error: the `errno` value.
+    ///   - path: the file concerned.
+    ///   - doing: what was being done, for the message.
+    static func system(_ error: Int32, path: String, doing: String) -> NGramStoreError {
+        switch error {
+        case ENOENT:
+            return NGramStoreError(.notFound, path: path, "no such store; build one with 'decograph store build'")
+        case ENOSPC, EDQUOT:
+            return noSpace(path: path, doing: doing)
+        default:
+            return NGramStoreError(.system(error), path: path, "failed while \(doing): \(String(cString: strerror(error)))")
+        }
+    }
+
+    static func noSpace(path: String, doing: String) -> NGramStoreError {
+        NGramStoreError(.noSpace, path: path, "no space left on device while \(doing); free space on its file system (or move the store) and retry; what was committed before is intact")
     }
 }

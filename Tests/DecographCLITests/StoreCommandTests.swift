@@ -104,4 +104,188 @@ import Testing
         #expect(bad.err.contains("bad.txt: error: invalid UTF-8 at byte offset 2"))
         run(["store", "build", "--out", files.path("c.lmdb"), train], status: 64)
     }
+
+    /// Tokens learned into the store at `path`, as `store stats --json` reports them.
+    func tokensLearned(_ path: String) throws -> Int? {
+        let stats = run(["store", "stats", path, "--json"])
+        return (try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any])?["tokensLearned"] as? Int
+    }
+
+    /// `NGramStoreTestHelper` (built with the package): a second process holding a store open.
+    static func helper(_ arguments: [String]) throws -> (process: Process, output: FileHandle, input: FileHandle) {
+        let exe = try #require(Bundle.main.executableURL)
+        let candidates = [exe.deletingLastPathComponent(), exe.deletingLastPathComponent().deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("NGramStoreTestHelper").path }
+        let path = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
+                                "build the NGramStoreTestHelper target ('swift build --build-tests')")
+        let process = Process(), output = Pipe(), input = Pipe()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        return (process, output.fileHandleForReading, input.fileHandleForWriting)
+    }
+
+    /// Reads one line the helper prints (it prints a few short lines, each flushed at once).
+    static func readLine(_ handle: FileHandle) -> String {
+        var line = Data()
+        while let byte = try? handle.read(upToCount: 1), let b = byte.first, b != UInt8(ascii: "\n") { line.append(b) }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// The bug: `store build --compact` renamed the compacted file over a store that a learning
+    /// run had open; the run's tokens then went to the old file, and could wreck the new one.
+    /// Now the compaction is refused, naming the run's process; every token is kept.
+    @Test func compactIsRefusedWhileALearningRunHasTheStoreOpen() throws {
+        let files = Files()
+        let store = files.path("s.lmdb")
+        let train = files.write("train.ids", String(repeating: "5 6 7 8 9 10\n", count: 10))
+        run(["store", "build", "--fingerprint", "helper-fingerprint", "--out", store, train])
+        let helper = try Self.helper(["learn", store, "500"])
+        #expect(Self.readLine(helper.output) == "open")
+
+        let more = files.write("more.ids", "1 2 3 4\n")
+        let refused = run(["store", "build", "--fingerprint", "helper-fingerprint", "--out", store, "--compact", more], status: 1)
+        #expect(refused.err.contains("the store is open in pid \(helper.process.processIdentifier) (NGramStoreTestHelper learn"), "\(refused.err)")
+        #expect(refused.err.contains("the 4 tokens learned are committed"))
+
+        helper.input.write("go\n".data(using: .utf8)!)
+        #expect(Self.readLine(helper.output) == "committed")
+        helper.process.waitUntilExit()
+        #expect(helper.process.terminationStatus == 0)
+        #expect(try tokensLearned(store) == 60 + 4 + 500)
+        // Alone, it compacts and keeps them all.
+        run(["store", "build", "--fingerprint", "helper-fingerprint", "--out", store, "--compact", more])
+        #expect(try tokensLearned(store) == 60 + 8 + 500)
+    }
+
+    /// A merge that fails (its second input of another vocabulary) writes nothing: a new output
+    /// is not created, an existing one keeps its records.
+    @Test func aFailedMergeLeavesNoHalfMergedOutput() throws {
+        let files = Files()
+        let a = files.path("a.lmdb"), b = files.path("b.lmdb"), out = files.path("out.lmdb")
+        run(["store", "build", "--fingerprint", "fp", "--out", a, files.write("a.ids", "1 2 3 4 5\n")])
+        run(["store", "build", "--fingerprint", "other", "--out", b, files.write("b.ids", "1 2 3\n")])
+        let failed = run(["store", "merge", a, b, "--out", out], status: 1)
+        #expect(failed.err.contains("the store was built with tokenizer 'other'"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+
+        run(["store", "build", "--fingerprint", "fp", "--out", out, files.write("c.ids", "7 8 9\n")])
+        run(["store", "merge", a, b, "--out", out], status: 1)
+        #expect(try tokensLearned(out) == 3)
+        run(["store", "merge", a, "--out", out])
+        #expect(try tokensLearned(out) == 8)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: files.dir.path).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    static let canMakeImmutable: Bool = {
+        let files = Files()
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = ["+i", files.dir.path]
+        guard (try? chattr.run()) != nil else { return false }
+        chattr.waitUntilExit()
+        setImmutable(false, [files.dir.path])
+        return chattr.terminationStatus == 0
+    }()
+
+    static func setImmutable(_ on: Bool, _ paths: [String]) {
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = [on ? "+i" : "-i"] + paths
+        try? chattr.run()
+        chattr.waitUntilExit()
+    }
+
+    /// A store in a directory nobody may write (immutable: the tests run as root, which a chmod
+    /// would not stop) serves `stats`, `query` and `simulate`, read without LMDB's lock file.
+    @Test(.enabled(if: canMakeImmutable, "chattr +i needs root and a file system with inode flags (ext4, xfs)"))
+    func readOnlyCommandsWorkOnAStoreInAnImmutableDirectory() throws {
+        let files = Files()
+        let dir = files.path("ro")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let store = dir + "/s.lmdb"
+        run(["store", "build", "--fingerprint", "fp", "--out", store, files.write("t.ids", String(repeating: "5 6 7 8 9 10\n", count: 6))])
+        unlink(store + "-lock")
+        Self.setImmutable(true, [store, dir])
+        defer { Self.setImmutable(false, [store, dir]) }
+        #expect(try tokensLearned(store) == 36)
+        let query = run(["store", "query", store, "--ids", "6 7", "--json"])
+        #expect(query.out.contains("\"total\" : 6"))
+        run(["store", "simulate", store, files.write("held.ids", "5 6 7 8 9 10\n"), "--json"])
+        #expect(!FileManager.default.fileExists(atPath: store + "-lock"))
+        let write = run(["store", "build", "--fingerprint", "fp", "--out", store, files.path("t.ids")], status: 1)
+        #expect(write.err.contains("cannot write the lock file"))
+        #expect(try tokensLearned(store) == 36)
+    }
+
+    /// The bug: `store build DIR` stopped at the first binary file ("invalid UTF-8 at byte offset
+    /// 0" for a `.pyc`). Binary and non-UTF-8 files under a directory are skipped and counted;
+    /// `--include` and `--exclude` choose the files.
+    @Test func buildSkipsBinaryFilesUnderADirectoryAndFiltersByGlob() throws {
+        let files = Files()
+        let fm = FileManager.default
+        for sub in ["src/__pycache__", "src/pkg", "docs"] {
+            try fm.createDirectory(atPath: files.path("corpus/" + sub), withIntermediateDirectories: true)
+        }
+        let line = "the quick brown fox jumps over the lazy dog\n"
+        _ = files.write("corpus/src/a.py", line)
+        _ = files.write("corpus/src/pkg/b.py", line + line)
+        _ = files.write("corpus/docs/c.txt", line)
+        _ = fm.createFile(atPath: files.path("corpus/src/__pycache__/a.cpython-312.pyc"), contents: Data([0xCB, 0x0D, 0x0D, 0x0A, 0, 0, 0, 0, 0x61]))
+        _ = fm.createFile(atPath: files.path("corpus/docs/latin1.txt"), contents: Data("caf".utf8 + [0xE9, 0x0A]))
+        let corpus = files.path("corpus")
+
+        let all = run(["store", "build", "--tokenizer", Self.tokenizerDir, "--out", files.path("all.lmdb"), corpus])
+        #expect(all.out.contains("(3 texts, 3 files)"), "\(all.out)")
+        #expect(all.err.contains("note: skipped 1 binary file (a NUL byte in the first 8 KiB; first: \(corpus)/src/__pycache__/a.cpython-312.pyc) and 1 file not valid UTF-8 (first: \(corpus)/docs/latin1.txt)"), "\(all.err)")
+
+        let py = run(["store", "build", "--tokenizer", Self.tokenizerDir, "--out", files.path("py.lmdb"), "--include", "*.py", corpus])
+        #expect(py.out.contains("(2 texts, 2 files)"), "\(py.out)")
+        #expect(!py.err.contains("skipped"))
+        let some = run(["store", "build", "--tokenizer", Self.tokenizerDir, "--out", files.path("some.lmdb"),
+                        "--include", "src/**", "--include", "docs/*.txt", "--exclude", "pkg/", "--exclude", "__pycache__", corpus])
+        #expect(some.out.contains("(2 texts, 2 files)"), "\(some.out)")
+        #expect(some.err.contains("1 file not valid UTF-8"))
+        // Token-id files: a binary file under the directory is skipped too.
+        try fm.createDirectory(atPath: files.path("ids"), withIntermediateDirectories: true)
+        _ = files.write("ids/a.ids", "1 2 3\n")
+        _ = fm.createFile(atPath: files.path("ids/b.bin"), contents: Data([1, 0, 2]))
+        let ids = run(["store", "build", "--fingerprint", "fp", "--out", files.path("ids.lmdb"), files.path("ids")])
+        #expect(ids.out.contains("(1 texts, 1 files)"))
+        #expect(ids.err.contains("skipped 1 binary file"))
+
+        run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--include", "[abc", corpus], status: 64)
+        let help = run(["store", "build", "--help"])
+        #expect(help.out.contains("--include <GLOB>") && help.out.contains("--exclude <GLOB>"))
+    }
+
+    /// `bench store` leaves nothing in its directory (the store, its lock file, the compacted
+    /// copy written through a temporary name), and reports bandwidth in GB/s (it printed bytes/s).
+    @Test func benchStoreCleansUpAndReportsGigabytes() throws {
+        let files = Files()
+        let bench = run(["bench", "store", "--tokens", "1000", "--lookups", "100", "--json", "--dir", files.dir.path])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any])
+        let bandwidth = try #require(report["memoryBandwidthGBPerSecond"] as? Double)
+        #expect(bandwidth > 0.1 && bandwidth < 10_000, "\(bandwidth) GB/s")
+        #expect((report["compactedBytesPerToken"] as? Double ?? 0) > 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: files.dir.path) == [])
+    }
+
+    /// gitignore-style globs against paths relative to the walked directory.
+    @Test(arguments: [
+        ("*.py", "a.py", false, true), ("*.py", "src/deep/a.py", false, true), ("*.py", "a.pyc", false, false),
+        ("src/*.py", "src/a.py", false, true), ("src/*.py", "src/x/a.py", false, false), ("src/*.py", "lib/src/a.py", false, false),
+        ("src/**/*.py", "src/a.py", false, true), ("src/**/*.py", "src/x/y/a.py", false, true),
+        ("**/test", "a/b/test", true, true), ("docs/**", "docs/x/y.md", false, true), ("/build", "build", true, true),
+        ("/build", "x/build", true, false), ("build/", "build", false, false), ("build/", "x/build", true, true),
+        ("?.txt", "a.txt", false, true), ("?.txt", "ab.txt", false, false), ("[ab]*.md", "b1.md", false, true),
+        ("[!ab]*.md", "b1.md", false, false), ("*", "x/y", false, true), ("a*b", "a/b", false, false),
+    ])
+    func globsMatchLikeGitignore(pattern: String, path: String, isDirectory: Bool, matches: Bool) throws {
+        let glob = try PathGlob(pattern, option: "include")
+        #expect(glob.matches(path.split(separator: "/")[...], isDirectory: isDirectory) == matches)
+    }
 }

@@ -75,27 +75,11 @@ import Testing
         #expect(snapshots.withLock { $0.allSatisfy { $0 > 0 } })
     }
 
-    /// Where the test helper executable is: beside the test bundle in `.build/<config>/`.
-    static func helperPath() -> String? {
-        var candidates: [String] = []
-        if let exe = Bundle.main.executableURL {
-            var dir = exe.deletingLastPathComponent()
-            // On Linux the bundle is an executable under `.build/debug/…xctest`; elsewhere a folder.
-            for _ in 0..<4 {
-                candidates.append(dir.appendingPathComponent("NGramStoreTestHelper").path)
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/NGramStoreTestHelper").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     /// A writer process killed with SIGKILL in the middle of its batches: every batch it reported
     /// committed is in the store, the store reads end to end, and a new writer can take over.
     /// Meanwhile this process reads the store as a second process and sees only whole batches.
     @Test func writerKilledMidWriteLosesNothingCommitted() throws {
-        let helper = try #require(Self.helperPath(), "build the NGramStoreTestHelper target first")
+        let helper = try #require(HelperProcess.executable(), "build the NGramStoreTestHelper target first")
         let dir = TemporaryDirectory()
         let path = dir.path("s.lmdb")
         let length = 3000

@@ -93,9 +93,11 @@ enum BenchStore {
         let buildCPURate = Double(tokenCount) / max(Double(cpuNow() - cpuStart) / 1e9, 1e-9)
         let stats = try store.statistics(top: 0)
         let compactPath = path + ".compact"
-        try store.writeCompactedCopy(to: compactPath)
+        // writeCopy leaves nothing at compactPath when it fails; the defer removes the copy when
+        // anything later fails.
+        defer { unlink(compactPath) }
+        try store.writeCopy(to: compactPath, compacting: true)
         let compactBytes = ((try? FileManager.default.attributesOfItem(atPath: compactPath)[.size]) as? Int) ?? 0
-        unlink(compactPath)
 
         // Lookups of contexts taken from the corpus (hits) and of shifted ones (mostly misses),
         // as a drafter meets them.
@@ -211,12 +213,12 @@ enum BenchStore {
         return texts
     }
 
-    /// Single-thread read bandwidth (the lookups run on one thread): the shared probe of
-    /// `Kernels.MemoryBandwidth`, best of three passes over 256 MB.
+    /// Single-thread read bandwidth in GB/s (the lookups run on one thread): the shared probe of
+    /// `Kernels.MemoryBandwidth` (bytes per second), best of three passes over 256 MB.
     static func bandwidthProbe() -> Double {
         let probe = MemoryBandwidth.Probe(bytes: 256 << 20)
         let pool = ComputePool(threadCount: 1)
-        return (0..<3).map { _ in probe.pass(pool: pool) }.max() ?? 0
+        return ((0..<3).map { _ in probe.pass(pool: pool) }.max() ?? 0) / 1e9
     }
 
     static func now() -> UInt64 {

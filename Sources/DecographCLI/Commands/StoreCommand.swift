@@ -15,6 +15,13 @@ extension CommandSpec {
 
     static let storeBuild = CommandSpec(
         "build", abstract: "Count the n-grams of token-id files into a store (created or extended).",
+        discussion: """
+        A directory is walked recursively, leaving out hidden entries and links to directories;
+        files under it that are binary (a NUL byte in the first 8 KiB) or, with --tokenizer, not
+        valid UTF-8 are skipped and counted on stderr. A file named on the command line is always
+        read. Other processes may learn into the store meanwhile; --compact is refused while any
+        has it open (docs/ngram-store.md).
+        """,
         options: [
             .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
             .value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
@@ -24,15 +31,23 @@ extension CommandSpec {
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
             .value("min-total", "N", help: "At the end, delete contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
-            .flag("compact", help: "Rewrite the file without free pages at the end (no other process may have it open)."),
-        ],
+            .flag("compact", help: "Rewrite the file without free pages at the end; refused, naming them, while other processes have it open."),
+        ] + inputFileOptions,
         positionals: [PositionalSpec("FILES", variadic: true, help: "Text (or token-id) files, or directories of them.")],
         body: { args, context in try StoreCommand.build(args, context) })
+
+    /// Which files under a directory argument are read (`PathFilter`).
+    static let inputFileOptions: [OptionSpec] = [
+        .value("include", "GLOB", repeatable: true,
+               help: "Under a directory, read only files matching GLOB (gitignore-style, relative to the directory: *, ?, [...], **; a glob without '/' matches at any depth)."),
+        .value("exclude", "GLOB", repeatable: true,
+               help: "Under a directory, skip files and directories matching GLOB (wins over --include)."),
+    ]
 
     static let storeMerge = CommandSpec(
         "merge", abstract: "Add the records of stores into one store.",
         options: [.value("out", short: "o", "C.lmdb", help: "The store to create or extend (same tokenizer and parameters)."),
-                  .flag("compact", help: "Rewrite the output without free pages at the end (no other process may have it open).")],
+                  .flag("compact", help: "Write the output without free pages.")],
         positionals: [PositionalSpec("STORES", variadic: true, help: "The stores to merge (A B …).")],
         body: { args, context in try StoreCommand.merge(args, context) })
 
@@ -65,7 +80,7 @@ extension CommandSpec {
                   .value("prompt", "N", help: "Tokens of each text given as its prompt (default 1)."),
                   .value("store-min-samples", "N", help: "Override the store tier's minimum samples (all lengths)."),
                   .value("store-min-share", "X", help: "Override the store tier's minimum share, 0…1 (all lengths)."),
-                  .flag("json", help: "Print JSON.")],
+                  .flag("json", help: "Print JSON.")] + inputFileOptions,
         positionals: [PositionalSpec("STORE", help: "The store."),
                       PositionalSpec("FILES", variadic: true, help: "Held-out text (or token-id) files or directories.")],
         body: { args, context in try StoreCommand.simulate(args, context) })
@@ -90,15 +105,20 @@ enum StoreCommand {
             countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
         let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
         let minTotal = try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1
-        let files = try TokenIDFiles.expand(args.positionals)
+        let files = try TokenIDFiles.expand(args.positionals, filter: try PathFilter.from(args))
         let start = Date()
         var tokens = 0, texts = 0
+        var skipped = StoreInputs.Skipped()
         // The store is closed at the end of this block, before --compact replaces its file.
         do {
             let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
             var learner = StoreLearner(store: store, batchContexts: batch)
             for (i, file) in files.enumerated() {
-                try inputs.forEachText(in: file) { text in
+                if let reason = inputs.skip(file) {
+                    skipped.add(file.path, reason)
+                    continue
+                }
+                try inputs.forEachText(in: file.path) { text in
                     try learner.learn(tokens: text)
                     tokens += text.count
                     texts += 1
@@ -113,10 +133,20 @@ enum StoreCommand {
                 context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
             }
         }
+        skipped.report(context)
         let seconds = Date().timeIntervalSince(start)
-        if args.flag("compact") { try compact(out) }
+        if args.flag("compact") {
+            // The build's own handle is closed above: the replacement refuses a store that
+            // this process, too, has open.
+            do {
+                try NGramStore.compact(at: out)
+            } catch let error as NGramStoreError {
+                throw CommandFailure("\(error)\n\(out): note: the \(tokens) tokens learned are committed; only the compaction was not done")
+            }
+        }
         let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
-        context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(files.count) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
+        let learnedFiles = files.count - skipped.binary.count - skipped.notUTF8.count
+        context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(learnedFiles) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
         context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
         return 0
     }
@@ -129,35 +159,20 @@ enum StoreCommand {
             throw UsageError("The output '\(out)' is also an input; merge into a new store.", usage: args.usageLine)
         }
         do {
-            let first = try NGramStore.open(at: paths[0], tokenizerFingerprint: nil, options: .init(readOnly: true))
-            let target = try NGramStore.create(at: out, tokenizerFingerprint: first.metadata.tokenizerFingerprint,
-                                               parameters: first.parameters)
-            for path in paths {
-                let source = path == paths[0] ? first : try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
-                try target.merge(from: source) { records in context.progress("\(path): \(records) records") }
-                context.endProgress()
+            var sources: [NGramStore] = []
+            for path in paths where !sources.contains(where: { $0.path == path }) {
+                sources.append(try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true)))
             }
+            // A store named twice is merged twice (its counts doubled), from one handle.
+            let inputs = paths.map { path in sources.first { $0.path == path }! }
+            try NGramStore.merge(inputs, into: out, compacting: args.flag("compact")) { path, records in
+                context.progress("\(path): \(records) records")
+            }
+            context.endProgress()
         }
-        if args.flag("compact") { try compact(out) }
         let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
         context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens, \(stats.fileBytes) bytes")
         return 0
-    }
-
-    /// Replaces the store at `path` with a compacted copy (`--compact`). The caller must have
-    /// released its own handles on the store: LMDB must not have one file open twice in a process.
-    static func compact(_ path: String) throws {
-        let temporary = path + ".compact-\(ProcessInfo.processInfo.processIdentifier)"
-        do {
-            let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
-            try store.writeCompactedCopy(to: temporary)
-        }
-        // rename(2) replaces the file atomically: a reader sees the old file or the new one.
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw CommandFailure("\(path): error: could not replace the store with its compacted copy: \(reason)")
-        }
     }
 
     static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
@@ -291,12 +306,17 @@ enum StoreCommand {
             drafter.storeGates.minShare = [share]
         }
         let prompt = try args.int("prompt", in: 1...Int.max) ?? 1
-        let files = try TokenIDFiles.expand(Array(args.positionals.dropFirst()))
+        let files = try TokenIDFiles.expand(Array(args.positionals.dropFirst()), filter: try PathFilter.from(args))
         var contextOnly = AcceptanceSimulation(), withStore = AcceptanceSimulation()
         var texts = 0
+        var skipped = StoreInputs.Skipped()
         try store.withReadTransaction { txn in
             for (i, file) in files.enumerated() {
-                try inputs.forEachText(in: file) { text in
+                if let reason = inputs.skip(file) {
+                    skipped.add(file.path, reason)
+                    continue
+                }
+                try inputs.forEachText(in: file.path) { text in
                     guard text.count > prompt else { return }
                     try contextOnly.replay(text, prompt: prompt, drafter: drafter)
                     try withStore.replay(text, prompt: prompt, drafter: drafter, store: txn)
@@ -306,6 +326,7 @@ enum StoreCommand {
             }
         }
         context.endProgress()
+        skipped.report(context)
         func row(_ name: String, _ s: AcceptanceSimulation) -> SimulationRow {
             SimulationRow(drafter: name, texts: texts, steps: s.steps, tokens: s.tokens, drafted: s.drafted, accepted: s.accepted,
                           tokensPerStep: s.tokensPerStep, acceptanceRate: s.acceptanceRate,

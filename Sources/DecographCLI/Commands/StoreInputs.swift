@@ -31,6 +31,77 @@ enum StoreInputs {
         return nil
     }
 
+    /// Bytes looked at for a NUL byte, the mark of a binary file (git looks at the first 8 000
+    /// bytes, ripgrep at its first read buffer; a `.pyc` has NULs in its 16-byte header).
+    static let binarySniffBytes = 8 << 10
+
+    /// Why a file found under a directory is not read.
+    enum Skip {
+        /// A NUL byte in its first `binarySniffBytes` bytes.
+        case binary
+        /// Not valid UTF-8 (text mode only).
+        case notUTF8
+    }
+
+    /// Whether a file found by walking a directory is skipped, and why. A file named on the
+    /// command line is always read (and a malformed one is an error, located).
+    func skip(_ input: TokenIDFiles.Input) -> Skip? {
+        guard input.foundInDirectory, let handle = FileHandle(forReadingAtPath: input.path) else { return nil }
+        defer { try? handle.close() }
+        let head = handle.readData(ofLength: Self.binarySniffBytes)
+        if head.contains(0) { return .binary }
+        guard tokenizer != nil else { return nil }
+        // The whole file is checked before any of it is learned: a file skipped halfway would
+        // leave its first windows in the store. Windows end before a sequence cut by the read.
+        var pending = [UInt8](head)
+        while true {
+            let chunk = handle.readData(ofLength: Self.textWindow)
+            pending.append(contentsOf: chunk)
+            let end = chunk.isEmpty ? pending.count : Self.completeUTF8Prefix(pending)
+            if Self.firstInvalidUTF8(pending[..<end]) != end { return .notUTF8 }
+            if chunk.isEmpty { return nil }
+            pending.removeSubrange(..<end)
+        }
+    }
+
+    /// The length of `bytes` without a multi-byte sequence cut off at its end.
+    static func completeUTF8Prefix(_ bytes: [UInt8]) -> Int {
+        // A sequence is at most 4 bytes: look back at most 3 for its lead byte.
+        for back in 1...min(3, bytes.count) {
+            let byte = bytes[bytes.count - back]
+            guard byte & 0xC0 == 0x80 else {
+                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                return length > back ? bytes.count - back : bytes.count
+            }
+        }
+        return bytes.count
+    }
+
+    /// The files skipped while reading inputs, reported on standard error at the end.
+    struct Skipped {
+        var binary: [String] = []
+        var notUTF8: [String] = []
+
+        mutating func add(_ path: String, _ reason: Skip) {
+            switch reason {
+            case .binary: binary.append(path)
+            case .notUTF8: notUTF8.append(path)
+            }
+        }
+
+        /// "note: skipped 2 binary files (NUL bytes in the first 8 KiB; first: a/x.pyc) and …".
+        func report(_ context: CommandContext) {
+            var parts: [String] = []
+            if let first = binary.first {
+                parts.append("\(binary.count) binary \(binary.count == 1 ? "file" : "files") (a NUL byte in the first \(StoreInputs.binarySniffBytes >> 10) KiB; first: \(first))")
+            }
+            if let first = notUTF8.first {
+                parts.append("\(notUTF8.count) \(notUTF8.count == 1 ? "file" : "files") not valid UTF-8 (first: \(first))")
+            }
+            if !parts.isEmpty { context.printError("note: skipped " + parts.joined(separator: " and ")) }
+        }
+    }
+
     /// Calls `body` with the token ids of each text of `path`.
     /// - Throws: `CommandFailure` located in the file for malformed input, or what `body` throws.
     func forEachText(in path: String, _ body: ([Int32]) throws -> Void) throws {

@@ -13,10 +13,19 @@ struct TokenIDFiles {
     /// this many tokens (contexts across a cut are not counted) instead of growing without bound.
     static let maxTextTokens = 1 << 20
 
-    /// The regular files under `paths` (directories walked recursively, in name order).
-    /// - Throws: `CommandFailure` for a path that does not exist.
-    static func expand(_ paths: [String]) throws -> [String] {
-        var files: [String] = []
+    /// An input file, and whether it was found by walking a directory (such a file may be
+    /// skipped as binary; a file named on the command line never is).
+    struct Input: Equatable {
+        var path: String
+        var foundInDirectory: Bool
+    }
+
+    /// The regular files under `paths`: a file stands for itself; a directory is walked
+    /// recursively, leaving out hidden entries (`.git`), symbolic links to directories (no
+    /// cycles) and what `filter` leaves out, in order of relative path.
+    /// - Throws: `CommandFailure` for a path that does not exist or a directory that cannot be read.
+    static func expand(_ paths: [String], filter: PathFilter = PathFilter()) throws -> [Input] {
+        var files: [Input] = []
         let fm = FileManager.default
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -24,18 +33,31 @@ struct TokenIDFiles {
                 throw CommandFailure("\(path): error: no such file or directory")
             }
             guard isDirectory.boolValue else {
-                files.append(path)
+                files.append(Input(path: path, foundInDirectory: false))
                 continue
             }
-            let children = (fm.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
-            for child in children {
-                let full = (path as NSString).appendingPathComponent(child)
-                var childIsDirectory: ObjCBool = false
-                if fm.fileExists(atPath: full, isDirectory: &childIsDirectory), !childIsDirectory.boolValue,
-                   !child.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
-                    files.append(full)
+            var found: [String] = []
+            func walk(_ relative: String) throws {
+                let dir = relative.isEmpty ? path : (path as NSString).appendingPathComponent(relative)
+                let names: [String]
+                do { names = try fm.contentsOfDirectory(atPath: dir) } catch {
+                    throw CommandFailure("\(dir): error: cannot read the directory")
+                }
+                for name in names where !name.hasPrefix(".") {
+                    let child = relative.isEmpty ? name : relative + "/" + name
+                    let full = (path as NSString).appendingPathComponent(child)
+                    var childIsDirectory: ObjCBool = false
+                    guard fm.fileExists(atPath: full, isDirectory: &childIsDirectory) else { continue }  // a dangling link
+                    if childIsDirectory.boolValue {
+                        let isLink = (try? fm.destinationOfSymbolicLink(atPath: full)) != nil
+                        if !isLink, !filter.excludesDirectory(child) { try walk(child) }
+                    } else if filter.admitsFile(child) {
+                        found.append(child)
+                    }
                 }
             }
+            try walk("")
+            files += found.sorted().map { Input(path: (path as NSString).appendingPathComponent($0), foundInDirectory: true) }
         }
         return files
     }

@@ -1,5 +1,8 @@
 import CLMDB
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension NGramStore {
     /// Adds every record of `source` to this store, streaming: records are read in key order and
@@ -11,12 +14,7 @@ extension NGramStore {
     /// - Throws: `NGramStoreError` (`.tokenizerMismatch`, `.parametersMismatch`, `.corrupt`…).
     public func merge(from source: NGramStore, batchContexts: Int = StoreLearner.defaultBatchContexts,
                       progress: ((Int) -> Void)? = nil) throws {
-        guard source.metadata.tokenizerFingerprint == metadata.tokenizerFingerprint else {
-            throw NGramStoreError(.tokenizerMismatch, path: source.path, "the store was built with tokenizer '\(source.metadata.tokenizerFingerprint)', not '\(metadata.tokenizerFingerprint)' like \(path)")
-        }
-        guard source.parameters == parameters else {
-            throw NGramStoreError(.parametersMismatch, path: source.path, "the store counts other context or continuation lengths than \(path)")
-        }
+        try requireCompatible(source)
         var batch = NGramCounts(parameters: parameters)
         var merged = 0
         try source.withReadTransaction { txn in
@@ -111,18 +109,157 @@ extension NGramStore {
 }
 
 extension NGramStore {
-    /// Writes a compacted copy of the store: LMDB's copy with `MDB_CP_COMPACT` leaves out free
-    /// pages (a store updated in many batches holds the copy-on-write leftovers of earlier ones)
-    /// and renumbers pages sequentially. Readers and writers may go on meanwhile; the copy is
-    /// one consistent snapshot.
-    /// - Parameter destination: a path that does not exist yet.
-    /// - Throws: `NGramStoreError` when the copy fails.
-    public func writeCompactedCopy(to destination: String) throws {
+    /// Writes a copy of the store: with `compacting`, LMDB's copy with `MDB_CP_COMPACT`, which
+    /// leaves out free pages (a store updated in many batches holds the copy-on-write leftovers of
+    /// earlier ones) and renumbers pages sequentially. Readers and writers may go on meanwhile;
+    /// the copy is one consistent snapshot.
+    ///
+    /// The copy is written to a temporary file beside `destination` and renamed to it when
+    /// complete, so a failure (a full disk) leaves no partial file at `destination`.
+    /// - Parameters:
+    ///   - destination: a path that does not exist yet.
+    ///   - compacting: leave out free pages.
+    /// - Throws: `NGramStoreError` when the copy fails (`.noSpace`…).
+    public func writeCopy(to destination: String, compacting: Bool = true) throws {
         guard !FileManager.default.fileExists(atPath: destination) else {
-            throw NGramStoreError(.invalidArgument, path: destination, "the compacted copy's path already exists")
+            throw NGramStoreError(.invalidArgument, path: destination, "the copy's path already exists")
         }
-        let rc = mdb_env_copy2(env, destination, UInt32(MDB_CP_COMPACT))
-        guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: destination, doing: "writing a compacted copy of \(path)") }
+        try Self.writeAtomically(destination) { temporary in
+            let rc = mdb_env_copy2(env, temporary, compacting ? UInt32(MDB_CP_COMPACT) : 0)
+            guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: destination, doing: "writing a copy of \(path)") }
+        }
+    }
+
+    /// The temporary name of a file being written for `path`: in the same directory, so that
+    /// rename(2) can move it there (a rename across file systems fails).
+    static func temporaryPath(for path: String) -> String {
+        "\(path).tmp-\(getpid())"
+    }
+
+    /// Runs `write` on a temporary path beside `path`, then syncs it and renames it to `path`.
+    /// The temporary file (and an LMDB lock file beside it) is removed whether `write` succeeds
+    /// or throws.
+    static func writeAtomically(_ path: String, _ write: (String) throws -> Void) throws {
+        let temporary = temporaryPath(for: path)
+        defer {
+            unlink(temporary)
+            unlink(temporary + lockFileSuffix)
+        }
+        unlink(temporary)  // left by a killed process of the same pid
+        try write(temporary)
+        // Data first, then the name: after a crash the path names the old file or the whole new one.
+        try syncFile(temporary)
+        guard rename(temporary, path) == 0 else {
+            throw NGramStoreError.system(errno, path: path, doing: "renaming \(temporary) to it")
+        }
+        try syncFile((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+    }
+
+    private static func syncFile(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NGramStoreError.system(errno, path: path, doing: "opening it to sync") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw NGramStoreError.system(errno, path: path, doing: "syncing it to disk") }
+    }
+
+    /// Replaces the store at `path` with the file `produce` writes, under decograph's exclusive
+    /// lock: refused while any process has the store open, and processes opening it meanwhile
+    /// wait, then open the new file. `produce` receives the current store (opened read-only, or
+    /// `nil` when `path` does not exist yet) and the path to write; nothing at `path` changes
+    /// when it throws. `produce` must not open `path` itself: it would wait for this lock.
+    ///
+    /// The exclusive lock keeps out decograph processes; other LMDB programs (`mdb_stat`, an
+    /// older decograph) are detected by LMDB's own lock on the lock file when the replacement
+    /// starts (docs/ngram-store.md, "Replacing a store").
+    /// - Throws: `NGramStoreError` (`.inUse` naming the processes), or what `produce` throws.
+    static func replace(at path: String, mayCreate: Bool,
+                        _ produce: (_ current: NGramStore?, _ temporary: String) throws -> Void) throws {
+        let lockPath = path + lockFileSuffix
+        guard let lock = try StoreFileLock.exclusive(path, create: mayCreate) else {
+            let holders = FileLockHolders.pids(.flock, on: path)
+            let who = holders.isEmpty ? "this process" : FileLockHolders.describe(holders)
+            throw NGramStoreError(.inUse, path: path, "the store is open in \(who); it cannot be replaced under them (what they learned would be lost); stop them, or wait until they finish, and run this again")
+        }
+        var replaced = false
+        defer { if !replaced { lock.removeCreatedFile(path) } }
+        guard let users = FileLockHolders.lmdbUsers(lockPath: lockPath) else {
+            throw NGramStoreError(.inUse, path: path, "cannot read the lock file \(lockPath) to see whether other processes have the store open")
+        }
+        guard users.isEmpty else {
+            throw NGramStoreError(.inUse, path: path, "the store is open in \(FileLockHolders.describe(users)) (an LMDB program); it cannot be replaced under them; stop them and run this again")
+        }
+        do {
+            var info = stat()
+            let current = stat(path, &info) == 0 && info.st_size > 0
+                ? try NGramStore(path: path, create: nil, tokenizerFingerprint: nil, options: Options(readOnly: true),
+                                 locking: .heldByCaller)
+                : nil
+            try writeAtomically(path) { temporary in
+                try produce(current, temporary)
+            }
+            withExtendedLifetime(current) {}
+        }
+        replaced = true
+        // `current` closed at the end of the block above, before the lock is released here: no
+        // process opens the new file while this one still maps the old.
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Rewrites the store at `path` without free pages (`--compact`), atomically, refusing while
+    /// any process has it open (a replaced file would lose what they learn afterwards).
+    /// - Parameter path: the store's file; this process must not have it open.
+    /// - Throws: `NGramStoreError` (`.inUse` naming the processes, `.noSpace`…).
+    public static func compact(at path: String) throws {
+        try replace(at: path, mayCreate: false) { current, temporary in
+            guard let current else { throw NGramStoreError(.notFound, path: path, "no such store to compact") }
+            let rc = mdb_env_copy2(current.env, temporary, UInt32(MDB_CP_COMPACT))
+            guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "writing its compacted copy") }
+        }
+    }
+
+    /// Adds the records of `sources` to the store at `path` (created when missing) all at once:
+    /// they are merged into a copy, which replaces `path` only when every source is in, so a
+    /// failure leaves `path` as it was. Refused while any process has `path` open.
+    /// - Parameters:
+    ///   - sources: stores with the same tokenizer and parameters (opened read-only).
+    ///   - path: the output; this process must not have it open.
+    ///   - compacting: write the result without free pages.
+    ///   - progress: called with each source's path and the records merged from it so far.
+    /// - Throws: `NGramStoreError` (`.tokenizerMismatch`, `.parametersMismatch`, `.inUse`…).
+    public static func merge(_ sources: [NGramStore], into path: String, compacting: Bool = false,
+                             progress: ((String, Int) -> Void)? = nil) throws {
+        guard let first = sources.first else { throw NGramStoreError(.invalidArgument, path: path, "no stores to merge") }
+        try replace(at: path, mayCreate: true) { current, temporary in
+            let model = current ?? first
+            for source in sources { try model.requireCompatible(source) }
+            let scratch = temporary + ".merging"
+            defer {
+                unlink(scratch)
+                unlink(scratch + lockFileSuffix)
+            }
+            do {
+                if let current { try current.writeCopy(to: scratch, compacting: false) }
+                let target = try NGramStore.create(at: scratch, tokenizerFingerprint: model.metadata.tokenizerFingerprint,
+                                                   parameters: model.parameters)
+                for source in sources {
+                    try target.merge(from: source) { progress?(source.path, $0) }
+                }
+                if compacting { try target.writeCopy(to: temporary, compacting: true) }
+            }
+            if !compacting, rename(scratch, temporary) != 0 {
+                throw NGramStoreError.system(errno, path: path, doing: "renaming \(scratch)")
+            }
+        }
+    }
+
+    /// Refuses a source of another tokenizer or other parameters before anything is written.
+    func requireCompatible(_ source: NGramStore) throws {
+        guard source.metadata.tokenizerFingerprint == metadata.tokenizerFingerprint else {
+            throw NGramStoreError(.tokenizerMismatch, path: source.path, "the store was built with tokenizer '\(source.metadata.tokenizerFingerprint)', not '\(metadata.tokenizerFingerprint)' like \(path)")
+        }
+        guard source.parameters == parameters else {
+            throw NGramStoreError(.parametersMismatch, path: source.path, "the store counts other context or continuation lengths than \(path)")
+        }
     }
 }
 

@@ -35,6 +35,19 @@ public final class NGramStore: @unchecked Sendable {
             self.maxReaders = maxReaders
             self.readOnly = readOnly
         }
+
+        /// Reserves the disk blocks of a new lock file (`posix_fallocate`); returns 0 or an
+        /// `errno`. Tests replace it to reach the full-disk path without a full disk.
+        var allocateLockFile: @Sendable (_ fd: Int32, _ bytes: Int) -> Int32 = { fd, bytes in
+            posix_fallocate(fd, 0, off_t(bytes))
+        }
+    }
+
+    /// Whether opening takes decograph's lock on the file (`StoreFileLock`), or the caller, a
+    /// replacement holding the exclusive lock, already has it.
+    enum Locking {
+        case take
+        case heldByCaller
     }
 
     /// The map grows by this factor when full, so n bytes of growth take O(log n) retried batches.
@@ -50,6 +63,12 @@ public final class NGramStore: @unchecked Sendable {
     /// What it counts (from its metadata).
     public var parameters: NGramParameters { metadata.parameters }
     let readOnly: Bool
+    /// Opened without LMDB's lock file (`MDB_NOLOCK`): a read-only store whose lock file this
+    /// process cannot write, opened while no other process had it open (docs/ngram-store.md).
+    public let isLockless: Bool
+    /// decograph's shared lock on the file, held while the store is open; `nil` when the opener
+    /// holds the exclusive one.
+    let fileLock: StoreFileLock?
     let env: OpaquePointer
     let gramsDB: MDB_dbi
     let metaDB: MDB_dbi
@@ -72,7 +91,7 @@ public final class NGramStore: @unchecked Sendable {
     ///   version or tokenizer, or damaged.
     public static func open(at path: String, tokenizerFingerprint: String?,
                             options: Options = Options()) throws -> NGramStore {
-        try NGramStore(path: path, create: nil, tokenizerFingerprint: tokenizerFingerprint, options: options)
+        try NGramStore(path: path, create: nil, tokenizerFingerprint: tokenizerFingerprint, options: options, locking: .take)
     }
 
     /// Opens a store, creating it when the file does not exist or is empty.
@@ -87,10 +106,11 @@ public final class NGramStore: @unchecked Sendable {
     public static func create(at path: String, tokenizerFingerprint: String,
                               parameters: NGramParameters = NGramParameters(),
                               options: Options = Options()) throws -> NGramStore {
-        try NGramStore(path: path, create: parameters, tokenizerFingerprint: tokenizerFingerprint, options: options)
+        try NGramStore(path: path, create: parameters, tokenizerFingerprint: tokenizerFingerprint, options: options, locking: .take)
     }
 
-    private init(path: String, create: NGramParameters?, tokenizerFingerprint: String?, options: Options) throws {
+    init(path: String, create: NGramParameters?, tokenizerFingerprint: String?, options: Options,
+         locking: Locking) throws {
         self.path = path
         readOnly = options.readOnly
         if let create {
@@ -100,6 +120,28 @@ public final class NGramStore: @unchecked Sendable {
             }
         }
         try Self.checkFile(path: path, mayCreate: create != nil)
+        let fileLock = locking == .take ? try StoreFileLock.shared(path, create: create != nil) : nil
+        let lockPath = path + Self.lockFileSuffix
+        var createdLockFile = false
+        var opened = false
+        // A failed creation leaves no files behind for the next open to trip over.
+        defer {
+            if !opened {
+                if createdLockFile { unlink(lockPath) }
+                fileLock?.removeCreatedFile(path)
+            }
+        }
+        let maxReaders = max(1, options.maxReaders)
+        let lockFile = try Self.prepareLockFile(lockPath, readers: maxReaders, allocate: options.allocateLockFile)
+        createdLockFile = lockFile == .created
+        var lockless = false
+        if lockFile == .notWritable {
+            guard options.readOnly else {
+                throw NGramStoreError(.system(EACCES), path: path, "cannot write the lock file \(lockPath): a writable store needs write access to its directory and lock file")
+            }
+            try Self.checkNoOtherUsers(path: path, lockPath: lockPath)
+            lockless = true
+        }
 
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
@@ -107,15 +149,16 @@ public final class NGramStore: @unchecked Sendable {
         var envOwned = true
         defer { if envOwned { mdb_env_close(env) } }
         mdb_env_set_maxdbs(env, 2)
-        mdb_env_set_maxreaders(env, UInt32(max(1, options.maxReaders)))
+        mdb_env_set_maxreaders(env, UInt32(maxReaders))
         mdb_env_set_mapsize(env, max(options.initialMapSize, Self.minimumMapSize))
         var flags = UInt32(MDB_NOSUBDIR) | UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+        if lockless { flags |= UInt32(MDB_NOLOCK) }
         rc = mdb_env_open(env, path, flags, 0o644)
         guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "opening the store") }
         // Reader slots of processes that died (a SIGKILLed reader) would otherwise stay taken.
         var dead: Int32 = 0
-        mdb_reader_check(env, &dead)
+        if !lockless { mdb_reader_check(env, &dead) }
         try Self.checkNotTruncated(env: env, path: path)
 
         let (grams, meta, metadata) = try Self.openDatabases(env: env, path: path, create: create,
@@ -125,12 +168,17 @@ public final class NGramStore: @unchecked Sendable {
         gramsDB = grams
         metaDB = meta
         self.metadata = metadata
+        self.fileLock = fileLock
+        isLockless = lockless
         remapLock = .allocate(capacity: 1)
         pthread_rwlock_init(remapLock, nil)
         envOwned = false
+        opened = true
     }
 
     deinit {
+        // The environment closes before the file lock is released (`fileLock` goes after this
+        // body), so a replacement never runs while this process still maps the file.
         mdb_env_close(env)
         pthread_rwlock_destroy(remapLock)
         remapLock.deallocate()
