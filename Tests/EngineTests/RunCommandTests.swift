@@ -101,3 +101,16 @@ extension JSONDecoder {
         return decoder
     }
 }
+
+/// `decograph run` past a model's trained context: the run goes on, and stderr says where and why.
+@Suite struct RunContextWarningTests {
+    @Test func warnsPastTheTrainedContext() throws {
+        let file = try RunCommandTests.graphFile(RunCommandTests.speculative)
+        let prompt = (0..<130).map { String($0 % 80) }.joined(separator: " ")
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(["run", file, "--prompt-ids", prompt, "--max-tokens", "4"], context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        #expect(capture.err.contains("g.yaml:3:"), "located at the model entry: \(capture.err)")
+        #expect(capture.err.contains("warning:") && capture.err.contains("max_position_embeddings"), "\(capture.err)")
+    }
+}
