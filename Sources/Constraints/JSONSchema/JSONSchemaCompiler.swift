@@ -23,7 +23,7 @@ public enum JSONSchemaCompiler {
     /// - Returns: the grammar and warnings.
     /// - Throws: `ConstraintError` naming the unsupported keyword (`feature`) and its JSON pointer.
     public static func compile(_ schema: JSONValue, options: JSONSchemaOptions = .init()) throws(ConstraintError) -> Result {
-        let compilation = SchemaCompilation(root: schema, options: options)
+        let compilation = try SchemaCompilation(root: schema, options: options)
         let root = try compilation.compile([SchemaCompilation.Part(path: [], value: schema)])
         let rootRule = compilation.builder.newRule("json")
         compilation.builder.add(rootRule, [.rule(root), compilation.ws])
@@ -49,39 +49,50 @@ final class SchemaCompilation {
         var path: [String]
         var value: JSONValue
         var consumed: Set<String> = []
+        /// The document the path is in (see `SchemaResources.Location`).
+        var document = 0
+        /// "" for a schema of the document; else what the compiler derived from the schema at `path`
+        /// (`SchemaCompilation.Role`): a derived schema is a function of its path and role, so the two
+        /// identify it for memoisation, and its subschemas inherit the role.
+        var role = ""
+        /// The schema is negated: instances valid against it are rejected and the others accepted.
+        var negated = false
 
         var pointer: String { SchemaCompilation.pointer(path) }
+        var identity: String { "\(document)\(negated ? "!" : "")\(role)\(pointer)" }
+        var location: SchemaResources.Location { .init(document: document, path: path) }
+
+        /// A subschema of this one, in the same document and role.
+        func child(_ components: [String], _ value: JSONValue) -> Part {
+            Part(path: path + components, value: value, document: document, role: role)
+        }
     }
 
-    /// The draft 2020-12 metaschema; other metaschemas may switch vocabularies off or on.
-    static let knownMetaschemas: Set<String> = [
-        "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#",
-    ]
-    static let annotations: Set<String> = [
-        "$comment", "title", "description", "default", "examples", "deprecated", "readOnly",
-        "writeOnly", "$defs", "definitions", "contentMediaType", "contentEncoding", "contentSchema",
-        "$anchor", "$dynamicAnchor", "$vocabulary", "then", "else",
-    ]
-    static let supported: Set<String> = [
-        "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
-        "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
-        "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
-        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
-        "multipleOf", "minProperties", "maxProperties", "contains",
-    ]
-    static let refused: Set<String> = [
-        "if", "dependentSchemas",
-        "unevaluatedItems", "unevaluatedProperties",
-        "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
-    ]
+    /// What a derived schema (`Part.role`) stands for.
+    enum Role {
+        /// A conjunct's negation (`{"not": {"type": …}}` for `type`, and so on).
+        static let negation = "¬"
+        /// The object has the property the path names (`properties`, `dependentSchemas` keys).
+        static let present = "+"
+        /// The object lacks the property the path names.
+        static let absent = "-"
+    }
+
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
     /// Arrays with `maxItems` are unrolled one rule per count; larger bounds are refused.
     static let maxUnrolledItems = 10_000
-    /// `maxLength` unrolls the decoded-string automaton per character; larger bounds are refused.
+    /// `maxLength` unrolls the decoded-string automaton per character; larger bounds count with
+    /// `ScalarCountLexeme`, whose states are not shared with patterns' masks.
     static let maxUnrolledLength = 1000
+    /// `dependentSchemas` keys of one schema object are expanded into 2ⁿ alternatives (each key
+    /// absent, or present with its schema); more keys than this are refused.
+    static let maxDependentSchemas = 6
 
     let root: JSONValue
     let options: JSONSchemaOptions
+    /// The draft of the root schema (its `$schema`, else the option's default).
+    let draft: JSONSchemaDraft
+    let resources: SchemaResources
     var builder = GrammarBuilder()
     private var memo: [String: Int32] = [:]
     private(set) var warnings: [ConstraintError] = []
@@ -92,10 +103,27 @@ final class SchemaCompilation {
     /// The padded lexeme of an unconstrained JSON string, shared by every such value.
     private var anyStringLexeme: WhitespacePrefixedLexeme?
     private var keyLexemes: [String: Grammar.Symbol] = [:]
+    private let annotations: Set<String>
+    private let assertions: Set<String>
 
-    init(root: JSONValue, options: JSONSchemaOptions) {
+    init(root: JSONValue, options: JSONSchemaOptions) throws(ConstraintError) {
         self.root = root
         self.options = options
+        var draft = options.defaultDraft
+        if case .string(let uri)? = root["$schema"] {
+            if let named = JSONSchemaDraft(metaschemaURI: uri) {
+                draft = named
+            } else {
+                let error = ConstraintError(.unsupportedKeyword, at: "#/$schema", feature: "$schema",
+                                            "custom metaschemas (vocabularies) are not supported: '\(uri)'")
+                guard options.lenient else { throw error }
+                warnings.append(error)
+            }
+        }
+        self.draft = draft
+        annotations = draft.annotations
+        assertions = draft.assertions
+        resources = SchemaResources(root: root, documents: options.documents, draft: draft)
         ws = builder.repetition("ws", [.bytes(.jsonWhitespace)], min: 0, max: options.maxWhitespace)
     }
 
@@ -111,16 +139,21 @@ final class SchemaCompilation {
         if warned.insert(error.location + keyword).inserted { warnings.append(error) }
     }
 
+    private func warn(_ keyword: String, at path: [String], _ message: String) {
+        let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
+        if warned.insert(w.location + keyword).inserted { warnings.append(w) }
+    }
+
     private func invalid(_ path: [String], _ message: String) -> ConstraintError {
         ConstraintError(.invalidSchema, at: Self.pointer(path), message)
     }
 
     // MARK: Conjunctions
 
-    /// Compiles the conjunction of `parts` to a rule (memoised by the parts' pointers).
+    /// Compiles the conjunction of `parts` to a rule (memoised by the parts' identities).
     func compile(_ parts: [Part]) throws(ConstraintError) -> Int32 {
         let flat = try flatten(parts)
-        let key = flat.map { $0.pointer + "{" + $0.consumed.sorted().joined(separator: ",") + "}" }.sorted().joined(separator: "&")
+        let key = flat.map { $0.identity + "{" + $0.consumed.sorted().joined(separator: ",") + "}" }.sorted().joined(separator: "&")
         if let rule = memo[key] { return rule }
         let rule = builder.newRule(key.isEmpty ? "any" : key)
         memo[key] = rule
@@ -128,64 +161,110 @@ final class SchemaCompilation {
         return rule
     }
 
-    /// Expands `$ref` and `allOf` into the conjunction and checks every keyword is supported.
+    /// Expands `$ref` and `allOf` into the conjunction, checks every keyword, and keeps of each
+    /// schema object only the keywords its draft asserts with (the rest are annotations).
     private func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
         var queue = parts[...]
         var out: [Part] = []
         var seen: Set<String> = []
         while var part = queue.popFirst() {
-            guard seen.insert(part.pointer).inserted else { continue }
+            guard seen.insert(part.identity).inserted else { continue }
             switch part.value {
-            case .bool:
+            case .bool(let b):
+                // A negated boolean is its opposite.
+                if part.negated { part = Part(path: part.path, value: .bool(!b), document: part.document, role: part.role) }
                 out.append(part)
                 continue
             case .object(let members):
-                for (keyword, value) in members { try check(keyword, value, in: part) }
+                var kept: [(key: String, value: JSONValue)] = []
+                let onlyRef = draft.refOverridesSiblings && part.value["$ref"] != nil
+                for (keyword, value) in members where !onlyRef || keyword == "$ref" {
+                    if try check(keyword, value, in: part) { kept.append((keyword, value)) }
+                }
+                part.value = .object(kept)
             default:
                 throw invalid(part.path, "a schema must be an object or a boolean")
             }
-            if !part.consumed.contains("$ref"), case .string(let ref)? = part.value["$ref"] {
-                part.consumed.insert("$ref")
-                if let target = try resolve(ref, from: part.path) { queue.append(target) }
+            // A negated schema is expanded as a whole by `negationAlternatives`.
+            if part.negated { out.append(part); continue }
+            for keyword in ["$ref", "$recursiveRef", "$dynamicRef"] where !part.consumed.contains(keyword) {
+                guard case .string(let ref)? = part.value[keyword] else { continue }
+                part.consumed.insert(keyword)
+                if let target = try resolve(ref, keyword: keyword, from: part) { queue.append(target) }
             }
-            if !part.consumed.contains("allOf"), let allOf = part.value["allOf"] {
+            if !part.consumed.contains("allOf"), case .array(let members)? = part.value["allOf"] {
                 part.consumed.insert("allOf")
-                guard case .array(let members) = allOf, !members.isEmpty else {
-                    throw invalid(part.path + ["allOf"], "allOf must be a non-empty array of schemas")
-                }
-                for (i, m) in members.enumerated() { queue.append(Part(path: part.path + ["allOf", String(i)], value: m)) }
+                for (i, m) in members.enumerated() { queue.append(part.child(["allOf", String(i)], m)) }
             }
             out.append(part)
         }
         return out
     }
 
-    /// Refuses unsupported keywords (or unsupported forms of supported ones).
-    private func check(_ keyword: String, _ value: JSONValue, in part: Part) throws(ConstraintError) {
+    /// Checks a keyword's value against the draft's metaschema and refuses unsupported forms.
+    /// - Returns: whether the keyword asserts anything (false for annotations and unknown keywords).
+    private func check(_ keyword: String, _ value: JSONValue, in part: Part) throws(ConstraintError) -> Bool {
         let here = part.path + [keyword]
-        if Self.annotations.contains(keyword) { return }
-        if Self.refused.contains(keyword) {
-            try refuse(keyword, at: here, "keyword '\(keyword)' is not supported")
-            return
+        if annotations.contains(keyword) {
+            if ["$schema", "$anchor", "$dynamicAnchor", "$comment"].contains(keyword), !value.isString {
+                throw invalid(here, "\(keyword) must be a string")
+            }
+            if keyword == "$schema", case .string(let uri) = value, !part.path.isEmpty, JSONSchemaDraft(metaschemaURI: uri) != draft {
+                try refuse(keyword, at: here, "a subschema's '$schema' ('\(uri)') differs from the document's draft \(draft.rawValue)")
+            }
+            if keyword == "$recursiveAnchor", !value.isBool { throw invalid(here, "$recursiveAnchor must be a boolean") }
+            for (key, schema) in (keyword == "$defs" || keyword == "definitions") ? try schemaMap(value, here) : [] {
+                try checkSchema(schema, here + [key])
+            }
+            return false
         }
-        guard Self.supported.contains(keyword) else {
-            let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(here), feature: keyword,
-                                    "unknown keyword '\(keyword)' ignored as an annotation")
-            if warned.insert(w.location).inserted { warnings.append(w) }
-            return
+        guard assertions.contains(keyword) else {
+            warn(keyword, at: here, "unknown keyword '\(keyword)' (not in draft \(draft.rawValue)) ignored as an annotation")
+            return false
         }
         switch keyword {
-        case "$schema":
-            guard case .string(let uri) = value else { throw invalid(here, "$schema must be a string") }
-            if !Self.knownMetaschemas.contains(uri) {
-                try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
+        case "$ref", "$recursiveRef", "$dynamicRef", "pattern", "format", "$id", "id":
+            guard case .string(let text) = value else { throw invalid(here, "\(keyword) must be a string") }
+            if keyword == "format" {
+                if options.assertFormats && JSONFormats.pattern(for: text) == nil {
+                    if draft.formats.contains(text) {
+                        try refuse(keyword, at: here, "format '\(text)' is not supported")
+                    } else {
+                        warn(keyword, at: here, "format '\(text)' is not defined by draft \(draft.rawValue): ignored as an annotation")
+                    }
+                }
             }
-        case "not":
-            if !Self.isNegatable(value) {
-                try refuse(keyword, at: here, "'not' is supported only for booleans, type-only schemas ({\"not\": {\"type\": …}}) and const/enum of null, booleans, numbers and strings")
+            if keyword == "$id" || keyword == "id" { return false }
+        case "type":
+            let names: [JSONValue]
+            switch value {
+            case .string: names = [value]
+            case .array(let items) where !items.isEmpty: names = items
+            default: throw invalid(here, "type must be a type name or a non-empty array of them")
             }
-        case "pattern":
-            guard case .string = value else { throw invalid(here, "pattern must be a string") }
+            for n in names {
+                guard case .string(let name) = n, Self.allTypes.contains(name) else {
+                    throw invalid(here, "unknown type \(n.serialized()) (expected one of \(Self.allTypes.sorted().joined(separator: ", ")))")
+                }
+            }
+        case "enum":
+            guard case .array = value else { throw invalid(here, "enum must be an array") }
+        case "required":
+            guard case .array(let items) = value, items.allSatisfy(\.isString) else {
+                throw invalid(here, "required must be an array of strings")
+            }
+        case "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties", "minContains", "maxContains":
+            guard case .number(let text) = value, let d = DecimalNumber(text), d.isInteger, !d.negative else {
+                throw invalid(here, "\(keyword) must be a non-negative integer")
+            }
+        case "minimum", "maximum":
+            guard case .number(let text) = value, DecimalNumber(text) != nil else { throw invalid(here, "\(keyword) must be a number") }
+        case "exclusiveMinimum", "exclusiveMaximum":
+            if draft.hasBooleanExclusiveBounds {
+                guard value.isBool else { throw invalid(here, "\(keyword) must be a boolean in draft 4") }
+            } else {
+                guard case .number(let text) = value, DecimalNumber(text) != nil else { throw invalid(here, "\(keyword) must be a number") }
+            }
         case "multipleOf":
             guard case .number(let text) = value, let d = DecimalNumber(text), !d.isZero, !d.negative else {
                 throw invalid(here, "multipleOf must be a number greater than 0")
@@ -193,53 +272,107 @@ final class SchemaCompilation {
         case "uniqueItems":
             guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
             if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
-        case "$id":
-            if !part.path.isEmpty { try refuse(keyword, at: here, "embedded schema resources ('$id' below the root) are not supported") }
+        case "allOf", "anyOf", "oneOf", "prefixItems":
+            guard case .array(let members) = value, !members.isEmpty else {
+                throw invalid(here, "\(keyword) must be a non-empty array of schemas")
+            }
+            for (i, m) in members.enumerated() { try checkSchema(m, here + [String(i)]) }
         case "items":
-            if case .array = value { try refuse(keyword, at: here, "the array form of 'items' is not draft 2020-12 (use prefixItems)") }
-        case "format":
-            guard case .string(let name) = value else { throw invalid(here, "format must be a string") }
-            if options.assertFormats && JSONFormats.pattern(for: name) == nil {
-                try refuse(keyword, at: here, "format '\(name)' is not supported")
+            if case .array(let members) = value {
+                guard draft.hasArrayItems else {
+                    try refuse(keyword, at: here, "the array form of 'items' is not draft 2020-12 (use prefixItems, or a '$schema' of an earlier draft)")
+                    return true
+                }
+                for (i, m) in members.enumerated() { try checkSchema(m, here + [String(i)]) }
+            } else {
+                try checkSchema(value, here)
+            }
+        case "additionalItems", "additionalProperties":
+            // Booleans are schemas here even in draft 4.
+            if !value.isBool { try checkSchema(value, here) }
+        case "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties":
+            try checkSchema(value, here)
+            if keyword == "unevaluatedItems" || keyword == "unevaluatedProperties" {
+                try refuse(keyword, at: here, "keyword '\(keyword)' is not supported")
+            }
+        case "properties", "patternProperties", "dependentSchemas":
+            for (key, schema) in try schemaMap(value, here) { try checkSchema(schema, here + [key]) }
+            if keyword == "dependentSchemas", case .object(let members) = value, members.count > Self.maxDependentSchemas {
+                try refuse(keyword, at: here, "more than \(Self.maxDependentSchemas) dependentSchemas keys (2ⁿ alternatives) are not supported")
+            }
+        case "dependentRequired", "dependencies":
+            guard case .object(let members) = value else { throw invalid(here, "\(keyword) must be an object") }
+            var schemas = 0
+            for (key, entry) in members {
+                if case .array(let names) = entry, names.allSatisfy(\.isString) { continue }
+                guard keyword == "dependencies" else { throw invalid(here + [key], "a dependentRequired value must be an array of strings") }
+                try checkSchema(entry, here + [key])
+                schemas += 1
+            }
+            if schemas > Self.maxDependentSchemas {
+                try refuse(keyword, at: here, "more than \(Self.maxDependentSchemas) schema dependencies (2ⁿ alternatives) are not supported")
             }
         default:
             break
         }
+        return true
     }
 
-    /// Resolves a local `$ref` (`#`, `#/json/pointer`, or the root `$id` followed by one of those).
-    private func resolve(_ ref: String, from path: [String]) throws(ConstraintError) -> Part? {
-        // A reference inside an embedded resource would resolve against that resource's base URI.
-        var node = root
-        for (depth, token) in path.enumerated() {
-            guard let child = Self.child(node, token) else { break }
-            node = child
-            if case .string? = node["$id"] {
-                try refuse("$id", at: Array(path.prefix(depth + 1)), "embedded schema resources ('$id' below the root) are not supported")
-            }
+    /// Checks that a subschema position holds a schema of this draft (booleans from draft 6).
+    private func checkSchema(_ value: JSONValue, _ path: [String]) throws(ConstraintError) {
+        switch value {
+        case .object: return
+        case .bool where draft.hasBooleanSchemas: return
+        default: throw invalid(path, "expected a schema (an object\(draft.hasBooleanSchemas ? " or a boolean" : ""))")
         }
-        var fragment = ref
-        if case .string(let id)? = root["$id"], ref.hasPrefix(id) {
-            fragment = String(ref.dropFirst(id.count))
-            if fragment.isEmpty { fragment = "#" }
-        }
-        guard fragment.hasPrefix("#"), fragment == "#" || fragment.hasPrefix("#/") else {
-            try refuse("$ref", at: path + ["$ref"], "only local references ('#' or '#/json/pointer') are supported, not '\(ref)'")
+    }
+
+    private func schemaMap(_ value: JSONValue, _ path: [String]) throws(ConstraintError) -> [(key: String, value: JSONValue)] {
+        guard case .object(let members) = value else { throw invalid(path, "\(path.last ?? "") must be an object of schemas") }
+        return members
+    }
+
+    /// Resolves a `$ref` (and the dynamic references where they are static) against the base URI of
+    /// the schema holding it, within the compilation's documents.
+    private func resolve(_ ref: String, keyword: String, from part: Part) throws(ConstraintError) -> Part? {
+        let here = part.path + [keyword]
+        let base = resources.base(at: part.location)
+        let uri = SchemaURI.resolve(ref, against: base)
+        guard var target = resources.locate(uri) else {
+            try refuse(keyword, at: here, "reference '\(ref)' (\(uri)) names no schema of this document or of the documents given")
             return nil
         }
-        var target = root
-        var targetPath: [String] = []
-        for raw in fragment.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) where fragment != "#" {
-            let token = (String(raw).removingPercentEncodingManually)
-                .replacing("~1", with: "/").replacing("~0", with: "~")
-            guard let child = Self.child(target, token) else {
-                try refuse("$ref", at: path + ["$ref"], "reference '\(ref)' does not resolve")
-                return nil
+        switch keyword {
+        case "$recursiveRef":
+            // The target is replaced by the outermost resource of the dynamic scope that says
+            // `$recursiveAnchor: true`, when the target says it too. Static cases only: the root
+            // says it (the root is always outermost), or no other resource does.
+            if case .bool(true)? = resources.value(at: target)?["$recursiveAnchor"] {
+                if case .bool(true)? = root["$recursiveAnchor"] {
+                    target = .init(document: 0, path: [])
+                } else if resources.recursiveAnchors.count > 1 {
+                    try refuse(keyword, at: here, "'$recursiveRef' whose target depends on the dynamic scope is not supported")
+                    return nil
+                }
             }
-            target = child
-            targetPath.append(token)
+        case "$dynamicRef":
+            let (_, fragment) = SchemaURI.splitFragment(uri)
+            if !fragment.isEmpty, !fragment.hasPrefix("/"),
+               case .string(fragment)? = resources.value(at: target)?["$dynamicAnchor"] {
+                let rootBase = resources.base(at: .init(document: 0, path: []))
+                let defining = resources.dynamicAnchors[fragment] ?? []
+                if defining.contains(rootBase), let outer = resources.locate(rootBase + "#" + fragment) {
+                    target = outer
+                } else if Set(defining).count > 1 {
+                    try refuse(keyword, at: here, "'$dynamicRef' whose target depends on the dynamic scope is not supported")
+                    return nil
+                }
+            }
+        default:
+            break
         }
-        return Part(path: targetPath, value: target)
+        guard let value = resources.value(at: target) else { return nil }
+        return Part(path: target.path, value: value, document: target.document)
     }
 
     static func child(_ node: JSONValue, _ token: String) -> JSONValue? {
@@ -254,24 +387,17 @@ final class SchemaCompilation {
 
     private func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         if parts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { return }
+        // A disjunction anywhere in the conjunction distributes over it.
         for (k, part) in parts.enumerated() {
-            for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
-                guard let value = part.value[keyword] else { continue }
-                guard case .array(let branches) = value, !branches.isEmpty else {
-                    throw invalid(part.path + [keyword], "\(keyword) must be a non-empty array of schemas")
-                }
-                if keyword == "oneOf" && !Self.provablyDisjoint(branches) {
-                    try refuse("oneOf", at: part.path + [keyword],
-                               "oneOf branches that may overlap are not supported (they are exact only when disjoint by type or value)")
-                }
-                for i in branches.indices {
-                    var conjunction = parts
-                    conjunction[k].consumed.insert(keyword)
-                    conjunction.append(Part(path: part.path + [keyword, String(i)], value: branches[i]))
-                    builder.add(rule, [.rule(try compile(conjunction))])
-                }
-                return
+            guard let (keyword, alternatives) = try disjunction(part) else { continue }
+            for alternative in alternatives {
+                var conjunction = parts
+                conjunction[k].consumed.insert(keyword)
+                if keyword == "negation" { conjunction.remove(at: k) }
+                conjunction += alternative
+                builder.add(rule, [.rule(try compile(conjunction))])
             }
+            return
         }
         var candidates: [JSONValue]? = nil
         var rest = parts
@@ -294,19 +420,162 @@ final class SchemaCompilation {
         try typeAlternatives(rule, parts)
     }
 
-    /// Whether `not` of the schema compiles exactly: a boolean, a type-only schema, or a `const`/`enum`
-    /// of scalars (their complement is a set of lexemes, each live at every prefix). A schema mixing
-    /// both would need a disjunction (`not (A and B)`).
-    static func isNegatable(_ schema: JSONValue) -> Bool {
+    /// The schema with only the keywords its draft asserts with (an object's annotations and unknown
+    /// keywords dropped; other values unchanged).
+    func asserting(_ schema: JSONValue) -> JSONValue {
+        guard case .object(let members) = schema else { return schema }
+        return .object(members.filter { assertions.contains($0.key) })
+    }
+
+    /// Whether `not` of the schema compiles inline in `typeAlternatives`: a boolean, a type-only
+    /// schema, or a `const`/`enum` of scalars (their complement is a set of lexemes, each live at
+    /// every prefix). Other negations are expanded by `negationAlternatives`.
+    func isNegatable(_ schema: JSONValue) -> Bool {
+        let schema = asserting(schema)
         switch schema {
         case .bool: return true
         case .object(let members):
-            let keys = Set(members.map(\.key)).subtracting(annotations)
+            let keys = Set(members.map(\.key))
             if keys.isSubset(of: ["type"]) { return true }
-            guard keys.isSubset(of: ["const", "enum"]), let values = literalSet(schema) else { return false }
+            guard keys.isSubset(of: ["const", "enum"]), let values = Self.literalSet(schema) else { return false }
             return values.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
         default: return false
         }
+    }
+
+    /// The false schema in a form every draft accepts (draft 4 has no boolean schemas).
+    static let nothing: JSONValue = .object([(key: "not", value: .object([]))])
+
+    /// A schema derived from the one at `path` (see `Part.role`).
+    private func derived(_ part: Part, _ components: [String], _ role: String, _ members: [(key: String, value: JSONValue)]) -> Part {
+        Part(path: part.path + components, value: .object(members), document: part.document, role: part.role + role)
+    }
+
+    /// The disjunction a part contributes, if any: `anyOf`/`oneOf` branches, a negation's
+    /// alternatives, `not` beyond the inline forms, `if`/`then`/`else` as `(if ∧ then) ∨ (¬if ∧ else)`,
+    /// and each `dependentSchemas` key as `absent ∨ (present ∧ schema)`. Each alternative is a list
+    /// of parts to add to the conjunction.
+    private func disjunction(_ part: Part) throws(ConstraintError) -> (String, [[Part]])? {
+        if part.negated { return ("negation", try negationAlternatives(part)) }
+        for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
+            guard case .array(let branches)? = part.value[keyword] else { continue }
+            if keyword == "oneOf" && !provablyDisjoint(branches, in: part) {
+                try refuse("oneOf", at: part.path + [keyword],
+                           "oneOf branches that may overlap are not supported (they are exact only when disjoint by type, value or a property pinned to different values)")
+            }
+            return (keyword, branches.indices.map { [part.child([keyword, String($0)], branches[$0])] })
+        }
+        if !part.consumed.contains("not"), let negated = part.value["not"], !isNegatable(negated) {
+            var inner = part.child(["not"], negated)
+            inner.negated = true
+            return ("not", [[inner]])
+        }
+        if !part.consumed.contains("if"), let condition = part.value["if"] {
+            let holds = part.child(["if"], condition)
+            var fails = holds
+            fails.negated = true
+            return ("if", [[holds] + (part.value["then"].map { [part.child(["then"], $0)] } ?? []),
+                           [fails] + (part.value["else"].map { [part.child(["else"], $0)] } ?? [])])
+        }
+        for keyword in ["dependentSchemas", "dependencies"] where !part.consumed.contains(keyword) {
+            guard case .object(let entries)? = part.value[keyword] else { continue }
+            var alternatives: [[Part]] = [[]]
+            for (key, schema) in entries {
+                if case .array = schema { continue }   // `dependencies` on names: see objectAlternatives
+                let absent = derived(part, [keyword, key], Role.absent, [("properties", .object([(key, Self.nothing)]))])
+                let present = derived(part, [keyword, key], Role.present, [("required", .array([.string(key)]))])
+                let holds = part.child([keyword, key], schema)
+                alternatives = alternatives.flatMap { [$0 + [absent], $0 + [present, holds]] }
+            }
+            if alternatives.count > 1 { return (keyword, alternatives) }
+        }
+        return nil
+    }
+
+    /// `not` of a schema object as a union, one or more alternatives per keyword (¬(A ∧ B) =
+    /// ¬A ∨ ¬B): `type`, `const`, `enum` by the inline forms; bounds, lengths and counts by the
+    /// opposite bound on their type; `required` by an absent property; `properties` by a present
+    /// property whose value fails; `items`/`contains` by each other; `allOf`, `anyOf` (and a disjoint
+    /// `oneOf`) by De Morgan; `not` and `$ref` by their schema. Other keywords are refused.
+    private func negationAlternatives(_ part: Part) throws(ConstraintError) -> [[Part]] {
+        var out: [[Part]] = []
+        func negated(_ p: Part) -> Part { var p = p; p.negated = true; return p }
+        func opposite(_ keyword: String, _ type: String, _ members: [(key: String, value: JSONValue)]) {
+            out.append([derived(part, [keyword], Role.negation, [("type", .string(type))] + members)])
+        }
+        for (keyword, value) in part.value.objectMembers {
+            switch keyword {
+            case "type", "const", "enum":
+                guard isNegatable(.object([(keyword, value)])) else {
+                    try refuse(keyword, at: part.path + [keyword], "negating a '\(keyword)' of arrays or objects is not supported")
+                    continue
+                }
+                out.append([derived(part, [keyword], Role.negation, [("not", .object([(keyword, value)]))])])
+            case "not":
+                out.append([part.child(["not"], value)])
+            case "allOf":
+                guard case .array(let members) = value else { continue }
+                for (i, m) in members.enumerated() { out.append([negated(part.child([keyword, String(i)], m))]) }
+            case "anyOf", "oneOf":
+                guard case .array(let members) = value else { continue }
+                if keyword == "oneOf" && !provablyDisjoint(members, in: part) {
+                    try refuse(keyword, at: part.path + [keyword], "negating a oneOf whose branches may overlap is not supported")
+                    continue
+                }
+                out.append(members.indices.map { negated(part.child([keyword, String($0)], members[$0])) })
+            case "$ref":
+                guard case .string(let ref) = value, let target = try resolve(ref, keyword: keyword, from: part) else { continue }
+                out.append([negated(target)])
+            case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
+                guard case .number = value else { continue }   // draft 4's booleans modify minimum/maximum
+                let lower = keyword.hasSuffix("inimum")
+                var exclusive = keyword.hasPrefix("exclusive")
+                if draft.hasBooleanExclusiveBounds, case .bool(true)? = part.value[lower ? "exclusiveMinimum" : "exclusiveMaximum"] { exclusive = true }
+                // The opposite bound is exclusive where this one is inclusive.
+                let flipped = lower ? "Maximum" : "Minimum"
+                if draft.hasBooleanExclusiveBounds {
+                    opposite(keyword, "number", [(flipped.lowercased(), value)] + (exclusive ? [] : [("exclusive" + flipped, .bool(true))]))
+                } else {
+                    opposite(keyword, "number", [(exclusive ? flipped.lowercased() : "exclusive" + flipped, value)])
+                }
+            case "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties":
+                guard case .number(let text) = value, let n = Int(exactly: Double(text) ?? -1) else { continue }
+                let type = keyword.hasSuffix("Length") ? "string" : keyword.hasSuffix("Items") ? "array" : "object"
+                let isMin = keyword.hasPrefix("min")
+                if isMin && n == 0 { continue }   // never fails
+                let flipped = (isMin ? "max" : "min") + keyword.dropFirst(3)
+                opposite(keyword, type, [(flipped, .number(String(isMin ? n - 1 : n + 1)))])
+            case "required":
+                guard case .array(let names) = value else { continue }
+                for (i, name) in names.enumerated() {
+                    guard case .string(let key) = name else { continue }
+                    out.append([derived(part, [keyword, String(i)], Role.negation,
+                                        [("type", .string("object")), ("properties", .object([(key, Self.nothing)]))])])
+                }
+            case "properties":
+                for (key, schema) in value.objectMembers {
+                    out.append([derived(part, [keyword, key], Role.present, [
+                        ("type", .string("object")), ("required", .array([.string(key)])),
+                        ("properties", .object([(key, .object([("not", schema)]))])),
+                    ])])
+                }
+            case "items" where !value.isArray && part.value["prefixItems"] == nil:
+                opposite(keyword, "array", [("contains", .object([("not", value)]))])
+            case "contains" where part.value["minContains"] == nil && part.value["maxContains"] == nil:
+                opposite(keyword, "array", [("items", .object([("not", value)]))])
+            case "format" where !(options.assertFormats && JSONFormats.pattern(for: value.stringValue ?? "") != nil):
+                continue   // an annotation
+            case "uniqueItems" where value == .bool(false):
+                continue
+            case "additionalItems" where part.value["items"].map({ !$0.isArray }) ?? true:
+                continue   // ignored unless items is an array
+            case "then", "else" where part.value["if"] == nil:
+                continue
+            default:
+                try refuse(keyword, at: part.path + [keyword], "'\(keyword)' inside a negation ('not', or 'if' with 'else') is not supported")
+            }
+        }
+        return out
     }
 
     /// The values a `const`/`enum` schema allows (their intersection when it has both), nil when it
@@ -318,46 +587,78 @@ final class SchemaCompilation {
         return values
     }
 
-    /// Whether at most one branch can match any instance: their possible types are disjoint, or they
-    /// are `const`/`enum` lists with no common value.
-    static func provablyDisjoint(_ branches: [JSONValue]) -> Bool {
-        func types(_ b: JSONValue) -> Set<String>? {
-            switch b {
-            case .bool(let v): return v ? allTypes : []
-            case .object:
-                if let t = b["type"] {
-                    let names: [String]
-                    switch t {
-                    case .string(let s): names = [s]
-                    case .array(let a): names = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-                    default: return nil
-                    }
-                    var out = Set(names)
-                    if out.contains("number") { out.insert("integer") }
-                    if out.contains("integer") { out.insert("number") }
-                    return out
-                }
-                if let values = literalSet(b) {
-                    var out = Set(values.map(\.typeName))
-                    if out.contains("integer") || out.contains("number") { out.formUnion(["integer", "number"]) }
-                    return out
-                }
-                return nil
-            default: return nil
-            }
+    /// Whether at most one branch can match any instance (then `oneOf` is `anyOf`): for every pair,
+    /// their possible types are disjoint (within the types `part` allows), or they are `const`/`enum`
+    /// lists with no common value, or both are objects that require a property pinned to values
+    /// with none in common. Branches that are only a `$ref` are read through it.
+    func provablyDisjoint(_ branches: [JSONValue], in part: Part) -> Bool {
+        var context = Self.allTypes
+        if let names = try? stringsIn(part.value["type"], []) {
+            context = Set(names)
+            if context.contains("number") { context.insert("integer") }
         }
-        for i in branches.indices {
-            for j in branches.indices where j > i {
-                if let a = literalSet(branches[i]), let b = literalSet(branches[j]) {
-                    if a.contains(where: { b.contains($0) }) { return false }
-                    continue
+        /// The branch's assertions, through a chain of `$ref`s when it has nothing else.
+        func summary(_ branch: JSONValue) -> JSONValue {
+            var current = asserting(branch)
+            var location = SchemaResources.Location(document: part.document, path: part.path)
+            for _ in 0..<Self.maxRefChain {
+                guard case .object(let members) = current, members.count == 1, case .string(let ref)? = current["$ref"],
+                      let target = resources.locate(SchemaURI.resolve(ref, against: resources.base(at: location))),
+                      let value = resources.value(at: target) else { break }
+                current = asserting(value)
+                location = target
+            }
+            return current
+        }
+        func types(_ b: JSONValue) -> Set<String> {
+            var out = context
+            switch b {
+            case .bool(let v): return v ? out : []
+            case .object:
+                if let names = try? stringsIn(b["type"], []) {
+                    var named = Set(names)
+                    if named.contains("number") { named.insert("integer") }
+                    out.formIntersection(named)
                 }
-                guard let ta = types(branches[i]), let tb = types(branches[j]) else { return false }
-                if !ta.isDisjoint(with: tb) { return false }
+                if let values = Self.literalSet(b) {
+                    var literal = Set(values.map(\.typeName))
+                    if literal.contains("integer") { literal.insert("number") }
+                    out.formIntersection(literal)
+                }
+            default: break
+            }
+            if out.contains("number") { out.insert("integer") }
+            if out.contains("integer") { out.insert("number") }
+            return out
+        }
+        /// Required properties pinned by `properties` to a `const`/`enum` list.
+        func pinned(_ b: JSONValue) -> [String: [JSONValue]] {
+            guard case .array(let required)? = b["required"] else { return [:] }
+            var out: [String: [JSONValue]] = [:]
+            for case .string(let name) in required {
+                if let schema = b["properties"]?[name], let values = Self.literalSet(asserting(schema)) { out[name] = values }
+            }
+            return out
+        }
+        let summaries = branches.map(summary)
+        for i in summaries.indices {
+            for j in summaries.indices where j > i {
+                let a = summaries[i], b = summaries[j]
+                if let x = Self.literalSet(a), let y = Self.literalSet(b), !x.contains(where: { y.contains($0) }) { continue }
+                let ta = types(a), tb = types(b)
+                if ta.isDisjoint(with: tb) { continue }
+                if ta.union(tb) == ["object"] {
+                    let pa = pinned(a), pb = pinned(b)
+                    if pa.contains(where: { name, values in pb[name].map { other in !values.contains(where: { other.contains($0) }) } ?? false }) { continue }
+                }
+                return false
             }
         }
         return true
     }
+
+    /// `$ref` chains followed when reading `oneOf` branches (a longer chain is not read through).
+    static let maxRefChain = 8
 
     private func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
         guard let value else { return nil }
@@ -407,8 +708,8 @@ final class SchemaCompilation {
         // Literals some `not: {const/enum}` excludes, and where the first such `not` is.
         var excluded: [JSONValue] = []
         var exclusionPath: [String] = []
-        for part in parts {
-            guard let negated = part.value["not"] else { continue }
+        for part in parts where !part.consumed.contains("not") {
+            guard let negated = part.value["not"].map(asserting) else { continue }
             if case .bool(let b) = negated {
                 if b { return }   // not: true rejects everything
                 continue
@@ -419,7 +720,7 @@ final class SchemaCompilation {
                 continue
             }
             guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
-                if case .object(let m) = negated, m.allSatisfy({ Self.annotations.contains($0.key) }) { return }  // not: {}
+                if case .object(let m) = negated, m.isEmpty { return }  // not: {}
                 continue
             }
             for n in names {
@@ -502,6 +803,13 @@ final class SchemaCompilation {
             if isLower ? b.value < value : value < b.value { bound = .init(value: value, exclusive: exclusive) }
         }
         for part in parts {
+            if draft.hasBooleanExclusiveBounds {
+                // Draft 4: `exclusiveMinimum: true` makes `minimum` exclusive.
+                let exclusiveLower = part.value["exclusiveMinimum"] == .bool(true), exclusiveUpper = part.value["exclusiveMaximum"] == .bool(true)
+                if let v = try number(part, "minimum") { tighten(&lower, v, exclusive: exclusiveLower, isLower: true) }
+                if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: exclusiveUpper, isLower: false) }
+                continue
+            }
             if let v = try number(part, "minimum") { tighten(&lower, v, exclusive: false, isLower: true) }
             if let v = try number(part, "exclusiveMinimum") { tighten(&lower, v, exclusive: true, isLower: true) }
             if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: false, isLower: false) }
@@ -621,14 +929,14 @@ final class SchemaCompilation {
             case .bool(true): continue
             case .bool(false): return try RegexLexeme(node: .scalars([]), search: false)
             case .object(let members):
-                for (k, v) in members where !Self.annotations.contains(k) {
+                for (k, v) in members where assertions.contains(k) {
                     guard Self.propertyNameKeywords.contains(k) else {
                         try refuse("propertyNames", at: here + [k], "propertyNames supports only string keywords (type, pattern, minLength, maxLength, format, const, enum), not '\(k)'")
                         continue
                     }
-                    try check(k, v, in: Part(path: here, value: schema))
+                    _ = try check(k, v, in: part.child(["propertyNames"], schema))
                 }
-                conjunction.append(Part(path: here, value: schema))
+                conjunction.append(part.child(["propertyNames"], asserting(schema)))
             default:
                 throw invalid(here, "propertyNames must be a schema")
             }
@@ -663,15 +971,24 @@ final class SchemaCompilation {
 
     // MARK: Arrays
 
+    /// The schemas of an array's first elements, one each, and of the elements after them: 2020-12's
+    /// `prefixItems` and `items`, or earlier drafts' array-form `items` and `additionalItems` (which
+    /// is ignored beside a single `items` schema).
+    private func itemSchemas(_ part: Part) -> (prefix: [Part], rest: Part?) {
+        let (prefixKeyword, restKeyword) = draft.hasArrayItems ? ("items", "additionalItems") : ("prefixItems", "items")
+        guard case .array(let items)? = part.value[prefixKeyword] else {
+            return ([], part.value["items"].map { part.child(["items"], $0) })
+        }
+        return (items.indices.map { part.child([prefixKeyword, String($0)], items[$0]) },
+                part.value[restKeyword].map { part.child([restKeyword], $0) })
+    }
+
     private func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var minItems = 0, maxItems: Int? = nil, prefixLength = 0
         for part in parts {
             if let n = try integer(part, "minItems") { minItems = max(minItems, n) }
             if let n = try integer(part, "maxItems") { maxItems = min(maxItems ?? n, n) }
-            if let p = part.value["prefixItems"] {
-                guard case .array(let items) = p else { throw invalid(part.path + ["prefixItems"], "prefixItems must be an array") }
-                prefixLength = max(prefixLength, items.count)
-            }
+            prefixLength = max(prefixLength, itemSchemas(part).prefix.count)
         }
         if let maxItems, maxItems < minItems { return }
         if max(minItems, prefixLength) > Self.maxUnrolledItems {
@@ -696,11 +1013,8 @@ final class SchemaCompilation {
         func element(_ i: Int, counted: Bool) throws(ConstraintError) -> Grammar.Symbol {
             var conjunction: [Part] = []
             for part in parts {
-                if case .array(let items)? = part.value["prefixItems"], i < items.count {
-                    conjunction.append(Part(path: part.path + ["prefixItems", String(i)], value: items[i]))
-                } else if let items = part.value["items"] {
-                    conjunction.append(Part(path: part.path + ["items"], value: items))
-                }
+                let (prefix, rest) = itemSchemas(part)
+                if i < prefix.count { conjunction.append(prefix[i]) } else if let rest { conjunction.append(rest) }
             }
             if counted, let contains { conjunction.append(contains.schema) }
             if !counted, let complement = contains?.complement { conjunction.append(complement) }
@@ -767,14 +1081,14 @@ final class SchemaCompilation {
                 try refuse("contains", at: here, "more than one 'contains' in a conjunction (allOf, $ref) is not supported")
                 continue
             }
-            var count = ContainsCount(schema: Part(path: here, value: schema),
+            var count = ContainsCount(schema: part.child(["contains"], schema),
                                       min: try integer(part, "minContains") ?? 1, max: try integer(part, "maxContains"))
             if let max = count.max, max < count.min { return nil }
             if case .bool(false) = schema, count.min > 0 { return nil }
             if count.max != nil {
-                if Self.isNegatable(schema) {
+                if isNegatable(schema) {
                     // The complement is compiled at the maxContains pointer, which names no other schema.
-                    count.complement = Part(path: part.path + ["maxContains"], value: .object([(key: "not", value: schema)]))
+                    count.complement = part.child(["maxContains"], .object([(key: "not", value: schema)]))
                 } else {
                     try refuse("maxContains", at: part.path + ["maxContains"],
                                "'maxContains' is supported only when 'contains' is a boolean, type-only or const/enum-of-scalars schema (its complement must be exact)")
@@ -803,10 +1117,11 @@ final class SchemaCompilation {
             if let r = try stringsIn(part.value["required"], part.path + ["required"]) {
                 for k in r where !required.contains(k) { required.append(k) }
             }
-            if let d = part.value["dependentRequired"] {
-                guard case .object(let members) = d else { throw invalid(part.path + ["dependentRequired"], "dependentRequired must be an object") }
-                for (k, v) in members {
-                    dependencies.append((k, try stringsIn(v, part.path + ["dependentRequired", k]) ?? []))
+            // Draft 4–7 `dependencies` on names is `dependentRequired` (its schema entries are
+            // expanded by `disjunction`).
+            for keyword in ["dependentRequired", "dependencies"] {
+                for (k, v) in part.value[keyword]?.objectMembers ?? [] where v.isArray {
+                    dependencies.append((k, try stringsIn(v, part.path + [keyword, k]) ?? []))
                 }
             }
             if let pp = part.value["patternProperties"] {
@@ -814,7 +1129,7 @@ final class SchemaCompilation {
                 for (pattern, schema) in members {
                     let here = part.path + ["patternProperties", pattern]
                     do {
-                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), Part(path: here, value: schema)))
+                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), part.child(["patternProperties", pattern], schema)))
                     } catch {
                         if error.code == .unsupportedRegexFeature {
                             try refuse("patternProperties", at: here, "pattern uses \(error.feature ?? "an unsupported construct"): \(error.message)")
@@ -856,7 +1171,7 @@ final class SchemaCompilation {
             for (index, part) in parts.enumerated() {
                 var covered = false
                 if let property, let value = part.value["properties"]?[property] {
-                    conjunction.append(Part(path: part.path + ["properties", property], value: value))
+                    conjunction.append(part.child(["properties", property], value))
                     covered = true
                 }
                 for (k, p) in patterns.enumerated() where p.part == index && matched.contains(k) {
@@ -864,7 +1179,7 @@ final class SchemaCompilation {
                     covered = true
                 }
                 if !covered, let additional = part.value["additionalProperties"] {
-                    conjunction.append(Part(path: part.path + ["additionalProperties"], value: additional))
+                    conjunction.append(part.child(["additionalProperties"], additional))
                 }
             }
             return conjunction
