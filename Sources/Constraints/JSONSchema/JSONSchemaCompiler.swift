@@ -57,14 +57,19 @@ final class SchemaCompilation {
         var role = ""
         /// The schema is negated: instances valid against it are rejected and the others accepted.
         var negated = false
+        /// The identity of the part that applied this one in place (`$ref`, `allOf`, a branch of
+        /// `anyOf`/`oneOf`, `if`/`then`/`else`, `dependentSchemas`): its annotations (evaluated
+        /// properties and items) flow there. Nil for negations, whose annotations are dropped.
+        var origin: String? = nil
 
         var pointer: String { SchemaCompilation.pointer(path) }
         var identity: String { "\(document)\(negated ? "!" : "")\(role)\(pointer)" }
         var location: SchemaResources.Location { .init(document: document, path: path) }
 
-        /// A subschema of this one, in the same document and role.
-        func child(_ components: [String], _ value: JSONValue) -> Part {
-            Part(path: path + components, value: value, document: document, role: role)
+        /// A subschema of this one, in the same document and role; `inPlace` when it applies to the
+        /// same instance and its annotations count for this one.
+        func child(_ components: [String], _ value: JSONValue, inPlace: Bool = false) -> Part {
+            Part(path: path + components, value: value, document: document, role: role, origin: inPlace ? identity : nil)
         }
     }
 
@@ -153,7 +158,10 @@ final class SchemaCompilation {
     /// Compiles the conjunction of `parts` to a rule (memoised by the parts' identities).
     func compile(_ parts: [Part]) throws(ConstraintError) -> Int32 {
         let flat = try flatten(parts)
-        let key = flat.map { $0.identity + "{" + $0.consumed.sorted().joined(separator: ",") + "}" }.sorted().joined(separator: "&")
+        // Where annotations flow matters only to unevaluatedProperties/unevaluatedItems.
+        let annotationsMatter = flat.contains { $0.value["unevaluatedProperties"] != nil || $0.value["unevaluatedItems"] != nil }
+        let key = flat.map { $0.identity + "{" + $0.consumed.sorted().joined(separator: ",") + "}" + (annotationsMatter ? "<" + ($0.origin ?? "") : "") }
+            .sorted().joined(separator: "&")
         if let rule = memo[key] { return rule }
         let rule = builder.newRule(key.isEmpty ? "any" : key)
         memo[key] = rule
@@ -190,11 +198,14 @@ final class SchemaCompilation {
             for keyword in ["$ref", "$recursiveRef", "$dynamicRef"] where !part.consumed.contains(keyword) {
                 guard case .string(let ref)? = part.value[keyword] else { continue }
                 part.consumed.insert(keyword)
-                if let target = try resolve(ref, keyword: keyword, from: part) { queue.append(target) }
+                if var target = try resolve(ref, keyword: keyword, from: part) {
+                    target.origin = part.identity
+                    queue.append(target)
+                }
             }
             if !part.consumed.contains("allOf"), case .array(let members)? = part.value["allOf"] {
                 part.consumed.insert("allOf")
-                for (i, m) in members.enumerated() { queue.append(part.child(["allOf", String(i)], m)) }
+                for (i, m) in members.enumerated() { queue.append(part.child(["allOf", String(i)], m, inPlace: true)) }
             }
             out.append(part)
         }
@@ -292,9 +303,6 @@ final class SchemaCompilation {
             if !value.isBool { try checkSchema(value, here) }
         case "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties":
             try checkSchema(value, here)
-            if keyword == "unevaluatedItems" || keyword == "unevaluatedProperties" {
-                try refuse(keyword, at: here, "keyword '\(keyword)' is not supported")
-            }
         case "properties", "patternProperties", "dependentSchemas":
             for (key, schema) in try schemaMap(value, here) { try checkSchema(schema, here + [key]) }
             if keyword == "dependentSchemas", case .object(let members) = value, members.count > Self.maxDependentSchemas {
@@ -388,8 +396,10 @@ final class SchemaCompilation {
     private func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         if parts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { return }
         // A disjunction anywhere in the conjunction distributes over it.
+        let scopes = evaluationScopes(parts, "unevaluatedProperties") + evaluationScopes(parts, "unevaluatedItems")
         for (k, part) in parts.enumerated() {
-            guard let (keyword, alternatives) = try disjunction(part) else { continue }
+            let annotated = scopes.contains { $0.scope.contains(k) }
+            guard let (keyword, alternatives) = try disjunction(part, annotated: annotated) else { continue }
             for alternative in alternatives {
                 var conjunction = parts
                 conjunction[k].consumed.insert(keyword)
@@ -443,6 +453,32 @@ final class SchemaCompilation {
         }
     }
 
+    /// For each part holding `keyword` (`unevaluatedProperties`/`unevaluatedItems`), the indices of
+    /// the parts whose annotations it sees: itself and those applied from it in place, transitively.
+    func evaluationScopes(_ parts: [Part], _ keyword: String) -> [(holder: Int, scope: [Int])] {
+        var index: [String: Int] = [:]
+        for (i, p) in parts.enumerated() where index[p.identity] == nil { index[p.identity] = i }
+        var out: [(holder: Int, scope: [Int])] = []
+        for (i, holder) in parts.enumerated() where holder.value[keyword] != nil {
+            let scope = parts.indices.filter { j in
+                var current = j
+                // Origins form chains within the conjunction; a chain is never longer than it.
+                for _ in 0...parts.count {
+                    if parts[current].identity == holder.identity { return true }
+                    guard let next = parts[current].origin.flatMap({ index[$0] }) else { return false }
+                    current = next
+                }
+                return false
+            }
+            out.append((i, scope))
+        }
+        return out
+    }
+
+    /// `anyOf` under `unevaluatedProperties`/`unevaluatedItems` expands into 2ⁿ − 1 alternatives;
+    /// more branches than this are refused.
+    static let maxAnnotatedAnyOf = 4
+
     /// The false schema in a form every draft accepts (draft 4 has no boolean schemas).
     static let nothing: JSONValue = .object([(key: "not", value: .object([]))])
 
@@ -455,15 +491,35 @@ final class SchemaCompilation {
     /// alternatives, `not` beyond the inline forms, `if`/`then`/`else` as `(if ∧ then) ∨ (¬if ∧ else)`,
     /// and each `dependentSchemas` key as `absent ∨ (present ∧ schema)`. Each alternative is a list
     /// of parts to add to the conjunction.
-    private func disjunction(_ part: Part) throws(ConstraintError) -> (String, [[Part]])? {
+    ///
+    /// When an `unevaluatedProperties`/`unevaluatedItems` sees the part's annotations (`annotated`),
+    /// an `anyOf` whose branches may overlap is expanded by which branches hold (each non-empty
+    /// subset, the others negated), since every valid branch annotates.
+    private func disjunction(_ part: Part, annotated: Bool) throws(ConstraintError) -> (String, [[Part]])? {
         if part.negated { return ("negation", try negationAlternatives(part)) }
         for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
             guard case .array(let branches)? = part.value[keyword] else { continue }
-            if keyword == "oneOf" && !provablyDisjoint(branches, in: part) {
+            let disjoint = provablyDisjoint(branches, in: part)
+            if keyword == "oneOf" && !disjoint {
                 try refuse("oneOf", at: part.path + [keyword],
                            "oneOf branches that may overlap are not supported (they are exact only when disjoint by type, value or a property pinned to different values)")
             }
-            return (keyword, branches.indices.map { [part.child([keyword, String($0)], branches[$0])] })
+            let holds = branches.indices.map { part.child([keyword, String($0)], branches[$0], inPlace: true) }
+            if keyword == "anyOf" && annotated && !disjoint {
+                guard branches.count <= Self.maxAnnotatedAnyOf else {
+                    try refuse(keyword, at: part.path + [keyword], "an anyOf of more than \(Self.maxAnnotatedAnyOf) overlapping branches under unevaluatedProperties/unevaluatedItems is not supported")
+                    return (keyword, holds.map { [$0] })
+                }
+                return (keyword, (1..<(1 << branches.count)).map { subset in
+                    holds.indices.map { i in
+                        if subset & (1 << i) != 0 { return holds[i] }
+                        var fails = part.child([keyword, String(i)], branches[i])
+                        fails.negated = true
+                        return fails
+                    }
+                })
+            }
+            return (keyword, holds.map { [$0] })
         }
         if !part.consumed.contains("not"), let negated = part.value["not"], !isNegatable(negated) {
             var inner = part.child(["not"], negated)
@@ -471,11 +527,11 @@ final class SchemaCompilation {
             return ("not", [[inner]])
         }
         if !part.consumed.contains("if"), let condition = part.value["if"] {
-            let holds = part.child(["if"], condition)
-            var fails = holds
+            let holds = part.child(["if"], condition, inPlace: true)
+            var fails = part.child(["if"], condition)
             fails.negated = true
-            return ("if", [[holds] + (part.value["then"].map { [part.child(["then"], $0)] } ?? []),
-                           [fails] + (part.value["else"].map { [part.child(["else"], $0)] } ?? [])])
+            return ("if", [[holds] + (part.value["then"].map { [part.child(["then"], $0, inPlace: true)] } ?? []),
+                           [fails] + (part.value["else"].map { [part.child(["else"], $0, inPlace: true)] } ?? [])])
         }
         for keyword in ["dependentSchemas", "dependencies"] where !part.consumed.contains(keyword) {
             guard case .object(let entries)? = part.value[keyword] else { continue }
@@ -484,7 +540,7 @@ final class SchemaCompilation {
                 if case .array = schema { continue }   // `dependencies` on names: see objectAlternatives
                 let absent = derived(part, [keyword, key], Role.absent, [("properties", .object([(key, Self.nothing)]))])
                 let present = derived(part, [keyword, key], Role.present, [("required", .array([.string(key)]))])
-                let holds = part.child([keyword, key], schema)
+                let holds = part.child([keyword, key], schema, inPlace: true)
                 alternatives = alternatives.flatMap { [$0 + [absent], $0 + [present, holds]] }
             }
             if alternatives.count > 1 { return (keyword, alternatives) }
@@ -1008,6 +1064,13 @@ final class SchemaCompilation {
             contains = nil
         }
         let cap = contains?.cap ?? 0
+        // unevaluatedItems: the holders, and the parts whose evaluated items each sees. Items
+        // `contains` matched are evaluated too, which the count does not tell: refused.
+        var unevaluated = evaluationScopes(parts, "unevaluatedItems")
+        if let (holder, _) = unevaluated.first(where: { $0.scope.contains { parts[$0].value["contains"] != nil } }) {
+            try refuse("unevaluatedItems", at: parts[holder].path + ["unevaluatedItems"], "unevaluatedItems beside 'contains' is not supported")
+            unevaluated = []
+        }
         /// The element at index `i`: `items`/`prefixItems`, and `contains` when it is counted, or the
         /// complement of `contains` when it is not and `maxContains` needs it.
         func element(_ i: Int, counted: Bool) throws(ConstraintError) -> Grammar.Symbol {
@@ -1015,6 +1078,14 @@ final class SchemaCompilation {
             for part in parts {
                 let (prefix, rest) = itemSchemas(part)
                 if i < prefix.count { conjunction.append(prefix[i]) } else if let rest { conjunction.append(rest) }
+            }
+            for (holder, scope) in unevaluated {
+                let evaluated = scope.contains { j in
+                    if j != holder && parts[j].value["unevaluatedItems"] != nil { return true }
+                    let (prefix, rest) = itemSchemas(parts[j])
+                    return i < prefix.count || rest != nil
+                }
+                if !evaluated { conjunction.append(parts[holder].child(["unevaluatedItems"], parts[holder].value["unevaluatedItems"]!)) }
             }
             if counted, let contains { conjunction.append(contains.schema) }
             if !counted, let complement = contains?.complement { conjunction.append(complement) }
@@ -1165,6 +1236,8 @@ final class SchemaCompilation {
         let canClose: (Int) -> Bool = { seen in
             seen & requiredBits == requiredBits && dependencyBits.allSatisfy { seen & $0.0 == 0 || seen & $0.1 == $0.1 }
         }
+        // unevaluatedProperties: the holders, and the parts whose evaluated keys each sees.
+        let unevaluated = evaluationScopes(parts, "unevaluatedProperties")
         /// The conjunction a member's value must satisfy, given which patterns its key matches.
         func valueParts(property: String?, matched: Set<Int>) -> [Part] {
             var conjunction: [Part] = []
@@ -1181,6 +1254,15 @@ final class SchemaCompilation {
                 if !covered, let additional = part.value["additionalProperties"] {
                     conjunction.append(part.child(["additionalProperties"], additional))
                 }
+            }
+            for (holder, scope) in unevaluated {
+                let evaluated = scope.contains { j in
+                    let q = parts[j]
+                    if (j != holder && q.value["unevaluatedProperties"] != nil) || q.value["additionalProperties"] != nil { return true }
+                    if let property, q.value["properties"]?[property] != nil { return true }
+                    return patterns.indices.contains { patterns[$0].part == j && matched.contains($0) }
+                }
+                if !evaluated { conjunction.append(parts[holder].child(["unevaluatedProperties"], parts[holder].value["unevaluatedProperties"]!)) }
             }
             return conjunction
         }
