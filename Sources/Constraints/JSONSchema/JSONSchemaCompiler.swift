@@ -957,12 +957,14 @@ final class SchemaCompilation {
             if let n = try integer(part, "maxLength") { maxLength = min(maxLength ?? n, n) }
         }
         if minLength > 0 || maxLength != nil {
-            if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
-                let keyword = maxLength.map { $0 > Self.maxUnrolledLength } == true ? "maxLength" : "minLength"
+            if let maxLength, maxLength < minLength { return nil }
+            if max(minLength, maxLength ?? 0) > ScalarCountLexeme.maxCount {
+                let keyword = maxLength.map { $0 > ScalarCountLexeme.maxCount } == true ? "maxLength" : "minLength"
                 let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
-                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(Self.maxUnrolledLength) are not supported")
+                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(ScalarCountLexeme.maxCount) are not supported")
+            } else if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
+                inner.append(ScalarCountLexeme(min: minLength, max: maxLength))
             } else {
-                if let maxLength, maxLength < minLength { return nil }
                 inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
             }
         }
