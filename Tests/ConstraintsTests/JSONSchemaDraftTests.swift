@@ -112,6 +112,26 @@ import Testing
         #expect(try Self.accepts(schema, text) == accepted, "\(text) under \(schema)")
     }
 
+    @Test(arguments: [
+        // uniqueItems over a bounded domain of scalars; equal values in other spellings repeat.
+        (#"{"uniqueItems": true, "items": {"enum": ["a", "b", 1]}}"#, #"["a", 1, "b"]"#, true),
+        (#"{"uniqueItems": true, "items": {"enum": ["a", "b", 1]}}"#, #"["a", 1, "a"]"#, false),
+        (#"{"uniqueItems": true, "items": {"enum": ["a", "b", 1]}}"#, "[1, 1.0]", false),
+        (#"{"uniqueItems": true, "items": {"enum": ["a", "b", 1]}}"#, #"["c"]"#, false),
+        (#"{"uniqueItems": true, "items": {"type": "boolean"}, "minItems": 2}"#, "[true, false]", true),
+        (#"{"uniqueItems": true, "items": {"type": "boolean"}, "minItems": 2}"#, "[true]", false),
+        (#"{"uniqueItems": true, "items": {"type": "boolean"}}"#, "[false, false]", false),
+        (#"{"uniqueItems": true, "items": {"type": "string", "enum": ["x", 2, "y"]}, "maxItems": 1}"#, #"["y"]"#, true),
+        (#"{"uniqueItems": true, "items": {"type": "string", "enum": ["x", 2, "y"]}, "maxItems": 1}"#, #"["x", "y"]"#, false),
+        (#"{"uniqueItems": true, "items": {"type": "string", "enum": ["x", 2, "y"]}, "maxItems": 1}"#, "[2]", false),
+        // Bounds written with exponents (as Python writes them).
+        (#"{"minimum": 1e-06}"#, "0.000001", true), (#"{"minimum": 1e-06}"#, "0.00000099", false),
+        (#"{"exclusiveMaximum": 2.5E+3}"#, "2499.9", true), (#"{"exclusiveMaximum": 2.5E+3}"#, "2500", false),
+    ])
+    func uniqueItemsAndExponentBounds(schema: String, text: String, accepted: Bool) throws {
+        #expect(try Self.accepts(schema, text) == accepted, "\(text) under \(schema)")
+    }
+
     @Test func registryDocumentsResolve() throws {
         let options = JSONSchemaOptions(documents: ["https://x.test/types.json": try JSONValue.parse(#"{"$defs": {"id": {"type": "integer", "minimum": 1}}}"#)])
         let schema = #"{"properties": {"id": {"$ref": "https://x.test/types.json#/$defs/id"}}}"#
@@ -129,6 +149,12 @@ import Testing
         #expect(JSONSchemaTestSuiteTests.walk(result.grammar, #""anything""#, sampleMasks: true))
         // A format the draft defines but we do not enforce is still refused when formats are asserted.
         #expect { _ = try Grammar.jsonSchema(#"{"format": "hostname"}"#) } throws: { ($0 as! ConstraintError).feature == "format" }
+    }
+
+    @Test func uniqueItemsOverUnboundedDomainsIsRefused() {
+        #expect { _ = try Grammar.jsonSchema(#"{"items": {"type": "string"}, "uniqueItems": true}"#) } throws: {
+            ($0 as! ConstraintError).feature == "uniqueItems" && ($0 as! ConstraintError).location == "#/uniqueItems"
+        }
     }
 
     @Test(arguments: [

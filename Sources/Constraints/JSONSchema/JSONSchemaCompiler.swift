@@ -281,8 +281,7 @@ final class SchemaCompilation {
                 throw invalid(here, "multipleOf must be a number greater than 0")
             }
         case "uniqueItems":
-            guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
-            if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
+            guard value.isBool else { throw invalid(here, "uniqueItems must be a boolean") }
         case "allOf", "anyOf", "oneOf", "prefixItems":
             guard case .array(let members) = value, !members.isEmpty else {
                 throw invalid(here, "\(keyword) must be a non-empty array of schemas")
@@ -1058,6 +1057,10 @@ final class SchemaCompilation {
         if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
             try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
         }
+        if let owner = parts.first(where: { $0.value["uniqueItems"] == .bool(true) }) {
+            try uniqueArray(rule, parts, minItems: minItems, maxItems: maxItems, owner: owner)
+            return
+        }
         guard var contains = try containsCount(parts) else { return }
         let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
         if let counted = contains, last * (counted.cap + 1) > Self.maxUnrolledItems {
@@ -1125,6 +1128,83 @@ final class SchemaCompilation {
             try elements(r, [ws] + comma, i, c)
         }
     }
+
+    /// `uniqueItems: true` over a bounded domain of scalars: the elements' schemas (`items`, or
+    /// `additionalItems` after an empty prefix) are `const`/`enum` of scalars, `boolean` or `null`,
+    /// with `type` at most beside them. The grammar's state is the subset of values seen (its size
+    /// is the item count), each value matched in every spelling equal to it (`1` and `1.0` are one
+    /// value). Anything else with `uniqueItems: true` is refused.
+    private func uniqueArray(_ rule: Int32, _ parts: [Part], minItems: Int, maxItems: Int?, owner: Part) throws(ConstraintError) {
+        let here = owner.path + ["uniqueItems"]
+        var elementParts: [Part] = []
+        for part in parts {
+            let (prefix, rest) = itemSchemas(part)
+            if !prefix.isEmpty || part.value["contains"] != nil || part.value["unevaluatedItems"] != nil {
+                try refuse("uniqueItems", at: here, "uniqueItems with prefixItems, array-form items, contains or unevaluatedItems is not supported")
+                return
+            }
+            if let rest { elementParts.append(rest) }
+        }
+        var domain: [JSONValue]? = nil
+        var allowed = Self.allTypes
+        for part in try flatten(elementParts) {
+            let value = asserting(part.value)
+            if value == .bool(true) { continue }
+            guard case .object(let members) = value, Set(members.map(\.key)).isSubset(of: ["type", "const", "enum"]),
+                  part.consumed.isEmpty else {
+                if value == .bool(false) { domain = []; continue }
+                try refuse("uniqueItems", at: here, "uniqueItems is supported only over const/enum of scalars, booleans or null (at \(part.pointer))")
+                return
+            }
+            if let names = try stringsIn(value["type"], part.path + ["type"]) {
+                var expanded = Set(names)
+                if expanded.contains("number") { expanded.insert("integer") }
+                allowed.formIntersection(expanded)
+                if domain == nil, expanded.isSubset(of: ["boolean", "null"]) {
+                    domain = (expanded.contains("boolean") ? [.bool(true), .bool(false)] : []) + (expanded.contains("null") ? [.null] : [])
+                }
+            }
+            if let values = Self.literalSet(value) { domain = domain.map { d in d.filter { values.contains($0) } } ?? values }
+        }
+        guard var values = domain else {
+            try refuse("uniqueItems", at: here, "uniqueItems is supported only when the items' values are a bounded set (const/enum of scalars, booleans, null)")
+            return
+        }
+        values = values.filter { allowed.contains($0.typeName) }
+        var distinct: [JSONValue] = []
+        for v in values where !distinct.contains(v) { distinct.append(v) }
+        if distinct.contains(where: { if case .array = $0 { true } else if case .object = $0 { true } else { false } }) {
+            try refuse("uniqueItems", at: here, "uniqueItems over arrays or objects is not supported")
+            return
+        }
+        guard distinct.count <= Self.maxUniqueDomain else {
+            try refuse("uniqueItems", at: here, "uniqueItems over more than \(Self.maxUniqueDomain) values (one state per subset) is not supported")
+            return
+        }
+        let literals = try distinct.map { v throws(ConstraintError) in try literalSymbol(v) }
+        let open = [ws] + builder.literal("["), comma = [ws] + builder.literal(","), close = [ws] + builder.literal("]")
+        var states: [Int: Int32] = [:]
+        func state(_ seen: Int) -> Int32 {
+            if let r = states[seen] { return r }
+            let r = builder.newRule("unique_seen_\(seen)")
+            states[seen] = r
+            let count = seen.nonzeroBitCount
+            if count >= minItems { builder.add(r, close) }
+            if maxItems.map({ count < $0 }) ?? true {
+                for (i, literal) in literals.enumerated() where seen & (1 << i) == 0 {
+                    builder.add(r, comma + [literal, .rule(state(seen | 1 << i))])
+                }
+            }
+            return r
+        }
+        if minItems == 0 { builder.add(rule, open + close) }
+        if maxItems != 0 {
+            for (i, literal) in literals.enumerated() { builder.add(rule, open + [literal, .rule(state(1 << i))]) }
+        }
+    }
+
+    /// `uniqueItems` tracks the subset of values seen: 2ⁿ states for n values.
+    static let maxUniqueDomain = 12
 
     /// `contains` with its `minContains`/`maxContains`, as the array grammar counts it.
     struct ContainsCount {
