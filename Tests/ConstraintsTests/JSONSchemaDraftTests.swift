@@ -90,6 +90,9 @@ import Testing
         (#"{"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]}, "then": {"required": ["x"]}, "else": {"required": ["y"]}}"#, #"{"k": "b", "y": 1}"#, true),
         (#"{"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]}, "then": {"required": ["x"]}, "else": {"required": ["y"]}}"#, #"{"y": 1}"#, true),
         (#"{"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]}, "then": {"required": ["x"]}, "else": {"required": ["y"]}}"#, #"{"x": 1}"#, false),
+        // An `if` whose negation is not supported compiles without `then` (if ∨ else) or without both.
+        (#"{"if": {"pattern": "^a"}, "else": {"maxLength": 2}}"#, #""abcd""#, true), (#"{"if": {"pattern": "^a"}, "else": {"maxLength": 2}}"#, #""bcd""#, false),
+        (#"{"if": {"pattern": "^a"}, "else": {"maxLength": 2}}"#, #""bc""#, true), (#"{"if": {"pattern": "^a"}}"#, #""b""#, true),
         // dependentSchemas.
         (#"{"dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}}}}"#, #"{"a": 1, "b": "s"}"#, false),
         (#"{"dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}}}}"#, #"{"b": "s"}"#, true),

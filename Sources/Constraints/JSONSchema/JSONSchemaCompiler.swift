@@ -525,8 +525,14 @@ final class SchemaCompilation {
             inner.negated = true
             return ("not", [[inner]])
         }
-        if !part.consumed.contains("if"), let condition = part.value["if"] {
+        // A lone `if` asserts nothing, but its annotations count when it holds.
+        if !part.consumed.contains("if"), let condition = part.value["if"], annotated || part.value["then"] != nil || part.value["else"] != nil {
             let holds = part.child(["if"], condition, inPlace: true)
+            // Without `then`, (if) ∨ (¬if ∧ else) is (if) ∨ (else), which needs no negation; where
+            // annotations matter the `if` branch's would be missing from the second, so not there.
+            if part.value["then"] == nil && !annotated, let otherwise = part.value["else"] {
+                return ("if", [[holds], [part.child(["else"], otherwise, inPlace: true)]])
+            }
             var fails = part.child(["if"], condition)
             fails.negated = true
             return ("if", [[holds] + (part.value["then"].map { [part.child(["then"], $0, inPlace: true)] } ?? []),
