@@ -84,6 +84,10 @@ import Testing
         (#"{"not": {"required": ["a"]}}"#, "{}", true), (#"{"not": {"required": ["a"]}}"#, #"{"a": 1}"#, false), (#"{"not": {"required": ["a"]}}"#, "1", false),
         (#"{"not": {"properties": {"a": {"type": "string"}}}}"#, #"{"a": 1}"#, true), (#"{"not": {"properties": {"a": {"type": "string"}}}}"#, #"{"a": "s"}"#, false),
         (#"{"not": {"properties": {"a": {"type": "string"}}}}"#, "{}", false),
+        (#"{"not": {"prefixItems": [{"type": "string"}, {"type": "integer"}]}}"#, #"["a", "b"]"#, true),
+        (#"{"not": {"prefixItems": [{"type": "string"}, {"type": "integer"}]}}"#, #"["a", 1, null]"#, false),
+        (#"{"not": {"prefixItems": [{"type": "string"}, {"type": "integer"}]}}"#, "[1]", true),
+        (#"{"not": {"prefixItems": [{"type": "string"}, {"type": "integer"}]}}"#, "[]", false),
         // if/then/else.
         (#"{"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]}, "then": {"required": ["x"]}, "else": {"required": ["y"]}}"#, #"{"k": "a", "x": 1}"#, true),
         (#"{"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]}, "then": {"required": ["x"]}, "else": {"required": ["y"]}}"#, #"{"k": "a", "y": 1}"#, false),

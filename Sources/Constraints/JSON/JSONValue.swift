@@ -102,6 +102,8 @@ extension JSONValue {
     var isArray: Bool { if case .array = self { true } else { false } }
     /// The string, if the value is one.
     var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// An array's items; empty for other values.
+    var arrayItems: [JSONValue] { if case .array(let items) = self { items } else { [] } }
     /// An object's members; empty for other values.
     var objectMembers: [(key: String, value: JSONValue)] { if case .object(let m) = self { m } else { [] } }
 }

@@ -620,6 +620,14 @@ final class SchemaCompilation {
                         ("properties", .object([(key, .object([("not", schema)]))])),
                     ])])
                 }
+            case "prefixItems", "items" where value.isArray:
+                // Some element of the prefix is present and fails its schema.
+                for (i, schema) in value.arrayItems.enumerated() {
+                    out.append([derived(part, [keyword, String(i)], Role.negation, [
+                        ("type", .string("array")), ("minItems", .number(String(i + 1))),
+                        (keyword, .array(Array(repeating: .object([]), count: i) + [.object([("not", schema)])])),
+                    ])])
+                }
             case "items" where !value.isArray && part.value["prefixItems"] == nil:
                 opposite(keyword, "array", [("contains", .object([("not", value)]))])
             case "contains" where part.value["minContains"] == nil && part.value["maxContains"] == nil:
