@@ -150,6 +150,17 @@ import Testing
         }
     }
 
+    @Test func documentsOfAnotherDraftAreRefused() throws {
+        let other = try JSONValue.parse(#"{"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}"#)
+        let options = JSONSchemaOptions(documents: ["https://x.test/old.json": other])
+        #expect { _ = try JSONSchemaCompiler.compile(text: #"{"$ref": "https://x.test/old.json"}"#, options: options) } throws: {
+            ($0 as! ConstraintError).feature == "$schema"
+        }
+        #expect { _ = try Grammar.jsonSchema(#"{"items": {"$schema": "http://json-schema.org/draft-07/schema#"}}"#) } throws: {
+            ($0 as! ConstraintError).feature == "$schema" && ($0 as! ConstraintError).location == "#/items/$schema"
+        }
+    }
+
     @Test func unknownFormatsAreAnnotations() throws {
         let result = try JSONSchemaCompiler.compile(text: #"{"type": "string", "format": "int32"}"#)
         #expect(result.warnings.contains { $0.feature == "format" && $0.location == "#/format" })

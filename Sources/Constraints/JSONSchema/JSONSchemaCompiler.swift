@@ -1,12 +1,14 @@
-/// Compiles a JSON Schema (draft 2020-12) into a `Grammar` whose sentences are exactly the JSON texts of
+/// Compiles a JSON Schema (drafts 4, 6, 7, 2019-09 and 2020-12, chosen by `$schema` or
+/// `JSONSchemaOptions.defaultDraft`) into a `Grammar` whose sentences are exactly the JSON texts of
 /// valid instances, for the keywords we support; any other keyword is refused with its JSON pointer.
 ///
 /// A schema position is compiled as a *conjunction* of schema objects (the schema, its `$ref` targets
 /// and `allOf` members), so `allOf` and `$ref` with siblings need no schema merging: each type's grammar
 /// collects the keywords of all conjuncts (all patterns intersected, the tightest bounds, per-property
-/// conjunctions). `anyOf` distributes over the conjunction; `oneOf` is accepted when its branches are
-/// provably disjoint by type or value. Conjunctions are memoised by their schema pointers, which makes
-/// recursive `$ref`s recursive grammar rules.
+/// conjunctions). Disjunctions distribute over the conjunction: `anyOf`, `oneOf` when its branches are
+/// provably disjoint, `if`/`then`/`else`, `dependentSchemas`, and negations, which become a union of
+/// one alternative per negated keyword. Conjunctions are memoised by their parts' identities (document,
+/// derivation, pointer), which makes recursive `$ref`s recursive grammar rules.
 public enum JSONSchemaCompiler {
     /// A compiled schema.
     public struct Result {
@@ -220,7 +222,9 @@ final class SchemaCompilation {
             if ["$schema", "$anchor", "$dynamicAnchor", "$comment"].contains(keyword), !value.isString {
                 throw invalid(here, "\(keyword) must be a string")
             }
-            if keyword == "$schema", case .string(let uri) = value, !part.path.isEmpty, JSONSchemaDraft(metaschemaURI: uri) != draft {
+            // A subschema (or another document) may not switch drafts.
+            if keyword == "$schema", case .string(let uri) = value, !part.path.isEmpty || part.document != 0,
+               JSONSchemaDraft(metaschemaURI: uri) != draft {
                 try refuse(keyword, at: here, "a subschema's '$schema' ('\(uri)') differs from the document's draft \(draft.rawValue)")
             }
             if keyword == "$recursiveAnchor", !value.isBool { throw invalid(here, "$recursiveAnchor must be a boolean") }
