@@ -107,6 +107,12 @@ import Testing
         (#"{"type": "object", "oneOf": [{"properties": {"kind": {"const": "a"}, "x": {"type": "integer"}}, "required": ["kind"]}, {"properties": {"kind": {"enum": ["b", "c"]}}, "required": ["kind"]}]}"#, #"{"kind": "c", "x": "s"}"#, true),
         (##"{"$defs": {"s": {"type": "string"}, "n": {"type": "number"}}, "oneOf": [{"$ref": "#/$defs/s"}, {"$ref": "#/$defs/n"}]}"##, "1", true),
         (##"{"$defs": {"s": {"type": "string"}, "n": {"type": "number"}}, "oneOf": [{"$ref": "#/$defs/s"}, {"$ref": "#/$defs/n"}]}"##, "null", false),
+        // Overlapping oneOf: each branch with the others negated.
+        (#"{"oneOf": [{"type": "string"}, {"maxLength": 2}]}"#, #""abc""#, true), (#"{"oneOf": [{"type": "string"}, {"maxLength": 2}]}"#, #""ab""#, false),
+        (#"{"oneOf": [{"type": "string"}, {"maxLength": 2}]}"#, "1", true), (#"{"oneOf": [{"type": "string"}, {"maxLength": 2}]}"#, "null", true),
+        (#"{"oneOf": [{"required": ["a"]}, {"required": ["b"]}], "type": "object"}"#, #"{"a": 1}"#, true),
+        (#"{"oneOf": [{"required": ["a"]}, {"required": ["b"]}], "type": "object"}"#, #"{"a": 1, "b": 2}"#, false),
+        (#"{"oneOf": [{"required": ["a"]}, {"required": ["b"]}], "type": "object"}"#, "{}", false),
         // unevaluatedProperties sees what in-place applicators evaluated, anyOf branches included.
         (#"{"allOf": [{"properties": {"a": true}}], "unevaluatedProperties": false}"#, #"{"a": 1}"#, true),
         (#"{"allOf": [{"properties": {"a": true}}], "unevaluatedProperties": false}"#, #"{"a": 1, "b": 2}"#, false),
@@ -167,6 +173,16 @@ import Testing
         #expect(JSONSchemaTestSuiteTests.walk(result.grammar, #""anything""#, sampleMasks: true))
         // A format the draft defines but we do not enforce is still refused when formats are asserted.
         #expect { _ = try Grammar.jsonSchema(#"{"format": "hostname"}"#) } throws: { ($0 as! ConstraintError).feature == "format" }
+    }
+
+    @Test func overlappingOneOfRefusedWhereANegationIs() {
+        #expect { _ = try Grammar.jsonSchema(#"{"oneOf": [{"pattern": "a"}, {"pattern": "b"}]}"#) } throws: {
+            ($0 as! ConstraintError).feature == "pattern" && ($0 as! ConstraintError).location.hasPrefix("#/oneOf/")
+        }
+        let many = (0..<7).map { #"{"minimum": \#($0)}"# }.joined(separator: ", ")
+        #expect { _ = try Grammar.jsonSchema(#"{"oneOf": [\#(many)]}"#) } throws: {
+            ($0 as! ConstraintError).feature == "oneOf" && ($0 as! ConstraintError).location == "#/oneOf"
+        }
     }
 
     @Test func uniqueItemsOverUnboundedDomainsIsRefused() {

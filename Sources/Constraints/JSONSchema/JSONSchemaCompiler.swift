@@ -478,6 +478,10 @@ final class SchemaCompilation {
         return out
     }
 
+    /// A `oneOf` whose branches may overlap expands into n alternatives of n − 1 negations each,
+    /// whose unions multiply; more branches than this are refused.
+    static let maxOverlappingOneOf = 6
+
     /// `anyOf` under `unevaluatedProperties`/`unevaluatedItems` expands into 2ⁿ − 1 alternatives;
     /// more branches than this are refused.
     static let maxAnnotatedAnyOf = 4
@@ -503,23 +507,29 @@ final class SchemaCompilation {
         for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
             guard case .array(let branches)? = part.value[keyword] else { continue }
             let disjoint = provablyDisjoint(branches, in: part)
-            if keyword == "oneOf" && !disjoint {
-                try refuse("oneOf", at: part.path + [keyword],
-                           "oneOf branches that may overlap are not supported (they are exact only when disjoint by type, value or a property pinned to different values)")
-            }
             let holds = branches.indices.map { part.child([keyword, String($0)], branches[$0], inPlace: true) }
+            func fails(_ i: Int) -> Part {
+                var p = part.child([keyword, String(i)], branches[i])
+                p.negated = true
+                return p
+            }
+            if keyword == "oneOf" && !disjoint {
+                // Exactly one holds: each branch with every other negated (refused where a
+                // negation is).
+                guard branches.count <= Self.maxOverlappingOneOf else {
+                    try refuse("oneOf", at: part.path + [keyword],
+                               "a oneOf of more than \(Self.maxOverlappingOneOf) branches that may overlap is not supported (one is exact when they are disjoint by type, value or a property pinned to different values)")
+                    return (keyword, holds.map { [$0] })
+                }
+                return (keyword, holds.indices.map { i in [holds[i]] + branches.indices.filter { $0 != i }.map(fails) })
+            }
             if keyword == "anyOf" && annotated && !disjoint {
                 guard branches.count <= Self.maxAnnotatedAnyOf else {
                     try refuse(keyword, at: part.path + [keyword], "an anyOf of more than \(Self.maxAnnotatedAnyOf) overlapping branches under unevaluatedProperties/unevaluatedItems is not supported")
                     return (keyword, holds.map { [$0] })
                 }
                 return (keyword, (1..<(1 << branches.count)).map { subset in
-                    holds.indices.map { i in
-                        if subset & (1 << i) != 0 { return holds[i] }
-                        var fails = part.child([keyword, String(i)], branches[i])
-                        fails.negated = true
-                        return fails
-                    }
+                    holds.indices.map { subset & (1 << $0) != 0 ? holds[$0] : fails($0) }
                 })
             }
             return (keyword, holds.map { [$0] })
