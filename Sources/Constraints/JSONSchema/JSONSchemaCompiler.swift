@@ -110,8 +110,8 @@ final class SchemaCompilation {
     /// The padded lexeme of an unconstrained JSON string, shared by every such value.
     private var anyStringLexeme: WhitespacePrefixedLexeme?
     private var keyLexemes: [String: Grammar.Symbol] = [:]
-    private let annotations: Set<String>
-    private let assertions: Set<String>
+    let annotations: Set<String>
+    let assertions: Set<String>
 
     init(root: JSONValue, options: JSONSchemaOptions) throws(ConstraintError) {
         self.root = root
@@ -140,18 +140,18 @@ final class SchemaCompilation {
 
     // MARK: Errors and warnings
 
-    private func refuse(_ keyword: String, at path: [String], _ message: String) throws(ConstraintError) {
+    func refuse(_ keyword: String, at path: [String], _ message: String) throws(ConstraintError) {
         let error = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
         guard options.lenient else { throw error }
         if warned.insert(error.location + keyword).inserted { warnings.append(error) }
     }
 
-    private func warn(_ keyword: String, at path: [String], _ message: String) {
+    func warn(_ keyword: String, at path: [String], _ message: String) {
         let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
         if warned.insert(w.location + keyword).inserted { warnings.append(w) }
     }
 
-    private func invalid(_ path: [String], _ message: String) -> ConstraintError {
+    func invalid(_ path: [String], _ message: String) -> ConstraintError {
         ConstraintError(.invalidSchema, at: Self.pointer(path), message)
     }
 
@@ -173,7 +173,7 @@ final class SchemaCompilation {
 
     /// Expands `$ref` and `allOf` into the conjunction, checks every keyword, and keeps of each
     /// schema object only the keywords its draft asserts with (the rest are annotations).
-    private func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
+    func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
         var queue = parts[...]
         var out: [Part] = []
         var seen: Set<String> = []
@@ -214,178 +214,6 @@ final class SchemaCompilation {
         return out
     }
 
-    /// Checks a keyword's value against the draft's metaschema and refuses unsupported forms.
-    /// - Returns: whether the keyword asserts anything (false for annotations and unknown keywords).
-    private func check(_ keyword: String, _ value: JSONValue, in part: Part) throws(ConstraintError) -> Bool {
-        let here = part.path + [keyword]
-        if annotations.contains(keyword) {
-            if ["$schema", "$anchor", "$dynamicAnchor", "$comment"].contains(keyword), !value.isString {
-                throw invalid(here, "\(keyword) must be a string")
-            }
-            // A subschema (or another document) may not switch drafts.
-            if keyword == "$schema", case .string(let uri) = value, !part.path.isEmpty || part.document != 0,
-               JSONSchemaDraft(metaschemaURI: uri) != draft {
-                try refuse(keyword, at: here, "a subschema's '$schema' ('\(uri)') differs from the document's draft \(draft.rawValue)")
-            }
-            if keyword == "$recursiveAnchor", !value.isBool { throw invalid(here, "$recursiveAnchor must be a boolean") }
-            for (key, schema) in (keyword == "$defs" || keyword == "definitions") ? try schemaMap(value, here) : [] {
-                try checkSchema(schema, here + [key])
-            }
-            return false
-        }
-        guard assertions.contains(keyword) else {
-            warn(keyword, at: here, "unknown keyword '\(keyword)' (not in draft \(draft.rawValue)) ignored as an annotation")
-            return false
-        }
-        switch keyword {
-        case "$ref", "$recursiveRef", "$dynamicRef", "pattern", "format", "$id", "id":
-            guard case .string(let text) = value else { throw invalid(here, "\(keyword) must be a string") }
-            if keyword == "format" {
-                if options.assertFormats && JSONFormats.pattern(for: text) == nil {
-                    if draft.formats.contains(text) {
-                        try refuse(keyword, at: here, "format '\(text)' is not supported")
-                    } else {
-                        warn(keyword, at: here, "format '\(text)' is not defined by draft \(draft.rawValue): ignored as an annotation")
-                    }
-                }
-            }
-            if keyword == "$id" || keyword == "id" { return false }
-        case "type":
-            let names: [JSONValue]
-            switch value {
-            case .string: names = [value]
-            case .array(let items) where !items.isEmpty: names = items
-            default: throw invalid(here, "type must be a type name or a non-empty array of them")
-            }
-            for n in names {
-                guard case .string(let name) = n, Self.allTypes.contains(name) else {
-                    throw invalid(here, "unknown type \(n.serialized()) (expected one of \(Self.allTypes.sorted().joined(separator: ", ")))")
-                }
-            }
-        case "enum":
-            guard case .array = value else { throw invalid(here, "enum must be an array") }
-        case "required":
-            guard case .array(let items) = value, items.allSatisfy(\.isString) else {
-                throw invalid(here, "required must be an array of strings")
-            }
-        case "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties", "minContains", "maxContains":
-            guard case .number(let text) = value, let d = DecimalNumber(text), d.isInteger, !d.negative else {
-                throw invalid(here, "\(keyword) must be a non-negative integer")
-            }
-        case "minimum", "maximum":
-            guard case .number(let text) = value, DecimalNumber(text) != nil else { throw invalid(here, "\(keyword) must be a number") }
-        case "exclusiveMinimum", "exclusiveMaximum":
-            if draft.hasBooleanExclusiveBounds {
-                guard value.isBool else { throw invalid(here, "\(keyword) must be a boolean in draft 4") }
-            } else {
-                guard case .number(let text) = value, DecimalNumber(text) != nil else { throw invalid(here, "\(keyword) must be a number") }
-            }
-        case "multipleOf":
-            guard case .number(let text) = value, let d = DecimalNumber(text), !d.isZero, !d.negative else {
-                throw invalid(here, "multipleOf must be a number greater than 0")
-            }
-        case "uniqueItems":
-            guard value.isBool else { throw invalid(here, "uniqueItems must be a boolean") }
-        case "allOf", "anyOf", "oneOf", "prefixItems":
-            guard case .array(let members) = value, !members.isEmpty else {
-                throw invalid(here, "\(keyword) must be a non-empty array of schemas")
-            }
-            for (i, m) in members.enumerated() { try checkSchema(m, here + [String(i)]) }
-        case "items":
-            if case .array(let members) = value {
-                guard draft.hasArrayItems else {
-                    try refuse(keyword, at: here, "the array form of 'items' is not draft 2020-12 (use prefixItems, or a '$schema' of an earlier draft)")
-                    return true
-                }
-                for (i, m) in members.enumerated() { try checkSchema(m, here + [String(i)]) }
-            } else {
-                try checkSchema(value, here)
-            }
-        case "additionalItems", "additionalProperties":
-            // Booleans are schemas here even in draft 4.
-            if !value.isBool { try checkSchema(value, here) }
-        case "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties":
-            try checkSchema(value, here)
-        case "properties", "patternProperties", "dependentSchemas":
-            for (key, schema) in try schemaMap(value, here) { try checkSchema(schema, here + [key]) }
-            if keyword == "dependentSchemas", case .object(let members) = value, members.count > Self.maxDependentSchemas {
-                try refuse(keyword, at: here, "more than \(Self.maxDependentSchemas) dependentSchemas keys (2ⁿ alternatives) are not supported")
-            }
-        case "dependentRequired", "dependencies":
-            guard case .object(let members) = value else { throw invalid(here, "\(keyword) must be an object") }
-            var schemas = 0
-            for (key, entry) in members {
-                if case .array(let names) = entry, names.allSatisfy(\.isString) { continue }
-                guard keyword == "dependencies" else { throw invalid(here + [key], "a dependentRequired value must be an array of strings") }
-                try checkSchema(entry, here + [key])
-                schemas += 1
-            }
-            if schemas > Self.maxDependentSchemas {
-                try refuse(keyword, at: here, "more than \(Self.maxDependentSchemas) schema dependencies (2ⁿ alternatives) are not supported")
-            }
-        default:
-            break
-        }
-        return true
-    }
-
-    /// Checks that a subschema position holds a schema of this draft (booleans from draft 6).
-    private func checkSchema(_ value: JSONValue, _ path: [String]) throws(ConstraintError) {
-        switch value {
-        case .object: return
-        case .bool where draft.hasBooleanSchemas: return
-        default: throw invalid(path, "expected a schema (an object\(draft.hasBooleanSchemas ? " or a boolean" : ""))")
-        }
-    }
-
-    private func schemaMap(_ value: JSONValue, _ path: [String]) throws(ConstraintError) -> [(key: String, value: JSONValue)] {
-        guard case .object(let members) = value else { throw invalid(path, "\(path.last ?? "") must be an object of schemas") }
-        return members
-    }
-
-    /// Resolves a `$ref` (and the dynamic references where they are static) against the base URI of
-    /// the schema holding it, within the compilation's documents.
-    private func resolve(_ ref: String, keyword: String, from part: Part) throws(ConstraintError) -> Part? {
-        let here = part.path + [keyword]
-        let base = resources.base(at: part.location)
-        let uri = SchemaURI.resolve(ref, against: base)
-        guard var target = resources.locate(uri) else {
-            try refuse(keyword, at: here, "reference '\(ref)' (\(uri)) names no schema of this document or of the documents given")
-            return nil
-        }
-        switch keyword {
-        case "$recursiveRef":
-            // The target is replaced by the outermost resource of the dynamic scope that says
-            // `$recursiveAnchor: true`, when the target says it too. Static cases only: the root
-            // says it (the root is always outermost), or no other resource does.
-            if case .bool(true)? = resources.value(at: target)?["$recursiveAnchor"] {
-                if case .bool(true)? = root["$recursiveAnchor"] {
-                    target = .init(document: 0, path: [])
-                } else if resources.recursiveAnchors.count > 1 {
-                    try refuse(keyword, at: here, "'$recursiveRef' whose target depends on the dynamic scope is not supported")
-                    return nil
-                }
-            }
-        case "$dynamicRef":
-            let (_, fragment) = SchemaURI.splitFragment(uri)
-            if !fragment.isEmpty, !fragment.hasPrefix("/"),
-               case .string(fragment)? = resources.value(at: target)?["$dynamicAnchor"] {
-                let rootBase = resources.base(at: .init(document: 0, path: []))
-                let defining = resources.dynamicAnchors[fragment] ?? []
-                if defining.contains(rootBase), let outer = resources.locate(rootBase + "#" + fragment) {
-                    target = outer
-                } else if Set(defining).count > 1 {
-                    try refuse(keyword, at: here, "'$dynamicRef' whose target depends on the dynamic scope is not supported")
-                    return nil
-                }
-            }
-        default:
-            break
-        }
-        guard let value = resources.value(at: target) else { return nil }
-        return Part(path: target.path, value: value, document: target.document)
-    }
-
     static func child(_ node: JSONValue, _ token: String) -> JSONValue? {
         switch node {
         case .object: return node[token]
@@ -396,7 +224,7 @@ final class SchemaCompilation {
 
     // MARK: Bodies
 
-    private func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         if parts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { return }
         // A disjunction anywhere in the conjunction distributes over it.
         let scopes = evaluationScopes(parts, "unevaluatedProperties") + evaluationScopes(parts, "unevaluatedItems")
@@ -433,317 +261,8 @@ final class SchemaCompilation {
         try typeAlternatives(rule, parts)
     }
 
-    /// The schema with only the keywords its draft asserts with (an object's annotations and unknown
-    /// keywords dropped; other values unchanged).
-    func asserting(_ schema: JSONValue) -> JSONValue {
-        guard case .object(let members) = schema else { return schema }
-        return .object(members.filter { assertions.contains($0.key) })
-    }
 
-    /// Whether `not` of the schema compiles inline in `typeAlternatives`: a boolean, a type-only
-    /// schema, or a `const`/`enum` of scalars (their complement is a set of lexemes, each live at
-    /// every prefix). Other negations are expanded by `negationAlternatives`.
-    func isNegatable(_ schema: JSONValue) -> Bool {
-        let schema = asserting(schema)
-        switch schema {
-        case .bool: return true
-        case .object(let members):
-            let keys = Set(members.map(\.key))
-            if keys.isSubset(of: ["type"]) { return true }
-            guard keys.isSubset(of: ["const", "enum"]), let values = Self.literalSet(schema) else { return false }
-            return values.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
-        default: return false
-        }
-    }
-
-    /// For each part holding `keyword` (`unevaluatedProperties`/`unevaluatedItems`), the indices of
-    /// the parts whose annotations it sees: itself and those applied from it in place, transitively.
-    func evaluationScopes(_ parts: [Part], _ keyword: String) -> [(holder: Int, scope: [Int])] {
-        var index: [String: Int] = [:]
-        for (i, p) in parts.enumerated() where index[p.identity] == nil { index[p.identity] = i }
-        var out: [(holder: Int, scope: [Int])] = []
-        for (i, holder) in parts.enumerated() where holder.value[keyword] != nil {
-            let scope = parts.indices.filter { j in
-                var current = j
-                // Origins form chains within the conjunction; a chain is never longer than it.
-                for _ in 0...parts.count {
-                    if parts[current].identity == holder.identity { return true }
-                    guard let next = parts[current].origin.flatMap({ index[$0] }) else { return false }
-                    current = next
-                }
-                return false
-            }
-            out.append((i, scope))
-        }
-        return out
-    }
-
-    /// A `oneOf` whose branches may overlap expands into n alternatives of n − 1 negations each,
-    /// whose unions multiply; more branches than this are refused.
-    static let maxOverlappingOneOf = 6
-
-    /// `anyOf` under `unevaluatedProperties`/`unevaluatedItems` expands into 2ⁿ − 1 alternatives;
-    /// more branches than this are refused.
-    static let maxAnnotatedAnyOf = 4
-
-    /// The false schema in a form every draft accepts (draft 4 has no boolean schemas).
-    static let nothing: JSONValue = .object([(key: "not", value: .object([]))])
-
-    /// A schema derived from the one at `path` (see `Part.role`).
-    private func derived(_ part: Part, _ components: [String], _ role: String, _ members: [(key: String, value: JSONValue)]) -> Part {
-        Part(path: part.path + components, value: .object(members), document: part.document, role: part.role + role)
-    }
-
-    /// The disjunction a part contributes, if any: `anyOf`/`oneOf` branches, a negation's
-    /// alternatives, `not` beyond the inline forms, `if`/`then`/`else` as `(if ∧ then) ∨ (¬if ∧ else)`,
-    /// and each `dependentSchemas` key as `absent ∨ (present ∧ schema)`. Each alternative is a list
-    /// of parts to add to the conjunction.
-    ///
-    /// When an `unevaluatedProperties`/`unevaluatedItems` sees the part's annotations (`annotated`),
-    /// an `anyOf` whose branches may overlap is expanded by which branches hold (each non-empty
-    /// subset, the others negated), since every valid branch annotates.
-    private func disjunction(_ part: Part, annotated: Bool) throws(ConstraintError) -> (String, [[Part]])? {
-        if part.negated { return ("negation", try negationAlternatives(part)) }
-        for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
-            guard case .array(let branches)? = part.value[keyword] else { continue }
-            let disjoint = provablyDisjoint(branches, in: part)
-            let holds = branches.indices.map { part.child([keyword, String($0)], branches[$0], inPlace: true) }
-            func fails(_ i: Int) -> Part {
-                var p = part.child([keyword, String(i)], branches[i])
-                p.negated = true
-                return p
-            }
-            if keyword == "oneOf" && !disjoint {
-                // Exactly one holds: each branch with every other negated (refused where a
-                // negation is).
-                guard branches.count <= Self.maxOverlappingOneOf else {
-                    try refuse("oneOf", at: part.path + [keyword],
-                               "a oneOf of more than \(Self.maxOverlappingOneOf) branches that may overlap is not supported (one is exact when they are disjoint by type, value or a property pinned to different values)")
-                    return (keyword, holds.map { [$0] })
-                }
-                return (keyword, holds.indices.map { i in [holds[i]] + branches.indices.filter { $0 != i }.map(fails) })
-            }
-            if keyword == "anyOf" && annotated && !disjoint {
-                guard branches.count <= Self.maxAnnotatedAnyOf else {
-                    try refuse(keyword, at: part.path + [keyword], "an anyOf of more than \(Self.maxAnnotatedAnyOf) overlapping branches under unevaluatedProperties/unevaluatedItems is not supported")
-                    return (keyword, holds.map { [$0] })
-                }
-                return (keyword, (1..<(1 << branches.count)).map { subset in
-                    holds.indices.map { subset & (1 << $0) != 0 ? holds[$0] : fails($0) }
-                })
-            }
-            return (keyword, holds.map { [$0] })
-        }
-        if !part.consumed.contains("not"), let negated = part.value["not"], !isNegatable(negated) {
-            var inner = part.child(["not"], negated)
-            inner.negated = true
-            return ("not", [[inner]])
-        }
-        // A lone `if` asserts nothing, but its annotations count when it holds.
-        if !part.consumed.contains("if"), let condition = part.value["if"], annotated || part.value["then"] != nil || part.value["else"] != nil {
-            let holds = part.child(["if"], condition, inPlace: true)
-            // Without `then`, (if) ∨ (¬if ∧ else) is (if) ∨ (else), which needs no negation; where
-            // annotations matter the `if` branch's would be missing from the second, so not there.
-            if part.value["then"] == nil && !annotated, let otherwise = part.value["else"] {
-                return ("if", [[holds], [part.child(["else"], otherwise, inPlace: true)]])
-            }
-            var fails = part.child(["if"], condition)
-            fails.negated = true
-            return ("if", [[holds] + (part.value["then"].map { [part.child(["then"], $0, inPlace: true)] } ?? []),
-                           [fails] + (part.value["else"].map { [part.child(["else"], $0, inPlace: true)] } ?? [])])
-        }
-        for keyword in ["dependentSchemas", "dependencies"] where !part.consumed.contains(keyword) {
-            guard case .object(let entries)? = part.value[keyword] else { continue }
-            var alternatives: [[Part]] = [[]]
-            for (key, schema) in entries {
-                if case .array = schema { continue }   // `dependencies` on names: see objectAlternatives
-                let absent = derived(part, [keyword, key], Role.absent, [("properties", .object([(key, Self.nothing)]))])
-                let present = derived(part, [keyword, key], Role.present, [("required", .array([.string(key)]))])
-                let holds = part.child([keyword, key], schema, inPlace: true)
-                alternatives = alternatives.flatMap { [$0 + [absent], $0 + [present, holds]] }
-            }
-            if alternatives.count > 1 { return (keyword, alternatives) }
-        }
-        return nil
-    }
-
-    /// `not` of a schema object as a union, one or more alternatives per keyword (¬(A ∧ B) =
-    /// ¬A ∨ ¬B): `type`, `const`, `enum` by the inline forms; bounds, lengths and counts by the
-    /// opposite bound on their type; `required` by an absent property; `properties` by a present
-    /// property whose value fails; `items`/`contains` by each other; `allOf`, `anyOf` (and a disjoint
-    /// `oneOf`) by De Morgan; `not` and `$ref` by their schema. Other keywords are refused.
-    private func negationAlternatives(_ part: Part) throws(ConstraintError) -> [[Part]] {
-        var out: [[Part]] = []
-        func negated(_ p: Part) -> Part { var p = p; p.negated = true; return p }
-        func opposite(_ keyword: String, _ type: String, _ members: [(key: String, value: JSONValue)]) {
-            out.append([derived(part, [keyword], Role.negation, [("type", .string(type))] + members)])
-        }
-        for (keyword, value) in part.value.objectMembers {
-            switch keyword {
-            case "type", "const", "enum":
-                guard isNegatable(.object([(keyword, value)])) else {
-                    try refuse(keyword, at: part.path + [keyword], "negating a '\(keyword)' of arrays or objects is not supported")
-                    continue
-                }
-                out.append([derived(part, [keyword], Role.negation, [("not", .object([(keyword, value)]))])])
-            case "not":
-                out.append([part.child(["not"], value)])
-            case "allOf":
-                guard case .array(let members) = value else { continue }
-                for (i, m) in members.enumerated() { out.append([negated(part.child([keyword, String(i)], m))]) }
-            case "anyOf", "oneOf":
-                guard case .array(let members) = value else { continue }
-                if keyword == "oneOf" && !provablyDisjoint(members, in: part) {
-                    try refuse(keyword, at: part.path + [keyword], "negating a oneOf whose branches may overlap is not supported")
-                    continue
-                }
-                out.append(members.indices.map { negated(part.child([keyword, String($0)], members[$0])) })
-            case "$ref":
-                guard case .string(let ref) = value, let target = try resolve(ref, keyword: keyword, from: part) else { continue }
-                out.append([negated(target)])
-            case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
-                guard case .number = value else { continue }   // draft 4's booleans modify minimum/maximum
-                let lower = keyword.hasSuffix("inimum")
-                var exclusive = keyword.hasPrefix("exclusive")
-                if draft.hasBooleanExclusiveBounds, case .bool(true)? = part.value[lower ? "exclusiveMinimum" : "exclusiveMaximum"] { exclusive = true }
-                // The opposite bound is exclusive where this one is inclusive.
-                let flipped = lower ? "Maximum" : "Minimum"
-                if draft.hasBooleanExclusiveBounds {
-                    opposite(keyword, "number", [(flipped.lowercased(), value)] + (exclusive ? [] : [("exclusive" + flipped, .bool(true))]))
-                } else {
-                    opposite(keyword, "number", [(exclusive ? flipped.lowercased() : "exclusive" + flipped, value)])
-                }
-            case "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties":
-                guard case .number(let text) = value, let n = Int(exactly: Double(text) ?? -1) else { continue }
-                let type = keyword.hasSuffix("Length") ? "string" : keyword.hasSuffix("Items") ? "array" : "object"
-                let isMin = keyword.hasPrefix("min")
-                if isMin && n == 0 { continue }   // never fails
-                let flipped = (isMin ? "max" : "min") + keyword.dropFirst(3)
-                opposite(keyword, type, [(flipped, .number(String(isMin ? n - 1 : n + 1)))])
-            case "required":
-                guard case .array(let names) = value else { continue }
-                for (i, name) in names.enumerated() {
-                    guard case .string(let key) = name else { continue }
-                    out.append([derived(part, [keyword, String(i)], Role.negation,
-                                        [("type", .string("object")), ("properties", .object([(key, Self.nothing)]))])])
-                }
-            case "properties":
-                for (key, schema) in value.objectMembers {
-                    out.append([derived(part, [keyword, key], Role.present, [
-                        ("type", .string("object")), ("required", .array([.string(key)])),
-                        ("properties", .object([(key, .object([("not", schema)]))])),
-                    ])])
-                }
-            case "prefixItems", "items" where value.isArray:
-                // Some element of the prefix is present and fails its schema.
-                for (i, schema) in value.arrayItems.enumerated() {
-                    out.append([derived(part, [keyword, String(i)], Role.negation, [
-                        ("type", .string("array")), ("minItems", .number(String(i + 1))),
-                        (keyword, .array(Array(repeating: .object([]), count: i) + [.object([("not", schema)])])),
-                    ])])
-                }
-            case "items" where !value.isArray && part.value["prefixItems"] == nil:
-                opposite(keyword, "array", [("contains", .object([("not", value)]))])
-            case "contains" where part.value["minContains"] == nil && part.value["maxContains"] == nil:
-                opposite(keyword, "array", [("items", .object([("not", value)]))])
-            case "format" where !(options.assertFormats && JSONFormats.pattern(for: value.stringValue ?? "") != nil):
-                continue   // an annotation
-            case "uniqueItems" where value == .bool(false):
-                continue
-            case "additionalItems" where part.value["items"].map({ !$0.isArray }) ?? true:
-                continue   // ignored unless items is an array
-            case "then", "else" where part.value["if"] == nil:
-                continue
-            default:
-                try refuse(keyword, at: part.path + [keyword], "'\(keyword)' inside a negation ('not', or 'if' with 'else') is not supported")
-            }
-        }
-        return out
-    }
-
-    /// The values a `const`/`enum` schema allows (their intersection when it has both), nil when it
-    /// has neither.
-    static func literalSet(_ schema: JSONValue) -> [JSONValue]? {
-        var values: [JSONValue]? = nil
-        if let c = schema["const"] { values = [c] }
-        if case .array(let list)? = schema["enum"] { values = values.map { v in v.filter { list.contains($0) } } ?? list }
-        return values
-    }
-
-    /// Whether at most one branch can match any instance (then `oneOf` is `anyOf`): for every pair,
-    /// their possible types are disjoint (within the types `part` allows), or they are `const`/`enum`
-    /// lists with no common value, or both are objects that require a property pinned to values
-    /// with none in common. Branches that are only a `$ref` are read through it.
-    func provablyDisjoint(_ branches: [JSONValue], in part: Part) -> Bool {
-        var context = Self.allTypes
-        if let names = try? stringsIn(part.value["type"], []) {
-            context = Set(names)
-            if context.contains("number") { context.insert("integer") }
-        }
-        /// The branch's assertions, through a chain of `$ref`s when it has nothing else.
-        func summary(_ branch: JSONValue) -> JSONValue {
-            var current = asserting(branch)
-            var location = SchemaResources.Location(document: part.document, path: part.path)
-            for _ in 0..<Self.maxRefChain {
-                guard case .object(let members) = current, members.count == 1, case .string(let ref)? = current["$ref"],
-                      let target = resources.locate(SchemaURI.resolve(ref, against: resources.base(at: location))),
-                      let value = resources.value(at: target) else { break }
-                current = asserting(value)
-                location = target
-            }
-            return current
-        }
-        func types(_ b: JSONValue) -> Set<String> {
-            var out = context
-            switch b {
-            case .bool(let v): return v ? out : []
-            case .object:
-                if let names = try? stringsIn(b["type"], []) {
-                    var named = Set(names)
-                    if named.contains("number") { named.insert("integer") }
-                    out.formIntersection(named)
-                }
-                if let values = Self.literalSet(b) {
-                    var literal = Set(values.map(\.typeName))
-                    if literal.contains("integer") { literal.insert("number") }
-                    out.formIntersection(literal)
-                }
-            default: break
-            }
-            if out.contains("number") { out.insert("integer") }
-            if out.contains("integer") { out.insert("number") }
-            return out
-        }
-        /// Required properties pinned by `properties` to a `const`/`enum` list.
-        func pinned(_ b: JSONValue) -> [String: [JSONValue]] {
-            guard case .array(let required)? = b["required"] else { return [:] }
-            var out: [String: [JSONValue]] = [:]
-            for case .string(let name) in required {
-                if let schema = b["properties"]?[name], let values = Self.literalSet(asserting(schema)) { out[name] = values }
-            }
-            return out
-        }
-        let summaries = branches.map(summary)
-        for i in summaries.indices {
-            for j in summaries.indices where j > i {
-                let a = summaries[i], b = summaries[j]
-                if let x = Self.literalSet(a), let y = Self.literalSet(b), !x.contains(where: { y.contains($0) }) { continue }
-                let ta = types(a), tb = types(b)
-                if ta.isDisjoint(with: tb) { continue }
-                if ta.union(tb) == ["object"] {
-                    let pa = pinned(a), pb = pinned(b)
-                    if pa.contains(where: { name, values in pb[name].map { other in !values.contains(where: { other.contains($0) }) } ?? false }) { continue }
-                }
-                return false
-            }
-        }
-        return true
-    }
-
-    /// `$ref` chains followed when reading `oneOf` branches (a longer chain is not read through).
-    static let maxRefChain = 8
-
-    private func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
+    func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
         guard let value else { return nil }
         switch value {
         case .string(let s): return [s]
@@ -758,7 +277,7 @@ final class SchemaCompilation {
         }
     }
 
-    private func integer(_ part: Part, _ keyword: String) throws(ConstraintError) -> Int? {
+    func integer(_ part: Part, _ keyword: String) throws(ConstraintError) -> Int? {
         guard let v = part.value[keyword] else { return nil }
         guard case .number(let text) = v, let d = DecimalNumber(text), d.isInteger, !d.negative,
               let n = Int(exactly: Double(text) ?? -1) else {
@@ -767,7 +286,7 @@ final class SchemaCompilation {
         return n
     }
 
-    private func number(_ part: Part, _ keyword: String) throws(ConstraintError) -> DecimalNumber? {
+    func number(_ part: Part, _ keyword: String) throws(ConstraintError) -> DecimalNumber? {
         guard let v = part.value[keyword] else { return nil }
         guard case .number(let text) = v, let d = DecimalNumber(text) else {
             throw invalid(part.path + [keyword], "\(keyword) must be a number")
@@ -775,7 +294,7 @@ final class SchemaCompilation {
         return d
     }
 
-    private func typeAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func typeAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var allowed = Self.allTypes
         for part in parts {
             guard let names = try stringsIn(part.value["type"], part.path + ["type"]) else { continue }
@@ -851,7 +370,7 @@ final class SchemaCompilation {
     /// miss) minus every spelling of the excluded values. Every prefix stays live because it can
     /// still become infinitely many values (`1.0` → `1.01`, `5` → `50`); integers are written
     /// without fraction, and excluding zero from them is refused (`0` could not continue).
-    private func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
+    func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
                                   nonIntegerOnly: Bool, at path: [String]) throws(ConstraintError) {
         let constrained = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
         if nonIntegerOnly || parts.contains(where: { p in constrained.contains { p.value[$0] != nil } })
@@ -866,7 +385,7 @@ final class SchemaCompilation {
 
     /// Strings other than `excluded`, when nothing else constrains them (any prefix can still grow
     /// into a string that is not excluded).
-    private func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
+    func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
         let constrained = ["pattern", "minLength", "maxLength"] + (options.assertFormats ? ["format"] : [])
         if parts.contains(where: { p in constrained.contains { p.value[$0] != nil } }) {
             try refuse("not", at: path, "excluding strings with 'not' is supported only for otherwise unconstrained strings")
@@ -878,7 +397,7 @@ final class SchemaCompilation {
 
     // MARK: Numbers
 
-    private func numberSymbol(_ parts: [Part], integerOnly: Bool) throws(ConstraintError) -> Grammar.Symbol? {
+    func numberSymbol(_ parts: [Part], integerOnly: Bool) throws(ConstraintError) -> Grammar.Symbol? {
         var lower: NumberLexeme.Bound? = nil, upper: NumberLexeme.Bound? = nil
         func tighten(_ bound: inout NumberLexeme.Bound?, _ value: DecimalNumber, exclusive: Bool, isLower: Bool) {
             guard let b = bound else { bound = .init(value: value, exclusive: exclusive); return }
@@ -933,13 +452,13 @@ final class SchemaCompilation {
     static let maxMultipleOfScale = 100
 
     /// A value or key lexeme with the JSON whitespace before it folded in.
-    private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
+    func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
         builder.lexeme(WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace, inner: lexeme))
     }
 
     // MARK: Strings
 
-    private func anyString() throws(ConstraintError) -> RegexLexeme {
+    func anyString() throws(ConstraintError) -> RegexLexeme {
         if let a = anyStringInner { return a }
         let a = try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: 0, max: nil), search: false)
         anyStringInner = a
@@ -947,7 +466,7 @@ final class SchemaCompilation {
     }
 
     /// The string alternative, or nil when no string satisfies the length bounds.
-    private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
+    func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
         guard let content = try stringContent(parts) else { return nil }
         // Every unconstrained string is one lexeme object, so its token masks are computed once.
         if content === anyStringInner {
@@ -962,7 +481,7 @@ final class SchemaCompilation {
 
     /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when
     /// no string satisfies them.
-    private func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+    func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
         var inner: [any ByteLexeme] = []
         var minLength = 0, maxLength: Int? = nil
         for part in parts {
@@ -1005,7 +524,7 @@ final class SchemaCompilation {
 
     /// The content automaton property names must match (`propertyNames`), nil when there is none;
     /// a schema that no name satisfies gives a lexeme that matches nothing.
-    private func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+    func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
         var conjunction: [Part] = []
         for part in parts {
             guard let schema = part.value["propertyNames"] else { continue }
@@ -1047,7 +566,7 @@ final class SchemaCompilation {
         return lexemes.count == 1 ? lexemes[0] : IntersectionLexeme(lexemes)
     }
 
-    private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
+    func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
         if let s = keyLexemes[key] { return s }
         let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false), canonical: options.canonicalStrings))
         keyLexemes[key] = s
@@ -1059,7 +578,7 @@ final class SchemaCompilation {
     /// The schemas of an array's first elements, one each, and of the elements after them: 2020-12's
     /// `prefixItems` and `items`, or earlier drafts' array-form `items` and `additionalItems` (which
     /// is ignored beside a single `items` schema).
-    private func itemSchemas(_ part: Part) -> (prefix: [Part], rest: Part?) {
+    func itemSchemas(_ part: Part) -> (prefix: [Part], rest: Part?) {
         let (prefixKeyword, restKeyword) = draft.hasArrayItems ? ("items", "additionalItems") : ("prefixItems", "items")
         guard case .array(let items)? = part.value[prefixKeyword] else {
             return ([], part.value["items"].map { part.child(["items"], $0) })
@@ -1068,7 +587,7 @@ final class SchemaCompilation {
                 part.value[restKeyword].map { part.child([restKeyword], $0) })
     }
 
-    private func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var minItems = 0, maxItems: Int? = nil, prefixLength = 0
         for part in parts {
             if let n = try integer(part, "minItems") { minItems = max(minItems, n) }
@@ -1162,7 +681,7 @@ final class SchemaCompilation {
     /// with `type` at most beside them. The grammar's state is the subset of values seen (its size
     /// is the item count), each value matched in every spelling equal to it (`1` and `1.0` are one
     /// value). Anything else with `uniqueItems: true` is refused.
-    private func uniqueArray(_ rule: Int32, _ parts: [Part], minItems: Int, maxItems: Int?, owner: Part) throws(ConstraintError) {
+    func uniqueArray(_ rule: Int32, _ parts: [Part], minItems: Int, maxItems: Int?, owner: Part) throws(ConstraintError) {
         let here = owner.path + ["uniqueItems"]
         var elementParts: [Part] = []
         for part in parts {
@@ -1253,7 +772,7 @@ final class SchemaCompilation {
     /// be left uncounted). "At most m" needs the uncounted elements to be exactly those that do not
     /// match, so `maxContains` is supported only where the complement of `contains` is
     /// (`isNegatable`).
-    private func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
+    func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
         var found: ContainsCount? = nil
         for part in parts {
             guard let schema = part.value["contains"] else { continue }
@@ -1284,7 +803,7 @@ final class SchemaCompilation {
 
     // MARK: Objects
 
-    private func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var named: [String] = []
         var required: [String] = []
         var dependencies: [(key: String, requires: [String])] = []
@@ -1506,7 +1025,7 @@ final class SchemaCompilation {
 
     /// A symbol matching every JSON text equal to `value` under JSON Schema equality (numbers in any
     /// plain decimal spelling, objects in any key order).
-    private func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
+    func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
         switch value {
         case .null: return builder.choice("null", [[ws] + builder.literal("null")])
         case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
