@@ -207,3 +207,17 @@ import Testing
         }
     }
 }
+
+/// `SchemaURI.resolve` against RFC 3986 §5.4's examples (base `http://a/b/c/d;p?q`).
+@Suite struct SchemaURITests {
+    @Test(arguments: [
+        ("g", "http://a/b/c/g"), ("./g", "http://a/b/c/g"), ("g/", "http://a/b/c/g/"), ("/g", "http://a/g"), ("//g", "http://g"),
+        ("?y", "http://a/b/c/d;p?y"), ("g?y", "http://a/b/c/g?y"), ("#s", "http://a/b/c/d;p?q#s"), ("g#s", "http://a/b/c/g#s"),
+        ("", "http://a/b/c/d;p?q"), (".", "http://a/b/c/"), ("..", "http://a/b/"), ("../g", "http://a/b/g"),
+        ("../..", "http://a/"), ("../../g", "http://a/g"), ("../../../g", "http://a/g"), ("/./g", "http://a/g"),
+        ("g.", "http://a/b/c/g."), ("g;x=1/../y", "http://a/b/c/y"), ("urn:x:y", "urn:x:y"),
+    ])
+    func rfc3986Examples(reference: String, resolved: String) {
+        #expect(SchemaURI.resolve(reference, against: "http://a/b/c/d;p?q") == resolved)
+    }
+}

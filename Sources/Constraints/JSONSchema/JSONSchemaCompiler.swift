@@ -14,7 +14,8 @@ public enum JSONSchemaCompiler {
     public struct Result {
         /// The grammar of the valid instances' JSON text.
         public var grammar: Grammar
-        /// Unsupported keywords ignored under `lenient`, and unknown keywords (ignored as annotations).
+        /// Unsupported keywords ignored under `lenient`, and unknown keywords and `format` names no
+        /// draft defines (ignored as annotations).
         public var warnings: [ConstraintError]
     }
 
