@@ -63,4 +63,36 @@ import Testing
     func containsCounts(schema: String, text: String, accepted: Bool) throws {
         #expect(try Self.accepts(schema, text) == accepted, "\(text) under \(schema)")
     }
+
+    /// `minLength`/`maxLength` above the unrolling limit count scalars (`ScalarCountLexeme`):
+    /// exact at the bound, multi-byte characters and escapes counting once.
+    @Test(arguments: [
+        (#"{"maxLength": 1500}"#, String(repeating: "a", count: 1500), true), (#"{"maxLength": 1500}"#, String(repeating: "a", count: 1501), false),
+        (#"{"maxLength": 1500}"#, String(repeating: "é", count: 1500), true), (#"{"maxLength": 1500}"#, String(repeating: "😀", count: 1501), false),
+        (#"{"minLength": 1200}"#, String(repeating: "b", count: 1199), false), (#"{"minLength": 1200}"#, String(repeating: "b", count: 1200) + "😀", true),
+        (#"{"minLength": 1001, "maxLength": 1002}"#, String(repeating: "\"", count: 1001), true),
+        (#"{"minLength": 1001, "maxLength": 1002, "pattern": "^x"}"#, "x" + String(repeating: "y", count: 1001), true),
+        (#"{"minLength": 1001, "maxLength": 1002, "pattern": "^x"}"#, String(repeating: "y", count: 1002), false),
+    ])
+    func longLengths(schema: String, content: String, accepted: Bool) throws {
+        let text = JSONValue.string(content).serialized()
+        #expect(try Self.accepts(schema, text) == accepted, "\(content.count) characters under \(schema)")
+    }
+
+    /// Every count more than the horizon away from both bounds shares one mask class.
+    @Test func lengthMaskClasses() {
+        let lexeme = ScalarCountLexeme(min: 1100, max: 5000)
+        var s = lexeme.startState
+        var classes = Set<Int32>()
+        for _ in 0..<3000 {
+            s = lexeme.next(s, UInt8(ascii: "a"))
+            classes.insert(lexeme.maskClass(of: s, horizon: 16))
+        }
+        #expect(classes.count <= 2 * 16 + 2, "\(classes.count) classes")
+        #expect(!lexeme.matches(Array("a".utf8)) && lexeme.matches(Array(String(repeating: "a", count: 1100).utf8)))
+        // Invalid UTF-8 (an overlong lead, a lone continuation, a surrogate) is rejected.
+        for bad: [UInt8] in [[0xC0, 0x80], [0x80], [0xED, 0xA0, 0x80]] {
+            #expect(lexeme.next(lexeme.startState, bad[0]) < 0 || bad.count > 1 && lexeme.next(lexeme.next(lexeme.startState, bad[0]), bad[1]) < 0)
+        }
+    }
 }

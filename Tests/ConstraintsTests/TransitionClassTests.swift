@@ -52,4 +52,9 @@ import Testing
         Self.check(WhitespacePrefixedLexeme(maxWhitespace: 2, inner: try RegexLexeme(pattern: "[0-9]+", search: false)),
                    walks: ["  123", "\t9"], "whitespace-prefixed")
     }
+
+    @Test func scalarCountClasses() {
+        Self.check(ScalarCountLexeme(min: 2, max: 4), walks: ["aé😀", "\u{E000}\u{10FFFF}\u{800}\u{D7FF}"], "scalar count")
+        Self.check(ScalarCountLexeme(min: 3, max: nil), walks: ["abcdé"], "scalar count without max")
+    }
 }

@@ -92,3 +92,18 @@ extension JSONValue {
     /// Writes a JSON string literal with the short escapes and `\u00xx` for other control characters.
     static func writeString(_ s: String, into out: inout String) { JSONString.append(s, to: &out) }
 }
+
+extension JSONValue {
+    /// Whether the value is a string.
+    var isString: Bool { if case .string = self { true } else { false } }
+    /// Whether the value is `true` or `false`.
+    var isBool: Bool { if case .bool = self { true } else { false } }
+    /// Whether the value is an array.
+    var isArray: Bool { if case .array = self { true } else { false } }
+    /// The string, if the value is one.
+    var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// An array's items; empty for other values.
+    var arrayItems: [JSONValue] { if case .array(let items) = self { items } else { [] } }
+    /// An object's members; empty for other values.
+    var objectMembers: [(key: String, value: JSONValue)] { if case .object(let m) = self { m } else { [] } }
+}

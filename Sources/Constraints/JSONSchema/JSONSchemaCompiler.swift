@@ -1,18 +1,21 @@
-/// Compiles a JSON Schema (draft 2020-12) into a `Grammar` whose sentences are exactly the JSON texts of
+/// Compiles a JSON Schema (drafts 4, 6, 7, 2019-09 and 2020-12, chosen by `$schema` or
+/// `JSONSchemaOptions.defaultDraft`) into a `Grammar` whose sentences are exactly the JSON texts of
 /// valid instances, for the keywords we support; any other keyword is refused with its JSON pointer.
 ///
 /// A schema position is compiled as a *conjunction* of schema objects (the schema, its `$ref` targets
 /// and `allOf` members), so `allOf` and `$ref` with siblings need no schema merging: each type's grammar
 /// collects the keywords of all conjuncts (all patterns intersected, the tightest bounds, per-property
-/// conjunctions). `anyOf` distributes over the conjunction; `oneOf` is accepted when its branches are
-/// provably disjoint by type or value. Conjunctions are memoised by their schema pointers, which makes
-/// recursive `$ref`s recursive grammar rules.
+/// conjunctions). Disjunctions distribute over the conjunction: `anyOf`, `oneOf` when its branches are
+/// provably disjoint, `if`/`then`/`else`, `dependentSchemas`, and negations, which become a union of
+/// one alternative per negated keyword. Conjunctions are memoised by their parts' identities (document,
+/// derivation, pointer), which makes recursive `$ref`s recursive grammar rules.
 public enum JSONSchemaCompiler {
     /// A compiled schema.
     public struct Result {
         /// The grammar of the valid instances' JSON text.
         public var grammar: Grammar
-        /// Unsupported keywords ignored under `lenient`, and unknown keywords (ignored as annotations).
+        /// Unsupported keywords ignored under `lenient`, and unknown keywords and `format` names no
+        /// draft defines (ignored as annotations).
         public var warnings: [ConstraintError]
     }
 
@@ -23,7 +26,7 @@ public enum JSONSchemaCompiler {
     /// - Returns: the grammar and warnings.
     /// - Throws: `ConstraintError` naming the unsupported keyword (`feature`) and its JSON pointer.
     public static func compile(_ schema: JSONValue, options: JSONSchemaOptions = .init()) throws(ConstraintError) -> Result {
-        let compilation = SchemaCompilation(root: schema, options: options)
+        let compilation = try SchemaCompilation(root: schema, options: options)
         let root = try compilation.compile([SchemaCompilation.Part(path: [], value: schema)])
         let rootRule = compilation.builder.newRule("json")
         compilation.builder.add(rootRule, [.rule(root), compilation.ws])
@@ -49,39 +52,55 @@ final class SchemaCompilation {
         var path: [String]
         var value: JSONValue
         var consumed: Set<String> = []
+        /// The document the path is in (see `SchemaResources.Location`).
+        var document = 0
+        /// "" for a schema of the document; else what the compiler derived from the schema at `path`
+        /// (`SchemaCompilation.Role`): a derived schema is a function of its path and role, so the two
+        /// identify it for memoisation, and its subschemas inherit the role.
+        var role = ""
+        /// The schema is negated: instances valid against it are rejected and the others accepted.
+        var negated = false
+        /// The identity of the part that applied this one in place (`$ref`, `allOf`, a branch of
+        /// `anyOf`/`oneOf`, `if`/`then`/`else`, `dependentSchemas`): its annotations (evaluated
+        /// properties and items) flow there. Nil for negations, whose annotations are dropped.
+        var origin: String? = nil
 
         var pointer: String { SchemaCompilation.pointer(path) }
+        var identity: String { "\(document)\(negated ? "!" : "")\(role)\(pointer)" }
+        var location: SchemaResources.Location { .init(document: document, path: path) }
+
+        /// A subschema of this one, in the same document and role; `inPlace` when it applies to the
+        /// same instance and its annotations count for this one.
+        func child(_ components: [String], _ value: JSONValue, inPlace: Bool = false) -> Part {
+            Part(path: path + components, value: value, document: document, role: role, origin: inPlace ? identity : nil)
+        }
     }
 
-    /// The draft 2020-12 metaschema; other metaschemas may switch vocabularies off or on.
-    static let knownMetaschemas: Set<String> = [
-        "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#",
-    ]
-    static let annotations: Set<String> = [
-        "$comment", "title", "description", "default", "examples", "deprecated", "readOnly",
-        "writeOnly", "$defs", "definitions", "contentMediaType", "contentEncoding", "contentSchema",
-        "$anchor", "$dynamicAnchor", "$vocabulary", "then", "else",
-    ]
-    static let supported: Set<String> = [
-        "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
-        "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "anyOf", "oneOf", "allOf",
-        "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minContains",
-        "maxContains", "$id", "$schema", "dependentRequired", "patternProperties", "not", "propertyNames",
-        "multipleOf", "minProperties", "maxProperties", "contains",
-    ]
-    static let refused: Set<String> = [
-        "if", "dependentSchemas",
-        "unevaluatedItems", "unevaluatedProperties",
-        "$dynamicRef", "$recursiveRef", "$recursiveAnchor", "dependencies", "additionalItems",
-    ]
+    /// What a derived schema (`Part.role`) stands for.
+    enum Role {
+        /// A conjunct's negation (`{"not": {"type": …}}` for `type`, and so on).
+        static let negation = "¬"
+        /// The object has the property the path names (`properties`, `dependentSchemas` keys).
+        static let present = "+"
+        /// The object lacks the property the path names.
+        static let absent = "-"
+    }
+
     static let allTypes: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
     /// Arrays with `maxItems` are unrolled one rule per count; larger bounds are refused.
     static let maxUnrolledItems = 10_000
-    /// `maxLength` unrolls the decoded-string automaton per character; larger bounds are refused.
+    /// `maxLength` unrolls the decoded-string automaton per character; larger bounds count with
+    /// `ScalarCountLexeme`, whose states are not shared with patterns' masks.
     static let maxUnrolledLength = 1000
+    /// `dependentSchemas` keys of one schema object are expanded into 2ⁿ alternatives (each key
+    /// absent, or present with its schema); more keys than this are refused.
+    static let maxDependentSchemas = 6
 
     let root: JSONValue
     let options: JSONSchemaOptions
+    /// The draft of the root schema (its `$schema`, else the option's default).
+    let draft: JSONSchemaDraft
+    let resources: SchemaResources
     var builder = GrammarBuilder()
     private var memo: [String: Int32] = [:]
     private(set) var warnings: [ConstraintError] = []
@@ -92,10 +111,27 @@ final class SchemaCompilation {
     /// The padded lexeme of an unconstrained JSON string, shared by every such value.
     private var anyStringLexeme: WhitespacePrefixedLexeme?
     private var keyLexemes: [String: Grammar.Symbol] = [:]
+    let annotations: Set<String>
+    let assertions: Set<String>
 
-    init(root: JSONValue, options: JSONSchemaOptions) {
+    init(root: JSONValue, options: JSONSchemaOptions) throws(ConstraintError) {
         self.root = root
         self.options = options
+        var draft = options.defaultDraft
+        if case .string(let uri)? = root["$schema"] {
+            if let named = JSONSchemaDraft(metaschemaURI: uri) {
+                draft = named
+            } else {
+                let error = ConstraintError(.unsupportedKeyword, at: "#/$schema", feature: "$schema",
+                                            "custom metaschemas (vocabularies) are not supported: '\(uri)'")
+                guard options.lenient else { throw error }
+                warnings.append(error)
+            }
+        }
+        self.draft = draft
+        annotations = draft.annotations
+        assertions = draft.assertions
+        resources = SchemaResources(root: root, documents: options.documents, draft: draft)
         ws = builder.repetition("ws", [.bytes(.jsonWhitespace)], min: 0, max: options.maxWhitespace)
     }
 
@@ -105,22 +141,30 @@ final class SchemaCompilation {
 
     // MARK: Errors and warnings
 
-    private func refuse(_ keyword: String, at path: [String], _ message: String) throws(ConstraintError) {
+    func refuse(_ keyword: String, at path: [String], _ message: String) throws(ConstraintError) {
         let error = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
         guard options.lenient else { throw error }
         if warned.insert(error.location + keyword).inserted { warnings.append(error) }
     }
 
-    private func invalid(_ path: [String], _ message: String) -> ConstraintError {
+    func warn(_ keyword: String, at path: [String], _ message: String) {
+        let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(path), feature: keyword, message)
+        if warned.insert(w.location + keyword).inserted { warnings.append(w) }
+    }
+
+    func invalid(_ path: [String], _ message: String) -> ConstraintError {
         ConstraintError(.invalidSchema, at: Self.pointer(path), message)
     }
 
     // MARK: Conjunctions
 
-    /// Compiles the conjunction of `parts` to a rule (memoised by the parts' pointers).
+    /// Compiles the conjunction of `parts` to a rule (memoised by the parts' identities).
     func compile(_ parts: [Part]) throws(ConstraintError) -> Int32 {
         let flat = try flatten(parts)
-        let key = flat.map { $0.pointer + "{" + $0.consumed.sorted().joined(separator: ",") + "}" }.sorted().joined(separator: "&")
+        // Where annotations flow matters only to unevaluatedProperties/unevaluatedItems.
+        let annotationsMatter = flat.contains { $0.value["unevaluatedProperties"] != nil || $0.value["unevaluatedItems"] != nil }
+        let key = flat.map { $0.identity + "{" + $0.consumed.sorted().joined(separator: ",") + "}" + (annotationsMatter ? "<" + ($0.origin ?? "") : "") }
+            .sorted().joined(separator: "&")
         if let rule = memo[key] { return rule }
         let rule = builder.newRule(key.isEmpty ? "any" : key)
         memo[key] = rule
@@ -128,118 +172,47 @@ final class SchemaCompilation {
         return rule
     }
 
-    /// Expands `$ref` and `allOf` into the conjunction and checks every keyword is supported.
-    private func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
+    /// Expands `$ref` and `allOf` into the conjunction, checks every keyword, and keeps of each
+    /// schema object only the keywords its draft asserts with (the rest are annotations).
+    func flatten(_ parts: [Part]) throws(ConstraintError) -> [Part] {
         var queue = parts[...]
         var out: [Part] = []
         var seen: Set<String> = []
         while var part = queue.popFirst() {
-            guard seen.insert(part.pointer).inserted else { continue }
+            guard seen.insert(part.identity).inserted else { continue }
             switch part.value {
-            case .bool:
+            case .bool(let b):
+                // A negated boolean is its opposite.
+                if part.negated { part = Part(path: part.path, value: .bool(!b), document: part.document, role: part.role) }
                 out.append(part)
                 continue
             case .object(let members):
-                for (keyword, value) in members { try check(keyword, value, in: part) }
+                var kept: [(key: String, value: JSONValue)] = []
+                let onlyRef = draft.refOverridesSiblings && part.value["$ref"] != nil
+                for (keyword, value) in members where !onlyRef || keyword == "$ref" {
+                    if try check(keyword, value, in: part) { kept.append((keyword, value)) }
+                }
+                part.value = .object(kept)
             default:
                 throw invalid(part.path, "a schema must be an object or a boolean")
             }
-            if !part.consumed.contains("$ref"), case .string(let ref)? = part.value["$ref"] {
-                part.consumed.insert("$ref")
-                if let target = try resolve(ref, from: part.path) { queue.append(target) }
-            }
-            if !part.consumed.contains("allOf"), let allOf = part.value["allOf"] {
-                part.consumed.insert("allOf")
-                guard case .array(let members) = allOf, !members.isEmpty else {
-                    throw invalid(part.path + ["allOf"], "allOf must be a non-empty array of schemas")
+            // A negated schema is expanded as a whole by `negationAlternatives`.
+            if part.negated { out.append(part); continue }
+            for keyword in ["$ref", "$recursiveRef", "$dynamicRef"] where !part.consumed.contains(keyword) {
+                guard case .string(let ref)? = part.value[keyword] else { continue }
+                part.consumed.insert(keyword)
+                if var target = try resolve(ref, keyword: keyword, from: part) {
+                    target.origin = part.identity
+                    queue.append(target)
                 }
-                for (i, m) in members.enumerated() { queue.append(Part(path: part.path + ["allOf", String(i)], value: m)) }
+            }
+            if !part.consumed.contains("allOf"), case .array(let members)? = part.value["allOf"] {
+                part.consumed.insert("allOf")
+                for (i, m) in members.enumerated() { queue.append(part.child(["allOf", String(i)], m, inPlace: true)) }
             }
             out.append(part)
         }
         return out
-    }
-
-    /// Refuses unsupported keywords (or unsupported forms of supported ones).
-    private func check(_ keyword: String, _ value: JSONValue, in part: Part) throws(ConstraintError) {
-        let here = part.path + [keyword]
-        if Self.annotations.contains(keyword) { return }
-        if Self.refused.contains(keyword) {
-            try refuse(keyword, at: here, "keyword '\(keyword)' is not supported")
-            return
-        }
-        guard Self.supported.contains(keyword) else {
-            let w = ConstraintError(.unsupportedKeyword, at: Self.pointer(here), feature: keyword,
-                                    "unknown keyword '\(keyword)' ignored as an annotation")
-            if warned.insert(w.location).inserted { warnings.append(w) }
-            return
-        }
-        switch keyword {
-        case "$schema":
-            guard case .string(let uri) = value else { throw invalid(here, "$schema must be a string") }
-            if !Self.knownMetaschemas.contains(uri) {
-                try refuse(keyword, at: here, "custom metaschemas (vocabularies) are not supported: '\(uri)'")
-            }
-        case "not":
-            if !Self.isNegatable(value) {
-                try refuse(keyword, at: here, "'not' is supported only for booleans, type-only schemas ({\"not\": {\"type\": …}}) and const/enum of null, booleans, numbers and strings")
-            }
-        case "pattern":
-            guard case .string = value else { throw invalid(here, "pattern must be a string") }
-        case "multipleOf":
-            guard case .number(let text) = value, let d = DecimalNumber(text), !d.isZero, !d.negative else {
-                throw invalid(here, "multipleOf must be a number greater than 0")
-            }
-        case "uniqueItems":
-            guard case .bool(let b) = value else { throw invalid(here, "uniqueItems must be a boolean") }
-            if b { try refuse(keyword, at: here, "'uniqueItems: true' is not supported") }
-        case "$id":
-            if !part.path.isEmpty { try refuse(keyword, at: here, "embedded schema resources ('$id' below the root) are not supported") }
-        case "items":
-            if case .array = value { try refuse(keyword, at: here, "the array form of 'items' is not draft 2020-12 (use prefixItems)") }
-        case "format":
-            guard case .string(let name) = value else { throw invalid(here, "format must be a string") }
-            if options.assertFormats && JSONFormats.pattern(for: name) == nil {
-                try refuse(keyword, at: here, "format '\(name)' is not supported")
-            }
-        default:
-            break
-        }
-    }
-
-    /// Resolves a local `$ref` (`#`, `#/json/pointer`, or the root `$id` followed by one of those).
-    private func resolve(_ ref: String, from path: [String]) throws(ConstraintError) -> Part? {
-        // A reference inside an embedded resource would resolve against that resource's base URI.
-        var node = root
-        for (depth, token) in path.enumerated() {
-            guard let child = Self.child(node, token) else { break }
-            node = child
-            if case .string? = node["$id"] {
-                try refuse("$id", at: Array(path.prefix(depth + 1)), "embedded schema resources ('$id' below the root) are not supported")
-            }
-        }
-        var fragment = ref
-        if case .string(let id)? = root["$id"], ref.hasPrefix(id) {
-            fragment = String(ref.dropFirst(id.count))
-            if fragment.isEmpty { fragment = "#" }
-        }
-        guard fragment.hasPrefix("#"), fragment == "#" || fragment.hasPrefix("#/") else {
-            try refuse("$ref", at: path + ["$ref"], "only local references ('#' or '#/json/pointer') are supported, not '\(ref)'")
-            return nil
-        }
-        var target = root
-        var targetPath: [String] = []
-        for raw in fragment.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) where fragment != "#" {
-            let token = (String(raw).removingPercentEncodingManually)
-                .replacing("~1", with: "/").replacing("~0", with: "~")
-            guard let child = Self.child(target, token) else {
-                try refuse("$ref", at: path + ["$ref"], "reference '\(ref)' does not resolve")
-                return nil
-            }
-            target = child
-            targetPath.append(token)
-        }
-        return Part(path: targetPath, value: target)
     }
 
     static func child(_ node: JSONValue, _ token: String) -> JSONValue? {
@@ -252,26 +225,21 @@ final class SchemaCompilation {
 
     // MARK: Bodies
 
-    private func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func body(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         if parts.contains(where: { if case .bool(false) = $0.value { return true } else { return false } }) { return }
+        // A disjunction anywhere in the conjunction distributes over it.
+        let scopes = evaluationScopes(parts, "unevaluatedProperties") + evaluationScopes(parts, "unevaluatedItems")
         for (k, part) in parts.enumerated() {
-            for keyword in ["anyOf", "oneOf"] where !part.consumed.contains(keyword) {
-                guard let value = part.value[keyword] else { continue }
-                guard case .array(let branches) = value, !branches.isEmpty else {
-                    throw invalid(part.path + [keyword], "\(keyword) must be a non-empty array of schemas")
-                }
-                if keyword == "oneOf" && !Self.provablyDisjoint(branches) {
-                    try refuse("oneOf", at: part.path + [keyword],
-                               "oneOf branches that may overlap are not supported (they are exact only when disjoint by type or value)")
-                }
-                for i in branches.indices {
-                    var conjunction = parts
-                    conjunction[k].consumed.insert(keyword)
-                    conjunction.append(Part(path: part.path + [keyword, String(i)], value: branches[i]))
-                    builder.add(rule, [.rule(try compile(conjunction))])
-                }
-                return
+            let annotated = scopes.contains { $0.scope.contains(k) }
+            guard let (keyword, alternatives) = try disjunction(part, annotated: annotated) else { continue }
+            for alternative in alternatives {
+                var conjunction = parts
+                conjunction[k].consumed.insert(keyword)
+                if keyword == "negation" { conjunction.remove(at: k) }
+                conjunction += alternative
+                builder.add(rule, [.rule(try compile(conjunction))])
             }
+            return
         }
         var candidates: [JSONValue]? = nil
         var rest = parts
@@ -294,72 +262,8 @@ final class SchemaCompilation {
         try typeAlternatives(rule, parts)
     }
 
-    /// Whether `not` of the schema compiles exactly: a boolean, a type-only schema, or a `const`/`enum`
-    /// of scalars (their complement is a set of lexemes, each live at every prefix). A schema mixing
-    /// both would need a disjunction (`not (A and B)`).
-    static func isNegatable(_ schema: JSONValue) -> Bool {
-        switch schema {
-        case .bool: return true
-        case .object(let members):
-            let keys = Set(members.map(\.key)).subtracting(annotations)
-            if keys.isSubset(of: ["type"]) { return true }
-            guard keys.isSubset(of: ["const", "enum"]), let values = literalSet(schema) else { return false }
-            return values.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
-        default: return false
-        }
-    }
 
-    /// The values a `const`/`enum` schema allows (their intersection when it has both), nil when it
-    /// has neither.
-    static func literalSet(_ schema: JSONValue) -> [JSONValue]? {
-        var values: [JSONValue]? = nil
-        if let c = schema["const"] { values = [c] }
-        if case .array(let list)? = schema["enum"] { values = values.map { v in v.filter { list.contains($0) } } ?? list }
-        return values
-    }
-
-    /// Whether at most one branch can match any instance: their possible types are disjoint, or they
-    /// are `const`/`enum` lists with no common value.
-    static func provablyDisjoint(_ branches: [JSONValue]) -> Bool {
-        func types(_ b: JSONValue) -> Set<String>? {
-            switch b {
-            case .bool(let v): return v ? allTypes : []
-            case .object:
-                if let t = b["type"] {
-                    let names: [String]
-                    switch t {
-                    case .string(let s): names = [s]
-                    case .array(let a): names = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-                    default: return nil
-                    }
-                    var out = Set(names)
-                    if out.contains("number") { out.insert("integer") }
-                    if out.contains("integer") { out.insert("number") }
-                    return out
-                }
-                if let values = literalSet(b) {
-                    var out = Set(values.map(\.typeName))
-                    if out.contains("integer") || out.contains("number") { out.formUnion(["integer", "number"]) }
-                    return out
-                }
-                return nil
-            default: return nil
-            }
-        }
-        for i in branches.indices {
-            for j in branches.indices where j > i {
-                if let a = literalSet(branches[i]), let b = literalSet(branches[j]) {
-                    if a.contains(where: { b.contains($0) }) { return false }
-                    continue
-                }
-                guard let ta = types(branches[i]), let tb = types(branches[j]) else { return false }
-                if !ta.isDisjoint(with: tb) { return false }
-            }
-        }
-        return true
-    }
-
-    private func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
+    func stringsIn(_ value: JSONValue?, _ path: [String]) throws(ConstraintError) -> [String]? {
         guard let value else { return nil }
         switch value {
         case .string(let s): return [s]
@@ -374,7 +278,7 @@ final class SchemaCompilation {
         }
     }
 
-    private func integer(_ part: Part, _ keyword: String) throws(ConstraintError) -> Int? {
+    func integer(_ part: Part, _ keyword: String) throws(ConstraintError) -> Int? {
         guard let v = part.value[keyword] else { return nil }
         guard case .number(let text) = v, let d = DecimalNumber(text), d.isInteger, !d.negative,
               let n = Int(exactly: Double(text) ?? -1) else {
@@ -383,7 +287,7 @@ final class SchemaCompilation {
         return n
     }
 
-    private func number(_ part: Part, _ keyword: String) throws(ConstraintError) -> DecimalNumber? {
+    func number(_ part: Part, _ keyword: String) throws(ConstraintError) -> DecimalNumber? {
         guard let v = part.value[keyword] else { return nil }
         guard case .number(let text) = v, let d = DecimalNumber(text) else {
             throw invalid(part.path + [keyword], "\(keyword) must be a number")
@@ -391,7 +295,7 @@ final class SchemaCompilation {
         return d
     }
 
-    private func typeAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func typeAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var allowed = Self.allTypes
         for part in parts {
             guard let names = try stringsIn(part.value["type"], part.path + ["type"]) else { continue }
@@ -407,8 +311,8 @@ final class SchemaCompilation {
         // Literals some `not: {const/enum}` excludes, and where the first such `not` is.
         var excluded: [JSONValue] = []
         var exclusionPath: [String] = []
-        for part in parts {
-            guard let negated = part.value["not"] else { continue }
+        for part in parts where !part.consumed.contains("not") {
+            guard let negated = part.value["not"].map(asserting) else { continue }
             if case .bool(let b) = negated {
                 if b { return }   // not: true rejects everything
                 continue
@@ -419,7 +323,7 @@ final class SchemaCompilation {
                 continue
             }
             guard let names = try stringsIn(negated["type"], part.path + ["not", "type"]) else {
-                if case .object(let m) = negated, m.allSatisfy({ Self.annotations.contains($0.key) }) { return }  // not: {}
+                if case .object(let m) = negated, m.isEmpty { return }  // not: {}
                 continue
             }
             for n in names {
@@ -467,7 +371,7 @@ final class SchemaCompilation {
     /// miss) minus every spelling of the excluded values. Every prefix stays live because it can
     /// still become infinitely many values (`1.0` → `1.01`, `5` → `50`); integers are written
     /// without fraction, and excluding zero from them is refused (`0` could not continue).
-    private func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
+    func excludingNumbers(_ rule: Int32, _ excluded: [DecimalNumber], _ parts: [Part], integerOnly: Bool,
                                   nonIntegerOnly: Bool, at path: [String]) throws(ConstraintError) {
         let constrained = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
         if nonIntegerOnly || parts.contains(where: { p in constrained.contains { p.value[$0] != nil } })
@@ -482,7 +386,7 @@ final class SchemaCompilation {
 
     /// Strings other than `excluded`, when nothing else constrains them (any prefix can still grow
     /// into a string that is not excluded).
-    private func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
+    func excludingStrings(_ rule: Int32, _ excluded: [String], _ parts: [Part], at path: [String]) throws(ConstraintError) {
         let constrained = ["pattern", "minLength", "maxLength"] + (options.assertFormats ? ["format"] : [])
         if parts.contains(where: { p in constrained.contains { p.value[$0] != nil } }) {
             try refuse("not", at: path, "excluding strings with 'not' is supported only for otherwise unconstrained strings")
@@ -494,7 +398,7 @@ final class SchemaCompilation {
 
     // MARK: Numbers
 
-    private func numberSymbol(_ parts: [Part], integerOnly: Bool) throws(ConstraintError) -> Grammar.Symbol? {
+    func numberSymbol(_ parts: [Part], integerOnly: Bool) throws(ConstraintError) -> Grammar.Symbol? {
         var lower: NumberLexeme.Bound? = nil, upper: NumberLexeme.Bound? = nil
         func tighten(_ bound: inout NumberLexeme.Bound?, _ value: DecimalNumber, exclusive: Bool, isLower: Bool) {
             guard let b = bound else { bound = .init(value: value, exclusive: exclusive); return }
@@ -502,6 +406,13 @@ final class SchemaCompilation {
             if isLower ? b.value < value : value < b.value { bound = .init(value: value, exclusive: exclusive) }
         }
         for part in parts {
+            if draft.hasBooleanExclusiveBounds {
+                // Draft 4: `exclusiveMinimum: true` makes `minimum` exclusive.
+                let exclusiveLower = part.value["exclusiveMinimum"] == .bool(true), exclusiveUpper = part.value["exclusiveMaximum"] == .bool(true)
+                if let v = try number(part, "minimum") { tighten(&lower, v, exclusive: exclusiveLower, isLower: true) }
+                if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: exclusiveUpper, isLower: false) }
+                continue
+            }
             if let v = try number(part, "minimum") { tighten(&lower, v, exclusive: false, isLower: true) }
             if let v = try number(part, "exclusiveMinimum") { tighten(&lower, v, exclusive: true, isLower: true) }
             if let v = try number(part, "maximum") { tighten(&upper, v, exclusive: false, isLower: false) }
@@ -542,13 +453,13 @@ final class SchemaCompilation {
     static let maxMultipleOfScale = 100
 
     /// A value or key lexeme with the JSON whitespace before it folded in.
-    private func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
+    func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
         builder.lexeme(WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace, inner: lexeme))
     }
 
     // MARK: Strings
 
-    private func anyString() throws(ConstraintError) -> RegexLexeme {
+    func anyString() throws(ConstraintError) -> RegexLexeme {
         if let a = anyStringInner { return a }
         let a = try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: 0, max: nil), search: false)
         anyStringInner = a
@@ -556,7 +467,7 @@ final class SchemaCompilation {
     }
 
     /// The string alternative, or nil when no string satisfies the length bounds.
-    private func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
+    func stringSymbol(_ parts: [Part]) throws(ConstraintError) -> Grammar.Symbol? {
         guard let content = try stringContent(parts) else { return nil }
         // Every unconstrained string is one lexeme object, so its token masks are computed once.
         if content === anyStringInner {
@@ -571,7 +482,7 @@ final class SchemaCompilation {
 
     /// The automaton for a string's decoded content under the conjuncts' string keywords, or nil when
     /// no string satisfies them.
-    private func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+    func stringContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
         var inner: [any ByteLexeme] = []
         var minLength = 0, maxLength: Int? = nil
         for part in parts {
@@ -593,12 +504,14 @@ final class SchemaCompilation {
             if let n = try integer(part, "maxLength") { maxLength = min(maxLength ?? n, n) }
         }
         if minLength > 0 || maxLength != nil {
-            if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
-                let keyword = maxLength.map { $0 > Self.maxUnrolledLength } == true ? "maxLength" : "minLength"
+            if let maxLength, maxLength < minLength { return nil }
+            if max(minLength, maxLength ?? 0) > ScalarCountLexeme.maxCount {
+                let keyword = maxLength.map { $0 > ScalarCountLexeme.maxCount } == true ? "maxLength" : "minLength"
                 let owner = parts.first { $0.value[keyword] != nil } ?? parts[0]
-                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(Self.maxUnrolledLength) are not supported")
+                try refuse(keyword, at: owner.path + [keyword], "string length bounds above \(ScalarCountLexeme.maxCount) are not supported")
+            } else if max(minLength, maxLength ?? 0) > Self.maxUnrolledLength {
+                inner.append(ScalarCountLexeme(min: minLength, max: maxLength))
             } else {
-                if let maxLength, maxLength < minLength { return nil }
                 inner.append(try RegexLexeme(node: .repetition(RegexNode.anyScalar, min: minLength, max: maxLength), search: false))
             }
         }
@@ -612,7 +525,7 @@ final class SchemaCompilation {
 
     /// The content automaton property names must match (`propertyNames`), nil when there is none;
     /// a schema that no name satisfies gives a lexeme that matches nothing.
-    private func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
+    func propertyNameContent(_ parts: [Part]) throws(ConstraintError) -> (any ByteLexeme)? {
         var conjunction: [Part] = []
         for part in parts {
             guard let schema = part.value["propertyNames"] else { continue }
@@ -621,14 +534,14 @@ final class SchemaCompilation {
             case .bool(true): continue
             case .bool(false): return try RegexLexeme(node: .scalars([]), search: false)
             case .object(let members):
-                for (k, v) in members where !Self.annotations.contains(k) {
+                for (k, v) in members where assertions.contains(k) {
                     guard Self.propertyNameKeywords.contains(k) else {
                         try refuse("propertyNames", at: here + [k], "propertyNames supports only string keywords (type, pattern, minLength, maxLength, format, const, enum), not '\(k)'")
                         continue
                     }
-                    try check(k, v, in: Part(path: here, value: schema))
+                    _ = try check(k, v, in: part.child(["propertyNames"], schema))
                 }
-                conjunction.append(Part(path: here, value: schema))
+                conjunction.append(part.child(["propertyNames"], asserting(schema)))
             default:
                 throw invalid(here, "propertyNames must be a schema")
             }
@@ -654,7 +567,7 @@ final class SchemaCompilation {
         return lexemes.count == 1 ? lexemes[0] : IntersectionLexeme(lexemes)
     }
 
-    private func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
+    func keySymbol(_ key: String) throws(ConstraintError) -> Grammar.Symbol {
         if let s = keyLexemes[key] { return s }
         let s = padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(key), search: false), canonical: options.canonicalStrings))
         keyLexemes[key] = s
@@ -663,15 +576,24 @@ final class SchemaCompilation {
 
     // MARK: Arrays
 
-    private func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    /// The schemas of an array's first elements, one each, and of the elements after them: 2020-12's
+    /// `prefixItems` and `items`, or earlier drafts' array-form `items` and `additionalItems` (which
+    /// is ignored beside a single `items` schema).
+    func itemSchemas(_ part: Part) -> (prefix: [Part], rest: Part?) {
+        let (prefixKeyword, restKeyword) = draft.hasArrayItems ? ("items", "additionalItems") : ("prefixItems", "items")
+        guard case .array(let items)? = part.value[prefixKeyword] else {
+            return ([], part.value["items"].map { part.child(["items"], $0) })
+        }
+        return (items.indices.map { part.child([prefixKeyword, String($0)], items[$0]) },
+                part.value[restKeyword].map { part.child([restKeyword], $0) })
+    }
+
+    func arrayAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var minItems = 0, maxItems: Int? = nil, prefixLength = 0
         for part in parts {
             if let n = try integer(part, "minItems") { minItems = max(minItems, n) }
             if let n = try integer(part, "maxItems") { maxItems = min(maxItems ?? n, n) }
-            if let p = part.value["prefixItems"] {
-                guard case .array(let items) = p else { throw invalid(part.path + ["prefixItems"], "prefixItems must be an array") }
-                prefixLength = max(prefixLength, items.count)
-            }
+            prefixLength = max(prefixLength, itemSchemas(part).prefix.count)
         }
         if let maxItems, maxItems < minItems { return }
         if max(minItems, prefixLength) > Self.maxUnrolledItems {
@@ -683,6 +605,10 @@ final class SchemaCompilation {
         if let maxItems, maxItems > Self.maxUnrolledItems, maxItems > loopIndex {
             try refuse("maxItems", at: parts[0].path + ["maxItems"], "maxItems above \(Self.maxUnrolledItems) is not supported")
         }
+        if let owner = parts.first(where: { $0.value["uniqueItems"] == .bool(true) }) {
+            try uniqueArray(rule, parts, minItems: minItems, maxItems: maxItems, owner: owner)
+            return
+        }
         guard var contains = try containsCount(parts) else { return }
         let last = maxItems.map { min($0, Self.maxUnrolledItems) } ?? loopIndex
         if let counted = contains, last * (counted.cap + 1) > Self.maxUnrolledItems {
@@ -691,16 +617,28 @@ final class SchemaCompilation {
             contains = nil
         }
         let cap = contains?.cap ?? 0
+        // unevaluatedItems: the holders, and the parts whose evaluated items each sees. Items
+        // `contains` matched are evaluated too, which the count does not tell: refused.
+        var unevaluated = evaluationScopes(parts, "unevaluatedItems")
+        if let (holder, _) = unevaluated.first(where: { $0.scope.contains { parts[$0].value["contains"] != nil } }) {
+            try refuse("unevaluatedItems", at: parts[holder].path + ["unevaluatedItems"], "unevaluatedItems beside 'contains' is not supported")
+            unevaluated = []
+        }
         /// The element at index `i`: `items`/`prefixItems`, and `contains` when it is counted, or the
         /// complement of `contains` when it is not and `maxContains` needs it.
         func element(_ i: Int, counted: Bool) throws(ConstraintError) -> Grammar.Symbol {
             var conjunction: [Part] = []
             for part in parts {
-                if case .array(let items)? = part.value["prefixItems"], i < items.count {
-                    conjunction.append(Part(path: part.path + ["prefixItems", String(i)], value: items[i]))
-                } else if let items = part.value["items"] {
-                    conjunction.append(Part(path: part.path + ["items"], value: items))
+                let (prefix, rest) = itemSchemas(part)
+                if i < prefix.count { conjunction.append(prefix[i]) } else if let rest { conjunction.append(rest) }
+            }
+            for (holder, scope) in unevaluated {
+                let evaluated = scope.contains { j in
+                    if j != holder && parts[j].value["unevaluatedItems"] != nil { return true }
+                    let (prefix, rest) = itemSchemas(parts[j])
+                    return i < prefix.count || rest != nil
                 }
+                if !evaluated { conjunction.append(parts[holder].child(["unevaluatedItems"], parts[holder].value["unevaluatedItems"]!)) }
             }
             if counted, let contains { conjunction.append(contains.schema) }
             if !counted, let complement = contains?.complement { conjunction.append(complement) }
@@ -739,6 +677,83 @@ final class SchemaCompilation {
         }
     }
 
+    /// `uniqueItems: true` over a bounded domain of scalars: the elements' schemas (`items`, or
+    /// `additionalItems` after an empty prefix) are `const`/`enum` of scalars, `boolean` or `null`,
+    /// with `type` at most beside them. The grammar's state is the subset of values seen (its size
+    /// is the item count), each value matched in every spelling equal to it (`1` and `1.0` are one
+    /// value). Anything else with `uniqueItems: true` is refused.
+    func uniqueArray(_ rule: Int32, _ parts: [Part], minItems: Int, maxItems: Int?, owner: Part) throws(ConstraintError) {
+        let here = owner.path + ["uniqueItems"]
+        var elementParts: [Part] = []
+        for part in parts {
+            let (prefix, rest) = itemSchemas(part)
+            if !prefix.isEmpty || part.value["contains"] != nil || part.value["unevaluatedItems"] != nil {
+                try refuse("uniqueItems", at: here, "uniqueItems with prefixItems, array-form items, contains or unevaluatedItems is not supported")
+                return
+            }
+            if let rest { elementParts.append(rest) }
+        }
+        var domain: [JSONValue]? = nil
+        var allowed = Self.allTypes
+        for part in try flatten(elementParts) {
+            let value = asserting(part.value)
+            if value == .bool(true) { continue }
+            guard case .object(let members) = value, Set(members.map(\.key)).isSubset(of: ["type", "const", "enum"]),
+                  part.consumed.isEmpty else {
+                if value == .bool(false) { domain = []; continue }
+                try refuse("uniqueItems", at: here, "uniqueItems is supported only over const/enum of scalars, booleans or null (at \(part.pointer))")
+                return
+            }
+            if let names = try stringsIn(value["type"], part.path + ["type"]) {
+                var expanded = Set(names)
+                if expanded.contains("number") { expanded.insert("integer") }
+                allowed.formIntersection(expanded)
+                if domain == nil, expanded.isSubset(of: ["boolean", "null"]) {
+                    domain = (expanded.contains("boolean") ? [.bool(true), .bool(false)] : []) + (expanded.contains("null") ? [.null] : [])
+                }
+            }
+            if let values = Self.literalSet(value) { domain = domain.map { d in d.filter { values.contains($0) } } ?? values }
+        }
+        guard var values = domain else {
+            try refuse("uniqueItems", at: here, "uniqueItems is supported only when the items' values are a bounded set (const/enum of scalars, booleans, null)")
+            return
+        }
+        values = values.filter { allowed.contains($0.typeName) }
+        var distinct: [JSONValue] = []
+        for v in values where !distinct.contains(v) { distinct.append(v) }
+        if distinct.contains(where: { if case .array = $0 { true } else if case .object = $0 { true } else { false } }) {
+            try refuse("uniqueItems", at: here, "uniqueItems over arrays or objects is not supported")
+            return
+        }
+        guard distinct.count <= Self.maxUniqueDomain else {
+            try refuse("uniqueItems", at: here, "uniqueItems over more than \(Self.maxUniqueDomain) values (one state per subset) is not supported")
+            return
+        }
+        let literals = try distinct.map { v throws(ConstraintError) in try literalSymbol(v) }
+        let open = [ws] + builder.literal("["), comma = [ws] + builder.literal(","), close = [ws] + builder.literal("]")
+        var states: [Int: Int32] = [:]
+        func state(_ seen: Int) -> Int32 {
+            if let r = states[seen] { return r }
+            let r = builder.newRule("unique_seen_\(seen)")
+            states[seen] = r
+            let count = seen.nonzeroBitCount
+            if count >= minItems { builder.add(r, close) }
+            if maxItems.map({ count < $0 }) ?? true {
+                for (i, literal) in literals.enumerated() where seen & (1 << i) == 0 {
+                    builder.add(r, comma + [literal, .rule(state(seen | 1 << i))])
+                }
+            }
+            return r
+        }
+        if minItems == 0 { builder.add(rule, open + close) }
+        if maxItems != 0 {
+            for (i, literal) in literals.enumerated() { builder.add(rule, open + [literal, .rule(state(1 << i))]) }
+        }
+    }
+
+    /// `uniqueItems` tracks the subset of values seen: 2ⁿ states for n values.
+    static let maxUniqueDomain = 12
+
     /// `contains` with its `minContains`/`maxContains`, as the array grammar counts it.
     struct ContainsCount {
         /// The `contains` schema, conjoined to the elements counted.
@@ -758,7 +773,7 @@ final class SchemaCompilation {
     /// be left uncounted). "At most m" needs the uncounted elements to be exactly those that do not
     /// match, so `maxContains` is supported only where the complement of `contains` is
     /// (`isNegatable`).
-    private func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
+    func containsCount(_ parts: [Part]) throws(ConstraintError) -> ContainsCount?? {
         var found: ContainsCount? = nil
         for part in parts {
             guard let schema = part.value["contains"] else { continue }
@@ -767,14 +782,14 @@ final class SchemaCompilation {
                 try refuse("contains", at: here, "more than one 'contains' in a conjunction (allOf, $ref) is not supported")
                 continue
             }
-            var count = ContainsCount(schema: Part(path: here, value: schema),
+            var count = ContainsCount(schema: part.child(["contains"], schema),
                                       min: try integer(part, "minContains") ?? 1, max: try integer(part, "maxContains"))
             if let max = count.max, max < count.min { return nil }
             if case .bool(false) = schema, count.min > 0 { return nil }
             if count.max != nil {
-                if Self.isNegatable(schema) {
+                if isNegatable(schema) {
                     // The complement is compiled at the maxContains pointer, which names no other schema.
-                    count.complement = Part(path: part.path + ["maxContains"], value: .object([(key: "not", value: schema)]))
+                    count.complement = part.child(["maxContains"], .object([(key: "not", value: schema)]))
                 } else {
                     try refuse("maxContains", at: part.path + ["maxContains"],
                                "'maxContains' is supported only when 'contains' is a boolean, type-only or const/enum-of-scalars schema (its complement must be exact)")
@@ -789,7 +804,7 @@ final class SchemaCompilation {
 
     // MARK: Objects
 
-    private func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
+    func objectAlternatives(_ rule: Int32, _ parts: [Part]) throws(ConstraintError) {
         var named: [String] = []
         var required: [String] = []
         var dependencies: [(key: String, requires: [String])] = []
@@ -803,10 +818,11 @@ final class SchemaCompilation {
             if let r = try stringsIn(part.value["required"], part.path + ["required"]) {
                 for k in r where !required.contains(k) { required.append(k) }
             }
-            if let d = part.value["dependentRequired"] {
-                guard case .object(let members) = d else { throw invalid(part.path + ["dependentRequired"], "dependentRequired must be an object") }
-                for (k, v) in members {
-                    dependencies.append((k, try stringsIn(v, part.path + ["dependentRequired", k]) ?? []))
+            // Draft 4–7 `dependencies` on names is `dependentRequired` (its schema entries are
+            // expanded by `disjunction`).
+            for keyword in ["dependentRequired", "dependencies"] {
+                for (k, v) in part.value[keyword]?.objectMembers ?? [] where v.isArray {
+                    dependencies.append((k, try stringsIn(v, part.path + [keyword, k]) ?? []))
                 }
             }
             if let pp = part.value["patternProperties"] {
@@ -814,7 +830,7 @@ final class SchemaCompilation {
                 for (pattern, schema) in members {
                     let here = part.path + ["patternProperties", pattern]
                     do {
-                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), Part(path: here, value: schema)))
+                        patterns.append((index, try RegexLexeme(pattern: pattern, search: true), part.child(["patternProperties", pattern], schema)))
                     } catch {
                         if error.code == .unsupportedRegexFeature {
                             try refuse("patternProperties", at: here, "pattern uses \(error.feature ?? "an unsupported construct"): \(error.message)")
@@ -850,13 +866,15 @@ final class SchemaCompilation {
         let canClose: (Int) -> Bool = { seen in
             seen & requiredBits == requiredBits && dependencyBits.allSatisfy { seen & $0.0 == 0 || seen & $0.1 == $0.1 }
         }
+        // unevaluatedProperties: the holders, and the parts whose evaluated keys each sees.
+        let unevaluated = evaluationScopes(parts, "unevaluatedProperties")
         /// The conjunction a member's value must satisfy, given which patterns its key matches.
         func valueParts(property: String?, matched: Set<Int>) -> [Part] {
             var conjunction: [Part] = []
             for (index, part) in parts.enumerated() {
                 var covered = false
                 if let property, let value = part.value["properties"]?[property] {
-                    conjunction.append(Part(path: part.path + ["properties", property], value: value))
+                    conjunction.append(part.child(["properties", property], value))
                     covered = true
                 }
                 for (k, p) in patterns.enumerated() where p.part == index && matched.contains(k) {
@@ -864,8 +882,17 @@ final class SchemaCompilation {
                     covered = true
                 }
                 if !covered, let additional = part.value["additionalProperties"] {
-                    conjunction.append(Part(path: part.path + ["additionalProperties"], value: additional))
+                    conjunction.append(part.child(["additionalProperties"], additional))
                 }
+            }
+            for (holder, scope) in unevaluated {
+                let evaluated = scope.contains { j in
+                    let q = parts[j]
+                    if (j != holder && q.value["unevaluatedProperties"] != nil) || q.value["additionalProperties"] != nil { return true }
+                    if let property, q.value["properties"]?[property] != nil { return true }
+                    return patterns.indices.contains { patterns[$0].part == j && matched.contains($0) }
+                }
+                if !evaluated { conjunction.append(parts[holder].child(["unevaluatedProperties"], parts[holder].value["unevaluatedProperties"]!)) }
             }
             return conjunction
         }
@@ -999,7 +1026,7 @@ final class SchemaCompilation {
 
     /// A symbol matching every JSON text equal to `value` under JSON Schema equality (numbers in any
     /// plain decimal spelling, objects in any key order).
-    private func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
+    func literalSymbol(_ value: JSONValue) throws(ConstraintError) -> Grammar.Symbol {
         switch value {
         case .null: return builder.choice("null", [[ws] + builder.literal("null")])
         case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])

@@ -21,6 +21,11 @@ public struct JSONSchemaOptions: Sendable {
     /// Objects track which required properties were seen, one grammar state per subset; more required
     /// properties than this are refused rather than building 2ⁿ states.
     public var maxTrackedRequired: Int
+    /// The draft of a schema without `$schema` (a `$schema` naming a known draft overrides it).
+    public var defaultDraft: JSONSchemaDraft
+    /// Other schema documents a `$ref` may name, by absolute URI (without fragment): a validator's
+    /// schema registry. Nothing is fetched; a reference to any other document is refused.
+    public var documents: [String: JSONValue]
 
     /// Creates options.
     /// - Parameters:
@@ -29,8 +34,13 @@ public struct JSONSchemaOptions: Sendable {
     ///   - assertFormats: enforce `format`.
     ///   - maxTrackedRequired: the most required properties per object.
     ///   - canonicalStrings: accept strings in their one canonical spelling only.
+    ///   - defaultDraft: the draft of a schema without `$schema`.
+    ///   - documents: schema documents `$ref` may name, by absolute URI.
     public init(lenient: Bool = false, maxWhitespace: Int? = 2, assertFormats: Bool = true,
-                maxTrackedRequired: Int = 12, canonicalStrings: Bool = false) {
+                maxTrackedRequired: Int = 12, canonicalStrings: Bool = false,
+                defaultDraft: JSONSchemaDraft = .draft2020_12, documents: [String: JSONValue] = [:]) {
+        self.defaultDraft = defaultDraft
+        self.documents = documents
         self.lenient = lenient
         self.canonicalStrings = canonicalStrings
         self.maxWhitespace = maxWhitespace

@@ -23,7 +23,7 @@ extension CommandSpec {
             """,
         options: [
             .value("tokenizer", "DIR", help: "Directory with tokenizer.json."),
-            .value("schema", "FILE", help: "A JSON Schema (draft 2020-12) file."),
+            .value("schema", "FILE", help: "A JSON Schema file (draft 4, 6, 7, 2019-09 or 2020-12 by its $schema; 2020-12 without one)."),
             .value("regex", "REGEX", help: "A regex the whole text must match."),
             .value("grammar", "FILE", help: "A grammar file (GBNF-compatible dialect, docs/constraints.md)."),
             .value("input", "FILE", help: "Read the JSON Lines from FILE instead of standard input."),
