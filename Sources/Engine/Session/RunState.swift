@@ -71,6 +71,9 @@ struct RunState {
         let ops = session.ops
         let trace = self.trace
         let nodeTimes = self.nodeTimes
+        // Failures name the step (0-based, as `--jsonl` numbers them), so a failure that appears
+        // only after many tokens can be found again.
+        let stepIndex = metrics.steps
         for stage in plan.stages {
             // One task per (hypothesis, node); a `score` node over several hypotheses is one task
             // that scores the whole frontier in one forward pass, so beams always share a pass.
@@ -108,7 +111,7 @@ struct RunState {
                         }
                     }
                 } catch {
-                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)") }
+                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)) at step \(stepIndex): \(error)") }
                 }
                 nodeTimes.record(n, since: clock)
                 trace?.record(node.name, category: node.op, since: start, arguments: ["hypotheses": tasks[i].hypothesisCount(of: hypotheses.count)])
