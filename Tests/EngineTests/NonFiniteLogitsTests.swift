@@ -37,52 +37,42 @@ import Testing
         }
     }
 
+    /// A graph over `models` whose target is scored, shaped by `pick` and verified, with `drafter`
+    /// (a node line feeding `score`, or empty).
+    static func graph(models: String, drafter: String = "", pick: String, limits: String = "{ ignore_eos: true }") -> String {
+        """
+        graph: hostile
+        models:
+        \(models)
+        nodes:
+        \(drafter.isEmpty ? "" : "  small: " + drafter + "\n")  scores: { op: score, model: target\(drafter.isEmpty ? "" : ", tree: small") }
+          pick: { op: sample, from: scores, \(pick) }
+          accept: { op: verify, from: pick }
+        output: accept
+        limits: \(limits)
+        """
+    }
+
     @Test(arguments: ["temperature: 0", "temperature: 0.7"])
     func nanLogitsOfTheTargetFailTheRun(_ shaping: String) {
-        Self.expectFailure("""
-            graph: nan-target
-            models:
-              target: { path: \(Self.poisoned) }
-            nodes:
-              scores: { op: score, model: target }
-              pick: { op: sample, from: scores, \(shaping) }
-              accept: { op: verify, from: pick }
-            output: accept
-            limits: { ignore_eos: true }
-            """, mentions: ["node 'scores' (score) at step 0", "model 'target' produced logit nan for token 0"])
+        Self.expectFailure(Self.graph(models: "  target: { path: \(Self.poisoned) }", pick: shaping),
+                           mentions: ["node 'scores' (score) at step 0", "model 'target' produced logit nan for token 0"])
     }
 
     @Test(arguments: ["temperature: 0", "temperature: 0.7"])
     func nanLogitsOfTheDraftFailTheRun(_ shaping: String) {
-        Self.expectFailure("""
-            graph: nan-draft
-            models:
-              target: { path: \(Fixtures.target) }
-              draft: { path: \(Self.poisoned) }
-            nodes:
-              small: { op: draft.model, model: draft, tokens: 3, \(shaping) }
-              scores: { op: score, model: target, tree: small }
-              pick: { op: sample, from: scores, temperature: 0 }
-              accept: { op: verify, from: pick }
-            output: accept
-            limits: { ignore_eos: true }
-            """, mentions: ["node 'small' (draft.model) at step 0", "logit nan at token 0 is not a number"])
+        Self.expectFailure(Self.graph(models: "  target: { path: \(Fixtures.target) }\n  draft: { path: \(Self.poisoned) }",
+                                      drafter: "{ op: draft.model, model: draft, tokens: 3, \(shaping) }", pick: "temperature: 0"),
+                           mentions: ["node 'small' (draft.model) at step 0", "logit nan at token 0 is not a number"])
     }
 
     /// Every token suppressed, end-of-sequence included: nothing may come next, so the greedy
     /// step is an error, not a forbidden token.
     @Test func fullyMaskedRowFailsTheRun() {
         let everyToken = (0..<80).map(String.init).joined(separator: ", ")
-        Self.expectFailure("""
-            graph: all-suppressed
-            models:
-              target: { path: \(Fixtures.target) }
-            nodes:
-              scores: { op: score, model: target }
-              pick: { op: sample, from: scores, temperature: 0, suppress_tokens: [\(everyToken)] }
-              accept: { op: verify, from: pick }
-            output: accept
-            """, mentions: ["node 'pick' (sample) at step 0", "every token is masked"])
+        Self.expectFailure(Self.graph(models: "  target: { path: \(Fixtures.target) }",
+                                      pick: "temperature: 0, suppress_tokens: [\(everyToken)]", limits: "{}"),
+                           mentions: ["node 'pick' (sample) at step 0", "every token is masked"])
     }
 
     /// Beam search over NaN logits: the scores are refused where they enter the graph.
