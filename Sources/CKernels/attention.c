@@ -1,7 +1,16 @@
 /*
- * Scaled dot-product attention of one query token over an explicit list of visible cache slots
- * (the list encodes causal, sliding-window and token-tree masks alike), for the group of query
- * heads that share one key/value head (GQA): each key and value is read once for the whole group.
+ * Scaled dot-product attention over a paged KV cache, for the group of query heads that share one
+ * key/value head (GQA): each key and value is read once for the whole group.
+ *
+ * Two kernels:
+ * - dg_attend_isa, one query token over a contiguous run of cache slots plus a list of further
+ *   slots (a tree token's ancestors): decode and verification. Its result depends only on the
+ *   query and the slots, in order, so a token decoded alone and the same token verified inside a
+ *   chain or tree get bitwise-identical outputs.
+ * - dg_attend_causal_isa, a run of consecutive query positions (a prompt chunk) over every earlier
+ *   slot, tile by tile with an online softmax (flash attention's rescaling): each key tile is
+ *   transposed once and read from L1 by every query row, so the work is the attention's own
+ *   multiply-adds, and nothing per query grows with the context but its scores.
  *
  * The cache is paged: slot s of a sequence lives in block table[s / block_size], at row
  * s % block_size, and a row holds kv_heads × d floats. The result for a token depends only on its
@@ -13,6 +22,7 @@
  */
 #include "CKernels.h"
 #include "simd.h"
+#include <math.h>
 #include <string.h>
 
 INLINE const float *slot_row(const float *pool, const int32_t *table, size_t block_size, size_t kv_heads,
@@ -36,11 +46,15 @@ INLINE void softmax_rows(float *scores, size_t G, size_t count, int isa) {
     }
 }
 
+/* The j-th visible slot: the run [lo, lo + run) first, then the listed slots. */
+#define VISIBLE_SLOT(j) ((j) < run ? (int32_t)(lo + (j)) : extra[(j) - run])
+
 static void attend_portable(const float *q, size_t G, size_t d, const float *keys, const float *values,
                             const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
-                            const int32_t *visible, size_t count, float scale, float *out, float *scores) {
+                            size_t lo, size_t run, const int32_t *extra, size_t count, float scale, float *out,
+                            float *scores) {
     for (size_t j = 0; j < count; j++) {
-        const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, visible[j]);
+        const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
         for (size_t g = 0; g < G; g++) {
             float s = 0;
             for (size_t i = 0; i < d; i++) s += q[g * d + i] * k[i];
@@ -50,7 +64,7 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
     softmax_rows(scores, G, count, DG_ISA_PORTABLE);
     memset(out, 0, G * d * sizeof(float));
     for (size_t j = 0; j < count; j++) {
-        const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, visible[j]);
+        const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
         for (size_t g = 0; g < G; g++) {
             float p = scores[g * count + j];
             for (size_t i = 0; i < d; i++) out[g * d + i] += p * v[i];
@@ -62,10 +76,11 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
 #define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, ISA)                 \
     static TARGET void NAME(const float *q, size_t G, size_t d, const float *keys, const float *values,       \
                             const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,         \
-                            const int32_t *visible, size_t count, float scale, float *out, float *scores) {    \
+                            size_t lo, size_t run, const int32_t *extra, size_t count, float scale, float *out,  \
+                            float *scores) {                                                                   \
         size_t nv = d / W;                                                                                      \
         for (size_t j = 0; j < count; j++) {                                                                   \
-            const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, visible[j]);            \
+            const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));       \
             for (size_t g = 0; g < G; g++) {                                                                   \
                 const float *qg = q + g * d;                                                                   \
                 VEC acc = ZERO();                                                                              \
@@ -80,7 +95,7 @@ static void attend_portable(const float *q, size_t G, size_t d, const float *key
                 size_t width = nv - c < 4 ? nv - c : 4;                                                        \
                 VEC acc[4] = {ZERO(), ZERO(), ZERO(), ZERO()};                                                 \
                 for (size_t j = 0; j < count; j++) {                                                           \
-                    const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, visible[j]) + c * W; \
+                    const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j)) + c * W; \
                     VEC pj = SET1(p[j]);                                                                       \
                     for (size_t i = 0; i < width; i++) acc[i] = FMA(pj, LOAD(v + i * W), acc[i]);            \
                 }                                                                                              \
@@ -96,17 +111,175 @@ ATTEND_VECTOR_PATH(attend_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_
 
 void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
-                   const int32_t *visible, size_t count, float scale, float *out, float *scores) {
+                   size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
+                   float *scores) {
+    size_t count = run + extra_count;
     if (count == 0) {
         memset(out, 0, G * d * sizeof(float));
         return;
     }
     if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
     if (isa == DG_ISA_AVX512 && d % 16 == 0)
-        attend_512(q, G, d, keys, values, table, block_size, kv_heads, kv_head, visible, count, scale, out, scores);
+        attend_512(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale, out, scores);
     else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
-        attend_256(q, G, d, keys, values, table, block_size, kv_heads, kv_head, visible, count, scale, out, scores);
+        attend_256(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale, out, scores);
     else
-        attend_portable(q, G, d, keys, values, table, block_size, kv_heads, kv_head, visible, count, scale, out,
-                        scores);
+        attend_portable(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale,
+                        out, scores);
+}
+
+/* ------------------------------------------------------------------ causal runs (prefill) */
+/*
+ * One source for every instruction set: 16-lane vectors of the compiler's vector extension, which
+ * a function's target attribute lowers to one zmm (AVX-512), two ymm (AVX2) or four xmm (the
+ * portable SSE2 baseline). A tile is CAUSAL_TILE consecutive slots; CAUSAL_ROWS query rows (a
+ * row: one query position and one head of the group) are scored against it together, so each
+ * transposed key row loaded from L1 feeds four multiply-adds.
+ */
+#define CAUSAL_TILE 16
+#define CAUSAL_ROWS 4
+typedef float vf16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
+
+#define CAUSAL_PATH(NAME, TARGET, EXP16)                                                                          \
+    INLINE TARGET float NAME##_max(vf16 v) {                                                                     \
+        float m = v[0];                                                                                           \
+        for (int j = 1; j < CAUSAL_TILE; j++) m = v[j] > m ? v[j] : m;                                            \
+        return m;                                                                                                 \
+    }                                                                                                             \
+    INLINE TARGET float NAME##_sum(vf16 v) {                                                                     \
+        float s = 0;                                                                                              \
+        for (int j = 0; j < CAUSAL_TILE; j++) s += v[j];                                                          \
+        return s;                                                                                                 \
+    }                                                                                                             \
+    static TARGET void NAME(const float *q, size_t q_stride, size_t n, size_t G, size_t d, const float *keys,   \
+                            const float *values, const int32_t *table, size_t block_size, size_t kv_heads,        \
+                            size_t kv_head, size_t first, size_t window, float scale, float *out,                 \
+                            size_t out_stride, float *scratch) {                                                  \
+        size_t R = n * G, nv = d / CAUSAL_TILE;                                                                   \
+        vf16 *kt = (vf16 *)scratch; /* d rows of one tile's keys, transposed */                                   \
+        float *mrow = scratch + d * CAUSAL_TILE, *lrow = mrow + R;                                                \
+        vi16 iota;                                                                                                \
+        for (int j = 0; j < CAUSAL_TILE; j++) iota[j] = j;                                                        \
+        for (size_t r = 0; r < R; r++) {                                                                          \
+            mrow[r] = -__builtin_inff();                                                                          \
+            lrow[r] = 0;                                                                                          \
+            memset(out + (r / G) * out_stride + (r % G) * d, 0, d * sizeof(float));                               \
+        }                                                                                                         \
+        size_t last = first + n - 1;                                                                              \
+        size_t lowest = window && first + 1 > window ? first + 1 - window : 0;                                    \
+        for (size_t k0 = lowest / CAUSAL_TILE * CAUSAL_TILE; k0 <= last; k0 += CAUSAL_TILE) {                     \
+            size_t kc = last + 1 - k0 < CAUSAL_TILE ? last + 1 - k0 : CAUSAL_TILE;                                \
+            const float *vrow[CAUSAL_TILE];                                                                       \
+            for (size_t j = 0; j < CAUSAL_TILE; j++) {                                                            \
+                size_t slot = k0 + (j < kc ? j : 0);                                                              \
+                const float *kp = slot_row(keys, table, block_size, kv_heads, kv_head, d, (int32_t)slot);         \
+                vrow[j] = slot_row(values, table, block_size, kv_heads, kv_head, d, (int32_t)slot);              \
+                for (size_t c = 0; c < d; c++) kt[c][j] = kp[c];                                                  \
+            }                                                                                                     \
+            /* Rows that see some slot of this tile: position >= k0, and inside the window. */                   \
+            size_t i0 = k0 > first ? k0 - first : 0, i1 = n;                                                      \
+            if (window && k0 + kc - 1 + window - first < n) i1 = k0 + kc - 1 + window - first;                    \
+            for (size_t r0 = i0 * G; r0 < i1 * G; r0 += CAUSAL_ROWS) {                                            \
+                size_t rn = i1 * G - r0 < CAUSAL_ROWS ? i1 * G - r0 : CAUSAL_ROWS;                                \
+                const float *qp[CAUSAL_ROWS];                                                                     \
+                float *op[CAUSAL_ROWS];                                                                           \
+                for (size_t t = 0; t < CAUSAL_ROWS; t++) {                                                        \
+                    size_t r = r0 + (t < rn ? t : 0);                                                             \
+                    qp[t] = q + (r / G) * q_stride + (r % G) * d;                                                 \
+                    op[t] = out + (r / G) * out_stride + (r % G) * d;                                             \
+                }                                                                                                 \
+                vf16 s[CAUSAL_ROWS] = {0};                                                                        \
+                for (size_t c = 0; c < d; c++) {                                                                  \
+                    vf16 k = kt[c];                                                                               \
+                    for (size_t t = 0; t < CAUSAL_ROWS; t++) s[t] += qp[t][c] * k;                                \
+                }                                                                                                 \
+                float p[CAUSAL_ROWS][CAUSAL_TILE], corr[CAUSAL_ROWS];                                             \
+                for (size_t t = 0; t < CAUSAL_ROWS; t++) {                                                        \
+                    size_t r = r0 + t;                                                                            \
+                    corr[t] = 1;                                                                                  \
+                    if (t >= rn) {                                                                                \
+                        for (int j = 0; j < CAUSAL_TILE; j++) p[t][j] = 0;                                        \
+                        continue;                                                                                 \
+                    }                                                                                             \
+                    size_t pos = first + r / G;                                                                   \
+                    size_t lo = window && pos + 1 > window ? pos + 1 - window : 0;                                \
+                    vi16 kpos = iota + (int32_t)(k0 - lo);                                                        \
+                    /* visible: lo <= k0 + j <= pos and j < kc */                                                \
+                    vi16 ok = (kpos >= 0) & (iota <= (int32_t)(pos - k0)) & (iota < (int32_t)kc);                 \
+                    vf16 sc = s[t] * scale;                                                                       \
+                    vf16 neg = (vf16){0} - __builtin_inff();                                                      \
+                    vi16 bits = ((vi16)sc & ok) | ((vi16)neg & ~ok);                                              \
+                    sc = (vf16)bits;                                                                              \
+                    float m_old = mrow[r], m_new = NAME##_max(sc);                                                \
+                    if (m_new < m_old) m_new = m_old;                                                             \
+                    corr[t] = m_old == -__builtin_inff() ? 0 : expf(m_old - m_new);                               \
+                    vf16 e = EXP16(sc - m_new);                                                                   \
+                    e = (vf16)((vi16)e & ok);                                                                     \
+                    lrow[r] = lrow[r] * corr[t] + NAME##_sum(e);                                                  \
+                    mrow[r] = m_new;                                                                              \
+                    for (int j = 0; j < CAUSAL_TILE; j++) p[t][j] = e[j];                                         \
+                }                                                                                                 \
+                for (size_t c = 0; c < nv; c++) {                                                                 \
+                    vf16 acc[CAUSAL_ROWS];                                                                        \
+                    for (size_t t = 0; t < CAUSAL_ROWS; t++) acc[t] = *(const vf16 *)(op[t] + c * CAUSAL_TILE) * corr[t]; \
+                    for (size_t j = 0; j < kc; j++) {                                                             \
+                        vf16 v = *(const vf16 *)(vrow[j] + c * CAUSAL_TILE);                                      \
+                        for (size_t t = 0; t < CAUSAL_ROWS; t++) acc[t] += p[t][j] * v;                           \
+                    }                                                                                             \
+                    for (size_t t = 0; t < rn; t++) *(vf16 *)(op[t] + c * CAUSAL_TILE) = acc[t];                  \
+                }                                                                                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+        for (size_t r = 0; r < R; r++) {                                                                          \
+            float inv = 1.0f / lrow[r], *o = out + (r / G) * out_stride + (r % G) * d;                            \
+            for (size_t c = 0; c < d; c++) o[c] *= inv;                                                           \
+        }                                                                                                         \
+    }
+
+INLINE T512 vf16 exp16_512(vf16 x) { return (vf16)exp512((__m512)x); }
+INLINE T256 vf16 exp16_256(vf16 x) {
+    union { vf16 v; __m256 h[2]; } u = {.v = x};
+    u.h[0] = exp256(u.h[0]);
+    u.h[1] = exp256(u.h[1]);
+    return u.v;
+}
+INLINE vf16 exp16_portable(vf16 x) {
+    for (int j = 0; j < CAUSAL_TILE; j++) x[j] = expf(x[j]);
+    return x;
+}
+
+CAUSAL_PATH(causal_512, T512, exp16_512)
+CAUSAL_PATH(causal_256, T256, exp16_256)
+CAUSAL_PATH(causal_portable, , exp16_portable)
+
+size_t dg_attend_causal_scratch(size_t first, size_t n, size_t G, size_t d) {
+    /* Heads the tile does not divide go one query at a time through dg_attend_isa (scores of the run). */
+    return d % CAUSAL_TILE == 0 ? d * CAUSAL_TILE + 2 * n * G : G * (first + n);
+}
+
+void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, size_t G, size_t d,
+                          const float *keys, const float *values, const int32_t *table, size_t block_size,
+                          size_t kv_heads, size_t kv_head, size_t first, size_t window, float scale, float *out,
+                          size_t out_stride, float *scratch) {
+    if (n == 0) return;
+    if (d % CAUSAL_TILE != 0) {
+        /* Heads whose width is not a multiple of the tile: one query at a time over its run. */
+        for (size_t i = 0; i < n; i++) {
+            size_t pos = first + i, lo = window && pos + 1 > window ? pos + 1 - window : 0;
+            dg_attend_isa(isa, q + i * q_stride, G, d, keys, values, table, block_size, kv_heads, kv_head, lo,
+                          pos + 1 - lo, NULL, 0, scale, out + i * out_stride, scratch);
+        }
+        return;
+    }
+    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
+    if (isa == DG_ISA_AVX512)
+        causal_512(q, q_stride, n, G, d, keys, values, table, block_size, kv_heads, kv_head, first, window, scale,
+                   out, out_stride, scratch);
+    else if (isa == DG_ISA_AVX2)
+        causal_256(q, q_stride, n, G, d, keys, values, table, block_size, kv_heads, kv_head, first, window, scale,
+                   out, out_stride, scratch);
+    else
+        causal_portable(q, q_stride, n, G, d, keys, values, table, block_size, kv_heads, kv_head, first, window,
+                        scale, out, out_stride, scratch);
 }

@@ -3,13 +3,14 @@ import Foundation
 import Kernels
 import CKernels
 
-/// `PagedAttention.attend` on every instruction-set path against a double-precision reference over
-/// a paged cache whose blocks are out of order, for head sizes that take the vector paths and
-/// ones that fall back to the portable loop.
+/// `PagedAttention.attend` and `attendCausal` on every instruction-set path against a
+/// double-precision reference over a paged cache whose blocks are out of order, for head sizes that
+/// take the vector paths and ones that fall back to the portable loop.
 @Suite struct PagedAttentionTests {
     struct Case: CustomTestStringConvertible, Sendable {
-        var headDim: Int, group: Int, kvHeads: Int, visible: [Int32]
-        var testDescription: String { "d\(headDim) G\(group) kv\(kvHeads) n\(visible.count)" }
+        var headDim: Int, group: Int, kvHeads: Int, run: Range<Int>, extra: [Int32] = []
+        var visible: [Int32] { run.map { Int32($0) } + extra }
+        var testDescription: String { "d\(headDim) G\(group) kv\(kvHeads) run \(run) +\(extra.count)" }
     }
 
     static let blockSize = 4
@@ -17,11 +18,11 @@ import CKernels
     static let table: [Int32] = [5, 0, 3, 7, 1, 6, 2, 4]
 
     static let cases = [
-        Case(headDim: 64, group: 8, kvHeads: 4, visible: Array(0..<29)),
-        Case(headDim: 16, group: 2, kvHeads: 2, visible: [0, 1, 2, 3, 4, 9, 17]),
-        Case(headDim: 80, group: 3, kvHeads: 1, visible: [2, 3, 5, 7, 11, 13, 31]),
-        Case(headDim: 24, group: 1, kvHeads: 3, visible: [6]),
-        Case(headDim: 6, group: 2, kvHeads: 2, visible: Array(3..<20)),
+        Case(headDim: 64, group: 8, kvHeads: 4, run: 0..<29),
+        Case(headDim: 16, group: 2, kvHeads: 2, run: 0..<5, extra: [9, 17]),
+        Case(headDim: 80, group: 3, kvHeads: 1, run: 2..<2, extra: [2, 3, 5, 7, 11, 13, 31]),
+        Case(headDim: 24, group: 1, kvHeads: 3, run: 6..<7),
+        Case(headDim: 6, group: 2, kvHeads: 2, run: 3..<20),
     ]
 
     static func values(_ n: Int, seed: UInt64, scale: Float) -> [Float] {
@@ -48,10 +49,12 @@ import CKernels
                     Self.table.withUnsafeBufferPointer { t in
                         let kv = PagedKV(keys: k.baseAddress!, values: v.baseAddress!, blockSize: Self.blockSize,
                                          kvHeads: c.kvHeads, headDim: d, blockTable: t.baseAddress!)
-                        PagedAttention.attend(query: query, kvHead: kvHead, groupSize: c.group, kv: kv,
-                                              visible: c.visible, visibleCount: c.visible.count, scale: scale,
-                                              output: &output, scores: &scores,
-                                              instructionSet: InstructionSet(rawValue: isa)!)
+                        c.extra.withUnsafeBufferPointer { extra in
+                            PagedAttention.attend(query: query, kvHead: kvHead, groupSize: c.group, kv: kv,
+                                                  run: c.run, extra: extra.baseAddress, extraCount: extra.count,
+                                                  scale: scale, output: &output, scores: &scores,
+                                                  instructionSet: InstructionSet(rawValue: isa)!)
+                        }
                     }
                 }
             }
@@ -81,5 +84,74 @@ import CKernels
                 #expect(output[(h * d)..<((h + 1) * d)].allSatisfy { $0.isNaN }, "head \(h) written by group \(kvHead)")
             }
         }
+    }
+
+    struct CausalCase: CustomTestStringConvertible, Sendable {
+        var headDim: Int, group: Int, kvHeads: Int, first: Int, count: Int, window: Int?
+        var testDescription: String { "d\(headDim) G\(group) kv\(kvHeads) \(first)..<\(first + count) w\(window.map(String.init) ?? "-")" }
+    }
+
+    /// Slots 0..<32 of the shuffled table: runs that start mid-tile, cross the tile edge, cover a
+    /// whole tile, fall under a window that cuts tiles, and a head size the tile does not divide.
+    static let causalCases = [
+        CausalCase(headDim: 64, group: 3, kvHeads: 2, first: 0, count: 32, window: nil),
+        CausalCase(headDim: 64, group: 3, kvHeads: 2, first: 13, count: 19, window: nil),
+        CausalCase(headDim: 32, group: 1, kvHeads: 1, first: 5, count: 7, window: nil),
+        CausalCase(headDim: 16, group: 4, kvHeads: 2, first: 9, count: 23, window: 6),
+        CausalCase(headDim: 48, group: 2, kvHeads: 1, first: 0, count: 32, window: 17),
+        CausalCase(headDim: 24, group: 2, kvHeads: 2, first: 3, count: 29, window: 5),
+    ]
+
+    /// Every query of a causal run, each head, against the double-precision softmax over exactly
+    /// the slots its position and window allow.
+    @Test(arguments: ExpTests.paths, causalCases) func causalRunMatchesReference(isa: Int32, c: CausalCase) {
+        let d = c.headDim, rowWidth = c.kvHeads * d
+        let poolFloats = Self.table.count * Self.blockSize * rowWidth
+        var keys = Self.values(poolFloats, seed: 7, scale: 2)
+        var values = Self.values(poolFloats, seed: 8, scale: 1)
+        let heads = c.kvHeads * c.group, stride = heads * d
+        let queries = Self.values(c.count * stride, seed: 9, scale: 2)
+        let scale = 1 / Float(d).squareRoot()
+        var output = [Float](repeating: .nan, count: c.count * stride)
+        for kvHead in 0..<c.kvHeads {
+            var scratch = [Float](repeating: .nan, count: PagedAttention.causalScratchCount(
+                firstPosition: c.first, count: c.count, groupSize: c.group, headDim: d))
+            keys.withUnsafeMutableBufferPointer { k in
+                values.withUnsafeMutableBufferPointer { v in
+                    Self.table.withUnsafeBufferPointer { t in
+                        let kv = PagedKV(keys: k.baseAddress!, values: v.baseAddress!, blockSize: Self.blockSize,
+                                         kvHeads: c.kvHeads, headDim: d, blockTable: t.baseAddress!)
+                        PagedAttention.attendCausal(queries: queries, count: c.count, stride: stride, firstPosition: c.first,
+                                                    window: c.window, kvHead: kvHead, groupSize: c.group, kv: kv,
+                                                    scale: scale, output: &output, scratch: &scratch,
+                                                    instructionSet: InstructionSet(rawValue: isa)!)
+                    }
+                }
+            }
+        }
+        func row(_ pool: [Float], _ slot: Int, _ kvHead: Int) -> ArraySlice<Float> {
+            let start = ((Int(Self.table[slot / Self.blockSize]) * Self.blockSize + slot % Self.blockSize) * c.kvHeads + kvHead) * d
+            return pool[start..<(start + d)]
+        }
+        var worst = 0.0
+        for i in 0..<c.count {
+            let position = c.first + i
+            let lo = c.window.map { max(0, position - $0 + 1) } ?? 0
+            for h in 0..<heads {
+                let kvHead = h / c.group
+                let q = queries[(i * stride + h * d)..<(i * stride + (h + 1) * d)].map(Double.init)
+                let logits = (lo...position).map { slot in
+                    zip(q, row(keys, slot, kvHead)).reduce(0.0) { $0 + $1.0 * Double($1.1) } * Double(scale)
+                }
+                let top = logits.max()!
+                let weights = logits.map { Foundation.exp($0 - top) }
+                let total = weights.reduce(0, +)
+                for f in 0..<d {
+                    let ref = zip(weights, lo...position).reduce(0.0) { $0 + $1.0 / total * Double(row(values, $1.1, kvHead)[row(values, $1.1, kvHead).startIndex + f]) }
+                    worst = max(worst, abs(Double(output[i * stride + h * d + f]) - ref) / max(1, abs(ref)))
+                }
+            }
+        }
+        #expect(worst <= 1e-5, "path \(isa): worst relative error \(worst)")
     }
 }

@@ -62,14 +62,28 @@ void dg_silu_mul(float *gate, const float *up, size_t count);
 void dg_silu_mul_isa(int isa, float *gate, const float *up, size_t count);
 
 /* Attention of one query token for the G query heads sharing key/value head `kv_head` over the
- * cache slots `visible[0..<count]` (in that order): q and out hold the group's G heads of d
+ * cache slots lo, lo+1, …, lo+run-1 followed by `extra[0..<extra_count]` (in that order: a tree
+ * token's ancestors among the tokens of its pass): q and out hold the group's G heads of d
  * features contiguously; keys/values are a layer's paged pools ([block][block_size][kv_heads][d],
- * slot s in block table[s / block_size]); scores is scratch of G × count floats. Scores are scaled
- * by `scale` before the softmax. `isa` is clamped to what the CPU has (AVX-512 needs d % 16 == 0,
- * AVX2 d % 8 == 0; otherwise the portable loop). */
+ * slot s in block table[s / block_size]); scores is scratch of G × (run + extra_count) floats.
+ * Scores are scaled by `scale` before the softmax. `isa` is clamped to what the CPU has (AVX-512
+ * needs d % 16 == 0, AVX2 d % 8 == 0; otherwise the portable loop). The result depends only on
+ * the query and the slots in order (decode ≡ verification, bitwise). */
 void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
-                   const int32_t *visible, size_t count, float scale, float *out, float *scores);
+                   size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
+                   float *scores);
+
+/* Causal attention of n consecutive query positions first, first+1, …, first+n-1 (whose keys and
+ * values are already in the cache) for the G query heads of `kv_head`: query i sees slots
+ * max(0, first+i-window+1) … first+i (window 0: from slot 0). Query i's G heads start at
+ * q + i*q_stride and are written at out + i*out_stride. Tiles of 16 slots with an online softmax:
+ * O(tile) work space, no per-query list. scratch: dg_attend_causal_scratch(first, n, G, d) floats. */
+void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, size_t G, size_t d,
+                          const float *keys, const float *values, const int32_t *table, size_t block_size,
+                          size_t kv_heads, size_t kv_head, size_t first, size_t window, float scale, float *out,
+                          size_t out_stride, float *scratch);
+size_t dg_attend_causal_scratch(size_t first, size_t n, size_t G, size_t d);
 
 /* Spin-wait hint (PAUSE on x86) for the compute pool's idle loop. */
 static inline void dg_cpu_relax(void) {

@@ -23,6 +23,7 @@ extension CommandSpec {
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
             .value("trace", "FILE", help: "Write a Chrome trace-event JSON of every node run."),
+            .value("kv-cache-mb", "MIB", help: "KV-cache memory of every model the graph loads, in MiB (overrides the graph's kv_cache_mb; bounds prompt plus output length)."),
         ],
         positionals: [PositionalSpec("GRAPH", help: "The graph file.")],
         body: { arguments, context in
@@ -33,6 +34,9 @@ extension CommandSpec {
                                  usage: arguments.usageLine)
             }
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
+            if let mib = try arguments.int("kv-cache-mb", in: 1...(1 << 30)) {
+                ResourceRegistry.shared.kvCacheOverride.store(mib << 20, ordering: .relaxed)
+            }
             let seed: UInt64
             if let text = arguments.value("seed") {
                 guard let s = UInt64(text) else {
@@ -81,6 +85,7 @@ extension CommandSpec {
                                 seed: UInt64, maxTokens: Int?, context: CommandContext) throws -> Int32 {
             let session = try Session(plan: plan)
             let prompt = try ids ?? session.encode(promptText ?? "")
+            for warning in try session.admit(promptTokens: prompt.count, maxNewTokens: maxTokens) { context.printError(warning) }
             let trace = arguments.value("trace").map { _ in TraceRecorder() }
             let jsonl = arguments.flag("jsonl")
             let encoder = JSONEncoder()

@@ -36,6 +36,10 @@ public final class ResourceRegistry: Sendable {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
+    /// KV-cache size (bytes) that wins over every request's, when set: the command line's
+    /// `--kv-cache-mb` overrides what graphs declare.
+    public let kvCacheOverride = Atomic<Int>(0)
+
     /// The forward service of the model in `path`, loading it on first use. There is one service per
     /// mode the model actually runs in (`f32` or `bf16`): `auto` shares the service of the mode it
     /// resolves to. The two modes are two loads sharing the memory-mapped weights' pages but not a
@@ -43,16 +47,27 @@ public final class ResourceRegistry: Sendable {
     /// - Parameters:
     ///   - path: the model directory.
     ///   - activations: what products with bf16 weights read (`ActivationPrecision`).
+    ///   - kvCacheBytes: the KV cache's memory, fixed by the first load (`kvCacheOverride` wins).
     /// - Returns: the shared service.
-    /// - Throws: the runtime's error naming the file at fault.
-    public func model(at path: String, activations: ActivationPrecision = .auto) throws -> BatchingForwardService {
+    /// - Throws: the runtime's error naming the file at fault, or an error when the model is
+    ///   already loaded with a smaller KV cache than asked for.
+    public func model(at path: String, activations: ActivationPrecision = .auto,
+                      kvCacheBytes: Int = Model.defaultKVCacheBytes) throws -> BatchingForwardService {
         let directory = Self.key(path)
         func key(_ mode: ActivationPrecision) -> String { directory + "#activations=" + mode.rawValue }
+        let override = kvCacheOverride.load(ordering: .relaxed)
+        let cacheBytes = override > 0 ? override : kvCacheBytes
         return try models.withLock { loaded in
-            if let service = loaded[key(activations)] { return service }
+            if let service = loaded[key(activations)] {
+                let held = service.model.cache.blockCount * service.model.cache.bytesPerBlock
+                guard cacheBytes <= held + service.model.cache.bytesPerBlock else {
+                    throw EngineError("\(directory) is already loaded with a \(held >> 20) MiB KV cache; a process shares one cache per model, so give every graph naming it the largest size (asked: \(cacheBytes >> 20) MiB)")
+                }
+                return service
+            }
             // What `auto` resolves to is known once the weights are read; a service already
             // running in that mode is kept, and this load dropped.
-            let model = try Model(directory: directory, pool: pool, activations: activations)
+            let model = try Model(directory: directory, kvCacheBytes: cacheBytes, pool: pool, activations: activations)
             let service = loaded[key(model.activations)] ?? BatchingForwardService(model: model)
             loaded[key(activations)] = service
             loaded[key(model.activations)] = service

@@ -1,5 +1,6 @@
 import Dispatch
 import Graph
+import ModelRuntime
 import Operators
 import Synchronization
 
@@ -111,7 +112,11 @@ struct RunState {
                         }
                     }
                 } catch {
-                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, "node '\(node.name)' (\(node.op)) at step \(stepIndex): \(error)") }
+                    var message = "node '\(node.name)' (\(node.op)) at step \(stepIndex): \(error)"
+                    if let runtime = error as? RuntimeError, runtime.code == .cacheExhausted, let model = node.reference("model") {
+                        message += "; raise `kv_cache_mb` on model '\(model)' or pass --kv-cache-mb"
+                    }
+                    board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, message) }
                 }
                 nodeTimes.record(n, since: clock)
                 trace?.record(node.name, category: node.op, since: start, arguments: ["hypotheses": tasks[i].hypothesisCount(of: hypotheses.count)])

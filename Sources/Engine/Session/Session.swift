@@ -36,6 +36,8 @@ public final class Session {
     let services: [BatchingForwardService?]
     let vocabularySize: Int
     let scoreNodes: Int
+    /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
+    let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
 
     /// Runtime features this engine provides.
     public static let capabilities: Set<RuntimeCapability> = [.tokenTrees, .fork, .rollback, .partialDepth]
@@ -52,6 +54,7 @@ public final class Session {
             throw EngineError("the plan needs the runtime capability '\(missing)', which this engine lacks")
         }
         var services: [BatchingForwardService?] = []
+        var uses: [(name: String, location: SourceLocation, service: BatchingForwardService)] = []
         for node in plan.nodes {
             guard let name = node.reference("model") else {
                 services.append(nil)
@@ -64,14 +67,19 @@ public final class Session {
             if case .string(let text)? = entry.fields["activations"], let mode = ActivationPrecision(rawValue: text) {
                 activations = mode
             }
+            var cacheMiB = GraphLanguage.defaultKVCacheMiB
+            if case .int(let mib)? = entry.fields["kv_cache_mb"] { cacheMiB = mib }
             do {
-                services.append(try resources.model(at: path, activations: activations))
+                let service = try resources.model(at: path, activations: activations,
+                                                  kvCacheBytes: cacheMiB.multipliedReportingOverflow(by: 1 << 20).partialValue)
+                services.append(service)
+                if !uses.contains(where: { $0.name == name }) { uses.append((name, entry.location, service)) }
             } catch {
-                let location = plan.models.first { $0.name == name }?.location
-                throw EngineError(at: location, "model '\(name)' cannot be loaded: \(error)")
+                throw EngineError(at: entry.location, "model '\(name)' cannot be loaded: \(error)")
             }
         }
         self.services = services
+        modelUses = uses
         let scoring = plan.nodes.filter { $0.op == ScoreOp.spec.name }
         scoreNodes = scoring.count
         guard let targetNode = scoring.first, let target = services[targetNode.index] else {
@@ -144,6 +152,38 @@ public final class Session {
         return tokenizer.encode(text)
     }
 
+    /// Checks a prompt against the limits of the plan's models before anything runs.
+    ///
+    /// Refused: a prompt whose tokens plus the output budget do not fit a model's KV cache (the
+    /// message names the cache, the graph field and the option that raise it). Warned about: a
+    /// run that reaches positions past a model's trained context (`max_position_embeddings`),
+    /// where RoPE still computes angles but the model never saw them.
+    /// - Parameters:
+    ///   - promptTokens: the prompt's length in tokens.
+    ///   - maxNewTokens: the output budget (the plan's `limits.max_new_tokens` when nil).
+    /// - Returns: warnings to show the user.
+    /// - Throws: `EngineError` located at the model entry whose limit the run exceeds.
+    public func admit(promptTokens: Int, maxNewTokens: Int? = nil) throws -> [String] {
+        let budget = maxNewTokens ?? plan.limits.maxNewTokens
+        let needed = promptTokens + budget
+        var warnings: [String] = []
+        for use in modelUses {
+            let model = use.service.model
+            let capacity = model.cache.tokenCapacity
+            if needed > capacity {
+                let mib = (needed.multipliedReportingOverflow(by: model.cache.bytesPerToken).partialValue >> 20) + 1
+                throw EngineError(at: use.location, "the prompt's \(promptTokens) tokens and up to \(budget) new ones need \(needed) KV-cache slots of model '\(use.name)', whose cache holds \(capacity) (\(Self.cacheMiB(model)) MiB); raise `kv_cache_mb` on the model (at least \(mib)) or pass --kv-cache-mb \(mib)")
+            }
+            let trained = model.config.maxPositionEmbeddings
+            if needed > trained {
+                warnings.append("\(use.location): warning: the prompt's \(promptTokens) tokens and up to \(budget) new ones reach position \(needed - 1), past the \(trained) positions model '\(use.name)' was trained on (max_position_embeddings); past it the model meets positions it never saw")
+            }
+        }
+        return warnings
+    }
+
+    static func cacheMiB(_ model: Model) -> Int { model.cache.tokenCapacity * model.cache.bytesPerToken >> 20 }
+
     /// Runs the plan on a prompt.
     /// - Parameters:
     ///   - prompt: the prompt's token ids (at least one).
@@ -161,6 +201,7 @@ public final class Session {
             throw EngineError("prompt token \(bad) is outside the target's vocabulary of \(vocabularySize)")
         }
         let budget = maxNewTokens ?? plan.limits.maxNewTokens
+        _ = try admit(promptTokens: prompt.count, maxNewTokens: budget)
         var stop: StopCondition
         do {
             stop = try StopCondition(maxNewTokens: budget, eosTokens: eosTokens, stopStrings: plan.limits.stop)

@@ -6,7 +6,13 @@ public enum GraphLanguage {
         ParameterSpec("path", .string, doc: "Directory with config.json, safetensors weights and tokenizer.json, relative to the graph file."),
         ParameterSpec("activations", .enumeration(["auto", "f32", "bf16"]), default: .string("auto"),
                       doc: "What products with bf16 weights read: f32 (exact; logits match transformers to 1e-4) or bf16 (rounded, as llama.cpp does for bf16 tensors; AVX-512 BF16 dot products, half the cost of verifying drafts); auto picks bf16 for bf16 weights on a CPU with AVX-512 BF16, f32 otherwise. f16 and f32 weights are unaffected."),
+        ParameterSpec("kv_cache_mb", .int, default: .int(defaultKVCacheMiB), range: .atLeast(1),
+                      doc: "Memory of the model's KV cache in MiB, shared by every sequence of every session using the model; it bounds prompt plus output length (a 135M SmolLM2 keeps 46 KB per token: 1024 MiB hold ~23k tokens). `decograph run --kv-cache-mb` overrides it."),
     ]
+
+    /// The default of a model's `kv_cache_mb`: 1 GiB, about 23k tokens of a 1.1B GQA model (the
+    /// runtime's `Model.defaultKVCacheBytes`).
+    public static let defaultKVCacheMiB = 1024
 
     /// Fields of an entry of `stores`.
     public static let storeFields: [ParameterSpec] = [

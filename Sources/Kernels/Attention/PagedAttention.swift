@@ -35,29 +35,76 @@ public struct PagedKV: @unchecked Sendable {
     }
 }
 
-/// Scaled dot-product attention of one token's query heads over an explicit list of visible
-/// cache slots — the list encodes causal, sliding-window and token-tree masks alike. The work runs
-/// in C (`dg_attend_isa`): each key and value is read once for the whole group of query heads.
+/// Scaled dot-product attention over a paged cache, in C (`dg_attend_isa`,
+/// `dg_attend_causal_isa`): each key and value is read once for the whole group of query heads
+/// that share it.
+///
+/// What a token sees is a contiguous run of cache slots (its causal prefix, cut by a sliding
+/// window) plus, for a token-tree node, its ancestors among the tokens of its pass. No per-query
+/// list of every visible slot is ever built: causal prefill of n tokens needs O(tile) memory, not
+/// O(n²).
 public enum PagedAttention {
-    /// Attends for one query token and one key/value head (its group of query heads).
+    /// Attends for one query token and one key/value head (its group of query heads) over the
+    /// slots `run` followed by `extra` — the path of decode and verification, whose result depends
+    /// only on the query and the slots in order (a token decoded alone and verified inside a tree
+    /// give bitwise-identical outputs).
     /// - Parameters:
     ///   - query: the token's query, `heads × headDim` (all heads; the group is selected inside).
     ///   - kvHead: which key/value head.
     ///   - groupSize: query heads per key/value head (GQA).
     ///   - kv: the layer's paged cache.
-    ///   - visible: slots this token may see, in the order their terms are summed.
-    ///   - visibleCount: number of slots.
+    ///   - run: contiguous slots the token sees, summed first.
+    ///   - extra: further slots (a tree token's ancestors), summed after the run in this order.
+    ///   - extraCount: number of `extra` slots.
     ///   - scale: logit scale, usually `1/sqrt(headDim)`.
     ///   - output: the token's attention output, `heads × headDim` (the group's heads are written).
-    ///   - scores: scratch of at least `groupSize × visibleCount` floats.
+    ///   - scores: scratch of at least `groupSize × (run.count + extraCount)` floats.
     ///   - instructionSet: the kernel path (clamped to what the CPU has; the best by default).
     public static func attend(query: UnsafePointer<Float>, kvHead: Int, groupSize: Int, kv: PagedKV,
-                              visible: UnsafePointer<Int32>, visibleCount: Int, scale: Float,
+                              run: Range<Int>, extra: UnsafePointer<Int32>? = nil, extraCount: Int = 0, scale: Float,
                               output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
                               instructionSet: InstructionSet = .detected) {
         let first = kvHead * groupSize * kv.headDim
         dg_attend_isa(instructionSet.rawValue, query + first, groupSize, kv.headDim, kv.keys, kv.values,
-                      kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, visible, visibleCount, scale,
-                      output + first, scores)
+                      kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, run.lowerBound, run.count, extra, extraCount,
+                      scale, output + first, scores)
+    }
+
+    /// Causal attention of `count` consecutive query positions `firstPosition…` (a prompt chunk
+    /// whose keys and values are already in the cache) for one key/value head: query i sees slots
+    /// `max(0, firstPosition + i − window + 1) … firstPosition + i`. Tiles of 16 slots with an
+    /// online softmax, so the work is the attention's own multiply-adds and the memory O(tile).
+    /// - Parameters:
+    ///   - queries: query 0's heads (`heads × headDim`, all heads); query i at `queries + i * stride`.
+    ///   - count: number of queries.
+    ///   - stride: floats from one query (and output) row to the next.
+    ///   - firstPosition: position of query 0.
+    ///   - window: sliding window in tokens, or nil.
+    ///   - kvHead: which key/value head.
+    ///   - groupSize: query heads per key/value head.
+    ///   - kv: the layer's paged cache.
+    ///   - scale: logit scale.
+    ///   - output: output row 0 (same layout as the queries; the group's heads are written).
+    ///   - scratch: at least `causalScratchCount(…)` floats.
+    ///   - instructionSet: the kernel path.
+    public static func attendCausal(queries: UnsafePointer<Float>, count: Int, stride: Int, firstPosition: Int,
+                                    window: Int?, kvHead: Int, groupSize: Int, kv: PagedKV, scale: Float,
+                                    output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                    instructionSet: InstructionSet = .detected) {
+        let first = kvHead * groupSize * kv.headDim
+        dg_attend_causal_isa(instructionSet.rawValue, queries + first, stride, count, groupSize, kv.headDim,
+                             kv.keys, kv.values, kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, firstPosition,
+                             window ?? 0, scale, output + first, stride, scratch)
+    }
+
+    /// Floats of scratch `attendCausal` needs.
+    /// - Parameters:
+    ///   - firstPosition: position of the first query.
+    ///   - count: number of queries.
+    ///   - groupSize: query heads per key/value head.
+    ///   - headDim: features per head.
+    /// - Returns: the scratch size in floats.
+    public static func causalScratchCount(firstPosition: Int, count: Int, groupSize: Int, headDim: Int) -> Int {
+        dg_attend_causal_scratch(firstPosition, count, groupSize, headDim)
     }
 }

@@ -10,6 +10,10 @@ public struct RotaryEmbedding: Sendable {
     /// Multiplier on cos/sin (1 except for scaling rules that ask otherwise).
     public let attentionFactor: Float
 
+    /// Positions below this are exact in f32 (2²⁴), the precision transformers forms the angles
+    /// in; past it neighbouring positions would share angles, so the runtime refuses them.
+    public static let maximumExactPosition = 1 << 24
+
     /// Creates the embedding from its inverse frequencies.
     /// - Parameters:
     ///   - inverseFrequencies: one per feature pair.

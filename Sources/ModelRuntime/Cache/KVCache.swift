@@ -70,6 +70,12 @@ public final class KVCache: @unchecked Sendable {
 
     deinit { munmap(memory, memoryBytes) }
 
+    /// Bytes of one block (keys and values of all layers).
+    public var bytesPerBlock: Int { blockSize * bytesPerToken }
+
+    /// Tokens the whole pool holds.
+    public var tokenCapacity: Int { blockCount * blockSize }
+
     /// Bytes one token occupies (keys and values of all layers).
     public var bytesPerToken: Int { 2 * layers * kvHeads * headDim * MemoryLayout<Float>.size }
 
@@ -82,7 +88,7 @@ public final class KVCache: @unchecked Sendable {
     func allocate() throws -> Int32 {
         try state.withLock { s in
             guard let b = s.free.popLast() else {
-                throw RuntimeError(.cacheExhausted, "KV cache full: all \(blockCount) blocks of \(blockSize) tokens (\(memoryBytes / (1 << 20)) MiB) are in use; raise the KV cache limit or release sequences")
+                throw RuntimeError(.cacheExhausted, "KV cache full: all \(blockCount) blocks of \(blockSize) tokens (\(tokenCapacity) tokens, \(memoryBytes / (1 << 20)) MiB) are in use")
             }
             s.refCounts[Int(b)] = 1
             return b

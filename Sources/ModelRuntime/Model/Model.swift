@@ -101,6 +101,18 @@ public final class Model: @unchecked Sendable {
         }
     }
 
+    /// Most new tokens one pass stacks: longer inputs (a long prompt) run as consecutive passes
+    /// of at most this many tokens, so the activations, the attention plan and the scratch stay
+    /// O(chunk) whatever the prompt's length. 512 keeps OpenBLAS's `sgemm` at full speed (its
+    /// efficiency flattens from ~128 rows) while a 1.1B model's per-pass buffers stay ~25 MB.
+    public static let defaultPassTokens = 512
+    /// See `defaultPassTokens` (settable for benchmarks and tests).
+    public var passTokens: Int {
+        get { passTokenLimit.load(ordering: .relaxed) }
+        set { passTokenLimit.store(max(1, newValue), ordering: .relaxed) }
+    }
+    private let passTokenLimit = Atomic<Int>(defaultPassTokens)
+
     private func forwardLocked(_ items: [ForwardItem], depth: Int, pool: ComputePool) throws -> [Logits] {
         let c = config
         guard depth >= 1 && depth <= c.layerCount else {
@@ -120,10 +132,76 @@ public final class Model: @unchecked Sendable {
             if s.length > s.fullLength && depth > s.shallowDepth {
                 throw RuntimeError(.badInput, "item \(n): positions \(s.fullLength)..<\(s.length) hold only \(s.shallowDepth) layers; truncate to \(s.fullLength) before a \(depth)-layer pass")
             }
-            plans.append(try TokenPlan(item: item, index: n, vocabularySize: c.vocabularySize))
+            let plan = try TokenPlan(item: item, index: n, vocabularySize: c.vocabularySize)
+            let end = s.length + plan.count
+            guard end <= RotaryEmbedding.maximumExactPosition else {
+                throw RuntimeError(.badInput, "item \(n): position \(end - 1) is past \(RotaryEmbedding.maximumExactPosition - 1), the last position whose rotary angles f32 computes exactly")
+            }
+            plans.append(plan)
         }
-        for (item, plan) in zip(items, plans) { try item.sequence.reserve(plan.count) }
+        for (n, (item, plan)) in zip(items, plans).enumerated() {
+            do {
+                try item.sequence.reserve(plan.count)
+            } catch let error as RuntimeError where error.code == .cacheExhausted {
+                throw RuntimeError(.cacheExhausted, "item \(n): \(plan.count) new tokens after \(item.sequence.length) cached do not fit: \(error.message)")
+            }
+        }
+        var results = plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) }
+        for pass in Self.passes(plans.map(\.count), chained: plans.map(\.isChain), limit: passTokens) {
+            let passItems = pass.map { piece -> ForwardItem in
+                let item = items[piece.item]
+                let whole = piece.tokens.count == plans[piece.item].count
+                let outputs: ForwardItem.Outputs = item.outputs == .last && piece.tokens.upperBound < plans[piece.item].count ? .none : item.outputs
+                return ForwardItem(sequence: item.sequence, tokens: whole ? item.tokens : Array(item.tokens[piece.tokens]),
+                                   parents: whole ? item.parents : nil, outputs: outputs)
+            }
+            let passPlans = pass.map { piece in
+                piece.tokens.count == plans[piece.item].count ? plans[piece.item] : TokenPlan(chainOf: piece.tokens.count)
+            }
+            let logits = try forwardPass(passItems, plans: passPlans, depth: depth, pool: pool)
+            for (piece, rows) in zip(pass, logits) where rows.rows > 0 {
+                if results[piece.item].rows == 0 {
+                    results[piece.item] = rows
+                } else {
+                    results[piece.item] = Logits(rows: results[piece.item].rows + rows.rows, vocabularySize: c.vocabularySize,
+                                                 values: results[piece.item].values + rows.values)
+                }
+            }
+        }
+        return results
+    }
 
+    /// One item's share of one pass: which of its tokens.
+    struct Piece: Equatable {
+        var item: Int
+        var tokens: Range<Int>
+    }
+
+    /// Packs items into passes of at most `limit` tokens: chains are cut into pieces (each piece
+    /// in a later pass than the one before it), trees go whole. Items are taken in order, so every
+    /// item's pieces are consecutive and each pass holds an item at most once.
+    static func passes(_ counts: [Int], chained: [Bool], limit: Int) -> [[Piece]] {
+        var passes: [[Piece]] = [[]]
+        var room = limit
+        for (item, count) in counts.enumerated() {
+            var start = 0
+            repeat {
+                if room == 0 || (!chained[item] && count > room && !passes[passes.count - 1].isEmpty) {
+                    passes.append([])
+                    room = limit
+                }
+                let take = chained[item] ? min(count - start, room) : count
+                passes[passes.count - 1].append(Piece(item: item, tokens: start..<(start + take)))
+                room = max(0, room - take)
+                start += take
+            } while start < count
+        }
+        return passes
+    }
+
+    /// One pass: every item's tokens stacked into one activation matrix.
+    private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], depth: Int, pool: ComputePool) throws -> [Logits] {
+        let c = config
         let M = plans.reduce(0) { $0 + $1.count }
         if M == 0 { return plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) } }
         let H = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
@@ -156,7 +234,18 @@ public final class Model: @unchecked Sendable {
             tableStart.append(tables.count)
             tables.append(contentsOf: item.sequence.blocks)
         }
-        let visibility = VisibilityLists(items: items, plans: plans, windows: Set(layers.prefix(depth).map(\.window)))
+        let attention = AttentionPlan(items: items, plans: plans)
+        /// Queries the tiled kernel takes per job: enough rows to reuse each key tile well, small
+        /// enough that a 512-token chunk still splits into jobs for every thread.
+        let causalBlock = 64
+        var causalJobs: [(run: AttentionPlan.CausalRun, rows: Range<Int>)] = []
+        for run in attention.causalRuns {
+            for start in stride(from: 0, to: run.count, by: causalBlock) {
+                causalJobs.append((run, start..<min(run.count, start + causalBlock)))
+            }
+        }
+        // Later queries see more keys: hand out the longest jobs first so the last one is short.
+        causalJobs.reverse()
 
         for l in 0..<depth {
             let layer = layers[l]
@@ -173,22 +262,46 @@ public final class Model: @unchecked Sendable {
                 (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
                 (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
             }
-            let lists = visibility.lists(window: layer.window)
             let group = c.headCount / c.kvHeadCount
             let scale = 1 / Float(c.headDim).squareRoot()
+            let window = layer.window
             tables.withUnsafeBufferPointer { tablePointer in
-                pool.parallelFor(count: M * c.kvHeadCount) { range in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * lists.maxCount)
-                    defer { scores.deallocate() }
-                    for job in range {
-                        let r = job / c.kvHeadCount, g = job % c.kvHeadCount
-                        let kv = PagedKV(keys: pools.keys, values: pools.values, blockSize: cache.blockSize,
-                                         kvHeads: c.kvHeadCount, headDim: c.headDim,
-                                         blockTable: tablePointer.baseAddress! + tableStart[tokenItem[r]])
-                        lists.withList(r) { visible, count in
-                            PagedAttention.attend(query: scratch.q + r * qDim, kvHead: g, groupSize: group, kv: kv,
-                                                  visible: visible, visibleCount: count, scale: scale,
-                                                  output: scratch.attention + r * qDim, scores: scores)
+                func paged(_ item: Int) -> PagedKV {
+                    PagedKV(keys: pools.keys, values: pools.values, blockSize: cache.blockSize, kvHeads: c.kvHeadCount,
+                            headDim: c.headDim, blockTable: tablePointer.baseAddress! + tableStart[item])
+                }
+                let perToken = attention.perTokenRows
+                if !perToken.isEmpty {
+                    let maxVisible = attention.maxVisible(window: window)
+                    pool.parallelFor(count: perToken.count * c.kvHeadCount) { range in
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * maxVisible))
+                        defer { scores.deallocate() }
+                        for job in range {
+                            let r = perToken[job / c.kvHeadCount], g = job % c.kvHeadCount
+                            attention.withSlots(row: r, window: window) { run, extra, extraCount in
+                                PagedAttention.attend(query: scratch.q + r * qDim, kvHead: g, groupSize: group,
+                                                      kv: paged(attention.tokens[r].item), run: run, extra: extra,
+                                                      extraCount: extraCount, scale: scale,
+                                                      output: scratch.attention + r * qDim, scores: scores)
+                            }
+                        }
+                    }
+                }
+                if !causalJobs.isEmpty {
+                    pool.parallelFor(count: causalJobs.count * c.kvHeadCount, chunksPerThread: causalJobs.count) { range in
+                        for job in range {
+                            let (run, rows) = causalJobs[job / c.kvHeadCount]
+                            let g = job % c.kvHeadCount
+                            let first = run.firstPosition + rows.lowerBound
+                            let count = PagedAttention.causalScratchCount(firstPosition: first, count: rows.count,
+                                                                         groupSize: group, headDim: c.headDim)
+                            let work = UnsafeMutablePointer<Float>.allocate(capacity: count)
+                            defer { work.deallocate() }
+                            let row = run.firstRow + rows.lowerBound
+                            PagedAttention.attendCausal(queries: scratch.q + row * qDim, count: rows.count, stride: qDim,
+                                                        firstPosition: first, window: window, kvHead: g, groupSize: group,
+                                                        kv: paged(run.item), scale: scale,
+                                                        output: scratch.attention + row * qDim, scratch: work)
                         }
                     }
                 }
@@ -270,6 +383,16 @@ struct TokenPlan {
     let count: Int
     let parents: [Int]
     let depths: [Int]
+    /// Whether each token's parent is the token before it (a prompt, a decode step, a chain draft).
+    let isChain: Bool
+
+    /// A chain of `count` tokens (a piece of a validated chain).
+    init(chainOf count: Int) {
+        self.count = count
+        parents = (0..<count).map { $0 - 1 }
+        depths = Array(0..<count)
+        isChain = true
+    }
 
     init(item: ForwardItem, index n: Int, vocabularySize: Int) throws {
         count = item.tokens.count
@@ -290,6 +413,7 @@ struct TokenPlan {
         var d = [Int](repeating: 0, count: count)
         for i in 0..<count where parents[i] >= 0 { d[i] = d[parents[i]] + 1 }
         depths = d
+        isChain = parents.enumerated().allSatisfy { $0.element == $0.offset - 1 }
     }
 }
 
