@@ -78,24 +78,23 @@ struct ConfigReader {
         return Int(x)
     }
 
-    /// A finite number, positive when `positive` is set.
+    /// A finite positive number (every real-valued setting the runtime reads: ε, θ, rope factors).
     /// - Parameters:
     ///   - key: the key.
     ///   - defaultValue: the value when absent; `nil` makes the key required.
-    ///   - positive: whether it must be > 0.
     ///   - requiredBecause: what needs it (`rope scaling 'linear' needs it`), for the message when
     ///     it is missing.
     /// - Returns: the value.
     /// - Throws: `RuntimeError.badConfig` naming the key.
-    func number(_ key: String, default defaultValue: Double? = nil, positive: Bool = true,
+    func number(_ key: String, default defaultValue: Double? = nil,
                 requiredBecause: String? = nil) throws -> Double {
         guard let v = value(key) else {
             if let defaultValue { return defaultValue }
             throw RuntimeError(.badConfig, "\(path): missing '\(prefix)\(key)'" + (requiredBecause.map { " (\($0))" } ?? ""))
         }
-        let expected = positive ? "a finite positive number" : "a finite number"
+        let expected = "a finite positive number"
         let x = try finiteNumber(key, v, expected: expected)
-        guard !positive || x > 0 else { throw error(key, "must be \(expected), found \(Self.describe(v))") }
+        guard x > 0 else { throw error(key, "must be \(expected), found \(Self.describe(v))") }
         return x
     }
 
