@@ -148,46 +148,82 @@ final class UnigramModel: Sendable {
 }
 
 /// A byte trie of the vocabulary's tokens for the Unigram lattice: every token that starts at a
-/// position is found in one walk. Transitions are one hash table keyed by `node << 8 | byte`.
+/// position is found in one walk. Nodes are laid out breadth first, so each node's children are
+/// contiguous and sorted by byte (found by binary search); about 11 bytes per node, where a hash
+/// table of transitions needed 32 or more at a usable load factor (measured: 378 MB resident for a
+/// 128,000-token vocabulary of 4.8 MB of token text, 190 MB with this layout, the BPE model of
+/// the same tokens 121 MB).
 struct TokenTrie: Sendable {
-    private var transitions: PairTable
+    /// Index of each node's first child.
+    private var childStart: [Int32] = []
+    /// Number of children of each node (at most 256).
+    private var childCount: [UInt16] = []
+    /// The byte on the edge into each node.
+    private var label: [UInt8] = []
     /// The token ending at each node, -1 when none.
-    private var terminal: [Int32]
+    private var terminal: [Int32] = []
 
     init(_ vocabulary: Vocabulary) {
-        let totalBytes = vocabulary.idToToken.reduce(0) { $0 + ($1?.utf8.count ?? 0) }
-        transitions = PairTable(capacity: totalBytes + 1)
-        terminal = [-1]
-        var nodes = 1
-        for (id, token) in vocabulary.idToToken.enumerated() {
-            guard let token else { continue }
-            var node: UInt64 = 0
-            for b in token.utf8 {
-                let key = node << 8 | UInt64(b)
-                var child = transitions.value(key)
-                if child == .max {
-                    child = UInt64(nodes)
-                    nodes += 1
-                    terminal.append(-1)
-                    transitions.insertIfAbsent(key, child)
-                }
-                node = child
-            }
-            if !token.isEmpty { terminal[Int(node)] = Int32(id) }
+        var keys: [(bytes: [UInt8], id: Int32)] = []
+        keys.reserveCapacity(vocabulary.count)
+        for (id, token) in vocabulary.idToToken.enumerated() where token?.isEmpty == false {
+            keys.append((Array(token!.utf8), Int32(id)))
         }
+        // Lexicographic by bytes: a prefix sorts before its extensions, and the keys below any
+        // node form one contiguous range.
+        keys.sort { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        // Node k covers keys[range[k]] sharing their first depth[k] bytes.
+        var ranges: [(lo: Int32, hi: Int32)] = [(0, Int32(keys.count))]
+        var depths: [Int32] = [0]
+        label = [0]
+        var k = 0
+        while k < ranges.count {
+            var i = Int(ranges[k].lo)
+            let hi = Int(ranges[k].hi), d = Int(depths[k])
+            if i < hi, keys[i].bytes.count == d {
+                terminal.append(keys[i].id)
+                i += 1
+            } else {
+                terminal.append(-1)
+            }
+            childStart.append(Int32(ranges.count))
+            while i < hi {
+                let b = keys[i].bytes[d]
+                var j = i + 1
+                while j < hi, keys[j].bytes[d] == b { j += 1 }
+                ranges.append((Int32(i), Int32(j)))
+                depths.append(Int32(d + 1))
+                label.append(b)
+                i = j
+            }
+            childCount.append(UInt16(ranges.count - Int(childStart[k])))
+            k += 1
+        }
+    }
+
+    /// The child of `node` along byte `b`, or -1.
+    @inline(__always)
+    private func child(_ node: Int, _ b: UInt8) -> Int {
+        var lo = Int(childStart[node]), hi = lo + Int(childCount[node])
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let l = label[mid]
+            if l == b { return mid }
+            if l < b { lo = mid + 1 } else { hi = mid }
+        }
+        return -1
     }
 
     /// Calls `body(end, token)` for every token that spells `bytes[from..<end]`, shortest first.
     @inline(__always)
     func forEachPrefix(of bytes: UnsafeBufferPointer<UInt8>, from: Int, _ body: (Int, Int32) -> Void) {
-        var node: UInt64 = 0
+        var node = 0
         var k = from
         while k < bytes.count {
-            let child = transitions.value(node << 8 | UInt64(bytes[k]))
-            if child == .max { return }
-            node = child
+            node = child(node, bytes[k])
+            if node < 0 { return }
             k += 1
-            let token = terminal[Int(node)]
+            let token = terminal[node]
             if token >= 0 { body(k, token) }
         }
     }
