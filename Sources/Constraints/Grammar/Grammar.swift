@@ -81,6 +81,9 @@ struct GrammarBuilder {
     private(set) var names: [String] = []
     private(set) var productions: [Grammar.Production] = []
     private(set) var lexemes: [any ByteLexeme] = []
+    /// The rules `repetition(_:_:min:max:)` made, with what they repeat: folding a regular body
+    /// (`GrammarParser`) turns one into a counted regex instead of walking its unrolled chain.
+    private(set) var repetitions: [Int32: (body: [Grammar.Symbol], min: Int, max: Int?)] = [:]
 
     /// Declares a rule with no productions yet.
     mutating func newRule(_ name: String) -> Int32 {
@@ -134,7 +137,9 @@ struct GrammarBuilder {
         var rhs: [Grammar.Symbol] = []
         for _ in 0..<min { rhs += body }
         rhs.append(tail)
-        return choice(name, [rhs])
+        let symbol = choice(name, [rhs])
+        if case .rule(let r) = symbol { repetitions[r] = (body, min, max) }
+        return symbol
     }
 
     /// Finishes the grammar.

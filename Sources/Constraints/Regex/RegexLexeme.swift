@@ -222,6 +222,9 @@ public final class RegexLexeme: ByteLexeme {
     /// - Returns: `true` when the regex matches here.
     public func isAccepting(_ state: Int32) -> Bool { dfaAccepting[Int(state)] }
 
+    /// The number of NFA states: the automaton's size, which grammar folding bounds.
+    var nfaStateCount: Int { nfa.states.count }
+
     /// The number of DFA states built so far (for benchmarks and tests of laziness).
     public var builtStateCount: Int { dfa.count }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import Constraints
+
+/// Bombs: inputs built to crash, hang or exhaust memory. Each ends in a located error, or compiles
+/// and runs within bounded time and memory. The fixture corpus (`HostileConstraintCorpusTests`) covers the
+/// small ones; the big ones are generated here.
+@Suite struct ConstraintBombTests {
+    static func refusal(_ body: () throws -> Void) -> ConstraintError? {
+        do { try body(); return nil } catch let e as ConstraintError { return e } catch { return nil }
+    }
+
+    /// `((((…))))` 10,000 deep crashed the recursive-descent regex parser (stack overflow).
+    @Test func deeplyNestedRegexIsRefused() {
+        let pattern = String(repeating: "(", count: 10_000) + "a" + String(repeating: ")", count: 10_000)
+        let e = Self.refusal { _ = try Grammar.regex(pattern) }
+        #expect(e?.code == .invalidRegex)
+        #expect(e?.location == "regex:\(RegexParser.maxNesting)")
+        #expect(e?.message.contains("nested deeper than \(RegexParser.maxNesting)") == true)
+        // At the limit it still compiles.
+        let deepest = String(repeating: "(", count: RegexParser.maxNesting) + "a" + String(repeating: ")", count: RegexParser.maxNesting)
+        #expect(throws: Never.self) { _ = try Grammar.regex(deepest) }
+    }
+
+    /// The same for GBNF parentheses.
+    @Test func deeplyNestedGrammarIsRefused() {
+        let source = "root ::= " + String(repeating: "(", count: 10_000) + "\"a\"" + String(repeating: ")", count: 10_000)
+        let e = Self.refusal { _ = try Grammar.parse(source) }
+        #expect(e?.code == .invalidGrammar)
+        #expect(e?.location == "1:\(10 + GrammarParser.maxNesting)")
+        #expect(e?.message.contains("nested deeper than \(GrammarParser.maxNesting)") == true)
+    }
+
+    /// `r0 ::= "a" r1`, `r1 ::= "a" r2`, … 10,000 rules: every rule was folded into its own lexeme
+    /// holding the whole rest of the chain (O(n²) NFA states, > 6 GB), through a 10,000-deep regex.
+    @Test func longRuleChainCompilesInLinearSpace() throws {
+        let n = 10_000
+        var source = ""
+        for i in 0..<(n - 1) { source += "r\(i) ::= \"a\" r\(i + 1)\n" }
+        source += "r\(n - 1) ::= \"a\"\n"
+        let grammar = try Grammar.parse(source, root: "r0")
+        let states = grammar.lexemes.reduce(0) { $0 + (($1 as? RegexLexeme)?.nfaStateCount ?? 0) }
+        #expect(states < 4 * GrammarParser.maxFoldChain * GrammarParser.maxFoldChain)
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array(repeating: UInt8(ascii: "a"), count: n)) == n)
+        #expect(c.isAccepting)
+        #expect(c.advance(bytes: [UInt8(ascii: "a")]) == 0)
+    }
+
+    /// Rules that double at each level (`a0 ::= a1 a1`, …) fold into an exponentially large regex;
+    /// they stay rules instead.
+    @Test func doublingRulesStayRules() throws {
+        var source = "root ::= a0\n"
+        for i in 0..<40 { source += "a\(i) ::= a\(i + 1) a\(i + 1)\n" }
+        source += "a40 ::= \"\" | \"x\"\n"
+        let grammar = try Grammar.parse(source)
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array("xxx".utf8)) == 3)
+        #expect(c.isAccepting)
+    }
+
+    /// A bounded repetition of a regular body still folds into one lexeme (a counted regex, not its
+    /// unrolled chain of rules), however long the chain.
+    @Test func boundedRepetitionFoldsIntoOneLexeme() throws {
+        let grammar = try Grammar.parse("root ::= [a-z]{0,5000} \"!\"")
+        #expect(grammar.lexemes.count <= 2)
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array(repeating: UInt8(ascii: "q"), count: 5000) + [UInt8(ascii: "!")]) == 5001)
+        #expect(c.isAccepting)
+    }
+
+    /// ECMA-262 (with the `u` flag JSON Schema patterns use) has one quantifier per atom, no lone
+    /// brackets, and `\c` only before a letter.
+    @Test(arguments: [("a**", 2), ("a+*", 2), ("a{2}{3}", 4), ("a??+", 3), ("a]", 1), ("a}", 1), ("x{", 1), ("\\c1", 2),
+                      ("[a", 2), ("(a", 2), ("a)", 1), ("a{2,1}", 6)])
+    func malformedPatternsAreLocated(pattern: String, offset: Int) {
+        let e = Self.refusal { _ = try Grammar.regex(pattern) }
+        #expect(e?.code == .invalidRegex, "\(pattern)")
+        #expect(e?.location == "regex:\(offset)", "\(pattern): \(String(describing: e))")
+    }
+
+    /// Quantifiers that are fine stay fine (lazy suffixes, escaped brackets, a quantified group).
+    @Test(arguments: ["a*?", "a+?b", "(a*)*", "\\{\\}\\]", "[{}\\]]", "a{2}?", "\\cJ"])
+    func wellFormedQuantifiersStillCompile(pattern: String) {
+        #expect(throws: Never.self) { _ = try Grammar.regex(pattern) }
+    }
+}
