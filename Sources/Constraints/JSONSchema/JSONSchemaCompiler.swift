@@ -987,11 +987,21 @@ final class SchemaCompilation {
     func resolveDeferredEnums() throws(ConstraintError) {
         for entry in deferredEnums.reversed() {
             let grammar = builder.build(root: entry.rest)
+            // Strings go into one trie lexeme (`LiteralSetLexeme`), so a large enum is linear in its
+            // bytes rather than one rule and lexeme per string.
+            var strings: [[UInt8]] = []
             for candidate in entry.candidates {
                 var parser = EarleyParser(grammar: grammar)
                 let text = candidate.serialized(compact: true)
                 guard text.utf8.allSatisfy({ parser.advance($0) }), parser.isAccepting else { continue }
-                builder.add(entry.rule, [try literalSymbol(candidate)])
+                if case .string(let s) = candidate {
+                    strings.append(Array(s.utf8))
+                } else {
+                    builder.add(entry.rule, [try literalSymbol(candidate)])
+                }
+            }
+            if !strings.isEmpty {
+                builder.add(entry.rule, [padded(JSONStringLexeme(inner: LiteralSetLexeme(strings), canonical: options.canonicalStrings))])
             }
         }
         deferredEnums.removeAll()
