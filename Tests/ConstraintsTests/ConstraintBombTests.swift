@@ -113,4 +113,80 @@ import Testing
         var other = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
         #expect(other.advance(bytes: Array("\"value-100000-1\"".utf8)) < 16)
     }
+
+    /// Schemas nested 10,000 deep through `properties`, `items` or `allOf` stop at the JSON reader's
+    /// depth limit with a located error; the deepest schemas it admits compile and run.
+    @Test(arguments: [("{\"properties\": {\"a\": ", "}}", "{\"a\": ", "}"), ("{\"items\": ", "}", "[", "]"),
+                      ("{\"allOf\": [", "]}", "", "")])
+    func deeplyNestedSchemas(open: String, close: String, instanceOpen: String, instanceClose: String) throws {
+        let bomb = String(repeating: open, count: 10_000) + "{\"type\": \"integer\"}" + String(repeating: close, count: 10_000)
+        let e = Self.refusal { _ = try Grammar.jsonSchema(bomb) }
+        #expect(e?.code == .invalidJSON)
+        #expect(e?.message.contains("nesting deeper than \(JSONParser.maxDepth)") == true)
+        // As deep as the reader admits (each level opens one or two JSON containers).
+        let levels = (JSONParser.maxDepth - 1) / open.filter { $0 == "{" || $0 == "[" }.count
+        let deepest = String(repeating: open, count: levels) + "{\"type\": \"integer\"}" + String(repeating: close, count: levels)
+        let grammar = try Grammar.jsonSchema(deepest)
+        let instance = String(repeating: instanceOpen, count: levels) + "7" + String(repeating: instanceClose, count: levels)
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array(instance.utf8)) == instance.utf8.count)
+        #expect(c.isAccepting)
+        _ = c.mask()
+    }
+
+    /// `root ::= root root | "a" | ""` is ambiguous: Earley work per byte grows with the square of
+    /// the output, so the whole output costs cubic time. Each call has a budget of chart items; past
+    /// it the constraint fails with a located error instead of running on.
+    @Test func ambiguousGrammarIsBounded() throws {
+        let grammar = try Grammar.parse("root ::= root root | \"a\" | \"\"")
+        let a = UInt8(ascii: "a")
+        var ordinary = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(ordinary.advance(bytes: Array(repeating: a, count: 40)) == 40)
+        #expect(ordinary.mask().contains(Int(a)))
+        #expect(ordinary.failure == nil)
+
+        let limit = 20_000
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared, parserWorkLimit: limit)
+        var read = 0
+        while read < 10_000, c.advance(bytes: [a]) == 1 { read += 1 }
+        let failure = try #require(c.failure)
+        #expect(failure.code == .limitExceeded)
+        #expect(failure.location == "byte \(read)")
+        #expect(failure.message.contains("more than \(limit) Earley chart items"))
+        #expect(read > 40 && read < 500)
+        // Failed for good: nothing is allowed, and the error stays after a rollback.
+        #expect(c.mask().allowedCount == 0)
+        #expect(!c.allows(Int(a)) && !c.isAccepting)
+        c.rollback(tokens: 1)
+        #expect(c.failure == failure)
+    }
+
+    /// A regex whose DFA is exponential (`(a|b)*a(a|b){20}`: 2^21 states) is determinised lazily;
+    /// masks that visit more than `RegexLexeme.maxDFAStates` of them fail the constraint instead of
+    /// growing without bound (each state is a 1 KB row).
+    @Test func exponentialDFAIsBounded() throws {
+        // The mechanism with a small limit (the default, 50,000 states, takes seconds to reach in a
+        // debug build); `Grammar.regex` builds the same one-lexeme grammar with the default.
+        let limit = 1000
+        var builder = GrammarBuilder()
+        let root = builder.newRule("root")
+        builder.add(root, [builder.lexeme(try RegexLexeme(node: RegexParser.parse("(a|b)*a(a|b){20}"), search: false, stateLimit: limit))])
+        let grammar = builder.build(root: root)
+        // Every a/b token of up to 11 bytes: one mask from the start walks them all, and each prefix
+        // holding an `a` is a distinct state (the positions of its a's), 2^11 in all.
+        var tokens: [[UInt8]] = [], frontier: [[UInt8]] = [[]]
+        for _ in 0..<11 {
+            frontier = frontier.flatMap { [$0 + [UInt8(ascii: "a")], $0 + [UInt8(ascii: "b")]] }
+            tokens += frontier
+        }
+        let vocabulary = TokenVocabulary(tokenBytes: tokens + [[]], endOfSequence: [tokens.count])
+        var c = Constraint(grammar: grammar, vocabulary: vocabulary)
+        #expect(c.mask().allowedCount == 0)
+        let failure = try #require(c.failure)
+        #expect(failure.code == .limitExceeded)
+        #expect(failure.message.contains("regex too large: more than \(limit) states after determinisation"))
+        #expect((grammar.lexemes[0] as? RegexLexeme)?.builtStateCount == limit)
+        // A fresh constraint on the same grammar fails at once: its lexeme cannot be trusted.
+        #expect(Constraint(grammar: grammar, vocabulary: vocabulary).failure == failure)
+    }
 }

@@ -52,6 +52,10 @@ public protocol ByteLexeme: AnyObject {
     ///   - horizon: `nil` for the state itself, else the mask horizon of its class.
     /// - Returns: the key.
     func canonicalKey(of state: Int32, horizon: Int?) -> [Int32]
+    /// Why the automaton stopped growing (a state limit such as `RegexLexeme.maxDFAStates`), or nil.
+    /// Once set, transitions to states it could not build read as dead, so masks are wrong: the
+    /// constraint using it fails with this error. Composite lexemes report their parts'.
+    var exhausted: ConstraintError? { get }
 }
 
 extension ByteLexeme {
@@ -63,6 +67,8 @@ extension ByteLexeme {
     public var maskFingerprint: String? { nil }
     /// Never asked: the default fingerprint is `nil` (see the requirement).
     public func canonicalKey(of state: Int32, horizon: Int?) -> [Int32] { [state] }
+    /// Never: the automaton has no state limit (see the requirement).
+    public var exhausted: ConstraintError? { nil }
 }
 
 extension ByteLexeme {

@@ -35,6 +35,17 @@ struct EarleyParser {
     /// (same run, two alternations): 32 against 8 took the JSON mask p50 from 6.5–9.7 µs to 4.9–5.9 µs.
     static let linearDedupLimit = 32
 
+    /// Chart items visited so far: each item a set's closure processes and each origin item a
+    /// completion scans. This is the parser's whole cost, so bounding it bounds time and memory.
+    private(set) var work = 0
+    /// The most `work` may reach; past it the set being built is dropped, the byte is refused and
+    /// `exhausted` says so. Unbounded by default; `Constraint` sets it per call.
+    var workLimit = Int.max
+    /// The budget `budget(_:)` last granted, for the message.
+    private var callLimit = Int.max
+    /// Why the last operation stopped early (the work limit), or nil.
+    private(set) var exhausted: ConstraintError?
+
     init(grammar: Grammar) {
         self.grammar = grammar
         setStarts.append(0)
@@ -99,6 +110,8 @@ struct EarleyParser {
         while i < items.count {
             let item = items[i]
             i += 1
+            work += 1
+            if work > workLimit { return }
             let production = grammar.productions[Int(item.production)]
             if Int(item.dot) == production.rhs.count {
                 // Completion: advance every item in the origin set waiting for this rule.
@@ -106,6 +119,8 @@ struct EarleyParser {
                 let originStart = Int(setStarts[Int(item.origin)])
                 let originEnd = item.origin == current ? items.count : Int(setStarts[Int(item.origin) + 1])
                 var j = originStart
+                work += originEnd - originStart
+                if work > workLimit { return }
                 while j < originEnd {
                     let waiting = items[j]
                     j += 1
@@ -169,7 +184,25 @@ struct EarleyParser {
             return false
         }
         close()
+        if work > workLimit {
+            // The closure stopped part way: drop the set, so the chart stays what it was.
+            if exhausted == nil {
+                exhausted = ConstraintError(.limitExceeded, at: "byte \(byteCount - 1)", feature: "parser work",
+                                            "the grammar needed more than \(callLimit) Earley chart items in one call (a mask or a token; limit \(callLimit), `Constraint.maxParserWork`): it is too ambiguous here (`root ::= root root | \"a\" | \"\"` costs time cubic in the output); make it unambiguous or the output shorter")
+            }
+            items.removeSubrange(Int(start)...)
+            setStarts.removeLast()
+            return false
+        }
         return true
+    }
+
+    /// Starts a fresh budget of `limit` chart items for the next operation and forgets an earlier
+    /// exhaustion.
+    mutating func budget(_ limit: Int) {
+        exhausted = nil
+        callLimit = limit
+        workLimit = work > Int.max - limit ? Int.max : work + limit
     }
 
     /// Undoes bytes back to `count` bytes read.

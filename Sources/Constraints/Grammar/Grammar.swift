@@ -72,6 +72,13 @@ public final class Grammar {
         nullable = isNullable
     }
 
+    /// The first lexeme that has run out of automaton states (see `ByteLexeme.exhausted`), if any:
+    /// its transitions past the limit read as dead, so no mask from this grammar can be trusted.
+    var exhaustedLexeme: ConstraintError? {
+        for l in lexemes { if let e = l.exhausted { return e } }
+        return nil
+    }
+
     /// The augmented start rule.
     var startRule: Int32 { productions[0].lhs }
 }

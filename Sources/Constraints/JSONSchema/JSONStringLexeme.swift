@@ -20,6 +20,8 @@ final class JSONStringLexeme: ByteLexeme {
     }
 
     private let inner: any ByteLexeme
+    /// The inner automaton's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { inner.exhausted }
     private var states = LazyAutomaton<State>()
     /// Mask classes: the state with the inner state replaced by its class.
     private var classes = MaskClassTable<State>()
@@ -275,6 +277,8 @@ final class JSONStringLexeme: ByteLexeme {
 /// Accepts a string exactly when every one of its parts does (the product automaton, built lazily).
 final class IntersectionLexeme: ByteLexeme {
     private let parts: [any ByteLexeme]
+    /// The first part's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { parts.lazy.compactMap(\.exhausted).first }
     /// Each state is the parts' states.
     private var states = LazyAutomaton<[Int32]>()
     /// Mask classes: the parts' classes.
@@ -348,6 +352,8 @@ final class IntersectionLexeme: ByteLexeme {
 /// Accepts the valid UTF-8 strings its inner lexeme rejects (used for "any key but the named ones").
 final class ComplementLexeme: ByteLexeme {
     private let inner: any ByteLexeme
+    /// The inner automaton's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { inner.exhausted }
     private let utf8: RegexLexeme
     /// Pairs (inner state or -1 once the inner is dead, UTF-8 validator state).
     private var states = LazyAutomaton<[Int32]>()
