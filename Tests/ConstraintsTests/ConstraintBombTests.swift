@@ -47,6 +47,31 @@ import Testing
         #expect(c.advance(bytes: [UInt8(ascii: "a")]) == 0)
     }
 
+    /// A chain of 10,000 nullable rules (`r0 ::= "a"? r1`, …): nullability was a fixed point with one
+    /// pass over every production per link (10^8 steps).
+    @Test func nullableRuleChainIsLinear() throws {
+        let n = 10_000
+        var source = ""
+        for i in 0..<n { source += "r\(i) ::= \"a\" r\(i + 1) | \"\"\n" }
+        source += "r\(n) ::= \"b\"\n"
+        let clock = ContinuousClock()
+        let start = clock.now
+        let grammar = try Grammar.parse(source, root: "r0")
+        #expect(clock.now - start < .seconds(2))
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.isAccepting)
+        #expect(c.advance(bytes: Array("aaa".utf8)) == 3)
+        #expect(c.isAccepting)
+    }
+
+    /// A production of 10,000 nullable lexemes: adding an item skipped over them recursively.
+    @Test func manyNullableLexemesInARow() throws {
+        let grammar = try Grammar.parse("root ::= " + String(repeating: "/a*/ ", count: 10_000) + "\"!\"")
+        var c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
+        #expect(c.advance(bytes: Array("aa!".utf8)) == 3)
+        #expect(c.isAccepting)
+    }
+
     /// Rules that double at each level (`a0 ::= a1 a1`, …) fold into an exponentially large regex;
     /// they stay rules instead.
     @Test func doublingRulesStayRules() throws {

@@ -4,8 +4,9 @@ import Testing
 
 /// The corpus of hostile regexes, grammars and schemas in `Tests/Fixtures/hostile/constraints`
 /// (`manifest.json` says each case's outcome): every case ends in its expected error or compiles
-/// and accepts and rejects its texts, each within `caseBudget` in a debug build.
-@Suite struct HostileConstraintCorpusTests {
+/// and accepts and rejects its texts, each within `caseBudget` in a debug build. Serialised, so a
+/// case's time is its own and not its neighbours'.
+@Suite(.serialized) struct HostileConstraintCorpusTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
         var kind: String
@@ -16,8 +17,9 @@ import Testing
         var testDescription: String { name }
     }
 
-    /// Well under the two seconds the issue allows a case in a debug build.
-    static let caseBudget = Duration.milliseconds(1500)
+    /// The two seconds the hardening issue allows a case in a debug build (all 39 cases together
+    /// took 0.9 s serialised; the margin is for a machine shared with other builds).
+    static let caseBudget = Duration.seconds(2)
     /// Masks checked along each accepted text (evenly spaced), besides its start and end.
     static let maskChecksPerText = 32
 

@@ -70,29 +70,41 @@ struct EarleyParser {
     }
 
     /// Adds an item to the set being built, expanding a lexeme's start and nullable lexemes.
+    /// A loop, not recursion, over a run of nullable lexemes: a production may hold thousands.
     private mutating func add(production: Int32, dot: Int32, origin: Int32) {
         let rhs = grammar.productions[Int(production)].rhs
-        var lexState: Int32 = -1
-        if Int(dot) < rhs.count, case .lexeme(let l) = rhs[Int(dot)] {
-            let lexeme = grammar.lexemes[Int(l)]
-            lexState = lexeme.startState
-            if lexeme.isAccepting(lexState) { add(production: production, dot: dot + 1, origin: origin) }
+        var dot = dot
+        while true {
+            var lexState: Int32 = -1
+            var nullable = false
+            if Int(dot) < rhs.count, case .lexeme(let l) = rhs[Int(dot)] {
+                let lexeme = grammar.lexemes[Int(l)]
+                lexState = lexeme.startState
+                nullable = lexeme.isAccepting(lexState)
+            }
+            // An item already present had its nullable successors added with it: stopping here
+            // keeps a run of n nullable lexemes O(n) per set rather than O(n²).
+            guard insert(Item(production: production, dot: dot, origin: origin, lexState: lexState)), nullable else { return }
+            dot += 1
         }
-        insert(Item(production: production, dot: dot, origin: origin, lexState: lexState))
     }
 
-    private mutating func insert(_ item: Item) {
+    /// - Returns: whether the item is new to the set.
+    @discardableResult
+    private mutating func insert(_ item: Item) -> Bool {
         let start = Int(setStarts[setStarts.count - 1])
         if !seenInUse {
             if items.count - start < Self.linearDedupLimit {
-                for i in start..<items.count where items[i] == item { return }
+                for i in start..<items.count where items[i] == item { return false }
                 items.append(item)
-                return
+                return true
             }
             seen.formUnion(items[start...])
             seenInUse = true
         }
-        if seen.insert(item).inserted { items.append(item) }
+        guard seen.insert(item).inserted else { return false }
+        items.append(item)
+        return true
     }
 
     /// Starts deduplication afresh for a new set.
