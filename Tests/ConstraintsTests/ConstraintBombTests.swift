@@ -186,6 +186,36 @@ import Testing
         #expect(c.failure == failure)
     }
 
+    /// The parser budget is far above what ordinary grammars need: with a hundredth of it, every
+    /// mask along an arithmetic expression and a JSON object, over a vocabulary of every 1- and
+    /// 2-byte printable string and every 3-byte string of arithmetic characters (14,000 tokens),
+    /// completes.
+    @Test func ordinaryGrammarsStayFarBelowTheParserBudget() throws {
+        let printable = (0x20...0x7E).map { UInt8($0) }
+        let arithmetic = Array(" 0123456789+-*/()".utf8)
+        var tokens = printable.map { [$0] } + printable.flatMap { a in printable.map { [a, $0] } }
+        tokens += arithmetic.flatMap { a in arithmetic.flatMap { b in arithmetic.map { [a, b, $0] } } }
+        let vocabulary = TokenVocabulary(tokenBytes: tokens + [[]], endOfSequence: [tokens.count])
+        let cases = [
+            ("root ::= expr\nexpr ::= expr [-+*/] space term | term\nterm ::= num | \"(\" space expr \")\" space\nnum ::= [0-9]+ space\nspace ::= [ ]*",
+             "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1)", false),
+            (#"{"type": "object", "properties": {"name": {"type": "string", "maxLength": 64}, "age": {"type": "integer", "minimum": 0}, "tags": {"type": "array", "items": {"enum": ["admin", "user"]}}}, "required": ["name"]}"#,
+             #"{"name": "Ada", "age": 36, "tags": ["admin", "user"]}"#, true),
+        ]
+        for (source, output, isSchema) in cases {
+            let grammar = isSchema ? try Grammar.jsonSchema(source) : try Grammar.parse(source)
+            var c = Constraint(grammar: grammar, vocabulary: vocabulary, parserWorkLimit: Constraint.maxParserWork / 100)
+            for b in output.utf8 {
+                let token = Int(b) - 0x20   // the one-byte tokens come first, from 0x20 on
+                let mask = c.mask()
+                let advanced = c.advance(token)
+                #expect(mask.contains(token) && advanced)
+            }
+            #expect(c.isAccepting)
+            #expect(c.failure == nil)
+        }
+    }
+
     /// A regex whose DFA is exponential (`(a|b)*a(a|b){20}`: 2^21 states) is determinised lazily;
     /// masks that visit more than `RegexLexeme.maxDFAStates` of them fail the constraint instead of
     /// growing without bound (each state is a 1 KB row).
