@@ -233,9 +233,9 @@ struct GrammarParser {
         guard let c = peek else { return atom }
         var lo = 0, hi: Int? = nil
         switch c {
-        case "*": position += 1
-        case "+": position += 1; lo = 1
-        case "?": position += 1; hi = 1
+        case "*", "+", "?":
+            position += 1
+            (lo, hi) = c.quantifierBounds!
         case "{":
             position += 1
             skipSpace(newlines: false)

@@ -277,8 +277,10 @@ final class JSONStringLexeme: ByteLexeme {
 /// Accepts a string exactly when every one of its parts does (the product automaton, built lazily).
 final class IntersectionLexeme: ByteLexeme {
     private let parts: [any ByteLexeme]
-    /// The first part's exhaustion (see `ByteLexeme`).
-    var exhausted: ConstraintError? { parts.lazy.compactMap(\.exhausted).first }
+    /// Its own exhaustion (the product grew past `RegexLexeme.maxDFAStates`), else the first
+    /// part's (see `ByteLexeme`).
+    var exhausted: ConstraintError? { productExhausted ?? parts.lazy.compactMap(\.exhausted).first }
+    private var productExhausted: ConstraintError?
     /// Each state is the parts' states.
     private var states = LazyAutomaton<[Int32]>()
     /// Mask classes: the parts' classes.
@@ -302,6 +304,15 @@ final class IntersectionLexeme: ByteLexeme {
                 return -1
             }
             out.append(n)
+        }
+        // The product of n automata can have the product of their sizes (`Grammar.phrases` with
+        // many phrases): the same bound as one regex's determinisation.
+        if states.state(of: out) == nil, states.count >= RegexLexeme.maxDFAStates {
+            if productExhausted == nil {
+                productExhausted = ConstraintError(.limitExceeded, at: "intersection", feature: "automaton size",
+                                                   "intersection of \(parts.count) automata too large: more than \(states.count) states (limit \(RegexLexeme.maxDFAStates), `RegexLexeme.maxDFAStates`); use fewer phrases or patterns")
+            }
+            return -1
         }
         let id = states.intern(out)
         states.record(state, byte, id)

@@ -63,16 +63,14 @@ struct RegexParser {
     private mutating func quantified(_ atom: RegexNode) throws(ConstraintError) -> RegexNode {
         guard let c = peek else { return atom }
         var minCount = 0, maxCount: Int? = nil
-        switch c {
-        case "*": position += 1
-        case "+": position += 1; minCount = 1
-        case "?": position += 1; maxCount = 1
-        case "{":
-            guard let (lo, hi, length) = boundedQuantifier() else { return atom }
+        if let bounds = c.quantifierBounds {
+            position += 1
+            (minCount, maxCount) = bounds
+        } else if c == "{", let (lo, hi, length) = boundedQuantifier() {
             position += length
             minCount = lo
             maxCount = hi
-        default:
+        } else {
             return atom
         }
         if case .startAnchor = atom { throw error(.invalidRegex, "nothing to repeat") }
@@ -312,6 +310,16 @@ struct RegexParser {
 }
 
 extension Unicode.Scalar {
+    /// The bounds of the one-character quantifiers `*`, `+`, `?` (regex and GBNF alike), or nil.
+    var quantifierBounds: (min: Int, max: Int?)? {
+        switch self {
+        case "*": return (0, nil)
+        case "+": return (1, nil)
+        case "?": return (0, 1)
+        default: return nil
+        }
+    }
+
     /// The value of a hexadecimal digit, or nil.
     var hexDigitValue: Int? {
         switch value {
