@@ -186,7 +186,7 @@ import Testing
         #expect(c.failure == failure)
     }
 
-    /// The parser budget is far above what ordinary grammars need: with a hundredth of it, every
+    /// The parser budget is far above what ordinary grammars need: with a tenth of it, every
     /// mask along an arithmetic expression and a JSON object, over a vocabulary of every 1- and
     /// 2-byte printable string and every 3-byte string of arithmetic characters (14,000 tokens),
     /// completes.
@@ -204,7 +204,7 @@ import Testing
         ]
         for (source, output, isSchema) in cases {
             let grammar = isSchema ? try Grammar.jsonSchema(source) : try Grammar.parse(source)
-            var c = Constraint(grammar: grammar, vocabulary: vocabulary, parserWorkLimit: Constraint.maxParserWork / 100)
+            var c = Constraint(grammar: grammar, vocabulary: vocabulary, parserWorkLimit: Constraint.maxParserWork / 10)
             for b in output.utf8 {
                 let token = Int(b) - 0x20   // the one-byte tokens come first, from 0x20 on
                 let mask = c.mask()

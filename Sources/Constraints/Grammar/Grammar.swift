@@ -85,9 +85,16 @@ public final class Grammar {
     /// The first lexeme that has run out of automaton states (see `ByteLexeme.exhausted`), if any:
     /// its transitions past the limit read as dead, so no mask from this grammar can be trusted.
     var exhaustedLexeme: ConstraintError? {
-        for l in lexemes { if let e = l.exhausted { return e } }
-        return nil
+        let events = LexemeExhaustion.events.load(ordering: .relaxed)
+        if events != exhaustionEventsChecked {
+            exhaustionEventsChecked = events
+            knownExhaustion = lexemes.lazy.compactMap(\.exhausted).first
+        }
+        return knownExhaustion
     }
+    /// `LexemeExhaustion.events` when the lexemes were last asked, and their answer.
+    private var exhaustionEventsChecked = -1
+    private var knownExhaustion: ConstraintError?
 
     /// The augmented start rule.
     var startRule: Int32 { productions[0].lhs }

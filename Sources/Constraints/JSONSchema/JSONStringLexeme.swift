@@ -311,6 +311,7 @@ final class IntersectionLexeme: ByteLexeme {
             if productExhausted == nil {
                 productExhausted = ConstraintError(.limitExceeded, at: "intersection", feature: "automaton size",
                                                    "intersection of \(parts.count) automata too large: more than \(states.count) states (limit \(RegexLexeme.maxDFAStates), `RegexLexeme.maxDFAStates`); use fewer phrases or patterns")
+                LexemeExhaustion.record()
             }
             return -1
         }

@@ -165,6 +165,7 @@ public final class RegexLexeme: ByteLexeme {
                 exhausted = ConstraintError(
                     .limitExceeded, at: "regex", feature: "automaton size",
                     "regex too large: more than \(dfa.count) states after determinisation (limit \(stateLimit) states, \(Self.maxDFAKeyEntries) NFA-state entries; `RegexLexeme.maxDFAStates`): patterns such as (a|b)*a(a|b){20} need a state per combination of positions; simplify the pattern")
+                LexemeExhaustion.record()
             }
             return -1
         }
