@@ -82,9 +82,15 @@ public struct ConstraintFilter: Sendable {
         }
         let tree = try input.trees("tree").first ?? TokenTree()
         let generated = input.history.tokens[input.history.promptCount...]
+        // A budget the constraint ran out of (docs/constraints.md, limits) ends the run with its
+        // reason, not as a forbidden token or a dead end.
+        func stopped() -> OperatorError? {
+            state.constraint.failure.map { OperatorError(.invalidParameter, at: $0.location, "the constraint stopped: \($0.message)") }
+        }
         return try compiled.lock.withLock { _ in
-            try state.sync(generated: generated)
+            do { try state.sync(generated: generated) } catch { throw stopped() ?? error }
             let filtered = state.filter(tree, forcedLimit: forcedLimit)
+            if let failure = stopped() { throw failure }
             if let root = filtered.allowedNext?.first, let mask = root, mask.allowedCount == 0 {
                 throw OperatorError(.invalidTree, at: "output token \(generated.count)",
                                     "the constraint allows no token after the output so far (a dead end in its grammar)")
