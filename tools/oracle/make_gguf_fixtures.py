@@ -39,6 +39,10 @@ CASES = [
     ("llama-f16.gguf", "llama-f16-sharded", "llama", "F16", "tokens"),
     ("llama-bf16.gguf", "llama-bf16", "llama", "BF16", "tokens"),
     ("qwen2-bias-f32.gguf", "qwen2-bias", "qwen2", "F32", "vocab_size"),
+    # Q/K/V biases under the llama converter: the Q and K biases are permuted like the weights.
+    ("qwen2-bias-as-llama-f32.gguf", "qwen2-bias", "llama", "F32", "vocab_size"),
+    # head_dim (32) differs from hidden / heads (16): read from llama.attention.key_length.
+    ("llama-head-dim-f32.gguf", "llama-head-dim", "llama", "F32", "tokens"),
 ]
 
 

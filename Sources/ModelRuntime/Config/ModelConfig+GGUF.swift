@@ -58,7 +58,7 @@ extension ModelConfig {
             throw fail(k + "attention.head_count_kv", "\(headCount) query heads are not a multiple of \(kvHeadCount) key/value heads")
         }
         headDim = try positive(k + "attention.key_length") ?? hidden / heads
-        guard headDim % 2 == 0 else { throw fail(k + "attention.key_length", "head size \(headDim) must be even for rotary embeddings") }
+        guard headDim > 0, headDim % 2 == 0 else { throw fail(k + "attention.key_length", "head size \(headDim) must be positive and even for rotary embeddings") }
         if let valueLength = try positive(k + "attention.value_length"), valueLength != headDim {
             throw fail(k + "attention.value_length", "\(valueLength) differs from the key length \(headDim); decograph needs equal sizes")
         }

@@ -101,13 +101,7 @@ final class GGUFFile: @unchecked Sendable {
         var metadata: [String: GGUFValue] = [:]
         var keyOffsets: [String: Int] = [:]
         for index in 0..<pairCount {
-            let start = r.offset
-            r.context = "metadata pair #\(index)"
-            let key = try r.string("key")
-            r.context = "key '\(key)'"
-            guard keyOffsets[key] == nil else {
-                throw r.error(at: start, "duplicate key (first at byte \(keyOffsets[key]!))")
-            }
+            let (key, start) = try r.recordName(section: "metadata pair #\(index)", kind: "key", seen: keyOffsets)
             let type = try r.valueType("value type")
             metadata[key] = try r.value(type, depth: 0)
             keyOffsets[key] = start
@@ -129,15 +123,9 @@ final class GGUFFile: @unchecked Sendable {
         }
         var infos: [Info] = []
         infos.reserveCapacity(tensorCount)
-        var infoIndex: [String: Int] = [:]
+        var infoOffsets: [String: Int] = [:]
         for index in 0..<tensorCount {
-            let start = r.offset
-            r.context = "tensor #\(index)"
-            let name = try r.string("name")
-            r.context = "tensor '\(name)'"
-            guard infoIndex[name] == nil else {
-                throw r.error(at: start, "duplicate tensor name (first at byte \(infos[infoIndex[name]!].infoOffset))")
-            }
+            let (name, start) = try r.recordName(section: "tensor #\(index)", kind: "tensor", seen: infoOffsets)
             let dimCount = try r.u32("dimension count")
             guard dimCount <= Self.maxDimensions else {
                 throw r.error(at: r.offset - 4, "\(dimCount) dimensions; ggml tensors have at most \(Self.maxDimensions)")
@@ -169,7 +157,7 @@ final class GGUFFile: @unchecked Sendable {
             guard offset <= UInt64(Int.max), Int(offset) % alignment == 0 else {
                 throw r.error(at: offsetAt, "data offset \(offset) is not a multiple of the alignment \(alignment)")
             }
-            infoIndex[name] = infos.count
+            infoOffsets[name] = start
             infos.append(Info(name: name, type: type, dims: dims, byteCount: bytes, relativeOffset: Int(offset), infoOffset: start))
         }
 
@@ -269,6 +257,17 @@ private struct Reader {
             throw error(at: at + 8, "\(what) is not valid UTF-8")
         }
         return s
+    }
+
+    /// Reads the name opening a metadata pair or tensor info, makes it the context of later
+    /// errors, and refuses a name `seen` before (names map to their record's offset).
+    mutating func recordName(section: String, kind: String, seen: [String: Int]) throws -> (name: String, start: Int) {
+        let start = offset
+        context = section
+        let name = try string("\(kind) name")
+        context = "\(kind) '\(name)'"
+        if let first = seen[name] { throw error(at: start, "duplicate \(kind) name (first at byte \(first))") }
+        return (name, start)
     }
 
     mutating func valueType(_ what: String) throws -> GGUFValueType {
