@@ -215,6 +215,8 @@ import Kernels
         Damage("duplicate tensor", ["tensor 'output_norm.weight'", "duplicate tensor name"]) { $0.tensors[1].name = "output_norm.weight" },
         Damage("5 dimensions", ["tensor 'output_norm.weight'", "5 dimensions"]) { $0.tensors[0].dims = [1, 1, 1, 1, 1] },
         Damage("dimensions overflow", ["tensor 'output_norm.weight'", "overflow"]) { $0.tensors[0].dims = [1 << 40, 1 << 40] },
+        // 2^62 elements fit an Int; their 2^64 bytes do not.
+        Damage("byte size overflow", ["tensor 'output_norm.weight'", "more bytes than an address holds"]) { $0.tensors[0].dims = [1 << 62] },
         Damage("unknown ggml type", ["tensor 'output_norm.weight'", "unknown ggml type 99"]) { $0.tensors[0].type = 99 },
         // 4 elements, but Q8_0 blocks hold 32.
         Damage("row not whole blocks", ["tensor 'output_norm.weight'", "Q8_0 blocks of 32"]) { $0.tensors[0].type = GGMLType.q8_0.rawValue },
