@@ -288,6 +288,18 @@ import Kernels
         #expect(error?.message.contains("byte ") == true)
     }
 
+    /// Tensors of blocks past `block_count` are refused, not silently dropped.
+    @Test func layersBeyondBlockCountAreRefused() throws {
+        var b = GGUFBuilder.minimal()
+        b.tensors.append(.init(name: "blk.1.attn_norm.weight", dims: [4], type: 0, offset: 160))
+        b.data += [UInt8](repeating: 0, count: 16)
+        let file = try GGUFFile(path: try Self.write(b.bytes()))
+        let weights = GGUFWeights(file: file, config: try ModelConfig(gguf: file))
+        let error = #expect(throws: RuntimeError.self) { try weights.checkNoLayers(beyond: 1) }
+        #expect(error?.message.contains("block_count is 1") == true && error?.message.contains("'blk.1.attn_norm.weight'") == true)
+        #expect(throws: Never.self) { try weights.checkNoLayers(beyond: 2) }
+    }
+
     @Test func missingAndMalformedMetadata() throws {
         var b = GGUFBuilder.minimal()
         b.pairs.removeAll { GGUFBuilder.key(of: $0) == "llama.block_count" }

@@ -54,6 +54,28 @@ final class GGUFWeights: WeightSource, @unchecked Sendable {
         "mlp.down_proj": "ffn_down",
     ]
 
+    /// Tensor names a message lists before summarising the rest as a count.
+    static let namesShown = 3
+
+    /// Refuses tensors of layers the metadata does not declare (`blk.{i}.…` with
+    /// i ≥ `<arch>.block_count`), which would otherwise be dropped without a word.
+    /// - Parameter layerCount: the metadata's block count.
+    /// - Throws: `RuntimeError.tensorMismatch` naming the first such tensors.
+    func checkNoLayers(beyond layerCount: Int) throws {
+        let prefix = "blk."
+        var beyond: [(layer: Int, name: String)] = []
+        for name in file.tensorNames where name.hasPrefix(prefix) {
+            if let layer = Int(name.dropFirst(prefix.count).prefix { $0 != "." }), layer >= layerCount {
+                beyond.append((layer, name))
+            }
+        }
+        guard !beyond.isEmpty else { return }
+        beyond.sort { ($0.layer, $0.name) < ($1.layer, $1.name) }
+        let shown = beyond.prefix(Self.namesShown).map { "'\($0.name)'" }.joined(separator: ", ")
+        let more = beyond.count > Self.namesShown ? " and \(beyond.count - Self.namesShown) more" : ""
+        throw RuntimeError(.tensorMismatch, "\(file.path): holds tensors of layers the metadata does not declare (block_count is \(layerCount), the file has layers up to \(beyond.last!.layer)): \(shown)\(more)")
+    }
+
     func contains(_ name: String) -> Bool { Self.ggufName(name).map { file.tensors[$0] != nil } ?? false }
 
     /// The tensor behind an HF name, with the shape the config implies and a type decograph runs.
