@@ -3,7 +3,7 @@
 public enum GraphLanguage {
     /// Fields of an entry of `models`.
     public static let modelFields: [ParameterSpec] = [
-        ParameterSpec("path", .string, doc: "Directory with config.json, safetensors weights and tokenizer.json, relative to the graph file."),
+        ParameterSpec("path", .string, doc: "Directory with config.json, safetensors weights and tokenizer.json, or a GGUF file (weights and configuration; no tokenizer yet), relative to the graph file."),
         ParameterSpec("activations", .enumeration(["auto", "f32", "bf16"]), default: .string("auto"),
                       doc: "What products with bf16 weights read: f32 (exact; logits match transformers to 1e-4) or bf16 (rounded, as llama.cpp does for bf16 tensors; AVX-512 BF16 dot products, half the cost of verifying drafts); auto picks bf16 for bf16 weights on a CPU with AVX-512 BF16, f32 otherwise. f16 and f32 weights are unaffected."),
         ParameterSpec("kv_cache_mb", .int, default: .int(defaultKVCacheMiB), range: .atLeast(1),

@@ -36,9 +36,10 @@ public final class Model: @unchecked Sendable {
     /// Default KV-cache limit: 1 GiB, about 23k tokens of a 1.1B GQA model.
     public static let defaultKVCacheBytes = 1 << 30
 
-    /// Loads a Hugging Face model directory (config.json + safetensors, single or sharded).
+    /// Loads a Hugging Face model directory (config.json + safetensors, single or sharded), or
+    /// a GGUF file when `directory` names a file (see `init(gguf:)`).
     /// - Parameters:
-    ///   - directory: the model directory.
+    ///   - directory: the model directory, or a `.gguf` file.
     ///   - kvCacheBytes: memory limit of the KV cache.
     ///   - pool: compute threads.
     ///   - activations: what products with bf16 weights read as activations (`auto`: bf16 where
@@ -46,6 +47,11 @@ public final class Model: @unchecked Sendable {
     /// - Throws: `RuntimeError` naming the file and tensor at fault.
     public convenience init(directory: String, kvCacheBytes: Int = defaultKVCacheBytes, pool: ComputePool = .shared,
                             activations: ActivationPrecision = .auto) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            try self.init(gguf: directory, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)
+            return
+        }
         let config = try ModelConfig(contentsOf: directory + "/config.json")
         let weights = try ModelWeights(directory: directory)
         try self.init(config: config, weights: weights, storage: weights, name: directory,
