@@ -132,113 +132,131 @@ void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *key
 /*
  * One source for every instruction set: 16-lane vectors of the compiler's vector extension, which
  * a function's target attribute lowers to one zmm (AVX-512), two ymm (AVX2) or four xmm (the
- * portable SSE2 baseline). A tile is CAUSAL_TILE consecutive slots; CAUSAL_ROWS query rows (a
- * row: one query position and one head of the group) are scored against it together, so each
- * transposed key row loaded from L1 feeds four multiply-adds.
+ * portable SSE2 baseline). A lane is a query row (one query position, one head of the group): the
+ * job's queries are transposed once, so the scores of 16 rows against one key are one vector built
+ * from d multiply-adds with the key's features broadcast, four keys at a time, and the online
+ * softmax (running max, rescale, sum) runs lane-wise with no horizontal reduction. The weighted
+ * sum of values goes row by row, four rows at a time, each value row loaded once for the four.
  */
-#define CAUSAL_TILE 16
-#define CAUSAL_ROWS 4
+#define CAUSAL_TILE 16 /* slots per tile */
+#define CAUSAL_LANES 16 /* query rows per vector */
+#define CAUSAL_KEYS 4 /* keys scored together */
+#define CAUSAL_ROWS 4 /* rows accumulated together in the value sum */
+typedef float vf16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
 /* The helpers taking vf16 arguments are always inlined, so no call ever passes one under an ABI
  * the caller does not share. */
 #pragma clang diagnostic ignored "-Wpsabi"
-typedef float vf16 __attribute__((vector_size(64), aligned(4)));
-typedef int32_t vi16 __attribute__((vector_size(64), aligned(4)));
+
+#define VSELECT(mask, a, b) ((vf16)(((vi16)(a) & (mask)) | ((vi16)(b) & ~(mask))))
 
 #define CAUSAL_PATH(NAME, TARGET, EXP16)                                                                          \
-    /* Lane reductions by halving (8, 4, 2, 1 lanes apart). */                                                  \
-    INLINE TARGET float NAME##_max(vf16 v) {                                                                     \
-        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)); \
-        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3)); \
-        v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1)); \
-        return v[0] > v[1] ? v[0] : v[1];                                                                         \
-    }                                                                                                             \
-    INLINE TARGET float NAME##_sum(vf16 v) {                                                                     \
-        v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);                   \
-        v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);                         \
-        v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);                         \
-        return v[0] + v[1];                                                                                       \
-    }                                                                                                             \
     static TARGET void NAME(const float *q, size_t q_stride, size_t n, size_t G, size_t d, const float *keys,   \
                             const float *values, const int32_t *table, size_t block_size, size_t kv_heads,        \
                             size_t kv_head, size_t first, size_t window, float scale, float *out,                 \
                             size_t out_stride, float *scratch) {                                                  \
-        size_t R = n * G, nv = d / CAUSAL_TILE;                                                                   \
-        vf16 *kt = (vf16 *)scratch; /* d rows of one tile's keys, transposed */                                   \
-        float *mrow = scratch + d * CAUSAL_TILE, *lrow = mrow + R;                                                \
+        size_t R = n * G, groups = (R + CAUSAL_LANES - 1) / CAUSAL_LANES, nv = d / CAUSAL_LANES;                  \
+        vf16 *qt = (vf16 *)scratch;            /* groups × d: feature c of the group's 16 rows */                  \
+        vf16 *mrow = qt + groups * d;          /* running max per row */                                          \
+        vf16 *lrow = mrow + groups;            /* running sum per row */                                          \
+        vi16 *posv = (vi16 *)(lrow + groups);  /* row positions (-1 past the last row) */                        \
+        vi16 *lov = posv + groups;             /* first visible slot per row */                                   \
+        float *pt = (float *)(lov + groups);   /* one tile's weights, key-major: pt[j * 16 + lane] */            \
+        float *ct = pt + CAUSAL_TILE * CAUSAL_LANES; /* one tile's rescale factors per lane */                    \
+        const vf16 neg = (vf16){0} - __builtin_inff();                                                            \
         vi16 iota;                                                                                                \
-        for (int j = 0; j < CAUSAL_TILE; j++) iota[j] = j;                                                        \
-        for (size_t r = 0; r < R; r++) {                                                                          \
-            mrow[r] = -__builtin_inff();                                                                          \
-            lrow[r] = 0;                                                                                          \
-            memset(out + (r / G) * out_stride + (r % G) * d, 0, d * sizeof(float));                               \
+        for (int t = 0; t < CAUSAL_LANES; t++) iota[t] = t;                                                       \
+        for (size_t gi = 0; gi < groups; gi++) {                                                                  \
+            mrow[gi] = neg;                                                                                       \
+            lrow[gi] = (vf16){0};                                                                                 \
+            for (int t = 0; t < CAUSAL_LANES; t++) {                                                              \
+                size_t r = gi * CAUSAL_LANES + t;                                                                 \
+                size_t pos = first + r / G;                                                                       \
+                posv[gi][t] = r < R ? (int32_t)pos : -1;                                                          \
+                lov[gi][t] = r < R && window && pos + 1 > window ? (int32_t)(pos + 1 - window) : 0;              \
+                const float *qr = q + (r / G) * q_stride + (r % G) * d;                                           \
+                for (size_t c = 0; c < d; c++) qt[gi * d + c][t] = r < R ? qr[c] * scale : 0;                     \
+            }                                                                                                     \
         }                                                                                                         \
+        for (size_t r = 0; r < R; r++) memset(out + (r / G) * out_stride + (r % G) * d, 0, d * sizeof(float));   \
         size_t last = first + n - 1;                                                                              \
         size_t lowest = window && first + 1 > window ? first + 1 - window : 0;                                    \
         for (size_t k0 = lowest / CAUSAL_TILE * CAUSAL_TILE; k0 <= last; k0 += CAUSAL_TILE) {                     \
             size_t kc = last + 1 - k0 < CAUSAL_TILE ? last + 1 - k0 : CAUSAL_TILE;                                \
-            const float *vrow[CAUSAL_TILE];                                                                       \
+            const float *krow[CAUSAL_TILE], *vrow[CAUSAL_TILE];                                                   \
             for (size_t j = 0; j < CAUSAL_TILE; j++) {                                                            \
-                size_t slot = k0 + (j < kc ? j : 0);                                                              \
-                const float *kp = slot_row(keys, table, block_size, kv_heads, kv_head, d, (int32_t)slot);         \
-                vrow[j] = slot_row(values, table, block_size, kv_heads, kv_head, d, (int32_t)slot);              \
-                for (size_t c = 0; c < d; c++) kt[c][j] = kp[c];                                                  \
+                int32_t slot = (int32_t)(k0 + (j < kc ? j : 0));                                                  \
+                krow[j] = slot_row(keys, table, block_size, kv_heads, kv_head, d, slot);                          \
+                vrow[j] = slot_row(values, table, block_size, kv_heads, kv_head, d, slot);                        \
             }                                                                                                     \
-            /* Rows that see some slot of this tile: position >= k0, and inside the window. */                   \
-            size_t i0 = k0 > first ? k0 - first : 0, i1 = n;                                                      \
-            if (window && k0 + kc - 1 + window - first < n) i1 = k0 + kc - 1 + window - first;                    \
-            for (size_t r0 = i0 * G; r0 < i1 * G; r0 += CAUSAL_ROWS) {                                            \
-                size_t rn = i1 * G - r0 < CAUSAL_ROWS ? i1 * G - r0 : CAUSAL_ROWS;                                \
-                const float *qp[CAUSAL_ROWS];                                                                     \
-                float *op[CAUSAL_ROWS];                                                                           \
-                for (size_t t = 0; t < CAUSAL_ROWS; t++) {                                                        \
-                    size_t r = r0 + (t < rn ? t : 0);                                                             \
-                    qp[t] = q + (r / G) * q_stride + (r % G) * d;                                                 \
-                    op[t] = out + (r / G) * out_stride + (r % G) * d;                                             \
+            for (size_t gi = 0; gi < groups; gi++) {                                                              \
+                /* Skip groups none of whose rows sees a slot of this tile. */                                    \
+                int32_t top = -1, bottom = INT32_MAX;                                                             \
+                for (int t = 0; t < CAUSAL_LANES; t++) {                                                          \
+                    if (posv[gi][t] > top) top = posv[gi][t];                                                     \
+                    if (posv[gi][t] >= 0 && lov[gi][t] < bottom) bottom = lov[gi][t];                             \
                 }                                                                                                 \
-                vf16 s[CAUSAL_ROWS] = {0};                                                                        \
-                for (size_t c = 0; c < d; c++) {                                                                  \
-                    vf16 k = kt[c];                                                                               \
-                    for (size_t t = 0; t < CAUSAL_ROWS; t++) s[t] += qp[t][c] * k;                                \
-                }                                                                                                 \
-                float p[CAUSAL_ROWS][CAUSAL_TILE], corr[CAUSAL_ROWS];                                             \
-                for (size_t t = 0; t < CAUSAL_ROWS; t++) {                                                        \
-                    size_t r = r0 + t;                                                                            \
-                    corr[t] = 1;                                                                                  \
-                    if (t >= rn) {                                                                                \
-                        *(vf16 *)p[t] = (vf16){0};                                                                \
-                        continue;                                                                                 \
+                if (top < (int32_t)k0 || bottom > (int32_t)(k0 + kc - 1)) continue;                               \
+                vf16 s[CAUSAL_TILE];                                                                              \
+                const vf16 *qg = qt + gi * d;                                                                     \
+                for (size_t j = 0; j < CAUSAL_TILE; j += CAUSAL_KEYS) {                                           \
+                    vf16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                                  \
+                    const float *k0p = krow[j], *k1p = krow[j + 1], *k2p = krow[j + 2], *k3p = krow[j + 3];       \
+                    for (size_t c = 0; c < d; c++) {                                                              \
+                        vf16 qv = qg[c];                                                                          \
+                        a0 += k0p[c] * qv;                                                                        \
+                        a1 += k1p[c] * qv;                                                                        \
+                        a2 += k2p[c] * qv;                                                                        \
+                        a3 += k3p[c] * qv;                                                                        \
                     }                                                                                             \
-                    size_t pos = first + r / G;                                                                   \
-                    size_t lo = window && pos + 1 > window ? pos + 1 - window : 0;                                \
-                    vi16 kpos = iota + (int32_t)(k0 - lo);                                                        \
-                    /* visible: lo <= k0 + j <= pos and j < kc */                                                \
-                    vi16 ok = (kpos >= 0) & (iota <= (int32_t)(pos - k0)) & (iota < (int32_t)kc);                 \
-                    vf16 sc = s[t] * scale;                                                                       \
-                    vf16 neg = (vf16){0} - __builtin_inff();                                                      \
-                    vi16 bits = ((vi16)sc & ok) | ((vi16)neg & ~ok);                                              \
-                    sc = (vf16)bits;                                                                              \
-                    float m_old = mrow[r], m_new = NAME##_max(sc);                                                \
-                    if (m_new < m_old) m_new = m_old;                                                             \
-                    corr[t] = m_old == -__builtin_inff() ? 0 : expf(m_old - m_new);                               \
-                    vf16 e = EXP16(sc - m_new);                                                                   \
-                    e = (vf16)((vi16)e & ok);                                                                     \
-                    lrow[r] = lrow[r] * corr[t] + NAME##_sum(e);                                                  \
-                    mrow[r] = m_new;                                                                              \
-                    *(vf16 *)p[t] = e;                                                                            \
+                    s[j] = a0; s[j + 1] = a1; s[j + 2] = a2; s[j + 3] = a3;                                       \
                 }                                                                                                 \
-                for (size_t c = 0; c < nv; c++) {                                                                 \
-                    vf16 acc[CAUSAL_ROWS];                                                                        \
-                    for (size_t t = 0; t < CAUSAL_ROWS; t++) acc[t] = *(const vf16 *)(op[t] + c * CAUSAL_TILE) * corr[t]; \
-                    for (size_t j = 0; j < kc; j++) {                                                             \
-                        vf16 v = *(const vf16 *)(vrow[j] + c * CAUSAL_TILE);                                      \
-                        for (size_t t = 0; t < CAUSAL_ROWS; t++) acc[t] += p[t][j] * v;                           \
+                vf16 m_old = mrow[gi], m_new = m_old;                                                             \
+                vi16 ok[CAUSAL_TILE];                                                                             \
+                for (size_t j = 0; j < CAUSAL_TILE; j++) {                                                        \
+                    int32_t slot = (int32_t)(k0 + j);                                                             \
+                    ok[j] = (lov[gi] <= slot) & (posv[gi] >= slot) & (vi16){0} - (int32_t)(j < kc);               \
+                    s[j] = VSELECT(ok[j], s[j], neg);                                                             \
+                    m_new = __builtin_elementwise_max(m_new, s[j]);                                               \
+                }                                                                                                 \
+                /* Lanes that have seen no slot yet keep m = -inf: no rescale, weights 0. */                      \
+                vi16 seen = m_new > neg;                                                                          \
+                vf16 base = VSELECT(seen, m_new, (vf16){0});                                                      \
+                vf16 corr = VSELECT(m_old > neg, EXP16(m_old - base), (vf16){0} + 1.0f);                          \
+                vf16 sum = lrow[gi] * corr;                                                                       \
+                for (size_t j = 0; j < CAUSAL_TILE; j++) {                                                        \
+                    vf16 e = VSELECT(ok[j], EXP16(s[j] - base), (vf16){0});                                       \
+                    sum += e;                                                                                     \
+                    *(vf16 *)(pt + j * CAUSAL_LANES) = e;                                                         \
+                }                                                                                                 \
+                lrow[gi] = sum;                                                                                   \
+                mrow[gi] = m_new;                                                                                 \
+                *(vf16 *)ct = corr;                                                                               \
+                size_t rows = R - gi * CAUSAL_LANES < CAUSAL_LANES ? R - gi * CAUSAL_LANES : CAUSAL_LANES;        \
+                for (size_t t0 = 0; t0 < rows; t0 += CAUSAL_ROWS) {                                               \
+                    size_t rn = rows - t0 < CAUSAL_ROWS ? rows - t0 : CAUSAL_ROWS;                                \
+                    float *op[CAUSAL_ROWS];                                                                       \
+                    for (size_t u = 0; u < CAUSAL_ROWS; u++) {                                                    \
+                        size_t r = gi * CAUSAL_LANES + t0 + (u < rn ? u : 0);                                     \
+                        op[u] = out + (r / G) * out_stride + (r % G) * d;                                         \
                     }                                                                                             \
-                    for (size_t t = 0; t < rn; t++) *(vf16 *)(op[t] + c * CAUSAL_TILE) = acc[t];                  \
+                    for (size_t c = 0; c < nv; c++) {                                                             \
+                        vf16 acc[CAUSAL_ROWS];                                                                    \
+                        for (size_t u = 0; u < CAUSAL_ROWS; u++)                                                  \
+                            acc[u] = *(const vf16 *)(op[u] + c * CAUSAL_LANES) * ct[t0 + u];                      \
+                        for (size_t j = 0; j < kc; j++) {                                                         \
+                            vf16 v = *(const vf16 *)(vrow[j] + c * CAUSAL_LANES);                                 \
+                            const float *pj = pt + j * CAUSAL_LANES + t0;                                         \
+                            for (size_t u = 0; u < CAUSAL_ROWS; u++) acc[u] += pj[u] * v;                         \
+                        }                                                                                         \
+                        for (size_t u = 0; u < rn; u++) *(vf16 *)(op[u] + c * CAUSAL_LANES) = acc[u];             \
+                    }                                                                                             \
                 }                                                                                                 \
             }                                                                                                     \
         }                                                                                                         \
         for (size_t r = 0; r < R; r++) {                                                                          \
-            float inv = 1.0f / lrow[r], *o = out + (r / G) * out_stride + (r % G) * d;                            \
+            float inv = 1.0f / lrow[r / CAUSAL_LANES][r % CAUSAL_LANES];                                          \
+            float *o = out + (r / G) * out_stride + (r % G) * d;                                                  \
             for (size_t c = 0; c < d; c++) o[c] *= inv;                                                           \
         }                                                                                                         \
     }
@@ -260,8 +278,10 @@ CAUSAL_PATH(causal_256, T256, exp16_256)
 CAUSAL_PATH(causal_portable, , exp16_portable)
 
 size_t dg_attend_causal_scratch(size_t first, size_t n, size_t G, size_t d) {
-    /* Heads the tile does not divide go one query at a time through dg_attend_isa (scores of the run). */
-    return d % CAUSAL_TILE == 0 ? d * CAUSAL_TILE + 2 * n * G : G * (first + n);
+    /* Heads the vector does not divide go one query at a time through dg_attend_isa (scores of the run). */
+    size_t groups = (n * G + CAUSAL_LANES - 1) / CAUSAL_LANES;
+    return d % CAUSAL_LANES == 0 ? groups * CAUSAL_LANES * (d + 4) + CAUSAL_TILE * CAUSAL_LANES + CAUSAL_LANES
+                                 : G * (first + n);
 }
 
 void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, size_t G, size_t d,
@@ -269,8 +289,8 @@ void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, si
                           size_t kv_heads, size_t kv_head, size_t first, size_t window, float scale, float *out,
                           size_t out_stride, float *scratch) {
     if (n == 0) return;
-    if (d % CAUSAL_TILE != 0) {
-        /* Heads whose width is not a multiple of the tile: one query at a time over its run. */
+    if (d % CAUSAL_LANES != 0) {
+        /* Heads whose width is not a multiple of the vector: one query at a time over its run. */
         for (size_t i = 0; i < n; i++) {
             size_t pos = first + i, lo = window && pos + 1 > window ? pos + 1 - window : 0;
             dg_attend_isa(isa, q + i * q_stride, G, d, keys, values, table, block_size, kv_heads, kv_head, lo,
