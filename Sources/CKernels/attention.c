@@ -8,9 +8,9 @@
  *   query and the slots, in order, so a token decoded alone and the same token verified inside a
  *   chain or tree get bitwise-identical outputs.
  * - dg_attend_causal_isa, a run of consecutive query positions (a prompt chunk) over every earlier
- *   slot, tile by tile with an online softmax (flash attention's rescaling): each key tile is
- *   transposed once and read from L1 by every query row, so the work is the attention's own
- *   multiply-adds, and nothing per query grows with the context but its scores.
+ *   slot, tile by tile with an online softmax (flash attention's rescaling), query rows in vector
+ *   lanes: the work is the attention's own multiply-adds, and nothing per query grows with the
+ *   context.
  *
  * The cache is paged: slot s of a sequence lives in block table[s / block_size], at row
  * s % block_size, and a row holds kv_heads × d floats. The result for a token depends only on its

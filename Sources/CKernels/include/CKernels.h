@@ -77,8 +77,9 @@ void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *key
 /* Causal attention of n consecutive query positions first, first+1, …, first+n-1 (whose keys and
  * values are already in the cache) for the G query heads of `kv_head`: query i sees slots
  * max(0, first+i-window+1) … first+i (window 0: from slot 0). Query i's G heads start at
- * q + i*q_stride and are written at out + i*out_stride. Tiles of 16 slots with an online softmax:
- * O(tile) work space, no per-query list. scratch: dg_attend_causal_scratch(first, n, G, d) floats. */
+ * q + i*q_stride and are written at out + i*out_stride. Tiles of 16 slots with an online softmax,
+ * query rows in vector lanes: work space O(n·G·d), no per-query list of slots.
+ * scratch: dg_attend_causal_scratch(first, n, G, d) floats. */
 void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, size_t G, size_t d,
                           const float *keys, const float *values, const int32_t *table, size_t block_size,
                           size_t kv_heads, size_t kv_head, size_t first, size_t window, float scale, float *out,
