@@ -16,8 +16,9 @@
  * row, activation row) walks its groups in order into its own accumulator, so decode and
  * verification rows are bitwise identical.
  *
- * Tile: one weight row × 4 activation rows; a group is unpacked once for the 4 rows. The weight row
- * (≤ 5.5 KB for K = 8192) stays in L1 for further activation tiles, so memory sees it once.
+ * Tile: a weight row is unpacked once (int8 quants and per-group scales, into per-thread scratch
+ * of 1.4 × K bytes, in L1 for K ≤ 16384), then multiplied by 4 activation rows at a time; memory
+ * sees each weight row once per call whatever M is.
  *
  * AVX-512 VNNI (vpdpbusd) is not written: the host these kernels were developed and measured on
  * has AVX2 only, and a path nobody here can run is not kept. AVX-512 CPUs run the AVX2 code.
@@ -27,6 +28,7 @@
 #include <math.h>
 #include <float.h>
 #include <string.h>
+#include <stdlib.h>
 
 /* Elements per group (and per block of the 32-formats), per K-quant super-block. */
 #define QG 32
@@ -213,30 +215,58 @@ void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_
 
 /* ---------------------------------------------------------------- products */
 
-/* Activation rows per tile: each group is unpacked once for this many rows. */
+/* Activation rows per tile (accumulators held in registers). */
 #define QMB 4
+
+/* Per-thread scratch for one weight row unpacked: its quants as int8 and its groups' scales. A row
+ * is unpacked once and then read from L1 by every activation tile, so the bit-twiddling costs the
+ * same at M = 32 as at M = 1. */
+static __thread int8_t *row_quants = NULL;
+static __thread group_scale *row_scales = NULL;
+static __thread size_t row_capacity = 0;
+
+static int reserve_row(size_t ng) {
+    if (ng <= row_capacity) return 1;
+    free(row_quants);
+    free(row_scales);
+    row_quants = aligned_alloc(64, (ng * QG + 63) / 64 * 64);
+    row_scales = malloc(ng * sizeof(group_scale));
+    row_capacity = row_quants && row_scales ? ng : 0;
+    return row_capacity != 0;
+}
+
+INLINE int has_min(int dt) { return dt == DG_Q4_1 || dt == DG_Q5_1 || dt == DG_Q4_K || dt == DG_Q5_K; }
+
+/* Y for activation rows m0 … m0+MB-1 of one unpacked weight row. */
+INLINE void tile_portable(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
+                          const dg_q8_block *X, float *Y, size_t ldy) {
+    float acc[QMB] = {0}, accm[QMB] = {0};
+    for (size_t g = 0; g < ng; g++) {
+        const int8_t *w = q + g * QG;
+        for (int i = 0; i < MB; i++) {
+            const dg_q8_block *x = X + i * ng + g;
+            int32_t lo = 0, hi = 0;
+            for (int l = 0; l < 16; l++) lo += w[l] * x->q[l];
+            for (int l = 16; l < QG; l++) hi += w[l] * x->q[l];
+            acc[i] += (sc[g].d * x->d) * (float)(lo * sc[g].s0 + hi * sc[g].s1);
+            if (has_min(dt)) accm[i] += sc[g].m * x->s;
+        }
+    }
+    for (int i = 0; i < MB; i++) Y[i * ldy] = acc[i] + accm[i];
+}
 
 static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
-    int8_t q[QG];
+    if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
         const uint8_t *row = W + n * rb;
+        for (size_t g = 0; g < ng; g++) {
+            row_scales[g] = group_scale_portable(dt, row, g);
+            unpack_portable(dt, row, g, row_quants + g * QG);
+        }
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             size_t mb = M - m0 < QMB ? M - m0 : QMB;
-            float acc[QMB] = {0}, accm[QMB] = {0};
-            for (size_t g = 0; g < ng; g++) {
-                group_scale s = group_scale_portable(dt, row, g);
-                unpack_portable(dt, row, g, q);
-                for (size_t i = 0; i < mb; i++) {
-                    const dg_q8_block *x = XQ + (m0 + i) * ng + g;
-                    int32_t lo = 0, hi = 0;
-                    for (int l = 0; l < 16; l++) lo += q[l] * x->q[l];
-                    for (int l = 16; l < QG; l++) hi += q[l] * x->q[l];
-                    acc[i] += (s.d * x->d) * (float)(lo * s.s0 + hi * s.s1);
-                    accm[i] += s.m * x->s;
-                }
-            }
-            for (size_t i = 0; i < mb; i++) Y[(m0 + i) * ldy + n] = acc[i] + accm[i];
+            tile_portable(dt, (int)mb, row_quants, row_scales, ng, XQ + m0 * ng, Y + m0 * ldy + n, ldy);
         }
     }
 }
@@ -301,27 +331,44 @@ INLINE T256 __m256i dot256(__m256i w, __m256i x, __m256i factors) {
     return _mm256_madd_epi16(pairs, factors);
 }
 
+INLINE T256 void tile_256(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
+                          const dg_q8_block *X, float *Y, size_t ldy) {
+    __m256 acc[QMB];
+    float accm[QMB] = {0};
+    for (int i = 0; i < MB; i++) acc[i] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (size_t g = 0; g < ng; g++) {
+        __m256i w = _mm256_load_si256((const __m256i *)(q + g * QG));
+        __m256i factors = dt == DG_Q6_K ? _mm256_set_m128i(_mm_set1_epi16(sc[g].s1), _mm_set1_epi16(sc[g].s0)) : ones;
+        for (int i = 0; i < MB; i++) {
+            const dg_q8_block *x = X + i * ng + g;
+            __m256i dot = dot256(w, _mm256_loadu_si256((const __m256i *)x->q), factors);
+            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sc[g].d * x->d), acc[i]);
+            if (has_min(dt)) accm[i] += sc[g].m * x->s;
+        }
+    }
+    for (int i = 0; i < MB; i++) Y[i * ldy] = hsum256(acc[i]) + accm[i];
+}
+
 INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
+    if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
         const uint8_t *row = W + n * rb;
+        for (size_t g = 0; g < ng; g++) {
+            row_scales[g] = group_scale_256(dt, row, g);
+            _mm256_store_si256((__m256i *)(row_quants + g * QG), unpack256(dt, row, g));
+        }
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
-            size_t mb = M - m0 < QMB ? M - m0 : QMB;
-            __m256 acc[QMB];
-            float accm[QMB] = {0};
-            for (int i = 0; i < QMB; i++) acc[i] = _mm256_setzero_ps();
-            for (size_t g = 0; g < ng; g++) {
-                group_scale s = group_scale_256(dt, row, g);
-                __m256i w = unpack256(dt, row, g);
-                __m256i factors = _mm256_set_m128i(_mm_set1_epi16(s.s1), _mm_set1_epi16(s.s0));
-                for (size_t i = 0; i < mb; i++) {
-                    const dg_q8_block *x = XQ + (m0 + i) * ng + g;
-                    __m256i dot = dot256(w, _mm256_loadu_si256((const __m256i *)x->q), factors);
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(s.d * x->d), acc[i]);
-                    accm[i] += s.m * x->s;
-                }
+            const dg_q8_block *X = XQ + m0 * ng;
+            float *y = Y + m0 * ldy + n;
+            /* Constant tile heights, so the accumulators stay in registers. */
+            switch (M - m0 < QMB ? M - m0 : QMB) {
+            case 1: tile_256(dt, 1, row_quants, row_scales, ng, X, y, ldy); break;
+            case 2: tile_256(dt, 2, row_quants, row_scales, ng, X, y, ldy); break;
+            case 3: tile_256(dt, 3, row_quants, row_scales, ng, X, y, ldy); break;
+            default: tile_256(dt, 4, row_quants, row_scales, ng, X, y, ldy); break;
             }
-            for (size_t i = 0; i < mb; i++) Y[(m0 + i) * ldy + n] = hsum256(acc[i]) + accm[i];
         }
     }
 }

@@ -327,3 +327,46 @@ import CKernels
         }
     }
 }
+
+/// Against the `gguf` Python package (llama.cpp's own Python reading of the formats):
+/// Tests/Fixtures/quant/gguf_blocks.json, written by tools/oracle/make_quant_fixtures.py.
+@Suite struct QuantizedGGUFOracleTests {
+    struct Entry: Decodable {
+        var ggml_type: UInt32
+        var blocks: String
+        var values: [Double]
+        var inputs: [Double]?
+        var quantized: String?
+    }
+
+    static let entries: [String: Entry] = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        let file = url.appendingPathComponent("Fixtures/quant/gguf_blocks.json")
+        struct Root: Decodable { var types: [String: Entry] }
+        guard let data = try? Data(contentsOf: file), let root = try? JSONDecoder().decode(Root.self, from: data) else { return [:] }
+        return root.types
+    }()
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+    }
+
+    @Test(arguments: QuantizedMatMulTests.quantized)
+    func dequantizationMatchesGGUF(_ t: DType) throws {
+        let entry = try #require(Self.entries[t.description], "no fixture for \(t)")
+        #expect(DType(ggmlType: entry.ggml_type) == t)
+        let values = QuantizedMatMulTests.dequantized(t, Self.bytes(entry.blocks), count: entry.values.count)
+        #expect(values == entry.values.map { Float($0) }, "\(t)")
+    }
+
+    /// Q8_0 … Q5_1: the reference quantizer writes the bytes ggml's quantize_row_*_ref writes.
+    @Test(arguments: QuantizedMatMulTests.quantized.filter { $0.blockElements == 32 })
+    func quantizationMatchesGGUF(_ t: DType) throws {
+        let entry = try #require(Self.entries[t.description])
+        let inputs = try #require(entry.inputs).map { Float($0) }
+        #expect(QuantizedMatMulTests.Quantized(t, inputs).bytes == Self.bytes(try #require(entry.quantized)), "\(t)")
+    }
+}
