@@ -74,15 +74,8 @@ size_t dg_block_elements(int dt) {
 
 INLINE int is_k_quant(int dt) { return dt == DG_Q4_K || dt == DG_Q5_K || dt == DG_Q6_K; }
 
-/* First byte of group g of a row, and the group's index inside its super-block (0 for 32-formats). */
-INLINE const uint8_t *group_block(int dt, const uint8_t *row, size_t g, int *sub) {
-    if (is_k_quant(dt)) {
-        *sub = (int)(g % GROUPS_PER_SUPER);
-        return row + (g / GROUPS_PER_SUPER) * dg_block_bytes(dt);
-    }
-    *sub = 0;
-    return row + g * dg_block_bytes(dt);
-}
+/* Groups of 32 per block. */
+INLINE int groups_per_block(int dt) { return is_k_quant(dt) ? GROUPS_PER_SUPER : 1; }
 
 INLINE uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 INLINE uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -103,46 +96,54 @@ INLINE void k_scale_min(const uint8_t *s, int j, int *scale, int *min) {
 
 typedef struct { float d, m; int16_t s0, s1; } group_scale;
 
-/* The scales of group g; `H2F` widens an f16 (portable or F16C). */
+/* The scales of every group of the block at b (1, or 8 for a K-quant super-block, whose f16
+ * fields are widened once for its 8 groups); `H2F` widens an f16 (portable or F16C). */
 #define DEFINE_GROUP_SCALE(NAME, ATTR, H2F)                                                          \
-    INLINE ATTR group_scale NAME(int dt, const uint8_t *row, size_t g) {                           \
-        int j;                                                                                      \
-        const uint8_t *b = group_block(dt, row, g, &j);                                             \
-        group_scale s = {H2F(rd16(b)), 0, 1, 1};                                                    \
+    INLINE ATTR void NAME(int dt, const uint8_t *b, group_scale *out) {                            \
         switch (dt) {                                                                               \
-        case DG_Q4_1: case DG_Q5_1: s.m = H2F(rd16(b + 2)); break;                                  \
+        case DG_Q4_1: case DG_Q5_1:                                                                 \
+            *out = (group_scale){H2F(rd16(b)), H2F(rd16(b + 2)), 1, 1};                             \
+            break;                                                                                  \
         case DG_Q4_K: case DG_Q5_K: {                                                               \
-            int sc, mn;                                                                             \
-            k_scale_min(b + K_SCALES, j, &sc, &mn);                                                 \
-            s.m = -H2F(rd16(b + 2)) * (float)mn;                                                    \
-            s.d *= (float)sc;                                                                       \
+            float d = H2F(rd16(b)), dmin = H2F(rd16(b + 2));                                        \
+            for (int j = 0; j < GROUPS_PER_SUPER; j++) {                                            \
+                int sc, mn;                                                                         \
+                k_scale_min(b + K_SCALES, j, &sc, &mn);                                             \
+                out[j] = (group_scale){d * (float)sc, -dmin * (float)mn, 1, 1};                     \
+            }                                                                                       \
             break;                                                                                  \
         }                                                                                           \
         case DG_Q6_K: {                                                                             \
             const int8_t *sc = (const int8_t *)(b + Q6_K_SCALES);                                   \
-            s.d = H2F(rd16(b + Q6_K_D));                                                            \
-            s.s0 = sc[2 * j];                                                                       \
-            s.s1 = sc[2 * j + 1];                                                                   \
+            float d = H2F(rd16(b + Q6_K_D));                                                        \
+            for (int j = 0; j < GROUPS_PER_SUPER; j++)                                              \
+                out[j] = (group_scale){d, 0, sc[2 * j], sc[2 * j + 1]};                             \
             break;                                                                                  \
         }                                                                                           \
-        default: break;                                                                             \
+        default:                                                                                    \
+            *out = (group_scale){H2F(rd16(b)), 0, 1, 1};                                            \
+            break;                                                                                  \
         }                                                                                           \
-        return s;                                                                                   \
     }
 
 DEFINE_GROUP_SCALE(group_scale_portable, , f16_to_f32)
 
-/* The 32 quants of group g as signed integers (offsets of the symmetric formats removed). */
-INLINE void unpack_portable(int dt, const uint8_t *row, size_t g, int8_t q[QG]) {
-    int j;
-    const uint8_t *b = group_block(dt, row, g, &j);
+/* Whether the kernels keep a type's quants as stored (unsigned, offset not removed: the offset is
+ * folded into the group's m, so vpmaddubsw takes the weights as its unsigned operand with no
+ * sign fix-up). Q8_0 is signed as stored; Q6_K's offset would need per-half activation sums. */
+INLINE int kernel_unsigned(int dt) { return dt != DG_Q8_0 && dt != DG_Q6_K; }
+INLINE int kernel_has_min(int dt) { return kernel_unsigned(dt); }
+
+/* The 32 quants of group j of the block at b, offsets of the symmetric formats removed (signed)
+ * unless `raw` (then as stored). */
+INLINE void unpack_portable(int dt, const uint8_t *b, int j, int8_t q[QG], int raw) {
     switch (dt) {
     case DG_Q8_0:
         memcpy(q, b + 2, QG);
         break;
     case DG_Q4_0: case DG_Q4_1: { /* low nibbles: elements 0–15, high nibbles: 16–31 */
         const uint8_t *qs = b + (dt == DG_Q4_0 ? 2 : 4);
-        int off = dt == DG_Q4_0 ? 8 : 0;
+        int off = dt == DG_Q4_0 && !raw ? 8 : 0;
         for (int l = 0; l < 16; l++) {
             q[l] = (int8_t)((qs[l] & 0x0F) - off);
             q[l + 16] = (int8_t)((qs[l] >> 4) - off);
@@ -152,7 +153,7 @@ INLINE void unpack_portable(int dt, const uint8_t *row, size_t g, int8_t q[QG]) 
     case DG_Q5_0: case DG_Q5_1: { /* as Q4_0, plus bit l of the little-endian qh word as bit 4 */
         uint32_t qh = rd32(b + (dt == DG_Q5_0 ? 2 : 4));
         const uint8_t *qs = b + (dt == DG_Q5_0 ? 6 : 8);
-        int off = dt == DG_Q5_0 ? 16 : 0;
+        int off = dt == DG_Q5_0 && !raw ? 16 : 0;
         for (int l = 0; l < 16; l++) {
             q[l] = (int8_t)(((qs[l] & 0x0F) | (((qh >> l) & 1) << 4)) - off);
             q[l + 16] = (int8_t)(((qs[l] >> 4) | (((qh >> (l + 16)) & 1) << 4)) - off);
@@ -182,12 +183,16 @@ INLINE void unpack_portable(int dt, const uint8_t *row, size_t g, int8_t q[QG]) 
 }
 
 void dg_dequantize(int dt, const void *src, float *dst, size_t count) {
-    const uint8_t *row = src;
+    size_t bb = dg_block_bytes(dt), gpb = (size_t)groups_per_block(dt);
     int8_t q[QG];
-    for (size_t g = 0; g < count / QG; g++) {
-        group_scale s = group_scale_portable(dt, row, g);
-        unpack_portable(dt, row, g, q);
-        for (int l = 0; l < QG; l++) dst[g * QG + l] = s.d * (float)(q[l] * (l < 16 ? s.s0 : s.s1)) + s.m;
+    group_scale s[GROUPS_PER_SUPER];
+    for (size_t i = 0; i < count / QG / gpb; i++) {
+        const uint8_t *b = (const uint8_t *)src + i * bb;
+        group_scale_portable(dt, b, s);
+        for (size_t j = 0; j < gpb; j++, dst += QG) {
+            unpack_portable(dt, b, (int)j, q, 0);
+            for (int l = 0; l < QG; l++) dst[l] = s[j].d * (float)(q[l] * (l < 16 ? s[j].s0 : s[j].s1)) + s[j].m;
+        }
     }
 }
 
@@ -235,7 +240,10 @@ static int reserve_row(size_t ng) {
     return row_capacity != 0;
 }
 
-INLINE int has_min(int dt) { return dt == DG_Q4_1 || dt == DG_Q5_1 || dt == DG_Q4_K || dt == DG_Q5_K; }
+/* The kernels' scales of one block: Q4_0's and Q5_0's offset folded into m (w = d·q − 8d). */
+INLINE void fold_offset(int dt, group_scale *s) {
+    if (dt == DG_Q4_0 || dt == DG_Q5_0) s->m = -(float)(dt == DG_Q4_0 ? 8 : 16) * s->d;
+}
 
 /* Y for activation rows m0 … m0+MB-1 of one unpacked weight row. */
 INLINE void tile_portable(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
@@ -249,7 +257,7 @@ INLINE void tile_portable(int dt, int MB, const int8_t *q, const group_scale *sc
             for (int l = 0; l < 16; l++) lo += w[l] * x->q[l];
             for (int l = 16; l < QG; l++) hi += w[l] * x->q[l];
             acc[i] += (sc[g].d * x->d) * (float)(lo * sc[g].s0 + hi * sc[g].s1);
-            if (has_min(dt)) accm[i] += sc[g].m * x->s;
+            if (kernel_has_min(dt)) accm[i] += sc[g].m * x->s;
         }
     }
     for (int i = 0; i < MB; i++) Y[i * ldy] = acc[i] + accm[i];
@@ -259,10 +267,12 @@ static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, si
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
-        const uint8_t *row = W + n * rb;
-        for (size_t g = 0; g < ng; g++) {
-            row_scales[g] = group_scale_portable(dt, row, g);
-            unpack_portable(dt, row, g, row_quants + g * QG);
+        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+        for (size_t g = 0; g < ng; g += gpb) {
+            const uint8_t *b = W + n * rb + g / gpb * bb;
+            group_scale_portable(dt, b, row_scales + g);
+            fold_offset(dt, row_scales + g);
+            for (size_t j = 0; j < gpb; j++) unpack_portable(dt, b, (int)j, row_quants + (g + j) * QG, 1);
         }
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             size_t mb = M - m0 < QMB ? M - m0 : QMB;
@@ -283,21 +293,18 @@ INLINE T256 __m256i bytes_from_bits(uint32_t bits) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
-/* unpack_portable in one register. */
-INLINE T256 __m256i unpack256(int dt, const uint8_t *row, size_t g) {
-    int j;
-    const uint8_t *b = group_block(dt, row, g, &j);
+/* unpack_portable(…, raw = kernel_unsigned(dt)) in one register. */
+INLINE T256 __m256i unpack256(int dt, const uint8_t *b, int j) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
     switch (dt) {
     case DG_Q8_0:
         return _mm256_loadu_si256((const __m256i *)(b + 2));
     case DG_Q4_0: case DG_Q4_1: case DG_Q5_0: case DG_Q5_1: {
-        int five = dt == DG_Q5_0 || dt == DG_Q5_1, sym = dt == DG_Q4_0 || dt == DG_Q5_0;
+        int five = dt == DG_Q5_0 || dt == DG_Q5_1;
         const uint8_t *qs = b + (dt == DG_Q4_0 ? 2 : dt == DG_Q4_1 ? 4 : dt == DG_Q5_0 ? 6 : 8);
         __m128i t = _mm_loadu_si128((const __m128i *)qs);
         __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), low4);
         if (five) v = _mm256_or_si256(v, _mm256_and_si256(bytes_from_bits(rd32(b + (dt == DG_Q5_0 ? 2 : 4))), bit4));
-        if (sym) v = _mm256_sub_epi8(v, _mm256_set1_epi8(five ? 16 : 8));
         return v;
     }
     case DG_Q4_K: case DG_Q5_K: {
@@ -325,9 +332,11 @@ INLINE T256 __m256i unpack256(int dt, const uint8_t *row, size_t g) {
 }
 
 /* Σ over 4-element quads of w·x, each half (elements 0–15, 16–31) times its factor, in 8 int32
- * lanes: |w| as unsigned times x with w's sign (vpmaddubsw cannot saturate: 2·128·127 < 2^15). */
-INLINE T256 __m256i dot256(__m256i w, __m256i x, __m256i factors) {
-    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+ * lanes. Unsigned w (≤ 31) goes straight into vpmaddubsw; signed w as |w| times x with w's sign.
+ * vpmaddubsw cannot saturate: 2·128·127 < 2^15. */
+INLINE T256 __m256i dot256(int dt, __m256i w, __m256i x, __m256i factors) {
+    __m256i pairs = kernel_unsigned(dt) ? _mm256_maddubs_epi16(w, x)
+                                        : _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
     return _mm256_madd_epi16(pairs, factors);
 }
 
@@ -342,9 +351,9 @@ INLINE T256 void tile_256(int dt, int MB, const int8_t *q, const group_scale *sc
         __m256i factors = dt == DG_Q6_K ? _mm256_set_m128i(_mm_set1_epi16(sc[g].s1), _mm_set1_epi16(sc[g].s0)) : ones;
         for (int i = 0; i < MB; i++) {
             const dg_q8_block *x = X + i * ng + g;
-            __m256i dot = dot256(w, _mm256_loadu_si256((const __m256i *)x->q), factors);
+            __m256i dot = dot256(dt, w, _mm256_loadu_si256((const __m256i *)x->q), factors);
             acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sc[g].d * x->d), acc[i]);
-            if (has_min(dt)) accm[i] += sc[g].m * x->s;
+            if (kernel_has_min(dt)) accm[i] += sc[g].m * x->s;
         }
     }
     for (int i = 0; i < MB; i++) Y[i * ldy] = hsum256(acc[i]) + accm[i];
@@ -354,10 +363,13 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
-        const uint8_t *row = W + n * rb;
-        for (size_t g = 0; g < ng; g++) {
-            row_scales[g] = group_scale_256(dt, row, g);
-            _mm256_store_si256((__m256i *)(row_quants + g * QG), unpack256(dt, row, g));
+        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+        for (size_t g = 0; g < ng; g += gpb) {
+            const uint8_t *b = W + n * rb + g / gpb * bb;
+            group_scale_256(dt, b, row_scales + g);
+            fold_offset(dt, row_scales + g);
+            for (size_t j = 0; j < gpb; j++)
+                _mm256_store_si256((__m256i *)(row_quants + (g + j) * QG), unpack256(dt, b, (int)j));
         }
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             const dg_q8_block *X = XQ + m0 * ng;
