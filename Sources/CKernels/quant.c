@@ -340,27 +340,67 @@ INLINE T256 __m256i dot256(int dt, __m256i w, __m256i x, __m256i factors) {
     return _mm256_madd_epi16(pairs, factors);
 }
 
+/* Group g of one weight row (quants w, scales s) into the accumulators of MB activation rows. */
+INLINE T256 void step256(int dt, int MB, __m256i w, const group_scale *s, const dg_q8_block *X, size_t ng,
+                         size_t g, __m256 acc[QMB], float accm[QMB]) {
+    __m256i factors = dt == DG_Q6_K ? _mm256_set_m128i(_mm_set1_epi16(s->s1), _mm_set1_epi16(s->s0))
+                                    : _mm256_set1_epi16(1);
+    for (int i = 0; i < MB; i++) {
+        const dg_q8_block *x = X + i * ng + g;
+        __m256i dot = dot256(dt, w, _mm256_loadu_si256((const __m256i *)x->q), factors);
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(s->d * x->d), acc[i]);
+        if (kernel_has_min(dt)) accm[i] += s->m * x->s;
+    }
+}
+
+/* Stores the MB row sums (the same lane tree for every tile). */
+INLINE T256 void finish256(int MB, const __m256 acc[QMB], const float accm[QMB], float *Y, size_t ldy) {
+    for (int i = 0; i < MB; i++) Y[i * ldy] = hsum256(acc[i]) + accm[i];
+}
+
+/* MB activation rows against a weight row unpacked into scratch (M > QMB: several tiles). */
 INLINE T256 void tile_256(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
                           const dg_q8_block *X, float *Y, size_t ldy) {
     __m256 acc[QMB];
     float accm[QMB] = {0};
     for (int i = 0; i < MB; i++) acc[i] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (size_t g = 0; g < ng; g++) {
-        __m256i w = _mm256_load_si256((const __m256i *)(q + g * QG));
-        __m256i factors = dt == DG_Q6_K ? _mm256_set_m128i(_mm_set1_epi16(sc[g].s1), _mm_set1_epi16(sc[g].s0)) : ones;
-        for (int i = 0; i < MB; i++) {
-            const dg_q8_block *x = X + i * ng + g;
-            __m256i dot = dot256(dt, w, _mm256_loadu_si256((const __m256i *)x->q), factors);
-            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sc[g].d * x->d), acc[i]);
-            if (kernel_has_min(dt)) accm[i] += sc[g].m * x->s;
-        }
+    for (size_t g = 0; g < ng; g++)
+        step256(dt, MB, _mm256_load_si256((const __m256i *)(q + g * QG)), sc + g, X, ng, g, acc, accm);
+    finish256(MB, acc, accm, Y, ldy);
+}
+
+/* M ≤ QMB: one tile, so each group is unpacked straight into registers (no scratch round trip);
+ * the same operations in the same order as tile_256, so rows match bitwise across M. */
+INLINE T256 void row_fused_256(int dt, int MB, const uint8_t *row, size_t ng, const dg_q8_block *X,
+                               float *Y, size_t ldy) {
+    __m256 acc[QMB];
+    float accm[QMB] = {0};
+    group_scale sc[GROUPS_PER_SUPER];
+    for (int i = 0; i < MB; i++) acc[i] = _mm256_setzero_ps();
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+    for (size_t g = 0; g < ng; g += gpb) {
+        const uint8_t *b = row + g / gpb * bb;
+        group_scale_256(dt, b, sc);
+        fold_offset(dt, sc);
+        for (size_t j = 0; j < gpb; j++) step256(dt, MB, unpack256(dt, b, (int)j), sc + j, X, ng, g + j, acc, accm);
     }
-    for (int i = 0; i < MB; i++) Y[i * ldy] = hsum256(acc[i]) + accm[i];
+    finish256(MB, acc, accm, Y, ldy);
 }
 
 INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
+    if (M <= QMB) {
+        /* Constant tile heights, so the accumulators stay in registers. */
+        for (size_t n = n0; n < n1; n++) {
+            switch (M) {
+            case 1: row_fused_256(dt, 1, W + n * rb, ng, XQ, Y + n, ldy); break;
+            case 2: row_fused_256(dt, 2, W + n * rb, ng, XQ, Y + n, ldy); break;
+            case 3: row_fused_256(dt, 3, W + n * rb, ng, XQ, Y + n, ldy); break;
+            default: row_fused_256(dt, 4, W + n * rb, ng, XQ, Y + n, ldy); break;
+            }
+        }
+        return;
+    }
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
         size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
@@ -374,7 +414,6 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             const dg_q8_block *X = XQ + m0 * ng;
             float *y = Y + m0 * ldy + n;
-            /* Constant tile heights, so the accumulators stay in registers. */
             switch (M - m0 < QMB ? M - m0 : QMB) {
             case 1: tile_256(dt, 1, row_quants, row_scales, ng, X, y, ldy); break;
             case 2: tile_256(dt, 2, row_quants, row_scales, ng, X, y, ldy); break;
