@@ -245,6 +245,23 @@ INLINE void fold_offset(int dt, group_scale *s) {
     if (dt == DG_Q4_0 || dt == DG_Q5_0) s->m = -(float)(dt == DG_Q4_0 ? 8 : 16) * s->d;
 }
 
+/* One weight row into the per-thread scratch (reserve_row first): the kernels' scales of every
+ * group (SCALES, then the offset folded) and its quants as stored (STORE_GROUP(dt, block, j, dst)). */
+#define DEFINE_UNPACK_ROW(NAME, ATTR, SCALES, STORE_GROUP)                                            \
+    INLINE ATTR void NAME(int dt, const uint8_t *row, size_t ng) {                                 \
+        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);                         \
+        for (size_t g = 0; g < ng; g += gpb) {                                                      \
+            const uint8_t *b = row + g / gpb * bb;                                                  \
+            SCALES(dt, b, row_scales + g);                                                          \
+            fold_offset(dt, row_scales + g);                                                        \
+            for (size_t j = 0; j < gpb; j++) STORE_GROUP(dt, b, (int)j, row_quants + (g + j) * QG); \
+        }                                                                                           \
+    }
+
+INLINE void store_group_portable(int dt, const uint8_t *b, int j, int8_t *dst) { unpack_portable(dt, b, j, dst, 1); }
+
+DEFINE_UNPACK_ROW(unpack_row_portable, , group_scale_portable, store_group_portable)
+
 /* Y for activation rows m0 … m0+MB-1 of one unpacked weight row. */
 INLINE void tile_portable(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
                           const dg_q8_block *X, float *Y, size_t ldy) {
@@ -267,13 +284,7 @@ static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, si
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
-        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
-        for (size_t g = 0; g < ng; g += gpb) {
-            const uint8_t *b = W + n * rb + g / gpb * bb;
-            group_scale_portable(dt, b, row_scales + g);
-            fold_offset(dt, row_scales + g);
-            for (size_t j = 0; j < gpb; j++) unpack_portable(dt, b, (int)j, row_quants + (g + j) * QG, 1);
-        }
+        unpack_row_portable(dt, W + n * rb, ng);
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             size_t mb = M - m0 < QMB ? M - m0 : QMB;
             tile_portable(dt, (int)mb, row_quants, row_scales, ng, XQ + m0 * ng, Y + m0 * ldy + n, ldy);
@@ -340,6 +351,11 @@ INLINE T256 __m256i dot256(int dt, __m256i w, __m256i x, __m256i factors) {
     return _mm256_madd_epi16(pairs, factors);
 }
 
+INLINE T256 void store_group_256(int dt, const uint8_t *b, int j, int8_t *dst) {
+    _mm256_store_si256((__m256i *)dst, unpack256(dt, b, j));
+}
+DEFINE_UNPACK_ROW(unpack_row_256, T256, group_scale_256, store_group_256)
+
 /* Group g of one weight row (quants w, scales s) into the accumulators of MB activation rows. */
 INLINE T256 void step256(int dt, int MB, __m256i w, const group_scale *s, const dg_q8_block *X, size_t ng,
                          size_t g, __m256 acc[QMB], float accm[QMB]) {
@@ -403,14 +419,7 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
     }
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
-        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
-        for (size_t g = 0; g < ng; g += gpb) {
-            const uint8_t *b = W + n * rb + g / gpb * bb;
-            group_scale_256(dt, b, row_scales + g);
-            fold_offset(dt, row_scales + g);
-            for (size_t j = 0; j < gpb; j++)
-                _mm256_store_si256((__m256i *)(row_quants + (g + j) * QG), unpack256(dt, b, (int)j));
-        }
+        unpack_row_256(dt, W + n * rb, ng);
         for (size_t m0 = 0; m0 < M; m0 += QMB) {
             const dg_q8_block *X = XQ + m0 * ng;
             float *y = Y + m0 * ldy + n;
