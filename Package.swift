@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimisedSwift),
         // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
         .target(name: "Tokenization", dependencies: ["Support"]),
-        .target(name: "ModelRuntime", dependencies: ["Kernels"], swiftSettings: optimisedSwift),
+        .target(name: "ModelRuntime", dependencies: ["Kernels", "Support"], swiftSettings: optimisedSwift),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"], swiftSettings: optimisedSwift),
         // LMDB n-gram → continuation statistics: build, merge, query, learn, draft (docs/ngram-store.md).
@@ -42,7 +42,8 @@ let package = Package(
         // The op library: one file per op (spec + step behaviour) over the decoding algorithms.
         .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization", "Constraints", "NGramStore"]),
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
-        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels", "Constraints", "NGramStore"]),
+        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels", "Constraints", "NGramStore",
+                                               "Support"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
                                                      "NGramStore", "Graph", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),

@@ -80,12 +80,13 @@ public struct GraphCompiler: Sendable {
         checker.checkAliases()
         let limits = FieldChecker(document.limits?.fields ?? [], table: GraphLanguage.limitFields, owner: "'limits'",
                                   at: document.limits?.location ?? document.start)
-        diagnostics += limits.diagnostics
         let output = checker.checkOutput(document)
         let stages = checker.schedule()
         let properties = stages.map { checker.checkProperties(stages: $0) }
-        // One mistake, one message: the checker says nothing more where the expander reported one.
-        diagnostics += checker.diagnostics.filter { !expander.flat.suppressed.contains($0.location) }
+        // One mistake, one message: the checker says nothing more where the expander reported one,
+        // or where the YAML itself was refused (a tagged value is not also a value of the wrong type).
+        let reported = expander.flat.suppressed.union((parseDiagnostics + expander.diagnostics).filter { $0.severity == .error }.map(\.location))
+        diagnostics += (limits.diagnostics + checker.diagnostics).filter { !reported.contains($0.location) }
         // "Unused" is only trustworthy once every edge was understood.
         if !diagnostics.containsErrors, let output {
             checker.diagnostics = []
@@ -98,6 +99,10 @@ public struct GraphCompiler: Sendable {
         }
         let plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
                                       output: output, limits: limits.values)
+        // The ops' own checks run last: they read the lowered plan (defaults, resolved names,
+        // properties), which only a graph free of the errors above has.
+        let refused = checker.validate(plan)
+        guard refused.isEmpty else { return Compilation(plan: nil, diagnostics: (diagnostics + refused).normalized()) }
         return Compilation(plan: plan, diagnostics: diagnostics)
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// A Hugging Face tokenizer loaded from `tokenizer.json` (+ `tokenizer_config.json`), producing
 /// exactly the ids and text of the `tokenizers` library for the supported components: the BPE
-/// model (byte-level and SentencePiece-style with byte fallback), the NFC/NFD/NFKC/NFKD,
+/// model (byte-level and SentencePiece-style with byte fallback), the Unigram model (with byte
+/// fallback), the NFC/NFD/NFKC/NFKD,
 /// Lowercase, Strip, Prepend, Replace and Sequence normalizers, the ByteLevel, Split, Metaspace,
 /// Digits, Punctuation, Whitespace, WhitespaceSplit and Sequence pre-tokenizers, the
 /// TemplateProcessing, Bert/Roberta, ByteLevel and Sequence post-processors, the ByteLevel,
@@ -13,7 +14,7 @@ import Foundation
 /// Immutable after loading and safe to share between threads; the BPE word cache inside is
 /// guarded by a mutex (a thread that finds it busy uses a private cache for that call).
 public final class Tokenizer: Sendable {
-    let model: BPEModel
+    let model: TokenModel
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let fastScanner: PatternScanner?
@@ -78,10 +79,8 @@ public final class Tokenizer: Sendable {
         self.decoder = decoder
         if case .byteLevel = decoder { decoderIsByteLevelOnly = true } else { decoderIsByteLevelOnly = false }
 
-        let modelJSON = try json.required("model")
-        let modelType = try modelJSON.member("type")?.string() ?? (try modelJSON.member("merges") != nil ? "BPE" : "unknown")
-        guard modelType == "BPE" else { throw modelJSON.unsupported("model", modelType) }
-        model = try BPEModel(json: modelJSON, byteLevel: preTokenizer?.containsByteLevel ?? false)
+        model = try TokenModel(json: try json.required("model"), byteLevel: preTokenizer?.containsByteLevel ?? false)
+        let vocabulary = model.vocabulary
 
         var added: [AddedToken] = []
         for entry in try json.member("added_tokens")?.array() ?? [] { added.append(try AddedToken(json: entry)) }
@@ -96,8 +95,8 @@ public final class Tokenizer: Sendable {
 
         var processor = try json.member("post_processor").map { try PostProcessor(json: $0) }?.surroundings ?? ([], [])
 
-        let size = max(model.idToToken.count, (added.map { Int($0.id) }.max() ?? -1) + 1)
-        let idLimit = BPEModel.idLimit(entries: model.tokenToID.count + added.count)
+        let size = max(vocabulary.idToToken.count, (added.map { Int($0.id) }.max() ?? -1) + 1)
+        let idLimit = Vocabulary.idLimit(entries: vocabulary.count + added.count)
         guard size <= idLimit else {
             throw TokenizerError(.malformed, file: json.file, jsonPath: "$.added_tokens",
                                  "added token id \(size - 1) is far beyond the vocabulary (ids must be below \(idLimit))")
@@ -112,14 +111,12 @@ public final class Tokenizer: Sendable {
         var ids: [String: Int32?] = [:]
         var addBOS: Bool?, addEOS: Bool?
         if let config {
-            let modelTokens = model.tokenToID
             let addedTokens = added
             func lookup(_ key: String) throws -> Int32? {
                 guard let v = try config.member(key) else { return nil }
                 let name: String = try (v.raw is String) ? v.string() : v.string("content")
-                if let t = addedTokens.first(where: { $0.content == name }) { return t.id }
-                if let id = modelTokens[name] { return id }
-                throw v.error("token '\(name)' is not in the vocabulary")
+                if let id = Self.tokenID(name, added: addedTokens, vocabulary: vocabulary) { return id }
+                throw v.error("token \(name.debugDescription) is not in the vocabulary")
             }
             for key in ["bos_token", "eos_token", "pad_token"] { ids[key] = try lookup(key) }
             addBOS = try config.member("add_bos_token")?.bool()
@@ -144,7 +141,7 @@ public final class Tokenizer: Sendable {
 
         // `tokenizers` gives a normalized added token's normalized form as its token string.
         var strings = [String?](repeating: nil, count: size)
-        for id in 0..<model.idToToken.count { strings[id] = model.idToToken[id] }
+        for id in 0..<vocabulary.idToToken.count { strings[id] = vocabulary.idToToken[id] }
         for t in added {
             strings[Int(t.id)] = t.normalized
                 ? String(decoding: normalizer?.apply(Array(t.content.utf8)) ?? Array(t.content.utf8), as: UTF8.self)
@@ -160,7 +157,7 @@ public final class Tokenizer: Sendable {
 
     /// Two FNV-1a 64-bit hashes (different offsets) over ids, token strings, merges and added
     /// tokens with their flags.
-    private static func fingerprint(model: BPEModel, added: [AddedToken]) -> String {
+    private static func fingerprint(model: TokenModel, added: [AddedToken]) -> String {
         var h1: UInt64 = 0xcbf2_9ce4_8422_2325, h2: UInt64 = 0x6c62_272e_07bb_0142
         func feed(_ bytes: some Sequence<UInt8>) {
             for b in bytes {
@@ -169,12 +166,13 @@ public final class Tokenizer: Sendable {
             }
         }
         func feed(_ n: Int32) { withUnsafeBytes(of: n.littleEndian) { feed($0) } }
-        feed(model.byteLevel ? [1] : [0])
-        for (id, token) in model.idToToken.enumerated() {
+        let parts = model.fingerprintParts
+        feed(parts.head)
+        for (id, token) in model.vocabulary.idToToken.enumerated() {
             guard let token else { continue }
             feed(Int32(id)); feed(token.utf8); feed([0])
         }
-        for (l, r) in model.mergeList { feed(l); feed(r) }
+        feed(parts.tail)
         for t in added {
             feed(t.id); feed(t.content.utf8)
             feed([t.special ? 1 : 0, t.normalized ? 1 : 0, t.lstrip ? 1 : 0, t.rstrip ? 1 : 0, t.singleWord ? 1 : 0])
@@ -198,8 +196,14 @@ public final class Tokenizer: Sendable {
     /// - Parameter token: the token string.
     /// - Returns: its id, or `nil` when unknown.
     public func tokenID(_ token: String) -> Int32? {
-        if let t = addedTokens.first(where: { $0.content == token }) { return t.id }
-        return model.tokenToID[token]
+        Self.tokenID(token, added: addedTokens, vocabulary: model.vocabulary)
+    }
+
+    /// Added tokens first, then the model vocabulary, both compared byte for byte (`String ==`
+    /// would take a canonically equivalent spelling for the token).
+    private static func tokenID(_ token: String, added: [AddedToken], vocabulary: Vocabulary) -> Int32? {
+        if let t = added.first(where: { $0.content.utf8.elementsEqual(token.utf8) }) { return t.id }
+        return vocabulary.id(of: token)
     }
 
     /// Whether an id is a special added token (what `skipSpecialTokens` drops).

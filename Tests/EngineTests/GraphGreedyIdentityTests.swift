@@ -56,7 +56,7 @@ import Testing
         var logits = try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0]
         var out: [Int32] = []
         while out.count < newTokens {
-            let next = Int32(Distribution.argmax(Array(logits.row(0))))
+            let next = Int32(try Distribution.argmax(Array(logits.row(0))))
             out.append(next)
             logits = try model.forward([ForwardItem(sequence: sequence, tokens: [next], outputs: .last)])[0]
         }

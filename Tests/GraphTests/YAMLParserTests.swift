@@ -28,11 +28,16 @@ import Foundation
         #expect(entries[1].value.location == SourceLocation(file: "t.yaml", line: 2, column: 4))
     }
 
-    @Test func explicitStringTagMakesAString() {
-        let (root, diagnostics) = Self.parse("a: !!str 6\n")
-        #expect(diagnostics.isEmpty)
-        guard case .mapping(let entries)? = root?.kind else { Issue.record("not a mapping"); return }
-        #expect(entries[0].value.kind == .scalar("6", plain: false))
+    /// Every explicit tag is refused where it is written, the standard `!!` ones (which ask a loader
+    /// to construct objects or decode bytes) as much as local ones.
+    @Test(arguments: [("a: !!str 6\n", "!!str"), ("a: !!binary aGVsbG8=\n", "!!binary"),
+                      ("a: !!python/object:os.system {}\n", "!!python/object:os.system"),
+                      ("a: !foo [1]\n", "!foo"), ("a:\n  b: !<tag:example.com,2000:x> y\n", "tag:example.com,2000:x")])
+    func explicitTagsAreRefused(_ text: String, _ tag: String) {
+        let (_, diagnostics) = Self.parse(text)
+        #expect(diagnostics.count == 1)
+        #expect(diagnostics.first?.description.hasPrefix("t.yaml:\(text.contains("\n  b") ? "2:6" : "1:4"): error: YAML tag '\(tag)' is not supported") == true,
+                "\(diagnostics)")
     }
 
     @Test func nestedDuplicatesAreAllReported() {

@@ -91,12 +91,13 @@ import Kernels
         #expect(relativeError(together[2].values, alone3.values) < 1e-5)
     }
 
-    /// Resident memory of a 16k-token prefill beyond weights and KV cache is O(pass), not O(n²):
-    /// per-query lists of visible slots alone would have held 16k²/2 four-byte integers (512 MiB).
+    /// Resident memory of a 32k-token prefill beyond weights and KV cache is O(pass), not O(n²):
+    /// per-query lists of visible slots alone would have held 32k²/2 four-byte integers (2 GiB).
+    /// One layer of one 16-wide head keeps the quadratic attention itself to a few seconds.
     @Test func longPrefillMemoryStaysLinear() throws {
-        let config = ModelConfig(hiddenSize: 64, intermediateSize: 128, layerCount: 2, headCount: 4, kvHeadCount: 1,
+        let config = ModelConfig(hiddenSize: 16, intermediateSize: 32, layerCount: 1, headCount: 1, kvHeadCount: 1,
                                  vocabularySize: 64)
-        let length = 16_384
+        let length = 32_768
         let model = try Model.random(config: config, dtype: .f32, kvCacheBytes: (length + 64) * 1024,
                                      pool: ComputePool(threadCount: 2), activations: .f32)
         let prompt = Self.prompt(length, vocabulary: 64)
@@ -106,9 +107,10 @@ import Kernels
         let logits = try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0]
         let growth = ProcessMemory.peak - before
         #expect(logits.values.allSatisfy(\.isFinite) && sequence.length == length)
-        // The KV cache (2 layers × 16 × 4 B × 2 per token: 4 MiB here) plus passes of 512 tokens
-        // (measured: a few MiB); the bound leaves room for tests running beside this one.
-        #expect(growth < 200 << 20, "peak resident memory grew by \(growth >> 20) MiB")
+        // The KV cache (16 × 4 B × 2 per token: 4 MiB here) plus passes of 512 tokens (a few MiB
+        // alone); the bound leaves room for the suite's other tests, which run beside this one
+        // (~270 MiB of their allocations were seen in one such window).
+        #expect(growth < 1 << 30, "peak resident memory grew by \(growth >> 20) MiB")
     }
 
     @Test func passesPackChainsAndKeepTreesWhole() {

@@ -77,4 +77,21 @@ import Testing
         #expect(filtered.allowedNext?.count == 4)
         #expect(Set(filtered.allowedNext?[3]?.allowed ?? []) == [1, 2])
     }
+
+    /// A constraint that runs out of its parser budget (docs/constraints.md, limits) reports it in
+    /// `failure`, which `ConstraintFilter` turns into the run's error; the row's mask allows nothing
+    /// rather than a truncated set.
+    @Test func exhaustedBudgetIsReportedNotMasked() throws {
+        let grammar = try Grammar.parse("root ::= root root | \"a\" | \"\"")
+        let state = ConstraintState(Constraint(grammar: grammar, vocabulary: Self.vocabulary, parserWorkLimit: 2_000))
+        var generated: [Int32] = []
+        while state.constraint.failure == nil, generated.count < 1000 {
+            generated.append(Self.id("a"))
+            do { try state.sync(generated: generated) } catch { break }
+            _ = state.filter(TokenTree(), forcedLimit: 0)
+        }
+        let failure = try #require(state.constraint.failure)
+        #expect(failure.code == .limitExceeded)
+        #expect(state.filter(TokenTree(), forcedLimit: 0).allowedNext?.first??.allowedCount == 0)
+    }
 }

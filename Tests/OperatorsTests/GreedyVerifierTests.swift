@@ -62,7 +62,7 @@ import Testing
         var context: [Int32] = [3]
         for node in tree.nodes {
             let logits = try Self.model.logits(after: context)
-            #expect(Int(node.token) == Distribution.argmax(logits))
+            #expect(Int(node.token) == (try Distribution.argmax(logits)))
             #expect(!node.isSampled)
             #expect(abs((node.draftProbability ?? 0) - (try Distribution.softmax(logits))[Int(node.token)]) < 1e-6)
             context.append(node.token)

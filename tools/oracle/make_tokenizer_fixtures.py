@@ -206,28 +206,33 @@ def train_bytelevel(texts, family):
     return tok, config
 
 
+def with_byte_tokens(tok, specials):
+    """The BPE tokenizer with SentencePiece's 256 byte tokens `<0x00>`…`<0xFF>` in the model
+    vocabulary right after the first ``specials`` ids, as SentencePiece keeps them."""
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    ordered = sorted(vocab.items(), key=lambda kv: kv[1])
+    new = {}
+    for k, _ in ordered[:specials]:
+        new[k] = len(new)
+    for b in range(256):
+        new[f"<0x{b:02X}>"] = len(new)
+    for k, _ in ordered[specials:]:
+        if k not in new:
+            new[k] = len(new)
+    data["model"]["vocab"] = new
+    for t in data["added_tokens"]:
+        t["id"] = new[t["content"]]
+    return Tokenizer.from_str(json.dumps(data))
+
+
 def train_sentencepiece(texts, family):
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
     trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=["<unk>", "<s>", "</s>"],
                                   limit_alphabet=300, show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
-    # SentencePiece keeps the 256 byte tokens in the model vocabulary right after the specials.
-    data = json.loads(tok.to_str())
-    vocab = data["model"]["vocab"]
-    ordered = sorted(vocab.items(), key=lambda kv: kv[1])
-    new = {}
-    for k, _ in ordered[:3]:
-        new[k] = len(new)
-    for b in range(256):
-        new[f"<0x{b:02X}>"] = len(new)
-    for k, _ in ordered[3:]:
-        if k not in new:
-            new[k] = len(new)
-    data["model"]["vocab"] = new
-    for t in data["added_tokens"]:
-        t["id"] = new[t["content"]]
-    tok = Tokenizer.from_str(json.dumps(data))
+    tok = with_byte_tokens(tok, 3)
     if family == "metaspace":
         tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(Regex(r"\s{2,}"), " ")])
         tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -286,6 +291,54 @@ def write_gz(path, text):
         f.write(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
 
 
+def write_family(tok, config, d, strings, strings_file=None, legacy_merges=False):
+    """Writes one family directory: tokenizer.json, tokenizer_config.json, expected.jsonl.gz with
+    what `tokenizers` produced for each of ``strings``, and meta.json. ``strings_file`` names the
+    shared strings file in the parent directory when it is not strings.jsonl.gz. With
+    ``legacy_merges`` the BPE merges are written as "left right" strings (tokenizers < 0.20 wrote
+    them so, and many published tokenizer.json files still have them; `save` writes arrays)."""
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "tokenizer.json")
+    tok.save(path, pretty=False)
+    if legacy_merges:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        data["model"]["merges"] = [" ".join(m) for m in data["model"]["merges"]]
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        assert Tokenizer.from_file(path).encode("x y").ids == tok.encode("x y").ids
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    rows, prefix, suffix = [], None, None
+    for i, s in enumerate(strings):
+        plain = tok.encode(s, add_special_tokens=False).ids
+        full = tok.encode(s, add_special_tokens=True).ids
+        # The post-processor adds the same tokens around every single sequence; stored once in meta.json.
+        if prefix is None:
+            probe_plain = tok.encode("a", add_special_tokens=False).ids
+            probe = tok.encode("a", add_special_tokens=True).ids
+            n = next(k for k in range(len(probe)) if probe[k:k + len(probe_plain)] == probe_plain)
+            prefix, suffix = probe[:n], probe[n + len(probe_plain):]
+        assert full == prefix + plain + suffix, (d, s)
+        row = {"ids": plain}
+        decoded = tok.decode(plain, skip_special_tokens=False)
+        if decoded != s:
+            row["decoded"] = decoded
+        skipped = tok.decode(full, skip_special_tokens=True)
+        if skipped != decoded:
+            row["skipped"] = skipped
+        if i % 25 == 0:
+            row["full_decoded"] = tok.decode(full, skip_special_tokens=False)
+        rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+    write_gz(os.path.join(d, "expected.jsonl.gz"), "\n".join(rows) + "\n")
+    meta = {"special_prefix": prefix, "special_suffix": suffix, "strings": len(strings),
+            "tokenizers_version": tokenizers.__version__}
+    if strings_file is not None:
+        meta["strings_file"] = strings_file
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=5200)
@@ -308,38 +361,9 @@ def main():
             tok, config = train_sentencepiece(texts, family)
         else:
             tok, config = train_misc(texts)
-        d = os.path.join(OUT, family)
-        os.makedirs(d, exist_ok=True)
-        tok.save(os.path.join(d, "tokenizer.json"), pretty=False)
-        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
-            json.dump(config, f, indent=1)
-        rows, prefix, suffix = [], None, None
         # The extra families (not among the four required) cover a prefix of the strings to keep fixtures small.
         count = len(strings) if family in REQUIRED else EXTRA_FAMILY_STRINGS
-        for i, s in enumerate(strings[:count]):
-            plain = tok.encode(s, add_special_tokens=False).ids
-            full = tok.encode(s, add_special_tokens=True).ids
-            # The post-processor adds the same tokens around every single sequence; stored once in meta.json.
-            if prefix is None:
-                probe_plain = tok.encode("a", add_special_tokens=False).ids
-                probe = tok.encode("a", add_special_tokens=True).ids
-                n = next(k for k in range(len(probe)) if probe[k:k + len(probe_plain)] == probe_plain)
-                prefix, suffix = probe[:n], probe[n + len(probe_plain):]
-            assert full == prefix + plain + suffix, (family, s)
-            row = {"ids": plain}
-            decoded = tok.decode(plain, skip_special_tokens=False)
-            if decoded != s:
-                row["decoded"] = decoded
-            skipped = tok.decode(full, skip_special_tokens=True)
-            if skipped != decoded:
-                row["skipped"] = skipped
-            if i % 25 == 0:
-                row["full_decoded"] = tok.decode(full, skip_special_tokens=False)
-            rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-        write_gz(os.path.join(d, "expected.jsonl.gz"), "\n".join(rows) + "\n")
-        with open(os.path.join(d, "meta.json"), "w") as f:
-            json.dump({"special_prefix": prefix, "special_suffix": suffix, "strings": count,
-                       "tokenizers_version": tokenizers.__version__}, f)
+        write_family(tok, config, os.path.join(OUT, family), strings[:count])
         print(family, tok.get_vocab_size(), "ok")
 
 

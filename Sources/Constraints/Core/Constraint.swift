@@ -17,37 +17,63 @@ public struct Constraint {
     private let cache: LexemeMaskCache
     /// Whether an end-of-sequence token has been accepted; nothing is allowed after it.
     public private(set) var isFinished = false
+    /// Why the constraint stopped: a step needed more parser work than `parserWorkLimit`, or a
+    /// lexeme more automaton states than its limit (`RegexLexeme.maxDFAStates`). Once set, nothing
+    /// is allowed (`mask()` is empty, `allows` and `advance` refuse every token); the caller ends
+    /// the sequence with this error. Rollback does not clear it.
+    public private(set) var failure: ConstraintError?
+    /// The Earley chart items one call (`mask()`, `advance`, `allows`, `forcedBytes`) may visit.
+    let parserWorkLimit: Int
+    /// The default `parserWorkLimit`. On the ambiguous `root ::= root root | "a" | ""` over the
+    /// 100k-token bench vocabulary, a release build spent about 50 ns per item (masks of 0.39 s at
+    /// 1,000 bytes, with no limit tripped at 20 million), so 2 million stops a call near 0.1 s.
+    /// Ordinary grammars stay far below it: their slowest bench masks take about 1 ms in all, and
+    /// `ConstraintBombTests` masks an arithmetic grammar and a JSON object with a tenth of it.
+    public static let maxParserWork = 2_000_000
 
     /// Starts a sequence.
     /// - Parameters:
     ///   - grammar: what the output must match.
     ///   - vocabulary: the tokenizer's token bytes and EOS ids.
-    public init(grammar: Grammar, vocabulary: TokenVocabulary) {
-        self.grammar = grammar
-        self.vocabulary = vocabulary
-        parser = EarleyParser(grammar: grammar)
-        cache = LexemeMaskCache()
+    ///   - parserWorkLimit: the Earley chart items one call may visit (see `maxParserWork`).
+    public init(grammar: Grammar, vocabulary: TokenVocabulary, parserWorkLimit: Int = Constraint.maxParserWork) {
+        self.init(grammar: grammar, vocabulary: vocabulary, cache: LexemeMaskCache(), parserWorkLimit: parserWorkLimit)
     }
 
     /// A fresh sequence under the same grammar and vocabulary, sharing this one's cache of lexeme masks
     /// (so masks computed for earlier sequences are reused).
     /// - Returns: the constraint at its start state.
     public func restarted() -> Constraint {
-        Constraint(grammar: grammar, vocabulary: vocabulary, cache: cache)
+        Constraint(grammar: grammar, vocabulary: vocabulary, cache: cache, parserWorkLimit: parserWorkLimit)
     }
 
-    private init(grammar: Grammar, vocabulary: TokenVocabulary, cache: LexemeMaskCache) {
+    private init(grammar: Grammar, vocabulary: TokenVocabulary, cache: LexemeMaskCache, parserWorkLimit: Int) {
         self.grammar = grammar
         self.vocabulary = vocabulary
         parser = EarleyParser(grammar: grammar)
         self.cache = cache
+        self.parserWorkLimit = parserWorkLimit
+        failure = grammar.exhaustedLexeme
+    }
+
+    /// Gives the parser a fresh budget for one call.
+    private mutating func beginCall() {
+        parser.budget(parserWorkLimit)
+    }
+
+    /// Records why the call just made stopped, if it did: the parser's budget or a lexeme's.
+    /// - Returns: whether the constraint has failed.
+    @discardableResult
+    private mutating func endCall() -> Bool {
+        if failure == nil { failure = parser.exhausted ?? grammar.exhaustedLexeme }
+        return failure != nil
     }
 
     /// The number of tokens accepted so far (EOS included).
     public var tokenCount: Int { tokenEnds.count }
 
     /// Whether the output so far is complete: the sequence may end here (EOS allowed).
-    public var isAccepting: Bool { !isFinished && parser.isAccepting }
+    public var isAccepting: Bool { !isFinished && failure == nil && parser.isAccepting }
 
     /// Whether `token` may come next, without changing the state.
     ///
@@ -56,14 +82,18 @@ public struct Constraint {
     /// - Parameter token: a token id.
     /// - Returns: `true` when accepting it keeps the output a prefix of some accepted string.
     public mutating func allows(_ token: Int) -> Bool {
-        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        guard !isFinished, failure == nil, token >= 0, token < vocabulary.count else { return false }
         if vocabulary.endOfSequence.contains(token) { return parser.isAccepting }
         let bytes = vocabulary.tokenBytes[token]
         if bytes.isEmpty { return false }
         let before = parser.byteCount
+        beginCall()
         defer { parser.rollback(toBytes: before) }
-        for b in bytes where !parser.advance(b) { return false }
-        return true
+        for b in bytes where !parser.advance(b) {
+            endCall()
+            return false
+        }
+        return !endCall()
     }
 
     /// Accepts a token.
@@ -71,7 +101,7 @@ public struct Constraint {
     /// - Returns: `false`, leaving the state unchanged, when the token is not allowed.
     @discardableResult
     public mutating func advance(_ token: Int) -> Bool {
-        guard !isFinished, token >= 0, token < vocabulary.count else { return false }
+        guard !isFinished, failure == nil, token >= 0, token < vocabulary.count else { return false }
         if vocabulary.endOfSequence.contains(token) {
             guard parser.isAccepting else { return false }
             isFinished = true
@@ -81,7 +111,13 @@ public struct Constraint {
         let bytes = vocabulary.tokenBytes[token]
         if bytes.isEmpty { return false }
         let before = parser.byteCount
+        beginCall()
         for b in bytes where !parser.advance(b) {
+            parser.rollback(toBytes: before)
+            endCall()
+            return false
+        }
+        if endCall() {
             parser.rollback(toBytes: before)
             return false
         }
@@ -95,10 +131,12 @@ public struct Constraint {
     @discardableResult
     public mutating func advance(bytes: some Sequence<UInt8>) -> Int {
         var n = 0
+        beginCall()
         for b in bytes {
-            guard !isFinished, parser.advance(b) else { break }
+            guard !isFinished, failure == nil, parser.advance(b) else { break }
             n += 1
         }
+        endCall()
         return n
     }
 
@@ -129,8 +167,16 @@ public struct Constraint {
     /// `mutating` only because the parser's set stack is used as scratch; the state is unchanged.
     /// - Returns: the mask (EOS bits set when the output may end here).
     public mutating func mask() -> TokenMask {
+        guard !isFinished, failure == nil else { return TokenMask(count: vocabulary.count) }
+        beginCall()
+        let computed = computeMask()
+        // A mask cut short by a budget would allow less than the grammar does: allow nothing.
+        return endCall() ? TokenMask(count: vocabulary.count) : computed
+    }
+
+    /// `mask()` without the budget bookkeeping.
+    private mutating func computeMask() -> TokenMask {
         var mask = TokenMask(count: vocabulary.count)
-        guard !isFinished else { return mask }
         if parser.isAccepting {
             for eos in vocabulary.endOfSequence where eos < vocabulary.count { mask.insert(eos) }
         }
@@ -274,8 +320,9 @@ public struct Constraint {
     /// - Parameter limit: the longest run to report.
     /// - Returns: the forced bytes (empty when the next byte is not forced).
     public func forcedBytes(limit: Int = 64) -> [UInt8] {
-        guard !isFinished else { return [] }
+        guard !isFinished, failure == nil else { return [] }
         var probe = parser
+        probe.budget(parserWorkLimit)
         var out: [UInt8] = []
         while out.count < limit, !probe.isAccepting {
             let allowed = probe.allowedBytes

@@ -19,6 +19,9 @@ public struct ConstraintError: Error, CustomStringConvertible, Equatable {
         case invalidSchema
         /// The JSON text is malformed.
         case invalidJSON
+        /// The input, or the work it needs, passes one of the documented limits (automaton states,
+        /// parser work per step): refused rather than exhausting time or memory.
+        case limitExceeded
     }
 
     /// The kind of refusal.

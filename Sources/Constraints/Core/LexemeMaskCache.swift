@@ -112,7 +112,9 @@ final class LexemeMaskCache {
                 e = shared
             } else {
                 e = Self.walk(v.shortSlice, table: table, from: state, count: v.count)
-                if let sharedClassKey { v.sharedMasks.insert(e, for: sharedClassKey) }
+                // An exhausted automaton read states it could not build as dead: keep such walks
+                // out of the table other grammars read.
+                if let sharedClassKey, automaton.exhausted == nil { v.sharedMasks.insert(e, for: sharedClassKey) }
             }
             classEntries[classKey] = e
         }
@@ -122,7 +124,7 @@ final class LexemeMaskCache {
         e.exitFirstBytes += deep.exitFirstBytes
         e.groupExits(in: v)
         entries[key] = e
-        if let sharedKey { v.sharedMasks.insert(e, for: sharedKey) }
+        if let sharedKey, automaton.exhausted == nil { v.sharedMasks.insert(e, for: sharedKey) }
         return e
     }
 

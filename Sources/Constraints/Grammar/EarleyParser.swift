@@ -35,6 +35,17 @@ struct EarleyParser {
     /// (same run, two alternations): 32 against 8 took the JSON mask p50 from 6.5–9.7 µs to 4.9–5.9 µs.
     static let linearDedupLimit = 32
 
+    /// Chart items visited so far: each item a set's closure processes and each origin item a
+    /// completion scans. This is the parser's whole cost, so bounding it bounds time and memory.
+    private(set) var work = 0
+    /// The most `work` may reach; past it the set being built is dropped, the byte is refused and
+    /// `exhausted` says so. Unbounded by default; `Constraint` sets it per call.
+    var workLimit = Int.max
+    /// The budget `budget(_:)` last granted, for the message.
+    private var callLimit = Int.max
+    /// Why the last operation stopped early (the work limit), or nil.
+    private(set) var exhausted: ConstraintError?
+
     init(grammar: Grammar) {
         self.grammar = grammar
         setStarts.append(0)
@@ -59,29 +70,41 @@ struct EarleyParser {
     }
 
     /// Adds an item to the set being built, expanding a lexeme's start and nullable lexemes.
+    /// A loop, not recursion, over a run of nullable lexemes: a production may hold thousands.
     private mutating func add(production: Int32, dot: Int32, origin: Int32) {
         let rhs = grammar.productions[Int(production)].rhs
-        var lexState: Int32 = -1
-        if Int(dot) < rhs.count, case .lexeme(let l) = rhs[Int(dot)] {
-            let lexeme = grammar.lexemes[Int(l)]
-            lexState = lexeme.startState
-            if lexeme.isAccepting(lexState) { add(production: production, dot: dot + 1, origin: origin) }
+        var dot = dot
+        while true {
+            var lexState: Int32 = -1
+            var nullable = false
+            if Int(dot) < rhs.count, case .lexeme(let l) = rhs[Int(dot)] {
+                let lexeme = grammar.lexemes[Int(l)]
+                lexState = lexeme.startState
+                nullable = lexeme.isAccepting(lexState)
+            }
+            // An item already present had its nullable successors added with it: stopping here
+            // keeps a run of n nullable lexemes O(n) per set rather than O(n²).
+            guard insert(Item(production: production, dot: dot, origin: origin, lexState: lexState)), nullable else { return }
+            dot += 1
         }
-        insert(Item(production: production, dot: dot, origin: origin, lexState: lexState))
     }
 
-    private mutating func insert(_ item: Item) {
+    /// - Returns: whether the item is new to the set.
+    @discardableResult
+    private mutating func insert(_ item: Item) -> Bool {
         let start = Int(setStarts[setStarts.count - 1])
         if !seenInUse {
             if items.count - start < Self.linearDedupLimit {
-                for i in start..<items.count where items[i] == item { return }
+                for i in start..<items.count where items[i] == item { return false }
                 items.append(item)
-                return
+                return true
             }
             seen.formUnion(items[start...])
             seenInUse = true
         }
-        if seen.insert(item).inserted { items.append(item) }
+        guard seen.insert(item).inserted else { return false }
+        items.append(item)
+        return true
     }
 
     /// Starts deduplication afresh for a new set.
@@ -99,6 +122,8 @@ struct EarleyParser {
         while i < items.count {
             let item = items[i]
             i += 1
+            work += 1
+            if work > workLimit { return }
             let production = grammar.productions[Int(item.production)]
             if Int(item.dot) == production.rhs.count {
                 // Completion: advance every item in the origin set waiting for this rule.
@@ -106,6 +131,8 @@ struct EarleyParser {
                 let originStart = Int(setStarts[Int(item.origin)])
                 let originEnd = item.origin == current ? items.count : Int(setStarts[Int(item.origin) + 1])
                 var j = originStart
+                work += originEnd - originStart
+                if work > workLimit { return }
                 while j < originEnd {
                     let waiting = items[j]
                     j += 1
@@ -169,7 +196,25 @@ struct EarleyParser {
             return false
         }
         close()
+        if work > workLimit {
+            // The closure stopped part way: drop the set, so the chart stays what it was.
+            if exhausted == nil {
+                exhausted = ConstraintError(.limitExceeded, at: "byte \(byteCount - 1)", feature: "parser work",
+                                            "the grammar needed more than \(callLimit) Earley chart items in one call (a mask or a token; limit \(callLimit), `Constraint.maxParserWork`): it is too ambiguous here (`root ::= root root | \"a\" | \"\"` costs time cubic in the output); make it unambiguous or the output shorter")
+            }
+            items.removeSubrange(Int(start)...)
+            setStarts.removeLast()
+            return false
+        }
         return true
+    }
+
+    /// Starts a fresh budget of `limit` chart items for the next operation and forgets an earlier
+    /// exhaustion.
+    mutating func budget(_ limit: Int) {
+        exhausted = nil
+        callLimit = limit
+        workLimit = work > Int.max - limit ? Int.max : work + limit
     }
 
     /// Undoes bytes back to `count` bytes read.

@@ -53,24 +53,48 @@ public final class Grammar {
         var byRule = [[Int32]](repeating: [], count: ruleNames.count + 1)
         for (i, p) in self.productions.enumerated() { byRule[Int(p.lhs)].append(Int32(i)) }
         productionsOfRule = byRule
-        // Nullable rules by fixed point; a lexeme is nullable when its start state accepts.
+        // Nullable rules by a worklist, linear in the grammar (a fixed point over all productions
+        // took one pass per link of a nullable chain: quadratic for 10,000 chained rules). Each
+        // production counts its symbols not yet known nullable; a lexeme is nullable when its start
+        // state accepts.
         var isNullable = [Bool](repeating: false, count: byRule.count)
-        var changed = true
-        while changed {
-            changed = false
-            for p in self.productions where !isNullable[Int(p.lhs)] {
-                let allNullable = p.rhs.allSatisfy { symbol in
-                    switch symbol {
-                    case .rule(let r): return isNullable[Int(r)]
-                    case .bytes: return false
-                    case .lexeme(let l): return lexemes[Int(l)].isAccepting(lexemes[Int(l)].startState)
-                    }
+        var pendingSymbols = [Int](repeating: 0, count: self.productions.count)
+        var uses = [[Int32]](repeating: [], count: byRule.count)
+        var ready: [Int32] = []
+        for (i, p) in self.productions.enumerated() {
+            for symbol in p.rhs {
+                switch symbol {
+                case .rule(let r): pendingSymbols[i] += 1; uses[Int(r)].append(Int32(i))
+                case .bytes: pendingSymbols[i] += 1   // never nullable: the count stays above zero
+                case .lexeme(let l): if !lexemes[Int(l)].isAccepting(lexemes[Int(l)].startState) { pendingSymbols[i] += 1 }
                 }
-                if allNullable { isNullable[Int(p.lhs)] = true; changed = true }
+            }
+            if pendingSymbols[i] == 0 { ready.append(p.lhs) }
+        }
+        while let r = ready.popLast() {
+            guard !isNullable[Int(r)] else { continue }
+            isNullable[Int(r)] = true
+            for i in uses[Int(r)] {
+                pendingSymbols[Int(i)] -= 1
+                if pendingSymbols[Int(i)] == 0 { ready.append(self.productions[Int(i)].lhs) }
             }
         }
         nullable = isNullable
     }
+
+    /// The first lexeme that has run out of automaton states (see `ByteLexeme.exhausted`), if any:
+    /// its transitions past the limit read as dead, so no mask from this grammar can be trusted.
+    var exhaustedLexeme: ConstraintError? {
+        let events = LexemeExhaustion.events.load(ordering: .relaxed)
+        if events != exhaustionEventsChecked {
+            exhaustionEventsChecked = events
+            knownExhaustion = lexemes.lazy.compactMap(\.exhausted).first
+        }
+        return knownExhaustion
+    }
+    /// `LexemeExhaustion.events` when the lexemes were last asked, and their answer.
+    private var exhaustionEventsChecked = -1
+    private var knownExhaustion: ConstraintError?
 
     /// The augmented start rule.
     var startRule: Int32 { productions[0].lhs }
@@ -81,6 +105,9 @@ struct GrammarBuilder {
     private(set) var names: [String] = []
     private(set) var productions: [Grammar.Production] = []
     private(set) var lexemes: [any ByteLexeme] = []
+    /// The rules `repetition(_:_:min:max:)` made, with what they repeat: folding a regular body
+    /// (`GrammarParser`) turns one into a counted regex instead of walking its unrolled chain.
+    private(set) var repetitions: [Int32: (body: [Grammar.Symbol], min: Int, max: Int?)] = [:]
 
     /// Declares a rule with no productions yet.
     mutating func newRule(_ name: String) -> Int32 {
@@ -134,7 +161,9 @@ struct GrammarBuilder {
         var rhs: [Grammar.Symbol] = []
         for _ in 0..<min { rhs += body }
         rhs.append(tail)
-        return choice(name, [rhs])
+        let symbol = choice(name, [rhs])
+        if case .rule(let r) = symbol { repetitions[r] = (body, min, max) }
+        return symbol
     }
 
     /// Finishes the grammar.

@@ -12,9 +12,13 @@ struct GrammarParser {
     private var defined: Set<String> = []
     private var firstUse: [String: Int] = [:]
     /// The regex of each lexeme this parser made, so regular rules can be folded into lexemes.
-    private var lexemeNodes: [Int32: RegexNode] = [:]
+    private var lexemeNodes: [Int32: (node: RegexNode, depth: Int, size: Int)] = [:]
     /// Repetition counts above this are refused: each count is unrolled into a rule.
     static let maxRepetitionBound = 10_000
+    /// The deepest parenthesis nesting accepted: groups are parsed recursively, so `((((…))))`
+    /// 10,000 deep would overflow the stack. 64, as the YAML reader and `RegexParser.maxNesting`.
+    static let maxNesting = 64
+    private var nesting = 0
 
     init(_ source: String) { text = Array(source.unicodeScalars) }
 
@@ -93,45 +97,79 @@ struct GrammarParser {
         guard let rootID = ruleIDs[root], defined.contains(root) else {
             throw ConstraintError(.invalidGrammar, at: location(0), "the grammar has no '\(root)' rule")
         }
-        return (fold ? foldRegularRules() : builder).build(root: rootID)
+        return (fold ? foldRegularRules(root: rootID) : builder).build(root: rootID)
     }
+
+    /// The longest chain of rule references followed while folding one rule: deeper chains
+    /// (`r0 ::= "a" r1`, `r1 ::= "a" r2`, … 10,000 long) stay rules, so folding never recurses
+    /// deeper than this; the folded tree is bounded by `RegexNode.maxDepth` as well.
+    static let maxFoldChain = 64
+    /// The largest folded regex, counting a repeated body once per count (a terminal is 1, a
+    /// `/regex/` its NFA's states, each sequence or alternation 1 more): bounds the NFA a fold
+    /// builds (`ByteNFA.maxStates`) before any of it is built, so rules that double at each level
+    /// (`a ::= b b`, `b ::= c c`, …) stay rules instead of expanding exponentially.
+    static let maxFoldSize = ByteNFA.maxStates
 
     /// Replaces every reference to a regular rule by one lexeme for it (the lexer layer): a rule is
     /// regular when its productions use only terminals, regular rules, and itself in tail position
     /// (`R → A | B R` is `B* A`). The language is unchanged; masks then come from lexeme caches.
-    private mutating func foldRegularRules() -> GrammarBuilder {
+    ///
+    /// Only the rules the root still reaches as rules are rewritten: a regular rule referenced
+    /// only from inside other folded rules gets no lexeme of its own, so a chain of n rules costs
+    /// O(n) rather than one lexeme per suffix (O(n²) automaton states).
+    private mutating func foldRegularRules(root: Int32) -> GrammarBuilder {
         let productions = builder.productions
         var byRule = [[Int]](repeating: [], count: builder.names.count)
         for (i, p) in productions.enumerated() { byRule[Int(p.lhs)].append(i) }
-        var regex: [Int32: RegexNode] = [:]
+        let repetitions = builder.repetitions
+        var regex: [Int32: (node: RegexNode, depth: Int, size: Int)] = [:]
         var visiting: Set<Int32> = [], irregular: Set<Int32> = []
-        func node(of rule: Int32) -> RegexNode? {
+        func node(of rule: Int32) -> (node: RegexNode, depth: Int, size: Int)? {
             if let r = regex[rule] { return r }
-            if irregular.contains(rule) || visiting.contains(rule) { return nil }
+            if irregular.contains(rule) || visiting.contains(rule) || visiting.count >= Self.maxFoldChain { return nil }
             visiting.insert(rule)
             defer { visiting.remove(rule) }
-            var exits: [RegexNode] = [], loops: [RegexNode] = []
-            for index in byRule[Int(rule)] {
-                var rhs = productions[index].rhs
-                var isLoop = false
-                if case .rule(let last)? = rhs.last, last == rule { isLoop = true; rhs.removeLast() }
-                var parts: [RegexNode] = []
-                for symbol in rhs {
+            func sequence(_ symbols: [Grammar.Symbol]) -> (node: RegexNode, depth: Int, size: Int)? {
+                var parts: [RegexNode] = [], depth = 0, size = 0
+                for symbol in symbols {
                     switch symbol {
-                    case .bytes(let set): parts.append(.bytes(set))
+                    case .bytes(let set): parts.append(.bytes(set)); depth = max(depth, 1); size += 1
                     case .lexeme(let l):
-                        guard let n = lexemeNodes[l] else { irregular.insert(rule); return nil }
-                        parts.append(n)
+                        guard let n = lexemeNodes[l] else { return nil }
+                        parts.append(n.node); depth = max(depth, n.depth); size += n.size
                     case .rule(let q):
-                        guard let n = node(of: q) else { irregular.insert(rule); return nil }
-                        parts.append(n)
+                        guard let n = node(of: q) else { return nil }
+                        parts.append(n.node); depth = max(depth, n.depth); size += n.size
                     }
                 }
-                if isLoop { loops.append(.sequence(parts)) } else { exits.append(.sequence(parts)) }
+                return (.sequence(parts), depth + 1, size + 1)
             }
-            let exit: RegexNode = exits.count == 1 ? exits[0] : .alternation(exits)
-            let result: RegexNode = loops.isEmpty ? exit
-                : .sequence([.repetition(loops.count == 1 ? loops[0] : .alternation(loops), min: 0, max: nil), exit])
+            var result: (node: RegexNode, depth: Int, size: Int)
+            if let repetition = repetitions[rule] {
+                // A counted repetition is one regex node, not its unrolled chain of optional rules.
+                guard let body = sequence(repetition.body) else { irregular.insert(rule); return nil }
+                result = (.repetition(body.node, min: repetition.min, max: repetition.max), body.depth + 1,
+                          body.size * max(1, repetition.max ?? repetition.min) + 1)
+            } else {
+                var exits: [RegexNode] = [], loops: [RegexNode] = [], depth = 0, size = 0
+                for index in byRule[Int(rule)] {
+                    var rhs = productions[index].rhs
+                    var isLoop = false
+                    if case .rule(let last)? = rhs.last, last == rule { isLoop = true; rhs.removeLast() }
+                    guard let part = sequence(rhs) else { irregular.insert(rule); return nil }
+                    if isLoop { loops.append(part.node) } else { exits.append(part.node) }
+                    depth = max(depth, part.depth)
+                    size += part.size
+                }
+                let exit: RegexNode = exits.count == 1 ? exits[0] : .alternation(exits)
+                result = loops.isEmpty ? (exit, depth + 1, size + 1)
+                    : (.sequence([.repetition(loops.count == 1 ? loops[0] : .alternation(loops), min: 0, max: nil), exit]),
+                       depth + 3, size + 3)
+            }
+            guard result.depth <= RegexNode.maxDepth, result.size <= Self.maxFoldSize else {
+                irregular.insert(rule)
+                return nil
+            }
             regex[rule] = result
             return result
         }
@@ -140,21 +178,30 @@ struct GrammarParser {
         var lexemeOfRule: [Int32: Grammar.Symbol] = [:]
         // Keep the existing lexemes at their indices.
         for l in builder.lexemes { _ = folded.lexeme(l) }
-        for p in productions {
-            var rhs: [Grammar.Symbol] = []
-            for symbol in p.rhs {
-                if case .rule(let q) = symbol, q != p.lhs, let n = node(of: q) {
-                    if lexemeOfRule[q] == nil {
+        var kept = [Bool](repeating: false, count: builder.names.count)
+        kept[Int(root)] = true
+        var pending = [root]
+        while let rule = pending.popLast() {
+            for index in byRule[Int(rule)] {
+                let p = productions[index]
+                var rhs: [Grammar.Symbol] = []
+                for symbol in p.rhs {
+                    guard case .rule(let q) = symbol else { rhs.append(symbol); continue }
+                    if q != p.lhs, let n = node(of: q) {
+                        if lexemeOfRule[q] == nil, let l = try? RegexLexeme(node: n.node, search: false) {
+                            lexemeOfRule[q] = folded.lexeme(l)
+                        }
                         // A rule too large for one automaton stays a rule.
-                        guard let l = try? RegexLexeme(node: n, search: false) else { rhs.append(symbol); continue }
-                        lexemeOfRule[q] = folded.lexeme(l)
+                        if let l = lexemeOfRule[q] { rhs.append(l); continue }
                     }
-                    rhs.append(lexemeOfRule[q]!)
-                } else {
                     rhs.append(symbol)
+                    if !kept[Int(q)] {
+                        kept[Int(q)] = true
+                        pending.append(q)
+                    }
                 }
+                folded.add(p.lhs, rhs)
             }
-            folded.add(p.lhs, rhs)
         }
         return folded
     }
@@ -186,9 +233,9 @@ struct GrammarParser {
         guard let c = peek else { return atom }
         var lo = 0, hi: Int? = nil
         switch c {
-        case "*": position += 1
-        case "+": position += 1; lo = 1
-        case "?": position += 1; hi = 1
+        case "*", "+", "?":
+            position += 1
+            (lo, hi) = c.quantifierBounds!
         case "{":
             position += 1
             skipSpace(newlines: false)
@@ -230,6 +277,11 @@ struct GrammarParser {
         guard let c = peek else { throw error("unexpected end of grammar") }
         switch c {
         case "(":
+            if nesting == Self.maxNesting {
+                throw error("parentheses nested deeper than \(Self.maxNesting) (limit \(Self.maxNesting)); move inner groups into rules")
+            }
+            nesting += 1
+            defer { nesting -= 1 }
             position += 1
             skipSpace(newlines: true)
             let alternatives = try alternatives(nested: true)
@@ -307,7 +359,7 @@ struct GrammarParser {
 
     private mutating func lexeme(_ l: RegexLexeme, _ node: RegexNode) -> Grammar.Symbol {
         let symbol = builder.lexeme(l)
-        if case .lexeme(let index) = symbol { lexemeNodes[index] = node }
+        if case .lexeme(let index) = symbol { lexemeNodes[index] = (node, node.depth, l.nfaStateCount) }
         return symbol
     }
 

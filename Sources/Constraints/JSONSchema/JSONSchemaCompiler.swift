@@ -379,7 +379,9 @@ final class SchemaCompilation {
             try refuse("not", at: path, "excluding numbers with 'not' is supported only for otherwise unconstrained numbers (and not 0 from integers)")
             return
         }
-        let spellings = try RegexLexeme(node: .alternation(excluded.map(Self.decimalSpellings)), search: false)
+        var alternatives: [RegexNode] = []
+        for d in excluded { alternatives.append(try Self.decimalSpellings(d, at: Self.pointer(path))) }
+        let spellings = try RegexLexeme(node: .alternation(alternatives), search: false)
         let plain = try RegexLexeme(pattern: integerOnly ? #"-?(0|[1-9][0-9]*)"# : #"-?(0|[1-9][0-9]*)(\.[0-9]+)?"#, search: false)
         builder.add(rule, [padded(IntersectionLexeme([plain, ComplementLexeme(spellings)]))])
     }
@@ -1014,11 +1016,35 @@ final class SchemaCompilation {
     func resolveDeferredEnums() throws(ConstraintError) {
         for entry in deferredEnums.reversed() {
             let grammar = builder.build(root: entry.rest)
+            // Strings go into one trie lexeme (`LiteralSetLexeme`), and numbers into two (integers,
+            // then `(\.0+)?`; fractions, then `0*`), so a large enum is linear in its bytes rather
+            // than one rule and lexeme per value.
+            var strings: [[UInt8]] = [], integers: [[UInt8]] = [], fractions: [[UInt8]] = []
             for candidate in entry.candidates {
                 var parser = EarleyParser(grammar: grammar)
                 let text = candidate.serialized(compact: true)
                 guard text.utf8.allSatisfy({ parser.advance($0) }), parser.isAccepting else { continue }
-                builder.add(entry.rule, [try literalSymbol(candidate)])
+                switch candidate {
+                case .string(let s):
+                    strings.append(Array(s.utf8))
+                case .number(let n):
+                    guard let d = DecimalNumber(n) else { throw invalid([], "invalid number '\(n)'") }
+                    let (sign, whole, fraction) = try Self.plainDecimal(d, at: entry.pointer)
+                    if d.isZero { integers += [Array("0".utf8), Array("-0".utf8)] }
+                    else if fraction.isEmpty { integers.append(Array((sign + whole).utf8)) }
+                    else { fractions.append(Array((sign + whole + "." + fraction).utf8)) }
+                default:
+                    builder.add(entry.rule, [try literalSymbol(candidate)])
+                }
+            }
+            if !strings.isEmpty {
+                builder.add(entry.rule, [padded(JSONStringLexeme(inner: LiteralSetLexeme(strings), canonical: options.canonicalStrings))])
+            }
+            if !integers.isEmpty {
+                builder.add(entry.rule, [padded(LiteralSetLexeme(integers)), builder.lexeme(try RegexLexeme(node: Self.pointZeros, search: false))])
+            }
+            if !fractions.isEmpty {
+                builder.add(entry.rule, [padded(LiteralSetLexeme(fractions)), builder.lexeme(try RegexLexeme(node: Self.trailingZeros, search: false))])
             }
         }
         deferredEnums.removeAll()
@@ -1032,7 +1058,7 @@ final class SchemaCompilation {
         case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
         case .number(let text):
             guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
-            return padded(try RegexLexeme(node: Self.decimalSpellings(d), search: false))
+            return padded(try RegexLexeme(node: Self.decimalSpellings(d, at: Self.pointer([])), search: false))
         case .string(let s):
             return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false), canonical: options.canonicalStrings))
         case .array(let items):
@@ -1062,36 +1088,47 @@ final class SchemaCompilation {
         }
     }
 
-    /// The plain decimal spellings of a number: `-?I(\.F0*)?` with trailing fraction zeros optional,
-    /// `-0` for zero allowed.
-    static func decimalSpellings(_ d: DecimalNumber) -> RegexNode {
-        func lit(_ s: String) -> RegexNode { .literal(s) }
-        let zeros = RegexNode.repetition(lit("0"), min: 0, max: nil)
-        if d.isZero {
-            return .sequence([.repetition(lit("-"), min: 0, max: 1), lit("0"),
-                              .repetition(.sequence([lit("."), .repetition(lit("0"), min: 1, max: nil)]), min: 0, max: 1)])
+    /// The most digits a literal number's plain spelling may have. A JSON number's exponent is
+    /// written in a few bytes, but its plain spelling (what a model emits) has one digit per power:
+    /// `{"const": 1e1000000000}` would build a billion-digit literal. 10,000 digits is far beyond
+    /// any real value (a double spans about 330).
+    static let maxLiteralDigits = 10_000
+
+    /// A number's plain decimal text: sign, whole digits and fraction digits without trailing
+    /// zeros (empty for an integer).
+    /// - Throws: `limitExceeded` at `pointer` when the spelling would pass `maxLiteralDigits`.
+    static func plainDecimal(_ d: DecimalNumber, at pointer: String) throws(ConstraintError) -> (sign: String, whole: String, fraction: String) {
+        let length = d.digits.count + abs(d.exponent)
+        guard length <= maxLiteralDigits else {
+            throw ConstraintError(.limitExceeded, at: pointer, feature: "literal number",
+                                  "the number \(d) has a plain decimal spelling of about \(length) digits (limit \(maxLiteralDigits), `JSONSchemaCompiler.maxLiteralDigits`)")
         }
         let digits = d.digits.map(String.init).joined()
-        var whole: String, fraction: String
-        if d.exponent >= 0 {
-            whole = digits + String(repeating: "0", count: d.exponent)
-            fraction = ""
-        } else {
-            let point = digits.count + d.exponent
-            if point > 0 {
-                whole = String(digits.prefix(point))
-                fraction = String(digits.dropFirst(point))
-            } else {
-                whole = "0"
-                fraction = String(repeating: "0", count: -point) + digits
-            }
-        }
-        let sign = d.negative ? lit("-") : RegexNode.empty
-        if fraction.isEmpty {
-            return .sequence([sign, lit(whole), .repetition(.sequence([lit("."), .repetition(lit("0"), min: 1, max: nil)]), min: 0, max: 1)])
-        }
-        return .sequence([sign, lit(whole), lit("."), lit(fraction), zeros])
+        let sign = d.negative ? "-" : ""
+        if d.isZero { return ("", "0", "") }
+        if d.exponent >= 0 { return (sign, digits + String(repeating: "0", count: d.exponent), "") }
+        let point = digits.count + d.exponent
+        if point > 0 { return (sign, String(digits.prefix(point)), String(digits.dropFirst(point))) }
+        return (sign, "0", String(repeating: "0", count: -point) + digits)
     }
+
+    /// The plain decimal spellings of a number: `-?I(\.F0*)?` with trailing fraction zeros optional,
+    /// `-0` for zero allowed.
+    /// - Throws: `limitExceeded` at `pointer` for a number too long to spell (`plainDecimal`).
+    static func decimalSpellings(_ d: DecimalNumber, at pointer: String) throws(ConstraintError) -> RegexNode {
+        func lit(_ s: String) -> RegexNode { .literal(s) }
+        let (sign, whole, fraction) = try plainDecimal(d, at: pointer)
+        if d.isZero {
+            return .sequence([.repetition(lit("-"), min: 0, max: 1), lit("0"), pointZeros])
+        }
+        if fraction.isEmpty { return .sequence([lit(sign), lit(whole), pointZeros]) }
+        return .sequence([lit(sign), lit(whole), lit("."), lit(fraction), trailingZeros])
+    }
+
+    /// What may follow an integer's digits and keep its value: `(\.0+)?`.
+    static let pointZeros = RegexNode.repetition(.sequence([.literal("."), .repetition(.literal("0"), min: 1, max: nil)]), min: 0, max: 1)
+    /// What may follow a fraction's last significant digit: `0*`.
+    static let trailingZeros = RegexNode.repetition(.literal("0"), min: 0, max: nil)
 }
 
 extension String {

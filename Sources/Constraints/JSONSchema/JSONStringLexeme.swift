@@ -20,6 +20,8 @@ final class JSONStringLexeme: ByteLexeme {
     }
 
     private let inner: any ByteLexeme
+    /// The inner automaton's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { inner.exhausted }
     private var states = LazyAutomaton<State>()
     /// Mask classes: the state with the inner state replaced by its class.
     private var classes = MaskClassTable<State>()
@@ -275,6 +277,10 @@ final class JSONStringLexeme: ByteLexeme {
 /// Accepts a string exactly when every one of its parts does (the product automaton, built lazily).
 final class IntersectionLexeme: ByteLexeme {
     private let parts: [any ByteLexeme]
+    /// Its own exhaustion (the product grew past `RegexLexeme.maxDFAStates`), else the first
+    /// part's (see `ByteLexeme`).
+    var exhausted: ConstraintError? { productExhausted ?? parts.lazy.compactMap(\.exhausted).first }
+    private var productExhausted: ConstraintError?
     /// Each state is the parts' states.
     private var states = LazyAutomaton<[Int32]>()
     /// Mask classes: the parts' classes.
@@ -298,6 +304,16 @@ final class IntersectionLexeme: ByteLexeme {
                 return -1
             }
             out.append(n)
+        }
+        // The product of n automata can have the product of their sizes (`Grammar.phrases` with
+        // many phrases): the same bound as one regex's determinisation.
+        if states.state(of: out) == nil, states.count >= RegexLexeme.maxDFAStates {
+            if productExhausted == nil {
+                productExhausted = ConstraintError(.limitExceeded, at: "intersection", feature: "automaton size",
+                                                   "intersection of \(parts.count) automata too large: more than \(states.count) states (limit \(RegexLexeme.maxDFAStates), `RegexLexeme.maxDFAStates`); use fewer phrases or patterns")
+                LexemeExhaustion.record()
+            }
+            return -1
         }
         let id = states.intern(out)
         states.record(state, byte, id)
@@ -348,6 +364,8 @@ final class IntersectionLexeme: ByteLexeme {
 /// Accepts the valid UTF-8 strings its inner lexeme rejects (used for "any key but the named ones").
 final class ComplementLexeme: ByteLexeme {
     private let inner: any ByteLexeme
+    /// The inner automaton's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { inner.exhausted }
     private let utf8: RegexLexeme
     /// Pairs (inner state or -1 once the inner is dead, UTF-8 validator state).
     private var states = LazyAutomaton<[Int32]>()

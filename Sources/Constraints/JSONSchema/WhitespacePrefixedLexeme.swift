@@ -5,6 +5,8 @@
 /// `" \"name"`, so their masks come from the lexeme-state cache instead of a parser walk.
 final class WhitespacePrefixedLexeme: ByteLexeme {
     private let inner: any ByteLexeme
+    /// The inner automaton's exhaustion (see `ByteLexeme`).
+    var exhausted: ConstraintError? { inner.exhausted }
     /// States `0...maxWhitespace` count the whitespace read; state `base + s` is inner state `s`.
     private let maxWhitespace: Int32?
     private let base: Int32

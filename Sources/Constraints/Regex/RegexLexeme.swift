@@ -27,6 +27,19 @@ public final class RegexLexeme: ByteLexeme {
     private let byteClass: [UInt8]
     private let classMembers: [ByteSet]
 
+    /// The most DFA states one regex may build. Determinising can be exponential (`(a|b)*a(a|b){20}`
+    /// has 2^21 states) and each state holds a 1 KB transition row, so 50,000 states bound a lexeme
+    /// near 50 MB plus its keys; visits past it fail the constraint (`exhausted`).
+    static let maxDFAStates = 50_000
+    /// The most NFA state numbers all DFA states' keys may hold together (4 bytes each: 32 MB). A
+    /// big NFA (up to `ByteNFA.maxStates`) makes wide keys, so the state count alone does not bound
+    /// memory.
+    static let maxDFAKeyEntries = 8_000_000
+    private var keyEntries = 0
+    private let stateLimit: Int
+    /// Why determinisation stopped (a limit above), or nil (see `ByteLexeme`).
+    public private(set) var exhausted: ConstraintError?
+
     private struct Key: Hashable {
         var states: [Int32]
         /// Whether the input starts here (in the DFA's index); whether the state accepts (in mask classes).
@@ -43,7 +56,9 @@ public final class RegexLexeme: ByteLexeme {
         try self.init(node: RegexParser.parse(pattern), search: search)
     }
 
-    init(node: RegexNode, search: Bool) throws(ConstraintError) {
+    /// - Parameter stateLimit: the most DFA states (`maxDFAStates`; smaller in tests).
+    init(node: RegexNode, search: Bool, stateLimit: Int = RegexLexeme.maxDFAStates) throws(ConstraintError) {
+        self.stateLimit = stateLimit
         nfa = try ByteNFA(node, search: search)
         self.node = node
         self.search = search
@@ -145,6 +160,16 @@ public final class RegexLexeme: ByteLexeme {
         if states.isEmpty && dfa.count > 0 { return -1 }
         let key = Key(states: states, atStart: atStart)
         if let id = dfa.state(of: key) { return id }
+        guard dfa.count < stateLimit, keyEntries + states.count <= Self.maxDFAKeyEntries else {
+            if exhausted == nil {
+                exhausted = ConstraintError(
+                    .limitExceeded, at: "regex", feature: "automaton size",
+                    "regex too large: more than \(dfa.count) states after determinisation (limit \(stateLimit) states, \(Self.maxDFAKeyEntries) NFA-state entries; `RegexLexeme.maxDFAStates`): patterns such as (a|b)*a(a|b){20} need a state per combination of positions; simplify the pattern")
+                LexemeExhaustion.record()
+            }
+            return -1
+        }
+        keyEntries += states.count
         let id = dfa.intern(key)
         // Accepting when the accept state is reachable with `$` edges allowed (we are at the end).
         var seen = Set(states)
@@ -221,6 +246,9 @@ public final class RegexLexeme: ByteLexeme {
     /// - Parameter state: a state this lexeme returned.
     /// - Returns: `true` when the regex matches here.
     public func isAccepting(_ state: Int32) -> Bool { dfaAccepting[Int(state)] }
+
+    /// The number of NFA states: the automaton's size, which grammar folding bounds.
+    var nfaStateCount: Int { nfa.states.count }
 
     /// The number of DFA states built so far (for benchmarks and tests of laziness).
     public var builtStateCount: Int { dfa.count }

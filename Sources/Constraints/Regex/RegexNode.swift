@@ -17,6 +17,21 @@ indirect enum RegexNode: Sendable {
     /// One raw byte from the set (grammar byte terminals folded into a lexeme).
     case bytes(ByteSet)
 
+    /// The deepest tree accepted anywhere a tree is built (`RegexParser`, grammar folding): the NFA
+    /// construction, `fingerprint` and `ByteNFA.minLength` recurse once per level, so the bound keeps
+    /// them within any thread's stack (a level costs a few hundred bytes; 512 KB Dispatch stacks
+    /// hold thousands). Deeper folded rules stay grammar rules.
+    static let maxDepth = 256
+
+    /// The depth of the tree (a leaf is 1).
+    var depth: Int {
+        switch self {
+        case .empty, .scalars, .startAnchor, .endAnchor, .bytes: return 1
+        case .sequence(let parts), .alternation(let parts): return 1 + (parts.map(\.depth).max() ?? 0)
+        case .repetition(let body, _, _): return 1 + body.depth
+        }
+    }
+
     /// Every Unicode scalar value (surrogates excluded: they are not scalars and have no UTF-8 form).
     static let anyScalar = RegexNode.scalars([0...0xD7FF, 0xE000...0x10FFFF])
 

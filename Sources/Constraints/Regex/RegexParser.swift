@@ -10,6 +10,12 @@ struct RegexParser {
     /// The most a bounded repetition may count; larger bounds would unroll into a huge automaton.
     /// 1000 covers the JSON-Schema-Test-Suite and typical `{m,n}` in real schemas.
     static let maxRepetitionBound = 1000
+    /// The deepest group nesting accepted. The parser, the NFA construction and the fingerprint recurse
+    /// once per level, so an unbounded depth (`((((…))))` 10,000 deep) would overflow the stack; 64
+    /// is far beyond hand-written patterns (the YAML reader's limit too) and keeps a parsed tree
+    /// within `RegexNode.maxDepth` (a group adds at most three levels: alternation, sequence, repetition).
+    static let maxNesting = 64
+    private var nesting = 0
 
     init(_ pattern: String) { scalars = Array(pattern.unicodeScalars) }
 
@@ -52,33 +58,33 @@ struct RegexParser {
         return parts.count == 1 ? parts[0] : .sequence(parts)
     }
 
+    /// At most one quantifier (and its lazy `?`) per atom: ECMA-262's grammar has `Atom Quantifier`
+    /// only, so `a**` or `a{2}{3}` is a syntax error ("nothing to repeat"), as in JavaScript.
     private mutating func quantified(_ atom: RegexNode) throws(ConstraintError) -> RegexNode {
-        var result = atom
-        while let c = peek {
-            var minCount = 0, maxCount: Int? = nil
-            switch c {
-            case "*": position += 1
-            case "+": position += 1; minCount = 1
-            case "?": position += 1; maxCount = 1
-            case "{":
-                guard let (lo, hi, length) = boundedQuantifier() else { return result }
-                position += length
-                minCount = lo
-                maxCount = hi
-            default:
-                return result
-            }
-            if case .startAnchor = atom { throw error(.invalidRegex, "nothing to repeat") }
-            if case .endAnchor = atom { throw error(.invalidRegex, "nothing to repeat") }
-            if let maxCount, maxCount < minCount { throw error(.invalidRegex, "numbers out of order in {} quantifier") }
-            if minCount > Self.maxRepetitionBound || (maxCount ?? 0) > Self.maxRepetitionBound {
-                throw error(.unsupportedRegexFeature, feature: "repetition bound",
-                            "repetition bounds above \(Self.maxRepetitionBound) are not supported")
-            }
-            if peek == "?" { position += 1 }   // lazy quantifier: same language
-            result = .repetition(result, min: minCount, max: maxCount)
+        guard let c = peek else { return atom }
+        var minCount = 0, maxCount: Int? = nil
+        if let bounds = c.quantifierBounds {
+            position += 1
+            (minCount, maxCount) = bounds
+        } else if c == "{", let (lo, hi, length) = boundedQuantifier() {
+            position += length
+            minCount = lo
+            maxCount = hi
+        } else {
+            return atom
         }
-        return result
+        if case .startAnchor = atom { throw error(.invalidRegex, "nothing to repeat") }
+        if case .endAnchor = atom { throw error(.invalidRegex, "nothing to repeat") }
+        if let maxCount, maxCount < minCount { throw error(.invalidRegex, "numbers out of order in {} quantifier") }
+        if minCount > Self.maxRepetitionBound || (maxCount ?? 0) > Self.maxRepetitionBound {
+            throw error(.unsupportedRegexFeature, feature: "repetition bound",
+                        "repetition bounds above \(Self.maxRepetitionBound) are not supported")
+        }
+        if peek == "?" { position += 1 }   // lazy quantifier: same language
+        if let next = peek, next == "*" || next == "+" || next == "?" || (next == "{" && boundedQuantifier() != nil) {
+            throw error(.invalidRegex, "nothing to repeat: '\(next)' follows a quantifier")
+        }
+        return .repetition(atom, min: minCount, max: maxCount)
     }
 
     /// `{n}`, `{n,}`, `{n,m}` at the current position: (min, max, length), or nil when the brace is
@@ -108,6 +114,11 @@ struct RegexParser {
         let c = peek!
         switch c {
         case "(":
+            if nesting == Self.maxNesting {
+                throw error(.invalidRegex, "groups nested deeper than \(Self.maxNesting) (limit \(Self.maxNesting)); flatten the pattern")
+            }
+            nesting += 1
+            defer { nesting -= 1 }
             position += 1
             if peek == "?" {
                 switch (peek(1), peek(2)) {
@@ -146,8 +157,11 @@ struct RegexParser {
             throw error(.invalidRegex, "nothing to repeat")
         case "{":
             if boundedQuantifier() != nil { throw error(.invalidRegex, "nothing to repeat") }
-            position += 1
-            return .scalars([c.value...c.value])
+            throw error(.invalidRegex, "lone '{' (write \\{ for the character)")
+        case "]", "}":
+            // With the `u` flag these are syntax errors, not literals (ECMA-262 Annex B applies
+            // only without it), so an unbalanced bracket is caught rather than matched.
+            throw error(.invalidRegex, "unmatched '\(c)' (write \\\(c) for the character)")
         case "\\":
             position += 1
             return try atomEscape()
@@ -199,7 +213,9 @@ struct RegexParser {
             }
             return one(0)
         case "c":
-            guard let l = peek, l.isASCII, l.properties.isAlphabetic else { return one(UInt32(("\\" as Unicode.Scalar).value)) }
+            guard let l = peek, l.isASCII, l.properties.isAlphabetic else {
+                throw error(.invalidRegex, "\\c must be followed by a letter A-Z or a-z")
+            }
             position += 1
             return one(l.value % 32)
         case "x":
@@ -294,6 +310,16 @@ struct RegexParser {
 }
 
 extension Unicode.Scalar {
+    /// The bounds of the one-character quantifiers `*`, `+`, `?` (regex and GBNF alike), or nil.
+    var quantifierBounds: (min: Int, max: Int?)? {
+        switch self {
+        case "*": return (0, nil)
+        case "+": return (1, nil)
+        case "?": return (0, 1)
+        default: return nil
+        }
+    }
+
     /// The value of a hexadecimal digit, or nil.
     var hexDigitValue: Int? {
         switch value {

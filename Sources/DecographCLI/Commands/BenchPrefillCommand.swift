@@ -14,11 +14,7 @@ extension CommandSpec {
             the prompt fills (work space; it should stay constant). The KV cache is sized for the longest \
             prompt. Use --model for a Hugging Face model directory or --random for a random-weight shape.
             """,
-        options: [
-            .value("model", "DIR", help: "A Hugging Face model directory."),
-            .value("random", "SHAPE", help: "A random-weight model: \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: " or "))."),
-            .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
-            .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default), f32 or bf16."),
+        options: RuntimeBenchmark.modelOptions + [
             .value("lengths", "N,N,…", help: "Prompt lengths in tokens (default 512,2048,8192,32768)."),
             .value("threads", "N", help: "Threads (default: all cores)."),
             .value("pass-tokens", "N", help: "Most tokens one forward pass stacks (default \(Model.defaultPassTokens))."),
@@ -54,6 +50,14 @@ extension CommandSpec {
 }
 
 extension RuntimeBenchmark {
+    /// The options that choose a benchmark's model (`loadModel`).
+    static let modelOptions: [OptionSpec] = [
+        .value("model", "DIR", help: "A Hugging Face model directory."),
+        .value("random", "SHAPE", help: "A random-weight model: \(randomShapes.keys.sorted().joined(separator: " or "))."),
+        .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
+        .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
+    ]
+
     /// The model of a benchmark command's `--model DIR` or `--random SHAPE [--dtype T]`, with
     /// `--activations`.
     static func loadModel(args: ParsedArguments, pool: ComputePool, kvCacheTokens: Int? = nil,

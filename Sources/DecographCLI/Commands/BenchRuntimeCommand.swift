@@ -14,11 +14,7 @@ extension CommandSpec {
             verification runs). Use --model for a Hugging Face model directory or \
             --random for a random-weight model of a standard shape.
             """,
-        options: [
-            .value("model", "DIR", help: "A Hugging Face model directory."),
-            .value("random", "SHAPE", help: "A random-weight model: \(RuntimeBenchmark.randomShapes.keys.sorted().joined(separator: " or "))."),
-            .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
-            .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
+        options: RuntimeBenchmark.modelOptions + [
             .value("threads", "N", help: "Largest thread count (default: all cores)."),
             .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
             .value("competitors", "N", help: "Also measure decode with N competing CPU-bound processes running, against the fair-share slowdown ((threads + N) / cores)."),

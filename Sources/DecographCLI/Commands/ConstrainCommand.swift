@@ -77,6 +77,7 @@ extension CommandSpec {
                     maskMicros.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
                     if !mask.contains(t) || !c.advance(t) { rejectedAt = i; break }
                 }
+                if let failure = c.failure { throw CommandFailure("stdin:\(lineIndex + 1): \(failure)") }
                 if rejectedAt == nil && !c.isAccepting { rejectedAt = tokens.count }
                 context.print("{\"accepted\": \(rejectedAt == nil), \"tokens\": \(tokens.count), \"rejected_at\": \(rejectedAt.map(String.init) ?? "null")}")
             }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Graph
+import Support
 
 extension CommandSpec {
     /// `decograph run GRAPH --prompt TEXT`: runs a graph, streaming its output.
@@ -56,6 +57,9 @@ extension CommandSpec {
             }
             var promptText = arguments.value("prompt")
             if let file = arguments.value("prompt-file") {
+                if let kind = RegularFile.otherKind(at: file) {
+                    throw CommandFailure("the prompt file '\(file)' is \(kind), not a regular file")
+                }
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw CommandFailure("cannot read the prompt file '\(file)'")
                 }

@@ -1,5 +1,6 @@
 import Constraints
 import Foundation
+import Support
 import Kernels
 import ModelRuntime
 import NGramStore
@@ -83,7 +84,10 @@ public final class ResourceRegistry: Sendable {
         return try tokenizers.withLock { loaded in
             if let tokenizer = loaded[key] { return tokenizer }
             var tokenizer: Tokenizer?
-            if FileManager.default.fileExists(atPath: key + "/tokenizer.json") {
+            let file = key + "/tokenizer.json"
+            if FileManager.default.fileExists(atPath: file) {
+                // Opening a named pipe would wait for a writer forever.
+                if let kind = RegularFile.otherKind(at: file) { throw EngineError("\(file) is \(kind), not a regular file") }
                 tokenizer = try Tokenizer(directory: URL(fileURLWithPath: key))
             }
             loaded[key] = tokenizer

@@ -72,6 +72,9 @@ struct RunState {
         let ops = session.ops
         let trace = self.trace
         let nodeTimes = self.nodeTimes
+        // Failures name the step (0-based, as `--jsonl` numbers them), so a failure that appears
+        // only after many tokens can be found again.
+        let stepIndex = metrics.steps
         for stage in plan.stages {
             // One task per (hypothesis, node); a `score` node over several hypotheses is one task
             // that scores the whole frontier in one forward pass, so beams always share a pass.
@@ -109,7 +112,7 @@ struct RunState {
                         }
                     }
                 } catch {
-                    var message = "node '\(node.name)' (\(node.op)): \(error)"
+                    var message = "node '\(node.name)' (\(node.op)) at step \(stepIndex): \(error)"
                     if let runtime = error as? RuntimeError, runtime.code == .cacheExhausted, let model = node.reference("model") {
                         message += "; raise `kv_cache_mb` on model '\(model)' or pass --kv-cache-mb"
                     }

@@ -240,7 +240,7 @@ public final class Session {
                     trace?.record(plan.nodes[plan.output].name, category: plan.nodes[plan.output].op, since: spanStart,
                                   arguments: ["hypotheses": values.count])
                 } catch {
-                    throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
+                    throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' at step \(run.metrics.steps - 1): \(error)")
                 }
                 search = current
                 if current.isDone {

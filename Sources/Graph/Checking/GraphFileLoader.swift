@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Reads graph files (the root and the files its `use:` nodes name), resolving relative paths
 /// and keeping each parsed file once per compile.
@@ -23,11 +24,10 @@ struct GraphFileLoader {
     mutating func load(_ path: String) -> Result<(GraphDocument?, [Diagnostic]), LoadFailure> {
         if let hit = cache[path] { return .success(hit) }
         let real = path.hasPrefix("/") || baseDirectory == nil ? path : Self.join(baseDirectory!, path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: real) else {
             return .failure(LoadFailure(reason: "no such file"))
         }
-        if isDirectory.boolValue { return .failure(LoadFailure(reason: "it is a directory")) }
+        if let kind = RegularFile.otherKind(at: real) { return .failure(LoadFailure(reason: "it is \(kind), not a regular file")) }
         if let size = (try? FileManager.default.attributesOfItem(atPath: real))?[.size] as? Int, size > Self.maximumFileSize {
             return .failure(LoadFailure(reason: "it is \(size) bytes, more than the \(Self.maximumFileSize) a graph file may have"))
         }

@@ -41,7 +41,7 @@ public enum GraphLanguage {
     public static let limitFields: [ParameterSpec] = [
         ParameterSpec("max_new_tokens", .int, default: .int(defaultMaxNewTokens), range: .atLeast(1),
                       doc: "Stop after this many generated tokens."),
-        ParameterSpec("stop", .list(.string), default: .list([]),
+        ParameterSpec("stop", .list(.string), default: .list([]), nonEmpty: true,
                       doc: "Stop when the generated text contains one of these strings (the string is not emitted)."),
         ParameterSpec("stop_token_ids", .list(.int), default: .list([]), range: .atLeast(0),
                       doc: "Stop after emitting one of these token ids, besides the model's end-of-sequence token."),

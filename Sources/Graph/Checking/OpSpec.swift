@@ -16,6 +16,13 @@ public struct OpSpec: Sendable, Hashable {
     public var output: OutputSpec
     /// Runtime capabilities it needs.
     public var needs: [CapabilityRule]
+    /// The op's own checks of a node, beyond each parameter's type and range: rules across
+    /// parameters, values its algorithm refuses, definitions it compiles (a constraint), what
+    /// its inputs may carry. It runs on the lowered node and plan, without models or stores, when
+    /// the graph is compiled — by `decograph check` as by `run` — and is the same code the op runs
+    /// when it is bound, so the two never disagree. Throws `NodeProblem`s; any other error is
+    /// reported at the node.
+    public var validate: (@Sendable (Plan.Node, Plan) throws -> Void)?
 
     /// Creates a spec.
     /// - Parameters:
@@ -26,8 +33,10 @@ public struct OpSpec: Sendable, Hashable {
     ///   - inputs: its input ports.
     ///   - output: its output.
     ///   - needs: runtime capabilities it needs.
+    ///   - validate: the op's own checks of a node (see `validate`).
     public init(_ name: String, family: OpFamily, doc: String, parameters: [ParameterSpec] = [],
-                inputs: [PortSpec] = [], output: OutputSpec, needs: [CapabilityRule] = []) {
+                inputs: [PortSpec] = [], output: OutputSpec, needs: [CapabilityRule] = [],
+                validate: (@Sendable (Plan.Node, Plan) throws -> Void)? = nil) {
         self.name = name
         self.family = family
         self.doc = doc
@@ -35,6 +44,19 @@ public struct OpSpec: Sendable, Hashable {
         self.inputs = inputs
         self.output = output
         self.needs = needs
+        self.validate = validate
+    }
+
+    /// Specs are equal when their declarations are; the validation closure is code, not data.
+    public static func == (a: OpSpec, b: OpSpec) -> Bool {
+        a.name == b.name && a.family == b.family && a.doc == b.doc && a.parameters == b.parameters
+            && a.inputs == b.inputs && a.output == b.output && a.needs == b.needs
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(parameters)
+        hasher.combine(inputs)
     }
 
     /// The parameter with this name.

@@ -14,6 +14,9 @@ public struct ParameterSpec: Sendable, Hashable {
     public var optional: Bool
     /// Allowed numbers, for `int`, `float` and lists of them.
     public var range: ValueRange?
+    /// Whether a string, or each string of a list, must have at least one character (an empty
+    /// stop string would stop before the first token; an empty phrase is always present).
+    public var nonEmpty: Bool
     /// One sentence: what it does, and the paper or measurement its default comes from.
     public var doc: String
 
@@ -24,14 +27,16 @@ public struct ParameterSpec: Sendable, Hashable {
     ///   - defaultValue: its default; `nil` for a required or optional-without-default parameter.
     ///   - optional: whether it may be left out without a default.
     ///   - range: allowed numbers.
+    ///   - nonEmpty: whether strings must not be empty.
     ///   - doc: what it does.
     public init(_ name: String, _ type: ParameterType, default defaultValue: ParameterValue? = nil,
-                optional: Bool = false, range: ValueRange? = nil, doc: String) {
+                optional: Bool = false, range: ValueRange? = nil, nonEmpty: Bool = false, doc: String) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.optional = optional
         self.range = range
+        self.nonEmpty = nonEmpty
         self.doc = doc
     }
 
@@ -40,6 +45,10 @@ public struct ParameterSpec: Sendable, Hashable {
 
     /// The type and range as one phrase (`int in [1, 64]`).
     public var typeSummary: String {
+        if nonEmpty {
+            if case .list = type { return "\(type), each non-empty" }
+            return "\(type), non-empty"
+        }
         guard let range else { return type.description }
         if case .list = type { return "\(type), each in \(range)" }
         return range.description.first == "[" || range.description.first == "(" ? "\(type) in \(range)" : "\(type) \(range)"

@@ -9,14 +9,14 @@ enum ValueChecker {
     ///   - subject: how the message names it (`parameter 'tokens' of op 'draft.model'`).
     /// - Returns: the value, or the diagnostics explaining why it is not one.
     static func check(_ node: YAMLNode, against spec: ParameterSpec, subject: String) -> Result<ParameterValue, Diagnostics> {
-        convert(node, type: spec.type, range: spec.range, subject: subject, expected: spec.typeSummary)
+        convert(node, type: spec.type, range: spec.range, nonEmpty: spec.nonEmpty, subject: subject, expected: spec.typeSummary)
     }
 
     /// A list of diagnostics as an `Error`, for `Result`.
     struct Diagnostics: Error { var items: [Diagnostic] }
 
-    private static func convert(_ node: YAMLNode, type: ParameterType, range: ValueRange?, subject: String,
-                                expected: String) -> Result<ParameterValue, Diagnostics> {
+    private static func convert(_ node: YAMLNode, type: ParameterType, range: ValueRange?, nonEmpty: Bool,
+                                subject: String, expected: String) -> Result<ParameterValue, Diagnostics> {
         func fail(_ message: String? = nil) -> Result<ParameterValue, Diagnostics> {
             .failure(Diagnostics(items: [.error(node.location, message ?? "\(subject) expects \(expected), got \(describe(node))")]))
         }
@@ -40,7 +40,7 @@ enum ValueChecker {
             var values: [ParameterValue] = []
             var problems: [Diagnostic] = []
             for item in items {
-                switch convert(item, type: element, range: range, subject: subject, expected: expected) {
+                switch convert(item, type: element, range: range, nonEmpty: nonEmpty, subject: subject, expected: expected) {
                 case .success(let v): values.append(v)
                 case .failure(let d): problems += d.items
                 }
@@ -64,6 +64,7 @@ enum ValueChecker {
             default: return fail()
             }
         case .string:
+            if nonEmpty, text.isEmpty { return fail("\(subject) must not be an empty string") }
             return .success(.string(text))
         case .enumeration(let cases):
             guard cases.contains(text) else {
@@ -96,6 +97,8 @@ enum ValueChecker {
             }
         }
         if !fits(value, spec.type) { return "is \(value), not a \(spec.type)" }
+        let strings: [ParameterValue] = if case .list(let items) = value { items } else { [value] }
+        if spec.nonEmpty, strings.contains(.string("")) { return "is an empty string" }
         let numbers: [Double] = if case .list(let items) = value { items.compactMap(\.number) } else { value.number.map { [$0] } ?? [] }
         if let range = spec.range, let bad = numbers.first(where: { !range.contains($0) }) {
             return "is \(ParameterValue.float(bad)), outside \(range)"

@@ -43,9 +43,7 @@ struct TreeBuilder {
             dropPendingEntry()
         case .scalar(let text, let plain, let anchor, let tag, let at):
             refuse(anchor: anchor, tag: tag, at: at)
-            // `!!str 6` asks for a string: treat it as quoted.
-            let isString = tag == "tag:yaml.org,2002:str"
-            add(YAMLNode(.scalar(text, plain: plain && !isString), at: at))
+            add(YAMLNode(.scalar(text, plain: plain), at: at))
         case .sequenceStart(let anchor, let tag, let at):
             refuse(anchor: anchor, tag: tag, at: at)
             stack.append(.sequence(at, []))
@@ -65,9 +63,18 @@ struct TreeBuilder {
         if let anchor {
             diagnostics.append(.error(at, "YAML anchors ('&\(anchor)') are not supported; reuse a part of a graph with a 'use:' subgraph"))
         }
-        if let tag, !tag.hasPrefix("tag:yaml.org,2002:") {
-            diagnostics.append(.error(at, "YAML tag '\(tag)' is not supported; graph files use plain values"))
+        // Every explicit tag is refused, the standard `!!` ones too: `!!binary` and
+        // `!!python/object:…` ask a loader to construct something, and even `!!str` changes a
+        // value's type where a quoted scalar says the same thing visibly.
+        if let tag {
+            diagnostics.append(.error(at, "YAML tag '\(Self.written(tag))' is not supported; graph files use plain values (quote a value to make it a string)"))
         }
+    }
+
+    /// A tag as the file wrote it: libyaml expands the `!!` shorthand to the YAML namespace.
+    private static func written(_ tag: String) -> String {
+        let namespace = "tag:yaml.org,2002:"
+        return tag.hasPrefix(namespace) ? "!!" + tag.dropFirst(namespace.count) : tag
     }
 
     /// Forgets the key waiting for the value that could not be read (an alias), so the refused

@@ -7,7 +7,7 @@ protocol Architecture {
     /// `model_type` values it handles.
     static var modelTypes: [String] { get }
     /// Sets the architecture-specific fields of `config` from config.json.
-    static func configure(_ config: inout ModelConfig, json: [String: Any], path: String) throws
+    static func configure(_ config: inout ModelConfig, json: ConfigReader) throws
 }
 
 /// The registry of supported architectures.
@@ -19,11 +19,7 @@ enum Architectures {
     }
 
     /// Reads an optional positive window size.
-    static func window(_ json: [String: Any], path: String) throws -> Int? {
-        guard let v = json["sliding_window"], !(v is NSNull) else { return nil }
-        guard let n = v as? NSNumber, n.intValue > 0 else {
-            throw RuntimeError(.badConfig, "\(path): sliding_window must be a positive integer or null")
-        }
-        return n.intValue
+    static func window(_ json: ConfigReader) throws -> Int? {
+        json.has("sliding_window") ? try json.int("sliding_window") : nil
     }
 }

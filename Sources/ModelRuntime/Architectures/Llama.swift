@@ -3,10 +3,10 @@
 enum Llama: Architecture {
     static let modelTypes = ["llama"]
 
-    static func configure(_ config: inout ModelConfig, json: [String: Any], path: String) throws {
-        let attentionBias = json["attention_bias"] as? Bool ?? false
+    static func configure(_ config: inout ModelConfig, json: ConfigReader) throws {
+        let attentionBias = try json.bool("attention_bias", default: false)
         config.qkvBias = attentionBias
         config.outputBias = attentionBias
-        config.mlpBias = json["mlp_bias"] as? Bool ?? false
+        config.mlpBias = try json.bool("mlp_bias", default: false)
     }
 }

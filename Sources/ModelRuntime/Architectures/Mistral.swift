@@ -3,9 +3,9 @@
 enum Mistral: Architecture {
     static let modelTypes = ["mistral"]
 
-    static func configure(_ config: inout ModelConfig, json: [String: Any], path: String) throws {
-        let window = try Architectures.window(json, path: path)
+    static func configure(_ config: inout ModelConfig, json: ConfigReader) throws {
+        let window = try Architectures.window(json)
         config.slidingWindows = Array(repeating: window, count: config.layerCount)
-        try config.applyLayerTypes(json, window: window, path: path)
+        try config.applyLayerTypes(json, window: window)
     }
 }

@@ -3,14 +3,14 @@
 enum Qwen2: Architecture {
     static let modelTypes = ["qwen2"]
 
-    static func configure(_ config: inout ModelConfig, json: [String: Any], path: String) throws {
+    static func configure(_ config: inout ModelConfig, json: ConfigReader) throws {
         config.qkvBias = true
         config.outputBias = false
         config.mlpBias = false
-        guard json["use_sliding_window"] as? Bool == true else { return }
-        let window = try Architectures.window(json, path: path)
-        let first = (json["max_window_layers"] as? Int) ?? config.layerCount
+        guard try json.bool("use_sliding_window", default: false) else { return }
+        let window = try Architectures.window(json)
+        let first = try json.int("max_window_layers", default: config.layerCount, minimum: 0)
         config.slidingWindows = (0..<config.layerCount).map { $0 >= first ? window : nil }
-        try config.applyLayerTypes(json, window: window, path: path)
+        try config.applyLayerTypes(json, window: window)
     }
 }

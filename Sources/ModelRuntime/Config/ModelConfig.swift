@@ -44,6 +44,7 @@ public struct ModelConfig: Sendable, Equatable {
     /// - Parameter path: the file.
     /// - Throws: `RuntimeError.badConfig` naming the field.
     public init(contentsOf path: String) throws {
+        try MappedFile.requireRegularFile(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RuntimeError(.io, "\(path): cannot read")
         }
@@ -58,24 +59,10 @@ public struct ModelConfig: Sendable, Equatable {
     ///   - json: the decoded config.json.
     ///   - path: name for messages.
     /// - Throws: `RuntimeError.badConfig`.
-    public init(json: [String: Any], path: String = "config.json") throws {
-        func int(_ key: String, default value: Int? = nil) throws -> Int {
-            if let v = json[key], !(v is NSNull) {
-                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
-                    throw RuntimeError(.badConfig, "\(path): '\(key)' must be a positive integer, found \(v)")
-                }
-                return n.intValue
-            }
-            if let value { return value }
-            throw RuntimeError(.badConfig, "\(path): missing '\(key)'")
-        }
-        func bool(_ key: String, default value: Bool) throws -> Bool {
-            guard let v = json[key], !(v is NSNull) else { return value }
-            guard let b = v as? Bool else { throw RuntimeError(.badConfig, "\(path): '\(key)' must be true or false") }
-            return b
-        }
-        var type = json["model_type"] as? String
-        if type == nil, let arch = (json["architectures"] as? [String])?.first {
+    public init(json object: [String: Any], path: String = "config.json") throws {
+        let json = ConfigReader(json: object, path: path)
+        var type = try json.string("model_type")
+        if type == nil, let arch = try json.strings("architectures")?.first {
             type = ["LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2"][arch]
         }
         guard let type else { throw RuntimeError(.badConfig, "\(path): missing 'model_type'") }
@@ -83,38 +70,31 @@ public struct ModelConfig: Sendable, Equatable {
             throw RuntimeError(.badConfig, "\(path): unsupported model_type '\(type)' (supported: \(Architectures.all.flatMap { $0.modelTypes }.joined(separator: ", ")))")
         }
         modelType = type
-        hiddenSize = try int("hidden_size")
-        intermediateSize = try int("intermediate_size")
-        layerCount = try int("num_hidden_layers")
-        headCount = try int("num_attention_heads")
-        kvHeadCount = try int("num_key_value_heads", default: headCount)
-        headDim = try int("head_dim", default: hiddenSize / headCount)
-        vocabularySize = try int("vocab_size")
-        maxPositionEmbeddings = try int("max_position_embeddings", default: 4096)
+        hiddenSize = try json.int("hidden_size")
+        intermediateSize = try json.int("intermediate_size")
+        layerCount = try json.int("num_hidden_layers")
+        headCount = try json.int("num_attention_heads")
+        kvHeadCount = try json.int("num_key_value_heads", default: headCount)
+        headDim = try json.int("head_dim", default: hiddenSize / headCount)
+        vocabularySize = try json.int("vocab_size")
+        maxPositionEmbeddings = try json.int("max_position_embeddings", default: 4096)
         guard headCount % kvHeadCount == 0 else {
             throw RuntimeError(.badConfig, "\(path): num_attention_heads (\(headCount)) must be a multiple of num_key_value_heads (\(kvHeadCount))")
         }
         guard headDim % 2 == 0 else { throw RuntimeError(.badConfig, "\(path): head_dim (\(headDim)) must be even for rotary embeddings") }
-        let eps = (json["rms_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-6
-        guard eps > 0 else { throw RuntimeError(.badConfig, "\(path): rms_norm_eps must be positive") }
-        rmsNormEpsilon = Float(eps)
-        if let act = json["hidden_act"] as? String, act != "silu" {
+        rmsNormEpsilon = Float(try json.number("rms_norm_eps", default: 1e-6))
+        if let act = try json.string("hidden_act"), act != "silu" {
             throw RuntimeError(.badConfig, "\(path): unsupported hidden_act '\(act)' (supported: silu)")
         }
-        tiedEmbeddings = try bool("tie_word_embeddings", default: false)
-        rope = try RopeSettings(config: json, path: path)
-        func ids(_ key: String) -> [Int32] {
-            if let n = json[key] as? NSNumber { return [Int32(truncatingIfNeeded: n.intValue)] }
-            if let list = json[key] as? [NSNumber] { return list.map { Int32(truncatingIfNeeded: $0.intValue) } }
-            return []
-        }
-        eosTokenIDs = ids("eos_token_id")
-        bosTokenID = ids("bos_token_id").first
+        tiedEmbeddings = try json.bool("tie_word_embeddings", default: false)
+        rope = try RopeSettings(config: json)
+        eosTokenIDs = try json.tokenIDs("eos_token_id")
+        bosTokenID = try json.tokenIDs("bos_token_id").first
         qkvBias = false
         outputBias = false
         mlpBias = false
         slidingWindows = Array(repeating: nil, count: layerCount)
-        try architecture.configure(&self, json: json, path: path)
+        try architecture.configure(&self, json: json)
     }
 
     /// Creates a configuration directly (random-weight benchmark models, tests).
@@ -149,8 +129,9 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Applies a per-layer `layer_types` list (transformers 5: `full_attention` /
     /// `sliding_attention`) with the given window.
-    mutating func applyLayerTypes(_ json: [String: Any], window: Int?, path: String) throws {
-        guard let types = json["layer_types"] as? [String] else { return }
+    mutating func applyLayerTypes(_ json: ConfigReader, window: Int?) throws {
+        guard let types = try json.strings("layer_types") else { return }
+        let path = json.path
         guard types.count == layerCount else {
             throw RuntimeError(.badConfig, "\(path): layer_types has \(types.count) entries for \(layerCount) layers")
         }

@@ -22,30 +22,28 @@ public struct RopeSettings: Sendable, Equatable {
     /// Scaling rule.
     public var rule: Rule
 
-    /// Parses from a config dictionary.
-    /// - Parameters:
-    ///   - config: the decoded config.json.
-    ///   - path: file name for messages.
-    /// - Throws: `RuntimeError.badConfig` for malformed or unsupported settings.
-    init(config: [String: Any], path: String) throws {
-        var parameters = config["rope_parameters"] as? [String: Any]
-        if parameters == nil, let scaling = config["rope_scaling"] as? [String: Any] {
-            parameters = scaling
-        }
-        let thetaValue = parameters?["rope_theta"] ?? config["rope_theta"]
-        if let t = thetaValue {
-            guard let n = (t as? NSNumber)?.doubleValue, n > 0 else {
-                throw RuntimeError(.badConfig, "\(path): rope_theta must be a positive number")
-            }
-            theta = n
+    /// The default θ of LlamaConfig, MistralConfig and Qwen2Config.
+    static let defaultTheta = 10_000.0
+
+    /// Parses from a config.
+    ///
+    /// Every number must be finite and positive: a zero factor divides the frequencies by zero and
+    /// a negative one reverses them, so the model computes NaN or garbage logits from the first
+    /// token on; such a config is refused here, by key, rather than decoded.
+    /// - Parameter config: the decoded config.json.
+    /// - Throws: `RuntimeError.badConfig` for malformed or unsupported settings, naming the key.
+    init(config: ConfigReader) throws {
+        let parameters = try config.object("rope_parameters") ?? config.object("rope_scaling")
+        if let parameters, parameters.has("rope_theta") {
+            theta = try parameters.number("rope_theta")
         } else {
-            theta = 10_000  // the default of LlamaConfig, MistralConfig and Qwen2Config
+            theta = try config.number("rope_theta", default: Self.defaultTheta)
         }
-        let type = (parameters?["rope_type"] ?? parameters?["type"]) as? String ?? "default"
-        func number(_ key: String, default value: Double? = nil) throws -> Double {
-            if let n = (parameters?[key] as? NSNumber)?.doubleValue { return n }
-            if let value { return value }
-            throw RuntimeError(.badConfig, "\(path): rope scaling '\(type)' needs '\(key)'")
+        let type = try parameters?.string("rope_type") ?? parameters?.string("type") ?? "default"
+        func number(_ key: String) throws -> Double {
+            let why = "rope scaling '\(type)' needs it"
+            guard let parameters else { throw RuntimeError(.badConfig, "\(config.path): missing '\(key)' (\(why))") }
+            return try parameters.number(key, requiredBecause: why)
         }
         switch type {
         case "default":
@@ -53,11 +51,15 @@ public struct RopeSettings: Sendable, Equatable {
         case "linear":
             rule = .linear(factor: try number("factor"))
         case "llama3":
-            rule = .llama3(factor: try number("factor"), lowFrequencyFactor: try number("low_freq_factor"),
-                           highFrequencyFactor: try number("high_freq_factor"),
+            let low = try number("low_freq_factor"), high = try number("high_freq_factor")
+            // The rule interpolates between the two wavelengths, dividing by high − low.
+            guard high > low else {
+                throw RuntimeError(.badConfig, "\(config.path): rope scaling 'high_freq_factor' (\(high)) must exceed 'low_freq_factor' (\(low)): llama3 scaling interpolates between them")
+            }
+            rule = .llama3(factor: try number("factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
                            originalContext: try number("original_max_position_embeddings"))
         default:
-            throw RuntimeError(.badConfig, "\(path): unsupported rope scaling type '\(type)' (supported: default, linear, llama3)")
+            throw RuntimeError(.badConfig, "\(config.path): unsupported rope scaling type '\(type)' (supported: default, linear, llama3)")
         }
     }
 

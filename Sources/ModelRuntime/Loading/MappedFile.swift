@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Support
 
 /// A read-only memory map of a whole file, unmapped on deinit. Weights are used in place from the
 /// map, so loading a model costs page-table set-up, not a copy.
@@ -17,6 +18,7 @@ final class MappedFile: @unchecked Sendable {
     /// - Throws: `RuntimeError.io` when it cannot be opened, sized or mapped.
     init(path: String) throws {
         self.path = path
+        try Self.requireRegularFile(path)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw RuntimeError(.io, "\(path): cannot open (\(String(cString: strerror(errno))))")
@@ -37,6 +39,15 @@ final class MappedFile: @unchecked Sendable {
             throw RuntimeError(.io, "\(path): cannot map \(size) bytes (\(String(cString: strerror(errno))))")
         }
         base = UnsafeRawPointer(p)
+    }
+
+    /// Refuses a path that is not a regular file before anything opens it (see `RegularFile`).
+    /// - Parameter path: the file about to be read.
+    /// - Throws: `RuntimeError.io` naming the path and what it is instead.
+    static func requireRegularFile(_ path: String) throws {
+        if let kind = RegularFile.otherKind(at: path) {
+            throw RuntimeError(.io, "\(path): is \(kind); model files must be regular files")
+        }
     }
 
     deinit {

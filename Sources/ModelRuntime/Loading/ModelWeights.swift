@@ -17,6 +17,7 @@ final class ModelWeights: @unchecked Sendable {
         let single = directory + "/model.safetensors"
         let index = directory + "/model.safetensors.index.json"
         if fm.fileExists(atPath: index) {
+            try MappedFile.requireRegularFile(index)
             guard let data = fm.contents(atPath: index),
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let map = json["weight_map"] as? [String: String] else {
@@ -44,6 +45,29 @@ final class ModelWeights: @unchecked Sendable {
             throw RuntimeError(.io, "\(directory): no model.safetensors or model.safetensors.index.json")
         }
     }
+
+    /// Refuses tensors of layers the config does not declare (`model.layers.{i}.…` with
+    /// i ≥ `num_hidden_layers`).
+    /// - Parameter layerCount: the config's `num_hidden_layers`.
+    /// - Throws: `RuntimeError.tensorMismatch` naming the file, the first such tensors and the
+    ///   number of layers the file holds.
+    func checkNoLayers(beyond layerCount: Int) throws {
+        let prefix = "model.layers."
+        var beyond: [(layer: Int, name: String)] = []
+        for name in tensors.keys where name.hasPrefix(prefix) {
+            let index = name.dropFirst(prefix.count).prefix { $0 != "." }
+            if let layer = Int(index), layer >= layerCount { beyond.append((layer, name)) }
+        }
+        guard !beyond.isEmpty else { return }
+        beyond.sort { ($0.layer, $0.name) < ($1.layer, $1.name) }
+        let shown = beyond.prefix(Self.namesShown).map { "'\($0.name)'" }.joined(separator: ", ")
+        let more = beyond.count > Self.namesShown ? " and \(beyond.count - Self.namesShown) more" : ""
+        let file = tensors[beyond[0].name]?.file ?? directory
+        throw RuntimeError(.tensorMismatch, "\(file): holds tensors of layers the config does not declare (num_hidden_layers is \(layerCount), the file has layers up to \(beyond.last!.layer)): \(shown)\(more); fix num_hidden_layers in config.json")
+    }
+
+    /// Tensor names a message lists before summarising the rest as a count.
+    static let namesShown = 3
 
     /// Whether a tensor exists.
     func contains(_ name: String) -> Bool { tensors[name] != nil }

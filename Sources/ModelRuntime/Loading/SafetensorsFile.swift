@@ -62,6 +62,7 @@ final class SafetensorsFile: @unchecked Sendable {
         let dataSize = map.size - dataStart
         var tensors: [String: TensorView] = [:]
         var metadata: [String: String] = [:]
+        var spans: [(name: String, start: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let m = value as? [String: Any] else { throw corrupt("__metadata__ is not an object") }
@@ -101,11 +102,50 @@ final class SafetensorsFile: @unchecked Sendable {
             guard !overflow, Int64(bytes) == offsets[1] - offsets[0] else {
                 throw corrupt("tensor '\(name)': \(dtypeName) \(shape) needs \(overflow ? "too many" : "\(bytes)") bytes but data_offsets span \(offsets[1] - offsets[0])")
             }
+            guard offsets[0] % Int64(elementSize) == 0 else {
+                throw corrupt("tensor '\(name)': data_offsets start \(offsets[0]) is not a multiple of its \(dtypeName) element size \(elementSize)")
+            }
             tensors[name] = TensorView(name: name, dtype: DType(safetensorsName: dtypeName), dtypeName: dtypeName,
                                        shape: shape, data: base + dataStart + Int(offsets[0]), file: path)
+            spans.append((name, Int(offsets[0]), Int(offsets[1])))
         }
+        try Self.checkCoverage(spans, dataSize: dataSize, corrupt: corrupt)
         self.tensors = tensors
         self.metadata = metadata
+    }
+
+    /// Requires the tensors' byte ranges to tile the data section: in order they start at 0, each
+    /// begins where the one before ends, and the last ends at the end of the file, as the format
+    /// requires. An overlap would alias two tensors' weights; a gap or a trailing byte means the
+    /// header and the data disagree — a header length one byte off leaves every tensor shifted by
+    /// a byte, which only the extra byte at the end gives away.
+    /// - Parameters:
+    ///   - spans: each tensor's name and `data_offsets`, already checked to lie inside the data.
+    ///   - dataSize: bytes after the header.
+    ///   - corrupt: builds the error naming the file.
+    /// - Throws: `RuntimeError.corruptWeights` naming the tensors at the first gap or overlap.
+    private static func checkCoverage(_ spans: [(name: String, start: Int, end: Int)], dataSize: Int,
+                                      corrupt: (String) -> RuntimeError) throws {
+        // Ties broken by end then name, so zero-byte tensors sort first and messages are stable.
+        let ordered = spans.sorted { ($0.start, $0.end, $0.name) < ($1.start, $1.end, $1.name) }
+        // Overlaps first: an aliased tensor also leaves its own range a gap, and the alias is the
+        // mistake to name.
+        for (a, b) in zip(ordered, ordered.dropFirst()) where b.start < a.end {
+            throw corrupt("tensor '\(b.name)': data_offsets [\(b.start), \(b.end)] overlap those of '\(a.name)' [\(a.start), \(a.end)]")
+        }
+        var covered = 0
+        var previous: String?
+        for span in ordered {
+            if span.start > covered {
+                let after = previous.map { "after '\($0)' " } ?? ""
+                throw corrupt("tensor '\(span.name)': data_offsets start at \(span.start), leaving bytes \(covered)..<\(span.start) \(after)unused; tensors must cover the data section without gaps")
+            }
+            covered = span.end
+            previous = span.name
+        }
+        guard covered == dataSize else {
+            throw corrupt("the tensors' data ends at byte \(covered) of a \(dataSize)-byte data section: \(dataSize - covered) trailing bytes (header length wrong, or data appended)")
+        }
     }
 
     /// Bytes per element of a safetensors dtype, or `nil` if unknown.

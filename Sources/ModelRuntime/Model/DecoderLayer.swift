@@ -28,6 +28,10 @@ protocol WeightSource {
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix
     func vector(_ name: String, count: Int) throws -> [Float]
     func contains(_ name: String) -> Bool
+    /// Refuses weights of layers beyond the config's count.
+    /// - Parameter layerCount: `num_hidden_layers`.
+    /// - Throws: `RuntimeError.tensorMismatch` naming the tensors no declared layer reads.
+    func checkNoLayers(beyond layerCount: Int) throws
 }
 
 extension ModelWeights: WeightSource {}
@@ -35,6 +39,9 @@ extension ModelWeights: WeightSource {}
 extension DecoderLayer {
     /// Loads layer `index` under the Hugging Face names `model.layers.{i}.…`.
     init(index: Int, config c: ModelConfig, weights w: some WeightSource) throws {
+        // Checked once, with the first layer: a config declaring fewer layers than the file holds
+        // would otherwise load a truncated model without a word.
+        if index == 0 { try w.checkNoLayers(beyond: c.layerCount) }
         let p = "model.layers.\(index)."
         let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         attentionNorm = try w.vector(p + "input_layernorm.weight", count: c.hiddenSize)

@@ -19,6 +19,9 @@ final class RandomWeights: WeightSource, @unchecked Sendable {
 
     func contains(_ name: String) -> Bool { true }
 
+    /// Random weights have exactly the config's layers.
+    func checkNoLayers(beyond layerCount: Int) throws {}
+
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
         let count = rows * columns
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * dtype.size, alignment: 64)

@@ -51,7 +51,7 @@ public struct ModelDrafter: Sendable {
             guard (probabilities.max() ?? 0) >= minProbability else { break }
             let token: Int
             if pipeline.settings.isGreedy {
-                token = Distribution.argmax(row)
+                token = try Distribution.argmax(row)
                 try tree.append(Int32(token), parent: tree.count - 1, draftProbability: probabilities[token], source: source)
             } else {
                 token = try Distribution.sample(probabilities, using: &rng)

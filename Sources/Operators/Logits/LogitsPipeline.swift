@@ -60,7 +60,7 @@ public struct LogitsPipeline: Sendable {
         process(&row, context: context)
         if settings.isGreedy {
             var oneHot = [Float](repeating: 0, count: row.count)
-            oneHot[Distribution.argmax(row)] = 1
+            oneHot[try Distribution.argmax(row)] = 1
             return oneHot
         }
         return try Distribution.softmax(row)
@@ -76,7 +76,7 @@ public struct LogitsPipeline: Sendable {
     public func select<R: RandomNumberGenerator>(_ logits: [Float], context: LogitsContext, using rng: inout R) throws -> Int32 {
         var row = logits
         process(&row, context: context)
-        if settings.isGreedy { return Int32(Distribution.argmax(row)) }
+        if settings.isGreedy { return Int32(try Distribution.argmax(row)) }
         return Int32(try Distribution.sample(try Distribution.softmax(row), using: &rng))
     }
 

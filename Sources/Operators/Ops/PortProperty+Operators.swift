@@ -6,4 +6,7 @@ extension PortProperty {
     /// `draftProbabilities` and `deterministic`, it survives `tree.merge` of a sampling drafter with
     /// a retrieval drafter (a property passes a merge only when every input has it).
     public static let exactDraft = PortProperty(rawValue: "exactDraft")
+    /// The tree carries a constraint's allowed-next mask for every row (a `constrain.*` node's
+    /// output); an op that rebuilds the tree would drop them (`tree.merge` refuses it).
+    public static let constraintMasks = PortProperty(rawValue: "constraintMasks")
 }

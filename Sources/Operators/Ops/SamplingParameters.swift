@@ -28,15 +28,32 @@ enum SamplingParameters {
     /// The settings a node's parameters describe.
     /// - Parameter node: a node whose op declares `specs(…)`.
     /// - Returns: the settings.
-    static func settings(of node: Plan.Node) -> SamplingSettings {
-        var s = SamplingSettings(temperature: Float(node.double("temperature") ?? 1), topK: node.int("top_k") ?? 0,
-                                 topP: Float(node.double("top_p") ?? 1), minP: Float(node.double("min_p") ?? 0))
-        s.repetitionPenalty = Float(node.double("repetition_penalty") ?? 1)
-        s.presencePenalty = Float(node.double("presence_penalty") ?? 0)
-        s.frequencyPenalty = Float(node.double("frequency_penalty") ?? 0)
+    /// - Throws: `OperatorError.invalidParameter` for a value the 32-bit floats the pipeline
+    ///   computes in cannot hold.
+    static func settings(of node: Plan.Node) throws -> SamplingSettings {
+        var s = SamplingSettings(temperature: try float(node, "temperature") ?? 1, topK: node.int("top_k") ?? 0,
+                                 topP: try float(node, "top_p") ?? 1, minP: try float(node, "min_p") ?? 0)
+        s.repetitionPenalty = try float(node, "repetition_penalty") ?? 1
+        s.presencePenalty = try float(node, "presence_penalty") ?? 0
+        s.frequencyPenalty = try float(node, "frequency_penalty") ?? 0
         if case .list(let items)? = node.parameters["suppress_tokens"] {
             s.suppressedTokens = items.compactMap { if case .int(let v) = $0 { Int32(clamping: v) } else { nil } }
         }
         return s
+    }
+
+    /// A float parameter as the `Float` the pipeline computes in.
+    /// - Parameters:
+    ///   - node: the node.
+    ///   - name: the parameter.
+    /// - Returns: the value, `nil` when absent.
+    /// - Throws: `OperatorError.invalidParameter` when the value overflows a `Float` (`1e300`
+    ///   would become infinity, and every logit divided by it zero).
+    static func float(_ node: Plan.Node, _ name: String) throws -> Float? {
+        guard let value = node.double(name) else { return nil }
+        guard Float(value).isFinite else {
+            throw OperatorError(.invalidParameter, at: name, "\(value) is too large for the 32-bit floats logits are computed in (at most \(Float.greatestFiniteMagnitude))")
+        }
+        return Float(value)
     }
 }

@@ -35,11 +35,31 @@ public enum Distribution {
     }
 
     /// The index of the largest value, the first one on ties (as `torch.argmax`).
-    /// - Parameter values: a non-empty row.
+    ///
+    /// Every path that picks a token from a row goes through here, so a row no token can be
+    /// picked from is an error rather than token 0: a NaN compares false with everything, so
+    /// weights that overflowed would otherwise decode token 0 forever, and a row where every
+    /// token is masked (`-inf`) would emit a forbidden token.
+    /// - Parameter values: a row of logits, processed logits or probabilities.
     /// - Returns: the index of the maximum.
-    public static func argmax(_ values: [Float]) -> Int {
-        var best = 0
-        for i in values.indices where values[i] > values[best] { best = i }
+    /// - Throws: `OperatorError.invalidDistribution` for an empty row, a NaN or `+inf` entry
+    ///   (naming the token), or a row whose every entry is `-inf`.
+    public static func argmax(_ values: [Float]) throws -> Int {
+        var best = -1
+        var bestValue = -Float.infinity
+        for (i, x) in values.enumerated() {
+            guard !x.isNaN, x != .infinity else {
+                throw OperatorError(.invalidDistribution, at: "logits", "logit \(x) at token \(i) is not a number or +inf (broken weights or config?)")
+            }
+            if x > bestValue {
+                best = i
+                bestValue = x
+            }
+        }
+        guard best >= 0 else {
+            throw OperatorError(.invalidDistribution, at: "logits",
+                                values.isEmpty ? "the row is empty" : "every token is masked (all logits are -inf): nothing may come next")
+        }
         return best
     }
 
@@ -113,17 +133,5 @@ public enum Distribution {
         Double(rng.next() >> 11) * 0x1.0p-53
     }
 
-    private static func maximum(_ logits: [Float]) throws -> Double {
-        var m = -Float.infinity
-        for x in logits {
-            guard !x.isNaN, x != .infinity else {
-                throw OperatorError(.invalidDistribution, at: "logits", "logit \(x) is not a number or +inf")
-            }
-            m = max(m, x)
-        }
-        guard m > -.infinity else {
-            throw OperatorError(.invalidDistribution, at: "logits", "every token is masked (all logits are -inf)")
-        }
-        return Double(m)
-    }
+    private static func maximum(_ logits: [Float]) throws -> Double { Double(logits[try argmax(logits)]) }
 }

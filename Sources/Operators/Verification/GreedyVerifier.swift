@@ -13,10 +13,19 @@ public enum GreedyVerifier {
     ///   - rows: `tree.count + 1` rows of logits, processed logits or distributions (argmax is
     ///     taken per row; row 0 is the root).
     /// - Returns: the accepted path and the target's next token.
-    /// - Throws: `OperatorError.shapeMismatch` when `rows` does not match the tree.
+    /// - Throws: `OperatorError.shapeMismatch` when `rows` does not match the tree;
+    ///   `OperatorError.invalidDistribution` naming the position of a row with a NaN or `+inf`
+    ///   entry or no allowed token.
     public static func verify(tree: TokenTree, rows: [[Float]]) throws -> Verdict {
         try tree.requireRows(rows, name: "rows")
-        let choice = rows.map { Int32(Distribution.argmax($0)) }
+        let choice = try rows.enumerated().map { position, row in
+            do {
+                return Int32(try Distribution.argmax(row))
+            } catch var error as OperatorError {
+                error.location = "position \(position)"
+                throw error
+            }
+        }
         let children = tree.childLists()
         // Longest accepted chain below each position, computed leaves-first (children follow parents).
         var best = [Int](repeating: TokenTree.root, count: tree.count + 1)  // best accepted child per position

@@ -69,7 +69,7 @@ extension Tokenizer {
     /// Whether an id is a `<0xAB>` byte-fallback token that a ByteFallback decoder groups.
     func isFallbackByte(_ id: Int32) -> Bool {
         guard decoder?.containsByteFallback == true, addedByID.indices.contains(Int(id)), addedByID[Int(id)] == nil,
-              Int(id) < model.idToToken.count, let t = model.idToToken[Int(id)] else { return false }
+              Int(id) < model.vocabulary.idToToken.count, let t = model.vocabulary.idToToken[Int(id)] else { return false }
         return Decoder.fallbackByte(t) != nil
     }
 }

@@ -26,43 +26,30 @@ struct JSONValue {
 
     /// Parses JSON text.
     static func parse(data: Data, displayName: String) throws -> JSONValue {
-        do {
-            return JSONValue(raw: try jsonObject(data), file: displayName)
-        } catch {
-            throw TokenizerError(.malformed, file: displayName, "not valid JSON (\(error.localizedDescription))")
-        }
+        JSONValue(raw: try jsonObject(data, displayName: displayName), file: displayName)
     }
 
-    /// `JSONSerialization.jsonObject`, except that a literal U+FEFF inside a string survives:
-    /// swift-corelibs-foundation drops it (vocabularies can hold it), so it is rewritten as the
-    /// equivalent escape `\uFEFF` first (a BOM outside strings is only valid at the start, where
-    /// it is removed).
-    static func jsonObject(_ data: Data) throws -> Any {
-        var bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        if let first = bytes.indices.first(where: { bytes[$0] == 0xEF && $0 + 2 < bytes.count && bytes[$0 + 1] == 0xBB && bytes[$0 + 2] == 0xBF }) {
-            var out = [UInt8](bytes[..<first])
-            out.reserveCapacity(bytes.count + 64)
-            var i = first
-            while i < bytes.count {
-                if bytes[i] == 0xEF, i + 2 < bytes.count, bytes[i + 1] == 0xBB, bytes[i + 2] == 0xBF {
-                    out += Array("\\uFEFF".utf8)
-                    i += 3
-                } else {
-                    out.append(bytes[i])
-                    i += 1
-                }
+    /// The value of a JSON text, objects as `JSONObject` (keys kept byte for byte, see there).
+    /// - Throws: `TokenizerError` (`.malformed`) naming `displayName` and the line and column
+    ///   where the text stops being JSON.
+    static func jsonObject(_ data: Data, displayName: String = "JSON text") throws -> Any {
+        let bytes = [UInt8](data)
+        return try bytes.withUnsafeBufferPointer { p throws(TokenizerError) -> Any in
+            do throws(JSONSyntaxError) {
+                return try JSONParser.parse(p)
+            } catch {
+                throw TokenizerError(.malformed, file: displayName,
+                                     "not valid JSON at \(error.location(in: p)): \(error.message)")
             }
-            bytes = out
         }
-        return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
     }
 
     func error(_ message: String, code: TokenizerError.Code = .malformed) -> TokenizerError {
         TokenizerError(code, file: file, jsonPath: path, message)
     }
 
-    /// JSONSerialization gives booleans as a distinct NSNumber subclass (on Linux and Darwin alike).
+    /// `JSONParser` gives booleans as `NSNumber(value: Bool)`, a distinct NSNumber subclass (on
+    /// Linux and Darwin alike), so `true` is not taken for the number 1.
     private static let booleanType = ObjectIdentifier(type(of: NSNumber(value: true)))
 
     private static func isBoolean(_ v: Any) -> Bool {
@@ -72,8 +59,8 @@ struct JSONValue {
 
     var isNull: Bool { raw is NSNull }
 
-    func object() throws -> [String: Any] {
-        guard let o = raw as? [String: Any] else { throw error("expected an object") }
+    func object() throws -> JSONObject {
+        guard let o = raw as? JSONObject else { throw error("expected an object") }
         return o
     }
 
@@ -92,6 +79,11 @@ struct JSONValue {
         throw error("expected true or false")
     }
 
+    func double() throws -> Double {
+        if !Self.isBoolean(raw), let n = raw as? NSNumber { return n.doubleValue }
+        throw error("expected a number")
+    }
+
     func int() throws -> Int {
         if !Self.isBoolean(raw), let n = raw as? NSNumber {
             let d = n.doubleValue
@@ -103,7 +95,7 @@ struct JSONValue {
     /// The member `key`, or `nil` when absent (a JSON `null` counts as absent).
     func member(_ key: String) throws -> JSONValue? {
         let o = try object()
-        guard let v = o[key], !(v is NSNull) else { return nil }
+        guard let v = o.value(key), !(v is NSNull) else { return nil }
         return JSONValue(raw: v, file: file, path: "\(path).\(key)")
     }
 

@@ -8,10 +8,8 @@ import Synchronization
 /// for, which is the same as mapping words into GPT-2's byte alphabet first but without building
 /// the mapped strings. Otherwise each Unicode character is one initial symbol.
 final class BPEModel: Sendable {
-    /// Token string for every model id (the strings decoders see).
-    let idToToken: [String?]
-    /// Id of every model token string.
-    let tokenToID: [String: Int32]
+    /// The token strings and their ids.
+    let vocabulary: Vocabulary
     let byteLevel: Bool
     let unkID: Int32?
     let fuseUnk: Bool
@@ -21,7 +19,9 @@ final class BPEModel: Sendable {
     let merges: PairTable
     /// The merges in file order, as id pairs (for the vocabulary fingerprint).
     let mergeList: [(Int32, Int32)]
-    private let vocab: ByteKeyTable<Int32>
+    /// Byte-level mode: the id of each token by the raw bytes it stands for (nil otherwise, where
+    /// the vocabulary's own UTF-8 keys are the symbols).
+    private let vocab: ByteKeyTable<Int32>?
     /// Byte-level mode: the id of each single byte's token, -1 when absent.
     private let byteIDs: [Int32]
     /// Character mode: the id of each ASCII character's token, -1 when absent (saves a hash per
@@ -53,51 +53,35 @@ final class BPEModel: Sendable {
         ignoreMerges = try json.bool("ignore_merges", default: false)
 
         let vocabJSON = try json.required("vocab")
-        guard let vocabObject = vocabJSON.raw as? [String: Any] else { throw vocabJSON.error("expected an object of token → id") }
-        var tokenToID: [String: Int32] = [:]
-        tokenToID.reserveCapacity(vocabObject.count)
-        var maxID = -1
-        for (token, value) in vocabObject {
+        guard let vocabObject = vocabJSON.raw as? JSONObject else { throw vocabJSON.error("expected an object of token → id") }
+        var entries: [(token: String, id: Int, location: JSONValue)] = []
+        entries.reserveCapacity(vocabObject.keys.count)
+        for (token, value) in zip(vocabObject.keys, vocabObject.values) {
             let v = JSONValue(raw: value, file: json.file, path: "\(vocabJSON.path)[\(token.debugDescription)]")
-            let id = try v.int()
-            guard id >= 0, id < Int(Int32.max) else { throw v.error("token id out of range") }
-            tokenToID[token] = Int32(id)
-            maxID = max(maxID, id)
+            entries.append((token, try v.int(), v))
         }
-        // Ids index tables, so a corrupt id must not make us allocate gigabytes.
-        let idLimit = Self.idLimit(entries: vocabObject.count)
-        guard maxID < idLimit else {
-            throw vocabJSON.error("token id \(maxID) is far beyond the \(vocabObject.count) entries (ids must be below \(idLimit))")
-        }
-        var idToToken = [String?](repeating: nil, count: maxID + 1)
-        var vocab = ByteKeyTable<Int32>(capacity: tokenToID.count)
-        for (token, id) in tokenToID {
-            if let previous = idToToken[Int(id)] {
-                throw vocabJSON.error("tokens '\(previous)' and '\(token)' share id \(id)")
+        let vocabulary = try Vocabulary(entries: entries, container: vocabJSON)
+        self.vocabulary = vocabulary
+        if byteLevel {
+            var vocab = ByteKeyTable<Int32>(capacity: vocabulary.count)
+            for (id, token) in vocabulary.idToToken.enumerated() {
+                if let token, let bytes = ByteLevelAlphabet.bytes(of: token) { vocab.insert(bytes, Int32(id)) }
             }
-            idToToken[Int(id)] = token
-            if byteLevel {
-                if let bytes = ByteLevelAlphabet.bytes(of: token) { vocab.insert(bytes, id) }
-            } else {
-                vocab.insert(Array(token.utf8), id)
-            }
+            self.vocab = vocab
+        } else {
+            vocab = nil
         }
-        self.idToToken = idToToken
-        self.tokenToID = tokenToID
-        self.vocab = vocab
 
         var byteIDs = [Int32](repeating: -1, count: 256)
-        var fallback = [Int32](repeating: -1, count: 256)
-        for b in 0..<256 {
-            if byteLevel, let id = tokenToID[String(Unicode.Scalar(ByteLevelAlphabet.byteToScalar[b])!)] { byteIDs[b] = id }
-            if let id = tokenToID[Self.byteFallbackName(UInt8(b))] { fallback[b] = id }
+        for b in 0..<256 where byteLevel {
+            if let id = vocabulary.id(of: String(Unicode.Scalar(ByteLevelAlphabet.byteToScalar[b])!)) { byteIDs[b] = id }
         }
         self.byteIDs = byteIDs
-        self.asciiIDs = (0..<128).map { tokenToID[String(Unicode.Scalar(UInt8($0)))] ?? -1 }
-        self.byteFallbackIDs = fallback
+        self.asciiIDs = (0..<128).map { vocabulary.id(of: String(Unicode.Scalar(UInt8($0)))) ?? -1 }
+        self.byteFallbackIDs = vocabulary.byteFallbackIDs()
 
         if let unk = try json.optionalString("unk_token") {
-            guard let id = tokenToID[unk] else { throw try json.required("unk_token").error("unk_token '\(unk)' is not in the vocabulary") }
+            guard let id = vocabulary.id(of: unk) else { throw try json.required("unk_token").error("unk_token '\(unk)' is not in the vocabulary") }
             unkID = id
         } else {
             unkID = nil
@@ -108,20 +92,26 @@ final class BPEModel: Sendable {
         var merges = PairTable(capacity: mergesJSON.count)
         mergeList.reserveCapacity(mergesJSON.count)
         for (rank, m) in mergesJSON.enumerated() {
-            let pair: [String]
+            let pair: (String, String)
             if let s = m.raw as? String {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw m.error("a merge must be two tokens separated by one space") }
-                pair = parts.map(String.init)
+                // Split at the space byte, not at a Character: in "ன ்" (U+0BA9, space, U+0BCD)
+                // the space and the virama after it are one grapheme cluster, so a split by
+                // Characters finds no separator. `tokenizers` requires exactly one space.
+                let utf8 = Array(s.utf8)
+                let spaces = utf8.indices.filter { utf8[$0] == UInt8(ascii: " ") }
+                guard spaces.count == 1 else {
+                    throw m.error("a merge must be two tokens separated by one space (found \(spaces.count) in \(s.debugDescription))")
+                }
+                pair = (String(decoding: utf8[..<spaces[0]], as: UTF8.self), String(decoding: utf8[(spaces[0] + 1)...], as: UTF8.self))
             } else if let a = m.raw as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
-                pair = [l, r]
+                pair = (l, r)
             } else {
                 throw m.error("a merge must be \"left right\" or [\"left\", \"right\"]")
             }
-            guard let l = tokenToID[pair[0]] else { throw m.error("merge token '\(pair[0])' is not in the vocabulary") }
-            guard let r = tokenToID[pair[1]] else { throw m.error("merge token '\(pair[1])' is not in the vocabulary") }
-            guard let merged = tokenToID[pair[0] + pair[1]] else {
-                throw m.error("merged token '\(pair[0] + pair[1])' is not in the vocabulary")
+            guard let l = vocabulary.id(of: pair.0) else { throw m.error("merge token \(pair.0.debugDescription) is not in the vocabulary") }
+            guard let r = vocabulary.id(of: pair.1) else { throw m.error("merge token \(pair.1.debugDescription) is not in the vocabulary") }
+            guard let merged = vocabulary.id(of: pair.0 + pair.1) else {
+                throw m.error("merged token \((pair.0 + pair.1).debugDescription) is not in the vocabulary")
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
             merges.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(UInt32(merged)))
@@ -129,16 +119,6 @@ final class BPEModel: Sendable {
         }
         self.merges = merges
         self.mergeList = mergeList
-    }
-
-    /// The largest id a table of `entries` tokens may use, plus one: vocabularies are dense
-    /// (ids 0..<n), so twice the count plus a margin for a few reserved holes is generous.
-    static func idLimit(entries: Int) -> Int { 2 * entries + 1024 }
-
-    /// `<0xAB>`: the name SentencePiece gives the byte-fallback token of a byte.
-    static func byteFallbackName(_ b: UInt8) -> String {
-        let hex = String(b, radix: 16, uppercase: true)
-        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
     }
 
     /// Encodes the words of one piece list, appending ids to `out`.
@@ -156,7 +136,7 @@ final class BPEModel: Sendable {
     @inline(__always)
     private func encodeWord(_ word: UnsafeBufferPointer<UInt8>, cache: inout WordCache, into out: inout [Int32]) {
         if word.isEmpty { return }
-        if ignoreMerges, let id = vocab.find(word) {
+        if ignoreMerges, let id = symbolID(word) {
             out.append(id)
             return
         }
@@ -203,21 +183,25 @@ final class BPEModel: Sendable {
             let char = UnsafeBufferPointer(rebasing: word[i..<i + length])
             i += length
             let asciiID = length == 1 && char[0] < 0x80 ? asciiIDs[Int(char[0])] : -1
-            if let id = asciiID >= 0 ? asciiID : vocab.find(char) {
+            if let id = asciiID >= 0 ? asciiID : vocabulary.id(utf8: char) {
                 if pendingUnk, let unkID { symbols.append(unkID) }
                 pendingUnk = false
                 symbols.append(id)
                 continue
             }
-            if byteFallback, char.allSatisfy({ byteFallbackIDs[Int($0)] >= 0 }) {
-                for b in char { symbols.append(byteFallbackIDs[Int(b)]) }
-                continue
-            }
+            if byteFallback, Vocabulary.appendByteFallback(char, table: byteFallbackIDs, into: &symbols) { continue }
             guard let unkID else { continue }
             if pendingUnk && !fuseUnk { symbols.append(unkID) }
             pendingUnk = true
         }
         if pendingUnk, let unkID { symbols.append(unkID) }
+    }
+
+    /// The id of the token a whole word's bytes spell (raw bytes in byte-level mode, UTF-8 otherwise).
+    @inline(__always)
+    private func symbolID(_ word: UnsafeBufferPointer<UInt8>) -> Int32? {
+        if let vocab { return vocab.find(word) }
+        return vocabulary.id(utf8: word)
     }
 
     @inline(__always)

@@ -13,7 +13,8 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
                           doc: "Whether the whole prompt is learned too (a corpus of user text), not only its last tokens as the output's context."),
         ],
         inputs: [PortSpec("from", .selection, doc: "The verifier whose committed tokens are learned.")],
-        output: OutputSpec(.selection, propagates: ["from"], doc: "The selection, unchanged."))
+        output: OutputSpec(.selection, propagates: ["from"], doc: "The selection, unchanged."),
+        validate: OpValidation.checks { node, plan in _ = try StoreLearnOp.store(node, plan: plan) })
 
     let store: NGramStore
     let learnsPrompt: Bool
@@ -24,11 +25,22 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
     ///   - environment: opens the store.
     /// - Throws: the environment's error when the store cannot be opened for writing.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        store = try environment.store(named: try Self.store(node, plan: environment.plan), writable: true)
+        learnsPrompt = node.bool("prompt") ?? false
+    }
+
+    /// The store the node learns into, checked to be declared writable (its validation when the
+    /// graph is compiled: a store opened read-only cannot learn).
+    /// - Returns: the store's qualified name.
+    /// - Throws: `OperatorError.invalidParameter` at `store`.
+    static func store(_ node: Plan.Node, plan: Plan) throws -> String {
         guard let name = node.reference("store") else {
             throw OperatorError(.invalidParameter, at: "store", "name the store to learn into")
         }
-        store = try environment.store(named: name, writable: true)
-        learnsPrompt = node.bool("prompt") ?? false
+        if let declaration = plan.stores.first(where: { $0.name == name }), declaration.fields["learn"] != .bool(true) {
+            throw OperatorError(.invalidParameter, at: "store", "store '\(name)' is written by this node, so its declaration needs learn: true")
+        }
+        return name
     }
 
     /// Passes the selection through; learning waits for the end of the run, when the output is final.

@@ -13,7 +13,8 @@ public struct ConstrainRegexOp: ConstraintOperator {
             ConstraintFilter.forcedParameter,
         ],
         inputs: [ConstraintFilter.treePort],
-        output: ConstraintFilter.output)
+        output: ConstraintFilter.output,
+        validate: ConstraintFilter.validation(grammar))
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -24,11 +25,16 @@ public struct ConstrainRegexOp: ConstraintOperator {
     ///   - environment: supplies the vocabulary and `constraints:` declarations.
     /// - Throws: `OperatorError.invalidParameter` for a malformed or unsupported pattern.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "regex")
+        filter = try ConstraintFilter(node: node, environment: environment, grammar: Self.grammar)
+    }
+
+    /// The node's pattern as a byte-level grammar (no vocabulary needed).
+    @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "regex")
         var fromDeclaration: ConstraintFilter.Source?
         if case .string(let p)? = declared?.fields["pattern"] { fromDeclaration = .text(p) }
         let pattern = try ConstraintFilter.one([("pattern", node.string("pattern").map { .text($0) }), ("constraint", fromDeclaration)])
-        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.regex(pattern) }
+        return try ConstraintFilter.compile(pattern) { try Grammar.regex($0) }
     }
 }
 
@@ -52,7 +58,8 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
             ConstraintFilter.forcedParameter,
         ],
         inputs: [ConstraintFilter.treePort],
-        output: ConstraintFilter.output)
+        output: ConstraintFilter.output,
+        validate: ConstraintFilter.validation(grammar))
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -64,7 +71,12 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
     /// - Throws: `OperatorError.invalidParameter` naming the unsupported keyword and its pointer,
     ///   or an unreadable file.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "json_schema")
+        filter = try ConstraintFilter(node: node, environment: environment, grammar: Self.grammar)
+    }
+
+    /// The node's schema as a byte-level grammar (no vocabulary needed).
+    @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "json_schema")
         var fromDeclaration: ConstraintFilter.Source?
         if case .document(let yaml)? = declared?.fields["schema"] {
             fromDeclaration = .yaml(yaml, parameter: "constraint")
@@ -77,7 +89,7 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
                                              ("constraint", fromDeclaration)])
         let options = JSONSchemaOptions(maxWhitespace: node.int("max_whitespace") ?? 2, assertFormats: node.bool("formats") ?? true,
                                         canonicalStrings: node.string("strings") != "any")
-        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.jsonSchema(text, options: options) }
+        return try ConstraintFilter.compile(text) { try Grammar.jsonSchema($0, options: options) }
     }
 }
 
@@ -96,7 +108,8 @@ public struct ConstrainGrammarOp: ConstraintOperator {
             ConstraintFilter.forcedParameter,
         ],
         inputs: [ConstraintFilter.treePort],
-        output: ConstraintFilter.output)
+        output: ConstraintFilter.output,
+        validate: ConstraintFilter.validation(grammar))
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -107,14 +120,19 @@ public struct ConstrainGrammarOp: ConstraintOperator {
     ///   - environment: supplies the vocabulary and `constraints:` declarations.
     /// - Throws: `OperatorError.invalidParameter` with the grammar's `line:column`, or an unreadable file.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        let declared = try ConstraintFilter.declaration(of: node, environment: environment, kind: "grammar")
+        filter = try ConstraintFilter(node: node, environment: environment, grammar: Self.grammar)
+    }
+
+    /// The node's grammar, parsed (no vocabulary needed).
+    @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "grammar")
         let text = try ConstraintFilter.one([
             ("path", node.path("path").map { .file($0, parameter: "path") }),
             ("text", node.string("text").map { .text($0) }),
             ("constraint", declared?.path.map { .file($0, parameter: "constraint") }),
         ])
         let root = node.string("root") ?? "root"
-        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.parse(text, root: root) }
+        return try ConstraintFilter.compile(text) { try Grammar.parse($0, root: root) }
     }
 }
 
@@ -126,11 +144,12 @@ public struct ConstrainPhrasesOp: ConstraintOperator {
         "constrain.phrases", family: .filter,
         doc: "Lexical constraint: the output may not end (EOS is masked) until every listed phrase has appeared, in any order; any other text is free.",
         parameters: [
-            ParameterSpec("phrases", .list(.string), doc: "The phrases that must appear."),
+            ParameterSpec("phrases", .list(.string), nonEmpty: true, doc: "The phrases that must appear (at least one)."),
             ConstraintFilter.forcedParameter,
         ],
         inputs: [ConstraintFilter.treePort],
-        output: ConstraintFilter.output)
+        output: ConstraintFilter.output,
+        validate: ConstraintFilter.validation(grammar))
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -141,10 +160,15 @@ public struct ConstrainPhrasesOp: ConstraintOperator {
     ///   - environment: supplies the vocabulary.
     /// - Throws: `OperatorError.invalidParameter` for an empty list or phrase, or too large an automaton.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        filter = try ConstraintFilter(node: node, environment: environment, grammar: Self.grammar)
+    }
+
+    /// The node's phrase automaton (no vocabulary needed).
+    @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
         let phrases = node.strings("phrases") ?? []
         guard !phrases.isEmpty, !phrases.contains(where: \.isEmpty) else {
             throw OperatorError(.invalidParameter, at: "phrases", "list at least one phrase, none of them empty")
         }
-        filter = try ConstraintFilter(node: node, environment: environment) { try Grammar.phrases(phrases) }
+        return try ConstraintFilter.compile(("phrases", "")) { _ in try Grammar.phrases(phrases) }
     }
 }

@@ -1,6 +1,7 @@
 import Constraints
 import Foundation
 import Graph
+import Support
 import Synchronization
 
 /// What the four `constrain.*` ops share: the constraint compiled when the node is built, and the
@@ -32,16 +33,40 @@ public struct ConstraintFilter: Sendable {
     ///   - grammar: builds the grammar (errors become located `invalidParameter` errors).
     /// - Throws: `OperatorError.invalidParameter` for a constraint that does not compile, or the
     ///   environment's error.
-    init(node: Plan.Node, environment: any OperatorEnvironment, grammar: () throws -> Grammar) throws {
+    init(node: Plan.Node, environment: any OperatorEnvironment, grammar: (Plan.Node, Plan) throws -> Grammar) throws {
         let vocabulary = try environment.constraintVocabulary()
-        let built: Grammar
-        do {
-            built = try grammar()
-        } catch let error as ConstraintError {
-            throw OperatorError(.invalidParameter, at: error.location, error.message)
-        }
-        compiled = Compiled(Constraint(grammar: built, vocabulary: vocabulary))
+        compiled = Compiled(Constraint(grammar: try grammar(node, environment.plan), vocabulary: vocabulary))
         forcedLimit = node.int("forced") ?? Self.defaultForced
+    }
+
+    /// The validation every `constrain.*` op declares: its definition compiles to a byte-level
+    /// grammar — the vocabulary-independent part of binding, so `decograph check` reports a
+    /// malformed pattern, schema or grammar without loading a model — and the run can end.
+    /// - Parameter grammar: the op's compilation of its definition.
+    /// - Returns: the closure for `OpSpec(validate:)`.
+    static func validation(_ grammar: @escaping @Sendable (Plan.Node, Plan) throws -> Grammar) -> @Sendable (Plan.Node, Plan) throws -> Void {
+        OpValidation.checks { node, plan in
+            if plan.limits.ignoreEOS, plan.limits.stopTokenIDs.isEmpty {
+                throw OperatorError(.invalidParameter, at: "node",
+                                    "a constraint needs an end-of-sequence token to end the output; the graph ignores EOS and lists no stop_token_ids")
+            }
+            _ = try grammar(node, plan)
+        }
+    }
+
+    /// Builds a grammar from the definition given in `parameter`, locating its errors there.
+    /// - Parameters:
+    ///   - definition: the parameter that gave the definition and its text.
+    ///   - build: the compilation.
+    /// - Returns: the grammar.
+    /// - Throws: `OperatorError.invalidParameter` at the parameter, with the position inside the
+    ///   definition (`regex:12`, a grammar's `line:column`, a schema's JSON pointer).
+    static func compile(_ definition: (parameter: String, text: String), _ build: (String) throws -> Grammar) throws -> Grammar {
+        do {
+            return try build(definition.text)
+        } catch let error as ConstraintError {
+            throw OperatorError(.invalidParameter, at: definition.parameter, "\(error.location): \(error.message)")
+        }
     }
 
     /// A hypothesis's state at the start of a run: the start state, sharing the node's mask cache
@@ -57,9 +82,15 @@ public struct ConstraintFilter: Sendable {
         }
         let tree = try input.trees("tree").first ?? TokenTree()
         let generated = input.history.tokens[input.history.promptCount...]
+        // A budget the constraint ran out of (docs/constraints.md, limits) ends the run with its
+        // reason, not as a forbidden token or a dead end.
+        func stopped() -> OperatorError? {
+            state.constraint.failure.map { OperatorError(.invalidParameter, at: $0.location, "the constraint stopped: \($0.message)") }
+        }
         return try compiled.lock.withLock { _ in
-            try state.sync(generated: generated)
+            do { try state.sync(generated: generated) } catch { throw stopped() ?? error }
             let filtered = state.filter(tree, forcedLimit: forcedLimit)
+            if let failure = stopped() { throw failure }
             if let root = filtered.allowedNext?.first, let mask = root, mask.allowedCount == 0 {
                 throw OperatorError(.invalidTree, at: "output token \(generated.count)",
                                     "the constraint allows no token after the output so far (a dead end in its grammar)")
@@ -79,7 +110,7 @@ public struct ConstraintFilter: Sendable {
         "tree", .tokenTree, optional: true,
         doc: "Proposals to prune before they are scored; without one the node proposes only the forced tokens.")
     static let output = OutputSpec(
-        .tokenTree, propagates: ["tree"],
+        .tokenTree, provides: [PropertyRule(.constraintMasks)], propagates: ["tree"],
         doc: "The allowed part of the proposal plus the forced tokens, with the allowed-next mask of every row; `sample` forbids every other token.")
     static func declared(_ kind: String) -> ParameterSpec {
         ParameterSpec("constraint", .constraintRef, optional: true,
@@ -88,10 +119,9 @@ public struct ConstraintFilter: Sendable {
 
     /// The declaration named by the node's `constraint` parameter, checked to be of `kind`.
     /// - Returns: its fields and the resolved `path`, or `nil` when the node names none.
-    static func declaration(of node: Plan.Node, environment: any OperatorEnvironment,
-                            kind: String) throws -> Plan.Resource? {
+    static func declaration(of node: Plan.Node, plan: Plan, kind: String) throws -> Plan.Resource? {
         guard let name = node.reference("constraint") else { return nil }
-        guard let resource = environment.plan.constraints.first(where: { $0.name == name }) else {
+        guard let resource = plan.constraints.first(where: { $0.name == name }) else {
             throw OperatorError(.invalidParameter, at: "constraint", "constraint '\(name)' is not declared")
         }
         guard case .string(let declared)? = resource.fields["kind"], declared == kind else {
@@ -124,6 +154,9 @@ public struct ConstraintFilter: Sendable {
                     throw OperatorError(.invalidParameter, at: parameter, "\(error)")
                 }
             case .file(let path, let parameter):
+                if let kind = RegularFile.otherKind(at: path) {
+                    throw OperatorError(.invalidParameter, at: parameter, "'\(path)' is \(kind), not a regular file")
+                }
                 do {
                     return try String(contentsOfFile: path, encoding: .utf8)
                 } catch {
@@ -135,17 +168,17 @@ public struct ConstraintFilter: Sendable {
 
     /// The one definition a node gives, among the parameters that can hold one, read.
     /// - Parameter sources: each parameter's name and what it gives.
-    /// - Returns: the definition's text.
+    /// - Returns: the parameter that gave it and the definition's text.
     /// - Throws: `OperatorError.invalidParameter` when none or several are given, or the one given
     ///   cannot be read.
-    static func one(_ sources: [(String, Source?)]) throws -> String {
+    static func one(_ sources: [(String, Source?)]) throws -> (parameter: String, text: String) {
         let given = sources.filter { $0.1 != nil }
         guard given.count == 1, let source = given[0].1 else {
             let names = sources.map { "'\($0.0)'" }.joined(separator: ", ")
-            throw OperatorError(.invalidParameter, at: sources[0].0,
+            throw OperatorError(.invalidParameter, at: (given.dropFirst().first ?? sources[0]).0,
                                 given.isEmpty ? "give one of \(names)" : "give only one of \(names), not \(given.map { "'\($0.0)'" }.joined(separator: " and "))")
         }
-        return try source.read()
+        return (given[0].0, try source.read())
     }
 }
 

@@ -15,7 +15,8 @@ public struct DraftLookupOp: HypothesisOperator {
                           doc: "Longest suffix tried first (the reference implementation uses 3)."),
         ],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
-        needs: [CapabilityRule(.rollback)])
+        needs: [CapabilityRule(.rollback)],
+        validate: OpValidation.checks { node, _ in _ = try DraftLookupOp.drafter(node) })
 
     let drafter: PromptLookupDrafter
 
@@ -24,10 +25,13 @@ public struct DraftLookupOp: HypothesisOperator {
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` when `max_match < min_match`.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        drafter = try PromptLookupDrafter(minMatch: node.int("min_match") ?? 1,
-                                          maxMatch: node.int("max_match") ?? PromptLookupDrafter.defaultMaxMatch,
-                                          maxTokens: node.int("tokens") ?? PromptLookupDrafter.defaultMaxTokens, source: node.name)
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { drafter = try Self.drafter(node) }
+
+    /// The node's drafter (its validation when the graph is compiled).
+    static func drafter(_ node: Plan.Node) throws -> PromptLookupDrafter {
+        try PromptLookupDrafter(minMatch: node.int("min_match") ?? 1,
+                                maxMatch: node.int("max_match") ?? PromptLookupDrafter.defaultMaxMatch,
+                                maxTokens: node.int("tokens") ?? PromptLookupDrafter.defaultMaxTokens, source: node.name)
     }
 
     /// Looks the context's suffix up in the context.

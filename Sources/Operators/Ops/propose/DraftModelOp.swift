@@ -19,7 +19,8 @@ public struct DraftModelOp: HypothesisOperator {
             PropertyRule(.deterministic, when: .equals("temperature", .float(0))),
             PropertyRule(.exactDraft),
         ], doc: "A chain of proposed tokens."),
-        needs: [CapabilityRule(.rollback)])
+        needs: [CapabilityRule(.rollback)],
+        validate: OpValidation.checks { node, _ in _ = try DraftModelOp.drafter(node) })
 
     let drafter: ModelDrafter
 
@@ -28,9 +29,12 @@ public struct DraftModelOp: HypothesisOperator {
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        drafter = try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
-                                   settings: SamplingParameters.settings(of: node), source: node.name)
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { drafter = try Self.drafter(node) }
+
+    /// The node's drafter (its validation when the graph is compiled).
+    static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
+        try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
+                         settings: SamplingParameters.settings(of: node), source: node.name)
     }
 
     /// Drafts a chain after the history with the bound draft model.

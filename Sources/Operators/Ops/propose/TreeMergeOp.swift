@@ -15,7 +15,13 @@ public struct TreeMergeOp: HypothesisOperator {
         ],
         inputs: [PortSpec("from", .tokenTree, multiplicity: .many, doc: "The proposals, in priority order.")],
         output: OutputSpec(.tokenTree, propagates: ["from"], doc: "The merged tree."),
-        needs: [CapabilityRule(.tokenTrees)])
+        needs: [CapabilityRule(.tokenTrees)],
+        validate: OpValidation.checks { node, plan in
+            _ = try TreeMergeOp.rule(node)
+            if let masked = node.sources("from").first(where: { plan.nodes[$0].properties.contains(.constraintMasks) }) {
+                throw OperatorError(.invalidTree, at: "from", "'\(plan.nodes[masked].name)' (\(plan.nodes[masked].op)) gives a constrained tree, whose masks would not cover the merged nodes; \(TreeMergeOp.constrainAfter)")
+            }
+        })
 
     let budget: Int
     let rule: TokenTree.MergeRule
@@ -27,11 +33,19 @@ public struct TreeMergeOp: HypothesisOperator {
     /// - Throws: `OperatorError.invalidParameter` for an unknown rule.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         budget = node.int("budget") ?? 32
+        rule = try Self.rule(node)
+    }
+
+    /// The node's merge rule.
+    static func rule(_ node: Plan.Node) throws -> TokenTree.MergeRule {
         guard let rule = TokenTree.MergeRule(rawValue: node.string("rule") ?? TokenTree.MergeRule.preserveSamples.rawValue) else {
             throw OperatorError(.invalidParameter, at: "rule", "unknown merge rule")
         }
-        self.rule = rule
+        return rule
     }
+
+    /// What to do instead of merging constrained trees.
+    static let constrainAfter = "put the constrain.* node after tree.merge"
 
     /// Merges the trees on `from`.
     /// - Parameters:
@@ -43,7 +57,7 @@ public struct TreeMergeOp: HypothesisOperator {
         let trees = try input.trees("from")
         if trees.contains(where: { $0.allowedNext != nil }) {
             throw OperatorError(.invalidTree, at: "from",
-                                "a constrained tree cannot be merged (its masks would not cover the merged nodes); put the constrain.* node after tree.merge")
+                                "a constrained tree cannot be merged (its masks would not cover the merged nodes); \(Self.constrainAfter)")
         }
         return .tree(try TokenTree.merged(trees, budget: budget, rule: rule))
     }

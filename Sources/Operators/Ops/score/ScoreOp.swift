@@ -10,11 +10,14 @@ public struct ScoreOp: HypothesisOperator {
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."))
 
+    /// The model's name, for messages.
+    let model: String
+
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {}
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = node.reference("model") ?? "" }
 
     /// Scores the tree (or the root alone).
     /// - Parameters:
@@ -25,6 +28,22 @@ public struct ScoreOp: HypothesisOperator {
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
         let logits = try input.requireScorer().score(context: input.history.tokens, tree: tree)
+        try Self.requireFinite(logits, model: model)
         return .scores(tree: tree, logits: logits)
+    }
+
+    /// Refuses scores with a NaN or infinite logit: a model computes them only from broken weights
+    /// or settings (an overflow, a zero rope factor), and every later step would decode from
+    /// garbage. Checked where the model's output enters the graph, so the message names the model.
+    /// - Parameters:
+    ///   - logits: the rows the model returned.
+    ///   - model: the model's name.
+    /// - Throws: `OperatorError.invalidDistribution` naming the model, the row and the token.
+    static func requireFinite(_ logits: [[Float]], model: String) throws {
+        for (position, row) in logits.enumerated() {
+            guard let token = row.firstIndex(where: { !$0.isFinite }) else { continue }
+            throw OperatorError(.invalidDistribution, at: "position \(position)",
+                                "model '\(model)' produced logit \(row[token]) for token \(token); its weights or config.json are broken (NaN or infinite values)")
+        }
     }
 }

@@ -19,7 +19,8 @@ public struct BeamSearchOp: FrontierOperator {
         ],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
-        needs: [CapabilityRule(.fork)])
+        needs: [CapabilityRule(.fork)],
+        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp.shaping(node) })
 
     let width: Int
     let lengthPenalty: Double
@@ -35,14 +36,17 @@ public struct BeamSearchOp: FrontierOperator {
         width = node.int("width") ?? 4
         lengthPenalty = node.double("length_penalty") ?? 1
         earlyStopping = BeamSearch.EarlyStopping(rawValue: node.string("early_stopping") ?? "false") ?? .heuristic
-        let penalty = Float(node.double("repetition_penalty") ?? 1)
-        if penalty != 1 {
-            var settings = SamplingSettings.greedy
-            settings.repetitionPenalty = penalty
-            shaping = try LogitsPipeline(settings)
-        } else {
-            shaping = nil
-        }
+        shaping = try Self.shaping(node)
+    }
+
+    /// The node's shaping of each beam's log-probabilities, `nil` when none is on (its validation
+    /// when the graph is compiled).
+    static func shaping(_ node: Plan.Node) throws -> LogitsPipeline? {
+        let penalty = try SamplingParameters.float(node, "repetition_penalty") ?? 1
+        guard penalty != 1 else { return nil }
+        var settings = SamplingSettings.greedy
+        settings.repetitionPenalty = penalty
+        return try LogitsPipeline(settings)
     }
 
     /// Starts a search from the prompt.

@@ -10,7 +10,8 @@ public struct SampleOp: HypothesisOperator {
         doc: "Logits to next-token distributions: a constraint's mask (when a constrain.* node filtered the tree), then repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p and min-p, in transformers' order; temperature 0 is greedy (one-hot argmax).",
         parameters: SamplingParameters.specs(temperatureDefault: 1, penalties: true),
         inputs: [PortSpec("from", .scores, doc: "The target's scores.")],
-        output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."))
+        output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."),
+        validate: OpValidation.checks { node, _ in _ = try SampleOp.pipeline(node) })
 
     let pipeline: LogitsPipeline
 
@@ -19,9 +20,10 @@ public struct SampleOp: HypothesisOperator {
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        pipeline = try LogitsPipeline(SamplingParameters.settings(of: node))
-    }
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { pipeline = try Self.pipeline(node) }
+
+    /// The node's shaping pipeline (its validation when the graph is compiled).
+    static func pipeline(_ node: Plan.Node) throws -> LogitsPipeline { try LogitsPipeline(SamplingParameters.settings(of: node)) }
 
     /// Shapes every row, each with its own history (the context plus the draft path to it).
     /// - Parameters:
