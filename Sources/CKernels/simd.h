@@ -13,6 +13,58 @@
 /* AVX-512 BF16 on top of T512, so T512 helpers inline into its functions. */
 #define TBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512bf16")))
 
+/* ---------------------------------------------------------------- scalar f16 conversions */
+/* IEEE half precision, exact widening and round-to-nearest-even narrowing (matmul.c's f16 weights,
+ * quant.c's block scales). */
+#include <stdint.h>
+#include <string.h>
+
+INLINE float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    uint32_t u;
+    if (exp == 0) {
+        if (man == 0) {
+            u = sign;
+        } else { /* subnormal: normalise */
+            int e = -1;
+            do { man <<= 1; e++; } while ((man & 0x400) == 0);
+            man &= 0x3ff;
+            u = sign | ((uint32_t)(127 - 15 - e) << 23) | (man << 13);
+        }
+    } else if (exp == 0x1f) {
+        u = sign | 0x7f800000u | (man << 13);
+    } else {
+        u = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE uint16_t f32_to_f16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t absu = u & 0x7fffffffu;
+    if (absu > 0x7f800000u) return sign | 0x7e00;           /* NaN */
+    if (absu >= 0x477ff000u) return sign | 0x7c00;          /* overflow (incl. inf) after rounding */
+    if (absu < 0x38800000u) {                               /* result is subnormal or zero */
+        if (absu < 0x33000000u) return sign;                /* < half the smallest subnormal */
+        uint32_t e = absu >> 23;
+        uint32_t man = (absu & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e;                           /* 14 + (113 - e) */
+        uint32_t half = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return sign | (uint16_t)half;
+    }
+    uint32_t r = absu + 0xfffu + ((absu >> 13) & 1u);       /* round mantissa to 10 bits, RNE */
+    return sign | (uint16_t)(((r >> 13) - ((127 - 15) << 10)) & 0x7fff);
+}
+
 /* The sum of a 256-bit vector's lanes: lanes i and i+4, then i and i+2, then i and i+1. matmul.c's
  * sum_lanes_4x4 adds the same pairs across accumulators to match sum_lanes, which calls this: keep
  * the tree. */

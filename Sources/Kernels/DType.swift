@@ -1,20 +1,72 @@
 import CKernels
 
 /// Storage precision of a tensor. Raw values match the C kernels' `dg_dtype`.
-public enum DType: Int32, Sendable, CustomStringConvertible {
+///
+/// From `q8_0` on, ggml's block-quantized formats, byte for byte as a GGUF file stores them: a row
+/// is a whole number of blocks (`blockElements` values in `blockBytes` bytes), and products with
+/// such weights run on the packed blocks (`MatMul`; docs/ARCHITECTURE.md, "Precision and kernels").
+public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0
     case f16 = 1
     case bf16 = 2
+    /// 32 int8 quants and an f16 scale (34 bytes per 32 values).
+    case q8_0 = 3
+    /// 32 4-bit quants, value = d·(q − 8) (18 bytes).
+    case q4_0 = 4
+    /// 32 4-bit quants, value = d·q + m (20 bytes).
+    case q4_1 = 5
+    /// 32 5-bit quants, value = d·(q − 16) (22 bytes).
+    case q5_0 = 6
+    /// 32 5-bit quants, value = d·q + m (24 bytes).
+    case q5_1 = 7
+    /// Super-blocks of 256: 8 sub-blocks of 32 4-bit quants with 6-bit scales and mins (144 bytes).
+    case q4_K = 8
+    /// Super-blocks of 256: 16 sub-blocks of 16 6-bit quants with int8 scales (210 bytes).
+    case q6_K = 9
+    /// Super-blocks of 256: as `q4_K` with 5-bit quants (176 bytes).
+    case q5_K = 10
 
-    /// Bytes per element.
-    public var size: Int { self == .f32 ? 4 : 2 }
+    /// Bytes per element of an unquantized type. Block-quantized types have no whole number of
+    /// bytes per element: use `byteCount(elements:)` or `blockBytes` for them (calling this is a
+    /// programming error).
+    public var size: Int {
+        precondition(!isQuantized, "\(self) has no per-element size; use byteCount(elements:)")
+        return self == .f32 ? 4 : 2
+    }
 
-    /// The safetensors spelling (`F32`, `F16`, `BF16`).
+    /// Whether this is a block-quantized format.
+    public var isQuantized: Bool { rawValue >= DType.q8_0.rawValue }
+
+    /// Bytes of one block (the element size for f32, f16 and bf16).
+    public var blockBytes: Int { dg_block_bytes(rawValue) }
+
+    /// Values per block (1 for f32, f16 and bf16; 32, or 256 for the K-quants).
+    public var blockElements: Int { dg_block_elements(rawValue) }
+
+    /// Bytes that `elements` values occupy (a multiple of `blockElements`).
+    /// - Parameter elements: number of values.
+    /// - Returns: the byte count.
+    public func byteCount(elements: Int) -> Int { elements / blockElements * blockBytes }
+
+    /// Checks that a row of `columns` values is a whole number of blocks.
+    /// - Parameters:
+    ///   - columns: values per row.
+    ///   - tensor: the tensor's name, for the message.
+    /// - Throws: `DTypeError` naming the tensor, the row length and the block size.
+    public func checkRow(columns: Int, tensor: String) throws(DTypeError) {
+        guard columns % blockElements != 0 else { return }
+        throw DTypeError(message: "tensor '\(tensor)': rows of \(columns) values are not a whole number of \(self) blocks "
+                                + "(\(blockElements) values each); store it in another type or pad its rows")
+    }
+
+    /// The safetensors spelling (`F32`, `F16`, `BF16`; the quantized types have none, and use
+    /// their ggml names in upper case, `Q4_0`, `Q4_K`).
     public var safetensorsName: String {
         switch self {
         case .f32: "F32"
         case .f16: "F16"
         case .bf16: "BF16"
+        default: description.uppercased()
         }
     }
 
@@ -30,10 +82,66 @@ public enum DType: Int32, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { safetensorsName.lowercased() }
+    /// Parses a name as `decograph bench kernels --dtype` takes it: `f32`, `bf16`, `q4_0`, `q4_k`, …
+    /// (case-insensitive).
+    /// - Parameter name: the name.
+    /// - Returns: the dtype, or `nil`.
+    public init?(name: String) {
+        guard let match = DType.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
+        self = match
+    }
+
+    /// The GGML type id a GGUF tensor header stores (ggml.h's `ggml_type`).
+    public var ggmlType: UInt32 {
+        switch self {
+        case .f32: 0
+        case .f16: 1
+        case .q4_0: 2
+        case .q4_1: 3
+        case .q5_0: 6
+        case .q5_1: 7
+        case .q8_0: 8
+        case .q4_K: 12
+        case .q5_K: 13
+        case .q6_K: 14
+        case .bf16: 30
+        }
+    }
+
+    /// The dtype of a GGUF tensor's GGML type id, or `nil` for types these kernels do not run.
+    /// - Parameter ggmlType: the id.
+    public init?(ggmlType: UInt32) {
+        guard let match = DType.allCases.first(where: { $0.ggmlType == ggmlType }) else { return nil }
+        self = match
+    }
+
+    /// Lower-case names: `f32`, `f16`, `bf16`, `q8_0`, …, `q4_k`, `q6_k`, `q5_k`.
+    public var description: String {
+        switch self {
+        case .f32: "f32"
+        case .f16: "f16"
+        case .bf16: "bf16"
+        case .q8_0: "q8_0"
+        case .q4_0: "q4_0"
+        case .q4_1: "q4_1"
+        case .q5_0: "q5_0"
+        case .q5_1: "q5_1"
+        case .q4_K: "q4_k"
+        case .q6_K: "q6_k"
+        case .q5_K: "q5_k"
+        }
+    }
 }
 
-/// Widens `count` elements of `dtype` at `source` into f32 (exact for f16 and bf16).
+/// A tensor whose shape its dtype cannot store (a row that is not a whole number of blocks).
+public struct DTypeError: Error, CustomStringConvertible {
+    /// What is wrong, where, and what to do.
+    public let message: String
+    public var description: String { message }
+}
+
+/// Widens `count` elements of `dtype` at `source` into f32 (exact for f16 and bf16; the values the
+/// blocks stand for when quantized, `count` then a multiple of `blockElements`).
 /// - Parameters:
 ///   - dtype: the stored precision.
 ///   - source: the stored elements.
@@ -44,17 +152,19 @@ public func convertToF32(_ dtype: DType, _ source: UnsafeRawPointer, _ destinati
     dg_to_f32(dtype.rawValue, source, destination, count)
 }
 
-/// Narrows f32 values to bf16 or f16, rounding to nearest even.
+/// Narrows f32 values to bf16 or f16, rounding to nearest even, or quantizes them to blocks (round
+/// to nearest, as ggml's reference quantizers; `count` a multiple of `blockElements`).
 /// - Parameters:
 ///   - source: f32 values.
-///   - dtype: `.bf16` or `.f16` (`.f32` copies).
-///   - destination: room for `count` elements of `dtype`.
+///   - dtype: `.bf16`, `.f16` or a quantized type (`.f32` copies).
+///   - destination: room for `dtype.byteCount(elements: count)` bytes.
 ///   - count: number of elements.
 public func convertFromF32(_ source: UnsafePointer<Float>, to dtype: DType, _ destination: UnsafeMutableRawPointer, count: Int) {
     switch dtype {
     case .f32: destination.copyMemory(from: source, byteCount: count * 4)
     case .bf16: dg_f32_to_bf16(source, destination.assumingMemoryBound(to: UInt16.self), count)
     case .f16: dg_f32_to_f16(source, destination.assumingMemoryBound(to: UInt16.self), count)
+    default: dg_quantize(dtype.rawValue, source, destination, count)
     }
 }
 

@@ -15,8 +15,12 @@
 extern "C" {
 #endif
 
-/* Storage precision of a weight matrix. Values match Kernels.DType raw values. */
-enum dg_dtype { DG_F32 = 0, DG_F16 = 1, DG_BF16 = 2 };
+/* Storage precision of a weight matrix. Values match Kernels.DType raw values. From DG_Q8_0 on, the
+ * ggml block-quantized formats (quant.c): rows are whole blocks, stored exactly as in a GGUF file. */
+enum dg_dtype {
+    DG_F32 = 0, DG_F16 = 1, DG_BF16 = 2,
+    DG_Q8_0 = 3, DG_Q4_0 = 4, DG_Q4_1 = 5, DG_Q5_0 = 6, DG_Q5_1 = 7, DG_Q4_K = 8, DG_Q6_K = 9, DG_Q5_K = 10
+};
 
 /* Instruction-set levels this library can dispatch to. */
 enum dg_isa { DG_ISA_PORTABLE = 0, DG_ISA_AVX2 = 1, DG_ISA_AVX512 = 2 };
@@ -85,6 +89,40 @@ void dg_attend_causal_isa(int isa, const float *q, size_t q_stride, size_t n, si
                           size_t kv_heads, size_t kv_head, size_t first, size_t window, float scale, float *out,
                           size_t out_stride, float *scratch);
 size_t dg_attend_causal_scratch(size_t first, size_t n, size_t G, size_t d);
+
+/* ---------------------------------------------------------------- block-quantized weights (quant.c)
+ *
+ * Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (blocks of 32) and Q4_K, Q5_K, Q6_K (super-blocks of 256), byte for
+ * byte as ggml stores them. Products never widen the weights to f32: activations are quantized
+ * once per call to int8 blocks of 32 (dg_q8_block) and each 32-element group of a weight row is
+ * an integer dot product scaled in f32. */
+
+/* Bytes of one block and elements per block of `dtype` (1 and the element size for f32/f16/bf16). */
+size_t dg_block_bytes(int dtype);
+size_t dg_block_elements(int dtype);
+
+/* 32 activations quantized symmetrically: x[i] ≈ d·q[i], q in [-127, 127]; s = d·Σq (the term a
+ * weight block's minimum multiplies). */
+typedef struct { float d; float s; int8_t q[32]; } dg_q8_block;
+/* Elements per activation block. */
+#define DG_Q8_BLOCK 32
+
+/* XQ[m*(K/32) + b] = the quantized block b of row m of X, for m < M (K a multiple of 32). Round to
+ * nearest (half away from zero), scale amax/127: the same on every instruction set. */
+void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ);
+
+/* Y[m*ldy + n] = sum over 32-groups g of row n of W (dtype quantized, K columns) of the integer dot
+ * product of its quants with XQ's block g of row m, scaled in f32, for m < M, n in [n0, n1). Each
+ * (n, m) is summed in the same order whatever M and [n0, n1) are: decode ≡ verification, bitwise.
+ * `isa` clamped to the CPU (AVX-512 runs the AVX2 code). */
+void dg_matmul_quant_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,
+                         const dg_q8_block *XQ, size_t M, float *Y, size_t ldy);
+
+/* dst[i] = the value element i of the blocks at src stands for (count a multiple of the block). */
+void dg_dequantize(int dtype, const void *src, float *dst, size_t count);
+/* Reference quantizer, round to nearest (count a multiple of the block): Q8_0…Q5_1 as ggml's
+ * quantize_row_*_ref; the K-quants with per-sub-block min/max scales (no iterative search). */
+void dg_quantize(int dtype, const float *src, void *dst, size_t count);
 
 /* Spin-wait hint (PAUSE on x86) for the compute pool's idle loop. */
 static inline void dg_cpu_relax(void) {

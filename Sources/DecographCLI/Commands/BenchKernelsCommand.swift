@@ -13,7 +13,7 @@ extension CommandSpec {
             bound the kernel reaches, and its cost relative to M = 1.
             """,
         options: [
-            .value("dtype", "TYPE", help: "Weight precision: bf16 (default), f16, f32."),
+            .value("dtype", "TYPE", help: "Weight precision: bf16 (default), f16, f32, or a block-quantized type: q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (GB/s then counts the packed bytes)."),
             .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 or bf16 (rounded)."),
             .value("threads", "N", help: "Threads (default: all cores)."),
             .value("megabytes", "N", help: "Weight matrix size in MB (default 512)."),
@@ -26,16 +26,21 @@ extension CommandSpec {
             let megabytes = try args.int("megabytes", in: 1...8192) ?? 512
             let repeats = try args.int("repeats", in: 1...100) ?? 5
             let dtypeName = args.value("dtype") ?? "bf16"
-            guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
-                throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
+            guard let dtype = DType(name: dtypeName) else {
+                throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected one of \(DType.allCases.map(\.description).joined(separator: ", "))).")
             }
             let activations = try (args.choice("activations", as: ActivationPrecision.self) ?? .auto).resolved(for: dtype)
             let pool = ComputePool(threadCount: threads)
             let K = try args.int("columns", in: 16...65536) ?? 2048
-            let N = megabytes * 1_000_000 / (K * dtype.size) / 64 * 64
-            let weights = UnsafeMutableRawPointer.allocate(byteCount: N * K * dtype.size, alignment: 64)
+            guard K % dtype.blockElements == 0 else {
+                throw UsageError("The value '\(K)' is invalid for '--columns' with --dtype \(dtype): rows must be whole blocks of \(dtype.blockElements) values.")
+            }
+            let rowBytes = dtype.byteCount(elements: K)
+            let N = megabytes * 1_000_000 / rowBytes / 64 * 64
+            let weights = UnsafeMutableRawPointer.allocate(byteCount: N * rowBytes, alignment: 64)
             defer { weights.deallocate() }
-            weights.initializeMemory(as: UInt8.self, repeating: 0x3C, count: N * K * dtype.size)
+            // 0x3C bytes: 1.06 as f16 or bf16 (and as the f16 scales of quantized blocks), finite everywhere.
+            weights.initializeMemory(as: UInt8.self, repeating: 0x3C, count: N * rowBytes)
             let w = WeightMatrix(base: UnsafeRawPointer(weights), dtype: dtype, rows: N, columns: K)
             let probe = MemoryBandwidth.Probe(bytes: w.byteCount)
             let rows = [1, 2, 4, 8, 16, 32]

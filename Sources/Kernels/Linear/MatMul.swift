@@ -7,9 +7,12 @@ import CKernels
 /// Two paths, chosen by `M`:
 /// - small batches (decode, speculative verification) stream each weight row once for all rows of
 ///   `X` through the C kernel `dg_matmul_wt_isa` (f32 accumulation, weights widened in registers),
-///   or `dg_matmul_bf16x_isa` for bf16 weights in the `bf16` activation mode;
+///   or `dg_matmul_bf16x_isa` for bf16 weights in the `bf16` activation mode, or for
+///   block-quantized weights `dg_matmul_quant_isa` (integer dot products over the packed blocks
+///   with the activations quantized to int8 blocks once per call);
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
-///   bf16/f16 weights slice by slice into a per-thread f32 scratch tile.
+///   bf16/f16 weights (or dequantizing quantized ones) slice by slice into a per-thread f32
+///   scratch tile.
 public enum MatMul {
     /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
     /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
@@ -36,8 +39,10 @@ public enum MatMul {
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
         if M <= streamingRowLimit {
-            pool.parallelFor(count: weight.rows, alignment: 4, work: M * weight.rows * weight.columns) { r in
-                streaming(weight, r, x, M, ldx, y, ldy, activations)
+            QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
+                pool.parallelFor(count: weight.rows, alignment: 4, work: M * weight.rows * weight.columns) { r in
+                    streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
+                }
             }
         } else if activations.rounds(weight.dtype) {
             // Prefill reads the same rounded activations as the streaming path.
@@ -59,11 +64,16 @@ public enum MatMul {
 
     /// Rows `r` of one small-batch product on the calling thread (the best instruction set unless
     /// one is given).
+    /// `xq`: the activations quantized (`QuantizedActivations`) when `weight` is quantized.
     @inline(__always)
     private static func streaming(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
                                   _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
-                                  _ activations: ActivationPrecision, isa: Int32 = dg_cpu_isa()) {
-        if activations.rounds(weight.dtype) {
+                                  _ activations: ActivationPrecision, _ xq: UnsafePointer<dg_q8_block>?,
+                                  isa: Int32 = dg_cpu_isa()) {
+        if weight.dtype.isQuantized {
+            dg_matmul_quant_isa(isa, weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
+                                xq!, M, y, ldy)
+        } else if activations.rounds(weight.dtype) {
             dg_matmul_bf16x_isa(isa, weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
                                 r.upperBound, x, M, ldx, y, ldy)
         } else {
@@ -88,7 +98,9 @@ public enum MatMul {
                                                into y: UnsafeMutablePointer<Float>, ldy: Int,
                                                instructionSet: InstructionSet,
                                                activations: ActivationPrecision = .f32) {
-        streaming(weight, 0..<weight.rows, x, M, ldx, y, ldy, activations, isa: instructionSet.rawValue)
+        QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
+            streaming(weight, 0..<weight.rows, x, M, ldx, y, ldy, activations, xq, isa: instructionSet.rawValue)
+        }
     }
 
     /// Several products of the same activations in one parallel region (q/k/v, gate/up): the
@@ -112,12 +124,17 @@ public enum MatMul {
         // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
         // space at multiples of 4 keeps the kernel on its 4-row tile.
         let total = products.reduce(0) { $0 + $1.0.rows }
-        pool.parallelFor(count: total, alignment: 4, work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
-            var start = 0
-            for (w, y, ldy) in products {
-                let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
-                if lo < hi { streaming(w, (lo - start)..<(hi - start), x, M, ldx, y, ldy, activations) }
-                start += w.rows
+        guard let K = products.first?.0.columns else { return }
+        // One quantization of the activations serves every quantized weight (they may differ in
+        // type: Q4_K_M files mix q4_K and q6_K in a layer).
+        QuantizedActivations.ifNeeded(products.contains { $0.0.dtype.isQuantized }, x, rows: M, ldx: ldx, columns: K) { xq in
+            pool.parallelFor(count: total, alignment: 4, work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
+                var start = 0
+                for (w, y, ldy) in products {
+                    let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
+                    if lo < hi { streaming(w, (lo - start)..<(hi - start), x, M, ldx, y, ldy, activations, xq) }
+                    start += w.rows
+                }
             }
         }
     }
@@ -142,6 +159,30 @@ public enum MatMul {
                         1, x, blasint(ldx), tile, blasint(K), 0, y + n, blasint(ldy))
             n += count
         }
+    }
+}
+
+/// The activation rows of one small-batch product quantized to int8 blocks of 32
+/// (`dg_q8_block`), once per call, for the quantized-weight kernel.
+enum QuantizedActivations {
+    /// Runs `body` with `x` quantized when `needed` (some weight of the call is quantized), else
+    /// with `nil`.
+    /// Quantization is per row and the same whatever `M` is, so rows stay independent.
+    /// - Parameters:
+    ///   - needed: whether a weight the activations will multiply is quantized.
+    ///   - x: activations, `M` rows of `K` values with stride `ldx`.
+    ///   - M: rows.
+    ///   - ldx: row stride.
+    ///   - K: values per row (a multiple of 32, as every quantized row is).
+    ///   - body: the products.
+    @inline(__always)
+    static func ifNeeded(_ needed: Bool, _ x: UnsafePointer<Float>, rows M: Int, ldx: Int, columns K: Int,
+                         _ body: (UnsafePointer<dg_q8_block>?) -> Void) {
+        guard needed else { return body(nil) }
+        let blocks = UnsafeMutablePointer<dg_q8_block>.allocate(capacity: M * K / Int(DG_Q8_BLOCK))
+        defer { blocks.deallocate() }
+        dg_quantize_activations(x, M, ldx, K, blocks)
+        body(blocks)
     }
 }
 
