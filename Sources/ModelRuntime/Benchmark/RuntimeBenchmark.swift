@@ -155,7 +155,7 @@ public struct RuntimeBenchmark: Sendable {
                       isa: InstructionSet.detected.description, decode: decode,
                       prefillTokensPerSecond: Double(options.prefillTokens) / prefillBest,
                       decodeSeconds: one, verifyCost: verify, multiplyAddsPerSecond: median(rates),
-                      multiplyAddsPerToken: Double(bytes / model.weightDType.size))
+                      multiplyAddsPerToken: Double(model.multiplyAddsPerToken))
     }
 
     /// Median seconds of one decode step after `context` tokens, over `steps` steps on `pool`.

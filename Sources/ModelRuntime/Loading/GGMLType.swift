@@ -67,17 +67,10 @@ enum GGMLType: UInt32, CaseIterable, Sendable {
     }
 
     /// The weight precision decograph computes with for this type, or `nil` where it has no
-    /// kernel. This switch is the one place a new weight type is wired in: when the quantized
-    /// `DType` cases land in Kernels (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K), each
-    /// becomes one line here, and GGUF rows are handed over as the raw blocks they are.
-    var dtype: DType? {
-        switch self {
-        case .f32: .f32
-        case .f16: .f16
-        case .bf16: .bf16
-        default: nil
-        }
-    }
+    /// kernel: Kernels' `DType` knows the GGML ids it runs (F32, F16, BF16 and the block types
+    /// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K), whose rows are handed over as the raw
+    /// blocks they are.
+    var dtype: DType? { DType(ggmlType: rawValue) }
 
     /// Names of the types `dtype` maps, for messages.
     static var supportedNames: String {

@@ -82,6 +82,13 @@ public final class Model: @unchecked Sendable {
     /// - Returns: the sequence.
     public func makeSequence() -> KVSequence { cache.makeSequence() }
 
+    /// Multiply-adds of one token's products (one per weight element, the LM head included).
+    public var multiplyAddsPerToken: Int {
+        layers.reduce(0) { sum, l in
+            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.rows * $1.columns }
+        } + lmHead.rows * lmHead.columns
+    }
+
     /// Bytes of weights one forward pass streams (all matrices, the LM head included).
     public var weightBytesPerPass: Int {
         layers.reduce(0) { sum, l in
