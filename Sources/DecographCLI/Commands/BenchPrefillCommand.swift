@@ -52,7 +52,7 @@ extension CommandSpec {
 extension RuntimeBenchmark {
     /// The options that choose a benchmark's model (`loadModel`).
     static let modelOptions: [OptionSpec] = [
-        .value("model", "DIR", help: "A Hugging Face model directory."),
+        .value("model", "PATH", help: "A Hugging Face model directory or a GGUF file."),
         .value("random", "SHAPE", help: "A random-weight model: \(randomShapes.keys.sorted().joined(separator: " or "))."),
         .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
         .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
@@ -69,7 +69,7 @@ extension RuntimeBenchmark {
         }
         switch (args.value("model"), args.value("random")) {
         case (let dir?, nil):
-            let config = try ModelConfig(contentsOf: dir + "/config.json")
+            let config = try Model.configuration(at: dir)
             return try Model(directory: dir, kvCacheBytes: cacheBytes(config), pool: pool, activations: activations)
         case (nil, let shape?):
             guard let config = randomShapes[shape] else {

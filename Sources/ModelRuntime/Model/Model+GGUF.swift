@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 extension Model {
@@ -17,5 +18,18 @@ extension Model {
         let weights = GGUFWeights(file: file, config: config)
         try self.init(config: config, weights: weights, storage: weights, name: path,
                       dtype: weights.predominantDType, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)
+    }
+
+    /// The configuration of the model at `path` without loading its weights: config.json of a
+    /// directory, or a GGUF file's metadata.
+    /// - Parameter path: a model directory or `.gguf` file.
+    /// - Returns: the configuration.
+    /// - Throws: `RuntimeError` naming the file at fault.
+    public static func configuration(at path: String) throws -> ModelConfig {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return try ModelConfig(gguf: try GGUFFile(path: path))
+        }
+        return try ModelConfig(contentsOf: path + "/config.json")
     }
 }
