@@ -31,3 +31,12 @@ import Tokenization
         #expect(DecographCLI.main(["tokenize", "x"], context: out.context) == 64)
     }
 }
+
+/// Prompt text keeps every scalar of its bytes, a leading byte-order mark included.
+@Suite struct TextInputTests {
+    @Test func byteOrderMarkIsKept() {
+        let text = TextInput.utf8(Data([0xEF, 0xBB, 0xBF, 0x68, 0x69]))
+        #expect(text.map { Array($0.utf8) } == [0xEF, 0xBB, 0xBF, 0x68, 0x69])
+        #expect(TextInput.utf8(Data([0x68, 0xC3])) == nil, "a truncated sequence is not UTF-8")
+    }
+}

@@ -26,7 +26,7 @@ extension CommandSpec {
             let promptsFile = try arguments.required("prompts")
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
             let seed = UInt64(try arguments.int("seed", in: 0...Int.max) ?? 0)
-            guard let data = FileManager.default.contents(atPath: promptsFile), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: promptsFile), let text = TextInput.utf8(data) else {
                 throw CommandFailure("cannot read the prompts file '\(promptsFile)' as UTF-8 text")
             }
             let lines = text.split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }

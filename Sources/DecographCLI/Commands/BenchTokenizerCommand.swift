@@ -32,7 +32,7 @@ extension CommandSpec {
         let text: String
         if let path = args.value("text") {
             guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("Cannot read '\(path)'.") }
-            guard let t = String(data: data, encoding: .utf8) else { throw CommandFailure("'\(path)' is not valid UTF-8.") }
+            guard let t = TextInput.utf8(data) else { throw CommandFailure("'\(path)' is not valid UTF-8.") }
             text = t
         } else {
             text = try defaultBenchText(bytes: megabytes * 1_000_000)
@@ -140,7 +140,7 @@ func defaultBenchText(bytes: Int) throws -> String {
     out.reserveCapacity(bytes + 100_000)
     for f in files {
         guard let data = fm.contents(atPath: root.appendingPathComponent(f).path),
-              let text = String(data: data, encoding: .utf8) else { continue }
+              let text = TextInput.utf8(data) else { continue }
         out += Array(text.utf8)
         if out.count >= bytes { break }
     }

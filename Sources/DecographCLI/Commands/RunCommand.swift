@@ -63,7 +63,7 @@ extension CommandSpec {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw CommandFailure("cannot read the prompt file '\(file)'")
                 }
-                guard let text = String(data: data, encoding: .utf8) else {
+                guard let text = TextInput.utf8(data) else {
                     throw CommandFailure("the prompt file '\(file)' is not valid UTF-8")
                 }
                 promptText = text

@@ -52,7 +52,7 @@ extension CommandSpec {
 func readTextArgument(_ argument: String) throws -> String {
     guard argument == "-" else { return argument }
     let data = FileHandle.standardInput.readDataToEndOfFile()
-    guard let text = String(data: data, encoding: .utf8) else {
+    guard let text = TextInput.utf8(data) else {
         throw CommandFailure("Standard input is not valid UTF-8.")
     }
     return text
