@@ -52,7 +52,7 @@ import Testing
     static func hasLongerCompletion(_ lexeme: NumberLexeme, _ state: Int32, depth: Int = 4) -> Bool {
         if lexeme.isAccepting(state) { return true }
         guard depth > 0 else { return false }
-        for b in Array("0123456789.".utf8) {
+        for b in Array("0123456789.eE+-".utf8) {
             let s = lexeme.next(state, b)
             if s >= 0 && hasLongerCompletion(lexeme, s, depth: depth - 1) { return true }
         }

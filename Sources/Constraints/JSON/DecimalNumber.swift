@@ -59,7 +59,7 @@ struct DecimalNumber: Comparable, Hashable, CustomStringConvertible {
     var negated: DecimalNumber { DecimalNumber(negative: !negative, digits: digits, exponent: exponent) }
 
     /// The position of the most significant digit (`digits.count + exponent`): orders magnitudes.
-    private var magnitude: Int { digits.count + exponent }
+    var magnitude: Int { digits.count + exponent }
 
     static func < (a: DecimalNumber, b: DecimalNumber) -> Bool {
         if a.negative != b.negative { return a.negative }
