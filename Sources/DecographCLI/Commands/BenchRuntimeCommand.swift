@@ -94,8 +94,7 @@ enum CompetingLoad {
             defer { for p in spinners { p.terminate(); p.waitUntilExit() } }
             progress("decode with \(competitors) competitors, \(threads) thread(s)")
             let loaded = try RuntimeBenchmark.decodeStepSeconds(model: model, pool: pool)
-            let fair = Double(min(threads, cores) + competitors) / Double(min(threads, cores))
-                * Double(min(threads, cores)) / Double(cores)
+            let fair = Double(min(threads, cores) + competitors) / Double(cores)
             let slowdown = loaded / alone
             lines.append(String(format: "  %d thread(s): step %.2f ms alone, %.2f ms loaded: %.2f× slower, fair share %.2f×, %.2f× of fair share",
                                 threads, alone * 1e3, loaded * 1e3, slowdown, fair, slowdown / fair))

@@ -82,19 +82,16 @@ public final class Model: @unchecked Sendable {
     /// - Returns: the sequence.
     public func makeSequence() -> KVSequence { cache.makeSequence() }
 
-    /// Multiply-adds of one token's products (one per weight element, the LM head included).
-    public var multiplyAddsPerToken: Int {
-        layers.reduce(0) { sum, l in
-            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.rows * $1.columns }
-        } + lmHead.rows * lmHead.columns
+    /// Every matrix one forward pass multiplies by (the LM head included).
+    private var passMatrices: [WeightMatrix] {
+        layers.flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] } + [lmHead]
     }
 
+    /// Multiply-adds of one token's products (one per weight element, the LM head included).
+    public var multiplyAddsPerToken: Int { passMatrices.reduce(0) { $0 + $1.rows * $1.columns } }
+
     /// Bytes of weights one forward pass streams (all matrices, the LM head included).
-    public var weightBytesPerPass: Int {
-        layers.reduce(0) { sum, l in
-            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
-        } + lmHead.byteCount
-    }
+    public var weightBytesPerPass: Int { passMatrices.reduce(0) { $0 + $1.byteCount } }
 
     /// Scores new tokens of several sequences in one pass and appends them to their caches.
     ///
