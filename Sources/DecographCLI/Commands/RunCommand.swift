@@ -86,6 +86,7 @@ extension CommandSpec {
             let session = try Session(plan: plan)
             let prompt = try ids ?? session.encode(promptText ?? "")
             for warning in try session.admit(promptTokens: prompt.count, maxNewTokens: maxTokens) { context.printError(warning) }
+            for note in session.notes { context.printError(note) }
             let trace = arguments.value("trace").map { _ in TraceRecorder() }
             let jsonl = arguments.flag("jsonl")
             let encoder = JSONEncoder()

@@ -25,6 +25,9 @@ public final class Session {
     /// End-of-sequence tokens (config.json's and the tokenizer's) unless the plan ignores them, plus
     /// the plan's stop token ids.
     public let eosTokens: Set<Int32>
+    /// What the run takes from the model rather than the graph: each `sample` node's parameters
+    /// filled from the target's generation defaults (`GenerationDefaults`), one line per node.
+    public let notes: [String]
 
     enum NodeOp: Sendable {
         case hypothesis(any HypothesisOperator)
@@ -108,12 +111,22 @@ public final class Session {
         if !plan.limits.ignoreEOS {
             // config.json may list several (Llama 3); the tokenizer's own is added for models whose config omits it.
             eos.formUnion(target.model.config.eosTokenIDs)
+            eos.formUnion(target.model.config.generation.eosTokenIDs)
             if let id = tokenizer?.eosTokenID { eos.insert(id) }
         }
         eosTokens = eos
+        let generation = target.model.config.generation
+        notes = plan.nodes.compactMap { node in
+            guard node.op == SampleOp.spec.name, let source = generation.source else { return nil }
+            let taken = generation.sampling.keys.sorted().filter { !node.written.contains($0) && node.parameters[$0] != nil }
+            guard !taken.isEmpty else { return nil }
+            let values = taken.map { name in "\(name) \(generation.sampling[name]!)" }.joined(separator: ", ")
+            return "\(node.location): note: node '\(node.name)' samples with \(values) from \(source) (write them on the node to override)"
+        }
 
         let environment = SessionEnvironment(plan: plan, resources: resources, tokenizer: tokenizer,
-                                             targetPath: targetPath, endOfSequence: eos)
+                                             targetPath: targetPath, endOfSequence: eos,
+                                             samplingDefaults: target.model.config.generation.sampling)
         var ops: [NodeOp] = []
         for node in plan.nodes {
             guard let type = OperatorRegistry.operatorType(named: node.op) else {

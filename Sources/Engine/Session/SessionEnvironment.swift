@@ -12,6 +12,7 @@ struct SessionEnvironment: OperatorEnvironment {
     let tokenizer: Tokenizer?
     let targetPath: String?
     let endOfSequence: Set<Int32>
+    let samplingDefaults: [String: Double]
 
     /// Opens a declared store: writable (created when missing) when it says `learn: true`, else
     /// read-only; checked against the target's tokenizer.

@@ -84,17 +84,18 @@ struct ConfigReader {
     ///   - defaultValue: the value when absent; `nil` makes the key required.
     ///   - requiredBecause: what needs it (`rope scaling 'linear' needs it`), for the message when
     ///     it is missing.
+    ///   - allowingZero: accept 0 (a temperature) as well as positive values.
     /// - Returns: the value.
     /// - Throws: `RuntimeError.badConfig` naming the key.
     func number(_ key: String, default defaultValue: Double? = nil,
-                requiredBecause: String? = nil) throws -> Double {
+                requiredBecause: String? = nil, allowingZero: Bool = false) throws -> Double {
         guard let v = value(key) else {
             if let defaultValue { return defaultValue }
             throw RuntimeError(.badConfig, "\(path): missing '\(prefix)\(key)'" + (requiredBecause.map { " (\($0))" } ?? ""))
         }
-        let expected = "a finite positive number"
+        let expected = allowingZero ? "a finite number ≥ 0" : "a finite positive number"
         let x = try finiteNumber(key, v, expected: expected)
-        guard x > 0 else { throw error(key, "must be \(expected), found \(Self.describe(v))") }
+        guard x > 0 || (allowingZero && x == 0) else { throw error(key, "must be \(expected), found \(Self.describe(v))") }
         return x
     }
 

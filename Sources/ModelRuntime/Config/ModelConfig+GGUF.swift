@@ -86,7 +86,12 @@ extension ModelConfig {
             guard let n = v.integer, n < vocabulary else { throw fail(key, "must be a token id below \(vocabulary)") }
             return Int32(n)
         }
-        eosTokenIDs = try tokenID("tokenizer.ggml.eos_token_id").map { [$0] } ?? []
+        // llama.cpp ends generation at any of eos, end-of-turn and end-of-message.
+        eosTokenIDs = []
+        for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
+            if let id = try tokenID(key), !eosTokenIDs.contains(id) { eosTokenIDs.append(id) }
+        }
+        generation = try GenerationDefaults(gguf: file)
         bosTokenID = try tokenID("tokenizer.ggml.bos_token_id")
     }
 

@@ -39,6 +39,16 @@ public struct ModelConfig: Sendable, Equatable {
     public var eosTokenIDs: [Int32]
     /// Beginning-of-sequence token id.
     public var bosTokenID: Int32?
+    /// The authors' generation settings (`generation_config.json`, GGUF `general.sampling.*`).
+    public var generation = GenerationDefaults()
+
+    /// Reads a model directory's `config.json` and its `generation_config.json` when present.
+    /// - Parameter directory: the model directory.
+    /// - Throws: `RuntimeError.badConfig` naming the file and field.
+    public init(directory: String) throws {
+        try self.init(contentsOf: directory + "/config.json")
+        generation = try GenerationDefaults(directory: directory)
+    }
 
     /// Reads `config.json`.
     /// - Parameter path: the file.

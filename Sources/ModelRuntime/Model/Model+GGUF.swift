@@ -30,6 +30,6 @@ extension Model {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
             return try ModelConfig(gguf: try GGUFFile(path: path))
         }
-        return try ModelConfig(contentsOf: path + "/config.json")
+        return try ModelConfig(directory: path)
     }
 }

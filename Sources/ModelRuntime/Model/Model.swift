@@ -52,7 +52,7 @@ public final class Model: @unchecked Sendable {
             try self.init(gguf: directory, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)
             return
         }
-        let config = try ModelConfig(contentsOf: directory + "/config.json")
+        let config = try ModelConfig(directory: directory)
         let weights = try ModelWeights(directory: directory)
         try self.init(config: config, weights: weights, storage: weights, name: directory,
                       dtype: weights.predominantDType, kvCacheBytes: kvCacheBytes, pool: pool, activations: activations)

@@ -22,6 +22,15 @@ public protocol OperatorEnvironment: Sendable {
     /// - Returns: the shared vocabulary and its byte trie.
     /// - Throws: when the target has no tokenizer or no end-of-sequence token.
     func constraintVocabulary() throws -> TokenVocabulary
+    /// The target model's sampling defaults (`GenerationDefaults.sampling`: its
+    /// `generation_config.json` or GGUF `general.sampling.*`), by `sample` parameter name. A
+    /// `sample` node takes them for the parameters its graph does not write.
+    var samplingDefaults: [String: Double] { get }
+}
+
+extension OperatorEnvironment {
+    /// No defaults (environments without a target model: tests, tools).
+    public var samplingDefaults: [String: Double] { [:] }
 }
 
 /// Mutable state a node keeps for one hypothesis across the steps of a run (a constraint's

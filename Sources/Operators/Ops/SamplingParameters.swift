@@ -26,11 +26,18 @@ enum SamplingParameters {
     }
 
     /// The settings a node's parameters describe.
-    /// - Parameter node: a node whose op declares `specs(…)`.
+    /// - Parameters:
+    ///   - node: a node whose op declares `specs(…)`.
+    ///   - defaults: values for parameters the graph does not write (the target model's
+    ///     generation defaults), by parameter name; the op's own defaults apply to the rest.
     /// - Returns: the settings.
     /// - Throws: `OperatorError.invalidParameter` for a value the 32-bit floats the pipeline
     ///   computes in cannot hold.
-    static func settings(of node: Plan.Node) throws -> SamplingSettings {
+    static func settings(of node: Plan.Node, defaults: [String: Double] = [:]) throws -> SamplingSettings {
+        var node = node
+        for (name, value) in defaults where !node.written.contains(name) && node.parameters[name] != nil {
+            node.parameters[name] = name == "top_k" ? .int(Int(value)) : .float(value)
+        }
         var s = SamplingSettings(temperature: try float(node, "temperature") ?? 1, topK: node.int("top_k") ?? 0,
                                  topP: try float(node, "top_p") ?? 1, minP: try float(node, "min_p") ?? 0)
         s.repetitionPenalty = try float(node, "repetition_penalty") ?? 1

@@ -18,12 +18,16 @@ public struct SampleOp: HypothesisOperator {
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
-    ///   - environment: unused (the op binds no shared resource).
+    ///   - environment: the target model's sampling defaults, for parameters the graph leaves out.
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { pipeline = try Self.pipeline(node) }
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        pipeline = try Self.pipeline(node, defaults: environment.samplingDefaults)
+    }
 
-    /// The node's shaping pipeline (its validation when the graph is compiled).
-    static func pipeline(_ node: Plan.Node) throws -> LogitsPipeline { try LogitsPipeline(SamplingParameters.settings(of: node)) }
+    /// The node's shaping pipeline (its validation when the graph is compiled, without defaults).
+    static func pipeline(_ node: Plan.Node, defaults: [String: Double] = [:]) throws -> LogitsPipeline {
+        try LogitsPipeline(SamplingParameters.settings(of: node, defaults: defaults))
+    }
 
     /// Shapes every row, each with its own history (the context plus the draft path to it).
     /// - Parameters:
