@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimisedSwift),
         // tokenizer.json: BPE, normalizers, pre-tokenizers, decoders, streaming detokenizer.
         .target(name: "Tokenization", dependencies: ["Support"]),
+        // Hugging Face chat templates: a sandboxed Jinja2 subset rendering messages as transformers does.
+        .target(name: "ChatTemplates", dependencies: ["Support", "Tokenization"]),
         .target(name: "ModelRuntime", dependencies: ["Kernels", "Support"], swiftSettings: optimisedSwift),
         // Constrained generation: regex, JSON Schema and grammars as token masks.
         .target(name: "Constraints", dependencies: ["Support"], swiftSettings: optimisedSwift),
@@ -44,12 +46,14 @@ let package = Package(
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
         .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels", "Constraints", "NGramStore",
                                                "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ModelRuntime", "Constraints",
+        .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ChatTemplates", "ModelRuntime", "Constraints",
                                                      "NGramStore", "Graph", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
+        // Renders the oracle fixtures in Tests/Fixtures/chat-templates (read in place through #filePath).
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization", "DecographCLI"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),

@@ -7,14 +7,14 @@ import Foundation
 /// Swift's `String ==` calls equal, and that is canonical equivalence — `"é"` (U+00E9) and
 /// `"e\u{301}"`, or `"Å"` (U+00C5) and `"Å"` (U+212B ANGSTROM SIGN), would collapse into one entry,
 /// silently losing a token, whereas `tokenizers` treats them as the distinct byte strings they are.
-struct JSONObject {
-    let keys: [String]
-    let values: [Any]
+public struct JSONObject {
+    public let keys: [String]
+    public let values: [Any]
 
     /// The value of the last member whose key has exactly the UTF-8 bytes of `key`.
     /// Linear: component objects have a handful of members; the large vocabulary object is only
     /// ever iterated.
-    func value(_ key: String) -> Any? {
+    public func value(_ key: String) -> Any? {
         var k = keys.count - 1
         while k >= 0 {
             if keys[k].utf8.elementsEqual(key.utf8) { return values[k] }
