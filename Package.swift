@@ -44,7 +44,7 @@ let package = Package(
         // The op library: one file per op (spec + step behaviour) over the decoding algorithms.
         .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization", "Constraints", "NGramStore"]),
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
-        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "Kernels", "Constraints", "NGramStore",
+        .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "ChatTemplates", "Kernels", "Constraints", "NGramStore",
                                                "Support"]),
         .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ChatTemplates", "ModelRuntime", "Constraints",
                                                      "NGramStore", "Graph", "Operators", "Engine"]),

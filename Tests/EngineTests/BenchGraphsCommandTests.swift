@@ -37,3 +37,80 @@ import Testing
         #expect(capture.err.contains("--prompts"))
     }
 }
+
+/// `bench graphs --prompts FILE.jsonl` and `--model`: prompts as text, ids or chats, one JSON object
+/// per line, with located errors; a model swapped in from the command line.
+@Suite struct BenchGraphsPromptFileTests {
+    static func greedy(_ model: String) -> String {
+        """
+        graph: greedy
+        models:
+          target: { path: \(model) }
+        nodes:
+          scores: { op: score, model: target }
+          pick: { op: sample, from: scores, temperature: 0 }
+          accept: { op: verify, from: pick }
+        output: accept
+        limits: { max_new_tokens: 6, ignore_eos: true }
+        """
+    }
+
+    static func tokens(_ arguments: [String]) throws -> Int {
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(arguments + ["--json"], context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        let json = try JSONSerialization.jsonObject(with: Data(capture.out.utf8)) as? [String: Any]
+        let rows = try #require(json?["graphs"] as? [[String: Any]])
+        return try #require(rows.first?["tokens"] as? Int)
+    }
+
+    /// Text and ids lines in one JSONL file, a multi-line prompt included; the same prompts as a
+    /// plain text file give the same run.
+    @Test func jsonLinesHoldTextAndIds() throws {
+        let graph = try RunCommandTests.graphFile(Self.greedy(DemoGraphs.repository + "/models/demo-target"))
+        let jsonl = graph + ".jsonl"
+        try #"""
+        {"prompt": "def add(a, b):\n    return"}
+
+        {"ids": [5, 9, 13]}
+        """#.write(toFile: jsonl, atomically: true, encoding: .utf8)
+        #expect(try Self.tokens(["bench", "graphs", "--graphs", graph, "--prompts", jsonl]) == 12)
+    }
+
+    /// A bad line is an error naming the file and line.
+    @Test func badLinesAreLocated() throws {
+        let graph = try RunCommandTests.graphFile(Self.greedy(DemoGraphs.repository + "/models/demo-target"))
+        for (body, expected) in [("{\"prompt\": \"a\"}\n[1, 2]\n", ":2: not a JSON object"),
+                                 ("{\"prompt\": \"a\", \"ids\": [1]}\n", ":1: give exactly one of"),
+                                 ("\n\n{\"ids\": [1, -3]}\n", ":3: 'ids' must be"),
+                                 ("{\"messages\": []}\n", ":1: 'messages' must be a non-empty list")] {
+            let jsonl = graph + "-\(UUID().uuidString).jsonl"
+            try body.write(toFile: jsonl, atomically: true, encoding: .utf8)
+            let capture = CapturingOutput()
+            #expect(DecographCLI.main(["bench", "graphs", "--graphs", graph, "--prompts", jsonl], context: capture.context) != 0)
+            #expect(capture.err.contains(jsonl + expected), "\(capture.err)")
+        }
+    }
+
+    /// `--model PATH` runs the graph on another model: the same figures as a graph naming it.
+    @Test func modelOptionReplacesTheTarget() throws {
+        let declared = try RunCommandTests.graphFile(Self.greedy(Fixtures.target))
+        let other = try RunCommandTests.graphFile(Self.greedy(Fixtures.draft))
+        let prompts = declared + ".prompts"
+        try "1 5 9 13\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        func output(_ arguments: [String]) -> String {
+            let capture = CapturingOutput()
+            #expect(DecographCLI.main(arguments, context: capture.context) == 0, "\(capture.err)")
+            return capture.out
+        }
+        let swapped = output(["run", declared, "--prompt-ids", "1 5 9 13", "--model", Fixtures.draft])
+        #expect(swapped == output(["run", other, "--prompt-ids", "1 5 9 13"]))
+        #expect(swapped != output(["run", declared, "--prompt-ids", "1 5 9 13"]))
+        #expect(swapped == output(["run", declared, "--prompt-ids", "1 5 9 13", "--model", "target=" + Fixtures.draft]))
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", declared, "--prompt-ids", "1", "--model", "draft=" + Fixtures.draft], context: capture.context) != 0)
+        #expect(capture.err.contains("declares no model 'draft'"), "\(capture.err)")
+        #expect(DecographCLI.main(["run", declared, "--prompt-ids", "1", "--model", "/nonexistent/m.gguf"], context: capture.context) != 0)
+        #expect(capture.err.contains("does not exist"), "\(capture.err)")
+    }
+}

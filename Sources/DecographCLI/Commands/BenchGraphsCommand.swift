@@ -11,11 +11,15 @@ extension CommandSpec {
             graphs alike) after one warm-up run per graph. Speedup is the ratio of tokens/s to the first graph's, \
             measured in this run. The identity column counts prompts whose tokens equal the first graph's: under \
             greedy decoding every lossless graph must match all of them. The prompts file holds one prompt per \
-            line: text, or token ids separated by spaces when the target model has no tokenizer.
+            line: text, or token ids separated by spaces when the target model has no tokenizer. A .jsonl file \
+            holds one JSON object per line with one of {"prompt": text}, {"messages": [...], "tools": [...]} \
+            (a chat, rendered with the target's chat template) or {"ids": [...]}, so multi-line and chat prompts \
+            can be benchmarked.
             """,
         options: [
             .value("graphs", "A,B,…", help: "Graph files, comma-separated; the first is the baseline."),
-            .value("prompts", "FILE", help: "One prompt per line."),
+            .value("prompts", "FILE", help: "One prompt per line, or a .jsonl file of {prompt|messages|ids} objects."),
+            DecographCLI.modelOption,
             .value("max-tokens", "N", help: "New tokens per prompt (overrides each graph's limit)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("json", help: "Print one JSON object."),
@@ -29,22 +33,19 @@ extension CommandSpec {
             guard let data = FileManager.default.contents(atPath: promptsFile), let text = TextInput.utf8(data) else {
                 throw CommandFailure("cannot read the prompts file '\(promptsFile)' as UTF-8 text")
             }
-            let lines = text.split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
-            guard !lines.isEmpty else { throw CommandFailure("the prompts file '\(promptsFile)' holds no prompt") }
             var plans: [Plan] = []
             for file in files {
                 guard let plan = DecographCLI.compileGraph(file, context: context) else { return 1 }
-                plans.append(plan)
+                plans.append(try DecographCLI.replacingModels(in: plan, option: arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ",")))
             }
             do {
                 let sessions = try plans.map { try Session(plan: $0) }
-                let prompts = try lines.enumerated().map { index, line -> [Int32] in
-                    if sessions[0].tokenizer != nil { return try sessions[0].encode(line) }
-                    let ids = line.split(whereSeparator: \.isWhitespace).map { Int32($0) }
-                    guard ids.allSatisfy({ $0 != nil }) else {
-                        throw CommandFailure("\(promptsFile):\(index + 1): the target has no tokenizer, so prompts must be token ids")
+                let prompts = try PromptInput.file(text, path: promptsFile, targetHasTokenizer: sessions[0].tokenizer != nil).map { entry in
+                    do {
+                        return try entry.prompt.tokens(for: sessions[0])
+                    } catch let error as EngineError {
+                        throw CommandFailure("\(promptsFile):\(entry.line): \(error.message)")
                     }
-                    return ids.map { $0! }
                 }
                 // Warm-up: load weights into the page cache and fault the KV pools in; a few tokens suffice.
                 let warmUpTokens = 8

@@ -1,3 +1,4 @@
+import Foundation
 import Graph
 import Operators
 
@@ -18,5 +19,44 @@ extension DecographCLI {
         let result = GraphCompiler(registry: operatorRegistry()).compile(file: path)
         for diagnostic in result.diagnostics { context.printError(diagnostic.description) }
         return result.plan
+    }
+
+    /// The `--model` option of the commands that run graphs.
+    static let modelOption = OptionSpec.value(
+        "model", "[NAME=]PATH",
+        help: "Run the graph with this model directory or .gguf file in place of the one it declares: NAME=PATH for the model entry NAME, a bare PATH for 'target' (or the only model). Repeat it or comma-separate for several.")
+
+    /// A plan with the models `--model` names put in place of the declared ones.
+    /// - Parameters:
+    ///   - plan: the compiled plan.
+    ///   - option: the option's value (`PATH` or `NAME=PATH,…`), `nil` when not given.
+    /// - Returns: the plan with the paths replaced.
+    /// - Throws: `CommandFailure` naming an unknown model entry or a path that does not exist.
+    static func replacingModels(in plan: Plan, option: String?) throws -> Plan {
+        guard let option else { return plan }
+        var plan = plan
+        for item in option.split(separator: ",").map(String.init) {
+            let name: String
+            let path: String
+            if let equals = item.firstIndex(of: "="), !FileManager.default.fileExists(atPath: item) {
+                name = String(item[..<equals])
+                path = String(item[item.index(after: equals)...])
+            } else if plan.models.contains(where: { $0.name == "target" }) || plan.models.count != 1 {
+                name = "target"
+                path = item
+            } else {
+                name = plan.models[0].name
+                path = item
+            }
+            guard let index = plan.models.firstIndex(where: { $0.name == name }) else {
+                let names = plan.models.map(\.name).joined(separator: ", ")
+                throw CommandFailure("--model \(item): the graph declares no model '\(name)' (its models: \(names.isEmpty ? "none" : names))")
+            }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandFailure("--model \(item): '\(path)' does not exist (a model directory or a .gguf file)")
+            }
+            plan.models[index].path = path
+        }
+        return plan
     }
 }

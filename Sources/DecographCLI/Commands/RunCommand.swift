@@ -1,3 +1,4 @@
+import ChatTemplates
 import Engine
 import Foundation
 import Graph
@@ -9,8 +10,10 @@ extension CommandSpec {
         "run",
         abstract: "Run a graph on a prompt, streaming the generated text to standard output.",
         discussion: """
-            Give the prompt as text (--prompt or --prompt-file, encoded with the target model's tokenizer) or as \
-            token ids (--prompt-ids "1 2 3"). Text streams to standard output as each step commits; with --jsonl \
+            Give the prompt as text (--prompt or --prompt-file, encoded with the target model's tokenizer), as \
+            token ids (--prompt-ids "1 2 3"), or as a chat for instruct models: --chat "…" [--system "…"] or \
+            --messages FILE.json, rendered with the target's chat template (with the generation prompt) and then \
+            encoded. Text streams to standard output as each step commits; with --jsonl \
             each step is one JSON object instead (step, tokens, text, accepted, proposed, finish_reason). The \
             metrics summary (tokens, steps, target calls, MAT, acceptance by draft position, time per node) goes \
             to standard error. Without a tokenizer the token ids are printed instead of text.
@@ -19,19 +22,26 @@ extension CommandSpec {
             .value("prompt", "TEXT", help: "The prompt text."),
             .value("prompt-file", "FILE", help: "A file holding the prompt text."),
             .value("prompt-ids", "IDS", help: "The prompt as token ids separated by spaces or commas."),
+            .value("chat", "TEXT", help: "A user message, rendered with the target's chat template (instruct models)."),
+            .value("system", "TEXT", help: "A system message before the --chat message."),
+            .value("messages", "FILE", help: "A JSON file of OpenAI-style messages ([{role, content}] or {messages, tools}), rendered with the chat template."),
             .value("max-tokens", "N", help: "Most new tokens (overrides the graph's limits.max_new_tokens)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
             .value("trace", "FILE", help: "Write a Chrome trace-event JSON of every node run."),
+            DecographCLI.modelOption,
             .value("kv-cache-mb", "MIB", help: "KV-cache memory of every model the graph loads, in MiB (overrides the graph's kv_cache_mb; bounds prompt plus output length)."),
         ],
         positionals: [PositionalSpec("GRAPH", help: "The graph file.")],
         body: { arguments, context in
-            let sources = ["prompt", "prompt-file", "prompt-ids"].filter { arguments.value($0) != nil }
+            let sources = ["prompt", "prompt-file", "prompt-ids", "chat", "messages"].filter { arguments.value($0) != nil }
             guard sources.count == 1 else {
-                throw UsageError(sources.isEmpty ? "Missing the prompt: give one of '--prompt', '--prompt-file' or '--prompt-ids'."
-                                                 : "Give only one of '--prompt', '--prompt-file' and '--prompt-ids'.",
+                throw UsageError(sources.isEmpty ? "Missing the prompt: give one of '--prompt', '--prompt-file', '--prompt-ids', '--chat' or '--messages'."
+                                                 : "Give only one of '--prompt', '--prompt-file', '--prompt-ids', '--chat' and '--messages'.",
                                  usage: arguments.usageLine)
+            }
+            if arguments.value("system") != nil && sources[0] != "chat" {
+                throw UsageError("'--system' goes with '--chat' (a --messages file holds its own system message).", usage: arguments.usageLine)
             }
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
             if let mib = try arguments.int("kv-cache-mb", in: 1...(1 << 30)) {
@@ -46,33 +56,32 @@ extension CommandSpec {
             } else {
                 seed = 0
             }
-            var ids: [Int32]?
-            if let text = arguments.value("prompt-ids") {
-                let words = text.split { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\t" }
-                let parsed = words.map { Int32($0) }
-                guard !words.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            let prompt: PromptInput
+            switch sources[0] {
+            case "prompt-ids":
+                let text = arguments.value("prompt-ids")!
+                guard let ids = PromptInput.ids(text) else {
                     throw UsageError("The value '\(text)' is invalid for '--prompt-ids': expected non-negative token ids separated by spaces.", usage: arguments.usageLine)
                 }
-                ids = parsed.map { $0! }
-            }
-            var promptText = arguments.value("prompt")
-            if let file = arguments.value("prompt-file") {
-                if let kind = RegularFile.otherKind(at: file) {
-                    throw CommandFailure("the prompt file '\(file)' is \(kind), not a regular file")
-                }
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw CommandFailure("cannot read the prompt file '\(file)'")
-                }
-                guard let text = TextInput.utf8(data) else {
-                    throw CommandFailure("the prompt file '\(file)' is not valid UTF-8")
-                }
-                promptText = text
+                prompt = .ids(ids)
+            case "prompt-file":
+                prompt = .text(try readText(arguments.value("prompt-file")!, what: "prompt file"))
+            case "chat":
+                var messages: [ChatValue] = []
+                if let system = arguments.value("system") { messages.append(.message(role: "system", content: system)) }
+                messages.append(.message(role: "user", content: arguments.value("chat")!))
+                prompt = .chat(messages: messages, tools: nil)
+            case "messages":
+                let file = arguments.value("messages")!
+                prompt = try PromptInput.chat(json: PromptInput.parseJSON(readText(file, what: "messages file"), origin: file), origin: file)
+            default:
+                prompt = .text(arguments.value("prompt")!)
             }
 
-            guard let plan = DecographCLI.compileGraph(arguments.positionals[0], context: context) else { return 1 }
+            guard let compiled = DecographCLI.compileGraph(arguments.positionals[0], context: context) else { return 1 }
+            let plan = try DecographCLI.replacingModels(in: compiled, option: arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ","))
             do {
-                return try runPlan(plan, arguments: arguments, ids: ids, promptText: promptText, seed: seed,
-                                   maxTokens: maxTokens, context: context)
+                return try runPlan(plan, arguments: arguments, prompt: prompt, seed: seed, maxTokens: maxTokens, context: context)
             } catch let error as EngineError {
                 // Located at the graph node or model at fault, in the compiler's diagnostic shape.
                 context.printError(error.description)
@@ -80,11 +89,28 @@ extension CommandSpec {
             }
         })
 
+    /// A prompt or messages file's text: a regular file, valid UTF-8, every byte kept.
+    private static func readText(_ file: String, what: String) throws -> String {
+        if let kind = RegularFile.otherKind(at: file) {
+            throw CommandFailure("the \(what) '\(file)' is \(kind), not a regular file")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandFailure("cannot read the \(what) '\(file)'")
+        }
+        guard let text = TextInput.utf8(data) else {
+            throw CommandFailure("the \(what) '\(file)' is not valid UTF-8")
+        }
+        return text
+    }
+
     /// Runs a compiled plan for `decograph run`.
-    private static func runPlan(_ plan: Plan, arguments: ParsedArguments, ids: [Int32]?, promptText: String?,
+    private static func runPlan(_ plan: Plan, arguments: ParsedArguments, prompt input: PromptInput,
                                 seed: UInt64, maxTokens: Int?, context: CommandContext) throws -> Int32 {
             let session = try Session(plan: plan)
-            let prompt = try ids ?? session.encode(promptText ?? "")
+            if case .text = input, let template = session.chatTemplateName {
+                context.printError("warning: the target is an instruct model (it has a chat template, \(template)) and --prompt/--prompt-file send raw text without it; it may answer with end-of-sequence at once. Use --chat \"…\" [--system \"…\"] or --messages FILE.json to apply the template.")
+            }
+            let prompt = try input.tokens(for: session)
             for warning in try session.admit(promptTokens: prompt.count, maxNewTokens: maxTokens) { context.printError(warning) }
             for note in session.notes { context.printError(note) }
             let trace = arguments.value("trace").map { _ in TraceRecorder() }

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Constraints
 import Foundation
 import Support
@@ -19,6 +20,7 @@ public final class ResourceRegistry: Sendable {
     /// model waits for the first load instead of mapping the weights twice.
     private let models = Mutex<[String: BatchingForwardService]>([:])
     private let tokenizers = Mutex<[String: Tokenizer?]>([:])
+    private let chatTemplateSets = Mutex<[String: ChatTemplateSet?]>([:])
     private let stores = Mutex<[String: (store: NGramStore, writable: Bool)]>([:])
     private let vocabularies = Mutex<[String: TokenVocabulary]>([:])
 
@@ -92,6 +94,22 @@ public final class ResourceRegistry: Sendable {
             }
             loaded[key] = tokenizer
             return tokenizer
+        }
+    }
+
+    /// The chat templates of the model at `path` (`loadChatTemplates`), read once per process.
+    /// - Parameters:
+    ///   - path: the model directory or `.gguf` file.
+    ///   - tokenizer: its tokenizer (a GGUF's special-token strings).
+    /// - Returns: the shared templates, `nil` when the model has none.
+    /// - Throws: the template's parse error.
+    public func chatTemplates(at path: String, tokenizer: Tokenizer?) throws -> ChatTemplateSet? {
+        let key = Self.key(path)
+        return try chatTemplateSets.withLock { loaded in
+            if let templates = loaded[key] { return templates }
+            let templates = try Self.loadChatTemplates(at: key, tokenizer: tokenizer)
+            loaded[key] = templates
+            return templates
         }
     }
 

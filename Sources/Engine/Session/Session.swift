@@ -1,3 +1,4 @@
+import ChatTemplates
 import Dispatch
 import Foundation
 import Graph
@@ -22,6 +23,8 @@ public final class Session {
     public let plan: Plan
     /// The target model's tokenizer (the model of the first `score` node), if its directory has one.
     public let tokenizer: Tokenizer?
+    /// Reads the target's chat templates (once per process, `ResourceRegistry`), `nil` when it has none.
+    let chatTemplates: @Sendable () throws -> ChatTemplateSet?
     /// End-of-sequence tokens (config.json's and the tokenizer's) unless the plan ignores them, plus
     /// the plan's stop token ids.
     public let eosTokens: Set<Int32>
@@ -104,6 +107,10 @@ public final class Session {
         } catch {
             throw EngineError(at: targetNode.location, "the target's tokenizer cannot be loaded: \(error)")
         }
+        let tokenizer = self.tokenizer
+        // Read when a chat is first rendered: a template this engine cannot parse must not stop
+        // plain-text runs of the model.
+        chatTemplates = { [resources] in try targetPath.flatMap { try resources.chatTemplates(at: $0, tokenizer: tokenizer) } }
         if !plan.limits.stop.isEmpty, tokenizer == nil {
             throw EngineError("limits.stop needs the target's tokenizer.json to match text, and its directory has none")
         }

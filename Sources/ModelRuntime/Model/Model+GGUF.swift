@@ -33,3 +33,24 @@ extension Model {
         return try ModelConfig(directory: path)
     }
 }
+
+extension Model {
+    /// The chat templates a GGUF file carries: `tokenizer.chat_template` as `default`, and each
+    /// `tokenizer.chat_template.NAME` (llama.cpp's key for named templates such as `tool_use`)
+    /// under its name.
+    /// - Parameter path: the `.gguf` file.
+    /// - Returns: template sources by name; empty when the file has none.
+    /// - Throws: `RuntimeError` for a file that does not open as GGUF or a template key that is not a string.
+    public static func chatTemplates(gguf path: String) throws -> [String: String] {
+        let file = try GGUFFile(path: path)
+        var templates: [String: String] = [:]
+        let key = "tokenizer.chat_template"
+        for (name, value) in file.metadata where name == key || name.hasPrefix(key + ".") {
+            guard case .string(let source) = value else {
+                throw RuntimeError(.badConfig, "\(file.path): key '\(name)' must be a string, found a \(value.kind)")
+            }
+            templates[name == key ? "default" : String(name.dropFirst(key.count + 1))] = source
+        }
+        return templates
+    }
+}
