@@ -289,10 +289,53 @@ import CKernels
                 for m in 0..<maxM {
                     #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1), isa: isa), "\(t) \(String(describing: isa)) K=\(K) row \(m): M=\(maxM) vs M=1")
                 }
-                for M in [2, 3, 4, 5, 8] {
+                for M in [2, 3, 4, 5, 8, 9] {
                     #expect(Array(all[0..<(M * N)]) == multiply(rows: 0..<M, isa: isa), "\(t) \(String(describing: isa)) K=\(K): M=\(maxM) vs M=\(M)")
                 }
             }
+        }
+    }
+
+    /// The portable and AVX2 paths run the same float operations for every (weight row,
+    /// activation row) pair, so they agree bitwise (before the 8-row tiles the AVX2 path summed
+    /// each pair in 8 lanes and differed in the last bits).
+    @Test func portableAndAVX2AgreeBitwise() throws {
+        try #require(InstructionSet.detected.rawValue >= InstructionSet.avx2.rawValue, "no AVX2 on this CPU")
+        let K = 512 + 256, N = 21, M = 6
+        let x = MatMulTests.values(M * K, seed: 19)
+        for t in QuantizedMatMulTests.quantized {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 20))
+            let portable = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .portable)
+            #expect(portable == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .avx2), "\(t)")
+        }
+    }
+
+    /// Rows are bitwise the same whichever 8-row tile they land in (a thread's range may start
+    /// anywhere) and however many passes the activation rows take (more than the 32 rows whose
+    /// accumulators one pass holds).
+    @Test func tilesAndPassesDoNotChangeRows() {
+        let K = 256, N = 29, M = 40
+        let x = MatMulTests.values(M * K, seed: 22)
+        let blocks = UnsafeMutablePointer<dg_q8_block>.allocate(capacity: M * K / Int(DG_Q8_BLOCK))
+        defer { blocks.deallocate() }
+        x.withUnsafeBufferPointer { dg_quantize_activations($0.baseAddress!, M, K, K, blocks) }
+        for t in QuantizedMatMulTests.quantized {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 23))
+            func rows(_ n: Range<Int>, M: Int, from m0: Int) -> [Float] {
+                var y = [Float](repeating: .nan, count: M * N)
+                w.bytes.withUnsafeBytes { raw in
+                    dg_matmul_quant_isa(dg_cpu_isa(), t.rawValue, raw.baseAddress!, K, n.lowerBound, n.upperBound,
+                                        blocks + m0 * K / Int(DG_Q8_BLOCK), M, &y, N)
+                }
+                return y
+            }
+            let all = rows(0..<N, M: M, from: 0)
+            let shifted = rows(3..<N, M: M, from: 0)
+            for m in 0..<M {
+                #expect(Array(all[(m * N + 3)..<((m + 1) * N)]) == Array(shifted[(m * N + 3)..<((m + 1) * N)]), "\(t) row \(m): tiles from 3")
+            }
+            let last = rows(0..<N, M: 1, from: M - 1)
+            #expect(Array(all[((M - 1) * N)..<(M * N)]) == Array(last[0..<N]), "\(t): row \(M - 1) of \(M) vs alone")
         }
     }
 

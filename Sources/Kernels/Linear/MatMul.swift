@@ -16,8 +16,9 @@ import CKernels
 public enum MatMul {
     /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
     /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
-    /// 4 activation rows). Chosen with `decograph bench runtime` (verify-k rows): see
-    /// docs/ARCHITECTURE.md.
+    /// 4 activation rows; the quantized kernel holds 8 transposed weight rows in registers per
+    /// activation row). Chosen with `decograph bench runtime` (verify-k rows) and
+    /// `decograph bench kernels`: see docs/ARCHITECTURE.md and docs/measurements.md.
     public static let streamingRowLimit = 32
 
     /// Weight rows widened per scratch tile on the BLAS path: 64 rows × K f32 stays within L2
@@ -40,7 +41,7 @@ public enum MatMul {
         if M == 0 || weight.rows == 0 { return }
         if M <= streamingRowLimit {
             QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
-                pool.parallelFor(count: weight.rows, alignment: 4, work: M * weight.rows * weight.columns) { r in
+                pool.parallelFor(count: weight.rows, alignment: tileRows(weight.dtype.isQuantized), work: M * weight.rows * weight.columns) { r in
                     streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
                 }
             }
@@ -121,14 +122,15 @@ public enum MatMul {
             }
             return
         }
-        // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
-        // space at multiples of 4 keeps the kernel on its 4-row tile.
+        // Every weight's row count is a multiple of 8 in practice; splitting the concatenated row
+        // space at multiples of the tile keeps the kernels on whole tiles.
         let total = products.reduce(0) { $0 + $1.0.rows }
         guard let K = products.first?.0.columns else { return }
+        let quantized = products.contains { $0.0.dtype.isQuantized }
         // One quantization of the activations serves every quantized weight (they may differ in
         // type: Q4_K_M files mix q4_K and q6_K in a layer).
-        QuantizedActivations.ifNeeded(products.contains { $0.0.dtype.isQuantized }, x, rows: M, ldx: ldx, columns: K) { xq in
-            pool.parallelFor(count: total, alignment: 4, work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
+        QuantizedActivations.ifNeeded(quantized, x, rows: M, ldx: ldx, columns: K) { xq in
+            pool.parallelFor(count: total, alignment: tileRows(quantized), work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
                 var start = 0
                 for (w, y, ldy) in products {
                     let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
@@ -138,6 +140,13 @@ public enum MatMul {
             }
         }
     }
+
+    /// Weight rows per tile of the streaming kernels: 4 for f32/f16/bf16 weights, 8 for the
+    /// quantized kernel (`DG_QUANT_TILE_ROWS`, one weight row per int32 lane). A thread's rows
+    /// start at multiples of it so that no tile is split between threads (a split tile is still
+    /// exact, only slower).
+    @inline(__always)
+    static func tileRows(_ quantized: Bool) -> Int { quantized ? Int(DG_QUANT_TILE_ROWS) : 4 }
 
     private static func blas(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, weight: WeightMatrix,
                              outputRows: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int) {
