@@ -247,10 +247,11 @@ import CKernels
         }
     }
 
-    /// Prefill (M above the streaming limit) dequantizes tiles of rows for sgemm: the product of the
-    /// dequantized weights with the raw f32 activations.
-    @Test func prefillUsesDequantizedTiles() {
-        let M = MatMul.streamingRowLimit + 8, N = 70, K = 512
+    /// Beyond the quantized streaming limit (longer passes than prefill's default), products
+    /// dequantize tiles of rows for sgemm: the product of the dequantized weights with the raw f32
+    /// activations.
+    @Test func longPassesUseDequantizedTiles() {
+        let M = MatMul.quantizedStreamingRowLimit + 8, N = 9, K = 256
         let x = MatMulTests.values(M * K, seed: 3)
         for t in Self.quantized {
             let w = Quantized(t, MatMulTests.values(N * K, seed: 4))
@@ -264,6 +265,21 @@ import CKernels
                     }
                     #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(t) (\(m),\(n))")
                 }
+            }
+        }
+    }
+
+    /// Prefill-sized passes (above the f32 kernels' streaming limit, within the quantized one)
+    /// run the quantized kernel: each prompt row is bitwise the row decode would compute.
+    @Test func prefillRowsEqualDecodeRows() {
+        let M = MatMul.streamingRowLimit + 8, N = 19, K = 512
+        let x = MatMulTests.values(M * K, seed: 5)
+        for t in Self.quantized {
+            let w = Quantized(t, MatMulTests.values(N * K, seed: 6))
+            let all = Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
+            for m in [0, 17, M - 1] {
+                let alone = Self.product(t, w.bytes, N: N, K: K, Array(x[(m * K)..<((m + 1) * K)]), M: 1, isa: nil)
+                #expect(Array(all[(m * N)..<((m + 1) * N)]) == alone, "\(t) row \(m) of \(M)")
             }
         }
     }

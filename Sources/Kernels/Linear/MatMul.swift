@@ -11,8 +11,8 @@ import CKernels
 ///   block-quantized weights `dg_matmul_quant_isa` (integer dot products over the packed blocks
 ///   with the activations quantized to int8 blocks once per call);
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
-///   bf16/f16 weights (or dequantizing quantized ones) slice by slice into a per-thread f32
-///   scratch tile.
+///   bf16/f16 weights (or dequantizing quantized ones, above `quantizedStreamingRowLimit`) slice
+///   by slice into a per-thread f32 scratch tile.
 public enum MatMul {
     /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
     /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
@@ -20,6 +20,17 @@ public enum MatMul {
     /// activation row). Chosen with `decograph bench runtime` (verify-k rows) and
     /// `decograph bench kernels`: see docs/ARCHITECTURE.md and docs/measurements.md.
     public static let streamingRowLimit = 32
+
+    /// Largest `M` sent to the quantized streaming kernel (block-quantized weights). Its integer
+    /// dot products on 8-row tiles beat dequantizing 64-row tiles for `sgemm` at every M up to a
+    /// prefill pass (`Model.defaultPassTokens`, 512): one thread, 512 × 2048 weights, 1.07–1.3×
+    /// faster at M = 512 and 2–3× at M = 32–64 (docs/measurements.md, "Quantized kernels").
+    /// Prompt rows then go through the same kernel as decode rows.
+    public static let quantizedStreamingRowLimit = 512
+
+    /// The streaming limit for a product with `dtype` weights.
+    @inline(__always)
+    static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }
 
     /// Weight rows widened per scratch tile on the BLAS path: 64 rows × K f32 stays within L2
     /// for K ≤ 8192 (2 MiB).
@@ -39,7 +50,7 @@ public enum MatMul {
                                 into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared,
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
-        if M <= streamingRowLimit {
+        if M <= streamingLimit(quantized: weight.dtype.isQuantized) {
             QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
                 pool.parallelFor(count: weight.rows, alignment: tileRows(weight.dtype.isQuantized), work: M * weight.rows * weight.columns) { r in
                     streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
@@ -116,7 +127,7 @@ public enum MatMul {
     public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
                                     _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
                                     pool: ComputePool = .shared, activations: ActivationPrecision = .f32) {
-        if M > streamingRowLimit {
+        if M > streamingLimit(quantized: products.allSatisfy { $0.0.dtype.isQuantized }) {
             for (w, y, ldy) in products {
                 multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool, activations: activations)
             }
