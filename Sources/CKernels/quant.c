@@ -428,13 +428,11 @@ INLINE T256 __m128i k_scales_mins(const uint8_t *s) {
     return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)mn_lo, (int)mn_hi);
 }
 
-/* Groups g0 … g0+np-1 of rows n … n+nr-1 into P (lanes past nr repeat the last row; their sums
- * are not stored). The scales are built as vectors over the 8 rows with the same float
- * operations as group_scale_portable and fold_offset, so both paths agree bitwise. */
-INLINE T256 void load_panel(int dt, const uint8_t *W, size_t rb, size_t n, int nr, size_t g0, int np, panel *P) {
+/* The scales of groups g0 … g0+np-1 of a tile's 8 rows into P, built as vectors over the rows
+ * with the same float operations as group_scale_portable and fold_offset, so both paths agree
+ * bitwise. */
+INLINE T256 void load_panel_scales(int dt, const uint8_t *const rows[QR], size_t g0, int np, panel *P) {
     size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
-    const uint8_t *rows[QR];
-    for (int r = 0; r < QR; r++) rows[r] = W + (n + (size_t)(r < nr ? r : nr - 1)) * rb;
     if (dt == DG_Q4_K || dt == DG_Q5_K) { /* np == QP == one super-block */
         size_t at = g0 / gpb * bb;
         __m256 d = gather_f16(rows, at), dmin = gather_f16(rows, at + 2);
@@ -471,6 +469,11 @@ INLINE T256 void load_panel(int dt, const uint8_t *W, size_t rb, size_t n, int n
                 _mm256_store_ps(P->m[p], _mm256_mul_ps(_mm256_set1_ps(-(float)(dt == DG_Q4_0 ? 8 : 16)), d));
         }
     }
+}
+
+/* The transposed quants of the panel (load_panel_scales first). */
+INLINE T256 void load_panel_quants(int dt, const uint8_t *const rows[QR], size_t g0, int np, panel *P) {
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
     for (int p = 0; p < np; p++) {
         size_t g = g0 + (size_t)p;
         __m256i q[QR];
@@ -482,6 +485,31 @@ INLINE T256 void load_panel(int dt, const uint8_t *W, size_t rb, size_t n, int n
 }
 
 /* One activation row (its blocks g0 … from x) against a panel, into the 8 lanes' accumulators. */
+/* The float steps of one group for 8 pairs (lane r: weight row r) given their exact sums. */
+INLINE T256 void group_step(int dt, const panel *P, int p, __m256i isum, const dg_q8_block *xb, __m256 *acc, __m256 *accm) {
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_load_ps(P->d[p]), _mm256_broadcast_ss(&xb->d)), *acc);
+    if (kernel_has_min(dt)) *accm = _mm256_fmadd_ps(_mm256_load_ps(P->m[p]), _mm256_broadcast_ss(&xb->s), *accm);
+}
+
+/* M = 1 (decode): group g's exact sums for the 8 rows without transposing. Each row's group is
+ * dotted with the activation block in its own register (vpmaddubsw + vpmaddwd: 8 partial sums),
+ * and a vphaddd tree leaves row r's sum in lane r — the same integers as panel_group's. Not for
+ * Q6_K, whose half factors differ per row. */
+INLINE T256 __m256i row_sums(int dt, const uint8_t *const rows[QR], size_t g, const dg_q8_block *xb) {
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+    __m256i x = _mm256_loadu_si256((const __m256i *)xb->q), ones = _mm256_set1_epi16(1), v[QR];
+    for (int r = 0; r < QR; r++) {
+        __m256i w = unpack256(dt, rows[r] + g / gpb * bb, (int)(g % gpb));
+        __m256i prod = kernel_unsigned(dt) ? _mm256_maddubs_epi16(w, x)
+                                           : _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+        v[r] = _mm256_madd_epi16(prod, ones);
+    }
+    __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+    __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+    __m256i lo = _mm256_hadd_epi32(h01, h23), hi = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
 /* Group p of a panel against activation rows 0 … mc-1 (their block of this group at x, stride
  * ng): each pair's group step. The group's quants stay in registers across the rows. */
 INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x, size_t ng, size_t mc,
@@ -492,7 +520,6 @@ INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x
         q[k] = P->q[p][k];
         u[k] = kernel_unsigned(dt) ? q[k] : P->a[p][k];
     }
-    __m256 d = _mm256_load_ps(P->d[p]), m = _mm256_load_ps(P->m[p]);
     __m256i f0 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f0[p]) : _mm256_set1_epi16(1);
     __m256i f1 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f1[p]) : _mm256_set1_epi16(1);
     for (size_t c = 0; c < mc; c++) {
@@ -512,8 +539,7 @@ INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x
                 for (int k = 0; k + w < run; k += 2 * w) s[k] = _mm256_add_epi16(s[k], s[k + w]);
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(s[0], k0 < QCHUNKS / 2 ? f0 : f1));
         }
-        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, _mm256_broadcast_ss(&xb->d)), acc[c]);
-        if (kernel_has_min(dt)) accm[c] = _mm256_fmadd_ps(m, _mm256_broadcast_ss(&xb->s), accm[c]);
+        group_step(dt, P, p, isum, xb, &acc[c], &accm[c]);
     }
 }
 
@@ -534,13 +560,21 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
     __m256 acc[QMAXM], accm[QMAXM];
     for (size_t n = n0; n < n1; n += QR) {
         int nr = n1 - n < QR ? (int)(n1 - n) : QR;
+        const uint8_t *rows[QR]; /* lanes past nr repeat the last row; their sums are not stored */
+        for (int r = 0; r < QR; r++) rows[r] = W + (n + (size_t)(r < nr ? r : nr - 1)) * rb;
         for (size_t m0 = 0; m0 < M; m0 += QMAXM) {
             size_t mc = M - m0 < QMAXM ? M - m0 : QMAXM;
             for (size_t c = 0; c < mc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
             for (size_t g0 = 0; g0 < ng; g0 += QP) {
                 int np = ng - g0 < QP ? (int)(ng - g0) : QP;
                 if (m0 == 0 && n + QR < n1) prefetch_next_tile(W + (n + QR) * rb, QR * rb, g0, (size_t)np, ng);
-                load_panel(dt, W, rb, n, nr, g0, np, &P);
+                load_panel_scales(dt, rows, g0, np, &P);
+                if (M == 1 && dt != DG_Q6_K) {
+                    for (int p = 0; p < np; p++)
+                        group_step(dt, &P, p, row_sums(dt, rows, g0 + (size_t)p, XQ + g0 + (size_t)p), XQ + g0 + (size_t)p, &acc[0], &accm[0]);
+                    continue;
+                }
+                load_panel_quants(dt, rows, g0, np, &P);
                 for (int p = 0; p < np; p++) panel_group(dt, &P, p, XQ + m0 * ng + g0 + (size_t)p, ng, mc, acc, accm);
             }
             for (size_t c = 0; c < mc; c++) {
