@@ -98,36 +98,34 @@ INLINE void k_scale_min(const uint8_t *s, int j, int *scale, int *min) {
 typedef struct { float d, m; int16_t s0, s1; } group_scale;
 
 /* The scales of every group of the block at b (1, or 8 for a K-quant super-block, whose f16
- * fields are widened once for its 8 groups); `H2F` widens an f16 (portable or F16C). */
-#define DEFINE_GROUP_SCALE(NAME, ATTR, H2F)                                                          \
-    INLINE ATTR void NAME(int dt, const uint8_t *b, group_scale *out) {                            \
-        switch (dt) {                                                                               \
-        case DG_Q4_1: case DG_Q5_1:                                                                 \
-            *out = (group_scale){H2F(rd16(b)), H2F(rd16(b + 2)), 1, 1};                             \
-            break;                                                                                  \
-        case DG_Q4_K: case DG_Q5_K: {                                                               \
-            float d = H2F(rd16(b)), dmin = H2F(rd16(b + 2));                                        \
-            for (int j = 0; j < GROUPS_PER_SUPER; j++) {                                            \
-                int sc, mn;                                                                         \
-                k_scale_min(b + K_SCALES, j, &sc, &mn);                                             \
-                out[j] = (group_scale){d * (float)sc, -dmin * (float)mn, 1, 1};                     \
-            }                                                                                       \
-            break;                                                                                  \
-        }                                                                                           \
-        case DG_Q6_K: {                                                                             \
-            const int8_t *sc = (const int8_t *)(b + Q6_K_SCALES);                                   \
-            float d = H2F(rd16(b + Q6_K_D));                                                        \
-            for (int j = 0; j < GROUPS_PER_SUPER; j++)                                              \
-                out[j] = (group_scale){d, 0, sc[2 * j], sc[2 * j + 1]};                             \
-            break;                                                                                  \
-        }                                                                                           \
-        default:                                                                                    \
-            *out = (group_scale){H2F(rd16(b)), 0, 1, 1};                                            \
-            break;                                                                                  \
-        }                                                                                           \
+ * fields are widened once for its 8 groups). The AVX2 kernel builds the same values as vectors
+ * over 8 rows (load_panel_scales), with the same float operations. */
+INLINE void group_scale_portable(int dt, const uint8_t *b, group_scale *out) {
+    switch (dt) {
+    case DG_Q4_1: case DG_Q5_1:
+        *out = (group_scale){f16_to_f32(rd16(b)), f16_to_f32(rd16(b + 2)), 1, 1};
+        break;
+    case DG_Q4_K: case DG_Q5_K: {
+        float d = f16_to_f32(rd16(b)), dmin = f16_to_f32(rd16(b + 2));
+        for (int j = 0; j < GROUPS_PER_SUPER; j++) {
+            int sc, mn;
+            k_scale_min(b + K_SCALES, j, &sc, &mn);
+            out[j] = (group_scale){d * (float)sc, -dmin * (float)mn, 1, 1};
+        }
+        break;
     }
-
-DEFINE_GROUP_SCALE(group_scale_portable, , f16_to_f32)
+    case DG_Q6_K: {
+        const int8_t *sc = (const int8_t *)(b + Q6_K_SCALES);
+        float d = f16_to_f32(rd16(b + Q6_K_D));
+        for (int j = 0; j < GROUPS_PER_SUPER; j++)
+            out[j] = (group_scale){d, 0, sc[2 * j], sc[2 * j + 1]};
+        break;
+    }
+    default:
+        *out = (group_scale){f16_to_f32(rd16(b)), 0, 1, 1};
+        break;
+    }
+}
 
 /* Whether the kernels keep a type's quants as stored (unsigned, offset not removed: the offset is
  * folded into the group's m, so vpmaddubsw takes the weights as its unsigned operand with no
@@ -291,8 +289,6 @@ static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, si
     }
 }
 
-INLINE T256 float f16_to_f32_f16c(uint16_t h) { return _cvtsh_ss(h); }
-DEFINE_GROUP_SCALE(group_scale_256, T256, f16_to_f32_f16c)
 
 /* 0xFF in byte i where bit i of `bits` is set. */
 INLINE T256 __m256i bytes_from_bits(uint32_t bits) {
@@ -444,7 +440,7 @@ INLINE T256 void load_panel_scales(int dt, const uint8_t *const rows[QR], size_t
         }
         transpose8_ps(sc, dt_);
         transpose8_ps(mn, mt);
-        __m256 neg_dmin = _mm256_sub_ps(_mm256_setzero_ps(), dmin);
+        __m256 neg_dmin = _mm256_xor_ps(dmin, _mm256_set1_ps(-0.0f)); /* -dmin, as the portable path */
         for (int p = 0; p < QP; p++) {
             _mm256_store_ps(P->d[p], _mm256_mul_ps(d, dt_[p]));
             _mm256_store_ps(P->m[p], _mm256_mul_ps(neg_dmin, mt[p]));
