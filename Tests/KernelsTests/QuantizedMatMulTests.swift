@@ -326,6 +326,33 @@ import CKernels
         }
     }
 
+    /// Rows of 32-element blocks need not fill the AVX2 kernel's 8-group panels (SmolLM2's 576
+    /// columns are 18 groups): a short last panel gives the dequantized product, the portable
+    /// path's bits, and the same rows at M = 1 and M = 9.
+    @Test(arguments: [96, 352, 576])
+    func shortLastPanel(K: Int) {
+        let N = 11, M = 9
+        let x = MatMulTests.values(M * K, seed: 24)
+        for t in QuantizedMatMulTests.quantized where t.blockElements == 32 {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 25))
+            let y = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
+            #expect(y == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .portable), "\(t) K=\(K): AVX2 vs portable")
+            let alone = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, Array(x[((M - 1) * K)...]), M: 1, isa: nil)
+            #expect(Array(y[((M - 1) * N)...]) == alone, "\(t) K=\(K): row \(M - 1) of \(M) vs alone")
+            let (_, xq) = QuantizedMatMulTests.quantizedActivations(x, M: M, K: K)
+            for m in 0..<M {
+                for n in 0..<N {
+                    var ref = 0.0, mag = 0.0
+                    for k in 0..<K {
+                        ref += Double(w.values[n * K + k]) * Double(xq[m * K + k])
+                        mag += abs(Double(w.values[n * K + k]) * Double(xq[m * K + k]))
+                    }
+                    #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(t) K=\(K) (\(m),\(n))")
+                }
+            }
+        }
+    }
+
     /// Rows are bitwise the same whichever 8-row tile they land in (a thread's range may start
     /// anywhere) and however many passes the activation rows take (more than the 32 rows whose
     /// accumulators one pass holds).
