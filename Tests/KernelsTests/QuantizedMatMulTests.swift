@@ -255,16 +255,21 @@ import CKernels
         let x = MatMulTests.values(M * K, seed: 3)
         for t in Self.quantized {
             let w = Quantized(t, MatMulTests.values(N * K, seed: 4))
-            let y = Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
-            for m in 0..<M {
-                for n in 0..<N {
-                    var ref = 0.0, mag = 0.0
-                    for k in 0..<K {
-                        ref += Double(w.values[n * K + k]) * Double(x[m * K + k])
-                        mag += abs(Double(w.values[n * K + k]) * Double(x[m * K + k]))
-                    }
-                    #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(t) (\(m),\(n))")
+            Self.expectProduct(Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil), w.values, x, M: M, N: N, K: K, "\(t)")
+        }
+    }
+
+    /// Expects `y` within 1e-5 of Σ|w·x| of the double-precision product of `w` (N × K) and `x`
+    /// (M × K).
+    static func expectProduct(_ y: [Float], _ w: [Float], _ x: [Float], M: Int, N: Int, K: Int, _ label: String) {
+        for m in 0..<M {
+            for n in 0..<N {
+                var ref = 0.0, mag = 0.0
+                for k in 0..<K {
+                    ref += Double(w[n * K + k]) * Double(x[m * K + k])
+                    mag += abs(Double(w[n * K + k]) * Double(x[m * K + k]))
                 }
+                #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(label) (\(m),\(n))")
             }
         }
     }
@@ -340,16 +345,7 @@ import CKernels
             let alone = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, Array(x[((M - 1) * K)...]), M: 1, isa: nil)
             #expect(Array(y[((M - 1) * N)...]) == alone, "\(t) K=\(K): row \(M - 1) of \(M) vs alone")
             let (_, xq) = QuantizedMatMulTests.quantizedActivations(x, M: M, K: K)
-            for m in 0..<M {
-                for n in 0..<N {
-                    var ref = 0.0, mag = 0.0
-                    for k in 0..<K {
-                        ref += Double(w.values[n * K + k]) * Double(xq[m * K + k])
-                        mag += abs(Double(w.values[n * K + k]) * Double(xq[m * K + k]))
-                    }
-                    #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(t) K=\(K) (\(m),\(n))")
-                }
-            }
+            QuantizedMatMulTests.expectProduct(y, w.values, xq, M: M, N: N, K: K, "\(t) K=\(K)")
         }
     }
 
