@@ -14,21 +14,20 @@ import CKernels
 ///   bf16/f16 weights (or dequantizing quantized ones, above `quantizedStreamingRowLimit`) slice
 ///   by slice into a per-thread f32 scratch tile.
 public enum MatMul {
-    /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
-    /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
-    /// 4 activation rows; the quantized kernel holds 8 transposed weight rows in registers per
-    /// activation row). Chosen with `decograph bench runtime` (verify-k rows) and
-    /// `decograph bench kernels`: see docs/ARCHITECTURE.md and docs/measurements.md.
+    /// Largest `M` sent to the streaming kernel for f32/f16/bf16 weights. Above it, OpenBLAS's
+    /// blocked GEMM wins because the streaming kernel becomes compute bound (it re-reads each
+    /// weight row from L1/L2 per 4 activation rows). Chosen with `decograph bench runtime`
+    /// (verify-k rows): see docs/ARCHITECTURE.md.
     public static let streamingRowLimit = 32
 
     /// Largest `M` sent to the quantized streaming kernel (block-quantized weights). Its integer
     /// dot products on 8-row tiles beat dequantizing 64-row tiles for `sgemm` at every M up to a
-    /// prefill pass (`Model.defaultPassTokens`, 512): one thread, 512 × 2048 weights, 1.07–1.3×
-    /// faster at M = 512 and 2–3× at M = 32–64 (docs/measurements.md, "Quantized kernels").
-    /// Prompt rows then go through the same kernel as decode rows.
+    /// prefill pass (`Model.defaultPassTokens`, 512): one thread, 512 × 2048 weights, 2.1–4.6×
+    /// faster at M = 16–64 and 1.07–1.33× at M = 512 (docs/measurements.md, "Quantized
+    /// verification: 8-row tiles"). Prompt rows then go through the same kernel as decode rows.
     public static let quantizedStreamingRowLimit = 512
 
-    /// The streaming limit for a product with `dtype` weights.
+    /// The streaming limit for a product with quantized (or f32/f16/bf16) weights.
     @inline(__always)
     static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }
 
