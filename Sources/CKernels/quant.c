@@ -11,17 +11,18 @@
  * Activations are quantized once per call to the same groups of 32 (dg_q8_block: x ≈ dx·qx with
  * qx in [-127, 127], plus sx = dx·Σqx). One (group, activation block) pair then contributes
  *     d·dx · Σ_l s·q[l]·qx[l]  +  m·sx
- * — an exact int32 dot product (AVX2: vpsignb + vpmaddubsw + vpmaddwd, the last with the half
- * factors) scaled in f32. Nothing depends on M or on which rows a thread was given: each (weight
- * row, activation row) walks its groups in order into its own accumulator, so decode and
- * verification rows are bitwise identical.
+ * — an exact int32 dot product scaled in f32 (the "products" section below defines the float
+ * steps every (weight row, activation row) pair takes; the portable and AVX2 paths run exactly
+ * those, so rows are bitwise the same whatever M, the tile or the instruction set: decode and
+ * verification agree, and speculative greedy equals plain greedy).
  *
- * Tile: a weight row is unpacked once (int8 quants and per-group scales, into per-thread scratch
- * of 1.4 × K bytes, in L1 for K ≤ 16384), then multiplied by 4 activation rows at a time; memory
- * sees each weight row once per call whatever M is.
+ * AVX2 tile: 8 weight rows × all M activation rows, the rows' groups transposed so that each row
+ * owns an int32 lane and each activation 4-byte chunk is broadcast to all 8 (vpmaddubsw +
+ * vpmaddwd, no horizontal sums); memory and the unpacking see each weight block once per call.
  *
- * AVX-512 VNNI (vpdpbusd) is not written: the host these kernels were developed and measured on
- * has AVX2 only, and a path nobody here can run is not kept. AVX-512 CPUs run the AVX2 code.
+ * AVX-512 VNNI (vpdpbusd, one instruction for each vpmaddubsw + vpmaddwd pair) and AVX-VNNI are
+ * not written: the host these kernels were developed and measured on has AVX2 only, and a path
+ * nobody here can run is not kept. AVX-512 CPUs run the AVX2 code.
  */
 #include "CKernels.h"
 #include "simd.h"
@@ -97,36 +98,34 @@ INLINE void k_scale_min(const uint8_t *s, int j, int *scale, int *min) {
 typedef struct { float d, m; int16_t s0, s1; } group_scale;
 
 /* The scales of every group of the block at b (1, or 8 for a K-quant super-block, whose f16
- * fields are widened once for its 8 groups); `H2F` widens an f16 (portable or F16C). */
-#define DEFINE_GROUP_SCALE(NAME, ATTR, H2F)                                                          \
-    INLINE ATTR void NAME(int dt, const uint8_t *b, group_scale *out) {                            \
-        switch (dt) {                                                                               \
-        case DG_Q4_1: case DG_Q5_1:                                                                 \
-            *out = (group_scale){H2F(rd16(b)), H2F(rd16(b + 2)), 1, 1};                             \
-            break;                                                                                  \
-        case DG_Q4_K: case DG_Q5_K: {                                                               \
-            float d = H2F(rd16(b)), dmin = H2F(rd16(b + 2));                                        \
-            for (int j = 0; j < GROUPS_PER_SUPER; j++) {                                            \
-                int sc, mn;                                                                         \
-                k_scale_min(b + K_SCALES, j, &sc, &mn);                                             \
-                out[j] = (group_scale){d * (float)sc, -dmin * (float)mn, 1, 1};                     \
-            }                                                                                       \
-            break;                                                                                  \
-        }                                                                                           \
-        case DG_Q6_K: {                                                                             \
-            const int8_t *sc = (const int8_t *)(b + Q6_K_SCALES);                                   \
-            float d = H2F(rd16(b + Q6_K_D));                                                        \
-            for (int j = 0; j < GROUPS_PER_SUPER; j++)                                              \
-                out[j] = (group_scale){d, 0, sc[2 * j], sc[2 * j + 1]};                             \
-            break;                                                                                  \
-        }                                                                                           \
-        default:                                                                                    \
-            *out = (group_scale){H2F(rd16(b)), 0, 1, 1};                                            \
-            break;                                                                                  \
-        }                                                                                           \
+ * fields are widened once for its 8 groups). The AVX2 kernel builds the same values as vectors
+ * over 8 rows (load_panel_scales), with the same float operations. */
+INLINE void group_scale_portable(int dt, const uint8_t *b, group_scale *out) {
+    switch (dt) {
+    case DG_Q4_1: case DG_Q5_1:
+        *out = (group_scale){f16_to_f32(rd16(b)), f16_to_f32(rd16(b + 2)), 1, 1};
+        break;
+    case DG_Q4_K: case DG_Q5_K: {
+        float d = f16_to_f32(rd16(b)), dmin = f16_to_f32(rd16(b + 2));
+        for (int j = 0; j < GROUPS_PER_SUPER; j++) {
+            int sc, mn;
+            k_scale_min(b + K_SCALES, j, &sc, &mn);
+            out[j] = (group_scale){d * (float)sc, -dmin * (float)mn, 1, 1};
+        }
+        break;
     }
-
-DEFINE_GROUP_SCALE(group_scale_portable, , f16_to_f32)
+    case DG_Q6_K: {
+        const int8_t *sc = (const int8_t *)(b + Q6_K_SCALES);
+        float d = f16_to_f32(rd16(b + Q6_K_D));
+        for (int j = 0; j < GROUPS_PER_SUPER; j++)
+            out[j] = (group_scale){d, 0, sc[2 * j], sc[2 * j + 1]};
+        break;
+    }
+    default:
+        *out = (group_scale){f16_to_f32(rd16(b)), 0, 1, 1};
+        break;
+    }
+}
 
 /* Whether the kernels keep a type's quants as stored (unsigned, offset not removed: the offset is
  * folded into the group's m, so vpmaddubsw takes the weights as its unsigned operand with no
@@ -218,14 +217,24 @@ void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_
     }
 }
 
-/* ---------------------------------------------------------------- products */
+/* ---------------------------------------------------------------- products
+ *
+ * What every (weight row n, activation row m) pair is, whatever M, the tile it lands in or the
+ * instruction set (the portable loop computes exactly this; the AVX2 kernel the same operations,
+ * one pair per vector lane):
+ *
+ *     acc = 0, accm = 0
+ *     for each group g in order:  isum = Σ_l s·q[l]·qx[l]                 (exact, int32)
+ *                                 acc  = fma((float)isum, d_g·dx_g, acc)
+ *                                 accm = fma(m_g, sx_g, accm)             (types with an offset)
+ *     y = acc + accm              (types with an offset; y = acc otherwise)
+ *
+ * The integer sum is exact however it is formed, and each float step reads only this pair's
+ * values, so decode (M = 1) and verification (M = k) give bitwise the same rows by construction.
+ */
 
-/* Activation rows per tile (accumulators held in registers). */
-#define QMB 4
-
-/* Per-thread scratch for one weight row unpacked: its quants as int8 and its groups' scales. A row
- * is unpacked once and then read from L1 by every activation tile, so the bit-twiddling costs the
- * same at M = 32 as at M = 1. */
+/* Per-thread scratch for one weight row unpacked (portable path): its quants as int8 and its
+ * groups' scales, read by every activation row. */
 static __thread int8_t *row_quants = NULL;
 static __thread group_scale *row_scales = NULL;
 static __thread size_t row_capacity = 0;
@@ -245,39 +254,16 @@ INLINE void fold_offset(int dt, group_scale *s) {
     if (dt == DG_Q4_0 || dt == DG_Q5_0) s->m = -(float)(dt == DG_Q4_0 ? 8 : 16) * s->d;
 }
 
-/* One weight row into the per-thread scratch (reserve_row first): the kernels' scales of every
- * group (SCALES, then the offset folded) and its quants as stored (STORE_GROUP(dt, block, j, dst)). */
-#define DEFINE_UNPACK_ROW(NAME, ATTR, SCALES, STORE_GROUP)                                            \
-    INLINE ATTR void NAME(int dt, const uint8_t *row, size_t ng) {                                 \
-        size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);                         \
-        for (size_t g = 0; g < ng; g += gpb) {                                                      \
-            const uint8_t *b = row + g / gpb * bb;                                                  \
-            SCALES(dt, b, row_scales + g);                                                          \
-            fold_offset(dt, row_scales + g);                                                        \
-            for (size_t j = 0; j < gpb; j++) STORE_GROUP(dt, b, (int)j, row_quants + (g + j) * QG); \
-        }                                                                                           \
+/* The portable kernel's unpacked row: quants as the AVX2 kernel holds them (unsigned types as
+ * stored, their offset in m) and the same scales. */
+static void unpack_row_portable(int dt, const uint8_t *row, size_t ng) {
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+    for (size_t g = 0; g < ng; g += gpb) {
+        const uint8_t *b = row + g / gpb * bb;
+        group_scale_portable(dt, b, row_scales + g);
+        fold_offset(dt, row_scales + g);
+        for (size_t j = 0; j < gpb; j++) unpack_portable(dt, b, (int)j, row_quants + (g + j) * QG, kernel_unsigned(dt));
     }
-
-INLINE void store_group_portable(int dt, const uint8_t *b, int j, int8_t *dst) { unpack_portable(dt, b, j, dst, 1); }
-
-DEFINE_UNPACK_ROW(unpack_row_portable, , group_scale_portable, store_group_portable)
-
-/* Y for activation rows m0 … m0+MB-1 of one unpacked weight row. */
-INLINE void tile_portable(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
-                          const dg_q8_block *X, float *Y, size_t ldy) {
-    float acc[QMB] = {0}, accm[QMB] = {0};
-    for (size_t g = 0; g < ng; g++) {
-        const int8_t *w = q + g * QG;
-        for (int i = 0; i < MB; i++) {
-            const dg_q8_block *x = X + i * ng + g;
-            int32_t lo = 0, hi = 0;
-            for (int l = 0; l < 16; l++) lo += w[l] * x->q[l];
-            for (int l = 16; l < QG; l++) hi += w[l] * x->q[l];
-            acc[i] += (sc[g].d * x->d) * (float)(lo * sc[g].s0 + hi * sc[g].s1);
-            if (kernel_has_min(dt)) accm[i] += sc[g].m * x->s;
-        }
-    }
-    for (int i = 0; i < MB; i++) Y[i * ldy] = acc[i] + accm[i];
 }
 
 static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
@@ -285,15 +271,24 @@ static void mm_quant_portable(int dt, const uint8_t *W, size_t rb, size_t ng, si
     if (!reserve_row(ng)) return;
     for (size_t n = n0; n < n1; n++) {
         unpack_row_portable(dt, W + n * rb, ng);
-        for (size_t m0 = 0; m0 < M; m0 += QMB) {
-            size_t mb = M - m0 < QMB ? M - m0 : QMB;
-            tile_portable(dt, (int)mb, row_quants, row_scales, ng, XQ + m0 * ng, Y + m0 * ldy + n, ldy);
+        for (size_t m = 0; m < M; m++) {
+            const dg_q8_block *x = XQ + m * ng;
+            float acc = 0, accm = 0;
+            for (size_t g = 0; g < ng; g++) {
+                const int8_t *w = row_quants + g * QG;
+                const group_scale *s = row_scales + g;
+                int32_t lo = 0, hi = 0;
+                for (int l = 0; l < 16; l++) lo += w[l] * x[g].q[l];
+                for (int l = 16; l < QG; l++) hi += w[l] * x[g].q[l];
+                float scale = s->d * x[g].d;
+                acc = fmaf((float)(lo * s->s0 + hi * s->s1), scale, acc);
+                if (kernel_has_min(dt)) accm = fmaf(s->m, x[g].s, accm);
+            }
+            Y[m * ldy + n] = kernel_has_min(dt) ? acc + accm : acc;
         }
     }
 }
 
-INLINE T256 float f16_to_f32_f16c(uint16_t h) { return _cvtsh_ss(h); }
-DEFINE_GROUP_SCALE(group_scale_256, T256, f16_to_f32_f16c)
 
 /* 0xFF in byte i where bit i of `bits` is set. */
 INLINE T256 __m256i bytes_from_bits(uint32_t bits) {
@@ -342,92 +337,252 @@ INLINE T256 __m256i unpack256(int dt, const uint8_t *b, int j) {
     }
 }
 
-/* Σ over 4-element quads of w·x, each half (elements 0–15, 16–31) times its factor, in 8 int32
- * lanes. Unsigned w (≤ 31) goes straight into vpmaddubsw; signed w as |w| times x with w's sign.
- * vpmaddubsw cannot saturate: 2·128·127 < 2^15. */
-INLINE T256 __m256i dot256(int dt, __m256i w, __m256i x, __m256i factors) {
-    __m256i pairs = kernel_unsigned(dt) ? _mm256_maddubs_epi16(w, x)
-                                        : _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_madd_epi16(pairs, factors);
-}
 
-INLINE T256 void store_group_256(int dt, const uint8_t *b, int j, int8_t *dst) {
-    _mm256_store_si256((__m256i *)dst, unpack256(dt, b, j));
-}
-DEFINE_UNPACK_ROW(unpack_row_256, T256, group_scale_256, store_group_256)
+/* ---- AVX2: tiles of 8 weight rows × all activation rows
+ *
+ * A tile's weights are unpacked a panel of 8 groups at a time (one K-quant super-block), every
+ * group's 8 rows transposed so that 4-byte chunk k of row r sits in int32 lane r of register k.
+ * Each activation row then broadcasts its chunk k to all lanes: vpmaddubsw + vpmaddwd give the 8
+ * rows' partial sums in their own lanes, with no horizontal reduction, and the group's 8 scales
+ * d_g·dx_g are one vector multiply. Memory sees each weight row once per call, unpacking and
+ * transposing cost once per weight group whatever M is, and an extra activation row costs ~2
+ * multiply-class instructions per group and row (against ~7 for a row-at-a-time dot product). */
 
-/* Group g of one weight row (quants w, scales s) into the accumulators of MB activation rows. */
-INLINE T256 void step256(int dt, int MB, __m256i w, const group_scale *s, const dg_q8_block *X, size_t ng,
-                         size_t g, __m256 acc[QMB], float accm[QMB]) {
-    __m256i factors = dt == DG_Q6_K ? _mm256_set_m128i(_mm_set1_epi16(s->s1), _mm_set1_epi16(s->s0))
-                                    : _mm256_set1_epi16(1);
-    for (int i = 0; i < MB; i++) {
-        const dg_q8_block *x = X + i * ng + g;
-        __m256i dot = dot256(dt, w, _mm256_loadu_si256((const __m256i *)x->q), factors);
-        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(s->d * x->d), acc[i]);
-        if (kernel_has_min(dt)) accm[i] += s->m * x->s;
+/* Weight rows per tile: one per int32 lane of a 256-bit register. */
+#define QR DG_QUANT_TILE_ROWS
+/* Groups per panel: one K-quant super-block; its transposed quants take 2 KB of L1 (4 KB for
+ * the signed types, which keep |q| beside q). */
+#define QP 8
+/* Activation rows whose accumulators one pass over a tile holds (2 KB); more rows take further
+ * passes (prefill), each pair still summed as above. */
+#define QMAXM 32
+/* 4-byte chunks per group. */
+#define QCHUNKS (QG / 4)
+
+/* Consecutive chunks' vpmaddubsw results added as int16 before vpmaddwd widens them: as many as
+ * cannot overflow. Each int16 lane gains two products of |q| ≤ 15 (4-bit), ≤ 31 (5-bit), ≤ 32
+ * (Q6_K, offset removed) or ≤ 128 (Q8_0) by |qx| ≤ 127 per chunk: 8 chunks of 4-bit products
+ * reach 30480, 4 of 5-bit 31496, 4 of Q6_K 32512, 1 of Q8_0 32512 (< 32767). Runs of 4 keep
+ * Q6_K's halves (chunks 0–3 and 4–7, each with its scale) apart. */
+INLINE int int16_run(int dt) {
+    switch (dt) {
+    case DG_Q4_0: case DG_Q4_1: case DG_Q4_K: return 8;
+    case DG_Q8_0: return 1;
+    default: return 4;
     }
 }
 
-/* Stores the MB row sums (the same lane tree for every tile). */
-INLINE T256 void finish256(int MB, const __m256 acc[QMB], const float accm[QMB], float *Y, size_t ldy) {
-    for (int i = 0; i < MB; i++) Y[i * ldy] = hsum256(acc[i]) + accm[i];
+/* A tile's panel: the transposed quants (signed types: q as the sign source, |q| the unsigned
+ * operand), the 8 rows' scales per group and Q6_K's half factors as vpmaddwd operands. */
+typedef struct {
+    __m256i q[QP][QCHUNKS];
+    __m256i a[QP][QCHUNKS];
+    float d[QP][QR] __attribute__((aligned(32)));
+    float m[QP][QR] __attribute__((aligned(32)));
+    int16_t f0[QP][2 * QR] __attribute__((aligned(32)));
+    int16_t f1[QP][2 * QR] __attribute__((aligned(32)));
+} panel;
+
+/* r[i] holds chunks 0–7 of row i; t[k] gets chunk k of rows 0–7. */
+INLINE T256 void transpose8(const __m256i r[QR], __m256i t[QCHUNKS]) {
+    __m256i a0 = _mm256_unpacklo_epi32(r[0], r[1]), a1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    __m256i a2 = _mm256_unpacklo_epi32(r[2], r[3]), a3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    __m256i a4 = _mm256_unpacklo_epi32(r[4], r[5]), a5 = _mm256_unpackhi_epi32(r[4], r[5]);
+    __m256i a6 = _mm256_unpacklo_epi32(r[6], r[7]), a7 = _mm256_unpackhi_epi32(r[6], r[7]);
+    __m256i b0 = _mm256_unpacklo_epi64(a0, a2), b1 = _mm256_unpackhi_epi64(a0, a2);
+    __m256i b2 = _mm256_unpacklo_epi64(a1, a3), b3 = _mm256_unpackhi_epi64(a1, a3);
+    __m256i b4 = _mm256_unpacklo_epi64(a4, a6), b5 = _mm256_unpackhi_epi64(a4, a6);
+    __m256i b6 = _mm256_unpacklo_epi64(a5, a7), b7 = _mm256_unpackhi_epi64(a5, a7);
+    t[0] = _mm256_permute2x128_si256(b0, b4, 0x20); t[4] = _mm256_permute2x128_si256(b0, b4, 0x31);
+    t[1] = _mm256_permute2x128_si256(b1, b5, 0x20); t[5] = _mm256_permute2x128_si256(b1, b5, 0x31);
+    t[2] = _mm256_permute2x128_si256(b2, b6, 0x20); t[6] = _mm256_permute2x128_si256(b2, b6, 0x31);
+    t[3] = _mm256_permute2x128_si256(b3, b7, 0x20); t[7] = _mm256_permute2x128_si256(b3, b7, 0x31);
 }
 
-/* MB activation rows against a weight row unpacked into scratch (M > QMB: several tiles). */
-INLINE T256 void tile_256(int dt, int MB, const int8_t *q, const group_scale *sc, size_t ng,
-                          const dg_q8_block *X, float *Y, size_t ldy) {
-    __m256 acc[QMB];
-    float accm[QMB] = {0};
-    for (int i = 0; i < MB; i++) acc[i] = _mm256_setzero_ps();
-    for (size_t g = 0; g < ng; g++)
-        step256(dt, MB, _mm256_load_si256((const __m256i *)(q + g * QG)), sc + g, X, ng, g, acc, accm);
-    finish256(MB, acc, accm, Y, ldy);
+/* The f16 at byte `at` of each of the tile's rows, widened: lane r from row r. */
+INLINE T256 __m256 gather_f16(const uint8_t *const rows[QR], size_t at) {
+    return _mm256_cvtph_ps(_mm_setr_epi16((short)rd16(rows[0] + at), (short)rd16(rows[1] + at), (short)rd16(rows[2] + at),
+                                          (short)rd16(rows[3] + at), (short)rd16(rows[4] + at), (short)rd16(rows[5] + at),
+                                          (short)rd16(rows[6] + at), (short)rd16(rows[7] + at)));
 }
 
-/* M ≤ QMB: one tile, so each group is unpacked straight into registers (no scratch round trip);
- * the same operations in the same order as tile_256, so rows match bitwise across M. */
-INLINE T256 void row_fused_256(int dt, int MB, const uint8_t *row, size_t ng, const dg_q8_block *X,
-                               float *Y, size_t ldy) {
-    __m256 acc[QMB];
-    float accm[QMB] = {0};
-    group_scale sc[GROUPS_PER_SUPER];
-    for (int i = 0; i < MB; i++) acc[i] = _mm256_setzero_ps();
+/* 8×8 floats: r[i] lane j → t[j] lane i. */
+INLINE T256 void transpose8_ps(const __m256 r[8], __m256 t[8]) {
+    __m256i q[8], o[8];
+    for (int i = 0; i < 8; i++) q[i] = _mm256_castps_si256(r[i]);
+    transpose8(q, o);
+    for (int i = 0; i < 8; i++) t[i] = _mm256_castsi256_ps(o[i]);
+}
+
+/* Q4_K / Q5_K: the 8 scales and 8 mins of one super-block's packed 12 bytes (k_scale_min for
+ * j = 0 … 7), as bytes 0–7 and 8–15. */
+INLINE T256 __m128i k_scales_mins(const uint8_t *s) {
+    uint32_t u0 = rd32(s), u1 = rd32(s + 4), u2 = rd32(s + 8);
+    const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+    uint32_t sc_lo = u0 & low6, sc_hi = (u2 & low4) | (((u0 >> 6) & top2) << 4);
+    uint32_t mn_lo = u1 & low6, mn_hi = ((u2 >> 4) & low4) | (((u1 >> 6) & top2) << 4);
+    return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)mn_lo, (int)mn_hi);
+}
+
+/* The scales of groups g0 … g0+np-1 of a tile's 8 rows into P, built as vectors over the rows
+ * with the same float operations as group_scale_portable and fold_offset, so both paths agree
+ * bitwise. */
+INLINE T256 void load_panel_scales(int dt, const uint8_t *const rows[QR], size_t g0, int np, panel *P) {
     size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
-    for (size_t g = 0; g < ng; g += gpb) {
-        const uint8_t *b = row + g / gpb * bb;
-        group_scale_256(dt, b, sc);
-        fold_offset(dt, sc);
-        for (size_t j = 0; j < gpb; j++) step256(dt, MB, unpack256(dt, b, (int)j), sc + j, X, ng, g + j, acc, accm);
+    if (dt == DG_Q4_K || dt == DG_Q5_K) { /* np == QP == one super-block */
+        size_t at = g0 / gpb * bb;
+        __m256 d = gather_f16(rows, at), dmin = gather_f16(rows, at + 2);
+        __m256 sc[QR], mn[QR], dt_[QP], mt[QP];
+        for (int r = 0; r < QR; r++) {
+            __m128i b = k_scales_mins(rows[r] + at + K_SCALES);
+            sc[r] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+            mn[r] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)));
+        }
+        transpose8_ps(sc, dt_);
+        transpose8_ps(mn, mt);
+        __m256 neg_dmin = _mm256_xor_ps(dmin, _mm256_set1_ps(-0.0f)); /* -dmin, as the portable path */
+        for (int p = 0; p < QP; p++) {
+            _mm256_store_ps(P->d[p], _mm256_mul_ps(d, dt_[p]));
+            _mm256_store_ps(P->m[p], _mm256_mul_ps(neg_dmin, mt[p]));
+        }
+    } else if (dt == DG_Q6_K) {
+        __m256 d = gather_f16(rows, g0 / gpb * bb + Q6_K_D);
+        for (int p = 0; p < np; p++) _mm256_store_ps(P->d[p], d);
+        for (int r = 0; r < QR; r++) {
+            const int8_t *sc = (const int8_t *)(rows[r] + g0 / gpb * bb + Q6_K_SCALES);
+            for (int p = 0; p < np; p++) {
+                P->f0[p][2 * r] = P->f0[p][2 * r + 1] = sc[2 * p];
+                P->f1[p][2 * r] = P->f1[p][2 * r + 1] = sc[2 * p + 1];
+            }
+        }
+    } else {
+        for (int p = 0; p < np; p++) {
+            size_t at = (g0 + (size_t)p) * bb;
+            __m256 d = gather_f16(rows, at);
+            _mm256_store_ps(P->d[p], d);
+            if (dt == DG_Q4_1 || dt == DG_Q5_1) _mm256_store_ps(P->m[p], gather_f16(rows, at + 2));
+            if (dt == DG_Q4_0 || dt == DG_Q5_0)
+                _mm256_store_ps(P->m[p], _mm256_mul_ps(_mm256_set1_ps(-(float)(dt == DG_Q4_0 ? 8 : 16)), d));
+        }
     }
-    finish256(MB, acc, accm, Y, ldy);
+}
+
+/* The transposed quants of the panel (load_panel_scales first). */
+INLINE T256 void load_panel_quants(int dt, const uint8_t *const rows[QR], size_t g0, int np, panel *P) {
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+    for (int p = 0; p < np; p++) {
+        size_t g = g0 + (size_t)p;
+        __m256i q[QR];
+        for (int r = 0; r < QR; r++) q[r] = unpack256(dt, rows[r] + g / gpb * bb, (int)(g % gpb));
+        transpose8(q, P->q[p]);
+        if (!kernel_unsigned(dt))
+            for (int k = 0; k < QCHUNKS; k++) P->a[p][k] = _mm256_sign_epi8(P->q[p][k], P->q[p][k]);
+    }
+}
+
+/* One activation row (its blocks g0 … from x) against a panel, into the 8 lanes' accumulators. */
+/* The float steps of one group for 8 pairs (lane r: weight row r) given their exact sums. */
+INLINE T256 void group_step(int dt, const panel *P, int p, __m256i isum, const dg_q8_block *xb, __m256 *acc, __m256 *accm) {
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_load_ps(P->d[p]), _mm256_broadcast_ss(&xb->d)), *acc);
+    if (kernel_has_min(dt)) *accm = _mm256_fmadd_ps(_mm256_load_ps(P->m[p]), _mm256_broadcast_ss(&xb->s), *accm);
+}
+
+/* M = 1 (decode): group g's exact sums for the 8 rows without transposing. Each row's group is
+ * dotted with the activation block in its own register (vpmaddubsw + vpmaddwd: 8 partial sums),
+ * and a vphaddd tree leaves row r's sum in lane r — the same integers as panel_group's. Not for
+ * Q6_K, whose half factors differ per row. */
+INLINE T256 __m256i row_sums(int dt, const uint8_t *const rows[QR], size_t g, const dg_q8_block *xb) {
+    size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
+    __m256i x = _mm256_loadu_si256((const __m256i *)xb->q), ones = _mm256_set1_epi16(1), v[QR];
+    for (int r = 0; r < QR; r++) {
+        __m256i w = unpack256(dt, rows[r] + g / gpb * bb, (int)(g % gpb));
+        __m256i prod = kernel_unsigned(dt) ? _mm256_maddubs_epi16(w, x)
+                                           : _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+        v[r] = _mm256_madd_epi16(prod, ones);
+    }
+    __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+    __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+    __m256i lo = _mm256_hadd_epi32(h01, h23), hi = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+/* Group p of a panel against activation rows 0 … mc-1 (their block of this group at x, stride
+ * ng): each pair's group step. The group's quants stay in registers across the rows. */
+INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x, size_t ng, size_t mc,
+                             __m256 *acc, __m256 *accm) {
+    const int run = int16_run(dt);
+    __m256i q[QCHUNKS], u[QCHUNKS];
+    for (int k = 0; k < QCHUNKS; k++) {
+        q[k] = P->q[p][k];
+        u[k] = kernel_unsigned(dt) ? q[k] : P->a[p][k];
+    }
+    __m256i f0 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f0[p]) : _mm256_set1_epi16(1);
+    __m256i f1 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f1[p]) : _mm256_set1_epi16(1);
+    for (size_t c = 0; c < mc; c++) {
+        const dg_q8_block *xb = x + c * ng;
+        __m256i isum = _mm256_setzero_si256();
+        for (int k0 = 0; k0 < QCHUNKS; k0 += run) {
+            /* vpmaddubsw per chunk (activation chunk broadcast to all rows), summed as a pairwise
+             * tree of int16 adds: integer, so exact in any order. */
+            __m256i s[QCHUNKS];
+            for (int k = 0; k < run; k++) {
+                int32_t chunk;
+                memcpy(&chunk, xb->q + 4 * (k0 + k), 4);
+                __m256i xv = _mm256_set1_epi32(chunk);
+                s[k] = _mm256_maddubs_epi16(u[k0 + k], kernel_unsigned(dt) ? xv : _mm256_sign_epi8(xv, q[k0 + k]));
+            }
+            for (int w = 1; w < run; w *= 2)
+                for (int k = 0; k + w < run; k += 2 * w) s[k] = _mm256_add_epi16(s[k], s[k + w]);
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(s[0], k0 < QCHUNKS / 2 ? f0 : f1));
+        }
+        group_step(dt, P, p, isum, xb, &acc[c], &accm[c]);
+    }
+}
+
+/* The share of the next tile's bytes (8 consecutive rows: one contiguous run of `bytes`) that
+ * panel g0 … g0+np-1 of the current tile stands for, fetched into L2: reading a tile touches 8
+ * rows a panel at a time, 8 short streams the hardware prefetcher follows poorly (decode ran at
+ * ~60 % of the row-at-a-time kernel's bandwidth without this), while the next tile is one
+ * contiguous run. */
+INLINE T256 void prefetch_next_tile(const uint8_t *next, size_t bytes, size_t g0, size_t np, size_t ng) {
+    const size_t line = 64;
+    size_t from = bytes * g0 / ng / line * line, to = bytes * (g0 + np) / ng;
+    for (size_t at = from; at < to; at += line) _mm_prefetch((const char *)(next + at), _MM_HINT_T1);
 }
 
 INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
                               const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
-    if (M <= QMB) {
-        /* Constant tile heights, so the accumulators stay in registers. */
-        for (size_t n = n0; n < n1; n++) {
-            switch (M) {
-            case 1: row_fused_256(dt, 1, W + n * rb, ng, XQ, Y + n, ldy); break;
-            case 2: row_fused_256(dt, 2, W + n * rb, ng, XQ, Y + n, ldy); break;
-            case 3: row_fused_256(dt, 3, W + n * rb, ng, XQ, Y + n, ldy); break;
-            default: row_fused_256(dt, 4, W + n * rb, ng, XQ, Y + n, ldy); break;
+    panel P;
+    __m256 acc[QMAXM], accm[QMAXM];
+    for (size_t n = n0; n < n1; n += QR) {
+        int nr = n1 - n < QR ? (int)(n1 - n) : QR;
+        const uint8_t *rows[QR]; /* lanes past nr repeat the last row; their sums are not stored */
+        for (int r = 0; r < QR; r++) rows[r] = W + (n + (size_t)(r < nr ? r : nr - 1)) * rb;
+        for (size_t m0 = 0; m0 < M; m0 += QMAXM) {
+            size_t mc = M - m0 < QMAXM ? M - m0 : QMAXM;
+            for (size_t c = 0; c < mc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
+            for (size_t g0 = 0; g0 < ng; g0 += QP) {
+                int np = ng - g0 < QP ? (int)(ng - g0) : QP;
+                if (m0 == 0 && n + QR < n1) prefetch_next_tile(W + (n + QR) * rb, QR * rb, g0, (size_t)np, ng);
+                load_panel_scales(dt, rows, g0, np, &P);
+                if (M == 1 && dt != DG_Q6_K) {
+                    for (int p = 0; p < np; p++)
+                        group_step(dt, &P, p, row_sums(dt, rows, g0 + (size_t)p, XQ + g0 + (size_t)p), XQ + g0 + (size_t)p, &acc[0], &accm[0]);
+                    continue;
+                }
+                load_panel_quants(dt, rows, g0, np, &P);
+                for (int p = 0; p < np; p++) panel_group(dt, &P, p, XQ + m0 * ng + g0 + (size_t)p, ng, mc, acc, accm);
             }
-        }
-        return;
-    }
-    if (!reserve_row(ng)) return;
-    for (size_t n = n0; n < n1; n++) {
-        unpack_row_256(dt, W + n * rb, ng);
-        for (size_t m0 = 0; m0 < M; m0 += QMB) {
-            const dg_q8_block *X = XQ + m0 * ng;
-            float *y = Y + m0 * ldy + n;
-            switch (M - m0 < QMB ? M - m0 : QMB) {
-            case 1: tile_256(dt, 1, row_quants, row_scales, ng, X, y, ldy); break;
-            case 2: tile_256(dt, 2, row_quants, row_scales, ng, X, y, ldy); break;
-            case 3: tile_256(dt, 3, row_quants, row_scales, ng, X, y, ldy); break;
-            default: tile_256(dt, 4, row_quants, row_scales, ng, X, y, ldy); break;
+            for (size_t c = 0; c < mc; c++) {
+                __m256 y = kernel_has_min(dt) ? _mm256_add_ps(acc[c], accm[c]) : acc[c];
+                float *out = Y + (m0 + c) * ldy + n;
+                if (nr == QR) {
+                    _mm256_storeu_ps(out, y);
+                } else {
+                    float lanes[QR];
+                    _mm256_storeu_ps(lanes, y);
+                    memcpy(out, lanes, (size_t)nr * sizeof(float));
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ import Foundation
             #expect((d["fraction_of_bound"] as? Double ?? 0) > 0)
         }
         let verify = try #require(report["verify_cost"] as? [String: Double])
-        #expect(Set(verify.keys) == ["2", "4", "8", "16"])
+        #expect(Set(verify.keys) == ["1", "2", "4", "8", "16"])
         #expect(verify.values.allSatisfy { $0 > 0 })
         #expect((report["prefill_tokens_per_s"] as? Double ?? 0) > 0)
         #expect(report["activations"] as? String == "f32")

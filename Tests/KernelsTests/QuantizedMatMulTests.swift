@@ -247,23 +247,44 @@ import CKernels
         }
     }
 
-    /// Prefill (M above the streaming limit) dequantizes tiles of rows for sgemm: the product of the
-    /// dequantized weights with the raw f32 activations.
-    @Test func prefillUsesDequantizedTiles() {
-        let M = MatMul.streamingRowLimit + 8, N = 70, K = 512
+    /// Beyond the quantized streaming limit (longer passes than prefill's default), products
+    /// dequantize tiles of rows for sgemm: the product of the dequantized weights with the raw f32
+    /// activations.
+    @Test func longPassesUseDequantizedTiles() {
+        let M = MatMul.quantizedStreamingRowLimit + 8, N = 9, K = 256
         let x = MatMulTests.values(M * K, seed: 3)
         for t in Self.quantized {
             let w = Quantized(t, MatMulTests.values(N * K, seed: 4))
-            let y = Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
-            for m in 0..<M {
-                for n in 0..<N {
-                    var ref = 0.0, mag = 0.0
-                    for k in 0..<K {
-                        ref += Double(w.values[n * K + k]) * Double(x[m * K + k])
-                        mag += abs(Double(w.values[n * K + k]) * Double(x[m * K + k]))
-                    }
-                    #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(t) (\(m),\(n))")
+            Self.expectProduct(Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil), w.values, x, M: M, N: N, K: K, "\(t)")
+        }
+    }
+
+    /// Expects `y` within 1e-5 of Σ|w·x| of the double-precision product of `w` (N × K) and `x`
+    /// (M × K).
+    static func expectProduct(_ y: [Float], _ w: [Float], _ x: [Float], M: Int, N: Int, K: Int, _ label: String) {
+        for m in 0..<M {
+            for n in 0..<N {
+                var ref = 0.0, mag = 0.0
+                for k in 0..<K {
+                    ref += Double(w[n * K + k]) * Double(x[m * K + k])
+                    mag += abs(Double(w[n * K + k]) * Double(x[m * K + k]))
                 }
+                #expect(abs(Double(y[m * N + n]) - ref) <= 1e-5 * max(1, mag), "\(label) (\(m),\(n))")
+            }
+        }
+    }
+
+    /// Prefill-sized passes (above the f32 kernels' streaming limit, within the quantized one)
+    /// run the quantized kernel: each prompt row is bitwise the row decode would compute.
+    @Test func prefillRowsEqualDecodeRows() {
+        let M = MatMul.streamingRowLimit + 8, N = 19, K = 512
+        let x = MatMulTests.values(M * K, seed: 5)
+        for t in Self.quantized {
+            let w = Quantized(t, MatMulTests.values(N * K, seed: 6))
+            let all = Self.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
+            for m in [0, 17, M - 1] {
+                let alone = Self.product(t, w.bytes, N: N, K: K, Array(x[(m * K)..<((m + 1) * K)]), M: 1, isa: nil)
+                #expect(Array(all[(m * N)..<((m + 1) * N)]) == alone, "\(t) row \(m) of \(M)")
             }
         }
     }
@@ -289,10 +310,71 @@ import CKernels
                 for m in 0..<maxM {
                     #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1), isa: isa), "\(t) \(String(describing: isa)) K=\(K) row \(m): M=\(maxM) vs M=1")
                 }
-                for M in [2, 3, 4, 5, 8] {
+                for M in [2, 3, 4, 5, 8, 9] {
                     #expect(Array(all[0..<(M * N)]) == multiply(rows: 0..<M, isa: isa), "\(t) \(String(describing: isa)) K=\(K): M=\(maxM) vs M=\(M)")
                 }
             }
+        }
+    }
+
+    /// The portable and AVX2 paths run the same float operations for every (weight row,
+    /// activation row) pair, so they agree bitwise (before the 8-row tiles the AVX2 path summed
+    /// each pair in 8 lanes and differed in the last bits).
+    @Test func portableAndAVX2AgreeBitwise() throws {
+        try #require(InstructionSet.detected.rawValue >= InstructionSet.avx2.rawValue, "no AVX2 on this CPU")
+        let K = 512 + 256, N = 21, M = 6
+        let x = MatMulTests.values(M * K, seed: 19)
+        for t in QuantizedMatMulTests.quantized {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 20))
+            let portable = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .portable)
+            #expect(portable == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .avx2), "\(t)")
+        }
+    }
+
+    /// Rows of 32-element blocks need not fill the AVX2 kernel's 8-group panels (SmolLM2's 576
+    /// columns are 18 groups): a short last panel gives the dequantized product, the portable
+    /// path's bits, and the same rows at M = 1 and M = 9.
+    @Test(arguments: [96, 352, 576])
+    func shortLastPanel(K: Int) {
+        let N = 11, M = 9
+        let x = MatMulTests.values(M * K, seed: 24)
+        for t in QuantizedMatMulTests.quantized where t.blockElements == 32 {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 25))
+            let y = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: nil)
+            #expect(y == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .portable), "\(t) K=\(K): AVX2 vs portable")
+            let alone = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, Array(x[((M - 1) * K)...]), M: 1, isa: nil)
+            #expect(Array(y[((M - 1) * N)...]) == alone, "\(t) K=\(K): row \(M - 1) of \(M) vs alone")
+            let (_, xq) = QuantizedMatMulTests.quantizedActivations(x, M: M, K: K)
+            QuantizedMatMulTests.expectProduct(y, w.values, xq, M: M, N: N, K: K, "\(t) K=\(K)")
+        }
+    }
+
+    /// Rows are bitwise the same whichever 8-row tile they land in (a thread's range may start
+    /// anywhere) and however many passes the activation rows take (more than the 32 rows whose
+    /// accumulators one pass holds).
+    @Test func tilesAndPassesDoNotChangeRows() {
+        let K = 256, N = 29, M = 40
+        let x = MatMulTests.values(M * K, seed: 22)
+        let blocks = UnsafeMutablePointer<dg_q8_block>.allocate(capacity: M * K / Int(DG_Q8_BLOCK))
+        defer { blocks.deallocate() }
+        x.withUnsafeBufferPointer { dg_quantize_activations($0.baseAddress!, M, K, K, blocks) }
+        for t in QuantizedMatMulTests.quantized {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 23))
+            func rows(_ n: Range<Int>, M: Int, from m0: Int) -> [Float] {
+                var y = [Float](repeating: .nan, count: M * N)
+                w.bytes.withUnsafeBytes { raw in
+                    dg_matmul_quant_isa(dg_cpu_isa(), t.rawValue, raw.baseAddress!, K, n.lowerBound, n.upperBound,
+                                        blocks + m0 * K / Int(DG_Q8_BLOCK), M, &y, N)
+                }
+                return y
+            }
+            let all = rows(0..<N, M: M, from: 0)
+            let shifted = rows(3..<N, M: M, from: 0)
+            for m in 0..<M {
+                #expect(Array(all[(m * N + 3)..<((m + 1) * N)]) == Array(shifted[(m * N + 3)..<((m + 1) * N)]), "\(t) row \(m): tiles from 3")
+            }
+            let last = rows(0..<N, M: 1, from: M - 1)
+            #expect(Array(all[((M - 1) * N)..<(M * N)]) == Array(last[0..<N]), "\(t): row \(M - 1) of \(M) vs alone")
         }
     }
 

@@ -54,7 +54,7 @@ extension RuntimeBenchmark {
     static let modelOptions: [OptionSpec] = [
         .value("model", "PATH", help: "A Hugging Face model directory or a GGUF file."),
         .value("random", "SHAPE", help: "A random-weight model: \(randomShapes.keys.sorted().joined(separator: " or "))."),
-        .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32."),
+        .value("dtype", "TYPE", help: "Weight precision of a --random model: bf16 (default), f16, f32, or a block-quantized type (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k)."),
         .value("activations", "TYPE", help: "What products with bf16 weights read: auto (default: bf16 for bf16 weights on a CPU with AVX-512 BF16, else f32), f32 (exact) or bf16 (rounded)."),
     ]
 
@@ -76,8 +76,8 @@ extension RuntimeBenchmark {
                 throw UsageError("Unknown shape '\(shape)' for '--random' (expected \(randomShapes.keys.sorted().joined(separator: ", "))).")
             }
             let dtypeName = args.value("dtype") ?? "bf16"
-            guard let dtype = DType(safetensorsName: dtypeName.uppercased()) else {
-                throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected bf16, f16 or f32).")
+            guard let dtype = DType(name: dtypeName) else {
+                throw UsageError("Unknown dtype '\(dtypeName)' for '--dtype' (expected \(DType.allCases.map(\.description).joined(separator: ", "))).")
             }
             context.progress("building random \(shape) model (\(dtype))")
             return try Model.random(config: config, dtype: dtype, kvCacheBytes: cacheBytes(config), pool: pool,

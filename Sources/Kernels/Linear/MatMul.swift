@@ -11,14 +11,25 @@ import CKernels
 ///   block-quantized weights `dg_matmul_quant_isa` (integer dot products over the packed blocks
 ///   with the activations quantized to int8 blocks once per call);
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
-///   bf16/f16 weights (or dequantizing quantized ones) slice by slice into a per-thread f32
-///   scratch tile.
+///   bf16/f16 weights (or dequantizing quantized ones, above `quantizedStreamingRowLimit`) slice
+///   by slice into a per-thread f32 scratch tile.
 public enum MatMul {
-    /// Largest `M` sent to the streaming kernel. Above it, OpenBLAS's blocked GEMM wins because
-    /// the streaming kernel becomes compute bound (it re-reads each weight row from L1/L2 per
-    /// 4 activation rows). Chosen with `decograph bench runtime` (verify-k rows): see
-    /// docs/ARCHITECTURE.md.
+    /// Largest `M` sent to the streaming kernel for f32/f16/bf16 weights. Above it, OpenBLAS's
+    /// blocked GEMM wins because the streaming kernel becomes compute bound (it re-reads each
+    /// weight row from L1/L2 per 4 activation rows). Chosen with `decograph bench runtime`
+    /// (verify-k rows): see docs/ARCHITECTURE.md.
     public static let streamingRowLimit = 32
+
+    /// Largest `M` sent to the quantized streaming kernel (block-quantized weights). Its integer
+    /// dot products on 8-row tiles beat dequantizing 64-row tiles for `sgemm` at every M up to a
+    /// prefill pass (`Model.defaultPassTokens`, 512): one thread, 512 × 2048 weights, 2.1–4.6×
+    /// faster at M = 16–64 and 1.07–1.33× at M = 512 (docs/measurements.md, "Quantized
+    /// verification: 8-row tiles"). Prompt rows then go through the same kernel as decode rows.
+    public static let quantizedStreamingRowLimit = 512
+
+    /// The streaming limit for a product with quantized (or f32/f16/bf16) weights.
+    @inline(__always)
+    static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }
 
     /// Weight rows widened per scratch tile on the BLAS path: 64 rows × K f32 stays within L2
     /// for K ≤ 8192 (2 MiB).
@@ -38,9 +49,9 @@ public enum MatMul {
                                 into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared,
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
-        if M <= streamingRowLimit {
+        if M <= streamingLimit(quantized: weight.dtype.isQuantized) {
             QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
-                pool.parallelFor(count: weight.rows, alignment: 4, work: M * weight.rows * weight.columns) { r in
+                pool.parallelFor(count: weight.rows, alignment: tileRows(weight.dtype.isQuantized), work: M * weight.rows * weight.columns) { r in
                     streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
                 }
             }
@@ -115,20 +126,21 @@ public enum MatMul {
     public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
                                     _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
                                     pool: ComputePool = .shared, activations: ActivationPrecision = .f32) {
-        if M > streamingRowLimit {
+        if M > streamingLimit(quantized: products.allSatisfy { $0.0.dtype.isQuantized }) {
             for (w, y, ldy) in products {
                 multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool, activations: activations)
             }
             return
         }
-        // Every weight's row count is a multiple of 4 in practice; splitting the concatenated row
-        // space at multiples of 4 keeps the kernel on its 4-row tile.
+        // Every weight's row count is a multiple of 8 in practice; splitting the concatenated row
+        // space at multiples of the tile keeps the kernels on whole tiles.
         let total = products.reduce(0) { $0 + $1.0.rows }
         guard let K = products.first?.0.columns else { return }
+        let quantized = products.contains { $0.0.dtype.isQuantized }
         // One quantization of the activations serves every quantized weight (they may differ in
         // type: Q4_K_M files mix q4_K and q6_K in a layer).
-        QuantizedActivations.ifNeeded(products.contains { $0.0.dtype.isQuantized }, x, rows: M, ldx: ldx, columns: K) { xq in
-            pool.parallelFor(count: total, alignment: 4, work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
+        QuantizedActivations.ifNeeded(quantized, x, rows: M, ldx: ldx, columns: K) { xq in
+            pool.parallelFor(count: total, alignment: tileRows(quantized), work: M * products.reduce(0) { $0 + $1.0.rows * $1.0.columns }) { r in
                 var start = 0
                 for (w, y, ldy) in products {
                     let lo = max(r.lowerBound, start), hi = min(r.upperBound, start + w.rows)
@@ -138,6 +150,13 @@ public enum MatMul {
             }
         }
     }
+
+    /// Weight rows per tile of the streaming kernels: 4 for f32/f16/bf16 weights, 8 for the
+    /// quantized kernel (`DG_QUANT_TILE_ROWS`, one weight row per int32 lane). A thread's rows
+    /// start at multiples of it so that no tile is split between threads (a split tile is still
+    /// exact, only slower).
+    @inline(__always)
+    static func tileRows(_ quantized: Bool) -> Int { quantized ? Int(DG_QUANT_TILE_ROWS) : 4 }
 
     private static func blas(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int, weight: WeightMatrix,
                              outputRows: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int) {

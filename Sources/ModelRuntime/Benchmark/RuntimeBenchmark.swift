@@ -15,7 +15,7 @@ public struct RuntimeBenchmark: Sendable {
         /// Prompt length for the prefill measurement.
         public var prefillTokens = 128
         /// Chain lengths for verification cost.
-        public var verifyLengths = [2, 4, 8, 16]
+        public var verifyLengths = [1, 2, 4, 8, 16]
         /// Repetitions per verification length (the median is kept).
         public var verifyRepeats = 5
 

@@ -1,7 +1,8 @@
 import Kernels
 
 /// Random weights held in memory, for benchmarking model shapes we have no files for
-/// (`decograph bench runtime --random 1.1B`). Matrices are N(0, σ²)-like (uniform with the same
+/// (`decograph bench runtime --random 1.1B`), in any dtype (quantized ones through the reference
+/// quantizers, `--dtype q4_k`). Matrices are N(0, σ²)-like (uniform with the same
 /// variance), norms are 1, so activations stay well scaled through many layers.
 final class RandomWeights: WeightSource, @unchecked Sendable {
     private let dtype: DType
@@ -23,9 +24,12 @@ final class RandomWeights: WeightSource, @unchecked Sendable {
     func checkNoLayers(beyond layerCount: Int) throws {}
 
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
+        try dtype.checkRow(columns: columns, tensor: name)
         let count = rows * columns
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * dtype.size, alignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: dtype.byteCount(elements: count), alignment: 64)
         buffers.append(raw)
+        // A whole number of blocks of every type (K-quant super-blocks are 256 values), so each
+        // chunk quantizes on its own.
         let chunk = 4096
         let tmp = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
         defer { tmp.deallocate() }
@@ -40,7 +44,7 @@ final class RandomWeights: WeightSource, @unchecked Sendable {
                 state ^= state << 17
                 tmp[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * a
             }
-            convertFromF32(tmp, to: dtype, raw + done * dtype.size, count: n)
+            convertFromF32(tmp, to: dtype, raw + dtype.byteCount(elements: done), count: n)
             done += n
         }
         return WeightMatrix(base: UnsafeRawPointer(raw), dtype: dtype, rows: rows, columns: columns)
