@@ -186,30 +186,37 @@ public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
     }
 }
 
-/// What the small-batch products read as activations when weights are stored in bf16.
+/// What the products read as activations, by how the weights are stored.
 ///
-/// - `f32`: activations stay f32 and weights are widened exactly: the transformers parity
-///   contract (≤ 1e-4 relative) holds for every weight precision.
+/// - `f32`: activations stay f32 and weights are widened exactly — block-quantized weights
+///   dequantized row by row — so the transformers parity contract (≤ 1e-4 relative against the
+///   same weights in f32) holds for every weight precision, a GGUF's quantized types included.
 /// - `bf16`: activations are rounded to bf16 (nearest even) before every product with a bf16
 ///   weight — llama.cpp's convention for bf16 tensors, and closer to f32 than transformers'
 ///   own bf16 inference, whose residual stream, norms and attention are bf16 too; here only the
 ///   matrix inputs are rounded and everything accumulates in f32. On CPUs with AVX-512 BF16 the
 ///   products run as `vdpbf16ps`, twice the multiply-adds per instruction of the f32 path, which
-///   is what verifying several drafted tokens is bound by. f16 and f32 weights are unaffected.
-/// - `auto` (the default a model is loaded with): `bf16` where it pays — bf16 weights on a CPU
-///   with AVX-512 BF16 — and `f32` otherwise (`resolved(for:)`).
+///   is what verifying several drafted tokens is bound by. f16 and f32 weights are unaffected;
+///   quantized weights read 8-bit activations as under `q8`.
+/// - `q8`: products with block-quantized weights read the activations quantized to 8-bit blocks
+///   of 32 (one scale per block, llama.cpp's `q8` dot products) and run as integer dot products
+///   over the packed blocks; other weights read f32.
+/// - `auto` (the default a model is loaded with): `q8` for block-quantized weights, `bf16` for
+///   bf16 weights on a CPU with AVX-512 BF16, and `f32` otherwise (`resolved(for:)`).
 public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     case auto
     case f32
     case bf16
+    case q8
 
     public var description: String { rawValue }
 
     /// The mode a model with `weights` runs in: `self`, or for `auto` the rule above.
     /// - Parameter weights: the precision most of the model's weights are stored in.
-    /// - Returns: `f32` or `bf16`.
+    /// - Returns: `f32`, `bf16` or `q8`.
     public func resolved(for weights: DType) -> ActivationPrecision {
         guard self == .auto else { return self }
+        if weights.isQuantized { return .q8 }
         return weights == .bf16 && Self.hasBF16DotProducts ? .bf16 : .f32
     }
 
@@ -218,6 +225,12 @@ public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringCon
     /// - Parameter weights: the weights' precision.
     /// - Returns: `true` for the rounded (bf16 dot-product) products.
     public func rounds(_ weights: DType) -> Bool { self == .bf16 && weights == .bf16 }
+
+    /// Whether a product with weights stored as `weights` quantizes its activations to 8-bit
+    /// blocks (integer dot products): block-quantized weights in every mode but `f32`.
+    /// - Parameter weights: the weights' precision.
+    /// - Returns: `true` for the integer-dot-product path.
+    public func quantizes(_ weights: DType) -> Bool { weights.isQuantized && self != .f32 }
 
     /// Whether this CPU has AVX-512 BF16 (`vdpbf16ps`), the instruction that makes `bf16` pay.
     public static var hasBF16DotProducts: Bool { dg_cpu_has_bf16_dot() != 0 }

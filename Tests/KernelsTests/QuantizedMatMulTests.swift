@@ -179,6 +179,7 @@ import CKernels
         return (blocks.map(\.d), values)
     }
 
+    /// The product in the `q8` mode (integer dot products; `QuantizedExactModeTests` covers `f32`).
     static func product(_ t: DType, _ bytes: [UInt8], N: Int, K: Int, _ x: [Float], M: Int, isa: InstructionSet?) -> [Float] {
         var y = [Float](repeating: .nan, count: M * N)
         bytes.withUnsafeBytes { raw in
@@ -187,10 +188,10 @@ import CKernels
                 y.withUnsafeMutableBufferPointer { yp in
                     if let isa {
                         MatMul.multiplyOnCallingThread(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N,
-                                                       instructionSet: isa)
+                                                       instructionSet: isa, activations: .q8)
                     } else {
                         MatMul.multiply(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N,
-                                        pool: ComputePool(threadCount: 2))
+                                        pool: ComputePool(threadCount: 2), activations: .q8)
                     }
                 }
             }
@@ -400,7 +401,8 @@ import CKernels
             let outputs = together.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: M * 16) }
             defer { outputs.forEach { $0.deallocate() } }
             let weights = types.indices.map { WeightMatrix(base: pointers[$0], dtype: types[$0].0, rows: types[$0].1, columns: K) }
-            MatMul.multiplyMany(xp.baseAddress!, rows: M, ldx: K, weights.indices.map { (weights[$0], outputs[$0], types[$0].1) }, pool: pool)
+            MatMul.multiplyMany(xp.baseAddress!, rows: M, ldx: K, weights.indices.map { (weights[$0], outputs[$0], types[$0].1) }, pool: pool,
+                              activations: .q8)
             for i in types.indices { together[i] = Array(UnsafeBufferPointer(start: outputs[i], count: M * types[i].1)) }
         }
         for (i, (t, n)) in types.enumerated() {
@@ -450,5 +452,62 @@ import CKernels
         let entry = try #require(Self.entries[t.description])
         let inputs = try #require(entry.inputs).map { Float($0) }
         #expect(QuantizedMatMulTests.Quantized(t, inputs).bytes == Self.bytes(try #require(entry.quantized)), "\(t)")
+    }
+}
+
+/// The `f32` activation mode on quantized weights: the products of the dequantized weights with
+/// the f32 activations, exactly the f32 weights' own results (transformers' reading of a GGUF).
+@Suite struct QuantizedExactModeTests {
+    static func product(_ w: WeightMatrix, _ x: [Float], M: Int, activations: ActivationPrecision) -> [Float] {
+        var y = [Float](repeating: .nan, count: M * w.rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                MatMul.multiply(xp.baseAddress!, rows: M, ldx: w.columns, by: w, into: yp.baseAddress!, ldy: w.rows,
+                                pool: ComputePool(threadCount: 2), activations: activations)
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: [1, 5, MatMul.streamingRowLimit])
+    func smallBatchesEqualTheDequantizedWeightsBitwise(M: Int) {
+        let N = 37, K = 512
+        let x = MatMulTests.values(M * K, seed: 21)
+        for t in QuantizedMatMulTests.quantized {
+            let q = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 22))
+            let exact = q.bytes.withUnsafeBytes { raw in
+                Self.product(WeightMatrix(base: raw.baseAddress!, dtype: t, rows: N, columns: K), x, M: M, activations: .f32)
+            }
+            let reference = q.values.withUnsafeBytes { raw in
+                Self.product(WeightMatrix(base: raw.baseAddress!, dtype: .f32, rows: N, columns: K), x, M: M, activations: .f32)
+            }
+            #expect(exact == reference, "\(t) M = \(M)")
+            let integer = q.bytes.withUnsafeBytes { raw in
+                Self.product(WeightMatrix(base: raw.baseAddress!, dtype: t, rows: N, columns: K), x, M: M, activations: .q8)
+            }
+            #expect(integer != exact, "\(t): q8 activations are the integer path, not the exact one")
+        }
+    }
+
+    /// Prefill-sized passes in f32 mode go through dequantized tiles and sgemm: the double
+    /// product of the dequantized weights within f32 rounding.
+    @Test func prefillPassesAreExactToo() {
+        let M = MatMul.streamingRowLimit + 9, N = 21, K = 256
+        let x = MatMulTests.values(M * K, seed: 23)
+        for t in QuantizedMatMulTests.quantized {
+            let q = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 24))
+            let y = q.bytes.withUnsafeBytes { raw in
+                Self.product(WeightMatrix(base: raw.baseAddress!, dtype: t, rows: N, columns: K), x, M: M, activations: .f32)
+            }
+            QuantizedMatMulTests.expectProduct(y, q.values, x, M: M, N: N, K: K, "\(t)")
+        }
+    }
+
+    @Test func autoResolvesToQ8ForQuantizedWeights() {
+        for t in QuantizedMatMulTests.quantized {
+            #expect(ActivationPrecision.auto.resolved(for: t) == .q8)
+            #expect(ActivationPrecision.f32.quantizes(t) == false && ActivationPrecision.q8.quantizes(t) && ActivationPrecision.bf16.quantizes(t))
+        }
+        #expect(ActivationPrecision.q8.quantizes(.bf16) == false && ActivationPrecision.q8.rounds(.bf16) == false)
     }
 }

@@ -16,8 +16,9 @@ import Kernels
     /// Draft lengths, taken in turn (16 drafts + the pending token: M = 17, past two tiles).
     static let draftLengths = [1, 2, 4, 8, 16, 3]
 
-    static func model(_ t: DType) throws -> Model {
-        try Model.random(config: config, dtype: t, seed: 7, kvCacheBytes: 4 << 20, pool: ComputePool(threadCount: 2))
+    static func model(_ t: DType, activations: ActivationPrecision = .auto) throws -> Model {
+        try Model.random(config: config, dtype: t, seed: 7, kvCacheBytes: 4 << 20, pool: ComputePool(threadCount: 2),
+                         activations: activations)
     }
 
     /// The first index of the largest logit (the verifier's and the sampler's greedy rule).
@@ -91,5 +92,18 @@ import Kernels
         let (decoded, verified) = try decodedAndVerified(model, tokens: tokens, prefix: 5)
         #expect(decoded.count == verified.count)
         for i in 0..<decoded.count { #expect(verified[i] == decoded[i], "\(t) position \(5 + i)") }
+    }
+
+    /// The exact mode (`activations: f32`: quantized rows dequantized, f32 products) keeps the
+    /// same contract: verification rows are decode rows, bitwise.
+    @Test(arguments: [DType.q4_0, .q4_K, .q6_K])
+    func exactModeVerifiesAsItDecodes(_ t: DType) throws {
+        let model = try Self.model(t, activations: .f32)
+        #expect(model.activations == .f32)
+        let tokens: [Int32] = (0..<24).map { Int32(($0 * 29 + 5) % Self.config.vocabularySize) }
+        let (decoded, verified) = try decodedAndVerified(model, tokens: tokens, prefix: 5)
+        for i in 0..<decoded.count { #expect(verified[i] == decoded[i], "\(t) position \(5 + i)") }
+        let plain = try Self.plainGreedy(model, Self.prompts[1])
+        #expect(try Self.speculativeGreedy(model, Self.prompts[1], oracle: plain).0 == plain)
     }
 }

@@ -3,9 +3,9 @@
 public enum GraphLanguage {
     /// Fields of an entry of `models`.
     public static let modelFields: [ParameterSpec] = [
-        ParameterSpec("path", .string, doc: "Directory with config.json, safetensors weights and tokenizer.json, or a GGUF file (weights and configuration; no tokenizer yet), relative to the graph file."),
-        ParameterSpec("activations", .enumeration(["auto", "f32", "bf16"]), default: .string("auto"),
-                      doc: "What products with bf16 weights read: f32 (exact; logits match transformers to 1e-4) or bf16 (rounded, as llama.cpp does for bf16 tensors; AVX-512 BF16 dot products, half the cost of verifying drafts); auto picks bf16 for bf16 weights on a CPU with AVX-512 BF16, f32 otherwise. f16 and f32 weights are unaffected."),
+        ParameterSpec("path", .string, doc: "Directory with config.json, safetensors weights and tokenizer.json, or a GGUF file (weights, configuration, tokenizer and chat template), relative to the graph file."),
+        ParameterSpec("activations", .enumeration(["auto", "f32", "bf16", "q8"]), default: .string("auto"),
+                      doc: "What the weight products read as activations: f32 (exact for every weight type, GGUF quantized blocks dequantized row by row; logits match transformers on the same weights to 1e-4), bf16 (rounded before products with bf16 weights, as llama.cpp does for bf16 tensors; AVX-512 BF16 dot products, half the cost of verifying drafts) or q8 (8-bit blocks of 32 into integer dot products with quantized weights, as llama.cpp does); auto picks q8 for quantized weights, bf16 for bf16 weights on a CPU with AVX-512 BF16, f32 otherwise."),
         ParameterSpec("kv_cache_mb", .int, default: .int(defaultKVCacheMiB), range: .atLeast(1),
                       doc: "Memory of the model's KV cache in MiB, shared by every sequence of every session using the model; it bounds prompt plus output length (a 135M SmolLM2 keeps 46 KB per token: 1024 MiB hold ~23k tokens). `decograph run --kv-cache-mb` overrides it."),
     ]

@@ -27,7 +27,7 @@ public enum MatMul {
     /// verification: 8-row tiles"). Prompt rows then go through the same kernel as decode rows.
     public static let quantizedStreamingRowLimit = 512
 
-    /// The streaming limit for a product with quantized (or f32/f16/bf16) weights.
+    /// The streaming limit for a product whose activations are quantized (integer kernel) or not.
     @inline(__always)
     static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }
 
@@ -49,9 +49,10 @@ public enum MatMul {
                                 into y: UnsafeMutablePointer<Float>, ldy: Int, pool: ComputePool = .shared,
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
-        if M <= streamingLimit(quantized: weight.dtype.isQuantized) {
-            QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
-                pool.parallelFor(count: weight.rows, alignment: tileRows(weight.dtype.isQuantized), work: M * weight.rows * weight.columns) { r in
+        let quantized = activations.quantizes(weight.dtype)
+        if M <= streamingLimit(quantized: quantized) {
+            QuantizedActivations.ifNeeded(quantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
+                pool.parallelFor(count: weight.rows, alignment: tileRows(quantized), work: M * weight.rows * weight.columns) { r in
                     streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
                 }
             }
@@ -81,15 +82,35 @@ public enum MatMul {
                                   _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                   _ activations: ActivationPrecision, _ xq: UnsafePointer<dg_q8_block>?,
                                   isa: Int32 = dg_cpu_isa()) {
-        if weight.dtype.isQuantized {
+        if weight.dtype.isQuantized, let xq {
             dg_matmul_quant_isa(isa, weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
-                                xq!, M, y, ldy)
+                                xq, M, y, ldy)
+        } else if weight.dtype.isQuantized {
+            exactQuantized(weight, r, x, M, ldx, y, ldy, isa: isa)
         } else if activations.rounds(weight.dtype) {
             dg_matmul_bf16x_isa(isa, weight.base.assumingMemoryBound(to: UInt16.self), weight.columns, r.lowerBound,
                                 r.upperBound, x, M, ldx, y, ldy)
         } else {
             dg_matmul_wt_isa(isa, weight.dtype.rawValue, weight.base, weight.columns, r.lowerBound, r.upperBound,
                              x, M, ldx, y, ldy)
+        }
+    }
+
+    /// Rows `r` of a product with block-quantized weights and f32 activations (the `f32` mode):
+    /// each tile of rows dequantized exactly into f32 and multiplied by the f32 streaming kernel,
+    /// so a row's result is the f32 weights' result, the same whatever `M` is.
+    private static func exactQuantized(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
+                                       _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int, isa: Int32) {
+        let K = weight.columns
+        let tileRows = tileRows(false)
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
+        defer { tile.deallocate() }
+        var n = r.lowerBound
+        while n < r.upperBound {
+            let count = min(tileRows, r.upperBound - n)
+            convertToF32(weight.dtype, weight.row(n), tile, count: count * K)
+            dg_matmul_wt_isa(isa, DType.f32.rawValue, tile, K, 0, count, x, M, ldx, y + n, ldy)
+            n += count
         }
     }
 
@@ -109,7 +130,7 @@ public enum MatMul {
                                                into y: UnsafeMutablePointer<Float>, ldy: Int,
                                                instructionSet: InstructionSet,
                                                activations: ActivationPrecision = .f32) {
-        QuantizedActivations.ifNeeded(weight.dtype.isQuantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
+        QuantizedActivations.ifNeeded(activations.quantizes(weight.dtype), x, rows: M, ldx: ldx, columns: weight.columns) { xq in
             streaming(weight, 0..<weight.rows, x, M, ldx, y, ldy, activations, xq, isa: instructionSet.rawValue)
         }
     }
@@ -126,7 +147,7 @@ public enum MatMul {
     public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
                                     _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
                                     pool: ComputePool = .shared, activations: ActivationPrecision = .f32) {
-        if M > streamingLimit(quantized: products.allSatisfy { $0.0.dtype.isQuantized }) {
+        if M > streamingLimit(quantized: products.allSatisfy { activations.quantizes($0.0.dtype) }) {
             for (w, y, ldy) in products {
                 multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool, activations: activations)
             }
@@ -136,7 +157,7 @@ public enum MatMul {
         // space at multiples of the tile keeps the kernels on whole tiles.
         let total = products.reduce(0) { $0 + $1.0.rows }
         guard let K = products.first?.0.columns else { return }
-        let quantized = products.contains { $0.0.dtype.isQuantized }
+        let quantized = products.contains { activations.quantizes($0.0.dtype) }
         // One quantization of the activations serves every quantized weight (they may differ in
         // type: Q4_K_M files mix q4_K and q6_K in a layer).
         QuantizedActivations.ifNeeded(quantized, x, rows: M, ldx: ldx, columns: K) { xq in

@@ -151,7 +151,7 @@ public struct RuntimeBenchmark: Sendable {
         let one = median(ones)
         let verify = options.verifyLengths.map { k in (k: k, ratio: median(perK[k]!) / one) }
         return Report(model: model.name, dtype: model.weightDType.description,
-                      activations: bf16Products ? "bf16" : "f32", weightBytes: bytes,
+                      activations: model.activations.description, weightBytes: bytes,
                       isa: InstructionSet.detected.description, decode: decode,
                       prefillTokensPerSecond: Double(options.prefillTokens) / prefillBest,
                       decodeSeconds: one, verifyCost: verify, multiplyAddsPerSecond: median(rates),
