@@ -493,7 +493,7 @@ final class Interpreter {
             return .dict(d)
         })
         globals["raise_exception"] = .function(Function("raise_exception") { args, _ in
-            throw JinjaError(.raised, (args.get(0, "message") ?? .none).pythonString)
+            throw JinjaError(.raised, (args.get(0, "message") ?? Value.none).pythonString)
         })
         globals["strftime_now"] = .function(Function("strftime_now") { [unowned self] args, _ in
             guard case .string(let format)? = args.get(0, "format") else { throw JinjaError.type("strftime() argument 1 must be str") }

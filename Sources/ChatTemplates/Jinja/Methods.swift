@@ -140,7 +140,7 @@ enum Methods {
         case "get":
             return method(name) { args in
                 guard let key = args.get(0, "key") else { throw JinjaError.type("get expected at least 1 argument, got 0") }
-                return d[key] ?? args.get(1, "default") ?? .none
+                return d[key] ?? args.get(1, "default") ?? Value.none
             }
         case "copy": return method(name) { _ in .dict(d) }
         default:
@@ -159,7 +159,7 @@ enum Methods {
             }
         case "count":
             return method(name) { args in
-                let v = args.get(0, "value") ?? .none
+                let v = args.get(0, "value") ?? Value.none
                 return .int(a.filter { $0.pythonEquals(v) }.count)
             }
         case "copy": return method(name) { _ in .list(a) }
