@@ -7,7 +7,7 @@ enum Methods {
 
     static func bound(_ base: Value, _ name: String) throws -> Value? {
         switch base {
-        case .string(let s): return stringMethod(s, name)
+        case .string(let s), .markup(let s): return stringMethod(s, name)
         case .dict(let d): return dictMethod(d, name)
         case .list(let a), .tuple(let a):
             if case .list = base, mutatingList.contains(name) { return unsafe(name, "list") }
