@@ -115,3 +115,23 @@ import Testing
         #expect(try template.render(messages: []) == "14 Mar 2025 15:09|14 March")
     }
 }
+
+/// Python objects that Jinja's filters return and chat templates trip over.
+@Suite struct JinjaObjectTests {
+    @Test func markupEscapesThePlainSideOfPlus() throws {
+        // transformers: '<b>&lt;i&gt;' (functionary v3.1 relies on it for its tool list).
+        #expect(try ChatTemplate(source: "{{ '<b>'|safe + '<i>' }}").render(messages: []) == "<b>&lt;i&gt;")
+    }
+
+    @Test func mapAndSelectReturnGenerators() throws {
+        #expect(try ChatTemplate(source: "{{ none | map(attribute='x') | list }}|{{ [{'a': 1}] | map(attribute='a') | list }}").render(messages: []) == "[]|[1]")
+        // transformers: TypeError (DeepSeek R1's llama.cpp template fails so with tools).
+        #expect(throws: ChatTemplateError(.type, source: "t", line: 1, "Object of type generator is not JSON serializable")) {
+            try ChatTemplate(source: "{{ [{'a': 1}] | map(attribute='a') | tojson }}", name: "t").render(messages: [])
+        }
+    }
+
+    @Test func toolsAbsentAreNoneNotUndefined() throws {
+        #expect(try ChatTemplate(source: "{{ tools is none }}{{ tools is defined }}{{ documents is none }}").render(messages: []) == "TrueTrueTrue")
+    }
+}
