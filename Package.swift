@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
         // Renders the oracle fixtures in Tests/Fixtures/chat-templates (read in place through #filePath).
-        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization", "DecographCLI"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),

@@ -34,6 +34,8 @@ public struct ChatTemplate: @unchecked Sendable {
     public var clock: @Sendable () -> Date = { Date() }
     /// The time zone `strftime_now` formats in (Python's `datetime.now()` is local time).
     public var timeZone: TimeZone = .current
+    /// The rendering budget (tests lower it to reach the bounds quickly).
+    var limits = Interpreter.Limits()
 
     /// Parses a template.
     /// - Parameters:
@@ -63,7 +65,7 @@ public struct ChatTemplate: @unchecked Sendable {
     public func render(messages: [ChatValue], tools: [ChatValue]? = nil, documents: [ChatValue]? = nil,
                        addGenerationPrompt: Bool = true, extra: [String: ChatValue] = [:],
                        specialTokens: SpecialTokens = SpecialTokens()) throws -> String {
-        let interpreter = Interpreter(sourceName: name, limits: Interpreter.Limits(), now: clock(), timeZone: timeZone)
+        let interpreter = Interpreter(sourceName: name, limits: limits, now: clock(), timeZone: timeZone)
         var variables: [String: Value] = [:]
         for (key, token) in [("bos_token", specialTokens.bos), ("eos_token", specialTokens.eos),
                              ("unk_token", specialTokens.unk), ("pad_token", specialTokens.pad)] {
@@ -71,8 +73,8 @@ public struct ChatTemplate: @unchecked Sendable {
         }
         for (key, value) in extra { variables[key] = value.templateValue }
         variables["messages"] = .list(messages.map { Self.prepared($0).templateValue })
-        variables["tools"] = tools.map { .list($0.map(\.templateValue)) } ?? .none
-        variables["documents"] = documents.map { .list($0.map(\.templateValue)) } ?? .none
+        variables["tools"] = tools.map { .list($0.map(\.templateValue)) } ?? Value.none
+        variables["documents"] = documents.map { .list($0.map(\.templateValue)) } ?? Value.none
         variables["add_generation_prompt"] = .bool(addGenerationPrompt)
         interpreter.frames = [variables]
         return try interpreter.render(nodes)

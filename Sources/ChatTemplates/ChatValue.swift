@@ -71,7 +71,7 @@ public enum ChatValue: Sendable, Equatable {
     /// The template-side value.
     var templateValue: Value {
         switch self {
-        case .null: return .none
+        case .null: return Value.none
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
         case .double(let d): return .double(d)

@@ -76,6 +76,17 @@ import Testing
         }
     }
 
+    /// Where two renderings part, with a little context, for a readable failure.
+    static func firstDifference(_ a: String, _ b: String) -> String {
+        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        var k = 0
+        while k < min(x.count, y.count), x[k] == y[k] { k += 1 }
+        func around(_ s: [Unicode.Scalar]) -> String {
+            String(String.UnicodeScalarView(s[max(0, k - 40)..<min(s.count, k + 40)])).debugDescription
+        }
+        return "differs at scalar \(k): got \(around(x)), expected \(around(y))"
+    }
+
     static func templateNames() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("templates").path)
             .filter { $0.hasSuffix(".jinja") }.sorted()
@@ -94,7 +105,7 @@ import Testing
             let (text, error) = Self.run(c, template, conversations, tokens)
             let label = "\(c.conversation) add_generation_prompt=\(c.addGenerationPrompt)"
             if let expected = c.expected {
-                #expect(text == expected, "\(label): \(error ?? "")")
+                #expect(text == expected, "\(label): \(error ?? Self.firstDifference(text ?? "", expected))")
             } else {
                 #expect(error == c.error, "\(label): rendered \(text?.prefix(200) ?? "")")
             }

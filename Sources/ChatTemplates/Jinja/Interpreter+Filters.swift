@@ -25,7 +25,7 @@ extension Interpreter {
         case "length", "count":
             switch value {
             case .undefined: return .int(0)
-            case .string(let s): return .int(s.unicodeScalars.count)
+            case .string(let s), .markup(let s): return .int(s.unicodeScalars.count)
             case .list(let a), .tuple(let a): return .int(a.count)
             case .dict(let d): return .int(d.count)
             default: throw JinjaError.type("object of type '\(value.pythonTypeName)' has no len()")
@@ -33,10 +33,11 @@ extension Interpreter {
         case "trim":
             return .string(PythonText.strip(value.pythonString, try optionalStringArgument(args.get(0, "chars")), leading: true, trailing: true))
         case "string": return .string(value.pythonString)
-        case "safe", "e", "escape", "forceescape":
-            if name == "safe" { return value }
-            return .string(PythonText.replace(PythonText.replace(PythonText.replace(PythonText.replace(PythonText.replace(
-                value.pythonString, "&", "&amp;"), "<", "&lt;"), ">", "&gt;"), "\"", "&#34;"), "'", "&#39;"))
+        case "safe":
+            return .markup(value.pythonString)
+        case "e", "escape", "forceescape":
+            if case .markup = value, name != "forceescape" { return value }
+            return .markup(PythonText.htmlEscape(value.pythonString))
         case "upper": return .string(PythonText.upper(value.pythonString))
         case "lower": return .string(PythonText.lower(value.pythonString))
         case "capitalize": return .string(PythonText.capitalize(value.pythonString))
@@ -65,6 +66,7 @@ extension Interpreter {
         case "first":
             return try iterate(value).first ?? .undefined(hint: "No first item, sequence was empty.")
         case "last":
+            if case .generator = value { throw JinjaError.type("'generator' object is not reversible") }
             return try iterate(value).last ?? .undefined(hint: "No last item, sequence was empty.")
         case "reverse":
             if case .string(let s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
@@ -96,10 +98,12 @@ extension Interpreter {
                 return try self.sortKey(byValue ? kv[1] : kv[0], caseSensitive: caseSensitive)
             })
         case "map":
+            // Jinja's map, select, reject, selectattr and rejectattr yield nothing for a false value.
+            guard value.truthy else { return .generator([]) }
             let items = try iterate(value)
             if let attribute = args.keyword.first(where: { $0.0 == "attribute" })?.1 {
                 let fallback = args.keyword.first { $0.0 == "default" }?.1
-                return .list(try items.map { item in
+                return .generator(try items.map { item in
                     let v = try attributePath(item, attribute)
                     if v.isUndefined, let fallback { return fallback }
                     return v
@@ -107,22 +111,24 @@ extension Interpreter {
             }
             guard let filterName = args.positional.first?.pythonString else { throw JinjaError.runtime("map requires a filter argument") }
             let rest = Arguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
-            return .list(try items.map { try applyFilter(filterName, $0, rest) })
+            return .generator(try items.map { try applyFilter(filterName, $0, rest) })
         case "select", "reject":
+            guard value.truthy else { return .generator([]) }
             let keep = name == "select"
             let testName = args.positional.first?.pythonString
             let testArgs = Array(args.positional.dropFirst())
-            return .list(try iterate(value).filter { item in
+            return .generator(try iterate(value).filter { item in
                 try step()
                 let passes = try testName.map { try applyTest($0, item, testArgs) } ?? item.truthy
                 return passes == keep
             })
         case "selectattr", "rejectattr":
+            guard value.truthy else { return .generator([]) }
             let keep = name == "selectattr"
             guard let attribute = args.positional.first else { throw JinjaError.type("\(name) needs an attribute") }
             let testName = args.positional.count > 1 ? args.positional[1].pythonString : nil
             let testArgs = Array(args.positional.dropFirst(2))
-            return .list(try iterate(value).filter { item in
+            return .generator(try iterate(value).filter { item in
                 try step()
                 let v = try attributePath(item, attribute)
                 let passes = try testName.map { try applyTest($0, v, testArgs) } ?? v.truthy
@@ -291,7 +297,7 @@ extension Interpreter {
         case "defined": return !value.isUndefined
         case "undefined": return value.isUndefined
         case "none": return value.isNone
-        case "string": if case .string = value { return true }; return false
+        case "string": return value.text != nil
         case "mapping": if case .dict = value { return true }; return false
         case "number": return value.numeric != nil
         case "integer": if case .int = value { return true }; return false
@@ -301,12 +307,12 @@ extension Interpreter {
         case "false": if case .bool(false) = value { return true }; return false
         case "iterable":
             switch value {
-            case .undefined, .string, .list, .tuple, .dict: return true
+            case .undefined, .string, .markup, .list, .tuple, .dict, .generator: return true
             default: return false
             }
         case "sequence":
             switch value {
-            case .undefined, .string, .list, .tuple, .dict: return true
+            case .undefined, .string, .markup, .list, .tuple, .dict: return true
             default: return false
             }
         case "callable": if case .function = value { return true }; return false

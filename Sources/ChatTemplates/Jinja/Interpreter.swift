@@ -356,9 +356,9 @@ final class Interpreter {
     func iterate(_ v: Value) throws -> [Value] {
         switch v {
         case .undefined: return []
-        case .list(let a), .tuple(let a): return a
+        case .list(let a), .tuple(let a), .generator(let a): return a
         case .dict(let d): return d.keys
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s), .markup(let s): return s.unicodeScalars.map { .string(String($0)) }
         default: throw JinjaError.type("'\(v.pythonTypeName)' object is not iterable")
         }
     }
@@ -390,7 +390,7 @@ final class Interpreter {
                 let index = i < 0 ? i + a.count : i
                 if index >= 0, index < a.count { return a[index] }
             }
-        case .string(let s):
+        case .string(let s), .markup(let s):
             if let i = key.integer {
                 let scalars = Array(s.unicodeScalars)
                 let index = i < 0 ? i + scalars.count : i
@@ -431,7 +431,7 @@ final class Interpreter {
         switch base {
         case .list(let a): return .list(try indices(a.count).map { a[$0] })
         case .tuple(let a): return .tuple(try indices(a.count).map { a[$0] })
-        case .string(let s):
+        case .string(let s), .markup(let s):
             let scalars = Array(s.unicodeScalars)
             return .string(String(String.UnicodeScalarView(try indices(scalars.count).map { scalars[$0] })))
         case .undefined: throw base.undefinedError()
@@ -493,7 +493,7 @@ final class Interpreter {
             return .dict(d)
         })
         globals["raise_exception"] = .function(Function("raise_exception") { args, _ in
-            throw JinjaError(.raised, (args.get(0, "message") ?? .none).pythonString)
+            throw JinjaError(.raised, (args.get(0, "message") ?? Value.none).pythonString)
         })
         globals["strftime_now"] = .function(Function("strftime_now") { [unowned self] args, _ in
             guard case .string(let format)? = args.get(0, "format") else { throw JinjaError.type("strftime() argument 1 must be str") }

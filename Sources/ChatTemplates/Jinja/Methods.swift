@@ -7,7 +7,7 @@ enum Methods {
 
     static func bound(_ base: Value, _ name: String) throws -> Value? {
         switch base {
-        case .string(let s): return stringMethod(s, name)
+        case .string(let s), .markup(let s): return stringMethod(s, name)
         case .dict(let d): return dictMethod(d, name)
         case .list(let a), .tuple(let a):
             if case .list = base, mutatingList.contains(name) { return unsafe(name, "list") }
@@ -140,7 +140,7 @@ enum Methods {
         case "get":
             return method(name) { args in
                 guard let key = args.get(0, "key") else { throw JinjaError.type("get expected at least 1 argument, got 0") }
-                return d[key] ?? args.get(1, "default") ?? .none
+                return d[key] ?? args.get(1, "default") ?? Value.none
             }
         case "copy": return method(name) { _ in .dict(d) }
         default:
@@ -159,7 +159,7 @@ enum Methods {
             }
         case "count":
             return method(name) { args in
-                let v = args.get(0, "value") ?? .none
+                let v = args.get(0, "value") ?? Value.none
                 return .int(a.filter { $0.pythonEquals(v) }.count)
             }
         case "copy": return method(name) { _ in .list(a) }

@@ -7,6 +7,10 @@ enum Operators {
         if case .undefined = a { throw a.undefinedError() }
         if case .undefined = b { throw b.undefinedError() }
         switch (op, a, b) {
+        case ("+", .markup(let x), _) where b.text != nil:
+            if case .markup(let y) = b { return .markup(x + y) }
+            return .markup(x + PythonText.htmlEscape(b.text!))
+        case ("+", .string(let x), .markup(let y)): return .markup(PythonText.htmlEscape(x) + y)
         case ("+", .string(let x), .string(let y)): return .string(x + y)
         case ("+", .list(let x), .list(let y)): return .list(x + y)
         case ("+", .tuple(let x), .tuple(let y)): return .tuple(x + y)
@@ -137,7 +141,7 @@ enum Operators {
     static func ordering(_ a: Value, _ b: Value, _ op: String = "<") throws -> Int {
         if let x = a.numeric, let y = b.numeric { return x < y ? -1 : x > y ? 1 : 0 }
         switch (a, b) {
-        case (.string(let x), .string(let y)):
+        case (.string(let x), .string(let y)), (.markup(let x), .markup(let y)), (.string(let x), .markup(let y)), (.markup(let x), .string(let y)):
             if x.unicodeScalars.elementsEqual(y.unicodeScalars) { return 0 }
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) { $0.value < $1.value } ? -1 : 1
         case (.list(let x), .list(let y)), (.tuple(let x), .tuple(let y)):
@@ -152,13 +156,13 @@ enum Operators {
     static func contains(_ haystack: Value, _ needle: Value) throws -> Bool {
         switch haystack {
         case .undefined: return false
-        case .string(let s):
-            guard case .string(let n) = needle else {
+        case .string(let s), .markup(let s):
+            guard let n = needle.text else {
                 if case .undefined = needle { throw needle.undefinedError() }
                 throw JinjaError.type("'in <string>' requires string as left operand, not \(needle.pythonTypeName)")
             }
             return n.isEmpty || PythonText.find(s, n) >= 0
-        case .list(let a), .tuple(let a): return a.contains { $0.pythonEquals(needle) }
+        case .list(let a), .tuple(let a), .generator(let a): return a.contains { $0.pythonEquals(needle) }
         case .dict(let d): return d.index(of: needle) != nil
         case .namespace(let ns): return ns.attributes.index(of: needle) != nil
         default: throw JinjaError.type("argument of type '\(haystack.pythonTypeName)' is not iterable")

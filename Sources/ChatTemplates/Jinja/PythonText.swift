@@ -292,7 +292,7 @@ enum PythonText {
             case .int(let i): out += String(i)
             case .double(let d):
                 out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : floatRepr(d)
-            case .string(let s): string(s)
+            case .string(let s), .markup(let s): string(s)
             case .list(let a), .tuple(let a):
                 if a.isEmpty { out += "[]"; return }
                 out += "["
@@ -320,6 +320,22 @@ enum PythonText {
             }
         }
         try emit(value, 0)
+        return out
+    }
+
+    /// `markupsafe.escape`: the five characters HTML gives meaning to.
+    static func htmlEscape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(u)
+            }
+        }
         return out
     }
 

@@ -14,6 +14,12 @@ enum Value {
     case string(String)
     case list([Value])
     case tuple([Value])
+    /// What Jinja's `map`, `select`, `reject`, `selectattr` and `rejectattr` return: a Python
+    /// generator, iterable once, with no length, and not JSON-serializable (templates that pass
+    /// one to `tojson` fail in transformers, and must fail here alike).
+    case generator([Value])
+    /// `markupsafe.Markup` (from `safe` or `escape`): `+` with a plain string escapes that string.
+    case markup(String)
     case dict(Dict)
     /// `namespace()`: the one mutable object templates get.
     case namespace(Namespace)
@@ -94,6 +100,14 @@ extension Value {
     var isUndefined: Bool { if case .undefined = self { return true }; return false }
     var isNone: Bool { if case .none = self { return true }; return false }
 
+    /// The text of a string or Markup (Markup is a `str` subclass in Python).
+    var text: String? {
+        switch self {
+        case .string(let s), .markup(let s): return s
+        default: return nil
+        }
+    }
+
     /// Python's truth value; undefined is false.
     var truthy: Bool {
         switch self {
@@ -104,7 +118,8 @@ extension Value {
         case .string(let s): return !s.isEmpty
         case .list(let a), .tuple(let a): return !a.isEmpty
         case .dict(let d): return d.count > 0
-        case .namespace, .function: return true
+        case .markup(let s): return !s.isEmpty
+        case .namespace, .function, .generator: return true
         }
     }
 
@@ -119,6 +134,8 @@ extension Value {
         case .string: return "str"
         case .list: return "list"
         case .tuple: return "tuple"
+        case .generator: return "generator"
+        case .markup: return "Markup"
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .function: return "function"
@@ -144,7 +161,8 @@ extension Value {
     func pythonEquals(_ other: Value) -> Bool {
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
+            return a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pythonEquals($1) }
         case (.dict(let a), .dict(let b)):
@@ -180,7 +198,7 @@ extension Value {
     var pythonString: String {
         switch self {
         case .undefined: return ""
-        case .string(let s): return s
+        case .string(let s), .markup(let s): return s
         default: return pythonRepr
         }
     }
@@ -194,6 +212,8 @@ extension Value {
         case .int(let i): return String(i)
         case .double(let d): return PythonText.floatRepr(d)
         case .string(let s): return PythonText.stringRepr(s)
+        case .markup(let s): return "Markup(\(PythonText.stringRepr(s)))"
+        case .generator: return "<generator object>"
         case .list(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
         case .tuple(let a): return a.count == 1 ? "(\(a[0].pythonRepr),)" : "(" + a.map(\.pythonRepr).joined(separator: ", ") + ")"
         case .dict(let d): return "{" + d.items.map { "\($0.pythonRepr): \($1.pythonRepr)" }.joined(separator: ", ") + "}"

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Foundation
 import Tokenization
 
@@ -9,19 +10,51 @@ extension CommandSpec {
         discussion: """
             Loads tokenizer.json (and tokenizer_config.json) from DIR and prints one line per token: \
             the id, the token string, and the text it stands for. '-' reads the text from standard input.
+
+            With --messages FILE (an OpenAI-style JSON array of {role, content, …} messages, or an object \
+            with 'messages', optional 'tools' and 'documents', and further members passed to the template \
+            as variables, e.g. "enable_thinking": false), the text is the conversation rendered with DIR's \
+            chat template (chat_template.jinja or tokenizer_config.json), ending with the assistant header \
+            unless --no-generation-prompt; --rendered prints that text. Its tokens are encoded without \
+            adding special tokens again, as transformers' apply_chat_template(tokenize=True) does.
             """,
         options: [
             .value("tokenizer", "DIR", help: "Directory holding tokenizer.json (a model directory)."),
             .flag("ids", help: "Print only the ids, separated by spaces."),
             .flag("json", help: "Print one JSON object with ids, tokens and the bytes of each token."),
             .flag("no-special", help: "Do not add the special tokens (BOS/EOS) of the post-processor."),
+            .value("messages", "FILE", help: "Render the conversation in FILE (JSON) with DIR's chat template instead of TEXT."),
+            .flag("rendered", help: "With --messages: print the rendered prompt instead of its tokens."),
+            .flag("no-generation-prompt", help: "With --messages: do not end with the header of an assistant turn."),
         ],
-        positionals: [PositionalSpec("TEXT", help: "The text to tokenize, or '-' for standard input.")]
+        positionals: [PositionalSpec("TEXT", optional: true, help: "The text to tokenize, or '-' for standard input.")]
     ) { args, context in
         let directory = try args.required("tokenizer")
+        let text: String
+        let addSpecialTokens: Bool
+        if let messagesFile = args.value("messages") {
+            guard args.positionals.isEmpty else {
+                throw UsageError("Give either TEXT or '--messages', not both.", usage: args.usageLine)
+            }
+            text = try renderConversation(messagesFile, directory: directory, generationPrompt: !args.flag("no-generation-prompt"))
+            if args.flag("rendered") {
+                context.write(text)
+                return 0
+            }
+            // The template wrote the special tokens it wants; transformers adds none on top.
+            addSpecialTokens = false
+        } else {
+            guard let argument = args.positionals.first else {
+                throw UsageError("Missing expected argument 'TEXT' (or '--messages FILE').", usage: args.usageLine)
+            }
+            if args.flag("rendered") || args.flag("no-generation-prompt") {
+                throw UsageError("'--rendered' and '--no-generation-prompt' need '--messages FILE'.", usage: args.usageLine)
+            }
+            text = try readTextArgument(argument)
+            addSpecialTokens = !args.flag("no-special")
+        }
         let tokenizer = try Tokenizer(directory: URL(fileURLWithPath: directory))
-        let text = try readTextArgument(args.positionals[0])
-        let ids = tokenizer.encode(text, addSpecialTokens: !args.flag("no-special"))
+        let ids = tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
         if args.flag("ids") {
             context.print(ids.map(String.init).joined(separator: " "))
         } else if args.flag("json") {
@@ -46,6 +79,22 @@ extension CommandSpec {
         }
         return 0
     }
+}
+
+/// The conversation in `file` rendered with the chat template of the model directory `directory`.
+func renderConversation(_ file: String, directory: String, generationPrompt: Bool) throws -> String {
+    let data: Data
+    do {
+        data = try Data(contentsOf: URL(fileURLWithPath: file))
+    } catch {
+        throw CommandFailure("\(file): cannot read the messages file (\(error.localizedDescription)).")
+    }
+    let conversation = try ChatConversation(json: data, displayName: file)
+    guard let templates = try ChatTemplate.load(directory: URL(fileURLWithPath: directory)) else {
+        throw CommandFailure("\(directory): no chat template (neither chat_template.jinja nor a 'chat_template' in tokenizer_config.json).")
+    }
+    return try templates.render(messages: conversation.messages, tools: conversation.tools, documents: conversation.documents,
+                                addGenerationPrompt: generationPrompt, extra: conversation.extra)
 }
 
 /// A TEXT argument: the text itself, or standard input for '-'.
