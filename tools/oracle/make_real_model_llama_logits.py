@@ -12,54 +12,28 @@ not add an f16 rounding transformers and decograph do not have), and writes, for
 row, llama.cpp's logits at transformers' top-k ids and llama.cpp's own argmax, to
 Tests/Fixtures/real-model/smollm2-135m-q4_1.llama-cpp.json. Prints the largest differences.
 
-Uses the ctypes bindings from the llama-cpp-python sdist that tools/llama/build.sh unpacks
-(its llama_cpp/ package, no compiled extension) over the libllama.so that build.sh builds:
+Uses tools/llama/llama_ctypes.py's loader: the ctypes module of the pinned llama-cpp-python
+sdist over the libllama.so that build.sh builds:
 
     tools/llama/build.sh
     python3 tools/oracle/make_real_model_llama_logits.py
 """
 import argparse
-import ctypes
 import json
 import os
 import pathlib
 import sys
-import tarfile
-import types
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = pathlib.Path(os.environ.get("DECOGRAPH_CACHE", pathlib.Path.home() / ".cache/decograph"))
 FIXTURES = ROOT / "Tests/Fixtures/real-model"
-SDIST_VERSION = "0.3.36"  # tools/llama/build.sh's pinned llama-cpp-python
+sys.path.insert(0, str(ROOT / "tools/llama"))
+from llama_ctypes import SDIST_VERSION, bindings  # noqa: E402  (libllama.so through the sdist's ctypes module)
 GGML_TYPE_F32 = 0
 LLAMA_FLASH_ATTN_TYPE_DISABLED = 0
 # Threads for llama.cpp's evaluation: the machine's two cores (the numbers do not depend on it
 # beyond summation order).
 THREADS = 2
-
-
-def bindings():
-    """Imports llama_cpp's ctypes module from the sdist, loading build.sh's libllama.so."""
-    unpacked = CACHE / f"llama_cpp_python-{SDIST_VERSION}-bindings"
-    if not (unpacked / "llama_cpp").is_dir():
-        sdist = CACHE / f"llama_cpp_python-{SDIST_VERSION}.tar.gz"
-        with tarfile.open(sdist) as tar:
-            prefix = f"llama_cpp_python-{SDIST_VERSION}/llama_cpp/"
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix) and "/server/" not in m.name]
-            for m in members:
-                m.name = m.name[len(f"llama_cpp_python-{SDIST_VERSION}/"):]
-            tar.extractall(unpacked, members=members, filter="data")
-    libs = sorted((CACHE / "llama.cpp/build").rglob("libllama.so"))
-    if not libs:
-        sys.exit("no libllama.so under the llama.cpp build; run tools/llama/build.sh")
-    os.environ["LLAMA_CPP_LIB_PATH"] = str(libs[0].parent)
-    # The package's __init__ imports the high-level API and its dependencies (diskcache, …);
-    # only the ctypes module is needed, so the package is registered without running __init__.
-    package = types.ModuleType("llama_cpp")
-    package.__path__ = [str(unpacked / "llama_cpp")]
-    sys.modules["llama_cpp"] = package
-    import llama_cpp.llama_cpp as L
-    return L
 
 
 def main():
@@ -70,7 +44,6 @@ def main():
     args = parser.parse_args()
     oracle = json.loads(pathlib.Path(args.oracle).read_text())
     L = bindings()
-    L.llama_backend_init()
     model = L.llama_model_load_from_file(args.gguf.encode(), L.llama_model_default_params())
     vocab = L.llama_model_get_vocab(model)
     n_vocab = L.llama_vocab_n_tokens(vocab)
