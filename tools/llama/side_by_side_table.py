@@ -24,14 +24,19 @@ def median_or_none(values):
     return statistics.median(values) if values else None
 
 
+def parsed(paths):
+    """The JSON documents among `paths` (a run killed midway leaves an empty or partial file)."""
+    for path in paths:
+        try:
+            yield json.load(open(path))
+        except (OSError, ValueError):
+            continue
+
+
 def llama(paths):
     decode = {1: [], 2: []}
     prefill = []
-    for path in paths:
-        try:
-            entries = json.load(open(path))
-        except (OSError, ValueError):
-            continue
+    for entries in parsed(paths):
         for e in entries:
             if e["n_gen"] == GEN and e["n_prompt"] == 0 and e["n_threads"] in decode:
                 decode[e["n_threads"]].append(e["avg_ts"])
@@ -43,11 +48,7 @@ def llama(paths):
 def decograph(paths):
     decode = {1: [], 2: []}
     prefill = []
-    for path in paths:
-        try:
-            report = json.load(open(path))
-        except (OSError, ValueError):
-            continue
+    for report in parsed(paths):
         for d in report["decode"]:
             if d["threads"] in decode:
                 decode[d["threads"]].append(d["tokens_per_s"])
