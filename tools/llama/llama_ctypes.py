@@ -71,6 +71,39 @@ def load(L, path):
     return model
 
 
+# ggml.h's GGML_MAX_N_THREADS and llama-bench's default polling level (0 … 100).
+GGML_MAX_N_THREADS = 512
+BENCH_POLL = 50
+
+
+class ThreadpoolParams(ctypes.Structure):
+    """ggml.h's struct ggml_threadpool_params."""
+    _fields_ = [("cpumask", ctypes.c_bool * GGML_MAX_N_THREADS), ("n_threads", ctypes.c_int), ("prio", ctypes.c_int),
+                ("poll", ctypes.c_uint32), ("strict_cpu", ctypes.c_bool), ("paused", ctypes.c_bool)]
+
+
+def attach_threadpool(L, ctx, threads):
+    """A persistent ggml thread pool for `ctx`, as llama-bench and llama-cli attach one (without it
+    ggml starts and joins its threads on every graph evaluation). The ctypes module does not
+    bind these calls, so they are declared here from ggml.h / ggml-cpu.h / llama.h."""
+    lib = pathlib.Path(os.environ["LLAMA_CPP_LIB_PATH"])
+    base, cpu = ctypes.CDLL(str(lib / "libggml-base.so")), ctypes.CDLL(str(lib / "libggml-cpu.so"))
+    base.ggml_threadpool_params_default.restype = ThreadpoolParams
+    base.ggml_threadpool_params_default.argtypes = [ctypes.c_int]
+    cpu.ggml_threadpool_new.restype = ctypes.c_void_p
+    cpu.ggml_threadpool_new.argtypes = [ctypes.POINTER(ThreadpoolParams)]
+    cpu.ggml_threadpool_free.restype, cpu.ggml_threadpool_free.argtypes = None, [ctypes.c_void_p]
+    attach = L._lib.llama_attach_threadpool
+    attach.restype, attach.argtypes = None, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    params = base.ggml_threadpool_params_default(threads)
+    params.poll = BENCH_POLL
+    pool = cpu.ggml_threadpool_new(ctypes.byref(params))
+    if not pool:
+        sys.exit(f"ggml_threadpool_new failed for {threads} threads")
+    attach(ctx, pool, None)
+    return lambda: cpu.ggml_threadpool_free(pool)
+
+
 def context(L, model, n_ctx, threads, batch=BENCH_BATCH, ubatch=BENCH_UBATCH):
     p = L.llama_context_default_params()
     p.n_ctx, p.n_batch, p.n_ubatch = n_ctx, min(batch, n_ctx), min(ubatch, n_ctx)
@@ -78,7 +111,12 @@ def context(L, model, n_ctx, threads, batch=BENCH_BATCH, ubatch=BENCH_UBATCH):
     ctx = L.llama_init_from_model(model, p)
     if not ctx:
         sys.exit("llama.cpp could not create a context")
-    return ctx
+    free_pool = attach_threadpool(L, ctx, threads)
+
+    def close():
+        L.llama_free(ctx)
+        free_pool()
+    return ctx, close
 
 
 def decode(L, ctx, tokens, start):
@@ -110,7 +148,7 @@ def bench(args):
     rng = random.Random(0)
     records = []
     for threads in [int(t) for t in args.threads.split(",")]:
-        ctx = context(L, model, args.p + args.n, threads)
+        ctx, close = context(L, model, args.p + args.n, threads)
         memory = L.llama_get_memory(ctx)
 
         def pp():
@@ -139,7 +177,7 @@ def bench(args):
                             "avg_ns": int(statistics.mean(seconds) * 1e9), "avg_ts": statistics.mean(rates),
                             "stddev_ts": statistics.stdev(rates) if len(rates) > 1 else 0.0, "samples_ts": rates,
                             "driver": "tools/llama/llama_ctypes.py (libllama.so)"})
-        L.llama_free(ctx)
+        close()
     L.llama_model_free(model)
     print(json.dumps(records, indent=1))
 
@@ -153,7 +191,7 @@ def generate(args):
     ids = (L.llama_token * (len(text) + 8))()
     n = L.llama_tokenize(vocab, text, len(text), ids, len(ids), False, True)
     prompt = list(ids[:n])
-    ctx = context(L, model, len(prompt) + args.n, args.t)
+    ctx, close = context(L, model, len(prompt) + args.n, args.t)
     sampler = L.llama_sampler_init_greedy()
     decode(L, ctx, prompt, 0)
     out, piece = [], ctypes.create_string_buffer(256)
@@ -171,7 +209,7 @@ def generate(args):
     print()
     print(json.dumps({"prompt_tokens": len(prompt), "new_tokens": len(out), "seconds": seconds}), file=sys.stderr)
     L.llama_sampler_free(sampler)
-    L.llama_free(ctx)
+    close()
     L.llama_model_free(model)
 
 
