@@ -100,7 +100,7 @@ for entry in "${files[@]}"; do
     if [ -n "${FILES:-}" ] && [[ " $FILES " != *" ${label// /_} "* ]]; then continue; fi
     key="${label// /_}"
     for round in $(seq 1 "$rounds"); do
-        echo "[$label] round $round: llama-bench" >&2
+        echo "[$label] round $round: llama.cpp ($llama_driver)" >&2
         if [ "$llama_driver" = llama-bench ]; then
             top "$bin/llama-bench" -m "$file" -t 1,2 -p "$prompt_tokens" -n "$gen_tokens" -r "$reps" -o json \
                 >"$out/$key.llama.$round.json" 2>"$out/$key.llama.$round.log"
