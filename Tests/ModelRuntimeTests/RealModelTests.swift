@@ -16,9 +16,9 @@ enum RealModel {
 
     static var isCached: Bool { FileManager.default.fileExists(atPath: path) }
 
-    static func load() throws -> Model {
+    static func load(activations: ActivationPrecision = .auto) throws -> Model {
         // Prompts + continuations stay under 100 tokens; two threads are this machine's cores.
-        try Model(gguf: path, kvCacheBytes: 64 << 20, pool: ComputePool(threadCount: 2))
+        try Model(gguf: path, kvCacheBytes: 64 << 20, pool: ComputePool(threadCount: 2), activations: activations)
     }
 
     /// Reads a fixture of Tests/Fixtures/real-model.
@@ -194,5 +194,35 @@ struct RealModelTests {
             logits = try model.forward([ForwardItem(sequence: sequence, tokens: [token])])[0].row(0)
         }
         print("\(prompt.name): the first \(same) of \(prompt.continuation.count) greedy tokens are transformers'")
+    }
+
+    /// Largest |decograph − transformers| in the exact mode (`activations: f32`: the quantized
+    /// rows dequantized, f32 products — transformers' own reading of the file). Measured worst over
+    /// the fixture's rows: see docs/measurements.md, "Real-model oracle"; the f32 runtime on
+    /// safetensors keeps 1e-4 relative, and logits here reach ±45.
+    static let exactTolerance: Float = 2e-3
+
+    /// In the exact mode the runtime is transformers on the same file: every recorded logit within
+    /// `exactTolerance`, in one pass and decoded token by token, and greedy decoding gives
+    /// transformers' 32 tokens exactly wherever its margins exceed that tolerance (all of them in
+    /// this fixture: the smallest recorded top-1/top-2 margin is checked).
+    @Test(arguments: prompts)
+    func exactModeIsTransformers(_ prompt: TransformersOracle.Prompt) throws {
+        let model = try RealModel.load(activations: .f32)
+        #expect(model.activations == .f32)
+        let logits = try model.forward([ForwardItem(sequence: model.makeSequence(), tokens: prompt.ids + prompt.continuation)])[0]
+        let ours = prompt.rows.map { logits.row($0.position) }
+        Self.compare(prompt, ours, expected: prompt.rows.map(\.logits), tolerance: Self.exactTolerance, against: "transformers (exact)")
+        let sequence = model.makeSequence()
+        var next = try model.forward([ForwardItem(sequence: sequence, tokens: prompt.ids, outputs: .last)])[0].row(0)
+        var tokens: [Int32] = []
+        for step in 0..<prompt.continuation.count {
+            let row = try #require(prompt.rows.first { $0.position == prompt.ids.count - 1 + step })
+            if row.margin <= 2 * Self.exactTolerance { break }
+            tokens.append(Self.argmax(next))
+            next = try model.forward([ForwardItem(sequence: sequence, tokens: [tokens.last!])])[0].row(0)
+        }
+        #expect(tokens == Array(prompt.continuation.prefix(tokens.count)), "\(prompt.name)")
+        #expect(tokens.count == prompt.continuation.count, "\(prompt.name): a margin under \(2 * Self.exactTolerance) stopped the comparison at \(tokens.count)")
     }
 }
