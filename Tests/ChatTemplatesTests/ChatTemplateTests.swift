@@ -28,6 +28,9 @@ import Testing
         ("filters",
          "{{ [3, 1, 2] | sort | join(',') }} {{ ['a','B','a'] | unique | list }} {{ {'b': 1, 'a': 2} | dictsort }} {{ [{'n': 'x'}, {'n': 'y'}] | map(attribute='n') | join }} {{ 'x' | default('y') }} {{ undefined_thing | default('y') }} {{ [1,2,3,4] | select('even') | list }} {{ 'a\\nb' | indent(2, first=True) }}",
          "1,2,3 ['a', 'B'] [('a', 2), ('b', 1)] xy x y [2, 4]   a\n  b"),
+        ("tojson's ensure_ascii", "{{ 'é😀\\x7f\\x01' | tojson(ensure_ascii=True) }}|{{ 'é\\x7f\\x01' | tojson }}",
+         "\"\\u00e9\\ud83d\\ude00\\u007f\\u0001\"|\"é\u{7F}\\u0001\""),
+        ("a sign binds before filters", "{{ -3|abs }} {{ -(3|abs) }} {{ - 2 ** 2 }}", "3 -3 4"),
         ("Python's str of values", "{{ [1, 'a', None, True, 2.0, {'k': 'v'}] }}{{ (1,) }}{{ none }}", "[1, 'a', None, True, 2.0, {'k': 'v'}](1,)None"),
     ]
 

@@ -290,7 +290,7 @@ final class Interpreter {
             let value = try evaluate(base)
             return try applyFilter(name, value, try evaluateArguments(args, kwargs))
         case .test(let base, let name, let args, let negated):
-            let value = name == "defined" || name == "undefined" ? try evaluateForDefinedTest(base) : try evaluate(base)
+            let value = try evaluate(base)
             let result = try applyTest(name, value, try args.map(evaluate))
             return .bool(result != negated)
         case .negate(let inner):
@@ -329,10 +329,6 @@ final class Interpreter {
             return try otherwise.map(evaluate) ?? .undefined(hint: "the inline if-expression evaluated to false and no else section was defined.")
         }
     }
-
-    /// `x.y.z is defined` is false (not an error) when only the last step is missing, as in Jinja;
-    /// a missing step before it is still an error.
-    private func evaluateForDefinedTest(_ e: Expr) throws -> Value { try evaluate(e) }
 
     func evaluateArguments(_ args: [Expr], _ kwargs: [(String, Expr)]) throws -> Arguments {
         Arguments(positional: try args.map(evaluate), keyword: try kwargs.map { ($0.0, try evaluate($0.1)) })

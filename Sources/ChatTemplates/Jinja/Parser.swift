@@ -343,10 +343,17 @@ struct Parser {
         return left
     }
 
-    private mutating func unary() throws -> Expr {
-        if accept(.op("-")) { return .negate(try nested { try $0.unary() }) }
-        if accept(.op("+")) { return .plus(try nested { try $0.unary() }) }
-        return try postfixAndFilters(try primary())
+    /// As in Jinja, a sign applies before the filters that follow: `-x|abs` is `(-x)|abs`.
+    private mutating func unary(withFilters: Bool = true) throws -> Expr {
+        var e: Expr
+        if accept(.op("-")) {
+            e = .negate(try nested { try $0.unary(withFilters: false) })
+        } else if accept(.op("+")) {
+            e = .plus(try nested { try $0.unary(withFilters: false) })
+        } else {
+            e = try primary()
+        }
+        return try postfixAndFilters(e, withFilters: withFilters)
     }
 
     private mutating func primary() throws -> Expr {
@@ -404,7 +411,7 @@ struct Parser {
     }
 
     /// Attributes, subscripts, calls, then filters and tests (which may be followed by more of each).
-    private mutating func postfixAndFilters(_ base: Expr) throws -> Expr {
+    private mutating func postfixAndFilters(_ base: Expr, withFilters: Bool) throws -> Expr {
         var e = base
         while true {
             if accept(.op(".")) {
@@ -418,10 +425,10 @@ struct Parser {
             } else if peek() == .op("(") {
                 let (args, kwargs) = try callArguments()
                 e = .call(e, args, kwargs)
-            } else if accept(.op("|")) {
+            } else if withFilters, accept(.op("|")) {
                 let (name, args, kwargs) = try filterCall()
                 e = .filter(e, name, args, kwargs)
-            } else if accept(.name("is")) {
+            } else if withFilters, accept(.name("is")) {
                 let negated = accept(.name("not"))
                 guard case .name(var name)? = next() else { throw fail("test name expected after 'is'") }
                 while accept(.op(".")) {

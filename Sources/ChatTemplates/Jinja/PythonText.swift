@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Python's text conversions and `str` methods, as chat templates see them through Jinja2.
 enum PythonText {
@@ -248,30 +249,19 @@ enum PythonText {
         let (itemSeparator, keySeparator) = separators ?? (indent == nil ? (", ", ": ") : (",", ": "))
         var out = ""
         func string(_ s: String) {
-            out += "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "\u{08}": out += "\\b"
-                case "\u{0C}": out += "\\f"
-                default:
-                    if u.value < 0x20 || (ensureASCII && u.value > 0x7E) {
-                        if u.value > 0xFFFF {
-                            let v = u.value - 0x10000
-                            out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                        } else {
-                            out += String(format: "\\u%04x", u.value)
-                        }
-                    } else {
-                        out.unicodeScalars.append(u)
-                    }
+            // Python's escapes with ensure_ascii=False are Support's canonical JSON strings; with
+            // ensure_ascii=True everything above '~' becomes \uXXXX (surrogate pairs past the BMP).
+            guard ensureASCII else { return JSONString.append(s, to: &out) }
+            for u in JSONString.quoted(s).unicodeScalars {
+                if u.value <= 0x7E {
+                    out.unicodeScalars.append(u)
+                } else if u.value > 0xFFFF {
+                    let v = u.value - 0x10000
+                    out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+                } else {
+                    out += String(format: "\\u%04x", u.value)
                 }
             }
-            out += "\""
         }
         func key(_ k: Value) throws -> String {
             switch k {
