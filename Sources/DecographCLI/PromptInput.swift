@@ -7,9 +7,9 @@ import Foundation
 enum PromptInput {
     case text(String)
     case ids([Int32])
-    /// OpenAI-style messages (`[{role, content, …}]`) and optional tool definitions, members in
-    /// their written order (templates print them in that order).
-    case chat(messages: [ChatValue], tools: [ChatValue]?)
+    /// OpenAI-style messages (`[{role, content, …}]`), optional tools, documents and template
+    /// variables, members in their written order (templates print them in that order).
+    case chat(ChatConversation)
 
     /// The prompt's tokens for `session`'s target.
     /// - Parameter session: the session that will run it.
@@ -20,7 +20,7 @@ enum PromptInput {
         switch self {
         case .ids(let ids): return ids
         case .text(let text): return try session.encode(text)
-        case .chat(let messages, let tools): return try session.encodeChat(messages: messages, tools: tools)
+        case .chat(let conversation): return try session.encodeChat(conversation)
         }
     }
 
@@ -34,48 +34,21 @@ enum PromptInput {
         return parsed.map { $0! }
     }
 
-    /// A chat conversation from a JSON document: an array of messages, or an object with
-    /// `messages` (and optionally `tools`).
-    /// - Parameters:
-    ///   - json: the parsed document.
-    ///   - origin: where it came from, for messages (`file.json`, `prompts.jsonl:3`).
-    /// - Returns: the conversation.
-    /// - Throws: `CommandFailure` naming the origin and what is wrong.
-    static func chat(json: ChatValue, origin: String) throws -> PromptInput {
-        let messages: ChatValue?
-        var tools: [ChatValue]?
-        switch json {
-        case .array:
-            messages = json
-        case .object:
-            messages = json["messages"]
-            if let t = json["tools"], t != .null {
-                guard case .array(let list) = t else { throw CommandFailure("\(origin): 'tools' must be a list of tool definitions") }
-                tools = list
-            }
-        default:
-            throw CommandFailure("\(origin): expected a list of messages or an object with 'messages'")
-        }
-        guard case .array(let list)? = messages, !list.isEmpty else {
-            throw CommandFailure("\(origin): 'messages' must be a non-empty list of {\"role\": …, \"content\": …} objects")
-        }
-        for (index, message) in list.enumerated() {
-            guard case .string? = message["role"] else {
-                throw CommandFailure("\(origin): message \(index) must be an object with a string 'role'")
-            }
-        }
-        return .chat(messages: list, tools: tools)
-    }
-
-    /// Parses a JSON text with its members in order.
+    /// A chat conversation from a messages document (`ChatConversation`'s shapes).
     /// - Parameters:
     ///   - text: the JSON text.
-    ///   - origin: the file (and line) for the message.
-    /// - Returns: the value.
-    /// - Throws: `CommandFailure` with the parser's position.
-    static func parseJSON(_ text: some StringProtocol, origin: String) throws -> ChatValue {
+    ///   - origin: where it came from, for messages (`file.json`, `prompts.jsonl:3`).
+    /// - Returns: the conversation.
+    /// - Throws: `CommandFailure` naming the origin, the JSON position or path, and what is wrong.
+    static func chat(_ text: some StringProtocol, origin: String) throws -> PromptInput {
         do {
-            return try ChatValue.parse(json: Data(text.utf8), displayName: origin)
+            let conversation = try ChatConversation(json: Data(text.utf8), displayName: origin)
+            guard !conversation.messages.isEmpty else {
+                throw CommandFailure("\(origin): 'messages' must be a non-empty list of {\"role\": …, \"content\": …} objects")
+            }
+            return .chat(conversation)
+        } catch let error as CommandFailure {
+            throw error
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -109,7 +82,12 @@ enum PromptInput {
                 }
                 continue
             }
-            let object = try Self.parseJSON(content, origin: origin)
+            let object: ChatValue
+            do {
+                object = try ChatValue.parse(json: Data(content.utf8), displayName: origin)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
             guard case .object = object else {
                 throw CommandFailure("\(origin): not a JSON object (a .jsonl prompts file holds one {\"prompt\"|\"messages\"|\"ids\": …} object per line)")
             }
@@ -128,7 +106,7 @@ enum PromptInput {
                 }
                 prompts.append((index + 1, .ids(ids)))
             default:
-                prompts.append((index + 1, try chat(json: object, origin: origin)))
+                prompts.append((index + 1, try chat(content, origin: origin)))
             }
         }
         guard !prompts.isEmpty else { throw CommandFailure("the prompts file '\(path)' holds no prompt") }

@@ -70,10 +70,10 @@ extension CommandSpec {
                 var messages: [ChatValue] = []
                 if let system = arguments.value("system") { messages.append(.message(role: "system", content: system)) }
                 messages.append(.message(role: "user", content: arguments.value("chat")!))
-                prompt = .chat(messages: messages, tools: nil)
+                prompt = .chat(ChatConversation(messages: messages))
             case "messages":
                 let file = arguments.value("messages")!
-                prompt = try PromptInput.chat(json: PromptInput.parseJSON(readText(file, what: "messages file"), origin: file), origin: file)
+                prompt = try PromptInput.chat(readText(file, what: "messages file"), origin: file)
             default:
                 prompt = .text(arguments.value("prompt")!)
             }

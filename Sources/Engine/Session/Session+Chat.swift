@@ -11,13 +11,12 @@ extension Session {
     /// A conversation as the target's chat template renders it, ending with the assistant turn's
     /// header (`add_generation_prompt`).
     /// - Parameters:
-    ///   - messages: OpenAI-style messages.
-    ///   - tools: tool definitions, or `nil`.
+    ///   - conversation: OpenAI-style messages, tools, documents and template variables.
     ///   - addGenerationPrompt: end with the header of an assistant turn.
     /// - Returns: the prompt text the model sees.
     /// - Throws: `EngineError` when the target has no template, or the template's own message when
     ///   it refuses the conversation.
-    public func renderChat(messages: [ChatValue], tools: [ChatValue]? = nil, addGenerationPrompt: Bool = true) throws -> String {
+    public func renderChat(_ conversation: ChatConversation, addGenerationPrompt: Bool = true) throws -> String {
         let loaded: ChatTemplateSet?
         do {
             loaded = try chatTemplates()
@@ -28,7 +27,9 @@ extension Session {
             throw EngineError("the target model has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json, no tokenizer.chat_template in its GGUF); give the prompt as text with --prompt")
         }
         do {
-            return try chatTemplates.render(messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt)
+            return try chatTemplates.render(messages: conversation.messages, tools: conversation.tools,
+                                            documents: conversation.documents, addGenerationPrompt: addGenerationPrompt,
+                                            extra: conversation.extra)
         } catch let error as ChatTemplateError {
             throw EngineError("the chat template refused the conversation: \(error)")
         }
@@ -36,13 +37,11 @@ extension Session {
 
     /// The tokens of a rendered conversation. The rendered text already holds the special tokens
     /// the template writes, so none are added (transformers' `apply_chat_template(tokenize=True)`).
-    /// - Parameters:
-    ///   - messages: OpenAI-style messages.
-    ///   - tools: tool definitions, or `nil`.
+    /// - Parameter conversation: OpenAI-style messages, tools, documents and template variables.
     /// - Returns: the prompt's token ids.
     /// - Throws: as `renderChat`, or when the target has no tokenizer.
-    public func encodeChat(messages: [ChatValue], tools: [ChatValue]?) throws -> [Int32] {
-        let text = try renderChat(messages: messages, tools: tools)
+    public func encodeChat(_ conversation: ChatConversation) throws -> [Int32] {
+        let text = try renderChat(conversation)
         guard let tokenizer else { throw EngineError("the target model has no tokenizer to encode the rendered chat") }
         return tokenizer.encode(text, addSpecialTokens: false)
     }
