@@ -49,7 +49,8 @@ let package = Package(
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
+        // Engine for `TokenizerLoader`: the GGUF tokenizer tests read their fixtures through it.
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support", "Engine"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),

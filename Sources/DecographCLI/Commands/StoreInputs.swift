@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Tokenization
 
 /// Where the `store` commands get token ids: token-id files, or text files run through a
@@ -19,7 +20,8 @@ enum StoreInputs {
     static func from(_ args: ParsedArguments) throws -> StoreInputs {
         guard let dir = args.value("tokenizer") else { return .ids }
         do {
-            return .text(try Tokenizer(directory: URL(fileURLWithPath: dir)))
+            guard let tokenizer = try TokenizerLoader.load(at: dir) else { throw CommandFailure("\(dir) has no tokenizer.json") }
+            return .text(tokenizer)
         } catch {
             throw CommandFailure("\(error)")
         }

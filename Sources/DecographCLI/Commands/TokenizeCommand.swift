@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Tokenization
 
 extension CommandSpec {
@@ -7,19 +8,23 @@ extension CommandSpec {
         "tokenize",
         abstract: "Show the tokens a model's tokenizer makes of a text.",
         discussion: """
-            Loads tokenizer.json (and tokenizer_config.json) from DIR and prints one line per token: \
-            the id, the token string, and the text it stands for. '-' reads the text from standard input.
+            Loads tokenizer.json (and tokenizer_config.json) from a model directory, or the tokenizer a \
+            GGUF file carries (tokenizer.ggml.*, tokenized as llama.cpp does), and prints one line per \
+            token: the id, the token string, and the text it stands for. '-' reads the text from \
+            standard input.
             """,
         options: [
-            .value("tokenizer", "DIR", help: "Directory holding tokenizer.json (a model directory)."),
+            .value("tokenizer", "PATH", help: "A model directory holding tokenizer.json, or a GGUF file."),
             .flag("ids", help: "Print only the ids, separated by spaces."),
             .flag("json", help: "Print one JSON object with ids, tokens and the bytes of each token."),
             .flag("no-special", help: "Do not add the special tokens (BOS/EOS) of the post-processor."),
         ],
         positionals: [PositionalSpec("TEXT", help: "The text to tokenize, or '-' for standard input.")]
     ) { args, context in
-        let directory = try args.required("tokenizer")
-        let tokenizer = try Tokenizer(directory: URL(fileURLWithPath: directory))
+        let path = try args.required("tokenizer")
+        guard let tokenizer = try TokenizerLoader.load(at: path) else {
+            throw CommandFailure("\(path) has no tokenizer.json")
+        }
         let text = try readTextArgument(args.positionals[0])
         let ids = tokenizer.encode(text, addSpecialTokens: !args.flag("no-special"))
         if args.flag("ids") {
