@@ -21,9 +21,12 @@ import Testing
         guard let lines = try? TokenizerFixture.jsonLines(directory.appendingPathComponent("expected.jsonl.gz")) else { return [:] }
         var byFile: [String: [Case]] = [:]
         for line in lines {
-            let o = line as! [String: Any]
-            let ids = (o["ids"] as! [Any]).map { Int32(($0 as! NSNumber).intValue) }
-            byFile[o["file"] as! String, default: []].append(Case(text: o["text"] as! String, special: o["special"] as! Bool, ids: ids))
+            let o = line as! JSONObject
+            let files = o.value("ids") as! JSONObject
+            for (file, list) in zip(files.keys, files.values) {
+                let ids = (list as! [Any]).map { Int32(truncating: $0 as! NSNumber) }
+                byFile[file, default: []].append(Case(text: o.value("text") as! String, special: o.value("special") as! Bool, ids: ids))
+            }
         }
         return byFile
     }()
@@ -53,7 +56,8 @@ import Testing
 
     /// Decoding gives the text back, and the streaming decoder the same text as a full decode:
     /// byte-level vocabularies for every string, SentencePiece for strings without special tokens
-    /// (after one, llama.cpp adds a `▁` the text did not have).
+    /// (after one, llama.cpp adds a `▁` the text did not have) and without a `▁` of their own
+    /// (which SentencePiece decodes as a space).
     @Test(arguments: ["smollm.gguf", "llama-bpe.gguf", "llama-spm.gguf", "llama-spm-no-prefix.gguf"])
     func decodingRoundTrips(file: String) throws {
         let tokenizer = try Self.load(file)
@@ -61,7 +65,7 @@ import Testing
         var checked = 0
         for c in Self.cases[file] ?? [] where !c.special {
             let ids = tokenizer.encode(c.text, addSpecialTokens: false)
-            if file.contains("spm"), ids.contains(where: { tokenizer.addedByID[Int($0)] != nil }) { continue }
+            if file.contains("spm"), c.text.contains("▁") || ids.contains(where: { tokenizer.addedByID[Int($0)] != nil }) { continue }
             checked += 1
             let decoded = tokenizer.decode(ids)
             var stream = StreamingDetokenizer(tokenizer: tokenizer)

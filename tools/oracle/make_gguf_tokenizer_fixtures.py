@@ -13,15 +13,15 @@ Tests/Fixtures/tokenizers the way llama.cpp's convert_hf_to_gguf.py writes them:
   pieces 0), `<0xXX>` byte tokens of type 6, `<unk>` type 2, one file with and one without
   `add_space_prefix`.
 
-Expected ids come from llama.cpp's `llama-tokenize` (tools/llama/build.sh builds it) run on each
-file with `--no-bos --no-escape --stdin` for a sample of the shared fixture strings, and without
-`--no-bos` for a few, to check BOS/EOS. Output: Tests/Fixtures/tokenizers/gguf/*.gguf and
-expected.jsonl.gz, one line per case: {"file", "text", "special", "ids"}.
+Expected ids come from llama.cpp: the `llama_tokenize(vocab, text, add_special, parse_special=true)`
+call its `llama-tokenize` tool makes, run by a small driver compiled here against the libllama
+that tools/llama/build.sh builds (one vocabulary load for all strings), without add_special for a
+sample of the shared fixture strings and with it for a few, to check BOS/EOS. Output: Tests/Fixtures/tokenizers/gguf/*.gguf and
+expected.jsonl.gz, one line per string: {"text", "special", "ids": {file: ids}}.
 
     python3 tools/oracle/make_gguf_tokenizer_fixtures.py [--llama-bin DIR] [--per-file 500]
 """
 import argparse
-import concurrent.futures
 import gzip
 import json
 import os
@@ -149,7 +149,71 @@ def strings(count, seed):
     return head + rest
 
 
+# The call `llama-tokenize` makes (common_tokenize → llama_tokenize with parse_special), in a
+# driver that loads a vocabulary once and tokenizes many strings: one llama-tokenize process per
+# string reloads the vocabulary each time (minutes for a 49k-token GGUF and 5,000 strings). It is
+# compiled against the libllama that tools/llama/build.sh builds, into the same cache.
+DRIVER = r"""
+#include "llama.h"
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+static void quiet(ggml_log_level, const char *, void *) {}
+int main(int argc, char ** argv) {
+    llama_log_set(quiet, nullptr);
+    llama_backend_init();
+    llama_model_params mp = llama_model_default_params();
+    mp.vocab_only = true;
+    llama_model * model = llama_model_load_from_file(argv[1], mp);
+    if (!model) { fprintf(stderr, "cannot load %s\n", argv[1]); return 1; }
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+    // Records on stdin: u32 length, the UTF-8 bytes, one byte add_special; one line of ids out.
+    uint32_t n;
+    while (fread(&n, 4, 1, stdin) == 1) {
+        std::vector<char> text(n + 1);
+        if (n && fread(text.data(), 1, n, stdin) != n) return 1;
+        unsigned char special;
+        if (fread(&special, 1, 1, stdin) != 1) return 1;
+        std::vector<llama_token> ids(n + 8);
+        int k = llama_tokenize(vocab, text.data(), (int32_t) n, ids.data(), (int32_t) ids.size(), special != 0, true);
+        if (k < 0) { ids.resize(-k); k = llama_tokenize(vocab, text.data(), (int32_t) n, ids.data(), (int32_t) ids.size(), special != 0, true); }
+        for (int i = 0; i < k; i++) printf(i ? " %d" : "%d", ids[i]);
+        printf("\n");
+    }
+    llama_model_free(model);
+    return 0;
+}
+"""
+
+
+def driver(llama_bin):
+    """Builds (once) and returns the path of the batch tokenizer driver."""
+    bin_dir = Path(llama_bin)
+    root = bin_dir.parent.parent / "src"
+    exe = bin_dir.parent / "gguf-tokenize-batch"
+    source = bin_dir.parent / "gguf-tokenize-batch.cpp"
+    current = source.read_text() if source.exists() else ""
+    if not exe.exists() or current != DRIVER:
+        source.write_text(DRIVER)
+        subprocess.run(["g++", "-O1", "-std=c++17", str(source), "-o", str(exe), f"-I{root / 'include'}",
+                        f"-I{root / 'ggml' / 'include'}", f"-L{bin_dir}", "-lllama", f"-Wl,-rpath,{bin_dir}"], check=True)
+    return str(exe)
+
+
+def llama_tokenize_batch(exe, path, cases):
+    """llama.cpp's ids for each (text, add_special) of `cases`, parse_special on."""
+    data = bytearray()
+    for text, special in cases:
+        b = text.encode("utf-8")
+        data += len(b).to_bytes(4, "little") + b + bytes([1 if special else 0])
+    out = subprocess.run([exe, str(path)], input=bytes(data), capture_output=True, check=True).stdout.decode()
+    lines = out.split("\n")[:len(cases)]
+    assert len(lines) == len(cases), f"{path}: {len(lines)} results for {len(cases)} strings"
+    return [[int(x) for x in l.split()] for l in lines]
+
+
 def llama_tokenize(binary, path, text, bos):
+    """One string through the `llama-tokenize` tool itself (spot checks of the driver)."""
     args = [binary, "-m", str(path), "--stdin", "--ids", "--log-disable", "--no-escape"]
     if not bos:
         args.append("--no-bos")
@@ -164,7 +228,6 @@ def main():
     ap.add_argument("--llama-bin", default=str(cache / "llama.cpp" / "build" / "bin"))
     ap.add_argument("--per-file", type=int, default=500)
     ap.add_argument("--seed", type=int, default=24)
-    ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for stem, source, pre in BPE_CASES:
@@ -176,18 +239,17 @@ def main():
     write_header(w)
     w.add_tokenizer_model("gpt2")
     finish(w)
-    binary = str(Path(a.llama_bin) / "llama-tokenize")
+    exe = driver(a.llama_bin)
     texts = strings(a.per_file, a.seed)
-    jobs = []
-    for stem in [c[0] for c in BPE_CASES] + [c[0] for c in SPM_CASES]:
-        path = OUT / f"{stem}.gguf"
-        jobs += [(stem, path, t, False) for t in texts] + [(stem, path, t, True) for t in BOS_CASES]
-    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        results = list(pool.map(lambda j: llama_tokenize(binary, j[1], j[2], j[3]), jobs))
+    stems = [c[0] for c in BPE_CASES] + [c[0] for c in SPM_CASES]
+    cases = [(t, False) for t in texts] + [(t, True) for t in BOS_CASES]
+    ids = {stem: llama_tokenize_batch(exe, OUT / f"{stem}.gguf", cases) for stem in stems}
     with gzip.open(OUT / "expected.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as f:
-        for (stem, _, text, bos), ids in zip(jobs, results):
-            f.write(json.dumps({"file": f"{stem}.gguf", "text": text, "special": bos, "ids": ids}, ensure_ascii=False) + "\n")
-    print(f"{len(jobs)} cases in {len(BPE_CASES) + len(SPM_CASES)} files")
+        for k, (text, special) in enumerate(cases):
+            row = {"text": text, "special": special, "ids": {f"{stem}.gguf": ids[stem][k] for stem in stems}}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    jobs = stems
+    print(f"{len(texts) + len(BOS_CASES)} cases in each of {len(jobs)} files")
 
 
 if __name__ == "__main__":

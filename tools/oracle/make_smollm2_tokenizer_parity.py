@@ -6,14 +6,14 @@ with `tokenizer.ggml.pre = smollm`, whose pre-tokenizer splits every digit on it
 transformers GGUF conversion drops that split, so llama.cpp's `llama-tokenize` is the oracle.
 Strings: the shared tokenizer fixture corpora (code, prose in many scripts, emoji, whitespace
 runs), plus generated digit runs, whitespace runs, code and chat-template text with the model's
-special tokens (`<|im_start|>`, `<|im_end|>`, `<|endoftext|>`). Output:
+special tokens (`<|im_start|>`, `<|im_end|>`, `<|endoftext|>`). Ids come from llama.cpp's
+`llama_tokenize` with parse_special, through the driver make_gguf_tokenizer_fixtures.py compiles. Output:
 Tests/Fixtures/tokenizers/gguf/smollm2-expected.jsonl.gz, one {"text", "ids"} per line (ids
 without BOS, as `--no-bos`; SmolLM2 adds none anyway).
 
     python3 tools/oracle/make_smollm2_tokenizer_parity.py [--gguf PATH] [--llama-bin DIR]
 """
 import argparse
-import concurrent.futures
 import gzip
 import json
 import os
@@ -21,7 +21,7 @@ import random
 import subprocess
 from pathlib import Path
 
-from make_gguf_tokenizer_fixtures import FIXTURES, OUT, llama_tokenize
+from make_gguf_tokenizer_fixtures import FIXTURES, OUT, driver, llama_tokenize_batch
 
 SPECIALS = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<repo_name>", "<file_sep>", "<fim_prefix>"]
 
@@ -51,7 +51,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gguf", default=str(cache / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--llama-bin", default=str(cache / "llama.cpp" / "build" / "bin"))
-    ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=135)
     a = ap.parse_args()
 
@@ -70,9 +69,7 @@ def main():
     base = read("strings.jsonl.gz")
     multi = read("strings-multilingual.jsonl.gz")
     texts = base[:3000] + rng.sample(multi, 2000) + generated(rng, 500)
-    binary = str(Path(a.llama_bin) / "llama-tokenize")
-    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        results = list(pool.map(lambda t: llama_tokenize(binary, a.gguf, t, False), texts))
+    results = llama_tokenize_batch(driver(a.llama_bin), a.gguf, [(t, False) for t in texts])
     with gzip.open(OUT / "smollm2-expected.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as f:
         for text, ids in zip(texts, results):
             f.write(json.dumps({"text": text, "ids": ids}, ensure_ascii=False) + "\n")

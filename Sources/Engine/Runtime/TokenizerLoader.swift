@@ -17,7 +17,7 @@ public enum TokenizerLoader {
     public static func load(at path: String) throws -> Tokenizer? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw TokenizerError(.unreadable, file: path, "no such file or directory")
+            throw TokenizerError(.unreadable, file: path, "no such file or directory (expected a model directory with tokenizer.json, or a GGUF file)")
         }
         if !isDirectory.boolValue {
             if let kind = RegularFile.otherKind(at: path) { throw EngineError("\(path) is \(kind), not a regular file") }
