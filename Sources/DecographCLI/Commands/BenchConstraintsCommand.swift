@@ -120,8 +120,7 @@ extension CommandSpec {
     static func loadTokenizer(directory: String) throws -> (Tokenizer, TokenVocabulary) {
         let tokenizer: Tokenizer
         do {
-            guard let loaded = try TokenizerLoader.load(at: directory) else { throw CommandFailure("\(directory) has no tokenizer.json") }
-            tokenizer = loaded
+            tokenizer = try TokenizerLoader.require(at: directory)
         } catch {
             throw CommandFailure("\(error) (train one for benchmarks with tools/constraints/train_bench_tokenizer.py --out DIR)")
         }

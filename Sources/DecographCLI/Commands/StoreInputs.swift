@@ -20,8 +20,7 @@ enum StoreInputs {
     static func from(_ args: ParsedArguments) throws -> StoreInputs {
         guard let dir = args.value("tokenizer") else { return .ids }
         do {
-            guard let tokenizer = try TokenizerLoader.load(at: dir) else { throw CommandFailure("\(dir) has no tokenizer.json") }
-            return .text(tokenizer)
+            return .text(try TokenizerLoader.require(at: dir))
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -22,9 +22,7 @@ extension CommandSpec {
         positionals: [PositionalSpec("TEXT", help: "The text to tokenize, or '-' for standard input.")]
     ) { args, context in
         let path = try args.required("tokenizer")
-        guard let tokenizer = try TokenizerLoader.load(at: path) else {
-            throw CommandFailure("\(path) has no tokenizer.json")
-        }
+        let tokenizer = try TokenizerLoader.require(at: path)
         let text = try readTextArgument(args.positionals[0])
         let ids = tokenizer.encode(text, addSpecialTokens: !args.flag("no-special"))
         if args.flag("ids") {

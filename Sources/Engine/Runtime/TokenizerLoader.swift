@@ -10,7 +10,8 @@ import Tokenization
 public enum TokenizerLoader {
     /// Loads the tokenizer at `path`.
     /// - Parameter path: a model directory, or a `.gguf` file (any regular file is read as GGUF).
-    /// - Returns: the tokenizer, or `nil` for a directory without tokenizer.json.
+    /// - Returns: the tokenizer, or `nil` for a directory without tokenizer.json or a GGUF file
+    ///   without `tokenizer.ggml.model` (such a model runs from token ids).
     /// - Throws: `TokenizerError` (malformed or unsupported tokenizer, with file and JSON path or
     ///   GGUF key), `RuntimeError` (unreadable or damaged GGUF), `EngineError` (a path that is
     ///   neither a directory nor a regular file).
@@ -21,13 +22,24 @@ public enum TokenizerLoader {
         }
         if !isDirectory.boolValue {
             if let kind = RegularFile.otherKind(at: path) { throw EngineError("\(path) is \(kind), not a regular file") }
-            return try Tokenizer(gguf: try metadata(GGUFMetadata(path: path)))
+            let gguf = try GGUFMetadata(path: path)
+            guard try gguf.string(GGUFTokenizerMetadata.Key.model) != nil else { return nil }
+            return try Tokenizer(gguf: try metadata(gguf))
         }
         let file = (path as NSString).appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         // Opening a named pipe would wait for a writer forever.
         if let kind = RegularFile.otherKind(at: file) { throw EngineError("\(file) is \(kind), not a regular file") }
         return try Tokenizer(directory: URL(fileURLWithPath: path))
+    }
+
+    /// Loads the tokenizer at `path`, which must have one (commands that need text).
+    /// - Throws: as `load(at:)`, and `TokenizerError` when the path has no tokenizer.
+    public static func require(at path: String) throws -> Tokenizer {
+        guard let tokenizer = try load(at: path) else {
+            throw TokenizerError(.unreadable, file: path, "has no tokenizer (a model directory needs tokenizer.json, a GGUF file tokenizer.ggml.* metadata); pass token ids with --prompt-ids instead")
+        }
+        return tokenizer
     }
 
     /// Reads the `tokenizer.ggml.*` values of a GGUF file.
