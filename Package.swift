@@ -51,7 +51,8 @@ let package = Package(
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"]),
+        // Engine for `TokenizerLoader`: the GGUF tokenizer tests read their fixtures through it.
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support", "Engine"]),
         // Renders the oracle fixtures in Tests/Fixtures/chat-templates (read in place through #filePath).
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.

@@ -10,6 +10,7 @@ extension Tokenizer {
     ///     `add_bos_token`/`add_eos_token`) special tokens around it.
     /// - Returns: the ids.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
+        if let gguf { return encodeGGUF(text, gguf, addSpecialTokens: addSpecialTokens) }
         var ids: [Int32] = []
         ids.reserveCapacity(text.utf8.count / 3 + specialPrefix.count + specialSuffix.count)
         if addSpecialTokens { ids += specialPrefix }

@@ -32,6 +32,8 @@ public final class Tokenizer: Sendable {
     let tokenStrings: [String?]
     /// The decoder is just ByteLevel, so decoding can concatenate the byte table.
     let decoderIsByteLevelOnly: Bool
+    /// llama.cpp's pipeline, for a tokenizer read from GGUF metadata (nil for tokenizer.json).
+    let gguf: GGUFEncoding?
 
     /// Number of ids: one more than the largest id of the model vocabulary and added tokens.
     public let vocabularySize: Int
@@ -41,6 +43,10 @@ public final class Tokenizer: Sendable {
     public let eosTokenID: Int32?
     /// The padding token, from `tokenizer_config.json` (`pad_token`).
     public let padTokenID: Int32?
+    /// The end-of-turn token (GGUF `tokenizer.ggml.eot_token_id`; nil for tokenizer.json).
+    public let eotTokenID: Int32?
+    /// The end-of-message token (GGUF `tokenizer.ggml.eom_token_id`; nil for tokenizer.json).
+    public let eomTokenID: Int32?
     /// A stable hash of the vocabulary, merges and added tokens (32 hex digits; not
     /// cryptographic): stores record it to refuse ids from a different tokenizer.
     public let vocabularyFingerprint: String
@@ -69,15 +75,50 @@ public final class Tokenizer: Sendable {
                       config: try configJSON.map { try JSONValue.parse(data: $0, displayName: "tokenizer_config.json") })
     }
 
+    /// Builds the tokenizer llama.cpp builds from a GGUF file's `tokenizer.ggml.*` metadata: a
+    /// `gpt2` vocabulary (byte-level BPE with the pre-tokenizer `tokenizer.ggml.pre` names) or a
+    /// `llama` one (SentencePiece merged by score, byte fallback, `▁` for spaces); control,
+    /// user-defined and unknown tokens are matched in text as llama.cpp does with `parse_special`.
+    /// - Parameter metadata: the metadata values.
+    /// - Throws: `TokenizerError` naming the file and key of anything malformed or unsupported.
+    public init(gguf metadata: GGUFTokenizerMetadata) throws {
+        let parts = try Self.ggufParts(metadata)
+        model = parts.model
+        normalizer = nil
+        preTokenizer = nil
+        fastScanner = nil
+        decoder = parts.decoder
+        decoderIsByteLevelOnly = parts.decoder.isByteLevelOnly
+        gguf = parts.encoding
+        addedTokens = parts.added
+        rawMatcher = AddedTokenMatcher(tokens: []) { Array($0.content.utf8) }
+        normalizedMatcher = rawMatcher
+        specialIDs = Set(parts.added.filter(\.special).map(\.id))
+        vocabularySize = parts.tokens.count
+        var byID = [AddedToken?](repeating: nil, count: parts.tokens.count)
+        for t in parts.added { byID[Int(t.id)] = t }
+        addedByID = byID
+        specialPrefix = parts.prefix
+        specialSuffix = parts.suffix
+        (bosTokenID, eosTokenID, padTokenID, eotTokenID, eomTokenID) =
+            (parts.special[0], parts.special[1], parts.special[2], parts.special[3], parts.special[4])
+        tokenStrings = parts.tokens
+        tokenByteTable = parts.tokens.map { parts.decoder.middleBytes($0) }
+        vocabularyFingerprint = Self.fingerprint(model: parts.model, added: parts.added)
+    }
+
     init(tokenizerJSON json: JSONValue, config: JSONValue?) throws {
         _ = try json.object()
+        gguf = nil
+        eotTokenID = nil
+        eomTokenID = nil
         normalizer = try json.member("normalizer").map { try Normalizer(json: $0) }
         let preTokenizer = try json.member("pre_tokenizer").map { try PreTokenizer(json: $0) }
         self.preTokenizer = preTokenizer
         fastScanner = preTokenizer?.fastScanner
         let decoder = try json.member("decoder").map { try Decoder(json: $0) }
         self.decoder = decoder
-        if case .byteLevel = decoder { decoderIsByteLevelOnly = true } else { decoderIsByteLevelOnly = false }
+        decoderIsByteLevelOnly = decoder?.isByteLevelOnly ?? false
 
         model = try TokenModel(json: try json.required("model"), byteLevel: preTokenizer?.containsByteLevel ?? false)
         let vocabulary = model.vocabulary

@@ -24,6 +24,17 @@ import Tokenization
         #expect(object["decoded"] as? String == tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false)))
     }
 
+    /// A GGUF file's tokenizer, as llama.cpp's `llama_tokenize` splits this text with BOS/EOS
+    /// (ids from Tests/Fixtures/tokenizers/gguf/expected.jsonl.gz, make_gguf_tokenizer_fixtures.py).
+    @Test(arguments: [("smollm.gguf", "647 78 338 631 85 32 328 274 619 30 17 85 32"),
+                      ("llama-spm.gguf", "1 559 1450 630 552 1 559 945 2805 2")])
+    func readsTheTokenizerOfAGGUFFile(file: String, expected: String) {
+        let path = Self.fixtures.appendingPathComponent("gguf").appendingPathComponent(file).path
+        let out = CapturingOutput()
+        #expect(DecographCLI.main(["tokenize", "--tokenizer", path, "--ids", " hello <s> world</s>"], context: out.context) == 0)
+        #expect(out.out.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
+    }
+
     @Test func missingTokenizerIsAFailureNotACrash() {
         let out = CapturingOutput()
         #expect(DecographCLI.main(["tokenize", "--tokenizer", "/nonexistent", "x"], context: out.context) == 1)

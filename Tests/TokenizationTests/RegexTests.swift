@@ -12,12 +12,14 @@ import Testing
         return out
     }
 
-    @Test(arguments: [PatternScanner.gpt2, .llama3, .qwen2])
+    @Test(arguments: [PatternScanner.gpt2, .llama3, .qwen2, .llama3ASCII, .qwen2ASCII])
     func engineAgreesWithScanner(scanner: PatternScanner) throws {
         let pattern = switch scanner {
         case .gpt2: PatternScanner.gpt2Pattern
         case .llama3: PatternScanner.llama3Pattern
         case .qwen2: PatternScanner.qwen2Pattern
+        case .llama3ASCII: PatternScanner.llama3ASCIIPattern
+        case .qwen2ASCII: PatternScanner.qwen2ASCIIPattern
         }
         let regex = try Regex(pattern)
         // Every 5th string keeps the debug-build time small; the strings cover all kinds.

@@ -3,6 +3,7 @@ import Constraints
 import Dispatch
 import Foundation
 import Operators
+import Engine
 import Tokenization
 
 extension CommandSpec {
@@ -20,7 +21,7 @@ extension CommandSpec {
             Train the default tokenizer with tools/constraints/train_bench_tokenizer.py.
             """,
         options: [
-            .value("tokenizer", "DIR", help: "Directory with tokenizer.json (default .build/bench-tokenizer)."),
+            .value("tokenizer", "PATH", help: "Directory with tokenizer.json, or a GGUF file (default .build/bench-tokenizer)."),
             .value("repeats", "N", help: "Compile repetitions and output walks per workload (default 5)."),
             .value("workload", "NAME", help: "Run only this workload (person, orders, free-text, arithmetic)."),
             .flag("json", help: "Print one JSON object."),
@@ -119,7 +120,7 @@ extension CommandSpec {
     static func loadTokenizer(directory: String) throws -> (Tokenizer, TokenVocabulary) {
         let tokenizer: Tokenizer
         do {
-            tokenizer = try Tokenizer(directory: URL(fileURLWithPath: directory))
+            tokenizer = try TokenizerLoader.require(at: directory)
         } catch {
             throw CommandFailure("\(error) (train one for benchmarks with tools/constraints/train_bench_tokenizer.py --out DIR)")
         }

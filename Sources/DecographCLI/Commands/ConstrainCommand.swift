@@ -22,7 +22,7 @@ extension CommandSpec {
             with status 1 and the located error.
             """,
         options: [
-            .value("tokenizer", "DIR", help: "Directory with tokenizer.json."),
+            .value("tokenizer", "PATH", help: "A directory with tokenizer.json, or a GGUF file."),
             .value("schema", "FILE", help: "A JSON Schema file (draft 4, 6, 7, 2019-09 or 2020-12 by its $schema; 2020-12 without one)."),
             .value("regex", "REGEX", help: "A regex the whole text must match."),
             .value("grammar", "FILE", help: "A grammar file (GBNF-compatible dialect, docs/constraints.md)."),

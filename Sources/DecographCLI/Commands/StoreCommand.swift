@@ -24,7 +24,7 @@ extension CommandSpec {
         """,
         options: [
             .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
-            .value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+            .value("tokenizer", "PATH", help: "Model directory with tokenizer.json, or a GGUF file: inputs are text files."),
             .value("fingerprint", "TEXT", help: "Without --tokenizer: the vocabulary fingerprint to record; inputs are token-id files."),
             .value("context-length", "N", help: "Longest context counted (default 4)."),
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
@@ -62,7 +62,7 @@ extension CommandSpec {
         "query", abstract: "Show what followed a context, and the tree the store would draft.",
         options: [.value("ids", "IDS", help: "The context as token ids (\"1 2 3\")."),
                   .value("text", "TEXT", help: "The context as text (needs --tokenizer)."),
-                  .value("tokenizer", "DIR", help: "Model directory with tokenizer.json (checked against the store)."),
+                  .value("tokenizer", "PATH", help: "Model directory with tokenizer.json, or a GGUF file (checked against the store)."),
                   .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
                   .flag("json", help: "Print JSON.")],
         positionals: [PositionalSpec("STORE", help: "The store.")],
@@ -75,7 +75,7 @@ extension CommandSpec {
         the longest path that matches the text, and the step advances by it plus one token. Reports
         tokens per step (MAT) and acceptance, for tuning the gates (like llama.cpp's lookup-stats).
         """,
-        options: [.value("tokenizer", "DIR", help: "Model directory with tokenizer.json: inputs are text files."),
+        options: [.value("tokenizer", "PATH", help: "Model directory with tokenizer.json, or a GGUF file: inputs are text files."),
                   .value("max-tokens", "N", help: "Draft tree budget (default 8)."),
                   .value("prompt", "N", help: "Tokens of each text given as its prompt (default 1)."),
                   .value("store-min-samples", "N", help: "Override the store tier's minimum samples (all lengths)."),

@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Tokenization
 
 /// Where the `store` commands get token ids: token-id files, or text files run through a
@@ -19,7 +20,7 @@ enum StoreInputs {
     static func from(_ args: ParsedArguments) throws -> StoreInputs {
         guard let dir = args.value("tokenizer") else { return .ids }
         do {
-            return .text(try Tokenizer(directory: URL(fileURLWithPath: dir)))
+            return .text(try TokenizerLoader.require(at: dir))
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -1,5 +1,6 @@
 import ChatTemplates
 import Foundation
+import Engine
 import Tokenization
 
 extension CommandSpec {
@@ -8,35 +9,40 @@ extension CommandSpec {
         "tokenize",
         abstract: "Show the tokens a model's tokenizer makes of a text.",
         discussion: """
-            Loads tokenizer.json (and tokenizer_config.json) from DIR and prints one line per token: \
-            the id, the token string, and the text it stands for. '-' reads the text from standard input.
+            Loads tokenizer.json (and tokenizer_config.json) from a model directory, or the tokenizer a \
+            GGUF file carries (tokenizer.ggml.*, tokenized as llama.cpp does), and prints one line per \
+            token: the id, the token string, and the text it stands for. '-' reads the text from \
+            standard input.
 
             With --messages FILE (an OpenAI-style JSON array of {role, content, …} messages, or an object \
             with 'messages', optional 'tools' and 'documents', and further members passed to the template \
-            as variables, e.g. "enable_thinking": false), the text is the conversation rendered with DIR's \
-            chat template (chat_template.jinja or tokenizer_config.json), ending with the assistant header \
-            unless --no-generation-prompt; --rendered prints that text. Its tokens are encoded without \
-            adding special tokens again, as transformers' apply_chat_template(tokenize=True) does.
+            as variables, e.g. "enable_thinking": false), the text is the conversation rendered with the \
+            model's chat template (chat_template.jinja, tokenizer_config.json, or a GGUF's \
+            tokenizer.chat_template), ending with the assistant header unless --no-generation-prompt; \
+            --rendered prints that text. Its tokens are encoded without adding special tokens again, as \
+            transformers' apply_chat_template(tokenize=True) does.
             """,
         options: [
-            .value("tokenizer", "DIR", help: "Directory holding tokenizer.json (a model directory)."),
+            .value("tokenizer", "PATH", help: "A model directory holding tokenizer.json, or a GGUF file."),
             .flag("ids", help: "Print only the ids, separated by spaces."),
             .flag("json", help: "Print one JSON object with ids, tokens and the bytes of each token."),
             .flag("no-special", help: "Do not add the special tokens (BOS/EOS) of the post-processor."),
-            .value("messages", "FILE", help: "Render the conversation in FILE (JSON) with DIR's chat template instead of TEXT."),
+            .value("messages", "FILE", help: "Render the conversation in FILE (JSON) with the model's chat template instead of TEXT."),
             .flag("rendered", help: "With --messages: print the rendered prompt instead of its tokens."),
             .flag("no-generation-prompt", help: "With --messages: do not end with the header of an assistant turn."),
         ],
         positionals: [PositionalSpec("TEXT", optional: true, help: "The text to tokenize, or '-' for standard input.")]
     ) { args, context in
-        let directory = try args.required("tokenizer")
+        let path = try args.required("tokenizer")
+        let tokenizer = try TokenizerLoader.require(at: path)
         let text: String
         let addSpecialTokens: Bool
         if let messagesFile = args.value("messages") {
             guard args.positionals.isEmpty else {
                 throw UsageError("Give either TEXT or '--messages', not both.", usage: args.usageLine)
             }
-            text = try renderConversation(messagesFile, directory: directory, generationPrompt: !args.flag("no-generation-prompt"))
+            text = try renderConversation(messagesFile, model: path, tokenizer: tokenizer,
+                                          generationPrompt: !args.flag("no-generation-prompt"))
             if args.flag("rendered") {
                 context.write(text)
                 return 0
@@ -53,7 +59,6 @@ extension CommandSpec {
             text = try readTextArgument(argument)
             addSpecialTokens = !args.flag("no-special")
         }
-        let tokenizer = try Tokenizer(directory: URL(fileURLWithPath: directory))
         let ids = tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
         if args.flag("ids") {
             context.print(ids.map(String.init).joined(separator: " "))
@@ -81,8 +86,9 @@ extension CommandSpec {
     }
 }
 
-/// The conversation in `file` rendered with the chat template of the model directory `directory`.
-func renderConversation(_ file: String, directory: String, generationPrompt: Bool) throws -> String {
+/// The conversation in `file` rendered with the chat template of the model at `model` (a
+/// directory or a GGUF file; `tokenizer` gives a GGUF's special-token strings).
+func renderConversation(_ file: String, model: String, tokenizer: Tokenizer, generationPrompt: Bool) throws -> String {
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -90,8 +96,8 @@ func renderConversation(_ file: String, directory: String, generationPrompt: Boo
         throw CommandFailure("\(file): cannot read the messages file (\(error.localizedDescription)).")
     }
     let conversation = try ChatConversation(json: data, displayName: file)
-    guard let templates = try ChatTemplate.load(directory: URL(fileURLWithPath: directory)) else {
-        throw CommandFailure("\(directory): no chat template (neither chat_template.jinja nor a 'chat_template' in tokenizer_config.json).")
+    guard let templates = try ResourceRegistry.loadChatTemplates(at: model, tokenizer: tokenizer) else {
+        throw CommandFailure("\(model): no chat template (no chat_template.jinja, no 'chat_template' in tokenizer_config.json, no tokenizer.chat_template in a GGUF).")
     }
     return try templates.render(messages: conversation.messages, tools: conversation.tools, documents: conversation.documents,
                                 addGenerationPrompt: generationPrompt, extra: conversation.extra)

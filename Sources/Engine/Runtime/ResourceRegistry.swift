@@ -77,21 +77,16 @@ public final class ResourceRegistry: Sendable {
         }
     }
 
-    /// The tokenizer in `path` (its `tokenizer.json`), or `nil` when the directory has none.
-    /// - Parameter path: the model directory.
+    /// The tokenizer at `path` (`TokenizerLoader`: a directory's `tokenizer.json`, or a GGUF
+    /// file's metadata), or `nil` when the directory has none.
+    /// - Parameter path: the model directory or GGUF file.
     /// - Returns: the shared tokenizer, if any.
     /// - Throws: the tokenizer's error for a malformed file.
     public func tokenizer(at path: String) throws -> Tokenizer? {
         let key = Self.key(path)
         return try tokenizers.withLock { loaded in
             if let tokenizer = loaded[key] { return tokenizer }
-            var tokenizer: Tokenizer?
-            let file = key + "/tokenizer.json"
-            if FileManager.default.fileExists(atPath: file) {
-                // Opening a named pipe would wait for a writer forever.
-                if let kind = RegularFile.otherKind(at: file) { throw EngineError("\(file) is \(kind), not a regular file") }
-                tokenizer = try Tokenizer(directory: URL(fileURLWithPath: key))
-            }
+            let tokenizer = try TokenizerLoader.load(at: key)
             loaded[key] = tokenizer
             return tokenizer
         }

@@ -56,7 +56,7 @@ extension ResourceRegistry {
     ///   - tokenizer: its tokenizer, for the GGUF special-token strings.
     /// - Returns: the templates, or `nil` when the model has none.
     /// - Throws: the template's parse error, or the file's.
-    static func loadChatTemplates(at path: String, tokenizer: Tokenizer?) throws -> ChatTemplateSet? {
+    public static func loadChatTemplates(at path: String, tokenizer: Tokenizer?) throws -> ChatTemplateSet? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
         if isDirectory.boolValue { return try ChatTemplate.load(directory: URL(fileURLWithPath: path)) }

@@ -8,6 +8,16 @@ struct AddedToken: Sendable {
     var normalized: Bool
     var special: Bool
 
+    init(id: Int32, content: String, special: Bool) {
+        self.id = id
+        self.content = content
+        self.special = special
+        singleWord = false
+        lstrip = false
+        rstrip = false
+        normalized = false
+    }
+
     init(json: JSONValue) throws {
         let idValue = try json.required("id")
         let id = try idValue.int()

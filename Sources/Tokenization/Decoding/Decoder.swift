@@ -34,6 +34,12 @@ indirect enum Decoder: Sendable {
         }
     }
 
+    /// Whether the decoder is just ByteLevel (decoding can then concatenate token bytes).
+    var isByteLevelOnly: Bool {
+        if case .byteLevel = self { return true }
+        return false
+    }
+
     /// Whether the chain decodes GPT-2 byte-alphabet tokens.
     var containsByteLevel: Bool {
         switch self {

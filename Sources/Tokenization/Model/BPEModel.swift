@@ -37,8 +37,7 @@ final class BPEModel: Sendable {
     /// measured faster on code (many distinct identifiers) at a few MB of memory.
     static let cacheCapacity = 200_000
 
-    init(json: JSONValue, byteLevel: Bool) throws {
-        self.byteLevel = byteLevel
+    convenience init(json: JSONValue, byteLevel: Bool) throws {
         if let d = try json.member("dropout") {
             let p = (d.raw as? Double) ?? 0
             if p != 0 { throw d.error("BPE dropout is not supported (it makes encoding random)", code: .unsupported) }
@@ -48,10 +47,6 @@ final class BPEModel: Sendable {
                 throw v.error("BPE '\(key)' is not supported", code: .unsupported)
             }
         }
-        fuseUnk = try json.bool("fuse_unk", default: false)
-        byteFallback = try json.bool("byte_fallback", default: false)
-        ignoreMerges = try json.bool("ignore_merges", default: false)
-
         let vocabJSON = try json.required("vocab")
         guard let vocabObject = vocabJSON.raw as? JSONObject else { throw vocabJSON.error("expected an object of token → id") }
         var entries: [(token: String, id: Int, location: JSONValue)] = []
@@ -61,7 +56,53 @@ final class BPEModel: Sendable {
             entries.append((token, try v.int(), v))
         }
         let vocabulary = try Vocabulary(entries: entries, container: vocabJSON)
+        var unkID: Int32?
+        if let unk = try json.optionalString("unk_token") {
+            guard let id = vocabulary.id(of: unk) else { throw try json.required("unk_token").error("unk_token '\(unk)' is not in the vocabulary") }
+            unkID = id
+        }
+        let mergesJSON = try json.member("merges")?.array() ?? []
+        var pairs: [(String, String)] = []
+        pairs.reserveCapacity(mergesJSON.count)
+        for m in mergesJSON {
+            if let s = m.raw as? String {
+                guard let pair = Self.splitMerge(s) else {
+                    throw m.error("a merge must be two tokens separated by one space (found \(s.utf8.filter { $0 == 0x20 }.count) in \(s.debugDescription))")
+                }
+                pairs.append(pair)
+            } else if let a = m.raw as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
+                pairs.append((l, r))
+            } else {
+                throw m.error("a merge must be \"left right\" or [\"left\", \"right\"]")
+            }
+        }
+        try self.init(vocabulary: vocabulary, byteLevel: byteLevel, unkID: unkID,
+                      fuseUnk: try json.bool("fuse_unk", default: false), byteFallback: try json.bool("byte_fallback", default: false),
+                      ignoreMerges: try json.bool("ignore_merges", default: false), merges: pairs,
+                      mergeError: { mergesJSON[$0].error($1) })
+    }
+
+    /// Splits a `"left right"` merge at its one space byte, not at a Character: in "ன ்" (U+0BA9,
+    /// space, U+0BCD) the space and the virama after it are one grapheme cluster, so a split by
+    /// Characters finds no separator. `tokenizers` requires exactly one space.
+    static func splitMerge(_ s: String) -> (String, String)? {
+        let utf8 = Array(s.utf8)
+        let spaces = utf8.indices.filter { utf8[$0] == UInt8(ascii: " ") }
+        guard spaces.count == 1 else { return nil }
+        return (String(decoding: utf8[..<spaces[0]], as: UTF8.self), String(decoding: utf8[(spaces[0] + 1)...], as: UTF8.self))
+    }
+
+    /// Builds the model from plain values (tokenizer.json and GGUF metadata both end here).
+    /// - Parameter mergeError: the located error for a message about merge `index`.
+    /// - Throws: `TokenizerError` when a merge names a token, or makes one, outside the vocabulary.
+    init(vocabulary: Vocabulary, byteLevel: Bool, unkID: Int32?, fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool,
+         merges pairs: [(String, String)], mergeError: (Int, String) -> TokenizerError) throws {
+        self.byteLevel = byteLevel
+        self.fuseUnk = fuseUnk
+        self.byteFallback = byteFallback
+        self.ignoreMerges = ignoreMerges
         self.vocabulary = vocabulary
+        self.unkID = unkID
         if byteLevel {
             var vocab = ByteKeyTable<Int32>(capacity: vocabulary.count)
             for (id, token) in vocabulary.idToToken.enumerated() {
@@ -80,38 +121,14 @@ final class BPEModel: Sendable {
         self.asciiIDs = (0..<128).map { vocabulary.id(of: String(Unicode.Scalar(UInt8($0)))) ?? -1 }
         self.byteFallbackIDs = vocabulary.byteFallbackIDs()
 
-        if let unk = try json.optionalString("unk_token") {
-            guard let id = vocabulary.id(of: unk) else { throw try json.required("unk_token").error("unk_token '\(unk)' is not in the vocabulary") }
-            unkID = id
-        } else {
-            unkID = nil
-        }
-
         var mergeList: [(Int32, Int32)] = []
-        let mergesJSON = try json.member("merges")?.array() ?? []
-        var merges = PairTable(capacity: mergesJSON.count)
-        mergeList.reserveCapacity(mergesJSON.count)
-        for (rank, m) in mergesJSON.enumerated() {
-            let pair: (String, String)
-            if let s = m.raw as? String {
-                // Split at the space byte, not at a Character: in "ன ்" (U+0BA9, space, U+0BCD)
-                // the space and the virama after it are one grapheme cluster, so a split by
-                // Characters finds no separator. `tokenizers` requires exactly one space.
-                let utf8 = Array(s.utf8)
-                let spaces = utf8.indices.filter { utf8[$0] == UInt8(ascii: " ") }
-                guard spaces.count == 1 else {
-                    throw m.error("a merge must be two tokens separated by one space (found \(spaces.count) in \(s.debugDescription))")
-                }
-                pair = (String(decoding: utf8[..<spaces[0]], as: UTF8.self), String(decoding: utf8[(spaces[0] + 1)...], as: UTF8.self))
-            } else if let a = m.raw as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
-                pair = (l, r)
-            } else {
-                throw m.error("a merge must be \"left right\" or [\"left\", \"right\"]")
-            }
-            guard let l = vocabulary.id(of: pair.0) else { throw m.error("merge token \(pair.0.debugDescription) is not in the vocabulary") }
-            guard let r = vocabulary.id(of: pair.1) else { throw m.error("merge token \(pair.1.debugDescription) is not in the vocabulary") }
+        var merges = PairTable(capacity: pairs.count)
+        mergeList.reserveCapacity(pairs.count)
+        for (rank, pair) in pairs.enumerated() {
+            guard let l = vocabulary.id(of: pair.0) else { throw mergeError(rank, "merge token \(pair.0.debugDescription) is not in the vocabulary") }
+            guard let r = vocabulary.id(of: pair.1) else { throw mergeError(rank, "merge token \(pair.1.debugDescription) is not in the vocabulary") }
             guard let merged = vocabulary.id(of: pair.0 + pair.1) else {
-                throw m.error("merged token \((pair.0 + pair.1).debugDescription) is not in the vocabulary")
+                throw mergeError(rank, "merged token \((pair.0 + pair.1).debugDescription) is not in the vocabulary")
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
             merges.insertIfAbsent(key, UInt64(rank) << 32 | UInt64(UInt32(merged)))
@@ -253,7 +270,7 @@ extension BPEModel {
         next[n - 1] = -1
         var prev = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i - 1) }; c = n }
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var heap = BinaryHeap<UInt64>()
         func push(_ pos: Int) {
             let nx = Int(next[pos])
             guard nx >= 0 else { return }
@@ -290,41 +307,6 @@ extension BPEModel {
     @inline(__always)
     fileprivate func pairRankValue(_ l: Int32, _ r: Int32) -> UInt64 {
         merges.value(UInt64(UInt32(l)) << 32 | UInt64(UInt32(r)))
-    }
-}
-
-/// A binary min-heap of packed `rank << 32 | position` keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-
-    mutating func push(_ v: UInt64) {
-        items.append(v)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent] <= items[i] { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count, items[l] < items[m] { m = l }
-                if r < items.count, items[r] < items[m] { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
     }
 }
 

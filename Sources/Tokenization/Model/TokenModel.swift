@@ -2,6 +2,8 @@
 enum TokenModel: Sendable {
     case bpe(BPEModel)
     case unigram(UnigramModel)
+    /// A GGUF `llama` vocabulary, merged by score as llama.cpp does.
+    case sentencePiece(SentencePieceModel)
 
     /// Reads the `model` object; `type` may be missing in old files that have BPE `merges`.
     init(json: JSONValue, byteLevel: Bool) throws {
@@ -17,6 +19,7 @@ enum TokenModel: Sendable {
         switch self {
         case .bpe(let m): return m.vocabulary
         case .unigram(let m): return m.vocabulary
+        case .sentencePiece(let m): return m.vocabulary
         }
     }
 
@@ -26,6 +29,7 @@ enum TokenModel: Sendable {
         switch self {
         case .bpe(let m): m.encode(words: words, ranges: ranges, into: &out)
         case .unigram(let m): m.encode(words: words, ranges: ranges, into: &out)
+        case .sentencePiece(let m): m.encode(words: words, ranges: ranges, into: &out)
         }
     }
 
@@ -48,6 +52,11 @@ enum TokenModel: Sendable {
             withUnsafeBytes(of: m.unkID.littleEndian) { tail += $0 }
             tail.append(m.byteFallback ? 1 : 0)
             return ([2], tail)
+        case .sentencePiece(let m):
+            var tail: [UInt8] = []
+            tail.reserveCapacity(m.scores.count * 4)
+            for s in m.scores { withUnsafeBytes(of: s.bitPattern.littleEndian) { tail += $0 } }
+            return ([3], tail)
         }
     }
 }

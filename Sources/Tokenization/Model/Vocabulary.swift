@@ -16,28 +16,45 @@ struct Vocabulary: Sendable {
     /// - Throws: `TokenizerError` when an id is negative or far beyond the entry count, or when
     ///   two entries share a token or an id.
     init(entries: [(token: String, id: Int, location: JSONValue)], container: JSONValue) throws {
+        try self.init(count: entries.count, entry: { (entries[$0].token, entries[$0].id) },
+                      error: { index, message in index.map { entries[$0].location.error(message) } ?? container.error(message) })
+    }
+
+    /// Builds the table from a list of tokens whose ids are their positions (a GGUF
+    /// `tokenizer.ggml.tokens` array).
+    /// - Parameters:
+    ///   - tokens: the token strings, by id.
+    ///   - error: the located error for a message about entry `index` (nil: the whole list).
+    /// - Throws: `TokenizerError` when two entries share a token.
+    init(tokens: [String], error: (Int?, String) -> TokenizerError) throws {
+        try self.init(count: tokens.count, entry: { (tokens[$0], $0) }, error: error)
+    }
+
+    private init(count: Int, entry: (Int) -> (token: String, id: Int), error: (Int?, String) -> TokenizerError) throws {
         var maxID = -1
-        for e in entries {
-            guard e.id >= 0, e.id < Int(Int32.max) else { throw e.location.error("token id out of range") }
-            maxID = max(maxID, e.id)
+        for k in 0..<count {
+            let id = entry(k).id
+            guard id >= 0, id < Int(Int32.max) else { throw error(k, "token id out of range") }
+            maxID = max(maxID, id)
         }
         // Ids index tables, so a corrupt id must not make us allocate gigabytes.
-        let idLimit = Self.idLimit(entries: entries.count)
+        let idLimit = Self.idLimit(entries: count)
         guard maxID < idLimit else {
-            throw container.error("token id \(maxID) is far beyond the \(entries.count) entries (ids must be below \(idLimit))")
+            throw error(nil, "token id \(maxID) is far beyond the \(count) entries (ids must be below \(idLimit))")
         }
         var idToToken = [String?](repeating: nil, count: maxID + 1)
-        var ids = ByteKeyTable<Int32>(capacity: entries.count)
-        for e in entries {
-            if let previous = idToToken[e.id] {
-                throw container.error("tokens \(previous.debugDescription) and \(e.token.debugDescription) share id \(e.id)")
+        var ids = ByteKeyTable<Int32>(capacity: count)
+        for k in 0..<count {
+            let (token, id) = entry(k)
+            if let previous = idToToken[id] {
+                throw error(nil, "tokens \(previous.debugDescription) and \(token.debugDescription) share id \(id)")
             }
-            var token = e.token
-            let inserted = token.withUTF8 { ids.insert($0, Int32(e.id)) }
+            var bytes = token
+            let inserted = bytes.withUTF8 { ids.insert($0, Int32(id)) }
             guard inserted else {
-                throw e.location.error("token \(e.token.debugDescription) appears twice in the vocabulary (byte for byte)")
+                throw error(k, "token \(token.debugDescription) appears twice in the vocabulary (byte for byte)")
             }
-            idToToken[e.id] = e.token
+            idToToken[id] = token
         }
         self.idToToken = idToToken
         self.ids = ids

@@ -9,10 +9,18 @@ enum PatternScanner: Sendable, Equatable {
     case llama3
     /// As Llama-3 with `\p{N}` (one digit per piece) instead of `\p{N}{1,3}`.
     case qwen2
+    /// Llama-3 as llama.cpp rewrites it, contractions spelled `'[sS]|'[tT]|…`: case-insensitive
+    /// in ASCII only (Oniguruma's `(?i:…)` also folds `ſ` to `s`).
+    case llama3ASCII
+    /// Qwen2 as llama.cpp rewrites it (see `llama3ASCII`).
+    case qwen2ASCII
 
     static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
     static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     static let qwen2Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    static let llama3ASCIIPattern = #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let qwen2ASCIIPattern = #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     /// The scanner for a pattern string, if it is one of the known ones.
     init?(pattern: String) {
@@ -20,9 +28,14 @@ enum PatternScanner: Sendable, Equatable {
         case Self.gpt2Pattern: self = .gpt2
         case Self.llama3Pattern: self = .llama3
         case Self.qwen2Pattern: self = .qwen2
+        case Self.llama3ASCIIPattern: self = .llama3ASCII
+        case Self.qwen2ASCIIPattern: self = .qwen2ASCII
         default: return nil
         }
     }
+
+    /// Most digits in one piece (`\p{N}{1,3}` or `\p{N}`); GPT-2 takes any run.
+    private var digitLimit: Int { self == .llama3 || self == .llama3ASCII ? 3 : 1 }
 
     /// Appends the matches in `text` to `out`. These patterns match at every position, so the
     /// matches tile the text.
@@ -63,7 +76,7 @@ enum PatternScanner: Sendable, Equatable {
             let b = text[i]
             let c = cls(i)
             var end = -1
-            if b == 0x27, let e = contraction(text, i, caseInsensitive: self != .gpt2) {
+            if b == 0x27, let e = contraction(text, i, caseInsensitive: self != .gpt2, foldsLongS: self == .llama3 || self == .qwen2) {
                 end = e
             } else if self == .gpt2 {
                 var j = i
@@ -81,7 +94,7 @@ enum PatternScanner: Sendable, Equatable {
                 } else if c & L != 0 {
                     end = run(i) { $0 & L != 0 }
                 } else if c & N != 0 {
-                    let limit = self == .llama3 ? 3 : 1
+                    let limit = digitLimit
                     var k = i, count = 0
                     while k < n, count < limit, cls(k) & N != 0 { k += len(k); count += 1 }
                     end = k
@@ -122,7 +135,7 @@ enum PatternScanner: Sendable, Equatable {
     }
 
     /// The end of a contraction `'s 't 're 've 'm 'll 'd` starting at `i` (an apostrophe).
-    private func contraction(_ text: UnsafeBufferPointer<UInt8>, _ i: Int, caseInsensitive: Bool) -> Int? {
+    private func contraction(_ text: UnsafeBufferPointer<UInt8>, _ i: Int, caseInsensitive: Bool, foldsLongS: Bool) -> Int? {
         let n = text.count
         guard i + 1 < n else { return nil }
         @inline(__always) func lower(_ at: Int) -> (UInt32, Int)? {
@@ -130,7 +143,7 @@ enum PatternScanner: Sendable, Equatable {
             let (v, l) = decodeScalar(text, at)
             if caseInsensitive {
                 if v >= 0x41 && v <= 0x5A { return (v | 0x20, l) }
-                if v == 0x17F { return (0x73, l) } // ſ folds to s
+                if foldsLongS, v == 0x17F { return (0x73, l) } // ſ folds to s
             }
             return (v, l)
         }
