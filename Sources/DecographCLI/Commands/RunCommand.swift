@@ -11,7 +11,7 @@ extension CommandSpec {
         discussion: """
             Give the prompt as text (--prompt or --prompt-file, encoded with the target model's tokenizer) or as \
             token ids (--prompt-ids "1 2 3"). Text streams to standard output as each step commits; with --jsonl \
-            each step is one JSON object instead (step, tokens, text, accepted, proposed, finish_reason). The \
+            each step is one JSON object instead (step, tokens, text, accepted, proposed, finish_reason, and closing_tokens when a constraint closed an output the budget cut: finish_reason closed). The \
             metrics summary (tokens, steps, target calls, MAT, acceptance by draft position, time per node) goes \
             to standard error. Without a tokenizer the token ids are printed instead of text.
             """,
@@ -108,7 +108,8 @@ extension CommandSpec {
                     throw CommandFailure("cannot write the trace to '\(path)': \(error.localizedDescription)")
                 }
             }
-            context.printError("finished: \(result.finishReason)")
+            let closing = result.finishReason == "closed" ? " (\(result.metrics.closingTokens) tokens appended to close the output)" : ""
+            context.printError("finished: \(result.finishReason)\(closing)")
             context.printError(result.metrics.summary)
             return 0
     }
