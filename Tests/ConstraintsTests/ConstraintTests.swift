@@ -43,8 +43,8 @@ import Testing
             let advanced = c.advance(t); #expect(advanced)
         }
         #expect(c.isAccepting)
-        // After the value: EOS, or the bounded trailing whitespace (tab, newline, CR, space).
-        #expect(c.mask().allowed == [9, 10, 13, 32, SyntheticVocabulary.eos])
+        // After the root value nothing but EOS: no trailing whitespace to pad with.
+        #expect(c.mask().allowed == [SyntheticVocabulary.eos])
         let advanced = c.advance(SyntheticVocabulary.eos); #expect(advanced)
         #expect(c.mask().allowedCount == 0)
         #expect(c.isFinished)
@@ -82,7 +82,7 @@ import Testing
 
     @Test func forcedBytesAndTokens() throws {
         // Strings are not forced: `"f"` may also be spelled `"\u0066"`; structure and literals are.
-        let grammar = try Grammar.jsonSchema(#"{"const": [true, null, {"a": 1}]}"#, options: .init(maxWhitespace: 0))
+        let grammar = try Grammar.jsonSchema(#"{"const": [true, null, {"a": 1}]}"#, options: .init(whitespace: .none))
         let c = Constraint(grammar: grammar, vocabulary: SyntheticVocabulary.shared)
         #expect(c.forcedBytes() == Array(#"[true,null,{""#.utf8))
         let forced = c.forcedTokens()

@@ -49,8 +49,8 @@ import Testing
         Self.check(IntersectionLexeme([letters, try RegexLexeme(pattern: ".{0,5}", search: false)]),
                    walks: ["abcde"], "intersection")
         Self.check(ComplementLexeme(try RegexLexeme(pattern: "abc", search: false)), walks: ["abd", "abc", "é"], "complement")
-        Self.check(WhitespacePrefixedLexeme(maxWhitespace: 2, inner: try RegexLexeme(pattern: "[0-9]+", search: false)),
-                   walks: ["  123", "\t9"], "whitespace-prefixed")
+        Self.check(WhitespacePrefixedLexeme(whitespace: JSONWhitespace(maxBytes: 4, maxNewlines: 1), inner: try RegexLexeme(pattern: "[0-9]+", search: false)),
+                   walks: ["  123", "\t9", "\n  4"], "whitespace-prefixed")
     }
 
     @Test func scalarCountClasses() {

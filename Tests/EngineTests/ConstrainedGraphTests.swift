@@ -68,13 +68,44 @@ import Testing
         var distinct = Set<String>()
         for seed in UInt64(1)...100 {
             let result = try session.run(prompt: prompt, seed: seed)
-            #expect(result.finishReason == "eos", "seed \(seed) did not finish: \(result.text)")
+            // The demo models pad gaps with whitespace up to the bound: the runs the 256-token budget
+            // cuts are closed by the constraint, and validate all the same.
+            #expect(["eos", "closed"].contains(result.finishReason), "seed \(seed) did not finish: \(result.text)")
             let problems = Self.violations(of: result.text)
             #expect(problems.isEmpty, "seed \(seed): \(problems) in \(result.text)")
             distinct.insert(result.text)
         }
         // Sampling must actually vary, or the test would check one output a hundred times.
         #expect(distinct.count > 50)
+    }
+
+    /// A budget that cuts the value anywhere (inside a key, a string, a number, the array) ends
+    /// `closed`: the constraint appends the shortest completion, and the text validates.
+    @Test func budgetCutOutputsAreClosed() throws {
+        let plan = try DemoGraphs.plan("json.yaml", edits: [("temperature: 0 }", "temperature: 1 }")])
+        let session = try Session(plan: plan, resources: DemoGraphs.resources)
+        let prompt = try session.encode(try DemoGraphs.prompt("prompt-release.py"))
+        var closed = 0, singleChoices = 0
+        for (seed, budget) in zip(UInt64(1)...40, (0..<40).map { 2 + $0 % 20 }) {
+            var events: [SessionEvent] = []
+            let result = try session.run(prompt: prompt, maxNewTokens: budget, seed: seed) { events.append($0) }
+            let problems = Self.violations(of: result.text)
+            #expect(problems.isEmpty, "seed \(seed), budget \(budget): \(problems) in \(result.text)")
+            #expect(events.last?.finishReason == result.finishReason)
+            if result.finishReason == "closed" {
+                closed += 1
+                #expect(result.metrics.closingTokens > 0)
+                #expect(result.tokens.count == budget + result.metrics.closingTokens)
+                #expect(events.last?.closingTokens == result.metrics.closingTokens)
+            } else {
+                #expect(result.finishReason == "eos", "seed \(seed), budget \(budget): \(result.finishReason)")
+            }
+            #expect(result.metrics.singleChoiceTokens <= result.tokens.count - result.metrics.closingTokens)
+            singleChoices += result.metrics.singleChoiceTokens
+        }
+        #expect(closed > 20)
+        // Keys and punctuation the schema fixes are single choices.
+        #expect(singleChoices > 0)
     }
 
     @Test func beamSearchUnderTheConstraintValidates() throws {

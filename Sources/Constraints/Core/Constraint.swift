@@ -332,6 +332,39 @@ public struct Constraint {
         return out
     }
 
+    /// The longest closing completion `closingTokens` looks for, in bytes. A JSON value cut deep
+    /// inside closes in tens of bytes (a quote, the missing required properties with their shortest
+    /// values, brackets); this bounds what a schema with large `minItems`/`minLength` could ask.
+    public static let maxClosingBytes = 4096
+
+    /// The tokens of the shortest valid completion of the output so far: what closes a value that
+    /// the token budget cut (`finished: closed`).
+    ///
+    /// The completion is the shortest in bytes (`EarleyParser.shortestCompletion`: the grammar's
+    /// shortest yields and each lexeme's shortest completion from its automaton state; among
+    /// equally short ones, readable bytes first), spelled greedily with the longest vocabulary token
+    /// that fits at each point. Every token is checked with `advance`, so the result always leaves
+    /// the constraint accepting.
+    /// - Parameter maxBytes: the longest completion searched for.
+    /// - Returns: the tokens (empty when the output is already complete), or nil when the
+    ///   constraint has finished or failed, no completion exists within `maxBytes` bytes and the
+    ///   parser's work limit, or the vocabulary cannot spell it.
+    public mutating func closingTokens(maxBytes: Int = Constraint.maxClosingBytes) -> [Int]? {
+        guard !isFinished, failure == nil else { return nil }
+        if parser.isAccepting { return [] }
+        let table = grammar.shortestCompletions(maxBytes: maxBytes)
+        guard let bytes = parser.shortestCompletion(table: table, workLimit: parserWorkLimit) else { return nil }
+        var probe = self
+        var tokens: [Int] = []
+        var at = 0
+        while at < bytes.count {
+            guard let next = vocabulary.tokens(prefixing: bytes[at...]).first(where: { probe.advance($0.token) }) else { return nil }
+            tokens.append(next.token)
+            at += next.length
+        }
+        return probe.isAccepting ? tokens : nil
+    }
+
     /// Tokens that are the only allowed choice, one after another: free speculation, as a drafter
     /// would propose them (they need no model call to be known, only to be scored).
     /// - Parameter limit: the most tokens to report.

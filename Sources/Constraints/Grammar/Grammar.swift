@@ -92,6 +92,9 @@ public final class Grammar {
         }
         return knownExhaustion
     }
+    /// Shortest yields for closing outputs (`shortestCompletions(maxBytes:)`), built on first use.
+    var completionTable: ShortestCompletions?
+
     /// `LexemeExhaustion.events` when the lexemes were last asked, and their answer.
     private var exhaustionEventsChecked = -1
     private var knownExhaustion: ConstraintError?

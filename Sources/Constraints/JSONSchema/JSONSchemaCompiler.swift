@@ -29,7 +29,9 @@ public enum JSONSchemaCompiler {
         let compilation = try SchemaCompilation(root: schema, options: options)
         let root = try compilation.compile([SchemaCompilation.Part(path: [], value: schema)])
         let rootRule = compilation.builder.newRule("json")
-        compilation.builder.add(rootRule, [.rule(root), compilation.ws])
+        // Nothing after the root value: no trailing whitespace, so once the value is complete the
+        // only continuation is the end of the output (a model cannot pad up to the bound).
+        compilation.builder.add(rootRule, [.rule(root)])
         try compilation.resolveDeferredEnums()
         return Result(grammar: compilation.builder.build(root: rootRule), warnings: compilation.warnings)
     }
@@ -132,7 +134,8 @@ final class SchemaCompilation {
         annotations = draft.annotations
         assertions = draft.assertions
         resources = SchemaResources(root: root, documents: options.documents, draft: draft)
-        ws = builder.repetition("ws", [.bytes(.jsonWhitespace)], min: 0, max: options.maxWhitespace)
+        // The gap before punctuation, the same automaton as the gap folded into value lexemes.
+        ws = builder.lexeme(JSONWhitespaceLexeme(options.whitespace))
     }
 
     static func pointer(_ path: [String]) -> String {
@@ -456,7 +459,7 @@ final class SchemaCompilation {
 
     /// A value or key lexeme with the JSON whitespace before it folded in.
     func padded(_ lexeme: any ByteLexeme) -> Grammar.Symbol {
-        builder.lexeme(WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace, inner: lexeme))
+        builder.lexeme(WhitespacePrefixedLexeme(whitespace: options.whitespace, inner: lexeme))
     }
 
     // MARK: Strings
@@ -474,7 +477,7 @@ final class SchemaCompilation {
         // Every unconstrained string is one lexeme object, so its token masks are computed once.
         if content === anyStringInner {
             if let shared = anyStringLexeme { return builder.lexeme(shared) }
-            let lexeme = WhitespacePrefixedLexeme(maxWhitespace: options.maxWhitespace,
+            let lexeme = WhitespacePrefixedLexeme(whitespace: options.whitespace,
                                                   inner: JSONStringLexeme(inner: content, canonical: options.canonicalStrings))
             anyStringLexeme = lexeme
             return builder.lexeme(lexeme)

@@ -3,12 +3,10 @@ public struct JSONSchemaOptions: Sendable {
     /// Ignore unsupported keywords with a warning instead of refusing the schema. The grammar then
     /// accepts instances those keywords would reject.
     public var lenient: Bool
-    /// The most whitespace bytes allowed between two JSON tokens; `nil` for unbounded.
-    ///
-    /// Bounded by default: unbounded whitespace lets a model pad forever (a known failure of
-    /// whitespace-unbounded JSON grammars). Two allows the standard separators `", "`/`": "` plus a
-    /// newline-and-space or two-space indent step.
-    public var maxWhitespace: Int?
+    /// The whitespace one gap between two JSON tokens may hold (`JSONWhitespace`): by default a
+    /// line feed and up to 32 columns of indentation, so a model can pretty-print as it was trained
+    /// to, but cannot pad forever.
+    public var whitespace: JSONWhitespace
     /// Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); `false` treats it as an
     /// annotation, which is draft 2020-12's default for validators.
     public var assertFormats: Bool
@@ -30,20 +28,20 @@ public struct JSONSchemaOptions: Sendable {
     /// Creates options.
     /// - Parameters:
     ///   - lenient: ignore unsupported keywords with a warning.
-    ///   - maxWhitespace: the whitespace bound between tokens (`nil`: unbounded).
+    ///   - whitespace: the whitespace bound of each gap between tokens.
     ///   - assertFormats: enforce `format`.
     ///   - maxTrackedRequired: the most required properties per object.
     ///   - canonicalStrings: accept strings in their one canonical spelling only.
     ///   - defaultDraft: the draft of a schema without `$schema`.
     ///   - documents: schema documents `$ref` may name, by absolute URI.
-    public init(lenient: Bool = false, maxWhitespace: Int? = 2, assertFormats: Bool = true,
+    public init(lenient: Bool = false, whitespace: JSONWhitespace = .standard, assertFormats: Bool = true,
                 maxTrackedRequired: Int = 12, canonicalStrings: Bool = false,
                 defaultDraft: JSONSchemaDraft = .draft2020_12, documents: [String: JSONValue] = [:]) {
         self.defaultDraft = defaultDraft
         self.documents = documents
         self.lenient = lenient
         self.canonicalStrings = canonicalStrings
-        self.maxWhitespace = maxWhitespace
+        self.whitespace = whitespace
         self.assertFormats = assertFormats
         self.maxTrackedRequired = maxTrackedRequired
     }

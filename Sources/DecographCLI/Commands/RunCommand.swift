@@ -14,7 +14,7 @@ extension CommandSpec {
             token ids (--prompt-ids "1 2 3"), or as a chat for instruct models: --chat "…" [--system "…"] or \
             --messages FILE.json, rendered with the target's chat template (with the generation prompt) and then \
             encoded. Text streams to standard output as each step commits; with --jsonl \
-            each step is one JSON object instead (step, tokens, text, accepted, proposed, finish_reason). The \
+            each step is one JSON object instead (step, tokens, text, accepted, proposed, finish_reason, and closing_tokens when a constraint closed an output the budget cut: finish_reason closed). The \
             metrics summary (tokens, steps, target calls, MAT, acceptance by draft position, time per node) goes \
             to standard error. Without a tokenizer the token ids are printed instead of text.
             """,
@@ -135,7 +135,8 @@ extension CommandSpec {
                     throw CommandFailure("cannot write the trace to '\(path)': \(error.localizedDescription)")
                 }
             }
-            context.printError("finished: \(result.finishReason)")
+            let closing = result.finishReason == "closed" ? " (\(result.metrics.closingTokens) tokens appended to close the output)" : ""
+            context.printError("finished: \(result.finishReason)\(closing)")
             context.printError(result.metrics.summary)
             return 0
     }

@@ -31,6 +31,11 @@ public struct RunMetrics: Sendable, Codable, Equatable {
     public var nodes: [NodeMetrics] = []
     /// Wall-clock seconds of the run (prompt processing included).
     public var seconds = 0.0
+    /// Emitted tokens that were the only token a constraint allowed at their position (counted by
+    /// `OutputCloser` nodes along the rows they masked; 0 without one).
+    public var singleChoiceTokens = 0
+    /// Tokens a constraint appended to close an output the budget cut (`finished: closed`).
+    public var closingTokens = 0
 
     /// Mean accepted tokens per target call (MAT): emitted tokens / target calls; 1 for plain decoding.
     public var meanAcceptedTokens: Double { targetCalls == 0 ? 0 : Double(tokens) / Double(targetCalls) }
@@ -60,6 +65,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
         var lines = ["tokens \(tokens)  steps \(steps)  target calls \(targetCalls)  MAT \(f(meanAcceptedTokens))  "
             + "\(f(tokensPerSecond, 1)) tok/s  \(f(seconds, 3)) s"]
+        if singleChoiceTokens > 0 || closingTokens > 0 {
+            lines.append("constraint: \(singleChoiceTokens) of \(tokens) tokens had no alternative, \(closingTokens) appended to close the output")
+        }
         if !proposedByPosition.isEmpty {
             lines.append("acceptance by draft position: " + acceptanceByPosition.map { f($0) }.joined(separator: " "))
         }

@@ -131,6 +131,56 @@ struct RunState {
         return board.values.withLock { $0 }
     }
 
+    /// The first hypothesis's `OutputCloser` nodes, each with its state, in plan order.
+    private var closers: [(node: Plan.Node, op: any OutputCloser, state: (any HypothesisState)?)] {
+        zip(session.plan.nodes, session.ops).compactMap { node, op in
+            guard case .hypothesis(let h) = op, let closer = h as? any OutputCloser else { return nil }
+            return (node, closer, hypotheses[0].nodes[node.index].opState)
+        }
+    }
+
+    /// Runs `body` on one closer, locating its error at the node.
+    private func asking<T>(_ closer: (node: Plan.Node, op: any OutputCloser, state: (any HypothesisState)?),
+                           _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw EngineError(at: closer.node.location, "node '\(closer.node.name)' (\(closer.node.op)) at the end of the run: \(error)")
+        }
+    }
+
+    /// Of the first hypothesis's output, the tokens some constraint left no alternative to (the
+    /// largest count among its `OutputCloser` nodes).
+    /// - Parameter output: the generated tokens.
+    /// - Returns: the count (0 without a constraint).
+    /// - Throws: `EngineError` at a node whose constraint the output breaks.
+    func singleChoiceTokens(output: [Int32]) throws -> Int {
+        try closers.map { closer in try asking(closer) { try closer.op.forcedChoices(state: closer.state, output: output) } }.max() ?? 0
+    }
+
+    /// The tokens that close the first hypothesis's output under every constraint: each
+    /// `OutputCloser` in plan order completes what the ones before it appended.
+    /// - Parameter output: the generated tokens.
+    /// - Returns: the appended tokens, or nil when there is no constraint or one cannot close it.
+    /// - Throws: `EngineError` at a node whose constraint the output breaks.
+    func closingTokens(output: [Int32]) throws -> [Int32]? {
+        let closers = self.closers
+        guard !closers.isEmpty else { return nil }
+        var appended: [Int32] = []
+        for (i, closer) in closers.enumerated() {
+            let more: [Int32]?
+            if i == 0 {
+                more = try asking(closer) { try closer.op.closingTokens(state: closer.state, output: output) }
+            } else {
+                // A later constraint may forbid what an earlier one appended: then the output stays cut.
+                more = try? closer.op.closingTokens(state: closer.state, output: output + appended)
+            }
+            guard let more else { return nil }
+            appended += more
+        }
+        return appended
+    }
+
     /// Replaces the frontier after a search step: each new hypothesis forks the one it extends.
     /// - Parameters:
     ///   - parents: for each new hypothesis, the index of the hypothesis it extends.

@@ -282,7 +282,8 @@ public final class Session {
                 }
             }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
-            let kept = Array(committed.prefix(outcome.keptTokens))
+            var kept = Array(committed.prefix(outcome.keptTokens))
+            var keptBytes = outcome.text
             if search == nil { run.hypotheses[0].tokens += kept }
             emitted += kept
             if let r = outcome.reason {
@@ -292,12 +293,25 @@ public final class Session {
                 case .stopString: reason = "stop"
                 }
             }
-            var chunk = text.append(kept, bytes: outcome.text)
+            if reason != nil, search == nil {
+                run.metrics.singleChoiceTokens = try run.singleChoiceTokens(output: emitted)
+            }
+            // The budget cut the output before a constraint was complete: close it.
+            if reason == "max_tokens", search == nil, let closing = try run.closingTokens(output: emitted), !closing.isEmpty {
+                run.hypotheses[0].tokens += closing
+                emitted += closing
+                kept += closing
+                for token in closing { keptBytes += tokenizer?.tokenBytes(token) ?? [] }
+                run.metrics.closingTokens = closing.count
+                reason = "closed"
+            }
+            var chunk = text.append(kept, bytes: keptBytes)
             if reason != nil { chunk += text.finish() }
             if let stepStart { trace?.record("step \(run.metrics.steps - 1)", category: "step", since: stepStart, arguments: ["tokens": kept.count]) }
             if !kept.isEmpty || reason != nil {
                 onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: accepted,
-                                     proposed: proposed, finishReason: reason))
+                                     proposed: proposed, finishReason: reason,
+                                     closingTokens: reason == "closed" ? run.metrics.closingTokens : nil))
             }
         }
         // Commit-time effects that need the whole output: stores learn, the dynamic tier remembers.

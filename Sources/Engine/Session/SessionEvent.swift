@@ -11,8 +11,32 @@ public struct SessionEvent: Sendable, Codable, Equatable {
     public var accepted: Int
     /// Draft tokens proposed this step (tree nodes scored).
     public var proposed: Int
-    /// Why the run ended, on its last event: `eos`, `max_tokens`, `stop`, `search`.
+    /// Why the run ended, on its last event: `eos`, `max_tokens`, `stop`, `search`, or `closed`
+    /// (the budget cut a constrained value and the constraint closed it: the event's tokens end
+    /// with `closingTokens` tokens the constraint appended).
     public var finishReason: String?
+    /// On a `closed` run's last event: how many tokens the constraint appended to close the output.
+    public var closingTokens: Int?
+
+    /// Creates an event.
+    /// - Parameters:
+    ///   - step: the step (0-based).
+    ///   - tokens: the tokens emitted.
+    ///   - text: their text.
+    ///   - accepted: draft tokens accepted.
+    ///   - proposed: draft tokens proposed.
+    ///   - finishReason: why the run ended, on its last event.
+    ///   - closingTokens: on a `closed` run's last event, the tokens appended to close it.
+    public init(step: Int, tokens: [Int32], text: String, accepted: Int, proposed: Int, finishReason: String?,
+                closingTokens: Int? = nil) {
+        self.step = step
+        self.tokens = tokens
+        self.text = text
+        self.accepted = accepted
+        self.proposed = proposed
+        self.finishReason = finishReason
+        self.closingTokens = closingTokens
+    }
 }
 
 /// The outcome of a run.

@@ -15,18 +15,31 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
     public private(set) var constraint: Constraint
     /// The generated tokens the constraint has accepted, in order.
     public private(set) var consumed: [Int32] = []
+    /// Per consumed token: whether its row's mask allowed it alone (the model had no choice).
+    private var singleChoice: [Bool] = []
+    /// The last tree `filter` returned (its masks) and the output length it was built at: the
+    /// tokens committed from it are read down its rows to know which were single choices.
+    private var lastFiltered: (tree: TokenTree, base: Int)?
+
+    /// Of the consumed tokens, how many were the only token their row's mask allowed (as far as
+    /// the trees this state filtered reach: tokens committed along a path they scored).
+    public var singleChoiceCount: Int { singleChoice.lazy.filter { $0 }.count }
 
     /// Starts a hypothesis at the constraint's start state.
     /// - Parameter constraint: a constraint at its start state.
     public init(_ constraint: Constraint) { self.constraint = constraint }
 
-    private init(constraint: Constraint, consumed: [Int32]) {
+    private init(constraint: Constraint, consumed: [Int32], singleChoice: [Bool], lastFiltered: (tree: TokenTree, base: Int)?) {
         self.constraint = constraint
         self.consumed = consumed
+        self.singleChoice = singleChoice
+        self.lastFiltered = lastFiltered
     }
 
     /// A copy for a forked hypothesis (the parser is a value; the copies share its mask cache).
-    public func fork() -> any HypothesisState { ConstraintState(constraint: constraint, consumed: consumed) }
+    public func fork() -> any HypothesisState {
+        ConstraintState(constraint: constraint, consumed: consumed, singleChoice: singleChoice, lastFiltered: lastFiltered)
+    }
 
     /// Brings the state in line with the hypothesis's generated tokens.
     /// - Parameter generated: the tokens after the prompt.
@@ -41,6 +54,14 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
         if common < consumed.count {
             constraint.rollback(tokens: consumed.count - common)
             consumed.removeSubrange(common...)
+            singleChoice.removeSubrange(common...)
+        }
+        // The new tokens' rows in the last filtered tree, while the committed path follows it.
+        var row: Int? = nil
+        var children: [[Int]] = []
+        if let last = lastFiltered, last.base == common {
+            row = TokenTree.root
+            children = last.tree.childLists()
         }
         for token in generated.dropFirst(common) {
             guard constraint.advance(Int(token)) else {
@@ -48,6 +69,12 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
                                     "token \(token) was committed but the constraint forbids it there; a constraint must filter every tree the target scores")
             }
             consumed.append(token)
+            var single = false
+            if let r = row, let tree = lastFiltered?.tree {
+                if let masks = tree.allowedNext, r + 1 < masks.count, let mask = masks[r + 1] { single = mask.allowedCount == 1 }
+                row = children[r + 1].first { tree.nodes[$0].token == token }
+            }
+            singleChoice.append(single)
         }
     }
 
@@ -109,6 +136,7 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
             constraint.rollback(tokens: advanced)
         }
         out.allowedNext = masks
+        lastFiltered = (out, consumed.count)
         return out
     }
 }

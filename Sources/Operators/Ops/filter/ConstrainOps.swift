@@ -49,8 +49,10 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
             ParameterSpec("schema", .document, optional: true, doc: "The schema, inline (YAML or JSON syntax)."),
             ParameterSpec("path", .string, optional: true, doc: "A file holding the schema, relative to the graph file."),
             ConstraintFilter.declared("json_schema"),
-            ParameterSpec("max_whitespace", .int, default: .int(2), range: .closed(0, 64),
-                          doc: "Most whitespace bytes between two JSON tokens (bounded, so a model cannot pad forever; 2 admits the standard \", \" and \": \" separators and compact ones)."),
+            ParameterSpec("max_whitespace", .int, default: .int(JSONWhitespace.defaultMaxBytes), range: .closed(0, Double(maxWhitespaceBound)),
+                          doc: "Most whitespace bytes in one gap between two JSON tokens. Bounded, so a model cannot pad forever; the default fits a line feed and the indentation of pretty-printed JSON (json.dumps indent=4 eight levels deep) and the indentation tokens of byte-level BPE vocabularies, so a model writes JSON as it was trained to. 0 forces compact JSON."),
+            ParameterSpec("max_newlines", .int, default: .int(JSONWhitespace.defaultMaxNewlines), range: .closed(0, Double(maxWhitespaceBound)),
+                          doc: "Most line feeds in one gap (1: one per gap, as pretty-printers write; 0: single-line JSON)."),
             ParameterSpec("strings", .enumeration(["canonical", "any"]), default: .string("canonical"),
                           doc: "canonical accepts each string in one spelling (only \", \\ and control characters escaped), so keys and literals are forced tokens and a model cannot wander into escapes; any accepts every JSON escape."),
             ParameterSpec("formats", .bool, default: .bool(true),
@@ -60,6 +62,10 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
+
+    /// The largest `max_whitespace`/`max_newlines` accepted: a gap has (bytes + 1) × (line feeds
+    /// + 1) automaton states, each a mask class of its own near the bounds.
+    static let maxWhitespaceBound = 256
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -87,7 +93,9 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
         if case .document(let yaml)? = node.parameters["schema"] { inline = .yaml(yaml, parameter: "schema") }
         let text = try ConstraintFilter.one([("schema", inline), ("path", node.path("path").map { .file($0, parameter: "path") }),
                                              ("constraint", fromDeclaration)])
-        let options = JSONSchemaOptions(maxWhitespace: node.int("max_whitespace") ?? 2, assertFormats: node.bool("formats") ?? true,
+        let whitespace = JSONWhitespace(maxBytes: node.int("max_whitespace") ?? JSONWhitespace.defaultMaxBytes,
+                                        maxNewlines: node.int("max_newlines") ?? JSONWhitespace.defaultMaxNewlines)
+        let options = JSONSchemaOptions(whitespace: whitespace, assertFormats: node.bool("formats") ?? true,
                                         canonicalStrings: node.string("strings") != "any")
         return try ConstraintFilter.compile(text) { try Grammar.jsonSchema($0, options: options) }
     }

@@ -77,9 +77,7 @@ public struct ConstraintFilter: Sendable {
 
     /// One step: sync, filter, mask.
     func run(_ input: StepInput) throws -> StepValue {
-        guard let state = input.state as? ConstraintState else {
-            throw OperatorError(.shapeMismatch, at: "state", "the node's constraint state is missing")
-        }
+        let state = try Self.constraintState(input.state)
         let tree = try input.trees("tree").first ?? TokenTree()
         let generated = input.history.tokens[input.history.promptCount...]
         // A budget the constraint ran out of (docs/constraints.md, limits) ends the run with its
@@ -97,6 +95,33 @@ public struct ConstraintFilter: Sendable {
             }
             return .tree(filtered)
         }
+    }
+
+    /// The shortest valid completion of the hypothesis's output (see `OutputCloser`).
+    func closingTokens(state: (any HypothesisState)?, output: [Int32]) throws -> [Int32]? {
+        let state = try Self.constraintState(state)
+        return try compiled.lock.withLock { _ in
+            try state.sync(generated: output)
+            var probe = state.constraint
+            return probe.closingTokens()?.map(Int32.init)
+        }
+    }
+
+    /// The output's tokens that were the only one their row's mask allowed (see `OutputCloser`).
+    func forcedChoices(state: (any HypothesisState)?, output: [Int32]) throws -> Int {
+        let state = try Self.constraintState(state)
+        return try compiled.lock.withLock { _ in
+            try state.sync(generated: output)
+            return state.singleChoiceCount
+        }
+    }
+
+    /// The node's constraint state for a hypothesis.
+    static func constraintState(_ state: (any HypothesisState)?) throws -> ConstraintState {
+        guard let state = state as? ConstraintState else {
+            throw OperatorError(.shapeMismatch, at: "state", "the node's constraint state is missing")
+        }
+        return state
     }
 
     /// Forced tokens added by default: a JSON key or a fixed literal is rarely longer.
@@ -184,7 +209,7 @@ public struct ConstraintFilter: Sendable {
 
 /// A `constrain.*` op: its step behaviour is its `ConstraintFilter`'s, so each op file holds only
 /// its declaration and how its definition compiles.
-public protocol ConstraintOperator: HypothesisOperator {
+public protocol ConstraintOperator: OutputCloser {
     /// The compiled constraint.
     var filter: ConstraintFilter { get }
 }
@@ -200,4 +225,24 @@ extension ConstraintOperator {
     /// - Returns: `.tree` with `allowedNext` set.
     /// - Throws: `OperatorError` when the committed output breaks the constraint or reaches a dead end.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue { try filter.run(input) }
+
+    /// The shortest valid completion of the output (see `OutputCloser`).
+    /// - Parameters:
+    ///   - state: the hypothesis's constraint state.
+    ///   - output: its generated tokens.
+    /// - Returns: the closing tokens, or nil when none is found within the constraint's bounds.
+    /// - Throws: `OperatorError` when the output breaks the constraint.
+    public func closingTokens(state: (any HypothesisState)?, output: [Int32]) throws -> [Int32]? {
+        try filter.closingTokens(state: state, output: output)
+    }
+
+    /// The output's tokens that were the only one allowed (see `OutputCloser`).
+    /// - Parameters:
+    ///   - state: the hypothesis's constraint state.
+    ///   - output: its generated tokens.
+    /// - Returns: the count.
+    /// - Throws: `OperatorError` when the output breaks the constraint.
+    public func forcedChoices(state: (any HypothesisState)?, output: [Int32]) throws -> Int {
+        try filter.forcedChoices(state: state, output: output)
+    }
 }
