@@ -28,8 +28,8 @@ if [ "$status" -ne 0 ]; then
     exit 0
 fi
 
-echo "== decograph run graphs/greedy.yaml --model $model --chat 'What is the capital of France?'"
-"$decograph" run graphs/greedy.yaml --model "$model" --chat "What is the capital of France?" --max-tokens 64
+echo "== decograph run graphs/greedy.yaml --model $model --chat 'Name three primary colors.'"
+"$decograph" run graphs/greedy.yaml --model "$model" --chat "Name three primary colors." --max-tokens 64
 echo
 echo "== JSON extraction (graphs/extract.yaml, schema examples/schemas/contact.json) from the chat in examples/chat-extract.json"
 "$decograph" run graphs/extract.yaml --model "$model" --messages examples/chat-extract.json
