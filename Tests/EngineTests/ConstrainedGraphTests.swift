@@ -67,9 +67,10 @@ import Testing
         let prompt = try session.encode(try DemoGraphs.prompt("prompt-release.py"))
         var distinct = Set<String>()
         for seed in UInt64(1)...100 {
-            let result = try session.run(prompt: prompt, seed: seed)
-            // The demo models pad gaps with whitespace up to the bound: the runs the 256-token budget
-            // cuts are closed by the constraint, and validate all the same.
+            // The demo models pad gaps with whitespace up to the bound: the runs a 96-token budget
+            // cuts (most of them; 256 tokens made the test take minutes) are closed by the
+            // constraint, and validate all the same.
+            let result = try session.run(prompt: prompt, maxNewTokens: 96, seed: seed)
             #expect(["eos", "closed"].contains(result.finishReason), "seed \(seed) did not finish: \(result.text)")
             let problems = Self.violations(of: result.text)
             #expect(problems.isEmpty, "seed \(seed): \(problems) in \(result.text)")
