@@ -56,7 +56,7 @@ let package = Package(
         // Renders the oracle fixtures in Tests/Fixtures/chat-templates (read in place through #filePath).
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
-        .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels"]),
+        .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels", "Support"]),
         .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import Support
 @testable import ModelRuntime
 
 /// The real SmolLM2-135M-Instruct (Q4_1 GGUF) in the cache scripts/fetch-model.sh fills:
@@ -8,13 +9,9 @@ import Kernels
 /// The suites that need it are enabled only when it is there; scripts/real-model-checks.sh
 /// fetches it and runs them.
 enum RealModel {
-    static let path: String = {
-        let cache = ProcessInfo.processInfo.environment["DECOGRAPH_CACHE"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/decograph").path
-        return cache + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }()
+    static let path: String = ModelCache.smolLM2.path
 
-    static var isCached: Bool { FileManager.default.fileExists(atPath: path) }
+    static var isCached: Bool { ModelCache.has(ModelCache.smolLM2) }
 
     static func load(activations: ActivationPrecision = .auto) throws -> Model {
         // Prompts + continuations stay under 100 tokens; two threads are this machine's cores.
