@@ -101,15 +101,23 @@ public enum MatMul {
     /// so a row's result is the f32 weights' result, the same whatever `M` is.
     private static func exactQuantized(_ weight: WeightMatrix, _ r: Range<Int>, _ x: UnsafePointer<Float>, _ M: Int,
                                        _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int, isa: Int32) {
+        forEachWidenedTile(weight, rows: r, tileRows: tileRows(false)) { tile, n, count in
+            dg_matmul_wt_isa(isa, DType.f32.rawValue, tile, weight.columns, 0, count, x, M, ldx, y + n, ldy)
+        }
+    }
+
+    /// Widens rows `r` of `weight` to f32, `tileRows` at a time, into one scratch tile, and hands
+    /// each tile with its first row and row count to `body`.
+    private static func forEachWidenedTile(_ weight: WeightMatrix, rows r: Range<Int>, tileRows: Int,
+                                           _ body: (UnsafePointer<Float>, Int, Int) -> Void) {
         let K = weight.columns
-        let tileRows = tileRows(false)
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
         defer { tile.deallocate() }
         var n = r.lowerBound
         while n < r.upperBound {
             let count = min(tileRows, r.upperBound - n)
             convertToF32(weight.dtype, weight.row(n), tile, count: count * K)
-            dg_matmul_wt_isa(isa, DType.f32.rawValue, tile, K, 0, count, x, M, ldx, y + n, ldy)
+            body(tile, n, count)
             n += count
         }
     }
@@ -189,15 +197,9 @@ public enum MatMul {
                         blasint(K), 0, y + outputRows.lowerBound, blasint(ldy))
             return
         }
-        let tile = UnsafeMutablePointer<Float>.allocate(capacity: blasTileRows * K)
-        defer { tile.deallocate() }
-        var n = outputRows.lowerBound
-        while n < outputRows.upperBound {
-            let count = min(blasTileRows, outputRows.upperBound - n)
-            convertToF32(weight.dtype, weight.row(n), tile, count: count * K)
+        forEachWidenedTile(weight, rows: outputRows, tileRows: blasTileRows) { tile, n, count in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(M), blasint(count), blasint(K),
                         1, x, blasint(ldx), tile, blasint(K), 0, y + n, blasint(ldy))
-            n += count
         }
     }
 }
