@@ -41,7 +41,8 @@ import Testing
 /// `bench graphs --prompts FILE.jsonl` and `--model`: prompts as text, ids or chats, one JSON object
 /// per line, with located errors; a model swapped in from the command line.
 @Suite struct BenchGraphsPromptFileTests {
-    static func greedy(_ model: String) -> String {
+    /// A greedy graph on `model` that always emits `tokens` new tokens.
+    static func greedy(_ model: String, tokens: Int = 6) -> String {
         """
         graph: greedy
         models:
@@ -51,7 +52,7 @@ import Testing
           pick: { op: sample, from: scores, temperature: 0 }
           accept: { op: verify, from: pick }
         output: accept
-        limits: { max_new_tokens: 6, ignore_eos: true }
+        limits: { max_new_tokens: \(tokens), ignore_eos: true }
         """
     }
 

@@ -25,16 +25,7 @@ import Testing
     }
 
     static func graph(_ model: String) throws -> String {
-        try RunCommandTests.graphFile("""
-        models:
-          target: { path: \(model) }
-        nodes:
-          scores: { op: score, model: target }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        output: accept
-        limits: { max_new_tokens: 8, ignore_eos: true }
-        """)
+        try RunCommandTests.graphFile(BenchGraphsPromptFileTests.greedy(model, tokens: 8))
     }
 
     static func run(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
