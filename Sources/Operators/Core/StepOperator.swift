@@ -72,7 +72,7 @@ public struct StepInput {
 
 /// An op of the graph language: its declaration and how a node of it is built from a plan.
 ///
-/// Adding an op: one file under `Ops/<family>/` with a type conforming to `HypothesisOperator`
+/// Adding an op: one file in the folder of its stage (`Propose/`, `Filter/`, …) with a type conforming to `HypothesisOperator`
 /// (or `FrontierOperator`), and one line in `OperatorRegistry.operators`.
 public protocol StepOperator: Sendable {
     /// The spec the compiler checks nodes against and `decograph ops` prints.

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Operators
 
 /// An n-gram language model stored as a table of logits: the next-token logits depend only on the
 /// last `order − 1` tokens. Its exact next-token distribution is known, which makes it the oracle
