@@ -28,6 +28,14 @@ extension Plan.Node {
         return nil
     }
 
+    /// A list-of-integers parameter.
+    /// - Parameter name: the parameter's key.
+    /// - Returns: its values, or `nil` when absent.
+    public func ints(_ name: String) -> [Int]? {
+        guard case .list(let items)? = parameters[name] else { return nil }
+        return items.compactMap { if case .int(let v) = $0 { v } else { nil } }
+    }
+
     /// A list-of-strings parameter.
     /// - Parameter name: the parameter's key.
     /// - Returns: its values, or `nil` when absent.

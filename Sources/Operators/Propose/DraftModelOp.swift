@@ -1,4 +1,5 @@
 import Graph
+import ModelRuntime
 
 /// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
 /// was drawn from (Leviathan et al. 2023; Chen et al. 2023). See `ModelDrafter`.
@@ -13,6 +14,10 @@ public struct DraftModelOp: HypothesisOperator {
                           doc: "Most tokens proposed per step; 4–5 is where Leviathan et al. (2023) measure the best speedups for small drafters."),
             ParameterSpec("min_prob", .float, default: .float(0), range: .closed(0, 1),
                           doc: "Stop drafting before a position whose most likely token is below this probability (0 = never); looks at the distribution, never the drawn token, so sampling stays exact."),
+            ParameterSpec("layers", .int, optional: true, range: .atLeast(1),
+                          doc: "Draft from the model's first `layers` layers and its final norm and LM head (LayerSkip, Elhoushi et al. 2024; Kangaroo's shallow sub-network, Liu et al. 2024): with the target as `model`, self-speculation without a second model, reading the target's KV cache of the committed context. Absent: every layer."),
+            ParameterSpec("skip_layers", .list(.int), optional: true, range: .atLeast(0),
+                          doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none."),
         ] + SamplingParameters.specs(temperatureDefault: 0, penalties: false),
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan("temperature", 0)),
@@ -23,18 +28,35 @@ public struct DraftModelOp: HypothesisOperator {
         validate: OpValidation.checks { node, _ in _ = try DraftModelOp.drafter(node) })
 
     let drafter: ModelDrafter
+    /// The layers drafts run (`layers` or `skip_layers`); `nil` for the whole model.
+    let depth: DraftDepth
 
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { drafter = try Self.drafter(node) }
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        drafter = try Self.drafter(node)
+        depth = try Self.depth(node)
+    }
 
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
-        try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
-                         settings: SamplingParameters.settings(of: node), source: node.name)
+        _ = try depth(node)
+        return try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
+                                settings: SamplingParameters.settings(of: node), source: node.name)
+    }
+
+    /// The node's layer choice: `layers` and `skip_layers` exclude each other.
+    static func depth(_ node: Plan.Node) throws -> DraftDepth {
+        let skipped = node.ints("skip_layers")
+        switch (node.int("layers"), skipped) {
+        case (let n?, nil): return .first(n)
+        case (nil, let s?): return s.isEmpty ? .all : .skipping(Set(s))
+        case (nil, nil): return .all
+        case (_?, _?): throw OperatorError(.invalidParameter, at: "skip_layers", "give either `layers` (the first n) or `skip_layers`, not both")
+        }
     }
 
     /// Drafts a chain after the history with the bound draft model.
@@ -44,6 +66,40 @@ public struct DraftModelOp: HypothesisOperator {
     /// - Returns: `.tree`.
     /// - Throws: the model's error, or `OperatorError`.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        .tree(try drafter.draft(model: try input.requireScorer(), context: input.history, using: &rng))
+        let model = try input.model("model")
+        return .tree(try drafter.draft(model: model, context: input.history, layers: try depth.selection(of: model), using: &rng))
+    }
+}
+
+/// Which layers of its model a drafter runs.
+enum DraftDepth: Sendable, Equatable {
+    /// Every layer.
+    case all
+    /// The first `n`.
+    case first(Int)
+    /// All but these.
+    case skipping(Set<Int>)
+
+    /// The selection for a model, checked against its layer count (known once the model is bound).
+    /// - Parameter model: the bound model.
+    /// - Returns: the layers to run; `nil` for every layer.
+    /// - Throws: `OperatorError.invalidParameter` at `layers` or `skip_layers` when the model has
+    ///   fewer layers, or no layers to select.
+    func selection(of model: any TreeScorer) throws -> LayerSelection? {
+        if self == .all { return nil }
+        let parameter: String
+        if case .first = self { parameter = "layers" } else { parameter = "skip_layers" }
+        guard let total = model.layerCount else {
+            throw OperatorError(.invalidParameter, at: parameter, "the drafting model has no layers to select")
+        }
+        do {
+            switch self {
+            case .all: return nil
+            case .first(let n): return try LayerSelection(depth: n, of: total)
+            case .skipping(let set): return try LayerSelection(skipping: set, of: total)
+            }
+        } catch let error as RuntimeError {
+            throw OperatorError(.invalidParameter, at: parameter, "\(error.message) (the model has \(total) layers)")
+        }
     }
 }
