@@ -190,6 +190,16 @@ struct RunState {
         return appended
     }
 
+    /// Hands a step's commit to every `CommitObserver` node with its state for the (single)
+    /// hypothesis.
+    /// - Parameter commit: the step's commit.
+    func tellObservers(_ commit: StepCommit) {
+        for (n, op) in session.ops.enumerated() {
+            guard case .hypothesis(let h) = op, let observer = h as? any CommitObserver else { continue }
+            observer.committed(commit, state: hypotheses[0].nodes[n].opState)
+        }
+    }
+
     /// Replaces the frontier after a search step: each new hypothesis forks the one it extends.
     /// - Parameters:
     ///   - parents: for each new hypothesis, the index of the hypothesis it extends.

@@ -294,6 +294,7 @@ public final class Session {
             var committed: [Int32] = []
             var accepted = 0
             var proposed = 0
+            var selected: Verdict?
             if var current = search {
                 // A frontier op reads one input: each running hypothesis's value on it.
                 let from = plan.nodes[plan.output].inputs[0].sources[0]
@@ -321,17 +322,18 @@ public final class Session {
                 }
                 committed = verdict.tokens
                 accepted = verdict.acceptedTokens.count
-                if let source = plan.nodes[plan.output].sources("from").first,
-                   case .distributions(let tree, _, _)? = values[0][source] {
-                    proposed = tree.count
-                    run.metrics.recordAcceptance(depth: tree.depth, accepted: accepted)
-                }
+                proposed = verdict.tree.count
+                run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: accepted)
+                selected = verdict
             }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
             var kept = Array(committed.prefix(outcome.keptTokens))
             var keptBytes = outcome.text
             if search == nil { run.hypotheses[0].tokens += kept }
             emitted += kept
+            if let selected {
+                run.tellObservers(StepCommit(tree: selected.tree, acceptedNodes: selected.acceptedNodes, tokens: kept))
+            }
             if let r = outcome.reason {
                 switch r {
                 case .endOfSequence: reason = "eos"
