@@ -12,6 +12,12 @@ enum SamplingParameters {
             ParameterSpec("top_k", .int, default: .int(0), range: .atLeast(0), doc: "Keep the k most likely tokens (Fan et al. 2018); 0 keeps all."),
             ParameterSpec("top_p", .float, default: .float(1), range: .openClosed(0, 1), doc: "Nucleus sampling mass (Holtzman et al. 2020); 1 keeps all."),
             ParameterSpec("min_p", .float, default: .float(0), range: .closed(0, 1), doc: "Drop tokens below min_p × the top probability (Nguyen et al. 2024); 0 keeps all."),
+            ParameterSpec("typical_p", .float, default: .float(1), range: .openClosed(0, 1),
+                          doc: "Locally typical sampling (Meister et al. 2023): keep the tokens whose surprisal is nearest the entropy until they hold this mass; 1 keeps all."),
+            ParameterSpec("epsilon_cutoff", .float, default: .float(0), range: .closedOpen(0, 1),
+                          doc: "Epsilon sampling (Hewitt et al. 2022): drop tokens below this probability (the paper uses 3e-4 to 9e-4); 0 keeps all."),
+            ParameterSpec("eta_cutoff", .float, default: .float(0), range: .closedOpen(0, 1),
+                          doc: "Eta sampling (Hewitt et al. 2022): drop tokens below min(eta, √eta · e^−entropy) (the paper uses 3e-4 to 2e-3); 0 keeps all."),
         ]
         if penalties {
             list += [
@@ -40,6 +46,9 @@ enum SamplingParameters {
         }
         var s = SamplingSettings(temperature: try float(node, "temperature") ?? 1, topK: node.int("top_k") ?? 0,
                                  topP: try float(node, "top_p") ?? 1, minP: try float(node, "min_p") ?? 0)
+        s.typicalP = try float(node, "typical_p") ?? 1
+        s.epsilonCutoff = try float(node, "epsilon_cutoff") ?? 0
+        s.etaCutoff = try float(node, "eta_cutoff") ?? 0
         s.repetitionPenalty = try float(node, "repetition_penalty") ?? 1
         s.presencePenalty = try float(node, "presence_penalty") ?? 0
         s.frequencyPenalty = try float(node, "frequency_penalty") ?? 0
