@@ -21,7 +21,7 @@ public struct ByteSet: Hashable, Sendable {
     }
 
     /// JSON's insignificant whitespace (RFC 8259 §2): space, tab, line feed, carriage return.
-    static let jsonWhitespace: ByteSet = {
+    public static let jsonWhitespace: ByteSet = {
         var set = ByteSet(byte: 0x20)
         for b: UInt8 in [0x09, 0x0A, 0x0D] { set.insert(b) }
         return set
