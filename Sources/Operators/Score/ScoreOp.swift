@@ -6,9 +6,11 @@ public struct ScoreOp: HypothesisOperator {
     public static let spec = OpSpec(
         "score", family: .score,
         doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask.",
-        parameters: [ParameterSpec("model", .modelRef, doc: "The target model.")],
+        parameters: [model.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."))
+
+    static let model = OpParameter<String>("model", .modelRef, doc: "The target model.")
 
     /// The model's name, for messages.
     let model: String
@@ -17,7 +19,8 @@ public struct ScoreOp: HypothesisOperator {
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = node.reference("model") ?? "" }
+    /// - Throws: `OperatorError.invalidParameter` for a node that names no model.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = try node[Self.model] }
 
     /// Scores the tree (or the root alone).
     /// - Parameters:
