@@ -190,6 +190,9 @@ public struct ConstraintFilter: Sendable {
                     throw OperatorError(.invalidParameter, at: parameter, "\(error)")
                 }
             case .file(let path, let parameter):
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw OperatorError(.invalidParameter, at: parameter, "'\(path)' does not exist (a path is relative to the directory of the graph file that names it)")
+                }
                 if let kind = RegularFile.otherKind(at: path) {
                     throw OperatorError(.invalidParameter, at: parameter, "'\(path)' is \(kind), not a regular file")
                 }
