@@ -18,22 +18,26 @@ import Testing
         return Double(k) * pow(1 - h + zAlpha * h.squareRoot(), 3)
     }
 
-    static let configurations: [(name: String, temperature: Double, topP: Double, tree: Bool)] = [
-        ("chain T=1", 1, 1, false),
-        ("chain T=0.7 top_p=0.9", 0.7, 0.9, false),
-        ("tree T=1.3", 1.3, 1, true),
+    static let chain = "  proposals: { op: draft.model, model: draft, tokens: 2, temperature: 1 }\n"
+    static let configurations: [(name: String, temperature: Double, topP: Double, drafters: String)] = [
+        ("chain T=1", 1, 1, chain),
+        ("chain T=0.7 top_p=0.9", 0.7, 0.9, chain),
+        ("tree T=1.3", 1.3, 1, """
+              small: { op: draft.model, model: draft, tokens: 2, temperature: 1 }
+              recall: { op: draft.lookup, tokens: 3 }
+              proposals: { op: tree.merge, from: [small, recall] }
+            """),
+        // Self-speculation: the target's own first layer (or the target without it) drafts,
+        // sharing the target's KV sequence.
+        ("layer-skip first 1 T=1", 1, 1, "  proposals: { op: draft.model, model: target, layers: 1, tokens: 3, temperature: 1 }\n"),
+        ("layer-skip skip [0] T=0.8 top_p=0.95", 0.8, 0.95,
+         "  proposals: { op: draft.model, model: target, skip_layers: [0], tokens: 3, temperature: 0.9 }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))
     func firstTokenFollowsTheTarget(name: String) throws {
         let c = try #require(Self.configurations.first { $0.name == name })
-        let drafters = c.tree
-            ? """
-              small: { op: draft.model, model: draft, tokens: 2, temperature: 1 }
-              recall: { op: draft.lookup, tokens: 3 }
-              proposals: { op: tree.merge, from: [small, recall] }
-            """
-            : "  proposals: { op: draft.model, model: draft, tokens: 2, temperature: 1 }\n"
+        let drafters = c.drafters
         let plan = try Fixtures.plan("""
         graph: exactness
         \(Fixtures.models)

@@ -12,14 +12,27 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         public var seconds: Double
     }
 
+    /// What the run asked of one model.
+    public struct ModelMetrics: Sendable, Codable, Equatable {
+        /// The model's name in the graph.
+        public var name: String
+        /// Calls that ran every layer (a frontier scored in one pass is one call).
+        public var fullCalls: Int
+        /// Calls that ran a selection of the layers (self-speculative drafts).
+        public var partialCalls: Int
+        /// All calls' cost in full passes: a pass over k of n layers counts k / n.
+        public var layerEquivalents: Double
+    }
+
     /// Empty metrics, to add runs into.
     public init() {}
 
     /// Steps run.
     public var steps = 0
-    /// Target-model calls: one per step for each `score` node (a frontier's hypotheses are one
-    /// batched call).
+    /// Full-depth calls of the target model (a frontier's hypotheses are one batched call).
     public var targetCalls = 0
+    /// Per model the graph names, in the order the plan binds them.
+    public var models: [ModelMetrics] = []
     /// Tokens emitted.
     public var tokens = 0
     /// Draft tokens proposed at each depth (index 0 is depth 1), counted once per step whose tree
@@ -67,6 +80,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
             + "\(f(tokensPerSecond, 1)) tok/s  \(f(seconds, 3)) s"]
         if singleChoiceTokens > 0 || closingTokens > 0 {
             lines.append("constraint: \(singleChoiceTokens) of \(tokens) tokens had no alternative, \(closingTokens) appended to close the output")
+        }
+        if models.count > 1 || models.contains(where: { $0.partialCalls > 0 }) {
+            lines.append("models: " + models.map { "\($0.name) \($0.fullCalls) full + \($0.partialCalls) partial calls = \(f($0.layerEquivalents, 1)) passes" }.joined(separator: ", "))
         }
         if !proposedByPosition.isEmpty {
             lines.append("acceptance by draft position: " + acceptanceByPosition.map { f($0) }.joined(separator: " "))

@@ -11,17 +11,23 @@ import Synchronization
 /// arrive meanwhile wait on their own semaphore; when the pass ends the leader fulfils its batch
 /// and, if more items queued, promotes the first waiter to lead the next pass. A waiter thus waits
 /// only for a pass already running on another thread — never for Dispatch work still queued — so
-/// no Dispatch worker can deadlock on the pool, and each caller runs at most one pass.
+/// no Dispatch worker can deadlock on the pool, and each caller runs at most one pass. Items that
+/// run different layers (a self-speculative draft beside the target's verification) cannot share
+/// a pass: the leader runs one pass per layer selection in its batch.
 public final class BatchingForwardService: ForwardService, Sendable {
     /// The model.
     public let model: Model
 
     private final class Request: @unchecked Sendable {
         let items: [ForwardItem]
+        let layers: LayerSelection
         /// Set by the leader before `done` is signalled; read by the owner after the wait.
         var result: Result<[Logits], any Error>?
         let done = DispatchSemaphore(value: 0)
-        init(_ items: [ForwardItem]) { self.items = items }
+        init(_ items: [ForwardItem], layers: LayerSelection) {
+            self.items = items
+            self.layers = layers
+        }
     }
 
     private struct State {
@@ -43,11 +49,13 @@ public final class BatchingForwardService: ForwardService, Sendable {
 
     /// Runs a caller's items (a session's whole frontier, or one hypothesis's), batched with
     /// whatever other callers queued meanwhile.
-    /// - Parameter items: sequences and their new tokens, each sequence once.
+    /// - Parameters:
+    ///   - items: sequences and their new tokens, each sequence once.
+    ///   - layers: the layers to run; `nil` runs every layer.
     /// - Returns: the items' logits.
     /// - Throws: the model's error (a failing pass fails every item in it).
-    public func forward(batch items: [ForwardItem]) throws -> [Logits] {
-        let request = Request(items)
+    public func forward(batch items: [ForwardItem], layers: LayerSelection?) throws -> [Logits] {
+        let request = Request(items, layers: layers ?? .all(model.config.layerCount))
         let leads = state.withLock { s -> Bool in
             s.pending.append(request)
             if s.leaderActive { return false }
@@ -66,18 +74,23 @@ public final class BatchingForwardService: ForwardService, Sendable {
             s.items += b.reduce(0) { $0 + $1.items.count }
             return b
         }
-        let outcome = Result { try model.forward(batch.flatMap(\.items)) }
-        var offset = 0
         var mine: Result<[Logits], any Error> = .success([])
-        for r in batch {
-            let range = offset..<(offset + r.items.count)
-            offset += r.items.count
-            let share = outcome.map { Array($0[range]) }
-            if r === request {
-                mine = share
-            } else {
-                r.result = share
-                r.done.signal()
+        var selections: [LayerSelection] = []
+        for r in batch where !selections.contains(r.layers) { selections.append(r.layers) }
+        for selection in selections {
+            let group = batch.filter { $0.layers == selection }
+            let outcome = Result { try model.forward(group.flatMap(\.items), layers: selection) }
+            var offset = 0
+            for r in group {
+                let range = offset..<(offset + r.items.count)
+                offset += r.items.count
+                let share = outcome.map { Array($0[range]) }
+                if r === request {
+                    mine = share
+                } else {
+                    r.result = share
+                    r.done.signal()
+                }
             }
         }
         let next = state.withLock { s -> Request? in

@@ -4,29 +4,38 @@ import ModelRuntime
 import Operators
 import Synchronization
 
-/// One node's state within one hypothesis: its generator, the model bound to it, and the op's state.
+/// One node's state within one hypothesis: its generator and the op's state.
 ///
 /// Only the task running this (hypothesis, node) pair touches it during a step, so it needs no
 /// lock; between steps the session's thread forks it.
 final class NodeState: @unchecked Sendable {
     var rng: Xoshiro256StarStar
-    let scorer: ModelSequenceScorer?
     /// The op's own state for this hypothesis (a constraint's parser).
     let opState: (any HypothesisState)?
 
-    init(rng: Xoshiro256StarStar, scorer: ModelSequenceScorer?, opState: (any HypothesisState)?) {
+    init(rng: Xoshiro256StarStar, opState: (any HypothesisState)?) {
         self.rng = rng
-        self.scorer = scorer
         self.opState = opState
     }
 
-    func fork() -> NodeState { NodeState(rng: rng, scorer: scorer?.fork(), opState: opState?.fork()) }
+    func fork() -> NodeState { NodeState(rng: rng, opState: opState?.fork()) }
 }
 
-/// One hypothesis of the frontier: its committed tokens and its nodes' states.
+/// One hypothesis of the frontier: its committed tokens, its nodes' states, and its model handles
+/// (one KV sequence per `Session.slots` entry, shared by the nodes bound to it).
 struct Hypothesis: Sendable {
     var tokens: [Int32]
     let nodes: [NodeState]
+    let handles: [ModelSequenceScorer]
+
+    /// The models a node's parameters name, bound to this hypothesis.
+    func models(of bindings: [Session.ModelBinding]) -> [String: any TreeScorer] {
+        Dictionary(uniqueKeysWithValues: bindings.map { ($0.parameter, handles[$0.slot] as any TreeScorer) })
+    }
+
+    func fork(tokens: [Int32]) -> Hypothesis {
+        Hypothesis(tokens: tokens, nodes: nodes.map { $0.fork() }, handles: handles.map { $0.fork() })
+    }
 }
 
 /// The mutable state of one run: the frontier, metrics, and per-node times.
@@ -38,6 +47,8 @@ struct RunState {
     var metrics = RunMetrics()
     /// Per node: calls and seconds, updated by the concurrent tasks of a stage.
     let nodeTimes: NodeTimes
+    /// Per model name: the calls this run made of it.
+    let usage: [String: ModelUsage]
 
     init(prompt: [Int32], session: Session, seed: UInt64, trace: TraceRecorder?) throws {
         self.prompt = prompt
@@ -54,10 +65,12 @@ struct RunState {
                     throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)")
                 }
             }
-            return NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15),
-                             scorer: session.services[n].map { ModelSequenceScorer(service: $0) }, opState: opState)
+            return NodeState(rng: Xoshiro256StarStar(seed: seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15), opState: opState)
         }
-        hypotheses = [Hypothesis(tokens: prompt, nodes: nodes)]
+        let usage = Dictionary(session.slots.map { ($0.model, ModelUsage()) }, uniquingKeysWith: { first, _ in first })
+        self.usage = usage
+        let handles = session.slots.map { ModelSequenceScorer(service: $0.service, usage: usage[$0.model]!) }
+        hypotheses = [Hypothesis(tokens: prompt, nodes: nodes, handles: handles)]
         nodeTimes = NodeTimes(count: session.plan.nodes.count)
     }
 
@@ -76,13 +89,14 @@ struct RunState {
         // only after many tokens can be found again.
         let stepIndex = metrics.steps
         for stage in plan.stages {
-            // One task per (hypothesis, node); a `score` node over several hypotheses is one task
-            // that scores the whole frontier in one forward pass, so beams always share a pass.
+            // One task per (hypothesis, node); an op that batches the frontier (`score`: beams share
+            // one forward pass) gets every hypothesis in one task.
             let tasks: [StageTask] = stage.flatMap { n -> [StageTask] in
                 guard case .hypothesis(let op) = ops[n] else { return [] }
-                if op is ScoreOp, hypotheses.count > 1 { return [.frontierScore(node: n)] }
+                if let batched = op as? any FrontierBatchedOperator, hypotheses.count > 1 { return [.frontier(node: n, op: batched)] }
                 return hypotheses.indices.map { .single(hypothesis: $0, node: n, op: op) }
             }
+            let bindings = session.bindings
             let work: @Sendable (Int) -> Void = { i in
                 let n = tasks[i].node
                 let node = plan.nodes[n]
@@ -92,29 +106,24 @@ struct RunState {
                     switch tasks[i] {
                     case .single(let h, _, let op):
                         let state = hypotheses[h].nodes[n]
-                        let inputs = board.inputs(of: node, hypothesis: h)
-                        let input = StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
-                                              inputs: inputs, scorer: state.scorer, state: state.opState)
-                        let value = try op.run(input, rng: &state.rng)
+                        let value = try op.run(input(h), rng: &state.rng)
                         board.values.withLock { $0[h][n] = value }
-                    case .frontierScore:
-                        let requests = try hypotheses.indices.map { h in
-                            guard let scorer = hypotheses[h].nodes[n].scorer else {
-                                throw EngineError(at: node.location, "node '\(node.name)' has no model bound")
-                            }
-                            let tree: TokenTree
-                            if case .tree(let t)? = board.inputs(of: node, hypothesis: h)["tree"]?.first { tree = t } else { tree = TokenTree() }
-                            return (scorer: scorer, context: hypotheses[h].tokens, tree: tree)
-                        }
-                        let rows = try ModelSequenceScorer.scoreTogether(requests)
+                    case .frontier(_, let op):
+                        let values = try op.run(batch: hypotheses.indices.map(input))
                         board.values.withLock { v in
-                            for h in hypotheses.indices { v[h][n] = .scores(tree: requests[h].tree, logits: rows[h]) }
+                            for h in hypotheses.indices { v[h][n] = values[h] }
                         }
+                    }
+                    func input(_ h: Int) -> StepInput {
+                        StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
+                                  inputs: board.inputs(of: node, hypothesis: h), models: hypotheses[h].models(of: bindings[n]),
+                                  state: hypotheses[h].nodes[n].opState)
                     }
                 } catch {
                     var message = "node '\(node.name)' (\(node.op)) at step \(stepIndex): \(error)"
-                    if let runtime = error as? RuntimeError, runtime.code == .cacheExhausted, let model = node.reference("model") {
-                        message += "; raise `kv_cache_mb` on model '\(model)' or pass --kv-cache-mb"
+                    if let runtime = error as? RuntimeError, runtime.code == .cacheExhausted, !bindings[n].isEmpty {
+                        let models = bindings[n].map { "'\($0.model)'" }.joined(separator: ", ")
+                        message += "; raise `kv_cache_mb` on model \(models) or pass --kv-cache-mb"
                     }
                     board.failure.withLock { $0 = $0 ?? EngineError(at: node.location, message) }
                 }
@@ -181,15 +190,23 @@ struct RunState {
         return appended
     }
 
+    /// Hands a step's commit to every `CommitObserver` node with its state for the (single)
+    /// hypothesis.
+    /// - Parameter commit: the step's commit.
+    func tellObservers(_ commit: StepCommit) {
+        for (n, op) in session.ops.enumerated() {
+            guard case .hypothesis(let h) = op, let observer = h as? any CommitObserver else { continue }
+            observer.committed(commit, state: hypotheses[0].nodes[n].opState)
+        }
+    }
+
     /// Replaces the frontier after a search step: each new hypothesis forks the one it extends.
     /// - Parameters:
     ///   - parents: for each new hypothesis, the index of the hypothesis it extends.
     ///   - running: the new hypotheses' generated tokens.
     mutating func advanceFrontier(parents: [Int], running: [[Int32]]) {
         let old = hypotheses
-        hypotheses = zip(parents, running).map { parent, generated in
-            Hypothesis(tokens: prompt + generated, nodes: old[parent].nodes.map { $0.fork() })
-        }
+        hypotheses = zip(parents, running).map { parent, generated in old[parent].fork(tokens: prompt + generated) }
     }
 }
 
@@ -225,17 +242,17 @@ final class StepBoard: Sendable {
 enum StageTask: Sendable {
     /// A node for one hypothesis.
     case single(hypothesis: Int, node: Int, op: any HypothesisOperator)
-    /// A `score` node for every hypothesis of the frontier, in one forward pass.
-    case frontierScore(node: Int)
+    /// A node for every hypothesis of the frontier at once (`FrontierBatchedOperator`).
+    case frontier(node: Int, op: any FrontierBatchedOperator)
 
     var node: Int {
         switch self {
-        case .single(_, let n, _), .frontierScore(let n): n
+        case .single(_, let n, _), .frontier(let n, _): n
         }
     }
 
     func hypothesisCount(of frontier: Int) -> Int {
-        if case .frontierScore = self { return frontier }
+        if case .frontier = self { return frontier }
         return 1
     }
 }

@@ -37,11 +37,29 @@ public final class Session {
         case frontier(any FrontierOperator)
     }
 
+    /// One model parameter of a node and the handle slot it is bound to.
+    struct ModelBinding: Sendable {
+        /// The parameter (`model`).
+        let parameter: String
+        /// The model it names.
+        let model: String
+        /// Index into `slots`.
+        let slot: Int
+    }
+
     let ops: [NodeOp]
-    /// Per node, the forward service of the model it names.
-    let services: [BatchingForwardService?]
+    /// Per node, its model parameters' bindings (from its op's spec: every `model` reference).
+    let bindings: [[ModelBinding]]
+    /// The model handles each hypothesis holds, one KV sequence each. Nodes naming the same model
+    /// share one slot — a self-speculative draft then reads the target's cache of the committed
+    /// context — unless they run in the same stage, where their calls are concurrent and each
+    /// gets its own.
+    let slots: [(model: String, service: BatchingForwardService)]
+    /// The model the run decodes for: the first `score`-family node's model. Its tokenizer,
+    /// vocabulary and end-of-sequence tokens are the run's, and its full-depth calls are the
+    /// run's target calls.
+    public let targetModel: String
     let vocabularySize: Int
-    let scoreNodes: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
 
@@ -59,49 +77,61 @@ public final class Session {
         if let missing = plan.capabilities.first(where: { !Self.capabilities.contains($0) }) {
             throw EngineError("the plan needs the runtime capability '\(missing)', which this engine lacks")
         }
-        var services: [BatchingForwardService?] = []
         var uses: [(name: String, location: SourceLocation, service: BatchingForwardService)] = []
+        var slots: [(model: String, service: BatchingForwardService, stages: Set<Int>)] = []
+        var bindings: [[ModelBinding]] = []
         for node in plan.nodes {
-            guard let name = node.reference("model") else {
-                services.append(nil)
-                continue
+            guard let type = OperatorRegistry.operatorType(named: node.op) else {
+                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no implementation in this engine")
             }
-            guard let entry = plan.models.first(where: { $0.name == name }), let path = entry.path else {
-                throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
+            var nodeBindings: [ModelBinding] = []
+            for parameter in type.spec.parameters where parameter.type == .modelRef {
+                guard let name = node.reference(parameter.name) else { continue }
+                let service: BatchingForwardService
+                if let use = uses.first(where: { $0.name == name }) {
+                    service = use.service
+                } else {
+                    guard let entry = plan.models.first(where: { $0.name == name }), let path = entry.path else {
+                        throw EngineError(at: node.location, "node '\(node.name)': model '\(name)' has no path")
+                    }
+                    service = try Self.load(entry, path: path, resources: resources)
+                    uses.append((name, entry.location, service))
+                }
+                let slot: Int
+                if let free = slots.firstIndex(where: { $0.model == name && !$0.stages.contains(node.stage) }) {
+                    slot = free
+                    slots[free].stages.insert(node.stage)
+                } else {
+                    slot = slots.count
+                    slots.append((name, service, [node.stage]))
+                }
+                nodeBindings.append(ModelBinding(parameter: parameter.name, model: name, slot: slot))
             }
-            var activations = ActivationPrecision.auto
-            if case .string(let text)? = entry.fields["activations"], let mode = ActivationPrecision(rawValue: text) {
-                activations = mode
-            }
-            var cacheMiB = GraphLanguage.defaultKVCacheMiB
-            if case .int(let mib)? = entry.fields["kv_cache_mb"] { cacheMiB = mib }
-            do {
-                let service = try resources.model(at: path, activations: activations,
-                                                  kvCacheBytes: cacheMiB.multipliedReportingOverflow(by: 1 << 20).partialValue)
-                services.append(service)
-                if !uses.contains(where: { $0.name == name }) { uses.append((name, entry.location, service)) }
-            } catch {
-                throw EngineError(at: entry.location, "model '\(name)' cannot be loaded: \(error)")
-            }
+            bindings.append(nodeBindings)
         }
-        self.services = services
+        self.bindings = bindings
+        self.slots = slots.map { ($0.model, $0.service) }
         modelUses = uses
-        let scoring = plan.nodes.filter { $0.op == ScoreOp.spec.name }
-        scoreNodes = scoring.count
-        guard let targetNode = scoring.first, let target = services[targetNode.index] else {
+        guard let targetNode = plan.nodes.first(where: { $0.family == .score && !bindings[$0.index].isEmpty }),
+              let target = uses.first(where: { $0.name == bindings[targetNode.index][0].model })?.service else {
             throw EngineError(at: plan.nodes.first?.location, "the graph has no 'score' node, so nothing runs the target model")
         }
+        let targetModel = bindings[targetNode.index][0].model
+        self.targetModel = targetModel
         vocabularySize = target.model.config.vocabularySize
-        for (node, service) in zip(plan.nodes, services) {
-            if let service, service.model.config.vocabularySize != vocabularySize {
-                throw EngineError(at: node.location, "node '\(node.name)': its model has a vocabulary of \(service.model.config.vocabularySize) tokens, the target's has \(vocabularySize)")
+        for (node, nodeBindings) in zip(plan.nodes, bindings) {
+            for binding in nodeBindings {
+                let size = self.slots[binding.slot].service.model.config.vocabularySize
+                if size != vocabularySize {
+                    throw EngineError(at: node.location, "node '\(node.name)': its model has a vocabulary of \(size) tokens, the target's has \(vocabularySize)")
+                }
             }
         }
         let output = plan.nodes[plan.output]
         guard output.outputType == .selection || output.outputType == .frontier else {
             throw EngineError(at: output.location, "output node '\(output.name)' produces \(output.outputType); a run commits a selection (verify) or a frontier (search)")
         }
-        let targetPath = plan.models.first { $0.name == targetNode.reference("model") }?.path
+        let targetPath = plan.models.first { $0.name == targetModel }?.path
         do {
             tokenizer = try targetPath.flatMap { try resources.tokenizer(at: $0) }
         } catch {
@@ -124,7 +154,8 @@ public final class Session {
         eosTokens = eos
         let generation = target.model.config.generation
         notes = plan.nodes.compactMap { node in
-            guard node.op == SampleOp.spec.name, let source = generation.source else { return nil }
+            // Shaping nodes take the model's sampling defaults for what the graph leaves unwritten.
+            guard node.family == .shape, let source = generation.source else { return nil }
             let taken = generation.sampling.keys.sorted().filter { !node.written.contains($0) && node.parameters[$0] != nil }
             guard !taken.isEmpty else { return nil }
             let values = taken.map { name in "\(name) \(generation.sampling[name]!)" }.joined(separator: ", ")
@@ -136,9 +167,7 @@ public final class Session {
                                              samplingDefaults: target.model.config.generation.sampling)
         var ops: [NodeOp] = []
         for node in plan.nodes {
-            guard let type = OperatorRegistry.operatorType(named: node.op) else {
-                throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no implementation in this engine")
-            }
+            let type = OperatorRegistry.operatorType(named: node.op)!
             let instance: any StepOperator
             do {
                 instance = try type.init(node: node, environment: environment)
@@ -160,6 +189,23 @@ public final class Session {
             if case .frontier = op, node.index != plan.output {
                 throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output")
             }
+        }
+    }
+
+    /// Loads a model entry (once per process: `ResourceRegistry`) with its declared activation
+    /// precision and KV cache size.
+    private static func load(_ entry: Plan.Resource, path: String, resources: ResourceRegistry) throws -> BatchingForwardService {
+        var activations = ActivationPrecision.auto
+        if case .string(let text)? = entry.fields["activations"], let mode = ActivationPrecision(rawValue: text) {
+            activations = mode
+        }
+        var cacheMiB = GraphLanguage.defaultKVCacheMiB
+        if case .int(let mib)? = entry.fields["kv_cache_mb"] { cacheMiB = mib }
+        do {
+            return try resources.model(at: path, activations: activations,
+                                       kvCacheBytes: cacheMiB.multipliedReportingOverflow(by: 1 << 20).partialValue)
+        } catch {
+            throw EngineError(at: entry.location, "model '\(entry.name)' cannot be loaded: \(error)")
         }
     }
 
@@ -245,12 +291,13 @@ public final class Session {
             let stepStart = trace?.now()
             let values = try run.step()
             run.metrics.steps += 1
-            run.metrics.targetCalls += scoreNodes
             var committed: [Int32] = []
             var accepted = 0
             var proposed = 0
+            var selected: Verdict?
             if var current = search {
-                let from = plan.nodes[plan.output].sources("from")[0]
+                // A frontier op reads one input: each running hypothesis's value on it.
+                let from = plan.nodes[plan.output].inputs[0].sources[0]
                 let parents: [Int]
                 let clock = ContinuousClock.now
                 let spanStart = trace?.now() ?? 0
@@ -275,17 +322,18 @@ public final class Session {
                 }
                 committed = verdict.tokens
                 accepted = verdict.acceptedTokens.count
-                if let source = plan.nodes[plan.output].sources("from").first,
-                   case .distributions(let tree, _, _)? = values[0][source] {
-                    proposed = tree.count
-                    run.metrics.recordAcceptance(depth: tree.depth, accepted: accepted)
-                }
+                proposed = verdict.tree.count
+                run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: accepted)
+                selected = verdict
             }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
             var kept = Array(committed.prefix(outcome.keptTokens))
             var keptBytes = outcome.text
             if search == nil { run.hypotheses[0].tokens += kept }
             emitted += kept
+            if let selected {
+                run.tellObservers(StepCommit(tree: selected.tree, acceptedNodes: selected.acceptedNodes, tokens: kept))
+            }
             if let r = outcome.reason {
                 switch r {
                 case .endOfSequence: reason = "eos"
@@ -325,6 +373,12 @@ public final class Session {
         }
         var metrics = run.metrics
         metrics.tokens = emitted.count
+        metrics.models = modelUses.map { use in
+            let usage = run.usage[use.name] ?? ModelUsage()
+            return RunMetrics.ModelMetrics(name: use.name, fullCalls: usage.fullCalls, partialCalls: usage.partialCalls,
+                                           layerEquivalents: usage.layerEquivalents)
+        }
+        metrics.targetCalls = run.usage[targetModel]?.fullCalls ?? 0
         metrics.seconds = Date().timeIntervalSince(started)
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)

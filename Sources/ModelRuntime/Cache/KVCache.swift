@@ -132,14 +132,17 @@ public final class KVSequence: @unchecked Sendable {
     /// Tokens stored (positions 0..<length).
     public private(set) var length = 0
     /// Positions below this hold keys/values of every layer; positions from it up to `length`
-    /// were written by a partial-depth forward and hold only `shallowDepth` layers.
+    /// were written by partial passes (`LayerSelection`) and hold only `partialLayers`.
     public private(set) var fullLength = 0
-    /// Layers written for positions `fullLength..<length`.
-    public private(set) var shallowDepth: Int
+    /// The layers every position in `fullLength..<length` holds (all layers when there are none).
+    public private(set) var partialLayers: LayerSelection
+
+    /// How many leading layers positions `fullLength..<length` all hold.
+    public var shallowDepth: Int { partialLayers.layers.enumerated().prefix { $0.offset == $0.element }.count }
 
     init(cache: KVCache) {
         self.cache = cache
-        shallowDepth = cache.layers
+        partialLayers = .all(cache.layers)
     }
 
     deinit { cache.release(blocks) }
@@ -152,7 +155,7 @@ public final class KVSequence: @unchecked Sendable {
         other.blocks = blocks
         other.length = length
         other.fullLength = fullLength
-        other.shallowDepth = shallowDepth
+        other.partialLayers = partialLayers
         return other
     }
 
@@ -167,7 +170,7 @@ public final class KVSequence: @unchecked Sendable {
         }
         length = newLength
         fullLength = min(fullLength, newLength)
-        if fullLength == length { shallowDepth = cache.layers }
+        if fullLength == length { partialLayers = .all(cache.layers) }
     }
 
     /// Keeps, after `base`, only the tree nodes on `path` (indices relative to `base`, root first),
@@ -218,14 +221,14 @@ public final class KVSequence: @unchecked Sendable {
         cache.release([old])
     }
 
-    /// Records `count` tokens appended by a forward over `depth` layers.
-    func didAppend(_ count: Int, depth: Int) {
+    /// Records `count` tokens appended by a forward over `layers`.
+    func didAppend(_ count: Int, layers: LayerSelection) {
         let wasFull = fullLength == length
         length += count
-        if depth == cache.layers && wasFull {
+        if layers.isComplete && wasFull {
             fullLength = length
         } else {
-            shallowDepth = min(shallowDepth, depth)
+            partialLayers = wasFull ? layers : partialLayers.intersection(layers)
         }
     }
 

@@ -106,8 +106,26 @@ public final class Model: @unchecked Sendable {
     /// - Returns: logits per item, as each item's `outputs` asks.
     /// - Throws: `RuntimeError.badInput` for invalid tokens/trees, `.cacheExhausted` when the cache is full.
     public func forward(_ items: [ForwardItem], depth: Int? = nil, pool: ComputePool? = nil) throws -> [Logits] {
-        try forwardLock.withLock { _ in
-            try forwardLocked(items, depth: depth ?? config.layerCount, pool: pool ?? self.pool)
+        try forward(items, layers: try LayerSelection(depth: depth ?? config.layerCount, of: config.layerCount), pool: pool)
+    }
+
+    /// Scores new tokens with a selection of the layers (see `forward(_:depth:pool:)`): skipped
+    /// layers leave the residual stream as it is and write no keys or values, so positions written
+    /// this way hold only the selection's layers until truncated, and a later pass over them may
+    /// run only layers they all hold.
+    /// - Parameters:
+    ///   - items: the work; each sequence may appear once.
+    ///   - layers: the layers to run (of this model).
+    ///   - pool: threads for this pass.
+    /// - Returns: logits per item.
+    /// - Throws: `RuntimeError.badInput` for a selection of another layer count or a pass over
+    ///   positions that lack its layers; as `forward(_:depth:pool:)` otherwise.
+    public func forward(_ items: [ForwardItem], layers: LayerSelection, pool: ComputePool? = nil) throws -> [Logits] {
+        guard layers.total == config.layerCount else {
+            throw RuntimeError(.badInput, "a selection of \(layers.total) layers for a model of \(config.layerCount)")
+        }
+        return try forwardLock.withLock { _ in
+            try forwardLocked(items, layers: layers, pool: pool ?? self.pool)
         }
     }
 
@@ -123,11 +141,8 @@ public final class Model: @unchecked Sendable {
     }
     private let passTokenLimit = Atomic<Int>(defaultPassTokens)
 
-    private func forwardLocked(_ items: [ForwardItem], depth: Int, pool: ComputePool) throws -> [Logits] {
+    private func forwardLocked(_ items: [ForwardItem], layers selection: LayerSelection, pool: ComputePool) throws -> [Logits] {
         let c = config
-        guard depth >= 1 && depth <= c.layerCount else {
-            throw RuntimeError(.badInput, "depth \(depth) outside 1...\(c.layerCount)")
-        }
         // Validate everything before touching any cache.
         var seen = Set<ObjectIdentifier>()
         var plans: [TokenPlan] = []
@@ -139,8 +154,8 @@ public final class Model: @unchecked Sendable {
                 throw RuntimeError(.badInput, "item \(n): sequence belongs to another model's cache")
             }
             let s = item.sequence
-            if s.length > s.fullLength && depth > s.shallowDepth {
-                throw RuntimeError(.badInput, "item \(n): positions \(s.fullLength)..<\(s.length) hold only \(s.shallowDepth) layers; truncate to \(s.fullLength) before a \(depth)-layer pass")
+            if s.length > s.fullLength && !s.partialLayers.covers(selection) {
+                throw RuntimeError(.badInput, "item \(n): positions \(s.fullLength)..<\(s.length) hold only \(s.partialLayers); truncate to \(s.fullLength) before a pass over \(selection)")
             }
             let plan = try TokenPlan(item: item, index: n, vocabularySize: c.vocabularySize)
             let end = s.length + plan.count
@@ -168,7 +183,7 @@ public final class Model: @unchecked Sendable {
             let passPlans = pass.map { piece in
                 piece.tokens.count == plans[piece.item].count ? plans[piece.item] : TokenPlan(chainOf: piece.tokens.count)
             }
-            let logits = try forwardPass(passItems, plans: passPlans, depth: depth, pool: pool)
+            let logits = try forwardPass(passItems, plans: passPlans, layers: selection, pool: pool)
             for (piece, rows) in zip(pass, logits) where rows.rows > 0 {
                 if results[piece.item].rows == 0 {
                     results[piece.item] = rows
@@ -210,7 +225,7 @@ public final class Model: @unchecked Sendable {
     }
 
     /// One pass: every item's tokens stacked into one activation matrix.
-    private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], depth: Int, pool: ComputePool) throws -> [Logits] {
+    private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], layers selection: LayerSelection, pool: ComputePool) throws -> [Logits] {
         let c = config
         let M = plans.reduce(0) { $0 + $1.count }
         if M == 0 { return plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) } }
@@ -259,7 +274,7 @@ public final class Model: @unchecked Sendable {
         // Later queries see more keys: hand out the longest jobs first so the last one is short.
         causalJobs.reverse()
 
-        for l in 0..<depth {
+        for l in selection.layers {
             let layer = layers[l]
             rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
             MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool, activations: activations)
@@ -356,7 +371,7 @@ public final class Model: @unchecked Sendable {
                                 activations: activations)
             }
         }
-        for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, depth: depth) }
+        for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, layers: selection) }
 
         var results: [Logits] = []
         var cursor = 0

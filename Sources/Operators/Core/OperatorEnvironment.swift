@@ -51,3 +51,47 @@ public protocol RunObserver: Sendable {
     /// - Throws: what the effect throws (a store that cannot be written); the run's output stands.
     func runFinished(prompt: [Int32], output: [Int32]) throws
 }
+
+/// What one step committed, as a node that adapts sees it: the verified tree, the accepted path,
+/// and the tokens the history grew by (after stop conditions).
+public struct StepCommit: Sendable {
+    /// The verified tree; each node carries the source tag of the drafter that proposed it (the
+    /// drafting node's name).
+    public let tree: TokenTree
+    /// Accepted node indices, root side first.
+    public let acceptedNodes: [Int]
+    /// The tokens the step added to the history.
+    public let tokens: [Int32]
+
+    /// Creates a commit.
+    /// - Parameters:
+    ///   - tree: the verified tree.
+    ///   - acceptedNodes: accepted node indices, root side first.
+    ///   - tokens: the committed tokens.
+    public init(tree: TokenTree, acceptedNodes: [Int], tokens: [Int32]) {
+        self.tree = tree
+        self.acceptedNodes = acceptedNodes
+        self.tokens = tokens
+    }
+
+    /// Tree nodes a drafter proposed this step.
+    /// - Parameter source: the drafter's source tag.
+    /// - Returns: the count.
+    public func proposed(by source: String) -> Int { tree.nodes.count { $0.source == source } }
+
+    /// Accepted nodes a drafter proposed (for a chain, the accepted length of its draft).
+    /// - Parameter source: the drafter's source tag.
+    /// - Returns: the count.
+    public func accepted(from source: String) -> Int { acceptedNodes.count { tree.nodes[$0].source == source } }
+}
+
+/// A node that learns from each step's commit (a drafter adapting its length or its layers to
+/// the acceptance it gets). Called on the session's thread after the step, for runs that commit
+/// one hypothesis's selection, with the node's state for that hypothesis.
+public protocol CommitObserver: Sendable {
+    /// Receives one step's commit.
+    /// - Parameters:
+    ///   - commit: what the step verified and committed.
+    ///   - state: the node's state for the hypothesis (`HypothesisOperator.makeState()`).
+    func committed(_ commit: StepCommit, state: (any HypothesisState)?)
+}

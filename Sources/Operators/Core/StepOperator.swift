@@ -15,14 +15,17 @@ public enum StepValue: Sendable {
 }
 
 /// What a per-hypothesis op sees in one step: the committed history, the values on its input
-/// ports, and the model bound to it for this hypothesis.
+/// ports, and the models bound to it for this hypothesis.
 public struct StepInput {
     /// The hypothesis's committed tokens (prompt and generated) and the prompt's length.
     public var history: LogitsContext
     /// Values of the input ports, by port name, in the order the graph lists the sources.
     public var inputs: [String: [StepValue]]
-    /// The model named by the node's `model` parameter, bound to this hypothesis's KV cache.
-    public var scorer: (any TreeScorer)?
+    /// The models the node's model parameters name, by parameter, each bound to this hypothesis's
+    /// KV cache of that model. A node asks each call for what it needs: every layer, the first
+    /// `n`, or a skip set (`TreeScorer.score(context:tree:layers:)`). Nodes of different stages
+    /// that name the same model share its cache (a self-speculative draft reads the target's).
+    public var models: [String: any TreeScorer]
     /// The node's own state for this hypothesis (`HypothesisOperator.makeState()`).
     public var state: (any HypothesisState)?
 
@@ -30,13 +33,13 @@ public struct StepInput {
     /// - Parameters:
     ///   - history: the committed tokens.
     ///   - inputs: port values by port name.
-    ///   - scorer: the node's model for this hypothesis, if it names one.
+    ///   - models: the node's models for this hypothesis, by parameter name.
     ///   - state: the node's state for this hypothesis, if it keeps one.
-    public init(history: LogitsContext, inputs: [String: [StepValue]], scorer: (any TreeScorer)?,
+    public init(history: LogitsContext, inputs: [String: [StepValue]], models: [String: any TreeScorer] = [:],
                 state: (any HypothesisState)? = nil) {
         self.history = history
         self.inputs = inputs
-        self.scorer = scorer
+        self.models = models
         self.state = state
     }
 
@@ -59,10 +62,13 @@ public struct StepInput {
         return values[0]
     }
 
-    /// The model, which the compiler guarantees for ops with a `model` parameter.
-    func requireScorer() throws -> any TreeScorer {
-        guard let scorer else { throw OperatorError(.unscorableContext, at: "model", "no model is bound to this node") }
-        return scorer
+    /// The model a parameter names, which the engine binds for every model parameter.
+    /// - Parameter parameter: the parameter's name.
+    /// - Returns: the bound model.
+    /// - Throws: `OperatorError.unscorableContext` when none is bound.
+    public func model(_ parameter: String) throws -> any TreeScorer {
+        guard let model = models[parameter] else { throw OperatorError(.unscorableContext, at: parameter, "no model is bound to this node's '\(parameter)'") }
+        return model
     }
 
     static func wrongKind(_ port: String, _ expected: String) -> OperatorError {
@@ -106,6 +112,17 @@ public protocol HypothesisOperator: StepOperator {
 extension HypothesisOperator {
     /// Stateless by default.
     public func makeState() throws -> (any HypothesisState)? { nil }
+}
+
+/// An op whose runs over a frontier's hypotheses are better done together (`score`: one forward
+/// pass for every beam, so the weights stream once). The engine hands it the whole frontier in one
+/// task whenever there is more than one hypothesis.
+public protocol FrontierBatchedOperator: HypothesisOperator {
+    /// Runs one step for every hypothesis at once.
+    /// - Parameter inputs: each hypothesis's input, in frontier order.
+    /// - Returns: each hypothesis's output value, in the same order.
+    /// - Throws: `OperatorError` or the model's error.
+    func run(batch inputs: [StepInput]) throws -> [StepValue]
 }
 
 /// A search over the whole frontier: the running hypotheses of a step are scored separately, then

@@ -1,3 +1,5 @@
+import ModelRuntime
+
 /// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
 /// came from (Leviathan et al. 2023; Chen et al. 2023).
 ///
@@ -36,16 +38,18 @@ public struct ModelDrafter: Sendable {
     /// - Parameters:
     ///   - model: the draft model.
     ///   - context: the committed tokens and how many are the prompt.
+    ///   - layers: the model's layers to run (self-speculation); `nil` runs every layer.
     ///   - rng: the drafter's generator (one draw per sampled token).
     /// - Returns: the chain.
     /// - Throws: what the model throws, or `OperatorError.invalidDistribution` when shaping leaves
     ///   no token.
-    public func draft<R: RandomNumberGenerator>(model: some TreeScorer, context: LogitsContext, using rng: inout R) throws -> TokenTree {
+    public func draft<R: RandomNumberGenerator>(model: some TreeScorer, context: LogitsContext, layers: LayerSelection? = nil,
+                                                using rng: inout R) throws -> TokenTree {
         var tree = TokenTree()
         var path: [Int32] = []
         for _ in 0..<tokens {
             let history = context.extended(by: path)
-            var row = try model.nextLogits(context: history.tokens)
+            var row = try model.nextLogits(context: history.tokens, layers: layers)
             pipeline.process(&row, context: history)
             let probabilities = try Distribution.softmax(row)
             guard (probabilities.max() ?? 0) >= minProbability else { break }

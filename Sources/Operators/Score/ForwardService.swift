@@ -11,11 +11,14 @@ public protocol ForwardService: Sendable {
     /// - Throws: the model's `RuntimeError`.
     func forward(_ item: ForwardItem) throws -> Logits
 
-    /// Runs several items of different sequences in one pass (possibly with other callers' items).
-    /// - Parameter items: the work, each sequence at most once.
+    /// Runs several items of different sequences in one pass (possibly with other callers' items
+    /// that run the same layers).
+    /// - Parameters:
+    ///   - items: the work, each sequence at most once.
+    ///   - layers: the layers to run; `nil` runs every layer.
     /// - Returns: logits per item.
     /// - Throws: the model's `RuntimeError`.
-    func forward(batch items: [ForwardItem]) throws -> [Logits]
+    func forward(batch items: [ForwardItem], layers: LayerSelection?) throws -> [Logits]
 }
 
 extension ForwardService {
@@ -23,7 +26,13 @@ extension ForwardService {
     /// - Parameter item: the work.
     /// - Returns: its logits.
     /// - Throws: the model's error.
-    public func forward(_ item: ForwardItem) throws -> Logits { try forward(batch: [item])[0] }
+    public func forward(_ item: ForwardItem) throws -> Logits { try forward(batch: [item], layers: nil)[0] }
+
+    /// Every layer.
+    /// - Parameter items: the work, each sequence at most once.
+    /// - Returns: logits per item.
+    /// - Throws: the model's error.
+    public func forward(batch items: [ForwardItem]) throws -> [Logits] { try forward(batch: items, layers: nil) }
 }
 
 /// Runs each item in its own forward pass: for single-session tools and tests.
@@ -34,8 +43,12 @@ public struct DirectForward: ForwardService {
     /// - Parameter model: the model.
     public init(model: Model) { self.model = model }
     /// Runs the items in their own pass.
-    /// - Parameter items: the work.
+    /// - Parameters:
+    ///   - items: the work.
+    ///   - layers: the layers to run; `nil` runs every layer.
     /// - Returns: their logits.
     /// - Throws: the model's error.
-    public func forward(batch items: [ForwardItem]) throws -> [Logits] { try model.forward(items) }
+    public func forward(batch items: [ForwardItem], layers: LayerSelection?) throws -> [Logits] {
+        try model.forward(items, layers: layers ?? .all(model.config.layerCount))
+    }
 }

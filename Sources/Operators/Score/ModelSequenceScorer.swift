@@ -1,4 +1,5 @@
 import ModelRuntime
+import Synchronization
 
 /// A `TreeScorer` over a runtime model and one hypothesis's KV sequence: scores the root and a
 /// whole token tree in one forward pass, and keeps the cache in step with the committed context
@@ -12,42 +13,60 @@ import ModelRuntime
 /// rolled back. A context that leaves the cached prefix (a different hypothesis) truncates to
 /// the common prefix. A scorer belongs to one hypothesis and is not thread-safe; `fork()` gives
 /// a beam its own scorer sharing the cached blocks.
+///
+/// Partial passes (a `LayerSelection`: a self-speculative draft from the first layers, or with
+/// layers skipped) share the sequence with full passes: they read the full-depth keys and values
+/// of the committed context, and the positions they write hold only their layers. Those positions
+/// are reused by the next partial pass over the same or fewer layers (a draft chain feeds one token
+/// per call) and truncated before the next full pass, which feeds them again at full depth — in
+/// a draft-then-verify step that is the one or two committed tokens verification re-feeds anyway.
 public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     /// Runs the forward passes.
     public let service: any ForwardService
     /// The hypothesis's cache.
     public let sequence: KVSequence
-    /// The tokens in `sequence`, positions `0..<cached.count`.
+    /// The tokens in `sequence` at full depth, positions `0..<cached.count`.
     private var cached: [Int32] = []
+    /// Tokens written after `cached` by partial passes, and the layers they all hold.
+    private var partial: (tokens: [Int32], layers: LayerSelection)?
     /// The tree stored after `cached` by the last call, in tree order.
     private var pendingTree: TokenTree?
-    /// Forward passes run by this scorer.
-    public private(set) var forwardCalls = 0
+    /// Where this scorer's calls are counted (shared by the scorers of one model in one run).
+    public let usage: ModelUsage
 
     /// A scorer with an empty cache.
-    /// - Parameter service: the model's forward service.
-    public init(service: any ForwardService) {
+    /// - Parameters:
+    ///   - service: the model's forward service.
+    ///   - usage: where calls are counted (a fresh counter by default).
+    public init(service: any ForwardService, usage: ModelUsage = ModelUsage()) {
         self.service = service
         self.sequence = service.model.makeSequence()
+        self.usage = usage
     }
 
-    private init(service: any ForwardService, sequence: KVSequence, cached: [Int32]) {
+    private init(service: any ForwardService, sequence: KVSequence, cached: [Int32],
+                 partial: (tokens: [Int32], layers: LayerSelection)?, usage: ModelUsage) {
         self.service = service
         self.sequence = sequence
         self.cached = cached
+        self.partial = partial
+        self.usage = usage
     }
 
     /// The model's vocabulary size.
     public var vocabularySize: Int { service.model.config.vocabularySize }
 
+    /// The model's decoder layers.
+    public var layerCount: Int? { service.model.config.layerCount }
+
     /// A scorer for a new hypothesis continuing this one, sharing its cached blocks.
     /// - Returns: the fork.
     public func fork() -> ModelSequenceScorer {
         settleTree(keeping: [])
-        return ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached)
+        return ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached, partial: partial, usage: usage)
     }
 
-    /// Logits for the root and every node of `tree`, in one forward pass.
+    /// Logits for the root and every node of `tree`, in one forward pass over every layer.
     /// - Parameters:
     ///   - context: the committed tokens (non-empty).
     ///   - tree: the proposals below the context's last token.
@@ -57,31 +76,52 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         try Self.scoreTogether([(self, context, tree)])[0]
     }
 
+    /// Logits for the root and every node of `tree` from a selection of the layers.
+    /// - Parameters:
+    ///   - context: the committed tokens (non-empty).
+    ///   - tree: the proposals below the context's last token.
+    ///   - layers: the layers to run; `nil` runs every layer.
+    /// - Returns: `tree.count + 1` rows.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context or a selection of another
+    ///   layer count; the model's error.
+    public func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]] {
+        try Self.scoreTogether([(self, context, tree)], layers: layers)[0]
+    }
     /// Scores several hypotheses' trees in one forward pass (a beam frontier): each scorer must be
     /// a different hypothesis's, all on the same forward service.
-    /// - Parameter requests: each scorer with its context and tree.
+    /// - Parameters:
+    ///   - requests: each scorer with its context and tree.
+    ///   - layers: the layers to run; `nil` runs every layer.
     /// - Returns: per request, `tree.count + 1` rows.
-    /// - Throws: `OperatorError.unscorableContext` for an empty context or scorers of different
-    ///   services; the model's error (every request then keeps its committed cache).
-    public static func scoreTogether(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)]) throws -> [[[Float]]] {
+    /// - Throws: `OperatorError.unscorableContext` for an empty context, scorers of different
+    ///   services or a selection of another layer count; the model's error (every request then
+    ///   keeps its committed cache).
+    public static func scoreTogether(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)],
+                                     layers: LayerSelection? = nil) throws -> [[[Float]]] {
         guard let service = requests.first?.scorer.service else { return [] }
         guard requests.allSatisfy({ $0.scorer.service.model === service.model }) else {
             throw OperatorError(.unscorableContext, at: "model", "scorers of different models cannot share a forward pass")
         }
-        var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree) }
+        let total = service.model.config.layerCount
+        if let layers, layers.total != total {
+            throw OperatorError(.unscorableContext, at: "model", "a selection of \(layers.total) layers for a model of \(total)")
+        }
+        // A complete selection is a full pass: one representation for both.
+        let selection = layers.flatMap { $0.isComplete ? nil : $0 }
+        var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree, layers: selection) }
         // Prefill: committed tokens before the root need no logits, and the LM head over a long
         // prompt (rows × vocabulary × hidden) would cost more than the rest of the pass.
         let prefill = requests.indices.filter { fresh[$0].count > 1 }
         if !prefill.isEmpty {
             let items = prefill.map { ForwardItem(sequence: requests[$0].scorer.sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none) }
             do {
-                _ = try service.forward(batch: items)
+                _ = try service.forward(batch: items, layers: selection)
             } catch {
-                for i in prefill { requests[i].scorer.sequence.truncate(to: min(requests[i].scorer.sequence.length, requests[i].scorer.cached.count)) }
+                for i in prefill { requests[i].scorer.rollBackFailedPass() }
                 throw error
             }
             for i in prefill {
-                requests[i].scorer.cached += fresh[i].dropLast()
+                requests[i].scorer.didFeed(Array(fresh[i].dropLast()), layers: selection)
                 fresh[i] = [fresh[i].last!]
             }
         }
@@ -94,27 +134,50 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         }
         let logits: [Logits]
         do {
-            logits = try service.forward(batch: items)
+            logits = try service.forward(batch: items, layers: selection)
         } catch {
-            // The pass may have reserved slots; each cache still holds its `cached`, nothing after.
-            for request in requests {
-                request.scorer.sequence.truncate(to: min(request.scorer.sequence.length, request.scorer.cached.count))
-            }
+            for request in requests { request.scorer.rollBackFailedPass() }
             throw error
+        }
+        // One call of the model whatever the frontier's size (a beam step is one pass).
+        var counted: [ObjectIdentifier] = []
+        for request in requests where !counted.contains(ObjectIdentifier(request.scorer.usage)) {
+            counted.append(ObjectIdentifier(request.scorer.usage))
+            request.scorer.usage.record(layers: selection?.layers.count ?? total, of: total)
         }
         return zip(requests, zip(fresh, logits)).map { request, entry in
             let (fresh, logits) = entry
             let scorer = request.scorer
-            scorer.forwardCalls += 1
-            scorer.cached += fresh
-            scorer.pendingTree = request.tree.isEmpty ? nil : request.tree
+            scorer.didFeed(fresh, layers: selection)
+            if selection == nil {
+                scorer.pendingTree = request.tree.isEmpty ? nil : request.tree
+            } else if !request.tree.isEmpty {
+                // A partial pass's tree rows are read once: drop their slots now.
+                scorer.sequence.truncate(to: scorer.cached.count + (scorer.partial?.tokens.count ?? 0))
+            }
             return (fresh.count - 1...fresh.count - 1 + request.tree.count).map { Array(logits.row($0)) }
         }
     }
 
-    /// Brings the cache in line with `context` and returns the committed tokens it still lacks
-    /// (at least the last, whose row is the root).
-    private func prepare(context: [Int32], tree: TokenTree) throws -> [Int32] {
+    /// Records committed tokens a pass appended after the cached ones.
+    private func didFeed(_ tokens: [Int32], layers: LayerSelection?) {
+        if let layers {
+            // `prepare` kept earlier partial tokens only if they hold every layer of this pass.
+            partial = (tokens: (partial?.tokens ?? []) + tokens, layers: layers)
+        } else {
+            cached += tokens
+        }
+    }
+
+    /// After a failed pass (which may have reserved slots): back to what the cache held before it.
+    private func rollBackFailedPass() {
+        let kept = cached.count + (partial?.tokens.count ?? 0)
+        sequence.truncate(to: min(sequence.length, kept))
+    }
+
+    /// Brings the cache in line with `context` for a pass over `layers` (`nil`: every layer) and
+    /// returns the committed tokens it still lacks (at least the last, whose row is the root).
+    private func prepare(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [Int32] {
         guard !context.isEmpty else {
             throw OperatorError(.unscorableContext, at: "context", "an empty context has no position to score; give a prompt of at least one token")
         }
@@ -126,8 +189,19 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         if keep < cached.count {
             sequence.truncate(to: keep)
             cached.removeSubrange(keep...)
+            partial = nil
         }
-        return Array(context[keep...])
+        // Partial positions serve a pass over layers they all hold; a full pass recomputes them.
+        var kept = 0
+        if let held = partial, let layers, held.layers.covers(layers) {
+            let room = context.count - 1 - cached.count
+            while kept < min(room, held.tokens.count), held.tokens[kept] == context[cached.count + kept] { kept += 1 }
+            partial = kept == 0 ? nil : (Array(held.tokens.prefix(kept)), held.layers)
+        } else {
+            partial = nil
+        }
+        sequence.truncate(to: cached.count + kept)
+        return Array(context[(cached.count + kept)...])
     }
 
     /// Keeps the tree path the new context committed, drops the rest of the tree.

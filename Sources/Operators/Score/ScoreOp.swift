@@ -1,7 +1,7 @@
 import Graph
 
 /// `score`: the target model over the root and the proposed tree in one forward pass.
-public struct ScoreOp: HypothesisOperator {
+public struct ScoreOp: FrontierBatchedOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "score", family: .score,
@@ -30,9 +30,31 @@ public struct ScoreOp: HypothesisOperator {
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
-        let logits = try input.requireScorer().score(context: input.history.tokens, tree: tree)
+        let logits = try input.model(Self.model.name).score(context: input.history.tokens, tree: tree)
         try Self.requireFinite(logits, model: model)
         return .scores(tree: tree, logits: logits)
+    }
+
+    /// Scores every hypothesis's tree in one forward pass (a beam frontier), when the bound models
+    /// are runtime sequences of one model; one by one otherwise.
+    /// - Parameter inputs: the hypotheses' inputs.
+    /// - Returns: `.scores` per hypothesis.
+    /// - Throws: the model's error.
+    public func run(batch inputs: [StepInput]) throws -> [StepValue] {
+        let requests = try inputs.map { input -> (scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)? in
+            guard let scorer = try input.model(Self.model.name) as? ModelSequenceScorer else { return nil }
+            return (scorer, input.history.tokens, try input.trees("tree").first ?? TokenTree())
+        }
+        let together = requests.compactMap { $0 }
+        guard together.count == inputs.count else {
+            var rng = Xoshiro256StarStar(seed: 0)
+            return try inputs.map { try run($0, rng: &rng) }
+        }
+        let rows = try ModelSequenceScorer.scoreTogether(together)
+        return try zip(together, rows).map { request, logits in
+            try Self.requireFinite(logits, model: model)
+            return .scores(tree: request.tree, logits: logits)
+        }
     }
 
     /// Refuses scores with a NaN or infinite logit: a model computes them only from broken weights

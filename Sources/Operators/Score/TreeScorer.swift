@@ -1,3 +1,5 @@
+import ModelRuntime
+
 /// Anything that can score a token tree in one pass: the target model (the model runtime conforms),
 /// a draft model, or an exact table model in tests.
 ///
@@ -15,14 +17,47 @@ public protocol TreeScorer {
     ///   for node `i`.
     /// - Throws: the scorer's own error when the context or tree cannot be scored.
     func score(context: [Int32], tree: TokenTree) throws -> [[Float]]
+
+    /// The model's decoder layers, `nil` for a scorer without layers to select (a table model).
+    var layerCount: Int? { get }
+
+    /// Logits for the root and every node of `tree` from a selection of the model's layers (the
+    /// final norm and LM head always run): self-speculative drafts and early exits.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: proposed continuations.
+    ///   - layers: the layers to run; `nil` runs every layer.
+    /// - Returns: `tree.count + 1` rows.
+    /// - Throws: `OperatorError.unscorableContext` when the scorer cannot run a selection; the
+    ///   scorer's own error otherwise.
+    func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]]
 }
 
 extension TreeScorer {
+    /// No layers to select.
+    public var layerCount: Int? { nil }
+
+    /// Runs every layer; refuses a partial selection.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: proposed continuations.
+    ///   - layers: `nil` or a complete selection.
+    /// - Returns: `tree.count + 1` rows.
+    /// - Throws: `OperatorError.unscorableContext` for a partial selection.
+    public func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]] {
+        if let layers, !layers.isComplete {
+            throw OperatorError(.unscorableContext, at: "model", "this model has no layers to select (\(layers) asked for)")
+        }
+        return try score(context: context, tree: tree)
+    }
+
     /// The logits after `context` alone (a root-only tree), what plain decoding and drafters need.
-    /// - Parameter context: the committed tokens.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - layers: the layers to run; `nil` runs every layer.
     /// - Returns: `vocabularySize` logits.
-    /// - Throws: whatever `score(context:tree:)` throws.
-    public func nextLogits(context: [Int32]) throws -> [Float] {
-        try score(context: context, tree: TokenTree())[0]
+    /// - Throws: whatever `score(context:tree:layers:)` throws.
+    public func nextLogits(context: [Int32], layers: LayerSelection? = nil) throws -> [Float] {
+        try score(context: context, tree: TokenTree(), layers: layers)[0]
     }
 }

@@ -45,6 +45,6 @@ public enum GreedyVerifier {
             position = best[position] + 1
         }
         return Verdict(acceptedNodes: accepted, acceptedTokens: accepted.map { tree.nodes[$0].token },
-                       nextToken: choice[position])
+                       nextToken: choice[position], tree: tree)
     }
 }

@@ -63,7 +63,7 @@ public enum SpeculativeVerifier {
             break
         }
         let next = Int32(try Distribution.sample(residual, using: &rng))
-        return Verdict(acceptedNodes: accepted, acceptedTokens: accepted.map { tree.nodes[$0].token }, nextToken: next)
+        return Verdict(acceptedNodes: accepted, acceptedTokens: accepted.map { tree.nodes[$0].token }, nextToken: next, tree: tree)
 
         func accept(_ child: Int) throws {
             accepted.append(child)

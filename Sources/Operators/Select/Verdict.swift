@@ -8,16 +8,21 @@ public struct Verdict: Sendable, Equatable {
     /// The target's token after the accepted path (correction or bonus): every step commits at
     /// least this one token.
     public var nextToken: Int32
+    /// The tree that was verified (its nodes carry their drafters' source tags), so the commit can
+    /// tell each drafter what it proposed and what was accepted.
+    public var tree: TokenTree
 
     /// Creates a verdict.
     /// - Parameters:
     ///   - acceptedNodes: accepted node indices, root side first.
     ///   - acceptedTokens: their tokens.
     ///   - nextToken: the target's own token after them.
-    public init(acceptedNodes: [Int], acceptedTokens: [Int32], nextToken: Int32) {
+    ///   - tree: the verified tree.
+    public init(acceptedNodes: [Int], acceptedTokens: [Int32], nextToken: Int32, tree: TokenTree = TokenTree()) {
         self.acceptedNodes = acceptedNodes
         self.acceptedTokens = acceptedTokens
         self.nextToken = nextToken
+        self.tree = tree
     }
 
     /// Everything the step commits: accepted tokens, then the target's own.

@@ -1,0 +1,35 @@
+import Synchronization
+
+/// What one run asked of one model: calls at full depth, partial calls (a selection of layers),
+/// and their cost in layer-equivalents — a full pass counts 1, a pass over `k` of `n` layers
+/// `k / n` — so self-speculative drafting is charged for what it computes. A frontier scored in
+/// one pass is one call. Shared by every scorer of the model in a run (hypotheses, forks).
+public final class ModelUsage: Sendable {
+    private struct Counts {
+        var fullCalls = 0
+        var partialCalls = 0
+        var layerEquivalents = 0.0
+    }
+    private let counts = Mutex(Counts())
+
+    /// A zeroed counter.
+    public init() {}
+
+    /// Counts one call.
+    /// - Parameters:
+    ///   - layers: layers it ran.
+    ///   - total: the model's layers.
+    func record(layers: Int, of total: Int) {
+        counts.withLock {
+            if layers == total { $0.fullCalls += 1 } else { $0.partialCalls += 1 }
+            $0.layerEquivalents += Double(layers) / Double(max(total, 1))
+        }
+    }
+
+    /// Calls that ran every layer.
+    public var fullCalls: Int { counts.withLock { $0.fullCalls } }
+    /// Calls that ran a selection of the layers.
+    public var partialCalls: Int { counts.withLock { $0.partialCalls } }
+    /// The calls' cost in full passes.
+    public var layerEquivalents: Double { counts.withLock { $0.layerEquivalents } }
+}
