@@ -36,7 +36,7 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
     static func store(_ node: Plan.Node, plan: Plan) throws -> String {
         let name = try node[store]
         if let declaration = plan.stores.first(where: { $0.name == name }), declaration.fields["learn"] != .bool(true) {
-            throw OperatorError(.invalidParameter, at: "store", "store '\(name)' is written by this node, so its declaration needs learn: true")
+            throw OperatorError(.invalidParameter, at: store.name, "store '\(name)' is written by this node, so its declaration needs learn: true")
         }
         return name
     }

@@ -155,14 +155,13 @@ public struct ConstraintFilter: Sendable {
     /// The declaration the node's `constraint` parameter names, checked to be of the op's kind.
     /// - Returns: its fields and the resolved `path`, or `nil` when the node names none.
     static func declaration(of node: Plan.Node, plan: Plan, _ declared: Declared) throws -> Plan.Resource? {
-        let kind = declared.kind
         guard let name = try node[declared.parameter] else { return nil }
         guard let resource = plan.constraints.first(where: { $0.name == name }) else {
-            throw OperatorError(.invalidParameter, at: "constraint", "constraint '\(name)' is not declared")
+            throw OperatorError(.invalidParameter, at: declared.name, "constraint '\(name)' is not declared")
         }
-        guard case .string(let written)? = resource.fields["kind"], written == kind else {
-            throw OperatorError(.invalidParameter, at: "constraint",
-                                "constraint '\(name)' is not of kind \(kind); use the constrain.* op of its kind")
+        guard case .string(let written)? = resource.fields["kind"], written == declared.kind else {
+            throw OperatorError(.invalidParameter, at: declared.name,
+                                "constraint '\(name)' is not of kind \(declared.kind); use the constrain.* op of its kind")
         }
         return resource
     }
