@@ -60,7 +60,9 @@ import Testing
     /// A value the sample op would refuse is an error naming the file and the key.
     @Test func outOfRangeValuesAreLocated() throws {
         for (json, key) in [(#"{"top_p": 1.5}"#, "top_p"), (#"{"temperature": -1}"#, "temperature"),
-                            (#"{"top_k": "40"}"#, "top_k"), (#"{"eos_token_id": [1, -2]}"#, "eos_token_id")] {
+                            (#"{"top_k": "40"}"#, "top_k"), (#"{"eos_token_id": [1, -2]}"#, "eos_token_id"),
+                            (#"{"typical_p": 0}"#, "typical_p"), (#"{"epsilon_cutoff": 1}"#, "epsilon_cutoff"),
+                            (#"{"eta_cutoff": -0.5}"#, "eta_cutoff")] {
             let model = try Self.model(generationConfig: json)
             do {
                 _ = try ModelConfig(directory: model)
@@ -72,5 +74,8 @@ import Testing
         // null is transformers' "unset".
         let model = try Self.model(generationConfig: #"{"temperature": null, "top_k": 20}"#)
         #expect(try ModelConfig(directory: model).generation.sampling == ["top_k": 20])
+        // transformers' generate() honours the truncation warpers' keys too.
+        let truncating = try Self.model(generationConfig: #"{"typical_p": 0.9, "epsilon_cutoff": 0.0003, "eta_cutoff": 0.002}"#)
+        #expect(try ModelConfig(directory: truncating).generation.sampling == ["typical_p": 0.9, "epsilon_cutoff": 0.0003, "eta_cutoff": 0.002])
     }
 }

@@ -7,7 +7,8 @@ import Testing
     static let hfName: [String: String] = [
         "repetition_penalty": "RepetitionPenaltyLogitsProcessor", "mask": "SuppressTokensLogitsProcessor",
         "temperature": "TemperatureLogitsWarper", "top_k": "TopKLogitsWarper", "top_p": "TopPLogitsWarper",
-        "min_p": "MinPLogitsWarper",
+        "min_p": "MinPLogitsWarper", "typical_p": "TypicalLogitsWarper", "epsilon_cutoff": "EpsilonLogitsWarper",
+        "eta_cutoff": "EtaLogitsWarper",
     ]
 
     static func settings(_ json: [String: Any]) -> SamplingSettings {
@@ -17,6 +18,9 @@ import Testing
         s.topK = json["top_k"] as? Int ?? 0
         s.topP = Float(json["top_p"] as? Double ?? 1)
         s.minP = Float(json["min_p"] as? Double ?? 0)
+        s.typicalP = Float(json["typical_p"] as? Double ?? 1)
+        s.epsilonCutoff = Float(json["epsilon_cutoff"] as? Double ?? 0)
+        s.etaCutoff = Float(json["eta_cutoff"] as? Double ?? 0)
         s.repetitionPenalty = Float(json["repetition_penalty"] as? Double ?? 1)
         s.suppressedTokens = Fixtures.ints(json["suppress_tokens"])
         s.minTokensToKeep = json["min_tokens_to_keep"] as? Int ?? 1
@@ -25,7 +29,9 @@ import Testing
 
     @Test func matchesTransformersOrderAndValues() throws {
         let cases = try #require(Fixtures.json("logits_processors.json")["cases"] as? [[String: Any]])
-        #expect(cases.count >= 8)
+        #expect(cases.count >= 20)
+        let warpers = Set(cases.flatMap { $0["processors"] as? [String] ?? [] })
+        #expect(warpers.isSuperset(of: ["TypicalLogitsWarper", "EpsilonLogitsWarper", "EtaLogitsWarper"]))
         for c in cases {
             let pipeline = try LogitsPipeline(Self.settings(try #require(c["settings"] as? [String: Any])))
             #expect(pipeline.processors.map { Self.hfName[$0.name] ?? $0.name } == (c["processors"] as? [String]), "\(c["settings"]!)")
@@ -75,10 +81,19 @@ import Testing
         #expect(result.pValue > 1e-3, "\(result)")
     }
 
+    /// Sampling settings with one knob changed.
+    static func with(_ knob: WritableKeyPath<SamplingSettings, Float>, _ value: Float) -> SamplingSettings {
+        var settings = SamplingSettings()
+        settings[keyPath: knob] = value
+        return settings
+    }
+
     @Test(arguments: [
         ("temperature", SamplingSettings(temperature: -1)), ("top_k", SamplingSettings(temperature: 1, topK: -3)),
         ("top_p", SamplingSettings(temperature: 1, topP: 0)), ("top_p", SamplingSettings(temperature: 1, topP: 1.5)),
         ("top_p", SamplingSettings(temperature: 0, topP: 1.5)), ("min_p", SamplingSettings(temperature: 1, minP: 1.5)),
+        ("typical_p", with(\.typicalP, 0)), ("typical_p", with(\.typicalP, 1.01)), ("epsilon_cutoff", with(\.epsilonCutoff, 1)),
+        ("epsilon_cutoff", with(\.epsilonCutoff, -0.1)), ("eta_cutoff", with(\.etaCutoff, 1)), ("eta_cutoff", with(\.etaCutoff, .nan)),
     ])
     func rejectsOutOfRangeSettings(name: String, settings: SamplingSettings) {
         #expect { try LogitsPipeline(settings) } throws: { ($0 as? OperatorError)?.location == name }

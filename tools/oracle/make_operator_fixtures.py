@@ -5,7 +5,8 @@ Writes two small JSON fixtures that `Tests/OperatorsTests` replays:
 
 * `logits_processors.json` — for several sampling configurations, the processor list transformers
   builds in `GenerationMixin._get_logits_processor` (class names, in application order) and the
-  processed logits it produces on seeded random logits and token histories.
+  processed logits it produces on seeded random logits and token histories; the typical / epsilon /
+  eta cases also replay edge rows (peaked, flat, tied, partly masked).
 * `beam_search.json` — `generate(num_beams=…)` runs of a tiny random-weight LlamaForCausalLM over a
   grid of `num_beams`, `length_penalty` and `early_stopping`, with the returned hypotheses
   (generated tokens and `sequences_scores`) and, for every prefix the model was asked to score, the
@@ -14,7 +15,7 @@ Writes two small JSON fixtures that `Tests/OperatorsTests` replays:
 
 Usage (from the repository root; needs torch and transformers, pinned in the output):
 
-    python3 tools/oracle/make_operator_fixtures.py [--out Tests/Fixtures/operators]
+    python3 tools/oracle/make_operator_fixtures.py [--out Tests/Fixtures/operators] [--only logits_processors]
 
 Everything is seeded; re-running with the same versions reproduces the files.
 """
@@ -53,6 +54,19 @@ def f32(x: torch.Tensor) -> list:
     return [float(v) if torch.isfinite(v) else ("-inf" if v < 0 else "inf") for v in x.to(torch.float32)]
 
 
+def edge_rows(gen: torch.Generator) -> list[torch.Tensor]:
+    """Rows where truncation rules meet their boundaries: one dominant token (entropy near 0), a flat
+    row (every token tied), logits in five integer levels (ties inside and across the cut), and a
+    row where a mask already removed half the tokens (-inf, as a constraint or top-k leaves them)."""
+    peaked = torch.randn((1, VOCAB), generator=gen)
+    peaked[0, int(torch.randint(0, VOCAB, (1,), generator=gen))] = 12.0
+    flat = torch.zeros((1, VOCAB))
+    levels = torch.randint(-2, 3, (1, VOCAB), generator=gen).to(torch.float32)
+    masked = torch.randn((1, VOCAB), generator=gen) * 2.0
+    masked[0, torch.randperm(VOCAB, generator=gen)[: VOCAB // 2]] = -float("inf")
+    return [peaked, flat, levels, masked]
+
+
 def logits_fixture(model: LlamaForCausalLM) -> dict:
     configs = [
         dict(do_sample=True, temperature=0.7),
@@ -65,9 +79,27 @@ def logits_fixture(model: LlamaForCausalLM) -> dict:
              suppress_tokens=[4]),
         dict(do_sample=True, temperature=0.5, top_p=0.95, min_tokens_to_keep=3),
     ]
+    # The truncation warpers after min-p (typical, epsilon, eta), alone, behind temperature / top-k /
+    # top-p / min-p, and with min_tokens_to_keep; each also sees the edge rows of `edge_rows`.
+    truncation = [
+        dict(do_sample=True, typical_p=0.9),
+        dict(do_sample=True, typical_p=0.3),
+        dict(do_sample=True, epsilon_cutoff=0.03),
+        dict(do_sample=True, eta_cutoff=0.05),
+        dict(do_sample=True, eta_cutoff=0.9),
+        dict(do_sample=True, temperature=0.7, top_k=10, top_p=0.9, typical_p=0.8),
+        dict(do_sample=True, temperature=1.3, top_p=0.95, epsilon_cutoff=0.01),
+        dict(do_sample=True, temperature=1.5, top_k=12, eta_cutoff=0.1),
+        dict(do_sample=True, temperature=0.8, min_p=0.02, typical_p=0.95, epsilon_cutoff=0.005, eta_cutoff=0.02,
+             suppress_tokens=[5, 6]),
+        dict(do_sample=True, typical_p=0.2, min_tokens_to_keep=4),
+        dict(do_sample=True, epsilon_cutoff=0.5, min_tokens_to_keep=3),
+        dict(do_sample=True, eta_cutoff=0.6, min_tokens_to_keep=5),
+    ]
     gen = torch.Generator().manual_seed(1)
     cases = []
-    for cfg in configs:
+    # The original cases first, so their rows (drawn from `gen`) do not change when cases are added.
+    for cfg in configs + truncation:
         keep = cfg.pop("min_tokens_to_keep", None)
         gc = GenerationConfig(**cfg)
         processors = model._get_logits_processor(generation_config=gc, input_ids_seq_length=6)
@@ -76,9 +108,14 @@ def logits_fixture(model: LlamaForCausalLM) -> dict:
                 if hasattr(p, "min_tokens_to_keep"):
                     p.min_tokens_to_keep = keep
         rows = []
-        for _ in range(4):
+        edges = edge_rows(gen) if cfg in truncation else []
+        if "top_p" in cfg:
+            # Top-p cuts the flat row inside one tie group, and which tied tokens go is the order of
+            # torch.sort(stable=False) on ties: unspecified, so not something to reproduce.
+            edges = [row for row in edges if not bool((row == row[0, 0]).all())]
+        for index in range(4 + len(edges)):
             history = torch.randint(0, VOCAB, (1, 6), generator=gen)
-            scores = torch.randn((1, VOCAB), generator=gen) * 2.0
+            scores = torch.randn((1, VOCAB), generator=gen) * 2.0 if index < 4 else edges[index - 4]
             out = processors(history, scores.clone())
             rows.append(dict(history=history[0].tolist(), logits=f32(scores[0]), processed=f32(out[0])))
         settings = dict(cfg)
@@ -128,11 +165,18 @@ def beam_fixture(model: LlamaForCausalLM) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="Tests/Fixtures/operators")
+    # The beam fixture's logits come from a matmul whose last bits vary with the CPU's vector units;
+    # regenerating only the processor fixture leaves the other file's bytes alone.
+    parser.add_argument("--only", choices=["logits_processors", "beam_search"], help="write one fixture only")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     model = tiny_llama()
     versions = dict(torch=torch.__version__, transformers=transformers.__version__)
-    for name, payload in [("logits_processors.json", logits_fixture(model)), ("beam_search.json", beam_fixture(model))]:
+    writers = [("logits_processors.json", logits_fixture), ("beam_search.json", beam_fixture)]
+    for name, write in writers:
+        if args.only is not None and name != args.only + ".json":
+            continue
+        payload = write(model)
         payload["generated_by"] = "tools/oracle/make_operator_fixtures.py"
         payload["versions"] = versions
         with open(os.path.join(args.out, name), "w") as f:

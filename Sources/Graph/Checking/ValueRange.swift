@@ -50,6 +50,15 @@ public struct ValueRange: Sendable, Hashable, CustomStringConvertible {
         ValueRange(lower: (min, false), upper: (max, true))
     }
 
+    /// `min ≤ x < max`.
+    /// - Parameters:
+    ///   - min: the smallest allowed value.
+    ///   - max: the excluded upper end.
+    /// - Returns: the half-open range.
+    public static func closedOpen(_ min: Double, _ max: Double) -> ValueRange {
+        ValueRange(lower: (min, true), upper: (max, false))
+    }
+
     /// Whether `x` lies in the range.
     /// - Parameter x: the value.
     /// - Returns: `true` when allowed.

@@ -11,7 +11,7 @@ public struct GenerationDefaults: Sendable, Equatable {
     /// End-of-sequence token ids (`eos_token_id`, an id or a list).
     public var eosTokenIDs: [Int32] = []
     /// Sampling defaults by the graph's parameter names: `temperature`, `top_k`, `top_p`,
-    /// `min_p`, `repetition_penalty`.
+    /// `min_p`, `typical_p`, `epsilon_cutoff`, `eta_cutoff`, `repetition_penalty`.
     public var sampling: [String: Double] = [:]
     /// Where they came from (a file path, or `path#general.sampling`), for the notes a run prints.
     public var source: String?
@@ -21,7 +21,8 @@ public struct GenerationDefaults: Sendable, Equatable {
 
     /// The keys of `generation_config.json` read as sampling defaults, by graph parameter name.
     static let huggingFaceKeys = ["temperature": "temperature", "top_k": "top_k", "top_p": "top_p",
-                                  "min_p": "min_p", "repetition_penalty": "repetition_penalty"]
+                                  "min_p": "min_p", "typical_p": "typical_p", "epsilon_cutoff": "epsilon_cutoff",
+                                  "eta_cutoff": "eta_cutoff", "repetition_penalty": "repetition_penalty"]
     /// The GGUF metadata keys read as sampling defaults (llama.cpp's names), by graph parameter name.
     static let ggufKeys = ["temperature": "general.sampling.temp", "top_k": "general.sampling.top_k",
                            "top_p": "general.sampling.top_p", "min_p": "general.sampling.min_p",
@@ -69,7 +70,8 @@ public struct GenerationDefaults: Sendable, Equatable {
         let ok: Bool
         switch name {
         case "top_k": ok = value >= 0 && value == value.rounded() && value <= Double(Int32.max)
-        case "top_p": ok = value > 0 && value <= 1
+        case "top_p", "typical_p": ok = value > 0 && value <= 1
+        case "epsilon_cutoff", "eta_cutoff": ok = value >= 0 && value < 1
         case "min_p": ok = value >= 0 && value <= 1
         case "repetition_penalty": ok = value > 0
         default: ok = value >= 0 && Float(value).isFinite

@@ -34,6 +34,19 @@ public enum Distribution {
         return logits.map { $0 == -.infinity ? -.infinity : Float(Double($0) - shift) }
     }
 
+    /// Shannon entropy in nats, `−Σ p·log p`, from log-probabilities. Masked tokens (`-inf`)
+    /// contribute nothing, as torch's `nansum` and `Categorical.entropy` skip them.
+    /// - Parameter logProbabilities: a row from `logSoftmax`.
+    /// - Returns: the entropy, ≥ 0.
+    public static func entropy(logProbabilities: [Float]) -> Double {
+        var sum = 0.0
+        for l in logProbabilities where l > -.infinity {
+            let x = Double(l)
+            sum -= Foundation.exp(x) * x
+        }
+        return sum
+    }
+
     /// The index of the largest value, the first one on ties (as `torch.argmax`).
     ///
     /// Every path that picks a token from a row goes through here, so a row no token can be

@@ -87,6 +87,34 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     public func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]] {
         try Self.scoreTogether([(self, context, tree)], layers: layers)[0]
     }
+    /// Replays the last tokens of the committed context through a selection of the layers and
+    /// returns the rows that predict each of them: how well a self-speculative draft would have
+    /// done on text the model actually produced (SWIFT's matchness). Runs on a fork of the cache cut
+    /// before the replayed tokens, so the hypothesis's own positions are untouched; counted as a
+    /// partial call.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - window: how many of its last tokens to predict (fewer when the cache holds less).
+    ///   - layers: the layers to run.
+    /// - Returns: `(rows, targets)`: row `i` is the logits predicting `targets[i]`; empty when
+    ///   there is nothing to replay.
+    /// - Throws: the model's error.
+    public func replay(context: [Int32], window: Int, layers: LayerSelection) throws -> (rows: [[Float]], targets: [Int32]) {
+        if let tree = pendingTree { settle(tree, for: context) }
+        var common = 0
+        while common < min(cached.count, context.count), cached[common] == context[common] { common += 1 }
+        // Feed tokens start..<count-1: row j predicts context[start + j + 1]; position start - 1
+        // must be cached at full depth, so start ≥ 1.
+        let start = max(1, context.count - 1 - window)
+        guard start <= common, start < context.count - 1 else { return ([], []) }
+        let fork = sequence.fork()
+        fork.truncate(to: start)
+        let fed = Array(context[start..<(context.count - 1)])
+        let logits = try service.forward(batch: [ForwardItem(sequence: fork, tokens: fed, outputs: .all)], layers: layers)[0]
+        usage.record(layers: layers.layers.count, of: layers.total)
+        return ((0..<fed.count).map { Array(logits.row($0)) }, Array(context[(start + 1)...]))
+    }
+
     /// Scores several hypotheses' trees in one forward pass (a beam frontier): each scorer must be
     /// a different hypothesis's, all on the same forward service.
     /// - Parameters:

@@ -5,8 +5,8 @@
 /// `tools/oracle/make_operator_fixtures.py`): repetition penalty, then the presence/frequency
 /// penalties (not in transformers; vLLM applies them with the repetition penalty, before
 /// temperature), then token masks (`suppress_tokens`), then — only when sampling — temperature,
-/// top-k, top-p, min-p. Greedy decoding skips the sampling warpers, as transformers does with
-/// `do_sample=False`.
+/// top-k, top-p, min-p, typical, epsilon, eta. Greedy decoding skips the sampling warpers, as
+/// transformers does with `do_sample=False`.
 public struct LogitsPipeline: Sendable {
     /// The settings the pipeline was built from.
     public let settings: SamplingSettings
@@ -23,6 +23,10 @@ public struct LogitsPipeline: Sendable {
         // Checked whatever the mode, so a typo is reported even where greedy decoding ignores the knob.
         try OperatorError.require("top_p", settings.topP, in: Float.leastNonzeroMagnitude...1, "in (0, 1]")
         try OperatorError.require("min_p", settings.minP, in: 0...1, "in [0, 1]")
+        // transformers silently ignores typical_p > 1 and cutoffs ≥ 1; a graph gets an error instead.
+        try OperatorError.require("typical_p", settings.typicalP, in: Float.leastNonzeroMagnitude...1, "in (0, 1] (1 = off)")
+        try OperatorError.require("epsilon_cutoff", settings.epsilonCutoff, in: 0..<1, "in [0, 1) (0 = off)")
+        try OperatorError.require("eta_cutoff", settings.etaCutoff, in: 0..<1, "in [0, 1) (0 = off)")
         try OperatorError.require("min_tokens_to_keep", settings.minTokensToKeep, in: 1..., "≥ 1")
         var list: [any LogitsProcessor] = []
         if settings.repetitionPenalty != 1 { list.append(try RepetitionPenaltyProcessor(penalty: settings.repetitionPenalty)) }
@@ -35,6 +39,9 @@ public struct LogitsPipeline: Sendable {
             if settings.topK != 0 { list.append(try TopKProcessor(k: settings.topK, minTokensToKeep: settings.minTokensToKeep)) }
             if settings.topP < 1 { list.append(try TopPProcessor(p: settings.topP, minTokensToKeep: settings.minTokensToKeep)) }
             if settings.minP > 0 { list.append(try MinPProcessor(minP: settings.minP, minTokensToKeep: settings.minTokensToKeep)) }
+            if settings.typicalP < 1 { list.append(try TypicalProcessor(mass: settings.typicalP, minTokensToKeep: settings.minTokensToKeep)) }
+            if settings.epsilonCutoff > 0 { list.append(try EpsilonProcessor(epsilon: settings.epsilonCutoff, minTokensToKeep: settings.minTokensToKeep)) }
+            if settings.etaCutoff > 0 { list.append(try EtaProcessor(epsilon: settings.etaCutoff, minTokensToKeep: settings.minTokensToKeep)) }
         }
         processors = list
     }

@@ -27,9 +27,6 @@ public struct MinPProcessor: LogitsProcessor {
     ///   - context: unused.
     public func process(_ logits: inout [Float], context: LogitsContext) {
         guard let probabilities = try? Distribution.softmax(logits) else { return }
-        let threshold = minP * (probabilities.max() ?? 0)
-        // The top `minTokensToKeep` always survive: anything at or above the k-th largest probability.
-        let floor = Distribution.kthLargest(probabilities, min(minTokensToKeep, probabilities.count))
-        for i in logits.indices where probabilities[i] < threshold && probabilities[i] < floor { logits[i] = -.infinity }
+        EpsilonProcessor.remove(below: minP * (probabilities.max() ?? 0), probabilities: probabilities, from: &logits, keeping: minTokensToKeep)
     }
 }

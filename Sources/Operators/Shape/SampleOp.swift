@@ -2,12 +2,12 @@ import Constraints
 import Graph
 
 /// `sample`: logits to next-token distributions with transformers' processors in its order
-/// (penalties, masks, then temperature, top-k, top-p, min-p). See `LogitsPipeline`.
+/// (penalties, masks, then temperature, top-k, top-p, min-p, typical, epsilon, eta). See `LogitsPipeline`.
 public struct SampleOp: HypothesisOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "sample", family: .shape,
-        doc: "Logits to next-token distributions: a constraint's mask (when a constrain.* node filtered the tree), then repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p and min-p, in transformers' order; temperature 0 is greedy (one-hot argmax).",
+        doc: "Logits to next-token distributions: a constraint's mask (when a constrain.* node filtered the tree), then repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p, min-p, typical, epsilon and eta, in transformers' order; temperature 0 is greedy (one-hot argmax).",
         parameters: sampling.specs,
         inputs: [PortSpec("from", .scores, doc: "The target's scores.")],
         output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."),

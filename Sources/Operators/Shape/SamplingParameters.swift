@@ -21,6 +21,12 @@ struct SamplingParameters: Sendable {
     static let topK = OpParameter<Int>("top_k", default: 0, range: .atLeast(0), doc: "Keep the k most likely tokens (Fan et al. 2018); 0 keeps all.")
     static let topP = OpParameter<Float>("top_p", default: 1, range: .openClosed(0, 1), doc: "Nucleus sampling mass (Holtzman et al. 2020); 1 keeps all.")
     static let minP = OpParameter<Float>("min_p", default: 0, range: .closed(0, 1), doc: "Drop tokens below min_p × the top probability (Nguyen et al. 2024); 0 keeps all.")
+    static let typicalP = OpParameter<Float>("typical_p", default: 1, range: .openClosed(0, 1),
+                                             doc: "Locally typical sampling (Meister et al. 2023): keep the tokens whose surprisal is nearest the entropy until they hold this mass; 1 keeps all.")
+    static let epsilonCutoff = OpParameter<Float>("epsilon_cutoff", default: 0, range: .closedOpen(0, 1),
+                                                  doc: "Epsilon sampling (Hewitt et al. 2022): drop tokens below this probability (the paper uses 3e-4 to 9e-4); 0 keeps all.")
+    static let etaCutoff = OpParameter<Float>("eta_cutoff", default: 0, range: .closedOpen(0, 1),
+                                              doc: "Eta sampling (Hewitt et al. 2022): drop tokens below min(eta, √eta · e^−entropy) (the paper uses 3e-4 to 2e-3); 0 keeps all.")
     static let repetitionPenalty = OpParameter<Float>("repetition_penalty", default: 1, range: .greaterThan(0),
                                                       doc: "CTRL repetition penalty (Keskar et al. 2019) on tokens already in the context; 1 is off.")
     static let presencePenalty = OpParameter<Float>("presence_penalty", default: 0, range: .closed(-2, 2), doc: "OpenAI presence penalty on generated tokens; 0 is off.")
@@ -29,7 +35,7 @@ struct SamplingParameters: Sendable {
 
     /// Parameters of the shaping pipeline.
     var specs: [ParameterSpec] {
-        var list = [temperature.spec, Self.topK.spec, Self.topP.spec, Self.minP.spec]
+        var list = [temperature.spec, Self.topK.spec, Self.topP.spec, Self.minP.spec, Self.typicalP.spec, Self.epsilonCutoff.spec, Self.etaCutoff.spec]
         if penalties {
             list += [Self.repetitionPenalty.spec, Self.presencePenalty.spec, Self.frequencyPenalty.spec, Self.suppressTokens.spec]
         }
@@ -52,6 +58,9 @@ struct SamplingParameters: Sendable {
         }
         var s = SamplingSettings(temperature: try node[temperature], topK: try node[Self.topK],
                                  topP: try node[Self.topP], minP: try node[Self.minP])
+        s.typicalP = try node[Self.typicalP]
+        s.epsilonCutoff = try node[Self.epsilonCutoff]
+        s.etaCutoff = try node[Self.etaCutoff]
         s.repetitionPenalty = try node[Self.repetitionPenalty]
         s.presencePenalty = try node[Self.presencePenalty]
         s.frequencyPenalty = try node[Self.frequencyPenalty]

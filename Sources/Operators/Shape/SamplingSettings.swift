@@ -11,6 +11,12 @@ public struct SamplingSettings: Sendable, Equatable {
     public var topP: Float = 1
     /// Min-p fraction; 0 turns the filter off.
     public var minP: Float = 0
+    /// Locally typical sampling mass (Meister et al. 2023); 1 turns the filter off.
+    public var typicalP: Float = 1
+    /// Epsilon sampling's probability floor (Hewitt et al. 2022); 0 turns the filter off.
+    public var epsilonCutoff: Float = 0
+    /// Eta sampling's `ε` (Hewitt et al. 2022); 0 turns the filter off.
+    public var etaCutoff: Float = 0
     /// CTRL repetition penalty; 1 turns it off.
     public var repetitionPenalty: Float = 1
     /// OpenAI presence penalty; 0 turns it off.

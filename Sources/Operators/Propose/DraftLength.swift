@@ -1,0 +1,155 @@
+import Foundation
+import Graph
+import Synchronization
+
+/// How many tokens a chain drafter proposes each step: a policy every drafter shares, declared
+/// once (`DraftLength.schedule`, `DraftStopping.maxEntropy`, `DraftStopping.maxRejection`), not a
+/// copy per drafter.
+///
+/// - `schedule: constant` proposes up to `tokens` every step.
+/// - `schedule: heuristic` adapts the length to the run's acceptance as transformers' assisted
+///   generation does (`num_assistant_tokens_schedule="heuristic"`): start at `tokens`, add 2 after a
+///   step that accepted every drafted token, subtract 1 (never below 1) after one that did not —
+///   DISCO-style dynamic speculation length without a trained classifier. Here the length also
+///   stays at most `DraftLength.longest`, and it starts afresh with every run (transformers'
+///   `heuristic_transient`), so runs of one session do not depend on each other's order.
+///
+/// Drafters with draft distributions add two stopping rules that look only at what is already
+/// drafted, so the draft length is a stopping time and speculative sampling stays exact:
+/// - `max_entropy` (SVIP, Zhang et al. 2025, "Draft Model Knows When to Stop"): stop before a
+///   position whose draft distribution has more than this entropy (nats): a high-entropy draft is
+///   unlikely to be accepted;
+/// - `max_rejection` (SpecDec++, Huang et al. 2024, without its trained head): stop once the
+///   estimated probability that some drafted token is rejected, 1 − ∏ q(xᵢ) over the drafted
+///   tokens' own draft probabilities, exceeds this value.
+public struct DraftLength: Sendable, Equatable {
+    /// The length schedules.
+    public enum Schedule: String, Sendable, CaseIterable {
+        /// Always `tokens`.
+        case constant
+        /// +2 after full acceptance, −1 otherwise (transformers' heuristic).
+        case heuristic
+    }
+
+    /// Most tokens a schedule ever proposes: the `tokens` parameters' upper bound.
+    public static let longest = 64
+
+    /// The schedule.
+    public let schedule: Schedule
+    /// The first (constant: every) step's length.
+    public let initial: Int
+
+    /// Creates a policy.
+    /// - Parameters:
+    ///   - schedule: the schedule.
+    ///   - initial: the starting length, in `1...longest`.
+    /// - Throws: `OperatorError.invalidParameter` for a length out of range.
+    public init(schedule: Schedule, initial: Int) throws {
+        try OperatorError.require("tokens", initial, in: 1...Self.longest, "in 1...\(Self.longest)")
+        self.schedule = schedule
+        self.initial = initial
+    }
+
+    /// The `schedule` parameter, declared once for every drafter that proposes chains.
+    static let schedule = OpParameter<Schedule>(
+        "schedule", default: .constant,
+        doc: "constant proposes up to `tokens` each step; heuristic starts at `tokens` and adds 2 after a fully accepted draft, subtracts 1 otherwise (transformers' assisted-generation heuristic; DISCO-style dynamic length), up to 64.")
+
+    /// The policy a node's parameters describe.
+    /// - Parameters:
+    ///   - node: a node whose op declares `schedule`.
+    ///   - tokens: its `tokens` value.
+    /// - Returns: the policy.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    static func of(_ node: Plan.Node, tokens: Int) throws -> DraftLength {
+        try DraftLength(schedule: node[schedule], initial: tokens)
+    }
+
+    /// A fresh run's state.
+    /// - Returns: the state, at the initial length.
+    public func makeState() -> State { State(length: initial) }
+
+    /// The next length after a step.
+    /// - Parameters:
+    ///   - length: this step's length.
+    ///   - proposed: tokens the drafter proposed this step (0 when it found nothing: no change).
+    ///   - accepted: of those, accepted.
+    /// - Returns: the next step's length.
+    public func next(after length: Int, proposed: Int, accepted: Int) -> Int {
+        guard schedule == .heuristic, proposed > 0 else { return length }
+        return accepted >= proposed ? min(Self.longest, length + 2) : max(1, length - 1)
+    }
+
+    /// The current length of one hypothesis's drafter.
+    public final class State: HypothesisState, @unchecked Sendable {
+        /// Tokens to propose at the next step.
+        public var length: Int
+        init(length: Int) { self.length = length }
+        /// A copy for a forked hypothesis.
+        public func fork() -> any HypothesisState { State(length: length) }
+    }
+
+    /// Moves a hypothesis's length after a commit.
+    /// - Parameters:
+    ///   - commit: the step's commit.
+    ///   - source: the drafter's source tag.
+    ///   - state: the drafter's state.
+    func update(_ commit: StepCommit, source: String, state: (any HypothesisState)?) {
+        guard let state = state as? State else { return }
+        state.length = next(after: state.length, proposed: commit.proposed(by: source), accepted: commit.accepted(from: source))
+    }
+}
+
+/// The stopping rules of a drafter with draft distributions (`DraftStopping.parameters`).
+public struct DraftStopping: Sendable, Equatable {
+    /// Stop before a position whose draft entropy exceeds this (nats); `nil`: never.
+    public var maxEntropy: Float?
+    /// Stop once the estimated rejection probability exceeds this; `nil`: never.
+    public var maxRejection: Float?
+
+    /// Creates rules.
+    /// - Parameters:
+    ///   - maxEntropy: the entropy bound, ≥ 0.
+    ///   - maxRejection: the rejection bound, in (0, 1].
+    public init(maxEntropy: Float? = nil, maxRejection: Float? = nil) {
+        self.maxEntropy = maxEntropy
+        self.maxRejection = maxRejection
+    }
+
+    /// The stopping rules' parameters, declared once for every drafter with draft distributions.
+    static let maxEntropy = OpParameter<Float?>(
+        "max_entropy", range: .atLeast(0),
+        doc: "Stop before a position whose draft distribution has more entropy than this, in nats (SVIP, Zhang et al. 2025): uncertain drafts are rarely accepted. Absent: never.")
+    static let maxRejection = OpParameter<Float?>(
+        "max_rejection", range: .openClosed(0, 1),
+        doc: "Stop once 1 − ∏ q(xᵢ) over the drafted tokens, the estimated chance that one is rejected, exceeds this (SpecDec++, Huang et al. 2024, with draft confidence in place of its trained head). Absent: never.")
+    static let parameters = [maxEntropy.spec, maxRejection.spec]
+
+    /// The rules a node's parameters describe.
+    /// - Throws: `OperatorError.invalidParameter` for a bound too large for a `Float`.
+    static func of(_ node: Plan.Node) throws -> DraftStopping {
+        DraftStopping(maxEntropy: try node[maxEntropy], maxRejection: try node[maxRejection])
+    }
+
+    /// Whether to stop before drafting from `distribution` (the entropy rule).
+    /// - Parameter distribution: the next position's draft distribution.
+    /// - Returns: whether its entropy exceeds the bound.
+    func stopsBefore(_ distribution: [Float]) -> Bool {
+        guard let maxEntropy else { return false }
+        var entropy: Float = 0
+        for p in distribution where p > 0 { entropy -= p * log(p) }
+        return entropy > maxEntropy
+    }
+
+    /// Whether to stop after a drafted token, given the product of the drafted tokens' draft
+    /// probabilities so far (the rejection rule).
+    /// - Parameter confidence: ∏ q(xᵢ) over the drafted tokens.
+    /// - Returns: whether 1 − confidence exceeds the bound.
+    func stopsAfter(confidence: Float) -> Bool {
+        guard let maxRejection else { return false }
+        return 1 - confidence > maxRejection
+    }
+}
+
+/// `schedule:` names a schedule by its raw value.
+extension DraftLength.Schedule: ParameterEnumeration {}

@@ -1,0 +1,112 @@
+import ModelRuntime
+
+/// SWIFT's on-the-fly layer-set optimisation (Xia et al. 2025, "SWIFT: On-the-Fly Self-Speculative
+/// Decoding for LLM Inference Acceleration"), without training: the skip set a self-speculative
+/// drafter uses is searched during the run, scored by *matchness* — how many of the last `window`
+/// committed tokens the target with that set skipped predicts greedily, replayed in one partial
+/// pass over text the model actually produced.
+///
+/// Each search step mutates the incumbent set (one skipped layer swapped for one that runs, so the
+/// share of skipped layers stays `ratio`), scores incumbent and candidate on the same window, and
+/// keeps the better — SWIFT's random-search phase; its Bayesian-optimisation refinement is left
+/// out. After `steps` search steps the set stays fixed. The first and last layers always run (SWIFT
+/// and Draft & Verify skip only inner layers: the embedding-side and head-side layers matter most).
+public struct SkipSetSearch: Sendable, Equatable {
+    /// Share of the layers skipped.
+    public let ratio: Double
+    /// Search steps before the set is fixed.
+    public let steps: Int
+    /// Committed tokens each candidate is scored on.
+    public let window: Int
+
+    /// Creates a search.
+    /// - Parameters:
+    ///   - ratio: share of layers skipped, in (0, 1).
+    ///   - steps: search steps, ≥ 0.
+    ///   - window: tokens scored per candidate, ≥ 1.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    public init(ratio: Double, steps: Int, window: Int) throws {
+        guard ratio > 0 && ratio < 1 else { throw OperatorError(.invalidParameter, at: "skip_ratio", "\(ratio) must be in (0, 1)") }
+        try OperatorError.require("search_steps", steps, in: 0..., "≥ 0")
+        try OperatorError.require("search_window", window, in: 1..., "≥ 1")
+        self.ratio = ratio
+        self.steps = steps
+        self.window = window
+    }
+
+    /// The initial set for a model: every other inner layer from the middle outwards until
+    /// `ratio` of the layers are skipped (an even spread, as SWIFT's initialisation).
+    /// - Parameter total: the model's layer count (≥ 3 to have inner layers).
+    /// - Returns: the skipped layers.
+    public func initialSet(layers total: Int) -> Set<Int> {
+        let inner = Array(1..<max(1, total - 1))
+        let count = min(inner.count - 1, max(1, Int((Double(total) * ratio).rounded())))
+        guard count > 0 else { return [] }
+        // Evenly spaced over the inner layers.
+        return Set((0..<count).map { inner[($0 * inner.count) / count + (inner.count / count) / 2] })
+    }
+
+    /// A neighbour: one skipped inner layer swapped for a running inner layer.
+    /// - Parameters:
+    ///   - set: the incumbent.
+    ///   - total: the model's layer count.
+    ///   - rng: the generator.
+    /// - Returns: the candidate (the incumbent when no swap exists).
+    public func mutate<R: RandomNumberGenerator>(_ set: Set<Int>, layers total: Int, using rng: inout R) -> Set<Int> {
+        let skipped = set.sorted()
+        let running = (1..<max(1, total - 1)).filter { !set.contains($0) }
+        guard !skipped.isEmpty, !running.isEmpty else { return set }
+        var next = set
+        next.remove(skipped[Int.random(in: 0..<skipped.count, using: &rng)])
+        next.insert(running[Int.random(in: 0..<running.count, using: &rng)])
+        return next
+    }
+
+    /// Greedy matches of replayed rows against the tokens they predict.
+    /// - Parameter replay: `ModelSequenceScorer.replay`'s result.
+    /// - Returns: the number of rows whose argmax is their target.
+    /// - Throws: `OperatorError.invalidDistribution` for a row with NaN.
+    static func matches(_ replay: (rows: [[Float]], targets: [Int32])) throws -> Int {
+        try zip(replay.rows, replay.targets).count { row, target in Int32(try Distribution.argmax(row)) == target }
+    }
+
+    /// One hypothesis's search: the incumbent set and the steps taken.
+    public final class State: HypothesisState, @unchecked Sendable {
+        /// The skip set drafts use now; `nil` until the model's layer count is known.
+        public var skipped: Set<Int>?
+        /// Search steps taken.
+        public var taken = 0
+        /// Candidates adopted (for the run's report).
+        public var adopted = 0
+        init() {}
+        /// A copy for a forked hypothesis.
+        public func fork() -> any HypothesisState {
+            let copy = State()
+            copy.skipped = skipped
+            copy.taken = taken
+            copy.adopted = adopted
+            return copy
+        }
+    }
+
+    /// One search step on a hypothesis: scores the incumbent and a neighbour on the last window of
+    /// committed text and keeps the better (the incumbent on ties).
+    /// - Parameters:
+    ///   - state: the hypothesis's search.
+    ///   - scorer: the model, at its shared sequence.
+    ///   - context: the committed tokens.
+    ///   - rng: the generator.
+    /// - Throws: the model's error.
+    func step<R: RandomNumberGenerator>(_ state: State, scorer: ModelSequenceScorer, context: [Int32], using rng: inout R) throws {
+        guard let total = scorer.layerCount, let incumbent = state.skipped, state.taken < steps else { return }
+        let candidate = mutate(incumbent, layers: total, using: &rng)
+        guard candidate != incumbent else { return }
+        let mine = try Self.matches(scorer.replay(context: context, window: window, layers: try LayerSelection(skipping: incumbent, of: total)))
+        let theirs = try Self.matches(scorer.replay(context: context, window: window, layers: try LayerSelection(skipping: candidate, of: total)))
+        state.taken += 1
+        if theirs > mine {
+            state.skipped = candidate
+            state.adopted += 1
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Testing
+@testable import Operators
+
+/// The shared draft-length policy: transformers' heuristic schedule replayed by hand, and the
+/// stopping rules' thresholds.
+@Suite struct DraftLengthTests {
+    /// transformers' `update_candidate_strategy` with the "heuristic" schedule: +2 when every
+    /// candidate token matched, else −1 with a floor of 1. Replayed on an acceptance history.
+    @Test func heuristicScheduleFollowsTransformers() throws {
+        let policy = try DraftLength(schedule: .heuristic, initial: 5)
+        // (proposed, accepted) per step, and the length transformers would use next.
+        let history: [(Int, Int, Int)] = [(5, 5, 7), (7, 3, 6), (6, 0, 5), (5, 5, 7), (7, 7, 9), (9, 8, 8)]
+        var length = policy.initial
+        for (proposed, accepted, expected) in history {
+            length = policy.next(after: length, proposed: proposed, accepted: accepted)
+            #expect(length == expected)
+        }
+        // The floor, the ceiling, and steps where the drafter found nothing to propose.
+        #expect(policy.next(after: 1, proposed: 1, accepted: 0) == 1)
+        #expect(policy.next(after: DraftLength.longest - 1, proposed: 63, accepted: 63) == DraftLength.longest)
+        #expect(policy.next(after: 4, proposed: 0, accepted: 0) == 4)
+        let constant = try DraftLength(schedule: .constant, initial: 4)
+        #expect(constant.next(after: 4, proposed: 4, accepted: 4) == 4)
+        #expect(throws: OperatorError.self) { try DraftLength(schedule: .heuristic, initial: 0) }
+    }
+
+    @Test func commitsMoveOnlyTheirDrafter() throws {
+        let policy = try DraftLength(schedule: .heuristic, initial: 3)
+        var tree = TokenTree()
+        try tree.append(1, parent: -1, source: "mine")
+        try tree.append(2, parent: 0, source: "mine")
+        try tree.append(3, parent: -1, source: "other")
+        let state = policy.makeState()
+        // Both of "mine" accepted: +2.
+        policy.update(StepCommit(tree: tree, acceptedNodes: [0, 1], tokens: [1, 2, 9]), source: "mine", state: state)
+        #expect(state.length == 5)
+        // "other" was rejected while "mine" was not proposed at all on the accepted path: −1.
+        policy.update(StepCommit(tree: tree, acceptedNodes: [2], tokens: [3, 9]), source: "mine", state: state)
+        #expect(state.length == 4)
+        let fork = try #require(state.fork() as? DraftLength.State)
+        fork.length = 1
+        #expect(state.length == 4, "a fork has its own length")
+    }
+
+    @Test func stoppingRules() {
+        let uniform4: [Float] = [0.25, 0.25, 0.25, 0.25]  // entropy ln 4 ≈ 1.386
+        let peaked: [Float] = [0.97, 0.01, 0.01, 0.01]     // ≈ 0.168
+        let rules = DraftStopping(maxEntropy: 1.0, maxRejection: 0.5)
+        #expect(rules.stopsBefore(uniform4))
+        #expect(!rules.stopsBefore(peaked))
+        #expect(!rules.stopsAfter(confidence: 0.6))
+        #expect(rules.stopsAfter(confidence: 0.4))
+        let none = DraftStopping()
+        #expect(!none.stopsBefore(uniform4) && !none.stopsAfter(confidence: 0))
+    }
+}
