@@ -27,7 +27,7 @@ import Testing
             // ConstrainedGraphTests run those graphs on the demo models.
             guard plan.stores.isEmpty, !plan.nodes.contains(where: { $0.family == .filter }) else { return false }
             return plan.nodes[plan.output].op == VerifyOp.spec.name && !samples.isEmpty
-                && samples.allSatisfy { $0.double("temperature") == 0 }
+                && samples.allSatisfy { $0.parameters["temperature"]?.number == 0 }
         }
     }()
 

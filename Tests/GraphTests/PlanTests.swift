@@ -143,12 +143,12 @@ import Foundation
         #expect(result.rendered == "")
         let plan = try #require(result.plan)
         let p = try #require(plan.node(named: "p"))
-        #expect(p.double("top_p") == 1 && p.double("temperature") == 1 && p.int("top_k") == 0)
-        #expect(p.strings("stop_words") == ["one"])
+        #expect(p.parameters["top_p"]?.number == 1 && p.parameters["temperature"]?.number == 1 && p.parameters["top_k"] == .int(0))
+        #expect(p.parameters["stop_words"] == .list([.string("one")]))
         #expect(p.sources("from") == [plan.node(named: "sc")!.index])
         let learn = try #require(plan.node(named: "learn"))
         #expect(learn.reference("store") == "s" && learn.reference("after") == "v")
-        #expect(plan.node(named: "v")?.string("mode") == "greedy")
+        #expect(plan.node(named: "v")?.parameters["mode"] == .string("greedy"))
         // A commit-family node feeds nothing yet is not reported as wasted.
         #expect(result.diagnostics.isEmpty)
     }
@@ -177,7 +177,7 @@ import Foundation
         let nodes = try #require(object["nodes"] as? [[String: Any]])
         #expect(nodes.compactMap { $0["name"] as? String } == plan.nodes.map(\.name))
         let pick = try #require(nodes.first { $0["name"] as? String == "pick" })
-        #expect((pick["parameters"] as? [String: Any])?["temperature"] as? Double == plan.node(named: "pick")?.double("temperature"))
+        #expect((pick["parameters"] as? [String: Any])?["temperature"] as? Double == plan.node(named: "pick")?.parameters["temperature"]?.number)
         #expect((pick["inputs"] as? [[String: Any]])?.first?["sources"] as? [String] == ["scores"])
         #expect((object["limits"] as? [String: Any])?["max_new_tokens"] as? Int == plan.limits.maxNewTokens)
     }

@@ -88,7 +88,7 @@ import Testing
         """
         let result = GraphCompiler(registry: OperatorRegistry.all).compile(source: source, file: "drafted.yaml")
         let plan = try #require(result.plan, "\(result.rendered)")
-        let settings = try SamplingParameters.settings(of: try #require(plan.nodes.first { $0.op == "draft.model" }))
+        let settings = try DraftModelOp.sampling.settings(of: try #require(plan.nodes.first { $0.op == "draft.model" }))
         #expect(settings.typicalP == 0.9 && settings.epsilonCutoff == 0.001 && settings.etaCutoff == 0.002)
         #expect(try LogitsPipeline(settings).processors.map(\.name) == ["typical_p", "epsilon_cutoff", "eta_cutoff"])
     }

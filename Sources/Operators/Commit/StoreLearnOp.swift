@@ -7,14 +7,14 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
     public static let spec = OpSpec(
         "store.learn", family: .commit,
         doc: "When a run ends, adds its accepted output — led by the prompt's last tokens, or the whole prompt with `prompt: true` — to a persistent n-gram store in one write transaction; draft.ngram reading the store proposes from it in later runs, and other processes see it at their next read.",
-        parameters: [
-            ParameterSpec("store", .storeRef, doc: "The store, declared under `stores:` with `learn: true`."),
-            ParameterSpec("prompt", .bool, default: .bool(false),
-                          doc: "Whether the whole prompt is learned too (a corpus of user text), not only its last tokens as the output's context."),
-        ],
+        parameters: [store.spec, learnsPrompt.spec],
         inputs: [PortSpec("from", .selection, doc: "The verifier whose committed tokens are learned.")],
         output: OutputSpec(.selection, propagates: ["from"], doc: "The selection, unchanged."),
         validate: OpValidation.checks { node, plan in _ = try StoreLearnOp.store(node, plan: plan) })
+
+    static let store = OpParameter<String>("store", .storeRef, doc: "The store, declared under `stores:` with `learn: true`.")
+    static let learnsPrompt = OpParameter<Bool>("prompt", default: false,
+                                                doc: "Whether the whole prompt is learned too (a corpus of user text), not only its last tokens as the output's context.")
 
     let store: NGramStore
     let learnsPrompt: Bool
@@ -26,7 +26,7 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
     /// - Throws: the environment's error when the store cannot be opened for writing.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         store = try environment.store(named: try Self.store(node, plan: environment.plan), writable: true)
-        learnsPrompt = node.bool("prompt") ?? false
+        learnsPrompt = try node[Self.learnsPrompt]
     }
 
     /// The store the node learns into, checked to be declared writable (its validation when the
@@ -34,11 +34,9 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
     /// - Returns: the store's qualified name.
     /// - Throws: `OperatorError.invalidParameter` at `store`.
     static func store(_ node: Plan.Node, plan: Plan) throws -> String {
-        guard let name = node.reference("store") else {
-            throw OperatorError(.invalidParameter, at: "store", "name the store to learn into")
-        }
+        let name = try node[store]
         if let declaration = plan.stores.first(where: { $0.name == name }), declaration.fields["learn"] != .bool(true) {
-            throw OperatorError(.invalidParameter, at: "store", "store '\(name)' is written by this node, so its declaration needs learn: true")
+            throw OperatorError(.invalidParameter, at: store.name, "store '\(name)' is written by this node, so its declaration needs learn: true")
         }
         return name
     }

@@ -7,14 +7,13 @@ public struct ConstrainRegexOp: ConstraintOperator {
     public static let spec = OpSpec(
         "constrain.regex", family: .filter,
         doc: "The output must match a regular expression as a whole (ECMAScript syntax, docs/constraints.md): prunes proposed tokens it forbids, masks every scored row, adds forced tokens; EOS only where the match is complete.",
-        parameters: [
-            ParameterSpec("pattern", .string, optional: true, doc: "The regular expression."),
-            ConstraintFilter.declared("regex"),
-            ConstraintFilter.forcedParameter,
-        ],
+        parameters: [pattern.spec, constraint.parameter.spec, ConstraintFilter.forced.spec],
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
+
+    static let pattern = OpParameter<String?>("pattern", doc: "The regular expression.")
+    static let constraint = ConstraintFilter.declared("regex")
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -30,10 +29,10 @@ public struct ConstrainRegexOp: ConstraintOperator {
 
     /// The node's pattern as a byte-level grammar (no vocabulary needed).
     @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
-        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "regex")
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, constraint)
         var fromDeclaration: ConstraintFilter.Source?
         if case .string(let p)? = declared?.fields["pattern"] { fromDeclaration = .text(p) }
-        let pattern = try ConstraintFilter.one([("pattern", node.string("pattern").map { .text($0) }), ("constraint", fromDeclaration)])
+        let pattern = try ConstraintFilter.one([(pattern.name, try node[pattern].map { .text($0) }), (constraint.name, fromDeclaration)])
         return try ConstraintFilter.compile(pattern) { try Grammar.regex($0) }
     }
 }
@@ -45,20 +44,8 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
     public static let spec = OpSpec(
         "constrain.json_schema", family: .filter,
         doc: "The output must be a JSON instance valid under a JSON Schema (draft 2020-12; an unsupported keyword is an error naming it and its JSON pointer): prunes proposed tokens, masks every scored row, adds forced tokens (keys, literals).",
-        parameters: [
-            ParameterSpec("schema", .document, optional: true, doc: "The schema, inline (YAML or JSON syntax)."),
-            ParameterSpec("path", .string, optional: true, doc: "A file holding the schema, relative to the graph file."),
-            ConstraintFilter.declared("json_schema"),
-            ParameterSpec("max_whitespace", .int, default: .int(JSONWhitespace.defaultMaxBytes), range: .closed(0, Double(maxWhitespaceBound)),
-                          doc: "Most whitespace bytes in one gap between two JSON tokens. Bounded, so a model cannot pad forever; the default fits a line feed and the indentation of pretty-printed JSON (json.dumps indent=4 eight levels deep) and the indentation tokens of byte-level BPE vocabularies, so a model writes JSON as it was trained to. 0 forces compact JSON."),
-            ParameterSpec("max_newlines", .int, default: .int(JSONWhitespace.defaultMaxNewlines), range: .closed(0, Double(maxWhitespaceBound)),
-                          doc: "Most line feeds in one gap (1: one per gap, as pretty-printers write; 0: single-line JSON)."),
-            ParameterSpec("strings", .enumeration(["canonical", "any"]), default: .string("canonical"),
-                          doc: "canonical accepts each string in one spelling (only \", \\ and control characters escaped), so keys and literals are forced tokens and a model cannot wander into escapes; any accepts every JSON escape."),
-            ParameterSpec("formats", .bool, default: .bool(true),
-                          doc: "Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); false treats it as an annotation."),
-            ConstraintFilter.forcedParameter,
-        ],
+        parameters: [schema.spec, path.spec, constraint.parameter.spec, maxWhitespace.spec, maxNewlines.spec, strings.spec, formats.spec,
+                     ConstraintFilter.forced.spec],
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
@@ -66,6 +53,23 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
     /// The largest `max_whitespace`/`max_newlines` accepted: a gap has (bytes + 1) × (line feeds
     /// + 1) automaton states, each a mask class of its own near the bounds.
     static let maxWhitespaceBound = 256
+
+    static let schema = OpParameter<YAMLNode?>("schema", doc: "The schema, inline (YAML or JSON syntax).")
+    static let path = OpParameter<String?>("path", doc: "A file holding the schema, relative to the graph file.")
+    static let constraint = ConstraintFilter.declared("json_schema")
+    static let maxWhitespace = OpParameter<Int>("max_whitespace", default: JSONWhitespace.defaultMaxBytes, range: .closed(0, Double(maxWhitespaceBound)),
+                                                doc: "Most whitespace bytes in one gap between two JSON tokens. Bounded, so a model cannot pad forever; the default fits a line feed and the indentation of pretty-printed JSON (json.dumps indent=4 eight levels deep) and the indentation tokens of byte-level BPE vocabularies, so a model writes JSON as it was trained to. 0 forces compact JSON.")
+    static let maxNewlines = OpParameter<Int>("max_newlines", default: JSONWhitespace.defaultMaxNewlines, range: .closed(0, Double(maxWhitespaceBound)),
+                                              doc: "Most line feeds in one gap (1: one per gap, as pretty-printers write; 0: single-line JSON).")
+    static let strings = OpParameter<Strings>("strings", default: .canonical,
+                                              doc: "canonical accepts each string in one spelling (only \", \\ and control characters escaped), so keys and literals are forced tokens and a model cannot wander into escapes; any accepts every JSON escape.")
+    static let formats = OpParameter<Bool>("formats", default: true,
+                                           doc: "Enforce `format` (date-time, date, time, email, uuid, uri, ipv4, ipv6); false treats it as an annotation.")
+
+    /// Which spellings of a JSON string are accepted.
+    enum Strings: String, ParameterEnumeration {
+        case canonical, any
+    }
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -82,21 +86,18 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
 
     /// The node's schema as a byte-level grammar (no vocabulary needed).
     @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
-        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "json_schema")
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, constraint)
         var fromDeclaration: ConstraintFilter.Source?
         if case .document(let yaml)? = declared?.fields["schema"] {
-            fromDeclaration = .yaml(yaml, parameter: "constraint")
-        } else if let path = declared?.path {
-            fromDeclaration = .file(path, parameter: "constraint")
+            fromDeclaration = .yaml(yaml, parameter: constraint.name)
+        } else if let file = declared?.path {
+            fromDeclaration = .file(file, parameter: constraint.name)
         }
-        var inline: ConstraintFilter.Source?
-        if case .document(let yaml)? = node.parameters["schema"] { inline = .yaml(yaml, parameter: "schema") }
-        let text = try ConstraintFilter.one([("schema", inline), ("path", node.path("path").map { .file($0, parameter: "path") }),
-                                             ("constraint", fromDeclaration)])
-        let whitespace = JSONWhitespace(maxBytes: node.int("max_whitespace") ?? JSONWhitespace.defaultMaxBytes,
-                                        maxNewlines: node.int("max_newlines") ?? JSONWhitespace.defaultMaxNewlines)
-        let options = JSONSchemaOptions(whitespace: whitespace, assertFormats: node.bool("formats") ?? true,
-                                        canonicalStrings: node.string("strings") != "any")
+        let text = try ConstraintFilter.one([(schema.name, try node[schema].map { .yaml($0, parameter: schema.name) }),
+                                             (path.name, try ConstraintFilter.file(node, path)), (constraint.name, fromDeclaration)])
+        let whitespace = JSONWhitespace(maxBytes: try node[maxWhitespace], maxNewlines: try node[maxNewlines])
+        let options = JSONSchemaOptions(whitespace: whitespace, assertFormats: try node[formats],
+                                        canonicalStrings: try node[strings] == .canonical)
         return try ConstraintFilter.compile(text) { try Grammar.jsonSchema($0, options: options) }
     }
 }
@@ -108,16 +109,15 @@ public struct ConstrainGrammarOp: ConstraintOperator {
     public static let spec = OpSpec(
         "constrain.grammar", family: .filter,
         doc: "The output must be a sentence of a context-free grammar (EBNF / llama.cpp GBNF, docs/constraints.md), parsed incrementally (Earley): prunes proposed tokens, masks every scored row, adds forced tokens.",
-        parameters: [
-            ParameterSpec("path", .string, optional: true, doc: "A grammar file, relative to the graph file."),
-            ParameterSpec("text", .string, optional: true, doc: "The grammar, inline."),
-            ConstraintFilter.declared("grammar"),
-            ParameterSpec("root", .string, default: .string("root"), doc: "The start rule."),
-            ConstraintFilter.forcedParameter,
-        ],
+        parameters: [path.spec, text.spec, constraint.parameter.spec, root.spec, ConstraintFilter.forced.spec],
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
+
+    static let path = OpParameter<String?>("path", doc: "A grammar file, relative to the graph file.")
+    static let text = OpParameter<String?>("text", doc: "The grammar, inline.")
+    static let constraint = ConstraintFilter.declared("grammar")
+    static let root = OpParameter<String>("root", default: "root", doc: "The start rule.")
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -133,14 +133,14 @@ public struct ConstrainGrammarOp: ConstraintOperator {
 
     /// The node's grammar, parsed (no vocabulary needed).
     @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
-        let declared = try ConstraintFilter.declaration(of: node, plan: plan, kind: "grammar")
-        let text = try ConstraintFilter.one([
-            ("path", node.path("path").map { .file($0, parameter: "path") }),
-            ("text", node.string("text").map { .text($0) }),
-            ("constraint", declared?.path.map { .file($0, parameter: "constraint") }),
+        let declared = try ConstraintFilter.declaration(of: node, plan: plan, constraint)
+        let definition = try ConstraintFilter.one([
+            (path.name, try ConstraintFilter.file(node, path)),
+            (text.name, try node[text].map { .text($0) }),
+            (constraint.name, declared?.path.map { .file($0, parameter: constraint.name) }),
         ])
-        let root = node.string("root") ?? "root"
-        return try ConstraintFilter.compile(text) { try Grammar.parse($0, root: root) }
+        let start = try node[root]
+        return try ConstraintFilter.compile(definition) { try Grammar.parse($0, root: start) }
     }
 }
 
@@ -151,13 +151,12 @@ public struct ConstrainPhrasesOp: ConstraintOperator {
     public static let spec = OpSpec(
         "constrain.phrases", family: .filter,
         doc: "Lexical constraint: the output may not end (EOS is masked) until every listed phrase has appeared, in any order; any other text is free.",
-        parameters: [
-            ParameterSpec("phrases", .list(.string), nonEmpty: true, doc: "The phrases that must appear (at least one)."),
-            ConstraintFilter.forcedParameter,
-        ],
+        parameters: [phrases.spec, ConstraintFilter.forced.spec],
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
+
+    static let phrases = OpParameter<[String]>("phrases", nonEmpty: true, doc: "The phrases that must appear (at least one).")
 
     /// The compiled constraint and its step behaviour.
     public let filter: ConstraintFilter
@@ -173,10 +172,10 @@ public struct ConstrainPhrasesOp: ConstraintOperator {
 
     /// The node's phrase automaton (no vocabulary needed).
     @Sendable static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
-        let phrases = node.strings("phrases") ?? []
-        guard !phrases.isEmpty, !phrases.contains(where: \.isEmpty) else {
-            throw OperatorError(.invalidParameter, at: "phrases", "list at least one phrase, none of them empty")
+        let required = try node[phrases]
+        guard !required.isEmpty, !required.contains(where: \.isEmpty) else {
+            throw OperatorError(.invalidParameter, at: phrases.name, "list at least one phrase, none of them empty")
         }
-        return try ConstraintFilter.compile(("phrases", "")) { _ in try Grammar.phrases(phrases) }
+        return try ConstraintFilter.compile((phrases.name, "")) { _ in try Grammar.phrases(required) }
     }
 }

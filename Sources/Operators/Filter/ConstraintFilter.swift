@@ -36,7 +36,7 @@ public struct ConstraintFilter: Sendable {
     init(node: Plan.Node, environment: any OperatorEnvironment, grammar: (Plan.Node, Plan) throws -> Grammar) throws {
         let vocabulary = try environment.constraintVocabulary()
         compiled = Compiled(Constraint(grammar: try grammar(node, environment.plan), vocabulary: vocabulary))
-        forcedLimit = node.int("forced") ?? Self.defaultForced
+        forcedLimit = try node[Self.forced]
     }
 
     /// The validation every `constrain.*` op declares: its definition compiles to a byte-level
@@ -124,12 +124,10 @@ public struct ConstraintFilter: Sendable {
         return state
     }
 
-    /// Forced tokens added by default: a JSON key or a fixed literal is rarely longer.
-    static let defaultForced = 8
-
-    /// The parameters and port every `constrain.*` op has.
-    static let forcedParameter = ParameterSpec(
-        "forced", .int, default: .int(defaultForced), range: .closed(0, 64),
+    /// The parameters and port every `constrain.*` op has. 8 forced tokens by default: a JSON key
+    /// or a fixed literal is rarely longer.
+    static let forced = OpParameter<Int>(
+        "forced", default: 8, range: .closed(0, 64),
         doc: "Most tokens the constraint forces (the only allowed choice, one after another) added to the tree as deterministic drafts: the target scores them in the same pass and always accepts them. 0 turns it off.")
     static let treePort = PortSpec(
         "tree", .tokenTree, optional: true,
@@ -137,21 +135,33 @@ public struct ConstraintFilter: Sendable {
     static let output = OutputSpec(
         .tokenTree, provides: [PropertyRule(.constraintMasks)], propagates: ["tree"],
         doc: "The allowed part of the proposal plus the forced tokens, with the allowed-next mask of every row; `sample` forbids every other token.")
-    static func declared(_ kind: String) -> ParameterSpec {
-        ParameterSpec("constraint", .constraintRef, optional: true,
-                      doc: "A constraint of kind \(kind) declared under `constraints:`, instead of an inline definition.")
+    /// The `constraint` parameter of a `constrain.*` op: a declaration under `constraints:` to
+    /// use instead of an inline definition, which must be of the op's kind.
+    struct Declared: Sendable {
+        /// The kind the op compiles (`regex`, `json_schema`, `grammar`).
+        let kind: String
+        /// The parameter.
+        let parameter: OpParameter<String?>
+        /// The parameter's key.
+        var name: String { parameter.name }
     }
 
-    /// The declaration named by the node's `constraint` parameter, checked to be of `kind`.
+    /// The `constraint` parameter of the op for `kind`.
+    static func declared(_ kind: String) -> Declared {
+        Declared(kind: kind, parameter: OpParameter("constraint", .constraintRef,
+                                                    doc: "A constraint of kind \(kind) declared under `constraints:`, instead of an inline definition."))
+    }
+
+    /// The declaration the node's `constraint` parameter names, checked to be of the op's kind.
     /// - Returns: its fields and the resolved `path`, or `nil` when the node names none.
-    static func declaration(of node: Plan.Node, plan: Plan, kind: String) throws -> Plan.Resource? {
-        guard let name = node.reference("constraint") else { return nil }
+    static func declaration(of node: Plan.Node, plan: Plan, _ declared: Declared) throws -> Plan.Resource? {
+        guard let name = try node[declared.parameter] else { return nil }
         guard let resource = plan.constraints.first(where: { $0.name == name }) else {
-            throw OperatorError(.invalidParameter, at: "constraint", "constraint '\(name)' is not declared")
+            throw OperatorError(.invalidParameter, at: declared.name, "constraint '\(name)' is not declared")
         }
-        guard case .string(let declared)? = resource.fields["kind"], declared == kind else {
-            throw OperatorError(.invalidParameter, at: "constraint",
-                                "constraint '\(name)' is not of kind \(kind); use the constrain.* op of its kind")
+        guard case .string(let written)? = resource.fields["kind"], written == declared.kind else {
+            throw OperatorError(.invalidParameter, at: declared.name,
+                                "constraint '\(name)' is not of kind \(declared.kind); use the constrain.* op of its kind")
         }
         return resource
     }
@@ -179,6 +189,9 @@ public struct ConstraintFilter: Sendable {
                     throw OperatorError(.invalidParameter, at: parameter, "\(error)")
                 }
             case .file(let path, let parameter):
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw OperatorError(.invalidParameter, at: parameter, "'\(path)' does not exist (a path is relative to the directory of the graph file that names it)")
+                }
                 if let kind = RegularFile.otherKind(at: path) {
                     throw OperatorError(.invalidParameter, at: parameter, "'\(path)' is \(kind), not a regular file")
                 }
@@ -189,6 +202,13 @@ public struct ConstraintFilter: Sendable {
                 }
             }
         }
+    }
+
+    /// The file a node's `path`-like parameter names, resolved against the directory of the graph
+    /// file that declares the node.
+    /// - Returns: the source, or `nil` when the node leaves the parameter out.
+    static func file(_ node: Plan.Node, _ parameter: OpParameter<String?>) throws -> Source? {
+        try node[parameter].map { .file(node.resolving(path: $0), parameter: parameter.name) }
     }
 
     /// The one definition a node gives, among the parameters that can hold one, read.

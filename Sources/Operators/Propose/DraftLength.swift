@@ -3,7 +3,8 @@ import Graph
 import Synchronization
 
 /// How many tokens a chain drafter proposes each step: a policy every drafter shares, declared
-/// once (`DraftLength.parameters`), not a copy per drafter.
+/// once (`DraftLength.schedule`, `DraftStopping.maxEntropy`, `DraftStopping.maxRejection`), not a
+/// copy per drafter.
 ///
 /// - `schedule: constant` proposes up to `tokens` every step.
 /// - `schedule: heuristic` adapts the length to the run's acceptance as transformers' assisted
@@ -50,27 +51,18 @@ public struct DraftLength: Sendable, Equatable {
     }
 
     /// The `schedule` parameter, declared once for every drafter that proposes chains.
-    public static let scheduleParameter = ParameterSpec(
-        "schedule", .enumeration(Schedule.allCases.map(\.rawValue)), default: .string(Schedule.constant.rawValue),
+    static let schedule = OpParameter<Schedule>(
+        "schedule", default: .constant,
         doc: "constant proposes up to `tokens` each step; heuristic starts at `tokens` and adds 2 after a fully accepted draft, subtracts 1 otherwise (transformers' assisted-generation heuristic; DISCO-style dynamic length), up to 64.")
-
-    /// The stopping rules of drafters that carry draft distributions.
-    public static let stoppingParameters = [
-        ParameterSpec("max_entropy", .float, optional: true, range: .atLeast(0),
-                      doc: "Stop before a position whose draft distribution has more entropy than this, in nats (SVIP, Zhang et al. 2025): uncertain drafts are rarely accepted. Absent: never."),
-        ParameterSpec("max_rejection", .float, optional: true, range: .openClosed(0, 1),
-                      doc: "Stop once 1 − ∏ q(xᵢ) over the drafted tokens, the estimated chance that one is rejected, exceeds this (SpecDec++, Huang et al. 2024, with draft confidence in place of its trained head). Absent: never."),
-    ]
 
     /// The policy a node's parameters describe.
     /// - Parameters:
-    ///   - node: a node whose op declares `scheduleParameter`.
+    ///   - node: a node whose op declares `schedule`.
     ///   - tokens: its `tokens` value.
     /// - Returns: the policy.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
     static func of(_ node: Plan.Node, tokens: Int) throws -> DraftLength {
-        let schedule = node.string("schedule").flatMap(Schedule.init(rawValue:)) ?? .constant
-        return try DraftLength(schedule: schedule, initial: tokens)
+        try DraftLength(schedule: node[schedule], initial: tokens)
     }
 
     /// A fresh run's state.
@@ -108,7 +100,7 @@ public struct DraftLength: Sendable, Equatable {
     }
 }
 
-/// The stopping rules of a drafter with draft distributions (`DraftLength.stoppingParameters`).
+/// The stopping rules of a drafter with draft distributions (`DraftStopping.parameters`).
 public struct DraftStopping: Sendable, Equatable {
     /// Stop before a position whose draft entropy exceeds this (nats); `nil`: never.
     public var maxEntropy: Float?
@@ -124,9 +116,19 @@ public struct DraftStopping: Sendable, Equatable {
         self.maxRejection = maxRejection
     }
 
+    /// The stopping rules' parameters, declared once for every drafter with draft distributions.
+    static let maxEntropy = OpParameter<Float?>(
+        "max_entropy", range: .atLeast(0),
+        doc: "Stop before a position whose draft distribution has more entropy than this, in nats (SVIP, Zhang et al. 2025): uncertain drafts are rarely accepted. Absent: never.")
+    static let maxRejection = OpParameter<Float?>(
+        "max_rejection", range: .openClosed(0, 1),
+        doc: "Stop once 1 − ∏ q(xᵢ) over the drafted tokens, the estimated chance that one is rejected, exceeds this (SpecDec++, Huang et al. 2024, with draft confidence in place of its trained head). Absent: never.")
+    static let parameters = [maxEntropy.spec, maxRejection.spec]
+
     /// The rules a node's parameters describe.
-    static func of(_ node: Plan.Node) -> DraftStopping {
-        DraftStopping(maxEntropy: node.double("max_entropy").map(Float.init), maxRejection: node.double("max_rejection").map(Float.init))
+    /// - Throws: `OperatorError.invalidParameter` for a bound too large for a `Float`.
+    static func of(_ node: Plan.Node) throws -> DraftStopping {
+        DraftStopping(maxEntropy: try node[maxEntropy], maxRejection: try node[maxRejection])
     }
 
     /// Whether to stop before drafting from `distribution` (the entropy rule).
@@ -148,3 +150,6 @@ public struct DraftStopping: Sendable, Equatable {
         return 1 - confidence > maxRejection
     }
 }
+
+/// `schedule:` names a schedule by its raw value.
+extension DraftLength.Schedule: ParameterEnumeration {}

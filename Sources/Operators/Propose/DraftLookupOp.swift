@@ -6,17 +6,17 @@ public struct DraftLookupOp: HypothesisOperator {
     public static let spec = OpSpec(
         "draft.lookup", family: .propose,
         doc: "Prompt lookup decoding (Saxena 2023): continue the longest suffix of the context that occurred earlier in it. Deterministic, so sampling verification treats it as one-hot.",
-        parameters: [
-            ParameterSpec("tokens", .int, default: .int(PromptLookupDrafter.defaultMaxTokens), range: .closed(1, 64),
-                          doc: "Most tokens proposed (the reference implementation's num_pred_tokens, 10)."),
-            ParameterSpec("min_match", .int, default: .int(1), range: .closed(1, 64),
-                          doc: "Shortest suffix that counts as a match."),
-            ParameterSpec("max_match", .int, default: .int(PromptLookupDrafter.defaultMaxMatch), range: .closed(1, 64),
-                          doc: "Longest suffix tried first (the reference implementation uses 3)."),
-        ],
+        parameters: [tokens.spec, minMatch.spec, maxMatch.spec],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftLookupOp.drafter(node) })
+
+    static let tokens = OpParameter<Int>("tokens", default: PromptLookupDrafter.defaultMaxTokens, range: .closed(1, 64),
+                                         doc: "Most tokens proposed (the reference implementation's num_pred_tokens, 10).")
+    static let minMatch = OpParameter<Int>("min_match", default: 1, range: .closed(1, 64),
+                                           doc: "Shortest suffix that counts as a match.")
+    static let maxMatch = OpParameter<Int>("max_match", default: PromptLookupDrafter.defaultMaxMatch, range: .closed(1, 64),
+                                           doc: "Longest suffix tried first (the reference implementation uses 3).")
 
     let drafter: PromptLookupDrafter
 
@@ -29,9 +29,7 @@ public struct DraftLookupOp: HypothesisOperator {
 
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> PromptLookupDrafter {
-        try PromptLookupDrafter(minMatch: node.int("min_match") ?? 1,
-                                maxMatch: node.int("max_match") ?? PromptLookupDrafter.defaultMaxMatch,
-                                maxTokens: node.int("tokens") ?? PromptLookupDrafter.defaultMaxTokens, source: node.name)
+        try PromptLookupDrafter(minMatch: node[minMatch], maxMatch: node[maxMatch], maxTokens: node[tokens], source: node.name)
     }
 
     /// Looks the context's suffix up in the context.

@@ -8,24 +8,26 @@ public struct DraftModelOp: HypothesisOperator {
     public static let spec = OpSpec(
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
-        parameters: [
-            ParameterSpec("model", .modelRef, doc: "The draft model (same vocabulary as the target)."),
-            ParameterSpec("tokens", .int, default: .int(4), range: .closed(1, 64),
-                          doc: "Most tokens proposed per step; 4–5 is where Leviathan et al. (2023) measure the best speedups for small drafters."),
-            ParameterSpec("min_prob", .float, default: .float(0), range: .closed(0, 1),
-                          doc: "Stop drafting before a position whose most likely token is below this probability (0 = never); looks at the distribution, never the drawn token, so sampling stays exact."),
-            ParameterSpec("layers", .int, optional: true, range: .atLeast(1),
-                          doc: "Draft from the model's first `layers` layers and its final norm and LM head (LayerSkip, Elhoushi et al. 2024; Kangaroo's shallow sub-network, Liu et al. 2024): with the target as `model`, self-speculation without a second model, reading the target's KV cache of the committed context. Absent: every layer."),
-            ParameterSpec("skip_layers", .list(.int), optional: true, range: .atLeast(0),
-                          doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none."),
-        ] + SamplingParameters.specs(temperatureDefault: 0, penalties: false),
+        parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec] + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
-            PropertyRule(.draftProbabilities, when: .greaterThan("temperature", 0)),
-            PropertyRule(.deterministic, when: .equals("temperature", .float(0))),
+            PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
+            PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
             PropertyRule(.exactDraft),
         ], doc: "A chain of proposed tokens."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftModelOp.drafter(node) })
+
+    static let model = OpParameter<String>("model", .modelRef, doc: "The draft model (same vocabulary as the target).")
+    static let tokens = OpParameter<Int>("tokens", default: 4, range: .closed(1, 64),
+                                         doc: "Most tokens proposed per step; 4–5 is where Leviathan et al. (2023) measure the best speedups for small drafters.")
+    static let minProbability = OpParameter<Float>("min_prob", default: 0, range: .closed(0, 1),
+                                                   doc: "Stop drafting before a position whose most likely token is below this probability (0 = never); looks at the distribution, never the drawn token, so sampling stays exact.")
+    static let layers = OpParameter<Int?>("layers", range: .atLeast(1),
+                                          doc: "Draft from the model's first `layers` layers and its final norm and LM head (LayerSkip, Elhoushi et al. 2024; Kangaroo's shallow sub-network, Liu et al. 2024): with the target as `model`, self-speculation without a second model, reading the target's KV cache of the committed context. Absent: every layer.")
+    static let skipLayers = OpParameter<[Int]?>("skip_layers", range: .atLeast(0),
+                                                doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none.")
+    /// Greedy by default: a greedy draft is deterministic, so either verifier accepts it without q.
+    static let sampling = SamplingParameters(temperatureDefault: 0, penalties: false)
 
     let drafter: ModelDrafter
     /// The layers drafts run (`layers` or `skip_layers`); `nil` for the whole model.
@@ -44,18 +46,17 @@ public struct DraftModelOp: HypothesisOperator {
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
         _ = try depth(node)
-        return try ModelDrafter(tokens: node.int("tokens") ?? 4, minProbability: Float(node.double("min_prob") ?? 0),
-                                settings: SamplingParameters.settings(of: node), source: node.name)
+        return try ModelDrafter(tokens: node[tokens], minProbability: node[minProbability],
+                                settings: sampling.settings(of: node), source: node.name)
     }
 
     /// The node's layer choice: `layers` and `skip_layers` exclude each other.
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
-        let skipped = node.ints("skip_layers")
-        switch (node.int("layers"), skipped) {
+        switch (try node[layers], try node[skipLayers]) {
         case (let n?, nil): return .first(n)
         case (nil, let s?): return s.isEmpty ? .all : .skipping(Set(s))
         case (nil, nil): return .all
-        case (_?, _?): throw OperatorError(.invalidParameter, at: "skip_layers", "give either `layers` (the first n) or `skip_layers`, not both")
+        case (_?, _?): throw OperatorError(.invalidParameter, at: skipLayers.name, "give either `layers` (the first n) or `skip_layers`, not both")
         }
     }
 
@@ -66,7 +67,7 @@ public struct DraftModelOp: HypothesisOperator {
     /// - Returns: `.tree`.
     /// - Throws: the model's error, or `OperatorError`.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        let model = try input.model("model")
+        let model = try input.model(Self.model.name)
         return .tree(try drafter.draft(model: model, context: input.history, layers: try depth.selection(of: model), using: &rng))
     }
 }
@@ -87,8 +88,7 @@ enum DraftDepth: Sendable, Equatable {
     ///   fewer layers, or no layers to select.
     func selection(of model: any TreeScorer) throws -> LayerSelection? {
         if self == .all { return nil }
-        let parameter: String
-        if case .first = self { parameter = "layers" } else { parameter = "skip_layers" }
+        let parameter = if case .first = self { DraftModelOp.layers.name } else { DraftModelOp.skipLayers.name }
         guard let total = model.layerCount else {
             throw OperatorError(.invalidParameter, at: parameter, "the drafting model has no layers to select")
         }

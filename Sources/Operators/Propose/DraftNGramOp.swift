@@ -9,26 +9,33 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
     public static let spec = OpSpec(
         "draft.ngram", family: .propose,
         doc: "Retrieval drafts without a draft model (llama.cpp's lookup caches, REST): what followed the longest matching suffix before, from three tiers tried in order — the current context, a dynamic table of this session's earlier outputs, a persistent LMDB store — proposed best-first as a token tree. Minimum-count and minimum-share gates keep rare continuations out.",
-        parameters: [
-            ParameterSpec("store", .storeRef, optional: true,
-                          doc: "The persistent tier, a store declared under `stores:`; without one only the context and dynamic tiers propose."),
-            ParameterSpec("tokens", .int, default: .int(8), range: .closed(1, 64), doc: "Most nodes in the proposed tree."),
-            ParameterSpec("depth", .int, default: .int(4), range: .closed(1, Double(TokenRun.capacity)),
-                          doc: "Longest proposed path (store paths are also limited by the store's continuation length)."),
-            ParameterSpec("context", .int, default: .int(4), range: .closed(1, Double(TokenRun.capacity)),
-                          doc: "Longest suffix of the context matched against the context itself (prompt lookup)."),
-            ParameterSpec("dynamic", .bool, default: .bool(true),
-                          doc: "Whether each finished run's output is remembered in memory for this session and proposed from in its later runs."),
-            ParameterSpec("gates", .enumeration(["strict", "lax"]), default: .string("strict"),
-                          doc: "Evidence the dynamic and store tiers need, as llama.cpp's presets by context length 1–4: strict (seen 4/3/2/2 times, share 0.75/0.66/0.66/0.66) suits a large corpus; lax (2/2/1/1, 0.66/0.5/0.5/0.5) lets a store that learned a few runs propose what it saw once. The context tier always uses lax."),
-            ParameterSpec("min_count", .int, optional: true, range: .atLeast(1),
-                          doc: "Overrides the gates: occurrences a matched context of the dynamic and store tiers needs, at every context length."),
-            ParameterSpec("min_share", .float, optional: true, range: .closed(0, 1),
-                          doc: "Overrides the gates: share of a parent's occurrences a proposed token must have followed, in the dynamic and store tiers, at every context length."),
-        ],
+        parameters: [store.spec, tokens.spec, depth.spec, context.spec, dynamic.spec, gates.spec, minCount.spec, minShare.spec],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
                            doc: "A token tree, empty when no tier passes its gates; nodes are tagged ngram.context, ngram.dynamic or ngram.store."),
         needs: [CapabilityRule(.rollback), CapabilityRule(.tokenTrees)])
+
+    static let store = OpParameter<String?>("store", .storeRef,
+                                            doc: "The persistent tier, a store declared under `stores:`; without one only the context and dynamic tiers propose.")
+    static let tokens = OpParameter<Int>("tokens", default: 8, range: .closed(1, 64), doc: "Most nodes in the proposed tree.")
+    static let depth = OpParameter<Int>("depth", default: 4, range: .closed(1, Double(TokenRun.capacity)),
+                                        doc: "Longest proposed path (store paths are also limited by the store's continuation length).")
+    static let context = OpParameter<Int>("context", default: 4, range: .closed(1, Double(TokenRun.capacity)),
+                                          doc: "Longest suffix of the context matched against the context itself (prompt lookup).")
+    static let dynamic = OpParameter<Bool>("dynamic", default: true,
+                                           doc: "Whether each finished run's output is remembered in memory for this session and proposed from in its later runs.")
+    static let gates = OpParameter<Gates>("gates", default: .strict,
+                                          doc: "Evidence the dynamic and store tiers need, as llama.cpp's presets by context length 1–4: strict (seen 4/3/2/2 times, share 0.75/0.66/0.66/0.66) suits a large corpus; lax (2/2/1/1, 0.66/0.5/0.5/0.5) lets a store that learned a few runs propose what it saw once. The context tier always uses lax.")
+    static let minCount = OpParameter<Int?>("min_count", range: .atLeast(1),
+                                            doc: "Overrides the gates: occurrences a matched context of the dynamic and store tiers needs, at every context length.")
+    static let minShare = OpParameter<Double?>("min_share", range: .closed(0, 1),
+                                               doc: "Overrides the gates: share of a parent's occurrences a proposed token must have followed, in the dynamic and store tiers, at every context length.")
+
+    /// llama.cpp's gate presets, by name.
+    enum Gates: String, ParameterEnumeration {
+        case strict, lax
+
+        var gates: DraftGates { self == .lax ? .lax : .strict }
+    }
 
     /// The session's memory of its earlier outputs.
     final class DynamicTier: Sendable {
@@ -46,14 +53,13 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
     ///   - environment: opens the store.
     /// - Throws: the environment's error for a store that cannot be opened.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        store = try node.reference("store").map { try environment.store(named: $0, writable: false) }
-        var gates = node.string("gates") == "lax" ? DraftGates.lax : DraftGates.strict
-        if let count = node.int("min_count") { gates.minSamples = [count] }
-        if let share = node.double("min_share") { gates.minShare = [share] }
-        drafter = NGramDrafter(maxTokens: node.int("tokens") ?? 8, maxDepth: node.int("depth") ?? 4,
-                               contextLength: node.int("context") ?? 4,
+        store = try node[Self.store].map { try environment.store(named: $0, writable: false) }
+        var gates = try node[Self.gates].gates
+        if let count = try node[Self.minCount] { gates.minSamples = [count] }
+        if let share = try node[Self.minShare] { gates.minShare = [share] }
+        drafter = NGramDrafter(maxTokens: try node[Self.tokens], maxDepth: try node[Self.depth], contextLength: try node[Self.context],
                                contextGates: .lax, dynamicGates: gates, storeGates: gates)
-        dynamic = (node.bool("dynamic") ?? true) ? DynamicTier(parameters: store?.parameters ?? NGramParameters()) : nil
+        dynamic = try node[Self.dynamic] ? DynamicTier(parameters: store?.parameters ?? NGramParameters()) : nil
     }
 
     /// Proposes from the tiers.

@@ -7,21 +7,20 @@ public struct TreeMergeOp: HypothesisOperator {
     public static let spec = OpSpec(
         "tree.merge", family: .propose,
         doc: "Merges several drafters' proposals into one deduplicated token tree under a node budget, ranked by support then path probability (SpecInfer, Miao et al. 2024).",
-        parameters: [
-            ParameterSpec("budget", .int, default: .int(32), range: .closed(1, 512),
-                          doc: "Most tree nodes scored per step; SpecInfer's trees stay below ~64 nodes, where one CPU forward still costs about one token's weight traffic."),
-            ParameterSpec("rule", .enumeration(TokenTree.MergeRule.allCases.map(\.rawValue)), default: .string(TokenTree.MergeRule.preserveSamples.rawValue),
-                          doc: "preserve-samples keeps sampled drafts separate (exact speculative sampling); deduplicate-all merges every equal sibling and drops draft distributions."),
-        ],
+        parameters: [budget.spec, rule.spec],
         inputs: [PortSpec("from", .tokenTree, multiplicity: .many, doc: "The proposals, in priority order.")],
         output: OutputSpec(.tokenTree, propagates: ["from"], doc: "The merged tree."),
         needs: [CapabilityRule(.tokenTrees)],
         validate: OpValidation.checks { node, plan in
-            _ = try TreeMergeOp.rule(node)
             if let masked = node.sources("from").first(where: { plan.nodes[$0].properties.contains(.constraintMasks) }) {
                 throw OperatorError(.invalidTree, at: "from", "'\(plan.nodes[masked].name)' (\(plan.nodes[masked].op)) gives a constrained tree, whose masks would not cover the merged nodes; \(TreeMergeOp.constrainAfter)")
             }
         })
+
+    static let budget = OpParameter<Int>("budget", default: 32, range: .closed(1, 512),
+                                         doc: "Most tree nodes scored per step; SpecInfer's trees stay below ~64 nodes, where one CPU forward still costs about one token's weight traffic.")
+    static let rule = OpParameter<TokenTree.MergeRule>("rule", default: .preserveSamples,
+                                                       doc: "preserve-samples keeps sampled drafts separate (exact speculative sampling); deduplicate-all merges every equal sibling and drops draft distributions.")
 
     let budget: Int
     let rule: TokenTree.MergeRule
@@ -30,18 +29,9 @@ public struct TreeMergeOp: HypothesisOperator {
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
-    /// - Throws: `OperatorError.invalidParameter` for an unknown rule.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        budget = node.int("budget") ?? 32
-        rule = try Self.rule(node)
-    }
-
-    /// The node's merge rule.
-    static func rule(_ node: Plan.Node) throws -> TokenTree.MergeRule {
-        guard let rule = TokenTree.MergeRule(rawValue: node.string("rule") ?? TokenTree.MergeRule.preserveSamples.rawValue) else {
-            throw OperatorError(.invalidParameter, at: "rule", "unknown merge rule")
-        }
-        return rule
+        budget = try node[Self.budget]
+        rule = try node[Self.rule]
     }
 
     /// What to do instead of merging constrained trees.
@@ -62,3 +52,6 @@ public struct TreeMergeOp: HypothesisOperator {
         return .tree(try TokenTree.merged(trees, budget: budget, rule: rule))
     }
 }
+
+/// `rule:` names a merge rule by its raw value.
+extension TokenTree.MergeRule: ParameterEnumeration {}

@@ -6,9 +6,11 @@ public struct ScoreOp: FrontierBatchedOperator {
     public static let spec = OpSpec(
         "score", family: .score,
         doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask.",
-        parameters: [ParameterSpec("model", .modelRef, doc: "The target model.")],
+        parameters: [model.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."))
+
+    static let model = OpParameter<String>("model", .modelRef, doc: "The target model.")
 
     /// The model's name, for messages.
     let model: String
@@ -17,7 +19,8 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = node.reference("model") ?? "" }
+    /// - Throws: `OperatorError.invalidParameter` for a node that names no model.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = try node[Self.model] }
 
     /// Scores the tree (or the root alone).
     /// - Parameters:
@@ -27,7 +30,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
-        let logits = try input.model("model").score(context: input.history.tokens, tree: tree)
+        let logits = try input.model(Self.model.name).score(context: input.history.tokens, tree: tree)
         try Self.requireFinite(logits, model: model)
         return .scores(tree: tree, logits: logits)
     }
@@ -39,7 +42,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Throws: the model's error.
     public func run(batch inputs: [StepInput]) throws -> [StepValue] {
         let requests = try inputs.map { input -> (scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)? in
-            guard let scorer = try input.model("model") as? ModelSequenceScorer else { return nil }
+            guard let scorer = try input.model(Self.model.name) as? ModelSequenceScorer else { return nil }
             return (scorer, input.history.tokens, try input.trees("tree").first ?? TokenTree())
         }
         let together = requests.compactMap { $0 }

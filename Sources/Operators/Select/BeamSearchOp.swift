@@ -8,19 +8,19 @@ public struct BeamSearchOp: FrontierOperator {
     public static let spec = OpSpec(
         "search.beam", family: .select,
         doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty.",
-        parameters: [
-            ParameterSpec("width", .int, default: .int(4), range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams)."),
-            ParameterSpec("length_penalty", .float, default: .float(1), range: .closed(-10, 10),
-                          doc: "Exponent of the generated length dividing finished scores (transformers' default 1; > 0 favours longer outputs)."),
-            ParameterSpec("early_stopping", .enumeration(BeamSearch.EarlyStopping.allCases.map(\.rawValue)), default: .string(BeamSearch.EarlyStopping.heuristic.rawValue),
-                          doc: "transformers' early_stopping: true stops when width hypotheses are finished, false uses its heuristic, never the canonical rule."),
-            ParameterSpec("repetition_penalty", .float, default: .float(1), range: .greaterThan(0),
-                          doc: "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off."),
-        ],
+        parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, repetitionPenalty.spec],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
         validate: OpValidation.checks { node, _ in _ = try BeamSearchOp.shaping(node) })
+
+    static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams).")
+    static let lengthPenalty = OpParameter<Double>("length_penalty", default: 1, range: .closed(-10, 10),
+                                                   doc: "Exponent of the generated length dividing finished scores (transformers' default 1; > 0 favours longer outputs).")
+    static let earlyStopping = OpParameter<BeamSearch.EarlyStopping>("early_stopping", default: .heuristic,
+                                                                     doc: "transformers' early_stopping: true stops when width hypotheses are finished, false uses its heuristic, never the canonical rule.")
+    static let repetitionPenalty = SamplingParameters.repetitionPenalty.documented(
+        "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off.")
 
     let width: Int
     let lengthPenalty: Double
@@ -33,16 +33,16 @@ public struct BeamSearchOp: FrontierOperator {
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        width = node.int("width") ?? 4
-        lengthPenalty = node.double("length_penalty") ?? 1
-        earlyStopping = BeamSearch.EarlyStopping(rawValue: node.string("early_stopping") ?? "false") ?? .heuristic
+        width = try node[Self.width]
+        lengthPenalty = try node[Self.lengthPenalty]
+        earlyStopping = try node[Self.earlyStopping]
         shaping = try Self.shaping(node)
     }
 
     /// The node's shaping of each beam's log-probabilities, `nil` when none is on (its validation
     /// when the graph is compiled).
     static func shaping(_ node: Plan.Node) throws -> LogitsPipeline? {
-        let penalty = try SamplingParameters.float(node, "repetition_penalty") ?? 1
+        let penalty = try node[repetitionPenalty]
         guard penalty != 1 else { return nil }
         var settings = SamplingSettings.greedy
         settings.repetitionPenalty = penalty
@@ -86,3 +86,6 @@ public struct BeamSearchOp: FrontierOperator {
         }
     }
 }
+
+/// `early_stopping:` names a rule by transformers' value (`true`, `false`, `never`).
+extension BeamSearch.EarlyStopping: ParameterEnumeration {}

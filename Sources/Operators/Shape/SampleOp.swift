@@ -8,10 +8,13 @@ public struct SampleOp: HypothesisOperator {
     public static let spec = OpSpec(
         "sample", family: .shape,
         doc: "Logits to next-token distributions: a constraint's mask (when a constrain.* node filtered the tree), then repetition/presence/frequency penalties, suppressed tokens, then temperature, top-k, top-p, min-p, typical, epsilon and eta, in transformers' order; temperature 0 is greedy (one-hot argmax).",
-        parameters: SamplingParameters.specs(temperatureDefault: 1, penalties: true),
+        parameters: sampling.specs,
         inputs: [PortSpec("from", .scores, doc: "The target's scores.")],
         output: OutputSpec(.distribution, propagates: ["from"], doc: "A distribution at the root and every tree node."),
         validate: OpValidation.checks { node, _ in _ = try SampleOp.pipeline(node) })
+
+    /// Temperature 1 by default: plain sampling from the model's distribution, as transformers.
+    static let sampling = SamplingParameters(temperatureDefault: 1, penalties: true)
 
     let pipeline: LogitsPipeline
 
@@ -26,7 +29,7 @@ public struct SampleOp: HypothesisOperator {
 
     /// The node's shaping pipeline (its validation when the graph is compiled, without defaults).
     static func pipeline(_ node: Plan.Node, defaults: [String: Double] = [:]) throws -> LogitsPipeline {
-        try LogitsPipeline(SamplingParameters.settings(of: node, defaults: defaults))
+        try LogitsPipeline(sampling.settings(of: node, defaults: defaults))
     }
 
     /// Shapes every row, each with its own history (the context plus the draft path to it).
