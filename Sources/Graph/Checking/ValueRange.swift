@@ -59,6 +59,15 @@ public struct ValueRange: Sendable, Hashable, CustomStringConvertible {
         ValueRange(lower: (min, true), upper: (max, false))
     }
 
+    /// `min < x < max`.
+    /// - Parameters:
+    ///   - min: the excluded lower end.
+    ///   - max: the excluded upper end.
+    /// - Returns: the open range.
+    public static func open(_ min: Double, _ max: Double) -> ValueRange {
+        ValueRange(lower: (min, false), upper: (max, false))
+    }
+
     /// Whether `x` lies in the range.
     /// - Parameter x: the value.
     /// - Returns: `true` when allowed.

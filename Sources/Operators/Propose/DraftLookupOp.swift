@@ -1,12 +1,12 @@
 import Graph
 
 /// `draft.lookup`: prompt lookup decoding (Saxena 2023). See `PromptLookupDrafter`.
-public struct DraftLookupOp: HypothesisOperator {
+public struct DraftLookupOp: HypothesisOperator, CommitObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.lookup", family: .propose,
         doc: "Prompt lookup decoding (Saxena 2023): continue the longest suffix of the context that occurred earlier in it. Deterministic, so sampling verification treats it as one-hot.",
-        parameters: [tokens.spec, minMatch.spec, maxMatch.spec],
+        parameters: [tokens.spec, minMatch.spec, maxMatch.spec, DraftLength.schedule.spec],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftLookupOp.drafter(node) })
@@ -19,13 +19,30 @@ public struct DraftLookupOp: HypothesisOperator {
                                            doc: "Longest suffix tried first (the reference implementation uses 3).")
 
     let drafter: PromptLookupDrafter
+    /// How many tokens to propose each step.
+    let length: DraftLength
 
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` when `max_match < min_match`.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { drafter = try Self.drafter(node) }
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        drafter = try Self.drafter(node)
+        length = try DraftLength.of(node, tokens: node[Self.tokens])
+    }
+
+    /// The hypothesis's current draft length.
+    /// - Returns: a `DraftLength.State`.
+    public func makeState() throws -> (any HypothesisState)? { length.makeState() }
+
+    /// Moves the draft length after a commit (`schedule: heuristic`).
+    /// - Parameters:
+    ///   - commit: the step's commit.
+    ///   - state: the hypothesis's length.
+    public func committed(_ commit: StepCommit, state: (any HypothesisState)?) {
+        length.update(commit, source: drafter.source, state: state)
+    }
 
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> PromptLookupDrafter {
@@ -38,6 +55,6 @@ public struct DraftLookupOp: HypothesisOperator {
     ///   - rng: unused (the proposal is deterministic).
     /// - Returns: `.tree`.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        .tree(drafter.draft(context: input.history.tokens))
+        .tree(drafter.draft(context: input.history.tokens, limit: (input.state as? DraftLength.State)?.length))
     }
 }

@@ -3,12 +3,13 @@ import ModelRuntime
 
 /// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
 /// was drawn from (Leviathan et al. 2023; Chen et al. 2023). See `ModelDrafter`.
-public struct DraftModelOp: HypothesisOperator {
+public struct DraftModelOp: HypothesisOperator, CommitObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
-        parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec] + sampling.specs,
+        parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
+                     searchWindow.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -26,12 +27,20 @@ public struct DraftModelOp: HypothesisOperator {
                                           doc: "Draft from the model's first `layers` layers and its final norm and LM head (LayerSkip, Elhoushi et al. 2024; Kangaroo's shallow sub-network, Liu et al. 2024): with the target as `model`, self-speculation without a second model, reading the target's KV cache of the committed context. Absent: every layer.")
     static let skipLayers = OpParameter<[Int]?>("skip_layers", range: .atLeast(0),
                                                 doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none.")
+    static let skipRatio = OpParameter<Double?>("skip_ratio", range: .open(0, 1),
+                                                doc: "Draft with this share of the model's inner layers skipped, the set searched during the run (SWIFT, Xia et al. 2025): each search step scores the current set and a neighbour (one skipped layer swapped) by how many of the last `search_window` committed tokens they predict greedily, and keeps the better. Absent: no search.")
+    static let searchSteps = OpParameter<Int>("search_steps", default: 32, range: .closed(0, 100_000),
+                                              doc: "Search steps before the skip set is fixed (each costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation.")
+    static let searchWindow = OpParameter<Int>("search_window", default: 32, range: .closed(1, 4096),
+                                               doc: "Committed tokens each candidate skip set is scored on.")
     /// Greedy by default: a greedy draft is deterministic, so either verifier accepts it without q.
     static let sampling = SamplingParameters(temperatureDefault: 0, penalties: false)
 
     let drafter: ModelDrafter
-    /// The layers drafts run (`layers` or `skip_layers`); `nil` for the whole model.
+    /// The layers drafts run (`layers`, `skip_layers` or a searched set).
     let depth: DraftDepth
+    /// How many tokens to propose each step.
+    let length: DraftLength
 
     /// Builds the node.
     /// - Parameters:
@@ -41,23 +50,59 @@ public struct DraftModelOp: HypothesisOperator {
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         drafter = try Self.drafter(node)
         depth = try Self.depth(node)
+        length = try DraftLength.of(node, tokens: node[Self.tokens])
     }
 
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
         _ = try depth(node)
-        return try ModelDrafter(tokens: node[tokens], minProbability: node[minProbability],
-                                settings: sampling.settings(of: node), source: node.name)
+        var drafter = try ModelDrafter(tokens: node[tokens], minProbability: node[minProbability],
+                                       settings: sampling.settings(of: node), source: node.name)
+        drafter.stopping = try DraftStopping.of(node)
+        return drafter
     }
 
-    /// The node's layer choice: `layers` and `skip_layers` exclude each other.
+    /// The node's layer choice: `layers`, `skip_layers` and `skip_ratio` exclude each other.
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
-        switch (try node[layers], try node[skipLayers]) {
-        case (let n?, nil): return .first(n)
-        case (nil, let s?): return s.isEmpty ? .all : .skipping(Set(s))
-        case (nil, nil): return .all
-        case (_?, _?): throw OperatorError(.invalidParameter, at: skipLayers.name, "give either `layers` (the first n) or `skip_layers`, not both")
+        let ratio: Double? = try node[skipRatio]
+        var search: SkipSetSearch?
+        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow]) }
+        let first: Int? = try node[layers]
+        let skipped: [Int]? = try node[skipLayers]
+        switch (first, skipped, search) {
+        case (let n?, nil, nil): return .first(n)
+        case (nil, let s?, nil): return s.isEmpty ? .all : .skipping(Set(s))
+        case (nil, nil, let search?): return .searched(search)
+        case (nil, nil, nil): return .all
+        default:
+            throw OperatorError(.invalidParameter, at: ratio == nil ? skipLayers.name : skipRatio.name,
+                                "give one of `layers` (the first n), `skip_layers` or `skip_ratio` (a searched set)")
         }
+    }
+
+    /// A hypothesis's adaptive state: its draft length and its skip-set search.
+    final class State: HypothesisState, @unchecked Sendable {
+        let length: DraftLength.State
+        let search: SkipSetSearch.State
+        init(length: DraftLength.State, search: SkipSetSearch.State) {
+            self.length = length
+            self.search = search
+        }
+        func fork() -> any HypothesisState {
+            State(length: length.fork() as! DraftLength.State, search: search.fork() as! SkipSetSearch.State)
+        }
+    }
+
+    /// A fresh hypothesis's length and search.
+    /// - Returns: the state.
+    public func makeState() throws -> (any HypothesisState)? { State(length: length.makeState(), search: SkipSetSearch.State()) }
+
+    /// Moves the draft length after a commit (`schedule: heuristic`).
+    /// - Parameters:
+    ///   - commit: the step's commit.
+    ///   - state: the hypothesis's state.
+    public func committed(_ commit: StepCommit, state: (any HypothesisState)?) {
+        length.update(commit, source: drafter.source, state: (state as? State)?.length)
     }
 
     /// Drafts a chain after the history with the bound draft model.
@@ -68,7 +113,15 @@ public struct DraftModelOp: HypothesisOperator {
     /// - Throws: the model's error, or `OperatorError`.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let model = try input.model(Self.model.name)
-        return .tree(try drafter.draft(model: model, context: input.history, layers: try depth.selection(of: model), using: &rng))
+        let state = input.state as? State
+        let tree = try drafter.draft(model: model, context: input.history, layers: try depth.selection(of: model, search: state?.search),
+                                     limit: state?.length.length, using: &rng)
+        // SWIFT: after drafting (the target's last tree is settled by now), one search step on the
+        // committed text picks the set the next step drafts with.
+        if case .searched(let search) = depth, let state, let scorer = model as? ModelSequenceScorer {
+            try search.step(state.search, scorer: scorer, context: input.history.tokens, using: &rng)
+        }
+        return .tree(tree)
     }
 }
 
@@ -80,15 +133,23 @@ enum DraftDepth: Sendable, Equatable {
     case first(Int)
     /// All but these.
     case skipping(Set<Int>)
+    /// All but a set searched during the run.
+    case searched(SkipSetSearch)
 
     /// The selection for a model, checked against its layer count (known once the model is bound).
-    /// - Parameter model: the bound model.
+    /// - Parameters:
+    ///   - model: the bound model.
+    ///   - search: the hypothesis's search state (a searched set starts from its initial set).
     /// - Returns: the layers to run; `nil` for every layer.
-    /// - Throws: `OperatorError.invalidParameter` at `layers` or `skip_layers` when the model has
-    ///   fewer layers, or no layers to select.
-    func selection(of model: any TreeScorer) throws -> LayerSelection? {
+    /// - Throws: `OperatorError.invalidParameter` at the parameter when the model has fewer
+    ///   layers, or no layers to select.
+    func selection(of model: any TreeScorer, search: SkipSetSearch.State? = nil) throws -> LayerSelection? {
         if self == .all { return nil }
-        let parameter = if case .first = self { DraftModelOp.layers.name } else { DraftModelOp.skipLayers.name }
+        let parameter = switch self {
+        case .first: DraftModelOp.layers.name
+        case .searched: DraftModelOp.skipRatio.name
+        default: DraftModelOp.skipLayers.name
+        }
         guard let total = model.layerCount else {
             throw OperatorError(.invalidParameter, at: parameter, "the drafting model has no layers to select")
         }
@@ -97,6 +158,10 @@ enum DraftDepth: Sendable, Equatable {
             case .all: return nil
             case .first(let n): return try LayerSelection(depth: n, of: total)
             case .skipping(let set): return try LayerSelection(skipping: set, of: total)
+            case .searched(let policy):
+                let set = search?.skipped ?? policy.initialSet(layers: total)
+                search?.skipped = set
+                return try LayerSelection(skipping: set, of: total)
             }
         } catch let error as RuntimeError {
             throw OperatorError(.invalidParameter, at: parameter, "\(error.message) (the model has \(total) layers)")

@@ -17,6 +17,8 @@ public struct ModelDrafter: Sendable {
     public let pipeline: LogitsPipeline
     /// The source tag of proposed nodes.
     public let source: String
+    /// When to stop drafting early (SVIP's entropy rule, SpecDec++'s rejection estimate).
+    public var stopping = DraftStopping()
 
     /// Creates a drafter.
     /// - Parameters:
@@ -39,20 +41,24 @@ public struct ModelDrafter: Sendable {
     ///   - model: the draft model.
     ///   - context: the committed tokens and how many are the prompt.
     ///   - layers: the model's layers to run (self-speculation); `nil` runs every layer.
+    ///   - limit: most tokens this step (a length schedule's current length); `tokens` when nil.
     ///   - rng: the drafter's generator (one draw per sampled token).
     /// - Returns: the chain.
     /// - Throws: what the model throws, or `OperatorError.invalidDistribution` when shaping leaves
     ///   no token.
     public func draft<R: RandomNumberGenerator>(model: some TreeScorer, context: LogitsContext, layers: LayerSelection? = nil,
-                                                using rng: inout R) throws -> TokenTree {
+                                                limit: Int? = nil, using rng: inout R) throws -> TokenTree {
         var tree = TokenTree()
         var path: [Int32] = []
-        for _ in 0..<tokens {
+        // ∏ q(xᵢ) over the drafted tokens, for the rejection estimate.
+        var confidence: Float = 1
+        for _ in 0..<(limit ?? tokens) {
             let history = context.extended(by: path)
             var row = try model.nextLogits(context: history.tokens, layers: layers)
             pipeline.process(&row, context: history)
             let probabilities = try Distribution.softmax(row)
-            guard (probabilities.max() ?? 0) >= minProbability else { break }
+            // Both tests read the distribution before a token is drawn from it.
+            guard (probabilities.max() ?? 0) >= minProbability, !stopping.stopsBefore(probabilities) else { break }
             let token: Int
             if pipeline.settings.isGreedy {
                 token = try Distribution.argmax(row)
@@ -62,6 +68,9 @@ public struct ModelDrafter: Sendable {
                 try tree.append(Int32(token), parent: tree.count - 1, draftDistribution: probabilities, source: source)
             }
             path.append(Int32(token))
+            // Decided on drafted tokens only: whether to draft the next one is a stopping time.
+            confidence *= probabilities[token]
+            if stopping.stopsAfter(confidence: confidence) { break }
         }
         return tree
     }

@@ -39,9 +39,12 @@ public struct PromptLookupDrafter: Sendable {
     }
 
     /// The continuation after the most recent earlier occurrence of the longest matching suffix.
-    /// - Parameter context: the committed tokens.
-    /// - Returns: up to `maxTokens` tokens, empty when no suffix of at least `minMatch` recurs.
-    public func continuation(of context: [Int32]) -> [Int32] {
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - limit: most tokens this step (a length schedule's current length); `maxTokens` when nil.
+    /// - Returns: up to `limit` tokens, empty when no suffix of at least `minMatch` recurs.
+    public func continuation(of context: [Int32], limit: Int? = nil) -> [Int32] {
+        let maxTokens = limit ?? self.maxTokens
         let n = context.count
         for length in stride(from: min(maxMatch, n - 1), through: minMatch, by: -1) {
             let suffixStart = n - length
@@ -56,10 +59,12 @@ public struct PromptLookupDrafter: Sendable {
     }
 
     /// The proposal as a deterministic chain.
-    /// - Parameter context: the committed tokens.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - limit: most tokens this step; `maxTokens` when nil.
     /// - Returns: a chain tree (empty when nothing matches).
-    public func draft(context: [Int32]) -> TokenTree {
+    public func draft(context: [Int32], limit: Int? = nil) -> TokenTree {
         // Tokens come from the context and the chain's parents are in order: nothing can fail.
-        (try? TokenTree.chain(continuation(of: context), source: source)) ?? TokenTree()
+        (try? TokenTree.chain(continuation(of: context, limit: limit), source: source)) ?? TokenTree()
     }
 }
