@@ -17,8 +17,8 @@ public struct RunMetrics: Sendable, Codable, Equatable {
 
     /// Steps run.
     public var steps = 0
-    /// Target-model calls: one per step for each `score` node (a frontier's hypotheses are one
-    /// batched call).
+    /// Target-model calls: one per step for each `score` node of the target model (a frontier's
+    /// hypotheses are one batched call; an amateur's `score` node in contrastive decoding is not one).
     public var targetCalls = 0
     /// Tokens emitted.
     public var tokens = 0

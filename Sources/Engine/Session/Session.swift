@@ -21,7 +21,7 @@ import Tokenization
 public final class Session {
     /// The plan.
     public let plan: Plan
-    /// The target model's tokenizer (the model of the first `score` node), if its directory has one.
+    /// The target model's tokenizer (the model of `targetScoreNode(of:)`), if its directory has one.
     public let tokenizer: Tokenizer?
     /// Reads the target's chat templates (once per process, `ResourceRegistry`), `nil` when it has none.
     let chatTemplates: @Sendable () throws -> ChatTemplateSet?
@@ -41,6 +41,7 @@ public final class Session {
     /// Per node, the forward service of the model it names.
     let services: [BatchingForwardService?]
     let vocabularySize: Int
+    /// The `score` nodes that run the target model, each one target call per step.
     let scoreNodes: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
@@ -86,11 +87,11 @@ public final class Session {
         }
         self.services = services
         modelUses = uses
-        let scoring = plan.nodes.filter { $0.op == ScoreOp.spec.name }
-        scoreNodes = scoring.count
-        guard let targetNode = scoring.first, let target = services[targetNode.index] else {
+        guard let targetNode = Self.targetScoreNode(of: plan), let target = services[targetNode.index] else {
             throw EngineError(at: plan.nodes.first?.location, "the graph has no 'score' node, so nothing runs the target model")
         }
+        // Calls of the target only: an amateur's `score` node (contrastive decoding) is not one.
+        scoreNodes = plan.nodes.filter { $0.op == ScoreOp.spec.name && $0.reference("model") == targetNode.reference("model") }.count
         vocabularySize = target.model.config.vocabularySize
         for (node, service) in zip(plan.nodes, services) {
             if let service, service.model.config.vocabularySize != vocabularySize {
