@@ -26,6 +26,10 @@ import Testing
             // Stores and constraints need a tokenizer, which the fixtures lack: NGramGraphTests and
             // ConstrainedGraphTests run those graphs on the demo models.
             guard plan.stores.isEmpty, !plan.nodes.contains(where: { $0.family == .filter }) else { return false }
+            // A graph that scores with two models (contrastive decoding) decodes neither model's
+            // distribution: ContrastiveGraphTests checks those against their own reference.
+            let scoring = Set(plan.nodes.filter { $0.op == ScoreOp.spec.name }.compactMap { $0.reference("model") })
+            guard scoring.count == 1 else { return false }
             return plan.nodes[plan.output].op == VerifyOp.spec.name && !samples.isEmpty
                 && samples.allSatisfy { $0.parameters["temperature"]?.number == 0 }
         }
@@ -56,7 +60,7 @@ import Testing
     }()
 
     /// Plain greedy decoding: argmax after each token, one forward per token.
-    static func reference(_ prompt: [Int32], model: Model) throws -> [Int32] {
+    static func reference(_ prompt: [Int32], model: Model, newTokens: Int = newTokens) throws -> [Int32] {
         let sequence = model.makeSequence()
         var logits = try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0]
         var out: [Int32] = []
@@ -77,6 +81,7 @@ import Testing
         #expect(Set(Self.graphs).isSuperset(of: ["greedy.yaml", "lookup.yaml", "speculative.yaml", "tree.yaml",
                                                  "layerskip.yaml", "draft-verify.yaml"]))
         #expect(!Self.graphs.contains("sampling.yaml"))
+        #expect(!Self.graphs.contains("contrastive.yaml") && !Self.graphs.contains("speculative-contrastive.yaml"))
     }
 
     @Test(arguments: graphs)

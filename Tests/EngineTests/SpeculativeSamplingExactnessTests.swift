@@ -63,17 +63,26 @@ import Testing
             counts[Int(result.tokens[0])] += 1
         }
         #expect(counts.indices.allSatisfy { p[$0] > 0 || counts[$0] == 0 }, "a token outside the target's support was emitted")
-        // Pool the rare tokens into one bin.
+        Self.expectFit(counts: counts, p: p)
+    }
+
+    /// Pearson's χ² of `counts` against `p` (bins with an expected count below 5 pooled into one),
+    /// expected below the critical value at `zAlpha`, with at least 3 degrees of freedom.
+    /// - Parameters:
+    ///   - counts: observed draws per token.
+    ///   - p: the distribution they should follow.
+    static func expectFit(counts: [Int], p: [Double], sourceLocation: SourceLocation = #_sourceLocation) {
+        let runs = counts.reduce(0, +)
         var bins: [(observed: Int, expected: Double)] = []
         var rare = (observed: 0, expected: 0.0)
         for t in p.indices {
-            let e = p[t] * Double(Self.runs)
+            let e = p[t] * Double(runs)
             if e >= 5 { bins.append((counts[t], e)) } else { rare.observed += counts[t]; rare.expected += e }
         }
         if rare.expected > 0 { bins.append(rare) }
         let statistic = bins.reduce(0.0) { $0 + pow(Double($1.observed) - $1.expected, 2) / $1.expected }
         let k = bins.count - 1
-        #expect(k >= 3, "too few bins for a meaningful test")
-        #expect(statistic < Self.critical(k), "χ² = \(statistic) with \(k) degrees of freedom exceeds \(Self.critical(k))")
+        #expect(k >= 3, "too few bins for a meaningful test", sourceLocation: sourceLocation)
+        #expect(statistic < critical(k), "χ² = \(statistic) with \(k) degrees of freedom exceeds \(critical(k))", sourceLocation: sourceLocation)
     }
 }

@@ -54,3 +54,33 @@ import Testing
         #expect(!none.stopsBefore(uniform4) && !none.stopsAfter(confidence: 0))
     }
 }
+
+/// SWIFT's skip-set search: the sets it starts from and moves between.
+@Suite struct SkipSetSearchTests {
+    @Test func setsKeepTheirSizeAndStayInTheModel() throws {
+        let search = try SkipSetSearch(ratio: 0.4, steps: 8, window: 16)
+        for total in [2, 6, 30] {
+            let initial = search.initialSet(layers: total)
+            let expected = min(total - 1, max(1, Int((Double(total) * 0.4).rounded())))
+            #expect(initial.count == expected, "\(total) layers")
+            #expect(initial.allSatisfy { (0..<total).contains($0) })
+            var rng = Xoshiro256StarStar(seed: UInt64(total))
+            var set = initial
+            for _ in 0..<50 {
+                let next = search.mutate(set, layers: total, using: &rng)
+                #expect(next.count == set.count && next.allSatisfy { (0..<total).contains($0) })
+                #expect(next.symmetricDifference(set).count <= 2, "one swap at a time")
+                set = next
+            }
+        }
+        #expect(try SkipSetSearch(ratio: 0.5, steps: 1, window: 1).initialSet(layers: 30).count == 15)
+        #expect(throws: OperatorError.self) { try SkipSetSearch(ratio: 1, steps: 1, window: 1) }
+        #expect(throws: OperatorError.self) { try SkipSetSearch(ratio: 0.3, steps: 1, window: 0) }
+    }
+
+    @Test func matchesCountGreedyHits() throws {
+        let rows: [[Float]] = [[0, 5, 1], [2, 1, 0], [0, 0, 9]]
+        #expect(try SkipSetSearch.matches((rows, [1, 0, 1])) == 2)
+        #expect(try SkipSetSearch.matches(([], [])) == 0)
+    }
+}

@@ -29,7 +29,8 @@ public struct RunMetrics: Sendable, Codable, Equatable {
 
     /// Steps run.
     public var steps = 0
-    /// Full-depth calls of the target model (a frontier's hypotheses are one batched call).
+    /// Full-depth calls of the target model (a frontier's hypotheses are one batched call; an
+    /// amateur's calls in contrastive decoding and a self-speculative draft's partial calls are not).
     public var targetCalls = 0
     /// Per model the graph names, in the order the plan binds them.
     public var models: [ModelMetrics] = []

@@ -21,7 +21,7 @@ import Tokenization
 public final class Session {
     /// The plan.
     public let plan: Plan
-    /// The target model's tokenizer (the model of the first `score` node), if its directory has one.
+    /// The target model's tokenizer (the model of `targetScoreNode(of:)`), if its directory has one.
     public let tokenizer: Tokenizer?
     /// Reads the target's chat templates (once per process, `ResourceRegistry`), `nil` when it has none.
     let chatTemplates: @Sendable () throws -> ChatTemplateSet?
@@ -55,9 +55,9 @@ public final class Session {
     /// context — unless they run in the same stage, where their calls are concurrent and each
     /// gets its own.
     let slots: [(model: String, service: BatchingForwardService)]
-    /// The model the run decodes for: the first `score`-family node's model. Its tokenizer,
-    /// vocabulary and end-of-sequence tokens are the run's, and its full-depth calls are the
-    /// run's target calls.
+    /// The model the run decodes for: the model of the `score`-family node the output derives
+    /// from (`targetScoreNode`). Its tokenizer, vocabulary and end-of-sequence tokens are the
+    /// run's, and its full-depth calls are the run's target calls.
     public let targetModel: String
     let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
@@ -112,7 +112,7 @@ public final class Session {
         self.bindings = bindings
         self.slots = slots.map { ($0.model, $0.service) }
         modelUses = uses
-        guard let targetNode = plan.nodes.first(where: { $0.family == .score && !bindings[$0.index].isEmpty }),
+        guard let targetNode = Self.targetScoreNode(of: plan), !bindings[targetNode.index].isEmpty,
               let target = uses.first(where: { $0.name == bindings[targetNode.index][0].model })?.service else {
             throw EngineError(at: plan.nodes.first?.location, "the graph has no 'score' node, so nothing runs the target model")
         }

@@ -9,8 +9,7 @@ import ModelRuntime
 /// Each search step mutates the incumbent set (one skipped layer swapped for one that runs, so the
 /// share of skipped layers stays `ratio`), scores incumbent and candidate on the same window, and
 /// keeps the better — SWIFT's random-search phase; its Bayesian-optimisation refinement is left
-/// out. After `steps` search steps the set stays fixed. The first and last layers always run (SWIFT
-/// and Draft & Verify skip only inner layers: the embedding-side and head-side layers matter most).
+/// out. After `steps` search steps the set stays fixed.
 public struct SkipSetSearch: Sendable, Equatable {
     /// Share of the layers skipped.
     public let ratio: Double
@@ -34,19 +33,16 @@ public struct SkipSetSearch: Sendable, Equatable {
         self.window = window
     }
 
-    /// The initial set for a model: every other inner layer from the middle outwards until
-    /// `ratio` of the layers are skipped (an even spread, as SWIFT's initialisation).
-    /// - Parameter total: the model's layer count (≥ 3 to have inner layers).
+    /// The initial set for a model: `ratio` of its layers (at least one, never all), spread evenly.
+    /// - Parameter total: the model's layer count (≥ 2, so one layer can run).
     /// - Returns: the skipped layers.
     public func initialSet(layers total: Int) -> Set<Int> {
-        let inner = Array(1..<max(1, total - 1))
-        let count = min(inner.count - 1, max(1, Int((Double(total) * ratio).rounded())))
+        let count = min(total - 1, max(1, Int((Double(total) * ratio).rounded())))
         guard count > 0 else { return [] }
-        // Evenly spaced over the inner layers.
-        return Set((0..<count).map { inner[($0 * inner.count) / count + (inner.count / count) / 2] })
+        return Set((0..<count).map { ($0 * total) / count + (total / count) / 2 })
     }
 
-    /// A neighbour: one skipped inner layer swapped for a running inner layer.
+    /// A neighbour: one skipped layer swapped for a running one.
     /// - Parameters:
     ///   - set: the incumbent.
     ///   - total: the model's layer count.
@@ -54,7 +50,7 @@ public struct SkipSetSearch: Sendable, Equatable {
     /// - Returns: the candidate (the incumbent when no swap exists).
     public func mutate<R: RandomNumberGenerator>(_ set: Set<Int>, layers total: Int, using rng: inout R) -> Set<Int> {
         let skipped = set.sorted()
-        let running = (1..<max(1, total - 1)).filter { !set.contains($0) }
+        let running = (0..<total).filter { !set.contains($0) }
         guard !skipped.isEmpty, !running.isEmpty else { return set }
         var next = set
         next.remove(skipped[Int.random(in: 0..<skipped.count, using: &rng)])
