@@ -13,6 +13,7 @@ public enum OperatorRegistry {
         ConstrainGrammarOp.self,
         ConstrainPhrasesOp.self,
         ScoreOp.self,
+        RouteOp.self,
         ContrastOp.self,
         SampleOp.self,
         VerifyOp.self,
