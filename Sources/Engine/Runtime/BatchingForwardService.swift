@@ -70,13 +70,14 @@ public final class BatchingForwardService: ForwardService, Sendable {
         let batch = state.withLock { s -> [Request] in
             let b = s.pending
             s.pending = []
-            s.passes += 1
             s.items += b.reduce(0) { $0 + $1.items.count }
             return b
         }
         var mine: Result<[Logits], any Error> = .success([])
         var selections: [LayerSelection] = []
         for r in batch where !selections.contains(r.layers) { selections.append(r.layers) }
+        // One pass per layer selection in the batch.
+        state.withLock { $0.passes += selections.count }
         for selection in selections {
             let group = batch.filter { $0.layers == selection }
             let outcome = Result { try model.forward(group.flatMap(\.items), layers: selection) }

@@ -28,7 +28,7 @@ public final class Session {
     /// End-of-sequence tokens (config.json's and the tokenizer's) unless the plan ignores them, plus
     /// the plan's stop token ids.
     public let eosTokens: Set<Int32>
-    /// What the run takes from the model rather than the graph: each `sample` node's parameters
+    /// What the run takes from the model rather than the graph: each shaping node's parameters
     /// filled from the target's generation defaults (`GenerationDefaults`), one line per node.
     public let notes: [String]
 
@@ -292,8 +292,6 @@ public final class Session {
             let values = try run.step()
             run.metrics.steps += 1
             var committed: [Int32] = []
-            var accepted = 0
-            var proposed = 0
             var selected: Verdict?
             if var current = search {
                 // A frontier op reads one input: each running hypothesis's value on it.
@@ -321,9 +319,7 @@ public final class Session {
                     throw EngineError(at: plan.nodes[plan.output].location, "output node produced no selection")
                 }
                 committed = verdict.tokens
-                accepted = verdict.acceptedTokens.count
-                proposed = verdict.tree.count
-                run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: accepted)
+                run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: verdict.acceptedTokens.count)
                 selected = verdict
             }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
@@ -357,8 +353,8 @@ public final class Session {
             if reason != nil { chunk += text.finish() }
             if let stepStart { trace?.record("step \(run.metrics.steps - 1)", category: "step", since: stepStart, arguments: ["tokens": kept.count]) }
             if !kept.isEmpty || reason != nil {
-                onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: accepted,
-                                     proposed: proposed, finishReason: reason,
+                onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: selected?.acceptedTokens.count ?? 0,
+                                     proposed: selected?.tree.count ?? 0, finishReason: reason,
                                      closingTokens: reason == "closed" ? run.metrics.closingTokens : nil))
             }
         }

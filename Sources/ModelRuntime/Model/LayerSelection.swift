@@ -65,7 +65,7 @@ public struct LayerSelection: Hashable, Sendable, CustomStringConvertible {
     /// - Parameter other: a selection of the same model.
     /// - Returns: the intersection (may be empty of layers only for disjoint selections, which
     ///   callers treat as "nothing shared").
-    public func intersection(_ other: LayerSelection) -> LayerSelection {
+    func intersection(_ other: LayerSelection) -> LayerSelection {
         let theirs = Set(other.layers)
         return LayerSelection(total: total, uncheckedLayers: layers.filter { theirs.contains($0) })
     }

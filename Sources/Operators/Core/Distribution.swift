@@ -47,6 +47,18 @@ public enum Distribution {
         return sum
     }
 
+    /// Shannon entropy in nats, `−Σ p·log p`, from probabilities (zeros contribute nothing).
+    /// - Parameter probabilities: a row from `softmax`.
+    /// - Returns: the entropy, ≥ 0.
+    public static func entropy(probabilities: [Float]) -> Double {
+        var sum = 0.0
+        for p in probabilities where p > 0 {
+            let x = Double(p)
+            sum -= x * Foundation.log(x)
+        }
+        return sum
+    }
+
     /// The index of the largest value, the first one on ties (as `torch.argmax`).
     ///
     /// Every path that picks a token from a row goes through here, so a row no token can be

@@ -1,6 +1,4 @@
-import Foundation
 import Graph
-import Synchronization
 
 /// How many tokens a chain drafter proposes each step: a policy every drafter shares, declared
 /// once (`DraftLength.schedule`, `DraftStopping.maxEntropy`, `DraftStopping.maxRejection`), not a
@@ -136,9 +134,7 @@ public struct DraftStopping: Sendable, Equatable {
     /// - Returns: whether its entropy exceeds the bound.
     func stopsBefore(_ distribution: [Float]) -> Bool {
         guard let maxEntropy else { return false }
-        var entropy: Float = 0
-        for p in distribution where p > 0 { entropy -= p * log(p) }
-        return entropy > maxEntropy
+        return Distribution.entropy(probabilities: distribution) > Double(maxEntropy)
     }
 
     /// Whether to stop after a drafted token, given the product of the drafted tokens' draft

@@ -1,5 +1,4 @@
 import ModelRuntime
-import Synchronization
 
 /// A `TreeScorer` over a runtime model and one hypothesis's KV sequence: scores the root and a
 /// whole token tree in one forward pass, and keeps the cache in step with the committed context
@@ -87,6 +86,14 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     public func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]] {
         try Self.scoreTogether([(self, context, tree)], layers: layers)[0]
     }
+
+    /// How many leading tokens of `context` the cache holds at full depth, at most `limit`.
+    private func cachedPrefix(of context: [Int32], limit: Int) -> Int {
+        var count = 0
+        while count < min(limit, cached.count), cached[count] == context[count] { count += 1 }
+        return count
+    }
+
     /// Replays the last tokens of the committed context through a selection of the layers and
     /// returns the rows that predict each of them: how well a self-speculative draft would have
     /// done on text the model actually produced (SWIFT's matchness). Runs on a fork of the cache cut
@@ -101,8 +108,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     /// - Throws: the model's error.
     public func replay(context: [Int32], window: Int, layers: LayerSelection) throws -> (rows: [[Float]], targets: [Int32]) {
         if let tree = pendingTree { settle(tree, for: context) }
-        var common = 0
-        while common < min(cached.count, context.count), cached[common] == context[common] { common += 1 }
+        let common = cachedPrefix(of: context, limit: context.count)
         // Feed tokens start..<count-1: row j predicts context[start + j + 1]; position start - 1
         // must be cached at full depth, so start ≥ 1.
         let start = max(1, context.count - 1 - window)
@@ -211,9 +217,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         }
         if let tree = pendingTree { settle(tree, for: context) }
         // Keep a common prefix, at most all but the last token (its row is the root).
-        var keep = 0
-        let limit = min(cached.count, context.count - 1)
-        while keep < limit, cached[keep] == context[keep] { keep += 1 }
+        let keep = cachedPrefix(of: context, limit: context.count - 1)
         if keep < cached.count {
             sequence.truncate(to: keep)
             cached.removeSubrange(keep...)
