@@ -97,8 +97,12 @@ public struct GraphCompiler: Sendable {
         guard !diagnostics.containsErrors, let output, let stages, let properties else {
             return Compilation(plan: nil, diagnostics: diagnostics)
         }
+        let approximations = checker.approximations(output: output)
+        if let refused = checker.refuseLosslessClaim(document.lossless, approximations: approximations) {
+            return Compilation(plan: nil, diagnostics: (diagnostics + [refused]).normalized())
+        }
         let plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
-                                      output: output, limits: limits.values)
+                                      output: output, limits: limits.values, approximations: approximations)
         // The ops' own checks run last: they read the lowered plan (defaults, resolved names,
         // properties), which only a graph free of the errors above has.
         let refused = checker.validate(plan)

@@ -78,6 +78,15 @@ enum TestRegistry {
                             ParameterSpec("after", .nodeRef, optional: true, doc: "A node whose commit it follows.")],
                inputs: [PortSpec("from", .selection, doc: "What was committed.")],
                output: OutputSpec(.selection, propagates: [], doc: "The same selection.")),
+        OpSpec("score.early", family: .score, doc: "The target's root logits from an early exit.",
+               parameters: [ParameterSpec("model", .modelRef, doc: "The target model."),
+                            ParameterSpec("exit", .bool, default: .bool(true), doc: "Whether tokens may exit early.")],
+               output: OutputSpec(.scores, doc: "Logits at the root."),
+               approximates: Approximation(when: .equals("exit", .bool(true)), "exits before the last layer")),
+        OpSpec("draft.early", family: .propose, doc: "Tokens from the target's first layers.",
+               parameters: [ParameterSpec("model", .modelRef, doc: "The target model.")],
+               output: OutputSpec(.tokenTree, doc: "The drafted tokens."),
+               approximates: Approximation("drafts from the first layers")),
     ]
 
     static let registry = OpRegistry(specs)

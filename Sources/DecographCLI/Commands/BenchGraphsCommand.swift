@@ -10,7 +10,10 @@ extension CommandSpec {
             Every prompt is run by every graph in turn (prompt-major, so load changes on the machine hit all \
             graphs alike) after one warm-up run per graph. Speedup is the ratio of tokens/s to the first graph's, \
             measured in this run. The identity column counts prompts whose tokens equal the first graph's: under \
-            greedy decoding every lossless graph must match all of them. The prompts file holds one prompt per \
+            greedy decoding every lossless graph must match all of them. Each graph's output is also read by the \
+            first graph's target at full depth, outside the timed runs: 'agree' is the share of its tokens that \
+            the target's greedy choice after the same prefix equals (1.00 for greedy itself), 'ppl' the target's \
+            perplexity of them — the quality of a lossy graph (marked *) against the model it approximates. The prompts file holds one prompt per \
             line: text, or token ids separated by spaces when the target model has no tokenizer. A .jsonl file \
             holds one JSON object per line with one of {"prompt": text}, {"messages": [...], "tools": [...]} \
             (a chat, rendered with the target's chat template) or {"ids": [...]}, so multi-line and chat prompts \
@@ -52,12 +55,14 @@ extension CommandSpec {
                 for session in sessions { _ = try session.run(prompt: prompts[0], maxNewTokens: min(maxTokens ?? warmUpTokens, warmUpTokens), seed: seed) }
                 var totals = [RunMetrics](repeating: RunMetrics(), count: sessions.count)
                 var identical = [Int](repeating: 0, count: sessions.count)
+                var readings = [ContinuationReading](repeating: ContinuationReading(), count: sessions.count)
                 for (p, prompt) in prompts.enumerated() {
                     var baseline: [Int32] = []
                     for (g, session) in sessions.enumerated() {
                         let result = try session.run(prompt: prompt, maxNewTokens: maxTokens, seed: seed)
                         if g == 0 { baseline = result.tokens }
                         if result.tokens == baseline { identical[g] += 1 }
+                        readings[g] = readings[g] + (try sessions[0].read(result.tokens, after: prompt))
                         totals[g].tokens += result.metrics.tokens
                         totals[g].targetCalls += result.metrics.targetCalls
                         totals[g].steps += result.metrics.steps
@@ -67,25 +72,30 @@ extension CommandSpec {
                 }
                 context.endProgress()
                 let base = totals[0].tokensPerSecond
-                let rows = zip(files, zip(totals, identical)).map { file, entry in
-                    (file: file, metrics: entry.0, identical: entry.1, speedup: base > 0 ? entry.0.tokensPerSecond / base : 0)
+                let rows = files.indices.map { g in
+                    (file: files[g], lossless: plans[g].isLossless, metrics: totals[g], identical: identical[g], reading: readings[g],
+                     speedup: base > 0 ? totals[g].tokensPerSecond / base : 0)
                 }
                 if arguments.flag("json") {
                     let list: [[String: Any]] = rows.map {
                         ["graph": $0.file, "tokens": $0.metrics.tokens, "tokens_per_second": $0.metrics.tokensPerSecond,
                          "mat": $0.metrics.meanAcceptedTokens, "target_calls": $0.metrics.targetCalls,
-                         "speedup": $0.speedup, "identical_prompts": $0.identical, "prompts": prompts.count]
+                         "speedup": $0.speedup, "identical_prompts": $0.identical, "prompts": prompts.count,
+                         "lossless": $0.lossless, "agreement": $0.reading.agreement, "perplexity": $0.reading.perplexity]
                     }
                     let json = try JSONSerialization.data(withJSONObject: ["graphs": list], options: [.sortedKeys])
                     context.print(String(decoding: json, as: UTF8.self))
                 } else {
-                    context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical")
+                    context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl")
                     for r in rows {
-                        let name = r.file.count > 30 ? "…" + r.file.suffix(29) : r.file
+                        let file = (r.lossless ? "" : "*") + r.file
+                        let name = file.count > 30 ? "…" + file.suffix(29) : file
                         context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                            + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %d/%d", r.metrics.tokens, r.metrics.tokensPerSecond,
-                                     r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identical, prompts.count))
+                            + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
+                                     r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identical, prompts.count,
+                                     r.reading.agreement, r.reading.perplexity))
                     }
+                    if rows.contains(where: { !$0.lossless }) { context.print("* lossy: approximates its model (decograph check names the nodes)") }
                 }
                 return 0
             } catch let error as EngineError {

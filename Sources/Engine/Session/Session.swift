@@ -57,8 +57,12 @@ public final class Session {
     let slots: [(model: String, service: BatchingForwardService)]
     /// The model the run decodes for: the model of the `score`-family node the output derives
     /// from (`targetScoreNode`). Its tokenizer, vocabulary and end-of-sequence tokens are the
-    /// run's, and its full-depth calls are the run's target calls.
+    /// run's, and its full-depth calls are the run's target calls — every call when that node
+    /// approximates its model (an early exit or a depth schedule scores each step at the depth it
+    /// chooses; its calls are still the steps' scoring, not drafts).
     public let targetModel: String
+    /// Whether the target's score node approximates its model (see `targetModel`).
+    let targetApproximates: Bool
     let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
@@ -118,6 +122,7 @@ public final class Session {
         }
         let targetModel = bindings[targetNode.index][0].model
         self.targetModel = targetModel
+        targetApproximates = plan.approximations.contains { $0.node == targetNode.index }
         vocabularySize = target.model.config.vocabularySize
         for (node, nodeBindings) in zip(plan.nodes, bindings) {
             for binding in nodeBindings {
@@ -374,7 +379,8 @@ public final class Session {
             return RunMetrics.ModelMetrics(name: use.name, fullCalls: usage.fullCalls, partialCalls: usage.partialCalls,
                                            layerEquivalents: usage.layerEquivalents)
         }
-        metrics.targetCalls = run.usage[targetModel]?.fullCalls ?? 0
+        let targetUsage = run.usage[targetModel]
+        metrics.targetCalls = (targetUsage?.fullCalls ?? 0) + (targetApproximates ? targetUsage?.partialCalls ?? 0 : 0)
         metrics.seconds = Date().timeIntervalSince(started)
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)

@@ -16,6 +16,10 @@ public struct OpSpec: Sendable, Hashable {
     public var output: OutputSpec
     /// Runtime capabilities it needs.
     public var needs: [CapabilityRule]
+    /// When its output only approximates the model it names (an early exit, a small model
+    /// standing in for the large one): a graph whose committed tokens depend on such a node is
+    /// lossy, and the compiler refuses to call it lossless.
+    public var approximates: Approximation?
     /// The op's own checks of a node, beyond each parameter's type and range: rules across
     /// parameters, values its algorithm refuses, definitions it compiles (a constraint), what
     /// its inputs may carry. It runs on the lowered node and plan, without models or stores, when
@@ -33,10 +37,11 @@ public struct OpSpec: Sendable, Hashable {
     ///   - inputs: its input ports.
     ///   - output: its output.
     ///   - needs: runtime capabilities it needs.
+    ///   - approximates: when its output only approximates its model (see `approximates`).
     ///   - validate: the op's own checks of a node (see `validate`).
     public init(_ name: String, family: OpFamily, doc: String, parameters: [ParameterSpec] = [],
                 inputs: [PortSpec] = [], output: OutputSpec, needs: [CapabilityRule] = [],
-                validate: (@Sendable (Plan.Node, Plan) throws -> Void)? = nil) {
+                approximates: Approximation? = nil, validate: (@Sendable (Plan.Node, Plan) throws -> Void)? = nil) {
         self.name = name
         self.family = family
         self.doc = doc
@@ -44,13 +49,14 @@ public struct OpSpec: Sendable, Hashable {
         self.inputs = inputs
         self.output = output
         self.needs = needs
+        self.approximates = approximates
         self.validate = validate
     }
 
     /// Specs are equal when their declarations are; the validation closure is code, not data.
     public static func == (a: OpSpec, b: OpSpec) -> Bool {
         a.name == b.name && a.family == b.family && a.doc == b.doc && a.parameters == b.parameters
-            && a.inputs == b.inputs && a.output == b.output && a.needs == b.needs
+            && a.inputs == b.inputs && a.output == b.output && a.needs == b.needs && a.approximates == b.approximates
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -68,4 +74,21 @@ public struct OpSpec: Sendable, Hashable {
     /// - Parameter name: its key.
     /// - Returns: the port, if declared.
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }
+}
+
+/// An op's declaration that its output stands in for a model's rather than computing it.
+public struct Approximation: Sendable, Hashable {
+    /// When it approximates (`always`, or for some parameter values).
+    public var when: ParameterCondition
+    /// What is approximated, as a clause (`exits before the last layer when confident`).
+    public var reason: String
+
+    /// Creates a declaration.
+    /// - Parameters:
+    ///   - when: when the output approximates.
+    ///   - reason: what is approximated, as a clause.
+    public init(when: ParameterCondition = .always, _ reason: String) {
+        self.when = when
+        self.reason = reason
+    }
 }

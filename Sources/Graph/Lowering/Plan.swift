@@ -87,6 +87,27 @@ public struct Plan: Sendable, Hashable {
     public var limits: Limits
     /// Runtime features the plan needs, sorted.
     public var capabilities: [RuntimeCapability]
+    /// The nodes that make the committed tokens approximate their model's (early exits, a small
+    /// model standing in), with the reason each op gives; empty for a lossless graph.
+    public var approximations: [Approximated]
+
+    /// A node whose output only approximates its model and that the committed tokens depend on.
+    public struct Approximated: Sendable, Hashable {
+        /// Index into `nodes`.
+        public var node: Int
+        /// The op's reason.
+        public var reason: String
+    }
+
+    /// Whether the committed tokens are exactly what the graph's models decide: no node they
+    /// depend on approximates its model. Drafts never count — a verifier decides what they are
+    /// worth — so speculative graphs are lossless when their scores are.
+    public var isLossless: Bool { approximations.isEmpty }
+
+    /// The approximating nodes and their reasons (`'exit' (score.exit) exits …`), for messages.
+    public var lossyDescription: String {
+        approximations.map { "'\(nodes[$0.node].name)' (\(nodes[$0.node].op)) \($0.reason)" }.joined(separator: "; ")
+    }
 
     /// The node with this qualified name.
     /// - Parameter name: the name.

@@ -1,7 +1,7 @@
 /// Builds the `Plan` of a graph the checker found free of errors.
 enum PlanLowering {
     static func lower(_ checker: GraphChecker, document: GraphDocument, stages: [Int], properties: [Set<PortProperty>],
-                      output: Int, limits: [String: ParameterValue]) -> Plan {
+                      output: Int, limits: [String: ParameterValue], approximations: [Plan.Approximated]) -> Plan {
         let nodes = checker.nodes.enumerated().map { i, node in
             Plan.Node(index: i, name: node.flat.name, op: node.spec!.name, family: node.spec!.family,
                       parameters: node.parameters, written: node.written,
@@ -40,6 +40,6 @@ enum PlanLowering {
                     constraints: resources(checker.flat.constraints), nodes: nodes, stages: schedule, output: output,
                     limits: Plan.Limits(maxNewTokens: maxNew, stop: strings(limits["stop"]),
                                         stopTokenIDs: ints(limits["stop_token_ids"]), ignoreEOS: ignoreEOS),
-                    capabilities: capabilities.sorted())
+                    capabilities: capabilities.sorted(), approximations: approximations)
     }
 }

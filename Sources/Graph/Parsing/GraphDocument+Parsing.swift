@@ -2,7 +2,7 @@ import Support
 
 extension GraphDocument {
     /// The top-level sections of the language.
-    static let sections = ["graph", "description", "params", "models", "stores", "constraints", "nodes", "output", "limits"]
+    static let sections = ["graph", "description", "lossless", "params", "models", "stores", "constraints", "nodes", "output", "limits"]
 
     /// Reads a graph file's text into a document.
     /// - Parameters:
@@ -37,6 +37,13 @@ extension GraphDocument {
             case "output":
                 if let text = scalarText(value, what: "'output' (the name of the node whose selection is committed)", &diagnostics) {
                     document.output = Located(text, at: value.location)
+                }
+            case "lossless":
+                switch value.isNull ? nil : value.scalar {
+                case "true", "True", "TRUE": document.lossless = Located(true, at: value.location)
+                case "false", "False", "FALSE": document.lossless = Located(false, at: value.location)
+                default:
+                    diagnostics.append(.error(value.location, "'lossless' is true or false (whether the committed tokens must be exactly the models'), not \(value.isNull ? "empty" : value.kindDescription)"))
                 }
             case "params", "models", "stores", "constraints":
                 let list = namedEntries(value, section: key, &diagnostics)

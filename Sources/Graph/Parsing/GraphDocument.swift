@@ -44,6 +44,9 @@ public struct GraphDocument: Sendable {
     public var nodes: [Node] = []
     /// `output:`.
     public var output: Located<String>?
+    /// `lossless:`, the author's claim that the committed tokens are exactly the models' (the
+    /// compiler refuses it when a node they depend on approximates its model).
+    public var lossless: Located<Bool>?
     /// `limits:` fields, and where the mapping is.
     public var limits: (fields: [YAMLNode.Entry], location: SourceLocation)?
     /// Where the document starts (diagnostics about a missing section point here).

@@ -125,7 +125,28 @@ public final class Model: @unchecked Sendable {
             throw RuntimeError(.badInput, "a selection of \(layers.total) layers for a model of \(config.layerCount)")
         }
         return try forwardLock.withLock { _ in
-            try forwardLocked(items, layers: layers, pool: pool ?? self.pool)
+            try forwardLocked(items, layers: layers, exit: nil, pool: pool ?? self.pool).logits
+        }
+    }
+
+    /// Scores new tokens with every layer, stopping early where `exit` decides (see `EarlyExit`):
+    /// the layers not run get keys and values projected from the exit state, so the positions
+    /// count as full. An input longer than `passTokens` runs its earlier passes whole and applies
+    /// the exit to the last.
+    /// - Parameters:
+    ///   - items: the work; each sequence may appear once.
+    ///   - exit: the candidate depths and the decision.
+    ///   - pool: threads for this pass.
+    /// - Returns: logits per item, the depth the last pass stopped at, and the LM-head products
+    ///   the decisions asked for.
+    /// - Throws: `RuntimeError.badInput` for a sequence holding partial positions or depths
+    ///   outside the model; as `forward(_:depth:pool:)` otherwise.
+    public func forward(_ items: [ForwardItem], exit: EarlyExit, pool: ComputePool? = nil) throws -> EarlyExitResult {
+        if let bad = exit.depths.first(where: { $0 >= config.layerCount }) {
+            throw RuntimeError(.badInput, "exit depth \(bad) outside 1..<\(config.layerCount)")
+        }
+        return try forwardLock.withLock { _ in
+            try forwardLocked(items, layers: .all(config.layerCount), exit: exit, pool: pool ?? self.pool)
         }
     }
 
@@ -141,7 +162,8 @@ public final class Model: @unchecked Sendable {
     }
     private let passTokenLimit = Atomic<Int>(defaultPassTokens)
 
-    private func forwardLocked(_ items: [ForwardItem], layers selection: LayerSelection, pool: ComputePool) throws -> [Logits] {
+    private func forwardLocked(_ items: [ForwardItem], layers selection: LayerSelection, exit: EarlyExit?,
+                               pool: ComputePool) throws -> EarlyExitResult {
         let c = config
         // Validate everything before touching any cache.
         var seen = Set<ObjectIdentifier>()
@@ -172,7 +194,9 @@ public final class Model: @unchecked Sendable {
             }
         }
         var results = plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) }
-        for pass in Self.passes(plans.map(\.count), chained: plans.map(\.isChain), limit: passTokens) {
+        let passes = Self.passes(plans.map(\.count), chained: plans.map(\.isChain), limit: passTokens)
+        var depth = selection.layers.count, heads = 0
+        for (passIndex, pass) in passes.enumerated() {
             let passItems = pass.map { piece -> ForwardItem in
                 let item = items[piece.item]
                 let whole = piece.tokens.count == plans[piece.item].count
@@ -183,8 +207,11 @@ public final class Model: @unchecked Sendable {
             let passPlans = pass.map { piece in
                 piece.tokens.count == plans[piece.item].count ? plans[piece.item] : TokenPlan(chainOf: piece.tokens.count)
             }
-            let logits = try forwardPass(passItems, plans: passPlans, layers: selection, pool: pool)
-            for (piece, rows) in zip(pass, logits) where rows.rows > 0 {
+            let exitHere = passIndex == passes.count - 1 ? exit : nil
+            let outcome = try forwardPass(passItems, plans: passPlans, layers: selection, exit: exitHere, pool: pool)
+            depth = outcome.depth
+            heads += outcome.headEvaluations
+            for (piece, rows) in zip(pass, outcome.logits) where rows.rows > 0 {
                 if results[piece.item].rows == 0 {
                     results[piece.item] = rows
                 } else {
@@ -193,7 +220,7 @@ public final class Model: @unchecked Sendable {
                 }
             }
         }
-        return results
+        return EarlyExitResult(logits: results, depth: depth, headEvaluations: heads)
     }
 
     /// One item's share of one pass: which of its tokens.
@@ -224,11 +251,16 @@ public final class Model: @unchecked Sendable {
         return passes
     }
 
-    /// One pass: every item's tokens stacked into one activation matrix.
-    private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], layers selection: LayerSelection, pool: ComputePool) throws -> [Logits] {
+    /// One pass: every item's tokens stacked into one activation matrix; with `exit`, it may stop
+    /// after one of the exit depths and fill the layers not run from the exit state.
+    private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], layers selection: LayerSelection, exit: EarlyExit?,
+                             pool: ComputePool) throws -> EarlyExitResult {
         let c = config
         let M = plans.reduce(0) { $0 + $1.count }
-        if M == 0 { return plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) } }
+        if M == 0 {
+            return EarlyExitResult(logits: plans.map { _ in Logits(rows: 0, vocabularySize: c.vocabularySize, values: []) },
+                                   depth: selection.layers.count, headEvaluations: 0)
+        }
         let H = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         let F = c.intermediateSize
         let scratch = ForwardScratch(M: M, hidden: H, qDim: qDim, kvDim: kvDim, ffn: F, headDim: c.headDim)
@@ -274,21 +306,70 @@ public final class Model: @unchecked Sendable {
         // Later queries see more keys: hand out the longest jobs first so the last one is short.
         causalJobs.reverse()
 
-        for l in selection.layers {
+        // Rows whose logits are returned (final norm and LM head run only for them).
+        var wanted: [Int] = []
+        var firstRow = 0
+        for (item, plan) in zip(items, plans) {
+            switch item.outputs {
+            case .all: wanted.append(contentsOf: firstRow..<(firstRow + plan.count))
+            case .last: if plan.count > 0 { wanted.append(firstRow + plan.count - 1) }
+            case .none: break
+            }
+            firstRow += plan.count
+        }
+        let V = c.vocabularySize
+        /// The final norm and LM head over the wanted rows of the residual stream as it stands.
+        func head() -> [Float] {
+            var out = [Float](repeating: 0, count: wanted.count * V)
+            guard !wanted.isEmpty else { return out }
+            let normed = UnsafeMutablePointer<Float>.allocate(capacity: wanted.count * H)
+            defer { normed.deallocate() }
+            for (i, r) in wanted.enumerated() {
+                Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: normed + i * H, count: H)
+            }
+            out.withUnsafeMutableBufferPointer { buffer in
+                MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: buffer.baseAddress!, ldy: V, pool: pool,
+                                activations: activations)
+            }
+            return out
+        }
+        /// Layer `l`'s attention input for every row, and its keys and values written to the
+        /// cache (with the rotated queries in `scratch.q` when `queries`).
+        func project(_ l: Int, queries: Bool) {
             let layer = layers[l]
             rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.q, scratch.q, qDim), (layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)], pool: pool, activations: activations)
-            addBias(layer.qBias, scratch.q, rows: M, width: qDim)
+            let products = (queries ? [(layer.q, scratch.q, qDim)] : []) + [(layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)]
+            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, products, pool: pool, activations: activations)
+            if queries { addBias(layer.qBias, scratch.q, rows: M, width: qDim) }
             addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
             addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
             let pools = cache.layerPools[l]
             rows(M, width: qDim, pool) { r in
                 let table = ropeTables + r * c.headDim
-                rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table)
+                if queries { rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table) }
                 rope.rotate(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, table: table)
                 (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
                 (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
             }
+        }
+
+        var exitProbe: ExitProbe?
+        var heads = 0
+        for (run, l) in selection.layers.enumerated() {
+            if let exit, exit.depths.contains(run) {
+                let hidden = wanted.flatMap { Array(UnsafeBufferPointer(start: scratch.x + $0 * H, count: H)) }
+                let probe = ExitProbe(depth: run, rows: wanted.count, hidden: hidden) {
+                    heads += 1
+                    return head()
+                }
+                if exit.decide(probe) {
+                    exitProbe = probe
+                    break
+                }
+            }
+            let layer = layers[l]
+            project(l, queries: true)
+            let pools = cache.layerPools[l]
             let group = c.headCount / c.kvHeadCount
             let scale = 1 / Float(c.headDim).squareRoot()
             let window = layer.window
@@ -347,30 +428,13 @@ public final class Model: @unchecked Sendable {
             Vector.add(scratch.h, into: scratch.x, count: M * H)
         }
 
-        // Final norm and LM head for the rows asked for.
-        var wanted: [Int] = []
-        var firstRow = 0
-        for (item, plan) in zip(items, plans) {
-            switch item.outputs {
-            case .all: wanted.append(contentsOf: firstRow..<(firstRow + plan.count))
-            case .last: if plan.count > 0 { wanted.append(firstRow + plan.count - 1) }
-            case .none: break
-            }
-            firstRow += plan.count
+        var depth = selection.layers.count
+        if let exitProbe {
+            // CALM's state propagation: the layers not run see the exit state as their input.
+            depth = exitProbe.depth
+            for l in selection.layers[depth...] { project(l, queries: false) }
         }
-        let V = c.vocabularySize
-        var allLogits = [Float](repeating: 0, count: wanted.count * V)
-        if !wanted.isEmpty {
-            let normed = UnsafeMutablePointer<Float>.allocate(capacity: wanted.count * H)
-            defer { normed.deallocate() }
-            for (i, r) in wanted.enumerated() {
-                Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: normed + i * H, count: H)
-            }
-            allLogits.withUnsafeMutableBufferPointer { out in
-                MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: out.baseAddress!, ldy: V, pool: pool,
-                                activations: activations)
-            }
-        }
+        let allLogits = exitProbe?.logitsIfComputed ?? head()
         for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, layers: selection) }
 
         var results: [Logits] = []
@@ -380,7 +444,7 @@ public final class Model: @unchecked Sendable {
             results.append(Logits(rows: rows, vocabularySize: V, values: Array(allLogits[(cursor * V)..<((cursor + rows) * V)])))
             cursor += rows
         }
-        return results
+        return EarlyExitResult(logits: results, depth: depth, headEvaluations: heads)
     }
 
     /// Runs a per-row step over `M` rows, on the pool when there is enough work to pay for the

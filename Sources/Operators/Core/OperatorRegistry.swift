@@ -14,6 +14,8 @@ public enum OperatorRegistry {
         ConstrainPhrasesOp.self,
         ScoreOp.self,
         RouteOp.self,
+        ExitOp.self,
+        DepthOp.self,
         ContrastOp.self,
         SampleOp.self,
         VerifyOp.self,

@@ -33,6 +33,17 @@ extension ForwardService {
     /// - Returns: logits per item.
     /// - Throws: the model's error.
     public func forward(batch items: [ForwardItem]) throws -> [Logits] { try forward(batch: items, layers: nil) }
+
+    /// A pass that may stop early (`Model.forward(_:exit:pool:)`), run by the model itself: its
+    /// depth is decided inside the pass, so it batches with no other caller's items.
+    /// - Parameters:
+    ///   - items: the work, each sequence at most once.
+    ///   - exit: the candidate depths and the decision.
+    /// - Returns: logits per item and the depth the pass stopped at.
+    /// - Throws: the model's error.
+    public func forward(batch items: [ForwardItem], exit: EarlyExit) throws -> EarlyExitResult {
+        try model.forward(items, exit: exit)
+    }
 }
 
 /// Runs each item in its own forward pass: for single-session tools and tests.

@@ -143,22 +143,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         // A complete selection is a full pass: one representation for both.
         let selection = layers.flatMap { $0.isComplete ? nil : $0 }
         var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree, layers: selection) }
-        // Prefill: committed tokens before the root need no logits, and the LM head over a long
-        // prompt (rows × vocabulary × hidden) would cost more than the rest of the pass.
-        let prefill = requests.indices.filter { fresh[$0].count > 1 }
-        if !prefill.isEmpty {
-            let items = prefill.map { ForwardItem(sequence: requests[$0].scorer.sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none) }
-            do {
-                _ = try service.forward(batch: items, layers: selection)
-            } catch {
-                for i in prefill { requests[i].scorer.rollBackFailedPass() }
-                throw error
-            }
-            for i in prefill {
-                requests[i].scorer.didFeed(Array(fresh[i].dropLast()), layers: selection)
-                fresh[i] = [fresh[i].last!]
-            }
-        }
+        try prefill(requests.map(\.scorer), &fresh, layers: selection)
         let items = zip(requests, fresh).map { request, fresh in
             let tree = request.tree
             var parents = Array(-1..<(fresh.count - 1))
@@ -191,6 +176,57 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
             }
             return (fresh.count - 1...fresh.count - 1 + request.tree.count).map { Array(logits.row($0)) }
         }
+    }
+
+    /// Feeds all but the last of each scorer's missing committed tokens, in one pass without
+    /// logits: the prefill. The LM head over a long prompt (rows × vocabulary × hidden) would cost
+    /// more than the rest of the pass, and only the last token's row (the root) is read.
+    /// - Parameters:
+    ///   - scorers: the hypotheses' scorers, one model.
+    ///   - fresh: per scorer, the tokens it lacks; left holding the last of each.
+    ///   - layers: the layers to run; `nil` runs every layer.
+    /// - Throws: the model's error (every scorer then keeps its committed cache).
+    private static func prefill(_ scorers: [ModelSequenceScorer], _ fresh: inout [[Int32]], layers: LayerSelection?) throws {
+        let waiting = scorers.indices.filter { fresh[$0].count > 1 }
+        guard let service = scorers.first?.service, !waiting.isEmpty else { return }
+        let items = waiting.map { ForwardItem(sequence: scorers[$0].sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none) }
+        do {
+            _ = try service.forward(batch: items, layers: layers)
+        } catch {
+            for i in waiting { scorers[i].rollBackFailedPass() }
+            throw error
+        }
+        for i in waiting {
+            scorers[i].didFeed(Array(fresh[i].dropLast()), layers: layers)
+            fresh[i] = [fresh[i].last!]
+        }
+    }
+
+    /// The logits after `context` from a pass that may stop early (see `EarlyExit`). The
+    /// committed tokens the cache lacks before the last are fed at full depth; the last token's
+    /// pass decides its depth, and its position counts as full (the layers it skipped hold keys
+    /// and values projected from its exit state). Counted as a full call when it runs every
+    /// layer, as a partial call of `depth` layers otherwise (the key/value fill, two small
+    /// products per skipped layer, is not counted).
+    /// - Parameters:
+    ///   - context: the committed tokens (non-empty).
+    ///   - exit: candidate depths and the decision.
+    /// - Returns: the logits and the layers run.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
+    public func nextLogits(context: [Int32], exit: EarlyExit) throws -> (logits: [Float], depth: Int) {
+        var fresh = [try prepare(context: context, tree: TokenTree(), layers: nil)]
+        try Self.prefill([self], &fresh, layers: nil)
+        let result: EarlyExitResult
+        do {
+            result = try service.forward(batch: [ForwardItem(sequence: sequence, tokens: fresh[0], outputs: .last)], exit: exit)
+        } catch {
+            rollBackFailedPass()
+            throw error
+        }
+        let total = service.model.config.layerCount
+        usage.record(layers: result.depth, of: total)
+        didFeed(fresh[0], layers: nil)
+        return (Array(result.logits[0].row(0)), result.depth)
     }
 
     /// Records committed tokens a pass appended after the cached ones.

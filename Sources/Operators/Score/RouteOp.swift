@@ -14,7 +14,8 @@ public struct RouteOp: HypothesisOperator {
         "score.route", family: .score,
         doc: "Entropy-adaptive decoding (Simonds et al. 2025): the small model scores each step, and the large model takes over for a step when the small model's mean next-token entropy over its last `window` steps exceeds `threshold`. Lossy; the run's metrics count each model's calls (the switch rate).",
         parameters: [large.spec, small.spec, threshold.spec, window.spec],
-        output: OutputSpec(.scores, doc: "The deciding model's logits at the root."))
+        output: OutputSpec(.scores, doc: "The deciding model's logits at the root."),
+        approximates: Approximation("lets the small model decide the steps where it is confident, in place of the large one"))
 
     static let large = OpParameter<String>("large", .modelRef, doc: "The large model: the run's target (its tokenizer and end-of-sequence tokens).")
     static let small = OpParameter<String>("small", .modelRef, doc: "The small model, same vocabulary, scoring every step.")

@@ -31,6 +31,15 @@ public protocol TreeScorer {
     /// - Throws: `OperatorError.unscorableContext` when the scorer cannot run a selection; the
     ///   scorer's own error otherwise.
     func score(context: [Int32], tree: TokenTree, layers: LayerSelection?) throws -> [[Float]]
+
+    /// The logits after `context` from a pass that may stop before the last layer (CALM's early
+    /// exit, `EarlyExit`); the layers not run get keys and values from the exit state.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - exit: candidate depths and the decision.
+    /// - Returns: the logits and the layers run.
+    /// - Throws: `OperatorError.unscorableContext` when the scorer has no layers; the model's error.
+    func nextLogits(context: [Int32], exit: EarlyExit) throws -> (logits: [Float], depth: Int)
 }
 
 extension TreeScorer {
@@ -49,6 +58,16 @@ extension TreeScorer {
             throw OperatorError(.unscorableContext, at: "model", "this model has no layers to select (\(layers) asked for)")
         }
         return try score(context: context, tree: tree)
+    }
+
+    /// No layers to exit from.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - exit: unused.
+    /// - Returns: never.
+    /// - Throws: `OperatorError.unscorableContext`.
+    public func nextLogits(context: [Int32], exit: EarlyExit) throws -> (logits: [Float], depth: Int) {
+        throw OperatorError(.unscorableContext, at: "model", "this model has no layers to exit from")
     }
 
     /// The logits after `context` alone (a root-only tree), what plain decoding and drafters need.

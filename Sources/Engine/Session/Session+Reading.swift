@@ -1,0 +1,72 @@
+import Foundation
+import ModelRuntime
+import Operators
+
+/// How the run's target model, at full depth, reads a continuation it did not necessarily
+/// produce: the quality side of a lossy graph (early exit, depth schedules, routing to a small
+/// model), measured against the model it approximates.
+public struct ContinuationReading: Sendable, Equatable {
+    /// Tokens read.
+    public var tokens: Int
+    /// Sum of the target's log-probabilities of the tokens (nats).
+    public var logLikelihood: Double
+    /// Tokens the target's greedy choice after the same prefix equals (CALM's consistency).
+    public var greedyAgreements: Int
+
+    /// Creates a reading.
+    /// - Parameters:
+    ///   - tokens: tokens read.
+    ///   - logLikelihood: summed log-probability.
+    ///   - greedyAgreements: tokens equal to the greedy choice.
+    public init(tokens: Int = 0, logLikelihood: Double = 0, greedyAgreements: Int = 0) {
+        self.tokens = tokens
+        self.logLikelihood = logLikelihood
+        self.greedyAgreements = greedyAgreements
+    }
+
+    /// `exp(−logLikelihood / tokens)`; 1 for no tokens.
+    public var perplexity: Double { tokens == 0 ? 1 : (-logLikelihood / Double(tokens)).exp }
+
+    /// The share of tokens equal to the target's greedy choice; 1 for no tokens.
+    public var agreement: Double { tokens == 0 ? 1 : Double(greedyAgreements) / Double(tokens) }
+
+    /// Two readings pooled (token-weighted).
+    public static func + (a: ContinuationReading, b: ContinuationReading) -> ContinuationReading {
+        ContinuationReading(tokens: a.tokens + b.tokens, logLikelihood: a.logLikelihood + b.logLikelihood,
+                            greedyAgreements: a.greedyAgreements + b.greedyAgreements)
+    }
+}
+
+private extension Double {
+    var exp: Double { Foundation.exp(self) }
+}
+
+extension Session {
+    /// The target model's full-depth reading of `continuation` after `prompt`, on a fresh cache
+    /// (the run's own sequences are untouched): its log-likelihood and how many of its tokens are
+    /// the target's greedy choice after the same prefix.
+    /// - Parameters:
+    ///   - continuation: the generated tokens.
+    ///   - prompt: the tokens before them (non-empty).
+    /// - Returns: the reading.
+    /// - Throws: `EngineError` for an empty prompt; the model's error.
+    public func read(_ continuation: [Int32], after prompt: [Int32]) throws -> ContinuationReading {
+        guard !prompt.isEmpty else { throw EngineError("a continuation is read after a prompt of at least one token") }
+        guard !continuation.isEmpty else { return ContinuationReading() }
+        let model = modelUses.first { $0.name == targetModel }!.service.model
+        let sequence = model.makeSequence()
+        defer { sequence.truncate(to: 0) }
+        // Prompt rows are not read: no LM head over them.
+        if prompt.count > 1 { _ = try model.forward([ForwardItem(sequence: sequence, tokens: Array(prompt.dropLast()), outputs: .none)]) }
+        let fed = [prompt.last!] + continuation.dropLast()
+        let logits = try model.forward([ForwardItem(sequence: sequence, tokens: fed, outputs: .all)])[0]
+        var reading = ContinuationReading(tokens: continuation.count)
+        for (row, token) in continuation.enumerated() {
+            let values = Array(logits.row(row))
+            let logProbabilities = try Distribution.logSoftmax(values)
+            reading.logLikelihood += Double(logProbabilities[Int(token)])
+            if try Distribution.argmax(values) == Int(token) { reading.greedyAgreements += 1 }
+        }
+        return reading
+    }
+}
