@@ -21,6 +21,12 @@ public struct ForwardItem: @unchecked Sendable {
     public var parents: [Int]?
     /// Which logits to return.
     public var outputs: Outputs
+    /// Which rows' last hidden states to return (after the final norm: what the LM head reads,
+    /// transformers' `hidden_states[-1]`), for methods that compare states (contrastive search).
+    /// Asking for states does not change how a row is attended: a row whose logits are not
+    /// returned goes through the tiled prefill kernel, so its state may differ in the last bits
+    /// from the same row's with logits.
+    public var states: Outputs
 
     /// Creates an item.
     /// - Parameters:
@@ -28,11 +34,13 @@ public struct ForwardItem: @unchecked Sendable {
     ///   - tokens: new tokens.
     ///   - parents: tree parents (`nil` for a chain).
     ///   - outputs: which logits to return.
-    public init(sequence: KVSequence, tokens: [Int32], parents: [Int]? = nil, outputs: Outputs = .all) {
+    ///   - states: which rows' last hidden states to return.
+    public init(sequence: KVSequence, tokens: [Int32], parents: [Int]? = nil, outputs: Outputs = .all, states: Outputs = .none) {
         self.sequence = sequence
         self.tokens = tokens
         self.parents = parents
         self.outputs = outputs
+        self.states = states
     }
 }
 
@@ -44,6 +52,29 @@ public struct Logits: Sendable {
     public let vocabularySize: Int
     /// `rows × vocabularySize` values.
     public var values: [Float]
+    /// The last hidden states the item asked for (`ForwardItem.states`), `stateRows × hidden`.
+    public var states: [Float] = []
+    /// How many rows `states` holds.
+    public var stateRows = 0
+
+    /// Creates logits.
+    /// - Parameters:
+    ///   - rows: number of rows.
+    ///   - vocabularySize: row length.
+    ///   - values: `rows × vocabularySize` values.
+    public init(rows: Int, vocabularySize: Int, values: [Float]) {
+        self.rows = rows
+        self.vocabularySize = vocabularySize
+        self.values = values
+    }
+
+    /// Hidden-state row `i`.
+    /// - Parameter i: row index, below `stateRows`.
+    /// - Returns: its values.
+    public func state(_ i: Int) -> ArraySlice<Float> {
+        let width = states.count / max(stateRows, 1)
+        return states[(i * width)..<((i + 1) * width)]
+    }
 
     /// Row `i`.
     /// - Parameter i: row index.

@@ -200,9 +200,10 @@ public final class Model: @unchecked Sendable {
             let passItems = pass.map { piece -> ForwardItem in
                 let item = items[piece.item]
                 let whole = piece.tokens.count == plans[piece.item].count
-                let outputs: ForwardItem.Outputs = item.outputs == .last && piece.tokens.upperBound < plans[piece.item].count ? .none : item.outputs
+                let notLast = piece.tokens.upperBound < plans[piece.item].count
                 return ForwardItem(sequence: item.sequence, tokens: whole ? item.tokens : Array(item.tokens[piece.tokens]),
-                                   parents: whole ? item.parents : nil, outputs: outputs)
+                                   parents: whole ? item.parents : nil, outputs: item.outputs == .last && notLast ? .none : item.outputs,
+                                   states: item.states == .last && notLast ? .none : item.states)
             }
             let passPlans = pass.map { piece in
                 piece.tokens.count == plans[piece.item].count ? plans[piece.item] : TokenPlan(chainOf: piece.tokens.count)
@@ -211,13 +212,12 @@ public final class Model: @unchecked Sendable {
             let outcome = try forwardPass(passItems, plans: passPlans, layers: selection, exit: exitHere, pool: pool)
             depth = outcome.depth
             heads += outcome.headEvaluations
-            for (piece, rows) in zip(pass, outcome.logits) where rows.rows > 0 {
-                if results[piece.item].rows == 0 {
-                    results[piece.item] = rows
-                } else {
-                    results[piece.item] = Logits(rows: results[piece.item].rows + rows.rows, vocabularySize: c.vocabularySize,
-                                                 values: results[piece.item].values + rows.values)
-                }
+            for (piece, rows) in zip(pass, outcome.logits) where rows.rows > 0 || rows.stateRows > 0 {
+                var merged = Logits(rows: results[piece.item].rows + rows.rows, vocabularySize: c.vocabularySize,
+                                    values: results[piece.item].values + rows.values)
+                merged.states = results[piece.item].states + rows.states
+                merged.stateRows = results[piece.item].stateRows + rows.stateRows
+                results[piece.item] = merged
             }
         }
         return EarlyExitResult(logits: results, depth: depth, headEvaluations: heads)
@@ -306,27 +306,38 @@ public final class Model: @unchecked Sendable {
         // Later queries see more keys: hand out the longest jobs first so the last one is short.
         causalJobs.reverse()
 
-        // Rows whose logits are returned (final norm and LM head run only for them).
-        var wanted: [Int] = []
-        var firstRow = 0
-        for (item, plan) in zip(items, plans) {
-            switch item.outputs {
-            case .all: wanted.append(contentsOf: firstRow..<(firstRow + plan.count))
-            case .last: if plan.count > 0 { wanted.append(firstRow + plan.count - 1) }
-            case .none: break
+        // Rows whose logits are returned (final norm and LM head run only for them), and rows
+        // whose last hidden states are.
+        func askedRows(_ asked: (ForwardItem) -> ForwardItem.Outputs) -> [Int] {
+            var wanted: [Int] = []
+            var firstRow = 0
+            for (item, plan) in zip(items, plans) {
+                switch asked(item) {
+                case .all: wanted.append(contentsOf: firstRow..<(firstRow + plan.count))
+                case .last: if plan.count > 0 { wanted.append(firstRow + plan.count - 1) }
+                case .none: break
+                }
+                firstRow += plan.count
             }
-            firstRow += plan.count
+            return wanted
         }
+        let wanted = askedRows(\.outputs), stateWanted = askedRows(\.states)
         let V = c.vocabularySize
+        /// The final norm over some rows of the residual stream as it stands.
+        func finalNormed(_ rows: [Int]) -> [Float] {
+            var normed = [Float](repeating: 0, count: rows.count * H)
+            normed.withUnsafeMutableBufferPointer { out in
+                for (i, r) in rows.enumerated() {
+                    Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: out.baseAddress! + i * H, count: H)
+                }
+            }
+            return normed
+        }
         /// The final norm and LM head over the wanted rows of the residual stream as it stands.
         func head() -> [Float] {
             var out = [Float](repeating: 0, count: wanted.count * V)
             guard !wanted.isEmpty else { return out }
-            let normed = UnsafeMutablePointer<Float>.allocate(capacity: wanted.count * H)
-            defer { normed.deallocate() }
-            for (i, r) in wanted.enumerated() {
-                Vector.rmsNorm(scratch.x + r * H, weight: finalNorm, epsilon: c.rmsNormEpsilon, into: normed + i * H, count: H)
-            }
+            let normed = finalNormed(wanted)
             out.withUnsafeMutableBufferPointer { buffer in
                 MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: buffer.baseAddress!, ldy: V, pool: pool,
                                 activations: activations)
@@ -435,14 +446,22 @@ public final class Model: @unchecked Sendable {
             for l in selection.layers[depth...] { project(l, queries: false) }
         }
         let allLogits = exitProbe?.logitsIfComputed ?? head()
+        let allStates = stateWanted.isEmpty ? [] : finalNormed(stateWanted)
         for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, layers: selection) }
 
         var results: [Logits] = []
-        var cursor = 0
+        var cursor = 0, stateCursor = 0
+        func count(_ asked: ForwardItem.Outputs, of plan: TokenPlan) -> Int {
+            asked == .all ? plan.count : (asked == .last && plan.count > 0 ? 1 : 0)
+        }
         for (item, plan) in zip(items, plans) {
-            let rows = item.outputs == .all ? plan.count : (item.outputs == .last && plan.count > 0 ? 1 : 0)
-            results.append(Logits(rows: rows, vocabularySize: V, values: Array(allLogits[(cursor * V)..<((cursor + rows) * V)])))
+            let rows = count(item.outputs, of: plan), stateRows = count(item.states, of: plan)
+            var logits = Logits(rows: rows, vocabularySize: V, values: Array(allLogits[(cursor * V)..<((cursor + rows) * V)]))
+            logits.states = Array(allStates[(stateCursor * H)..<((stateCursor + stateRows) * H)])
+            logits.stateRows = stateRows
+            results.append(logits)
             cursor += rows
+            stateCursor += stateRows
         }
         return EarlyExitResult(logits: results, depth: depth, headEvaluations: heads)
     }

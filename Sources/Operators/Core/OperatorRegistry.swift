@@ -16,6 +16,7 @@ public enum OperatorRegistry {
         RouteOp.self,
         ExitOp.self,
         DepthOp.self,
+        ContrastiveSearchOp.self,
         ContrastOp.self,
         SampleOp.self,
         VerifyOp.self,

@@ -132,6 +132,24 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     ///   keeps its committed cache).
     public static func scoreTogether(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)],
                                      layers: LayerSelection? = nil) throws -> [[[Float]]] {
+        try together(requests, layers: layers, states: false).map(\.logits)
+    }
+
+    /// Logits and last hidden states for the root and every node of `tree`, in one pass over
+    /// every layer, with the states of every committed token the pass feeds (contrastive search
+    /// compares a candidate's state with the context's).
+    /// - Parameters:
+    ///   - context: the committed tokens (non-empty).
+    ///   - tree: the proposals below the context's last token.
+    /// - Returns: the rows and states.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
+    public func scoreWithStates(context: [Int32], tree: TokenTree) throws -> TreeStates {
+        try Self.together([(self, context, tree)], layers: nil, states: true)[0]
+    }
+
+    /// `scoreTogether`, with the last hidden states when `states`.
+    private static func together(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)],
+                                 layers: LayerSelection?, states: Bool) throws -> [TreeStates] {
         guard let service = requests.first?.scorer.service else { return [] }
         guard requests.allSatisfy({ $0.scorer.service.model === service.model }) else {
             throw OperatorError(.unscorableContext, at: "model", "scorers of different models cannot share a forward pass")
@@ -143,13 +161,14 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         // A complete selection is a full pass: one representation for both.
         let selection = layers.flatMap { $0.isComplete ? nil : $0 }
         var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree, layers: selection) }
-        try prefill(requests.map(\.scorer), &fresh, layers: selection)
+        let fedStart = zip(requests, fresh).map { $0.context.count - $1.count }
+        let prefilled = try prefill(requests.map(\.scorer), &fresh, layers: selection, states: states)
         let items = zip(requests, fresh).map { request, fresh in
             let tree = request.tree
             var parents = Array(-1..<(fresh.count - 1))
             parents += tree.nodes.map { $0.parent == TokenTree.root ? fresh.count - 1 : fresh.count + $0.parent }
             return ForwardItem(sequence: request.scorer.sequence, tokens: fresh + tree.nodes.map(\.token),
-                               parents: tree.isEmpty ? nil : parents, outputs: .all)
+                               parents: tree.isEmpty ? nil : parents, outputs: .all, states: states ? .all : .none)
         }
         let logits: [Logits]
         do {
@@ -164,8 +183,8 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
             counted.append(ObjectIdentifier(request.scorer.usage))
             request.scorer.usage.record(layers: selection?.layers.count ?? total, of: total)
         }
-        return zip(requests, zip(fresh, logits)).map { request, entry in
-            let (fresh, logits) = entry
+        return requests.indices.map { i in
+            let (request, fresh, logits) = (requests[i], fresh[i], logits[i])
             let scorer = request.scorer
             scorer.didFeed(fresh, layers: selection)
             if selection == nil {
@@ -174,7 +193,11 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
                 // A partial pass's tree rows are read once: drop their slots now.
                 scorer.sequence.truncate(to: scorer.cached.count + (scorer.partial?.tokens.count ?? 0))
             }
-            return (fresh.count - 1...fresh.count - 1 + request.tree.count).map { Array(logits.row($0)) }
+            let rows = fresh.count - 1...fresh.count - 1 + request.tree.count
+            guard states else { return TreeStates(logits: rows.map { Array(logits.row($0)) }) }
+            return TreeStates(logits: rows.map { Array(logits.row($0)) }, fedStart: fedStart[i],
+                              fed: prefilled[i] + (0..<fresh.count).map { Array(logits.state($0)) },
+                              nodes: (fresh.count..<(fresh.count + request.tree.count)).map { Array(logits.state($0)) })
         }
     }
 
@@ -185,21 +208,31 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     ///   - scorers: the hypotheses' scorers, one model.
     ///   - fresh: per scorer, the tokens it lacks; left holding the last of each.
     ///   - layers: the layers to run; `nil` runs every layer.
+    ///   - states: whether to return the fed tokens' last hidden states.
+    /// - Returns: per scorer, the fed tokens' states when `states` (none otherwise).
     /// - Throws: the model's error (every scorer then keeps its committed cache).
-    private static func prefill(_ scorers: [ModelSequenceScorer], _ fresh: inout [[Int32]], layers: LayerSelection?) throws {
+    @discardableResult
+    private static func prefill(_ scorers: [ModelSequenceScorer], _ fresh: inout [[Int32]], layers: LayerSelection?,
+                                states: Bool = false) throws -> [[[Float]]] {
+        var fedStates = [[[Float]]](repeating: [], count: scorers.count)
         let waiting = scorers.indices.filter { fresh[$0].count > 1 }
-        guard let service = scorers.first?.service, !waiting.isEmpty else { return }
-        let items = waiting.map { ForwardItem(sequence: scorers[$0].sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none) }
+        guard let service = scorers.first?.service, !waiting.isEmpty else { return fedStates }
+        let items = waiting.map {
+            ForwardItem(sequence: scorers[$0].sequence, tokens: Array(fresh[$0].dropLast()), outputs: .none, states: states ? .all : .none)
+        }
+        let results: [Logits]
         do {
-            _ = try service.forward(batch: items, layers: layers)
+            results = try service.forward(batch: items, layers: layers)
         } catch {
             for i in waiting { scorers[i].rollBackFailedPass() }
             throw error
         }
-        for i in waiting {
+        for (i, result) in zip(waiting, results) {
             scorers[i].didFeed(Array(fresh[i].dropLast()), layers: layers)
+            fedStates[i] = (0..<result.stateRows).map { Array(result.state($0)) }
             fresh[i] = [fresh[i].last!]
         }
+        return fedStates
     }
 
     /// The logits after `context` from a pass that may stop early (see `EarlyExit`). The

@@ -40,6 +40,41 @@ public protocol TreeScorer {
     /// - Returns: the logits and the layers run.
     /// - Throws: `OperatorError.unscorableContext` when the scorer has no layers; the model's error.
     func nextLogits(context: [Int32], exit: EarlyExit) throws -> (logits: [Float], depth: Int)
+
+    /// Logits and last hidden states (after the final norm) for the root and every node of
+    /// `tree` at full depth, with the states of the committed tokens the call feeds.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: proposed continuations.
+    /// - Returns: the rows and states.
+    /// - Throws: `OperatorError.unscorableContext` when the scorer has no hidden states; the model's error.
+    func scoreWithStates(context: [Int32], tree: TokenTree) throws -> TreeStates
+}
+
+/// What `TreeScorer.scoreWithStates` returns.
+public struct TreeStates: Sendable {
+    /// `tree.count + 1` rows of logits: the root, then each node.
+    public var logits: [[Float]]
+    /// The position of the first committed token whose state is in `fed`.
+    public var fedStart: Int
+    /// Last hidden states of the committed tokens this call fed, from position `fedStart` to the
+    /// context's end (the last is the root's); a cached prefix is not fed again.
+    public var fed: [[Float]]
+    /// Last hidden states of the tree's nodes, in tree order.
+    public var nodes: [[Float]]
+
+    /// Creates a result.
+    /// - Parameters:
+    ///   - logits: root and node rows.
+    ///   - fedStart: position of `fed`'s first state.
+    ///   - fed: the fed committed tokens' states.
+    ///   - nodes: the nodes' states.
+    public init(logits: [[Float]], fedStart: Int = 0, fed: [[Float]] = [], nodes: [[Float]] = []) {
+        self.logits = logits
+        self.fedStart = fedStart
+        self.fed = fed
+        self.nodes = nodes
+    }
 }
 
 extension TreeScorer {
@@ -68,6 +103,16 @@ extension TreeScorer {
     /// - Throws: `OperatorError.unscorableContext`.
     public func nextLogits(context: [Int32], exit: EarlyExit) throws -> (logits: [Float], depth: Int) {
         throw OperatorError(.unscorableContext, at: "model", "this model has no layers to exit from")
+    }
+
+    /// No hidden states.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: unused.
+    /// - Returns: never.
+    /// - Throws: `OperatorError.unscorableContext`.
+    public func scoreWithStates(context: [Int32], tree: TokenTree) throws -> TreeStates {
+        throw OperatorError(.unscorableContext, at: "model", "this model exposes no hidden states")
     }
 
     /// The logits after `context` alone (a root-only tree), what plain decoding and drafters need.
