@@ -68,6 +68,19 @@ import Testing
         }
     }
 
+    @Test(arguments: [0.0, 0.3, 1.0], [0.0, 0.1])
+    func subtractIsInstructiveDecoding(beta: Double, alpha: Double) throws {
+        let op = Self.op(beta: beta, alpha: alpha, formula: .subtract)
+        let out = try Self.run(op, expert: Self.rows.map(\.expert), amateur: Self.rows.map(\.amateur))
+        for (row, pair) in zip(out, Self.rows) {
+            let keep = Self.plausible(pair.expert, alpha: alpha)
+            for x in 0..<5 {
+                let expected = keep[x] ? Double(pair.expert[x]) - beta * Double(pair.amateur[x]) : -.infinity
+                #expect(row[x] == -.infinity ? expected == -.infinity : abs(Double(row[x]) - expected) <= 1e-5 * max(1, abs(expected)), "β \(beta) α \(alpha) token \(x)")
+            }
+        }
+    }
+
     @Test(arguments: [0.0, 0.1, 0.4])
     func differenceIsLiEtAlsObjective(alpha: Double) throws {
         let op = Self.op(alpha: alpha, formula: .difference)

@@ -53,7 +53,7 @@ public final class Session {
     /// The model handles each hypothesis holds, one KV sequence each. Nodes naming the same model
     /// share one slot — a self-speculative draft then reads the target's cache of the committed
     /// context — unless they run in the same stage, where their calls are concurrent and each
-    /// gets its own.
+    /// gets its own, or a node reads its model on a context of its own (`hasOwnContext`).
     let slots: [(model: String, service: BatchingForwardService)]
     /// The model the run decodes for: the model of the `score`-family node the output derives
     /// from (`targetScoreNode`). Its tokenizer, vocabulary and end-of-sequence tokens are the
@@ -82,7 +82,7 @@ public final class Session {
             throw EngineError("the plan needs the runtime capability '\(missing)', which this engine lacks")
         }
         var uses: [(name: String, location: SourceLocation, service: BatchingForwardService)] = []
-        var slots: [(model: String, service: BatchingForwardService, stages: Set<Int>)] = []
+        var slots: [(model: String, service: BatchingForwardService, stages: Set<Int>, private: Bool)] = []
         var bindings: [[ModelBinding]] = []
         for node in plan.nodes {
             guard let type = OperatorRegistry.operatorType(named: node.op) else {
@@ -102,12 +102,12 @@ public final class Session {
                     uses.append((name, entry.location, service))
                 }
                 let slot: Int
-                if let free = slots.firstIndex(where: { $0.model == name && !$0.stages.contains(node.stage) }) {
+                if !type.hasOwnContext(node), let free = slots.firstIndex(where: { $0.model == name && !$0.stages.contains(node.stage) && !$0.private }) {
                     slot = free
                     slots[free].stages.insert(node.stage)
                 } else {
                     slot = slots.count
-                    slots.append((name, service, [node.stage]))
+                    slots.append((name, service, [node.stage], type.hasOwnContext(node)))
                 }
                 nodeBindings.append(ModelBinding(parameter: parameter.name, model: name, slot: slot))
             }

@@ -26,11 +26,16 @@ public protocol OperatorEnvironment: Sendable {
     /// `generation_config.json` or GGUF `general.sampling.*`), by `sample` parameter name. A
     /// `sample` node takes them for the parameters its graph does not write.
     var samplingDefaults: [String: Double] { get }
+    /// The target model's tokenizer, for ops whose parameters hold text they splice into the
+    /// tokens (a score node's distorted instruction); `nil` when the target has none.
+    var tokenizer: Tokenizer? { get }
 }
 
 extension OperatorEnvironment {
     /// No defaults (environments without a target model: tests, tools).
     public var samplingDefaults: [String: Double] { [:] }
+    /// No tokenizer (environments without a target model: tests, tools).
+    public var tokenizer: Tokenizer? { nil }
 }
 
 /// Mutable state a node keeps for one hypothesis across the steps of a run (a constraint's

@@ -90,6 +90,18 @@ public protocol StepOperator: Sendable {
     /// - Throws: `OperatorError.invalidParameter` for values the algorithm refuses, or the
     ///   environment's error for a resource that cannot be bound.
     init(node: Plan.Node, environment: any OperatorEnvironment) throws
+
+    /// Whether a node reads its models on a context of its own (a score node under a distorted
+    /// instruction), so the engine gives it KV sequences no other node shares: sharing would
+    /// truncate the common prefix back and forth every step.
+    /// - Parameter node: the plan's node.
+    /// - Returns: `true` for a private context.
+    static func hasOwnContext(_ node: Plan.Node) -> Bool
+}
+
+extension StepOperator {
+    /// Nodes read the hypothesis's committed context.
+    public static func hasOwnContext(_ node: Plan.Node) -> Bool { false }
 }
 
 /// An op that runs once per hypothesis per step (drafters, scoring, shaping, verification).

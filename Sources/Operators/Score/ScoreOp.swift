@@ -6,21 +6,73 @@ public struct ScoreOp: FrontierBatchedOperator {
     public static let spec = OpSpec(
         "score", family: .score,
         doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask.",
-        parameters: [model.spec],
+        parameters: [model.spec, prefix.spec, after.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
-        output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."))
+        output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."),
+        validate: OpValidation.checks { node, _ in
+            if try node[after] != nil, try node[prefix] == nil {
+                throw OperatorError(.invalidParameter, at: after.name, "says where to insert a prefix, and the node has none")
+            }
+        })
 
     static let model = OpParameter<String>("model", .modelRef, doc: "The target model.")
+    static let prefix = OpParameter<String?>("prefix", nonEmpty: true,
+                                             doc: "Text inserted into the prompt this node scores on — the model on another context, such as instructive decoding's distorted instruction (Kim et al. 2024) for a `contrast` amateur. Inserted after the prompt's leading special tokens, or after `after`. The node then keeps KV sequences of its own.")
+    static let after = OpParameter<String?>("after", nonEmpty: true,
+                                            doc: "Insert `prefix` just after the last occurrence of this text's tokens in the prompt (a chat template's user header, `<|im_start|>user\\n`), so the distortion lands in the instruction; a prompt without it is an error.")
 
     /// The model's name, for messages.
     let model: String
+    /// The context edit: the prefix's tokens and where they go.
+    let edit: (prefix: [Int32], after: [Int32]?, special: Set<Int32>)?
 
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
-    ///   - environment: unused (the op binds no shared resource).
-    /// - Throws: `OperatorError.invalidParameter` for a node that names no model.
-    public init(node: Plan.Node, environment: any OperatorEnvironment) throws { model = try node[Self.model] }
+    ///   - environment: the target's tokenizer, for a `prefix`.
+    /// - Throws: `OperatorError.invalidParameter` for a node that names no model, or a prefix
+    ///   without a tokenizer to encode it.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        model = try node[Self.model]
+        guard let prefix = try node[Self.prefix] else {
+            edit = nil
+            return
+        }
+        guard let tokenizer = environment.tokenizer else {
+            throw OperatorError(.invalidParameter, at: Self.prefix.name, "a prefix is text, and the target model has no tokenizer to encode it")
+        }
+        let after = try node[Self.after].map { tokenizer.encode($0, addSpecialTokens: false) }
+        let special = Set((0..<Int32(tokenizer.vocabularySize)).filter { tokenizer.isSpecial($0) })
+        edit = (tokenizer.encode(prefix, addSpecialTokens: false), after, special)
+    }
+
+    /// A node with a prefix scores a context of its own.
+    /// - Parameter node: the plan node.
+    /// - Returns: whether it writes `prefix`.
+    public static func hasOwnContext(_ node: Plan.Node) -> Bool { node.parameters[prefix.name] != nil }
+
+    /// The context this node scores: the committed one, or with the prefix spliced into the prompt.
+    /// - Parameter history: the committed tokens.
+    /// - Returns: the tokens to score after.
+    /// - Throws: `OperatorError.invalidParameter` when the prompt lacks `after`.
+    func context(_ history: LogitsContext) throws -> [Int32] {
+        guard let edit else { return history.tokens }
+        let prompt = history.tokens[..<history.promptCount]
+        var at = prompt.prefix { edit.special.contains($0) }.count
+        if let marker = edit.after {
+            guard let found = Self.lastOccurrence(of: marker, in: Array(prompt)) else {
+                throw OperatorError(.invalidParameter, at: Self.after.name, "the prompt does not contain its tokens, so the prefix has nowhere to go")
+            }
+            at = found + marker.count
+        }
+        return Array(prompt[..<at]) + edit.prefix + Array(history.tokens[at...])
+    }
+
+    /// Where `needle` last starts in `haystack`.
+    static func lastOccurrence(of needle: [Int32], in haystack: [Int32]) -> Int? {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
+        return (0...(haystack.count - needle.count)).reversed().first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
 
     /// Scores the tree (or the root alone).
     /// - Parameters:
@@ -30,7 +82,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
-        let logits = try input.model(Self.model.name).score(context: input.history.tokens, tree: tree)
+        let logits = try input.model(Self.model.name).score(context: try context(input.history), tree: tree)
         try Self.requireFinite(logits, model: model)
         return .scores(tree: tree, logits: logits)
     }
@@ -43,7 +95,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     public func run(batch inputs: [StepInput]) throws -> [StepValue] {
         let requests = try inputs.map { input -> (scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)? in
             guard let scorer = try input.model(Self.model.name) as? ModelSequenceScorer else { return nil }
-            return (scorer, input.history.tokens, try input.trees("tree").first ?? TokenTree())
+            return (scorer, try context(input.history), try input.trees("tree").first ?? TokenTree())
         }
         let together = requests.compactMap { $0 }
         guard together.count == inputs.count else {

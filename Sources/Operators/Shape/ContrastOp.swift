@@ -13,7 +13,7 @@ public struct ContrastOp: HypothesisOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "contrast", family: .shape,
-        doc: "Contrastive decoding (Li et al. 2023; O'Brien & Lewis 2023): on the expert's plausible set {x : p_e(x) ≥ alpha · max p_e}, (1 + beta) · expert − beta · amateur on logits (formula: extrapolate) or log p_e − log p_a (formula: difference); −inf elsewhere. With contrast_when it contrasts only where the expert is uncertain and passes its row through elsewhere (USCD, Wang et al. 2024). Both inputs must score the same tree with one vocabulary.",
+        doc: "Contrastive decoding (Li et al. 2023; O'Brien & Lewis 2023): on the expert's plausible set {x : p_e(x) ≥ alpha · max p_e}, (1 + beta) · expert − beta · amateur on logits (formula: extrapolate), log p_e − log p_a (formula: difference) or expert − beta · amateur (formula: subtract, instructive decoding, Kim et al. 2024); −inf elsewhere. With contrast_when it contrasts only where the expert is uncertain and passes its row through elsewhere (USCD, Wang et al. 2024). Both inputs must score the same tree with one vocabulary.",
         parameters: [beta.spec, alpha.spec, formula.spec, contrastWhen.spec, threshold.spec],
         inputs: [
             PortSpec("expert", .scores, doc: "The expert's scores: the model whose distribution is sharpened; the run's target."),
@@ -26,11 +26,11 @@ public struct ContrastOp: HypothesisOperator {
         })
 
     static let beta = OpParameter<Double>("beta", default: defaultBeta, range: .atLeast(0),
-                                          doc: "The amateur's weight in (1 + beta) · expert − beta · amateur; 0 returns the expert on the plausible set. Default 0.5, O'Brien & Lewis 2023's setting for reasoning. Not used by formula: difference.")
+                                          doc: "The amateur's weight: in (1 + beta) · expert − beta · amateur (extrapolate) or expert − beta · amateur (subtract); 0 returns the expert on the plausible set. Default 0.5, O'Brien & Lewis 2023's setting for reasoning. Not used by formula: difference.")
     static let alpha = OpParameter<Double>("alpha", default: defaultAlpha, range: .closed(0, 1),
                                            doc: "Plausibility cut: tokens below alpha × the expert's top probability get −inf; 0 keeps every token. Default 0.1, as in both papers.")
     static let formula = OpParameter<ContrastiveCombination.Formula>("formula", default: .extrapolate,
-                                                                     doc: "extrapolate: (1 + beta) · expert − beta · amateur on logits (O'Brien & Lewis 2023); difference: log p_expert − log p_amateur (Li et al. 2023's objective, the beta → ∞ limit at temperature beta).")
+                                                                     doc: "extrapolate: (1 + beta) · expert − beta · amateur on logits (O'Brien & Lewis 2023); difference: log p_expert − log p_amateur (Li et al. 2023's objective, the beta → ∞ limit at temperature beta); subtract: expert − beta · amateur on logits (instructive decoding, Kim et al. 2024, beta being its ε).")
     static let contrastWhen = OpParameter<When>("contrast_when", default: .always,
                                                 doc: "Which rows are contrasted: always (contrastive decoding), or only where the expert is uncertain — its entropy in nats above threshold, or its top probability below threshold — with the expert's row passed through unchanged elsewhere (USCD, Wang et al. 2024).")
     static let threshold = OpParameter<Double?>("threshold", range: .atLeast(0),

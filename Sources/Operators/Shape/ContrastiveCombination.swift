@@ -9,6 +9,8 @@ import Foundation
 /// - on `V_head` the score is
 ///   - `.extrapolate`: `(1 + β) · e_x − β · a_x`, on raw logits (O'Brien & Lewis 2023, Eq. 1);
 ///   - `.difference`: `log p_e(x) − log p_a(x)` (Li et al. 2023's objective, log-probabilities);
+///   - `.subtract`: `e_x − β · a_x` on raw logits (instructive decoding, Kim et al. 2024, whose ε is β;
+///     the same argmax as `.extrapolate` with β/(1 − β), but not the same distribution);
 /// - off `V_head` it is `−inf`.
 ///
 /// `.difference` is the β → ∞ limit of `.extrapolate` at temperature β (the row-constant log-sum-exp
@@ -24,6 +26,8 @@ struct ContrastiveCombination: Sendable, Equatable {
         case extrapolate
         /// `log softmax(e) − log softmax(a)` (Li et al. 2023).
         case difference
+        /// `e − β · a` on logits (Kim et al. 2024).
+        case subtract
     }
 
     /// Which rows are contrasted.
@@ -95,6 +99,13 @@ struct ContrastiveCombination: Sendable, Equatable {
             case .difference:
                 guard a > -.infinity else { throw Self.ruledOut(x, position: position) }
                 out[x] = Float((e - expertShift) - (a - amateurShift))
+            case .subtract:
+                if beta == 0 {
+                    out[x] = expert[x]
+                    continue
+                }
+                guard a > -.infinity else { throw Self.ruledOut(x, position: position) }
+                out[x] = Float(e - beta * a)
             }
             guard out[x].isFinite else {
                 throw OperatorError(.invalidParameter, at: "beta", "position \(position): the contrast of token \(x) overflows a 32-bit float with beta \(beta); use a smaller beta")
