@@ -32,6 +32,8 @@ import Testing
         ("layer-skip first 1 T=1", 1, 1, "  proposals: { op: draft.model, model: target, layers: 1, tokens: 3, temperature: 1 }\n"),
         ("layer-skip skip [0] T=0.8 top_p=0.95", 0.8, 0.95,
          "  proposals: { op: draft.model, model: target, skip_layers: [0], tokens: 3, temperature: 0.9 }\n"),
+        // Token Recycling: its table, filled by a warm-up run of the same session, drafts a tree.
+        ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))
@@ -57,11 +59,16 @@ import Testing
         let pipeline = try LogitsPipeline(SamplingSettings(temperature: Float(c.temperature), topP: Float(c.topP)))
         let p = try pipeline.distribution(logits, context: LogitsContext(tokens: prompt, promptCount: prompt.count)).map(Double.init)
 
+        let recycles = drafters.contains("draft.recycle")
+        if recycles { _ = try session.run(prompt: prompt, maxNewTokens: 24, seed: 99) }
         var counts = [Int](repeating: 0, count: p.count)
+        var proposed = 0
         for seed in 0..<Self.runs {
             let result = try session.run(prompt: prompt, seed: UInt64(seed))
             counts[Int(result.tokens[0])] += 1
+            proposed += result.metrics.proposedByPosition.first ?? 0
         }
+        #expect(proposed > Self.runs / 2, "the drafter proposed in only \(proposed) of \(Self.runs) runs")
         #expect(counts.indices.allSatisfy { p[$0] > 0 || counts[$0] == 0 }, "a token outside the target's support was emitted")
         Self.expectFit(counts: counts, p: p)
     }

@@ -27,6 +27,8 @@ struct Hypothesis: Sendable {
     var tokens: [Int32]
     let nodes: [NodeState]
     let handles: [ModelSequenceScorer]
+    /// Each node's value in the previous step (none before the first), what previous-step ports read.
+    var previous: [StepValue?] = []
 
     /// The models a node's parameters name, bound to this hypothesis.
     func models(of bindings: [Session.ModelBinding]) -> [String: any TreeScorer] {
@@ -34,7 +36,7 @@ struct Hypothesis: Sendable {
     }
 
     func fork(tokens: [Int32]) -> Hypothesis {
-        Hypothesis(tokens: tokens, nodes: nodes.map { $0.fork() }, handles: handles.map { $0.fork() })
+        Hypothesis(tokens: tokens, nodes: nodes.map { $0.fork() }, handles: handles.map { $0.fork() }, previous: previous)
     }
 }
 
@@ -116,7 +118,8 @@ struct RunState {
                     }
                     func input(_ h: Int) -> StepInput {
                         StepInput(history: LogitsContext(tokens: hypotheses[h].tokens, promptCount: promptCount),
-                                  inputs: board.inputs(of: node, hypothesis: h), models: hypotheses[h].models(of: bindings[n]),
+                                  inputs: board.inputs(of: node, hypothesis: h, previous: hypotheses[h].previous),
+                                  models: hypotheses[h].models(of: bindings[n]),
                                   state: hypotheses[h].nodes[n].opState)
                     }
                 } catch {
@@ -138,6 +141,13 @@ struct RunState {
             if let error = board.failure.withLock({ $0 }) { throw error }
         }
         return board.values.withLock { $0 }
+    }
+
+    /// Keeps a step's values for the previous-step ports of the next: each hypothesis its own
+    /// (a search's new hypotheses inherit their parent's when they fork).
+    /// - Parameter values: per hypothesis, per node, what `step()` returned.
+    mutating func remember(_ values: [[StepValue?]]) {
+        for h in hypotheses.indices where h < values.count { hypotheses[h].previous = values[h] }
     }
 
     /// The first hypothesis's `OutputCloser` nodes, each with its state, in plan order.
@@ -258,12 +268,16 @@ enum StageTask: Sendable {
 }
 
 extension StepBoard {
-    /// The values on a node's same-step input ports for one hypothesis.
-    func inputs(of node: Plan.Node, hypothesis h: Int) -> [String: [StepValue]] {
+    /// The values on a node's input ports for one hypothesis: this step's on same-step ports, the
+    /// previous step's on previous-step ports (none in the first step).
+    func inputs(of node: Plan.Node, hypothesis h: Int, previous: [StepValue?]) -> [String: [StepValue]] {
         values.withLock { v in
             var inputs: [String: [StepValue]] = [:]
-            for input in node.inputs where input.timing == .sameStep {
-                inputs[input.port] = input.sources.compactMap { v[h][$0] }
+            for input in node.inputs {
+                switch input.timing {
+                case .sameStep: inputs[input.port] = input.sources.compactMap { v[h][$0] }
+                case .previousStep: inputs[input.port] = input.sources.compactMap { $0 < previous.count ? previous[$0] : nil }
+                }
             }
             return inputs
         }

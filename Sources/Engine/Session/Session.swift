@@ -295,6 +295,7 @@ public final class Session {
         while reason == nil {
             let stepStart = trace?.now()
             let values = try run.step()
+            run.remember(values)
             run.metrics.steps += 1
             var committed: [Int32] = []
             var selected: Verdict?

@@ -7,6 +7,7 @@ public enum OperatorRegistry {
         DraftModelOp.self,
         DraftLookupOp.self,
         DraftNGramOp.self,
+        DraftRecycleOp.self,
         TreeMergeOp.self,
         ConstrainRegexOp.self,
         ConstrainJSONSchemaOp.self,
