@@ -31,8 +31,8 @@ import Testing
         let template = try Self.op("widths: [3, 2]").template
         #expect(template.map(\.parent) == [-1, -1, -1, 0, 0, 1])
         #expect(template.map(\.rank) == [0, 1, 2, 0, 1, 0])
-        // The default: 21 nodes, 6 deep.
-        #expect(try Self.op("").template.count == 21)
+        // The default: 7 nodes, 6 deep (a second candidate at the root, then the best chain).
+        #expect(try Self.op("").template.map(\.parent) == [-1, -1, 0, 2, 3, 4, 5])
         // Refused when the graph is checked, at the parameter.
         #expect(Self.compile("widths: [0]").rendered.contains("'widths' of node 'r' (draft.recycle): makes a template of no node"))
         #expect(Self.compile("widths: [64, 64, 64]").rendered.contains("makes a template of more than 512 nodes"))

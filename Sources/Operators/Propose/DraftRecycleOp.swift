@@ -25,8 +25,8 @@ public struct DraftRecycleOp: HypothesisOperator {
 
     static let candidates = OpParameter<Int>("candidates", default: 8, range: .closed(1, 64),
                                              doc: "Next-token candidates kept per token (the paper's table width, 8).")
-    static let widths = OpParameter<[Int]>("widths", default: [4, 2, 2, 1, 1, 1], range: .closed(0, 64),
-                                           doc: "Children per node by depth: a node of rank r at depth d has widths[d] − r children (the root has widths[0]); the tree's depth is the list's length. The default, 21 nodes 6 deep, suits a CPU, where every node costs a row of the verification pass; the paper's GPU tree has about 80.")
+    static let widths = OpParameter<[Int]>("widths", default: [2, 1, 1, 1, 1, 1], range: .closed(0, 64),
+                                           doc: "Children per node by depth: a node of rank r at depth d has widths[d] − r children (the root has widths[0]); the tree's depth is the list's length. The default, 7 nodes 6 deep (two candidates at the root, then the best chain), suits a CPU, where every node costs a row of the verification pass: on SmolLM2-135M Q4_1 it ran at 0.86× greedy against 0.63× for 21 nodes and 0.27× for 69 (docs/measurements.md); the paper's GPU tree has about 80.")
 
     /// The shared table: per token, its candidates, most likely first (`-1` for none).
     final class Table: Sendable {
