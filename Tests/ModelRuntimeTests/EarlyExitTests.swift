@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func depthsAreChecked() throws {
-        #expect(throws: RuntimeError.self) { try EarlyExit(depths: [0], of: 6) { _ in true } }
+        #expect(throws: RuntimeError.self) { try EarlyExit(depths: [-1], of: 6) { _ in true } }
         #expect(throws: RuntimeError.self) { try EarlyExit(depths: [6], of: 6) { _ in true } }
         #expect(throws: RuntimeError.self) { try EarlyExit(depths: [3, 2], of: 6) { _ in true } }
         let model = try Oracle.model()

@@ -7,20 +7,21 @@
 /// find every layer's keys and values at every position, and the positions count as full. The
 /// result is an approximation of the model, by design: graphs that use it are lossy.
 public struct EarlyExit {
-    /// Layers run after which the pass may stop, ascending, each in `1..<layerCount`.
+    /// Layers run after which the pass may stop, ascending, each in `0..<layerCount` (0: the
+    /// embeddings, before any layer).
     public let depths: [Int]
     /// Whether to stop after `probe.depth` layers.
     public let decide: (ExitProbe) -> Bool
 
     /// Creates an exit rule.
     /// - Parameters:
-    ///   - depths: candidate exit depths (layers run), ascending, in `1..<layerCount`.
+    ///   - depths: candidate exit depths (layers run), ascending, in `0..<layerCount`.
     ///   - layerCount: the model's layer count.
     ///   - decide: whether to stop at a probe.
     /// - Throws: `RuntimeError.badInput` for depths out of order or outside the model.
     public init(depths: [Int], of layerCount: Int, decide: @escaping (ExitProbe) -> Bool) throws {
-        if let bad = depths.first(where: { $0 < 1 || $0 >= layerCount }) {
-            throw RuntimeError(.badInput, "exit depth \(bad) outside 1..<\(layerCount)")
+        if let bad = depths.first(where: { $0 < 0 || $0 >= layerCount }) {
+            throw RuntimeError(.badInput, "exit depth \(bad) outside 0..<\(layerCount)")
         }
         guard zip(depths, depths.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw RuntimeError(.badInput, "exit depths \(depths) are not strictly ascending")
@@ -40,10 +41,11 @@ public final class ExitProbe {
     public let rows: Int
     /// The residual stream after `depth` layers, `rows × hiddenSize`, before the final norm.
     public let hidden: [Float]
-    private let head: () -> [Float]
+    /// The LM head over the rows, after the final norm (`true`) or over the raw residual stream.
+    private let head: (_ normalized: Bool) -> [Float]
     private var computed: [Float]?
 
-    init(depth: Int, rows: Int, hidden: [Float], head: @escaping () -> [Float]) {
+    init(depth: Int, rows: Int, hidden: [Float], head: @escaping (_ normalized: Bool) -> [Float]) {
         self.depth = depth
         self.rows = rows
         self.hidden = hidden
@@ -54,10 +56,15 @@ public final class ExitProbe {
     /// on first use).
     public var logits: [Float] {
         if let computed { return computed }
-        let values = head()
+        let values = head(true)
         computed = values
         return values
     }
+
+    /// The LM head over the residual stream as it stands, without the final norm — what
+    /// transformers' DoLa reads from `hidden_states[depth]` — `rows × vocabularySize` (one LM-head
+    /// product per use; never the pass's result).
+    public var unnormalizedLogits: [Float] { head(false) }
 
     /// Whether `logits` was asked for (the result reuses it).
     var logitsIfComputed: [Float]? { computed }

@@ -135,7 +135,7 @@ public final class Model: @unchecked Sendable {
     /// the exit to the last.
     /// - Parameters:
     ///   - items: the work; each sequence may appear once.
-    ///   - exit: the candidate depths and the decision.
+    ///   - exit: the candidate depths (0 probes the embeddings) and the decision.
     ///   - pool: threads for this pass.
     /// - Returns: logits per item, the depth the last pass stopped at, and the LM-head products
     ///   the decisions asked for.
@@ -143,7 +143,7 @@ public final class Model: @unchecked Sendable {
     ///   outside the model; as `forward(_:depth:pool:)` otherwise.
     public func forward(_ items: [ForwardItem], exit: EarlyExit, pool: ComputePool? = nil) throws -> EarlyExitResult {
         if let bad = exit.depths.first(where: { $0 >= config.layerCount }) {
-            throw RuntimeError(.badInput, "exit depth \(bad) outside 1..<\(config.layerCount)")
+            throw RuntimeError(.badInput, "exit depth \(bad) outside 0..<\(config.layerCount)")
         }
         return try forwardLock.withLock { _ in
             try forwardLocked(items, layers: .all(config.layerCount), exit: exit, pool: pool ?? self.pool)
@@ -333,11 +333,12 @@ public final class Model: @unchecked Sendable {
             }
             return normed
         }
-        /// The final norm and LM head over the wanted rows of the residual stream as it stands.
-        func head() -> [Float] {
+        /// The final norm (unless `normalized` is false) and LM head over the wanted rows of the
+        /// residual stream as it stands.
+        func head(normalized: Bool = true) -> [Float] {
             var out = [Float](repeating: 0, count: wanted.count * V)
             guard !wanted.isEmpty else { return out }
-            let normed = finalNormed(wanted)
+            let normed = normalized ? finalNormed(wanted) : wanted.flatMap { Array(UnsafeBufferPointer(start: scratch.x + $0 * H, count: H)) }
             out.withUnsafeMutableBufferPointer { buffer in
                 MatMul.multiply(normed, rows: wanted.count, ldx: H, by: lmHead, into: buffer.baseAddress!, ldy: V, pool: pool,
                                 activations: activations)
@@ -369,9 +370,9 @@ public final class Model: @unchecked Sendable {
         for (run, l) in selection.layers.enumerated() {
             if let exit, exit.depths.contains(run) {
                 let hidden = wanted.flatMap { Array(UnsafeBufferPointer(start: scratch.x + $0 * H, count: H)) }
-                let probe = ExitProbe(depth: run, rows: wanted.count, hidden: hidden) {
+                let probe = ExitProbe(depth: run, rows: wanted.count, hidden: hidden) { normalized in
                     heads += 1
-                    return head()
+                    return head(normalized: normalized)
                 }
                 if exit.decide(probe) {
                     exitProbe = probe

@@ -18,6 +18,7 @@ public enum OperatorRegistry {
         ExitOp.self,
         DepthOp.self,
         ContrastiveSearchOp.self,
+        DoLaOp.self,
         ContrastOp.self,
         SampleOp.self,
         VerifyOp.self,
