@@ -19,6 +19,7 @@ public enum OperatorRegistry {
         DepthOp.self,
         ContrastiveSearchOp.self,
         DoLaOp.self,
+        FocusOp.self,
         ContrastOp.self,
         SampleOp.self,
         VerifyOp.self,
