@@ -34,6 +34,17 @@ public enum Distribution {
         return logits.map { $0 == -.infinity ? -.infinity : Float(Double($0) - shift) }
     }
 
+    /// Log-probabilities in `Double`, for methods that compare whole distributions (DoLa's
+    /// Jensen–Shannon choice, dynamic focus's KL) where `Float` rounding of small probabilities
+    /// would move the comparison.
+    /// - Parameter logits: one row with at least one finite entry.
+    /// - Returns: log-probabilities.
+    public static func logSoftmaxDouble(_ logits: [Double]) -> [Double] {
+        let top = logits.max() ?? 0
+        let shift = top + Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp($1 - top) })
+        return logits.map { $0 - shift }
+    }
+
     /// Shannon entropy in nats, `−Σ p·log p`, from log-probabilities. Masked tokens (`-inf`)
     /// contribute nothing, as torch's `nansum` and `Categorical.entropy` skip them.
     /// - Parameter logProbabilities: a row from `logSoftmax`.

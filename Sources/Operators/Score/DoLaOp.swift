@@ -66,11 +66,7 @@ public struct DoLaOp: HypothesisOperator {
     }
 
     /// `log_softmax` in Double.
-    static func logSoftmax(_ row: [Float]) -> [Double] {
-        let top = Double(row.max() ?? 0)
-        let logMass = Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - top) })
-        return row.map { Double($0) - top - logMass }
-    }
+    static func logSoftmax(_ row: [Float]) -> [Double] { Distribution.logSoftmaxDouble(row.map(Double.init)) }
 
     /// The Jensen–Shannon divergence of two distributions given as log-probabilities, averaged
     /// over the vocabulary as transformers' `kl_div(…).mean(-1)` does (the argmax is the same).
@@ -113,21 +109,9 @@ public struct DoLaOp: HypothesisOperator {
     /// - Throws: `OperatorError` for a model without layers or no candidate layer; the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let scorer = try input.model(Self.model.name)
-        guard let total = scorer.layerCount, let runtime = scorer as? ModelSequenceScorer else {
-            throw OperatorError(.unscorableContext, at: Self.model.name, "this model has no layers to contrast")
-        }
-        let layers = candidates(layers: total, tied: runtime.service.model.config.tiedEmbeddings)
-        guard !layers.isEmpty else {
-            throw OperatorError(.invalidParameter, at: Self.prematureLayers.name, "no candidate layer below the model's \(total)")
-        }
-        var premature: [Int: [Float]] = [:]
-        let exit = try EarlyExit(depths: layers, of: total) { probe in
-            premature[probe.depth] = probe.unnormalizedLogits
-            return false
-        }
-        let (final, _) = try scorer.nextLogits(context: input.history.tokens, exit: exit)
-        try ScoreOp.requireFinite([final], model: Self.model.name)
-        let (row, _) = contrast(final: final, premature: layers.map { premature[$0]! })
+        let depths = try LayerReadings.depths(of: scorer, parameter: Self.prematureLayers.name, candidates)
+        let read = try LayerReadings(scorer, context: input.history.tokens, depths: depths, model: Self.model.name)
+        let (row, _) = contrast(final: read.final, premature: read.layers)
         return .scores(tree: TokenTree(), logits: [row])
     }
 }

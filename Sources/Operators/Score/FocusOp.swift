@@ -58,10 +58,7 @@ public struct FocusOp: HypothesisOperator {
 
     /// `log_softmax` of a row with the tokens outside `mask` at `maskedLogit`, in Double.
     static func maskedLogSoftmax(_ row: [Float], mask: [Bool]) -> [Double] {
-        let values = zip(row, mask).map { $1 ? Double($0) : maskedLogit }
-        let top = values.max() ?? 0
-        let logMass = Foundation.log(values.reduce(0.0) { $0 + Foundation.exp($1 - top) })
-        return values.map { $0 - top - logMass }
+        Distribution.logSoftmaxDouble(zip(row, mask).map { $1 ? Double($0) : maskedLogit })
     }
 
     /// KA: the mean over layers of KL(p_final ‖ p_layer) on the final distribution's plausible tokens.
@@ -94,21 +91,9 @@ public struct FocusOp: HypothesisOperator {
     /// - Throws: `OperatorError` for a model without layers or no candidate layer; the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let scorer = try input.model(Self.model.name)
-        guard let total = scorer.layerCount, let runtime = scorer as? ModelSequenceScorer else {
-            throw OperatorError(.unscorableContext, at: Self.model.name, "this model has no layers to compare")
-        }
-        let depths = candidates(layers: total, tied: runtime.service.model.config.tiedEmbeddings)
-        guard !depths.isEmpty else {
-            throw OperatorError(.invalidParameter, at: Self.focusLayers.name, "no candidate layer below the model's \(total)")
-        }
-        var premature: [Int: [Float]] = [:]
-        let exit = try EarlyExit(depths: depths, of: total) { probe in
-            premature[probe.depth] = probe.unnormalizedLogits
-            return false
-        }
-        let (final, _) = try scorer.nextLogits(context: input.history.tokens, exit: exit)
-        try ScoreOp.requireFinite([final], model: Self.model.name)
-        let t = temperature(focusWeight: focusWeight(final: final, premature: depths.map { premature[$0]! }))
-        return .scores(tree: TokenTree(), logits: [final.map { Float(Double($0) / t) }])
+        let depths = try LayerReadings.depths(of: scorer, parameter: Self.focusLayers.name, candidates)
+        let read = try LayerReadings(scorer, context: input.history.tokens, depths: depths, model: Self.model.name)
+        let t = temperature(focusWeight: focusWeight(final: read.final, premature: read.layers))
+        return .scores(tree: TokenTree(), logits: [read.final.map { Float(Double($0) / t) }])
     }
 }
