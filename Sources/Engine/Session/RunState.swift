@@ -147,6 +147,7 @@ struct RunState {
     /// (a search's new hypotheses inherit their parent's when they fork).
     /// - Parameter values: per hypothesis, per node, what `step()` returned.
     mutating func remember(_ values: [[StepValue?]]) {
+        guard session.readsPreviousStep else { return }
         for h in hypotheses.indices where h < values.count { hypotheses[h].previous = values[h] }
     }
 

@@ -63,6 +63,8 @@ public final class Session {
     public let targetModel: String
     /// Whether the target's score node approximates its model (see `targetModel`).
     let targetApproximates: Bool
+    /// Whether any node has a previous-step port, so a step's values must outlive it.
+    let readsPreviousStep: Bool
     let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
@@ -123,6 +125,7 @@ public final class Session {
         let targetModel = bindings[targetNode.index][0].model
         self.targetModel = targetModel
         targetApproximates = plan.approximations.contains { $0.node == targetNode.index }
+        readsPreviousStep = plan.nodes.contains { $0.inputs.contains { $0.timing == .previousStep } }
         vocabularySize = target.model.config.vocabularySize
         for (node, nodeBindings) in zip(plan.nodes, bindings) {
             for binding in nodeBindings {

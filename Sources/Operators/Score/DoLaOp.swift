@@ -1,6 +1,5 @@
 import Foundation
 import Graph
-import ModelRuntime
 
 /// `score.dola`: DoLa (Chuang et al. 2024, "DoLa: Decoding by Contrasting Layers Improves
 /// Factuality in Large Language Models"), as transformers 4.x's `dola_layers` defines it. One pass

@@ -94,9 +94,8 @@ public struct ExitOp: HypothesisOperator {
             if value > first { (first, second) = (value, first) } else if value > second { second = value }
         }
         guard first.isFinite else { return 0 }
-        var sum = 0.0
-        for value in logits { sum += Double((value - first).exp) }
-        return (1 - Double((second - first).exp)) / sum
+        let sum = logits.reduce(0.0) { $0 + Foundation.exp(Double($1 - first)) }
+        return (1 - Foundation.exp(Double(second - first))) / sum
     }
 
     /// Cosine similarity of two vectors (0 when either is zero).
@@ -131,8 +130,4 @@ public struct ExitOp: HypothesisOperator {
         try ScoreOp.requireFinite([logits], model: Self.model.name)
         return .scores(tree: TokenTree(), logits: [logits])
     }
-}
-
-private extension Float {
-    var exp: Float { Foundation.exp(self) }
 }

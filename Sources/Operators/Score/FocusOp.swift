@@ -1,6 +1,5 @@
 import Foundation
 import Graph
-import ModelRuntime
 
 /// `score.focus`: Dynamic Focus Decoding (Luo et al. 2025, "Odysseus Navigates the Sirens' Song:
 /// Dynamic Focus Decoding for Factual and Diverse Open-Ended Text Generation"), as the authors'
