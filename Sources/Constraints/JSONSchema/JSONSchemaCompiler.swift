@@ -860,11 +860,6 @@ final class SchemaCompilation {
             tracked = Array(tracked.prefix(options.maxTrackedRequired))
         }
         for k in tracked where !named.contains(k) { named.append(k) }
-        // Named keys are tracked too while the subsets stay few, so none can appear twice: a
-        // duplicate key is never needed (parsed instances have none) and lets a model loop forever.
-        if named.count <= Self.maxUniqueKeys {
-            for k in named where !tracked.contains(k) { tracked.append(k) }
-        }
         func bits(_ keys: [String]) -> Int { keys.reduce(0) { $0 | (tracked.firstIndex(of: $1).map { 1 << $0 } ?? 0) } }
         let requiredBits = bits(required)
         let dependencyBits = dependencies.map { (bits([$0.key]), bits($0.requires)) }
@@ -902,12 +897,16 @@ final class SchemaCompilation {
             return conjunction
         }
         let nameContent = try propertyNameContent(parts)
-        var members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+        var members: [ObjectMember] = []
         for k in named {
             // A name propertyNames rejects cannot appear (a required one makes the object impossible).
             if let nameContent, !nameContent.matches(k.utf8) { continue }
             let matched = Set(patterns.indices.filter { patterns[$0].matcher.matches(k.utf8) })
-            members.append((try keySymbol(k), .rule(try compile(valueParts(property: k, matched: matched))), bits([k])))
+            // A tracked key is written at most once by the object's states; every other named key
+            // by the member loop's key set: a duplicate key is never needed (parsed instances have
+            // none) and lets a model loop forever.
+            members.append(ObjectMember(key: try keySymbol(k), value: .rule(try compile(valueParts(property: k, matched: matched))),
+                                        bit: bits([k]), uniqueKey: tracked.contains(k) ? -1 : builder.newKey()))
         }
         // Other keys, one class per subset of patterns they match.
         let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
@@ -922,7 +921,7 @@ final class SchemaCompilation {
                 keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
             }
             let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts), canonical: options.canonicalStrings))
-            members.append((key, .rule(try compile(conjunction)), 0))
+            members.append(ObjectMember(key: key, value: .rule(try compile(conjunction))))
         }
         var minProperties = 0, maxProperties: Int? = nil
         for part in parts {
@@ -954,18 +953,27 @@ final class SchemaCompilation {
     /// (`maxTrackedRequired`'s default) need without counting.
     static let maxCountedObjectStates = 4096
 
-    /// Objects with at most this many named properties refuse a repeated key (one grammar state
-    /// per subset of keys seen: 2⁸ at most); larger ones refuse repeats of required keys only.
-    static let maxUniqueKeys = 8
-
     /// Objects may hold at most this many pattern-matched key classes' patterns (2ⁿ classes).
     static let maxPatternProperties = 3
+
+    /// One member alternative of an object grammar.
+    struct ObjectMember {
+        var key: Grammar.Symbol
+        var value: Grammar.Symbol
+        /// The tracked key's bit in the object's state (required and dependent keys), or 0.
+        var bit = 0
+        /// The key's index in the member loop's key set (`GrammarBuilder.newKey()`), or -1 for a
+        /// tracked key (its bit keeps it unique) and for keys outside `properties`.
+        var uniqueKey: Int32 = -1
+    }
 
     /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen and
     /// cannot follow once it is; one rule per subset of tracked keys seen and member count (capped at
     /// `counts.cap`), no member past `counts.max`, and `}` only where `canClose` allows it and at
-    /// least `counts.min` members were read.
-    func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
+    /// least `counts.min` members were read. The state rules inherit the keys read
+    /// (`Grammar.inheritsKeys`), so a member with a `uniqueKey` cannot follow once its key was
+    /// read: one rule per state whatever the number of such keys, instead of a state per subset.
+    func objectGrammar(_ rule: Int32, members: [ObjectMember],
                        trackedCount: Int, counts: PropertyCounts = .init(),
                        canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
@@ -974,6 +982,7 @@ final class SchemaCompilation {
         func state(_ key: Int) -> Int32 {
             if let s = states[key] { return s }
             let s = builder.newRule("object_seen_\(key & ((1 << trackedCount) - 1))_count_\(key >> trackedCount)")
+            builder.inheritKeys(s)
             states[key] = s
             return s
         }
@@ -995,7 +1004,7 @@ final class SchemaCompilation {
         if mayClose(0) { builder.add(rule, open + [ws] + close) }
         if counts.max != 0 {
             for (m, r) in zip(members, memberRules) {
-                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))])
+                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))], writingKey: m.uniqueKey)
                 pending.append(after(0, adding: m.bit))
             }
         }
@@ -1006,7 +1015,7 @@ final class SchemaCompilation {
             if let max = counts.max, key >> trackedCount >= max { continue }
             for (m, r) in zip(members, memberRules) where key & m.bit == 0 {
                 let next = after(key, adding: m.bit)
-                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
+                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))], writingKey: m.uniqueKey)
                 pending.append(next)
             }
         }
@@ -1083,8 +1092,8 @@ final class SchemaCompilation {
                 try refuse("const", at: [], "object literals with more than \(options.maxTrackedRequired) members are not supported")
                 return .rule(r)
             }
-            var entries: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
-            for (i, m) in unique.enumerated() { entries.append((try keySymbol(m.key), try literalSymbol(m.value), 1 << i)) }
+            var entries: [ObjectMember] = []
+            for (i, m) in unique.enumerated() { entries.append(ObjectMember(key: try keySymbol(m.key), value: try literalSymbol(m.value), bit: 1 << i)) }
             let all = (1 << unique.count) - 1
             try objectGrammar(r, members: entries, trackedCount: unique.count, canClose: { $0 == all })
             return .rule(r)
