@@ -131,6 +131,7 @@ final class SchemaCompilation {
             }
         }
         self.draft = draft
+        schemaDigits = ([root] + options.documents.values).map(Self.longestDigitRun).max() ?? 0
         annotations = draft.annotations
         assertions = draft.assertions
         resources = SchemaResources(root: root, documents: options.documents, draft: draft)
@@ -351,7 +352,7 @@ final class SchemaCompilation {
             if let owner = parts.first(where: { $0.value["multipleOf"] != nil }) {
                 try refuse("multipleOf", at: owner.path + ["multipleOf"], "'multipleOf' combined with 'not: {type: integer}' is not supported")
             } else if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
-                builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
+                builder.add(rule, [padded(try RegexLexeme(pattern: Self.nonIntegerPattern(maxDigits: numberDigits), search: false))])
             } else {
                 try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
             }
@@ -439,20 +440,67 @@ final class SchemaCompilation {
             guard let (modulus, scale) = MultipleOfLexeme.combine(divisors) else {
                 let owner = parts.first { $0.value["multipleOf"] != nil }!
                 try refuse("multipleOf", at: owner.path + ["multipleOf"], "the common multiple of these multipleOf values has a significand above 10^15")
-                return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+                return padded(try RegexLexeme(pattern: Self.numberPattern(integerOnly: integerOnly, maxDigits: numberDigits), search: false))
             }
             return padded(MultipleOfLexeme(modulus: modulus, scale: scale, integerOnly: integerOnly))
         }
         if lower != nil || upper != nil {
             let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
-            return lexeme.isSatisfiable ? padded(lexeme) : nil
+            guard lexeme.isSatisfiable else { return nil }
+            guard let maxDigits = digitBound(around: [lower?.value, upper?.value].compactMap { $0 }) else { return padded(lexeme) }
+            return padded(DigitRunLexeme(inner: lexeme, maxDigits: maxDigits))
         }
-        return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+        return padded(try RegexLexeme(pattern: Self.numberPattern(integerOnly: integerOnly, maxDigits: numberDigits), search: false))
     }
 
-    /// Integers: an integral mantissa (fraction zeros allowed) with a non-negative exponent.
-    static let integerPattern = #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
-    static let numberPattern = #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
+    /// `maxNumberDigits`, widened past the runs of `values` (a number's bounds) by two digits, which
+    /// `DigitRunLexeme` needs to stay exact; nil (no bound) when that passes the regex repetition
+    /// bound.
+    func digitBound(around values: [DecimalNumber]) -> Int? {
+        guard let bound = options.maxNumberDigits else { return nil }
+        var needed = schemaDigits
+        for d in values where !d.isZero {
+            needed = max(needed, d.digits.count + d.exponent, -d.exponent)
+        }
+        let widened = needed == 0 ? max(bound, 1) : max(bound, needed + 2)
+        return widened <= RegexParser.maxRepetitionBound ? widened : nil
+    }
+
+    /// The digit bound of numbers the schema does not bound (`maxNumberDigits`, at least 1).
+    var numberDigits: Int? { digitBound(around: []) }
+
+    /// The longest digit run of a plain spelling of any number in the schema documents (bounds,
+    /// `const`/`enum` values, checked against the siblings' number grammar): the digit bound is
+    /// widened past it, so the schema's own values stay valid.
+    let schemaDigits: Int
+
+    static func longestDigitRun(_ value: JSONValue) -> Int {
+        switch value {
+        case .number(let text):
+            guard let d = DecimalNumber(text), !d.isZero else { return 0 }
+            return max(d.digits.count + d.exponent, -d.exponent)
+        case .array(let elements): return elements.map(longestDigitRun).max() ?? 0
+        case .object(let members): return members.map { longestDigitRun($0.value) }.max() ?? 0
+        default: return 0
+        }
+    }
+
+    /// Numbers, or integers (an integral mantissa, fraction zeros allowed, with a non-negative
+    /// exponent), with at most `maxDigits` digits per run when given.
+    static func numberPattern(integerOnly: Bool, maxDigits: Int?) -> String {
+        let more = maxDigits.map { "{0,\($0 - 1)}" } ?? "*", run = maxDigits.map { "{1,\($0)}" } ?? "+"
+        return integerOnly ? #"-?(0|[1-9][0-9]\#(more))(\.0\#(run))?([eE]\+?[0-9]\#(run))?"#
+                           : #"-?(0|[1-9][0-9]\#(more))(\.[0-9]\#(run))?([eE][+\-]?[0-9]\#(run))?"#
+    }
+
+    /// Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer), with at
+    /// most `maxDigits` digits per run when given: the fraction is `k` zeros, a non-zero digit, and
+    /// at most `maxDigits − k − 1` digits more.
+    static func nonIntegerPattern(maxDigits: Int?) -> String {
+        guard let maxDigits else { return #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"# }
+        let fractions = (0..<maxDigits).map { k in "0{\(k)}[1-9][0-9]{0,\(maxDigits - k - 1)}" }
+        return #"-?(0|[1-9][0-9]{0,\#(maxDigits - 1)})\.("# + fractions.joined(separator: "|") + ")"
+    }
     /// `multipleOf` values with more fraction digits than this are refused (the lexeme has a state per
     /// fraction digit up to the scale).
     static let maxMultipleOfScale = 100
@@ -1053,10 +1101,10 @@ final class SchemaCompilation {
                 builder.add(entry.rule, [padded(JSONStringLexeme(inner: LiteralSetLexeme(strings), canonical: options.canonicalStrings))])
             }
             if !integers.isEmpty {
-                builder.add(entry.rule, [padded(LiteralSetLexeme(integers)), builder.lexeme(try RegexLexeme(node: Self.pointZeros, search: false))])
+                builder.add(entry.rule, [padded(LiteralSetLexeme(integers)), builder.lexeme(try RegexLexeme(node: Self.pointZeros(max: numberDigits), search: false))])
             }
             if !fractions.isEmpty {
-                builder.add(entry.rule, [padded(LiteralSetLexeme(fractions)), builder.lexeme(try RegexLexeme(node: Self.trailingZeros, search: false))])
+                builder.add(entry.rule, [padded(LiteralSetLexeme(fractions)), builder.lexeme(try RegexLexeme(node: Self.trailingZeros(max: numberDigits), search: false))])
             }
         }
         deferredEnums.removeAll()
@@ -1070,7 +1118,7 @@ final class SchemaCompilation {
         case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
         case .number(let text):
             guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
-            return padded(try RegexLexeme(node: Self.decimalSpellings(d, at: Self.pointer([])), search: false))
+            return padded(try RegexLexeme(node: Self.decimalSpellings(d, at: Self.pointer([]), maxZeros: numberDigits), search: false))
         case .string(let s):
             return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false), canonical: options.canonicalStrings))
         case .array(let items):
@@ -1125,9 +1173,11 @@ final class SchemaCompilation {
     }
 
     /// The plain decimal spellings of a number: `-?I(\.F0*)?` with trailing fraction zeros optional,
-    /// `-0` for zero allowed.
+    /// `-0` for zero allowed; at most `maxZeros` zeros after the value's digits when given
+    /// (`maxNumberDigits`: the value itself is never cut).
     /// - Throws: `limitExceeded` at `pointer` for a number too long to spell (`plainDecimal`).
-    static func decimalSpellings(_ d: DecimalNumber, at pointer: String) throws(ConstraintError) -> RegexNode {
+    static func decimalSpellings(_ d: DecimalNumber, at pointer: String, maxZeros: Int? = nil) throws(ConstraintError) -> RegexNode {
+        let pointZeros = pointZeros(max: maxZeros), trailingZeros = trailingZeros(max: maxZeros)
         func lit(_ s: String) -> RegexNode { .literal(s) }
         let (sign, whole, fraction) = try plainDecimal(d, at: pointer)
         if d.isZero {
@@ -1137,10 +1187,12 @@ final class SchemaCompilation {
         return .sequence([lit(sign), lit(whole), lit("."), lit(fraction), trailingZeros])
     }
 
-    /// What may follow an integer's digits and keep its value: `(\.0+)?`.
-    static let pointZeros = RegexNode.repetition(.sequence([.literal("."), .repetition(.literal("0"), min: 1, max: nil)]), min: 0, max: 1)
-    /// What may follow a fraction's last significant digit: `0*`.
-    static let trailingZeros = RegexNode.repetition(.literal("0"), min: 0, max: nil)
+    /// What may follow an integer's digits and keep its value: `(\.0+)?`, at most `max` zeros.
+    static func pointZeros(max: Int?) -> RegexNode {
+        .repetition(.sequence([.literal("."), .repetition(.literal("0"), min: 1, max: max)]), min: 0, max: 1)
+    }
+    /// What may follow a fraction's last significant digit: `0*`, at most `max` of them.
+    static func trailingZeros(max: Int?) -> RegexNode { .repetition(.literal("0"), min: 0, max: max) }
 }
 
 extension String {
