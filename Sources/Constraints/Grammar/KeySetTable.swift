@@ -10,18 +10,21 @@ final class KeySetTable {
     /// The id of the empty set: items outside member loops, and a loop's start.
     static let empty: Int32 = 0
 
-    /// Id → its keys, sorted.
-    private var members: [[Int32]] = [[]]
-    private var ids: [[Int32]: Int32] = [[]: 0]
+    /// Id → its keys, sorted; the empty set first.
+    private var sets: Interner<[Int32]> = {
+        var sets = Interner<[Int32]>()
+        _ = sets.intern([])
+        return sets
+    }()
     /// (set, key) → the set with the key added, so reading a key again costs one lookup.
     private var additions: [UInt64: Int32] = [:]
 
     /// The number of distinct sets so far.
-    var count: Int { members.count }
+    var count: Int { sets.count }
 
     /// Whether `key` is in the set `set`.
     func contains(_ key: Int32, in set: Int32) -> Bool {
-        let keys = members[Int(set)]
+        let keys = sets[set]
         var low = 0, high = keys.count
         while low < high {
             let mid = (low + high) / 2
@@ -34,17 +37,10 @@ final class KeySetTable {
     func adding(_ key: Int32, to set: Int32) -> Int32 {
         let memo = UInt64(UInt32(bitPattern: set)) << 32 | UInt64(UInt32(bitPattern: key))
         if let known = additions[memo] { return known }
-        var keys = members[Int(set)]
+        var keys = sets[set]
         let at = keys.firstIndex { $0 >= key } ?? keys.count
         if at == keys.count || keys[at] != key { keys.insert(key, at: at) }
-        let id: Int32
-        if let existing = ids[keys] {
-            id = existing
-        } else {
-            id = Int32(members.count)
-            members.append(keys)
-            ids[keys] = id
-        }
+        let id = sets.intern(keys).id
         additions[memo] = id
         return id
     }
