@@ -44,6 +44,10 @@ import Testing
         #expect(try Self.accepts(tiny, "0." + Self.run(30, "0") + "1"))
         #expect(try Self.accepts(#"{"type": "integer", "minimum": 1e30}"#, "1" + Self.run(30, "0")))
         #expect(try Self.accepts(#"{"const": 123456789012345678901234567890}"#, "123456789012345678901234567890"))
+        // A bound widens its own number only: a huge maximum leaves the other numbers bounded.
+        let huge = #"{"properties": {"big": {"type": "number", "maximum": 1.7976931348623157e308}, "n": {"type": "number"}}}"#
+        #expect(try Self.accepts(huge, #"{"big": 1\#(Self.run(300, "0"))}"#))
+        #expect(try !Self.accepts(huge, #"{"n": 1\#(Self.run(22, "0"))}"#))
         // Without a bound, runs are unbounded as before.
         #expect(try Self.accepts(#"{"type": "number"}"#, Self.run(40), maxDigits: nil))
     }

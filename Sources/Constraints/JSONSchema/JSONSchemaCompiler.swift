@@ -131,7 +131,7 @@ final class SchemaCompilation {
             }
         }
         self.draft = draft
-        schemaDigits = ([root] + options.documents.values).map(Self.longestDigitRun).max() ?? 0
+        schemaDigits = ([root] + options.documents.values).map { Self.longestLiteralRun($0) }.max() ?? 0
         annotations = draft.annotations
         assertions = draft.assertions
         resources = SchemaResources(root: root, documents: options.documents, draft: draft)
@@ -453,9 +453,9 @@ final class SchemaCompilation {
         return padded(try RegexLexeme(pattern: Self.numberPattern(integerOnly: integerOnly, maxDigits: numberDigits), search: false))
     }
 
-    /// `maxNumberDigits`, widened past the runs of `values` (a number's bounds) by two digits, which
-    /// `DigitRunLexeme` needs to stay exact; nil (no bound) when that passes the regex repetition
-    /// bound.
+    /// `maxNumberDigits`, widened by two digits past the runs of `values` (a number's bounds; the
+    /// margin `DigitRunLexeme` needs to stay exact) and of the schema's literals (`schemaDigits`);
+    /// nil (no bound) when that passes the regex repetition bound.
     func digitBound(around values: [DecimalNumber]) -> Int? {
         guard let bound = options.maxNumberDigits else { return nil }
         var needed = schemaDigits
@@ -469,19 +469,26 @@ final class SchemaCompilation {
     /// The digit bound of numbers the schema does not bound (`maxNumberDigits`, at least 1).
     var numberDigits: Int? { digitBound(around: []) }
 
-    /// The longest digit run of a plain spelling of any number in the schema documents (bounds,
-    /// `const`/`enum` values, checked against the siblings' number grammar): the digit bound is
-    /// widened past it, so the schema's own values stay valid.
+    /// The longest digit run of the plain spelling of a number in a `const` or `enum` of the schema
+    /// documents: the digit bound is widened past it, so those values stay valid (each is checked
+    /// against its siblings' number grammar). Bounds widen only their own lexeme (`digitBound`), so
+    /// a `maximum` of 1.7976931348623157e308 does not lift the bound of every other number.
     let schemaDigits: Int
 
-    static func longestDigitRun(_ value: JSONValue) -> Int {
+    /// The longest digit run of a number inside a value of a `const` or `enum` member of `value`
+    /// (any member so named, which over-approximates the keyword positions), or of `value` itself
+    /// when `inLiteral`.
+    static func longestLiteralRun(_ value: JSONValue, inLiteral: Bool = false) -> Int {
         switch value {
         case .number(let text):
-            guard let d = DecimalNumber(text), !d.isZero else { return 0 }
+            guard inLiteral, let d = DecimalNumber(text), !d.isZero else { return 0 }
             return max(d.digits.count + d.exponent, -d.exponent)
-        case .array(let elements): return elements.map(longestDigitRun).max() ?? 0
-        case .object(let members): return members.map { longestDigitRun($0.value) }.max() ?? 0
-        default: return 0
+        case .array(let elements):
+            return elements.map { longestLiteralRun($0, inLiteral: inLiteral) }.max() ?? 0
+        case .object(let members):
+            return members.map { longestLiteralRun($0.value, inLiteral: inLiteral || $0.key == "const" || $0.key == "enum") }.max() ?? 0
+        default:
+            return 0
         }
     }
 
