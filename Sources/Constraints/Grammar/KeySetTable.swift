@@ -3,8 +3,9 @@
 /// are one item, and an id is a plain `Int32` inside the chart (rollback and forks copy nothing).
 ///
 /// A set is created only when the parser reads a key into it, so the table grows with the distinct
-/// key sets read (a 300-key object written in full adds 300 sets), never with the number of named
-/// properties alone. Not thread-safe: it belongs to its `Grammar`, which is used from one thread at a
+/// key sets read — about one per key written, plus the keys a mask walk reads speculatively where a
+/// key may end (353 sets for a 300-key object written in full, masks included) — never with the
+/// number of named properties alone. Not thread-safe: it belongs to its `Grammar`, which is used from one thread at a
 /// time (see `Grammar`).
 final class KeySetTable {
     /// The id of the empty set: items outside member loops, and a loop's start.
