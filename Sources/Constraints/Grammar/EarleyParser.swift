@@ -8,6 +8,13 @@
 /// its deterministic automaton instead of expanding it into grammar rules (the "lexer layer").
 /// Nullable rules are handled as in Aycock & Horspool, "Practical Earley Parsing" (2002): predicting a
 /// nullable rule also advances over it.
+///
+/// Items of rules that inherit keys (`Grammar.inheritsKeys`, an object's member loop) carry the set of
+/// object keys read so far (`Item.keys`, an id in `Grammar.keySets`): a production that writes a key
+/// (`Grammar.Production.uniqueKey`) is not predicted once its key is in the set, and the rules it
+/// predicts inherit the set with its key added. This is what no context-free grammar of polynomial
+/// size can say (an object of n named properties, each at most once, in any order, needs 2ⁿ states
+/// as rules), and it lives in the chart, so rollback and forks stay exact for free.
 struct EarleyParser {
     struct Item: Hashable {
         var production: Int32
@@ -15,10 +22,14 @@ struct EarleyParser {
         var origin: Int32
         /// Lexeme automaton state when the symbol after the dot is a lexeme, else -1.
         var lexState: Int32
+        /// The object keys read so far by the member loop this item belongs to (`Grammar.keySets`
+        /// id); `KeySetTable.empty` outside member loops.
+        var keys: Int32 = KeySetTable.empty
 
         func hash(into hasher: inout Hasher) {
             hasher.combine(UInt64(UInt32(bitPattern: production)) << 32 | UInt64(UInt32(bitPattern: dot)))
             hasher.combine(UInt64(UInt32(bitPattern: origin)) << 32 | UInt64(UInt32(bitPattern: lexState)))
+            hasher.combine(keys)
         }
     }
 
@@ -49,7 +60,7 @@ struct EarleyParser {
     init(grammar: Grammar) {
         self.grammar = grammar
         setStarts.append(0)
-        add(production: 0, dot: 0, origin: 0)
+        add(production: 0, dot: 0, origin: 0, keys: KeySetTable.empty)
         close()
     }
 
@@ -71,7 +82,7 @@ struct EarleyParser {
 
     /// Adds an item to the set being built, expanding a lexeme's start and nullable lexemes.
     /// A loop, not recursion, over a run of nullable lexemes: a production may hold thousands.
-    private mutating func add(production: Int32, dot: Int32, origin: Int32) {
+    private mutating func add(production: Int32, dot: Int32, origin: Int32, keys: Int32) {
         let rhs = grammar.productions[Int(production)].rhs
         var dot = dot
         while true {
@@ -84,7 +95,7 @@ struct EarleyParser {
             }
             // An item already present had its nullable successors added with it: stopping here
             // keeps a run of n nullable lexemes O(n) per set rather than O(n²).
-            guard insert(Item(production: production, dot: dot, origin: origin, lexState: lexState)), nullable else { return }
+            guard insert(Item(production: production, dot: dot, origin: origin, lexState: lexState, keys: keys)), nullable else { return }
             dot += 1
         }
     }
@@ -138,13 +149,23 @@ struct EarleyParser {
                     j += 1
                     let rhs = grammar.productions[Int(waiting.production)].rhs
                     if Int(waiting.dot) < rhs.count, case .rule(let r) = rhs[Int(waiting.dot)], r == lhs {
-                        add(production: waiting.production, dot: waiting.dot + 1, origin: waiting.origin)
+                        add(production: waiting.production, dot: waiting.dot + 1, origin: waiting.origin, keys: waiting.keys)
                     }
                 }
             } else if case .rule(let r) = production.rhs[Int(item.dot)] {
-                for p in grammar.productionsOfRule[Int(r)] { add(production: p, dot: 0, origin: current) }
+                if grammar.inheritsKeys[Int(r)] {
+                    // A member loop: the keys read so far, with the one this production wrote.
+                    let keys = production.uniqueKey < 0 ? item.keys : grammar.keySets.adding(production.uniqueKey, to: item.keys)
+                    for p in grammar.productionsOfRule[Int(r)] {
+                        let key = grammar.productions[Int(p)].uniqueKey
+                        if key >= 0, grammar.keySets.contains(key, in: keys) { continue }
+                        add(production: p, dot: 0, origin: current, keys: keys)
+                    }
+                } else {
+                    for p in grammar.productionsOfRule[Int(r)] { add(production: p, dot: 0, origin: current, keys: KeySetTable.empty) }
+                }
                 if grammar.nullable[Int(r)] {
-                    add(production: item.production, dot: item.dot + 1, origin: item.origin)
+                    add(production: item.production, dot: item.dot + 1, origin: item.origin, keys: item.keys)
                 }
             }
         }
@@ -162,14 +183,14 @@ struct EarleyParser {
             guard Int(item.dot) < rhs.count else { continue }
             switch rhs[Int(item.dot)] {
             case .bytes(let set):
-                if set.contains(byte) { add(production: item.production, dot: item.dot + 1, origin: item.origin) }
+                if set.contains(byte) { add(production: item.production, dot: item.dot + 1, origin: item.origin, keys: item.keys) }
             case .lexeme(let l):
                 let lexeme = grammar.lexemes[Int(l)]
                 let next = lexeme.next(item.lexState, byte)
                 if next >= 0 {
-                    insert(Item(production: item.production, dot: item.dot, origin: item.origin, lexState: next))
+                    insert(Item(production: item.production, dot: item.dot, origin: item.origin, lexState: next, keys: item.keys))
                     if lexeme.isAccepting(next) {
-                        add(production: item.production, dot: item.dot + 1, origin: item.origin)
+                        add(production: item.production, dot: item.dot + 1, origin: item.origin, keys: item.keys)
                     }
                 }
             case .rule:
@@ -245,7 +266,7 @@ struct EarleyParser {
             let item = items[i]
             let rhs = grammar.productions[Int(item.production)].rhs
             if item.lexState == state, Int(item.dot) < rhs.count, case .lexeme(let l) = rhs[Int(item.dot)], l == lexeme {
-                add(production: item.production, dot: item.dot + 1, origin: item.origin)
+                add(production: item.production, dot: item.dot + 1, origin: item.origin, keys: item.keys)
             }
         }
         return endSet(startingAt: newStart)

@@ -23,6 +23,10 @@ public final class Grammar {
         public var lhs: Int32
         /// Its symbols; empty for an ε-production.
         public var rhs: [Symbol]
+        /// The object key this production writes (an index of `GrammarBuilder.newKey()`), or -1:
+        /// in a rule that inherits keys it is not predicted once the key was read, and the member
+        /// loop it predicts inherits the keys read with this one added (see `EarleyParser`).
+        var uniqueKey: Int32 = -1
     }
 
     /// Rule names, for messages and `description`.
@@ -35,6 +39,11 @@ public final class Grammar {
     public let lexemes: [any ByteLexeme]
     /// Rule → whether it derives the empty string (needed for Earley's nullable completion).
     let nullable: [Bool]
+    /// Rule → whether its items carry the object keys read by the item that predicted it (an
+    /// object's member loop), so that no key is written twice.
+    let inheritsKeys: [Bool]
+    /// The key sets those items carry, interned as the parser reads keys.
+    let keySets = KeySetTable()
     /// The root rule.
     public let root: Int32
 
@@ -44,8 +53,11 @@ public final class Grammar {
     ///   - productions: the productions (any order).
     ///   - lexemes: the lexemes referenced.
     ///   - root: the rule a complete input must derive.
-    init(ruleNames: [String], productions: [Production], lexemes: [any ByteLexeme], root: Int32) {
+    ///   - inheritingKeys: the rules whose items carry the keys read (member loops).
+    init(ruleNames: [String], productions: [Production], lexemes: [any ByteLexeme], root: Int32,
+         inheritingKeys: Set<Int32> = []) {
         let start = Int32(ruleNames.count)
+        inheritsKeys = (0...ruleNames.count).map { inheritingKeys.contains(Int32($0)) }
         self.ruleNames = ruleNames + ["$start"]
         self.productions = [Production(lhs: start, rhs: [.rule(root)])] + productions
         self.lexemes = lexemes
@@ -111,6 +123,20 @@ struct GrammarBuilder {
     /// The rules `repetition(_:_:min:max:)` made, with what they repeat: folding a regular body
     /// (`GrammarParser`) turns one into a counted regex instead of walking its unrolled chain.
     private(set) var repetitions: [Int32: (body: [Grammar.Symbol], min: Int, max: Int?)] = [:]
+    /// Rules whose items carry the object keys read (`Grammar.inheritsKeys`).
+    private(set) var inheritingKeys: Set<Int32> = []
+    private var keyCount: Int32 = 0
+
+    /// A new object key index for `add(_:_:writingKey:)`.
+    mutating func newKey() -> Int32 {
+        keyCount += 1
+        return keyCount - 1
+    }
+
+    /// Makes a rule's items carry the keys read by the item that predicts it.
+    mutating func inheritKeys(_ rule: Int32) {
+        inheritingKeys.insert(rule)
+    }
 
     /// Declares a rule with no productions yet.
     mutating func newRule(_ name: String) -> Int32 {
@@ -119,8 +145,13 @@ struct GrammarBuilder {
     }
 
     /// Adds one alternative to a rule.
-    mutating func add(_ rule: Int32, _ rhs: [Grammar.Symbol]) {
-        productions.append(.init(lhs: rule, rhs: rhs))
+    /// - Parameters:
+    ///   - rule: the rule.
+    ///   - rhs: its symbols.
+    ///   - key: the object key it writes (`newKey()`), which it may not write twice in one member
+    ///     loop (see `Grammar.Production.uniqueKey`); -1 for none.
+    mutating func add(_ rule: Int32, _ rhs: [Grammar.Symbol], writingKey key: Int32 = -1) {
+        productions.append(.init(lhs: rule, rhs: rhs, uniqueKey: key))
     }
 
     /// Registers a lexeme and returns the symbol that matches it.
@@ -171,6 +202,6 @@ struct GrammarBuilder {
 
     /// Finishes the grammar.
     func build(root: Int32) -> Grammar {
-        Grammar(ruleNames: names, productions: productions, lexemes: lexemes, root: root)
+        Grammar(ruleNames: names, productions: productions, lexemes: lexemes, root: root, inheritingKeys: inheritingKeys)
     }
 }

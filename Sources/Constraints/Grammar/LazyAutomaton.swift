@@ -3,27 +3,26 @@
 /// strings and intersections are determinised this way; each computes a missing transition from
 /// the state's key and records it.
 struct LazyAutomaton<Key: Hashable> {
-    /// Each state's key, by state number.
-    private(set) var keys: [Key] = []
-    private var index: [Key: Int32] = [:]
+    /// The states, numbered by their keys.
+    private var states = Interner<Key>()
     private var transitions: [Int32] = []
 
+    /// Each state's key, by state number.
+    var keys: [Key] { states.keys }
+
     /// The number of states built so far.
-    var count: Int { keys.count }
+    var count: Int { states.count }
 
     /// The key of `state`.
-    subscript(state: Int32) -> Key { keys[Int(state)] }
+    subscript(state: Int32) -> Key { states[state] }
 
     /// The state of `key`, if it has been interned.
-    func state(of key: Key) -> Int32? { index[key] }
+    func state(of key: Key) -> Int32? { states.id(of: key) }
 
     /// The state of `key`, added (with no transition computed) when new.
     mutating func intern(_ key: Key) -> Int32 {
-        if let id = index[key] { return id }
-        let id = Int32(keys.count)
-        keys.append(key)
-        index[key] = id
-        transitions.append(contentsOf: repeatElement(-2, count: 256))
+        let (id, inserted) = states.intern(key)
+        if inserted { transitions.append(contentsOf: repeatElement(-2, count: 256)) }
         return id
     }
 
@@ -36,5 +35,32 @@ struct LazyAutomaton<Key: Hashable> {
     /// Records the transition from `state` on `byte` (a state or `-1`).
     mutating func record(_ state: Int32, _ byte: UInt8, _ target: Int32) {
         transitions[Int(state) << 8 | Int(byte)] = target
+    }
+}
+
+/// Values numbered in the order they are first seen, one id per distinct value: the states of a
+/// `LazyAutomaton`, the key sets of a `KeySetTable`.
+struct Interner<Key: Hashable> {
+    /// Each value, by id.
+    private(set) var keys: [Key] = []
+    private var index: [Key: Int32] = [:]
+
+    /// The number of distinct values.
+    var count: Int { keys.count }
+
+    /// The value of `id`.
+    subscript(id: Int32) -> Key { keys[Int(id)] }
+
+    /// The id of `key`, if it has been interned.
+    func id(of key: Key) -> Int32? { index[key] }
+
+    /// The id of `key`, added when new.
+    /// - Returns: the id, and whether the value was new.
+    mutating func intern(_ key: Key) -> (id: Int32, inserted: Bool) {
+        if let id = index[key] { return (id, false) }
+        let id = Int32(keys.count)
+        keys.append(key)
+        index[key] = id
+        return (id, true)
     }
 }

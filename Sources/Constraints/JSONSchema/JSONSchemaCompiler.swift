@@ -131,6 +131,7 @@ final class SchemaCompilation {
             }
         }
         self.draft = draft
+        schemaDigits = ([root] + options.documents.values).map { Self.longestLiteralRun($0) }.max() ?? 0
         annotations = draft.annotations
         assertions = draft.assertions
         resources = SchemaResources(root: root, documents: options.documents, draft: draft)
@@ -351,7 +352,7 @@ final class SchemaCompilation {
             if let owner = parts.first(where: { $0.value["multipleOf"] != nil }) {
                 try refuse("multipleOf", at: owner.path + ["multipleOf"], "'multipleOf' combined with 'not: {type: integer}' is not supported")
             } else if !parts.contains(where: { p in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"].contains { p.value[$0] != nil } }) {
-                builder.add(rule, [padded(try RegexLexeme(pattern: #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"#, search: false))])
+                builder.add(rule, [padded(try RegexLexeme(pattern: Self.nonIntegerPattern(maxDigits: numberDigits), search: false))])
             } else {
                 try refuse("not", at: parts[0].path, "'not: {type: integer}' combined with numeric bounds is not supported")
             }
@@ -439,20 +440,74 @@ final class SchemaCompilation {
             guard let (modulus, scale) = MultipleOfLexeme.combine(divisors) else {
                 let owner = parts.first { $0.value["multipleOf"] != nil }!
                 try refuse("multipleOf", at: owner.path + ["multipleOf"], "the common multiple of these multipleOf values has a significand above 10^15")
-                return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+                return padded(try RegexLexeme(pattern: Self.numberPattern(integerOnly: integerOnly, maxDigits: numberDigits), search: false))
             }
             return padded(MultipleOfLexeme(modulus: modulus, scale: scale, integerOnly: integerOnly))
         }
         if lower != nil || upper != nil {
             let lexeme = NumberLexeme(lower: lower, upper: upper, integerOnly: integerOnly)
-            return lexeme.isSatisfiable ? padded(lexeme) : nil
+            guard lexeme.isSatisfiable else { return nil }
+            guard let maxDigits = digitBound(around: [lower?.value, upper?.value].compactMap { $0 }) else { return padded(lexeme) }
+            return padded(DigitRunLexeme(inner: lexeme, maxDigits: maxDigits))
         }
-        return padded(try RegexLexeme(pattern: integerOnly ? Self.integerPattern : Self.numberPattern, search: false))
+        return padded(try RegexLexeme(pattern: Self.numberPattern(integerOnly: integerOnly, maxDigits: numberDigits), search: false))
     }
 
-    /// Integers: an integral mantissa (fraction zeros allowed) with a non-negative exponent.
-    static let integerPattern = #"-?(0|[1-9][0-9]*)(\.0+)?([eE]\+?[0-9]+)?"#
-    static let numberPattern = #"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?"#
+    /// `maxNumberDigits`, widened by two digits past the runs of `values` (a number's bounds; the
+    /// margin `DigitRunLexeme` needs to stay exact) and of the schema's literals (`schemaDigits`);
+    /// nil (no bound) when that passes the regex repetition bound.
+    func digitBound(around values: [DecimalNumber]) -> Int? {
+        guard let bound = options.maxNumberDigits else { return nil }
+        var needed = schemaDigits
+        for d in values where !d.isZero {
+            needed = max(needed, d.digits.count + d.exponent, -d.exponent)
+        }
+        let widened = needed == 0 ? max(bound, 1) : max(bound, needed + 2)
+        return widened <= RegexParser.maxRepetitionBound ? widened : nil
+    }
+
+    /// The digit bound of numbers the schema does not bound (`maxNumberDigits`, at least 1).
+    var numberDigits: Int? { digitBound(around: []) }
+
+    /// The longest digit run of the plain spelling of a number in a `const` or `enum` of the schema
+    /// documents: the digit bound is widened past it, so those values stay valid (each is checked
+    /// against its siblings' number grammar). Bounds widen only their own lexeme (`digitBound`), so
+    /// a `maximum` of 1.7976931348623157e308 does not lift the bound of every other number.
+    let schemaDigits: Int
+
+    /// The longest digit run of a number inside a value of a `const` or `enum` member of `value`
+    /// (any member so named, which over-approximates the keyword positions), or of `value` itself
+    /// when `inLiteral`.
+    static func longestLiteralRun(_ value: JSONValue, inLiteral: Bool = false) -> Int {
+        switch value {
+        case .number(let text):
+            guard inLiteral, let d = DecimalNumber(text), !d.isZero else { return 0 }
+            return max(d.digits.count + d.exponent, -d.exponent)
+        case .array(let elements):
+            return elements.map { longestLiteralRun($0, inLiteral: inLiteral) }.max() ?? 0
+        case .object(let members):
+            return members.map { longestLiteralRun($0.value, inLiteral: inLiteral || $0.key == "const" || $0.key == "enum") }.max() ?? 0
+        default:
+            return 0
+        }
+    }
+
+    /// Numbers, or integers (an integral mantissa, fraction zeros allowed, with a non-negative
+    /// exponent), with at most `maxDigits` digits per run when given.
+    static func numberPattern(integerOnly: Bool, maxDigits: Int?) -> String {
+        let more = maxDigits.map { "{0,\($0 - 1)}" } ?? "*", run = maxDigits.map { "{1,\($0)}" } ?? "+"
+        return integerOnly ? #"-?(0|[1-9][0-9]\#(more))(\.0\#(run))?([eE]\+?[0-9]\#(run))?"#
+                           : #"-?(0|[1-9][0-9]\#(more))(\.[0-9]\#(run))?([eE][+\-]?[0-9]\#(run))?"#
+    }
+
+    /// Numbers with a non-zero fraction digit, without exponent (`1.5e1` is an integer), with at
+    /// most `maxDigits` digits per run when given: the fraction is `k` zeros, a non-zero digit, and
+    /// at most `maxDigits − k − 1` digits more.
+    static func nonIntegerPattern(maxDigits: Int?) -> String {
+        guard let maxDigits else { return #"-?(0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"# }
+        let fractions = (0..<maxDigits).map { k in "0{\(k)}[1-9][0-9]{0,\(maxDigits - k - 1)}" }
+        return #"-?(0|[1-9][0-9]{0,\#(maxDigits - 1)})\.("# + fractions.joined(separator: "|") + ")"
+    }
     /// `multipleOf` values with more fraction digits than this are refused (the lexeme has a state per
     /// fraction digit up to the scale).
     static let maxMultipleOfScale = 100
@@ -860,11 +915,6 @@ final class SchemaCompilation {
             tracked = Array(tracked.prefix(options.maxTrackedRequired))
         }
         for k in tracked where !named.contains(k) { named.append(k) }
-        // Named keys are tracked too while the subsets stay few, so none can appear twice: a
-        // duplicate key is never needed (parsed instances have none) and lets a model loop forever.
-        if named.count <= Self.maxUniqueKeys {
-            for k in named where !tracked.contains(k) { tracked.append(k) }
-        }
         func bits(_ keys: [String]) -> Int { keys.reduce(0) { $0 | (tracked.firstIndex(of: $1).map { 1 << $0 } ?? 0) } }
         let requiredBits = bits(required)
         let dependencyBits = dependencies.map { (bits([$0.key]), bits($0.requires)) }
@@ -902,12 +952,16 @@ final class SchemaCompilation {
             return conjunction
         }
         let nameContent = try propertyNameContent(parts)
-        var members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
+        var members: [ObjectMember] = []
         for k in named {
             // A name propertyNames rejects cannot appear (a required one makes the object impossible).
             if let nameContent, !nameContent.matches(k.utf8) { continue }
             let matched = Set(patterns.indices.filter { patterns[$0].matcher.matches(k.utf8) })
-            members.append((try keySymbol(k), .rule(try compile(valueParts(property: k, matched: matched))), bits([k])))
+            // A tracked key is written at most once by the object's states; every other named key
+            // by the member loop's key set: a duplicate key is never needed (parsed instances have
+            // none) and lets a model loop forever.
+            members.append(ObjectMember(key: try keySymbol(k), value: .rule(try compile(valueParts(property: k, matched: matched))),
+                                        bit: bits([k]), uniqueKey: tracked.contains(k) ? -1 : builder.newKey()))
         }
         // Other keys, one class per subset of patterns they match.
         let otherKeys: any ByteLexeme = named.isEmpty ? try anyString()
@@ -922,7 +976,7 @@ final class SchemaCompilation {
                 keyParts.append(matched.contains(k) ? patterns[k].matcher : ComplementLexeme(patterns[k].matcher))
             }
             let key = padded(JSONStringLexeme(inner: keyParts.count == 1 ? otherKeys : IntersectionLexeme(keyParts), canonical: options.canonicalStrings))
-            members.append((key, .rule(try compile(conjunction)), 0))
+            members.append(ObjectMember(key: key, value: .rule(try compile(conjunction))))
         }
         var minProperties = 0, maxProperties: Int? = nil
         for part in parts {
@@ -954,18 +1008,27 @@ final class SchemaCompilation {
     /// (`maxTrackedRequired`'s default) need without counting.
     static let maxCountedObjectStates = 4096
 
-    /// Objects with at most this many named properties refuse a repeated key (one grammar state
-    /// per subset of keys seen: 2⁸ at most); larger ones refuse repeats of required keys only.
-    static let maxUniqueKeys = 8
-
     /// Objects may hold at most this many pattern-matched key classes' patterns (2ⁿ classes).
     static let maxPatternProperties = 3
+
+    /// One member alternative of an object grammar.
+    struct ObjectMember {
+        var key: Grammar.Symbol
+        var value: Grammar.Symbol
+        /// The tracked key's bit in the object's state (required and dependent keys), or 0.
+        var bit = 0
+        /// The key's index in the member loop's key set (`GrammarBuilder.newKey()`), or -1 for a
+        /// tracked key (its bit keeps it unique) and for keys outside `properties`.
+        var uniqueKey: Int32 = -1
+    }
 
     /// `{ member (, member)* }` in any key order. Members with a `bit` mark a tracked key as seen and
     /// cannot follow once it is; one rule per subset of tracked keys seen and member count (capped at
     /// `counts.cap`), no member past `counts.max`, and `}` only where `canClose` allows it and at
-    /// least `counts.min` members were read.
-    func objectGrammar(_ rule: Int32, members: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)],
+    /// least `counts.min` members were read. The state rules inherit the keys read
+    /// (`Grammar.inheritsKeys`), so a member with a `uniqueKey` cannot follow once its key was
+    /// read: one rule per state whatever the number of such keys, instead of a state per subset.
+    func objectGrammar(_ rule: Int32, members: [ObjectMember],
                        trackedCount: Int, counts: PropertyCounts = .init(),
                        canClose: (Int) -> Bool) throws(ConstraintError) {
         let colon = builder.literal(":"), comma = builder.literal(","), close = builder.literal("}")
@@ -974,6 +1037,7 @@ final class SchemaCompilation {
         func state(_ key: Int) -> Int32 {
             if let s = states[key] { return s }
             let s = builder.newRule("object_seen_\(key & ((1 << trackedCount) - 1))_count_\(key >> trackedCount)")
+            builder.inheritKeys(s)
             states[key] = s
             return s
         }
@@ -995,7 +1059,7 @@ final class SchemaCompilation {
         if mayClose(0) { builder.add(rule, open + [ws] + close) }
         if counts.max != 0 {
             for (m, r) in zip(members, memberRules) {
-                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))])
+                builder.add(rule, open + [.rule(r), .rule(state(after(0, adding: m.bit)))], writingKey: m.uniqueKey)
                 pending.append(after(0, adding: m.bit))
             }
         }
@@ -1006,7 +1070,7 @@ final class SchemaCompilation {
             if let max = counts.max, key >> trackedCount >= max { continue }
             for (m, r) in zip(members, memberRules) where key & m.bit == 0 {
                 let next = after(key, adding: m.bit)
-                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))])
+                builder.add(s, [ws] + comma + [.rule(r), .rule(state(next))], writingKey: m.uniqueKey)
                 pending.append(next)
             }
         }
@@ -1044,10 +1108,10 @@ final class SchemaCompilation {
                 builder.add(entry.rule, [padded(JSONStringLexeme(inner: LiteralSetLexeme(strings), canonical: options.canonicalStrings))])
             }
             if !integers.isEmpty {
-                builder.add(entry.rule, [padded(LiteralSetLexeme(integers)), builder.lexeme(try RegexLexeme(node: Self.pointZeros, search: false))])
+                builder.add(entry.rule, [padded(LiteralSetLexeme(integers)), builder.lexeme(try RegexLexeme(node: Self.pointZeros(max: numberDigits), search: false))])
             }
             if !fractions.isEmpty {
-                builder.add(entry.rule, [padded(LiteralSetLexeme(fractions)), builder.lexeme(try RegexLexeme(node: Self.trailingZeros, search: false))])
+                builder.add(entry.rule, [padded(LiteralSetLexeme(fractions)), builder.lexeme(try RegexLexeme(node: Self.trailingZeros(max: numberDigits), search: false))])
             }
         }
         deferredEnums.removeAll()
@@ -1061,7 +1125,7 @@ final class SchemaCompilation {
         case .bool(let b): return builder.choice("bool", [[ws] + builder.literal(b ? "true" : "false")])
         case .number(let text):
             guard let d = DecimalNumber(text) else { throw invalid([], "invalid number '\(text)'") }
-            return padded(try RegexLexeme(node: Self.decimalSpellings(d, at: Self.pointer([])), search: false))
+            return padded(try RegexLexeme(node: Self.decimalSpellings(d, at: Self.pointer([]), maxZeros: numberDigits), search: false))
         case .string(let s):
             return padded(JSONStringLexeme(inner: try RegexLexeme(node: .literal(s), search: false), canonical: options.canonicalStrings))
         case .array(let items):
@@ -1083,8 +1147,8 @@ final class SchemaCompilation {
                 try refuse("const", at: [], "object literals with more than \(options.maxTrackedRequired) members are not supported")
                 return .rule(r)
             }
-            var entries: [(key: Grammar.Symbol, value: Grammar.Symbol, bit: Int)] = []
-            for (i, m) in unique.enumerated() { entries.append((try keySymbol(m.key), try literalSymbol(m.value), 1 << i)) }
+            var entries: [ObjectMember] = []
+            for (i, m) in unique.enumerated() { entries.append(ObjectMember(key: try keySymbol(m.key), value: try literalSymbol(m.value), bit: 1 << i)) }
             let all = (1 << unique.count) - 1
             try objectGrammar(r, members: entries, trackedCount: unique.count, canClose: { $0 == all })
             return .rule(r)
@@ -1116,9 +1180,11 @@ final class SchemaCompilation {
     }
 
     /// The plain decimal spellings of a number: `-?I(\.F0*)?` with trailing fraction zeros optional,
-    /// `-0` for zero allowed.
+    /// `-0` for zero allowed; at most `maxZeros` zeros after the value's digits when given
+    /// (`maxNumberDigits`: the value itself is never cut).
     /// - Throws: `limitExceeded` at `pointer` for a number too long to spell (`plainDecimal`).
-    static func decimalSpellings(_ d: DecimalNumber, at pointer: String) throws(ConstraintError) -> RegexNode {
+    static func decimalSpellings(_ d: DecimalNumber, at pointer: String, maxZeros: Int? = nil) throws(ConstraintError) -> RegexNode {
+        let pointZeros = pointZeros(max: maxZeros), trailingZeros = trailingZeros(max: maxZeros)
         func lit(_ s: String) -> RegexNode { .literal(s) }
         let (sign, whole, fraction) = try plainDecimal(d, at: pointer)
         if d.isZero {
@@ -1128,10 +1194,12 @@ final class SchemaCompilation {
         return .sequence([lit(sign), lit(whole), lit("."), lit(fraction), trailingZeros])
     }
 
-    /// What may follow an integer's digits and keep its value: `(\.0+)?`.
-    static let pointZeros = RegexNode.repetition(.sequence([.literal("."), .repetition(.literal("0"), min: 1, max: nil)]), min: 0, max: 1)
-    /// What may follow a fraction's last significant digit: `0*`.
-    static let trailingZeros = RegexNode.repetition(.literal("0"), min: 0, max: nil)
+    /// What may follow an integer's digits and keep its value: `(\.0+)?`, at most `max` zeros.
+    static func pointZeros(max: Int?) -> RegexNode {
+        .repetition(.sequence([.literal("."), .repetition(.literal("0"), min: 1, max: max)]), min: 0, max: 1)
+    }
+    /// What may follow a fraction's last significant digit: `0*`, at most `max` of them.
+    static func trailingZeros(max: Int?) -> RegexNode { .repetition(.literal("0"), min: 0, max: max) }
 }
 
 extension String {

@@ -22,8 +22,9 @@ public struct ExtractionJudge {
     /// - Parameter schema: the JSON Schema's text.
     /// - Throws: `ConstraintError` naming the keyword and JSON pointer the compiler refuses.
     public init(schema: String) throws {
+        // A validator's view: no generation-side bound (whitespace, digit runs) and any escape.
         grammar = try Grammar.jsonSchema(schema, options: JSONSchemaOptions(whitespace: .unbounded, assertFormats: true,
-                                                                            canonicalStrings: false))
+                                                                            canonicalStrings: false, maxNumberDigits: nil))
     }
 
     /// Whether `output` is a complete, valid instance.

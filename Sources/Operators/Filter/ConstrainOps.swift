@@ -44,8 +44,8 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
     public static let spec = OpSpec(
         "constrain.json_schema", family: .filter,
         doc: "The output must be a JSON instance valid under a JSON Schema (draft 2020-12; an unsupported keyword is an error naming it and its JSON pointer): prunes proposed tokens, masks every scored row, adds forced tokens (keys, literals).",
-        parameters: [schema.spec, path.spec, constraint.parameter.spec, maxWhitespace.spec, maxNewlines.spec, strings.spec, formats.spec,
-                     ConstraintFilter.forced.spec],
+        parameters: [schema.spec, path.spec, constraint.parameter.spec, maxWhitespace.spec, maxNewlines.spec, maxNumberDigits.spec, strings.spec,
+                     formats.spec, ConstraintFilter.forced.spec],
         inputs: [ConstraintFilter.treePort],
         output: ConstraintFilter.output,
         validate: ConstraintFilter.validation(grammar))
@@ -61,6 +61,11 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
                                                 doc: "Most whitespace bytes in one gap between two JSON tokens. Bounded, so a model cannot pad forever; the default fits a line feed and the indentation of pretty-printed JSON (json.dumps indent=4 eight levels deep) and the indentation tokens of byte-level BPE vocabularies, so a model writes JSON as it was trained to. 0 forces compact JSON.")
     static let maxNewlines = OpParameter<Int>("max_newlines", default: JSONWhitespace.defaultMaxNewlines, range: .closed(0, Double(maxWhitespaceBound)),
                                               doc: "Most line feeds in one gap (1: one per gap, as pretty-printers write; 0: single-line JSON).")
+    /// The largest `max_number_digits` accepted: each digit of a run is an automaton state, up to
+    /// the regex repetition bound (1000).
+    static let maxNumberDigitsBound = 1000
+    static let maxNumberDigits = OpParameter<Int>("max_number_digits", default: JSONSchemaOptions.defaultMaxNumberDigits, range: .closed(1, Double(maxNumberDigitsBound)),
+                                                  doc: "Most digits of each digit run of a number (integer part, fraction, exponent), so a model cannot write digits forever. The default, 22, holds every 64-bit integer and every double as JavaScript and Python print it; a schema whose own numbers need longer runs gets them.")
     static let strings = OpParameter<Strings>("strings", default: .canonical,
                                               doc: "canonical accepts each string in one spelling (only \", \\ and control characters escaped), so keys and literals are forced tokens and a model cannot wander into escapes; any accepts every JSON escape.")
     static let formats = OpParameter<Bool>("formats", default: true,
@@ -97,7 +102,7 @@ public struct ConstrainJSONSchemaOp: ConstraintOperator {
                                              (path.name, try ConstraintFilter.file(node, path)), (constraint.name, fromDeclaration)])
         let whitespace = JSONWhitespace(maxBytes: try node[maxWhitespace], maxNewlines: try node[maxNewlines])
         let options = JSONSchemaOptions(whitespace: whitespace, assertFormats: try node[formats],
-                                        canonicalStrings: try node[strings] == .canonical)
+                                        canonicalStrings: try node[strings] == .canonical, maxNumberDigits: try node[maxNumberDigits])
         return try ConstraintFilter.compile(text) { try Grammar.jsonSchema($0, options: options) }
     }
 }
