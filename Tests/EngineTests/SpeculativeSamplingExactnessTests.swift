@@ -34,6 +34,8 @@ import Testing
          "  proposals: { op: draft.model, model: target, skip_layers: [0], tokens: 3, temperature: 0.9 }\n"),
         // Token Recycling: its table, filled by a warm-up run of the same session, drafts a tree.
         ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
+        // SuffixDecoding: the prompt's suffix [12, 40] recurs in it.
+        ("suffix T=0.9", 0.9, 1, "  proposals: { op: draft.suffix, min_match: 1, factor: 2 }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))

@@ -8,6 +8,7 @@ public enum OperatorRegistry {
         DraftLookupOp.self,
         DraftNGramOp.self,
         DraftRecycleOp.self,
+        DraftSuffixOp.self,
         TreeMergeOp.self,
         ConstrainRegexOp.self,
         ConstrainJSONSchemaOp.self,
