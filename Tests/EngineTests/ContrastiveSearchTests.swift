@@ -6,7 +6,7 @@ import Testing
 /// graphs/contrastive-search.yaml against transformers 4.46's own contrastive search
 /// (`generate(penalty_alpha:, top_k:)`, float32) on the demo target: token for token, for the 8
 /// prompts of examples/prompts.txt under three settings
-/// (`tools/oracle/make_contrastive_search_fixture.py`).
+/// (`tools/oracle/make_transformers4_fixtures.py`).
 @Suite struct ContrastiveSearchTests {
     struct Fixture: Decodable {
         struct Case: Decodable {

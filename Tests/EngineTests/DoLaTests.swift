@@ -8,7 +8,7 @@ import Testing
 /// examples/prompts.txt under three settings — the `high` bucket (layers 3 and 5: the
 /// Jensen–Shannon choice between two), the `low` bucket (layer 2 alone: the embeddings are tied, so
 /// transformers starts at 2) and an explicit list without the penalty
-/// (`tools/oracle/make_dola_fixture.py`).
+/// (`tools/oracle/make_transformers4_fixtures.py`).
 @Suite struct DoLaTests {
     struct Fixture: Decodable {
         struct Case: Decodable {
