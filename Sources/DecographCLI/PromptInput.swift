@@ -62,10 +62,11 @@ enum PromptInput {
     ///   - text: the file's contents.
     ///   - path: its path (the extension picks the format; messages name `path:line`).
     ///   - targetHasTokenizer: whether plain lines are text (else token ids).
-    /// - Returns: the prompts with their line numbers.
+    /// - Returns: the prompts with their line numbers and, for a .jsonl object with a string
+    ///   `category` (Spec-Bench's kinds of task), its category.
     /// - Throws: `CommandFailure` at the first bad line.
-    static func file(_ text: String, path: String, targetHasTokenizer: Bool) throws -> [(line: Int, prompt: PromptInput)] {
-        var prompts: [(line: Int, prompt: PromptInput)] = []
+    static func file(_ text: String, path: String, targetHasTokenizer: Bool) throws -> [(line: Int, prompt: PromptInput, category: String?)] {
+        var prompts: [(line: Int, prompt: PromptInput, category: String?)] = []
         let jsonLines = path.hasSuffix(".jsonl")
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let content = line.hasSuffix("\r") ? line.dropLast() : line
@@ -73,12 +74,12 @@ enum PromptInput {
             let origin = "\(path):\(index + 1)"
             if !jsonLines {
                 if targetHasTokenizer {
-                    prompts.append((index + 1, .text(String(content))))
+                    prompts.append((index + 1, .text(String(content)), nil))
                 } else {
                     guard let ids = Self.ids(String(content)) else {
                         throw CommandFailure("\(origin): the target has no tokenizer, so prompts must be token ids")
                     }
-                    prompts.append((index + 1, .ids(ids)))
+                    prompts.append((index + 1, .ids(ids), nil))
                 }
                 continue
             }
@@ -91,6 +92,11 @@ enum PromptInput {
             guard case .object = object else {
                 throw CommandFailure("\(origin): not a JSON object (a .jsonl prompts file holds one {\"prompt\"|\"messages\"|\"ids\": …} object per line)")
             }
+            var category: String?
+            if let value = object["category"] {
+                guard case .string(let name) = value, !name.isEmpty else { throw CommandFailure("\(origin): 'category' must be a non-empty string") }
+                category = name
+            }
             let kinds = ["prompt", "messages", "ids"].filter { object[$0] != nil }
             guard kinds.count == 1 else {
                 throw CommandFailure("\(origin): give exactly one of 'prompt', 'messages' and 'ids' (found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", ")))")
@@ -98,15 +104,15 @@ enum PromptInput {
             switch kinds[0] {
             case "prompt":
                 guard case .string(let prompt)? = object["prompt"] else { throw CommandFailure("\(origin): 'prompt' must be a string") }
-                prompts.append((index + 1, .text(prompt)))
+                prompts.append((index + 1, .text(prompt), category))
             case "ids":
                 guard case .array(let list)? = object["ids"],
                       let ids = Self.ids(list.map { if case .int(let n) = $0 { "\(n)" } else { "x" } }.joined(separator: " ")) else {
                     throw CommandFailure("\(origin): 'ids' must be a non-empty list of non-negative token ids")
                 }
-                prompts.append((index + 1, .ids(ids)))
+                prompts.append((index + 1, .ids(ids), category))
             default:
-                prompts.append((index + 1, try chat(content, origin: origin)))
+                prompts.append((index + 1, try chat(content, origin: origin), category))
             }
         }
         guard !prompts.isEmpty else { throw CommandFailure("the prompts file '\(path)' holds no prompt") }
