@@ -52,6 +52,7 @@ public enum ConstraintBenchmark {
     public struct Refusal: Error, CustomStringConvertible {
         /// What was refused, and in which workload.
         public var message: String
+        /// The message.
         public var description: String { message }
     }
 
