@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Tokenization"]),
         // Fixtures are read in place from Tests/Fixtures (found through #filePath), not copied.
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "Kernels", "Support"]),
-        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "DecographCLI", "Support"]),
+        .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "Support"]),
         // A child process for the store's durability tests (killed with SIGKILL mid-write).
         .executableTarget(name: "NGramStoreTestHelper", dependencies: ["NGramStore"],
                           path: "Tests/NGramStoreTestHelper"),

@@ -1,6 +1,5 @@
 import Testing
 @testable import Constraints
-@testable import DecographCLI
 
 /// The optimised mask (lexeme masks shared between states of one mask class, the trie split at the
 /// mask horizon, one parser set standing for every place a lexeme ends) against the brute-force
@@ -43,40 +42,40 @@ import Testing
     }
 
     /// The workload of `decograph bench constraints` named `name`.
-    static func bench(_ name: String) -> ConstraintWorkloads.Workload {
-        ConstraintWorkloads.all.first { $0.name == name }!
+    static func bench(_ name: String) -> ConstraintWorkload {
+        ConstraintWorkload.named(name)!
     }
 
     /// The bench workloads' grammars with outputs that run their counted strings further, and two
     /// grammars of counters only.
-    static let cases: [(workload: ConstraintWorkloads.Workload, output: String)] = [
+    static let cases: [(workload: ConstraintWorkload, output: String)] = [
         (bench("person"), #"{"name": "Ada Lovelace aaaaaaaaaaaaaaaa the quick brown fox ab cd ef gh", "age": 36, "email": "ada@example.org", "tags": ["admin", "user"], "address": {"street": "12 St James's Square", "city": "London"}}"#),
         (bench("orders"), #"[{"id": "123e4567-e89b-12d3-a456-426614174000", "price": 12.5, "status": "open", "note": null, "placed": "2024-02-29T12:00:00Z"}, {"id": "00000000-0000-0000-0000-000000000000", "price": 999, "status": "shipped", "note": "Leave at the door, please."}]"#),
-        (ConstraintWorkloads.Workload(name: "counted string to its bound", kind: "schema",
+        (ConstraintWorkload(name: "counted string to its bound", kind: .schema,
                                       source: #"{"type": "array", "items": {"type": "string", "minLength": 3, "maxLength": 40}}"#, outputs: []),
          #"["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "éé\u00e9aaaaaaaaaaaaaaaaaaaaaaaa\n", "abc"]"#),
         (bench("free-text"),
          "The quick brown fox" + String(repeating: " Lorem ipsum dolor sit amet, consectetur", count: 6) + " aaaaaaaa ab cd ef gh ij kl mn the aaaa."),
-        (ConstraintWorkloads.Workload(name: "nested counters", kind: "regex", source: "(ab|c[a-z]{0,12}){2,30}x", outputs: []),
+        (ConstraintWorkload(name: "nested counters", kind: .regex, source: "(ab|c[a-z]{0,12}){2,30}x", outputs: []),
          "ab" + String(repeating: "cabcdefghijkl", count: 27) + "abx"),
         (bench("arithmetic"), "(12 + 7) * 3 - 144 / (6 * 2) + 1000 * (2 - 1) + 1000000 * (2024 - 123456789)"),
         // Digits may follow a number here: the exits inside a digit subtree are then walkable, and
         // taking the subtree at once must still give the same mask.
-        (ConstraintWorkloads.Workload(name: "digit after a number", kind: "grammar", source: """
+        (ConstraintWorkload(name: "digit after a number", kind: .grammar, source: """
             root ::= num "5" [0-9] " " num
             num  ::= [0-9]+
             """, outputs: []), "123456789999999999999999999999999959 1234567890123456789012"),
         // Nested (not regular, so not folded into one lexeme): the parser reaches the lexemes and
         // its lexeme walk meets whole uniform subtrees, accepting (words) and not (string bodies).
-        (ConstraintWorkloads.Workload(name: "marked words", kind: "grammar", source: """
+        (ConstraintWorkload(name: "marked words", kind: .grammar, source: """
             root ::= "(" root ")" | "x" word "-" word
             word ::= [a-z]+
             """, outputs: []), "((xabcdefgh-abc))"),
-        (ConstraintWorkloads.Workload(name: "marked strings", kind: "grammar", source: #"""
+        (ConstraintWorkload(name: "marked strings", kind: .grammar, source: #"""
             root ::= "(" root ")" | "x" str
             str  ::= /"[^"\\]*"/
             """#, outputs: []), #"((x"abc def Lorem ipsum"))"#),
-        (ConstraintWorkloads.Workload(name: "letter loops", kind: "regex", source: "[a-z0-9]+@[a-z]+\\.(org|com)", outputs: []),
+        (ConstraintWorkload(name: "letter loops", kind: .regex, source: "[a-z0-9]+@[a-z]+\\.(org|com)", outputs: []),
          "adaexamplexample4567@examplexample.org"),
     ]
 
@@ -85,7 +84,7 @@ import Testing
         let vocabulary = Self.vocabulary(horizon: horizon)
         for (workload, output) in Self.cases {
             let name = workload.name
-            var c = Constraint(grammar: try ConstraintWorkloads.grammar(workload), vocabulary: vocabulary)
+            var c = Constraint(grammar: try workload.grammar(), vocabulary: vocabulary)
             let segmentation = try #require(vocabulary.greedySegmentation(Array(output.utf8)), "\(name)")
             // Twice: the second pass reads the masks the first one cached.
             for pass in 0..<2 {

@@ -1,9 +1,7 @@
 import Support
 import Constraints
-import Dispatch
-import Foundation
-import Operators
 import Engine
+import Foundation
 import Tokenization
 
 extension CommandSpec {
@@ -30,87 +28,17 @@ extension CommandSpec {
             let directory = args.value("tokenizer") ?? ".build/bench-tokenizer"
             let repeats = try args.int("repeats", in: 1...1000) ?? 5
             let (tokenizer, vocabulary) = try loadTokenizer(directory: directory)
-            func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-            func percentile(_ v: [Double], _ p: Double) -> Double { Percentile.of(p, sorted: v.sorted()) }
-            var lines: [String] = [], json: [String] = []
-            var allMasks: [Double] = [], allWarm: [Double] = [], allNext: [Double] = [], allCompiles: [Double] = []
-            var naiveSeconds = 0.0, trieSeconds = 0.0
-            let only = args.value("workload")
-            if let only, !ConstraintWorkloads.all.contains(where: { $0.name == only }) {
-                throw UsageError("Unknown workload '\(only)' for '--workload'.", usage: args.usageLine)
-            }
-            for w in ConstraintWorkloads.all where only == nil || w.name == only {
-                var compiles: [Double] = []
-                var grammar: Grammar? = nil
-                for _ in 0..<repeats {
-                    let t0 = now()
-                    grammar = try ConstraintWorkloads.grammar(w)
-                    compiles.append(Double(now() - t0) / 1e3)
+            var workloads = ConstraintWorkload.all
+            if let only = args.value("workload") {
+                guard let workload = ConstraintWorkload.named(only) else {
+                    throw UsageError("Unknown workload '\(only)' for '--workload'.", usage: args.usageLine)
                 }
-                let base = Constraint(grammar: grammar!, vocabulary: vocabulary)
-                var masks: [Double] = [], warm: [Double] = [], tokens = 0
-                for r in 0..<repeats {
-                    for output in w.outputs {
-                        let ids = tokenizer.encode(output, addSpecialTokens: false).map(Int.init)
-                        var c = base.restarted()
-                        for (k, t) in ids.enumerated() {
-                            let t0 = now()
-                            let m = c.mask()
-                            let dt = Double(now() - t0)
-                            masks.append(dt / 1e3)
-                            if r > 0 { warm.append(dt / 1e3) }
-                            guard m.contains(t), c.advance(t) else {
-                                throw CommandFailure("workload '\(w.name)': token \(k) of a valid output was masked out")
-                            }
-                            tokens += 1
-                            // The same-run baseline: checking each token separately, on a few steps.
-                            if r == 0 && k % 8 == 0 {
-                                let t1 = now()
-                                var count = 0
-                                for id in 0..<vocabulary.count where c.allows(id) { count += 1 }
-                                naiveSeconds += Double(now() - t1) / 1e9
-                                let t2 = now()
-                                _ = c.mask()
-                                trieSeconds += Double(now() - t2) / 1e9
-                            }
-                        }
-                        guard c.isAccepting else { throw CommandFailure("workload '\(w.name)': valid output not accepted") }
-                    }
-                }
-                // A fresh grammar's first sequence: only the vocabulary's shared lexeme masks carry over.
-                var next: [Double] = []
-                let fresh = Constraint(grammar: try ConstraintWorkloads.grammar(w), vocabulary: vocabulary)
-                for output in w.outputs {
-                    var c = fresh.restarted()
-                    for t in tokenizer.encode(output, addSpecialTokens: false).map(Int.init) {
-                        let t0 = now()
-                        _ = c.mask()
-                        next.append(Double(now() - t0) / 1e3)
-                        c.advance(t)
-                    }
-                }
-                allNext += next
-                allMasks += masks
-                allWarm += warm
-                allCompiles += compiles
-                let warmP99 = warm.isEmpty ? Double.nan : percentile(warm, 0.99)
-                lines.append(String(format: "%-10@ %-7@ compile p50 %8.1f µs | mask p50 %7.1f µs  p99 %8.1f µs  max %8.1f µs | warm p99 %8.1f µs | next grammar p99 %8.1f µs  (%d tokens)",
-                                    w.name, w.kind, percentile(compiles, 0.5), percentile(masks, 0.5), percentile(masks, 0.99),
-                                    masks.max() ?? 0, warmP99, percentile(next, 0.99), tokens))
-                json.append("{\"name\":\"\(w.name)\",\"kind\":\"\(w.kind)\",\"compile_p50_us\":\(percentile(compiles, 0.5)),\"mask_p50_us\":\(percentile(masks, 0.5)),\"mask_p99_us\":\(percentile(masks, 0.99)),\"mask_max_us\":\(masks.max() ?? 0),\"mask_warm_p99_us\":\(warm.isEmpty ? "null" : String(warmP99)),\"next_grammar_p99_us\":\(percentile(next, 0.99)),\"tokens\":\(tokens)}")
+                workloads = [workload]
             }
-            let speedup = naiveSeconds / max(trieSeconds, 1e-9)
-            if args.flag("json") {
-                context.print("{\"vocabulary\":\(vocabulary.count),\"trie_nodes\":\(vocabulary.trieNodeCount),\"mask_p50_us\":\(percentile(allMasks, 0.5)),\"mask_p99_us\":\(percentile(allMasks, 0.99)),\"mask_max_us\":\(allMasks.max() ?? 0),\"mask_warm_p99_us\":\(allWarm.isEmpty ? "null" : String(percentile(allWarm, 0.99))),\"next_grammar_p99_us\":\(percentile(allNext, 0.99)),\"compile_p50_us\":\(percentile(allCompiles, 0.5)),\"trie_vs_per_token_speedup\":\(speedup),\"workloads\":[\(json.joined(separator: ","))]}")
-            } else {
-                context.print("vocabulary \(vocabulary.count) tokens, \(vocabulary.trieNodeCount) trie nodes; one thread")
-                for l in lines { context.print(l) }
-                context.print(String(format: "all: mask p50 %.1f µs, p99 %.1f µs, max %.1f µs, warm p99 %.1f µs, next grammar p99 %.1f µs; compile p50 %.1f µs",
-                                     percentile(allMasks, 0.5), percentile(allMasks, 0.99), allMasks.max() ?? 0,
-                                     allWarm.isEmpty ? Double.nan : percentile(allWarm, 0.99), percentile(allNext, 0.99),
-                                     percentile(allCompiles, 0.5)))
-                context.print(String(format: "trie walk vs checking each token separately: %.0f× faster (same steps, same run)", speedup))
+            let report = try ConstraintBenchmark.run(workloads: workloads, repeats: repeats, vocabulary: vocabulary) {
+                tokenizer.encode($0, addSpecialTokens: false).map(Int.init)
             }
+            context.write(args.flag("json") ? report.json + "\n" : report.text)
             return 0
         })
 
@@ -125,5 +53,41 @@ extension CommandSpec {
             throw CommandFailure("\(error) (train one for benchmarks with tools/constraints/train_bench_tokenizer.py --out DIR)")
         }
         return (tokenizer, TokenVocabulary(tokenizer: tokenizer))
+    }
+}
+
+extension ConstraintBenchmark.Report {
+    private static func percentile(_ v: [Double], _ p: Double) -> Double { Percentile.of(p, sorted: v.sorted()) }
+
+    /// One line per workload, then the totals and the trie-walk speedup.
+    var text: String {
+        let p = Self.percentile
+        var out = "vocabulary \(vocabularySize) tokens, \(trieNodes) trie nodes; one thread\n"
+        for w in workloads {
+            out += String(format: "%-10@ %-7@ compile p50 %8.1f µs | mask p50 %7.1f µs  p99 %8.1f µs  max %8.1f µs | warm p99 %8.1f µs | next grammar p99 %8.1f µs  (%d tokens)",
+                          w.name, w.kind.rawValue, p(w.compiles, 0.5), p(w.masks, 0.5), p(w.masks, 0.99),
+                          w.masks.max() ?? 0, w.warm.isEmpty ? Double.nan : p(w.warm, 0.99), p(w.next, 0.99), w.tokens) + "\n"
+        }
+        let all = totals
+        out += String(format: "all: mask p50 %.1f µs, p99 %.1f µs, max %.1f µs, warm p99 %.1f µs, next grammar p99 %.1f µs; compile p50 %.1f µs",
+                      p(all.masks, 0.5), p(all.masks, 0.99), all.masks.max() ?? 0,
+                      all.warm.isEmpty ? Double.nan : p(all.warm, 0.99), p(all.next, 0.99), p(all.compiles, 0.5)) + "\n"
+        out += String(format: "trie walk vs checking each token separately: %.0f× faster (same steps, same run)", trieSpeedup) + "\n"
+        return out
+    }
+
+    /// One JSON object: the totals, then each workload's figures.
+    var json: String {
+        let p = Self.percentile
+        let items = workloads.map { w in
+            "{\"name\":\"\(w.name)\",\"kind\":\"\(w.kind.rawValue)\",\"compile_p50_us\":\(p(w.compiles, 0.5)),\"mask_p50_us\":\(p(w.masks, 0.5)),\"mask_p99_us\":\(p(w.masks, 0.99)),\"mask_max_us\":\(w.masks.max() ?? 0),\"mask_warm_p99_us\":\(w.warm.isEmpty ? "null" : String(p(w.warm, 0.99))),\"next_grammar_p99_us\":\(p(w.next, 0.99)),\"tokens\":\(w.tokens)}"
+        }
+        let all = totals
+        return "{\"vocabulary\":\(vocabularySize),\"trie_nodes\":\(trieNodes),\"mask_p50_us\":\(p(all.masks, 0.5)),\"mask_p99_us\":\(p(all.masks, 0.99)),\"mask_max_us\":\(all.masks.max() ?? 0),\"mask_warm_p99_us\":\(all.warm.isEmpty ? "null" : String(p(all.warm, 0.99))),\"next_grammar_p99_us\":\(p(all.next, 0.99)),\"compile_p50_us\":\(p(all.compiles, 0.5)),\"trie_vs_per_token_speedup\":\(trieSpeedup),\"workloads\":[\(items.joined(separator: ","))]}"
+    }
+
+    /// Every workload's samples together.
+    private var totals: (masks: [Double], warm: [Double], next: [Double], compiles: [Double]) {
+        (workloads.flatMap(\.masks), workloads.flatMap(\.warm), workloads.flatMap(\.next), workloads.flatMap(\.compiles))
     }
 }

@@ -50,31 +50,13 @@ extension CommandSpec {
                         throw CommandFailure("\(promptsFile):\(entry.line): \(error.message)")
                     }
                 }
-                // Warm-up: load weights into the page cache and fault the KV pools in; a few tokens suffice.
-                let warmUpTokens = 8
-                for session in sessions { _ = try session.run(prompt: prompts[0], maxNewTokens: min(maxTokens ?? warmUpTokens, warmUpTokens), seed: seed) }
-                var totals = [RunMetrics](repeating: RunMetrics(), count: sessions.count)
-                var identical = [Int](repeating: 0, count: sessions.count)
-                var readings = [ContinuationReading](repeating: ContinuationReading(), count: sessions.count)
-                for (p, prompt) in prompts.enumerated() {
-                    var baseline: [Int32] = []
-                    for (g, session) in sessions.enumerated() {
-                        let result = try session.run(prompt: prompt, maxNewTokens: maxTokens, seed: seed)
-                        if g == 0 { baseline = result.tokens }
-                        if result.tokens == baseline { identical[g] += 1 }
-                        readings[g] = readings[g] + (try sessions[0].read(result.tokens, after: prompt))
-                        totals[g].tokens += result.metrics.tokens
-                        totals[g].targetCalls += result.metrics.targetCalls
-                        totals[g].steps += result.metrics.steps
-                        totals[g].seconds += result.metrics.seconds
-                    }
-                    context.progress("prompt \(p + 1)/\(prompts.count)")
+                let results = try GraphsBenchmark.run(sessions: sessions, prompts: prompts, maxTokens: maxTokens, seed: seed) {
+                    context.progress("prompt \($0)/\($1)")
                 }
                 context.endProgress()
-                let base = totals[0].tokensPerSecond
                 let rows = files.indices.map { g in
-                    (file: files[g], lossless: plans[g].isLossless, metrics: totals[g], identical: identical[g], reading: readings[g],
-                     speedup: base > 0 ? totals[g].tokensPerSecond / base : 0)
+                    (file: files[g], lossless: plans[g].isLossless, metrics: results[g].metrics, identical: results[g].identicalPrompts,
+                     reading: results[g].reading, speedup: results[g].speedup)
                 }
                 if arguments.flag("json") {
                     let list: [[String: Any]] = rows.map {

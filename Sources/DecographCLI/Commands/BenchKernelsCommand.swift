@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Kernels
 
@@ -35,50 +34,23 @@ extension CommandSpec {
             guard K % dtype.blockElements == 0 else {
                 throw UsageError("The value '\(K)' is invalid for '--columns' with --dtype \(dtype): rows must be whole blocks of \(dtype.blockElements) values.")
             }
-            let rowBytes = dtype.byteCount(elements: K)
-            let N = megabytes * 1_000_000 / rowBytes / 64 * 64
-            let weights = UnsafeMutableRawPointer.allocate(byteCount: N * rowBytes, alignment: 64)
-            defer { weights.deallocate() }
-            // 0x3C bytes: 1.06 as f16 or bf16 (and as the f16 scales of quantized blocks), finite everywhere.
-            weights.initializeMemory(as: UInt8.self, repeating: 0x3C, count: N * rowBytes)
-            let w = WeightMatrix(base: UnsafeRawPointer(weights), dtype: dtype, rows: N, columns: K)
-            let probe = MemoryBandwidth.Probe(bytes: w.byteCount)
-            let rows = [1, 2, 4, 8, 16, 32]
-            let x = [Float](repeating: 0.01, count: 32 * K)
-            var y = [Float](repeating: 0, count: 32 * N)
-            var probeRates: [Double] = [], kernelSeconds: [Int: [Double]] = [:]
-            for r in 0..<repeats {
-                context.progress("repeat \(r + 1)/\(repeats)")
-                for M in rows {
-                    probeRates.append(probe.pass(pool: pool))
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    x.withUnsafeBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            MatMul.multiply(xp.baseAddress!, rows: M, ldx: K, by: w, into: yp.baseAddress!, ldy: N, pool: pool,
-                                            activations: activations)
-                        }
-                    }
-                    kernelSeconds[M, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                }
-            }
+            let report = MatMulBenchmark.run(dtype: dtype, activations: activations, pool: pool, megabytes: megabytes, columns: K,
+                                             repeats: repeats) { context.progress($0) }
             context.endProgress()
-            func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
-            let bandwidth = median(probeRates)
-            let one = median(kernelSeconds[1]!)
-            var lines: [String] = [], json: [String] = []
-            for M in rows {
-                let t = median(kernelSeconds[M]!)
-                let rate = Double(w.byteCount) / t
-                lines.append(String(format: "M=%2d: %6.1f GB/s = %5.1f %% of probe; cost vs M=1: %.2f×", M, rate / 1e9, rate / bandwidth * 100, t / one))
-                json.append("{\"rows\":\(M),\"bytes_per_s\":\(rate),\"fraction_of_probe\":\(rate / bandwidth),\"cost_vs_1\":\(t / one)}")
-            }
+            let bandwidth = report.probeBytesPerSecond
             if args.flag("json") {
-                context.print("{\"dtype\":\"\(dtype)\",\"activations\":\"\(activations)\",\"threads\":\(threads),\"isa\":\"\(InstructionSet.detected)\",\"probe_bytes_per_s\":\(bandwidth),\"matrix_bytes\":\(w.byteCount),\"rows\":[\(json.joined(separator: ","))],\"checksum\":\(probe.checksum & 1)}")
+                let rows = report.rows.map {
+                    "{\"rows\":\($0.rows),\"bytes_per_s\":\($0.bytesPerSecond),\"fraction_of_probe\":\($0.fractionOfProbe),\"cost_vs_1\":\($0.costVersusOne)}"
+                }
+                context.print("{\"dtype\":\"\(dtype)\",\"activations\":\"\(activations)\",\"threads\":\(threads),\"isa\":\"\(InstructionSet.detected)\",\"probe_bytes_per_s\":\(bandwidth),\"matrix_bytes\":\(report.matrixBytes),\"rows\":[\(rows.joined(separator: ","))],\"checksum\":\(report.checksum & 1)}")
             } else {
                 context.print(String(format: "%@ weights %d×%d (%.0f MB), %@ activations, %d thread(s), kernels %@; probe %.1f GB/s (median, interleaved)",
-                                     dtype.description, N, K, Double(w.byteCount) / 1e6, activations.description, threads,
+                                     dtype.description, report.outputFeatures, K, Double(report.matrixBytes) / 1e6, activations.description, threads,
                                      InstructionSet.detected.description, bandwidth / 1e9))
-                for l in lines { context.print(l) }
+                for r in report.rows {
+                    context.print(String(format: "M=%2d: %6.1f GB/s = %5.1f %% of probe; cost vs M=1: %.2f×", r.rows, r.bytesPerSecond / 1e9,
+                                         r.fractionOfProbe * 100, r.costVersusOne))
+                }
             }
             return 0
         })

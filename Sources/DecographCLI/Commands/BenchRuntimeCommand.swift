@@ -33,7 +33,7 @@ extension CommandSpec {
                 let load = try CompetingLoad.measure(model: model, threadCounts: options.threadCounts, competitors: competitors,
                                                      progress: { context.progress($0) })
                 context.endProgress()
-                context.write(load)
+                context.write(competingLoadText(load, competitors: competitors))
             }
             return 0
         })
@@ -71,34 +71,12 @@ extension RuntimeBenchmark.Report {
     }
 }
 
-/// `bench runtime --competitors N`: decode step time alone and with N CPU-bound processes
-/// running, against fair share. With T threads and N competitors on C cores, a fair scheduler
-/// gives the decode T/(T + N) of the cores, a slowdown of (T + N)/C for work that used C cores
-/// alone (T ≤ C); passes whose threads wait for one another fall further behind.
-enum CompetingLoad {
-    static func measure(model: Model, threadCounts: [Int], competitors: Int,
-                        progress: (String) -> Void) throws -> String {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        var lines = ["decode under \(competitors) competing processes (\(cores) cores):"]
-        for threads in threadCounts {
-            let pool = threads == model.pool.threadCount ? model.pool : ComputePool(threadCount: threads)
-            progress("decode alone, \(threads) thread(s)")
-            let alone = try RuntimeBenchmark.decodeStepSeconds(model: model, pool: pool)
-            let spinners = try (0..<competitors).map { _ in
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/bin/sh")
-                p.arguments = ["-c", "while :; do :; done"]
-                try p.run()
-                return p
-            }
-            defer { for p in spinners { p.terminate(); p.waitUntilExit() } }
-            progress("decode with \(competitors) competitors, \(threads) thread(s)")
-            let loaded = try RuntimeBenchmark.decodeStepSeconds(model: model, pool: pool)
-            let fair = Double(min(threads, cores) + competitors) / Double(cores)
-            let slowdown = loaded / alone
-            lines.append(String(format: "  %d thread(s): step %.2f ms alone, %.2f ms loaded: %.2f× slower, fair share %.2f×, %.2f× of fair share",
-                                threads, alone * 1e3, loaded * 1e3, slowdown, fair, slowdown / fair))
-        }
-        return lines.joined(separator: "\n") + "\n"
+/// `bench runtime --competitors N`'s lines: each thread count's step time alone and loaded, against fair share.
+func competingLoadText(_ rows: [CompetingLoad.Row], competitors: Int) -> String {
+    var lines = ["decode under \(competitors) competing processes (\(ProcessInfo.processInfo.activeProcessorCount) cores):"]
+    for r in rows {
+        lines.append(String(format: "  %d thread(s): step %.2f ms alone, %.2f ms loaded: %.2f× slower, fair share %.2f×, %.2f× of fair share",
+                            r.threads, r.aloneSeconds * 1e3, r.loadedSeconds * 1e3, r.slowdown, r.fairSlowdown, r.slowdown / r.fairSlowdown))
     }
+    return lines.joined(separator: "\n") + "\n"
 }
