@@ -61,3 +61,34 @@ import Foundation
         #expect(capture.err.contains("/nonexistent/model"))
     }
 }
+
+/// `bench graphs` with categorised prompts: a table per category and overall, the JSON's
+/// `categories`, and the SVG chart (parsed back as XML, one bar per graph and group).
+@Suite struct BenchGraphsCategoryTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func categoriesSplitTheFigures() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-categories-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prompts = [#"{"category": "defs", "prompt": "def synopsis(filename, cache={}):"}"#,
+                       #"{"category": "loops", "prompt": "    for key, value in sorted(mapping.items()):"}"#,
+                       #"{"category": "defs", "prompt": "def encode_long(x):"}"#]
+        let file = dir.appendingPathComponent("p.jsonl"), svg = dir.appendingPathComponent("c.svg")
+        try prompts.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let graphs = ["greedy", "suffix"].map { Self.repository + "/graphs/\($0).yaml" }.joined(separator: ",")
+        let text = ConstrainCommandTests.run(["bench", "graphs", "--graphs", graphs, "--prompts", file.path, "--max-tokens", "6", "--svg", svg.path])
+        #expect(text.status == 0, "\(text.err)")
+        #expect(text.out.contains("defs (2 prompts)") && text.out.contains("loops (1 prompts)") && text.out.contains("overall (3 prompts)"))
+        let chart = try String(contentsOf: svg, encoding: .utf8)
+        #expect(chart.hasPrefix("<svg") && chart.components(separatedBy: "<title>").count - 1 == 2 * 3 * 2, "2 panels × 3 groups × 2 graphs")
+        let json = ConstrainCommandTests.run(["bench", "graphs", "--graphs", graphs, "--prompts", file.path, "--max-tokens", "6", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        let categories = try #require(object["categories"] as? [[String: Any]])
+        #expect(categories.map { $0["category"] as? String } == ["defs", "loops"])
+        let bad = dir.appendingPathComponent("bad.jsonl")
+        try #"{"category": 3, "prompt": "x"}"#.write(to: bad, atomically: true, encoding: .utf8)
+        let refused = ConstrainCommandTests.run(["bench", "graphs", "--graphs", graphs, "--prompts", bad.path])
+        #expect(refused.status != 0 && refused.err.contains("bad.jsonl:1: 'category' must be a non-empty string"), "\(refused.err)")
+    }
+}

@@ -17,7 +17,8 @@ extension CommandSpec {
             line: text, or token ids separated by spaces when the target model has no tokenizer. A .jsonl file \
             holds one JSON object per line with one of {"prompt": text}, {"messages": [...], "tools": [...]} \
             (a chat, rendered with the target's chat template) or {"ids": [...]}, so multi-line and chat prompts \
-            can be benchmarked.
+            can be benchmarked; a "category" field (examples/specbench/prompts.jsonl: Spec-Bench's six kinds of task) \
+            adds a table per category before the overall one, and to the JSON and the SVG chart.
             """,
         options: [
             .value("graphs", "A,B,…", help: "Graph files, comma-separated; the first is the baseline."),
@@ -26,6 +27,7 @@ extension CommandSpec {
             .value("max-tokens", "N", help: "New tokens per prompt (overrides each graph's limit)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("json", help: "Print one JSON object."),
+            .value("svg", "FILE", help: "Also write an SVG chart of speedup and MAT per category per graph (one group without categories)."),
         ],
         body: { arguments, context in
             let files = try arguments.required("graphs").split(separator: ",").map(String.init)
@@ -43,41 +45,68 @@ extension CommandSpec {
             }
             do {
                 let sessions = try plans.map { try Session(plan: $0) }
-                let prompts = try PromptInput.file(text, path: promptsFile, targetHasTokenizer: sessions[0].tokenizer != nil).map { entry in
+                let entries = try PromptInput.file(text, path: promptsFile, targetHasTokenizer: sessions[0].tokenizer != nil)
+                let prompts = try entries.map { entry in
                     do {
                         return try entry.prompt.tokens(for: sessions[0])
                     } catch let error as EngineError {
                         throw CommandFailure("\(promptsFile):\(entry.line): \(error.message)")
                     }
                 }
-                let results = try GraphsBenchmark.run(sessions: sessions, prompts: prompts, maxTokens: maxTokens, seed: seed) {
+                let results = try GraphsBenchmark.run(sessions: sessions, prompts: prompts, categories: entries.map(\.category),
+                                                      maxTokens: maxTokens, seed: seed) {
                     context.progress("prompt \($0)/\($1)")
                 }
                 context.endProgress()
-                let rows = files.indices.map { g in
-                    (file: files[g], lossless: plans[g].isLossless, metrics: results[g].metrics, identical: results[g].identicalPrompts,
-                     reading: results[g].reading, speedup: results[g].speedup)
+                let lossless = plans.map(\.isLossless)
+                func json(_ rows: [GraphsBenchmark.Row], prompts: Int) -> [[String: Any]] {
+                    zip(files, zip(rows, lossless)).map { file, entry in
+                        let (r, exact) = entry
+                        return ["graph": file, "tokens": r.metrics.tokens, "tokens_per_second": r.metrics.tokensPerSecond,
+                                "mat": r.metrics.meanAcceptedTokens, "target_calls": r.metrics.targetCalls,
+                                "speedup": r.speedup, "identical_prompts": r.identicalPrompts, "prompts": prompts,
+                                "lossless": exact, "agreement": r.reading.agreement, "perplexity": r.reading.perplexity]
+                    }
+                }
+                if let path = arguments.value("svg") {
+                    let groups = results.categories.isEmpty ? [("all", results.overall)] : results.categories.map { ($0.name, $0.rows) } + [("overall", results.overall)]
+                    let chart = BenchmarkChart(
+                        title: "speedup over \(files[0]) and MAT, per category", categories: groups.map(\.0), graphs: files,
+                        panels: [.init(title: "speedup", values: files.indices.map { g in groups.map { $0.1[g].speedup } }, reference: 1),
+                                 .init(title: "MAT", values: files.indices.map { g in groups.map { $0.1[g].metrics.meanAcceptedTokens } }, reference: 1)])
+                    do {
+                        try Data(chart.svg.utf8).write(to: URL(fileURLWithPath: path))
+                    } catch {
+                        throw CommandFailure("cannot write the chart to '\(path)': \(error.localizedDescription)")
+                    }
                 }
                 if arguments.flag("json") {
-                    let list: [[String: Any]] = rows.map {
-                        ["graph": $0.file, "tokens": $0.metrics.tokens, "tokens_per_second": $0.metrics.tokensPerSecond,
-                         "mat": $0.metrics.meanAcceptedTokens, "target_calls": $0.metrics.targetCalls,
-                         "speedup": $0.speedup, "identical_prompts": $0.identical, "prompts": prompts.count,
-                         "lossless": $0.lossless, "agreement": $0.reading.agreement, "perplexity": $0.reading.perplexity]
+                    var object: [String: Any] = ["graphs": json(results.overall, prompts: prompts.count)]
+                    if !results.categories.isEmpty {
+                        object["categories"] = results.categories.map { ["category": $0.name, "graphs": json($0.rows, prompts: $0.prompts)] as [String: Any] }
                     }
-                    let json = try JSONSerialization.data(withJSONObject: ["graphs": list], options: [.sortedKeys])
-                    context.print(String(decoding: json, as: UTF8.self))
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                    context.print(String(decoding: data, as: UTF8.self))
                 } else {
-                    context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl")
-                    for r in rows {
-                        let file = (r.lossless ? "" : "*") + r.file
-                        let name = file.count > 30 ? "…" + file.suffix(29) : file
-                        context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                            + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
-                                     r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identical, prompts.count,
-                                     r.reading.agreement, r.reading.perplexity))
+                    func table(_ rows: [GraphsBenchmark.Row], prompts: Int) {
+                        context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl")
+                        for (g, r) in rows.enumerated() {
+                            let file = (lossless[g] ? "" : "*") + files[g]
+                            let name = file.count > 30 ? "…" + file.suffix(29) : file
+                            context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                                + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
+                                         r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identicalPrompts, prompts,
+                                         r.reading.agreement, r.reading.perplexity))
+                        }
                     }
-                    if rows.contains(where: { !$0.lossless }) { context.print("* lossy: approximates its model (decograph check names the nodes)") }
+                    for category in results.categories {
+                        context.print("\(category.name) (\(category.prompts) prompts)")
+                        table(category.rows, prompts: category.prompts)
+                        context.print("")
+                    }
+                    if !results.categories.isEmpty { context.print("overall (\(prompts.count) prompts)") }
+                    table(results.overall, prompts: prompts.count)
+                    if lossless.contains(false) { context.print("* lossy: approximates its model (decograph check names the nodes)") }
                 }
                 return 0
             } catch let error as EngineError {
