@@ -16,4 +16,21 @@ import Testing
         #expect(second.tokens == first.tokens)
         #expect(second.metrics.targetCalls * 3 < first.metrics.targetCalls, "first \(first.metrics.targetCalls), second \(second.metrics.targetCalls) target calls")
     }
+
+    /// The shared length policy applies: under `schedule: heuristic` the graph still emits plain
+    /// greedy decoding, and the length follows acceptance (fewer tokens proposed than the fixed cap).
+    @Test func heuristicLengthKeepsGreedyIdentity() throws {
+        let text = try GraphGreedyIdentityTests.fixtureVersion(of: "suffix.yaml")
+        let fixed = try Session(plan: try Fixtures.plan(text), resources: Fixtures.resources)
+        let adaptive = try Session(plan: try Fixtures.plan(text.replacingOccurrences(of: "factor: 1 }", with: "factor: 4, schedule: heuristic }").replacingOccurrences(of: "tokens: 16", with: "tokens: 2")),
+                                   resources: Fixtures.resources)
+        var proposedFixed = 0, proposedAdaptive = 0
+        for (prompt, expected) in zip(GraphGreedyIdentityTests.prompts.prefix(8), GraphGreedyIdentityTests.expected) {
+            let a = try adaptive.run(prompt: prompt), f = try fixed.run(prompt: prompt)
+            #expect(a.tokens == expected && f.tokens == expected)
+            proposedAdaptive += a.metrics.proposedByPosition.reduce(0, +)
+            proposedFixed += f.metrics.proposedByPosition.reduce(0, +)
+        }
+        #expect(proposedAdaptive > 0 && proposedAdaptive != proposedFixed)
+    }
 }

@@ -44,6 +44,8 @@ import Testing
         #expect(try Self.drafter(factor: 1).draft(context: context, earlier: []).count == 3)
         #expect(try Self.drafter(factor: 2, maxTokens: 4).draft(context: context, earlier: []).count == 4)
         #expect(try Self.drafter(minMatch: 4).draft(context: context, earlier: []).isEmpty)
+        // A length policy's cap (`schedule: heuristic`) bounds the budget further.
+        #expect(try Self.drafter(factor: 2).draft(context: context, earlier: [], limit: 2).count == 2)
         #expect(try Self.drafter().draft(context: [1, 2, 3], earlier: []).isEmpty, "nothing occurred before")
     }
 }

@@ -4,18 +4,22 @@ import Synchronization
 /// `draft.suffix`: SuffixDecoding (Oliaro et al. 2025). See `SuffixDrafter`. The context is the
 /// per-request index; the node's earlier outputs (kept for the session, as the paper's global tree)
 /// are the other. Deterministic given both.
-public struct DraftSuffixOp: HypothesisOperator, RunObserver {
+public struct DraftSuffixOp: HypothesisOperator, RunObserver, CommitObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.suffix", family: .propose,
         doc: "SuffixDecoding (Oliaro et al. 2025): the longest suffix of the context (up to max_depth tokens) found earlier in the context or in the session's earlier outputs; the continuations of all its occurrences merged into a tree grown best-first by empirical probability, up to factor × the match length tokens. Deterministic.",
-        parameters: [tokens.spec, maxDepth.spec, minMatch.spec, factor.spec, minProbability.spec, remember.spec],
+        parameters: [tokens.spec, maxDepth.spec, minMatch.spec, factor.spec, minProbability.spec, remember.spec, DraftLength.schedule.spec],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
                            doc: "The continuation tree, empty without a match of min_match tokens."),
         needs: [CapabilityRule(.tokenTrees), CapabilityRule(.rollback)],
-        validate: OpValidation.checks { node, _ in _ = try DraftSuffixOp.drafter(node) })
+        validate: OpValidation.checks { node, _ in
+            _ = try DraftSuffixOp.drafter(node)
+            _ = try DraftLength.of(node, tokens: node[tokens])
+        })
 
-    static let tokens = OpParameter<Int>("tokens", default: 16, range: .closed(1, 256), doc: "Most draft tokens per step.")
+    static let tokens = OpParameter<Int>("tokens", default: 16, range: .closed(1, Double(DraftLength.longest)),
+                                         doc: "Most draft tokens per step (the starting length under `schedule: heuristic`).")
     static let maxDepth = OpParameter<Int>("max_depth", default: 32, range: .closed(1, 1024),
                                            doc: "Longest context suffix matched (the paper's tree depth, 64 on GPUs; 32 here).")
     static let minMatch = OpParameter<Int>("min_match", default: 2, range: .closed(1, 1024), doc: "Shortest match that drafts.")
@@ -34,6 +38,8 @@ public struct DraftSuffixOp: HypothesisOperator, RunObserver {
     let drafter: SuffixDrafter
     let limit: Int
     let history = History()
+    /// The length policy shared with the other drafters (`schedule: heuristic` follows acceptance).
+    let length: DraftLength
 
     /// Builds the node.
     /// - Parameters:
@@ -43,6 +49,19 @@ public struct DraftSuffixOp: HypothesisOperator, RunObserver {
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         drafter = try Self.drafter(node)
         limit = try node[Self.remember]
+        length = try DraftLength.of(node, tokens: node[Self.tokens])
+    }
+
+    /// The hypothesis's current draft length.
+    /// - Returns: a `DraftLength.State`.
+    public func makeState() throws -> (any HypothesisState)? { length.makeState() }
+
+    /// Moves the draft length after a commit (`schedule: heuristic`).
+    /// - Parameters:
+    ///   - commit: the step's commit.
+    ///   - state: the hypothesis's length.
+    public func committed(_ commit: StepCommit, state: (any HypothesisState)?) {
+        length.update(commit, source: drafter.source, state: state)
     }
 
     /// The node's drafter (its validation when the graph is compiled).
@@ -61,7 +80,8 @@ public struct DraftSuffixOp: HypothesisOperator, RunObserver {
     ///   - rng: unused (the proposal is deterministic).
     /// - Returns: `.tree`.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        .tree(try drafter.draft(context: input.history.tokens, earlier: history.outputs.withLock { $0 }))
+        .tree(try drafter.draft(context: input.history.tokens, earlier: history.outputs.withLock { $0 },
+                                limit: (input.state as? DraftLength.State)?.length))
     }
 
     /// Remembers the run's output for later runs, within `remember` tokens.

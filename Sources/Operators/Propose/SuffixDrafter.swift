@@ -60,12 +60,13 @@ struct SuffixDrafter: Sendable {
     /// - Parameters:
     ///   - context: the committed tokens.
     ///   - earlier: earlier outputs of the session, most recent last.
+    ///   - limit: a length policy's current cap below `maxTokens`, if any.
     /// - Returns: the tree, empty when no match of `minMatch` tokens exists.
-    func draft(context: [Int32], earlier: [[Int32]]) throws -> TokenTree {
+    func draft(context: [Int32], earlier: [[Int32]], limit: Int? = nil) throws -> TokenTree {
         let corpora = [context] + earlier
         let match = longestMatch(of: context, in: corpora)
         guard match.length >= minMatch, !match.continuations.isEmpty else { return TokenTree() }
-        let budget = min(maxTokens, max(1, Int((factor * Double(match.length)).rounded(.down))))
+        let budget = min(limit ?? maxTokens, maxTokens, max(1, Int((factor * Double(match.length)).rounded(.down))))
         // The continuation trie: node → (token, count, children), root = index 0.
         var tokens: [Int32] = [-1], counts = [match.continuations.count], children: [[Int]] = [[]]
         for (c, start) in match.continuations {
