@@ -68,4 +68,19 @@ import Testing
         #expect(again.nodes.map(\.token) == [7, 3, 1])
         #expect(again.nodes.map(\.parent) == [TokenTree.root, TokenTree.root, 0])
     }
+
+    /// The table's selection (shared with contrastive search's candidates): the k largest above
+    /// −∞, largest first, the lower index first among equals — a full sort's order.
+    @Test func topIndicesAreTheSortsPrefix() {
+        var rng = Xoshiro256StarStar(seed: 7)
+        for trial in 0..<50 {
+            // Few distinct values, so ties are common; some masked.
+            let row = (0..<40).map { _ -> Float in rng.next() % 7 == 0 ? -.infinity : Float(rng.next() % 5) }
+            let k = trial % 12
+            let sorted = row.indices.filter { row[$0] > -.infinity }.sorted { (row[$0], -$0) > (row[$1], -$1) }
+            #expect(Distribution.topIndices(row, k) == Array(sorted.prefix(k)), "trial \(trial)")
+        }
+        #expect(Distribution.topIndices([-.infinity, 2, -.infinity], 3) == [1])
+        #expect(Distribution.topIndices([1, 1, 1], 2) == [0, 1])
+    }
 }

@@ -124,6 +124,21 @@ public enum Distribution {
         return a[target]
     }
 
+    /// The indices of the `k` largest values above `-inf`, largest first and the lower index first
+    /// among equals: `kthLargest`'s threshold, then a sort of the `k` survivors only.
+    /// - Parameters:
+    ///   - values: a row without NaN.
+    ///   - k: how many, ≥ 0 (fewer come back when fewer values are above `-inf`).
+    /// - Returns: the indices.
+    public static func topIndices(_ values: [Float], _ k: Int) -> [Int] {
+        let live = values.reduce(0) { $0 + ($1 > -.infinity ? 1 : 0) }
+        guard k > 0, live > 0 else { return [] }
+        let threshold = k < live ? kthLargest(values, k) : -Float.greatestFiniteMagnitude
+        var picked = values.indices.filter { values[$0] > threshold && values[$0] > -.infinity }
+        for i in values.indices where picked.count < k && values[i] == threshold { picked.append(i) }
+        return picked.sorted { (values[$0], -$0) > (values[$1], -$1) }
+    }
+
     /// Draws an index with probability proportional to `weights`, by inverting the cumulative sum.
     /// - Parameters:
     ///   - weights: non-negative weights with a positive sum (need not be normalised).

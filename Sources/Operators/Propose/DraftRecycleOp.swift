@@ -95,23 +95,10 @@ public struct DraftRecycleOp: HypothesisOperator {
     /// - Returns: the state.
     public func makeState() throws -> (any HypothesisState)? { State() }
 
-    /// The `k` largest entries of a row, most likely first (the lower id first among equals).
-    static func top(_ row: [Float], _ k: Int) -> [Int32] {
-        var best: [(value: Float, id: Int32)] = []
-        best.reserveCapacity(k + 1)
-        for (i, value) in row.enumerated() where value > -.infinity {
-            if best.count == k, let last = best.last, !(value > last.value) { continue }
-            let at = best.firstIndex { value > $0.value } ?? best.count
-            best.insert((value, Int32(i)), at: at)
-            if best.count > k { best.removeLast() }
-        }
-        return best.map(\.id)
-    }
-
     /// Refreshes the table from scored positions.
     /// - Parameter entries: each position's preceding token and its logits.
     func refresh(_ entries: [(token: Int32, logits: [Float])]) {
-        let updates = entries.map { (token: $0.token, next: Self.top($0.logits, width)) }
+        let updates = entries.map { (token: $0.token, next: Distribution.topIndices($0.logits, width).map(Int32.init)) }
         table.rows.withLock { rows in
             for update in updates where update.token >= 0 {
                 let needed = (Int(update.token) + 1) * width

@@ -100,9 +100,8 @@ public struct ContrastiveSearchOp: HypothesisOperator {
         let next = state.next!
         try ScoreOp.requireFinite([next], model: Self.model.name)
         let probabilities = try Distribution.softmax(next)
-        let k = min(topK, probabilities.count)
         // Most likely first, the lower id first among equals (a stable order for the tie rule below).
-        let candidates = probabilities.indices.sorted { (probabilities[$0], -$0) > (probabilities[$1], -$1) }.prefix(k).map { Int32($0) }
+        let candidates = Distribution.topIndices(probabilities, topK).map { Int32($0) }
         var tree = TokenTree()
         for token in candidates { _ = try tree.append(token, parent: TokenTree.root, source: "contrastive_search") }
         let read = try scorer.scoreWithStates(context: context, tree: tree)

@@ -1,4 +1,5 @@
 import Graph
+import Tokenization
 
 /// `score`: the target model over the root and the proposed tree in one forward pass.
 public struct ScoreOp: FrontierBatchedOperator {
@@ -23,8 +24,9 @@ public struct ScoreOp: FrontierBatchedOperator {
 
     /// The model's name, for messages.
     let model: String
-    /// The context edit: the prefix's tokens and where they go.
-    let edit: (prefix: [Int32], after: [Int32]?, special: Set<Int32>)?
+    /// The context edit: the prefix's tokens, where they go, and the tokenizer that says which
+    /// leading tokens are special.
+    let edit: (prefix: [Int32], after: [Int32]?, tokenizer: Tokenizer)?
 
     /// Builds the node.
     /// - Parameters:
@@ -42,8 +44,7 @@ public struct ScoreOp: FrontierBatchedOperator {
             throw OperatorError(.invalidParameter, at: Self.prefix.name, "a prefix is text, and the target model has no tokenizer to encode it")
         }
         let after = try node[Self.after].map { tokenizer.encode($0, addSpecialTokens: false) }
-        let special = Set((0..<Int32(tokenizer.vocabularySize)).filter { tokenizer.isSpecial($0) })
-        edit = (tokenizer.encode(prefix, addSpecialTokens: false), after, special)
+        edit = (tokenizer.encode(prefix, addSpecialTokens: false), after, tokenizer)
     }
 
     /// A node with a prefix scores a context of its own.
@@ -58,7 +59,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     func context(_ history: LogitsContext) throws -> [Int32] {
         guard let edit else { return history.tokens }
         let prompt = history.tokens[..<history.promptCount]
-        var at = prompt.prefix { edit.special.contains($0) }.count
+        var at = prompt.prefix { edit.tokenizer.isSpecial($0) }.count
         if let marker = edit.after {
             guard let found = Self.lastOccurrence(of: marker, in: Array(prompt)) else {
                 throw OperatorError(.invalidParameter, at: Self.after.name, "the prompt does not contain its tokens, so the prefix has nowhere to go")
