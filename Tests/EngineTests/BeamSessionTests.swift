@@ -29,6 +29,55 @@ import Testing
 }
 
 extension BeamSessionTests {
+    /// Diverse beam search and patience through the engine: forked caches and batched passes give
+    /// what the search gives when every context is scored afresh, with one pass per step.
+    @Test(arguments: [(4, 2, 0.7, 1.0), (6, 3, 1.5, 1.0), (3, 1, 0.0, 2.0)])
+    func engineDiverseBeamsMatchDirectSearch(width: Int, groups: Int, diversity: Double, patience: Double) throws {
+        let resources = ResourceRegistry(pool: Fixtures.resources.pool)
+        let plan = try Fixtures.plan("""
+        graph: diverse
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: \(width), groups: \(groups), diversity_penalty: \(diversity), patience: \(patience), early_stopping: true }
+        output: beams
+        limits: { max_new_tokens: 10 }
+        """)
+        let session = try Session(plan: plan, resources: resources)
+        let service = try resources.model(at: Fixtures.target)
+        for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
+            let passes = service.counters.passes
+            let engine = try session.run(prompt: prompt)
+            #expect(service.counters.passes - passes == engine.metrics.steps + 1, "one pass per step for every group's beams")
+            let direct: [BeamSearch.Hypothesis]
+            if groups > 1 {
+                direct = try GroupBeamSearch(numBeams: width, groups: groups, diversityPenalty: diversity, earlyStopping: .whenFull,
+                                             patience: patience, maxNewTokens: 10, eosTokens: session.eosTokens.sorted())
+                    .run(prompt: prompt, scorer: FreshScorer(service: service))
+            } else {
+                direct = try BeamSearch(numBeams: width, earlyStopping: .whenFull, patience: patience, maxNewTokens: 10,
+                                        eosTokens: session.eosTokens).run(prompt: prompt, scorer: FreshScorer(service: service))
+            }
+            #expect(engine.tokens == direct.first?.tokens, "prompt \(prompt)")
+            #expect(engine.candidates.map(\.tokens) == direct.map(\.tokens), "prompt \(prompt)")
+        }
+    }
+
+    @Test func diverseBeamSettingsAreCheckedWhenTheGraphCompiles() throws {
+        for bad in ["width: 4, groups: 3, diversity_penalty: 1", "width: 4, groups: 2", "width: 4, diversity_penalty: 0.5", "width: 2, groups: 4, diversity_penalty: 1"] {
+            #expect(throws: (any Error).self, "\(bad)") {
+                try Fixtures.plan("""
+                graph: diverse
+                \(Fixtures.models)
+                nodes:
+                  scores: { op: score, model: target }
+                  beams: { op: search.beam, from: scores, \(bad) }
+                output: beams
+                """)
+            }
+        }
+    }
+
     /// The beams of a step are scored in one forward pass: one pass per step after the prompt's
     /// prefill pass, with more items than passes.
     @Test func beamsShareOneForwardPassPerStep() throws {

@@ -294,6 +294,7 @@ public final class Session {
         }
         var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
         var emitted: [Int32] = []
+        var candidates: [FrontierCandidate] = []
         var reason: String?
         while reason == nil {
             let stepStart = trace?.now()
@@ -319,6 +320,7 @@ public final class Session {
                 search = current
                 if current.isDone {
                     committed = current.best ?? []
+                    candidates = current.candidates
                     reason = "search"
                 } else {
                     run.advanceFrontier(parents: parents, running: current.running)
@@ -389,6 +391,6 @@ public final class Session {
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)
         }
-        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics)
+        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics, candidates: candidates)
     }
 }

@@ -1,3 +1,5 @@
+import Operators
+
 /// What a session reports as it runs: one event per step that emitted tokens.
 public struct SessionEvent: Sendable, Codable, Equatable {
     /// The step (0-based).
@@ -49,4 +51,7 @@ public struct RunResult: Sendable {
     public var finishReason: String
     /// What it measured.
     public var metrics: RunMetrics
+    /// A search's finished hypotheses, best first — the first is `tokens` (before stop strings cut
+    /// it); empty when the output is not a search.
+    public var candidates: [FrontierCandidate] = []
 }

@@ -158,9 +158,34 @@ public protocol FrontierSearch: Sendable {
     var isDone: Bool { get }
     /// The best finished hypothesis's tokens, once there is one.
     var best: [Int32]? { get }
+    /// Every finished hypothesis the search keeps, best first (the n-best list; empty for a search
+    /// that keeps only its answer).
+    var candidates: [FrontierCandidate] { get }
     /// Advances one step.
     /// - Parameter inputs: for each running hypothesis, the value on the op's `from` port.
     /// - Returns: for each new running hypothesis, the index of the hypothesis it extends.
     /// - Throws: `OperatorError` for malformed inputs.
     mutating func advance(_ inputs: [StepValue]) throws -> [Int]
+}
+
+/// One finished hypothesis of a search.
+public struct FrontierCandidate: Sendable, Equatable {
+    /// Its generated tokens (ending with the EOS token when one ended it).
+    public var tokens: [Int32]
+    /// What the search ranks it by (beam search: log-probability / length^length_penalty).
+    public var score: Float
+    /// The sum of its tokens' log-probabilities as the search scored them (penalties included).
+    public var logProbability: Float
+
+    /// Creates a candidate.
+    public init(tokens: [Int32], score: Float, logProbability: Float) {
+        self.tokens = tokens
+        self.score = score
+        self.logProbability = logProbability
+    }
+
+    /// A finished beam hypothesis.
+    init(_ hypothesis: BeamSearch.Hypothesis) {
+        self.init(tokens: hypothesis.tokens, score: hypothesis.score, logProbability: hypothesis.logProbability)
+    }
 }

@@ -46,6 +46,11 @@ public struct BeamSearch: Sendable {
     public let maxNewTokens: Int
     /// Tokens that finish a hypothesis.
     public let eosTokens: Set<Int32>
+    /// How many finished hypotheses the pool holds: `numBeams · patience`, rounded, at least 1
+    /// (Kasai et al. 2022, "Beam Search with Controlled Patience"). With `whenFull` the search stops
+    /// when the pool is full, so a patience above 1 searches on after `numBeams` hypotheses finished
+    /// and one below 1 stops sooner; the heuristic rules compare against the pool's worst member.
+    public let poolCapacity: Int
     /// Penalties and masks applied to each beam's log-probabilities before ranking, as transformers
     /// applies its logits processors in beam search (after `log_softmax`, without renormalising).
     public let shaping: LogitsPipeline?
@@ -55,13 +60,15 @@ public struct BeamSearch: Sendable {
     ///   - numBeams: beams kept per step, ≥ 1.
     ///   - lengthPenalty: transformers' `length_penalty` (default 1).
     ///   - earlyStopping: transformers' `early_stopping` (default `heuristic`, i.e. `False`).
+    ///   - patience: Kasai et al.'s patience factor p (default 1, transformers' beam search): the
+    ///     pool holds `numBeams · p` finished hypotheses.
     ///   - maxNewTokens: most generated tokens, ≥ 1.
     ///   - eosTokens: end-of-sequence tokens (may be empty).
     ///   - shaping: repetition/presence/frequency penalties and token masks; must be greedy
     ///     settings (beam sampling is not implemented).
     /// - Throws: `OperatorError.invalidParameter` for values out of range or sampling settings.
     public init(numBeams: Int, lengthPenalty: Double = 1, earlyStopping: EarlyStopping = .heuristic,
-                maxNewTokens: Int, eosTokens: Set<Int32>, shaping: LogitsPipeline? = nil) throws {
+                patience: Double = 1, maxNewTokens: Int, eosTokens: Set<Int32>, shaping: LogitsPipeline? = nil) throws {
         if let shaping, !shaping.settings.isGreedy {
             throw OperatorError(.invalidParameter, at: "temperature", "beam search ranks deterministically; use temperature 0 with its penalties and masks")
         }
@@ -69,7 +76,9 @@ public struct BeamSearch: Sendable {
         try OperatorError.require("num_beams", numBeams, in: 1..., "≥ 1")
         try OperatorError.require("length_penalty", lengthPenalty, in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite")
         try OperatorError.require("max_new_tokens", maxNewTokens, in: 1..., "≥ 1")
+        try OperatorError.require("patience", patience, in: 0.01...100, "in [0.01, 100]")
         self.numBeams = numBeams
+        self.poolCapacity = max(1, Int((Double(numBeams) * patience).rounded()))
         self.lengthPenalty = lengthPenalty
         self.earlyStopping = earlyStopping
         self.maxNewTokens = maxNewTokens
@@ -84,7 +93,7 @@ public struct BeamSearch: Sendable {
         public internal(set) var running: [[Int32]] = [[]]
         /// Running beams' accumulated log-probabilities, parallel to `running`.
         public internal(set) var runningScores: [Float] = [0]
-        /// Finished hypotheses, best first, at most `numBeams`.
+        /// Finished hypotheses, best first, at most `poolCapacity`.
         public internal(set) var finished: [Hypothesis] = []
         /// Whether the search has stopped.
         public internal(set) var isDone = false
@@ -111,25 +120,14 @@ public struct BeamSearch: Sendable {
               logits.allSatisfy({ $0.count == width }) else {
             throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.running.count) rows of equal, non-zero width")
         }
-        // Candidates: accumulated log-probability of every (beam, token).
-        var candidates: [(score: Float, beam: Int, token: Int32)] = []
-        candidates.reserveCapacity(logits.count * width)
-        for (beam, row) in logits.enumerated() {
-            var logProbabilities = try Distribution.logSoftmax(row)
-            shaping?.process(&logProbabilities, context: LogitsContext(tokens: state.prompt + state.running[beam], promptCount: state.prompt.count))
-            for (token, lp) in logProbabilities.enumerated() where lp > -.infinity {
-                candidates.append((state.runningScores[beam] + lp, beam, Int32(token)))
-            }
-        }
-        let keep = max(2, 1 + eosTokens.count) * numBeams
-        candidates.sort { ($0.score, $1.beam, $1.token) > ($1.score, $0.beam, $0.token) }
-        candidates = Array(candidates.prefix(keep))
+        let candidates = try Self.candidates(logits, beams: state.running, scores: state.runningScores, prompt: state.prompt,
+                                             keep: max(2, 1 + eosTokens.count) * numBeams, shaping: shaping)
 
         let length = state.generatedLength + 1
         let hitsStop = candidates.map { eosTokens.contains($0.token) || length >= maxNewTokens }
 
         // Finished candidates among the first numBeams join the pool, unless it is closed.
-        let poolWasFull = state.finished.count == numBeams
+        let poolWasFull = state.finished.count == poolCapacity
         let closed = (earlyStopping == .whenFull && poolWasFull) || !state.improvementPossible
         if !closed {
             let normaliser = Float(pow(Double(length), lengthPenalty))
@@ -140,7 +138,7 @@ public struct BeamSearch: Sendable {
             }
             // Stable: earlier pool members win ties, as in transformers' concatenation order.
             state.finished = Array(pool.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }
-                .prefix(numBeams).map(\.element))
+                .prefix(poolCapacity).map(\.element))
         }
 
         // The best unfinished candidates run on.
@@ -150,15 +148,56 @@ public struct BeamSearch: Sendable {
         state.generatedLength = length
 
         // transformers' `_check_early_stop_heuristic`: can the best running beam still beat the worst finished one?
-        if let best = state.runningScores.first, state.finished.count == numBeams {
+        if let best = state.runningScores.first, state.finished.count == poolCapacity {
             let hypotheticalLength = earlyStopping == .never && lengthPenalty > 0 ? maxNewTokens : length
             let bestPossible = best / Float(pow(Double(hypotheticalLength), lengthPenalty))
             let worst = state.finished.map(\.score).min() ?? -.infinity
             state.improvementPossible = state.improvementPossible && bestPossible > worst
         }
-        let poolFull = state.finished.count == numBeams
+        let poolFull = state.finished.count == poolCapacity
         state.isDone = !state.improvementPossible || (earlyStopping == .whenFull && poolFull)
             || hitsStop.allSatisfy { $0 } || state.running.isEmpty
+    }
+
+    /// A step's candidates: the accumulated log-probability of every (beam, token), best first
+    /// (ties: earlier beam, then smaller token), the first `keep` of them.
+    /// - Parameters:
+    ///   - logits: one row per beam.
+    ///   - beams: the beams' generated tokens.
+    ///   - scores: the beams' accumulated scores.
+    ///   - prompt: the prompt the beams continue.
+    ///   - keep: how many candidates to keep.
+    ///   - shaping: penalties applied to each row's log-probabilities.
+    ///   - adjust: applied to each row's log-probabilities before `shaping` (group beam search's
+    ///     diversity penalty).
+    /// - Returns: the candidates, best first; tokens a mask removed are never candidates.
+    /// - Throws: `OperatorError.invalidDistribution` for a row without a finite logit.
+    static func candidates(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32], keep: Int,
+                           shaping: LogitsPipeline?, adjust: ((inout [Float]) -> Void)? = nil) throws -> [Candidate] {
+        // The best `keep` overall are among each beam's best `keep`: select per beam, sort only those.
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(logits.count * keep)
+        for (beam, row) in logits.enumerated() {
+            var logProbabilities = try Distribution.logSoftmax(row)
+            adjust?(&logProbabilities)
+            shaping?.process(&logProbabilities, context: LogitsContext(tokens: prompt + beams[beam], promptCount: prompt.count))
+            let accumulated = logProbabilities.map { scores[beam] + $0 }
+            for token in Distribution.topIndices(accumulated, keep) {
+                candidates.append(Candidate(score: accumulated[token], beam: beam, token: Int32(token)))
+            }
+        }
+        candidates.sort { ($0.score, $1.beam, $1.token) > ($1.score, $0.beam, $0.token) }
+        return Array(candidates.prefix(keep))
+    }
+
+    /// One extension of one beam by one token.
+    struct Candidate {
+        /// The beam's accumulated score plus the token's (shaped) log-probability.
+        var score: Float
+        /// The beam it extends.
+        var beam: Int
+        /// The token.
+        var token: Int32
     }
 
     /// Runs the search to the end against a scorer.

@@ -1,30 +1,41 @@
 import Constraints
 import Graph
 
-/// `search.beam`: plain beam search with transformers' semantics (length penalty, EOS handling,
-/// early stopping). See `BeamSearch`.
+/// `search.beam`: beam search with transformers' semantics (length penalty, EOS handling, early
+/// stopping), Kasai et al.'s patience, and with `groups` > 1 diverse beam search (Vijayakumar et
+/// al. 2018) as transformers' group beam search runs it. See `BeamSearch` and `GroupBeamSearch`.
 public struct BeamSearchOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.beam", family: .select,
-        doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty.",
-        parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, repetitionPenalty.spec],
+        doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; with groups > 1, diverse beam search (transformers' group beam search).",
+        parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, patience.spec, groups.spec, diversityPenalty.spec,
+                     repetitionPenalty.spec],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
-        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp.shaping(node) })
+        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp(node: node).start(prompt: [0], maxNewTokens: 1, eosTokens: []) })
 
     static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams).")
     static let lengthPenalty = OpParameter<Double>("length_penalty", default: 1, range: .closed(-10, 10),
                                                    doc: "Exponent of the generated length dividing finished scores (transformers' default 1; > 0 favours longer outputs).")
     static let earlyStopping = OpParameter<BeamSearch.EarlyStopping>("early_stopping", default: .heuristic,
                                                                      doc: "transformers' early_stopping: true stops when width hypotheses are finished, false uses its heuristic, never the canonical rule.")
+    static let patience = OpParameter<Double>("patience", default: 1, range: .closed(0.01, 100),
+                                              doc: "Kasai et al.'s patience factor: the finished pool (per group) holds width · patience hypotheses, so with early_stopping: true the search runs on until that many finished (1 is transformers' beam search).")
+    static let groups = OpParameter<Int>("groups", default: 1, range: .closed(1, 64),
+                                         doc: "Diverse beam search: the beams split into this many groups of width / groups, each penalised for tokens earlier groups chose at the same step (transformers' num_beam_groups; 1 is plain beam search).")
+    static let diversityPenalty = OpParameter<Double>("diversity_penalty", default: 0, range: .closed(0, 1000),
+                                                      doc: "Subtracted from a token's log-probability once per earlier group's beam that chose it this step (Hamming diversity; transformers' diversity_penalty). Needs groups > 1, where it must be > 0.")
     static let repetitionPenalty = SamplingParameters.repetitionPenalty.documented(
         "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off.")
 
     let width: Int
     let lengthPenalty: Double
     let earlyStopping: BeamSearch.EarlyStopping
+    let patience: Double
+    let groups: Int
+    let diversityPenalty: Double
     let shaping: LogitsPipeline?
 
     /// Builds the node.
@@ -33,14 +44,23 @@ public struct BeamSearchOp: FrontierOperator {
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        try self.init(node: node)
+    }
+
+    init(node: Plan.Node) throws {
         width = try node[Self.width]
         lengthPenalty = try node[Self.lengthPenalty]
         earlyStopping = try node[Self.earlyStopping]
+        patience = try node[Self.patience]
+        groups = try node[Self.groups]
+        diversityPenalty = try node[Self.diversityPenalty]
         shaping = try Self.shaping(node)
+        if groups == 1, diversityPenalty != 0 {
+            throw OperatorError(.invalidParameter, at: "diversity_penalty", "needs groups > 1 (one group has no earlier group to differ from)")
+        }
     }
 
-    /// The node's shaping of each beam's log-probabilities, `nil` when none is on (its validation
-    /// when the graph is compiled).
+    /// The node's shaping of each beam's log-probabilities, `nil` when none is on.
     static func shaping(_ node: Plan.Node) throws -> LogitsPipeline? {
         let penalty = try node[repetitionPenalty]
         guard penalty != 1 else { return nil }
@@ -57,9 +77,25 @@ public struct BeamSearchOp: FrontierOperator {
     /// - Returns: the search.
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>) throws -> any FrontierSearch {
+        if groups > 1 {
+            let search = try GroupBeamSearch(numBeams: width, groups: groups, diversityPenalty: diversityPenalty,
+                                             lengthPenalty: lengthPenalty, earlyStopping: earlyStopping, patience: patience,
+                                             maxNewTokens: maxNewTokens, eosTokens: eosTokens.sorted(), shaping: shaping)
+            return Diverse(search: search, state: search.start(prompt: prompt))
+        }
         let search = try BeamSearch(numBeams: width, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
-                                    maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
+                                    patience: patience, maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
         return Search(search: search, state: search.start(prompt: prompt))
+    }
+
+    /// Each running beam's next-token row, with a constraint's root mask applied.
+    static func rows(_ inputs: [StepValue]) throws -> [[Float]] {
+        try inputs.map {
+            guard case .scores(let tree, let logits) = $0, var root = logits.first else { throw StepInput.wrongKind("from", "scores") }
+            // A constrain.* node before `score`: its root mask applies to the beam's candidates.
+            if let mask = tree.allowedNext?.first, let mask { mask.forbidOthers(in: &root) }
+            return root
+        }
     }
 
     struct Search: FrontierSearch {
@@ -69,20 +105,29 @@ public struct BeamSearchOp: FrontierOperator {
         var running: [[Int32]] { state.running }
         var isDone: Bool { state.isDone }
         var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
+        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
 
         mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            let rows: [[Float]] = try inputs.map {
-                guard case .scores(let tree, let logits) = $0, var root = logits.first else { throw StepInput.wrongKind("from", "scores") }
-                // A constrain.* node before `score`: its root mask applies to the beam's candidates.
-                if let mask = tree.allowedNext?.first, let mask { mask.forbidOthers(in: &root) }
-                return root
-            }
             let before = state.running
-            try search.step(&state, logits: rows)
+            try search.step(&state, logits: BeamSearchOp.rows(inputs))
             // Each surviving beam extends exactly one earlier beam by one token: find it by prefix.
             return state.running.map { beam in
                 before.firstIndex { $0.count + 1 == beam.count && beam.starts(with: $0) } ?? 0
             }
+        }
+    }
+
+    struct Diverse: FrontierSearch {
+        let search: GroupBeamSearch
+        var state: GroupBeamSearch.State
+
+        var running: [[Int32]] { state.running }
+        var isDone: Bool { state.isDone }
+        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
+        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
+
+        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            try search.step(&state, logits: BeamSearchOp.rows(inputs))
         }
     }
 }
