@@ -40,6 +40,33 @@ import Testing
         #expect(capture.err.contains("small (draft.model)"))
     }
 
+    @Test func nBestListsTheSearchsFinishedHypotheses() throws {
+        let yaml = """
+        graph: diverse
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 4, groups: 2, diversity_penalty: 1.0 }
+        output: beams
+        limits: { max_new_tokens: 8 }
+        """
+        let file = try Self.graphFile(yaml)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 5 9", "--n-best", "--jsonl"], context: capture.context) == 0, "\(capture.err)")
+        let last = try #require(capture.out.split(separator: "\n").last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        let listed = try #require(object["candidates"] as? [[String: Any]])
+        let direct = try Session(plan: try Fixtures.plan(yaml)).run(prompt: [1, 5, 9])
+        #expect(listed.map { ($0["tokens"] as? [Int]) ?? [] } == direct.candidates.map { $0.tokens.map(Int.init) })
+        #expect(listed.count >= 2)
+        let plain = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 5 9", "--n-best"], context: plain.context) == 0)
+        #expect(plain.out.split(separator: "\n").filter { $0.hasPrefix("#") }.count == listed.count)
+        let refused = CapturingOutput()
+        #expect(DecographCLI.main(["run", try Self.graphFile(Self.speculative), "--prompt-ids", "1", "--n-best"], context: refused.context) != 0)
+        #expect(refused.err.contains("search graph"))
+    }
+
     @Test func jsonlEventsAndTrace() throws {
         let file = try Self.graphFile(Self.speculative)
         let trace = file + ".trace.json"

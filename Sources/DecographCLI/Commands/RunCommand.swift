@@ -2,6 +2,7 @@ import ChatTemplates
 import Engine
 import Foundation
 import Graph
+import Operators
 import Support
 
 extension CommandSpec {
@@ -28,6 +29,7 @@ extension CommandSpec {
             .value("max-tokens", "N", help: "Most new tokens (overrides the graph's limits.max_new_tokens)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
+            .flag("n-best", help: "After a search graph's output, print every finished hypothesis, best first: rank, score, log-probability and text (with --jsonl one {\"candidates\": […]} object)."),
             .value("trace", "FILE", help: "Write a Chrome trace-event JSON of every node run."),
             DecographCLI.modelOption,
             .value("kv-cache-mb", "MIB", help: "KV-cache memory of every model the graph loads, in MiB (overrides the graph's kv_cache_mb; bounds prompt plus output length)."),
@@ -103,12 +105,37 @@ extension CommandSpec {
         return text
     }
 
+    /// `--n-best`: a search's finished hypotheses, best first.
+    private static func printCandidates(_ candidates: [FrontierCandidate], session: Session, jsonl: Bool,
+                                        context: CommandContext) throws {
+        let text: ([Int32]) -> String = { tokens in
+            session.tokenizer.map { $0.decode(tokens) } ?? tokens.map(String.init).joined(separator: " ")
+        }
+        if jsonl {
+            struct Entry: Encodable { let tokens: [Int32]; let text: String; let score: Float; let logProbability: Float }
+            struct Line: Encodable { let candidates: [Entry] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            let line = Line(candidates: candidates.map { Entry(tokens: $0.tokens, text: text($0.tokens), score: $0.score, logProbability: $0.logProbability) })
+            context.print(String(decoding: try encoder.encode(line), as: UTF8.self))
+            return
+        }
+        for (rank, candidate) in candidates.enumerated() {
+            let shown = text(candidate.tokens).replacingOccurrences(of: "\n", with: "\\n")
+            context.print(String(format: "#%d  score %.4f  logprob %.4f  ", rank + 1, candidate.score, candidate.logProbability) + shown)
+        }
+    }
+
     /// Runs a compiled plan for `decograph run`.
     private static func runPlan(_ plan: Plan, arguments: ParsedArguments, prompt input: PromptInput,
                                 seed: UInt64, maxTokens: Int?, context: CommandContext) throws -> Int32 {
             let session = try Session(plan: plan)
             if case .text = input, let template = session.chatTemplateName {
                 context.printError("warning: the target is an instruct model (it has a chat template, \(template)) and --prompt/--prompt-file send raw text without it; it may answer with end-of-sequence at once. Use --chat \"…\" [--system \"…\"] or --messages FILE.json to apply the template.")
+            }
+            if arguments.flag("n-best"), !session.outputIsSearch {
+                throw CommandFailure("--n-best needs a search graph (its output a search.* node); this graph's output keeps one answer")
             }
             let prompt = try input.tokens(for: session)
             for warning in try session.admit(promptTokens: prompt.count, maxNewTokens: maxTokens) { context.printError(warning) }
@@ -128,6 +155,7 @@ extension CommandSpec {
                 }
             }
             if !jsonl { context.print() }
+            if arguments.flag("n-best") { try printCandidates(result.candidates, session: session, jsonl: jsonl, context: context) }
             if let path = arguments.value("trace"), let trace {
                 do {
                     try trace.json().write(to: URL(fileURLWithPath: path))

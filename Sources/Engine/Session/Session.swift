@@ -48,6 +48,11 @@ public final class Session {
     }
 
     let ops: [NodeOp]
+    /// Whether the output is a search (a frontier op): its runs report `RunResult.candidates`.
+    public var outputIsSearch: Bool {
+        if case .frontier = ops[plan.output] { return true }
+        return false
+    }
     /// Per node, its model parameters' bindings (from its op's spec: every `model` reference).
     let bindings: [[ModelBinding]]
     /// The model handles each hypothesis holds, one KV sequence each. Nodes naming the same model
