@@ -50,6 +50,11 @@ public struct RunMetrics: Sendable, Codable, Equatable {
     public var singleChoiceTokens = 0
     /// Tokens a constraint appended to close an output the budget cut (`finished: closed`).
     public var closingTokens = 0
+    /// Hypothesis-steps of a search: every step adds its frontier's size (beams or samples scored),
+    /// the decoding work behind the answer; equal to `steps` for a single hypothesis.
+    public var frontierTokens = 0
+    /// The largest frontier a step scored.
+    public var widestFrontier = 0
 
     /// Mean accepted tokens per target call (MAT): emitted tokens / target calls; 1 for plain decoding.
     public var meanAcceptedTokens: Double { targetCalls == 0 ? 0 : Double(tokens) / Double(targetCalls) }
@@ -84,6 +89,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         }
         if models.count > 1 || models.contains(where: { $0.partialCalls > 0 }) {
             lines.append("models: " + models.map { "\($0.name) \($0.fullCalls) full + \($0.partialCalls) partial calls = \(f($0.layerEquivalents, 1)) passes" }.joined(separator: ", "))
+        }
+        if widestFrontier > 1 {
+            lines.append("frontier: \(frontierTokens) hypothesis-steps, at most \(widestFrontier) per step (\(f(Double(frontierTokens) / Double(max(1, steps)))) on average)")
         }
         if !proposedByPosition.isEmpty {
             lines.append("acceptance by draft position: " + acceptanceByPosition.map { f($0) }.joined(separator: " "))

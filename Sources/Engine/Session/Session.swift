@@ -292,7 +292,7 @@ public final class Session {
         var search: (any FrontierSearch)?
         if case .frontier(let op) = ops[plan.output] {
             do {
-                search = try op.start(prompt: prompt, maxNewTokens: budget, eosTokens: eosTokens)
+                search = try op.start(prompt: prompt, maxNewTokens: budget, eosTokens: eosTokens, seed: seed)
             } catch {
                 throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
             }
@@ -306,6 +306,8 @@ public final class Session {
             let values = try run.step()
             run.remember(values)
             run.metrics.steps += 1
+            run.metrics.frontierTokens += values.count
+            run.metrics.widestFrontier = max(run.metrics.widestFrontier, values.count)
             var committed: [Int32] = []
             var selected: Verdict?
             if var current = search {

@@ -25,6 +25,7 @@ public enum OperatorRegistry {
         SampleOp.self,
         VerifyOp.self,
         BeamSearchOp.self,
+        SampleSearchOp.self,
         StoreLearnOp.self,
     ]
 

@@ -145,9 +145,10 @@ public protocol FrontierOperator: StepOperator {
     ///   - prompt: the prompt.
     ///   - maxNewTokens: the run's token budget.
     ///   - eosTokens: tokens that finish a hypothesis.
+    ///   - seed: the run's seed, for a search that draws.
     /// - Returns: the search state.
     /// - Throws: `OperatorError.invalidParameter` for settings the search refuses.
-    func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>) throws -> any FrontierSearch
+    func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch
 }
 
 /// The state of a frontier search between steps.

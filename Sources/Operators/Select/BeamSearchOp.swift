@@ -14,7 +14,7 @@ public struct BeamSearchOp: FrontierOperator {
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
-        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp(node: node).start(prompt: [0], maxNewTokens: 1, eosTokens: []) })
+        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp(node: node).start(prompt: [0], maxNewTokens: 1, eosTokens: [], seed: 0) })
 
     static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams).")
     static let lengthPenalty = OpParameter<Double>("length_penalty", default: 1, range: .closed(-10, 10),
@@ -74,9 +74,10 @@ public struct BeamSearchOp: FrontierOperator {
     ///   - prompt: the prompt.
     ///   - maxNewTokens: the run's budget.
     ///   - eosTokens: tokens finishing a hypothesis.
+    ///   - seed: unused (beams rank deterministically).
     /// - Returns: the search.
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
-    public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>) throws -> any FrontierSearch {
+    public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
         if groups > 1 {
             let search = try GroupBeamSearch(numBeams: width, groups: groups, diversityPenalty: diversityPenalty,
                                              lengthPenalty: lengthPenalty, earlyStopping: earlyStopping, patience: patience,
