@@ -21,6 +21,19 @@ import Foundation
         #expect(plan.dot().contains("n2 -> n2 [label=\"frontier\", style=dashed, constraint=false];"))
     }
 
+    /// explain and the DOT drawing say what a frontier op does: it runs last, over every
+    /// hypothesis the first stage runs once each.
+    @Test func frontierOpsAreShownWithTheHypothesesTheyChoose() throws {
+        let plan = try plan("valid/beam.yaml")
+        let beam = try #require(plan.node(named: "beam"))
+        #expect(plan.explanation().contains("frontier: 'beam' (search.beam) keeps the running hypotheses; each step the stages above run once per hypothesis"))
+        let dot = plan.dot()
+        #expect(dot.contains("n\(beam.index) [label=\"beam\\nsearch.beam\", peripheries=2, shape=box3d];"))
+        let first = try #require(plan.stages.first)
+        for i in first { #expect(dot.contains("n\(beam.index) -> n\(i) [label=\"hypotheses\", style=dashed, constraint=false];")) }
+        #expect(!(try self.plan("valid/speculative.yaml")).explanation().contains("frontier:"))
+    }
+
     @Test func nestedSubgraphsResolveNamesWhereTheyWereWritten() throws {
         let plan = try plan("valid/uses-nested.yaml")
         #expect(plan.nodes.map(\.name) == ["outer/draft/propose", "outer/safe/prune", "scores", "pick", "accept"])

@@ -1,7 +1,9 @@
 extension Plan {
     /// The plan as a Graphviz digraph (`decograph graph G --dot`): one box per node labelled with
     /// its op, edges labelled with ports (dashed when they read the previous step), nodes of one
-    /// stage on one rank, subgraph nodes clustered by namespace, models as ellipses.
+    /// stage on one rank, subgraph nodes clustered by namespace, models as ellipses; a frontier op
+    /// is a 3-D box with a dashed "hypotheses" edge to the first stage, whose nodes run once per
+    /// hypothesis it chooses.
     /// - Returns: the DOT text, ending in a newline.
     public func dot() -> String {
         var out = "digraph \(Self.quote(name)) {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n"
@@ -20,6 +22,7 @@ extension Plan {
                 let node = nodes[i]
                 var attributes = "label=\(Self.quote(node.name + "\n" + node.op))"
                 if i == output { attributes += ", peripheries=2" }
+                if node.outputType == .frontier { attributes += ", shape=box3d" }
                 out += indent + "n\(i) [\(attributes)];\n"
             }
             if !namespace.isEmpty { out += "  }\n" }
@@ -38,6 +41,12 @@ extension Plan {
                 if case .reference(let name) = value, models.contains(where: { $0.name == name }) {
                     out += "  \(Self.quote("model:" + name)) -> n\(node.index) [style=dotted, arrowhead=none];\n"
                 }
+            }
+        }
+        // A frontier op's choice is the next step's set of hypotheses, which every first-stage node runs over.
+        if nodes[output].outputType == .frontier, let first = stages.first {
+            for i in first where i != output {
+                out += "  n\(output) -> n\(i) [label=\"hypotheses\", style=dashed, constraint=false];\n"
             }
         }
         for stage in stages where stage.count > 1 {
