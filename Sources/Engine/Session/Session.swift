@@ -35,6 +35,7 @@ public final class Session {
     enum NodeOp: Sendable {
         case hypothesis(any HypothesisOperator)
         case frontier(any FrontierOperator)
+        case ranker(any CandidateRanker)
     }
 
     /// One model parameter of a node and the handle slot it is bound to.
@@ -48,11 +49,11 @@ public final class Session {
     }
 
     let ops: [NodeOp]
-    /// Whether the output is a search (a frontier op): its runs report `RunResult.candidates`.
-    public var outputIsSearch: Bool {
-        if case .frontier = ops[plan.output] { return true }
-        return false
-    }
+    /// Whether the output is a search (a frontier op, or a ranker of one): its runs report
+    /// `RunResult.candidates`.
+    public var outputIsSearch: Bool { searchNode != nil }
+    /// The frontier op: the output, or the search a ranking output orders.
+    let searchNode: Int?
     /// Per node, its model parameters' bindings (from its op's spec: every `model` reference).
     let bindings: [[ModelBinding]]
     /// The model handles each hypothesis holds, one KV sequence each. Nodes naming the same model
@@ -193,15 +194,48 @@ public final class Session {
                 ops.append(.hypothesis(op))
             } else if let op = instance as? any FrontierOperator {
                 ops.append(.frontier(op))
+            } else if let op = instance as? any CandidateRanker {
+                ops.append(.ranker(op))
             } else {
                 throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no step behaviour")
             }
         }
         self.ops = ops
+        // The compiler holds a frontier op to the output or the `from` of a ranking output.
+        switch ops[plan.output] {
+        case .frontier: searchNode = plan.output
+        case .ranker: searchNode = plan.nodes[plan.output].inputs.first?.sources.first
+        case .hypothesis: searchNode = nil
+        }
         for (node, op) in zip(plan.nodes, ops) {
-            if case .frontier = op, node.index != plan.output {
-                throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output")
+            if case .frontier = op, node.index != searchNode {
+                throw EngineError(at: node.location, "node '\(node.name)' chooses the frontier, so it must be the graph's output or the 'from' of a rerank output")
             }
+            if case .ranker = op, node.index != plan.output {
+                throw EngineError(at: node.location, "node '\(node.name)' ranks a search's results, so it must be the graph's output")
+            }
+        }
+        if let searchNode, case .frontier = ops[searchNode] {} else if searchNode != nil {
+            throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' ranks a search, but its 'from' is not a search.* node")
+        }
+    }
+
+    /// Orders a finished search's candidates with the ranking output, its models bound to fresh
+    /// KV sequences (their calls counted with the run's).
+    private func rank(_ candidates: [FrontierCandidate], by ranker: any CandidateRanker, prompt: [Int32],
+                      run: RunState) throws -> [FrontierCandidate] {
+        let node = plan.nodes[plan.output]
+        let clock = ContinuousClock.now
+        var models: [String: any TreeScorer] = [:]
+        for binding in bindings[plan.output] {
+            models[binding.parameter] = ModelSequenceScorer(service: slots[binding.slot].service, usage: run.usage[binding.model] ?? ModelUsage())
+        }
+        do {
+            let ranked = try ranker.rank(prompt: prompt, candidates: candidates, models: models)
+            run.nodeTimes.record(plan.output, since: clock)
+            return ranked
+        } catch {
+            throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): \(error)")
         }
     }
 
@@ -290,11 +324,11 @@ public final class Session {
         let started = Date()
         var run = try RunState(prompt: prompt, session: self, seed: seed, trace: trace)
         var search: (any FrontierSearch)?
-        if case .frontier(let op) = ops[plan.output] {
+        if let searchNode, case .frontier(let op) = ops[searchNode] {
             do {
                 search = try op.start(prompt: prompt, maxNewTokens: budget, eosTokens: eosTokens, seed: seed)
             } catch {
-                throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)': \(error)")
+                throw EngineError(at: plan.nodes[searchNode].location, "node '\(plan.nodes[searchNode].name)': \(error)")
             }
         }
         var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
@@ -310,24 +344,28 @@ public final class Session {
             run.metrics.widestFrontier = max(run.metrics.widestFrontier, values.count)
             var committed: [Int32] = []
             var selected: Verdict?
-            if var current = search {
+            if var current = search, let searchNode {
                 // A frontier op reads one input: each running hypothesis's value on it.
-                let from = plan.nodes[plan.output].inputs[0].sources[0]
+                let node = plan.nodes[searchNode]
+                let from = node.inputs[0].sources[0]
                 let parents: [Int]
                 let clock = ContinuousClock.now
                 let spanStart = trace?.now() ?? 0
                 do {
                     parents = try current.advance(values.map { $0[from]! })
-                    run.nodeTimes.record(plan.output, since: clock)
-                    trace?.record(plan.nodes[plan.output].name, category: plan.nodes[plan.output].op, since: spanStart,
-                                  arguments: ["hypotheses": values.count])
+                    run.nodeTimes.record(searchNode, since: clock)
+                    trace?.record(node.name, category: node.op, since: spanStart, arguments: ["hypotheses": values.count])
                 } catch {
-                    throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' at step \(run.metrics.steps - 1): \(error)")
+                    throw EngineError(at: node.location, "node '\(node.name)' at step \(run.metrics.steps - 1): \(error)")
                 }
                 search = current
                 if current.isDone {
                     committed = current.best ?? []
                     candidates = current.candidates
+                    if case .ranker(let ranker) = ops[plan.output] {
+                        candidates = try rank(candidates, by: ranker, prompt: prompt, run: run)
+                        committed = candidates.first?.tokens ?? committed
+                    }
                     reason = "search"
                 } else {
                     run.advanceFrontier(parents: parents, running: current.running)

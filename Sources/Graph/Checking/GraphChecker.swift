@@ -302,6 +302,12 @@ struct GraphChecker {
             let accepted = acceptedOutputTypes.map(\.rawValue).joined(separator: " or ")
             diagnostics.append(.error(output.location, "output '\(output.value)' (\(spec.name)) produces \(spec.output.type); a graph's output must produce \(accepted)"))
         }
+        // A frontier is chosen once per step for all hypotheses: only the output, or the search a
+        // ranking output reads, may choose it.
+        let readByOutput = Set(nodes[index].inputs.filter { $0.port.timing == .sameStep }.flatMap(\.sources))
+        for (n, node) in nodes.enumerated() where n != index && node.spec?.output.type == .frontier && !readByOutput.contains(n) {
+            diagnostics.append(.error(node.flat.location, "node '\(node.flat.name)' (\(node.spec!.name)) chooses the frontier, so it must be the graph's output or the 'from' of a rerank output"))
+        }
         return index
     }
 

@@ -151,6 +151,19 @@ public protocol FrontierOperator: StepOperator {
     func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch
 }
 
+/// An op that orders a search's finished hypotheses once the search ends: the graph's output, its
+/// `from` the frontier op (`rerank`). It runs once per run, not per step.
+public protocol CandidateRanker: StepOperator {
+    /// Orders the candidates, best first.
+    /// - Parameters:
+    ///   - prompt: the run's prompt.
+    ///   - candidates: the search's finished hypotheses, best first by the search's own score.
+    ///   - models: the node's model parameters, each bound to a fresh KV sequence of its model.
+    /// - Returns: the candidates in the new order, each `score` replaced by what this op ranks by.
+    /// - Throws: `OperatorError` or the model's error.
+    func rank(prompt: [Int32], candidates: [FrontierCandidate], models: [String: any TreeScorer]) throws -> [FrontierCandidate]
+}
+
 /// The state of a frontier search between steps.
 public protocol FrontierSearch: Sendable {
     /// The running hypotheses' generated tokens, in frontier order.
