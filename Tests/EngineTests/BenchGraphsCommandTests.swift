@@ -29,6 +29,31 @@ import Testing
         #expect(rows.map { $0["tokens"] as? Int } == [16, 16])
         #expect(rows.first?["speedup"] as? Double == 1)
         #expect(rows.first?["target_calls"] as? Int == 16)
+        #expect(rows.first?["hypotheses_per_step"] as? Double == 1)
+    }
+
+    /// A search's row reports its frontier: hypotheses per step between 1 (the prompt's step) and
+    /// the width, and the milliseconds each step took.
+    @Test func searchRowsReportTheFrontierPerStep() throws {
+        let beam = try RunCommandTests.graphFile("""
+        graph: beam
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 4 }
+        output: beams
+        limits: { max_new_tokens: 8, ignore_eos: true }
+        """)
+        let prompts = beam + ".prompts"
+        try "1 5 9 13\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["bench", "graphs", "--graphs", beam, "--prompts", prompts, "--json"], context: capture.context) == 0, "\(capture.err)")
+        let json = try JSONSerialization.jsonObject(with: Data(capture.out.utf8)) as? [String: Any]
+        let row = try #require((json?["graphs"] as? [[String: Any]])?.first)
+        let perStep = try #require(row["hypotheses_per_step"] as? Double)
+        // Eight steps: the prompt's one hypothesis, then four beams each step.
+        #expect(perStep == (1 + 4 * 7) / 8.0)
+        #expect((row["ms_per_step"] as? Double ?? 0) > 0)
     }
 
     @Test func missingPromptsIsAUsageError() {

@@ -5,7 +5,7 @@ import Graph
 extension CommandSpec {
     /// `decograph bench graphs`: several graphs on the same prompts, interleaved, against the first.
     static let benchGraphs = CommandSpec(
-        "graphs", abstract: "Run graphs interleaved on the same prompts: tokens/s, MAT, target calls, speedup against the first graph, identity check.",
+        "graphs", abstract: "Run graphs interleaved on the same prompts: tokens/s, MAT, target calls, speedup against the first graph, identity check, hypotheses and milliseconds per step.",
         discussion: """
             Every prompt is run by every graph in turn (prompt-major, so load changes on the machine hit all \
             graphs alike) after one warm-up run per graph. Speedup is the ratio of tokens/s to the first graph's, \
@@ -13,7 +13,10 @@ extension CommandSpec {
             greedy decoding every lossless graph must match all of them. Each graph's output is also read by the \
             first graph's target at full depth, outside the timed runs: 'agree' is the share of its tokens that \
             the target's greedy choice after the same prefix equals (1.00 for greedy itself), 'ppl' the target's \
-            perplexity of them — the quality of a lossy graph (marked *) against the model it approximates. The prompts file holds one prompt per \
+            perplexity of them — the quality of a lossy graph (marked *) against the model it approximates. \
+            'hyp/step' is the hypotheses scored per step (1 for one hypothesis; a search's mean frontier, all of \
+            them in one forward pass) and 'ms/step' the wall time per step: a search's cost against its frontier \
+            size. The prompts file holds one prompt per \
             line: text, or token ids separated by spaces when the target model has no tokenizer. A .jsonl file \
             holds one JSON object per line with one of {"prompt": text}, {"messages": [...], "tools": [...]} \
             (a chat, rendered with the target's chat template) or {"ids": [...]}, so multi-line and chat prompts \
@@ -65,7 +68,8 @@ extension CommandSpec {
                         return ["graph": file, "tokens": r.metrics.tokens, "tokens_per_second": r.metrics.tokensPerSecond,
                                 "mat": r.metrics.meanAcceptedTokens, "target_calls": r.metrics.targetCalls,
                                 "speedup": r.speedup, "identical_prompts": r.identicalPrompts, "prompts": prompts,
-                                "lossless": exact, "agreement": r.reading.agreement, "perplexity": r.reading.perplexity]
+                                "lossless": exact, "agreement": r.reading.agreement, "perplexity": r.reading.perplexity,
+                                "hypotheses_per_step": r.metrics.hypothesesPerStep, "ms_per_step": r.metrics.millisecondsPerStep]
                     }
                 }
                 if let path = arguments.value("svg") {
@@ -89,14 +93,14 @@ extension CommandSpec {
                     context.print(String(decoding: data, as: UTF8.self))
                 } else {
                     func table(_ rows: [GraphsBenchmark.Row], prompts: Int) {
-                        context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl")
+                        context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl  hyp/step  ms/step")
                         for (g, r) in rows.enumerated() {
                             let file = (lossless[g] ? "" : "*") + files[g]
                             let name = file.count > 30 ? "…" + file.suffix(29) : file
                             context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                                + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
+                                + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f %9.2f %8.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
                                          r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identicalPrompts, prompts,
-                                         r.reading.agreement, r.reading.perplexity))
+                                         r.reading.agreement, r.reading.perplexity, r.metrics.hypothesesPerStep, r.metrics.millisecondsPerStep))
                         }
                     }
                     for category in results.categories {

@@ -25,6 +25,8 @@ public enum GraphsBenchmark {
             metrics.targetCalls += other.metrics.targetCalls
             metrics.steps += other.metrics.steps
             metrics.seconds += other.metrics.seconds
+            metrics.frontierTokens += other.metrics.frontierTokens
+            metrics.widestFrontier = max(metrics.widestFrontier, other.metrics.widestFrontier)
             identicalPrompts += other.identicalPrompts
             reading = reading + other.reading
         }
@@ -88,10 +90,7 @@ public enum GraphsBenchmark {
                 var row = Row()
                 row.identicalPrompts = result.tokens == baseline ? 1 : 0
                 row.reading = try sessions[0].read(result.tokens, after: prompt)
-                row.metrics.tokens = result.metrics.tokens
-                row.metrics.targetCalls = result.metrics.targetCalls
-                row.metrics.steps = result.metrics.steps
-                row.metrics.seconds = result.metrics.seconds
+                row.metrics = result.metrics
                 rows[g].add(row)
                 each(p, g, row)
             }

@@ -64,6 +64,12 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         zip(acceptedByPosition, proposedByPosition).map { $1 == 0 ? 0 : Double($0) / Double($1) }
     }
 
+    /// Hypotheses scored per step: 1 for a single hypothesis, the mean frontier for a search.
+    public var hypothesesPerStep: Double { steps == 0 ? 0 : Double(frontierTokens) / Double(steps) }
+
+    /// Wall-clock milliseconds per step: a search's cost per step against `hypothesesPerStep`.
+    public var millisecondsPerStep: Double { steps == 0 ? 0 : seconds * 1000 / Double(steps) }
+
     /// Emitted tokens per second.
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 
@@ -91,7 +97,7 @@ public struct RunMetrics: Sendable, Codable, Equatable {
             lines.append("models: " + models.map { "\($0.name) \($0.fullCalls) full + \($0.partialCalls) partial calls = \(f($0.layerEquivalents, 1)) passes" }.joined(separator: ", "))
         }
         if widestFrontier > 1 {
-            lines.append("frontier: \(frontierTokens) hypothesis-steps, at most \(widestFrontier) per step (\(f(Double(frontierTokens) / Double(max(1, steps)))) on average)")
+            lines.append("frontier: \(frontierTokens) hypothesis-steps, at most \(widestFrontier) per step (\(f(hypothesesPerStep)) on average), \(f(millisecondsPerStep)) ms per step")
         }
         if !proposedByPosition.isEmpty {
             lines.append("acceptance by draft position: " + acceptanceByPosition.map { f($0) }.joined(separator: " "))
