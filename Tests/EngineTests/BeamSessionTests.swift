@@ -63,8 +63,37 @@ extension BeamSessionTests {
         }
     }
 
+    /// Lexically constrained beams through the engine equal the search run directly, the answer
+    /// holds every phrase, and a step is still one pass.
+    @Test func engineConstrainedBeamsMatchDirectSearch() throws {
+        let resources = ResourceRegistry(pool: Fixtures.resources.pool)
+        let phrases: [[Int32]] = [[17, 18], [30]]
+        let plan = try Fixtures.plan("""
+        graph: constrained
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 4, phrase_ids: [[17, 18], [30]] }
+        output: beams
+        limits: { max_new_tokens: 12 }
+        """)
+        let session = try Session(plan: plan, resources: resources)
+        let service = try resources.model(at: Fixtures.target)
+        for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20], [33, 2]] {
+            let passes = service.counters.passes
+            let engine = try session.run(prompt: prompt)
+            #expect(service.counters.passes - passes == engine.metrics.steps + 1)
+            let direct = try ConstrainedBeamSearch(numBeams: 4, phrases: phrases, maxNewTokens: 12, eosTokens: session.eosTokens)
+                .run(prompt: prompt, scorer: FreshScorer(service: service))
+            #expect(engine.candidates.map(\.tokens) == direct.map(\.tokens), "prompt \(prompt)")
+            #expect(PhraseProgress(phrases: phrases, tokens: engine.tokens).completed, "prompt \(prompt): \(engine.tokens)")
+        }
+    }
+
     @Test func diverseBeamSettingsAreCheckedWhenTheGraphCompiles() throws {
-        for bad in ["width: 4, groups: 3, diversity_penalty: 1", "width: 4, groups: 2", "width: 4, diversity_penalty: 0.5", "width: 2, groups: 4, diversity_penalty: 1"] {
+        for bad in ["width: 4, groups: 3, diversity_penalty: 1", "width: 4, groups: 2", "width: 4, diversity_penalty: 0.5", "width: 2, groups: 4, diversity_penalty: 1",
+                    "width: 4, groups: 2, diversity_penalty: 1, phrase_ids: [[5]]", "width: 4, phrases: [\"a\"], phrase_ids: [[5]]",
+                    "width: 4, phrase_ids: [[]]", "width: 4, phrase_ids: []"] {
             #expect(throws: (any Error).self, "\(bad)") {
                 try Fixtures.plan("""
                 graph: diverse

@@ -174,16 +174,31 @@ public struct BeamSearch: Sendable {
     /// - Throws: `OperatorError.invalidDistribution` for a row without a finite logit.
     static func candidates(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32], keep: Int,
                            shaping: LogitsPipeline?, adjust: ((inout [Float]) -> Void)? = nil) throws -> [Candidate] {
-        // The best `keep` overall are among each beam's best `keep`: select per beam, sort only those.
-        var candidates: [Candidate] = []
-        candidates.reserveCapacity(logits.count * keep)
-        for (beam, row) in logits.enumerated() {
+        try candidates(accumulated: accumulatedRows(logits, beams: beams, scores: scores, prompt: prompt, shaping: shaping, adjust: adjust),
+                       keep: keep)
+    }
+
+    /// Each beam's accumulated score plus every token's shaped log-probability (`-inf` where a
+    /// mask removed the token): what candidates are ranked by.
+    static func accumulatedRows(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32],
+                                shaping: LogitsPipeline?, adjust: ((inout [Float]) -> Void)? = nil) throws -> [[Float]] {
+        try logits.enumerated().map { beam, row in
             var logProbabilities = try Distribution.logSoftmax(row)
             adjust?(&logProbabilities)
             shaping?.process(&logProbabilities, context: LogitsContext(tokens: prompt + beams[beam], promptCount: prompt.count))
-            let accumulated = logProbabilities.map { scores[beam] + $0 }
-            for token in Distribution.topIndices(accumulated, keep) {
-                candidates.append(Candidate(score: accumulated[token], beam: beam, token: Int32(token)))
+            return logProbabilities.map { scores[beam] + $0 }
+        }
+    }
+
+    /// The best `keep` candidates of accumulated rows, best first (ties: earlier beam, then smaller
+    /// token). The best `keep` overall are among each beam's best `keep`: select per beam, sort
+    /// only those.
+    static func candidates(accumulated rows: [[Float]], keep: Int) -> [Candidate] {
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(rows.count * keep)
+        for (beam, row) in rows.enumerated() {
+            for token in Distribution.topIndices(row, keep) {
+                candidates.append(Candidate(score: row[token], beam: beam, token: Int32(token)))
             }
         }
         candidates.sort { ($0.score, $1.beam, $1.token) > ($1.score, $0.beam, $0.token) }

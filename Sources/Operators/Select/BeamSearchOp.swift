@@ -1,5 +1,6 @@
 import Constraints
 import Graph
+import Tokenization
 
 /// `search.beam`: beam search with transformers' semantics (length penalty, EOS handling, early
 /// stopping), Kasai et al.'s patience, and with `groups` > 1 diverse beam search (Vijayakumar et
@@ -8,13 +9,15 @@ public struct BeamSearchOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.beam", family: .select,
-        doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; with groups > 1, diverse beam search (transformers' group beam search).",
+        doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; patience scales the finished pool; with groups > 1, diverse beam search (transformers' group beam search); with phrases, lexically constrained beam search (transformers' force_words_ids).",
         parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, patience.spec, groups.spec, diversityPenalty.spec,
-                     repetitionPenalty.spec],
+                     phrases.spec, phraseIDs.spec, repetitionPenalty.spec],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
-        validate: OpValidation.checks { node, _ in _ = try BeamSearchOp(node: node).start(prompt: [0], maxNewTokens: 1, eosTokens: [], seed: 0) })
+        validate: OpValidation.checks { node, _ in
+            _ = try BeamSearchOp(node: node, checking: true).start(prompt: [0], maxNewTokens: 1, eosTokens: [], seed: 0)
+        })
 
     static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams).")
     static let lengthPenalty = OpParameter<Double>("length_penalty", default: 1, range: .closed(-10, 10),
@@ -27,6 +30,9 @@ public struct BeamSearchOp: FrontierOperator {
                                          doc: "Diverse beam search: the beams split into this many groups of width / groups, each penalised for tokens earlier groups chose at the same step (transformers' num_beam_groups; 1 is plain beam search).")
     static let diversityPenalty = OpParameter<Double>("diversity_penalty", default: 0, range: .closed(0, 1000),
                                                       doc: "Subtracted from a token's log-probability once per earlier group's beam that chose it this step (Hamming diversity; transformers' diversity_penalty). Needs groups > 1, where it must be > 0.")
+    static let phrases = OpParameter<[String]?>("phrases", nonEmpty: true,
+                                                doc: "Lexically constrained beam search (Dynamic Beam Allocation as transformers' force_words_ids runs it): phrases that must appear in the output, each encoded with the target's tokenizer as written (in byte-level BPE a word after a space starts with one: \" cat\"). Candidates that advance a phrase join each step's, the beam is shared round-robin by banks of equal progress, and a hypothesis may end only once every phrase appeared.")
+    static let phraseIDs = OpParameter<[[Int]]?>("phrase_ids", doc: "The phrases as token ids instead of text (for models without a tokenizer, or one exact tokenization).")
     static let repetitionPenalty = SamplingParameters.repetitionPenalty.documented(
         "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off.")
 
@@ -36,6 +42,8 @@ public struct BeamSearchOp: FrontierOperator {
     let patience: Double
     let groups: Int
     let diversityPenalty: Double
+    /// The phrases of a lexically constrained search, as token ids (`nil`: unconstrained).
+    let phraseTokens: [[Int32]]?
     let shaping: LogitsPipeline?
 
     /// Builds the node.
@@ -44,10 +52,12 @@ public struct BeamSearchOp: FrontierOperator {
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        try self.init(node: node)
+        try self.init(node: node, tokenizer: environment.tokenizer)
     }
 
-    init(node: Plan.Node) throws {
+    /// Builds the node; `tokenizer` encodes text phrases (the compiler's check passes none and
+    /// checks only what the text phrases' tokens do not decide).
+    init(node: Plan.Node, tokenizer: Tokenizer? = nil, checking: Bool = false) throws {
         width = try node[Self.width]
         lengthPenalty = try node[Self.lengthPenalty]
         earlyStopping = try node[Self.earlyStopping]
@@ -57,6 +67,32 @@ public struct BeamSearchOp: FrontierOperator {
         shaping = try Self.shaping(node)
         if groups == 1, diversityPenalty != 0 {
             throw OperatorError(.invalidParameter, at: "diversity_penalty", "needs groups > 1 (one group has no earlier group to differ from)")
+        }
+        let texts = try node[Self.phrases], ids = try node[Self.phraseIDs]
+        if texts != nil, ids != nil {
+            throw OperatorError(.invalidParameter, at: Self.phraseIDs.name, "give the phrases once: as text (phrases) or as token ids (phrase_ids)")
+        }
+        if texts != nil || ids != nil, groups > 1 {
+            throw OperatorError(.invalidParameter, at: Self.groups.name, "lexically constrained beams run one group (transformers refuses both together too)")
+        }
+        if let ids {
+            phraseTokens = ids.map { $0.map(Int32.init) }
+        } else if let texts {
+            if let tokenizer {
+                phraseTokens = try texts.enumerated().map { index, text in
+                    let tokens = tokenizer.encode(text, addSpecialTokens: false)
+                    guard !tokens.isEmpty else {
+                        throw OperatorError(.invalidParameter, at: "\(Self.phrases.name)[\(index)]", "'\(text)' encodes to no tokens")
+                    }
+                    return tokens
+                }
+            } else if checking {
+                phraseTokens = texts.map { _ in [0] }
+            } else {
+                throw OperatorError(.invalidParameter, at: Self.phrases.name, "text phrases need the target's tokenizer, and it has none; give phrase_ids")
+            }
+        } else {
+            phraseTokens = nil
         }
     }
 
@@ -78,6 +114,12 @@ public struct BeamSearchOp: FrontierOperator {
     /// - Returns: the search.
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
+        if let phraseTokens {
+            let search = try ConstrainedBeamSearch(numBeams: width, phrases: phraseTokens, lengthPenalty: lengthPenalty,
+                                                   earlyStopping: earlyStopping, patience: patience, maxNewTokens: maxNewTokens,
+                                                   eosTokens: eosTokens, shaping: shaping)
+            return Constrained(search: search, state: search.start(prompt: prompt))
+        }
         if groups > 1 {
             let search = try GroupBeamSearch(numBeams: width, groups: groups, diversityPenalty: diversityPenalty,
                                              lengthPenalty: lengthPenalty, earlyStopping: earlyStopping, patience: patience,
@@ -115,6 +157,20 @@ public struct BeamSearchOp: FrontierOperator {
             return state.running.map { beam in
                 before.firstIndex { $0.count + 1 == beam.count && beam.starts(with: $0) } ?? 0
             }
+        }
+    }
+
+    struct Constrained: FrontierSearch {
+        let search: ConstrainedBeamSearch
+        var state: ConstrainedBeamSearch.State
+
+        var running: [[Int32]] { state.running }
+        var isDone: Bool { state.isDone }
+        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
+        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
+
+        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            try search.step(&state, logits: BeamSearchOp.rows(inputs))
         }
     }
 

@@ -88,10 +88,10 @@ public struct GroupBeamSearch: Sendable {
         public internal(set) var running: [[Int32]] = [[]]
         /// Running beams' accumulated scores (diversity penalties included).
         public internal(set) var runningScores: [Float] = [0]
-        /// Finished hypotheses in the order they joined (transformers' `BeamHypotheses.beams`).
-        public internal(set) var pool: [BeamSearch.Hypothesis] = []
-        /// The worst score in a full pool (transformers' `worst_score`, 10⁹ while empty).
-        var worstScore: Float = 1e9
+        /// Finished hypotheses in the order they joined.
+        public var finished: [BeamSearch.Hypothesis] { pool.hypotheses }
+        /// Finished hypotheses.
+        var pool: BeamPool
         /// Whether the group is closed.
         public internal(set) var isDone = false
     }
@@ -111,18 +111,16 @@ public struct GroupBeamSearch: Sendable {
         /// every group's one empty beam is the same prompt, so the frontier is that one beam.
         public var running: [[Int32]] { generatedLength == 0 ? [[]] : groups.filter { !$0.isDone }.flatMap(\.running) }
 
-        /// Every group's finished hypotheses, best first (on equal scores the later one first, as
-        /// transformers' `finalize` pops them from a stable ascending sort).
-        public var finished: [BeamSearch.Hypothesis] {
-            groups.flatMap(\.pool).enumerated().sorted { ($0.element.score, $0.offset) > ($1.element.score, $1.offset) }.map(\.element)
-        }
+        /// Every group's finished hypotheses, best first.
+        public var finished: [BeamSearch.Hypothesis] { BeamPool.ranked(groups.flatMap(\.finished)) }
     }
 
     /// The state before the first step: one empty beam per group.
     /// - Parameter prompt: the prompt every beam continues.
     /// - Returns: the state.
     public func start(prompt: [Int32]) -> State {
-        State(prompt: prompt, groups: Array(repeating: Group(), count: groups))
+        let pool = BeamPool(capacity: poolCapacity, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping, maxNewTokens: maxNewTokens)
+        return State(prompt: prompt, groups: Array(repeating: Group(pool: pool), count: groups))
     }
 
     /// Advances every open group by one token.
@@ -168,8 +166,7 @@ public struct GroupBeamSearch: Sendable {
             for (rank, candidate) in candidates.enumerated() {
                 if eosTokens.contains(candidate.token) {
                     guard rank < groupSize else { continue }
-                    add(BeamSearch.Hypothesis(tokens: group.running[candidate.beam] + [candidate.token], score: 0,
-                                              logProbability: candidate.score), generatedLength: length, to: &group)
+                    group.pool.add(group.running[candidate.beam] + [candidate.token], logProbability: candidate.score, generatedLength: length)
                 } else {
                     running.append(group.running[candidate.beam] + [candidate.token])
                     scores.append(candidate.score)
@@ -179,7 +176,7 @@ public struct GroupBeamSearch: Sendable {
             }
             chosen += running.map { $0.last! }
             if let best = candidates.first?.score {
-                group.isDone = isDone(group, bestScore: best, length: length)
+                group.isDone = group.pool.isDone(bestScore: best, length: length)
             }
             if !first { rowStart += group.running.count }
             group.running = running
@@ -195,7 +192,7 @@ public struct GroupBeamSearch: Sendable {
             for g in state.groups.indices where !state.groups[g].isDone {
                 var group = state.groups[g]
                 for (tokens, score) in zip(group.running, group.runningScores) {
-                    add(BeamSearch.Hypothesis(tokens: tokens, score: 0, logProbability: score), generatedLength: length, to: &group)
+                    group.pool.add(tokens, logProbability: score, generatedLength: length)
                 }
                 state.groups[g] = group
             }
@@ -204,34 +201,6 @@ public struct GroupBeamSearch: Sendable {
             state.isDone = state.groups.allSatisfy(\.isDone)
         }
         return state.isDone ? [] : parents.flatMap { $0 }
-    }
-
-    /// transformers' `BeamHypotheses.add`: scores the hypothesis and keeps the pool at its capacity.
-    func add(_ hypothesis: BeamSearch.Hypothesis, generatedLength: Int, to group: inout Group) {
-        var hypothesis = hypothesis
-        hypothesis.score = hypothesis.logProbability / Float(pow(Double(generatedLength), lengthPenalty))
-        guard group.pool.count < poolCapacity || hypothesis.score > group.worstScore else { return }
-        group.pool.append(hypothesis)
-        if group.pool.count > poolCapacity {
-            let order = group.pool.indices.sorted { (group.pool[$0].score, $0) < (group.pool[$1].score, $1) }
-            group.worstScore = group.pool[order[1]].score
-            group.pool.remove(at: order[0])
-        } else {
-            group.worstScore = min(hypothesis.score, group.worstScore)
-        }
-    }
-
-    /// transformers' `BeamHypotheses.is_done`, judged with the group's best candidate this step.
-    func isDone(_ group: Group, bestScore: Float, length: Int) -> Bool {
-        if group.isDone { return true }
-        guard group.pool.count >= poolCapacity else { return false }
-        let denominator: Int
-        switch earlyStopping {
-        case .whenFull: return true
-        case .heuristic: denominator = length
-        case .never: denominator = lengthPenalty > 0 ? maxNewTokens : length
-        }
-        return group.worstScore >= bestScore / Float(pow(Double(denominator), lengthPenalty))
     }
 
     /// Runs the search to the end against a scorer.

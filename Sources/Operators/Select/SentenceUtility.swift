@@ -160,7 +160,7 @@ public enum SentenceUtility: String, Sendable, CaseIterable {
 
     /// The 13a post-tokeniser's rules, in order: ASCII symbols split off, then periods and commas
     /// unless between digits, then a dash after a digit.
-    nonisolated(unsafe) static let rules13a: [(NSRegularExpression, String)] = [
+    static let rules13a: [(NSRegularExpression, String)] = [
         (#"([\x{7B}-\x{7E}\x{5B}-\x{60}\x{20}-\x{26}\x{28}-\x{2B}\x{3A}-\x{40}/])"#, " $1 "),
         (#"([^0-9])([.,])"#, "$1 $2 "),
         (#"([.,])([^0-9])"#, " $1 $2"),
