@@ -29,6 +29,7 @@ extension CommandSpec {
             .value("max-tokens", "N", help: "Most new tokens (overrides the graph's limits.max_new_tokens)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
+            .value("lattice", "FILE", help: "After a search.lattice graph, write its lattice: FILE.fst (OpenFst text; labels are token id + 1), FILE.dot or FILE.json; the count of distinct paths goes to standard error."),
             .flag("n-best", help: "After a search graph's output, print every finished hypothesis, best first: rank, score, log-probability and text (with --jsonl one {\"candidates\": […]} object)."),
             .value("trace", "FILE", help: "Write a Chrome trace-event JSON of every node run."),
             DecographCLI.modelOption,
@@ -134,6 +135,13 @@ extension CommandSpec {
             if case .text = input, let template = session.chatTemplateName {
                 context.printError("warning: the target is an instruct model (it has a chat template, \(template)) and --prompt/--prompt-file send raw text without it; it may answer with end-of-sequence at once. Use --chat \"…\" [--system \"…\"] or --messages FILE.json to apply the template.")
             }
+            let latticeFormat = try arguments.value("lattice").map { path in
+                guard let format = ["fst", "dot", "json"].first(where: { path.hasSuffix("." + $0) }) else {
+                    throw UsageError("'--lattice' writes FILE.fst, FILE.dot or FILE.json; '\(path)' has none of those extensions.", usage: arguments.usageLine)
+                }
+                guard session.outputIsSearch else { throw CommandFailure("--lattice needs a search.lattice graph") }
+                return format
+            }
             if arguments.flag("n-best"), !session.outputIsSearch {
                 throw CommandFailure("--n-best needs a search graph (its output a search.* node); this graph's output keeps one answer")
             }
@@ -156,6 +164,23 @@ extension CommandSpec {
             }
             if !jsonl { context.print() }
             if arguments.flag("n-best") { try printCandidates(result.candidates, session: session, jsonl: jsonl, context: context) }
+            if let path = arguments.value("lattice"), let format = latticeFormat {
+                guard let lattice = result.lattice else { throw CommandFailure("--lattice: this graph's search keeps no lattice (search.lattice does)") }
+                let label: (Int32) -> String = { token in session.tokenizer.map { $0.decode([token]) } ?? String(token) }
+                let data: Data
+                switch format {
+                case "fst": data = Data(lattice.openFstText().utf8)
+                case "dot": data = Data(lattice.dot(label: label).utf8)
+                default: data = try lattice.json(label: label)
+                }
+                do {
+                    try data.write(to: URL(fileURLWithPath: path))
+                } catch {
+                    throw CommandFailure("cannot write the lattice to '\(path)': \(error.localizedDescription)")
+                }
+                context.printError("lattice: \(lattice.nodes.count) nodes, \(lattice.arcs.count) arcs (\(lattice.recombined) recombined), "
+                    + String(format: "%.0f", lattice.distinctPaths) + " distinct paths → \(path)")
+            }
             if let path = arguments.value("trace"), let trace {
                 do {
                     try trace.json().write(to: URL(fileURLWithPath: path))

@@ -215,6 +215,15 @@ public final class Session {
                 throw EngineError(at: node.location, "node '\(node.name)' ranks a search's results, so it must be the graph's output")
             }
         }
+        if let searchNode, case .frontier(let search) = ops[searchNode], search.reopensHypotheses {
+            // Continuing an older hypothesis forks a later one: per-hypothesis state would not follow.
+            for (node, op) in zip(plan.nodes, ops) {
+                guard case .hypothesis(let h) = op else { continue }
+                if try h.makeState() != nil || node.inputs.contains(where: { $0.timing == .previousStep }) {
+                    throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)) keeps per-hypothesis state, which '\(plan.nodes[searchNode].name)' (\(plan.nodes[searchNode].op)) cannot carry when it re-opens a hypothesis from an earlier step")
+                }
+            }
+        }
         if let searchNode, case .frontier = ops[searchNode] {} else if searchNode != nil {
             throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' ranks a search, but its 'from' is not a search.* node")
         }
@@ -334,6 +343,7 @@ public final class Session {
         var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
         var emitted: [Int32] = []
         var candidates: [FrontierCandidate] = []
+        var lattice: SearchLattice?
         var reason: String?
         while reason == nil {
             let stepStart = trace?.now()
@@ -362,6 +372,7 @@ public final class Session {
                 if current.isDone {
                     committed = current.best ?? []
                     candidates = current.candidates
+                    lattice = current.lattice
                     if case .ranker(let ranker) = ops[plan.output] {
                         candidates = try rank(candidates, by: ranker, prompt: prompt, run: run)
                         committed = candidates.first?.tokens ?? committed
@@ -436,6 +447,6 @@ public final class Session {
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)
         }
-        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics, candidates: candidates)
+        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics, candidates: candidates, lattice: lattice)
     }
 }

@@ -54,4 +54,6 @@ public struct RunResult: Sendable {
     /// A search's finished hypotheses, best first — the first is `tokens` (before stop strings cut
     /// it); empty when the output is not a search.
     public var candidates: [FrontierCandidate] = []
+    /// The lattice a lattice search grew (`search.lattice`), `nil` otherwise.
+    public var lattice: SearchLattice?
 }

@@ -26,6 +26,7 @@ public enum OperatorRegistry {
         VerifyOp.self,
         BeamSearchOp.self,
         SampleSearchOp.self,
+        LatticeSearchOp.self,
         RerankOp.self,
         StoreLearnOp.self,
     ]

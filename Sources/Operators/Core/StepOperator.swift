@@ -149,6 +149,15 @@ public protocol FrontierOperator: StepOperator {
     /// - Returns: the search state.
     /// - Throws: `OperatorError.invalidParameter` for settings the search refuses.
     func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch
+    /// Whether the search may continue a hypothesis from an earlier step rather than only children
+    /// of the last one (a best-first lattice): the engine then forks it from the running hypothesis
+    /// sharing the longest prefix, which is sound only for nodes without per-hypothesis state.
+    var reopensHypotheses: Bool { get }
+}
+
+extension FrontierOperator {
+    /// Searches extend the last step's hypotheses by default.
+    public var reopensHypotheses: Bool { false }
 }
 
 /// An op that orders a search's finished hypotheses once the search ends: the graph's output, its
@@ -175,11 +184,18 @@ public protocol FrontierSearch: Sendable {
     /// Every finished hypothesis the search keeps, best first (the n-best list; empty for a search
     /// that keeps only its answer).
     var candidates: [FrontierCandidate] { get }
+    /// The lattice the search grew, for a search that keeps one.
+    var lattice: SearchLattice? { get }
     /// Advances one step.
     /// - Parameter inputs: for each running hypothesis, the value on the op's `from` port.
     /// - Returns: for each new running hypothesis, the index of the hypothesis it extends.
     /// - Throws: `OperatorError` for malformed inputs.
     mutating func advance(_ inputs: [StepValue]) throws -> [Int]
+}
+
+extension FrontierSearch {
+    /// No lattice by default.
+    public var lattice: SearchLattice? { nil }
 }
 
 /// One finished hypothesis of a search.
@@ -196,6 +212,13 @@ public struct FrontierCandidate: Sendable, Equatable {
         self.tokens = tokens
         self.score = score
         self.logProbability = logProbability
+    }
+
+    /// Candidates best first: the higher score, the earlier among equals (a stable sort).
+    /// - Parameter candidates: candidates in the order they were found.
+    /// - Returns: the same candidates, ranked.
+    public static func bestFirst(_ candidates: [FrontierCandidate]) -> [FrontierCandidate] {
+        candidates.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }.map(\.element)
     }
 
     /// A finished beam hypothesis.

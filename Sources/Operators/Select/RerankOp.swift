@@ -105,7 +105,7 @@ public struct RerankOp: CandidateRanker {
             }
         }
         // Stable: among equal scores the search's order stands.
-        return ranked.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }.map(\.element)
+        return FrontierCandidate.bestFirst(ranked)
     }
 
     /// Most tree nodes per scoring pass: candidates are packed into chunks of at most this many

@@ -146,7 +146,7 @@ public struct SampleSearch: Sendable {
             }
         }
         finished += endedByEOS.map(candidate)
-        finished = finished.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }.map(\.element)
+        finished = FrontierCandidate.bestFirst(finished)
         runningIndices = next
         switch finish {
         case .first:

@@ -1,0 +1,239 @@
+import Foundation
+
+/// Best-first lattice search with path recombination (Xu, Jonnalagadda & Durrett 2022, "Massive-scale
+/// Decoding for Text Generation using Lattices").
+///
+/// A priority queue holds the lattice's open nodes, best first by `logprob / length^lengthPenalty`.
+/// Each step pops the best `width` of them — scored together, one forward pass — and gives each its
+/// `branch` most likely next tokens. A child that ends with EOS (or reaches `maxNewTokens`) closes a
+/// path. Otherwise, when `ngram` > 0 and a node of the same length already ends with the same last
+/// `ngram` tokens, the child *recombines* with it: only the arc is added and the node's future is
+/// shared by both prefixes (same length keeps the lattice acyclic); else it becomes a new open node.
+/// The search ends when the budget of expanded nodes is spent or nothing is open. The answer is the
+/// best closed path; every closed path is a candidate; the lattice (`SearchLattice`) encodes every
+/// path through its arcs, recombined ones included.
+public struct LatticeSearch: Sendable {
+    /// Nodes expanded per step (one batched pass).
+    public let width: Int
+    /// Next tokens tried per expanded node.
+    public let branch: Int
+    /// Most nodes expanded over the search.
+    public let budget: Int
+    /// Suffix length that recombines two nodes of equal length (0: no recombination).
+    public let ngram: Int
+    /// Exponent of the length dividing a node's log-probability in the queue's order.
+    public let lengthPenalty: Double
+    /// Most generated tokens per path.
+    public let maxNewTokens: Int
+    /// Tokens that close a path.
+    public let eosTokens: Set<Int32>
+
+    /// Creates a search.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    public init(width: Int, branch: Int, budget: Int, ngram: Int, lengthPenalty: Double = 1, maxNewTokens: Int,
+                eosTokens: Set<Int32>) throws {
+        try OperatorError.require("width", width, in: 1..., "≥ 1")
+        try OperatorError.require("branch", branch, in: 1..., "≥ 1")
+        try OperatorError.require("budget", budget, in: 1..., "≥ 1")
+        try OperatorError.require("ngram", ngram, in: 0..., "≥ 0")
+        try OperatorError.require("max_new_tokens", maxNewTokens, in: 1..., "≥ 1")
+        self.width = width
+        self.branch = branch
+        self.budget = budget
+        self.ngram = ngram
+        self.lengthPenalty = lengthPenalty
+        self.maxNewTokens = maxNewTokens
+        self.eosTokens = eosTokens
+    }
+
+    /// The search state: the lattice grown so far and its open nodes.
+    public struct State: Sendable {
+        /// The lattice.
+        public internal(set) var lattice = SearchLattice()
+        /// Open nodes not yet expanded.
+        var open: [Int] = []
+        /// The nodes being expanded this step, in frontier order.
+        public internal(set) var expanding: [Int] = [0]
+        /// Nodes expanded so far.
+        public internal(set) var expanded = 0
+        /// Closed paths, best first.
+        public internal(set) var finished: [FrontierCandidate] = []
+        /// Whether the search has ended.
+        public internal(set) var isDone = false
+        /// Per (length, last `ngram` tokens), the node recombining children go to.
+        var bySuffix: [[Int32]: Int] = [:]
+
+        /// The frontier: the generated tokens of the nodes being expanded.
+        public var running: [[Int32]] { expanding.map { lattice.nodes[$0].tokens } }
+    }
+
+    /// The state before the first step: the lattice's root (the prompt) is the one node to expand.
+    public func start() -> State { State() }
+
+    /// A node's place in the queue.
+    func priority(_ node: SearchLattice.Node) -> Double {
+        node.tokens.isEmpty ? 0 : Double(node.logProbability) / pow(Double(node.tokens.count), lengthPenalty)
+    }
+
+    /// Expands the frontier's nodes and chooses the next ones.
+    /// - Parameters:
+    ///   - state: the state.
+    ///   - logits: one row per frontier node.
+    /// - Returns: for each next frontier node, the index of the current frontier node whose tokens
+    ///   share the longest prefix with it (the hypothesis the engine forks it from).
+    /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows.
+    @discardableResult
+    public func step(_ state: inout State, logits: [[Float]]) throws -> [Int] {
+        guard !state.isDone else { return [] }
+        guard logits.count == state.expanding.count else {
+            throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.expanding.count) rows, got \(logits.count)")
+        }
+        for (node, row) in zip(state.expanding, logits) {
+            let logProbabilities = try Distribution.logSoftmax(row)
+            let parent = state.lattice.nodes[node]
+            for token in Distribution.topIndices(logProbabilities, branch) {
+                let token32 = Int32(token)
+                let lp = logProbabilities[token]
+                let tokens = parent.tokens + [token32]
+                let total = parent.logProbability + lp
+                if eosTokens.contains(token32) || tokens.count >= maxNewTokens {
+                    let end = state.lattice.addNode(tokens: tokens, logProbability: total, final: true)
+                    state.lattice.addArc(from: node, to: end, token: token32, logProbability: lp)
+                    state.finished.append(FrontierCandidate(tokens: tokens, score: Float(Double(total) / pow(Double(tokens.count), lengthPenalty)),
+                                                            logProbability: total))
+                    continue
+                }
+                let key = ngram > 0 ? [Int32(tokens.count)] + tokens.suffix(ngram) : []
+                if ngram > 0, let existing = state.bySuffix[key] {
+                    state.lattice.addArc(from: node, to: existing, token: token32, logProbability: lp)
+                    state.lattice.recombined += 1
+                    continue
+                }
+                let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false)
+                state.lattice.addArc(from: node, to: child, token: token32, logProbability: lp)
+                if ngram > 0 { state.bySuffix[key] = child }
+                state.open.append(child)
+            }
+        }
+        state.expanded += state.expanding.count
+        let before = state.expanding.map { state.lattice.nodes[$0].tokens }
+        let room = min(width, budget - state.expanded)
+        guard room > 0, !state.open.isEmpty else {
+            state.expanding = []
+            state.isDone = true
+            state.finished = FrontierCandidate.bestFirst(state.finished)
+            return []
+        }
+        // The best open nodes (ties: the earlier created).
+        let priorities = state.open.map { priority(state.lattice.nodes[$0]) }
+        let order = state.open.indices.sorted { (priorities[$0], -state.open[$0]) > (priorities[$1], -state.open[$1]) }
+        let chosen = order.prefix(room).map { state.open[$0] }
+        let taken = Set(order.prefix(room))
+        state.open = state.open.indices.filter { !taken.contains($0) }.map { state.open[$0] }
+        state.expanding = chosen
+        state.finished = FrontierCandidate.bestFirst(state.finished)
+        return chosen.map { node in
+            let tokens = state.lattice.nodes[node].tokens
+            return before.indices.max { commonPrefix(before[$0], tokens) < commonPrefix(before[$1], tokens) } ?? 0
+        }
+    }
+
+    /// How many leading tokens two sequences share.
+    func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        zip(a, b).prefix { $0 == $1 }.count
+    }
+}
+
+/// A search's lattice: nodes (the root is the prompt) joined by arcs labelled with a token and its
+/// log-probability; final nodes close a path. Recombination makes a node reachable by several
+/// prefixes, so the lattice can encode far more paths than it has nodes.
+public struct SearchLattice: Sendable, Equatable {
+    /// A node: the tokens of the first path that reached it and that path's log-probability.
+    public struct Node: Sendable, Equatable {
+        /// Generated tokens along the first path to the node.
+        public var tokens: [Int32]
+        /// Their summed log-probability.
+        public var logProbability: Float
+        /// Whether the node closes a path (EOS or the budget).
+        public var final: Bool
+    }
+
+    /// An arc.
+    public struct Arc: Sendable, Equatable {
+        /// Source and target nodes.
+        public var from: Int, to: Int
+        /// The token.
+        public var token: Int32
+        /// Its log-probability after the source's prefix.
+        public var logProbability: Float
+    }
+
+    /// Nodes; node 0 is the root.
+    public internal(set) var nodes: [Node] = [Node(tokens: [], logProbability: 0, final: false)]
+    /// Arcs, in the order they were added.
+    public internal(set) var arcs: [Arc] = []
+    /// Arcs that joined an existing node (path recombination).
+    public internal(set) var recombined = 0
+
+    /// Adds a node and returns its index.
+    mutating func addNode(tokens: [Int32], logProbability: Float, final: Bool) -> Int {
+        nodes.append(Node(tokens: tokens, logProbability: logProbability, final: final))
+        return nodes.count - 1
+    }
+
+    /// Adds an arc.
+    mutating func addArc(from: Int, to: Int, token: Int32, logProbability: Float) {
+        arcs.append(Arc(from: from, to: to, token: token, logProbability: logProbability))
+    }
+
+    /// How many distinct root-to-final paths the lattice encodes (a `Double`: recombination makes
+    /// the count grow exponentially). Arcs always go from a shorter prefix to a longer one, so the
+    /// nodes ordered by length are a topological order.
+    public var distinctPaths: Double {
+        var paths = Array(repeating: 0.0, count: nodes.count)
+        paths[0] = 1
+        let outgoing = Dictionary(grouping: arcs, by: \.from)
+        for node in nodes.indices.sorted(by: { (nodes[$0].tokens.count, $0) < (nodes[$1].tokens.count, $1) }) {
+            for arc in outgoing[node] ?? [] { paths[arc.to] += paths[node] }
+        }
+        return nodes.indices.filter { nodes[$0].final }.reduce(0) { $0 + paths[$1] }
+    }
+
+    /// OpenFst's text format (`fstcompile` reads it): one `source target ilabel olabel weight` line
+    /// per arc, then one line per final state. Labels are token id + 1 (0 is OpenFst's epsilon);
+    /// weights are −log-probabilities (the tropical semiring's costs).
+    public func openFstText() -> String {
+        var out = ""
+        for arc in arcs {
+            out += "\(arc.from)\t\(arc.to)\t\(arc.token + 1)\t\(arc.token + 1)\t\(-arc.logProbability)\n"
+        }
+        for (index, node) in nodes.enumerated() where node.final { out += "\(index)\t0\n" }
+        return out
+    }
+
+    /// Graphviz DOT: nodes left to right, arcs labelled with the token's text and probability.
+    /// - Parameter label: a token's text.
+    public func dot(label: (Int32) -> String) -> String {
+        func quote(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        }
+        var out = "digraph lattice {\n  rankdir=LR;\n  node [shape=circle, label=\"\", width=0.15];\n  n0 [shape=box, label=\"prompt\"];\n"
+        for (index, node) in nodes.enumerated() where node.final { out += "  n\(index) [shape=doublecircle];\n" }
+        for arc in arcs {
+            out += "  n\(arc.from) -> n\(arc.to) [label=\(quote(label(arc.token) + String(format: " %.2f", exp(Double(arc.logProbability)))))];\n"
+        }
+        return out + "}\n"
+    }
+
+    /// JSON: nodes (tokens of their first path, log-probability, final), arcs, and the path count.
+    /// - Parameter label: a token's text.
+    public func json(label: (Int32) -> String) throws -> Data {
+        let object: [String: Any] = [
+            "nodes": nodes.map { ["tokens": $0.tokens.map(Int.init), "log_probability": Double($0.logProbability), "final": $0.final] },
+            "arcs": arcs.map { ["from": $0.from, "to": $0.to, "token": Int($0.token), "text": label($0.token), "log_probability": Double($0.logProbability)] },
+            "distinct_paths": distinctPaths, "recombined_arcs": recombined,
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}

@@ -1,0 +1,73 @@
+import DecographCLI
+import Foundation
+import Operators
+import Testing
+@testable import Engine
+
+/// `search.lattice` through the engine: re-opened nodes forked from the running hypothesis with
+/// the longest shared prefix give what the search gives scoring every context afresh, one pass per
+/// step; graphs with per-hypothesis state are refused; `run --lattice` writes the lattice.
+@Suite struct LatticeSessionTests {
+    static let yaml = """
+    graph: lattice
+    \(Fixtures.models)
+    nodes:
+      scores: { op: score, model: target }
+      lattice: { op: search.lattice, from: scores, width: 3, branch: 3, budget: 30, ngram: 2 }
+    output: lattice
+    limits: { max_new_tokens: 10 }
+    """
+
+    @Test func engineLatticeMatchesDirectSearch() throws {
+        let resources = ResourceRegistry(pool: Fixtures.resources.pool)
+        let session = try Session(plan: try Fixtures.plan(Self.yaml), resources: resources)
+        let service = try resources.model(at: Fixtures.target)
+        for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
+            let passes = service.counters.passes
+            let engine = try session.run(prompt: prompt)
+            #expect(service.counters.passes - passes == engine.metrics.steps + 1)
+            let search = try LatticeSearch(width: 3, branch: 3, budget: 30, ngram: 2, maxNewTokens: 10, eosTokens: session.eosTokens)
+            var state = search.start()
+            let fresh = FreshScorer(service: service)
+            while !state.isDone {
+                try search.step(&state, logits: state.running.map { try fresh.nextLogits(context: prompt + $0) })
+            }
+            #expect(engine.candidates.map(\.tokens) == state.finished.map(\.tokens), "prompt \(prompt)")
+            #expect(engine.lattice?.arcs.count == state.lattice.arcs.count)
+            #expect(engine.lattice?.distinctPaths == state.lattice.distinctPaths)
+            #expect(engine.tokens == state.finished.first?.tokens)
+        }
+    }
+
+    @Test func statefulNodesAreRefused() throws {
+        let plan = try Fixtures.plan("""
+        graph: lattice
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target, tree: lookup }
+          lookup: { op: draft.lookup, tokens: 2 }
+          lattice: { op: search.lattice, from: scores }
+        output: lattice
+        """)
+        #expect(throws: EngineError.self) { try Session(plan: plan) }
+    }
+
+    @Test func runWritesTheLattice() throws {
+        let file = try RunCommandTests.graphFile(Self.yaml)
+        for format in ["json", "fst", "dot"] {
+            let out = file + ".\(format)"
+            let capture = CapturingOutput()
+            #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 7 9", "--lattice", out], context: capture.context) == 0, "\(capture.err)")
+            #expect(capture.err.contains("distinct paths → \(out)"))
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(!text.isEmpty)
+            if format == "json" {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                let direct = try Session(plan: try Fixtures.plan(Self.yaml)).run(prompt: [1, 7, 9])
+                #expect(object["distinct_paths"] as? Double == direct.lattice?.distinctPaths)
+            }
+        }
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1", "--lattice", file + ".txt"], context: capture.context) != 0)
+    }
+}

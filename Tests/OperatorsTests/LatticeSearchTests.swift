@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import Operators
+
+/// Best-first lattice search with path recombination on scripted distributions.
+@Suite struct LatticeSearchTests {
+    /// Next-token logits over eight tokens (0 is EOS) that depend only on the last token and the
+    /// length, so different prefixes often continue alike and recombine.
+    struct Scripted: TreeScorer {
+        let vocabularySize = 8
+        func score(context: [Int32], tree: TokenTree) throws -> [[Float]] {
+            let last = Int(context.last ?? 1), n = Float(context.count)
+            return [(0 ..< 8).map { t in t == 0 ? n * 0.25 - 3 : Float((t * 5 + last * 3) % 7) * 0.4 }]
+        }
+    }
+
+    static func run(_ search: LatticeSearch, prompt: [Int32] = [1]) throws -> LatticeSearch.State {
+        var state = search.start()
+        while !state.isDone {
+            try search.step(&state, logits: state.running.map { try Scripted().nextLogits(context: prompt + $0) })
+        }
+        return state
+    }
+
+    /// Every root-to-final path, enumerated.
+    static func paths(_ lattice: SearchLattice, from node: Int = 0) -> Int {
+        if lattice.nodes[node].final { return 1 }
+        return lattice.arcs.filter { $0.from == node }.reduce(0) { $0 + paths(lattice, from: $1.to) }
+    }
+
+    @Test func recombinationEncodesMorePathsThanItCloses() throws {
+        let plain = try Self.run(LatticeSearch(width: 3, branch: 3, budget: 40, ngram: 0, maxNewTokens: 9, eosTokens: [0]))
+        // Without recombination the lattice is a tree: one path per closed candidate.
+        #expect(plain.lattice.recombined == 0)
+        #expect(plain.lattice.distinctPaths == Double(plain.finished.count))
+        #expect(plain.expanded == 40)
+        let merged = try Self.run(LatticeSearch(width: 3, branch: 3, budget: 40, ngram: 1, maxNewTokens: 9, eosTokens: [0]))
+        #expect(merged.lattice.recombined > 0)
+        #expect(merged.lattice.distinctPaths == Double(Self.paths(merged.lattice)))
+        #expect(merged.lattice.distinctPaths > Double(merged.finished.count))
+        // Arcs only join a prefix to one a token longer: the lattice is acyclic.
+        #expect(merged.lattice.arcs.allSatisfy { merged.lattice.nodes[$0.to].tokens.count == merged.lattice.nodes[$0.from].tokens.count + 1 })
+        // A recombined arc's target ends with the same last token.
+        #expect(merged.lattice.arcs.allSatisfy { merged.lattice.nodes[$0.to].tokens.last == $0.token })
+    }
+
+    @Test func expandsBestFirstWithinTheBudget() throws {
+        let search = try LatticeSearch(width: 2, branch: 2, budget: 11, ngram: 2, maxNewTokens: 12, eosTokens: [0])
+        var state = search.start()
+        var expandedPriorities: [[Double]] = []
+        while !state.isDone {
+            expandedPriorities.append(state.expanding.map { search.priority(state.lattice.nodes[$0]) })
+            // Every node chosen is at least as good as every node left open.
+            let best = state.open.map { search.priority(state.lattice.nodes[$0]) }.max() ?? -.infinity
+            #expect(state.expanding.allSatisfy { search.priority(state.lattice.nodes[$0]) >= best })
+            try search.step(&state, logits: state.running.map { try Scripted().nextLogits(context: [1] + $0) })
+        }
+        #expect(state.expanded == 11)
+        #expect(expandedPriorities.flatMap { $0 }.count == 11)
+        #expect(zip(state.finished, state.finished.dropFirst()).allSatisfy { $0.score >= $1.score })
+    }
+
+    @Test func exportsCountEveryArcAndFinalState() throws {
+        let state = try Self.run(LatticeSearch(width: 2, branch: 3, budget: 12, ngram: 1, maxNewTokens: 6, eosTokens: [0]))
+        let lines = state.lattice.openFstText().split(separator: "\n")
+        let finals = state.lattice.nodes.filter(\.final).count
+        #expect(lines.count == state.lattice.arcs.count + finals)
+        #expect(lines.filter { $0.split(separator: "\t").count == 5 }.allSatisfy { Int($0.split(separator: "\t")[2])! >= 1 })
+        #expect(state.lattice.dot { "t\($0)" }.components(separatedBy: " -> ").count == state.lattice.arcs.count + 1)
+        let json = try #require(try JSONSerialization.jsonObject(with: state.lattice.json { "t\($0)" }) as? [String: Any])
+        #expect((json["arcs"] as? [Any])?.count == state.lattice.arcs.count)
+        #expect(json["distinct_paths"] as? Double == state.lattice.distinctPaths)
+    }
+}
