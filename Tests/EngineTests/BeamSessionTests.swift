@@ -88,12 +88,32 @@ extension BeamSessionTests {
             #expect(engine.candidates.map(\.tokens) == direct.map(\.tokens), "prompt \(prompt)")
             #expect(PhraseProgress(phrases: phrases, tokens: engine.tokens).completed, "prompt \(prompt): \(engine.tokens)")
         }
+        // Grid Beam Search through the engine: every cell's beams in one pass per step.
+        let grid = try Session(plan: try Fixtures.plan("""
+        graph: grid
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 2, phrase_ids: [[17, 18], [30]], allocation: grid }
+        output: beams
+        limits: { max_new_tokens: 12 }
+        """), resources: resources)
+        for prompt: [Int32] in [[1, 7, 9], [33, 2]] {
+            let passes = service.counters.passes
+            let engine = try grid.run(prompt: prompt)
+            #expect(service.counters.passes - passes == engine.metrics.steps + 1)
+            #expect(engine.metrics.widestFrontier > 2, "the grid's cells share the pass")
+            let direct = try GridBeamSearch(width: 2, phrases: phrases, maxNewTokens: 12, eosTokens: session.eosTokens)
+                .run(prompt: prompt, scorer: FreshScorer(service: service))
+            #expect(engine.candidates.map(\.tokens) == direct.map(\.tokens), "prompt \(prompt)")
+            #expect(PhraseProgress(phrases: phrases, tokens: engine.tokens).completed, "prompt \(prompt): \(engine.tokens)")
+        }
     }
 
     @Test func diverseBeamSettingsAreCheckedWhenTheGraphCompiles() throws {
         for bad in ["width: 4, groups: 3, diversity_penalty: 1", "width: 4, groups: 2", "width: 4, diversity_penalty: 0.5", "width: 2, groups: 4, diversity_penalty: 1",
                     "width: 4, groups: 2, diversity_penalty: 1, phrase_ids: [[5]]", "width: 4, phrases: [\"a\"], phrase_ids: [[5]]",
-                    "width: 4, phrase_ids: [[]]", "width: 4, phrase_ids: []"] {
+                    "width: 4, phrase_ids: [[]]", "width: 4, phrase_ids: []", "width: 4, allocation: grid"] {
             #expect(throws: (any Error).self, "\(bad)") {
                 try Fixtures.plan("""
                 graph: diverse

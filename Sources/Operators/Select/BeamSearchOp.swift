@@ -11,7 +11,7 @@ public struct BeamSearchOp: FrontierOperator {
         "search.beam", family: .select,
         doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; patience scales the finished pool; with groups > 1, diverse beam search (transformers' group beam search); with phrases, lexically constrained beam search (transformers' force_words_ids).",
         parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, patience.spec, groups.spec, diversityPenalty.spec,
-                     phrases.spec, phraseIDs.spec, repetitionPenalty.spec],
+                     phrases.spec, phraseIDs.spec, allocation.spec, repetitionPenalty.spec],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
@@ -33,6 +33,8 @@ public struct BeamSearchOp: FrontierOperator {
     static let phrases = OpParameter<[String]?>("phrases", nonEmpty: true,
                                                 doc: "Lexically constrained beam search (Dynamic Beam Allocation as transformers' force_words_ids runs it): phrases that must appear in the output, each encoded with the target's tokenizer as written (in byte-level BPE a word after a space starts with one: \" cat\"). Candidates that advance a phrase join each step's, the beam is shared round-robin by banks of equal progress, and a hypothesis may end only once every phrase appeared.")
     static let phraseIDs = OpParameter<[[Int]]?>("phrase_ids", doc: "The phrases as token ids instead of text (for models without a tokenizer, or one exact tokenization).")
+    static let allocation = OpParameter<Allocation>("allocation", default: .dba,
+                                                    doc: "How a lexically constrained search shares its beams: dba, one beam of width split into banks by progress (transformers' force_words_ids); grid, Grid Beam Search's cell of width per number of phrase tokens covered, all cells scored in one pass (width × (tokens + 1) rows).")
     static let repetitionPenalty = SamplingParameters.repetitionPenalty.documented(
         "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off.")
 
@@ -44,6 +46,7 @@ public struct BeamSearchOp: FrontierOperator {
     let diversityPenalty: Double
     /// The phrases of a lexically constrained search, as token ids (`nil`: unconstrained).
     let phraseTokens: [[Int32]]?
+    let allocationRule: Allocation
     let shaping: LogitsPipeline?
 
     /// Builds the node.
@@ -68,7 +71,11 @@ public struct BeamSearchOp: FrontierOperator {
         if groups == 1, diversityPenalty != 0 {
             throw OperatorError(.invalidParameter, at: "diversity_penalty", "needs groups > 1 (one group has no earlier group to differ from)")
         }
+        allocationRule = try node[Self.allocation]
         let texts = try node[Self.phrases], ids = try node[Self.phraseIDs]
+        if texts == nil, ids == nil, node.written.contains(Self.allocation.name) {
+            throw OperatorError(.invalidParameter, at: Self.allocation.name, "allocation shares beams among phrases; give phrases or phrase_ids")
+        }
         if texts != nil, ids != nil {
             throw OperatorError(.invalidParameter, at: Self.phraseIDs.name, "give the phrases once: as text (phrases) or as token ids (phrase_ids)")
         }
@@ -114,6 +121,11 @@ public struct BeamSearchOp: FrontierOperator {
     /// - Returns: the search.
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
+        if let phraseTokens, allocationRule == .grid {
+            let search = try GridBeamSearch(width: width, phrases: phraseTokens, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
+                                            patience: patience, maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
+            return Grid(search: search, state: search.start(prompt: prompt))
+        }
         if let phraseTokens {
             let search = try ConstrainedBeamSearch(numBeams: width, phrases: phraseTokens, lengthPenalty: lengthPenalty,
                                                    earlyStopping: earlyStopping, patience: patience, maxNewTokens: maxNewTokens,
@@ -174,6 +186,20 @@ public struct BeamSearchOp: FrontierOperator {
         }
     }
 
+    struct Grid: FrontierSearch {
+        let search: GridBeamSearch
+        var state: GridBeamSearch.State
+
+        var running: [[Int32]] { state.running }
+        var isDone: Bool { state.isDone }
+        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
+        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
+
+        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            try search.step(&state, logits: BeamSearchOp.rows(inputs))
+        }
+    }
+
     struct Diverse: FrontierSearch {
         let search: GroupBeamSearch
         var state: GroupBeamSearch.State
@@ -191,3 +217,11 @@ public struct BeamSearchOp: FrontierOperator {
 
 /// `early_stopping:` names a rule by transformers' value (`true`, `false`, `never`).
 extension BeamSearch.EarlyStopping: ParameterEnumeration {}
+
+/// How a lexically constrained beam search shares its beams among degrees of progress.
+enum Allocation: String, Sendable, CaseIterable, ParameterEnumeration {
+    /// Dynamic Beam Allocation, transformers' form: one beam, banks by progress.
+    case dba
+    /// Grid Beam Search: a cell of `width` per number of phrase tokens covered.
+    case grid
+}
