@@ -173,7 +173,7 @@ public struct BeamSearch: Sendable {
     /// - Returns: the candidates, best first; tokens a mask removed are never candidates.
     /// - Throws: `OperatorError.invalidDistribution` for a row without a finite logit.
     static func candidates(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32], keep: Int,
-                           shaping: LogitsPipeline?, adjust: ((inout [Float]) -> Void)? = nil) throws -> [Candidate] {
+                           shaping: LogitsPipeline?, adjust: (@Sendable (inout [Float]) -> Void)? = nil) throws -> [Candidate] {
         try candidates(accumulated: accumulatedRows(logits, beams: beams, scores: scores, prompt: prompt, shaping: shaping, adjust: adjust),
                        keep: keep)
     }
@@ -181,12 +181,14 @@ public struct BeamSearch: Sendable {
     /// Each beam's accumulated score plus every token's shaped log-probability (`-inf` where a
     /// mask removed the token): what candidates are ranked by.
     static func accumulatedRows(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32],
-                                shaping: LogitsPipeline?, adjust: ((inout [Float]) -> Void)? = nil) throws -> [[Float]] {
-        try logits.enumerated().map { beam, row in
-            var logProbabilities = try Distribution.logSoftmax(row)
+                                shaping: LogitsPipeline?, adjust: (@Sendable (inout [Float]) -> Void)? = nil) throws -> [[Float]] {
+        try ParallelRows.map(logits.count, width: logits.first?.count ?? 0) { beam in
+            var logProbabilities = try Distribution.logSoftmax(logits[beam])
             adjust?(&logProbabilities)
             shaping?.process(&logProbabilities, context: LogitsContext(tokens: prompt + beams[beam], promptCount: prompt.count))
-            return logProbabilities.map { scores[beam] + $0 }
+            let score = scores[beam]
+            for i in logProbabilities.indices { logProbabilities[i] += score }
+            return logProbabilities
         }
     }
 
@@ -194,11 +196,12 @@ public struct BeamSearch: Sendable {
     /// token). The best `keep` overall are among each beam's best `keep`: select per beam, sort
     /// only those.
     static func candidates(accumulated rows: [[Float]], keep: Int) -> [Candidate] {
+        let best = (try? ParallelRows.map(rows.count, width: rows.first?.count ?? 0) { Distribution.topIndices(rows[$0], keep) }) ?? []
         var candidates: [Candidate] = []
         candidates.reserveCapacity(rows.count * keep)
-        for (beam, row) in rows.enumerated() {
-            for token in Distribution.topIndices(row, keep) {
-                candidates.append(Candidate(score: row[token], beam: beam, token: Int32(token)))
+        for (beam, tokens) in best.enumerated() {
+            for token in tokens {
+                candidates.append(Candidate(score: rows[beam][token], beam: beam, token: Int32(token)))
             }
         }
         candidates.sort { ($0.score, $1.beam, $1.token) > ($1.score, $0.beam, $0.token) }

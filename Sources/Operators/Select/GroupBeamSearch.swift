@@ -151,15 +151,18 @@ public struct GroupBeamSearch: Sendable {
             // The first step's groups all continue the prompt: one row serves them all.
             let first = state.generatedLength == 0
             let rows = first ? [logits[0]] : Array(logits[rowStart ..< rowStart + group.running.count])
-            var counts: [Int32: Int] = [:]
-            for token in chosen { counts[token, default: 0] += 1 }
+            let counts = Dictionary(chosen.map { ($0, 1) }, uniquingKeysWith: +)
             let penalty = Float(diversityPenalty)
-            let candidates = try BeamSearch.candidates(
-                rows, beams: group.running, scores: group.runningScores, prompt: state.prompt,
-                keep: max(2, 1 + eosTokens.count) * groupSize, shaping: shaping,
-                adjust: counts.isEmpty ? nil : { row in
+            let diversity: (@Sendable (inout [Float]) -> Void)?
+            if counts.isEmpty {
+                diversity = nil
+            } else {
+                diversity = { (row: inout [Float]) in
                     for (token, n) in counts where Int(token) < row.count { row[Int(token)] -= penalty * Float(n) }
-                })
+                }
+            }
+            let candidates = try BeamSearch.candidates(rows, beams: group.running, scores: group.runningScores, prompt: state.prompt,
+                                                       keep: max(2, 1 + eosTokens.count) * groupSize, shaping: shaping, adjust: diversity)
             var running: [[Int32]] = []
             var scores: [Float] = []
             var from: [Int] = []

@@ -120,6 +120,7 @@ public struct SampleSearch: Sendable {
     /// - Returns: for each new frontier hypothesis, the index of the one it extends.
     /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows;
     ///   `OperatorError.invalidDistribution` for a row that cannot be sampled.
+    @discardableResult
     public mutating func step(_ rows: [[Float]]) throws -> [Int] {
         guard !isDone else { return [] }
         let first = drawnTokens == 0
