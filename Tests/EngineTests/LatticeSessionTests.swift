@@ -25,7 +25,10 @@ import Testing
         for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
             let passes = service.counters.passes
             let engine = try session.run(prompt: prompt)
-            #expect(service.counters.passes - passes == engine.metrics.steps + 1)
+            // One pass per step, plus a prefill pass in a step where a re-opened node lacks two or
+            // more tokens of its prefix.
+            let used = service.counters.passes - passes
+            #expect(used >= engine.metrics.steps + 1 && used <= 2 * engine.metrics.steps + 1)
             let search = try LatticeSearch(width: 3, branch: 3, budget: 30, ngram: 2, maxNewTokens: 10, eosTokens: session.eosTokens)
             var state = search.start()
             let fresh = FreshScorer(service: service)

@@ -27,6 +27,7 @@ public enum OperatorRegistry {
         BeamSearchOp.self,
         SampleSearchOp.self,
         LatticeSearchOp.self,
+        MCTSOp.self,
         RerankOp.self,
         StoreLearnOp.self,
     ]

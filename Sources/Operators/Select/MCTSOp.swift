@@ -1,0 +1,165 @@
+import Foundation
+import Graph
+import Tokenization
+
+/// `search.mcts`: Monte Carlo tree search over tokens with a reward (PG-TD, Zhang et al. 2023). See
+/// `TokenMCTS`.
+public struct MCTSOp: FrontierOperator {
+    /// The declaration.
+    public static let spec = OpSpec(
+        "search.mcts", family: .select,
+        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. reward: loglik is the mean log-probability; reward: command runs a program on each complete output (stdin) and reads its verdict.",
+        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec, command.spec, timeout.spec],
+        inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
+        output: OutputSpec(.frontier, doc: "The simulations in flight."),
+        needs: [CapabilityRule(.fork)],
+        validate: OpValidation.checks { node, _ in _ = try MCTSOp.rewardRule(node) })
+
+    /// What a complete sequence is worth.
+    public enum Reward: String, Sendable, CaseIterable, ParameterEnumeration {
+        /// Its mean log-probability under the model.
+        case loglik
+        /// An external program's verdict on its text.
+        case command
+    }
+
+    static let simulations = OpParameter<Int>("simulations", default: 32, range: .closed(1, 100_000), doc: "Simulations (roll-outs) over the search: its budget.")
+    static let parallel = OpParameter<Int>("parallel", default: 4, range: .closed(1, 64), doc: "Simulations in flight at once, one roll-out token each per batched pass.")
+    static let branch = OpParameter<Int>("branch", default: 3, range: .closed(1, 64), doc: "Children of an expanded node: its most likely tokens (PG-TD's k).")
+    static let exploration = OpParameter<Double>("exploration", default: 1, range: .closed(0, 1000), doc: "P-UCB's constant: how far selection trusts priors and unvisited children over the mean reward.")
+    static let reward = OpParameter<Reward>("reward", default: .loglik, doc: "loglik: the sequence's mean log-probability; command: the verdict of `command` on its text.")
+    static let command = OpParameter<[String]?>("command", nonEmpty: true,
+                                                doc: "reward: command's program and arguments (no shell). It reads the output's text on standard input, in a fresh temporary directory, with only PATH in its environment; its reward is the number on the last line of its standard output if there is one, else 1 for exit status 0 and 0 otherwise. It runs as this user, with no further sandbox: give only programs you trust.")
+    static let timeout = OpParameter<Double>("timeout", default: 10, range: .closed(0.01, 3600), doc: "reward: command's time limit per output in seconds; a program still running is killed and scores 0.")
+
+    let settings: (simulations: Int, parallel: Int, branch: Int, exploration: Double)
+    let rewardFunction: @Sendable ([Int32], Double) throws -> Double
+
+    /// Builds the node.
+    /// - Parameters:
+    ///   - node: the plan node.
+    ///   - environment: the target's tokenizer (the command reads text).
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
+        settings = (try node[Self.simulations], try node[Self.parallel], try node[Self.branch], try node[Self.exploration])
+        switch try Self.rewardRule(node) {
+        case .loglik:
+            rewardFunction = { _, mean in mean }
+        case .command:
+            let program = try node[Self.command]!, limit = try node[Self.timeout]
+            let tokenizer = environment.tokenizer
+            rewardFunction = { tokens, _ in
+                let text = tokenizer?.decode(tokens, skipSpecialTokens: true) ?? tokens.map(String.init).joined(separator: " ")
+                return try CommandReward.run(program, input: text, timeout: limit)
+            }
+        }
+    }
+
+    /// The reward rule, checked against `command`.
+    static func rewardRule(_ node: Plan.Node) throws -> Reward {
+        let rule = try node[reward]
+        let program = try node[command]
+        if rule == .command, program == nil {
+            throw OperatorError(.invalidParameter, at: command.name, "reward: command needs the program to run")
+        }
+        if rule != .command, program != nil {
+            throw OperatorError(.invalidParameter, at: command.name, "command is read only with reward: command")
+        }
+        return rule
+    }
+
+    /// Simulations re-open nodes anywhere in the tree.
+    public var reopensHypotheses: Bool { true }
+
+    /// Starts a search from the prompt.
+    public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
+        let search = try TokenMCTS(simulations: settings.simulations, parallel: settings.parallel, branch: settings.branch,
+                                   exploration: settings.exploration, maxNewTokens: maxNewTokens, eosTokens: eosTokens, reward: rewardFunction)
+        return Search(search: search, state: try search.start())
+    }
+
+    struct Search: FrontierSearch {
+        let search: TokenMCTS
+        var state: TokenMCTS.State
+
+        var running: [[Int32]] { state.running }
+        var isDone: Bool { state.isDone }
+        var best: [Int32]? { state.finished.first?.tokens }
+        var candidates: [FrontierCandidate] { state.finished }
+
+        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            try search.step(&state, logits: BeamSearchOp.rows(inputs))
+        }
+    }
+}
+
+/// Runs a reward program on one output, bounded in time.
+enum CommandReward {
+    /// The program's verdict on `input`.
+    /// - Parameters:
+    ///   - program: the executable (a path, or a name looked up on `PATH`) and its arguments.
+    ///   - input: the text written to its standard input.
+    ///   - timeout: seconds before it is killed (reward 0).
+    /// - Returns: the number on the last line of its standard output, else 1 for exit status 0 and 0 otherwise.
+    /// - Throws: `OperatorError.invalidParameter` when the program cannot be started.
+    static func run(_ program: [String], input: String, timeout: Double) throws -> Double {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("decograph-reward-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = Process()
+        let path = "/usr/local/bin:/usr/bin:/bin"
+        if program[0].contains("/") {
+            process.executableURL = URL(fileURLWithPath: program[0])
+        } else if let found = path.split(separator: ":").map({ "\($0)/\(program[0])" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+            process.executableURL = URL(fileURLWithPath: found)
+        } else {
+            throw OperatorError(.invalidParameter, at: "command", "'\(program[0])' is not on PATH (\(path))")
+        }
+        process.arguments = Array(program.dropFirst())
+        process.environment = ["PATH": path]
+        process.currentDirectoryURL = directory
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw OperatorError(.invalidParameter, at: "command", "cannot start '\(program[0])': \(error.localizedDescription)")
+        }
+        let exited = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            exited.signal()
+        }
+        // Write and read on other threads so a program that neither reads nor exits cannot block us.
+        let writer = DispatchQueue.global()
+        writer.async {
+            try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
+        let output = OutputBox()
+        let reading = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            output.data = (try? stdout.fileHandleForReading.readToEnd()) ?? Data()
+            reading.signal()
+        }
+        guard exited.wait(timeout: .now() + timeout) == .success else {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            _ = exited.wait(timeout: .now() + 5)
+            return 0
+        }
+        _ = reading.wait(timeout: .now() + 5)
+        let text = String(decoding: output.data, as: UTF8.self)
+        if let last = text.split(whereSeparator: \.isNewline).last, let value = Double(last.trimmingCharacters(in: .whitespaces)), value.isFinite {
+            return value
+        }
+        return process.terminationStatus == 0 ? 1 : 0
+    }
+
+    /// The program's standard output, filled by the reading thread.
+    final class OutputBox: @unchecked Sendable {
+        var data = Data()
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+
+/// Monte Carlo tree search over tokens, as PG-TD plans code generation (Zhang et al. 2023,
+/// "Planning with Large Language Models for Code Generation"): the model proposes each node's
+/// children (its `branch` most likely tokens, with their probabilities as priors), selection
+/// follows P-UCB — `Q + exploration · P · √N(parent) / (1 + N)` — a greedy roll-out from the new
+/// leaf completes the sequence, and its reward is backed up the path (each node keeps the mean
+/// and the best reward below it; Q is the mean).
+///
+/// `parallel` simulations run at once, one roll-out token each per step, all scored in one batched
+/// pass; a simulation still in flight holds a virtual visit on its path so the others spread out.
+/// A simulation that selects a sequence already complete (EOS or the budget) takes its cached
+/// reward without calling the model. The search ends after `simulations` simulations; the answer
+/// is the complete sequence with the highest reward (ties: the higher mean log-probability, then
+/// the earlier found), and every complete sequence found is a candidate.
+public struct TokenMCTS: Sendable {
+    /// Simulations (roll-outs) over the search.
+    public let simulations: Int
+    /// Simulations in flight at once (rows per batched pass).
+    public let parallel: Int
+    /// Children per expanded node.
+    public let branch: Int
+    /// P-UCB's exploration constant.
+    public let exploration: Double
+    /// Most generated tokens.
+    public let maxNewTokens: Int
+    /// Tokens that end a sequence.
+    public let eosTokens: Set<Int32>
+    /// The reward of a complete sequence: its generated tokens and their mean log-probability.
+    public let reward: @Sendable (_ tokens: [Int32], _ meanLogProbability: Double) throws -> Double
+
+    /// Creates a search.
+    /// - Throws: `OperatorError.invalidParameter` for values out of range.
+    public init(simulations: Int, parallel: Int, branch: Int, exploration: Double, maxNewTokens: Int, eosTokens: Set<Int32>,
+                reward: @escaping @Sendable ([Int32], Double) throws -> Double) throws {
+        try OperatorError.require("simulations", simulations, in: 1..., "≥ 1")
+        try OperatorError.require("parallel", parallel, in: 1..., "≥ 1")
+        try OperatorError.require("branch", branch, in: 1..., "≥ 1")
+        try OperatorError.require("exploration", exploration, in: 0...1_000, "in [0, 1000]")
+        try OperatorError.require("max_new_tokens", maxNewTokens, in: 1..., "≥ 1")
+        self.simulations = simulations
+        self.parallel = parallel
+        self.branch = branch
+        self.exploration = exploration
+        self.maxNewTokens = maxNewTokens
+        self.eosTokens = eosTokens
+        self.reward = reward
+    }
+
+    /// A node of the tree: a prefix of generated tokens.
+    public struct Node: Sendable {
+        /// The prefix.
+        public var tokens: [Int32]
+        /// The parent's probability of the last token (the prior).
+        public var prior: Double
+        /// Log-probability of the prefix.
+        public var logProbability: Double
+        /// Completed visits.
+        public var visits = 0
+        /// Visits of simulations still in flight (virtual loss: counted as reward 0).
+        var pending = 0
+        /// Sum of the rewards backed up through the node.
+        public var totalReward = 0.0
+        /// The best reward backed up through the node.
+        public var bestReward = -Double.infinity
+        /// Children, once the node was expanded.
+        public var children: [Int] = []
+        /// Whether the prefix is complete (ends with EOS or holds `maxNewTokens` tokens).
+        public var terminal: Bool
+        /// A complete prefix's reward, once computed.
+        var terminalReward: Double?
+    }
+
+    /// A simulation in flight: its path down the tree and, once past the leaf, its roll-out.
+    struct Simulation: Sendable {
+        /// Nodes from the root to the leaf it expands.
+        var path: [Int]
+        /// The tokens it has (the leaf's prefix, then roll-out tokens).
+        var tokens: [Int32]
+        /// Their log-probability.
+        var logProbability: Double
+        /// Whether the leaf still waits for its own row (to be expanded).
+        var expanding: Bool
+    }
+
+    /// The search state.
+    public struct State: Sendable {
+        /// The tree; node 0 is the root (the prompt).
+        public internal(set) var nodes: [Node] = [Node(tokens: [], prior: 1, logProbability: 0, terminal: false)]
+        /// Simulations in flight, in frontier order.
+        var inFlight: [Simulation] = []
+        /// Simulations started.
+        public internal(set) var started = 0
+        /// Complete sequences found, with reward and mean log-probability, in the order found.
+        public internal(set) var complete: [(tokens: [Int32], reward: Double, meanLogProbability: Double)] = []
+        /// Whether the search has ended.
+        public internal(set) var isDone = false
+
+        /// The frontier: each simulation's tokens.
+        public var running: [[Int32]] { inFlight.map(\.tokens) }
+
+        /// Complete sequences best first: reward, then mean log-probability, then the earlier found.
+        public var finished: [FrontierCandidate] {
+            complete.enumerated().sorted {
+                ($0.element.reward, $0.element.meanLogProbability, -$0.offset) > ($1.element.reward, $1.element.meanLogProbability, -$1.offset)
+            }.map { FrontierCandidate(tokens: $0.element.tokens, score: Float($0.element.reward),
+                                      logProbability: Float($0.element.meanLogProbability * Double($0.element.tokens.count))) }
+        }
+    }
+
+    /// The state before the first step: the first simulations all start at the root.
+    public func start() throws -> State {
+        var state = State()
+        try launch(&state)
+        return state
+    }
+
+    /// P-UCB of a child under its parent, pending visits counted with reward 0.
+    func score(_ child: Node, parentVisits: Int) -> Double {
+        let n = child.visits + child.pending
+        let q = n == 0 ? 0 : child.totalReward / Double(n)
+        return q + exploration * child.prior * (Double(parentVisits).squareRoot()) / Double(1 + n)
+    }
+
+    /// Starts simulations until `parallel` are in flight or the budget is spent; a simulation that
+    /// reaches a complete node ends at once with its cached reward.
+    func launch(_ state: inout State) throws {
+        while state.inFlight.count < parallel, state.started < simulations {
+            state.started += 1
+            var path = [0]
+            var node = 0
+            while !state.nodes[node].children.isEmpty, !state.nodes[node].terminal {
+                let parentVisits = state.nodes[node].visits + state.nodes[node].pending
+                let children = state.nodes[node].children
+                node = children.indices.max { a, b in
+                    (score(state.nodes[children[a]], parentVisits: parentVisits), -a) < (score(state.nodes[children[b]], parentVisits: parentVisits), -b)
+                }.map { children[$0] }!
+                path.append(node)
+            }
+            if state.nodes[node].terminal, let cached = state.nodes[node].terminalReward {
+                backUp(&state, path: path, reward: cached, pending: false)
+                continue
+            }
+            if state.nodes[node].children.isEmpty, state.nodes[node].pending > 0 {
+                // Another simulation is expanding this leaf: wait for its children rather than repeat its roll-out.
+                state.started -= 1
+                break
+            }
+            for n in path { state.nodes[n].pending += 1 }
+            state.inFlight.append(Simulation(path: path, tokens: state.nodes[node].tokens, logProbability: state.nodes[node].logProbability,
+                                             expanding: state.nodes[node].children.isEmpty))
+        }
+        state.isDone = state.inFlight.isEmpty
+    }
+
+    /// Adds a reward to every node of a path.
+    func backUp(_ state: inout State, path: [Int], reward: Double, pending: Bool) {
+        for n in path {
+            if pending { state.nodes[n].pending -= 1 }
+            state.nodes[n].visits += 1
+            state.nodes[n].totalReward += reward
+            state.nodes[n].bestReward = max(state.nodes[n].bestReward, reward)
+        }
+    }
+
+    /// Records a complete sequence and returns its reward.
+    func finish(_ state: inout State, tokens: [Int32], logProbability: Double) throws -> Double {
+        let mean = logProbability / Double(max(1, tokens.count))
+        if let known = state.complete.first(where: { $0.tokens == tokens }) { return known.reward }
+        let value = try reward(tokens, mean)
+        state.complete.append((tokens, value, mean))
+        return value
+    }
+
+    /// Advances every simulation by one token.
+    /// - Parameters:
+    ///   - state: the state.
+    ///   - logits: one row per simulation in flight.
+    /// - Returns: for each simulation in flight next, the index of the current one whose tokens
+    ///   share the longest prefix with it.
+    /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows, and the reward's errors.
+    @discardableResult
+    public func step(_ state: inout State, logits: [[Float]]) throws -> [Int] {
+        guard !state.isDone else { return [] }
+        guard logits.count == state.inFlight.count else {
+            throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.inFlight.count) rows, got \(logits.count)")
+        }
+        let before = state.inFlight.map(\.tokens)
+        var still: [Simulation] = []
+        for (var simulation, row) in zip(state.inFlight, logits) {
+            let logProbabilities = try Distribution.logSoftmax(row)
+            if simulation.expanding, state.nodes[simulation.path.last!].children.isEmpty {
+                // Expand the leaf: its best tokens become children, priors their probabilities.
+                let leaf = simulation.path.last!
+                for token in Distribution.topIndices(logProbabilities, branch) {
+                    let tokens = state.nodes[leaf].tokens + [Int32(token)]
+                    let lp = state.nodes[leaf].logProbability + Double(logProbabilities[token])
+                    let terminal = eosTokens.contains(Int32(token)) || tokens.count >= maxNewTokens
+                    var child = Node(tokens: tokens, prior: exp(Double(logProbabilities[token])), logProbability: lp, terminal: terminal)
+                    if terminal { child.terminalReward = try finish(&state, tokens: tokens, logProbability: lp) }
+                    state.nodes.append(child)
+                    state.nodes[leaf].children.append(state.nodes.count - 1)
+                }
+                simulation.expanding = false
+            }
+            // Roll out greedily by one token.
+            let token = Distribution.topIndices(logProbabilities, 1)[0]
+            simulation.tokens.append(Int32(token))
+            simulation.logProbability += Double(logProbabilities[token])
+            if eosTokens.contains(Int32(token)) || simulation.tokens.count >= maxNewTokens {
+                let value = try finish(&state, tokens: simulation.tokens, logProbability: simulation.logProbability)
+                backUp(&state, path: simulation.path, reward: value, pending: true)
+            } else {
+                still.append(simulation)
+            }
+        }
+        state.inFlight = still
+        try launch(&state)
+        return state.inFlight.map { simulation in
+            before.indices.max { commonPrefix(before[$0], simulation.tokens) < commonPrefix(before[$1], simulation.tokens) } ?? 0
+        }
+    }
+
+    /// How many leading tokens two sequences share.
+    func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        zip(a, b).prefix { $0 == $1 }.count
+    }
+}
