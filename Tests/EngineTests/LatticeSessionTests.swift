@@ -42,8 +42,9 @@ import Testing
         }
     }
 
+    /// `check` refuses what the session would: the compiler runs the same test.
     @Test func statefulNodesAreRefused() throws {
-        let plan = try Fixtures.plan("""
+        #expect(throws: (any Error).self) { try Fixtures.plan("""
         graph: lattice
         \(Fixtures.models)
         nodes:
@@ -51,8 +52,10 @@ import Testing
           lookup: { op: draft.lookup, tokens: 2 }
           lattice: { op: search.lattice, from: scores }
         output: lattice
-        """)
-        #expect(throws: EngineError.self) { try Session(plan: plan) }
+        """) }
+        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml.replacingOccurrences(of: "search.lattice", with: "search.mcts")
+            .replacingOccurrences(of: ", width: 3, branch: 3, budget: 30, ngram: 2", with: "")
+            .replacingOccurrences(of: "scores: { op: score, model: target }", with: "scores: { op: score, model: target, tree: lookup }\n  lookup: { op: draft.lookup, tokens: 2 }")) }
     }
 
     @Test func runWritesTheLattice() throws {

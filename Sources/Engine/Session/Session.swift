@@ -216,12 +216,12 @@ public final class Session {
             }
         }
         if let searchNode, case .frontier(let search) = ops[searchNode], search.reopensHypotheses {
-            // Continuing an older hypothesis forks a later one: per-hypothesis state would not follow.
-            for (node, op) in zip(plan.nodes, ops) {
-                guard case .hypothesis(let h) = op else { continue }
-                if try h.makeState() != nil || node.inputs.contains(where: { $0.timing == .previousStep }) {
-                    throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)) keeps per-hypothesis state, which '\(plan.nodes[searchNode].name)' (\(plan.nodes[searchNode].op)) cannot carry when it re-opens a hypothesis from an earlier step")
-                }
+            // The compiler refused these already (the search op's validation); plans built by hand get the same check.
+            let node = plan.nodes[searchNode]
+            do {
+                try ReopeningSearch.check(plan, search: "'\(node.name)' (\(node.op))")
+            } catch {
+                throw EngineError(at: node.location, "node '\(node.name)': \(error)")
             }
         }
         if let searchNode, case .frontier = ops[searchNode] {} else if searchNode != nil {

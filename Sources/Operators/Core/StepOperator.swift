@@ -119,11 +119,16 @@ public protocol HypothesisOperator: StepOperator {
     /// - Returns: the state `run` will find in `StepInput.state`.
     /// - Throws: when the state cannot be built.
     func makeState() throws -> (any HypothesisState)?
+    /// Whether `makeState()` gives a state: known from the type, so the compiler can refuse a graph
+    /// whose search would jump between hypotheses that such state cannot follow.
+    static var keepsHypothesisState: Bool { get }
 }
 
 extension HypothesisOperator {
     /// Stateless by default.
     public func makeState() throws -> (any HypothesisState)? { nil }
+    /// Stateless by default.
+    public static var keepsHypothesisState: Bool { false }
 }
 
 /// An op whose runs over a frontier's hypotheses are better done together (`score`: one forward

@@ -237,6 +237,8 @@ public protocol ConstraintOperator: OutputCloser {
 extension ConstraintOperator {
     /// The hypothesis's parser at the constraint's start state.
     public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
+    /// A constraint keeps each hypothesis's parser.
+    public static var keepsHypothesisState: Bool { true }
 
     /// Syncs the parser with the output, filters the tree and sets its masks.
     /// - Parameters:

@@ -35,6 +35,8 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
     /// The hypothesis's current draft length.
     /// - Returns: a `DraftLength.State`.
     public func makeState() throws -> (any HypothesisState)? { length.makeState() }
+    /// It keeps per-hypothesis state.
+    public static var keepsHypothesisState: Bool { true }
 
     /// Moves the draft length after a commit (`schedule: heuristic`).
     /// - Parameters:

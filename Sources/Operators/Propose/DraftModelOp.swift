@@ -96,6 +96,8 @@ public struct DraftModelOp: HypothesisOperator, CommitObserver {
     /// A fresh hypothesis's length and search.
     /// - Returns: the state.
     public func makeState() throws -> (any HypothesisState)? { State(length: length.makeState(), search: SkipSetSearch.State()) }
+    /// It keeps per-hypothesis state.
+    public static var keepsHypothesisState: Bool { true }
 
     /// Moves the draft length after a commit (`schedule: heuristic`).
     /// - Parameters:

@@ -94,6 +94,8 @@ public struct DraftRecycleOp: HypothesisOperator {
     /// A fresh hypothesis's state.
     /// - Returns: the state.
     public func makeState() throws -> (any HypothesisState)? { State() }
+    /// It keeps per-hypothesis state.
+    public static var keepsHypothesisState: Bool { true }
 
     /// Refreshes the table from scored positions.
     /// - Parameter entries: each position's preceding token and its logits.

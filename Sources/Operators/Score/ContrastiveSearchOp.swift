@@ -54,6 +54,8 @@ public struct ContrastiveSearchOp: HypothesisOperator {
     /// A fresh hypothesis's state.
     /// - Returns: the state.
     public func makeState() throws -> (any HypothesisState)? { State() }
+    /// It keeps per-hypothesis state.
+    public static var keepsHypothesisState: Bool { true }
 
     /// `v / |v|` (zero stays zero).
     static func unit(_ v: [Float]) -> [Float] {

@@ -50,6 +50,8 @@ public struct RouteOp: HypothesisOperator {
     /// A fresh hypothesis's window.
     /// - Returns: the state.
     public func makeState() throws -> (any HypothesisState)? { State() }
+    /// It keeps per-hypothesis state.
+    public static var keepsHypothesisState: Bool { true }
 
     /// The rolling mean entropy after adding `entropy` to the window.
     /// - Parameters:

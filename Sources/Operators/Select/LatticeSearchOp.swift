@@ -10,7 +10,8 @@ public struct LatticeSearchOp: FrontierOperator {
         parameters: [width.spec, branch.spec, budget.spec, ngram.spec, lengthPenalty.spec],
         inputs: [PortSpec("from", .scores, doc: "Each expanded node's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The nodes to expand next."),
-        needs: [CapabilityRule(.fork)])
+        needs: [CapabilityRule(.fork)],
+        validate: OpValidation.checks { node, plan in try ReopeningSearch.check(plan, search: "'\(node.name)' (search.lattice)") })
 
     static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Open nodes expanded per step, scored in one forward pass.")
     static let branch = OpParameter<Int>("branch", default: 4, range: .closed(1, 64), doc: "Next tokens tried per expanded node (the k of its top-k).")

@@ -13,7 +13,10 @@ public struct MCTSOp: FrontierOperator {
         inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The simulations in flight."),
         needs: [CapabilityRule(.fork)],
-        validate: OpValidation.checks { node, _ in _ = try MCTSOp.rewardRule(node) })
+        validate: OpValidation.checks { node, plan in
+            _ = try MCTSOp.rewardRule(node)
+            try ReopeningSearch.check(plan, search: "'\(node.name)' (search.mcts)")
+        })
 
     /// What a complete sequence is worth.
     public enum Reward: String, Sendable, CaseIterable, ParameterEnumeration {

@@ -1,0 +1,29 @@
+import Graph
+
+/// What a search that re-opens hypotheses from earlier steps (`search.lattice`, `search.mcts`)
+/// asks of its graph. The engine forks a re-opened hypothesis from the running one that shares the
+/// longest prefix and the scorer refills the KV cache from there; a node's per-hypothesis state (a
+/// constraint's parser, a drafter's length policy) or a previous-step value could not follow that
+/// jump, so such graphs are refused — by the compiler, through the search op's validation, and by
+/// the session, both with this check.
+public enum ReopeningSearch {
+    /// Refuses a graph whose nodes keep per-hypothesis state or read the previous step.
+    /// - Parameters:
+    ///   - plan: the plan.
+    ///   - search: the name and op of the re-opening search node.
+    /// - Throws: `OperatorError.invalidParameter` naming the first such node.
+    public static func check(_ plan: Plan, search: String) throws {
+        for node in plan.nodes {
+            let reason: String
+            if node.inputs.contains(where: { $0.timing == .previousStep }) {
+                reason = "reads the previous step"
+            } else if let type = OperatorRegistry.operatorType(named: node.op) as? any HypothesisOperator.Type, type.keepsHypothesisState {
+                reason = "keeps per-hypothesis state"
+            } else {
+                continue
+            }
+            throw OperatorError(.invalidParameter, at: "from",
+                                "node '\(node.name)' (\(node.op)) \(reason), which \(search) cannot carry when it re-opens a hypothesis from an earlier step")
+        }
+    }
+}
