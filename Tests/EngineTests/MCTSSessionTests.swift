@@ -1,4 +1,5 @@
-import Operators
+import Constraints
+@testable import Operators
 import Testing
 @testable import Engine
 
@@ -38,6 +39,25 @@ import Testing
             #expect(engine.candidates.map(\.tokens) == state.finished.map(\.tokens), "prompt \(prompt)")
             #expect(engine.tokens == state.finished.first?.tokens)
         }
+    }
+
+    /// A constraint reward on the demo target (it has a tokenizer): each candidate's score is its
+    /// text's validity under the declared regex, as a byte walk of the constraint gives it.
+    @Test func constraintRewardScoresValidity() throws {
+        let plan = try DemoGraphs.plan("mcts.yaml", edits: [
+            ("models:", "constraints:\n  ret: { kind: regex, pattern: \"\\n    return [a-z]+\\n\" }\nmodels:"),
+            ("simulations: 32, parallel: 4, branch: 3, exploration: 1.0, reward: loglik", "simulations: 10, parallel: 2, branch: 3, reward: constraint, constraint: ret"),
+            ("max_new_tokens: 32", "max_new_tokens: 8"),
+        ])
+        let session = try Session(plan: plan)
+        let result = try session.run(prompt: try #require(session.tokenizer).encode("def add(a, b):"))
+        #expect(!result.candidates.isEmpty)
+        let grammar = try Grammar.regex("\n    return [a-z]+\n")
+        for candidate in result.candidates {
+            let text = Array(try #require(session.tokenizer).decode(candidate.tokens, skipSpecialTokens: true).utf8)
+            #expect(Double(candidate.score) == Double(Float(ConstraintReward.score(text, grammar: grammar))), "\(candidate.tokens)")
+        }
+        #expect(zip(result.candidates, result.candidates.dropFirst()).allSatisfy { $0.score >= $1.score })
     }
 
     @Test func commandRewardRanksByTheProgramsVerdict() throws {

@@ -1,3 +1,4 @@
+import Constraints
 import Foundation
 import Testing
 @testable import Operators
@@ -59,5 +60,17 @@ import Testing
         #expect(try CommandReward.run(["sleep", "5"], input: "", timeout: 0.3) == 0)
         #expect(Date().timeIntervalSince(started) < 4.5, "the program was not killed at its time limit")
         #expect(throws: OperatorError.self) { try CommandReward.run(["no-such-program-decograph"], input: "", timeout: 1) }
+    }
+}
+
+/// The constraint reward: 1 for a complete, valid text, else half the share of bytes accepted.
+@Suite struct ConstraintRewardTests {
+    @Test func scoresValidityWithPartialCredit() throws {
+        let grammar = try Grammar.regex("ab+c")
+        #expect(ConstraintReward.score(Array("abbbc".utf8), grammar: grammar) == 1)
+        #expect(ConstraintReward.score(Array("abx".utf8), grammar: grammar) == 0.5 * 2 / 3)
+        #expect(ConstraintReward.score(Array("abb".utf8), grammar: grammar) == 0.5, "a valid prefix that is not complete")
+        #expect(ConstraintReward.score(Array("x".utf8), grammar: grammar) == 0)
+        #expect(ConstraintReward.score([], grammar: grammar) == 0)
     }
 }

@@ -1,5 +1,7 @@
+import Constraints
 import Foundation
 import Graph
+import Synchronization
 import Tokenization
 
 /// `search.mcts`: Monte Carlo tree search over tokens with a reward (PG-TD, Zhang et al. 2023). See
@@ -8,13 +10,13 @@ public struct MCTSOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.mcts", family: .select,
-        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. reward: loglik is the mean log-probability; reward: command runs a program on each complete output (stdin) and reads its verdict.",
-        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec, command.spec, timeout.spec],
+        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. reward: loglik is the mean log-probability; constraint, validity under a declared constraint; command runs a program on each complete output (stdin) and reads its verdict.",
+        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec, constraint.spec, command.spec, timeout.spec],
         inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The simulations in flight."),
         needs: [CapabilityRule(.fork)],
         validate: OpValidation.checks { node, plan in
-            _ = try MCTSOp.rewardRule(node)
+            if try MCTSOp.rewardRule(node) == .constraint { _ = try ConstraintReward.grammar(node, plan: plan) }
             try ReopeningSearch.check(plan, search: "'\(node.name)' (search.mcts)")
         })
 
@@ -22,6 +24,8 @@ public struct MCTSOp: FrontierOperator {
     public enum Reward: String, Sendable, CaseIterable, ParameterEnumeration {
         /// Its mean log-probability under the model.
         case loglik
+        /// Its validity under a declared constraint.
+        case constraint
         /// An external program's verdict on its text.
         case command
     }
@@ -30,7 +34,8 @@ public struct MCTSOp: FrontierOperator {
     static let parallel = OpParameter<Int>("parallel", default: 4, range: .closed(1, 64), doc: "Simulations in flight at once, one roll-out token each per batched pass.")
     static let branch = OpParameter<Int>("branch", default: 3, range: .closed(1, 64), doc: "Children of an expanded node: its most likely tokens (PG-TD's k).")
     static let exploration = OpParameter<Double>("exploration", default: 1, range: .closed(0, 1000), doc: "P-UCB's constant: how far selection trusts priors and unvisited children over the mean reward.")
-    static let reward = OpParameter<Reward>("reward", default: .loglik, doc: "loglik: the sequence's mean log-probability; command: the verdict of `command` on its text.")
+    static let reward = OpParameter<Reward>("reward", default: .loglik, doc: "loglik: the sequence's mean log-probability; constraint: 1 when the text is complete and valid under `constraint`, else half the share of its bytes the constraint accepted before refusing (every valid output beats every invalid one); command: the verdict of `command` on its text.")
+    static let constraint = OpParameter<String?>("constraint", .constraintRef, doc: "reward: constraint's constraint, declared under `constraints:` (regex, json_schema or grammar), enforced as the constrain.* op of its kind with its defaults would.")
     static let command = OpParameter<[String]?>("command", nonEmpty: true,
                                                 doc: "reward: command's program and arguments (no shell). It reads the output's text on standard input, in a fresh temporary directory, with only PATH in its environment; its reward is the number on the last line of its standard output if there is one, else 1 for exit status 0 and 0 otherwise. It runs as this user, with no further sandbox: give only programs you trust.")
     static let timeout = OpParameter<Double>("timeout", default: 10, range: .closed(0.01, 3600), doc: "reward: command's time limit per output in seconds; a program still running is killed and scores 0.")
@@ -48,6 +53,14 @@ public struct MCTSOp: FrontierOperator {
         switch try Self.rewardRule(node) {
         case .loglik:
             rewardFunction = { _, mean in mean }
+        case .constraint:
+            // A grammar fills caches as it runs, so the sessions sharing this node take turns.
+            let grammar = Mutex(try ConstraintReward.grammar(node, plan: environment.plan))
+            let tokenizer = environment.tokenizer
+            rewardFunction = { tokens, _ in
+                let output = Array((tokenizer?.decode(tokens, skipSpecialTokens: true) ?? "").utf8)
+                return grammar.withLock { ConstraintReward.score(output, grammar: $0) }
+            }
         case .command:
             let program = try node[Self.command]!, limit = try node[Self.timeout]
             let tokenizer = environment.tokenizer
@@ -61,7 +74,13 @@ public struct MCTSOp: FrontierOperator {
     /// The reward rule, checked against `command`.
     static func rewardRule(_ node: Plan.Node) throws -> Reward {
         let rule = try node[reward]
-        let program = try node[command]
+        let program = try node[command], declared = try node[constraint]
+        if rule == .constraint, declared == nil {
+            throw OperatorError(.invalidParameter, at: constraint.name, "reward: constraint needs a constraint declared under constraints:")
+        }
+        if rule != .constraint, declared != nil {
+            throw OperatorError(.invalidParameter, at: constraint.name, "constraint is read only with reward: constraint")
+        }
         if rule == .command, program == nil {
             throw OperatorError(.invalidParameter, at: command.name, "reward: command needs the program to run")
         }
@@ -106,6 +125,9 @@ enum CommandReward {
     /// - Returns: the number on the last line of its standard output, else 1 for exit status 0 and 0 otherwise.
     /// - Throws: `OperatorError.invalidParameter` when the program cannot be started.
     static func run(_ program: [String], input: String, timeout: Double) throws -> Double {
+        // A program that exits without reading its input would otherwise kill this process with
+        // SIGPIPE when its input is written; ignored, the write fails with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("decograph-reward-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -164,5 +186,39 @@ enum CommandReward {
     /// The program's standard output, filled by the reading thread.
     final class OutputBox: @unchecked Sendable {
         var data = Data()
+    }
+}
+
+/// The constraint reward: validity of an output's text under a declared constraint.
+enum ConstraintReward {
+    /// Single bytes: byte walks need a vocabulary and use none of it.
+    static let bytes = TokenVocabulary(tokenBytes: (0...255).map { [UInt8($0)] }, endOfSequence: [])
+
+    /// The grammar of the constraint the node's `constraint` names, compiled as the constrain.*
+    /// op of its kind compiles it with its defaults.
+    static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
+        guard let name = try node[MCTSOp.constraint], let declaration = plan.constraints.first(where: { $0.name == name }),
+              case .string(let kind)? = declaration.fields["kind"] else {
+            throw OperatorError(.invalidParameter, at: MCTSOp.constraint.name, "the constraint is not declared under constraints:")
+        }
+        // The constrain op reads only `constraint` from a node that names a declaration.
+        var named = node
+        named.parameters = [MCTSOp.constraint.name: .reference(name)]
+        named.written = [MCTSOp.constraint.name]
+        switch kind {
+        case "regex": return try ConstrainRegexOp.grammar(named, plan: plan)
+        case "json_schema": return try ConstrainJSONSchemaOp.grammar(named, plan: plan)
+        case "grammar": return try ConstrainGrammarOp.grammar(named, plan: plan)
+        default: throw OperatorError(.invalidParameter, at: MCTSOp.constraint.name, "constraint '\(name)' is of kind \(kind), which has no whole-output test")
+        }
+    }
+
+    /// 1 for a complete, valid output; else half the share of its bytes accepted before the
+    /// constraint refused one (or all of them, for an incomplete one).
+    static func score(_ output: [UInt8], grammar: Grammar) -> Double {
+        var constraint = Constraint(grammar: grammar, vocabulary: bytes)
+        let accepted = constraint.advance(bytes: output)
+        if accepted == output.count, constraint.isAccepting { return 1 }
+        return output.isEmpty ? 0 : 0.5 * Double(accepted) / Double(output.count)
     }
 }
