@@ -18,6 +18,7 @@ import Testing
         "beams: { op: search.sample, from: dist, samples: 5, finish: all }",
         "beams: { op: search.lattice, from: scores, width: 3, budget: 24 }",
         "beams: { op: search.mcts, from: scores, simulations: 10, parallel: 3 }",
+        "beams: { op: search.foresight, from: dist, candidates: 3, max_step_tokens: 3 }",
     ]
 
     static func yaml(_ search: String, rerank: Bool = false) -> String {

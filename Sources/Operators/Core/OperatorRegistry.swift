@@ -28,6 +28,7 @@ public enum OperatorRegistry {
         SampleSearchOp.self,
         LatticeSearchOp.self,
         MCTSOp.self,
+        ForesightSearchOp.self,
         RerankOp.self,
         StoreLearnOp.self,
     ]
