@@ -1,3 +1,4 @@
+import Foundation
 import Operators
 import Testing
 @testable import Engine
@@ -108,6 +109,27 @@ extension BeamSessionTests {
             #expect(engine.candidates.map(\.tokens) == direct.map(\.tokens), "prompt \(prompt)")
             #expect(PhraseProgress(phrases: phrases, tokens: engine.tokens).completed, "prompt \(prompt): \(engine.tokens)")
         }
+    }
+
+    /// The trace shows it: one `score` span per step, carrying the number of hypotheses it scored.
+    @Test func theTraceShowsOneScoreSpanPerStep() throws {
+        let plan = try Fixtures.plan("""
+        graph: beam
+        \(Fixtures.models)
+        nodes:
+          scores: { op: score, model: target }
+          beams: { op: search.beam, from: scores, width: 3, groups: 3, diversity_penalty: 0.5 }
+        output: beams
+        limits: { max_new_tokens: 6, ignore_eos: true }
+        """)
+        let trace = TraceRecorder()
+        let result = try Session(plan: plan).run(prompt: [2, 4, 6], trace: trace)
+        let object = try #require(try JSONSerialization.jsonObject(with: trace.json()) as? [String: Any])
+        let spans = try #require(object["traceEvents"] as? [[String: Any]]).filter { $0["name"] as? String == "scores" }
+        #expect(spans.count == result.metrics.steps)
+        let sizes = spans.compactMap { ($0["args"] as? [String: Any])?["hypotheses"] as? Int }
+        #expect(sizes.reduce(0, +) == result.metrics.frontierTokens)
+        #expect(sizes.first == 1 && sizes.dropFirst().allSatisfy { $0 == 3 })
     }
 
     @Test func diverseBeamSettingsAreCheckedWhenTheGraphCompiles() throws {
