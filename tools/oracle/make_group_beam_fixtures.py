@@ -29,7 +29,7 @@ import torch
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_operator_fixtures import EOS, VOCAB, f32, tiny_llama  # noqa: E402
+from make_operator_fixtures import EOS, VOCAB, record_scored_prefixes, returned_hypotheses, tiny_llama  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "operators", "group_beam_search.json")
@@ -51,15 +51,7 @@ def main() -> None:
     if transformers.__version__ != "4.56.2":
         sys.exit(f"needs transformers 4.56.2 (group beam search inside generate); found {transformers.__version__}")
     model = tiny_llama()
-    seen: dict[str, list] = {}
-
-    def record(module, args, kwargs, output):
-        ids = kwargs["input_ids"]
-        last = output.logits[:, -1, :]
-        for row in range(ids.shape[0]):
-            seen[" ".join(map(str, ids[row].tolist()))] = f32(last[row])
-
-    handle = model.register_forward_hook(record, with_kwargs=True)
+    seen, handle = record_scored_prefixes(model)
     prompts = [[1, 5, 9, 14], [1, 20, 2, 11, 8, 6], [1, 7]]
     runs = []
     for p_index, prompt in enumerate(prompts):
@@ -72,12 +64,7 @@ def main() -> None:
                                      max_new_tokens=max_new, repetition_penalty=rep, eos_token_id=EOS, pad_token_id=EOS,
                                      use_cache=False, output_scores=True, return_dict_in_generate=True,
                                      trust_remote_code=True)
-            hyps = []
-            for seq, score in zip(out.sequences, out.sequences_scores):
-                generated = seq[len(prompt):].tolist()
-                if EOS in generated:
-                    generated = generated[: generated.index(EOS) + 1]
-                hyps.append(dict(tokens=generated, score=float(score)))
+            hyps = returned_hypotheses(out, prompt)
             runs.append(dict(prompt=prompt, num_beams=beams, num_beam_groups=groups, diversity_penalty=diversity,
                              length_penalty=lp, repetition_penalty=rep, early_stopping=str(early).lower(),
                              max_new_tokens=max_new, eos=[EOS], hypotheses=hyps))

@@ -125,7 +125,9 @@ def logits_fixture(model: LlamaForCausalLM) -> dict:
     return dict(cases=cases)
 
 
-def beam_fixture(model: LlamaForCausalLM) -> dict:
+def record_scored_prefixes(model: LlamaForCausalLM):
+    """Hooks the model so that every prefix it scores is stored with its float32 next-token logits
+    (keyed by the ids joined with spaces); returns the table and the hook's handle."""
     seen: dict[str, list] = {}
 
     def record(module, args, kwargs, output):
@@ -134,7 +136,23 @@ def beam_fixture(model: LlamaForCausalLM) -> dict:
         for row in range(ids.shape[0]):
             seen[" ".join(map(str, ids[row].tolist()))] = f32(last[row])
 
-    handle = model.register_forward_hook(record, with_kwargs=True)
+    return seen, model.register_forward_hook(record, with_kwargs=True)
+
+
+def returned_hypotheses(out, prompt: list) -> list:
+    """`generate(..., return_dict_in_generate=True)`'s sequences as generated tokens cut after the
+    first EOS, with their `sequences_scores`."""
+    hyps = []
+    for seq, score in zip(out.sequences, out.sequences_scores):
+        generated = seq[len(prompt):].tolist()
+        if EOS in generated:
+            generated = generated[: generated.index(EOS) + 1]
+        hyps.append(dict(tokens=generated, score=float(score)))
+    return hyps
+
+
+def beam_fixture(model: LlamaForCausalLM) -> dict:
+    seen, handle = record_scored_prefixes(model)
     prompts = [[1, 5, 9, 14], [1, 20, 2, 11, 8, 6], [1, 7]]
     # (num_beams, length_penalty, early_stopping, repetition_penalty)
     grid = [(2, 1.0, False, 1.0), (3, 1.0, True, 1.0), (4, 1.0, "never", 1.0), (3, 0.0, False, 1.0),
@@ -150,12 +168,7 @@ def beam_fixture(model: LlamaForCausalLM) -> dict:
                                      length_penalty=lp, early_stopping=early, max_new_tokens=max_new, repetition_penalty=rep,
                                      eos_token_id=EOS, pad_token_id=EOS, use_cache=False,
                                      output_scores=True, return_dict_in_generate=True)
-            hyps = []
-            for seq, score in zip(out.sequences, out.sequences_scores):
-                generated = seq[len(prompt):].tolist()
-                if EOS in generated:
-                    generated = generated[: generated.index(EOS) + 1]
-                hyps.append(dict(tokens=generated, score=float(score)))
+            hyps = returned_hypotheses(out, prompt)
             runs.append(dict(prompt=prompt, num_beams=num_beams, length_penalty=lp, repetition_penalty=rep,
                              early_stopping=str(early).lower(), max_new_tokens=max_new, eos=[EOS], hypotheses=hyps))
     handle.remove()

@@ -13,7 +13,7 @@ import Foundation
 /// One deliberate difference: transformers starts with `numBeams` copies of the prompt, all but one
 /// scored −10⁹, so with a vocabulary smaller than `2 · numBeams` it can pick those copies; here only
 /// one beam exists before the first step.
-public struct BeamSearch: Sendable {
+public struct BeamSearch: SteppedBeamSearch {
     /// When the search stops (transformers' `early_stopping`).
     public enum EarlyStopping: String, Sendable, CaseIterable {
         /// `True`: stop as soon as `numBeams` hypotheses are finished.
@@ -86,7 +86,7 @@ public struct BeamSearch: Sendable {
     }
 
     /// The search state: the frontier of running beams and the pool of finished hypotheses.
-    public struct State: Sendable {
+    public struct State: BeamSearchState {
         /// The prompt every beam continues.
         public let prompt: [Int32]
         /// Running beams' generated tokens, best first.
@@ -112,10 +112,12 @@ public struct BeamSearch: Sendable {
     /// - Parameters:
     ///   - state: the state to advance.
     ///   - logits: one row of next-token logits per running beam, in `state.running` order.
+    /// - Returns: for each new running beam, the index of the beam it extends.
     /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows or widths;
     ///   `OperatorError.invalidDistribution` for rows without a finite logit.
-    public func step(_ state: inout State, logits: [[Float]]) throws {
-        guard !state.isDone else { return }
+    @discardableResult
+    public func step(_ state: inout State, logits: [[Float]]) throws -> [Int] {
+        guard !state.isDone else { return [] }
         guard logits.count == state.running.count, let width = logits.first?.count, width > 0,
               logits.allSatisfy({ $0.count == width }) else {
             throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.running.count) rows of equal, non-zero width")
@@ -143,6 +145,7 @@ public struct BeamSearch: Sendable {
 
         // The best unfinished candidates run on.
         let survivors = candidates.indices.filter { !hitsStop[$0] }.prefix(numBeams)
+        let parents = survivors.map { candidates[$0].beam }
         state.running = survivors.map { state.running[candidates[$0].beam] + [candidates[$0].token] }
         state.runningScores = survivors.map { candidates[$0].score }
         state.generatedLength = length
@@ -157,6 +160,7 @@ public struct BeamSearch: Sendable {
         let poolFull = state.finished.count == poolCapacity
         state.isDone = !state.improvementPossible || (earlyStopping == .whenFull && poolFull)
             || hitsStop.allSatisfy { $0 } || state.running.isEmpty
+        return parents
     }
 
     /// A step's candidates: the accumulated log-probability of every (beam, token), best first
@@ -216,20 +220,5 @@ public struct BeamSearch: Sendable {
         var beam: Int
         /// The token.
         var token: Int32
-    }
-
-    /// Runs the search to the end against a scorer.
-    /// - Parameters:
-    ///   - prompt: the prompt tokens.
-    ///   - scorer: the model (root-only trees, one call per running beam and step).
-    /// - Returns: the finished hypotheses, best first.
-    /// - Throws: what the scorer or `step` throws.
-    public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [Hypothesis] {
-        var state = start(prompt: prompt)
-        while !state.isDone {
-            let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
-            try step(&state, logits: rows)
-        }
-        return state.finished
     }
 }

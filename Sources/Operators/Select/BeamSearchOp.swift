@@ -124,23 +124,23 @@ public struct BeamSearchOp: FrontierOperator {
         if let phraseTokens, allocationRule == .grid {
             let search = try GridBeamSearch(width: width, phrases: phraseTokens, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
                                             patience: patience, maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
-            return Grid(search: search, state: search.start(prompt: prompt))
+            return BeamFrontier(search, prompt: prompt)
         }
         if let phraseTokens {
             let search = try ConstrainedBeamSearch(numBeams: width, phrases: phraseTokens, lengthPenalty: lengthPenalty,
                                                    earlyStopping: earlyStopping, patience: patience, maxNewTokens: maxNewTokens,
                                                    eosTokens: eosTokens, shaping: shaping)
-            return Constrained(search: search, state: search.start(prompt: prompt))
+            return BeamFrontier(search, prompt: prompt)
         }
         if groups > 1 {
             let search = try GroupBeamSearch(numBeams: width, groups: groups, diversityPenalty: diversityPenalty,
                                              lengthPenalty: lengthPenalty, earlyStopping: earlyStopping, patience: patience,
                                              maxNewTokens: maxNewTokens, eosTokens: eosTokens.sorted(), shaping: shaping)
-            return Diverse(search: search, state: search.start(prompt: prompt))
+            return BeamFrontier(search, prompt: prompt)
         }
         let search = try BeamSearch(numBeams: width, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
                                     patience: patience, maxNewTokens: maxNewTokens, eosTokens: eosTokens, shaping: shaping)
-        return Search(search: search, state: search.start(prompt: prompt))
+        return BeamFrontier(search, prompt: prompt)
     }
 
     /// Each running beam's next-token row, with a constraint's root mask applied.
@@ -150,67 +150,6 @@ public struct BeamSearchOp: FrontierOperator {
             // A constrain.* node before `score`: its root mask applies to the beam's candidates.
             if let mask = tree.allowedNext?.first, let mask { mask.forbidOthers(in: &root) }
             return root
-        }
-    }
-
-    struct Search: FrontierSearch {
-        let search: BeamSearch
-        var state: BeamSearch.State
-
-        var running: [[Int32]] { state.running }
-        var isDone: Bool { state.isDone }
-        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
-        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
-
-        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            let before = state.running
-            try search.step(&state, logits: BeamSearchOp.rows(inputs))
-            // Each surviving beam extends exactly one earlier beam by one token: find it by prefix.
-            return state.running.map { beam in
-                before.firstIndex { $0.count + 1 == beam.count && beam.starts(with: $0) } ?? 0
-            }
-        }
-    }
-
-    struct Constrained: FrontierSearch {
-        let search: ConstrainedBeamSearch
-        var state: ConstrainedBeamSearch.State
-
-        var running: [[Int32]] { state.running }
-        var isDone: Bool { state.isDone }
-        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
-        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
-
-        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            try search.step(&state, logits: BeamSearchOp.rows(inputs))
-        }
-    }
-
-    struct Grid: FrontierSearch {
-        let search: GridBeamSearch
-        var state: GridBeamSearch.State
-
-        var running: [[Int32]] { state.running }
-        var isDone: Bool { state.isDone }
-        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
-        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
-
-        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            try search.step(&state, logits: BeamSearchOp.rows(inputs))
-        }
-    }
-
-    struct Diverse: FrontierSearch {
-        let search: GroupBeamSearch
-        var state: GroupBeamSearch.State
-
-        var running: [[Int32]] { state.running }
-        var isDone: Bool { state.isDone }
-        var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
-        var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
-
-        mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            try search.step(&state, logits: BeamSearchOp.rows(inputs))
         }
     }
 }

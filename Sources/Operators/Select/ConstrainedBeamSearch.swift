@@ -14,7 +14,7 @@ import Foundation
 /// second best of each, …, banks in order of `bank · 100 + score`. An EOS candidate among the first
 /// `width` finishes only when every phrase has appeared. At the budget, the running beams that met
 /// every phrase join the pool; while fewer than `fallbackCount` did, the others join too.
-public struct ConstrainedBeamSearch: Sendable {
+public struct ConstrainedBeamSearch: SteppedBeamSearch {
     /// Beams kept per step.
     public let numBeams: Int
     /// The phrases, as token ids, each non-empty.
@@ -75,7 +75,7 @@ public struct ConstrainedBeamSearch: Sendable {
     }
 
     /// The search state.
-    public struct State: Sendable {
+    public struct State: BeamSearchState {
         /// The prompt every beam continues.
         public let prompt: [Int32]
         /// Running beams' generated tokens.
@@ -193,21 +193,6 @@ public struct ConstrainedBeamSearch: Sendable {
         for (beam, tokens) in state.running.enumerated() where !met.contains(beam) {
             state.pool.add(tokens, logProbability: state.runningScores[beam], generatedLength: state.generatedLength)
         }
-    }
-
-    /// Runs the search to the end against a scorer.
-    /// - Parameters:
-    ///   - prompt: the prompt tokens.
-    ///   - scorer: the model.
-    /// - Returns: the finished hypotheses, best first.
-    /// - Throws: what the scorer or `step` throws.
-    public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [BeamSearch.Hypothesis] {
-        var state = start(prompt: prompt)
-        while !state.isDone {
-            let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
-            try step(&state, logits: rows)
-        }
-        return state.finished
     }
 }
 

@@ -169,7 +169,7 @@ public struct ForesightSearch: Sendable {
         }
         let after = state.running
         if state.isDone { return [] }
-        return after.map { tokens in before.indices.max { commonPrefix(before[$0], tokens) < commonPrefix(before[$1], tokens) } ?? 0 }
+        return ReopeningSearch.parents(of: after, in: before)
     }
 
     /// In-width pruning, then the survivors' foresight (candidates that ended the output need none).
@@ -250,10 +250,5 @@ public struct ForesightSearch: Sendable {
             }
         }
         return assignment
-    }
-
-    /// How many leading tokens two sequences share.
-    func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
-        zip(a, b).prefix { $0 == $1 }.count
     }
 }

@@ -13,7 +13,7 @@ import Foundation
 /// and its stopping rule are transformers' (`BeamPool`), judged with the best candidate of any cell;
 /// at the budget, cell C's beams join the pool, or — when no hypothesis covered every phrase — the
 /// best of the fullest cell stands in.
-public struct GridBeamSearch: Sendable {
+public struct GridBeamSearch: SteppedBeamSearch {
     /// Hypotheses kept per grid cell.
     public let width: Int
     /// The phrases, as token ids.
@@ -76,7 +76,7 @@ public struct GridBeamSearch: Sendable {
     }
 
     /// The search state.
-    public struct State: Sendable {
+    public struct State: BeamSearchState {
         /// The prompt.
         public let prompt: [Int32]
         /// The grid: `cells[c]` holds hypotheses that covered c constraint tokens, best first.
@@ -222,16 +222,5 @@ public struct GridBeamSearch: Sendable {
     func add(_ tokens: [Int32], score: Float, length: Int, to state: inout State) {
         guard !state.pool.hypotheses.contains(where: { $0.tokens == tokens }) else { return }
         state.pool.add(tokens, logProbability: score, generatedLength: length)
-    }
-
-    /// Runs the search to the end against a scorer.
-    /// - Returns: the finished hypotheses, best first.
-    public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [BeamSearch.Hypothesis] {
-        var state = start(prompt: prompt)
-        while !state.isDone {
-            let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
-            try step(&state, logits: rows)
-        }
-        return state.finished
     }
 }

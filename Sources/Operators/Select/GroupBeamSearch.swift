@@ -19,7 +19,7 @@ import Foundation
 ///
 /// Like `BeamSearch`, each group starts from one beam, not transformers' copies scored −10⁹; the
 /// groups' first beams are all the prompt, so the first step scores it once.
-public struct GroupBeamSearch: Sendable {
+public struct GroupBeamSearch: SteppedBeamSearch {
     /// Total beams, a multiple of `groups`.
     public let numBeams: Int
     /// Number of groups, ≥ 2.
@@ -97,7 +97,7 @@ public struct GroupBeamSearch: Sendable {
     }
 
     /// The search state.
-    public struct State: Sendable {
+    public struct State: BeamSearchState {
         /// The prompt every beam continues.
         public let prompt: [Int32]
         /// The groups, in order.
@@ -204,20 +204,5 @@ public struct GroupBeamSearch: Sendable {
             state.isDone = state.groups.allSatisfy(\.isDone)
         }
         return state.isDone ? [] : parents.flatMap { $0 }
-    }
-
-    /// Runs the search to the end against a scorer.
-    /// - Parameters:
-    ///   - prompt: the prompt tokens.
-    ///   - scorer: the model (root-only trees, one call per running beam and step).
-    /// - Returns: the finished hypotheses, best first.
-    /// - Throws: what the scorer or `step` throws.
-    public func run(prompt: [Int32], scorer: some TreeScorer) throws -> [BeamSearch.Hypothesis] {
-        var state = start(prompt: prompt)
-        while !state.isDone {
-            let rows = try state.running.map { try scorer.nextLogits(context: prompt + $0) }
-            try step(&state, logits: rows)
-        }
-        return state.finished
     }
 }

@@ -132,15 +132,7 @@ public struct LatticeSearch: Sendable {
         state.open = state.open.indices.filter { !taken.contains($0) }.map { state.open[$0] }
         state.expanding = chosen
         state.finished = FrontierCandidate.bestFirst(state.finished)
-        return chosen.map { node in
-            let tokens = state.lattice.nodes[node].tokens
-            return before.indices.max { commonPrefix(before[$0], tokens) < commonPrefix(before[$1], tokens) } ?? 0
-        }
-    }
-
-    /// How many leading tokens two sequences share.
-    func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
-        zip(a, b).prefix { $0 == $1 }.count
+        return ReopeningSearch.parents(of: chosen.map { state.lattice.nodes[$0].tokens }, in: before)
     }
 }
 

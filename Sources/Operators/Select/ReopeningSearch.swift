@@ -7,6 +7,17 @@ import Graph
 /// jump, so such graphs are refused — by the compiler, through the search op's validation, and by
 /// the session, both with this check.
 public enum ReopeningSearch {
+    /// For each next hypothesis, the current one sharing the longest prefix with it (the first
+    /// among equals): the one the engine forks it from, so the KV cache keeps that prefix.
+    /// - Parameters:
+    ///   - next: the next frontier's tokens.
+    ///   - current: the current frontier's tokens.
+    /// - Returns: indices into `current`.
+    static func parents(of next: [[Int32]], in current: [[Int32]]) -> [Int] {
+        func shared(_ a: [Int32], _ b: [Int32]) -> Int { zip(a, b).prefix { $0 == $1 }.count }
+        return next.map { tokens in current.indices.max { shared(current[$0], tokens) < shared(current[$1], tokens) } ?? 0 }
+    }
+
     /// Refuses a graph whose nodes keep per-hypothesis state or read the previous step.
     /// - Parameters:
     ///   - plan: the plan.

@@ -216,13 +216,6 @@ public struct TokenMCTS: Sendable {
         }
         state.inFlight = still
         try launch(&state)
-        return state.inFlight.map { simulation in
-            before.indices.max { commonPrefix(before[$0], simulation.tokens) < commonPrefix(before[$1], simulation.tokens) } ?? 0
-        }
-    }
-
-    /// How many leading tokens two sequences share.
-    func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
-        zip(a, b).prefix { $0 == $1 }.count
+        return ReopeningSearch.parents(of: state.inFlight.map(\.tokens), in: before)
     }
 }
