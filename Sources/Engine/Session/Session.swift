@@ -215,17 +215,19 @@ public final class Session {
                 throw EngineError(at: node.location, "node '\(node.name)' ranks a search's results, so it must be the graph's output")
             }
         }
-        if let searchNode, case .frontier(let search) = ops[searchNode], search.reopensHypotheses {
-            // The compiler refused these already (the search op's validation); plans built by hand get the same check.
-            let node = plan.nodes[searchNode]
-            do {
-                try ReopeningSearch.check(plan, search: "'\(node.name)' (\(node.op))")
-            } catch {
-                throw EngineError(at: node.location, "node '\(node.name)': \(error)")
+        if let searchNode {
+            guard case .frontier(let search) = ops[searchNode] else {
+                throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' ranks a search, but its 'from' is not a search.* node")
             }
-        }
-        if let searchNode, case .frontier = ops[searchNode] {} else if searchNode != nil {
-            throw EngineError(at: plan.nodes[plan.output].location, "node '\(plan.nodes[plan.output].name)' ranks a search, but its 'from' is not a search.* node")
+            if search.reopensHypotheses {
+                // The compiler refused these already (the search op's validation); plans built by hand get the same check.
+                let node = plan.nodes[searchNode]
+                do {
+                    try ReopeningSearch.check(plan, search: "'\(node.name)' (\(node.op))")
+                } catch {
+                    throw EngineError(at: node.location, "node '\(node.name)': \(error)")
+                }
+            }
         }
     }
 
