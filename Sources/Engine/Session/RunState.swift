@@ -204,10 +204,10 @@ struct RunState {
     /// Hands a step's commit to every `CommitObserver` node with its state for the (single)
     /// hypothesis.
     /// - Parameter commit: the step's commit.
-    func tellObservers(_ commit: StepCommit) {
+    func tellObservers(_ commit: StepCommit, hypothesis: Int = 0) {
         for (n, op) in session.ops.enumerated() {
             guard case .hypothesis(let h) = op, let observer = h as? any CommitObserver else { continue }
-            observer.committed(commit, state: hypotheses[0].nodes[n].opState)
+            observer.committed(commit, state: hypotheses[hypothesis].nodes[n].opState)
         }
     }
 
@@ -215,9 +215,22 @@ struct RunState {
     /// - Parameters:
     ///   - parents: for each new hypothesis, the index of the hypothesis it extends.
     ///   - running: the new hypotheses' generated tokens.
+    ///   A parent forked into several hypotheses gives the second and later ones random streams of
+    ///   their own (drawn from its own), so samples that start alike do not draw alike.
     mutating func advanceFrontier(parents: [Int], running: [[Int32]]) {
         let old = hypotheses
-        hypotheses = zip(parents, running).map { parent, generated in old[parent].fork(tokens: prompt + generated) }
+        var children = [Int](repeating: 0, count: old.count)
+        hypotheses = zip(parents, running).map { parent, generated in
+            let child = old[parent].fork(tokens: prompt + generated)
+            defer { children[parent] += 1 }
+            if children[parent] > 0 {
+                for node in child.nodes {
+                    let draw = node.rng.next()
+                    node.rng = Xoshiro256StarStar(seed: draw &+ UInt64(children[parent]) &* 0x9E37_79B9_7F4A_7C15)
+                }
+            }
+            return child
+        }
     }
 }
 

@@ -341,6 +341,10 @@ public final class Session {
             } catch {
                 throw EngineError(at: plan.nodes[searchNode].location, "node '\(plan.nodes[searchNode].name)': \(error)")
             }
+            // A search may start from several copies of the prompt (samples that each verify their own drafts).
+            if let running = search?.running, running.count != 1 {
+                run.advanceFrontier(parents: Array(repeating: 0, count: running.count), running: running)
+            }
         }
         var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
         var emitted: [Int32] = []
@@ -363,6 +367,12 @@ public final class Session {
                 let parents: [Int]
                 let clock = ContinuousClock.now
                 let spanStart = trace?.now() ?? 0
+                // Hypotheses that verified drafts: their drafters learn from their own commit.
+                for (h, value) in values.enumerated() {
+                    guard case .selection(let verdict)? = value[from] else { continue }
+                    run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: verdict.acceptedTokens.count)
+                    run.tellObservers(StepCommit(tree: verdict.tree, acceptedNodes: verdict.acceptedNodes, tokens: verdict.tokens), hypothesis: h)
+                }
                 do {
                     parents = try current.advance(values.map { $0[from]! })
                     run.nodeTimes.record(searchNode, since: clock)

@@ -14,9 +14,11 @@ public struct SampleSearchOp: FrontierOperator {
         "search.sample", family: .select,
         doc: "N samples decoded side by side in batched passes, each drawing from its own hypothesis's distribution with its own seed stream; finish: first ends at the first sample to reach EOS (First Finish Search), finish: all runs every sample to its end and keeps the highest mean log-probability (best-of-N). Every finished sample is a candidate (run --n-best).",
         parameters: [samples.spec, finish.spec],
-        inputs: [PortSpec("from", .distribution, doc: "Each running sample's next-token distribution (a sample node over a root-only score).")],
+        inputs: [PortSpec("from", .distribution, optional: true, doc: "Each running sample's next-token distribution (a sample node over a root-only score): the search draws one token per sample per step."),
+                 PortSpec("steps", .selection, optional: true, doc: "Instead of from: each sample's verified step (a verify node after drafts), one or more tokens per sample per step — speculative sampling inside every sample.")],
         output: OutputSpec(.frontier, doc: "The running samples."),
-        needs: [CapabilityRule(.fork)])
+        needs: [CapabilityRule(.fork)],
+        validate: OpValidation.checks { node, plan in try SampleSearchOp.validate(node, plan: plan) })
 
     static let samples = OpParameter<Int>("samples", default: 8, range: .closed(1, 64), doc: "How many samples run side by side (N).")
     static let finish = OpParameter<SampleSearch.Finish>("finish", default: .first,
@@ -24,6 +26,23 @@ public struct SampleSearchOp: FrontierOperator {
 
     let count: Int
     let finishRule: SampleSearch.Finish
+    /// Whether the samples take verified steps (`steps`) rather than drawing from `from`.
+    let speculative: Bool
+
+    /// Exactly one of `from` and `steps`; best-of-N over verified steps needs a rerank to rank it
+    /// (a verdict carries no probabilities to rank by).
+    static func validate(_ node: Plan.Node, plan: Plan) throws {
+        let ports = Set(node.inputs.map(\.port))
+        guard ports.count == 1 else {
+            throw OperatorError(.invalidParameter, at: "from", "connect exactly one of 'from' (a distribution) and 'steps' (a verify node's selection)")
+        }
+        if ports.contains("steps"), try node[finish] == .all {
+            let output = plan.nodes[plan.output]
+            guard output.op == RerankOp.spec.name, output.inputs.first?.sources == [node.index] else {
+                throw OperatorError(.invalidParameter, at: finish.name, "best-of-N over verified steps has no probabilities to rank the samples by: make a rerank node (by: logprob or mbr) over this one the output")
+            }
+        }
+    }
 
     /// Builds the node.
     /// - Parameters:
@@ -33,6 +52,7 @@ public struct SampleSearchOp: FrontierOperator {
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         count = try node[Self.samples]
         finishRule = try node[Self.finish]
+        speculative = node.inputs.contains { $0.port == "steps" }
     }
 
     /// Starts the samples from the prompt.
@@ -43,7 +63,8 @@ public struct SampleSearchOp: FrontierOperator {
     ///   - seed: the run's seed; sample i draws from its own stream derived from it.
     /// - Returns: the search.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
-        Search(state: SampleSearch(samples: count, finish: finishRule, maxNewTokens: maxNewTokens, eosTokens: eosTokens, seed: seed))
+        Search(state: SampleSearch(samples: count, finish: finishRule, maxNewTokens: maxNewTokens, eosTokens: eosTokens, seed: seed,
+                                   speculative: speculative))
     }
 
     struct Search: FrontierSearch {
@@ -55,6 +76,13 @@ public struct SampleSearchOp: FrontierOperator {
         var candidates: [FrontierCandidate] { state.finished }
 
         mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
+            if state.speculative {
+                let steps: [[Int32]] = try inputs.map {
+                    guard case .selection(let verdict) = $0 else { throw StepInput.wrongKind("steps", "a selection") }
+                    return verdict.tokens
+                }
+                return try state.extend(steps)
+            }
             let rows: [[Float]] = try inputs.map {
                 guard case .distributions(_, let rows, _) = $0, let root = rows.first else { throw StepInput.wrongKind("from", "distribution") }
                 return root
@@ -76,6 +104,9 @@ public struct SampleSearch: Sendable {
 
     /// The rule.
     public let finish: Finish
+    /// Whether each sample takes verified steps from its own verify node (tokens come in, no
+    /// probabilities) instead of drawing here.
+    public let speculative: Bool
     /// Most generated tokens per sample.
     public let maxNewTokens: Int
     /// Tokens that end a sample.
@@ -102,8 +133,11 @@ public struct SampleSearch: Sendable {
     ///   - maxNewTokens: the budget per sample.
     ///   - eosTokens: tokens ending a sample.
     ///   - seed: the run's seed.
-    public init(samples: Int, finish: Finish, maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) {
+    ///   - speculative: whether samples take verified steps (`extend`) instead of drawing (`step`).
+    public init(samples: Int, finish: Finish, maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64, speculative: Bool = false) {
         self.finish = finish
+        self.speculative = speculative
+        if speculative { runningIndices = Array(0 ..< samples) }
         self.maxNewTokens = maxNewTokens
         self.eosTokens = eosTokens
         streams = (0 ..< samples).map { Xoshiro256StarStar(seed: seed &+ UInt64($0 + 1) &* 0xD1B5_4A32_D192_ED03) }
@@ -112,8 +146,9 @@ public struct SampleSearch: Sendable {
     }
 
     /// The running samples' tokens, in frontier order. Before the first draw all samples share the
-    /// prompt, so the frontier is that one hypothesis.
-    public var running: [[Int32]] { drawnTokens == 0 ? [[]] : runningIndices.map { tokens[$0] } }
+    /// prompt, so the frontier is that one hypothesis — unless they verify steps of their own, when
+    /// each is a hypothesis from the start.
+    public var running: [[Int32]] { drawnTokens == 0 && !speculative ? [[]] : runningIndices.map { tokens[$0] } }
 
     /// Draws one token for every running sample.
     /// - Parameter rows: one distribution per frontier hypothesis.
@@ -128,24 +163,62 @@ public struct SampleSearch: Sendable {
         guard rows.count == (first ? 1 : drawing.count) else {
             throw OperatorError(.shapeMismatch, at: "from", "expected \(first ? 1 : drawing.count) distributions, got \(rows.count)")
         }
-        var next: [Int] = []
-        var parents: [Int] = []
-        var endedByEOS: [Int] = []
+        var outcome = Outcome()
         for (position, sample) in drawing.enumerated() {
             let row = rows[first ? 0 : position]
             let token = try Distribution.sample(row, using: &streams[sample])
-            tokens[sample].append(Int32(token))
             logProbabilities[sample] += Float(log(Double(row[token])))
+            append([Int32(token)], to: sample, parent: first ? 0 : position, &outcome)
+        }
+        return conclude(outcome)
+    }
+
+    /// Appends each running sample's verified step (speculative mode).
+    /// - Parameter steps: one step of one or more tokens per frontier hypothesis.
+    /// - Returns: for each new frontier hypothesis, the index of the one it extends.
+    /// - Throws: `OperatorError.shapeMismatch` for a wrong number of steps or an empty one.
+    @discardableResult
+    public mutating func extend(_ steps: [[Int32]]) throws -> [Int] {
+        guard !isDone else { return [] }
+        guard steps.count == runningIndices.count, steps.allSatisfy({ !$0.isEmpty }) else {
+            throw OperatorError(.shapeMismatch, at: "steps", "expected \(runningIndices.count) non-empty steps, got \(steps.map(\.count))")
+        }
+        var outcome = Outcome()
+        for (position, sample) in runningIndices.enumerated() {
+            append(steps[position], to: sample, parent: position, &outcome)
+        }
+        return conclude(outcome)
+    }
+
+    /// What one step did to the running samples.
+    struct Outcome {
+        var next: [Int] = []
+        var parents: [Int] = []
+        var endedByEOS: [Int] = []
+    }
+
+    /// Appends tokens to a sample up to the first EOS or the budget, and files it as running,
+    /// ended by EOS, or finished by the budget.
+    mutating func append(_ step: [Int32], to sample: Int, parent: Int, _ outcome: inout Outcome) {
+        for token in step {
+            tokens[sample].append(token)
             drawnTokens += 1
-            if eosTokens.contains(Int32(token)) {
-                endedByEOS.append(sample)
-            } else if tokens[sample].count >= maxNewTokens {
+            if eosTokens.contains(token) {
+                outcome.endedByEOS.append(sample)
+                return
+            }
+            if tokens[sample].count >= maxNewTokens {
                 finished.append(candidate(sample))
-            } else {
-                next.append(sample)
-                parents.append(first ? 0 : position)
+                return
             }
         }
+        outcome.next.append(sample)
+        outcome.parents.append(parent)
+    }
+
+    /// Files the step's finishers, applies the finishing rule, and returns the parents.
+    mutating func conclude(_ outcome: Outcome) -> [Int] {
+        let (next, parents, endedByEOS) = (outcome.next, outcome.parents, outcome.endedByEOS)
         finished += endedByEOS.map(candidate)
         finished = FrontierCandidate.bestFirst(finished)
         runningIndices = next
