@@ -55,12 +55,37 @@ import Testing
                 #expect(candidate.tokens.count <= 12)
                 #expect(!candidate.tokens.dropLast().contains { session.eosTokens.contains($0) })
             }
-            // One target call per step for all samples, plus the rerank's pass.
+            // One target call per step for all samples, plus the rerank's pass; the samples' draft
+            // chains share each draft position's pass (three positions at most per step).
             #expect(result.metrics.targetCalls == result.metrics.steps + 1)
+            let draftCalls = try #require(result.metrics.models.first { $0.name == "draft" }).fullCalls
+            #expect(draftCalls <= 3 * result.metrics.steps, "\(draftCalls) draft calls in \(result.metrics.steps) steps")
             #expect(!result.metrics.acceptanceByPosition.isEmpty)
             #expect(try session.run(prompt: [1, 7, 9], seed: seed).candidates == result.candidates)
         }
         #expect(distinct > 8, "samples forked from one prompt must not draw alike")
+    }
+
+    /// Drafting several hypotheses in lockstep gives each the chain it would draft alone, from
+    /// its own generator.
+    @Test func lockstepDraftingEqualsDraftingAlone() throws {
+        let service = try Fixtures.resources.model(at: Fixtures.draft)
+        var settings = SamplingSettings.greedy
+        settings.temperature = 1
+        let drafter = try ModelDrafter(tokens: 4, minProbability: 0.05, settings: settings)
+        let contexts: [LogitsContext] = [[1, 7, 9], [4, 4, 4, 20], [33, 2], [1, 7, 9, 11]].map { LogitsContext(tokens: $0, promptCount: 2) }
+        for seed: UInt64 in 0 ..< 3 {
+            var rngs = contexts.indices.map { Xoshiro256StarStar(seed: seed &* 31 &+ UInt64($0)) }
+            var alone = rngs
+            let together = try drafter.draftTogether(models: contexts.map { _ in ModelSequenceScorer(service: service) }, contexts: contexts,
+                                                     limits: [nil, 2, nil, 3], using: &rngs)
+            for (h, context) in contexts.enumerated() {
+                let single = try drafter.draft(model: ModelSequenceScorer(service: service), context: context, limit: [nil, 2, nil, 3][h], using: &alone[h])
+                #expect(together[h].nodes.map(\.token) == single.nodes.map(\.token), "seed \(seed) hypothesis \(h)")
+                #expect(together[h].nodes.map(\.draftDistribution) == single.nodes.map(\.draftDistribution))
+                #expect(rngs[h].next() == alone[h].next(), "the same draws from the same generator")
+            }
+        }
     }
 
     @Test func firstFinishOverVerifiedStepsAndItsChecks() throws {

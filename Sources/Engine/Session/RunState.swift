@@ -111,7 +111,9 @@ struct RunState {
                         let value = try op.run(input(h), rng: &state.rng)
                         board.values.withLock { $0[h][n] = value }
                     case .frontier(_, let op):
-                        let values = try op.run(batch: hypotheses.indices.map(input))
+                        var rngs = hypotheses.map { $0.nodes[n].rng }
+                        let values = try op.run(batch: hypotheses.indices.map(input), rngs: &rngs)
+                        for (h, rng) in rngs.enumerated() { hypotheses[h].nodes[n].rng = rng }
                         board.values.withLock { v in
                             for h in hypotheses.indices { v[h][n] = values[h] }
                         }

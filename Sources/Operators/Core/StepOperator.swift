@@ -132,14 +132,17 @@ extension HypothesisOperator {
 }
 
 /// An op whose runs over a frontier's hypotheses are better done together (`score`: one forward
-/// pass for every beam, so the weights stream once). The engine hands it the whole frontier in one
-/// task whenever there is more than one hypothesis.
+/// pass for every beam, so the weights stream once; `draft.model`: each draft position one pass for
+/// every sample). The engine hands it the whole frontier in one task whenever there is more than
+/// one hypothesis.
 public protocol FrontierBatchedOperator: HypothesisOperator {
     /// Runs one step for every hypothesis at once.
-    /// - Parameter inputs: each hypothesis's input, in frontier order.
+    /// - Parameters:
+    ///   - inputs: each hypothesis's input, in frontier order.
+    ///   - rngs: each hypothesis's generator for this node, in the same order.
     /// - Returns: each hypothesis's output value, in the same order.
     /// - Throws: `OperatorError` or the model's error.
-    func run(batch inputs: [StepInput]) throws -> [StepValue]
+    func run(batch inputs: [StepInput], rngs: inout [Xoshiro256StarStar]) throws -> [StepValue]
 }
 
 /// A search over the whole frontier: the running hypotheses of a step are scored separately, then

@@ -3,7 +3,7 @@ import ModelRuntime
 
 /// `draft.model`: a chain of up to `tokens` tokens from a draft model, each with the distribution it
 /// was drawn from (Leviathan et al. 2023; Chen et al. 2023). See `ModelDrafter`.
-public struct DraftModelOp: HypothesisOperator, CommitObserver {
+public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.model", family: .propose,
@@ -124,6 +124,30 @@ public struct DraftModelOp: HypothesisOperator, CommitObserver {
             try search.step(state.search, scorer: scorer, context: input.history.tokens, using: &rng)
         }
         return .tree(tree)
+    }
+
+    /// Drafts every hypothesis's chain in lockstep, one draft-model pass per position for all of
+    /// them (a search's samples); a searched layer set (SWIFT), which differs per hypothesis, or a
+    /// model without a KV cache of its own drafts one hypothesis at a time.
+    /// - Parameters:
+    ///   - inputs: each hypothesis's history and draft model.
+    ///   - rngs: each hypothesis's generator.
+    /// - Returns: `.tree` per hypothesis.
+    /// - Throws: the model's error, or `OperatorError`.
+    public func run(batch inputs: [StepInput], rngs: inout [Xoshiro256StarStar]) throws -> [StepValue] {
+        let models = try inputs.map { try $0.model(Self.model.name) as? ModelSequenceScorer }
+        if case .searched = depth { return try runEach(inputs, rngs: &rngs) }
+        let scorers = models.compactMap { $0 }
+        guard scorers.count == inputs.count, let first = scorers.first,
+              scorers.allSatisfy({ $0.service.model === first.service.model }) else { return try runEach(inputs, rngs: &rngs) }
+        let trees = try drafter.draftTogether(models: scorers, contexts: inputs.map(\.history), layers: try depth.selection(of: first),
+                                              limits: inputs.map { ($0.state as? State)?.length.length }, using: &rngs)
+        return trees.map { .tree($0) }
+    }
+
+    /// One hypothesis at a time.
+    private func runEach(_ inputs: [StepInput], rngs: inout [Xoshiro256StarStar]) throws -> [StepValue] {
+        try inputs.indices.map { try run(inputs[$0], rng: &rngs[$0]) }
     }
 }
 

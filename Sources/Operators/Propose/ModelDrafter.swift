@@ -48,30 +48,74 @@ public struct ModelDrafter: Sendable {
     ///   no token.
     public func draft<R: RandomNumberGenerator>(model: some TreeScorer, context: LogitsContext, layers: LayerSelection? = nil,
                                                 limit: Int? = nil, using rng: inout R) throws -> TokenTree {
-        var tree = TokenTree()
-        var path: [Int32] = []
-        // ∏ q(xᵢ) over the drafted tokens, for the rejection estimate.
-        var confidence: Float = 1
-        for _ in 0..<(limit ?? tokens) {
-            let history = context.extended(by: path)
-            var row = try model.nextLogits(context: history.tokens, layers: layers)
-            pipeline.process(&row, context: history)
-            let probabilities = try Distribution.softmax(row)
-            // Both tests read the distribution before a token is drawn from it.
-            guard (probabilities.max() ?? 0) >= minProbability, !stopping.stopsBefore(probabilities) else { break }
-            let token: Int
-            if pipeline.settings.isGreedy {
-                token = try Distribution.argmax(row)
-                try tree.append(Int32(token), parent: tree.count - 1, draftProbability: probabilities[token], source: source)
-            } else {
-                token = try Distribution.sample(probabilities, using: &rng)
-                try tree.append(Int32(token), parent: tree.count - 1, draftDistribution: probabilities, source: source)
-            }
-            path.append(Int32(token))
-            // Decided on drafted tokens only: whether to draft the next one is a stopping time.
-            confidence *= probabilities[token]
-            if stopping.stopsAfter(confidence: confidence) { break }
+        var chain = Chain(context: context)
+        while chain.path.count < (limit ?? tokens) {
+            let row = try model.nextLogits(context: chain.history.tokens, layers: layers)
+            guard try extend(&chain, with: row, using: &rng) else { break }
         }
-        return tree
+        return chain.tree
+    }
+
+    /// Drafts a chain for each of several hypotheses in lockstep: each position of every chain
+    /// still growing is one forward pass of the draft model for all of them (a search's samples
+    /// draft together), each chain drawing from its own generator. A chain is what `draft` gives.
+    /// - Parameters:
+    ///   - models: each hypothesis's draft-model cache.
+    ///   - contexts: each hypothesis's committed tokens.
+    ///   - layers: the layers to run, the same for all; `nil` runs every layer.
+    ///   - limits: each hypothesis's most tokens this step; `tokens` where nil.
+    ///   - rngs: each hypothesis's generator.
+    /// - Returns: the chains, in order.
+    /// - Throws: what the model throws, or `OperatorError.invalidDistribution`.
+    public func draftTogether<R: RandomNumberGenerator>(models: [ModelSequenceScorer], contexts: [LogitsContext], layers: LayerSelection? = nil,
+                                                        limits: [Int?], using rngs: inout [R]) throws -> [TokenTree] {
+        var chains = contexts.map { Chain(context: $0) }
+        var growing = chains.indices.filter { (limits[$0] ?? tokens) > 0 }
+        while !growing.isEmpty {
+            let rows = try ModelSequenceScorer.scoreTogether(growing.map { (models[$0], chains[$0].history.tokens, TokenTree()) }, layers: layers)
+            growing = try zip(growing, rows).compactMap { h, row in
+                try extend(&chains[h], with: row[0], using: &rngs[h]) && chains[h].path.count < (limits[h] ?? tokens) ? h : nil
+            }
+        }
+        return chains.map(\.tree)
+    }
+
+    /// A chain being drafted.
+    struct Chain {
+        /// The committed tokens it continues.
+        let context: LogitsContext
+        /// The chain as a tree.
+        var tree = TokenTree()
+        /// Its tokens.
+        var path: [Int32] = []
+        /// ∏ q(xᵢ) over the drafted tokens, for the rejection estimate.
+        var confidence: Float = 1
+
+        /// The committed tokens and the chain so far.
+        var history: LogitsContext { context.extended(by: path) }
+    }
+
+    /// Adds one token to a chain from the draft model's next-token logits.
+    /// - Returns: whether the chain may grow further (false when a stopping rule ended it before
+    ///   or after this token).
+    func extend<R: RandomNumberGenerator>(_ chain: inout Chain, with logits: [Float], using rng: inout R) throws -> Bool {
+        var row = logits
+        let history = chain.history
+        pipeline.process(&row, context: history)
+        let probabilities = try Distribution.softmax(row)
+        // Both tests read the distribution before a token is drawn from it.
+        guard (probabilities.max() ?? 0) >= minProbability, !stopping.stopsBefore(probabilities) else { return false }
+        let token: Int
+        if pipeline.settings.isGreedy {
+            token = try Distribution.argmax(row)
+            try chain.tree.append(Int32(token), parent: chain.tree.count - 1, draftProbability: probabilities[token], source: source)
+        } else {
+            token = try Distribution.sample(probabilities, using: &rng)
+            try chain.tree.append(Int32(token), parent: chain.tree.count - 1, draftDistribution: probabilities, source: source)
+        }
+        chain.path.append(Int32(token))
+        // Decided on drafted tokens only: whether to draft the next one is a stopping time.
+        chain.confidence *= probabilities[token]
+        return !stopping.stopsAfter(confidence: chain.confidence)
     }
 }

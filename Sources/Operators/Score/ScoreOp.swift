@@ -93,7 +93,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Parameter inputs: the hypotheses' inputs.
     /// - Returns: `.scores` per hypothesis.
     /// - Throws: the model's error.
-    public func run(batch inputs: [StepInput]) throws -> [StepValue] {
+    public func run(batch inputs: [StepInput], rngs: inout [Xoshiro256StarStar]) throws -> [StepValue] {
         let requests = try inputs.map { input -> (scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)? in
             guard let scorer = try input.model(Self.model.name) as? ModelSequenceScorer else { return nil }
             return (scorer, try context(input.history), try input.trees("tree").first ?? TokenTree())
