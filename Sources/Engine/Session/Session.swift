@@ -341,8 +341,14 @@ public final class Session {
             } catch {
                 throw EngineError(at: plan.nodes[searchNode].location, "node '\(plan.nodes[searchNode].name)': \(error)")
             }
-            // A search may start from several copies of the prompt (samples that each verify their own drafts).
+            // A search may start from several copies of the prompt (samples that each verify their own
+            // drafts): the prompt is fed once first, so the copies share its cache.
             if let running = search?.running, running.count != 1 {
+                do {
+                    for handle in run.hypotheses[0].handles { try handle.prime(context: prompt) }
+                } catch {
+                    throw EngineError("the prompt could not be fed before the search's hypotheses fork: \(error)")
+                }
                 run.advanceFrontier(parents: Array(repeating: 0, count: running.count), running: running)
             }
         }

@@ -201,6 +201,15 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         }
     }
 
+    /// Fills the cache with all but the last token of `context` (the prefill pass, no logits), so
+    /// that hypotheses forked from this one share those blocks instead of each feeding them.
+    /// - Parameter context: the committed tokens.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
+    public func prime(context: [Int32]) throws {
+        var fresh = [try prepare(context: context, tree: TokenTree(), layers: nil)]
+        try Self.prefill([self], &fresh, layers: nil)
+    }
+
     /// Feeds all but the last of each scorer's missing committed tokens, in one pass without
     /// logits: the prefill. The LM head over a long prompt (rows × vocabulary × hidden) would cost
     /// more than the rest of the pass, and only the last token's row (the root) is read.
