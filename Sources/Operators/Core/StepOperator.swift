@@ -122,6 +122,9 @@ public protocol HypothesisOperator: StepOperator {
     /// Whether `makeState()` gives a state: known from the type, so the compiler can refuse a graph
     /// whose search would jump between hypotheses that such state cannot follow.
     static var keepsHypothesisState: Bool { get }
+    /// Whether that state brings itself in line with whatever history a step hands it (a
+    /// constraint's parser rolls back to the common prefix and advances), so a search may jump.
+    static var stateFollowsHistory: Bool { get }
 }
 
 extension HypothesisOperator {
@@ -129,6 +132,8 @@ extension HypothesisOperator {
     public func makeState() throws -> (any HypothesisState)? { nil }
     /// Stateless by default.
     public static var keepsHypothesisState: Bool { false }
+    /// A state is tied to the path it grew along unless the op says otherwise.
+    public static var stateFollowsHistory: Bool { false }
 }
 
 /// An op whose runs over a frontier's hypotheses are better done together (`score`: one forward

@@ -239,6 +239,9 @@ extension ConstraintOperator {
     public func makeState() throws -> (any HypothesisState)? { filter.makeState() }
     /// A constraint keeps each hypothesis's parser.
     public static var keepsHypothesisState: Bool { true }
+    /// The parser syncs with each step's history (rolling back to the common prefix), so it
+    /// follows a search that re-opens an older hypothesis.
+    public static var stateFollowsHistory: Bool { true }
 
     /// Syncs the parser with the output, filters the tree and sets its masks.
     /// - Parameters:

@@ -2,10 +2,11 @@ import Graph
 
 /// What a search that re-opens hypotheses from earlier steps (`search.lattice`, `search.mcts`)
 /// asks of its graph. The engine forks a re-opened hypothesis from the running one that shares the
-/// longest prefix and the scorer refills the KV cache from there; a node's per-hypothesis state (a
-/// constraint's parser, a drafter's length policy) or a previous-step value could not follow that
-/// jump, so such graphs are refused — by the compiler, through the search op's validation, and by
-/// the session, both with this check.
+/// longest prefix and the scorer refills the KV cache from there. A constraint's parser follows
+/// (it syncs with each step's history, rolling back to the common prefix); other per-hypothesis
+/// state (a drafter's length policy, contrastive search's context states) or a previous-step value
+/// could not follow that jump, so such graphs are refused — by the compiler, through the search
+/// op's validation, and by the session, both with this check.
 public enum ReopeningSearch {
     /// For each next hypothesis, the current one sharing the longest prefix with it (the first
     /// among equals): the one the engine forks it from, so the KV cache keeps that prefix.
@@ -28,7 +29,8 @@ public enum ReopeningSearch {
             let reason: String
             if node.inputs.contains(where: { $0.timing == .previousStep }) {
                 reason = "reads the previous step"
-            } else if let type = OperatorRegistry.operatorType(named: node.op) as? any HypothesisOperator.Type, type.keepsHypothesisState {
+            } else if let type = OperatorRegistry.operatorType(named: node.op) as? any HypothesisOperator.Type,
+                      type.keepsHypothesisState, !type.stateFollowsHistory {
                 reason = "keeps per-hypothesis state"
             } else {
                 continue
