@@ -73,6 +73,25 @@ import Testing
         #expect(kept == 0)
     }
 
+    @Test(arguments: [1, 2, 3])
+    func foresightRunsItsStepsAndStops(steps: Int) throws {
+        let search = try ForesightSearch(candidates: 3, clusters: 2, consensus: 1, temperature: 0.6, prune: false, foresightSteps: steps,
+                                         maxStepTokens: 5, stepEnds: [1], maxNewTokens: 60, eosTokens: [0])
+        var state = search.start(seed: 9)
+        var checked = 0
+        while !state.isDone {
+            try search.step(&state, rows: state.running.map { Self.distribution(after: $0) })
+            guard state.phase == .foresight else { continue }
+            for branch in state.branches {
+                let ends = Self.stepLengths(branch.foresight).count
+                #expect(ends <= steps)
+                if branch.finished, !branch.ended, !branch.foresight.contains(0) { #expect(ends == steps || branch.foresight.isEmpty) }
+                checked += 1
+            }
+        }
+        #expect(checked > 0)
+    }
+
     @Test func clusteringGroupsEqualBagsOfTokens() {
         let assignment = ForesightSearch.cluster([[2, 3, 1], [3, 2, 1], [4, 5, 5], [5, 4, 5]], into: 2)
         #expect(assignment[0] == assignment[1] && assignment[2] == assignment[3] && assignment[0] != assignment[2])

@@ -4,8 +4,8 @@ import Foundation
 /// Inference-Time Exploration and Exploitation"): the output is built one *step* (a line, or
 /// `maxStepTokens` tokens) at a time. For each step, `candidates` continuations are sampled side by
 /// side; those whose mean log-probability falls below the candidates' mean less one standard
-/// deviation are pruned (in-width pruning); each survivor is rolled out greedily for one more step
-/// (its foresight); the survivors are clustered by the tokens of step + foresight (k-means on
+/// deviation are pruned (in-width pruning); each survivor is rolled out greedily for
+/// `foresightSteps` more steps (its foresight); the survivors are clustered by the tokens of step + foresight (k-means on
 /// bag-of-token vectors, cosine); and the step is drawn with weight softmax(advantage / τ) + cluster
 /// share, where the advantage is the mean log-probability of step + foresight. When one cluster
 /// holds at least `consensus` of the candidates, the search has converged and the rest of the
@@ -21,6 +21,8 @@ public struct ForesightSearch: Sendable {
     public let temperature: Double
     /// Whether candidates below the mean less one standard deviation are dropped before foresight.
     public let prune: Bool
+    /// Steps each surviving candidate is rolled out (its foresight).
+    public let foresightSteps: Int
     /// Most tokens of one step.
     public let maxStepTokens: Int
     /// Tokens that end a step (a line break in their text).
@@ -32,13 +34,15 @@ public struct ForesightSearch: Sendable {
 
     /// Creates a search.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(candidates: Int, clusters: Int, consensus: Double, temperature: Double, prune: Bool, maxStepTokens: Int,
-                stepEnds: Set<Int32>, maxNewTokens: Int, eosTokens: Set<Int32>) throws {
+    public init(candidates: Int, clusters: Int, consensus: Double, temperature: Double, prune: Bool, foresightSteps: Int = 1,
+                maxStepTokens: Int, stepEnds: Set<Int32>, maxNewTokens: Int, eosTokens: Set<Int32>) throws {
         try OperatorError.require("candidates", candidates, in: 1..., "≥ 1")
         try OperatorError.require("clusters", clusters, in: 1..., "≥ 1")
         try OperatorError.require("consensus", consensus, in: 0...1, "in [0, 1]")
         try OperatorError.require("temperature", temperature, in: 0.001...1000, "in [0.001, 1000]")
         try OperatorError.require("max_step_tokens", maxStepTokens, in: 1..., "≥ 1")
+        try OperatorError.require("foresight_steps", foresightSteps, in: 1..., "≥ 1")
+        self.foresightSteps = foresightSteps
         self.candidates = candidates
         self.clusters = clusters
         self.consensus = consensus
@@ -70,6 +74,8 @@ public struct ForesightSearch: Sendable {
         var foresight: [Int32] = []
         /// Their summed log-probability.
         var foresightLogProbability = 0.0
+        /// Foresight steps completed, and the tokens of the one in progress.
+        var foresightStepsDone = 0, foresightStepLength = 0
         /// Whether its current phase is over for it.
         var finished = false
         /// Whether its step ended the output (EOS or the budget): it needs no foresight.
@@ -160,8 +166,13 @@ public struct ForesightSearch: Sendable {
                 let token = Int32(Distribution.topIndices(row, 1)[0])
                 state.branches[b].foresight.append(token)
                 state.branches[b].foresightLogProbability += log(Double(row[Int(token)]))
+                state.branches[b].foresightStepLength += 1
                 let total = state.committed.count + state.branches[b].step.count + state.branches[b].foresight.count
-                if eosTokens.contains(token) || total >= maxNewTokens || endsStep(token, length: state.branches[b].foresight.count) {
+                if endsStep(token, length: state.branches[b].foresightStepLength) {
+                    state.branches[b].foresightStepsDone += 1
+                    state.branches[b].foresightStepLength = 0
+                }
+                if eosTokens.contains(token) || total >= maxNewTokens || state.branches[b].foresightStepsDone == foresightSteps {
                     state.branches[b].finished = true
                 }
             }

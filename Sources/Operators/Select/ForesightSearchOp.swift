@@ -5,8 +5,8 @@ public struct ForesightSearchOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.foresight", family: .select,
-        doc: "φ-Decoding: the output is built a step (a line) at a time; each step samples candidates side by side, prunes those below the mean less one standard deviation, rolls each survivor out one more step greedily (foresight), clusters them, and draws the step with weight softmax(advantage / temperature) + cluster share; once one cluster holds consensus of the candidates, the rest is decoded greedily.",
-        parameters: [candidates.spec, clusters.spec, consensus.spec, temperature.spec, prune.spec, stepEnd.spec, maxStepTokens.spec],
+        doc: "φ-Decoding: the output is built a step (a line) at a time; each step samples candidates side by side, prunes those below the mean less one standard deviation, rolls each survivor out foresight_steps more steps greedily (foresight), clusters them, and draws the step with weight softmax(advantage / temperature) + cluster share; once one cluster holds consensus of the candidates, the rest is decoded greedily.",
+        parameters: [candidates.spec, clusters.spec, consensus.spec, temperature.spec, prune.spec, foresightSteps.spec, stepEnd.spec, maxStepTokens.spec],
         inputs: [PortSpec("from", .distribution, doc: "Each hypothesis's next-token distribution (a sample node over a root-only score).")],
         output: OutputSpec(.frontier, doc: "The candidates in flight."),
         needs: [CapabilityRule(.fork)],
@@ -18,10 +18,11 @@ public struct ForesightSearchOp: FrontierOperator {
                                                doc: "When one cluster holds this share of the candidates, exploration stops and the rest is greedy (in-depth pruning); 1 keeps exploring unless all agree.")
     static let temperature = OpParameter<Double>("temperature", default: 0.6, range: .closed(0.001, 1000), doc: "Temperature of the advantage's softmax.")
     static let prune = OpParameter<Bool>("prune", default: true, doc: "In-width pruning: drop candidates whose mean log-probability is below the mean less one standard deviation before their foresight.")
+    static let foresightSteps = OpParameter<Int>("foresight_steps", default: 1, range: .closed(1, 64), doc: "Steps each surviving candidate is rolled out greedily (its foresight) before the step is drawn.")
     static let stepEnd = OpParameter<String>("step_end", default: "\n", doc: "A step ends after a token whose text contains this (a line break by default).")
     static let maxStepTokens = OpParameter<Int>("max_step_tokens", default: 48, range: .closed(1, 4096), doc: "A step also ends after this many tokens.")
 
-    let settings: (candidates: Int, clusters: Int, consensus: Double, temperature: Double, prune: Bool, maxStepTokens: Int)
+    let settings: (candidates: Int, clusters: Int, consensus: Double, temperature: Double, prune: Bool, foresightSteps: Int, maxStepTokens: Int)
     let stepEnds: Set<Int32>
 
     /// Builds the node.
@@ -31,7 +32,7 @@ public struct ForesightSearchOp: FrontierOperator {
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         settings = (try node[Self.candidates], try node[Self.clusters], try node[Self.consensus], try node[Self.temperature],
-                    try node[Self.prune], try node[Self.maxStepTokens])
+                    try node[Self.prune], try node[Self.foresightSteps], try node[Self.maxStepTokens])
         let end = Array(try node[Self.stepEnd].utf8)
         guard !end.isEmpty else { throw OperatorError(.invalidParameter, at: Self.stepEnd.name, "must not be empty") }
         if let tokenizer = environment.tokenizer {
@@ -50,7 +51,8 @@ public struct ForesightSearchOp: FrontierOperator {
     /// Starts a search from the prompt.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
         let search = try ForesightSearch(candidates: settings.candidates, clusters: settings.clusters, consensus: settings.consensus,
-                                         temperature: settings.temperature, prune: settings.prune, maxStepTokens: settings.maxStepTokens,
+                                         temperature: settings.temperature, prune: settings.prune, foresightSteps: settings.foresightSteps,
+                                         maxStepTokens: settings.maxStepTokens,
                                          stepEnds: stepEnds, maxNewTokens: maxNewTokens, eosTokens: eosTokens)
         return Search(search: search, state: search.start(seed: seed))
     }
