@@ -60,6 +60,36 @@ import Testing
         #expect(zip(state.finished, state.finished.dropFirst()).allSatisfy { $0.score >= $1.score })
     }
 
+    /// With roll-out, an expanded node's most likely child — when it opened a new node — is
+    /// expanded in the very next step, ahead of the queue; the lattice stays acyclic and its path
+    /// count exact.
+    @Test func rolloutFollowsEachExpandedNodesBestChild() throws {
+        let search = try LatticeSearch(width: 2, branch: 3, budget: 30, ngram: 1, rollout: true, maxNewTokens: 12, eosTokens: [0])
+        var state = search.start()
+        var followed = 0
+        while !state.isDone {
+            let expanded = state.expanding
+            let rows = try state.running.map { try Scripted().nextLogits(context: [1] + $0) }
+            let arcsBefore = state.lattice.arcs.count
+            try search.step(&state, logits: rows)
+            // Each expanded node's first arc this step is its most likely token; where it opened a
+            // new node, that node goes next (as many as the step has room for).
+            let continuations = expanded.compactMap { node -> Int? in
+                guard let best = state.lattice.arcs[arcsBefore...].first(where: { $0.from == node }) else { return nil }
+                let child = state.lattice.nodes[best.to]
+                return !child.final && child.tokens == state.lattice.nodes[node].tokens + [best.token] ? best.to : nil
+            }
+            guard !state.isDone else { break }
+            let taken = continuations.filter(state.expanding.contains)
+            #expect(taken.count == min(continuations.count, state.expanding.count), "\(continuations) not rolled out into \(state.expanding)")
+            followed += taken.count
+        }
+        #expect(followed > 0)
+        #expect(state.expanded == 30)
+        #expect(state.lattice.distinctPaths == Double(Self.paths(state.lattice)))
+        #expect(state.lattice.arcs.allSatisfy { state.lattice.nodes[$0.to].tokens.count == state.lattice.nodes[$0.from].tokens.count + 1 })
+    }
+
     @Test func exportsCountEveryArcAndFinalState() throws {
         let state = try Self.run(LatticeSearch(width: 2, branch: 3, budget: 12, ngram: 1, maxNewTokens: 6, eosTokens: [0]))
         let lines = state.lattice.openFstText().split(separator: "\n")

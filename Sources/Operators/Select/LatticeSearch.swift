@@ -9,6 +9,9 @@ import Foundation
 /// path. Otherwise, when `ngram` > 0 and a node of the same length already ends with the same last
 /// `ngram` tokens, the child *recombines* with it: only the arc is added and the node's future is
 /// shared by both prefixes (same length keeps the lattice acyclic); else it becomes a new open node.
+/// With `rollout`, each expanded node's most likely child is expanded next, ahead of the queue, so
+/// a popped node is followed greedily until its path closes or recombines (the paper's
+/// "dfs_expand"): more paths close within the budget, and the other children wait in the queue.
 /// The search ends when the budget of expanded nodes is spent or nothing is open. The answer is the
 /// best closed path; every closed path is a candidate; the lattice (`SearchLattice`) encodes every
 /// path through its arcs, recombined ones included.
@@ -23,6 +26,8 @@ public struct LatticeSearch: Sendable {
     public let ngram: Int
     /// Exponent of the length dividing a node's log-probability in the queue's order.
     public let lengthPenalty: Double
+    /// Whether an expanded node's most likely open child is expanded next, ahead of the queue.
+    public let rollout: Bool
     /// Most generated tokens per path.
     public let maxNewTokens: Int
     /// Tokens that close a path.
@@ -30,7 +35,7 @@ public struct LatticeSearch: Sendable {
 
     /// Creates a search.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(width: Int, branch: Int, budget: Int, ngram: Int, lengthPenalty: Double = 1, maxNewTokens: Int,
+    public init(width: Int, branch: Int, budget: Int, ngram: Int, lengthPenalty: Double = 1, rollout: Bool = false, maxNewTokens: Int,
                 eosTokens: Set<Int32>) throws {
         try OperatorError.require("width", width, in: 1..., "≥ 1")
         try OperatorError.require("branch", branch, in: 1..., "≥ 1")
@@ -42,6 +47,7 @@ public struct LatticeSearch: Sendable {
         self.budget = budget
         self.ngram = ngram
         self.lengthPenalty = lengthPenalty
+        self.rollout = rollout
         self.maxNewTokens = maxNewTokens
         self.eosTokens = eosTokens
     }
@@ -88,10 +94,11 @@ public struct LatticeSearch: Sendable {
         guard logits.count == state.expanding.count else {
             throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.expanding.count) rows, got \(logits.count)")
         }
+        var continuations: [Int] = []  // with `rollout`: each expanded node's most likely open child
         for (node, row) in zip(state.expanding, logits) {
             let logProbabilities = try Distribution.logSoftmax(row)
             let parent = state.lattice.nodes[node]
-            for token in Distribution.topIndices(logProbabilities, branch) {
+            for (rank, token) in Distribution.topIndices(logProbabilities, branch).enumerated() {
                 let token32 = Int32(token)
                 let lp = logProbabilities[token]
                 let tokens = parent.tokens + [token32]
@@ -112,13 +119,16 @@ public struct LatticeSearch: Sendable {
                 let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false)
                 state.lattice.addArc(from: node, to: child, token: token32, logProbability: lp)
                 if ngram > 0 { state.bySuffix[key] = child }
-                state.open.append(child)
+                if rollout, rank == 0 { continuations.append(child) } else { state.open.append(child) }
             }
         }
         state.expanded += state.expanding.count
         let before = state.expanding.map { state.lattice.nodes[$0].tokens }
         let room = min(width, budget - state.expanded)
-        guard room > 0, !state.open.isEmpty else {
+        // Roll-outs go first; what does not fit waits in the queue.
+        let rolling = Array(continuations.prefix(max(0, room)))
+        state.open += continuations.dropFirst(rolling.count)
+        guard room > 0, !(state.open.isEmpty && rolling.isEmpty) else {
             state.expanding = []
             state.isDone = true
             state.finished = FrontierCandidate.bestFirst(state.finished)
@@ -127,8 +137,8 @@ public struct LatticeSearch: Sendable {
         // The best open nodes (ties: the earlier created).
         let priorities = state.open.map { priority(state.lattice.nodes[$0]) }
         let order = state.open.indices.sorted { (priorities[$0], -state.open[$0]) > (priorities[$1], -state.open[$1]) }
-        let chosen = order.prefix(room).map { state.open[$0] }
-        let taken = Set(order.prefix(room))
+        let chosen = rolling + order.prefix(room - rolling.count).map { state.open[$0] }
+        let taken = Set(order.prefix(room - rolling.count))
         state.open = state.open.indices.filter { !taken.contains($0) }.map { state.open[$0] }
         state.expanding = chosen
         state.finished = FrontierCandidate.bestFirst(state.finished)
