@@ -12,15 +12,32 @@ struct ReplayScorer: TreeScorer {
         }
         return [row]
     }
+
+    /// A transformers beam fixture: the scorer replaying its logits and its runs.
+    /// - Parameter name: the fixture file under Tests/Fixtures/operators.
+    static func fixture(_ name: String) throws -> (scorer: ReplayScorer, runs: [[String: Any]]) {
+        let fixture = try Fixtures.json(name)
+        let table = try #require(fixture["logits"] as? [String: Any])
+        let vocabularySize = try #require(fixture["vocab_size"] as? Int)
+        let runs = try #require(fixture["runs"] as? [[String: Any]])
+        return (ReplayScorer(vocabularySize: vocabularySize, logits: table.mapValues { Fixtures.floats($0) }), runs)
+    }
+
+    /// Checks hypotheses against a fixture run's: the same tokens in the same order, scores within
+    /// 1e-4 (relative above 1).
+    static func expect(_ got: [BeamSearch.Hypothesis], equal run: [String: Any], _ label: String) throws {
+        let expected = try #require(run["hypotheses"] as? [[String: Any]])
+        #expect(got.map(\.tokens) == expected.map { Fixtures.ints($0["tokens"]) }, "\(label)")
+        for (g, e) in zip(got, expected) {
+            let score = try #require(e["score"] as? Double)
+            #expect(abs(Double(g.score) - score) <= 1e-4 * max(1, abs(score)), "\(label): \(g.score) vs \(score)")
+        }
+    }
 }
 
 @Suite struct BeamSearchTests {
     @Test func matchesTransformersGenerate() throws {
-        let fixture = try Fixtures.json("beam_search.json")
-        let table = try #require(fixture["logits"] as? [String: Any])
-        let vocabularySize = try #require(fixture["vocab_size"] as? Int)
-        let scorer = ReplayScorer(vocabularySize: vocabularySize, logits: table.mapValues { Fixtures.floats($0) })
-        let runs = try #require(fixture["runs"] as? [[String: Any]])
+        let (scorer, runs) = try ReplayScorer.fixture("beam_search.json")
         #expect(runs.count >= 20)
         for run in runs {
             let earlyName = try #require(run["early_stopping"] as? String)
@@ -34,13 +51,7 @@ struct ReplayScorer: TreeScorer {
                                         maxNewTokens: maxNew, eosTokens: Set(Fixtures.ints(run["eos"])),
                                         shaping: try LogitsPipeline(shaping))
             let label = "beams=\(search.numBeams) lp=\(search.lengthPenalty) early=\(early) rep=\(shaping.repetitionPenalty) prompt=\(Fixtures.ints(run["prompt"]))"
-            let got = try search.run(prompt: Fixtures.ints(run["prompt"]), scorer: scorer)
-            let expected = try #require(run["hypotheses"] as? [[String: Any]])
-            #expect(got.map(\.tokens) == expected.map { Fixtures.ints($0["tokens"]) }, "\(label)")
-            for (g, e) in zip(got, expected) {
-                let score = try #require(e["score"] as? Double)
-                #expect(abs(Double(g.score) - score) <= 1e-4 * max(1, abs(score)), "\(label): \(g.score) vs \(score)")
-            }
+            try ReplayScorer.expect(try search.run(prompt: Fixtures.ints(run["prompt"]), scorer: scorer), equal: run, label)
         }
     }
 

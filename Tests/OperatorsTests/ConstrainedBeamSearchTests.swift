@@ -5,11 +5,7 @@ import Testing
 /// logits), and the phrase bookkeeping by hand.
 @Suite struct ConstrainedBeamSearchTests {
     @Test func matchesTransformersConstrainedBeamSearch() throws {
-        let fixture = try Fixtures.json("constrained_beam_search.json")
-        let table = try #require(fixture["logits"] as? [String: Any])
-        let vocabularySize = try #require(fixture["vocab_size"] as? Int)
-        let scorer = ReplayScorer(vocabularySize: vocabularySize, logits: table.mapValues { Fixtures.floats($0) })
-        let runs = try #require(fixture["runs"] as? [[String: Any]])
+        let (scorer, runs) = try ReplayScorer.fixture("constrained_beam_search.json")
         #expect(runs.count >= 40)
         for run in runs {
             let earlyName = try #require(run["early_stopping"] as? String)
@@ -23,12 +19,7 @@ import Testing
             let prompt = Fixtures.ints(run["prompt"])
             let label = "beams=\(beams) keep=\(keep) phrases=\(phrases) lp=\(lengthPenalty) early=\(early) prompt=\(prompt)"
             let got = try Array(search.run(prompt: prompt, scorer: scorer).prefix(keep))
-            let expected = try #require(run["hypotheses"] as? [[String: Any]])
-            #expect(got.map(\.tokens) == expected.map { Fixtures.ints($0["tokens"]) }, "\(label)")
-            for (g, e) in zip(got, expected) {
-                let score = try #require(e["score"] as? Double)
-                #expect(abs(Double(g.score) - score) <= 1e-4 * max(1, abs(score)), "\(label): \(g.score) vs \(score)")
-            }
+            try ReplayScorer.expect(got, equal: run, label)
             // With one answer asked for, it meets every phrase whenever any beam did.
             if keep == 1, let answer = got.first, PhraseProgress(phrases: phrases, tokens: prompt + answer.tokens).completed == false {
                 Issue.record("\(label): the answer \(answer.tokens) misses a phrase")

@@ -5,11 +5,7 @@ import Testing
 /// patience (Kasai et al. 2022) against hand-checked properties.
 @Suite struct GroupBeamSearchTests {
     @Test func matchesTransformersGroupBeamSearch() throws {
-        let fixture = try Fixtures.json("group_beam_search.json")
-        let table = try #require(fixture["logits"] as? [String: Any])
-        let vocabularySize = try #require(fixture["vocab_size"] as? Int)
-        let scorer = ReplayScorer(vocabularySize: vocabularySize, logits: table.mapValues { Fixtures.floats($0) })
-        let runs = try #require(fixture["runs"] as? [[String: Any]])
+        let (scorer, runs) = try ReplayScorer.fixture("group_beam_search.json")
         #expect(runs.count >= 20)
         var closedEarly = 0
         for run in runs {
@@ -25,12 +21,7 @@ import Testing
                                              shaping: try LogitsPipeline(shaping))
             let label = "beams=\(search.numBeams) groups=\(search.groups) λ=\(search.diversityPenalty) lp=\(search.lengthPenalty) early=\(early) prompt=\(Fixtures.ints(run["prompt"]))"
             let got = try search.run(prompt: Fixtures.ints(run["prompt"]), scorer: scorer)
-            let expected = try #require(run["hypotheses"] as? [[String: Any]])
-            #expect(got.map(\.tokens) == expected.map { Fixtures.ints($0["tokens"]) }, "\(label)")
-            for (g, e) in zip(got, expected) {
-                let score = try #require(e["score"] as? Double)
-                #expect(abs(Double(g.score) - score) <= 1e-4 * max(1, abs(score)), "\(label): \(g.score) vs \(score)")
-            }
+            try ReplayScorer.expect(got, equal: run, label)
             if got.contains(where: { $0.tokens.count < search.maxNewTokens && !search.eosTokens.contains($0.tokens.last ?? -1) }) { closedEarly += 1 }
         }
         // The grid must reach the paths that differ from plain beam search: a group closed while others ran on.

@@ -199,8 +199,8 @@ public struct BeamSearch: SteppedBeamSearch {
     /// The best `keep` candidates of accumulated rows, best first (ties: earlier beam, then smaller
     /// token). The best `keep` overall are among each beam's best `keep`: select per beam, sort
     /// only those.
-    static func candidates(accumulated rows: [[Float]], keep: Int) -> [Candidate] {
-        let best = (try? ParallelRows.map(rows.count, width: rows.first?.count ?? 0) { Distribution.topIndices(rows[$0], keep) }) ?? []
+    static func candidates(accumulated rows: [[Float]], keep: Int) throws -> [Candidate] {
+        let best = try ParallelRows.map(rows.count, width: rows.first?.count ?? 0) { Distribution.topIndices(rows[$0], keep) }
         var candidates: [Candidate] = []
         candidates.reserveCapacity(rows.count * keep)
         for (beam, tokens) in best.enumerated() {

@@ -125,7 +125,7 @@ public struct ConstrainedBeamSearch: SteppedBeamSearch {
         }
         let length = state.generatedLength + 1
         let rows = try BeamSearch.accumulatedRows(logits, beams: state.running, scores: state.runningScores, prompt: state.prompt, shaping: shaping)
-        let candidates = BeamSearch.candidates(accumulated: rows, keep: max(2, 1 + eosTokens.count) * numBeams)
+        let candidates = try BeamSearch.candidates(accumulated: rows, keep: max(2, 1 + eosTokens.count) * numBeams)
         var chosen: [BeamSearch.Candidate] = []
         for (rank, candidate) in candidates.enumerated() {
             if eosTokens.contains(candidate.token) {
