@@ -21,7 +21,6 @@ transformers never scored is itself a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -29,7 +28,7 @@ import torch
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_operator_fixtures import EOS, VOCAB, record_scored_prefixes, returned_hypotheses, tiny_llama  # noqa: E402
+from make_operator_fixtures import EOS, record_scored_prefixes, returned_hypotheses, tiny_llama, write_replay_fixture  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "operators", "group_beam_search.json")
@@ -69,11 +68,7 @@ def main() -> None:
                              length_penalty=lp, repetition_penalty=rep, early_stopping=str(early).lower(),
                              max_new_tokens=max_new, eos=[EOS], hypotheses=hyps))
     handle.remove()
-    payload = dict(vocab_size=VOCAB, runs=runs, logits=seen, generated_by="tools/oracle/make_group_beam_fixtures.py",
-                   versions=dict(torch=torch.__version__, transformers=transformers.__version__))
-    with open(OUT, "w") as f:
-        json.dump(payload, f, separators=(",", ":"))
-    print(os.path.basename(OUT), os.path.getsize(OUT), "bytes,", len(runs), "runs")
+    write_replay_fixture(OUT, runs, seen, "tools/oracle/make_group_beam_fixtures.py")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,16 @@ def returned_hypotheses(out, prompt: list) -> list:
     return hyps
 
 
+def write_replay_fixture(path: str, runs: list, seen: dict, script: str) -> None:
+    """Writes a replay fixture of generate() runs (the JSON the Swift beam oracles load with
+    `ReplayScorer.fixture`): the runs, the logits of every scored prefix, and the versions."""
+    payload = dict(vocab_size=VOCAB, runs=runs, logits=seen, generated_by=script,
+                   versions=dict(torch=torch.__version__, transformers=transformers.__version__))
+    with open(path, "w") as f:
+        json.dump(payload, f, separators=(",", ":"))
+    print(os.path.basename(path), os.path.getsize(path), "bytes,", len(runs), "runs")
+
+
 def beam_fixture(model: LlamaForCausalLM) -> dict:
     seen, handle = record_scored_prefixes(model)
     prompts = [[1, 5, 9, 14], [1, 20, 2, 11, 8, 6], [1, 7]]
