@@ -9,7 +9,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -33,6 +33,8 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
                                               doc: "Search steps before the skip set is fixed (each costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation.")
     static let searchWindow = OpParameter<Int>("search_window", default: 32, range: .closed(1, 4096),
                                                doc: "Committed tokens each candidate skip set is scored on.")
+    static let bayesInterval = OpParameter<Int>("bayes_interval", default: 4, range: .closed(0, 100_000),
+                                                doc: "Every this many search steps the candidate is SWIFT's Bayesian proposal (a Gaussian process over the sets scored so far, upper confidence bound) instead of a random neighbour; 0 never. The reference alternates every 25 of up to 1000 steps; a CPU run searches far fewer.")
     /// Greedy by default: a greedy draft is deterministic, so either verifier accepts it without q.
     static let sampling = SamplingParameters(temperatureDefault: 0, penalties: false)
 
@@ -66,7 +68,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
         let ratio: Double? = try node[skipRatio]
         var search: SkipSetSearch?
-        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow]) }
+        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow], bayesInterval: node[bayesInterval]) }
         let first: Int? = try node[layers]
         let skipped: [Int]? = try node[skipLayers]
         switch (first, skipped, search) {
