@@ -9,7 +9,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, bayesInterval.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -28,11 +28,15 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     static let skipLayers = OpParameter<[Int]?>("skip_layers", range: .atLeast(0),
                                                 doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none.")
     static let skipRatio = OpParameter<Double?>("skip_ratio", range: .open(0, 1),
-                                                doc: "Draft with this share of the model's inner layers skipped, the set searched during the run (SWIFT, Xia et al. 2025): each search step scores the current set and a neighbour (one skipped layer swapped) by how many of the last `search_window` committed tokens they predict greedily, and keeps the better. Absent: no search.")
+                                                doc: "Draft with this share of the model's layers skipped, the set searched during the run (`skip_search`: SWIFT by default, each search step scoring the current set and a neighbour by how many of the last `search_window` committed tokens they predict greedily and keeping the better; or CLaSp). Absent: no search.")
     static let searchSteps = OpParameter<Int>("search_steps", default: 32, range: .closed(0, 100_000),
-                                              doc: "Search steps before the skip set is fixed (each costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation.")
+                                              doc: "Search steps before the skip set is fixed (a SWIFT step costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation, CLaSp all along (give it a large number).")
     static let searchWindow = OpParameter<Int>("search_window", default: 32, range: .closed(1, 4096),
                                                doc: "Committed tokens each candidate skip set is scored on.")
+    static let skipSearch = OpParameter<SkipSetSearch.Method>("skip_search", default: .swift,
+                                                              doc: "How `skip_ratio`'s set is searched: `swift` (Xia et al. 2025) scores the current set and a candidate on recent committed text and keeps the better, for `search_steps` steps; `clasp` (Chen et al. 2025) re-chooses it by dynamic programming over the layers, the last committed token's full-model states as the objective, about one pass of (skipped + 1) rows each time.")
+    static let searchEvery = OpParameter<Int>("search_every", default: 1, range: .closed(1, 100_000),
+                                              doc: "A search step every this many drafting steps (SWIFT's reference searches every step; CLaSp's sparse persistence keeps a set for several).")
     static let bayesInterval = OpParameter<Int>("bayes_interval", default: 4, range: .closed(0, 100_000),
                                                 doc: "Every this many search steps the candidate is SWIFT's Bayesian proposal (a Gaussian process over the sets scored so far, upper confidence bound) instead of a random neighbour; 0 never. The reference alternates every 25 of up to 1000 steps; a CPU run searches far fewer.")
     /// Greedy by default: a greedy draft is deterministic, so either verifier accepts it without q.
@@ -68,7 +72,8 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
         let ratio: Double? = try node[skipRatio]
         var search: SkipSetSearch?
-        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow], bayesInterval: node[bayesInterval]) }
+        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow], bayesInterval: node[bayesInterval],
+                                                 method: node[skipSearch], every: node[searchEvery]) }
         let first: Int? = try node[layers]
         let skipped: [Int]? = try node[skipLayers]
         switch (first, skipped, search) {
