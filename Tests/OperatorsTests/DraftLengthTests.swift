@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Operators
 
@@ -40,6 +41,46 @@ import Testing
         let fork = try #require(state.fork() as? DraftLength.State)
         fork.length = 1
         #expect(state.length == 4, "a fork has its own length")
+    }
+
+    /// `schedule: optimal` takes the length of largest expected speedup, Leviathan et al.'s
+    /// closed form (1 − α^{γ+1}) / ((1 − α)(1 + cγ)), for its acceptance estimate; free rows mean
+    /// the longest draft.
+    @Test func optimalLengthMaximisesTheExpectedSpeedup() throws {
+        func closedForm(_ g: Int, _ a: Double, _ c: Double) -> Double { (1 - pow(a, Double(g + 1))) / ((1 - a) * (1 + c * Double(g))) }
+        for c in [0.0, 0.05, 0.2, 0.6] {
+            let policy = try DraftLength(schedule: .optimal, initial: 10, rowCost: c)
+            for a in stride(from: 0.05, to: 1, by: 0.1) {
+                let chosen = policy.optimalLength(acceptance: a)
+                let best = (0...10).map { closedForm($0, a, c) }.max()!
+                #expect(abs(closedForm(chosen, a, c) - best) < 1e-12, "α \(a), c \(c): length \(chosen)")
+                if c == 0 { #expect(chosen == 10) }
+            }
+        }
+        #expect(try DraftLength(schedule: .optimal, initial: 10, rowCost: 0.2).optimalLength(acceptance: 0.1) == 0)
+        #expect(throws: OperatorError.self) { try DraftLength(schedule: .optimal, initial: 4, rowCost: -1) }
+    }
+
+    /// The gate: rejections drive the length to 0 (the drafter falls silent), a silent stretch of
+    /// `probeInterval` steps brings one probe token, and acceptances bring the length back.
+    @Test func optimalScheduleGatesAndProbes() throws {
+        let policy = try DraftLength(schedule: .optimal, initial: 6, rowCost: 0.2)
+        let state = policy.makeState()
+        #expect(state.length == policy.optimalLength(acceptance: 0.5) && state.length > 0)
+        func step(proposed: Int, accepted: Int) throws {
+            var tree = TokenTree()
+            for i in 0..<proposed { try tree.append(Int32(i), parent: i - 1, source: "mine") }
+            let kept = Array(0..<accepted)
+            policy.update(StepCommit(tree: tree, acceptedNodes: kept, tokens: kept.map(Int32.init) + [99]), source: "mine", state: state)
+        }
+        var steps = 0
+        while state.length > 0 && steps < 50 { try step(proposed: state.length, accepted: 0); steps += 1 }
+        #expect(state.length == 0 && steps < 20, "rejections silence the drafter (\(steps) steps)")
+        for _ in 1..<DraftLength.probeInterval { try step(proposed: 0, accepted: 0); #expect(state.length == 0) }
+        try step(proposed: 0, accepted: 0)
+        #expect(state.length == 1, "a probe after \(DraftLength.probeInterval) silent steps")
+        for _ in 0..<12 { try step(proposed: max(state.length, 1), accepted: max(state.length, 1)) }
+        #expect(state.length == 6, "acceptances restore the longest draft")
     }
 
     @Test func stoppingRules() {

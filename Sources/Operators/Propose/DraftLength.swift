@@ -1,3 +1,4 @@
+import Foundation
 import Graph
 
 /// How many tokens a chain drafter proposes each step: a policy every drafter shares, declared
@@ -11,6 +12,14 @@ import Graph
 ///   DISCO-style dynamic speculation length without a trained classifier. Here the length also
 ///   stays at most `DraftLength.longest`, and it starts afresh with every run (transformers'
 ///   `heuristic_transient`), so runs of one session do not depend on each other's order.
+/// - `schedule: optimal` picks each step the length γ that maximises Leviathan et al.'s (2023)
+///   expected speedup `(1 − α^{γ+1}) / ((1 − α)(1 + row_cost · γ))`, where α, the chance that a
+///   drafted token is accepted, is estimated from the run's commits (accepted tokens against
+///   rejections, fading with `memory`, with a uniform prior) and `row_cost` is what one more
+///   verification row costs against a one-row step on this machine (`decograph bench runtime`'s
+///   verify-k against decode-1). When no length beats not drafting, the drafter is silent — the gate
+///   every drafter shares — and every `probeInterval` silent steps it drafts one token to see
+///   whether the text has changed.
 ///
 /// Drafters with draft distributions add two stopping rules that look only at what is already
 /// drafted, so the draft length is a stopping time and speculative sampling stays exact:
@@ -27,31 +36,50 @@ public struct DraftLength: Sendable, Equatable {
         case constant
         /// +2 after full acceptance, −1 otherwise (transformers' heuristic).
         case heuristic
+        /// The length of largest expected speedup for the estimated acceptance and the row cost.
+        case optimal
     }
+
+    /// How much of the acceptance evidence a step keeps (a half-life of about 11 steps): the
+    /// estimate follows the text as it moves between quoting and writing anew.
+    static let memory = 0.94
+    /// Silent steps after which `optimal` drafts one token to refresh its estimate.
+    static let probeInterval = 8
 
     /// Most tokens a schedule ever proposes: the `tokens` parameters' upper bound.
     public static let longest = 64
 
     /// The schedule.
     public let schedule: Schedule
-    /// The first (constant: every) step's length.
+    /// The first (constant: every) step's length; `optimal`'s longest.
     public let initial: Int
+    /// One more verification row's cost against a one-row step (`optimal`; tree trimming).
+    public let rowCost: Double
 
     /// Creates a policy.
     /// - Parameters:
     ///   - schedule: the schedule.
     ///   - initial: the starting length, in `1...longest`.
+    ///   - rowCost: one more verification row's cost against a one-row step, ≥ 0.
     /// - Throws: `OperatorError.invalidParameter` for a length out of range.
-    public init(schedule: Schedule, initial: Int) throws {
+    public init(schedule: Schedule, initial: Int, rowCost: Double = 0) throws {
         try OperatorError.require("tokens", initial, in: 1...Self.longest, "in 1...\(Self.longest)")
+        try OperatorError.require("row_cost", rowCost, in: 0...10, "in [0, 10]")
         self.schedule = schedule
         self.initial = initial
+        self.rowCost = rowCost
     }
 
     /// The `schedule` parameter, declared once for every drafter that proposes chains.
     static let schedule = OpParameter<Schedule>(
         "schedule", default: .constant,
-        doc: "constant proposes up to `tokens` each step; heuristic starts at `tokens` and adds 2 after a fully accepted draft, subtracts 1 otherwise (transformers' assisted-generation heuristic; DISCO-style dynamic length), up to 64.")
+        doc: "constant proposes up to `tokens` each step; heuristic starts at `tokens` and adds 2 after a fully accepted draft, subtracts 1 otherwise (transformers' assisted-generation heuristic; DISCO-style dynamic length), up to 64; optimal picks the length (0 to `tokens`) of largest expected speedup for the acceptance rate measured so far and `row_cost` (Leviathan et al. 2023's formula), drafting nothing when nothing pays — the gate.")
+    /// The `row_cost` parameter, declared once with `schedule`.
+    static let rowCost = OpParameter<Double>(
+        "row_cost", default: 0, range: .closed(0, 10),
+        doc: "What one more verification row costs against a one-row step on this machine (from `decograph bench runtime`: (verify-k time / decode time − 1) / (k − 1); about 0.05 for bf16 and 0.15–0.25 for 4-bit weights on an AVX2 host). Used by `schedule: optimal` and by drafted trees; 0: rows are free, as on a GPU.")
+    /// The length parameters every chain drafter declares.
+    static let parameters = [schedule.spec, rowCost.spec]
 
     /// The policy a node's parameters describe.
     /// - Parameters:
@@ -60,12 +88,34 @@ public struct DraftLength: Sendable, Equatable {
     /// - Returns: the policy.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
     static func of(_ node: Plan.Node, tokens: Int) throws -> DraftLength {
-        try DraftLength(schedule: node[schedule], initial: tokens)
+        try DraftLength(schedule: node[schedule], initial: tokens, rowCost: node[rowCost])
     }
 
     /// A fresh run's state.
-    /// - Returns: the state, at the initial length.
-    public func makeState() -> State { State(length: initial) }
+    /// - Returns: the state, at the initial length (`optimal`: the best for the prior).
+    public func makeState() -> State {
+        let state = State(length: initial)
+        if schedule == .optimal { state.length = optimalLength(acceptance: state.acceptance) }
+        return state
+    }
+
+    /// Leviathan et al.'s expected tokens per unit of cost for `length` drafted tokens each
+    /// accepted with probability `alpha`, against one token per one-row step.
+    /// - Parameters:
+    ///   - length: drafted tokens.
+    ///   - alpha: the acceptance rate, in [0, 1).
+    /// - Returns: the expected speedup.
+    func speedup(length: Int, alpha: Double) -> Double {
+        let expected = (0...length).reduce(0.0) { sum, i in sum + Foundation.pow(alpha, Double(i)) }
+        return expected / (1 + rowCost * Double(length))
+    }
+
+    /// The length in `0...initial` of largest expected speedup (the shorter among equals).
+    /// - Parameter alpha: the acceptance rate.
+    /// - Returns: the length.
+    func optimalLength(acceptance alpha: Double) -> Int {
+        (0...initial).max { speedup(length: $0, alpha: alpha) < speedup(length: $1, alpha: alpha) || (speedup(length: $0, alpha: alpha) == speedup(length: $1, alpha: alpha) && $0 > $1) }!
+    }
 
     /// The next length after a step.
     /// - Parameters:
@@ -82,9 +132,21 @@ public struct DraftLength: Sendable, Equatable {
     public final class State: HypothesisState, @unchecked Sendable {
         /// Tokens to propose at the next step.
         public var length: Int
+        /// Accepted drafted tokens, fading (`optimal`).
+        var accepted = 0.0
+        /// Rejections, fading (`optimal`).
+        var rejected = 0.0
+        /// Steps drafted nothing since the last draft (`optimal`).
+        var silent = 0
         init(length: Int) { self.length = length }
+        /// The acceptance estimate: the posterior mean under a uniform prior.
+        var acceptance: Double { (accepted + 1) / (accepted + rejected + 2) }
         /// A copy for a forked hypothesis.
-        public func fork() -> any HypothesisState { State(length: length) }
+        public func fork() -> any HypothesisState {
+            let copy = State(length: length)
+            (copy.accepted, copy.rejected, copy.silent) = (accepted, rejected, silent)
+            return copy
+        }
     }
 
     /// Moves a hypothesis's length after a commit.
@@ -94,7 +156,23 @@ public struct DraftLength: Sendable, Equatable {
     ///   - state: the drafter's state.
     func update(_ commit: StepCommit, source: String, state: (any HypothesisState)?) {
         guard let state = state as? State else { return }
-        state.length = next(after: state.length, proposed: commit.proposed(by: source), accepted: commit.accepted(from: source))
+        let proposed = commit.proposed(by: source), accepted = commit.accepted(from: source)
+        guard schedule == .optimal else {
+            state.length = next(after: state.length, proposed: proposed, accepted: accepted)
+            return
+        }
+        if proposed > 0 {
+            state.accepted = Self.memory * state.accepted + Double(accepted)
+            state.rejected = Self.memory * state.rejected + (accepted < proposed ? 1 : 0)
+            state.silent = 0
+        } else if state.length == 0 {
+            state.silent += 1
+        }
+        state.length = optimalLength(acceptance: state.acceptance)
+        if state.length == 0, state.silent >= Self.probeInterval {
+            state.length = 1
+            state.silent = 0
+        }
     }
 }
 

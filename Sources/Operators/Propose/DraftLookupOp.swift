@@ -6,7 +6,7 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
     public static let spec = OpSpec(
         "draft.lookup", family: .propose,
         doc: "Prompt lookup decoding (Saxena 2023): continue the longest suffix of the context that occurred earlier in it. Deterministic, so sampling verification treats it as one-hot.",
-        parameters: [tokens.spec, minMatch.spec, maxMatch.spec, DraftLength.schedule.spec],
+        parameters: [tokens.spec, minMatch.spec, maxMatch.spec] + DraftLength.parameters,
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftLookupOp.drafter(node) })

@@ -9,8 +9,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023), or with `nodes` a tree chosen each step (OPT-Tree); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec, rowCost.spec,
-                     DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec] + DraftLength.parameters + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -36,8 +35,6 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
                                                doc: "Committed tokens each candidate skip set is scored on.")
     static let treeNodes = OpParameter<Int?>("nodes", range: .closed(1, 512),
                                              doc: "Draft a tree of at most this many nodes instead of a chain (OPT-Tree, Wang et al. 2024): each step the tree of largest expected accepted length — the sum over nodes of the product of draft probabilities on the path — up to `tokens` deep, one draft pass per layer. Greedy drafting only (temperature 0). Absent: a chain.")
-    static let rowCost = OpParameter<Double>("row_cost", default: 0, range: .closed(0, 10),
-                                             doc: "With `nodes`: the cost of one more verification row relative to a one-row step (verify-k against decode-1 from `decograph bench`, e.g. 0.05 when 8 rows cost 1.4 steps); the tree is trimmed to the most valuable nodes that maximise expected tokens per unit of cost. 0 keeps the full budget, as the paper does on a GPU.")
     static let skipSearch = OpParameter<SkipSetSearch.Method>("skip_search", default: .swift,
                                                               doc: "How `skip_ratio`'s set is searched: `swift` (Xia et al. 2025) scores the current set and a candidate on recent committed text and keeps the better, for `search_steps` steps; `clasp` (Chen et al. 2025) re-chooses it by dynamic programming over the layers, the last committed token's full-model states as the objective, about one pass of (skipped + 1) rows each time.")
     static let searchEvery = OpParameter<Int>("search_every", default: 1, range: .closed(1, 100_000),
@@ -84,7 +81,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         guard try sampling.settings(of: node).isGreedy else {
             throw OperatorError(.invalidParameter, at: treeNodes.name, "a drafted tree needs greedy drafting (temperature: 0): its siblings are the most probable tokens, not draws")
         }
-        return DraftTreeShape(budget: budget, depth: try node[tokens], rowCost: try node[rowCost])
+        return DraftTreeShape(budget: budget, depth: try node[tokens], rowCost: try node[DraftLength.rowCost])
     }
 
     /// The node's layer choice: `layers`, `skip_layers` and `skip_ratio` exclude each other.

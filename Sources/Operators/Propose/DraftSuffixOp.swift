@@ -9,7 +9,7 @@ public struct DraftSuffixOp: HypothesisOperator, RunObserver, CommitObserver {
     public static let spec = OpSpec(
         "draft.suffix", family: .propose,
         doc: "SuffixDecoding (Oliaro et al. 2025): the longest suffix of the context (up to max_depth tokens) found earlier in the context or in the session's earlier outputs; the continuations of all its occurrences merged into a tree grown best-first by empirical probability, up to factor × the match length tokens. Deterministic.",
-        parameters: [tokens.spec, maxDepth.spec, minMatch.spec, factor.spec, minProbability.spec, remember.spec, DraftLength.schedule.spec],
+        parameters: [tokens.spec, maxDepth.spec, minMatch.spec, factor.spec, minProbability.spec, remember.spec] + DraftLength.parameters,
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
                            doc: "The continuation tree, empty without a match of min_match tokens."),
         needs: [CapabilityRule(.tokenTrees), CapabilityRule(.rollback)],

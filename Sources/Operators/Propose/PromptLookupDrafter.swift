@@ -45,6 +45,7 @@ public struct PromptLookupDrafter: Sendable {
     /// - Returns: up to `limit` tokens, empty when no suffix of at least `minMatch` recurs.
     public func continuation(of context: [Int32], limit: Int? = nil) -> [Int32] {
         let maxTokens = limit ?? self.maxTokens
+        guard maxTokens > 0 else { return [] }
         let n = context.count
         for length in stride(from: min(maxMatch, n - 1), through: minMatch, by: -1) {
             let suffixStart = n - length

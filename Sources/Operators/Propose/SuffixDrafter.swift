@@ -63,6 +63,8 @@ struct SuffixDrafter: Sendable {
     ///   - limit: a length policy's current cap below `maxTokens`, if any.
     /// - Returns: the tree, empty when no match of `minMatch` tokens exists.
     func draft(context: [Int32], earlier: [[Int32]], limit: Int? = nil) throws -> TokenTree {
+        // A gated step (`schedule: optimal` drafting nothing) skips the match.
+        if limit == 0 { return TokenTree() }
         let corpora = [context] + earlier
         let match = longestMatch(of: context, in: corpora)
         guard match.length >= minMatch, !match.continuations.isEmpty else { return TokenTree() }
