@@ -106,6 +106,18 @@ import Testing
         #expect(tree.nodes.allSatisfy { !$0.isSampled && $0.source == "lookup" })
     }
 
+    /// CopySpec's choice: the first earlier occurrence of the matched γ-gram, not the most recent;
+    /// a gated step (limit 0) proposes nothing.
+    @Test func firstOccurrenceAndGatedSteps() throws {
+        let context: [Int32] = [1, 2, 3, 9, 1, 2, 3, 7, 5, 1, 2, 3]
+        let first = try PromptLookupDrafter(minMatch: 3, maxMatch: 3, maxTokens: 4, occurrence: .first)
+        #expect(first.continuation(of: context) == [9, 1, 2, 3])
+        #expect(try PromptLookupDrafter(minMatch: 3, maxMatch: 3, maxTokens: 4).continuation(of: context) == [7, 5, 1, 2])
+        #expect(first.continuation(of: context, limit: 0).isEmpty && first.draft(context: context, limit: 0).isEmpty)
+        // The suffix itself is no earlier occurrence.
+        #expect(first.continuation(of: [4, 5, 6]).isEmpty)
+    }
+
     @Test func rejectsBadParameters() {
         #expect(throws: OperatorError.self) { try PromptLookupDrafter(minMatch: 0) }
         #expect(throws: OperatorError.self) { try PromptLookupDrafter(minMatch: 3, maxMatch: 2) }

@@ -6,7 +6,7 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
     public static let spec = OpSpec(
         "draft.lookup", family: .propose,
         doc: "Prompt lookup decoding (Saxena 2023): continue the longest suffix of the context that occurred earlier in it. Deterministic, so sampling verification treats it as one-hot.",
-        parameters: [tokens.spec, minMatch.spec, maxMatch.spec] + DraftLength.parameters,
+        parameters: [tokens.spec, minMatch.spec, maxMatch.spec, occurrence.spec] + DraftLength.parameters,
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)], doc: "A chain, empty when nothing matches."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftLookupOp.drafter(node) })
@@ -17,6 +17,9 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
                                            doc: "Shortest suffix that counts as a match.")
     static let maxMatch = OpParameter<Int>("max_match", default: PromptLookupDrafter.defaultMaxMatch, range: .closed(1, 64),
                                            doc: "Longest suffix tried first (the reference implementation uses 3).")
+
+    static let occurrence = OpParameter<PromptLookupDrafter.Occurrence>("occurrence", default: .last,
+                                                                        doc: "Which earlier occurrence of the matched suffix is continued: `last`, the most recent (Saxena's reference), or `first` (CopySpec's reference, Dumitru et al. 2025).")
 
     let drafter: PromptLookupDrafter
     /// How many tokens to propose each step.
@@ -48,7 +51,8 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
 
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> PromptLookupDrafter {
-        try PromptLookupDrafter(minMatch: node[minMatch], maxMatch: node[maxMatch], maxTokens: node[tokens], source: node.name)
+        try PromptLookupDrafter(minMatch: node[minMatch], maxMatch: node[maxMatch], maxTokens: node[tokens], source: node.name,
+                                occurrence: node[occurrence])
     }
 
     /// Looks the context's suffix up in the context.
@@ -60,3 +64,6 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
         .tree(drafter.draft(context: input.history.tokens, limit: (input.state as? DraftLength.State)?.length))
     }
 }
+
+/// `occurrence:` names an occurrence by its raw value.
+extension PromptLookupDrafter.Occurrence: ParameterEnumeration {}

@@ -5,7 +5,19 @@
 /// Matches are tried from `maxMatch` tokens down to `minMatch`; the first length with an earlier
 /// occurrence that has at least one following token wins. The proposal is a deterministic chain
 /// (no draft distribution), so sampling verification treats it as one-hot and stays exact.
+///
+/// CopySpec (Dumitru et al. 2025) is this drafter with one fixed match length γ, long copies, and
+/// the *first* earlier occurrence of the γ-gram rather than the most recent (`Occurrence.first`,
+/// what its reference's γ-gram table returns); graphs/copyspec.yaml.
 public struct PromptLookupDrafter: Sendable {
+    /// Which earlier occurrence of the matched suffix is continued.
+    public enum Occurrence: String, Sendable, CaseIterable {
+        /// The most recent (Saxena's reference).
+        case last
+        /// The first (CopySpec's reference).
+        case first
+    }
+
     /// Default longest suffix tried: transformers' `max_matching_ngram_size` default is 2, the
     /// reference prompt-lookup implementation uses 3; longer matches predict better when they exist.
     public static let defaultMaxMatch = 3
@@ -20,6 +32,8 @@ public struct PromptLookupDrafter: Sendable {
     public let maxTokens: Int
     /// The source tag of proposed nodes.
     public let source: String
+    /// Which earlier occurrence is continued.
+    public let occurrence: Occurrence
 
     /// Creates a drafter.
     /// - Parameters:
@@ -27,8 +41,10 @@ public struct PromptLookupDrafter: Sendable {
     ///   - maxMatch: longest suffix tried, ≥ `minMatch`.
     ///   - maxTokens: most tokens proposed, ≥ 1.
     ///   - source: the source tag of proposed nodes.
+    ///   - occurrence: which earlier occurrence is continued.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(minMatch: Int = 1, maxMatch: Int = defaultMaxMatch, maxTokens: Int = defaultMaxTokens, source: String = "lookup") throws {
+    public init(minMatch: Int = 1, maxMatch: Int = defaultMaxMatch, maxTokens: Int = defaultMaxTokens, source: String = "lookup",
+                occurrence: Occurrence = .last) throws {
         try OperatorError.require("min_match", minMatch, in: 1..., "≥ 1")
         try OperatorError.require("max_match", maxMatch, in: minMatch..., "≥ min_match (\(minMatch))")
         try OperatorError.require("max_tokens", maxTokens, in: 1..., "≥ 1")
@@ -36,9 +52,10 @@ public struct PromptLookupDrafter: Sendable {
         self.maxMatch = maxMatch
         self.maxTokens = maxTokens
         self.source = source
+        self.occurrence = occurrence
     }
 
-    /// The continuation after the most recent earlier occurrence of the longest matching suffix.
+    /// The continuation after the most recent (or first) earlier occurrence of the longest matching suffix.
     /// - Parameters:
     ///   - context: the committed tokens.
     ///   - limit: most tokens this step (a length schedule's current length); `maxTokens` when nil.
@@ -49,9 +66,9 @@ public struct PromptLookupDrafter: Sendable {
         let n = context.count
         for length in stride(from: min(maxMatch, n - 1), through: minMatch, by: -1) {
             let suffixStart = n - length
-            // Most recent first; an occurrence must end before the context does, so something follows it.
-            for start in stride(from: suffixStart - 1, through: 0, by: -1)
-            where context[start..<(start + length)].elementsEqual(context[suffixStart..<n]) {
+            // An occurrence must end before the context does, so something follows it.
+            let starts = occurrence == .last ? Array(stride(from: suffixStart - 1, through: 0, by: -1)) : Array(0..<suffixStart)
+            for start in starts where context[start..<(start + length)].elementsEqual(context[suffixStart..<n]) {
                 let end = start + length
                 return Array(context[end..<min(end + maxTokens, n)])
             }
