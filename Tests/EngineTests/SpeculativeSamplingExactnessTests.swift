@@ -36,6 +36,9 @@ import Testing
         ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
         // SuffixDecoding: the prompt's suffix [12, 40] recurs in it.
         ("suffix T=0.9", 0.9, 1, "  proposals: { op: draft.suffix, min_match: 1, factor: 2 }\n"),
+        // The shared gate (its length comes from earlier commits only) and a CLaSp-searched skip set.
+        ("lookup gated T=1", 1, 1, "  proposals: { op: draft.lookup, tokens: 3, schedule: optimal, row_cost: 0.1 }\n"),
+        ("clasp T=1", 1, 1, "  proposals: { op: draft.model, model: target, skip_ratio: 0.5, skip_search: clasp, tokens: 3, temperature: 1 }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))
