@@ -6,7 +6,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "score", family: .score,
-        doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask.",
+        doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask; a tree's side rows (Lookahead's Jacobi window) ride in the same pass under their own mask, and their logits come back on the tree.",
         parameters: [model.spec, prefix.spec, after.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."),
@@ -82,9 +82,17 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Returns: `.scores`.
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        let tree = try input.trees("tree").first ?? TokenTree()
-        let logits = try input.model(Self.model.name).score(context: try context(input.history), tree: tree)
+        var tree = try input.trees("tree").first ?? TokenTree()
+        let scorer = try input.model(Self.model.name)
+        let context = try context(input.history)
+        guard tree.sideRows != nil else {
+            let logits = try scorer.score(context: context, tree: tree)
+            try Self.requireFinite(logits, model: model)
+            return .scores(tree: tree, logits: logits)
+        }
+        let (logits, side) = try scorer.scoreWithSideRows(context: context, tree: tree)
         try Self.requireFinite(logits, model: model)
+        tree.sideRows?.logits = side
         return .scores(tree: tree, logits: logits)
     }
 
@@ -103,10 +111,19 @@ public struct ScoreOp: FrontierBatchedOperator {
             var rng = Xoshiro256StarStar(seed: 0)
             return try inputs.map { try run($0, rng: &rng) }
         }
-        let rows = try ModelSequenceScorer.scoreTogether(together)
-        return try zip(together, rows).map { request, logits in
-            try Self.requireFinite(logits, model: model)
-            return .scores(tree: request.tree, logits: logits)
+        guard together.contains(where: { $0.tree.sideRows != nil }) else {
+            let rows = try ModelSequenceScorer.scoreTogether(together)
+            return try zip(together, rows).map { request, logits in
+                try Self.requireFinite(logits, model: model)
+                return .scores(tree: request.tree, logits: logits)
+            }
+        }
+        let scored = try ModelSequenceScorer.scoreTogetherWithSideRows(together)
+        return try zip(together, scored).map { request, scored in
+            try Self.requireFinite(scored.logits, model: model)
+            var tree = request.tree
+            if tree.sideRows != nil { tree.sideRows?.logits = scored.side }
+            return .scores(tree: tree, logits: scored.logits)
         }
     }
 
