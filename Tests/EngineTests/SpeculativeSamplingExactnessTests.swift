@@ -36,6 +36,9 @@ import Testing
         ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
         // SuffixDecoding: the prompt's suffix [12, 40] recurs in it.
         ("suffix T=0.9", 0.9, 1, "  proposals: { op: draft.suffix, min_match: 1, factor: 2 }\n"),
+        // Lookahead decoding: its guesses are deterministic given the history; the prompt's
+        // n-grams (the reference's POOL_FROM_PROMPT) give it some at the first step.
+        ("lookahead T=1", 1, 1, "  proposals: { op: draft.lookahead, scores: scores, window: 3, ngram: 3, guesses: 2, prompt_pool: true }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))

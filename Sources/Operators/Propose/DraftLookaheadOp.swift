@@ -24,7 +24,7 @@ public struct DraftLookaheadOp: HypothesisOperator {
         validate: OpValidation.checks { node, _ in
             let rows = (try node[ngram] - 1) * (try node[window])
             guard rows <= maximumWindowRows else {
-                throw OperatorError(.invalidParameter, at: window.name, "makes a window of \(rows) rows, more than \(maximumWindowRows)")
+                throw OperatorError(.invalidParameter, at: window.name, "makes a window of \(rows) rows ((ngram − 1) × window), more than \(maximumWindowRows), each a row of every pass; lower `window` or `ngram`")
             }
         })
 
