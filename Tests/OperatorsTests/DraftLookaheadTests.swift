@@ -137,6 +137,36 @@ import Testing
         #expect(third.sideRows?.tokens == [2, 6, 7])
     }
 
+    /// `tree.merge` carries one drafter's side rows through the merge and refuses two windows.
+    @Test func mergeCarriesOneWindow() throws {
+        let source = """
+            graph: g
+            models: { target: { path: t } }
+            nodes:
+              l: { op: draft.lookahead, scores: s }
+              k: { op: draft.lookup }
+              m: { op: tree.merge, from: [l, k] }
+              s: { op: score, model: target, tree: m }
+              p: { op: sample, from: s, temperature: 0 }
+              v: { op: verify, from: p }
+            output: v
+            """
+        let result = GraphCompiler(registry: OperatorRegistry.all).compile(source: source, file: "g.yaml")
+        let plan = try #require(result.plan, "\(result.rendered)")
+        let merge = try TreeMergeOp(node: try #require(plan.node(named: "m")), environment: DepthScheduleTests.NoResources(plan: plan))
+        var window = Self.fullWindow()
+        let lookahead = try Self.op("window: 3, ngram: 3, guesses: 2").draft(&window, after: 5)
+        let chain = try TokenTree.chain([30, 99], source: "lookup")
+        var rng = Xoshiro256StarStar(seed: 1)
+        func merged(_ trees: [TokenTree]) throws -> StepValue {
+            try merge.run(StepInput(history: LogitsContext(tokens: [5], promptCount: 1), inputs: ["from": trees.map { .tree($0) }]), rng: &rng)
+        }
+        guard case .tree(let tree) = try merged([lookahead, chain]) else { throw OperatorError(.shapeMismatch, at: "m", "not a tree") }
+        #expect(tree.sideRows == lookahead.sideRows)
+        #expect(Set(tree.nodes.map(\.token)) == [30, 31, 40, 41, 99])
+        #expect(throws: OperatorError.self) { try merged([lookahead, lookahead]) }
+    }
+
     /// Side rows scored by the runtime in the verification pass equal each row scored as its own
     /// chain (the `TreeScorer` fallback, whose prefill runs the tiled kernel: equal to rounding;
     /// ForwardMaskTests checks the bitwise oracle), and leave the cache as plain scoring would.

@@ -10,6 +10,21 @@ import Graph
 /// the window's mask and which are never committed. Their logits come back on the `scores` port
 /// the next step. Deterministic given the history, so either verifier accepts it without draft
 /// probabilities.
+///
+/// One step's mask for W = 3, N = 3, G = 2 (`ForwardMask.rendered`, checked by
+/// `DraftLookaheadTests`): the root, two guessed 2-grams (v0 v1, v2 v3), then the window's level 0
+/// (columns 1, 2) and level 1 (columns 0…2); every row also sees the whole committed context.
+///
+///     root x.........
+///     v0   xx........
+///     v1   xxx.......
+///     v2   x..x......
+///     v3   x..xx.....
+///     L0c1 x....x....
+///     L0c2 x....xx...
+///     L1c0 x......x..
+///     L1c1 x....x..x.
+///     L1c2 x....xx..x
 public struct DraftLookaheadOp: HypothesisOperator {
     /// The declaration.
     public static let spec = OpSpec(
@@ -28,11 +43,11 @@ public struct DraftLookaheadOp: HypothesisOperator {
             }
         })
 
-    static let window = OpParameter<Int>("window", default: 4, range: .closed(1, 64),
-                                         doc: "W: columns of the Jacobi window. The reference runs 7B models with W = 7 (15 for 13B) on a GPU, where the extra rows are nearly free; on a CPU every row of the pass costs, so the default keeps the window small (docs/measurements.md).")
+    static let window = OpParameter<Int>("window", default: 2, range: .closed(1, 64),
+                                         doc: "W: columns of the Jacobi window. The reference runs 7B models with W = 7 (15 for 13B) on a GPU, where the extra rows are nearly free; on a CPU every row of the pass costs: on the demo target W 2, N 3, G 2 ran at 1.02–1.20× greedy (a shared host), W 4, G 4 at 0.85× and the paper's 7B setting (W 7, N 5, G 7) at 0.32× (docs/measurements.md).")
     static let ngram = OpParameter<Int>("ngram", default: 3, range: .closed(3, 16),
                                         doc: "N: the n-gram size; the window has N − 1 levels and each guess N − 1 tokens. The reference's `LEVEL` (5 for 7B on a GPU); 3 is its smallest, the cheapest window on a CPU.")
-    static let guesses = OpParameter<Int>("guesses", default: 4, range: .closed(1, 64),
+    static let guesses = OpParameter<Int>("guesses", default: 2, range: .closed(1, 64),
                                           doc: "G: n-grams kept per first token, all verified when their key is the last token (the reference's `GUESS_SET_SIZE`, 7 for 7B). Each costs up to N − 1 rows of the pass.")
     static let promptPool = OpParameter<Bool>("prompt_pool", default: false,
                                               doc: "Also pool every n-gram of the prompt and of the committed output (the reference's `POOL_FROM_PROMPT`, off by default there).")
