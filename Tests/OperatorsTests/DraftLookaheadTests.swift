@@ -9,19 +9,8 @@ import Testing
 /// against each row's own chain.
 @Suite struct DraftLookaheadTests {
     static func op(_ fields: String) throws -> DraftLookaheadOp {
-        let source = """
-            graph: g
-            models: { target: { path: t } }
-            nodes:
-              l: { op: draft.lookahead, scores: s\(fields.isEmpty ? "" : ", " + fields) }
-              s: { op: score, model: target, tree: l }
-              p: { op: sample, from: s, temperature: 0 }
-              v: { op: verify, from: p }
-            output: v
-            """
-        let result = GraphCompiler(registry: OperatorRegistry.all).compile(source: source, file: "g.yaml")
-        let plan = try #require(result.plan, "\(result.rendered)")
-        return try DraftLookaheadOp(node: try #require(plan.node(named: "l")), environment: DepthScheduleTests.NoResources(plan: plan))
+        let (node, environment) = try DraftedGraph.node("l", of: ["l: { op: draft.lookahead, scores: s\(fields.isEmpty ? "" : ", " + fields) }"], tree: "l")
+        return try DraftLookaheadOp(node: node, environment: environment)
     }
 
     /// A full W = 3, N = 3 window after root 5: level 0 = [11, 12] (columns 1, 2), level 1 =
@@ -139,21 +128,9 @@ import Testing
 
     /// `tree.merge` carries one drafter's side rows through the merge and refuses two windows.
     @Test func mergeCarriesOneWindow() throws {
-        let source = """
-            graph: g
-            models: { target: { path: t } }
-            nodes:
-              l: { op: draft.lookahead, scores: s }
-              k: { op: draft.lookup }
-              m: { op: tree.merge, from: [l, k] }
-              s: { op: score, model: target, tree: m }
-              p: { op: sample, from: s, temperature: 0 }
-              v: { op: verify, from: p }
-            output: v
-            """
-        let result = GraphCompiler(registry: OperatorRegistry.all).compile(source: source, file: "g.yaml")
-        let plan = try #require(result.plan, "\(result.rendered)")
-        let merge = try TreeMergeOp(node: try #require(plan.node(named: "m")), environment: DepthScheduleTests.NoResources(plan: plan))
+        let (node, environment) = try DraftedGraph.node("m", of: ["l: { op: draft.lookahead, scores: s }", "k: { op: draft.lookup }",
+                                                                  "m: { op: tree.merge, from: [l, k] }"], tree: "m")
+        let merge = try TreeMergeOp(node: node, environment: environment)
         var window = Self.fullWindow()
         let lookahead = try Self.op("window: 3, ngram: 3, guesses: 2").draft(&window, after: 5)
         let chain = try TokenTree.chain([30, 99], source: "lookup")
