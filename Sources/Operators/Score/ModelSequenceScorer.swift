@@ -153,7 +153,8 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         return try together(plain, layers: layers, states: false).map(\.logits)
     }
 
-    /// `scoreTogether` with each tree's side rows scored in the same pass (`TreeStates.side`).
+    /// `scoreTogether` with each tree's side rows scored in the same pass (`TreeStates.side`, empty
+    /// for a tree without them).
     /// - Parameter requests: each scorer with its context and tree.
     /// - Returns: per request, its rows and its side rows' logits.
     /// - Throws: as `scoreTogether`.

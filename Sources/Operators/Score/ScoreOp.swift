@@ -82,18 +82,9 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Returns: `.scores`.
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        var tree = try input.trees("tree").first ?? TokenTree()
-        let scorer = try input.model(Self.model.name)
-        let context = try context(input.history)
-        guard tree.sideRows != nil else {
-            let logits = try scorer.score(context: context, tree: tree)
-            try Self.requireFinite(logits, model: model)
-            return .scores(tree: tree, logits: logits)
-        }
-        let (logits, side) = try scorer.scoreWithSideRows(context: context, tree: tree)
-        try Self.requireFinite(logits, model: model)
-        tree.sideRows?.logits = side
-        return .scores(tree: tree, logits: logits)
+        let tree = try input.trees("tree").first ?? TokenTree()
+        let (logits, side) = try input.model(Self.model.name).scoreWithSideRows(context: try context(input.history), tree: tree)
+        return try scored(tree, logits: logits, side: side)
     }
 
     /// Scores every hypothesis's tree in one forward pass (a beam frontier), when the bound models
@@ -111,20 +102,18 @@ public struct ScoreOp: FrontierBatchedOperator {
             var rng = Xoshiro256StarStar(seed: 0)
             return try inputs.map { try run($0, rng: &rng) }
         }
-        guard together.contains(where: { $0.tree.sideRows != nil }) else {
-            let rows = try ModelSequenceScorer.scoreTogether(together)
-            return try zip(together, rows).map { request, logits in
-                try Self.requireFinite(logits, model: model)
-                return .scores(tree: request.tree, logits: logits)
-            }
+        return try zip(together, try ModelSequenceScorer.scoreTogetherWithSideRows(together)).map { request, rows in
+            try scored(request.tree, logits: rows.logits, side: rows.side)
         }
-        let scored = try ModelSequenceScorer.scoreTogetherWithSideRows(together)
-        return try zip(together, scored).map { request, scored in
-            try Self.requireFinite(scored.logits, model: model)
-            var tree = request.tree
-            if tree.sideRows != nil { tree.sideRows?.logits = scored.side }
-            return .scores(tree: tree, logits: scored.logits)
-        }
+    }
+
+    /// The node's output: the rows, checked, with the side rows' logits on the tree (when it has
+    /// side rows).
+    func scored(_ tree: TokenTree, logits: [[Float]], side: [[Float]]) throws -> StepValue {
+        try Self.requireFinite(logits, model: model)
+        var tree = tree
+        if tree.sideRows != nil { tree.sideRows?.logits = side }
+        return .scores(tree: tree, logits: logits)
     }
 
     /// Refuses scores with a NaN or infinite logit: a model computes them only from broken weights
