@@ -104,6 +104,9 @@ public struct DraftLookaheadOp: HypothesisOperator {
         guard let last = history.last else { return .tree(TokenTree()) }
         var window = state.window ?? LookaheadWindow(width: width, ngram: ngramSize, guesses: guessCount,
                                                      seed: Array(history[..<max(1, input.history.promptCount)]))
+        // The state lets go of its copy while this one changes, so the pool is not copied each step.
+        state.window = nil
+        defer { state.window = window }
         for value in input.inputs["scores"] ?? [] {
             guard case .scores(let tree, _) = value else {
                 throw OperatorError(.shapeMismatch, at: "scores", "expected a scoring node's logits")
@@ -119,7 +122,6 @@ public struct DraftLookaheadOp: HypothesisOperator {
             state.learned = history.count
         }
         let tree = try draft(&window, after: last)
-        state.window = window
         state.proposed = tree.sideRows?.tokens
         return .tree(tree)
     }
