@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import Engine
 
-/// graphs/json.yaml and graphs/json-speculative.yaml on the demo models: every sampled output is a
+/// graphs/json.yaml, graphs/json-speculative.yaml and graphs/json-lookahead.yaml on the demo models: every sampled output is a
 /// valid instance of examples/schemas/release.json, and drafting under the constraint changes
 /// nothing under greedy decoding.
 @Suite(.serialized) struct ConstrainedGraphTests {
@@ -123,9 +123,12 @@ import Testing
         #expect(Self.violations(of: result.text).isEmpty, "\(Self.violations(of: result.text)) in \(result.text)")
     }
 
-    @Test func speculativeConstrainedIsGreedyIdentical() throws {
+    /// Drafts pruned by the schema (a draft model and lookup; Lookahead's pooled n-grams, its
+    /// window riding along as side rows) change nothing under greedy decoding.
+    @Test(arguments: ["json-speculative.yaml", "json-lookahead.yaml"])
+    func speculativeConstrainedIsGreedyIdentical(graph: String) throws {
         let plain = try Session(plan: try DemoGraphs.plan("json.yaml"), resources: DemoGraphs.resources)
-        let drafted = try Session(plan: try DemoGraphs.plan("json-speculative.yaml"), resources: DemoGraphs.resources)
+        let drafted = try Session(plan: try DemoGraphs.plan(graph), resources: DemoGraphs.resources)
         var calls = 0, tokens = 0
         let prompts = try [DemoGraphs.prompt("prompt-release.py")]
             + ["# Release metadata\nINFO = ", "import json\n\nconfig = json.loads('''", "data = "]

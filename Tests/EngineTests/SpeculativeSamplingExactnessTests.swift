@@ -39,6 +39,9 @@ import Testing
         // The shared gate (its length comes from earlier commits only) and a CLaSp-searched skip set.
         ("lookup gated T=1", 1, 1, "  proposals: { op: draft.lookup, tokens: 3, schedule: optimal, row_cost: 0.1 }\n"),
         ("clasp T=1", 1, 1, "  proposals: { op: draft.model, model: target, skip_ratio: 0.5, skip_search: clasp, tokens: 3, temperature: 1 }\n"),
+        // Lookahead decoding: its guesses are deterministic given the history; the prompt's
+        // n-grams (the reference's POOL_FROM_PROMPT) give it some at the first step.
+        ("lookahead T=1", 1, 1, "  proposals: { op: draft.lookahead, scores: scores, window: 3, ngram: 3, guesses: 2, prompt_pool: true }\n"),
     ]
 
     @Test(arguments: configurations.map(\.name))

@@ -7,23 +7,12 @@ import Testing
 /// one row after each tree node), and the tree drafted by breadth-first lookup.
 @Suite struct DraftRecycleTests {
     static func compile(_ fields: String) -> GraphCompiler.Compilation {
-        let source = """
-            graph: g
-            models: { target: { path: t } }
-            nodes:
-              r: { op: draft.recycle, scores: s\(fields.isEmpty ? "" : ", " + fields) }
-              s: { op: score, model: target, tree: r }
-              p: { op: sample, from: s, temperature: 0 }
-              v: { op: verify, from: p }
-            output: v
-            """
-        return GraphCompiler(registry: OperatorRegistry.all).compile(source: source, file: "g.yaml")
+        DraftedGraph.compile(["r: { op: draft.recycle, scores: s\(fields.isEmpty ? "" : ", " + fields) }"], tree: "r")
     }
 
     static func op(_ fields: String) throws -> DraftRecycleOp {
-        let result = compile(fields)
-        let plan = try #require(result.plan, "\(result.rendered)")
-        return try DraftRecycleOp(node: try #require(plan.node(named: "r")), environment: DepthScheduleTests.NoResources(plan: plan))
+        let (node, environment) = try DraftedGraph.node("r", of: ["r: { op: draft.recycle, scores: s\(fields.isEmpty ? "" : ", " + fields) }"], tree: "r")
+        return try DraftRecycleOp(node: node, environment: environment)
     }
 
     @Test func templateFollowsTheWidths() throws {

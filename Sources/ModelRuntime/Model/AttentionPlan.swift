@@ -4,7 +4,8 @@
 /// sliding window — and, if it is a tree node, its ancestors among the tokens of its pass. Chains
 /// (prompts, decode, chain drafts) need no list at all: their run reaches the token itself. Only
 /// tree nodes carry an explicit list, as long as their depth. So a pass over n prompt tokens plans
-/// in O(n), where per-token lists of every visible slot held n²/2 integers.
+/// in O(n), where per-token lists of every visible slot held n²/2 integers. A masked item
+/// (`ForwardMask`) lists each row's attended rows the same way, whatever their shape.
 ///
 /// The rows of a chain whose logits are not returned (prefill: all of an `outputs: .none` item,
 /// all but the last of a `.last` one) form a *causal run*, attended by the tiled kernel
@@ -55,6 +56,14 @@ struct AttentionPlan {
                 var token = Token(item: n, position: position, runEnd: base, ancestors: none)
                 if plan.isChain {
                     token.runEnd = base + i + 1
+                } else if let visible = plan.visible {
+                    // An explicit mask: the validated set, ascending by position, itself last.
+                    let start = ancestorSlots.count
+                    for a in visible[i] {
+                        ancestorSlots.append(Int32(base + a))
+                        ancestorPositions.append(base + plan.depths[a])
+                    }
+                    token.ancestors = start..<ancestorSlots.count
                 } else {
                     // Ancestors in ascending position after the cached run: a token's slots are then
                     // the same whether it is decoded alone or verified inside a chain or tree.

@@ -19,6 +19,9 @@ public struct ForwardItem: @unchecked Sendable {
     /// the last cached token. `nil` means a chain (each token's parent is the previous one).
     /// Parents must precede children.
     public var parents: [Int]?
+    /// An explicit position and attention set per new token, for rows that form no tree
+    /// (Lookahead's Jacobi window); `nil` for a chain or a tree. Exclusive with `parents`.
+    public var mask: ForwardMask?
     /// Which logits to return.
     public var outputs: Outputs
     /// Which rows' last hidden states to return (after the final norm: what the LM head reads,
@@ -33,12 +36,15 @@ public struct ForwardItem: @unchecked Sendable {
     ///   - sequence: the cache to extend.
     ///   - tokens: new tokens.
     ///   - parents: tree parents (`nil` for a chain).
+    ///   - mask: explicit positions and attention (`nil` for a chain or a tree).
     ///   - outputs: which logits to return.
     ///   - states: which rows' last hidden states to return.
-    public init(sequence: KVSequence, tokens: [Int32], parents: [Int]? = nil, outputs: Outputs = .all, states: Outputs = .none) {
+    public init(sequence: KVSequence, tokens: [Int32], parents: [Int]? = nil, mask: ForwardMask? = nil,
+                outputs: Outputs = .all, states: Outputs = .none) {
         self.sequence = sequence
         self.tokens = tokens
         self.parents = parents
+        self.mask = mask
         self.outputs = outputs
         self.states = states
     }

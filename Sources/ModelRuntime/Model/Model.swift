@@ -180,7 +180,7 @@ public final class Model: @unchecked Sendable {
                 throw RuntimeError(.badInput, "item \(n): positions \(s.fullLength)..<\(s.length) hold only \(s.partialLayers); truncate to \(s.fullLength) before a pass over \(selection)")
             }
             let plan = try TokenPlan(item: item, index: n, vocabularySize: c.vocabularySize)
-            let end = s.length + plan.count
+            let end = s.length + (plan.depths.max().map { $0 + 1 } ?? 0)
             guard end <= RotaryEmbedding.maximumExactPosition else {
                 throw RuntimeError(.badInput, "item \(n): position \(end - 1) is past \(RotaryEmbedding.maximumExactPosition - 1), the last position whose rotary angles f32 computes exactly")
             }
@@ -202,7 +202,7 @@ public final class Model: @unchecked Sendable {
                 let whole = piece.tokens.count == plans[piece.item].count
                 let notLast = piece.tokens.upperBound < plans[piece.item].count
                 return ForwardItem(sequence: item.sequence, tokens: whole ? item.tokens : Array(item.tokens[piece.tokens]),
-                                   parents: whole ? item.parents : nil, outputs: item.outputs == .last && notLast ? .none : item.outputs,
+                                   parents: whole ? item.parents : nil, mask: whole ? item.mask : nil, outputs: item.outputs == .last && notLast ? .none : item.outputs,
                                    states: item.states == .last && notLast ? .none : item.states)
             }
             let passPlans = pass.map { piece in
@@ -489,13 +489,18 @@ public final class Model: @unchecked Sendable {
     }
 }
 
-/// Validated shape of one item's new tokens: depth of each token in its tree.
+/// Validated shape of one item's new tokens: each token's position after the cached prefix (its
+/// depth in a tree) and, for an explicit mask, what it attends to.
 struct TokenPlan {
     let count: Int
     let parents: [Int]
+    /// Per token, its position minus the cached length.
     let depths: [Int]
     /// Whether each token's parent is the token before it (a prompt, a decode step, a chain draft).
     let isChain: Bool
+    /// For a masked item: per token, the earlier tokens it attends to, ascending by position (the
+    /// order a chain would sum them in), itself last. `nil` for a chain or a tree.
+    let visible: [[Int]]?
 
     /// A chain of `count` tokens (a piece of a validated chain).
     init(chainOf count: Int) {
@@ -503,6 +508,7 @@ struct TokenPlan {
         parents = (0..<count).map { $0 - 1 }
         depths = Array(0..<count)
         isChain = true
+        visible = nil
     }
 
     init(item: ForwardItem, index n: Int, vocabularySize: Int) throws {
@@ -510,6 +516,16 @@ struct TokenPlan {
         for (i, t) in item.tokens.enumerated() where t < 0 || Int(t) >= vocabularySize {
             throw RuntimeError(.badInput, "item \(n): token \(t) at \(i) is outside the vocabulary 0..<\(vocabularySize)")
         }
+        if let mask = item.mask {
+            guard item.parents == nil else {
+                throw RuntimeError(.badInput, "item \(n): give either tree parents or an explicit mask, not both")
+            }
+            (depths, visible) = try Self.validate(mask, count: count, base: item.sequence.length, item: n)
+            parents = Array(repeating: -1, count: count)
+            isChain = false
+            return
+        }
+        visible = nil
         if let p = item.parents {
             guard p.count == count else {
                 throw RuntimeError(.badInput, "item \(n): \(p.count) parents for \(count) tokens")
@@ -525,6 +541,37 @@ struct TokenPlan {
         for i in 0..<count where parents[i] >= 0 { d[i] = d[parents[i]] + 1 }
         depths = d
         isChain = parents.enumerated().allSatisfy { $0.element == $0.offset - 1 }
+    }
+
+    /// Checks an explicit mask: one position and one set per token, every position at or after
+    /// the cached length, every attended row earlier in the item and earlier in position (a row
+    /// attends only to its past), no row twice.
+    /// - Returns: the depths, and the visible sets sorted by position with the row itself last.
+    private static func validate(_ mask: ForwardMask, count: Int, base: Int, item n: Int) throws -> ([Int], [[Int]]) {
+        guard mask.positions.count == count, mask.visible.count == count else {
+            throw RuntimeError(.badInput, "item \(n): a mask of \(mask.positions.count) positions and \(mask.visible.count) attention sets for \(count) tokens")
+        }
+        var sorted: [[Int]] = []
+        sorted.reserveCapacity(count)
+        for (i, position) in mask.positions.enumerated() {
+            guard position >= base else {
+                throw RuntimeError(.badInput, "item \(n): token \(i) at position \(position), inside the \(base) cached positions; a new token's position must be at least the cache's length")
+            }
+            var seen = Set<Int>()
+            for j in mask.visible[i] {
+                guard j >= 0, j < i else {
+                    throw RuntimeError(.badInput, "item \(n): token \(i) attends to token \(j); a token may attend only to earlier tokens of its item (0..<\(i))")
+                }
+                guard seen.insert(j).inserted else {
+                    throw RuntimeError(.badInput, "item \(n): token \(i) lists token \(j) twice in its attention set")
+                }
+                guard mask.positions[j] < position else {
+                    throw RuntimeError(.badInput, "item \(n): token \(i) at position \(position) attends to token \(j) at position \(mask.positions[j]); attended tokens must sit at earlier positions")
+                }
+            }
+            sorted.append(mask.visible[i].sorted { (mask.positions[$0], $0) < (mask.positions[$1], $1) } + [i])
+        }
+        return (mask.positions.map { $0 - base }, sorted)
     }
 }
 

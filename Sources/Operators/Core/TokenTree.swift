@@ -64,6 +64,10 @@ public struct TokenTree: Sendable, Equatable {
     /// unconstrained tree.
     public var allowedNext: [TokenMask?]?
 
+    /// Rows scored in the same pass under a mask of their own and never committed (Lookahead's
+    /// Jacobi window, `SideRows`); `nil` for a plain tree. Filters that rebuild a tree keep them.
+    public var sideRows: SideRows?
+
     /// An empty tree: the target scores the root only (plain decoding, beam search).
     public init() {}
 

@@ -136,6 +136,9 @@ public final class ConstraintState: HypothesisState, @unchecked Sendable {
             constraint.rollback(tokens: advanced)
         }
         out.allowedNext = masks
+        // The side rows are the drafter's own guesses (never committed): the constraint prunes
+        // only what the verifier may accept.
+        out.sideRows = tree.sideRows
         lastFiltered = (out, consumed.count)
         return out
     }

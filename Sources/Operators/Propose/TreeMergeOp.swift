@@ -49,7 +49,14 @@ public struct TreeMergeOp: HypothesisOperator {
             throw OperatorError(.invalidTree, at: "from",
                                 "a constrained tree cannot be merged (its masks would not cover the merged nodes); \(Self.constrainAfter)")
         }
-        return .tree(try TokenTree.merged(trees, budget: budget, rule: rule))
+        let carrying = trees.compactMap(\.sideRows)
+        guard carrying.count <= 1 else {
+            throw OperatorError(.invalidTree, at: "from", "\(carrying.count) proposals carry side rows (Lookahead windows); one pass can score only one drafter's")
+        }
+        var merged = try TokenTree.merged(trees, budget: budget, rule: rule)
+        // The drafter's side rows ride along unmerged: they are its own guesses, never committed.
+        merged.sideRows = carrying.first
+        return .tree(merged)
     }
 }
 

@@ -75,6 +75,19 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         try Self.scoreTogether([(self, context, tree)])[0]
     }
 
+    /// Logits for the root, every node of `tree` and every side row, in one forward pass under
+    /// the item's explicit mask (`TokenTree.forwardMask`); the side rows leave the cache with the
+    /// tree's rejected nodes.
+    /// - Parameters:
+    ///   - context: the committed tokens (non-empty).
+    ///   - tree: the proposals below the context's last token, with side rows.
+    /// - Returns: `tree.count + 1` rows, and one row per side row.
+    /// - Throws: `OperatorError.unscorableContext` for an empty context; the model's error.
+    public func scoreWithSideRows(context: [Int32], tree: TokenTree) throws -> (rows: [[Float]], side: [[Float]]) {
+        let scored = try Self.scoreTogetherWithSideRows([(self, context, tree)])[0]
+        return (scored.logits, scored.side)
+    }
+
     /// Logits for the root and every node of `tree` from a selection of the layers.
     /// - Parameters:
     ///   - context: the committed tokens (non-empty).
@@ -141,7 +154,21 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     ///   keeps its committed cache).
     public static func scoreTogether(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)],
                                      layers: LayerSelection? = nil) throws -> [[[Float]]] {
-        try together(requests, layers: layers, states: false).map(\.logits)
+        let plain = requests.map { request in
+            var tree = request.tree
+            tree.sideRows = nil
+            return (request.scorer, request.context, tree)
+        }
+        return try together(plain, layers: layers, states: false).map(\.logits)
+    }
+
+    /// `scoreTogether` with each tree's side rows scored in the same pass (`TreeStates.side`, empty
+    /// for a tree without them).
+    /// - Parameter requests: each scorer with its context and tree.
+    /// - Returns: per request, its rows and its side rows' logits.
+    /// - Throws: as `scoreTogether`.
+    public static func scoreTogetherWithSideRows(_ requests: [(scorer: ModelSequenceScorer, context: [Int32], tree: TokenTree)]) throws -> [TreeStates] {
+        try together(requests, layers: nil, states: false)
     }
 
     /// Logits and last hidden states for the root and every node of `tree`, in one pass over
@@ -174,9 +201,17 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         let prefilled = try prefill(requests.map(\.scorer), &fresh, layers: selection, states: states)
         let items = zip(requests, fresh).map { request, fresh in
             let tree = request.tree
+            let sequence = request.scorer.sequence
+            let tokens = fresh + tree.nodes.map(\.token)
+            if let side = tree.sideRows {
+                // Side rows form no tree: the whole item goes under an explicit mask.
+                return ForwardItem(sequence: sequence, tokens: tokens + side.tokens,
+                                   mask: tree.forwardMask(fresh: fresh.count, base: sequence.length),
+                                   outputs: .all, states: states ? .all : .none)
+            }
             var parents = Array(-1..<(fresh.count - 1))
             parents += tree.nodes.map { $0.parent == TokenTree.root ? fresh.count - 1 : fresh.count + $0.parent }
-            return ForwardItem(sequence: request.scorer.sequence, tokens: fresh + tree.nodes.map(\.token),
+            return ForwardItem(sequence: sequence, tokens: tokens,
                                parents: tree.isEmpty ? nil : parents, outputs: .all, states: states ? .all : .none)
         }
         let logits: [Logits]
@@ -196,17 +231,25 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
             let (request, fresh, logits) = (requests[i], fresh[i], logits[i])
             let scorer = request.scorer
             scorer.didFeed(fresh, layers: selection)
-            if selection == nil {
-                scorer.pendingTree = request.tree.isEmpty ? nil : request.tree
-            } else if !request.tree.isEmpty {
-                // A partial pass's tree rows are read once: drop their slots now.
-                scorer.sequence.truncate(to: scorer.cached.count + (scorer.partial?.tokens.count ?? 0))
+            let sideCount = request.tree.sideRows?.count ?? 0
+            if selection == nil, !request.tree.isEmpty {
+                // The next call keeps the accepted path and drops the rest, side rows included.
+                scorer.pendingTree = request.tree
+            } else {
+                scorer.pendingTree = nil
+                // A partial pass's tree rows, and side rows without a tree, are read once: drop
+                // their slots now.
+                if !request.tree.isEmpty || sideCount > 0 {
+                    scorer.sequence.truncate(to: scorer.cached.count + (scorer.partial?.tokens.count ?? 0))
+                }
             }
             let rows = fresh.count - 1...fresh.count - 1 + request.tree.count
-            guard states else { return TreeStates(logits: rows.map { Array(logits.row($0)) }) }
+            let firstSide = fresh.count + request.tree.count
+            let side = (firstSide..<(firstSide + sideCount)).map { Array(logits.row($0)) }
+            guard states else { return TreeStates(logits: rows.map { Array(logits.row($0)) }, side: side) }
             return TreeStates(logits: rows.map { Array(logits.row($0)) }, fedStart: fedStart[i],
                               fed: prefilled[i] + (0..<fresh.count).map { Array(logits.state($0)) },
-                              nodes: (fresh.count..<(fresh.count + request.tree.count)).map { Array(logits.state($0)) })
+                              nodes: (fresh.count..<(fresh.count + request.tree.count)).map { Array(logits.state($0)) }, side: side)
         }
     }
 

@@ -6,7 +6,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "score", family: .score,
-        doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask.",
+        doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask; a tree's side rows (Lookahead's Jacobi window) ride in the same pass under their own mask, and their logits come back on the tree.",
         parameters: [model.spec, prefix.spec, after.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."),
@@ -83,9 +83,8 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
-        let logits = try input.model(Self.model.name).score(context: try context(input.history), tree: tree)
-        try Self.requireFinite(logits, model: model)
-        return .scores(tree: tree, logits: logits)
+        let (logits, side) = try input.model(Self.model.name).scoreWithSideRows(context: try context(input.history), tree: tree)
+        return try scored(tree, logits: logits, side: side)
     }
 
     /// Scores every hypothesis's tree in one forward pass (a beam frontier), when the bound models
@@ -103,11 +102,18 @@ public struct ScoreOp: FrontierBatchedOperator {
             var rng = Xoshiro256StarStar(seed: 0)
             return try inputs.map { try run($0, rng: &rng) }
         }
-        let rows = try ModelSequenceScorer.scoreTogether(together)
-        return try zip(together, rows).map { request, logits in
-            try Self.requireFinite(logits, model: model)
-            return .scores(tree: request.tree, logits: logits)
+        return try zip(together, try ModelSequenceScorer.scoreTogetherWithSideRows(together)).map { request, rows in
+            try scored(request.tree, logits: rows.logits, side: rows.side)
         }
+    }
+
+    /// The node's output: the rows, checked, with the side rows' logits on the tree (when it has
+    /// side rows).
+    func scored(_ tree: TokenTree, logits: [[Float]], side: [[Float]]) throws -> StepValue {
+        try Self.requireFinite(logits, model: model)
+        var tree = tree
+        if tree.sideRows != nil { tree.sideRows?.logits = side }
+        return .scores(tree: tree, logits: logits)
     }
 
     /// Refuses scores with a NaN or infinite logit: a model computes them only from broken weights

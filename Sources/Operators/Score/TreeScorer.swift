@@ -49,6 +49,16 @@ public protocol TreeScorer {
     /// - Returns: the rows and states.
     /// - Throws: `OperatorError.unscorableContext` when the scorer has no hidden states; the model's error.
     func scoreWithStates(context: [Int32], tree: TokenTree) throws -> TreeStates
+
+    /// Logits for the root and every node of `tree` and for every one of its side rows
+    /// (`TokenTree.sideRows`, Lookahead's Jacobi window), which attend as their mask says.
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: proposals, with side rows.
+    /// - Returns: `tree.count + 1` rows, and one row per side row.
+    /// - Throws: `OperatorError.unscorableContext` for side rows this scorer cannot score; the
+    ///   model's error.
+    func scoreWithSideRows(context: [Int32], tree: TokenTree) throws -> (rows: [[Float]], side: [[Float]])
 }
 
 /// What `TreeScorer.scoreWithStates` returns.
@@ -62,6 +72,8 @@ public struct TreeStates: Sendable {
     public var fed: [[Float]]
     /// Last hidden states of the tree's nodes, in tree order.
     public var nodes: [[Float]]
+    /// Logits of the tree's side rows, in order (empty without side rows).
+    public var side: [[Float]]
 
     /// Creates a result.
     /// - Parameters:
@@ -69,11 +81,13 @@ public struct TreeStates: Sendable {
     ///   - fedStart: position of `fed`'s first state.
     ///   - fed: the fed committed tokens' states.
     ///   - nodes: the nodes' states.
-    public init(logits: [[Float]], fedStart: Int = 0, fed: [[Float]] = [], nodes: [[Float]] = []) {
+    ///   - side: the side rows' logits.
+    public init(logits: [[Float]], fedStart: Int = 0, fed: [[Float]] = [], nodes: [[Float]] = [], side: [[Float]] = []) {
         self.logits = logits
         self.fedStart = fedStart
         self.fed = fed
         self.nodes = nodes
+        self.side = side
     }
 }
 
@@ -113,6 +127,29 @@ extension TreeScorer {
     /// - Throws: `OperatorError.unscorableContext`.
     public func scoreWithStates(context: [Int32], tree: TokenTree) throws -> TreeStates {
         throw OperatorError(.unscorableContext, at: "model", "this model exposes no hidden states")
+    }
+
+    /// Scores the tree, then each side row as the last token of its own chain after the context
+    /// (`SideRows.chain(of:)`), one call per row: exactly what a masked pass computes, for scorers
+    /// without one (table models).
+    /// - Parameters:
+    ///   - context: the committed tokens.
+    ///   - tree: proposals, with side rows.
+    /// - Returns: `tree.count + 1` rows, and one row per side row.
+    /// - Throws: `OperatorError.unscorableContext` for a side row whose attended rows are not a
+    ///   chain of consecutive positions; whatever `score(context:tree:)` throws.
+    public func scoreWithSideRows(context: [Int32], tree: TokenTree) throws -> (rows: [[Float]], side: [[Float]]) {
+        var plain = tree
+        plain.sideRows = nil
+        let rows = try score(context: context, tree: plain)
+        guard let side = tree.sideRows else { return (rows, []) }
+        let scored = try (0..<side.count).map { row in
+            guard let chain = side.chain(of: row) else {
+                throw OperatorError(.unscorableContext, at: "side row \(row)", "its attended rows are not consecutive positions after the root, which only a masked forward pass can score")
+            }
+            return try nextLogits(context: context + chain)
+        }
+        return (rows, scored)
     }
 
     /// The logits after `context` alone (a root-only tree), what plain decoding and drafters need.
