@@ -36,7 +36,27 @@ import Testing
         ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
         // SuffixDecoding: the prompt's suffix [12, 40] recurs in it.
         ("suffix T=0.9", 0.9, 1, "  proposals: { op: draft.suffix, min_match: 1, factor: 2 }\n"),
+        // Staged speculation: the draft model, sped up by prompt lookup, drafts greedily (deterministic).
+        ("staged T=1", 1, 1, "  proposals: { op: draft.graph, graph: \(stagedDrafter), tokens: 3 }\n"),
     ]
+
+    /// A drafting graph for `draft.graph`: the fixture draft model decoding greedily, verifying
+    /// prompt-lookup chains; written once to a temporary file.
+    static let stagedDrafter: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("staged-drafter-\(UUID().uuidString).yaml").path
+        try! """
+        graph: drafter
+        models:
+          draft: { path: \(Fixtures.draft) }
+        nodes:
+          recall: { op: draft.lookup, tokens: 3 }
+          scores: { op: score, model: draft, tree: recall }
+          pick: { op: sample, from: scores, temperature: 0 }
+          accept: { op: verify, from: pick }
+        output: accept
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
 
     @Test(arguments: configurations.map(\.name))
     func firstTokenFollowsTheTarget(name: String) throws {

@@ -9,6 +9,7 @@ public enum OperatorRegistry {
         DraftNGramOp.self,
         DraftRecycleOp.self,
         DraftSuffixOp.self,
+        DraftGraphOp.self,
         TreeMergeOp.self,
         ConstrainRegexOp.self,
         ConstrainJSONSchemaOp.self,
