@@ -59,7 +59,8 @@ import Testing
 
     /// A lossless inner graph drafts exactly what `draft.model` at temperature 0 drafts with the
     /// same token count, step after step, while the outer commits accept part of each chain and
-    /// then diverge from it: the inner graph's tokens past the outer commit are rolled back.
+    /// then diverge from it (the inner graph's tokens past the outer commit are rolled back), or
+    /// accept all of it and the draft model's next token (they are kept).
     @Test(arguments: ["{ op: draft.lookup, tokens: 3 }", "{ op: draft.suffix, min_match: 1 }"])
     func draftsWhatTheDraftModelDrafts(drafter: String) throws {
         let tokens = 4
@@ -68,7 +69,7 @@ import Testing
         let draftService = try Fixtures.resources.model(at: Fixtures.draft)
         let reference = try ModelDrafter(tokens: tokens, settings: SamplingSettings(temperature: 0))
         var rng = Xoshiro256StarStar(seed: 1)
-        var rolledBack = 0
+        var rolledBack = 0, kept = 0
         for prompt in GraphGreedyIdentityTests.prompts.prefix(12) {
             let run = try op.runner.makeRun()
             let scorer = ModelSequenceScorer(service: draftService)
@@ -78,16 +79,22 @@ import Testing
                 let chain = try run.continuation(of: history, count: tokens)
                 let expected = try reference.draft(model: scorer, context: history, using: &rng).nodes.map(\.token)
                 #expect(chain == expected, "prompt \(prompt), step \(step)")
-                // Accept a varying prefix, then a token other than the chain's next one.
-                let accepted = step % (tokens + 1)
-                context += chain.prefix(accepted)
-                if accepted < chain.count {
+                if step % 3 == 0 {
+                    // The whole chain and the draft model's own next token: the inner graph keeps
+                    // what it committed past the chain.
+                    let longer = try reference.draft(model: scorer, context: history, limit: tokens + 1, using: &rng).nodes.map(\.token)
+                    context += longer
+                    kept += 1
+                } else {
+                    // A varying prefix, then a token other than the chain's next one: rolled back.
+                    let accepted = step % tokens
+                    context += chain.prefix(accepted)
                     context.append((chain[accepted] + 1) % 80)
                     rolledBack += 1
                 }
             }
         }
-        #expect(rolledBack > 0)
+        #expect(rolledBack > 0 && kept > 0)
     }
 
     /// The inner graph's models load as the outer graph's do: a model both name is one runtime,

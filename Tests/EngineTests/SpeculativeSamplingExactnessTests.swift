@@ -41,22 +41,8 @@ import Testing
     ]
 
     /// A drafting graph for `draft.graph`: the fixture draft model decoding greedily, verifying
-    /// prompt-lookup chains; written once to a temporary file.
-    static let stagedDrafter: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("staged-drafter-\(UUID().uuidString).yaml").path
-        try! """
-        graph: drafter
-        models:
-          draft: { path: \(Fixtures.draft) }
-        nodes:
-          recall: { op: draft.lookup, tokens: 3 }
-          scores: { op: score, model: draft, tree: recall }
-          pick: { op: sample, from: scores, temperature: 0 }
-          accept: { op: verify, from: pick }
-        output: accept
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }()
+    /// prompt-lookup chains.
+    static let stagedDrafter = try! DraftGraphTests.drafting("{ op: draft.lookup, tokens: 3 }")
 
     @Test(arguments: configurations.map(\.name))
     func firstTokenFollowsTheTarget(name: String) throws {

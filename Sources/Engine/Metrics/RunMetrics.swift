@@ -91,6 +91,33 @@ public struct RunMetrics: Sendable, Codable, Equatable {
     /// Emitted tokens per second.
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 
+    /// Adds another run's model calls and inner runs, matched by name (a benchmark's sum over
+    /// prompts).
+    /// - Parameter other: the other run's metrics.
+    public mutating func addCalls(of other: RunMetrics) {
+        Self.merge(&models, other.models, key: \.name) {
+            $0.fullCalls += $1.fullCalls
+            $0.partialCalls += $1.partialCalls
+            $0.layerEquivalents += $1.layerEquivalents
+        }
+        Self.merge(&innerRuns, other.innerRuns, key: \.node) {
+            $0.steps += $1.steps
+            $0.tokens += $1.tokens
+            $0.targetCalls += $1.targetCalls
+        }
+    }
+
+    /// Adds each entry of `more` into the entry of `list` with the same key, or appends it.
+    private static func merge<Entry>(_ list: inout [Entry], _ more: [Entry], key: KeyPath<Entry, String>, add: (inout Entry, Entry) -> Void) {
+        for entry in more {
+            if let i = list.firstIndex(where: { $0[keyPath: key] == entry[keyPath: key] }) {
+                add(&list[i], entry)
+            } else {
+                list.append(entry)
+            }
+        }
+    }
+
     /// Records one verified step's tree depth and accepted length.
     mutating func recordAcceptance(depth: Int, accepted: Int) {
         while proposedByPosition.count < depth {

@@ -20,10 +20,10 @@ struct InnerGraph: InnerGraphRunner, @unchecked Sendable {
     }
 }
 
-/// One outer hypothesis's run of an inner graph: a `RunState` whose one hypothesis is reset to the
-/// outer hypothesis's committed tokens before each draft, so the inner graph's tokens past the
-/// outer commit are rolled back (its KV sequences truncate to the common prefix on their next
-/// pass) while its node states (draft lengths, tables) carry on.
+/// One outer hypothesis's run of an inner graph: a `RunState` whose one hypothesis is brought back
+/// to the outer hypothesis's committed tokens before each draft, so the inner graph's tokens past
+/// the outer commit are rolled back (its KV sequences truncate to the common prefix on their next
+/// pass) unless they continue it, while its node states (draft lengths, tables) carry on.
 final class InnerGraphRunState: InnerGraphRun, @unchecked Sendable {
     let session: Session
     /// Built at the first continuation, which brings the prompt.
@@ -49,8 +49,16 @@ final class InnerGraphRunState: InnerGraphRun, @unchecked Sendable {
         guard var state = run else { return [] }
         defer { run = state }
         let output = session.plan.nodes[session.plan.output]
-        state.hypotheses[0].tokens = context.tokens
+        // Tokens the inner graph committed past the outer commit are its greedy continuation of
+        // it, and stay when the outer commit is a prefix of them (the verifier accepted the whole
+        // chain and its own next token agreed); otherwise they are rolled back.
         var produced: [Int32] = []
+        let committed = state.hypotheses[0].tokens
+        if committed.count > context.tokens.count, committed.starts(with: context.tokens) {
+            produced = Array(committed[context.tokens.count...])
+        } else {
+            state.hypotheses[0].tokens = context.tokens
+        }
         while produced.count < count {
             let values = try state.step()
             state.remember(values)
