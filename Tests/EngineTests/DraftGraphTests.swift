@@ -157,6 +157,17 @@ import Testing
         }
     }
 
+    /// The compiled outer plan carries the inner plan, and `explain` shows it under the node.
+    @Test func planCarriesAndExplainsTheInnerGraph() throws {
+        let plan = try DemoGraphs.plan("staged.yaml")
+        let node = try #require(plan.node(named: "small"))
+        let inner = try #require(node.graphs["graph"])
+        #expect(inner.name == "draft-suffix" && inner.nodes.map(\.op) == ["draft.suffix", "score", "sample", "verify"])
+        let text = plan.explanation()
+        #expect(text.contains("      graph runs, each step, until it committed the node's tokens:\n        graph draft-suffix ("))
+        #expect(text.contains("        nodes:\n          recalled: draft.suffix → tokenTree"))
+    }
+
     /// An inner graph whose target has another vocabulary is refused at the node when bound.
     @Test func innerVocabularyMustMatch() throws {
         let inner = try Self.drafting("{ op: draft.lookup, tokens: 3 }", model: DemoGraphs.repository + "/models/demo-draft")
