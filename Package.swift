@@ -42,7 +42,7 @@ let package = Package(
         // The graph language's compiler: YAML → located AST → checked graph → plan.
         .target(name: "Graph", dependencies: ["CYAML", "Support"]),
         // The op library: one file per op (spec + step behaviour) over the decoding algorithms.
-        .target(name: "Operators", dependencies: ["Support", "Graph", "ModelRuntime", "Tokenization", "Constraints", "NGramStore"]),
+        .target(name: "Operators", dependencies: ["Support", "Graph", "Kernels", "ModelRuntime", "Tokenization", "Constraints", "NGramStore"]),
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
         .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "ChatTemplates", "Kernels", "Constraints", "NGramStore",
                                                "Support"]),

@@ -84,3 +84,57 @@ import Testing
         #expect(try SkipSetSearch.matches(([], [])) == 0)
     }
 }
+
+/// SWIFT's Bayesian proposals (`SkipSetBayes`): the Gaussian process reproduces what it was shown
+/// and proposes where the scores say the good layers are.
+@Suite struct SkipSetBayesTests {
+    /// At an observed point the posterior mean is the observation (up to the noise term) and the
+    /// deviation small; far from every observation the deviation returns to the prior's.
+    @Test func posteriorInterpolatesTheObservations() throws {
+        var gp = SkipSetBayes()
+        let points: [[Double]] = [[0, 0, 1, 1], [1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1]]
+        let scores = [0.9, 0.1, 0.5, 0.4]
+        for (p, s) in zip(points, scores) { gp.observe(p, score: s) }
+        let posterior = try #require(gp.posterior())
+        let spread = (scores.map { ($0 - 0.475) * ($0 - 0.475) }.reduce(0, +) / 4).squareRoot()
+        for (p, s) in zip(points, scores) {
+            let (mean, deviation) = posterior.predict(p)
+            #expect(abs(mean - s) < 0.05, "mean \(mean) at a point scored \(s)")
+            #expect(deviation < 0.2 * spread)
+        }
+        let far = posterior.predict([10, -10, 10, -10])
+        #expect(abs(far.mean - 0.475) < 1e-6 && abs(far.deviation - spread) < 1e-6)
+    }
+
+    /// When skipping layers 0–2 scores well and skipping 3–5 badly, the proposal skips the good
+    /// layers; without observations there is no proposal.
+    @Test func proposalFollowsTheScores() {
+        var rng = Xoshiro256StarStar(seed: 7)
+        var gp = SkipSetBayes()
+        #expect(gp.propose(count: 3, layers: 6, using: &rng) == nil)
+        // Score = how many of layers 0, 1, 2 a set skips, over random three-layer sets.
+        for _ in 0..<24 {
+            let set = Set((0..<6).shuffled(using: &rng).prefix(3))
+            gp.observe(SkipSetBayes.point(of: set, layers: 6), score: Double(set.intersection([0, 1, 2]).count) / 3)
+        }
+        var hits = 0
+        for _ in 0..<5 {
+            let proposal = gp.propose(count: 3, layers: 6, using: &rng)!
+            #expect(proposal.skipped.count == 3 && proposal.point.count == 6)
+            hits += proposal.skipped.intersection([0, 1, 2]).count
+        }
+        #expect(hits >= 12, "\(hits) of 15 proposed layers among the good ones")
+    }
+
+    /// The Cholesky solve inverts the kernel matrix it factors.
+    @Test func choleskySolves() throws {
+        let a: [[Double]] = [[4, 2, 0.4], [2, 5, 1], [0.4, 1, 3]]
+        let l = try #require(SkipSetBayes.cholesky(a))
+        let b = [1.0, -2, 0.5]
+        let x = SkipSetBayes.solve(l, SkipSetBayes.solve(l, b), transposed: true)
+        for i in 0..<3 {
+            #expect(abs((0..<3).reduce(0) { $0 + a[i][$1] * x[$1] } - b[i]) < 1e-12)
+        }
+        #expect(SkipSetBayes.cholesky([[1, 2], [2, 1]]) == nil)
+    }
+}

@@ -69,6 +69,7 @@ extension CommandSpec {
                                 "mat": r.metrics.meanAcceptedTokens, "target_calls": r.metrics.targetCalls,
                                 "speedup": r.speedup, "identical_prompts": r.identicalPrompts, "prompts": prompts,
                                 "lossless": exact, "agreement": r.reading.agreement, "perplexity": r.reading.perplexity,
+                                "rep_2": r.reading.repetition(2), "rep_4": r.reading.repetition(4), "diversity": r.reading.diversity,
                                 "hypotheses_per_step": r.metrics.hypothesesPerStep, "ms_per_step": r.metrics.millisecondsPerStep,
                                 "models": r.metrics.models.map { ["name": $0.name, "full_calls": $0.fullCalls, "partial_calls": $0.partialCalls] },
                                 "inner_runs": r.metrics.innerRuns.map { ["node": $0.node, "steps": $0.steps, "tokens": $0.tokens,
@@ -96,14 +97,14 @@ extension CommandSpec {
                     context.print(String(decoding: data, as: UTF8.self))
                 } else {
                     func table(_ rows: [GraphsBenchmark.Row], prompts: Int) {
-                        context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl  hyp/step  ms/step")
+                        context.print("graph                           tokens   tok/s    MAT  target calls  speedup  identical  agree     ppl  rep-4   div  hyp/step  ms/step")
                         for (g, r) in rows.enumerated() {
                             let file = (lossless[g] ? "" : "*") + files[g]
                             let name = file.count > 30 ? "…" + file.suffix(29) : file
                             context.print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                                + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f %9.2f %8.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
+                                + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f %6.3f %5.3f %9.2f %8.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
                                          r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identicalPrompts, prompts,
-                                         r.reading.agreement, r.reading.perplexity, r.metrics.hypothesesPerStep, r.metrics.millisecondsPerStep))
+                                         r.reading.agreement, r.reading.perplexity, r.reading.repetition(4), r.reading.diversity, r.metrics.hypothesesPerStep, r.metrics.millisecondsPerStep))
                         }
                         // Which model each graph spends its calls on: a drafter's calls, an inner graph's MAT.
                         guard rows.contains(where: { $0.metrics.models.count > 1 || !$0.metrics.innerRuns.isEmpty }) else { return }

@@ -12,6 +12,13 @@ public struct ContinuationReading: Sendable, Equatable {
     public var logLikelihood: Double
     /// Tokens the target's greedy choice after the same prefix equals (CALM's consistency).
     public var greedyAgreements: Int
+    /// The n of the n-grams whose repetition is counted: rep-2 to rep-4, the lengths Welleck et
+    /// al. 2019 and the degeneration papers (contrastive search, look-back) report.
+    public static let repetitionLengths = 2...4
+    /// Per n of `repetitionLengths`, the continuation's n-grams.
+    public var nGrams: [Int] = Array(repeating: 0, count: repetitionLengths.count)
+    /// Per n, those that repeat an earlier n-gram of the same continuation.
+    public var repeatedNGrams: [Int] = Array(repeating: 0, count: repetitionLengths.count)
 
     /// Creates a reading.
     /// - Parameters:
@@ -30,10 +37,37 @@ public struct ContinuationReading: Sendable, Equatable {
     /// The share of tokens equal to the target's greedy choice; 1 for no tokens.
     public var agreement: Double { tokens == 0 ? 1 : Double(greedyAgreements) / Double(tokens) }
 
-    /// Two readings pooled (token-weighted).
+    /// rep-n: the share of the n-grams that repeat an earlier one (0 for none).
+    /// - Parameter n: a length of `repetitionLengths`.
+    /// - Returns: the share.
+    public func repetition(_ n: Int) -> Double {
+        let i = n - Self.repetitionLengths.lowerBound
+        return nGrams[i] == 0 ? 0 : Double(repeatedNGrams[i]) / Double(nGrams[i])
+    }
+
+    /// Diversity, `Π (1 − rep-n)` over n = 2…4 (Su et al. 2022; Xu et al. 2023): 1 when nothing
+    /// repeats.
+    public var diversity: Double { Self.repetitionLengths.reduce(1) { $0 * (1 - repetition($1)) } }
+
+    /// Counts the n-grams of `tokens` and their repeats within it.
+    /// - Parameter tokens: one continuation.
+    mutating func countRepetitions(of tokens: [Int32]) {
+        for (i, n) in Self.repetitionLengths.enumerated() where tokens.count >= n {
+            var seen = Set<ArraySlice<Int32>>()
+            for start in 0...(tokens.count - n) where !seen.insert(tokens[start..<(start + n)]).inserted {
+                repeatedNGrams[i] += 1
+            }
+            nGrams[i] += tokens.count - n + 1
+        }
+    }
+
+    /// Two readings pooled (token-weighted; n-gram counts summed, so rep-n pools by n-gram).
     public static func + (a: ContinuationReading, b: ContinuationReading) -> ContinuationReading {
-        ContinuationReading(tokens: a.tokens + b.tokens, logLikelihood: a.logLikelihood + b.logLikelihood,
-                            greedyAgreements: a.greedyAgreements + b.greedyAgreements)
+        var sum = ContinuationReading(tokens: a.tokens + b.tokens, logLikelihood: a.logLikelihood + b.logLikelihood,
+                                      greedyAgreements: a.greedyAgreements + b.greedyAgreements)
+        sum.nGrams = zip(a.nGrams, b.nGrams).map(+)
+        sum.repeatedNGrams = zip(a.repeatedNGrams, b.repeatedNGrams).map(+)
+        return sum
     }
 }
 
@@ -43,8 +77,8 @@ private extension Double {
 
 extension Session {
     /// The target model's full-depth reading of `continuation` after `prompt`, on a fresh cache
-    /// (the run's own sequences are untouched): its log-likelihood and how many of its tokens are
-    /// the target's greedy choice after the same prefix.
+    /// (the run's own sequences are untouched): its log-likelihood, how many of its tokens are
+    /// the target's greedy choice after the same prefix, and its repeated n-grams.
     /// - Parameters:
     ///   - continuation: the generated tokens.
     ///   - prompt: the tokens before them (non-empty).
@@ -61,6 +95,7 @@ extension Session {
         let fed = [prompt.last!] + continuation.dropLast()
         let logits = try model.forward([ForwardItem(sequence: sequence, tokens: fed, outputs: .all)])[0]
         var reading = ContinuationReading(tokens: continuation.count)
+        reading.countRepetitions(of: continuation)
         for (row, token) in continuation.enumerated() {
             let values = Array(logits.row(row))
             let logProbabilities = try Distribution.logSoftmax(values)

@@ -31,7 +31,7 @@ public final class Model: @unchecked Sendable {
     /// Keeps the memory maps (or in-memory buffers) behind the weight views alive.
     private let storage: AnyObject
     /// Serialises forward passes (documented above).
-    private let forwardLock = Mutex<Void>(())
+    let forwardLock = Mutex<Void>(())
 
     /// Default KV-cache limit: 1 GiB, about 23k tokens of a 1.1B GQA model.
     public static let defaultKVCacheBytes = 1 << 30
@@ -470,7 +470,7 @@ public final class Model: @unchecked Sendable {
     /// Runs a per-row step over `M` rows, on the pool when there is enough work to pay for the
     /// synchronisation (a parallel region costs a few microseconds; below ~16k elements one
     /// thread is faster).
-    private func rows(_ M: Int, width: Int, _ pool: ComputePool, _ body: (Int) -> Void) {
+    func rows(_ M: Int, width: Int, _ pool: ComputePool, _ body: (Int) -> Void) {
         if M == 1 || M * width < Self.parallelElementThreshold {
             for r in 0..<M { body(r) }
         } else {
@@ -481,7 +481,7 @@ public final class Model: @unchecked Sendable {
     /// See `rows(_:width:_:_:)`.
     static let parallelElementThreshold = 16_384
 
-    private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         guard let bias else { return }
         bias.withUnsafeBufferPointer { b in
             for r in 0..<rows { Vector.add(b.baseAddress!, into: y + r * width, count: width) }

@@ -20,6 +20,7 @@ public enum OperatorRegistry {
         ExitOp.self,
         DepthOp.self,
         ContrastiveSearchOp.self,
+        LookBackOp.self,
         DoLaOp.self,
         FocusOp.self,
         ContrastOp.self,

@@ -7,14 +7,15 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.model", family: .propose,
-        doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023); sampled tokens carry their draft distributions, greedy ones are deterministic.",
+        doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023), or with `nodes` a tree chosen each step (OPT-Tree); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec, rowCost.spec,
+                     DraftLength.schedule.spec] + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
             PropertyRule(.exactDraft),
-        ], doc: "A chain of proposed tokens."),
+        ], doc: "A chain of proposed tokens, or a tree with `nodes`."),
         needs: [CapabilityRule(.rollback)],
         validate: OpValidation.checks { node, _ in _ = try DraftModelOp.drafter(node) })
 
@@ -28,15 +29,27 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     static let skipLayers = OpParameter<[Int]?>("skip_layers", range: .atLeast(0),
                                                 doc: "Draft with these layers skipped (Draft & Verify, Zhang et al. 2024; SWIFT's skip sets, Xia et al. 2025): each is the identity on the residual stream. Absent: none.")
     static let skipRatio = OpParameter<Double?>("skip_ratio", range: .open(0, 1),
-                                                doc: "Draft with this share of the model's inner layers skipped, the set searched during the run (SWIFT, Xia et al. 2025): each search step scores the current set and a neighbour (one skipped layer swapped) by how many of the last `search_window` committed tokens they predict greedily, and keeps the better. Absent: no search.")
+                                                doc: "Draft with this share of the model's layers skipped, the set searched during the run (`skip_search`: SWIFT by default, each search step scoring the current set and a neighbour by how many of the last `search_window` committed tokens they predict greedily and keeping the better; or CLaSp). Absent: no search.")
     static let searchSteps = OpParameter<Int>("search_steps", default: 32, range: .closed(0, 100_000),
-                                              doc: "Search steps before the skip set is fixed (each costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation.")
+                                              doc: "Search steps before the skip set is fixed (a SWIFT step costs two partial passes over `search_window` tokens); SWIFT searches during the first steps of a generation, CLaSp all along (give it a large number).")
     static let searchWindow = OpParameter<Int>("search_window", default: 32, range: .closed(1, 4096),
                                                doc: "Committed tokens each candidate skip set is scored on.")
+    static let treeNodes = OpParameter<Int?>("nodes", range: .closed(1, 512),
+                                             doc: "Draft a tree of at most this many nodes instead of a chain (OPT-Tree, Wang et al. 2024): each step the tree of largest expected accepted length — the sum over nodes of the product of draft probabilities on the path — up to `tokens` deep, one draft pass per layer. Greedy drafting only (temperature 0). Absent: a chain.")
+    static let rowCost = OpParameter<Double>("row_cost", default: 0, range: .closed(0, 10),
+                                             doc: "With `nodes`: the cost of one more verification row relative to a one-row step (verify-k against decode-1 from `decograph bench`, e.g. 0.05 when 8 rows cost 1.4 steps); the tree is trimmed to the most valuable nodes that maximise expected tokens per unit of cost. 0 keeps the full budget, as the paper does on a GPU.")
+    static let skipSearch = OpParameter<SkipSetSearch.Method>("skip_search", default: .swift,
+                                                              doc: "How `skip_ratio`'s set is searched: `swift` (Xia et al. 2025) scores the current set and a candidate on recent committed text and keeps the better, for `search_steps` steps; `clasp` (Chen et al. 2025) re-chooses it by dynamic programming over the layers, the last committed token's full-model states as the objective, about one pass of (skipped + 1) rows each time.")
+    static let searchEvery = OpParameter<Int>("search_every", default: 1, range: .closed(1, 100_000),
+                                              doc: "A search step every this many drafting steps (SWIFT's reference searches every step; CLaSp's sparse persistence keeps a set for several).")
+    static let bayesInterval = OpParameter<Int>("bayes_interval", default: 4, range: .closed(0, 100_000),
+                                                doc: "Every this many search steps the candidate is SWIFT's Bayesian proposal (a Gaussian process over the sets scored so far, upper confidence bound) instead of a random neighbour; 0 never. The reference alternates every 25 of up to 1000 steps; a CPU run searches far fewer.")
     /// Greedy by default: a greedy draft is deterministic, so either verifier accepts it without q.
     static let sampling = SamplingParameters(temperatureDefault: 0, penalties: false)
 
     let drafter: ModelDrafter
+    /// The tree a step drafts (`nodes`), `nil` for a chain.
+    let shape: DraftTreeShape?
     /// The layers drafts run (`layers`, `skip_layers` or a searched set).
     let depth: DraftDepth
     /// How many tokens to propose each step.
@@ -49,6 +62,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         drafter = try Self.drafter(node)
+        shape = try Self.shape(node)
         depth = try Self.depth(node)
         length = try DraftLength.of(node, tokens: node[Self.tokens])
     }
@@ -56,17 +70,29 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
         _ = try depth(node)
+        _ = try shape(node)
         var drafter = try ModelDrafter(tokens: node[tokens], minProbability: node[minProbability],
                                        settings: sampling.settings(of: node), source: node.name)
         drafter.stopping = try DraftStopping.of(node)
         return drafter
     }
 
+    /// The node's tree shape (`nodes`), which needs greedy drafting: a sampled tree would need
+    /// multi-draft verification of its siblings.
+    static func shape(_ node: Plan.Node) throws -> DraftTreeShape? {
+        guard let budget = try node[treeNodes] else { return nil }
+        guard try sampling.settings(of: node).isGreedy else {
+            throw OperatorError(.invalidParameter, at: treeNodes.name, "a drafted tree needs greedy drafting (temperature: 0): its siblings are the most probable tokens, not draws")
+        }
+        return DraftTreeShape(budget: budget, depth: try node[tokens], rowCost: try node[rowCost])
+    }
+
     /// The node's layer choice: `layers`, `skip_layers` and `skip_ratio` exclude each other.
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
         let ratio: Double? = try node[skipRatio]
         var search: SkipSetSearch?
-        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow]) }
+        if let ratio { search = try SkipSetSearch(ratio: ratio, steps: node[searchSteps], window: node[searchWindow], bayesInterval: node[bayesInterval],
+                                                 method: node[skipSearch], every: node[searchEvery]) }
         let first: Int? = try node[layers]
         let skipped: [Int]? = try node[skipLayers]
         switch (first, skipped, search) {
@@ -116,8 +142,9 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let model = try input.model(Self.model.name)
         let state = input.state as? State
-        let tree = try drafter.draft(model: model, context: input.history, layers: try depth.selection(of: model, search: state?.search),
-                                     limit: state?.length.length, using: &rng)
+        let layers = try depth.selection(of: model, search: state?.search)
+        let tree = try shape.map { try drafter.draftTree(model: model, context: input.history, layers: layers, shape: $0) }
+            ?? drafter.draft(model: model, context: input.history, layers: layers, limit: state?.length.length, using: &rng)
         // SWIFT: after drafting (the target's last tree is settled by now), one search step on the
         // committed text picks the set the next step drafts with.
         if case .searched(let search) = depth, let state, let scorer = model as? ModelSequenceScorer {
@@ -137,6 +164,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     public func run(batch inputs: [StepInput], rngs: inout [Xoshiro256StarStar]) throws -> [StepValue] {
         let models = try inputs.map { try $0.model(Self.model.name) as? ModelSequenceScorer }
         if case .searched = depth { return try runEach(inputs, rngs: &rngs) }
+        if shape != nil { return try runEach(inputs, rngs: &rngs) }
         let scorers = models.compactMap { $0 }
         guard scorers.count == inputs.count, let first = scorers.first,
               scorers.allSatisfy({ $0.service.model === first.service.model }) else { return try runEach(inputs, rngs: &rngs) }

@@ -56,6 +56,43 @@ public struct ModelDrafter: Sendable {
         return chain.tree
     }
 
+    /// Drafts an OPT-Tree after `context` (`DraftTreeShape`): one draft pass per layer over the tree
+    /// so far, each node of the newest layer proposing its most probable children.
+    /// - Parameters:
+    ///   - model: the draft model.
+    ///   - context: the committed tokens and how many are the prompt.
+    ///   - layers: the model's layers to run; `nil` runs every layer.
+    ///   - shape: the budget, depth and row cost.
+    /// - Returns: the tree, each node's draft probability its conditional probability.
+    /// - Throws: what the model throws, or `OperatorError.invalidDistribution`.
+    func draftTree(model: some TreeScorer, context: LogitsContext, layers: LayerSelection?, shape: DraftTreeShape) throws -> TokenTree {
+        func path(_ nodes: [DraftTreeShape.Node], _ n: Int) -> [Int32] {
+            var tokens: [Int32] = [], at = n
+            while at >= 0 { tokens.append(nodes[at].token); at = nodes[at].parent }
+            return tokens.reversed()
+        }
+        func shaped(_ logits: [Float], after n: Int, in nodes: [DraftTreeShape.Node]) throws -> [Float] {
+            var row = logits
+            pipeline.process(&row, context: context.extended(by: n < 0 ? [] : path(nodes, n)))
+            return try Distribution.softmax(row)
+        }
+        let (nodes, kept) = try shape.grow { nodes, layer in
+            if layer == [-1] { return [try shaped(model.nextLogits(context: context.tokens, layers: layers), after: -1, in: nodes)] }
+            // Score the newest layer with its ancestors (all kept), parents first.
+            var members = Set(layer)
+            for n in layer { var at = nodes[n].parent; while at >= 0 { members.insert(at); at = nodes[at].parent } }
+            let order = members.sorted { (nodes[$0].depth, $0) < (nodes[$1].depth, $1) }
+            var index: [Int: Int] = [:]
+            var tree = TokenTree()
+            for n in order {
+                index[n] = try tree.append(nodes[n].token, parent: nodes[n].parent < 0 ? TokenTree.root : index[nodes[n].parent]!, source: source)
+            }
+            let rows = try model.score(context: context.tokens, tree: tree, layers: layers)
+            return try layer.map { try shaped(rows[index[$0]! + 1], after: $0, in: nodes) }
+        }
+        return try shape.tree(nodes, kept: kept, source: source)
+    }
+
     /// Drafts a chain for each of several hypotheses in lockstep: each position of every chain
     /// still growing is one forward pass of the draft model for all of them (a search's samples
     /// draft together), each chain drawing from its own generator. A chain is what `draft` gives.

@@ -8,26 +8,52 @@ import ModelRuntime
 ///
 /// Each search step mutates the incumbent set (one skipped layer swapped for one that runs, so the
 /// share of skipped layers stays `ratio`), scores incumbent and candidate on the same window, and
-/// keeps the better — SWIFT's random-search phase; its Bayesian-optimisation refinement is left
-/// out. After `steps` search steps the set stays fixed.
+/// keeps the better — SWIFT's random-search phase. Every `bayesInterval`-th step the candidate comes
+/// from SWIFT's Bayesian optimisation instead (`SkipSetBayes`: a Gaussian process over every set
+/// scored so far proposes the set of largest upper confidence bound). After `steps` search steps
+/// the set stays fixed.
 public struct SkipSetSearch: Sendable, Equatable {
+    /// How a search step picks the set.
+    enum Method: String, ParameterEnumeration, Sendable {
+        /// SWIFT: score the incumbent and a candidate (a random neighbour or the Bayesian
+        /// proposal) on the last window of committed text, keep the better.
+        case swift
+        /// CLaSp: re-choose the set from the last committed token by dynamic programming over
+        /// the layers (`LayerSkipProgramme`).
+        case clasp
+    }
+
+    /// How a step picks the set.
+    let method: Method
+    /// A search step runs every this many drafting steps.
+    let every: Int
     /// Share of the layers skipped.
     public let ratio: Double
     /// Search steps before the set is fixed.
     public let steps: Int
     /// Committed tokens each candidate is scored on.
     public let window: Int
+    /// Every how many search steps the candidate is the Bayesian proposal (0: never).
+    public let bayesInterval: Int
 
     /// Creates a search.
     /// - Parameters:
     ///   - ratio: share of layers skipped, in (0, 1).
     ///   - steps: search steps, ≥ 0.
     ///   - window: tokens scored per candidate, ≥ 1.
+    ///   - bayesInterval: every how many steps the candidate is the Bayesian proposal, ≥ 0 (0: never).
+    ///   - method: how a step picks the set.
+    ///   - every: a search step every this many drafting steps, ≥ 1.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(ratio: Double, steps: Int, window: Int) throws {
+    init(ratio: Double, steps: Int, window: Int, bayesInterval: Int = 0, method: Method = .swift, every: Int = 1) throws {
         guard ratio > 0 && ratio < 1 else { throw OperatorError(.invalidParameter, at: "skip_ratio", "\(ratio) must be in (0, 1)") }
         try OperatorError.require("search_steps", steps, in: 0..., "≥ 0")
         try OperatorError.require("search_window", window, in: 1..., "≥ 1")
+        try OperatorError.require("bayes_interval", bayesInterval, in: 0..., "≥ 0")
+        try OperatorError.require("search_every", every, in: 1..., "≥ 1")
+        self.method = method
+        self.every = every
+        self.bayesInterval = bayesInterval
         self.ratio = ratio
         self.steps = steps
         self.window = window
@@ -72,21 +98,28 @@ public struct SkipSetSearch: Sendable, Equatable {
         public var skipped: Set<Int>?
         /// Search steps taken.
         public var taken = 0
+        /// Drafting steps seen (the search runs every `every` of them).
+        var calls = 0
         /// Candidates adopted (for the run's report).
         public var adopted = 0
+        /// Every set scored so far, for the Bayesian proposals.
+        var bayes = SkipSetBayes()
         init() {}
         /// A copy for a forked hypothesis.
         public func fork() -> any HypothesisState {
             let copy = State()
             copy.skipped = skipped
             copy.taken = taken
+            copy.calls = calls
             copy.adopted = adopted
+            copy.bayes = bayes
             return copy
         }
     }
 
-    /// One search step on a hypothesis: scores the incumbent and a neighbour on the last window of
-    /// committed text and keeps the better (the incumbent on ties).
+    /// One search step on a hypothesis, every `every` drafting steps. SWIFT scores the incumbent
+    /// and a candidate on the last window of committed text and keeps the better (the incumbent on
+    /// ties); CLaSp re-chooses the set from the last committed token.
     /// - Parameters:
     ///   - state: the hypothesis's search.
     ///   - scorer: the model, at its shared sequence.
@@ -95,12 +128,30 @@ public struct SkipSetSearch: Sendable, Equatable {
     /// - Throws: the model's error.
     func step<R: RandomNumberGenerator>(_ state: State, scorer: ModelSequenceScorer, context: [Int32], using rng: inout R) throws {
         guard let total = scorer.layerCount, let incumbent = state.skipped, state.taken < steps else { return }
-        let candidate = mutate(incumbent, layers: total, using: &rng)
-        guard candidate != incumbent else { return }
-        let mine = try Self.matches(scorer.replay(context: context, window: window, layers: try LayerSelection(skipping: incumbent, of: total)))
-        let theirs = try Self.matches(scorer.replay(context: context, window: window, layers: try LayerSelection(skipping: candidate, of: total)))
+        state.calls += 1
+        guard (state.calls - 1) % every == 0 else { return }
+        if method == .clasp {
+            state.taken += 1
+            guard let found = try LayerSkipProgramme.search(scorer, context: context, count: incumbent.count) else { return }
+            if found.skipped != incumbent { state.adopted += 1 }
+            state.skipped = found.skipped
+            return
+        }
+        let bayesian = bayesInterval > 0 && (state.taken + 1) % bayesInterval == 0
+        let proposal = bayesian ? state.bayes.propose(count: incumbent.count, layers: total, using: &rng) : nil
+        let candidate = proposal?.skipped ?? mutate(incumbent, layers: total, using: &rng)
         state.taken += 1
-        if theirs > mine {
+        guard candidate != incumbent else { return }
+        // Matchness: the share of the window each set predicts (SWIFT's score, what the GP models).
+        func score(_ set: Set<Int>) throws -> (matches: Int, share: Double) {
+            let replay = try scorer.replay(context: context, window: window, layers: try LayerSelection(skipping: set, of: total))
+            let matches = try Self.matches(replay)
+            return (matches, replay.rows.isEmpty ? 0 : Double(matches) / Double(replay.rows.count))
+        }
+        let mine = try score(incumbent), theirs = try score(candidate)
+        state.bayes.observe(SkipSetBayes.point(of: incumbent, layers: total), score: mine.share)
+        state.bayes.observe(proposal?.point ?? SkipSetBayes.point(of: candidate, layers: total), score: theirs.share)
+        if theirs.matches > mine.matches {
             state.skipped = candidate
             state.adopted += 1
         }

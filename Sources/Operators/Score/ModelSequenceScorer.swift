@@ -107,8 +107,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     ///   there is nothing to replay.
     /// - Throws: the model's error.
     public func replay(context: [Int32], window: Int, layers: LayerSelection) throws -> (rows: [[Float]], targets: [Int32]) {
-        if let tree = pendingTree { settle(tree, for: context) }
-        let common = cachedPrefix(of: context, limit: context.count)
+        let common = settledPrefix(of: context)
         // Feed tokens start..<count-1: row j predicts context[start + j + 1]; position start - 1
         // must be cached at full depth, so start ≥ 1.
         let start = max(1, context.count - 1 - window)
@@ -119,6 +118,16 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         let logits = try service.forward(batch: [ForwardItem(sequence: fork, tokens: fed, outputs: .all)], layers: layers)[0]
         usage.record(layers: layers.layers.count, of: layers.total)
         return ((0..<fed.count).map { Array(logits.row($0)) }, Array(context[(start + 1)...]))
+    }
+
+    /// Settles the last tree against `context` (keeping the path it committed) and returns how many
+    /// of its leading tokens the cache now holds at full depth: the prefix a pass outside the
+    /// hypothesis's own (SWIFT's replay, CLaSp's layer search) may read.
+    /// - Parameter context: the committed tokens.
+    /// - Returns: the cached prefix's length.
+    public func settledPrefix(of context: [Int32]) -> Int {
+        if let tree = pendingTree { settle(tree, for: context) }
+        return cachedPrefix(of: context, limit: context.count)
     }
 
     /// Scores several hypotheses' trees in one forward pass (a beam frontier): each scorer must be

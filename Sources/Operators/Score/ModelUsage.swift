@@ -26,6 +26,18 @@ public final class ModelUsage: Sendable {
         }
     }
 
+    /// Counts one partial call that ran `steps` single layers over a few rows outside any pass
+    /// (CLaSp's layer search), charged `steps / total` passes.
+    /// - Parameters:
+    ///   - steps: layer applications.
+    ///   - total: the model's layers.
+    func recordLayerSteps(_ steps: Int, of total: Int) {
+        counts.withLock {
+            $0.partialCalls += 1
+            $0.layerEquivalents += Double(steps) / Double(max(total, 1))
+        }
+    }
+
     /// Calls that ran every layer.
     public var fullCalls: Int { counts.withLock { $0.fullCalls } }
     /// Calls that ran a selection of the layers.

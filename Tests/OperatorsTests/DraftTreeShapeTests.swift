@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Operators
+
+/// OPT-Tree (`DraftTreeShape`, `ModelDrafter.draftTree`) against exhaustive enumeration: the
+/// drafted tree is the `budget` nodes of largest path probability among all paths of at most
+/// `depth` tokens, and the row-cost trim keeps the prefix that maximises tokens per unit of cost.
+@Suite struct DraftTreeShapeTests {
+    /// Every path of at most `depth` tokens after `context` with its product of probabilities.
+    static func paths(_ model: TableModel, after context: [Int32], depth: Int) throws -> [(path: [Int32], value: Double)] {
+        var out: [(path: [Int32], value: Double)] = []
+        var frontier: [(path: [Int32], value: Double)] = [([], 1)]
+        for _ in 0..<depth {
+            var next: [(path: [Int32], value: Double)] = []
+            for (path, value) in frontier {
+                let p = try Distribution.softmax(model.nextLogits(context: context + path))
+                for token in p.indices { next.append((path + [Int32(token)], value * Double(p[token]))) }
+            }
+            out += next
+            frontier = next
+        }
+        return out
+    }
+
+    static func treePaths(_ tree: TokenTree) -> Set<[Int32]> {
+        Set(tree.nodes.indices.map { i in
+            var path: [Int32] = [], at = i
+            while at >= 0 { path.append(tree.nodes[at].token); at = tree.nodes[at].parent }
+            return path.reversed()
+        })
+    }
+
+    @Test(arguments: [(4, 3), (8, 3), (12, 4), (3, 1)])
+    func treeIsTheBestBudgetOfPaths(budget: Int, depth: Int) throws {
+        let model = try TableModel(vocabularySize: 6, order: 3, seed: 11, scale: 2)
+        let drafter = try ModelDrafter(tokens: depth, settings: .greedy)
+        for context in [[1, 2], [3], [5, 0, 4]] as [[Int32]] {
+            let shape = DraftTreeShape(budget: budget, depth: depth, rowCost: 0)
+            let tree = try drafter.draftTree(model: model, context: LogitsContext(tokens: context, promptCount: context.count), layers: nil, shape: shape)
+            let all = try Self.paths(model, after: context, depth: depth).sorted { ($0.value, -$0.path.count) > ($1.value, -$1.path.count) }
+            #expect(tree.count == min(budget, all.count))
+            let expected = Set(all.prefix(budget).map(\.path))
+            #expect(Self.treePaths(tree) == expected, "context \(context)")
+            // Each node carries its conditional draft probability.
+            for (i, node) in tree.nodes.enumerated() {
+                var prefix = context, at = node.parent
+                var ancestors: [Int32] = []
+                while at >= 0 { ancestors.append(tree.nodes[at].token); at = tree.nodes[at].parent }
+                prefix += ancestors.reversed()
+                let p = try Distribution.softmax(model.nextLogits(context: prefix))
+                #expect(node.draftProbability == p[Int(node.token)], "node \(i)")
+            }
+        }
+    }
+
+    /// The trim keeps the value-order prefix of largest (1 + Σ values) / (1 + c · n).
+    @Test func rowCostTrimsToTheBestRatio() {
+        let values = [0.9, 0.5, 0.2, 0.1, 0.05]
+        func ratio(_ n: Int, _ c: Double) -> Double { (1 + values.prefix(n).reduce(0, +)) / (1 + c * Double(n)) }
+        for c in [0.0, 0.05, 0.3, 0.8, 5] {
+            let n = DraftTreeShape(budget: 5, depth: 3, rowCost: c).trimmed(values)
+            let best = (0...5).max { ratio($0, c) < ratio($1, c) }!
+            #expect(c == 0 ? n == 5 : n == best, "cost \(c): \(n) against \(best)")
+        }
+        #expect(DraftTreeShape(budget: 5, depth: 3, rowCost: 5).trimmed(values) == 0)
+    }
+}
