@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import Kernels
 import ModelRuntime
 import Testing
 @testable import Engine
@@ -166,6 +167,19 @@ import Testing
         let text = plan.explanation()
         #expect(text.contains("      graph runs, each step, until it committed the node's tokens:\n        graph draft-suffix ("))
         #expect(text.contains("        nodes:\n          recalled: draft.suffix → tokenTree"))
+    }
+
+    /// A budget the inner graph's models cannot hold is refused before the run, at the inner
+    /// graph's model entry: the inner graph decodes the same context.
+    @Test func admitHoldsTheBudgetToTheInnerModels() throws {
+        let inner = try Self.drafting("{ op: draft.lookup, tokens: 3 }", model: Fixtures.draft + ", kv_cache_mb: 1")
+        let session = try Session(plan: try Fixtures.plan(Self.outer(inner, tokens: 3)), resources: ResourceRegistry(pool: ComputePool(threadCount: 1)))
+        #expect(try session.admit(promptTokens: 4, maxNewTokens: 32).isEmpty)
+        #expect {
+            _ = try session.admit(promptTokens: 4, maxNewTokens: 1 << 20)
+        } throws: { error in
+            "\(error)".hasPrefix(inner + ":3:3: error: the prompt's 4 tokens and up to 1048576 new ones need 1048580 KV-cache slots of model 'draft'")
+        }
     }
 
     /// An inner graph whose target has another vocabulary is refused at the node when bound.

@@ -74,6 +74,9 @@ public final class Session {
     let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
+    /// The sessions of the graphs nodes run inside themselves (`draft.graph`), whose models decode
+    /// the same context: `admit` holds the run's budget to their caches too.
+    let innerSessions: [Session]
 
     /// Runtime features this engine provides.
     public static let capabilities: Set<RuntimeCapability> = [.tokenTrees, .fork, .rollback, .partialDepth]
@@ -202,6 +205,7 @@ public final class Session {
             }
         }
         self.ops = ops
+        innerSessions = environment.innerSessions.bound
         // The compiler holds a frontier op to the output or the `from` of a ranking output.
         switch ops[plan.output] {
         case .frontier: searchNode = plan.output
@@ -340,6 +344,9 @@ public final class Session {
                 warnings.append("\(use.location): warning: the prompt's \(promptTokens) tokens and up to \(budget) new ones reach position \(needed - 1), past the \(trained) positions model '\(use.name)' was trained on (max_position_embeddings); past it the model meets positions it never saw")
             }
         }
+        // An inner graph's context is the outer one plus at most one draft and one inner step,
+        // so the outer budget is what its caches must hold first.
+        for inner in innerSessions { warnings += try inner.admit(promptTokens: promptTokens, maxNewTokens: budget) }
         return warnings
     }
 

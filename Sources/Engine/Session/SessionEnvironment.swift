@@ -15,6 +15,15 @@ struct SessionEnvironment: OperatorEnvironment {
     let samplingDefaults: [String: Double]
     /// The target's vocabulary, which an inner graph's target must share.
     let vocabularySize: Int
+    /// The inner graphs' sessions bound so far, for the outer session's `admit`.
+    let innerSessions = InnerSessions()
+
+    /// Sessions bound while the outer session's nodes are built. `@unchecked Sendable`: it is
+    /// written only then, by the one thread building the outer session, and read after.
+    final class InnerSessions: @unchecked Sendable {
+        private(set) var bound: [Session] = []
+        func add(_ session: Session) { bound.append(session) }
+    }
 
     /// Opens a declared store: writable (created when missing) when it says `learn: true`, else
     /// read-only; checked against the target's tokenizer.
@@ -62,6 +71,7 @@ struct SessionEnvironment: OperatorEnvironment {
         if session.vocabularySize != vocabularySize {
             throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): its graph's target '\(session.targetModel)' has a vocabulary of \(session.vocabularySize) tokens, the outer target's has \(vocabularySize)")
         }
+        innerSessions.add(session)
         return InnerGraph(session: session)
     }
 }
