@@ -42,7 +42,7 @@ public struct GraphCompiler: Sendable {
         case .failure(let failure):
             return Compilation(plan: nil, diagnostics: [.error(SourceLocation(file: path, line: 1, column: 1), "cannot read the graph file: \(failure.reason)")])
         case .success((let document, let diagnostics)):
-            return compile(document, diagnostics, loader: loader)
+            return compile(document, diagnostics, loader: loader, enclosing: [], inner: InnerGraphCache())
         }
     }
 
@@ -53,10 +53,16 @@ public struct GraphCompiler: Sendable {
     /// - Returns: the plan (when there is no error) and every diagnostic.
     public func compile(source: String, file path: String) -> Compilation {
         let (document, diagnostics) = GraphDocument.parse(Array(source.utf8), file: path)
-        return compile(document, diagnostics, loader: GraphFileLoader(baseDirectory: baseDirectory))
+        return compile(document, diagnostics, loader: GraphFileLoader(baseDirectory: baseDirectory), enclosing: [], inner: InnerGraphCache())
     }
 
-    private func compile(_ document: GraphDocument?, _ parseDiagnostics: [Diagnostic], loader: GraphFileLoader) -> Compilation {
+    /// Compiles a parsed document.
+    /// - Parameters:
+    ///   - enclosing: the graph files whose nodes run this one inside themselves, outermost
+    ///     first (canonical path for identity, path as shown), for cycle detection.
+    ///   - inner: the inner graphs this whole compile compiled so far.
+    func compile(_ document: GraphDocument?, _ parseDiagnostics: [Diagnostic], loader: GraphFileLoader,
+                 enclosing: [(canonical: String, shown: String)], inner: InnerGraphCache) -> Compilation {
         guard let document else { return Compilation(plan: nil, diagnostics: parseDiagnostics.normalized()) }
         var diagnostics = parseDiagnostics
         // A graph with parameters runs directly on their defaults.
@@ -78,6 +84,9 @@ public struct GraphCompiler: Sendable {
         var checker = GraphChecker(registry: registry, flat: expander.flat, acceptedOutputTypes: acceptedOutputTypes)
         checker.checkNodes()
         checker.checkAliases()
+        let graphs = compileInnerGraphs(of: checker.nodes, loader: loader,
+                                        enclosing: enclosing + [(loader.canonicalPath(document.file), document.file)],
+                                        cache: inner, diagnostics: &diagnostics)
         let limits = FieldChecker(document.limits?.fields ?? [], table: GraphLanguage.limitFields, owner: "'limits'",
                                   at: document.limits?.location ?? document.start)
         let output = checker.checkOutput(document)
@@ -101,8 +110,9 @@ public struct GraphCompiler: Sendable {
         if let refused = checker.refuseLosslessClaim(document.lossless, approximations: approximations) {
             return Compilation(plan: nil, diagnostics: (diagnostics + [refused]).normalized())
         }
-        let plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
+        var plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
                                       output: output, limits: limits.values, approximations: approximations)
+        for (index, nodeGraphs) in graphs { plan.nodes[index].graphs = nodeGraphs }
         // The ops' own checks run last: they read the lowered plan (defaults, resolved names,
         // properties), which only a graph free of the errors above has.
         let refused = checker.validate(plan)

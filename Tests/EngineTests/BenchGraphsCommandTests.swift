@@ -30,6 +30,10 @@ import Testing
         #expect(rows.first?["speedup"] as? Double == 1)
         #expect(rows.first?["target_calls"] as? Int == 16)
         #expect(rows.first?["hypotheses_per_step"] as? Double == 1)
+        // Calls per model, summed over the prompts: the greedy graph calls only its target.
+        let models = rows.map { ($0["models"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["full_calls"] as? Int ?? -1) } }
+        #expect(models.first?.first { $0.0 == "target" }?.1 == 16)
+        #expect(models.last?.first { $0.0 == "draft" }.map { $0.1 > 0 } == true)
     }
 
     /// A search's row reports its frontier: hypotheses per step between 1 (the prompt's step) and

@@ -16,13 +16,16 @@ enum DemoGraphs {
     /// One registry for the demo tests: its models load once.
     static let resources = ResourceRegistry(pool: ComputePool(threadCount: 1))
 
-    /// A graph of graphs/ with `../models/`, `../examples/` and `../stores/` made absolute (stores
-    /// into `storeDirectory`), then `edits` applied, compiled from a temporary file.
+    /// A graph of graphs/ with `../models/`, `../examples/`, `../stores/` and the graphs its
+    /// `draft.graph` nodes run made absolute (stores into `storeDirectory`), then `edits` applied,
+    /// compiled from a temporary file.
     static func plan(_ name: String, storeDirectory: String? = nil, edits: [(String, String)] = []) throws -> Plan {
         var text = try String(contentsOfFile: GraphGreedyIdentityTests.graphsDirectory + "/" + name, encoding: .utf8)
         text = text.replacingOccurrences(of: "../models/", with: repository + "/models/")
             .replacingOccurrences(of: "../examples/", with: repository + "/examples/")
         if let storeDirectory { text = text.replacingOccurrences(of: "../stores/", with: storeDirectory + "/") }
+        // A graph a `draft.graph` node runs stays in graphs/, named by its absolute path.
+        text = text.replacing(/graph: ([A-Za-z0-9_.-][A-Za-z0-9_.\/-]*\.yaml)/) { "graph: " + GraphGreedyIdentityTests.graphsDirectory + "/" + $0.1 }
         for (from, to) in edits {
             guard text.contains(from) else { throw EngineError("graphs/\(name) has no '\(from)' to edit") }
             text = text.replacingOccurrences(of: from, with: to)

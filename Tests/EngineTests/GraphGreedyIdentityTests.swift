@@ -41,14 +41,25 @@ import Testing
     /// The graph with its models pointed at the fixtures, its limits at 128 tokens without EOS,
     /// and self-speculative layer choices fitted to the 2-layer fixture target (drafting from its
     /// first layer, or skipping its first).
+    ///
+    /// A graph a `draft.graph` node runs (`graph: stages/x.yaml`) gets the same treatment, written
+    /// to a temporary file that the node then names by its absolute path.
     static func fixtureVersion(of file: String) throws -> String {
         let text = try String(contentsOfFile: graphsDirectory + "/" + file, encoding: .utf8)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        let directory = (file as NSString).deletingLastPathComponent
+        return try text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             if line.hasPrefix("limits:") { return limits }
-            return line.replacingOccurrences(of: "../models/demo-target", with: Fixtures.target)
-                .replacingOccurrences(of: "../models/demo-draft", with: Fixtures.draft)
+            var line = String(line).replacing(/(\.\.\/)+models\/demo-target/, with: Fixtures.target)
+                .replacing(/(\.\.\/)+models\/demo-draft/, with: Fixtures.draft)
                 .replacing(/skip_layers: \[[0-9, ]*\]/, with: "skip_layers: [0]")
                 .replacing(/\blayers: [0-9]+/, with: "layers: 1")
+            if let inner = line.firstMatch(of: /graph: ([A-Za-z0-9_.\/-]+\.yaml)/) {
+                let name = String(inner.1)
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("inner-\(UUID().uuidString)-" + (name as NSString).lastPathComponent).path
+                try fixtureVersion(of: directory.isEmpty ? name : directory + "/" + name).write(toFile: path, atomically: true, encoding: .utf8)
+                line = line.replacingOccurrences(of: "graph: " + name, with: "graph: " + path)
+            }
+            return line
         }.joined(separator: "\n")
     }
 
@@ -82,7 +93,8 @@ import Testing
 
     @Test func everyLosslessGraphIsCovered() {
         #expect(Set(Self.graphs).isSuperset(of: ["greedy.yaml", "lookup.yaml", "speculative.yaml", "tree.yaml",
-                                                 "layerskip.yaml", "draft-verify.yaml", "recycle.yaml", "suffix.yaml"]))
+                                                 "layerskip.yaml", "draft-verify.yaml", "recycle.yaml", "suffix.yaml",
+                                                 "staged.yaml", "staged-lookup.yaml"]))
         #expect(!Self.graphs.contains("instructive.yaml") && !Self.graphs.contains("calm.yaml"))
         #expect(!Self.graphs.contains("sampling.yaml"))
         #expect(!Self.graphs.contains("contrastive.yaml") && !Self.graphs.contains("speculative-contrastive.yaml"))

@@ -42,7 +42,13 @@ import Testing
         // Lookahead decoding: its guesses are deterministic given the history; the prompt's
         // n-grams (the reference's POOL_FROM_PROMPT) give it some at the first step.
         ("lookahead T=1", 1, 1, "  proposals: { op: draft.lookahead, scores: scores, window: 3, ngram: 3, guesses: 2, prompt_pool: true }\n"),
+        // Staged speculation: the draft model, sped up by prompt lookup, drafts greedily (deterministic).
+        ("staged T=1", 1, 1, "  proposals: { op: draft.graph, graph: \(stagedDrafter), tokens: 3 }\n"),
     ]
+
+    /// A drafting graph for `draft.graph`: the fixture draft model decoding greedily, verifying
+    /// prompt-lookup chains.
+    static let stagedDrafter = try! DraftGraphTests.drafting("{ op: draft.lookup, tokens: 3 }")
 
     @Test(arguments: configurations.map(\.name))
     func firstTokenFollowsTheTarget(name: String) throws {

@@ -70,7 +70,10 @@ extension CommandSpec {
                                 "speedup": r.speedup, "identical_prompts": r.identicalPrompts, "prompts": prompts,
                                 "lossless": exact, "agreement": r.reading.agreement, "perplexity": r.reading.perplexity,
                                 "rep_2": r.reading.repetition(2), "rep_4": r.reading.repetition(4), "diversity": r.reading.diversity,
-                                "hypotheses_per_step": r.metrics.hypothesesPerStep, "ms_per_step": r.metrics.millisecondsPerStep]
+                                "hypotheses_per_step": r.metrics.hypothesesPerStep, "ms_per_step": r.metrics.millisecondsPerStep,
+                                "models": r.metrics.models.map { ["name": $0.name, "full_calls": $0.fullCalls, "partial_calls": $0.partialCalls] },
+                                "inner_runs": r.metrics.innerRuns.map { ["node": $0.node, "steps": $0.steps, "tokens": $0.tokens,
+                                                                         "target_calls": $0.targetCalls, "mat": $0.meanAcceptedTokens] }]
                     }
                 }
                 if let path = arguments.value("svg") {
@@ -102,6 +105,14 @@ extension CommandSpec {
                                 + String(format: " %7d %7.1f %6.2f %13d %7.2fx  %4d/%-4d %6.2f %7.2f %6.3f %5.3f %9.2f %8.2f", r.metrics.tokens, r.metrics.tokensPerSecond,
                                          r.metrics.meanAcceptedTokens, r.metrics.targetCalls, r.speedup, r.identicalPrompts, prompts,
                                          r.reading.agreement, r.reading.perplexity, r.reading.repetition(4), r.reading.diversity, r.metrics.hypothesesPerStep, r.metrics.millisecondsPerStep))
+                        }
+                        // Which model each graph spends its calls on: a drafter's calls, an inner graph's MAT.
+                        guard rows.contains(where: { $0.metrics.models.count > 1 || !$0.metrics.innerRuns.isEmpty }) else { return }
+                        context.print("model calls (full + partial)")
+                        for (g, r) in rows.enumerated() {
+                            var parts = r.metrics.models.map { "\($0.name) \($0.fullCalls)" + ($0.partialCalls > 0 ? " + \($0.partialCalls)" : "") }
+                            parts += r.metrics.innerRuns.map { String(format: "inner graph of %@: MAT %.2f", $0.node, $0.meanAcceptedTokens) }
+                            context.print("  " + files[g].padding(toLength: 28, withPad: " ", startingAt: 0) + parts.joined(separator: ", "))
                         }
                     }
                     for category in results.categories {

@@ -27,6 +27,7 @@ public enum GraphsBenchmark {
             metrics.seconds += other.metrics.seconds
             metrics.frontierTokens += other.metrics.frontierTokens
             metrics.widestFrontier = max(metrics.widestFrontier, other.metrics.widestFrontier)
+            metrics.addCalls(of: other.metrics)
             identicalPrompts += other.identicalPrompts
             reading = reading + other.reading
         }

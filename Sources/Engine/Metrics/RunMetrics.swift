@@ -24,6 +24,21 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         public var layerEquivalents: Double
     }
 
+    /// What a graph run inside a node (`draft.graph`) did over the run: its own steps, the tokens it
+    /// committed (rolled-back ones included) and its target's calls.
+    public struct InnerRun: Sendable, Codable, Equatable {
+        /// The outer node's qualified name.
+        public var node: String
+        /// Inner steps run.
+        public var steps = 0
+        /// Tokens the inner graph committed, those the outer verifier rolled back included.
+        public var tokens = 0
+        /// Full-depth calls of the inner graph's target (the draft model).
+        public var targetCalls = 0
+        /// The inner graph's mean accepted tokens per call of its target.
+        public var meanAcceptedTokens: Double { targetCalls == 0 ? 0 : Double(tokens) / Double(targetCalls) }
+    }
+
     /// Empty metrics, to add runs into.
     public init() {}
 
@@ -34,6 +49,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
     public var targetCalls = 0
     /// Per model the graph names, in the order the plan binds them.
     public var models: [ModelMetrics] = []
+    /// Per node that runs a graph inside itself, that graph's own figures; its models' calls are
+    /// in `models`, named `node/model`.
+    public var innerRuns: [InnerRun] = []
     /// Tokens emitted.
     public var tokens = 0
     /// Draft tokens proposed at each depth (index 0 is depth 1), counted once per step whose tree
@@ -73,6 +91,33 @@ public struct RunMetrics: Sendable, Codable, Equatable {
     /// Emitted tokens per second.
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 
+    /// Adds another run's model calls and inner runs, matched by name (a benchmark's sum over
+    /// prompts).
+    /// - Parameter other: the other run's metrics.
+    public mutating func addCalls(of other: RunMetrics) {
+        Self.merge(&models, other.models, key: \.name) {
+            $0.fullCalls += $1.fullCalls
+            $0.partialCalls += $1.partialCalls
+            $0.layerEquivalents += $1.layerEquivalents
+        }
+        Self.merge(&innerRuns, other.innerRuns, key: \.node) {
+            $0.steps += $1.steps
+            $0.tokens += $1.tokens
+            $0.targetCalls += $1.targetCalls
+        }
+    }
+
+    /// Adds each entry of `more` into the entry of `list` with the same key, or appends it.
+    private static func merge<Entry>(_ list: inout [Entry], _ more: [Entry], key: KeyPath<Entry, String>, add: (inout Entry, Entry) -> Void) {
+        for entry in more {
+            if let i = list.firstIndex(where: { $0[keyPath: key] == entry[keyPath: key] }) {
+                add(&list[i], entry)
+            } else {
+                list.append(entry)
+            }
+        }
+    }
+
     /// Records one verified step's tree depth and accepted length.
     mutating func recordAcceptance(depth: Int, accepted: Int) {
         while proposedByPosition.count < depth {
@@ -95,6 +140,9 @@ public struct RunMetrics: Sendable, Codable, Equatable {
         }
         if models.count > 1 || models.contains(where: { $0.partialCalls > 0 }) {
             lines.append("models: " + models.map { "\($0.name) \($0.fullCalls) full + \($0.partialCalls) partial calls = \(f($0.layerEquivalents, 1)) passes" }.joined(separator: ", "))
+        }
+        for inner in innerRuns {
+            lines.append("inner graph of \(inner.node): \(inner.tokens) tokens in \(inner.steps) steps, \(inner.targetCalls) target calls, MAT \(f(inner.meanAcceptedTokens))")
         }
         if widestFrontier > 1 {
             lines.append("frontier: \(frontierTokens) hypothesis-steps, at most \(widestFrontier) per step (\(f(hypothesesPerStep)) on average), \(f(millisecondsPerStep)) ms per step")

@@ -74,6 +74,9 @@ public final class Session {
     let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
+    /// The sessions of the graphs nodes run inside themselves (`draft.graph`), whose models decode
+    /// the same context: `admit` holds the run's budget to their caches too.
+    let innerSessions: [Session]
 
     /// Runtime features this engine provides.
     public static let capabilities: Set<RuntimeCapability> = [.tokenTrees, .fork, .rollback, .partialDepth]
@@ -178,7 +181,8 @@ public final class Session {
 
         let environment = SessionEnvironment(plan: plan, resources: resources, tokenizer: tokenizer,
                                              targetPath: targetPath, endOfSequence: eos,
-                                             samplingDefaults: target.model.config.generation.sampling)
+                                             samplingDefaults: target.model.config.generation.sampling,
+                                             vocabularySize: vocabularySize)
         var ops: [NodeOp] = []
         for node in plan.nodes {
             let type = OperatorRegistry.operatorType(named: node.op)!
@@ -201,6 +205,7 @@ public final class Session {
             }
         }
         self.ops = ops
+        innerSessions = environment.innerSessions.bound
         // The compiler holds a frontier op to the output or the `from` of a ranking output.
         switch ops[plan.output] {
         case .frontier: searchNode = plan.output
@@ -229,6 +234,42 @@ public final class Session {
                 }
             }
         }
+    }
+
+    /// Commit-time effects that need the whole output: stores learn, the dynamic tier remembers,
+    /// inner graphs pass it on to their own observers.
+    /// - Parameters:
+    ///   - prompt: the run's prompt.
+    ///   - output: what it emitted.
+    /// - Throws: `EngineError` at the node whose effect failed.
+    func finishRun(prompt: [Int32], output: [Int32]) throws {
+        for (node, op) in zip(plan.nodes, ops) {
+            guard case .hypothesis(let hypothesisOp) = op, let observer = hypothesisOp as? any RunObserver else { continue }
+            do {
+                try observer.runFinished(prompt: prompt, output: output)
+            } catch {
+                throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)) could not act on the finished run: \(error)")
+            }
+        }
+    }
+
+    /// Each model entry's calls in a run, in the order the plan binds them.
+    /// - Parameter usage: the run's counters by model name.
+    /// - Returns: one entry per model.
+    func modelMetrics(usage: [String: ModelUsage]) -> [RunMetrics.ModelMetrics] {
+        modelUses.map { use in
+            let counts = usage[use.name] ?? ModelUsage()
+            return RunMetrics.ModelMetrics(name: use.name, fullCalls: counts.fullCalls, partialCalls: counts.partialCalls,
+                                           layerEquivalents: counts.layerEquivalents)
+        }
+    }
+
+    /// The run's target calls (see `targetModel`).
+    /// - Parameter usage: the run's counters by model name.
+    /// - Returns: full-depth calls, and partial ones when the target's score node approximates it.
+    func targetCalls(usage: [String: ModelUsage]) -> Int {
+        let target = usage[targetModel]
+        return (target?.fullCalls ?? 0) + (targetApproximates ? target?.partialCalls ?? 0 : 0)
     }
 
     /// Orders a finished search's candidates with the ranking output, its models bound to fresh
@@ -303,6 +344,9 @@ public final class Session {
                 warnings.append("\(use.location): warning: the prompt's \(promptTokens) tokens and up to \(budget) new ones reach position \(needed - 1), past the \(trained) positions model '\(use.name)' was trained on (max_position_embeddings); past it the model meets positions it never saw")
             }
         }
+        // An inner graph's context is the outer one plus at most one draft and one inner step,
+        // so the outer budget is what its caches must hold first.
+        for inner in innerSessions { warnings += try inner.admit(promptTokens: promptTokens, maxNewTokens: budget) }
         return warnings
     }
 
@@ -443,24 +487,18 @@ public final class Session {
                                      closingTokens: reason == "closed" ? run.metrics.closingTokens : nil))
             }
         }
-        // Commit-time effects that need the whole output: stores learn, the dynamic tier remembers.
-        for (node, op) in zip(plan.nodes, ops) {
-            guard case .hypothesis(let hypothesisOp) = op, let observer = hypothesisOp as? any RunObserver else { continue }
-            do {
-                try observer.runFinished(prompt: prompt, output: emitted)
-            } catch {
-                throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)) could not act on the finished run: \(error)")
-            }
-        }
+        try finishRun(prompt: prompt, output: emitted)
         var metrics = run.metrics
         metrics.tokens = emitted.count
-        metrics.models = modelUses.map { use in
-            let usage = run.usage[use.name] ?? ModelUsage()
-            return RunMetrics.ModelMetrics(name: use.name, fullCalls: usage.fullCalls, partialCalls: usage.partialCalls,
-                                           layerEquivalents: usage.layerEquivalents)
+        metrics.models = modelMetrics(usage: run.usage)
+        metrics.targetCalls = targetCalls(usage: run.usage)
+        // Graphs run inside nodes (`draft.graph`): their models' calls and their own MAT.
+        for (node, state) in zip(plan.nodes, run.hypotheses[0].nodes) {
+            guard let holder = state.opState as? any InnerGraphHolding, let inner = holder.innerRun as? InnerGraphRunState else { continue }
+            let (models, innerRun) = inner.metrics(node: node.name)
+            metrics.models += models
+            metrics.innerRuns.append(innerRun)
         }
-        let targetUsage = run.usage[targetModel]
-        metrics.targetCalls = (targetUsage?.fullCalls ?? 0) + (targetApproximates ? targetUsage?.partialCalls ?? 0 : 0)
         metrics.seconds = Date().timeIntervalSince(started)
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)

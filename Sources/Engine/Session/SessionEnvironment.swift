@@ -13,6 +13,17 @@ struct SessionEnvironment: OperatorEnvironment {
     let targetPath: String?
     let endOfSequence: Set<Int32>
     let samplingDefaults: [String: Double]
+    /// The target's vocabulary, which an inner graph's target must share.
+    let vocabularySize: Int
+    /// The inner graphs' sessions bound so far, for the outer session's `admit`.
+    let innerSessions = InnerSessions()
+
+    /// Sessions bound while the outer session's nodes are built. `@unchecked Sendable`: it is
+    /// written only then, by the one thread building the outer session, and read after.
+    final class InnerSessions: @unchecked Sendable {
+        private(set) var bound: [Session] = []
+        func add(_ session: Session) { bound.append(session) }
+    }
 
     /// Opens a declared store: writable (created when missing) when it says `learn: true`, else
     /// read-only; checked against the target's tokenizer.
@@ -46,5 +57,21 @@ struct SessionEnvironment: OperatorEnvironment {
             throw OperatorError(.invalidParameter, at: "constraint", "a constraint needs the target's tokenizer.json to know each token's bytes")
         }
         return vocabulary
+    }
+
+    /// Binds an inner graph as a session of its own on the same resources (a model both graphs
+    /// name is loaded once); its target must share the outer target's vocabulary.
+    func innerGraph(_ inner: Plan, for node: Plan.Node) throws -> any InnerGraphRunner {
+        let session: Session
+        do {
+            session = try Session(plan: inner, resources: resources)
+        } catch let error as EngineError {
+            throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): its graph '\(inner.file)' cannot be bound: \(error.description)")
+        }
+        if session.vocabularySize != vocabularySize {
+            throw EngineError(at: node.location, "node '\(node.name)' (\(node.op)): its graph's target '\(session.targetModel)' has a vocabulary of \(session.vocabularySize) tokens, the outer target's has \(vocabularySize)")
+        }
+        innerSessions.add(session)
+        return InnerGraph(session: session)
     }
 }

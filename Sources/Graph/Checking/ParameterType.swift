@@ -23,6 +23,9 @@ public indirect enum ParameterType: Sendable, Hashable, CustomStringConvertible 
     case nodeRef
     /// Any YAML, kept as written (an inline JSON Schema).
     case document
+    /// The path of a graph file, relative to the file naming it: a graph the node runs inside
+    /// itself (`draft.graph`). The compiler compiles it too, into `Plan.Node.graphs`.
+    case graphFile
 
     /// How the type reads in messages and references (`int`, `one of greedy, sampling`).
     public var description: String {
@@ -38,6 +41,7 @@ public indirect enum ParameterType: Sendable, Hashable, CustomStringConvertible 
         case .constraintRef: "constraint name"
         case .nodeRef: "node name"
         case .document: "YAML document"
+        case .graphFile: "graph file"
         }
     }
 

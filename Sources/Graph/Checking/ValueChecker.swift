@@ -66,6 +66,9 @@ enum ValueChecker {
         case .string:
             if nonEmpty, text.isEmpty { return fail("\(subject) must not be an empty string") }
             return .success(.string(text))
+        case .graphFile:
+            guard !text.isEmpty else { return fail("\(subject) must name a graph file") }
+            return .success(.string(text))
         case .enumeration(let cases):
             guard cases.contains(text) else {
                 var message = "\(subject) expects \(expected), got '\(text)'"
@@ -89,7 +92,7 @@ enum ValueChecker {
     static func problem(with value: ParameterValue, for spec: ParameterSpec) -> String? {
         func fits(_ value: ParameterValue, _ type: ParameterType) -> Bool {
             switch (type, value) {
-            case (.int, .int), (.float, .float), (.float, .int), (.bool, .bool), (.string, .string), (.document, _): true
+            case (.int, .int), (.float, .float), (.float, .int), (.bool, .bool), (.string, .string), (.graphFile, .string), (.document, _): true
             case (.enumeration(let cases), .string(let s)): cases.contains(s)
             case (.list(let element), .list(let items)): items.allSatisfy { fits($0, element) }
             case (.modelRef, .reference), (.storeRef, .reference), (.constraintRef, .reference), (.nodeRef, .reference): true

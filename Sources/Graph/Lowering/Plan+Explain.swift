@@ -1,6 +1,7 @@
 extension Plan {
     /// The plan as `decograph explain` prints it: resources, limits, runtime needs, the step
-    /// schedule stage by stage, and every node with its parameters (defaults marked).
+    /// schedule stage by stage, and every node with its parameters (defaults marked) and the
+    /// graphs it runs inside itself.
     /// - Returns: the text, ending in a newline.
     public func explanation() -> String {
         var out = "graph \(name) (\(file))\n"
@@ -40,6 +41,11 @@ extension Plan {
                 "\(key)=\(value)" + (node.written.contains(key) ? "" : " (default)")
             }
             if !parameters.isEmpty { out += "      " + parameters.joined(separator: ", ") + "\n" }
+            // A graph the node runs inside itself, explained in full, indented under it.
+            for (parameter, inner) in node.graphs.sorted(by: { $0.key < $1.key }) {
+                out += "      \(parameter) runs, each step, until it committed the node's tokens:\n"
+                out += inner.explanation().split(separator: "\n").map { "        " + $0 + "\n" }.joined()
+            }
         }
         return out
     }

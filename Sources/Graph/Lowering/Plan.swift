@@ -50,6 +50,9 @@ public struct Plan: Sendable, Hashable {
         public var stage: Int
         /// Where it was declared.
         public var location: SourceLocation
+        /// The compiled graph of each `graphFile` parameter, by parameter name (a `draft.graph`
+        /// node's inner graph); empty for other nodes.
+        public var graphs: [String: Plan] = [:]
     }
 
     /// The stop conditions of a run.

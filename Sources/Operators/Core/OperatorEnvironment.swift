@@ -29,6 +29,15 @@ public protocol OperatorEnvironment: Sendable {
     /// The target model's tokenizer, for ops whose parameters hold text they splice into the
     /// tokens (a score node's distorted instruction); `nil` when the target has none.
     var tokenizer: Tokenizer? { get }
+    /// Binds a graph a node runs inside itself (`Plan.Node.graphs`): its models load as the
+    /// outer graph's do, so a model both name shares one runtime.
+    /// - Parameters:
+    ///   - plan: the inner graph's plan.
+    ///   - node: the node that runs it.
+    /// - Returns: the runner.
+    /// - Throws: a located error when the inner graph cannot be bound (a model that does not
+    ///   load, a vocabulary other than the target's).
+    func innerGraph(_ plan: Plan, for node: Plan.Node) throws -> any InnerGraphRunner
 }
 
 extension OperatorEnvironment {
@@ -36,6 +45,10 @@ extension OperatorEnvironment {
     public var samplingDefaults: [String: Double] { [:] }
     /// No tokenizer (environments without a target model: tests, tools).
     public var tokenizer: Tokenizer? { nil }
+    /// No inner graphs (environments without an engine: tests, tools).
+    public func innerGraph(_ plan: Plan, for node: Plan.Node) throws -> any InnerGraphRunner {
+        throw OperatorError(.invalidParameter, at: DraftGraphOp.graph.name, "this environment runs no inner graphs; run the graph with the engine")
+    }
 }
 
 /// Mutable state a node keeps for one hypothesis across the steps of a run (a constraint's
