@@ -101,17 +101,7 @@ extension Model {
                     }
                 }
             }
-            MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: weights.o, into: scratch.h, ldy: H, pool: pool, activations: activations)
-            addBias(weights.oBias, scratch.h, rows: M, width: H)
-            Vector.add(scratch.h, into: scratch.x, count: M * H)
-            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: weights.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(weights.gate, scratch.gate, F), (weights.up, scratch.up, F)], pool: pool, activations: activations)
-            addBias(weights.gateBias, scratch.gate, rows: M, width: F)
-            addBias(weights.upBias, scratch.up, rows: M, width: F)
-            rows(M, width: F, pool) { r in Vector.siluMultiply(scratch.gate + r * F, scratch.up + r * F, count: F) }
-            MatMul.multiply(scratch.gate, rows: M, ldx: F, by: weights.down, into: scratch.h, ldy: H, pool: pool, activations: activations)
-            addBias(weights.downBias, scratch.h, rows: M, width: H)
-            Vector.add(scratch.h, into: scratch.x, count: M * H)
+            finishLayer(weights, scratch, rows: M, pool: pool)
             return Array(UnsafeBufferPointer(start: scratch.x, count: M * H))
         }
     }

@@ -426,18 +426,7 @@ public final class Model: @unchecked Sendable {
                     }
                 }
             }
-            MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: layer.o, into: scratch.h, ldy: H, pool: pool, activations: activations)
-            addBias(layer.oBias, scratch.h, rows: M, width: H)
-            Vector.add(scratch.h, into: scratch.x, count: M * H)
-
-            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool, activations: activations)
-            addBias(layer.gateBias, scratch.gate, rows: M, width: F)
-            addBias(layer.upBias, scratch.up, rows: M, width: F)
-            rows(M, width: F, pool) { r in Vector.siluMultiply(scratch.gate + r * F, scratch.up + r * F, count: F) }
-            MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool, activations: activations)
-            addBias(layer.downBias, scratch.h, rows: M, width: H)
-            Vector.add(scratch.h, into: scratch.x, count: M * H)
+            finishLayer(layer, scratch, rows: M, pool: pool)
         }
 
         var depth = selection.layers.count
@@ -476,6 +465,26 @@ public final class Model: @unchecked Sendable {
         } else {
             pool.parallelFor(count: M) { range in for r in range { body(r) } }
         }
+    }
+
+    /// The rest of a decoder layer once its attention output is in `scratch.attention`: the output
+    /// projection added to the residual stream `scratch.x`, then the MLP block added to it, over
+    /// `M` rows. The pass and `layerStep` share it.
+    func finishLayer(_ layer: DecoderLayer, _ scratch: ForwardScratch, rows M: Int, pool: ComputePool) {
+        let c = config
+        let H = c.hiddenSize, qDim = c.headCount * c.headDim, F = c.intermediateSize
+        MatMul.multiply(scratch.attention, rows: M, ldx: qDim, by: layer.o, into: scratch.h, ldy: H, pool: pool, activations: activations)
+        addBias(layer.oBias, scratch.h, rows: M, width: H)
+        Vector.add(scratch.h, into: scratch.x, count: M * H)
+
+        rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+        MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(layer.gate, scratch.gate, F), (layer.up, scratch.up, F)], pool: pool, activations: activations)
+        addBias(layer.gateBias, scratch.gate, rows: M, width: F)
+        addBias(layer.upBias, scratch.up, rows: M, width: F)
+        rows(M, width: F, pool) { r in Vector.siluMultiply(scratch.gate + r * F, scratch.up + r * F, count: F) }
+        MatMul.multiply(scratch.gate, rows: M, ldx: F, by: layer.down, into: scratch.h, ldy: H, pool: pool, activations: activations)
+        addBias(layer.downBias, scratch.h, rows: M, width: H)
+        Vector.add(scratch.h, into: scratch.x, count: M * H)
     }
 
     /// See `rows(_:width:_:_:)`.
