@@ -62,7 +62,8 @@ import Testing
     }
 
     /// The gate: rejections drive the length to 0 (the drafter falls silent), a silent stretch of
-    /// `probeInterval` steps brings one probe token, and acceptances bring the length back.
+    /// `probeInterval` steps brings one probe token, a rejected probe doubles the wait, and
+    /// acceptances bring the length back.
     @Test func optimalScheduleGatesAndProbes() throws {
         let policy = try DraftLength(schedule: .optimal, initial: 6, rowCost: 0.2)
         let state = policy.makeState()
@@ -79,6 +80,11 @@ import Testing
         for _ in 1..<DraftLength.probeInterval { try step(proposed: 0, accepted: 0); #expect(state.length == 0) }
         try step(proposed: 0, accepted: 0)
         #expect(state.length == 1, "a probe after \(DraftLength.probeInterval) silent steps")
+        // A rejected probe doubles the wait before the next.
+        try step(proposed: 1, accepted: 0)
+        var silentSteps = 0
+        while state.length == 0 && silentSteps < 100 { try step(proposed: 0, accepted: 0); silentSteps += 1 }
+        #expect(silentSteps == 2 * DraftLength.probeInterval && state.length == 1)
         for _ in 0..<12 { try step(proposed: max(state.length, 1), accepted: max(state.length, 1)) }
         #expect(state.length == 6, "acceptances restore the longest draft")
     }

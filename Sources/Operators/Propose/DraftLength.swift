@@ -18,8 +18,9 @@ import Graph
 ///   rejections, fading with `memory`, with a uniform prior) and `row_cost` is what one more
 ///   verification row costs against a one-row step on this machine (`decograph bench runtime`'s
 ///   verify-k against decode-1). When no length beats not drafting, the drafter is silent — the gate
-///   every drafter shares — and every `probeInterval` silent steps it drafts one token to see
-///   whether the text has changed.
+///   every drafter shares — and after `probeInterval` silent steps it drafts one token to see
+///   whether the text has changed; each probe that is rejected doubles the wait (up to
+///   `longestWait`), an accepted token resets it, so text that never repeats costs few probes.
 ///
 /// Drafters with draft distributions add two stopping rules that look only at what is already
 /// drafted, so the draft length is a stopping time and speculative sampling stays exact:
@@ -45,6 +46,8 @@ public struct DraftLength: Sendable, Equatable {
     static let memory = 0.94
     /// Silent steps after which `optimal` drafts one token to refresh its estimate.
     static let probeInterval = 8
+    /// The longest wait between probes after repeated rejections.
+    static let longestWait = 64
 
     /// Most tokens a schedule ever proposes: the `tokens` parameters' upper bound.
     public static let longest = 64
@@ -138,13 +141,17 @@ public struct DraftLength: Sendable, Equatable {
         var rejected = 0.0
         /// Steps drafted nothing since the last draft (`optimal`).
         var silent = 0
+        /// Silent steps before the next probe (`optimal`; doubles after a rejected probe).
+        var wait = DraftLength.probeInterval
+        /// Whether the last draft was a probe.
+        var probing = false
         init(length: Int) { self.length = length }
         /// The acceptance estimate: the posterior mean under a uniform prior.
         var acceptance: Double { (accepted + 1) / (accepted + rejected + 2) }
         /// A copy for a forked hypothesis.
         public func fork() -> any HypothesisState {
             let copy = State(length: length)
-            (copy.accepted, copy.rejected, copy.silent) = (accepted, rejected, silent)
+            (copy.accepted, copy.rejected, copy.silent, copy.wait, copy.probing) = (accepted, rejected, silent, wait, probing)
             return copy
         }
     }
@@ -165,13 +172,20 @@ public struct DraftLength: Sendable, Equatable {
             state.accepted = Self.memory * state.accepted + Double(accepted)
             state.rejected = Self.memory * state.rejected + (accepted < proposed ? 1 : 0)
             state.silent = 0
+            if accepted > 0 {
+                state.wait = Self.probeInterval
+            } else if state.probing {
+                state.wait = min(Self.longestWait, 2 * state.wait)
+            }
+            state.probing = false
         } else if state.length == 0 {
             state.silent += 1
         }
         state.length = optimalLength(acceptance: state.acceptance)
-        if state.length == 0, state.silent >= Self.probeInterval {
+        if state.length == 0, state.silent >= state.wait {
             state.length = 1
             state.silent = 0
+            state.probing = true
         }
     }
 }
