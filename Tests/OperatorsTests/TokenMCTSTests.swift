@@ -61,6 +61,17 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 4.5, "the program was not killed at its time limit")
         #expect(throws: OperatorError.self) { try CommandReward.run(["no-such-program-decograph"], input: "", timeout: 1) }
     }
+
+    /// A reward's program is fed and read on threads of its own: with Dispatch's global queue busy
+    /// with blocking work (other rewards, other work of the process), it still gets its input and
+    /// its verdict is read, rather than timing out with reward 0.
+    @Test func commandRewardDoesNotWaitForTheGlobalQueue() throws {
+        let release = DispatchSemaphore(value: 0)
+        let busy = 4 * ProcessInfo.processInfo.activeProcessorCount + 8
+        for _ in 0..<busy { DispatchQueue.global().async { _ = release.wait(timeout: .now() + 20) } }
+        defer { for _ in 0..<busy { release.signal() } }
+        #expect(try CommandReward.run(["cat"], input: "0.5\n", timeout: 3) == 0.5)
+    }
 }
 
 /// The constraint reward: 1 for a complete, valid text, else half the share of bytes accepted.

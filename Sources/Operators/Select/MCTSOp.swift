@@ -152,23 +152,25 @@ enum CommandReward {
         } catch {
             throw OperatorError(.invalidParameter, at: "command", "cannot start '\(program[0])': \(error.localizedDescription)")
         }
+        // Waiting, writing and reading each block, so each gets a thread of its own: on Dispatch's
+        // global queue, whose width is the core count, concurrent rewards (MCTS's parallel
+        // simulations, other work of the process) could take every thread with waits while the
+        // writes that would end them stay queued — every program then timed out with reward 0.
         let exited = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        Thread {
             process.waitUntilExit()
             exited.signal()
-        }
-        // Write and read on other threads so a program that neither reads nor exits cannot block us.
-        let writer = DispatchQueue.global()
-        writer.async {
+        }.start()
+        Thread {
             try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
             try? stdin.fileHandleForWriting.close()
-        }
+        }.start()
         let output = OutputBox()
         let reading = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        Thread {
             output.data = (try? stdout.fileHandleForReading.readToEnd()) ?? Data()
             reading.signal()
-        }
+        }.start()
         guard exited.wait(timeout: .now() + timeout) == .success else {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
