@@ -30,9 +30,12 @@ public struct LookBackOp: HypothesisOperator {
                                        doc: "Candidates when the alarm sounds (the paper searches 5, 8 and 10); each is a row of that step's pass.")
     static let alpha = OpParameter<Double>("alpha", default: 0.9, range: .atLeast(0),
                                            doc: "The alarm: the smallest KL divergence (nats) from the current distribution to a recent position's at or below which the step leaves greedy decoding (the paper searches 0.5–1.6).")
-    static let window = OpParameter<Int>("window", default: 128, range: .closed(1, 4096),
+    /// The most rows either window holds: each is a vocabulary-wide distribution, so 1 024 rows of a
+    /// 49 152-token vocabulary are 200 MB.
+    static let longestWindow = 1024
+    static let window = OpParameter<Int>("window", default: 128, range: .closed(1, Double(longestWindow)),
                                          doc: "How many earlier positions (prompt or generated) the alarm compares with: the paper's sliding window of 128, which lets text far back be repeated on purpose.")
-    static let prefixWindow = OpParameter<Int>("prefix_window", default: 256, range: .closed(1, 4096),
+    static let prefixWindow = OpParameter<Int>("prefix_window", default: 256, range: .closed(1, Double(longestWindow)),
                                                doc: "How many of the prompt's last positions the coherence rule compares candidates with. Each is a vocabulary-wide distribution held for the run, and scoring them is one pass with that many rows of LM head at the first step.")
 
     let topK: Int
