@@ -65,24 +65,15 @@ extension Model {
             let scratch = ForwardScratch(M: M, hidden: H, qDim: qDim, kvDim: kvDim, ffn: F, headDim: c.headDim)
             defer { scratch.deallocate() }
             states.withUnsafeBufferPointer { scratch.x.update(from: $0.baseAddress!, count: M * H) }
-            let table = UnsafeMutablePointer<Float>.allocate(capacity: c.headDim)
-            defer { table.deallocate() }
-            rope.angles(position: position, headDim: c.headDim, into: table)
-            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: weights.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, [(weights.q, scratch.q, qDim), (weights.k, scratch.k, kvDim), (weights.v, scratch.v, kvDim)],
-                                pool: pool, activations: activations)
-            addBias(weights.qBias, scratch.q, rows: M, width: qDim)
-            addBias(weights.kBias, scratch.k, rows: M, width: kvDim)
-            addBias(weights.vBias, scratch.v, rows: M, width: kvDim)
-            // Each row's keys and values go to its own slot after the prefix, all at the same
-            // position: a row sees the prefix and that one slot.
+            // Every row is the token at `position`: one rotary table, repeated; each row's keys and
+            // values go to its own slot after the prefix, so a row sees the prefix and that one slot.
+            let tables = UnsafeMutablePointer<Float>.allocate(capacity: M * c.headDim)
+            defer { tables.deallocate() }
+            rope.angles(position: position, headDim: c.headDim, into: tables)
+            for r in 1..<M { (tables + r * c.headDim).update(from: tables, count: c.headDim) }
             let pools = cache.layerPools[layer]
-            for r in 0..<M {
-                rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table)
-                rope.rotate(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, table: table)
-                (pools.keys + fork.slotOffset(position + r)).update(from: scratch.k + r * kvDim, count: kvDim)
-                (pools.values + fork.slotOffset(position + r)).update(from: scratch.v + r * kvDim, count: kvDim)
-            }
+            projectLayer(weights, pools, scratch, rows: M, ropeTables: tables, slotOffsets: (0..<M).map { fork.slotOffset(position + $0) },
+                         queries: true, pool: pool)
             let group = c.headCount / c.kvHeadCount
             let scale = 1 / Float(c.headDim).squareRoot()
             let visible = weights.window.map { max(0, position - $0 + 1) } ?? 0

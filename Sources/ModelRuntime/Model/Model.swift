@@ -348,21 +348,8 @@ public final class Model: @unchecked Sendable {
         /// Layer `l`'s attention input for every row, and its keys and values written to the
         /// cache (with the rotated queries in `scratch.q` when `queries`).
         func project(_ l: Int, queries: Bool) {
-            let layer = layers[l]
-            rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
-            let products = (queries ? [(layer.q, scratch.q, qDim)] : []) + [(layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)]
-            MatMul.multiplyMany(scratch.h, rows: M, ldx: H, products, pool: pool, activations: activations)
-            if queries { addBias(layer.qBias, scratch.q, rows: M, width: qDim) }
-            addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
-            addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
-            let pools = cache.layerPools[l]
-            rows(M, width: qDim, pool) { r in
-                let table = ropeTables + r * c.headDim
-                if queries { rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table) }
-                rope.rotate(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, table: table)
-                (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
-                (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
-            }
+            projectLayer(layers[l], cache.layerPools[l], scratch, rows: M, ropeTables: ropeTables, slotOffsets: slotOffsets,
+                         queries: queries, pool: pool)
         }
 
         var exitProbe: ExitProbe?
@@ -464,6 +451,30 @@ public final class Model: @unchecked Sendable {
             for r in 0..<M { body(r) }
         } else {
             pool.parallelFor(count: M) { range in for r in range { body(r) } }
+        }
+    }
+
+    /// A decoder layer's attention input for `M` rows of the residual stream `scratch.x`: the norm,
+    /// the key and value products (and the query product when `queries`), rotated by each row's
+    /// rotary table, and the keys and values written to each row's cache slot (the rotated queries
+    /// stay in `scratch.q`). The pass and `layerStep` share it.
+    func projectLayer(_ layer: DecoderLayer, _ pools: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>),
+                      _ scratch: ForwardScratch, rows M: Int, ropeTables: UnsafePointer<Float>, slotOffsets: [Int],
+                      queries: Bool, pool: ComputePool) {
+        let c = config
+        let H = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        rows(M, width: H, pool) { r in Vector.rmsNorm(scratch.x + r * H, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, into: scratch.h + r * H, count: H) }
+        let products = (queries ? [(layer.q, scratch.q, qDim)] : []) + [(layer.k, scratch.k, kvDim), (layer.v, scratch.v, kvDim)]
+        MatMul.multiplyMany(scratch.h, rows: M, ldx: H, products, pool: pool, activations: activations)
+        if queries { addBias(layer.qBias, scratch.q, rows: M, width: qDim) }
+        addBias(layer.kBias, scratch.k, rows: M, width: kvDim)
+        addBias(layer.vBias, scratch.v, rows: M, width: kvDim)
+        rows(M, width: qDim, pool) { r in
+            let table = ropeTables + r * c.headDim
+            if queries { rope.rotate(scratch.q + r * qDim, heads: c.headCount, headDim: c.headDim, table: table) }
+            rope.rotate(scratch.k + r * kvDim, heads: c.kvHeadCount, headDim: c.headDim, table: table)
+            (pools.keys + slotOffsets[r]).update(from: scratch.k + r * kvDim, count: kvDim)
+            (pools.values + slotOffsets[r]).update(from: scratch.v + r * kvDim, count: kvDim)
         }
     }
 

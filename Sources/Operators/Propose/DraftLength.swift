@@ -117,7 +117,8 @@ public struct DraftLength: Sendable, Equatable {
     /// - Parameter alpha: the acceptance rate.
     /// - Returns: the length.
     func optimalLength(acceptance alpha: Double) -> Int {
-        (0...initial).max { speedup(length: $0, alpha: alpha) < speedup(length: $1, alpha: alpha) || (speedup(length: $0, alpha: alpha) == speedup(length: $1, alpha: alpha) && $0 > $1) }!
+        let speedups = (0...initial).map { speedup(length: $0, alpha: alpha) }
+        return speedups.indices.max { speedups[$0] < speedups[$1] || (speedups[$0] == speedups[$1] && $0 > $1) }!
     }
 
     /// The next length after a step.

@@ -32,11 +32,6 @@ struct DraftTreeShape: Sendable, Equatable {
         var depth: Int
     }
 
-    /// The `count` most probable tokens of a distribution, most probable first (lower id among equals).
-    static func top(_ probabilities: [Float], _ count: Int) -> [Int] {
-        Distribution.topIndices(probabilities, count)
-    }
-
     /// The kept nodes' indices into `nodes`: the `limit` best by value, parents before children
     /// (a parent's value is at least its child's; among equals the shallower, then the earlier).
     static func best(_ nodes: [Node], _ limit: Int) -> [Int] {
@@ -61,7 +56,7 @@ struct DraftTreeShape: Sendable, Equatable {
             let start = nodes.count
             for (parent, probabilities) in zip(layer, distributions) {
                 let base = parent < 0 ? 1 : nodes[parent].value
-                for token in Self.top(probabilities, budget) where probabilities[token] > 0 {
+                for token in Distribution.topIndices(probabilities, budget) where probabilities[token] > 0 {
                     nodes.append(Node(parent: parent, token: Int32(token), probability: probabilities[token],
                                       value: base * Double(probabilities[token]), depth: d))
                 }

@@ -164,8 +164,8 @@ public struct LookBackOp: HypothesisOperator {
         let recentStart = max(1, context.count - window)
         var rows: [[Float]]
         if recentStart - prefixStart <= window {
-            rows = try Self.rowsAfter(context, from: min(prefixStart, recentStart), scorer: scorer)
             let first = min(prefixStart, recentStart)
+            rows = try Self.rowsAfter(context, from: first, scorer: scorer)
             // Row i follows position first − 1 + i; the prompt's rows end before its last position.
             state.prefix = try rows.indices.filter { first - 1 + $0 >= prefixStart - 1 && first - 1 + $0 < prompt - 1 }
                 .map { try Distribution.logSoftmax(rows[$0]) }
