@@ -23,6 +23,12 @@ let package = Package(
                        providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
                        providers: [.apt(["liblmdb-dev"])]),
+        // GNU libmicrohttpd: the HTTP/1.1 server under `decograph serve` (docs/serving.md says why this one).
+        .systemLibrary(name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
+        // libcurl: the HTTP client of `bench serve`'s load generator and the server's tests.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         // Our own SIMD intrinsics that Swift cannot express (AVX-512 BF16/F16 conversions),
         // selected at run time by CPU feature.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: optimisedC),
@@ -46,7 +52,9 @@ let package = Package(
         // Sessions, the step loop, Dispatch scheduling, batching model calls, metrics, traces.
         .target(name: "Engine", dependencies: ["Graph", "Operators", "ModelRuntime", "Tokenization", "ChatTemplates", "Kernels", "Constraints", "NGramStore",
                                                "Support"]),
-        .target(name: "DecographCLI", dependencies: ["Support", "Kernels", "Tokenization", "ChatTemplates", "ModelRuntime", "Constraints",
+        // `decograph serve`: an OpenAI-compatible HTTP API over the engine's graphs, and its load generator.
+        .target(name: "Serving", dependencies: ["CMicroHTTPD", "CCurl", "Support", "Graph", "ChatTemplates", "Engine"]),
+        .target(name: "DecographCLI", dependencies: ["Serving", "Support", "Kernels", "Tokenization", "ChatTemplates", "ModelRuntime", "Constraints",
                                                      "NGramStore", "Graph", "Operators", "Engine"]),
         .executableTarget(name: "decograph", dependencies: ["DecographCLI"]),
 
@@ -66,6 +74,7 @@ let package = Package(
         .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels", "Constraints"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI",
                                                     "Constraints", "NGramStore"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Graph", "NGramStore", "Kernels", "Operators"]),
         .testTarget(name: "DecographCLITests", dependencies: ["DecographCLI", "Tokenization"]),
     ]
 )

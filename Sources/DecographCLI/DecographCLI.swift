@@ -12,7 +12,7 @@ public enum DecographCLI {
         "decograph",
         abstract: "A declarative decoding-graph engine: decoding methods as YAML graphs over a shared CPU model runtime.",
         subcommands: [
-            .bench, .check, .explain, .graph, .ops, .tokenize, .store, .constrain, .run,
+            .bench, .check, .explain, .graph, .ops, .tokenize, .store, .constrain, .run, .serve,
         ])
 
     /// Runs the command line.

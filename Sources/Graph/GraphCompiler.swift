@@ -1,3 +1,5 @@
+import Support
+
 /// The graph language's compiler: reads a graph file (and the files its `use:` nodes name),
 /// checks it against an op registry, and lowers it to a `Plan`.
 ///
@@ -37,12 +39,28 @@ public struct GraphCompiler: Sendable {
     /// - Parameter path: the file, as it should be printed in diagnostics.
     /// - Returns: the plan (when there is no error) and every diagnostic.
     public func compile(file path: String) -> Compilation {
+        compile(file: path, arguments: [], edit: nil)
+    }
+
+    /// Compiles a graph file with values for its declared parameters (`params:`) and, optionally,
+    /// an edit of its document before anything is checked — how a server runs one of its graphs with
+    /// a request's `temperature` or composes a response format's constraint into it. Everything the
+    /// edit adds is checked as if it had been written in the file.
+    /// - Parameters:
+    ///   - path: the file, as it should be printed in diagnostics.
+    ///   - arguments: parameter name → value, each checked against the parameter's type and range
+    ///     as a `use:`'s `with:` value is; a name the graph does not declare is an error.
+    ///   - edit: changes the parsed top-level document (its nodes, their fields).
+    /// - Returns: the plan (when there is no error) and every diagnostic.
+    public func compile(file path: String, arguments: [(name: String, value: YAMLNode)],
+                        edit: (@Sendable (inout GraphDocument) -> Void)?) -> Compilation {
         var loader = GraphFileLoader(baseDirectory: baseDirectory)
         switch loader.load(path) {
         case .failure(let failure):
             return Compilation(plan: nil, diagnostics: [.error(SourceLocation(file: path, line: 1, column: 1), "cannot read the graph file: \(failure.reason)")])
-        case .success((let document, let diagnostics)):
-            return compile(document, diagnostics, loader: loader, enclosing: [], inner: InnerGraphCache())
+        case .success((var document, let diagnostics)):
+            if document != nil, let edit { edit(&document!) }
+            return compile(document, diagnostics, loader: loader, enclosing: [], inner: InnerGraphCache(), arguments: arguments)
         }
     }
 
@@ -62,12 +80,37 @@ public struct GraphCompiler: Sendable {
     ///     first (canonical path for identity, path as shown), for cycle detection.
     ///   - inner: the inner graphs this whole compile compiled so far.
     func compile(_ document: GraphDocument?, _ parseDiagnostics: [Diagnostic], loader: GraphFileLoader,
-                 enclosing: [(canonical: String, shown: String)], inner: InnerGraphCache) -> Compilation {
+                 enclosing: [(canonical: String, shown: String)], inner: InnerGraphCache,
+                 arguments: [(name: String, value: YAMLNode)] = []) -> Compilation {
         guard let document else { return Compilation(plan: nil, diagnostics: parseDiagnostics.normalized()) }
         var diagnostics = parseDiagnostics
-        // A graph with parameters runs directly on their defaults.
+        // A graph with parameters runs directly on their defaults, or on the caller's values.
         var bindings = Bindings()
-        for parameter in SubgraphExpander.parameters(of: document, report: { diagnostics += $0 }) {
+        let parameters = SubgraphExpander.parameters(of: document, report: { diagnostics += $0 })
+        var given = Set<String>()
+        for argument in arguments {
+            guard let parameter = parameters.first(where: { $0.spec.name == argument.name }) else {
+                var message = "the graph has no parameter '\(argument.name)'"
+                let names = parameters.map(\.spec.name)
+                if let s = Suggestion.closest(to: argument.name, among: names) { message += " (did you mean '\(s)'?)" }
+                message += names.isEmpty ? "; it declares none under 'params:'" : "; it declares \(names.sorted().joined(separator: ", "))"
+                diagnostics.append(.error(argument.value.location, message))
+                continue
+            }
+            guard !parameter.spec.type.isReference else {
+                diagnostics.append(.error(argument.value.location, "parameter '\(argument.name)' names a \(parameter.spec.typeSummary); only values of plain types can be given from outside the graph"))
+                continue
+            }
+            given.insert(argument.name)
+            switch ValueChecker.check(argument.value, against: parameter.spec, subject: "parameter '\(argument.name)'") {
+            case .failure(let d):
+                diagnostics += d.items
+                bindings.poisoned.insert(argument.name)
+            case .success:
+                bindings.values[argument.name] = argument.value
+            }
+        }
+        for parameter in parameters where !given.contains(parameter.spec.name) {
             if let node = parameter.defaultNode, parameter.spec.defaultValue != nil {
                 bindings.values[parameter.spec.name] = parameter.spec.type.isReference ? SubgraphExpander.resolved(node, in: "") : node
             } else {
@@ -112,6 +155,7 @@ public struct GraphCompiler: Sendable {
         }
         var plan = PlanLowering.lower(checker, document: document, stages: stages, properties: properties,
                                       output: output, limits: limits.values, approximations: approximations)
+        plan.parameters = parameters.map(\.spec)
         for (index, nodeGraphs) in graphs { plan.nodes[index].graphs = nodeGraphs }
         // The ops' own checks run last: they read the lowered plan (defaults, resolved names,
         // properties), which only a graph free of the errors above has.

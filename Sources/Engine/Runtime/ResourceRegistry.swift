@@ -136,6 +136,40 @@ public final class ResourceRegistry: Sendable {
         }
     }
 
+    /// Forward passes and items each loaded model has run (items / passes is its mean batch: how
+    /// far concurrent sessions' calls met in one pass), by the model's resolved path and mode.
+    /// - Returns: one entry per loaded model, sorted by key.
+    public func forwardCounters() -> [(model: String, passes: Int, items: Int)] {
+        models.withLock { loaded in
+            // `auto` shares the service of the mode it resolved to: each service once, under its mode.
+            var seen = Set<ObjectIdentifier>()
+            return loaded.sorted { ($0.key.hasSuffix("=auto") ? 1 : 0, $0.key) < ($1.key.hasSuffix("=auto") ? 1 : 0, $1.key) }.compactMap { key, service in
+                guard seen.insert(ObjectIdentifier(service)).inserted else { return nil }
+                let counters = service.counters
+                return (key, counters.passes, counters.items)
+            }.sorted { $0.0 < $1.0 }
+        }
+    }
+
+    /// Closes every store no session holds any more (LMDB commits are already durable; this
+    /// releases the files and their locks), and forgets them.
+    /// - Returns: how many stores were closed.
+    @discardableResult
+    public func closeUnusedStores() -> Int {
+        stores.withLock { loaded in
+            var closed = 0
+            for key in Array(loaded.keys) {
+                guard var entry = loaded.removeValue(forKey: key) else { continue }
+                if isKnownUniquelyReferenced(&entry.store) {
+                    closed += 1
+                } else {
+                    loaded[key] = entry
+                }
+            }
+            return closed
+        }
+    }
+
     /// The vocabulary constraints mask for the tokenizer of the model in `path`, built once per
     /// tokenizer and set of end-of-sequence tokens (its byte trie costs a pass over the vocabulary).
     /// - Parameters:

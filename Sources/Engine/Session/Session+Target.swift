@@ -12,7 +12,7 @@ extension Session {
     /// that walk finds none falls back to its first score-family node.
     /// - Parameter plan: the plan.
     /// - Returns: the target's `score` node, or `nil` when the plan has none.
-    static func targetScoreNode(of plan: Plan) -> Plan.Node? {
+    public static func targetScoreNode(of plan: Plan) -> Plan.Node? {
         var index = plan.output
         var visited: Set<Int> = []
         while visited.insert(index).inserted {

@@ -8,6 +8,16 @@ import Operators
 import Synchronization
 import Tokenization
 
+/// Whether a run should stop before its next step (`Session.run(cancellation:)`): a server's
+/// client that went away, or a shutdown past its deadline.
+public struct RunCancellation {
+    /// Asked before each step.
+    public let isCancelled: () -> Bool
+
+    /// Wraps the question.
+    public init(_ isCancelled: @escaping () -> Bool) { self.isCancelled = isCancelled }
+}
+
 /// Runs a `Plan` on prompts: the step loop of DESIGN.md (propose → filter → score → shape →
 /// select → commit) over a frontier of hypotheses.
 ///
@@ -71,7 +81,8 @@ public final class Session {
     let targetApproximates: Bool
     /// Whether any node has a previous-step port, so a step's values must outlive it.
     let readsPreviousStep: Bool
-    let vocabularySize: Int
+    /// Tokens the target's vocabulary holds (prompt ids must be below it).
+    public let vocabularySize: Int
     /// Each model entry the plan runs, once: its name, declaration and service (limits and messages).
     let modelUses: [(name: String, location: SourceLocation, service: BatchingForwardService)]
     /// The sessions of the graphs nodes run inside themselves (`draft.graph`), whose models decode
@@ -359,10 +370,15 @@ public final class Session {
     ///   - seed: seeds every sampling node (each node its own stream, so the schedule never
     ///     changes the output).
     ///   - trace: receives a span per node run and per step.
+    ///   - stop: stop strings in place of the plan's `limits.stop` (a server request's `stop`).
+    ///   - cancellation: asked before each step; `true` ends the run there with finish reason
+    ///     `cancelled` (a client that went away), its drafters and stores told of what was committed
+    ///     as at any other end.
     ///   - onEvent: called after each step that emitted tokens, on the calling thread.
     /// - Returns: the tokens, text, finish reason and metrics.
     /// - Throws: `EngineError` for an invalid prompt or a node that fails (located at the node).
     public func run(prompt: [Int32], maxNewTokens: Int? = nil, seed: UInt64 = 0, trace: TraceRecorder? = nil,
+                    stop stopStrings: [String]? = nil, cancellation: RunCancellation? = nil,
                     onEvent: (SessionEvent) -> Void = { _ in }) throws -> RunResult {
         guard !prompt.isEmpty else { throw EngineError("the prompt is empty; the target needs at least one token to continue") }
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
@@ -372,7 +388,7 @@ public final class Session {
         _ = try admit(promptTokens: prompt.count, maxNewTokens: budget)
         var stop: StopCondition
         do {
-            stop = try StopCondition(maxNewTokens: budget, eosTokens: eosTokens, stopStrings: plan.limits.stop)
+            stop = try StopCondition(maxNewTokens: budget, eosTokens: eosTokens, stopStrings: stopStrings ?? plan.limits.stop)
         } catch {
             throw EngineError("\(error)")
         }
@@ -396,12 +412,20 @@ public final class Session {
                 run.advanceFrontier(parents: Array(repeating: 0, count: running.count), running: running)
             }
         }
-        var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !plan.limits.stop.isEmpty)
+        var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !(stopStrings ?? plan.limits.stop).isEmpty)
         var emitted: [Int32] = []
         var candidates: [FrontierCandidate] = []
         var lattice: SearchLattice?
         var reason: String?
         while reason == nil {
+            if let cancellation, cancellation.isCancelled() {
+                reason = "cancelled"
+                if search == nil { run.metrics.singleChoiceTokens = try run.singleChoiceTokens(output: emitted) }
+                let chunk = text.finish()
+                onEvent(SessionEvent(step: run.metrics.steps, tokens: [], text: chunk, accepted: 0, proposed: 0,
+                                     finishReason: reason, closingTokens: nil))
+                break
+            }
             let stepStart = trace?.now()
             let values = try run.step()
             run.remember(values)

@@ -79,6 +79,9 @@ public struct Plan: Sendable, Hashable {
     public var stores: [Resource]
     /// Constraints the nodes use.
     public var constraints: [Resource]
+    /// The graph's declared parameters (`params:`), with their defaults: what a caller may set
+    /// (`GraphCompiler.compile(file:arguments:edit:)`).
+    public var parameters: [ParameterSpec] = []
     /// Every node instance, in declaration order (subgraph nodes where their `use:` stands).
     public var nodes: [Node]
     /// The schedule of one step: stage by stage, the nodes of a stage depend only on earlier

@@ -24,6 +24,12 @@ public struct GraphDocument: Sendable {
         public var name: Located<String>
         /// Op or subgraph.
         public var body: Body
+
+        /// Creates a node.
+        public init(name: Located<String>, body: Body) {
+            self.name = name
+            self.body = body
+        }
     }
 
     /// The file's path as the user named it.

@@ -9,6 +9,12 @@ public struct YAMLNode: Sendable, Hashable {
         public var key: YAMLNode
         /// The value.
         public var value: YAMLNode
+
+        /// Creates a pair.
+        public init(key: YAMLNode, value: YAMLNode) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// The shape of a node.

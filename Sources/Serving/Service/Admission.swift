@@ -1,0 +1,81 @@
+import Foundation
+
+/// How many generations run at once and how many may wait: a request beyond both is refused at
+/// once (429 with `Retry-After`) rather than left hanging, and a draining server admits nothing.
+///
+/// Running generations are threads whose model calls meet in one forward pass per step
+/// (`BatchingForwardService`): continuous batching, where a new request joins between the steps
+/// of the running ones and a finished one leaves.
+final class Admission: @unchecked Sendable {
+    /// The answer to a request for a slot.
+    enum Outcome { case admitted, queueFull, draining }
+
+    private let condition = NSCondition()
+    private var running = 0
+    private var waiting = 0
+    private var draining = false
+    /// Most generations at once.
+    let parallel: Int
+    /// Most requests waiting for a slot.
+    let queue: Int
+
+    init(parallel: Int, queue: Int) {
+        self.parallel = parallel
+        self.queue = queue
+    }
+
+    /// Takes a slot, waiting in line when all are taken and the line has room.
+    func acquire() -> Outcome {
+        condition.lock()
+        defer { condition.unlock() }
+        if draining { return .draining }
+        if running < parallel {
+            running += 1
+            return .admitted
+        }
+        guard waiting < queue else { return .queueFull }
+        waiting += 1
+        while running >= parallel && !draining { condition.wait() }
+        waiting -= 1
+        if draining {
+            condition.broadcast()
+            return .draining
+        }
+        running += 1
+        return .admitted
+    }
+
+    /// Gives a slot back.
+    func release() {
+        condition.lock()
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Admits nothing more; requests waiting in line are refused.
+    func startDraining() {
+        condition.lock()
+        draining = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until no generation runs, or the deadline passes.
+    /// - Returns: whether every generation ended.
+    func waitUntilIdle(before deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while running > 0 || waiting > 0 {
+            if !condition.wait(until: deadline) { return running == 0 && waiting == 0 }
+        }
+        return true
+    }
+
+    /// Running and waiting counts.
+    var load: (running: Int, waiting: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (running, waiting)
+    }
+}

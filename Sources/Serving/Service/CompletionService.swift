@@ -1,0 +1,320 @@
+import Engine
+import Foundation
+import Graph
+import Support
+import Synchronization
+
+/// The OpenAI-compatible API over a graph catalog: routes, authentication, admission, generation
+/// (whole or streamed as server-sent events) and the answers' JSON.
+final class CompletionService: HTTPHandler, Sendable {
+    let catalog: GraphCatalog
+    let options: ServerOptions
+    let admission: Admission
+    let metrics = ServerMetrics()
+    private let resources: ResourceRegistry
+    private let serial = Atomic<Int>(0)
+    private let started = Int(Date().timeIntervalSince1970)
+
+    init(catalog: GraphCatalog, options: ServerOptions, resources: ResourceRegistry) {
+        self.catalog = catalog
+        self.options = options
+        self.resources = resources
+        admission = Admission(parallel: options.parallel, queue: options.queue)
+    }
+
+    func respond(to request: HTTPRequest) -> HTTPResponse {
+        let endpoint = request.path
+        let response = route(request)
+        metrics.answered(endpoint: Self.knownPaths.contains(endpoint) ? endpoint : "other", status: response.status)
+        return response
+    }
+
+    static let knownPaths: Set<String> = ["/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics"]
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        if request.path == "/health" {
+            guard request.method == "GET" else { return methodNotAllowed("GET") }
+            let draining = isDraining
+            return .json(draining ? 503 : 200, draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}")
+        }
+        if let key = options.apiKey {
+            let given = request.headers["authorization"] ?? ""
+            guard Self.constantTimeEqual(given, "Bearer " + key) else {
+                return APIError(status: 401, type: "authentication_error",
+                                message: "missing or wrong API key: send 'Authorization: Bearer KEY'", param: nil, code: "invalid_api_key").response
+            }
+        }
+        switch request.path {
+        case "/metrics":
+            guard request.method == "GET" else { return methodNotAllowed("GET") }
+            let text = metrics.exposition(load: admission.load, forward: resources.forwardCounters())
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: .bytes(Array(text.utf8)))
+        case "/v1/models":
+            guard request.method == "GET" else { return methodNotAllowed("GET") }
+            return .json(200, modelsJSON())
+        case "/v1/chat/completions", "/v1/completions":
+            guard request.method == "POST" else { return methodNotAllowed("POST") }
+            if request.bodyTooLarge {
+                return APIError(status: 413, type: "invalid_request_error",
+                                message: "the request body is larger than \(options.limits.maxBodyBytes) bytes", param: nil, code: nil).response
+            }
+            do {
+                return try complete(request, endpoint: request.path == "/v1/completions" ? .completion : .chat)
+            } catch {
+                return error.response
+            }
+        default:
+            return APIError(status: 404, type: "invalid_request_error", message: "no route \(request.method) \(request.path); this server answers /v1/chat/completions, /v1/completions, /v1/models, /health and /metrics", param: nil, code: nil).response
+        }
+    }
+
+    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+        var error = APIError(status: 405, type: "invalid_request_error", message: "use \(allowed)", param: nil, code: nil)
+        error.headers = [("Allow", allowed)]
+        return error.response
+    }
+
+    private let draining = Atomic<Bool>(false)
+    /// Set when a shutdown's deadline passed: every generation ends at its next step.
+    private let cancelling = Atomic<Bool>(false)
+
+    /// Ends every generation at its next step.
+    func cancelEverything() { cancelling.store(true, ordering: .relaxed) }
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Stops admitting: waiting requests get 503, new ones too.
+    func startDraining() {
+        draining.store(true, ordering: .relaxed)
+        admission.startDraining()
+    }
+
+    private static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<min(x.count, y.count) { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+
+    private func modelsJSON() -> String {
+        var out = "{\"object\":\"list\",\"data\":["
+        for (i, entry) in catalog.entries.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"id\":" + JSONString.quoted(entry.name) + ",\"object\":\"model\",\"created\":\(started),\"owned_by\":\"decograph\""
+            out += ",\"description\":" + (entry.plan.description.map(JSONString.quoted) ?? "null")
+            out += ",\"lossless\":\(entry.plan.isLossless),\"chat\":\(entry.chats),\"response_format\":\(!entry.constrained && entry.targetScoreNode != nil)"
+            out += ",\"max_tokens\":\(entry.plan.limits.maxNewTokens),\"parameters\":["
+            for (j, p) in entry.plan.parameters.enumerated() {
+                if j > 0 { out += "," }
+                out += "{\"name\":" + JSONString.quoted(p.name) + ",\"type\":" + JSONString.quoted(p.type.description)
+                out += ",\"default\":" + (p.defaultValue.map { JSONString.quoted($0.description) } ?? "null")
+                out += ",\"range\":" + (p.range.map { JSONString.quoted($0.description) } ?? "null") + "}"
+            }
+            out += "]}"
+        }
+        return out + "]}"
+    }
+
+    // MARK: Generation
+
+    /// A generation ready to run: its session, prompt tokens and request.
+    private struct Prepared {
+        var request: CompletionRequest
+        var session: Session
+        var key: String
+        var prompt: [Int32]
+        var id: String
+        var created: Int
+    }
+
+    private func complete(_ http: HTTPRequest, endpoint: CompletionRequest.Endpoint) throws(APIError) -> HTTPResponse {
+        let limits = CompletionRequest.Limits(maxTokens: options.maxTokens, maxStopStrings: options.maxStopStrings, maxSchemaBytes: options.maxSchemaBytes)
+        let catalog = self.catalog
+        let request = try CompletionRequest(body: http.body, endpoint: endpoint, limits: limits) { name throws(APIError) in
+            try catalog.entry(named: name).plan.parameters
+        }
+        let entry = try catalog.entry(named: request.graph)
+        if case .chat = request.prompt, !entry.chats {
+            throw .invalid("graph '\(entry.name)''s target model has no chat template; send a prompt to /v1/completions instead", param: "messages")
+        }
+        switch admission.acquire() {
+        case .admitted: break
+        case .queueFull:
+            var error = APIError(status: 429, type: "rate_limit_error",
+                                 message: "the server is busy (\(admission.parallel) generations running, \(admission.queue) waiting); retry shortly",
+                                 param: nil, code: "rate_limit_exceeded")
+            error.headers = [("Retry-After", "1")]
+            throw error
+        case .draining:
+            throw APIError(status: 503, type: "server_error", message: "the server is shutting down", param: nil, code: "unavailable")
+        }
+        let prepared: Prepared
+        do {
+            prepared = try prepare(request, entry: entry)
+        } catch {
+            admission.release()
+            throw error
+        }
+        if request.stream {
+            let stream = ResponseStream()
+            // The prepared session moves to the generation's thread; this thread returns at once.
+            let handOver = IdleSession(session: prepared.session)
+            let (request, key, prompt, id, created) = (prepared.request, prepared.key, prepared.prompt, prepared.id, prepared.created)
+            let thread = Thread { [self] in
+                self.run(Prepared(request: request, session: handOver.session, key: key, prompt: prompt, id: id, created: created), stream: stream)
+            }
+            thread.stackSize = Self.generationStackBytes
+            thread.start()
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: .stream(stream))
+        }
+        return run(prepared, stream: nil)
+    }
+
+    /// Stack of a streaming generation's thread, as the main thread's (the step loop and the
+    /// constraint compiler recurse).
+    static let generationStackBytes = 8 << 20
+
+    private func prepare(_ request: CompletionRequest, entry: GraphCatalog.Entry) throws(APIError) -> Prepared {
+        let (plan, key) = try catalog.plan(for: entry, arguments: request.arguments, schema: request.schema)
+        let session = try catalog.session(for: plan, key: key)
+        let prompt: [Int32]
+        do {
+            switch request.prompt {
+            case .chat(let conversation): prompt = try session.encodeChat(conversation)
+            case .text(let text): prompt = try session.encode(text)
+            case .ids(let ids): prompt = ids
+            }
+        } catch {
+            catalog.recycle(session, key: key)
+            throw .invalid("\(error)", param: request.endpoint == .chat ? "messages" : "prompt")
+        }
+        do {
+            guard !prompt.isEmpty else { throw APIError.invalid("the prompt encodes to no tokens", param: "prompt") }
+            if let bad = prompt.first(where: { Int($0) >= session.vocabularySize }) {
+                throw APIError.invalid("prompt token \(bad) is outside the model's vocabulary of \(session.vocabularySize)", param: "prompt")
+            }
+            guard prompt.count <= options.maxPromptTokens else {
+                throw APIError.invalid("the prompt's \(prompt.count) tokens are more than this server's limit of \(options.maxPromptTokens)",
+                                       param: request.endpoint == .chat ? "messages" : "prompt", code: "context_length_exceeded")
+            }
+            _ = try session.admit(promptTokens: prompt.count, maxNewTokens: request.maxTokens)
+        } catch let error as APIError {
+            catalog.recycle(session, key: key)
+            throw error
+        } catch {
+            catalog.recycle(session, key: key)
+            throw .invalid("\(error)", param: "max_tokens", code: "context_length_exceeded")
+        }
+        let id = (request.endpoint == .chat ? "chatcmpl-" : "cmpl-") + String(serial.add(1, ordering: .relaxed).newValue)
+        return Prepared(request: request, session: session, key: key, prompt: prompt, id: id, created: Int(Date().timeIntervalSince1970))
+    }
+
+    /// Runs a prepared generation; with a stream, writes its events and returns nothing useful.
+    @discardableResult
+    private func run(_ p: Prepared, stream: ResponseStream?) -> HTTPResponse {
+        defer {
+            catalog.recycle(p.session, key: p.key)
+            admission.release()
+        }
+        let writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint)
+        if let stream, p.request.endpoint == .chat { stream.write(writer.chunk(text: "", role: true, finish: nil)) }
+        let result: RunResult
+        do {
+            result = try p.session.run(prompt: p.prompt, maxNewTokens: p.request.maxTokens, seed: p.request.seed,
+                                       stop: p.request.stop, cancellation: RunCancellation { (stream?.isCancelled ?? false) || self.cancelling.load(ordering: .relaxed) }) { event in
+                guard let stream, !event.text.isEmpty else { return }
+                stream.write(writer.chunk(text: event.text, role: false, finish: nil))
+            }
+        } catch {
+            let failure = APIError(status: 500, type: "server_error", message: "the generation failed: \(error)", param: nil, code: nil)
+            guard let stream else { return failure.response }
+            stream.write(Array(("data: " + failure.json + "\n\n").utf8))
+            stream.write(Array("data: [DONE]\n\n".utf8))
+            stream.finish()
+            return failure.response
+        }
+        metrics.generated(promptTokens: p.prompt.count, completionTokens: result.tokens.count, targetCalls: result.metrics.targetCalls,
+                          cancelled: result.finishReason == "cancelled")
+        let usage = ChunkWriter.Usage(prompt: p.prompt.count, completion: result.tokens.count, result: result)
+        guard let stream else {
+            return .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage))
+        }
+        stream.write(writer.chunk(text: "", role: false, finish: result.finishReason))
+        if p.request.includeUsage { stream.write(writer.usageChunk(usage)) }
+        stream.write(Array("data: [DONE]\n\n".utf8))
+        stream.finish()
+        return HTTPResponse(status: 200, headers: [], body: .bytes([]))
+    }
+}
+
+/// The JSON of completions and their stream chunks in OpenAI's shapes.
+struct ChunkWriter {
+    let id: String
+    let created: Int
+    let model: String
+    let endpoint: CompletionRequest.Endpoint
+
+    /// Token counts and the run's figures.
+    struct Usage {
+        var prompt: Int
+        var completion: Int
+        var result: RunResult
+    }
+
+    /// OpenAI's finish reason for the engine's: the budget (and a constraint closed at it) is
+    /// `length`; end of sequence, a stop string or a finished search is `stop`.
+    static func finishReason(_ engine: String) -> String {
+        switch engine {
+        case "max_tokens", "closed": "length"
+        default: "stop"
+        }
+    }
+
+    private var head: String {
+        "{\"id\":" + JSONString.quoted(id) + ",\"object\":\"" + (endpoint == .chat ? "chat.completion" : "text_completion") + "\",\"created\":\(created),\"model\":" + JSONString.quoted(model)
+    }
+
+    private var chunkHead: String {
+        "{\"id\":" + JSONString.quoted(id) + ",\"object\":\"" + (endpoint == .chat ? "chat.completion.chunk" : "text_completion") + "\",\"created\":\(created),\"model\":" + JSONString.quoted(model)
+    }
+
+    /// One server-sent event carrying a text delta, or the finish reason.
+    func chunk(text: String, role: Bool, finish: String?) -> [UInt8] {
+        var out = "data: " + chunkHead + ",\"choices\":[{\"index\":0,"
+        if endpoint == .chat {
+            out += "\"delta\":{"
+            if role { out += "\"role\":\"assistant\"," }
+            out += finish == nil ? "\"content\":" + JSONString.quoted(text) + "}" : "}"
+        } else {
+            out += "\"text\":" + JSONString.quoted(text)
+        }
+        out += ",\"logprobs\":null,\"finish_reason\":" + (finish.map { JSONString.quoted(Self.finishReason($0)) } ?? "null") + "}]}\n\n"
+        return Array(out.utf8)
+    }
+
+    /// The last chunk with `stream_options.include_usage`: no choices, the usage.
+    func usageChunk(_ usage: Usage) -> [UInt8] {
+        Array(("data: " + chunkHead + ",\"choices\":[],\"usage\":" + usageJSON(usage) + "}\n\n").utf8)
+    }
+
+    /// A whole (non-streamed) completion.
+    func whole(text: String, finish: String, usage: Usage) -> String {
+        var out = head + ",\"choices\":[{\"index\":0,"
+        if endpoint == .chat {
+            out += "\"message\":{\"role\":\"assistant\",\"content\":" + JSONString.quoted(text) + "}"
+        } else {
+            out += "\"text\":" + JSONString.quoted(text)
+        }
+        out += ",\"logprobs\":null,\"finish_reason\":" + JSONString.quoted(Self.finishReason(finish)) + "}],\"usage\":" + usageJSON(usage) + "}"
+        return out
+    }
+
+    /// OpenAI's usage object, with the run's decoding figures under `decograph`.
+    private func usageJSON(_ usage: Usage) -> String {
+        let m = usage.result.metrics
+        var out = "{\"prompt_tokens\":\(usage.prompt),\"completion_tokens\":\(usage.completion),\"total_tokens\":\(usage.prompt + usage.completion)"
+        out += ",\"decograph\":{\"finish\":" + JSONString.quoted(usage.result.finishReason) + ",\"steps\":\(m.steps),\"target_calls\":\(m.targetCalls)"
+        out += ",\"mean_accepted\":" + String(format: "%.3f", m.targetCalls == 0 ? 0 : Double(usage.completion) / Double(m.targetCalls))
+        out += ",\"seconds\":" + String(format: "%.4f", m.seconds) + "}}"
+        return out
+    }
+}
