@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tokenization
 
 /// A JSON value as a chat template receives it: messages, tool schemas, documents and extra
@@ -78,6 +79,41 @@ public enum ChatValue: Sendable, Equatable {
         case .string(let s): return .string(s)
         case .array(let a): return .list(a.map(\.templateValue))
         case .object(let members): return .dict(Dict(members.map { (.string($0.0), $0.1.templateValue) }))
+        }
+    }
+}
+
+extension ChatValue {
+    /// The value as compact JSON text, members in order (what a client sends a server).
+    public var jsonText: String {
+        var out = ""
+        append(to: &out)
+        return out
+    }
+
+    private func append(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += d.isFinite ? "\(d)" : "null"
+        case .string(let s): JSONString.append(s, to: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.append(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, member) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONString.append(member.0, to: &out)
+                out += ":"
+                member.1.append(to: &out)
+            }
+            out += "}"
         }
     }
 }
