@@ -24,6 +24,9 @@ public struct ServerOptions: Sendable {
     public var maxStopStrings: Int = 16
     /// Largest response-format schema, in bytes of JSON.
     public var maxSchemaBytes: Int = 64 << 10
+    /// Above this many running generations, steps do not draft (vLLM's
+    /// `speculative_disable_by_batch_size`); nil: always draft.
+    public var speculationOffAbove: Int?
     /// Seconds a shutdown waits for generations in flight before it cancels them.
     public var drainSeconds: Double = 30
     /// HTTP limits (body size, connections, idle timeout).

@@ -40,6 +40,37 @@ import Testing
         #expect(capture.err.contains("small (draft.model)"))
     }
 
+    /// `--param NAME=VALUE` sets a declared parameter, checked against its range as a server
+    /// request's field is.
+    @Test func paramSetsTheGraphsDeclaredParameters() throws {
+        let yaml = """
+        graph: parameterised
+        params:
+          tokens: { type: int, default: 3, range: [1, 8] }
+        \(Fixtures.models)
+        nodes:
+          small: { op: draft.model, model: draft, tokens: $tokens }
+          scores: { op: score, model: target, tree: small }
+          pick: { op: sample, from: scores, temperature: 0 }
+          accept: { op: verify, from: pick }
+        output: accept
+        limits: { max_new_tokens: 16, ignore_eos: true }
+        """
+        let file = try Self.graphFile(yaml)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 5 9 13", "--param", "tokens=6", "--jsonl"], context: capture.context) == 0, "\(capture.err)")
+        let proposed = capture.out.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["proposed"] as? Int
+        }
+        #expect(proposed.max() == 6)
+        let refused = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 5", "--param", "tokens=9"], context: refused.context) != 0)
+        #expect(refused.err.contains("parameter 'tokens' must be in [1, 8], got 9"))
+        let unknown = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "1 5", "--param", "token=2"], context: unknown.context) != 0)
+        #expect(unknown.err.contains("did you mean 'tokens'?"))
+    }
+
     @Test func nBestListsTheSearchsFinishedHypotheses() throws {
         let yaml = """
         graph: diverse

@@ -22,6 +22,7 @@ extension CommandSpec {
             .value("clients", "LIST", help: "Client counts, comma-separated (default 1,4,16,64)."),
             .value("seconds", "S", help: "Seconds of load per row (default 30)."),
             .value("max-tokens", "N", help: "max_tokens of every request (default 64)."),
+            .value("speculation-off-above", "N", help: "With --graphs: the server drafts only while at most N generations run."),
             .value("api-key", "KEY", help: "Sent as 'Authorization: Bearer KEY' (default $DECOGRAPH_API_KEY)."),
             .flag("check", help: "Compare every stream with the same request run alone."),
             .flag("json", help: "Print JSON."),
@@ -61,6 +62,7 @@ extension CommandSpec {
                 options.apiKey = key
                 options.parallel = max(clients.max() ?? 1, 1)
                 options.queue = options.parallel
+                options.speculationOffAbove = try arguments.int("speculation-off-above", in: 0...1_000_000)
                 let models = arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ",")
                 do {
                     server = try Server(options: options, registry: DecographCLI.operatorRegistry(),
@@ -95,14 +97,14 @@ extension CommandSpec {
                 return 0
             }
             let f = { (x: Double, digits: Int) in String(format: "%.\(digits)f", x) }
-            context.print("graph                  N   requests  fail  mism    tok/s  ×N=1  req/s  TTFT p50/p99 ms  ITL p50/p99 ms  TPOT p50 ms")
+            context.print("graph                  N   requests  fail  mism    tok/s  ×N=1  req/s   MAT  TTFT p50/p99 ms  ITL p50/p99 ms  TPOT p50 ms")
             for row in report.rows {
                 let single = report.rows.first { $0.graph == row.graph && $0.clients == 1 }?.tokensPerSecond
                 let ratio = single.map { f(row.tokensPerSecond / $0, 2) } ?? "–"
                 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
                 context.print(row.graph.padding(toLength: 20, withPad: " ", startingAt: 0)
                     + pad("\(row.clients)", 5) + pad("\(row.requests)", 11) + pad("\(row.failures)", 6) + pad("\(row.mismatches)", 6)
-                    + pad(f(row.tokensPerSecond, 1), 9) + pad(ratio, 6) + pad(f(row.requestsPerSecond, 2), 7)
+                    + pad(f(row.tokensPerSecond, 1), 9) + pad(ratio, 6) + pad(f(row.requestsPerSecond, 2), 7) + pad(f(row.meanAccepted, 2), 6)
                     + pad(f(row.timeToFirstTokenP50 * 1000, 1), 8) + " /" + pad(f(row.timeToFirstTokenP99 * 1000, 1), 7)
                     + pad(f(row.interTokenP50 * 1000, 1), 8) + " /" + pad(f(row.interTokenP99 * 1000, 1), 7)
                     + pad(f(row.timePerOutputTokenP50 * 1000, 1), 9))

@@ -15,8 +15,13 @@ extension DecographCLI {
     ///   - path: the graph file.
     ///   - context: where diagnostics go.
     /// - Returns: the plan, or `nil` when the graph has errors.
-    static func compileGraph(_ path: String, context: CommandContext) -> Plan? {
-        let result = GraphCompiler(registry: operatorRegistry()).compile(file: path)
+    static func compileGraph(_ path: String, context: CommandContext, parameters: [String] = []) -> Plan? {
+        let arguments = parameters.map { item -> (name: String, value: YAMLNode) in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count == 2 ? String(parts[1]) : ""
+            return (String(parts[0]), YAMLNode(.scalar(value, plain: true), at: SourceLocation(file: "--param", line: 1, column: 1)))
+        }
+        let result = GraphCompiler(registry: operatorRegistry()).compile(file: path, arguments: arguments, edit: nil)
         for diagnostic in result.diagnostics { context.printError(diagnostic.description) }
         return result.plan
     }

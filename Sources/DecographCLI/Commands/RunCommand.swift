@@ -28,6 +28,7 @@ extension CommandSpec {
             .value("messages", "FILE", help: "A JSON file of OpenAI-style messages ([{role, content}] or {messages, tools}), rendered with the chat template."),
             .value("max-tokens", "N", help: "Most new tokens (overrides the graph's limits.max_new_tokens)."),
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
+            .value("param", "NAME=VALUE", help: "Set one of the graph's declared parameters (params:), checked against its type and range; repeat for several."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
             .value("lattice", "FILE", help: "After a search.lattice graph, write its lattice: FILE.fst (OpenFst text; labels are token id + 1), FILE.dot or FILE.json; the count of distinct paths goes to standard error."),
             .flag("n-best", help: "After a search graph's output, print every finished hypothesis, best first: rank, score, log-probability and text (with --jsonl one {\"candidates\": […]} object)."),
@@ -81,7 +82,10 @@ extension CommandSpec {
                 prompt = .text(arguments.value("prompt")!)
             }
 
-            guard let compiled = DecographCLI.compileGraph(arguments.positionals[0], context: context) else { return 1 }
+            for item in arguments.values("param") where !item.contains("=") {
+                throw UsageError("'--param' takes NAME=VALUE, not '\(item)'.", usage: arguments.usageLine)
+            }
+            guard let compiled = DecographCLI.compileGraph(arguments.positionals[0], context: context, parameters: arguments.values("param")) else { return 1 }
             let plan = try DecographCLI.replacingModels(in: compiled, option: arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ","))
             do {
                 return try runPlan(plan, arguments: arguments, prompt: prompt, seed: seed, maxTokens: maxTokens, context: context)

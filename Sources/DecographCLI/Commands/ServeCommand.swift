@@ -26,6 +26,7 @@ extension CommandSpec {
             .value("parallel", "N", help: "Generations running at once, their model calls batched together (default 16)."),
             .value("queue", "N", help: "Requests waiting for a slot before the server answers 429 (default 64)."),
             .value("max-tokens", "N", help: "Largest max_tokens a request may ask for (default 4096)."),
+            .value("speculation-off-above", "N", help: "With more than N generations running, steps do not draft (the batch alone fills the passes); default: always draft."),
             .value("max-body", "BYTES", help: "Largest request body (default 4194304)."),
             .value("drain-seconds", "S", help: "On SIGTERM, how long generations in flight may take to finish before they are cancelled (default 30)."),
             DecographCLI.modelOption,
@@ -43,6 +44,7 @@ extension CommandSpec {
             if let n = try arguments.int("parallel", in: 1...4096) { options.parallel = n }
             if let n = try arguments.int("queue", in: 0...1_000_000) { options.queue = n }
             if let n = try arguments.int("max-tokens", in: 1...Int(Int32.max)) { options.maxTokens = n }
+            if let n = try arguments.int("speculation-off-above", in: 0...1_000_000) { options.speculationOffAbove = n }
             if let n = try arguments.int("max-body", in: 1024...(1 << 30)) { options.limits.maxBodyBytes = n }
             if let s = try arguments.double("drain-seconds") {
                 guard s >= 0 && s.isFinite else { throw UsageError("'--drain-seconds' must be a non-negative number.", usage: arguments.usageLine) }

@@ -35,6 +35,8 @@ public final class BatchingForwardService: ForwardService, Sendable {
         var leaderActive = false
         var passes = 0
         var items = 0
+        /// The most new tokens one pass has held.
+        var largestPass = 0
     }
 
     /// The queue and counters; held only to enqueue, take a batch, or hand leadership over.
@@ -46,6 +48,9 @@ public final class BatchingForwardService: ForwardService, Sendable {
 
     /// Forward passes run and items served so far (items / passes is the mean batch).
     public var counters: (passes: Int, items: Int) { state.withLock { ($0.passes, $0.items) } }
+
+    /// The most new tokens a pass of several callers has held (a lone caller's pass may hold more).
+    public var largestSharedPass: Int { state.withLock { $0.largestPass } }
 
     /// Runs a caller's items (a session's whole frontier, or one hypothesis's), batched with
     /// whatever other callers queued meanwhile.
@@ -67,9 +72,23 @@ public final class BatchingForwardService: ForwardService, Sendable {
             // Woken without a result: promoted to lead the next pass.
             if let result = request.result { return try result.get() }
         }
+        let rowLimit = model.rowIndependentPassTokens
         let batch = state.withLock { s -> [Request] in
-            let b = s.pending
-            s.pending = []
+            // Callers join the pass in arrival order while the pass stays within the rows whose
+            // results do not depend on one another, so a caller's logits are bitwise those of its
+            // items run alone (a server's streams equal the same requests run one at a time). A
+            // caller bigger than that (a prefill) runs alone, as it would without company.
+            var rows = 0
+            var taken = 0
+            for r in s.pending {
+                let own = r.items.reduce(0) { $0 + $1.tokens.count }
+                if taken > 0 && rows + own > rowLimit { break }
+                rows += own
+                taken += 1
+            }
+            let b = Array(s.pending.prefix(taken))
+            s.pending.removeFirst(taken)
+            if taken > 1 { s.largestPass = max(s.largestPass, rows) }
             s.items += b.reduce(0) { $0 + $1.items.count }
             return b
         }

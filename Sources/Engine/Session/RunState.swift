@@ -47,6 +47,8 @@ struct RunState {
     let trace: TraceRecorder?
     var hypotheses: [Hypothesis]
     var metrics = RunMetrics()
+    /// Whether the next step skips the propose stage (`RunControl.allowsDrafting`).
+    var draftingOff = false
     /// Per node: calls and seconds, updated by the concurrent tasks of a stage.
     let nodeTimes: NodeTimes
     /// Per model name: the calls this run made of it.
@@ -82,6 +84,15 @@ struct RunState {
     func step() throws -> [[StepValue?]] {
         let plan = session.plan
         let board = StepBoard(hypotheses: hypotheses.count, nodes: plan.nodes.count)
+        if draftingOff {
+            // The propose stage's nodes give empty trees without running: whatever reads them
+            // scores the root alone.
+            board.values.withLock { values in
+                for n in plan.nodes.indices where plan.nodes[n].family == .propose {
+                    for h in values.indices { values[h][n] = .tree(TokenTree()) }
+                }
+            }
+        }
         let hypotheses = self.hypotheses
         let promptCount = prompt.count
         let ops = session.ops
@@ -94,7 +105,7 @@ struct RunState {
             // One task per (hypothesis, node); an op that batches the frontier (`score`: beams share
             // one forward pass) gets every hypothesis in one task.
             let tasks: [StageTask] = stage.flatMap { n -> [StageTask] in
-                guard case .hypothesis(let op) = ops[n] else { return [] }
+                guard case .hypothesis(let op) = ops[n], !(draftingOff && plan.nodes[n].family == .propose) else { return [] }
                 if let batched = op as? any FrontierBatchedOperator, hypotheses.count > 1 { return [.frontier(node: n, op: batched)] }
                 return hypotheses.indices.map { .single(hypothesis: $0, node: n, op: op) }
             }

@@ -8,14 +8,22 @@ import Operators
 import Synchronization
 import Tokenization
 
-/// Whether a run should stop before its next step (`Session.run(cancellation:)`): a server's
-/// client that went away, or a shutdown past its deadline.
-public struct RunCancellation {
-    /// Asked before each step.
+/// What a caller decides while a run goes on (`Session.run(control:)`), asked before each step:
+/// whether to stop there (a server's client that went away, a shutdown past its deadline), and
+/// whether this step may draft (a server whose batch alone saturates the machine turns speculation
+/// off, as vLLM's `speculative_disable_by_batch_size` does: the propose stage's nodes then give
+/// empty trees and the step scores one token, which changes no committed token).
+public struct RunControl {
+    /// `true` ends the run before the next step.
     public let isCancelled: () -> Bool
+    /// `false` skips the next step's drafters.
+    public let allowsDrafting: () -> Bool
 
-    /// Wraps the question.
-    public init(_ isCancelled: @escaping () -> Bool) { self.isCancelled = isCancelled }
+    /// Wraps the questions.
+    public init(isCancelled: @escaping () -> Bool = { false }, allowsDrafting: @escaping () -> Bool = { true }) {
+        self.isCancelled = isCancelled
+        self.allowsDrafting = allowsDrafting
+    }
 }
 
 /// Runs a `Plan` on prompts: the step loop of DESIGN.md (propose → filter → score → shape →
@@ -371,14 +379,14 @@ public final class Session {
     ///     changes the output).
     ///   - trace: receives a span per node run and per step.
     ///   - stop: stop strings in place of the plan's `limits.stop` (a server request's `stop`).
-    ///   - cancellation: asked before each step; `true` ends the run there with finish reason
-    ///     `cancelled` (a client that went away), its drafters and stores told of what was committed
-    ///     as at any other end.
+    ///   - control: asked before each step: whether to end the run there, with finish reason
+    ///     `cancelled` (its drafters and stores told of what was committed as at any other end),
+    ///     and whether the step may draft.
     ///   - onEvent: called after each step that emitted tokens, on the calling thread.
     /// - Returns: the tokens, text, finish reason and metrics.
     /// - Throws: `EngineError` for an invalid prompt or a node that fails (located at the node).
     public func run(prompt: [Int32], maxNewTokens: Int? = nil, seed: UInt64 = 0, trace: TraceRecorder? = nil,
-                    stop stopStrings: [String]? = nil, cancellation: RunCancellation? = nil,
+                    stop stopStrings: [String]? = nil, control: RunControl? = nil,
                     onEvent: (SessionEvent) -> Void = { _ in }) throws -> RunResult {
         guard !prompt.isEmpty else { throw EngineError("the prompt is empty; the target needs at least one token to continue") }
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
@@ -418,7 +426,7 @@ public final class Session {
         var lattice: SearchLattice?
         var reason: String?
         while reason == nil {
-            if let cancellation, cancellation.isCancelled() {
+            if let control, control.isCancelled() {
                 reason = "cancelled"
                 if search == nil { run.metrics.singleChoiceTokens = try run.singleChoiceTokens(output: emitted) }
                 let chunk = text.finish()
@@ -427,6 +435,7 @@ public final class Session {
                 break
             }
             let stepStart = trace?.now()
+            run.draftingOff = !(control?.allowsDrafting() ?? true)
             let values = try run.step()
             run.remember(values)
             run.metrics.steps += 1

@@ -27,6 +27,17 @@ public enum MatMul {
     /// verification: 8-row tiles"). Prompt rows then go through the same kernel as decode rows.
     public static let quantizedStreamingRowLimit = 512
 
+    /// Most rows a product over `weight` may have while each row's result is bitwise the same
+    /// whatever other rows share the call (the streaming kernels; above it OpenBLAS's blocking
+    /// makes a row's last bits depend on the others).
+    /// - Parameters:
+    ///   - weight: the weight type.
+    ///   - activations: the activation mode.
+    /// - Returns: the row count.
+    public static func rowIndependentLimit(_ weight: DType, activations: ActivationPrecision) -> Int {
+        streamingLimit(quantized: activations.quantizes(weight))
+    }
+
     /// The streaming limit for a product whose activations are quantized (integer kernel) or not.
     @inline(__always)
     static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }

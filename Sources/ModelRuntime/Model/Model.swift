@@ -90,6 +90,13 @@ public final class Model: @unchecked Sendable {
     /// Multiply-adds of one token's products (one per weight element, the LM head included).
     public var multiplyAddsPerToken: Int { passMatrices.reduce(0) { $0 + $1.rows * $1.columns } }
 
+    /// Most new tokens a pass may hold while each token's logits are bitwise the same whatever
+    /// other tokens share the pass (every product stays on the streaming kernels): what a
+    /// batching caller keeps a pass of several callers' items under.
+    public var rowIndependentPassTokens: Int {
+        passMatrices.map { MatMul.rowIndependentLimit($0.dtype, activations: activations) }.min() ?? MatMul.streamingRowLimit
+    }
+
     /// Bytes of weights one forward pass streams (all matrices, the LM head included).
     public var weightBytesPerPass: Int { passMatrices.reduce(0) { $0 + $1.byteCount } }
 

@@ -59,6 +59,8 @@ public enum ServeBenchmark {
         /// Streams whose text differs from the request run alone (`check` only).
         public var mismatches: Int
         public var completionTokens: Int
+        /// Tokens per target call over the row's requests (MAT: what drafting gained per call).
+        public var meanAccepted: Double
         public var seconds: Double
         public var tokensPerSecond: Double
         public var requestsPerSecond: Double
@@ -82,6 +84,8 @@ public enum ServeBenchmark {
         var ok: Bool
         var text: String
         var tokens: Int
+        /// The target's calls (the usage's `decograph.target_calls`).
+        var targetCalls: Int
         var firstToken: Double?
         var gaps: [Double]
         var perToken: Double?
@@ -122,6 +126,7 @@ public enum ServeBenchmark {
         var buffer = ""
         var text = ""
         var tokens = 0
+        var targetCalls = 0
         var done = false
         var eventTimes: [Double] = []
         let response = HTTPClient.send(options.baseURL + request.path, method: "POST", body: body(options, graph: graph, request: request),
@@ -135,7 +140,10 @@ public enum ServeBenchmark {
                 let payload = event.dropFirst(6)
                 if payload == "[DONE]" { done = true; continue }
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any] else { continue }
-                if let usage = object["usage"] as? [String: Any] { tokens = usage["completion_tokens"] as? Int ?? 0 }
+                if let usage = object["usage"] as? [String: Any] {
+                    tokens = usage["completion_tokens"] as? Int ?? 0
+                    targetCalls = (usage["decograph"] as? [String: Any])?["target_calls"] as? Int ?? 0
+                }
                 guard let choice = (object["choices"] as? [[String: Any]])?.first else { continue }
                 let piece = (choice["delta"] as? [String: Any])?["content"] as? String ?? choice["text"] as? String ?? ""
                 if !piece.isEmpty {
@@ -148,7 +156,7 @@ public enum ServeBenchmark {
         let ok = response.status == 200 && response.failure == nil && done
         let gaps = zip(eventTimes.dropFirst(), eventTimes).map { $0 - $1 }
         let perToken = tokens > 1 && eventTimes.count > 1 ? (eventTimes.last! - eventTimes.first!) / Double(tokens - 1) : nil
-        return Outcome(ok: ok, text: text, tokens: tokens, firstToken: eventTimes.first, gaps: gaps, perToken: perToken)
+        return Outcome(ok: ok, text: text, tokens: tokens, targetCalls: targetCalls, firstToken: eventTimes.first, gaps: gaps, perToken: perToken)
     }
 
     private static func row(_ options: Options, graph: String, clients: Int, reference: [String?]) -> Row {
@@ -173,7 +181,8 @@ public enum ServeBenchmark {
         let perToken = good.compactMap(\.outcome.perToken).sorted()
         func p(_ q: Double, _ values: [Double]) -> Double { values.isEmpty ? .nan : Percentile.of(q, sorted: values) }
         return Row(graph: graph, clients: clients, requests: all.count, failures: all.count - good.count, mismatches: mismatches,
-                   completionTokens: tokens, seconds: seconds, tokensPerSecond: Double(tokens) / seconds,
+                   completionTokens: tokens, meanAccepted: Double(tokens) / Double(max(1, good.reduce(0) { $0 + $1.outcome.targetCalls })),
+                   seconds: seconds, tokensPerSecond: Double(tokens) / seconds,
                    requestsPerSecond: Double(good.count) / seconds,
                    timeToFirstTokenP50: p(0.5, ttft), timeToFirstTokenP99: p(0.99, ttft),
                    interTokenP50: p(0.5, gaps), interTokenP99: p(0.99, gaps), timePerOutputTokenP50: p(0.5, perToken))

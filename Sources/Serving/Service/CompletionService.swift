@@ -208,6 +208,17 @@ final class CompletionService: HTTPHandler, Sendable {
         return Prepared(request: request, session: session, key: key, prompt: prompt, id: id, created: Int(Date().timeIntervalSince1970))
     }
 
+    /// What a generation asks before each step: a stream whose client left, or a shutdown past its
+    /// deadline, ends it; with `--speculation-off-above N`, it drafts only while at most N
+    /// generations run (beyond, the batch alone keeps the machine busy and drafts cost more rows
+    /// than they save).
+    private func control(_ stream: ResponseStream?) -> RunControl {
+        let admission = self.admission
+        let threshold = options.speculationOffAbove
+        return RunControl(isCancelled: { (stream?.isCancelled ?? false) || self.cancelling.load(ordering: .relaxed) },
+                          allowsDrafting: { threshold.map { admission.load.running <= $0 } ?? true })
+    }
+
     /// Runs a prepared generation; with a stream, writes its events and returns nothing useful.
     @discardableResult
     private func run(_ p: Prepared, stream: ResponseStream?) -> HTTPResponse {
@@ -220,7 +231,7 @@ final class CompletionService: HTTPHandler, Sendable {
         let result: RunResult
         do {
             result = try p.session.run(prompt: p.prompt, maxNewTokens: p.request.maxTokens, seed: p.request.seed,
-                                       stop: p.request.stop, cancellation: RunCancellation { (stream?.isCancelled ?? false) || self.cancelling.load(ordering: .relaxed) }) { event in
+                                       stop: p.request.stop, control: control(stream)) { event in
                 guard let stream, !event.text.isEmpty else { return }
                 stream.write(writer.chunk(text: event.text, role: false, finish: nil))
             }
