@@ -52,13 +52,19 @@ struct ServerTests {
         #expect(alone.allSatisfy { $0 != nil && !$0!.isEmpty })
         let streamed = Mutex<[Int: String]>([:])
         let bodies = requests.map { $0.replacingOccurrences(of: "\"stream\":false", with: "\"stream\":true") }
-        DispatchQueue.concurrentPerform(iterations: bodies.count) { i in
-            let (status, events, done) = fixture.stream("/v1/completions", bodies[i])
-            if status == 200 && done {
-                let text = ServerFixture.text(of: events)
-                streamed.withLock { $0[i] = text }
-            }
+        // A thread per client, all in flight at once (Dispatch would run about one per core).
+        let finished = DispatchSemaphore(value: 0)
+        for i in bodies.indices {
+            Thread {
+                let (status, events, done) = fixture.stream("/v1/completions", bodies[i])
+                if status == 200 && done {
+                    let text = ServerFixture.text(of: events)
+                    streamed.withLock { $0[i] = text }
+                }
+                finished.signal()
+            }.start()
         }
+        for _ in bodies.indices { finished.wait() }
         let texts = streamed.withLock { $0 }
         for i in requests.indices { #expect(texts[i] == alone[i], "request \(i)") }
         let metrics = fixture.get("/metrics").text

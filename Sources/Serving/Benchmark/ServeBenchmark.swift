@@ -164,13 +164,21 @@ public enum ServeBenchmark {
         let outcomes = Mutex<[(index: Int, outcome: Outcome)]>([])
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(Int(options.seconds * 1000))
-        DispatchQueue.concurrentPerform(iterations: clients) { _ in
-            while ContinuousClock.now < deadline {
-                let index = next.add(1, ordering: .relaxed).oldValue % options.requests.count
-                let outcome = stream(options, graph: graph, request: options.requests[index])
-                outcomes.withLock { $0.append((index, outcome)) }
+        // A thread per client: Dispatch's pool runs about one task per core, which would put
+        // 2 clients, not N, in flight on this machine.
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 0..<clients {
+            let thread = Thread {
+                while ContinuousClock.now < deadline {
+                    let index = next.add(1, ordering: .relaxed).oldValue % options.requests.count
+                    let outcome = stream(options, graph: graph, request: options.requests[index])
+                    outcomes.withLock { $0.append((index, outcome)) }
+                }
+                finished.signal()
             }
+            thread.start()
         }
+        for _ in 0..<clients { finished.wait() }
         let seconds = (ContinuousClock.now - start).seconds
         let all = outcomes.withLock { $0 }
         let good = all.filter(\.outcome.ok)

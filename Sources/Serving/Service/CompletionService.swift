@@ -220,40 +220,41 @@ final class CompletionService: HTTPHandler, Sendable {
     }
 
     /// Runs a prepared generation; with a stream, writes its events and returns nothing useful.
+    /// The session and the slot are given back before the last bytes go out, so a client that
+    /// has read `[DONE]` (or a whole answer) finds the server no longer counting it as running.
     @discardableResult
     private func run(_ p: Prepared, stream: ResponseStream?) -> HTTPResponse {
-        defer {
-            catalog.recycle(p.session, key: p.key)
-            admission.release()
-        }
         let writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint)
         if let stream, p.request.endpoint == .chat { stream.write(writer.chunk(text: "", role: true, finish: nil)) }
-        let result: RunResult
-        do {
-            result = try p.session.run(prompt: p.prompt, maxNewTokens: p.request.maxTokens, seed: p.request.seed,
-                                       stop: p.request.stop, control: control(stream)) { event in
+        let outcome = Result {
+            try p.session.run(prompt: p.prompt, maxNewTokens: p.request.maxTokens, seed: p.request.seed,
+                              stop: p.request.stop, control: control(stream)) { event in
                 guard let stream, !event.text.isEmpty else { return }
                 stream.write(writer.chunk(text: event.text, role: false, finish: nil))
             }
-        } catch {
+        }
+        if case .success(let result) = outcome {
+            metrics.generated(promptTokens: p.prompt.count, completionTokens: result.tokens.count, targetCalls: result.metrics.targetCalls,
+                              cancelled: result.finishReason == "cancelled")
+        }
+        catalog.recycle(p.session, key: p.key)
+        admission.release()
+        let last: [UInt8]
+        let response: HTTPResponse
+        switch outcome {
+        case .failure(let error):
             let failure = APIError(status: 500, type: "server_error", message: "the generation failed: \(error)", param: nil, code: nil)
-            guard let stream else { return failure.response }
-            stream.write(Array(("data: " + failure.json + "\n\n").utf8))
-            stream.write(Array("data: [DONE]\n\n".utf8))
-            stream.finish()
-            return failure.response
+            response = failure.response
+            last = Array(("data: " + failure.json + "\n\n").utf8)
+        case .success(let result):
+            let usage = ChunkWriter.Usage(prompt: p.prompt.count, completion: result.tokens.count, result: result)
+            response = .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage))
+            last = writer.chunk(text: "", role: false, finish: result.finishReason) + (p.request.includeUsage ? writer.usageChunk(usage) : [])
         }
-        metrics.generated(promptTokens: p.prompt.count, completionTokens: result.tokens.count, targetCalls: result.metrics.targetCalls,
-                          cancelled: result.finishReason == "cancelled")
-        let usage = ChunkWriter.Usage(prompt: p.prompt.count, completion: result.tokens.count, result: result)
-        guard let stream else {
-            return .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage))
-        }
-        stream.write(writer.chunk(text: "", role: false, finish: result.finishReason))
-        if p.request.includeUsage { stream.write(writer.usageChunk(usage)) }
-        stream.write(Array("data: [DONE]\n\n".utf8))
+        guard let stream else { return response }
+        stream.write(last + Array("data: [DONE]\n\n".utf8))
         stream.finish()
-        return HTTPResponse(status: 200, headers: [], body: .bytes([]))
+        return response
     }
 }
 
