@@ -75,7 +75,9 @@ extension CommandSpec {
                 source.setEventHandler { stop.signal() }
                 source.resume()
             }
-            stop.wait()
+            // The sources must live until the signal: an optimised build may release a local
+            // after its last use, and a released source delivers nothing.
+            withExtendedLifetime(sources) { stop.wait() }
             context.printError("decograph serve: shutting down (generations in flight get \(Int(options.drainSeconds)) s)")
             let finished = server.shutdown()
             context.printError(finished ? "decograph serve: stopped" : "decograph serve: stopped; generations past the deadline were cancelled")
