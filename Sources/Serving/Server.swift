@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Graph
+import Synchronization
 
 /// What `decograph serve` is told.
 public struct ServerOptions: Sendable {
@@ -46,6 +47,8 @@ public final class Server: Sendable {
     private let service: CompletionService
     private let http: HTTPServer
     private let resources: ResourceRegistry
+    /// Whether `shutdown()` ran (a second call returns at once).
+    private let stopped = Mutex<Bool?>(nil)
 
     /// The port it listens on.
     public var port: Int { http.port }
@@ -92,6 +95,16 @@ public final class Server: Sendable {
     /// - Returns: whether every generation finished before the deadline.
     @discardableResult
     public func shutdown() -> Bool {
+        // The first caller shuts down; later ones get its outcome (the listener is stopped once).
+        stopped.withLock { finished in
+            if let finished { return finished }
+            let outcome = drainAndStop()
+            finished = outcome
+            return outcome
+        }
+    }
+
+    private func drainAndStop() -> Bool {
         http.stopAccepting()
         service.startDraining()
         let finished = service.admission.waitUntilIdle(before: Date().addingTimeInterval(options.drainSeconds))

@@ -236,6 +236,7 @@ struct ServerTests {
         thread.start()
         for _ in 0..<500 where !fixture.get("/metrics").text.contains("decograph_running 1") { Thread.sleep(forTimeInterval: 0.01) }
         #expect(fixture.server.shutdown())
+        #expect(fixture.server.shutdown())  // a second call is harmless
         for _ in 0..<500 where inFlight.withLock({ $0 == nil }) { Thread.sleep(forTimeInterval: 0.01) }
         let finished = try #require(inFlight.withLock { $0 })
         #expect(finished.done)

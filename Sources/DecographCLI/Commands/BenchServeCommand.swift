@@ -64,13 +64,7 @@ extension CommandSpec {
                 options.queue = options.parallel
                 options.speculationOffAbove = try arguments.int("speculation-off-above", in: 0...1_000_000)
                 let models = arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ",")
-                do {
-                    server = try Server(options: options, registry: DecographCLI.operatorRegistry(),
-                                        transform: { try DecographCLI.replacingModels(in: $0, option: models) },
-                                        log: { context.printError($0) })
-                } catch let error as ServerError {
-                    throw CommandFailure(error.description)
-                }
+                server = try startServer(options, models: models, context: context)
                 base = "http://127.0.0.1:\(server!.port)"
             } else {
                 base = arguments.value("url")!.hasSuffix("/") ? String(arguments.value("url")!.dropLast()) : arguments.value("url")!

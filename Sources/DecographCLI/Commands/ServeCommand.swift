@@ -58,14 +58,7 @@ extension CommandSpec {
             // server starts: a SIGTERM during loading still drains.
             signal(SIGTERM, SIG_IGN)
             signal(SIGINT, SIG_IGN)
-            let server: Server
-            do {
-                server = try Server(options: options, registry: DecographCLI.operatorRegistry(),
-                                    transform: { try DecographCLI.replacingModels(in: $0, option: models) },
-                                    log: { context.printError($0) })
-            } catch let error as ServerError {
-                throw CommandFailure(error.description)
-            }
+            let server = try startServer(options, models: models, context: context)
             let shown = options.host.contains(":") ? "[\(options.host)]" : options.host
             context.printError("decograph serve: http://\(shown):\(server.port)/v1 — graphs: \(server.graphNames.joined(separator: ", "))")
             let stop = DispatchSemaphore(value: 0)
@@ -83,4 +76,18 @@ extension CommandSpec {
             context.printError(finished ? "decograph serve: stopped" : "decograph serve: stopped; generations past the deadline were cancelled")
             return 0
         })
+}
+
+extension CommandSpec {
+    /// A server on the options, with `--model` applied to every graph; its graphs' messages go to
+    /// standard error.
+    static func startServer(_ options: ServerOptions, models: String?, context: CommandContext) throws -> Server {
+        do {
+            return try Server(options: options, registry: DecographCLI.operatorRegistry(),
+                              transform: { try DecographCLI.replacingModels(in: $0, option: models) },
+                              log: { context.printError($0) })
+        } catch let error as ServerError {
+            throw CommandFailure(error.description)
+        }
+    }
 }

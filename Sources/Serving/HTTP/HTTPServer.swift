@@ -193,35 +193,33 @@ public final class HTTPServer: @unchecked Sendable {
         var started: OpaquePointer?
         var flags = UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_ITC.rawValue
                            | MHD_USE_POLL.rawValue)
+        // Binds the daemon to a socket address of either family.
+        func start<Address>(_ address: inout Address) -> OpaquePointer? {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    decograph_mhd_start(flags, $0, UInt32(limits.maxConnections), UInt32(limits.idleTimeoutSeconds), connectionMemory,
+                                        accessHandler, context.toOpaque(), completedHandler)
+                }
+            }
+        }
+        var parsed = false
         if host.contains(":") {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else {
-                context.release()
-                throw StartError(description: "'\(host)' is not an IPv4 or IPv6 address")
-            }
+            parsed = inet_pton(AF_INET6, host, &address.sin6_addr) == 1
             flags |= UInt32(MHD_USE_IPv6.rawValue)
-            started = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    decograph_mhd_start(flags, $0, UInt32(limits.maxConnections), UInt32(limits.idleTimeoutSeconds), connectionMemory,
-                                        accessHandler, context.toOpaque(), completedHandler)
-                }
-            }
+            if parsed { started = start(&address) }
         } else {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-                context.release()
-                throw StartError(description: "'\(host)' is not an IPv4 or IPv6 address")
-            }
-            started = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    decograph_mhd_start(flags, $0, UInt32(limits.maxConnections), UInt32(limits.idleTimeoutSeconds), connectionMemory,
-                                        accessHandler, context.toOpaque(), completedHandler)
-                }
-            }
+            parsed = inet_pton(AF_INET, host, &address.sin_addr) == 1
+            if parsed { started = start(&address) }
+        }
+        guard parsed else {
+            context.release()
+            throw StartError(description: "'\(host)' is not an IPv4 or IPv6 address")
         }
         guard let started else {
             context.release()
