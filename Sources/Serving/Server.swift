@@ -87,6 +87,9 @@ public final class Server: Sendable {
 
     /// How long cancelled generations get to reach their next step (one step, however slow).
     static let cancelGraceSeconds = 60.0
+    /// How long ended streams get to send their last bytes (a client that stopped reading is not
+    /// waited for longer).
+    static let flushSeconds = 5.0
 
     /// Shuts down gracefully: stops accepting connections and admitting requests, lets the
     /// generations in flight finish within `drainSeconds` (then cancels the rest, which end at
@@ -112,6 +115,9 @@ public final class Server: Sendable {
             service.cancelEverything()
             _ = service.admission.waitUntilIdle(before: Date().addingTimeInterval(Self.cancelGraceSeconds))
         }
+        // Ended generations' last bytes (the finish chunk, [DONE]) reach their clients before the
+        // connections close.
+        _ = service.streams.waitUntilNone(before: Date().addingTimeInterval(Self.flushSeconds))
         http.stop()
         service.catalog.drain()
         resources.closeUnusedStores()

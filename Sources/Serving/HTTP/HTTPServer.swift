@@ -51,8 +51,12 @@ public final class ResponseStream: @unchecked Sendable {
     private var finished = false
     private var cancelled = false
 
+    /// Called once when the connection is done with the stream (sent, or the client left).
+    private let onRelease: @Sendable () -> Void
+
     /// Creates an empty, open stream.
-    public init() {}
+    /// - Parameter onRelease: called once when the connection is done with it.
+    public init(onRelease: @escaping @Sendable () -> Void = {}) { self.onRelease = onRelease }
 
     /// Appends bytes for the client (ignored once the client is gone).
     public func write(_ bytes: some Collection<UInt8>) {
@@ -94,6 +98,7 @@ public final class ResponseStream: @unchecked Sendable {
         pending = []
         condition.broadcast()
         condition.unlock()
+        onRelease()
     }
 
     /// Copies up to `capacity` pending bytes to `buffer`, waiting for some; 0 means the stream ended.

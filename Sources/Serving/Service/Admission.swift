@@ -79,3 +79,36 @@ final class Admission: @unchecked Sendable {
         return (running, waiting)
     }
 }
+
+/// Streams whose bytes the connections still hold: a shutdown waits for them to be sent after
+/// their generations ended, before it closes the connections.
+final class OpenStreams: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var count = 0
+
+    /// A new stream.
+    func opened() {
+        condition.lock()
+        count += 1
+        condition.unlock()
+    }
+
+    /// A stream the connection is done with.
+    func released() {
+        condition.lock()
+        count -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until every stream is released, or the deadline passes.
+    /// - Returns: whether every stream was released.
+    func waitUntilNone(before deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while count > 0 {
+            if !condition.wait(until: deadline) { return count == 0 }
+        }
+        return true
+    }
+}

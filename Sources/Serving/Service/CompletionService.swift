@@ -11,6 +11,8 @@ final class CompletionService: HTTPHandler, Sendable {
     let options: ServerOptions
     let admission: Admission
     let metrics = ServerMetrics()
+    /// Streams not yet sent to the end.
+    let streams = OpenStreams()
     private let resources: ResourceRegistry
     private let serial = Atomic<Int>(0)
     private let started = Int(Date().timeIntervalSince1970)
@@ -155,7 +157,9 @@ final class CompletionService: HTTPHandler, Sendable {
             throw error
         }
         if request.stream {
-            let stream = ResponseStream()
+            let streams = self.streams
+            streams.opened()
+            let stream = ResponseStream(onRelease: { streams.released() })
             // The prepared session moves to the generation's thread; this thread returns at once.
             let handOver = IdleSession(session: prepared.session)
             let (request, key, prompt, id, created) = (prepared.request, prepared.key, prepared.prompt, prepared.id, prepared.created)
