@@ -24,6 +24,7 @@ extension CommandSpec {
             .value("max-tokens", "N", help: "max_tokens of every request (default 64)."),
             .value("speculation-off-above", "N", help: "With --graphs: the server drafts only while at most N generations run."),
             .value("api-key", "KEY", help: "Sent as 'Authorization: Bearer KEY' (default $DECOGRAPH_API_KEY)."),
+            .value("retries", "N", help: "Send a request again, up to N times, when it failed before its first event (a replica gone behind a load balancer); default 0."),
             .flag("check", help: "Compare every stream with the same request run alone."),
             .flag("json", help: "Print JSON."),
             DecographCLI.modelOption,
@@ -77,6 +78,7 @@ extension CommandSpec {
             }
             options.maxTokens = try arguments.int("max-tokens", in: 1...1_000_000) ?? options.maxTokens
             options.check = arguments.flag("check")
+            options.retries = try arguments.int("retries", in: 0...1000) ?? 0
             options.headers = key.map { ["Authorization: Bearer \($0)"] } ?? []
             let residentBefore = ResidentMemory.bytes()
             let report = ServeBenchmark.run(options) { context.progress($0) }
@@ -102,6 +104,10 @@ extension CommandSpec {
                     + pad(f(row.timeToFirstTokenP50 * 1000, 1), 8) + " /" + pad(f(row.timeToFirstTokenP99 * 1000, 1), 7)
                     + pad(f(row.interTokenP50 * 1000, 1), 8) + " /" + pad(f(row.interTokenP99 * 1000, 1), 7)
                     + pad(f(row.timePerOutputTokenP50 * 1000, 1), 9))
+            }
+            let retried = report.rows.reduce(0) { $0 + $1.retried }, interrupted = report.rows.reduce(0) { $0 + $1.interrupted }
+            if retried + interrupted > 0 {
+                context.print("retried before their first event: \(retried); failed after it (in flight on a server that went away): \(interrupted)")
             }
             if server != nil {
                 context.print("server resident memory: \(f(Double(residentBefore) / 1048576, 0)) MiB before the load, \(f(Double(residentAfter) / 1048576, 0)) MiB after")

@@ -40,6 +40,11 @@ public enum ServeBenchmark {
         public var check = false
         /// Headers every request sends (`Authorization`).
         public var headers: [String] = []
+        /// Times a request that failed before its first event is sent again (a replica that went
+        /// away behind a load balancer), after `retryPause`.
+        public var retries = 0
+        /// The pause before a retry, seconds.
+        public var retryPause = 0.2
 
         /// Options with the default client counts and duration.
         public init(baseURL: String, graphs: [String], requests: [Request]) {
@@ -58,6 +63,10 @@ public enum ServeBenchmark {
         public var failures: Int
         /// Streams whose text differs from the request run alone (`check` only).
         public var mismatches: Int
+        /// Failed requests that had streamed part of their answer (in flight when a server went away).
+        public var interrupted: Int
+        /// Requests sent again after failing before their first event.
+        public var retried: Int
         public var completionTokens: Int
         /// Tokens per target call over the row's requests (MAT: what drafting gained per call).
         public var meanAccepted: Double
@@ -82,6 +91,8 @@ public enum ServeBenchmark {
     /// What one streamed request saw.
     private struct Outcome {
         var ok: Bool
+        /// Whether any event arrived.
+        var started: Bool
         var text: String
         var tokens: Int
         /// The target's calls (the usage's `decograph.target_calls`).
@@ -156,12 +167,12 @@ public enum ServeBenchmark {
         let ok = response.status == 200 && response.failure == nil && done
         let gaps = zip(eventTimes.dropFirst(), eventTimes).map { $0 - $1 }
         let perToken = tokens > 1 && eventTimes.count > 1 ? (eventTimes.last! - eventTimes.first!) / Double(tokens - 1) : nil
-        return Outcome(ok: ok, text: text, tokens: tokens, targetCalls: targetCalls, firstToken: eventTimes.first, gaps: gaps, perToken: perToken)
+        return Outcome(ok: ok, started: !eventTimes.isEmpty || done, text: text, tokens: tokens, targetCalls: targetCalls, firstToken: eventTimes.first, gaps: gaps, perToken: perToken)
     }
 
     private static func row(_ options: Options, graph: String, clients: Int, reference: [String?]) -> Row {
         let next = Atomic<Int>(0)
-        let outcomes = Mutex<[(index: Int, outcome: Outcome)]>([])
+        let outcomes = Mutex<[(index: Int, outcome: Outcome, retried: Int)]>([])
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(Int(options.seconds * 1000))
         // A thread per client: Dispatch's pool runs about one task per core, which would put
@@ -171,8 +182,16 @@ public enum ServeBenchmark {
             let thread = Thread {
                 while ContinuousClock.now < deadline {
                     let index = next.add(1, ordering: .relaxed).oldValue % options.requests.count
-                    let outcome = stream(options, graph: graph, request: options.requests[index])
-                    outcomes.withLock { $0.append((index, outcome)) }
+                    var outcome = stream(options, graph: graph, request: options.requests[index])
+                    var attempts = 0
+                    while !outcome.ok && !outcome.started && attempts < options.retries {
+                        attempts += 1
+                        Thread.sleep(forTimeInterval: options.retryPause)
+                        outcome = stream(options, graph: graph, request: options.requests[index])
+                    }
+                    let retriedTimes = attempts
+                    let final = outcome
+                    outcomes.withLock { $0.append((index, final, retriedTimes)) }
                 }
                 finished.signal()
             }
@@ -189,6 +208,7 @@ public enum ServeBenchmark {
         let perToken = good.compactMap(\.outcome.perToken).sorted()
         func p(_ q: Double, _ values: [Double]) -> Double { values.isEmpty ? .nan : Percentile.of(q, sorted: values) }
         return Row(graph: graph, clients: clients, requests: all.count, failures: all.count - good.count, mismatches: mismatches,
+                   interrupted: all.filter { !$0.outcome.ok && $0.outcome.started }.count, retried: all.reduce(0) { $0 + $1.retried },
                    completionTokens: tokens, meanAccepted: Double(tokens) / Double(max(1, good.reduce(0) { $0 + $1.outcome.targetCalls })),
                    seconds: seconds, tokensPerSecond: Double(tokens) / seconds,
                    requestsPerSecond: Double(good.count) / seconds,
