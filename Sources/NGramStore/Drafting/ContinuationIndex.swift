@@ -1,0 +1,75 @@
+/// What a drafter's store tier reads: the continuations that followed a context. The LMDB store's
+/// read transaction and the suffix-array store both answer it, so the tiers, gates and tree
+/// building of `NGramDrafter` serve both backends.
+public protocol ContinuationIndex {
+    /// Longest context the index matches.
+    var longestContext: Int { get }
+    /// What followed a context.
+    /// - Parameter context: 1…`longestContext` tokens.
+    /// - Returns: its summary, or `nil` when the context was never followed by anything.
+    /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
+    func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary?
+    /// The longest suffix of `context`, at most `longest` tokens, that the index holds; a drafter
+    /// tries no longer one. The default, `longest`, suits an index that answers a miss as cheaply
+    /// as a hit.
+    /// - Parameters:
+    ///   - context: the tokens so far.
+    ///   - longest: the longest suffix wanted.
+    /// - Returns: a length in 0…`longest`.
+    /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
+    func longestOccurringSuffix(of context: ArraySlice<Int32>, upTo longest: Int) throws -> Int
+}
+
+extension ContinuationIndex {
+    public func longestOccurringSuffix(of context: ArraySlice<Int32>, upTo longest: Int) throws -> Int { longest }
+}
+
+/// A store a graph's `draft.ngram` reads: an LMDB n-gram store or a suffix-array store, told apart
+/// by the file's first bytes (`RetrievalStores.open`).
+public protocol RetrievalStore: AnyObject, Sendable {
+    /// The store's file.
+    var path: String { get }
+    /// The vocabulary its ids belong to.
+    var tokenizerFingerprint: String { get }
+    /// Longest continuation a lookup returns.
+    var continuationLength: Int { get }
+    /// Runs `body` with a consistent view of the store (an LMDB read transaction; the mapped file).
+    /// - Parameter body: reads the index; must not write the store.
+    /// - Returns: what `body` returns.
+    /// - Throws: what opening the view or `body` throws.
+    func withContinuationIndex<R>(_ body: (any ContinuationIndex) throws -> R) throws -> R
+}
+
+extension NGramStore.ReadTransaction: ContinuationIndex {
+    public var longestContext: Int { store.parameters.contextLength }
+
+    public func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary? {
+        try continuations(of: TokenRun(context))
+    }
+}
+
+extension NGramStore: RetrievalStore {
+    public var tokenizerFingerprint: String { metadata.tokenizerFingerprint }
+    public var continuationLength: Int { parameters.continuationLength }
+
+    public func withContinuationIndex<R>(_ body: (any ContinuationIndex) throws -> R) throws -> R {
+        try withReadTransaction { try body($0) }
+    }
+}
+
+/// Opening a store for reading whichever its backend.
+public enum RetrievalStores {
+    /// Opens a store read-only: a suffix-array store when the file starts with its magic, else an
+    /// LMDB n-gram store.
+    /// - Parameters:
+    ///   - path: the store's file.
+    ///   - tokenizerFingerprint: the caller's tokenizer; `nil` accepts any.
+    /// - Returns: the open store.
+    /// - Throws: `NGramStoreError` as the backend's `open` does.
+    public static func open(at path: String, tokenizerFingerprint: String?) throws -> any RetrievalStore {
+        if SuffixArrayStore.isSuffixArray(at: path) {
+            return try SuffixArrayStore.open(at: path, tokenizerFingerprint: tokenizerFingerprint)
+        }
+        return try NGramStore.open(at: path, tokenizerFingerprint: tokenizerFingerprint, options: .init(readOnly: true))
+    }
+}
