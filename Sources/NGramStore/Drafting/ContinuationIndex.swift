@@ -33,6 +33,10 @@ public protocol RetrievalStore: AnyObject, Sendable {
     var tokenizerFingerprint: String { get }
     /// Longest continuation a lookup returns.
     var continuationLength: Int { get }
+    /// What an in-memory table beside the store counts (a drafter's dynamic tier, prompt lookup's
+    /// longest suffix): an LMDB store's own parameters, so both tiers see contexts alike; the
+    /// defaults beside a suffix array, which counts nothing.
+    var countParameters: NGramParameters { get }
     /// Runs `body` with a consistent view of the store (an LMDB read transaction; the mapped file).
     /// - Parameter body: reads the index; must not write the store.
     /// - Returns: what `body` returns.
@@ -51,6 +55,7 @@ extension NGramStore.ReadTransaction: ContinuationIndex {
 extension NGramStore: RetrievalStore {
     public var tokenizerFingerprint: String { metadata.tokenizerFingerprint }
     public var continuationLength: Int { parameters.continuationLength }
+    public var countParameters: NGramParameters { parameters }
 
     public func withContinuationIndex<R>(_ body: (any ContinuationIndex) throws -> R) throws -> R {
         try withReadTransaction { try body($0) }

@@ -49,7 +49,7 @@ public struct SuffixArrayHeader: Sendable, Equatable, Codable {
     /// Byte offset of the suffix array.
     var suffixesOffset: Int { tokensOffset + 4 * tokenCount }
     /// The file's size.
-    var fileSize: Int { suffixesOffset + 4 * tokenCount }
+    public var fileSize: Int { suffixesOffset + 4 * tokenCount }
 
     static func align8(_ n: Int) -> Int { (n + 7) & ~7 }
 

@@ -23,6 +23,16 @@ public final class SuffixArrayStore: @unchecked Sendable {
     let suffixes: UnsafePointer<UInt32>
     /// Tokens in the array (`header.tokenCount`).
     let n: Int
+    /// `firstRank[t]` is the rank of the first suffix starting with a token ≥ `t`, for every id up
+    /// to the largest in the corpus (and one past it): the suffixes starting with `t` are
+    /// `firstRank[t]..<firstRank[t + 1]`, so a search starts inside its first token's bucket
+    /// instead of the whole array, from a table that stays in the cache. Empty when the largest id
+    /// is `maximumBucketedID` or more (the searches then span the whole array).
+    let firstRank: [UInt32]
+
+    /// Largest token id for which the first-token table is built: 4 bytes per id up to it, 64 MiB
+    /// at most; tokenizers' vocabularies stay far below (150 k for the largest in use).
+    static let maximumBucketedID: UInt32 = 1 << 24
 
     /// A continuation key at some offset after a suffix: 0 when the corpus ends first, the token + 1
     /// otherwise; the separator's key (`separatorKey`) ends a document. Keys sort as the suffixes do.
@@ -85,14 +95,43 @@ public final class SuffixArrayStore: @unchecked Sendable {
             munmap(map, size)
             throw error
         }
-        // Lookups touch the file at random: read-ahead would only evict other pages.
+        // Lookups touch the file at random: read-ahead would only evict other pages. The pages are
+        // faulted in now rather than on a drafter's critical path (a first touch costs a page fault,
+        // which would set the latency tail).
         madvise(map, size, MADV_RANDOM)
+        madvise(map, size, MADV_WILLNEED)
         mapping = map
         mappedBytes = size
         n = header.tokenCount
         // Both offsets are multiples of 4 from a page-aligned base (checked by decode).
-        tokens = UnsafePointer(map.advanced(by: header.tokensOffset).assumingMemoryBound(to: UInt32.self))
+        let tokens = UnsafePointer(map.advanced(by: header.tokensOffset).assumingMemoryBound(to: UInt32.self))
+        self.tokens = tokens
         suffixes = UnsafePointer(map.advanced(by: header.suffixesOffset).assumingMemoryBound(to: UInt32.self))
+        firstRank = Self.firstRanks(UnsafeBufferPointer(start: tokens, count: header.tokenCount))
+    }
+
+    /// The first-token table (`firstRank`), from one sequential pass counting the ids: suffixes
+    /// are sorted by their first token, so a bucket starts where the counts of smaller ids end.
+    static func firstRanks(_ tokens: UnsafeBufferPointer<UInt32>) -> [UInt32] {
+        // The separator is bucketed as the id two past the largest other id: it sorts last.
+        var top: UInt32 = 0
+        for t in tokens where UInt32(littleEndian: t) != SuffixArrayHeader.separator { top = max(top, UInt32(littleEndian: t)) }
+        guard !tokens.isEmpty, top < maximumBucketedID else { return [] }
+        var starts = [UInt32](repeating: 0, count: Int(top) + 3)
+        for t in tokens {
+            let id = UInt32(littleEndian: t)
+            starts[id == SuffixArrayHeader.separator ? Int(top) + 2 : Int(id) + 1] += 1
+        }
+        for i in 1..<starts.count { starts[i] += starts[i - 1] }
+        return starts
+    }
+
+    /// The ranks of the suffixes whose first token is `token`, or all ranks without a table.
+    @inline(__always) func bucket(_ token: UInt32) -> Range<Int> {
+        guard !firstRank.isEmpty else { return 0..<n }
+        let top = firstRank.count - 3
+        guard token <= UInt32(top) else { return token == SuffixArrayHeader.separator ? Int(firstRank[top + 1])..<n : n..<n }
+        return Int(firstRank[Int(token)])..<Int(firstRank[Int(token) + 1])
     }
 
     deinit {
@@ -133,23 +172,45 @@ public final class SuffixArrayStore: @unchecked Sendable {
         return 0
     }
 
-    /// The ranks of the suffixes that start with `pattern`: two binary searches.
+    /// The ranks of the suffixes that start with `pattern`: two binary searches within the bucket
+    /// of its first token, the second one only up to the first rank the first search saw past the
+    /// pattern.
     /// - Throws: `.corrupt` for a damaged entry met on the way.
     func range(of pattern: ArraySlice<Int32>) throws -> Range<Int> {
-        // A separator in the pattern would match across documents.
-        guard !pattern.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { return 0..<0 }
-        var lo = 0, hi = n
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if compare(suffixAt: try suffix(mid), with: pattern) < 0 { lo = mid + 1 } else { hi = mid }
-        }
-        let first = lo
-        hi = n
+        guard let (first, end) = try lowerBound(of: pattern) else { return 0..<0 }
+        var lo = first, hi = end
         while lo < hi {
             let mid = (lo + hi) / 2
             if compare(suffixAt: try suffix(mid), with: pattern) <= 0 { lo = mid + 1 } else { hi = mid }
         }
         return first..<lo
+    }
+
+    /// Whether `pattern` occurs: one binary search.
+    func occurs(_ pattern: ArraySlice<Int32>) throws -> Bool {
+        guard let (first, end) = try lowerBound(of: pattern), first < end else { return false }
+        return compare(suffixAt: try suffix(first), with: pattern) == 0
+    }
+
+    /// The first rank whose suffix is not below `pattern`, and the first rank seen above it (an
+    /// upper limit for the end of its range); `nil` for a pattern that cannot occur.
+    private func lowerBound(of pattern: ArraySlice<Int32>) throws -> (Int, Int)? {
+        // A separator in the pattern would match across documents.
+        guard let head = pattern.first, !pattern.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { return nil }
+        let bucket = bucket(UInt32(bitPattern: head))
+        var lo = bucket.lowerBound, hi = bucket.upperBound
+        var above = hi
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let order = compare(suffixAt: try suffix(mid), with: pattern)
+            if order < 0 {
+                lo = mid + 1
+            } else {
+                hi = mid
+                if order > 0 { above = mid }
+            }
+        }
+        return (lo, above)
     }
 
     /// The first rank in `range` whose key at `offset` is at least `key` (keys ascend in a range of
@@ -238,7 +299,7 @@ extension SuffixArrayStore: ContinuationIndex {
         var lo = 0, hi = min(longest, context.count)
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            if try range(of: context.suffix(mid)).isEmpty { hi = mid - 1 } else { lo = mid }
+            if try occurs(context.suffix(mid)) { lo = mid } else { hi = mid - 1 }
         }
         return lo
     }
@@ -247,6 +308,7 @@ extension SuffixArrayStore: ContinuationIndex {
 extension SuffixArrayStore: RetrievalStore {
     public var tokenizerFingerprint: String { header.tokenizerFingerprint }
     public var continuationLength: Int { header.parameters.continuationLength }
+    public var countParameters: NGramParameters { NGramParameters() }
 
     public func withContinuationIndex<R>(_ body: (any ContinuationIndex) throws -> R) throws -> R { try body(self) }
 }

@@ -60,8 +60,7 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
         if let share = try node[Self.minShare] { gates.minShare = [share] }
         drafter = NGramDrafter(maxTokens: try node[Self.tokens], maxDepth: try node[Self.depth], contextLength: try node[Self.context],
                                contextGates: .lax, dynamicGates: gates, storeGates: gates)
-        // The dynamic tier counts as an LMDB store of the same shape would (a suffix array has none).
-        dynamic = try node[Self.dynamic] ? DynamicTier(parameters: (store as? NGramStore)?.parameters ?? NGramParameters()) : nil
+        dynamic = try node[Self.dynamic] ? DynamicTier(parameters: store?.countParameters ?? NGramParameters()) : nil
     }
 
     /// Proposes from the tiers.
