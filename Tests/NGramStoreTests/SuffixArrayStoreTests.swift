@@ -135,12 +135,14 @@ import Testing
             let range = try store.range(of: context[...])
             let expected = context.contains(Int32(bitPattern: SuffixArrayHeader.separator)) ? 0 : Self.occurrences(corpus, context[...])
             #expect(range.count == expected, "\(context)")
-            let longest = try store.longestOccurringSuffix(of: context[...], upTo: store.longestContext)
-            let bruteLongest = (0...min(store.longestContext, context.count)).last { n in
-                let suffix = context.suffix(n)
-                return !suffix.contains(Int32(bitPattern: SuffixArrayHeader.separator)) && Self.occurrences(corpus, suffix) > 0
-            }!
-            #expect(longest == bruteLongest, "\(context)")
+            for minimum in [1, 3] {
+                let longest = try store.longestSuffix(of: context[...], upTo: store.longestContext, occurringAtLeast: minimum)
+                let bruteLongest = (0...min(store.longestContext, context.count)).last { n in
+                    let suffix = context.suffix(n)
+                    return n == 0 || !suffix.contains(Int32(bitPattern: SuffixArrayHeader.separator)) && Self.occurrences(corpus, suffix) >= minimum
+                }!
+                #expect(longest == bruteLongest, "\(context), at least \(minimum)")
+            }
         }
     }
 
@@ -274,7 +276,7 @@ import Testing
         let store = try Self.build([], in: directory)
         #expect(store.header.tokenCount == 0)
         #expect(try store.continuations(of: [1, 2][...]) == nil)
-        #expect(try store.longestOccurringSuffix(of: [1, 2][...], upTo: 16) == 0)
+        #expect(try store.longestSuffix(of: [1, 2][...], upTo: 16, occurringAtLeast: 1) == 0)
     }
 
     // MARK: Damaged files
@@ -325,18 +327,26 @@ import Testing
         let directory = TemporaryDirectory()
         let store = try Self.build([[1, 2, 3, 1, 2, 4, 1, 2, 3]], in: directory)
         let path = directory.path("s.sa")
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        // Every entry points past the 9 tokens: whichever the binary search reads first is reported.
-        for rank in 0..<9 { Self.put32(1000 + UInt32(rank), at: store.header.suffixesOffset + 4 * rank, in: &bytes) }
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let damaged = try SuffixArrayStore.open(at: path, tokenizerFingerprint: nil)
-        #expect { try damaged.continuations(of: [1, 2][...]) } throws: { error in
-            guard let error = error as? NGramStoreError else { return false }
-            // Located at the entry the search read first, whichever that is.
-            return error.code == .corrupt && (0..<9).contains { rank in
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func damage(ranks: Range<Int>) throws {
+            var bytes = original
+            for rank in ranks { Self.put32(1000 + UInt32(rank), at: store.header.suffixesOffset + 4 * rank, in: &bytes) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        func located(_ error: any Error, ranks: Range<Int>) -> Bool {
+            guard let error = error as? NGramStoreError, error.code == .corrupt else { return false }
+            return ranks.contains { rank in
                 error.message.contains("at byte \(store.header.suffixesOffset + 4 * rank): suffix-array entry \(rank) is \(1000 + rank), past the 9 tokens")
             }
         }
+        // Entries between the samples are read by queries: the first one a search reads is reported.
+        let between = 1..<SuffixArrayStore.sampleStride
+        try damage(ranks: between)
+        let damaged = try SuffixArrayStore.open(at: path, tokenizerFingerprint: nil)
+        #expect { try damaged.continuations(of: [1, 2][...]) } throws: { located($0, ranks: between) }
+        // A sampled entry is read when the store is opened.
+        try damage(ranks: 0..<1)
+        #expect { try SuffixArrayStore.open(at: path, tokenizerFingerprint: nil) } throws: { located($0, ranks: 0..<1) }
     }
 
     @Test func anotherTokenizerIsRefusedAndTheBackendIsChosenByMagic() throws {

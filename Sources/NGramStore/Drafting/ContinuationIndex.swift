@@ -9,19 +9,20 @@ public protocol ContinuationIndex {
     /// - Returns: its summary, or `nil` when the context was never followed by anything.
     /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
     func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary?
-    /// The longest suffix of `context`, at most `longest` tokens, that the index holds; a drafter
-    /// tries no longer one. The default, `longest`, suits an index that answers a miss as cheaply
-    /// as a hit.
+    /// The longest suffix of `context`, at most `longest` tokens, that occurs at least `minimum`
+    /// times (an upper bound is enough); a drafter whose gates need `minimum` samples tries no
+    /// longer one. The default, `longest`, suits an index that answers a miss as cheaply as a hit.
     /// - Parameters:
     ///   - context: the tokens so far.
     ///   - longest: the longest suffix wanted.
+    ///   - minimum: occurrences needed, at least 1.
     /// - Returns: a length in 0…`longest`.
     /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
-    func longestOccurringSuffix(of context: ArraySlice<Int32>, upTo longest: Int) throws -> Int
+    func longestSuffix(of context: ArraySlice<Int32>, upTo longest: Int, occurringAtLeast minimum: Int) throws -> Int
 }
 
 extension ContinuationIndex {
-    public func longestOccurringSuffix(of context: ArraySlice<Int32>, upTo longest: Int) throws -> Int { longest }
+    public func longestSuffix(of context: ArraySlice<Int32>, upTo longest: Int, occurringAtLeast minimum: Int) throws -> Int { longest }
 }
 
 /// A store a graph's `draft.ngram` reads: an LMDB n-gram store or a suffix-array store, told apart

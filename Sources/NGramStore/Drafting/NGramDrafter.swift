@@ -77,7 +77,9 @@ public struct NGramDrafter: Sendable {
                                                  lookup: { dynamic.continuations(of: TokenRun($0)) }) {
             matches.append((match, dynamicGates, .dynamic))
         }
-        if let store, let match = try longestMatch(context, upTo: try store.longestOccurringSuffix(of: context, upTo: store.longestContext),
+        // No suffix seen fewer times than every gate's minimum can pass.
+        if let store, let match = try longestMatch(context, upTo: try store.longestSuffix(of: context, upTo: store.longestContext,
+                                                                                            occurringAtLeast: storeGates.minSamples.min() ?? 1),
                                                    gates: storeGates, lookup: { try store.continuations(of: $0) }) {
             matches.append((match, storeGates, .store))
         }

@@ -23,12 +23,26 @@ public final class SuffixArrayStore: @unchecked Sendable {
     let suffixes: UnsafePointer<UInt32>
     /// Tokens in the array (`header.tokenCount`).
     let n: Int
-    /// `firstRank[t]` is the rank of the first suffix starting with a token ≥ `t`, for every id up
+    /// `bucketStarts[t]` is the rank of the first suffix starting with a token ≥ `t`, for every id up
     /// to the largest in the corpus (and one past it): the suffixes starting with `t` are
-    /// `firstRank[t]..<firstRank[t + 1]`, so a search starts inside its first token's bucket
+    /// `bucketStarts[t]..<bucketStarts[t + 1]`, so a search starts inside its first token's bucket
     /// instead of the whole array, from a table that stays in the cache. Empty when the largest id
     /// is `maximumBucketedID` or more (the searches then span the whole array).
-    let firstRank: [UInt32]
+    let bucketStarts: [UInt32]
+
+    /// Every `sampleStride`-th suffix (`sampleWidth + 1` values each): its position and its first
+    /// `sampleWidth` tokens, contiguous. A search first narrows to `sampleStride` ranks (or to the
+    /// ranks sharing the first `sampleWidth` tokens, for a longer pattern) by a binary search in this
+    /// array, which stays in the cache, before it reads the suffix array and the tokens at random —
+    /// each such step is two cache misses, the whole cost of a lookup.
+    private(set) var samples: [UInt32]
+
+    /// Ranks between samples: a search ends with log₂(8) = 3 steps in the suffix array. Samples take
+    /// (1 + `sampleWidth`) × 4 / `sampleStride` = 2.5 bytes per token in memory, built when opened.
+    static let sampleStride = 8
+    /// Tokens kept per sample: contexts of up to 4 tokens (most of a drafter's lookups) are
+    /// decided by the samples alone.
+    static let sampleWidth = 4
 
     /// Largest token id for which the first-token table is built: 4 bytes per id up to it, 64 MiB
     /// at most; tokenizers' vocabularies stay far below (150 k for the largest in use).
@@ -107,12 +121,77 @@ public final class SuffixArrayStore: @unchecked Sendable {
         let tokens = UnsafePointer(map.advanced(by: header.tokensOffset).assumingMemoryBound(to: UInt32.self))
         self.tokens = tokens
         suffixes = UnsafePointer(map.advanced(by: header.suffixesOffset).assumingMemoryBound(to: UInt32.self))
-        firstRank = Self.firstRanks(UnsafeBufferPointer(start: tokens, count: header.tokenCount))
+        bucketStarts = Self.bucketStarts(UnsafeBufferPointer(start: tokens, count: header.tokenCount))
+        samples = []
+        do {
+            samples = try sampleSuffixes()
+        } catch {
+            munmap(map, size)
+            throw error
+        }
     }
 
-    /// The first-token table (`firstRank`), from one sequential pass counting the ids: suffixes
+    /// The samples (`samples`), one checked suffix-array read each.
+    private func sampleSuffixes() throws -> [UInt32] {
+        let width = Self.sampleWidth
+        var samples = [UInt32](repeating: 0, count: (n + Self.sampleStride - 1) / Self.sampleStride * (width + 1))
+        for (j, rank) in stride(from: 0, to: n, by: Self.sampleStride).enumerated() {
+            let position = try suffix(rank)
+            samples[j * (width + 1)] = UInt32(position)
+            for k in 0..<min(width, n - position) { samples[j * (width + 1) + 1 + k] = token(position + k) }
+        }
+        return samples
+    }
+
+    /// How sample `j`'s suffix compares with the first `length` (≤ `sampleWidth`) tokens of `pattern`.
+    @inline(__always) private func sampleOrder(_ j: Int, _ pattern: ArraySlice<Int32>, length: Int) -> Int {
+        let base = j * (Self.sampleWidth + 1)
+        let position = Int(samples[base])
+        var k = 0
+        for t in pattern.prefix(length) {
+            guard position + k < n else { return -1 }
+            let a = samples[base + 1 + k], b = UInt32(bitPattern: t)
+            if a != b { return a < b ? -1 : 1 }
+            k += 1
+        }
+        return 0
+    }
+
+    /// Where the ranks of the suffixes starting with `pattern` begin and end: windows of at most
+    /// `sampleStride` ranks for a pattern of up to `sampleWidth` tokens, from the samples alone.
+    /// - Returns: `lower` holds the first rank not below the pattern (or that is its end),
+    ///   `upper` the first rank above it; `nil` when it cannot occur.
+    private func windows(of pattern: ArraySlice<Int32>) -> (lower: Range<Int>, upper: Range<Int>)? {
+        // A separator in the pattern would match across documents.
+        guard let head = pattern.first, !pattern.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { return nil }
+        let bucket = bucket(UInt32(bitPattern: head))
+        guard !bucket.isEmpty else { return nil }
+        let stride = Self.sampleStride
+        let length = min(pattern.count, Self.sampleWidth)
+        let exact = length == pattern.count
+        let jStart = (bucket.lowerBound + stride - 1) / stride, jEnd = (bucket.upperBound + stride - 1) / stride
+        func firstSample(from start: Int, where order: (Int) -> Bool) -> Int {
+            var lo = start, hi = jEnd
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if order(sampleOrder(mid, pattern, length: length)) { hi = mid } else { lo = mid + 1 }
+            }
+            return lo
+        }
+        let a = firstSample(from: jStart) { $0 >= 0 }
+        let b = firstSample(from: a) { $0 > 0 }
+        func rank(_ j: Int) -> Int { j < jEnd ? j * stride : bucket.upperBound }
+        // Sample a − 1 is below the pattern, sample b above it; sample a is not below it when the
+        // samples hold the whole pattern, and b − 1 is then not above it.
+        let lowerStart = a > jStart ? rank(a - 1) + 1 : bucket.lowerBound
+        let lower = lowerStart..<(exact ? rank(a) : rank(b))
+        let upper = (exact && b > jStart ? rank(b - 1) + 1 : lowerStart)..<rank(b)
+        return (lower, upper)
+    }
+
+    /// The first-token table (`bucketStarts`), from one sequential pass counting the ids: suffixes
     /// are sorted by their first token, so a bucket starts where the counts of smaller ids end.
-    static func firstRanks(_ tokens: UnsafeBufferPointer<UInt32>) -> [UInt32] {
+    static func bucketStarts(_ tokens: UnsafeBufferPointer<UInt32>) -> [UInt32] {
         // The separator is bucketed as the id two past the largest other id: it sorts last.
         var top: UInt32 = 0
         for t in tokens where UInt32(littleEndian: t) != SuffixArrayHeader.separator { top = max(top, UInt32(littleEndian: t)) }
@@ -128,10 +207,10 @@ public final class SuffixArrayStore: @unchecked Sendable {
 
     /// The ranks of the suffixes whose first token is `token`, or all ranks without a table.
     @inline(__always) func bucket(_ token: UInt32) -> Range<Int> {
-        guard !firstRank.isEmpty else { return 0..<n }
-        let top = firstRank.count - 3
-        guard token <= UInt32(top) else { return token == SuffixArrayHeader.separator ? Int(firstRank[top + 1])..<n : n..<n }
-        return Int(firstRank[Int(token)])..<Int(firstRank[Int(token) + 1])
+        guard !bucketStarts.isEmpty else { return 0..<n }
+        let top = bucketStarts.count - 3
+        guard token <= UInt32(top) else { return token == SuffixArrayHeader.separator ? Int(bucketStarts[top + 1])..<n : n..<n }
+        return Int(bucketStarts[Int(token)])..<Int(bucketStarts[Int(token) + 1])
     }
 
     deinit {
@@ -172,45 +251,35 @@ public final class SuffixArrayStore: @unchecked Sendable {
         return 0
     }
 
-    /// The ranks of the suffixes that start with `pattern`: two binary searches within the bucket
-    /// of its first token, the second one only up to the first rank the first search saw past the
-    /// pattern.
+    /// The ranks of the suffixes that start with `pattern`: the samples' windows, then a binary
+    /// search in each.
     /// - Throws: `.corrupt` for a damaged entry met on the way.
     func range(of pattern: ArraySlice<Int32>) throws -> Range<Int> {
-        guard let (first, end) = try lowerBound(of: pattern) else { return 0..<0 }
-        var lo = first, hi = end
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if compare(suffixAt: try suffix(mid), with: pattern) <= 0 { lo = mid + 1 } else { hi = mid }
+        guard let windows = windows(of: pattern) else { return 0..<0 }
+        let first = try firstRank(in: windows.lower) { compare(suffixAt: $0, with: pattern) >= 0 }
+        let end = try firstRank(in: max(first, windows.upper.lowerBound)..<max(first, windows.upper.upperBound)) {
+            compare(suffixAt: $0, with: pattern) > 0
         }
-        return first..<lo
+        return first..<end
     }
 
-    /// Whether `pattern` occurs: one binary search.
+    /// Whether `pattern` occurs: one search.
     func occurs(_ pattern: ArraySlice<Int32>) throws -> Bool {
-        guard let (first, end) = try lowerBound(of: pattern), first < end else { return false }
+        guard let windows = windows(of: pattern) else { return false }
+        let first = try firstRank(in: windows.lower) { compare(suffixAt: $0, with: pattern) >= 0 }
+        guard first < n else { return false }
         return compare(suffixAt: try suffix(first), with: pattern) == 0
     }
 
-    /// The first rank whose suffix is not below `pattern`, and the first rank seen above it (an
-    /// upper limit for the end of its range); `nil` for a pattern that cannot occur.
-    private func lowerBound(of pattern: ArraySlice<Int32>) throws -> (Int, Int)? {
-        // A separator in the pattern would match across documents.
-        guard let head = pattern.first, !pattern.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { return nil }
-        let bucket = bucket(UInt32(bitPattern: head))
-        var lo = bucket.lowerBound, hi = bucket.upperBound
-        var above = hi
+    /// The first rank in `ranks` whose suffix (its position) satisfies `holds`, which is false and
+    /// then true along the ranks; `ranks.upperBound` when none does.
+    @inline(__always) private func firstRank(in ranks: Range<Int>, where holds: (Int) -> Bool) throws -> Int {
+        var lo = ranks.lowerBound, hi = ranks.upperBound
         while lo < hi {
             let mid = (lo + hi) / 2
-            let order = compare(suffixAt: try suffix(mid), with: pattern)
-            if order < 0 {
-                lo = mid + 1
-            } else {
-                hi = mid
-                if order > 0 { above = mid }
-            }
+            if holds(try suffix(mid)) { hi = mid } else { lo = mid + 1 }
         }
-        return (lo, above)
+        return lo
     }
 
     /// The first rank in `range` whose key at `offset` is at least `key` (keys ascend in a range of
@@ -293,13 +362,15 @@ extension SuffixArrayStore: ContinuationIndex {
         }
     }
 
-    /// The longest suffix of `context` (at most `longest` tokens) that occurs in the corpus, by
-    /// binary search over lengths: a suffix that occurs implies every shorter one does.
-    public func longestOccurringSuffix(of context: ArraySlice<Int32>, upTo longest: Int) throws -> Int {
+    /// The longest suffix of `context` (at most `longest` tokens) that occurs at least `minimum`
+    /// times in the corpus, by binary search over lengths: a suffix occurs at most as often as
+    /// each shorter one. One search per length for `minimum` 1, two otherwise.
+    public func longestSuffix(of context: ArraySlice<Int32>, upTo longest: Int, occurringAtLeast minimum: Int) throws -> Int {
         var lo = 0, hi = min(longest, context.count)
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            if try occurs(context.suffix(mid)) { lo = mid } else { hi = mid - 1 }
+            let suffix = context.suffix(mid)
+            if try minimum <= 1 ? occurs(suffix) : range(of: suffix).count >= minimum { lo = mid } else { hi = mid - 1 }
         }
         return lo
     }
