@@ -178,6 +178,38 @@ import Testing
         #expect(checked > 100)
     }
 
+    /// With a share gate: exactly the prefixes that pass it, and whose every ancestor passes it,
+    /// as well as the threshold of the counters.
+    @Test(arguments: [0.3, 0.5, 0.66])
+    func continuationsAtAShareEqualBruteForce(share: Double) throws {
+        let directory = TemporaryDirectory()
+        let documents = Self.repetitiveDocuments(seed: 35, count: 40, vocabulary: 6)
+        let corpus = Self.joined(documents)
+        let store = try Self.build(documents, in: directory)
+        let counters = store.header.parameters.countersPerDepth
+        var stream = TokenStream(seed: 12)
+        var pruned = 0
+        for _ in 0..<150 {
+            let length = 1 + Int(stream.next(vocabulary: 3))
+            let start = Int(stream.next(vocabulary: Int(Int32.max))) % (corpus.count - length)
+            let context = Array(corpus[start..<(start + length)])
+            guard !context.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { continue }
+            let (total, counts) = Self.bruteForce(corpus, context, depth: store.continuationLength)
+            guard total > 0 else { continue }
+            func passes(_ path: [Int32]) -> Bool {
+                guard let count = counts[path], count * (counters + 1) > total else { return false }
+                let parent = path.count == 1 ? total : counts[Array(path.dropLast())] ?? 0
+                return Double(count) >= share * Double(parent) && (path.count == 1 || passes(Array(path.dropLast())))
+            }
+            let expected = counts.filter { passes($0.key) }
+            let summary = try #require(try store.continuations(of: context[...], minimumShare: share))
+            let got = [[Int32]: Int](uniqueKeysWithValues: summary.entries.map { (Array($0.tokens), Int($0.count)) })
+            #expect(got == expected, "\(context)")
+            pruned += counts.count { $0.value * (counters + 1) > total } - expected.count
+        }
+        #expect(pruned > 0, "the share gate left nothing out: the test corpus does not exercise it")
+    }
+
     @Test func draftedTreeCountsEqualBruteForce() throws {
         let directory = TemporaryDirectory()
         let documents = Self.repetitiveDocuments(seed: 44, count: 40, vocabulary: 16)

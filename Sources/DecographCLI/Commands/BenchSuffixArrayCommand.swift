@@ -7,7 +7,8 @@ extension CommandSpec {
         discussion: """
         With STORE, its corpus is sorted again (timed) and queried: lookups of contexts of 1 to
         the store's longest context taken from the corpus (one in four with shifted ids, mostly
-        misses), and store-tier draft steps on 200-token windows of it. Without STORE, the
+        misses), at the share the strict gates ask for (as a draft step asks) and without it,
+        and store-tier draft steps on 200-token windows of it. Without STORE, the
         synthetic corpus of 'bench store'. Goals: lookup p99 ≤ 5 µs, draft step p99 ≤ 20 µs.
         Run on a release build.
         """,
@@ -40,7 +41,8 @@ extension SuffixArrayBenchmark.Report {
             corpus:        \(corpus): \(tokens) tokens in \(documents) documents
             build:         \(f(buildSeconds, 2)) s to sort and write = \(f(buildTokensPerSecond / 1e6, 3)) M tokens/s wall, \(f(buildTokensPerCPUSecond / 1e6, 3)) M per CPU-second; peak memory +\(f(buildPeakBytesPerToken, 1)) bytes/token
             size:          \(f(bytesPerToken, 2)) bytes per corpus token
-            lookup:        p50 \(f(lookupP50Nanoseconds / 1000, 2)) µs, p99 \(f(lookupP99Nanoseconds / 1000, 2)) µs (goal p99 ≤ 5 µs: \(goal(lookupP99Nanoseconds, 5000)); \(f(100 * lookupHitRate, 0)) % hits)
+            lookup:        p50 \(f(lookupP50Nanoseconds / 1000, 2)) µs, p99 \(f(lookupP99Nanoseconds / 1000, 2)) µs at the strict gates' share (goal p99 ≤ 5 µs: \(goal(lookupP99Nanoseconds, 5000)); \(f(100 * lookupHitRate, 0)) % hits)
+              all:         p50 \(f(lookupAllP50Nanoseconds / 1000, 2)) µs, p99 \(f(lookupAllP99Nanoseconds / 1000, 2)) µs for every continuation over 1/(counters + 1) (store query)
             longest match: p50 \(f(longestMatchP50Nanoseconds / 1000, 2)) µs, p99 \(f(longestMatchP99Nanoseconds / 1000, 2)) µs
             draft step:    p50 \(f(draftP50Nanoseconds / 1000, 2)) µs, p99 \(f(draftP99Nanoseconds / 1000, 2)) µs (goal p99 ≤ 20 µs: \(goal(draftP99Nanoseconds, 20000)); \(f(meanDraftNodes, 2)) nodes on average)
             """

@@ -5,10 +5,14 @@ public protocol ContinuationIndex {
     /// Longest context the index matches.
     var longestContext: Int { get }
     /// What followed a context.
-    /// - Parameter context: 1…`longestContext` tokens.
+    /// - Parameters:
+    ///   - context: 1…`longestContext` tokens.
+    ///   - minimumShare: a continuation prefix that followed its parent (the prefix one token
+    ///     shorter, or the context) in less than this share of the parent's occurrences may be left
+    ///     out, with its own continuations — a drafter's share gate rejects it anyway.
     /// - Returns: its summary, or `nil` when the context was never followed by anything.
     /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
-    func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary?
+    func continuations(of context: ArraySlice<Int32>, minimumShare: Double) throws -> ContinuationSummary?
     /// The longest suffix of `context`, at most `longest` tokens, that occurs at least `minimum`
     /// times (an upper bound is enough); a drafter whose gates need `minimum` samples tries no
     /// longer one. The default, `longest`, suits an index that answers a miss as cheaply as a hit.
@@ -22,6 +26,14 @@ public protocol ContinuationIndex {
 }
 
 extension ContinuationIndex {
+    /// What followed a context, every continuation the index keeps.
+    /// - Parameter context: 1…`longestContext` tokens.
+    /// - Returns: its summary, or `nil` when the context was never followed by anything.
+    /// - Throws: `NGramStoreError` (`.corrupt`) when the index is damaged.
+    public func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary? {
+        try continuations(of: context, minimumShare: 0)
+    }
+
     public func longestSuffix(of context: ArraySlice<Int32>, upTo longest: Int, occurringAtLeast minimum: Int) throws -> Int { longest }
 }
 
@@ -48,7 +60,8 @@ public protocol RetrievalStore: AnyObject, Sendable {
 extension NGramStore.ReadTransaction: ContinuationIndex {
     public var longestContext: Int { store.parameters.contextLength }
 
-    public func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary? {
+    /// The whole record: a record is read at once, so leaving entries out saves nothing.
+    public func continuations(of context: ArraySlice<Int32>, minimumShare: Double) throws -> ContinuationSummary? {
         try continuations(of: TokenRun(context))
     }
 }

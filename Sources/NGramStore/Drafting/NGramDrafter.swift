@@ -80,7 +80,8 @@ public struct NGramDrafter: Sendable {
         // No suffix seen fewer times than every gate's minimum can pass.
         if let store, let match = try longestMatch(context, upTo: try store.longestSuffix(of: context, upTo: store.longestContext,
                                                                                             occurringAtLeast: storeGates.minSamples.min() ?? 1),
-                                                   gates: storeGates, lookup: { try store.continuations(of: $0) }) {
+                                                   gates: storeGates,
+                                                   lookup: { try store.continuations(of: $0, minimumShare: storeGates.share(forContextLength: $0.count)) }) {
             matches.append((match, storeGates, .store))
         }
         // Every matching tier first gets an equal share of the budget, so one tier's guesses cannot

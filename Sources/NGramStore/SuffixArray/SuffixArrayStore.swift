@@ -316,11 +316,14 @@ extension SuffixArrayStore: ContinuationIndex {
 
     /// What followed a context: its occurrences followed by a token of the same document
     /// (`total`, exact) and every continuation prefix whose count at its depth exceeds
-    /// `total / (countersPerDepth + 1)`, with its exact count.
-    /// - Parameter context: the context (any length; at most `longestContext` is useful).
+    /// `total / (countersPerDepth + 1)` and is at least `minimumShare` of its parent's, with its
+    /// exact count.
+    /// - Parameters:
+    ///   - context: the context (any length; at most `longestContext` is useful).
+    ///   - minimumShare: the share of its parent's count a prefix needs (0: none).
     /// - Returns: the summary, `nil` when the context never occurs followed by a token.
     /// - Throws: `.corrupt` for a damaged suffix-array entry.
-    public func continuations(of context: ArraySlice<Int32>) throws -> ContinuationSummary? {
+    public func continuations(of context: ArraySlice<Int32>, minimumShare: Double) throws -> ContinuationSummary? {
         guard !context.isEmpty else { return nil }
         let matches = try range(of: context)
         guard !matches.isEmpty else { return nil }
@@ -333,17 +336,19 @@ extension SuffixArrayStore: ContinuationIndex {
         var summary = ContinuationSummary()
         summary.total = UInt32(min(followed.count, Int(UInt32.max)))
         let threshold = followed.count / (header.parameters.countersPerDepth + 1) + 1
-        try collect(followed, offset: m, prefix: TokenRun(), threshold: threshold, into: &summary.entries)
+        try collect(followed, offset: m, prefix: TokenRun(), threshold: threshold, minimumShare: minimumShare, into: &summary.entries)
         summary.normalize()
         return summary
     }
 
     /// Adds the continuations of `prefix` (the suffixes in `range`, which share `offset` tokens)
-    /// that occur at least `threshold` times. A run that long must contain a rank `threshold − 1`
-    /// past where the previous run ended, so probing there finds every such run in at most
-    /// `range.count / threshold` probes, each a binary search within `threshold` ranks and a gallop.
-    private func collect(_ range: Range<Int>, offset: Int, prefix: TokenRun, threshold: Int,
+    /// that occur at least `threshold` times and in `minimumShare` of `range`. A run that long must
+    /// contain a rank `threshold − 1` past where the previous run ended, so probing there finds
+    /// every such run in at most `range.count / threshold` probes, each a binary search within
+    /// `threshold` ranks and a gallop: a share gate of ½ or more leaves one probe per prefix.
+    private func collect(_ range: Range<Int>, offset: Int, prefix: TokenRun, threshold global: Int, minimumShare: Double,
                          into entries: inout [ContinuationSummary.Entry]) throws {
+        let threshold = max(global, Int((minimumShare * Double(range.count)).rounded(.up)))
         var start = range.lowerBound
         while start + threshold - 1 < range.upperBound {
             let probe = start + threshold - 1
@@ -355,7 +360,7 @@ extension SuffixArrayStore: ContinuationIndex {
                 next.append(Int32(bitPattern: UInt32(key - 1)))
                 entries.append(ContinuationSummary.Entry(tokens: next, count: UInt32(min(hi - lo, Int(UInt32.max)))))
                 if next.count < header.parameters.continuationLength {
-                    try collect(lo..<hi, offset: offset + 1, prefix: next, threshold: threshold, into: &entries)
+                    try collect(lo..<hi, offset: offset + 1, prefix: next, threshold: global, minimumShare: minimumShare, into: &entries)
                 }
             }
             start = hi
