@@ -8,12 +8,7 @@ import Testing
     typealias Files = StoreCommandTests.Files
 
     @discardableResult
-    func run(_ args: [String], status: Int32 = 0) -> CapturingOutput {
-        let capture = CapturingOutput()
-        let rc = DecographCLI.main(args, context: capture.context)
-        #expect(rc == status, "\(args): \(capture.err)")
-        return capture
-    }
+    func run(_ args: [String], status: Int32 = 0) -> CapturingOutput { StoreCommandTests().run(args, status: status) }
 
     @Test func buildStatsQuerySimulateMerge() throws {
         let files = Files()

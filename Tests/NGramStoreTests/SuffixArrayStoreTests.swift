@@ -44,6 +44,14 @@ import Testing
         return (total, counts)
     }
 
+    /// A context of 1…`longest` tokens taken from the corpus, `nil` when it would span documents.
+    static func corpusContext(_ corpus: [Int32], _ stream: inout TokenStream, longest: Int) -> [Int32]? {
+        let length = 1 + Int(stream.next(vocabulary: longest))
+        let start = Int(stream.next(vocabulary: Int(Int32.max))) % (corpus.count - length)
+        let context = Array(corpus[start..<(start + length)])
+        return context.contains(Int32(bitPattern: SuffixArrayHeader.separator)) ? nil : context
+    }
+
     static func occurrences(_ corpus: [Int32], _ pattern: ArraySlice<Int32>) -> Int {
         guard corpus.count >= pattern.count else { return 0 }
         return (0...(corpus.count - pattern.count)).count { corpus[$0..<($0 + pattern.count)].elementsEqual(pattern) }
@@ -156,10 +164,7 @@ import Testing
         var stream = TokenStream(seed: 8)
         var checked = 0
         for _ in 0..<200 {
-            let length = 1 + Int(stream.next(vocabulary: 4))
-            let start = Int(stream.next(vocabulary: Int(Int32.max))) % (corpus.count - length)
-            let context = Array(corpus[start..<(start + length)])
-            guard !context.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { continue }
+            guard let context = Self.corpusContext(corpus, &stream, longest: 5) else { continue }
             let (total, counts) = Self.bruteForce(corpus, context, depth: 3)
             let summary = try store.continuations(of: context[...])
             guard total > 0 else {
@@ -190,10 +195,7 @@ import Testing
         var stream = TokenStream(seed: 12)
         var pruned = 0
         for _ in 0..<150 {
-            let length = 1 + Int(stream.next(vocabulary: 3))
-            let start = Int(stream.next(vocabulary: Int(Int32.max))) % (corpus.count - length)
-            let context = Array(corpus[start..<(start + length)])
-            guard !context.contains(Int32(bitPattern: SuffixArrayHeader.separator)) else { continue }
+            guard let context = Self.corpusContext(corpus, &stream, longest: 4) else { continue }
             let (total, counts) = Self.bruteForce(corpus, context, depth: store.continuationLength)
             guard total > 0 else { continue }
             func passes(_ path: [Int32]) -> Bool {

@@ -21,10 +21,10 @@ extension CommandSpec {
         body: { args, context in
             var options = SuffixArrayBenchmark.Options()
             options.storePath = args.positionals.first
-            options.tokens = try args.int("tokens", in: 1000...Int(Int32.max)) ?? options.tokens
-            options.vocabulary = try args.int("vocabulary", in: 100...Int(Int32.max)) ?? options.vocabulary
-            options.lookups = try args.int("lookups", in: 100...100_000_000) ?? options.lookups
-            options.directory = args.value("dir") ?? options.directory
+            options.common.tokens = try args.int("tokens", in: 1000...Int(Int32.max)) ?? options.common.tokens
+            options.common.vocabulary = try args.int("vocabulary", in: 100...Int(Int32.max)) ?? options.common.vocabulary
+            options.common.lookups = try args.int("lookups", in: 100...100_000_000) ?? options.common.lookups
+            options.common.directory = args.value("dir") ?? options.common.directory
             let report = try SuffixArrayBenchmark.run(options) { context.progress($0) }
             context.endProgress()
             context.print(args.flag("json") ? try StoreCommand.json(report) : report.text)

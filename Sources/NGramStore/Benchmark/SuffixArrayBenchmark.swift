@@ -12,14 +12,9 @@ public enum SuffixArrayBenchmark {
     public struct Options: Sendable {
         /// A suffix-array store whose corpus is rebuilt and queried; `nil` for the synthetic corpus.
         public var storePath: String?
-        /// Synthetic corpus size in tokens (without a store).
-        public var tokens = 1_000_000
-        /// Synthetic vocabulary (without a store).
-        public var vocabulary = 32000
-        /// Timed lookups.
-        public var lookups = 200_000
-        /// Where the rebuilt store is written (and removed).
-        public var directory = FileManager.default.temporaryDirectory.path
+        /// The synthetic corpus (without a store), the number of timed lookups, and where the
+        /// rebuilt store is written (and removed), as `bench store` takes them.
+        public var common = StoreBenchmark.Options()
 
         /// The defaults: the synthetic corpus of `bench store`, 200,000 lookups.
         public init() {}
@@ -83,9 +78,9 @@ public enum SuffixArrayBenchmark {
             builder = try SuffixArrayBuilder(tokenizerFingerprint: source.header.tokenizerFingerprint, parameters: source.header.parameters)
             source.forEachDocument { documents.append($0) }
         } else {
-            progress("generating \(options.tokens) tokens")
+            progress("generating \(options.common.tokens) tokens")
             builder = try SuffixArrayBuilder(tokenizerFingerprint: "bench-synthetic")
-            documents = StoreBenchmark.corpus(tokens: options.tokens, vocabulary: options.vocabulary)
+            documents = StoreBenchmark.corpus(tokens: options.common.tokens, vocabulary: options.common.vocabulary)
         }
         for d in documents { try builder.add(d) }
         documents.removeAll { $0.count < 2 }
@@ -94,7 +89,7 @@ public enum SuffixArrayBenchmark {
         }
 
         progress("sorting the suffixes of \(builder.tokenCount) tokens")
-        let path = (options.directory as NSString).appendingPathComponent("decograph-bench-\(getpid()).sa")
+        let path = (options.common.directory as NSString).appendingPathComponent("decograph-bench-\(getpid()).sa")
         defer { unlink(path) }
         let peakBefore = peakResidentBytes()
         let start = StoreBenchmark.now(), cpuStart = StoreBenchmark.cpuNow()
@@ -113,7 +108,7 @@ public enum SuffixArrayBenchmark {
             return text[max(0, end - length)..<end]
         }
         // Contexts from the corpus (hits) and, one in four, shifted ids (mostly misses).
-        let contexts: [[Int32]] = (0..<options.lookups).map { i in
+        let contexts: [[Int32]] = (0..<options.common.lookups).map { i in
             let context = Array(window(1 + Int(rng.next() % UInt64(store.longestContext))))
             return i % 4 == 3 ? context.map { $0 &+ 7 } : context
         }
@@ -130,7 +125,7 @@ public enum SuffixArrayBenchmark {
             _ = try store.continuations(of: c[...])
             lookupsAll[i] = Double(StoreBenchmark.now() - t1)
         }
-        let windows = (0..<min(options.lookups, StoreBenchmark.maximumDraftSamples)).map { _ in window(StoreBenchmark.draftContextTokens) }
+        let windows = (0..<min(options.common.lookups, StoreBenchmark.maximumDraftSamples)).map { _ in window(StoreBenchmark.draftContextTokens) }
         var longest = [Double](repeating: 0, count: windows.count)
         for (i, w) in windows.enumerated() {
             let t0 = StoreBenchmark.now()
