@@ -33,8 +33,9 @@ public final class SuffixArrayStore: @unchecked Sendable {
     /// Every `sampleStride`-th suffix (`sampleWidth + 1` values each): its position and its first
     /// `sampleWidth` tokens, contiguous. A search first narrows to `sampleStride` ranks (or to the
     /// ranks sharing the first `sampleWidth` tokens, for a longer pattern) by a binary search in this
-    /// array, which stays in the cache, before it reads the suffix array and the tokens at random —
-    /// each such step is two cache misses, the whole cost of a lookup.
+    /// array — a fifth of the file's size, one cache miss per step at most — before it reads the
+    /// suffix array and the tokens at random, two misses per step. Set once, when the store opens
+    /// (a `var` only because a throwing method of the store fills it).
     private(set) var samples: [UInt32]
 
     /// Ranks between samples: a search ends with log₂(8) = 3 steps in the suffix array. Samples take
