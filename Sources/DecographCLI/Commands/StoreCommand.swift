@@ -4,10 +4,13 @@ import NGramStore
 extension CommandSpec {
     /// `decograph store …`: build, merge, inspect and evaluate n-gram stores.
     static let store = CommandSpec(
-        "store", abstract: "Build, merge, inspect and evaluate retrieval n-gram stores (LMDB).",
+        "store", abstract: "Build, merge, inspect and evaluate retrieval stores (LMDB n-gram stores, suffix arrays).",
         discussion: """
         A store counts, for every context of 1…N tokens, the continuations that followed it; the
-        draft.ngram op proposes from it. Inputs are text files encoded with --tokenizer DIR, or,
+        draft.ngram op proposes from it; a suffix-array store (build --format suffix-array) keeps
+        the corpus itself and matches contexts of any length up to its longest. The other
+        subcommands tell the two apart by the file's magic. Inputs are text files encoded with
+        --tokenizer DIR, or,
         without a tokenizer, token-id files: one text per line, decimal ids separated by spaces.
         Format: docs/ngram-store.md.
         """,
@@ -23,10 +26,11 @@ extension CommandSpec {
         has it open (docs/ngram-store.md).
         """,
         options: [
-            .value("out", short: "o", "S.lmdb", help: "The store file to create or extend."),
+            .value("out", short: "o", "S.lmdb", help: "The store file to create or extend (a suffix-array store is replaced)."),
+            .value("format", "KIND", help: "lmdb (default): counts, extended by later builds and runs; suffix-array: the corpus and its suffix array, read-only, for exact long matches."),
             .value("tokenizer", "PATH", help: "Model directory with tokenizer.json, or a GGUF file: inputs are text files."),
             .value("fingerprint", "TEXT", help: "Without --tokenizer: the vocabulary fingerprint to record; inputs are token-id files."),
-            .value("context-length", "N", help: "Longest context counted (default 4)."),
+            .value("context-length", "N", help: "Longest context counted (default 4; a suffix array's longest match, default 16, at most 64)."),
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
@@ -89,6 +93,7 @@ extension CommandSpec {
 /// The bodies of the `store` subcommands.
 enum StoreCommand {
     static func build(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
+        if try buildFormat(args) == .suffixArray { return try buildSuffixArray(args, context) }
         let out = try args.required("out")
         let inputs = try StoreInputs.from(args)
         let fingerprint: String
@@ -158,6 +163,7 @@ enum StoreCommand {
         if paths.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == resolvedOut }) {
             throw UsageError("The output '\(out)' is also an input; merge into a new store.", usage: args.usageLine)
         }
+        if paths.contains(where: SuffixArrayStore.isSuffixArray(at:)) { return try mergeSuffixArrays(args, context) }
         do {
             var sources: [NGramStore] = []
             for path in paths where !sources.contains(where: { $0.path == path }) {
@@ -177,6 +183,7 @@ enum StoreCommand {
 
     static func stats(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
         let path = args.positionals[0]
+        if SuffixArrayStore.isSuffixArray(at: path) { return try suffixArrayStats(args, context) }
         let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
         let stats = try store.statistics(top: try args.int("top", in: 0...1000) ?? 5)
         if args.flag("json") {
@@ -232,20 +239,19 @@ enum StoreCommand {
         case (nil, nil, _): throw UsageError("Missing expected argument '--ids' (or '--text').", usage: args.usageLine)
         }
         guard !ids.isEmpty else { throw UsageError("The context has no tokens.", usage: args.usageLine) }
-        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
-                                        options: .init(readOnly: true))
+        let store = try RetrievalStores.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint)
         func show(_ tokens: [Int32]) -> String {
             tokens.map { id in inputs.tokenizer?.tokenString(id).map { "\(id):\(String(reflecting: $0))" } ?? String(id) }
                 .joined(separator: " ")
         }
         var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
-                                   maxDepth: store.parameters.continuationLength)
+                                   maxDepth: store.continuationLength)
         drafter.usesPromptLookup = false
-        let result = try store.withReadTransaction { txn -> QueryResult in
+        let result = try store.withContinuationIndex { txn -> QueryResult in
             var levels: [QueryResult.Level] = []
-            for n in stride(from: min(store.parameters.contextLength, ids.count), through: 1, by: -1) {
+            for n in stride(from: min(txn.longestContext, ids.count), through: 1, by: -1) {
                 let ctx = Array(ids.suffix(n))
-                guard let summary = try txn.continuations(of: TokenRun(ctx)) else { continue }
+                guard let summary = try txn.continuations(of: ctx[...]) else { continue }
                 levels.append(.init(context: ctx, total: summary.total,
                                     continuations: summary.entries.map { .init(tokens: Array($0.tokens), count: $0.count) }))
             }
@@ -293,11 +299,10 @@ enum StoreCommand {
             throw UsageError("Missing expected argument 'FILES'.", usage: args.usageLine)
         }
         let inputs = try StoreInputs.from(args)
-        let store = try NGramStore.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint,
-                                        options: .init(readOnly: true))
+        let store = try RetrievalStores.open(at: args.positionals[0], tokenizerFingerprint: inputs.tokenizer?.vocabularyFingerprint)
         var drafter = NGramDrafter(maxTokens: try args.int("max-tokens", in: 1...1024) ?? 8,
-                                   maxDepth: store.parameters.continuationLength,
-                                   contextLength: store.parameters.contextLength)
+                                   maxDepth: store.continuationLength,
+                                   contextLength: store.countParameters.contextLength)
         if let samples = try args.int("store-min-samples", in: 1...Int(Int32.max)) {
             drafter.storeGates.minSamples = [samples]
         }
@@ -310,7 +315,7 @@ enum StoreCommand {
         var contextOnly = AcceptanceSimulation(), withStore = AcceptanceSimulation()
         var texts = 0
         var skipped = StoreInputs.Skipped()
-        try store.withReadTransaction { txn in
+        try store.withContinuationIndex { txn in
             for (i, file) in files.enumerated() {
                 if let reason = inputs.skip(file) {
                     skipped.add(file.path, reason)

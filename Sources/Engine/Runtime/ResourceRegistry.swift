@@ -22,6 +22,7 @@ public final class ResourceRegistry: Sendable {
     private let tokenizers = Mutex<[String: Tokenizer?]>([:])
     private let chatTemplateSets = Mutex<[String: ChatTemplateSet?]>([:])
     private let stores = Mutex<[String: (store: NGramStore, writable: Bool)]>([:])
+    private let suffixArrays = Mutex<[String: SuffixArrayStore]>([:])
     private let vocabularies = Mutex<[String: TokenVocabulary]>([:])
 
     /// The compute threads models loaded here run their passes on.
@@ -167,6 +168,22 @@ public final class ResourceRegistry: Sendable {
                 }
             }
             return closed
+        }
+    }
+
+    /// The suffix-array store in `path`, mapped on first use and shared by every graph naming it.
+    /// - Parameters:
+    ///   - path: the store's file.
+    ///   - tokenizerFingerprint: the vocabulary fingerprint of the tokenizer that will use it.
+    /// - Returns: the shared store.
+    /// - Throws: `NGramStoreError` (missing, damaged, foreign or other-tokenizer store).
+    public func suffixArrayStore(at path: String, tokenizerFingerprint: String) throws -> SuffixArrayStore {
+        let key = Self.key(path)
+        return try suffixArrays.withLock { loaded in
+            let store = try loaded[key] ?? SuffixArrayStore.open(at: key, tokenizerFingerprint: nil)
+            loaded[key] = store
+            try store.requireTokenizer(tokenizerFingerprint)
+            return store
         }
     }
 

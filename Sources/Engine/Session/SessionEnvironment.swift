@@ -28,6 +28,27 @@ struct SessionEnvironment: OperatorEnvironment {
     /// Opens a declared store: writable (created when missing) when it says `learn: true`, else
     /// read-only; checked against the target's tokenizer.
     func store(named name: String, writable: Bool) throws -> NGramStore {
+        try openStore(named: name, writable: writable) { path, learns, fingerprint in
+            try resources.store(at: path, writable: learns, tokenizerFingerprint: fingerprint)
+        }
+    }
+
+    /// Opens a declared store for drafting: a suffix-array store when the file is one (read-only,
+    /// so `learn: true` on it is refused), else the LMDB store as `store(named:writable:)` does.
+    func retrievalStore(named name: String) throws -> any RetrievalStore {
+        try openStore(named: name, writable: false) { path, learns, fingerprint in
+            if SuffixArrayStore.isSuffixArray(at: path) {
+                if learns { throw EngineError("a suffix-array store is read-only; remove learn: true from its declaration") }
+                return try resources.suffixArrayStore(at: path, tokenizerFingerprint: fingerprint)
+            }
+            return try resources.store(at: path, writable: learns, tokenizerFingerprint: fingerprint)
+        }
+    }
+
+    /// Finds a store's declaration, checks what the node may do with it, and opens it with `open`
+    /// (its path, whether it learns, the target's tokenizer fingerprint), locating errors at the
+    /// declaration.
+    private func openStore<S>(named name: String, writable: Bool, _ open: (String, Bool, String) throws -> S) throws -> S {
         guard let declaration = plan.stores.first(where: { $0.name == name }), let path = declaration.path else {
             throw EngineError("store '\(name)' is not declared with a path under 'stores'")
         }
@@ -39,7 +60,7 @@ struct SessionEnvironment: OperatorEnvironment {
             throw EngineError(at: declaration.location, "store '\(name)' needs the target's tokenizer.json: a store is checked against the tokenizer it was built with")
         }
         do {
-            return try resources.store(at: path, writable: learns, tokenizerFingerprint: tokenizer.vocabularyFingerprint)
+            return try open(path, learns, tokenizer.vocabularyFingerprint)
         } catch let error as EngineError {
             throw EngineError(at: declaration.location, "store '\(name)': \(error.message)")
         } catch {

@@ -16,8 +16,8 @@ public enum GraphLanguage {
 
     /// Fields of an entry of `stores`.
     public static let storeFields: [ParameterSpec] = [
-        ParameterSpec("path", .string, doc: "The LMDB n-gram store, relative to the graph file."),
-        ParameterSpec("learn", .bool, default: .bool(false), doc: "Whether runs may add to the store (a `store.learn` node needs it): opened writable and created empty when missing; false opens it read-only."),
+        ParameterSpec("path", .string, doc: "The store file, relative to the graph file: an LMDB n-gram store, or a suffix-array store (told apart by the file's magic)."),
+        ParameterSpec("learn", .bool, default: .bool(false), doc: "Whether runs may add to the store (a `store.learn` node needs it): opened writable and created empty when missing; false opens it read-only. A suffix-array store is read-only, so `learn: true` on one is an error."),
     ]
 
     /// The kinds of constraint and the field each needs.

@@ -29,10 +29,10 @@ public struct AcceptanceSimulation: Sendable, Equatable {
     ///   - prompt: tokens given as the prompt.
     ///   - drafter: the drafter.
     ///   - dynamic: a dynamic table, if any (not updated here).
-    ///   - store: a read transaction of a store, if any.
+    ///   - store: a store's index (an LMDB read transaction, a suffix array), if any.
     /// - Throws: `NGramStoreError` when a store record is damaged.
     public mutating func replay(_ text: [Int32], prompt: Int = 1, drafter: NGramDrafter,
-                                dynamic: NGramCounts? = nil, store: NGramStore.ReadTransaction? = nil) throws {
+                                dynamic: NGramCounts? = nil, store: (any ContinuationIndex)? = nil) throws {
         var position = max(1, prompt)
         while position < text.count {
             let tree = try drafter.draft(context: text[..<position], dynamic: dynamic, store: store)

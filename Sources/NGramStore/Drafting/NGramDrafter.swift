@@ -54,11 +54,11 @@ public struct NGramDrafter: Sendable {
     /// - Parameters:
     ///   - context: the tokens so far (prompt and accepted output).
     ///   - dynamic: the run's dynamic table, if any.
-    ///   - store: a read transaction of the persistent store, if any.
+    ///   - store: the persistent store's index (an LMDB read transaction, a suffix array), if any.
     /// - Returns: the tree; empty when no tier passes its gates.
     /// - Throws: `NGramStoreError` when a store record is damaged.
     public func draft(context: [Int32], dynamic: NGramCounts? = nil,
-                      store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
+                      store: (any ContinuationIndex)? = nil) throws -> DraftTree {
         try draft(context: context[...], dynamic: dynamic, store: store)
     }
 
@@ -66,19 +66,22 @@ public struct NGramDrafter: Sendable {
     /// - Parameters:
     ///   - context: the tokens so far (prompt and accepted output).
     ///   - dynamic: the run's dynamic table, if any.
-    ///   - store: a read transaction of the persistent store, if any.
+    ///   - store: the persistent store's index (an LMDB read transaction, a suffix array), if any.
     /// - Returns: the tree; empty when no tier passes its gates.
     /// - Throws: `NGramStoreError` when a store record is damaged.
     public func draft(context: ArraySlice<Int32>, dynamic: NGramCounts? = nil,
-                      store: NGramStore.ReadTransaction? = nil) throws -> DraftTree {
+                      store: (any ContinuationIndex)? = nil) throws -> DraftTree {
         var matches: [(match: Match, gates: DraftGates, source: DraftTree.Source)] = []
         if usesPromptLookup, let match = promptLookup(context) { matches.append((match, contextGates, .context)) }
         if let dynamic, let match = longestMatch(context, upTo: dynamic.parameters.contextLength, gates: dynamicGates,
-                                                 lookup: { dynamic.continuations(of: $0) }) {
+                                                 lookup: { dynamic.continuations(of: TokenRun($0)) }) {
             matches.append((match, dynamicGates, .dynamic))
         }
-        if let store, let match = try longestMatch(context, upTo: store.store.parameters.contextLength, gates: storeGates,
-                                                   lookup: { try store.continuations(of: $0) }) {
+        // No suffix seen fewer times than every gate's minimum can pass.
+        if let store, let match = try longestMatch(context, upTo: try store.longestSuffix(of: context, upTo: store.longestContext,
+                                                                                            occurringAtLeast: storeGates.minSamples.min() ?? 1),
+                                                   gates: storeGates,
+                                                   lookup: { try store.continuations(of: $0, minimumShare: storeGates.share(forContextLength: $0.count)) }) {
             matches.append((match, storeGates, .store))
         }
         // Every matching tier first gets an equal share of the budget, so one tier's guesses cannot
@@ -99,11 +102,11 @@ public struct NGramDrafter: Sendable {
 
     /// The longest suffix of `context` whose summary passes the gates at depth 1.
     func longestMatch(_ context: ArraySlice<Int32>, upTo longest: Int, gates: DraftGates,
-                      lookup: (TokenRun) throws -> ContinuationSummary?) rethrows -> Match? {
+                      lookup: (ArraySlice<Int32>) throws -> ContinuationSummary?) rethrows -> Match? {
         let top = min(longest, context.count)
         guard top >= 1 else { return nil }
         for n in stride(from: top, through: 1, by: -1) {
-            guard let summary = try lookup(TokenRun(context[(context.endIndex - n)...])) else { continue }
+            guard let summary = try lookup(context[(context.endIndex - n)...]) else { continue }
             if passesRoot(summary, n: n, gates: gates) { return Match(length: n, summary: summary) }
         }
         return nil

@@ -38,6 +38,7 @@ public struct StoreLearnOp: HypothesisOperator, RunObserver {
         if let declaration = plan.stores.first(where: { $0.name == name }), declaration.fields["learn"] != .bool(true) {
             throw OperatorError(.invalidParameter, at: store.name, "store '\(name)' is written by this node, so its declaration needs learn: true")
         }
+        try StoreDeclarations.refuseLearningSuffixArray(name, plan: plan, at: store.name)
         return name
     }
 

@@ -17,6 +17,12 @@ public protocol OperatorEnvironment: Sendable {
     /// - Returns: the open store, checked against the target's tokenizer.
     /// - Throws: a located error when the store cannot be opened or may not be written.
     func store(named name: String, writable: Bool) throws -> NGramStore
+    /// The store declared under `name`, opened read-only for drafting: an LMDB n-gram store or a
+    /// suffix-array store, whichever the file is.
+    /// - Parameter name: the store's qualified name.
+    /// - Returns: the open store, checked against the target's tokenizer.
+    /// - Throws: a located error when the store cannot be opened.
+    func retrievalStore(named name: String) throws -> any RetrievalStore
     /// The target model's vocabulary as constraints mask it: each token's bytes (special tokens
     /// none, so they are never allowed) and the run's end-of-sequence tokens.
     /// - Returns: the shared vocabulary and its byte trie.
@@ -41,6 +47,8 @@ public protocol OperatorEnvironment: Sendable {
 }
 
 extension OperatorEnvironment {
+    /// The LMDB store (environments that open no suffix arrays: tests, tools).
+    public func retrievalStore(named name: String) throws -> any RetrievalStore { try store(named: name, writable: false) }
     /// No defaults (environments without a target model: tests, tools).
     public var samplingDefaults: [String: Double] { [:] }
     /// No tokenizer (environments without a target model: tests, tools).

@@ -8,14 +8,15 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
     /// The declaration.
     public static let spec = OpSpec(
         "draft.ngram", family: .propose,
-        doc: "Retrieval drafts without a draft model (llama.cpp's lookup caches, REST): what followed the longest matching suffix before, from three tiers tried in order — the current context, a dynamic table of this session's earlier outputs, a persistent LMDB store — proposed best-first as a token tree. Minimum-count and minimum-share gates keep rare continuations out.",
+        doc: "Retrieval drafts without a draft model (llama.cpp's lookup caches, REST): what followed the longest matching suffix before, from three tiers tried in order — the current context, a dynamic table of this session's earlier outputs, a persistent store (an LMDB n-gram store, or a read-only suffix array over a corpus for exact matches up to its longest context) — proposed best-first as a token tree. Minimum-count and minimum-share gates keep rare continuations out.",
         parameters: [store.spec, tokens.spec, depth.spec, context.spec, dynamic.spec, gates.spec, minCount.spec, minShare.spec],
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
                            doc: "A token tree, empty when no tier passes its gates; nodes are tagged ngram.context, ngram.dynamic or ngram.store."),
-        needs: [CapabilityRule(.rollback), CapabilityRule(.tokenTrees)])
+        needs: [CapabilityRule(.rollback), CapabilityRule(.tokenTrees)],
+        validate: OpValidation.checks { node, plan in try StoreDeclarations.refuseLearningSuffixArray(node[store], plan: plan, at: store.name) })
 
     static let store = OpParameter<String?>("store", .storeRef,
-                                            doc: "The persistent tier, a store declared under `stores:`; without one only the context and dynamic tiers propose.")
+                                            doc: "The persistent tier, a store declared under `stores:` (an LMDB store, or a suffix-array store, told apart by the file's magic; a suffix array is read-only, so its declaration may not say learn: true); without one only the context and dynamic tiers propose.")
     static let tokens = OpParameter<Int>("tokens", default: 8, range: .closed(1, 64), doc: "Most nodes in the proposed tree.")
     static let depth = OpParameter<Int>("depth", default: 4, range: .closed(1, Double(TokenRun.capacity)),
                                         doc: "Longest proposed path (store paths are also limited by the store's continuation length).")
@@ -44,7 +45,7 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
     }
 
     let drafter: NGramDrafter
-    let store: NGramStore?
+    let store: (any RetrievalStore)?
     let dynamic: DynamicTier?
 
     /// Builds the node and opens its store.
@@ -53,13 +54,13 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
     ///   - environment: opens the store.
     /// - Throws: the environment's error for a store that cannot be opened.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        store = try node[Self.store].map { try environment.store(named: $0, writable: false) }
+        store = try node[Self.store].map { try environment.retrievalStore(named: $0) }
         var gates = try node[Self.gates].gates
         if let count = try node[Self.minCount] { gates.minSamples = [count] }
         if let share = try node[Self.minShare] { gates.minShare = [share] }
         drafter = NGramDrafter(maxTokens: try node[Self.tokens], maxDepth: try node[Self.depth], contextLength: try node[Self.context],
                                contextGates: .lax, dynamicGates: gates, storeGates: gates)
-        dynamic = try node[Self.dynamic] ? DynamicTier(parameters: store?.parameters ?? NGramParameters()) : nil
+        dynamic = try node[Self.dynamic] ? DynamicTier(parameters: store?.countParameters ?? NGramParameters()) : nil
     }
 
     /// Proposes from the tiers.
@@ -73,7 +74,7 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
         let table = dynamic?.counts.withLock { $0 }
         let draft: DraftTree
         if let store {
-            draft = try store.withReadTransaction { try drafter.draft(context: context, dynamic: table, store: $0) }
+            draft = try store.withContinuationIndex { try drafter.draft(context: context, dynamic: table, store: $0) }
         } else {
             draft = try drafter.draft(context: context, dynamic: table)
         }
