@@ -88,7 +88,8 @@ extension NGramStore {
                 let i = context.count - 1
                 contexts[i] += 1
                 entries += summary.entries.count
-                recordBytes += 1 + 4 * context.count + RecordCoding.encodeValue(summary).count
+                recordBytes += RecordCoding.key(context, version: formatVersion).count
+                    + RecordCoding.encodeValue(summary, version: formatVersion).count
                 if top > 0, tops[i].count < top || summary.total > tops[i].last!.total {
                     let best = summary.entries.first { $0.tokens.count == 1 }
                     let entry = Statistics.TopContext(tokens: Array(context), total: summary.total,
@@ -303,8 +304,8 @@ extension NGramStore {
                         return (removed, Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)))
                     }
                     visited += 1
-                    var reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-                    guard let total = reader.varint() else {
+                    guard let total = RecordCoding.total(ofValue: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size),
+                                                         version: formatVersion) else {
                         throw NGramStoreError(.corrupt, path: path, "a record is damaged; rebuild the store")
                     }
                     if total < UInt64(minimumTotal) {
