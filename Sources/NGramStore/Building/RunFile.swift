@@ -51,12 +51,14 @@ enum RunFile {
         }
     }
 
-    /// Reads the records of a run file in order.
+    /// Reads the records of a run file in order, through a buffer of `bufferBytes` (grown only
+    /// for a record longer than that).
     final class Reader: RecordSource {
         let path: String
         private let fd: Int32
-        private var buffer: [UInt8] = []
-        private var offset = 0
+        private var buffer: UnsafeMutableRawBufferPointer
+        /// Unread bytes are `buffer[offset..<filled]`.
+        private var offset = 0, filled = 0
         private var atEnd = false
         private(set) var key: [UInt8] = []
         private(set) var value: [UInt8] = []
@@ -65,40 +67,43 @@ enum RunFile {
             self.path = path
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw NGramStoreError.system(errno, path: path, doing: "opening a sorted run") }
+            buffer = .allocate(byteCount: RunFile.bufferBytes, alignment: 1)
         }
 
-        deinit { close(fd) }
+        deinit {
+            close(fd)
+            buffer.deallocate()
+        }
 
         /// Makes at least `count` unread bytes available unless the file ends first.
         private func fill(_ count: Int) throws -> Bool {
-            if buffer.count - offset >= count { return true }
-            buffer.removeSubrange(..<offset)
-            offset = 0
-            while buffer.count < count, !atEnd {
-                let want = max(RunFile.bufferBytes, count - buffer.count)
-                let old = buffer.count
-                buffer.append(contentsOf: repeatElement(0, count: want))
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, want) }
-                if n < 0, errno == EINTR {
-                    buffer.removeLast(want)
-                    continue
-                }
-                guard n >= 0 else { throw NGramStoreError.system(errno, path: path, doing: "reading a sorted run") }
-                buffer.removeLast(want - n)
-                if n == 0 { atEnd = true }
+            if filled - offset >= count { return true }
+            let unread = filled - offset
+            if count > buffer.count {
+                let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
+                larger.baseAddress!.copyMemory(from: buffer.baseAddress! + offset, byteCount: unread)
+                buffer.deallocate()
+                buffer = larger
+            } else if unread > 0 {
+                memmove(buffer.baseAddress!, buffer.baseAddress! + offset, unread)
             }
-            return buffer.count - offset >= count
+            offset = 0
+            filled = unread
+            while filled < count, !atEnd {
+                let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n < 0, errno == EINTR { continue }
+                guard n >= 0 else { throw NGramStoreError.system(errno, path: path, doing: "reading a sorted run") }
+                if n == 0 { atEnd = true }
+                filled += n
+            }
+            return filled - offset >= count
         }
 
         private func varint() throws -> Int? {
             // A length varint is at most 10 bytes; fewer may remain at the end of the file.
             _ = try fill(10)
-            var reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
-            let value: UInt64? = buffer.withUnsafeBytes { bytes in
-                reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-                return reader.varint()
-            }
-            guard let value, value <= UInt64(Int32.max) else { return nil }
+            var reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(rebasing: buffer[offset..<filled]))
+            guard let value = reader.varint(), value <= UInt64(Int32.max) else { return nil }
             offset += reader.offset
             return Int(value)
         }
@@ -106,10 +111,10 @@ enum RunFile {
         func next() throws -> Bool {
             guard try fill(1) else { return false }
             guard let keyLength = try varint(), try fill(keyLength) else { throw damaged() }
-            key = Array(buffer[offset..<(offset + keyLength)])
+            key = Array(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + keyLength)]))
             offset += keyLength
             guard let valueLength = try varint(), try fill(valueLength) else { throw damaged() }
-            value = Array(buffer[offset..<(offset + valueLength)])
+            value = Array(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + valueLength)]))
             offset += valueLength
             return true
         }

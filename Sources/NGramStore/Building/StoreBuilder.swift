@@ -116,7 +116,7 @@ public final class StoreBuilder {
             throw NGramStoreError.system(errno, path: runDirectory, doing: "creating the build's temporary directory")
         }
         counter = WindowCounter(parameters: parameters)
-        runTokens = max(Self.minimumRunTokens, options.runTokens ?? options.memoryBytes / WindowCounter.bytesPerToken)
+        runTokens = options.runTokens.map { max(1, $0) } ?? max(Self.minimumRunTokens, options.memoryBytes / WindowCounter.bytesPerToken)
     }
 
     deinit { removeRuns() }
@@ -267,15 +267,31 @@ public final class StoreBuilder {
             let key = heads[0].key
             var value = heads[0].value
             try advanceTop()
-            var merged: ContinuationSummary?
+            // Equal keys from several runs: counts are summed, then cut once per depth (Agarwal et
+            // al.'s merge step applied to the sum of all the summaries keeps the same bound).
+            var sum: (total: UInt64, counts: [TokenRun: UInt64])?
             while let top = heads.first, top.key == key {
-                if merged == nil { merged = try decode(value, key: key) }
-                merged!.merge(try decode(top.value, key: key), countersPerDepth: countersPerDepth)
+                if sum == nil {
+                    sum = (0, [:])
+                    try add(decode(value, key: key), to: &sum!)
+                }
+                try add(decode(top.value, key: key), to: &sum!)
                 try advanceTop()
             }
-            if let merged { value = RecordCoding.encodeValue(merged, version: 2) }
+            if let sum {
+                var merged = ContinuationSummary()
+                merged.total = UInt32(min(sum.total, UInt64(UInt32.max)))
+                merged.entries = sum.counts.map { .init(tokens: $0.key, count: UInt32(min($0.value, UInt64(UInt32.max)))) }
+                merged.prune(countersPerDepth: countersPerDepth)
+                value = RecordCoding.encodeValue(merged, version: 2)
+            }
             try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try emit(k, v) } }
         }
+    }
+
+    private static func add(_ summary: ContinuationSummary, to sum: inout (total: UInt64, counts: [TokenRun: UInt64])) {
+        sum.total += UInt64(summary.total)
+        for entry in summary.entries { sum.counts[entry.tokens, default: 0] += UInt64(entry.count) }
     }
 
     private static func decode(_ value: [UInt8], key: [UInt8]) throws -> ContinuationSummary {
