@@ -133,8 +133,8 @@ import Testing
         while kill(dead, 0) == 0 || errno != ESRCH { dead += 1 }
         let runs = StoreBuilder.runDirectory(for: dir.path("s.lmdb"), in: nil, pid: dead)
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: runs + "/run-00000", contents: Data([1, 2, 3]))
-        FileManager.default.createFile(atPath: dir.path("s.lmdb.tmp-\(dead)"), contents: Data([9]))
+        #expect(FileManager.default.createFile(atPath: runs + "/run-00000", contents: Data([1, 2, 3])))
+        #expect(FileManager.default.createFile(atPath: dir.path("s.lmdb.tmp-\(dead)"), contents: Data([9])))
         _ = try Self.build(dir.path("s.lmdb"), Self.corpus(seed: 4))
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
         #expect(left.filter { !$0.hasSuffix("-lock") } == ["s.lmdb"])

@@ -36,6 +36,9 @@ public final class StoreBuilder {
         /// Contexts seen exactly once that are kept, in key order (shorter contexts first); `nil`
         /// keeps all. See docs/ngram-store.md, "Pruning".
         public var singletonBudget: Int?
+        /// Records per write transaction when the output is open elsewhere and is added to in
+        /// transactions.
+        public var batchContexts = StoreLearner.defaultBatchContexts
         /// Tokens per run, overriding the memory budget (tests force many runs with it).
         var runTokens: Int?
         /// Called between records while merging, with the records written so far; a throw
@@ -108,7 +111,9 @@ public final class StoreBuilder {
         Self.removeStaleTemporaries(for: path, in: options.temporaryDirectory)
         var info = stat()
         if stat(path, &info) == 0, info.st_size > 0 {
-            let existing = try NGramStore.open(at: path, tokenizerFingerprint: tokenizerFingerprint, options: .init(readOnly: true))
+            // Opened for writing: an output this process may not write is refused now, naming
+            // the file, not after the counting.
+            let existing = try NGramStore.open(at: path, tokenizerFingerprint: tokenizerFingerprint)
             try existing.requireParameters(parameters)
         }
         runDirectory = Self.runDirectory(for: path, in: options.temporaryDirectory, pid: getpid())
@@ -182,7 +187,7 @@ public final class StoreBuilder {
             (records, pruned) = try write(to: scratch, adding: nil)
             let output = try NGramStore.create(at: path, tokenizerFingerprint: fingerprint, parameters: parameters)
             let source = try NGramStore.open(at: scratch, tokenizerFingerprint: fingerprint, options: .init(readOnly: true))
-            try output.merge(from: source)
+            try output.merge(from: source, batchContexts: options.batchContexts)
             if options.minimumTotal > 1 { pruned += try output.removeContexts(seenFewerThan: options.minimumTotal) }
             return Summary(tokens: tokens, runs: runs, records: records, pruned: pruned, addedInTransactions: true)
         }
