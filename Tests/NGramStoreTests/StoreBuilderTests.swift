@@ -22,8 +22,15 @@ import Testing
         return out
     }
 
+    /// Options that keep every context (the oracle keeps all).
+    static var keepAll: StoreBuilder.Options {
+        var options = StoreBuilder.Options()
+        options.singletonBudget = .max
+        return options
+    }
+
     static func build(_ path: String, _ texts: [[Int32]], parameters: NGramParameters = NGramParameters(),
-                      options: StoreBuilder.Options = StoreBuilder.Options()) throws -> StoreBuilder.Summary {
+                      options: StoreBuilder.Options = keepAll) throws -> StoreBuilder.Summary {
         let builder = try StoreBuilder(path: path, tokenizerFingerprint: fingerprint, parameters: parameters, options: options)
         for text in texts { try builder.add(text) }
         return try builder.finish()
@@ -58,7 +65,7 @@ import Testing
         let parameters = NGramParameters(countersPerDepth: 255)
         let texts = Self.corpus(seed: 8)
         _ = try Self.build(dir.path("one.lmdb"), texts, parameters: parameters)
-        var tiny = StoreBuilder.Options()
+        var tiny = Self.keepAll
         tiny.runTokens = 97  // shorter than most texts: windows cross the cuts
         let summary = try Self.build(dir.path("many.lmdb"), texts, parameters: parameters, options: tiny)
         #expect(summary.runs > 10)
@@ -84,7 +91,7 @@ import Testing
                 }
             }
         }
-        var options = StoreBuilder.Options()
+        var options = Self.keepAll
         options.runTokens = 150
         _ = try Self.build(dir.path("s.lmdb"), texts, parameters: NGramParameters(countersPerDepth: k), options: options)
         var checked = 0
@@ -107,7 +114,7 @@ import Testing
     /// output, an existing output as it was, and no temporary files.
     @Test func anInterruptedBuildLeavesNoStoreThatLooksComplete() throws {
         let dir = TemporaryDirectory()
-        var failing = StoreBuilder.Options()
+        var failing = Self.keepAll
         failing.onRecordWritten = { if $0 == 50 { throw Interrupted() } }
         #expect(throws: Interrupted.self) { try Self.build(dir.path("new.lmdb"), Self.corpus(seed: 1), options: failing) }
         let missing = #expect(throws: NGramStoreError.self) {
@@ -187,7 +194,11 @@ import Testing
         #expect(kept.filter { $0.1.total == 1 }.map(\.0) == Array(singletons.prefix(100).map(\.0)))
         #expect(kept.filter { $0.1.total > 1 }.count == all.count - singletons.count)
         #expect(summary.pruned == singletons.count - 100)
-        var minimum = StoreBuilder.Options()
+        // The default: one singleton per two tokens.
+        _ = try Self.build(dir.path("default.lmdb"), texts, options: StoreBuilder.Options())
+        let tokens = texts.map(\.count).reduce(0, +)
+        #expect(try Self.records(dir.path("default.lmdb")).filter { $0.1.total == 1 }.count == min(singletons.count, tokens / 2))
+        var minimum = Self.keepAll
         minimum.minimumTotal = 3
         _ = try Self.build(dir.path("min.lmdb"), texts, options: minimum)
         #expect(try Self.records(dir.path("min.lmdb")).map(\.0) == all.filter { $0.1.total >= 3 }.map(\.0))
@@ -226,7 +237,7 @@ import Testing
 
         // Closed, the old store is replaced by a version-2 one holding both corpora.
         let more = Self.corpus(seed: 41)
-        let builder = try StoreBuilder(path: dir.path("v1.lmdb"), tokenizerFingerprint: Self.fingerprint)
+        let builder = try StoreBuilder(path: dir.path("v1.lmdb"), tokenizerFingerprint: Self.fingerprint, options: Self.keepAll)
         for text in more { try builder.add(text) }
         _ = try builder.finish()
         let both = try NGramStore.open(at: old, tokenizerFingerprint: nil)
@@ -234,5 +245,24 @@ import Testing
         try both.withReadTransaction { txn in
             #expect(txn.tokensLearned == UInt64((texts + more).map(\.count).reduce(0, +)))
         }
+    }
+
+    /// A run large enough to be scanned on two threads emits the same records, in the same
+    /// order, as one thread.
+    @Test func theTwoThreadScanEmitsWhatOneThreadDoes() throws {
+        let dir = TemporaryDirectory()
+        var counter = WindowCounter(parameters: NGramParameters())
+        var stream = TokenStream(seed: 50)
+        let text = stream.tokens(WindowCounter.parallelScanItems + 5000, vocabulary: 300)
+        counter.add(text[...], owned: text.count)
+        func records(_ spill: String?) throws -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            try counter.emitRecords(spillDirectory: spill) { key, value in out.append(Array(key) + [0xFF] + Array(value)) }
+            return out
+        }
+        let one = try records(nil), two = try records(dir.url.path)
+        #expect(one.count > WindowCounter.parallelScanItems)
+        #expect(one == two)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty)
     }
 }

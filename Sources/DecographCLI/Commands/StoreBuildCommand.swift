@@ -24,7 +24,7 @@ extension StoreCommand {
             memoryBytes: try args.byteSize("memory", minimum: minimumBuildMemory) ?? StoreBuilder.defaultMemoryBytes,
             temporaryDirectory: args.value("tmp-dir"),
             minimumTotal: UInt32(try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1),
-            singletonBudget: try args.int("singleton-budget", in: 0...Int.max))
+            singletonBudget: args.value("singleton-budget") == "all" ? Int.max : try args.int("singleton-budget", in: 0...Int.max))
         options.batchContexts = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
         let files = try TokenIDFiles.expand(args.positionals, filter: try PathFilter.from(args))
         let start = Date()
@@ -87,10 +87,12 @@ extension StoreCommand {
                 throw CommandFailure("\(error)\n\(out): note: the \(summary.tokens) tokens learned are committed; only the compaction was not done")
             }
         }
-        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
+        // LMDB's counters, not a scan of every record (`store stats` does that).
+        let (records, tokensInAll) = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).recordCount()
+        let bytes = fileSize(out)
         let learnedFiles = files.count - skipped.binary.count - skipped.notUTF8.count
         context.print("\(out): learned \(summary.tokens) tokens (\(texts) texts, \(learnedFiles) files) in \(format(seconds, 2)) s, \(Int(Double(summary.tokens) / max(seconds, 1e-9))) tokens/s, \(summary.runs) sorted \(summary.runs == 1 ? "run" : "runs")")
-        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
+        context.print("\(out): \(records) contexts, \(tokensInAll) tokens in all, \(bytes) bytes (\(format(Double(bytes) / Double(max(tokensInAll, 1)), 1)) bytes/token)")
         return 0
     }
 

@@ -33,7 +33,7 @@ extension CommandSpec {
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
             .value("memory", "SIZE", help: "Memory for counting (bytes, or with K, M, G; default 512M): the corpus is counted in sorted runs of that size, spilled beside the output and merged."),
             .value("tmp-dir", "DIR", help: "Where sorted runs are spilled (default: beside the output)."),
-            .value("singleton-budget", "N", help: "Keep at most N contexts seen once, shortest first (default: all; a store that goes on learning needs them)."),
+            .value("singleton-budget", "N|all", help: "Keep at most N contexts seen once, shortest first (default: one per two tokens the store holds; 'all' for a store that goes on learning)."),
             .value("batch-contexts", "N", help: "Distinct contexts per write transaction when the output is open in another process and is added to in transactions (default \(StoreLearner.defaultBatchContexts))."),
             .value("min-total", "N", help: "Leave out contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
             .flag("compact", help: "Rewrite the file without free pages at the end; refused, naming them, while other processes have it open."),

@@ -1,3 +1,4 @@
+import Foundation
 /// Counts one run of a corpus by sorting, not hashing: every position's window (the context
 /// length plus the continuation length of tokens from it) is sorted, so that each context of
 /// every length is a contiguous range and, inside it, the continuations are sorted too. One scan
@@ -18,6 +19,9 @@ struct WindowCounter {
 
     /// Bytes held per token: 4 for the token, 16 for its item, 16 for the radix scratch.
     static let bytesPerToken = 4 + 2 * MemoryLayout<Item>.stride
+    /// Store bytes per corpus token of code with the default parameters (41 on the CPython
+    /// standard library): sizes the new store's map, which grows when this falls short.
+    static let estimatedRecordBytesPerToken = 48
 
     let parameters: NGramParameters
     /// Context plus continuation: the tokens a window needs.
@@ -49,9 +53,20 @@ struct WindowCounter {
         ownedTokens = 0
     }
 
+    /// Windows below which a run is scanned on one thread: splitting costs two files per
+    /// context length, worth it only for a run of some size.
+    static let parallelScanItems = 1 << 16
+
     /// Sorts the windows and emits one record per context, in key order (by length, then ids).
-    /// - Parameter emit: receives each record's version-2 key and value bytes.
-    func emitRecords(_ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+    ///
+    /// With `spillDirectory`, the scan runs on two threads: the windows are cut in two at a
+    /// change of first token (no context spans the cut), this thread emits the first half of each
+    /// length while another writes the second half to a file there, emitted after it in order.
+    /// - Parameters:
+    ///   - spillDirectory: where the second thread's records wait (`nil`: one thread).
+    ///   - emit: receives each record's version-2 key and value bytes.
+    func emitRecords(spillDirectory: String? = nil,
+                     _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         var items: [Item] = []
         items.reserveCapacity(ownedTokens)
         for segment in segments {
@@ -66,10 +81,62 @@ struct WindowCounter {
         try tokens.withUnsafeBufferPointer { tokens in
             try items.withUnsafeMutableBufferPointer { items in
                 Self.sort(items, tokens: tokens)
-                var scratch = Scratch()
-                for n in 1...parameters.contextLength {
-                    try scan(items, tokens: tokens, contextLength: n, scratch: &scratch, emit)
+                var cut = items.count / 2
+                while cut < items.count, cut > 0, items[cut].prefix >> 32 == items[cut - 1].prefix >> 32 { cut += 1 }
+                guard let spillDirectory, items.count >= Self.parallelScanItems, cut < items.count else {
+                    var scratch = Scratch()
+                    for n in 1...parameters.contextLength {
+                        try scan(items, tokens: tokens, contextLength: n, scratch: &scratch, emit)
+                    }
+                    return
                 }
+                try scanInTwo(UnsafeMutableBufferPointer(rebasing: items[..<cut]), UnsafeMutableBufferPointer(rebasing: items[cut...]),
+                              tokens: tokens, spillDirectory: spillDirectory, emit)
+            }
+        }
+    }
+
+    /// The two-thread scan of `emitRecords`.
+    private func scanInTwo(_ first: UnsafeMutableBufferPointer<Item>, _ second: UnsafeMutableBufferPointer<Item>,
+                           tokens: UnsafeBufferPointer<UInt32>, spillDirectory: String,
+                           _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        let lengths = parameters.contextLength
+        let paths = (1...lengths).map { (spillDirectory as NSString).appendingPathComponent("second-half-\($0)") }
+        defer { for path in paths { unlink(path) } }
+        let done = (1...lengths).map { _ in DispatchSemaphore(value: 0) }
+        // Written by the second thread before it signals each length, read after the wait.
+        nonisolated(unsafe) var failure: Error?
+        nonisolated(unsafe) let (secondHalf, tokenBuffer) = (second, tokens)
+        let counter = self
+        DispatchQueue.global().async {
+            var scratch = Scratch()
+            for n in 1...lengths {
+                if failure == nil {
+                    do {
+                        let writer = try RunFile.Writer(path: paths[n - 1])
+                        try counter.scan(secondHalf, tokens: tokenBuffer, contextLength: n, scratch: &scratch) { key, value in
+                            try writer.append(key: key, value: value)
+                        }
+                        try writer.flush()
+                    } catch {
+                        failure = error
+                    }
+                }
+                done[n - 1].signal()
+            }
+        }
+        var scratch = Scratch()
+        var waited = 0
+        // However this ends, wait for the other thread: it reads the windows this frame owns.
+        defer { for n in waited..<lengths { done[n].wait() } }
+        for n in 1...lengths {
+            try scan(first, tokens: tokens, contextLength: n, scratch: &scratch, emit)
+            done[n - 1].wait()
+            waited = n
+            if let failure { throw failure }
+            let reader = try RunFile.Reader(path: paths[n - 1])
+            while try reader.next() {
+                try reader.key.withUnsafeBytes { k in try reader.value.withUnsafeBytes { v in try emit(k, v) } }
             }
         }
     }
@@ -142,11 +209,13 @@ struct WindowCounter {
         var key: [UInt8] = Array(repeating: 0, count: RecordCoding.maxKeySize)
         var depthCounts: [UInt32] = []
         var kept: [Bool] = Array(repeating: false, count: TokenRun.capacity + 1)
+        var keep: [Bool] = []
+        var perDepth: [Int] = Array(repeating: 0, count: TokenRun.capacity)
     }
 
     /// Emits the records of contexts of length `n`: each group of windows that agree on their
     /// first `n` tokens and go on past them.
-    private func scan(_ items: UnsafeMutableBufferPointer<Item>, tokens: UnsafeBufferPointer<UInt32>,
+    func scan(_ items: UnsafeMutableBufferPointer<Item>, tokens: UnsafeBufferPointer<UInt32>,
                       contextLength n: Int, scratch: inout Scratch,
                       _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         let m = parameters.continuationLength
@@ -159,8 +228,12 @@ struct WindowCounter {
             let first = Int(items[i].position)
             // The group: windows with the same first n tokens and at least one token after them.
             var end = i + 1
-            while end < items.count, Int(items[end].length) > n,
-                  Self.equal(tokens, first, Int(items[end].position), count: n) { end += 1 }
+            // The first two tokens are in the items: most group ends are found without reading
+            // `tokens` at the (scattered) positions.
+            let prefixMask: UInt64 = n == 1 ? 0xFFFF_FFFF_0000_0000 : .max
+            let prefix = items[i].prefix & prefixMask
+            while end < items.count, items[end].prefix & prefixMask == prefix, Int(items[end].length) > n,
+                  n <= 2 || Self.equal(tokens, first + 2, Int(items[end].position) + 2, count: n - 2) { end += 1 }
             scratch.nodes.removeAll(keepingCapacity: true)
             var previousLength = 0, previous = first
             for g in i..<end {
@@ -208,13 +281,34 @@ struct WindowCounter {
     /// (`ContinuationSummary.prune`), then drops nodes left at 0 that have no counted descendant.
     private func prune(_ scratch: inout Scratch) {
         let k = parameters.countersPerDepth
-        var perDepth = [Int](repeating: 0, count: parameters.continuationLength)
-        for node in scratch.nodes { perDepth[node.depth] += 1 }
-        guard perDepth.contains(where: { $0 > k }) else { return }
-        for depth in perDepth.indices where perDepth[depth] > k {
+        // Most groups are far below capacity: count without allocating, and stop there.
+        var overfull = false
+        scratch.perDepth.withUnsafeMutableBufferPointer { perDepth in
+            for d in 0..<parameters.continuationLength { perDepth[d] = 0 }
+            for node in scratch.nodes {
+                perDepth[node.depth] += 1
+                if perDepth[node.depth] > k { overfull = true }
+            }
+        }
+        guard overfull else { return }
+        for depth in 0..<parameters.continuationLength where scratch.perDepth[depth] > k {
+            // The (k+1)-th largest count: the k+1 largest kept in descending order as they come.
             scratch.depthCounts.removeAll(keepingCapacity: true)
-            for node in scratch.nodes where node.depth == depth { scratch.depthCounts.append(node.count) }
-            scratch.depthCounts.sort(by: >)
+            for node in scratch.nodes where node.depth == depth {
+                let c = node.count
+                if scratch.depthCounts.count <= k {
+                    scratch.depthCounts.append(c)
+                } else if c > scratch.depthCounts[k] {
+                    scratch.depthCounts[k] = c
+                } else {
+                    continue
+                }
+                var j = scratch.depthCounts.count - 1
+                while j > 0, scratch.depthCounts[j - 1] < scratch.depthCounts[j] {
+                    scratch.depthCounts.swapAt(j - 1, j)
+                    j -= 1
+                }
+            }
             let cut = scratch.depthCounts[k]
             for i in scratch.nodes.indices where scratch.nodes[i].depth == depth {
                 scratch.nodes[i].count -= min(cut, scratch.nodes[i].count)
@@ -222,15 +316,16 @@ struct WindowCounter {
         }
         // Backwards through the pre-order: a node is kept when counted or when a child is kept.
         for d in scratch.kept.indices { scratch.kept[d] = false }
-        var keep = [Bool](repeating: false, count: scratch.nodes.count)
+        scratch.keep.removeAll(keepingCapacity: true)
+        scratch.keep.append(contentsOf: repeatElement(false, count: scratch.nodes.count))
         for i in scratch.nodes.indices.reversed() {
             let d = scratch.nodes[i].depth
-            keep[i] = scratch.nodes[i].count > 0 || scratch.kept[d + 1]
+            scratch.keep[i] = scratch.nodes[i].count > 0 || scratch.kept[d + 1]
             scratch.kept[d + 1] = false
-            if keep[i] { scratch.kept[d] = true }
+            if scratch.keep[i] { scratch.kept[d] = true }
         }
         var w = 0
-        for i in scratch.nodes.indices where keep[i] {
+        for i in scratch.nodes.indices where scratch.keep[i] {
             scratch.nodes[w] = scratch.nodes[i]
             w += 1
         }

@@ -69,6 +69,17 @@ extension NGramStore {
         public var metadata: StoreMetadata
     }
 
+    /// The number of records (contexts) and tokens learned, from LMDB's counters: no scan.
+    /// - Returns: records and tokens learned.
+    /// - Throws: `NGramStoreError` when no read transaction can begin.
+    public func recordCount() throws -> (records: Int, tokensLearned: UInt64) {
+        try withReadTransaction { txn in
+            var dbStat = MDB_stat()
+            mdb_stat(txn.txn, gramsDB, &dbStat)
+            return (Int(dbStat.ms_entries), txn.tokensLearned)
+        }
+    }
+
     /// Scans the store and counts what it holds.
     /// - Parameter top: how many of the most frequent contexts to list per length.
     /// - Returns: the statistics.
