@@ -78,7 +78,9 @@ extension StoreCommand {
             context.printError("\(out): note: the store is open in another process, so the records were added to it in transactions")
         }
         if summary.pruned > 0 {
-            context.print("\(out): removed \(summary.pruned) contexts seen fewer than \(options.minimumTotal) times or once beyond the singleton budget")
+            context.print(options.minimumTotal > 1
+                          ? "\(out): removed \(summary.pruned) contexts seen fewer than \(options.minimumTotal) times"
+                          : "\(out): removed \(summary.pruned) contexts seen once beyond the singleton budget (--singleton-budget all keeps them)")
         }
         if args.flag("compact") {
             do {

@@ -25,8 +25,9 @@ public final class StoreBuilder {
     /// How to build.
     public struct Options: Sendable {
         /// Memory for the counting runs, in bytes: a run holds `memoryBytes /
-        /// WindowCounter.bytesPerToken` tokens (36 bytes each). The default 512 MiB holds runs of
-        /// about 15 M tokens; the process needs some tens of MB more (tokenizer, LMDB batches).
+        /// WindowCounter.bytesPerToken(window:)` tokens (52 bytes each with the default lengths). The
+        /// default 512 MiB holds runs of about 10 M tokens; the process needs some tens of MB
+        /// more (tokenizer, LMDB batches).
         public var memoryBytes: Int
         /// Where runs are spilled; `nil` puts them beside the output (the same file system, which
         /// has room for the store anyway).
@@ -68,7 +69,7 @@ public final class StoreBuilder {
     /// tokens) — the ones a learning store is likeliest to see again — and drops the longest.
     public static let defaultSingletonsPerToken = 0.5
 
-    /// Default memory budget for counting: 512 MiB, room for runs of about 15 M tokens.
+    /// Default memory budget for counting: 512 MiB, room for runs of about 10 M tokens.
     public static let defaultMemoryBytes = 512 << 20
     /// Smallest run: below this, the per-run file and merge costs dominate.
     static let minimumRunTokens = 1024
@@ -129,7 +130,10 @@ public final class StoreBuilder {
             throw NGramStoreError.system(errno, path: runDirectory, doing: "creating the build's temporary directory")
         }
         counter = WindowCounter(parameters: parameters)
-        runTokens = options.runTokens.map { max(1, $0) } ?? max(Self.minimumRunTokens, options.memoryBytes / WindowCounter.bytesPerToken)
+        let window = parameters.contextLength + parameters.continuationLength
+        runTokens = min(WindowCounter.maximumRunTokens(window: window),
+                        options.runTokens.map { max(1, $0) }
+                            ?? max(Self.minimumRunTokens, options.memoryBytes / WindowCounter.bytesPerToken(window: window)))
     }
 
     deinit { removeRuns() }
