@@ -106,6 +106,20 @@ import Testing
             }
         }
         #expect(checked > 1000)
+
+        // One run: exact counts cut once, record for record what the summary's own cut makes.
+        _ = try Self.build(dir.path("one.lmdb"), texts, parameters: NGramParameters(countersPerDepth: k))
+        var compared = 0
+        for (context, summary) in try Self.records(dir.path("one.lmdb")) {
+            let truth = try #require(exact[context])
+            var expected = ContinuationSummary()
+            expected.total = truth.total
+            expected.entries = truth.counts.map { .init(tokens: $0.key, count: $0.value) }
+            expected.prune(countersPerDepth: k)
+            #expect(summary == expected, "\(context)")
+            compared += 1
+        }
+        #expect(compared == exact.count)
     }
 
     struct Interrupted: Error {}

@@ -312,27 +312,29 @@ struct WindowCounter {
             }
         }
         guard overfull else { return }
-        for depth in 0..<parameters.continuationLength where scratch.perDepth[depth] > k {
-            // The (k+1)-th largest count: the k+1 largest kept in descending order as they come.
-            scratch.depthCounts.removeAll(keepingCapacity: true)
-            for node in scratch.nodes where node.depth == depth {
-                let c = node.count
-                if scratch.depthCounts.count <= k {
-                    scratch.depthCounts.append(c)
-                } else if c > scratch.depthCounts[k] {
-                    scratch.depthCounts[k] = c
-                } else {
-                    continue
+        // One pass keeps the k+1 largest counts of every depth (descending, in `depthCounts`,
+        // k+1 slots a depth); the last of each is the depth's cut.
+        let m = parameters.continuationLength, slots = k + 1
+        scratch.depthCounts.removeAll(keepingCapacity: true)
+        scratch.depthCounts.append(contentsOf: repeatElement(0, count: m * slots))
+        scratch.depthCounts.withUnsafeMutableBufferPointer { top in
+            scratch.nodes.withUnsafeMutableBufferPointer { nodes in
+                for node in nodes {
+                    let base = node.depth * slots
+                    var j = base + slots - 1
+                    guard node.count > top[j] else { continue }
+                    while j > base, top[j - 1] < node.count {
+                        top[j] = top[j - 1]
+                        j -= 1
+                    }
+                    top[j] = node.count
                 }
-                var j = scratch.depthCounts.count - 1
-                while j > 0, scratch.depthCounts[j - 1] < scratch.depthCounts[j] {
-                    scratch.depthCounts.swapAt(j - 1, j)
-                    j -= 1
+                for i in nodes.indices {
+                    let d = nodes[i].depth
+                    // A depth of at most k nodes has a cut of 0: its (k+1)-th slot was never filled.
+                    let cut = scratch.perDepth[d] > k ? top[d * slots + k] : 0
+                    nodes[i].count -= min(cut, nodes[i].count)
                 }
-            }
-            let cut = scratch.depthCounts[k]
-            for i in scratch.nodes.indices where scratch.nodes[i].depth == depth {
-                scratch.nodes[i].count -= min(cut, scratch.nodes[i].count)
             }
         }
         // Backwards through the pre-order: a node is kept when counted or when a child is kept.
