@@ -279,4 +279,38 @@ import Testing
         #expect(one == two)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty)
     }
+
+    /// The same as a real kill: a build SIGKILLed while writing its new file leaves no store
+    /// that opens at a new output, an existing output with exactly its records, and leftovers
+    /// that the next build removes.
+    @Test func aBuildKilledWhileWritingLeavesTheOutputAsItWas() throws {
+        let dir = TemporaryDirectory()
+        let fresh = dir.path("fresh.lmdb")
+        let helper = try HelperProcess(["build", fresh, "20"])
+        #expect(helper.line() == "writing")
+        kill(helper.pid, SIGKILL)
+        #expect(helper.finish().status == 128 + SIGKILL)
+        let error = #expect(throws: NGramStoreError.self) { try NGramStore.open(at: fresh, tokenizerFingerprint: nil) }
+        #expect(error?.code == .notAStore || error?.code == .notFound)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).contains { $0.contains(".tmp-\(helper.pid)") })
+        // The next build starts over on the empty file and removes the killed one's leftovers.
+        let builder = try StoreBuilder(path: fresh, tokenizerFingerprint: "helper-fingerprint", options: Self.keepAll)
+        try builder.add([1, 2, 3])
+        _ = try builder.finish()
+        #expect(try NGramStore.open(at: fresh, tokenizerFingerprint: nil).recordCount().tokensLearned == 3)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == ["fresh.lmdb", "fresh.lmdb-lock"])
+
+        let existing = dir.path("existing.lmdb")
+        let first = try StoreBuilder(path: existing, tokenizerFingerprint: "helper-fingerprint", options: Self.keepAll)
+        for text in Self.corpus(seed: 60) { try first.add(text) }
+        let before = try first.finish()
+        let records = try Self.records(existing)
+        let adding = try HelperProcess(["build", existing, "20"])
+        #expect(adding.line() == "writing")
+        kill(adding.pid, SIGKILL)
+        #expect(adding.finish().status == 128 + SIGKILL)
+        let after = try Self.records(existing)
+        #expect(after.count == records.count && zip(after, records).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+        #expect(try NGramStore.open(at: existing, tokenizerFingerprint: nil).recordCount().tokensLearned == before.tokens)
+    }
 }

@@ -43,9 +43,9 @@ public final class StoreBuilder {
         public var batchContexts = StoreLearner.defaultBatchContexts
         /// Tokens per run, overriding the memory budget (tests force many runs with it).
         var runTokens: Int?
-        /// Called between records while merging, with the records written so far; a throw
-        /// abandons the build (tests interrupt a build with it).
-        var onRecordWritten: (@Sendable (Int) throws -> Void)?
+        /// Called after each record written to the new file, with the records written so far
+        /// (progress); a throw abandons the build, leaving the output as it was.
+        public var onRecordWritten: (@Sendable (Int) throws -> Void)?
 
         /// Creates options.
         /// - Parameters:
