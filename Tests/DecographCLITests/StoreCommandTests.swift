@@ -95,6 +95,8 @@ import Testing
         let tiny = run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--memory", "1K", train], status: 64)
         #expect(tiny.err.contains("The value '1K' is invalid for '--memory': expected a size of at least 16M"))
         run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--memory", "lots", train], status: 64)
+        let budget = run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--singleton-budget", "some", train], status: 64)
+        #expect(budget.err.contains("expected a count of contexts (0 or more) or 'all'"))
     }
 
     static let tokenizerDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

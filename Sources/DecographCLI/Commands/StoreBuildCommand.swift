@@ -24,7 +24,7 @@ extension StoreCommand {
             memoryBytes: try args.byteSize("memory", minimum: minimumBuildMemory) ?? StoreBuilder.defaultMemoryBytes,
             temporaryDirectory: args.value("tmp-dir"),
             minimumTotal: UInt32(try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1),
-            singletonBudget: args.value("singleton-budget") == "all" ? Int.max : try args.int("singleton-budget", in: 0...Int.max))
+            singletonBudget: try singletonBudget(args))
         options.batchContexts = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
         let files = try TokenIDFiles.expand(args.positionals, filter: try PathFilter.from(args))
         let start = Date()
@@ -96,6 +96,16 @@ extension StoreCommand {
         context.print("\(out): learned \(summary.tokens) tokens (\(texts) texts, \(learnedFiles) files) in \(format(seconds, 2)) s, \(Int(Double(summary.tokens) / max(seconds, 1e-9))) tokens/s, \(summary.runs) sorted \(summary.runs == 1 ? "run" : "runs")")
         context.print("\(out): \(records) contexts, \(tokensInAll) tokens in all, \(bytes) bytes (\(format(Double(bytes) / Double(max(tokensInAll, 1)), 1)) bytes/token)")
         return 0
+    }
+
+    /// `--singleton-budget N|all`: `nil` when absent (the builder's default), `Int.max` for all.
+    static func singletonBudget(_ args: ParsedArguments) throws -> Int? {
+        guard let text = args.value("singleton-budget") else { return nil }
+        if text == "all" { return .max }
+        guard let n = Int(text), n >= 0 else {
+            throw UsageError("The value '\(text)' is invalid for '--singleton-budget': expected a count of contexts (0 or more) or 'all'.", usage: args.usageLine)
+        }
+        return n
     }
 
     /// The smallest `--memory`: below it runs get so short that their files and the merge cost
