@@ -26,6 +26,9 @@ extension StoreCommand {
             minimumTotal: UInt32(try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1),
             singletonBudget: try singletonBudget(args))
         options.batchContexts = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
+        options.onRecordWritten = { written in
+            if written % writingProgressRecords == 0 { context.progress("writing \(out): \(written) records") }
+        }
         let files = try TokenIDFiles.expand(args.positionals, filter: try PathFilter.from(args))
         let start = Date()
         var texts = 0
@@ -107,6 +110,9 @@ extension StoreCommand {
         }
         return n
     }
+
+    /// Records between progress lines while the store is written (a few lines a second).
+    static let writingProgressRecords = 1 << 18
 
     /// The smallest `--memory`: below it runs get so short that their files and the merge cost
     /// more than the counting.
