@@ -64,6 +64,28 @@ public struct ParsedArguments: Sendable {
         return v
     }
 
+    /// An option's value as a size in bytes: an integer, optionally followed by K, M or G
+    /// (powers of 1024, as `sort -S` and `--memory` options take them).
+    /// - Parameters:
+    ///   - name: its long name.
+    ///   - minimum: the smallest size accepted.
+    /// - Returns: the size, or `nil` when the option is absent.
+    /// - Throws: `UsageError` when the value is not a size of at least `minimum`.
+    public func byteSize(_ name: String, minimum: Int = 0) throws -> Int? {
+        guard let text = value(name) else { return nil }
+        let units: [Character: Int] = ["K": 10, "M": 20, "G": 30]
+        var digits = Substring(text.uppercased())
+        var shift = 0
+        if let last = digits.last, let unit = units[last] {
+            shift = unit
+            digits = digits.dropLast()
+        }
+        guard let count = Int(digits), count >= 0, count <= Int.max >> shift, count << shift >= minimum else {
+            throw UsageError("The value '\(text)' is invalid for '--\(name)': expected a size of at least \(minimum >> 20)M (bytes, or a number with K, M or G).", usage: usageLine)
+        }
+        return count << shift
+    }
+
     /// An option's value as integers separated by commas.
     /// - Parameters:
     ///   - name: its long name.

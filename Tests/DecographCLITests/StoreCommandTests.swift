@@ -75,6 +75,30 @@ import Testing
         run(["store", "merge", garbage, "--out", garbage], status: 64)
     }
 
+    /// `--memory`, `--tmp-dir` and `--singleton-budget`: sizes with units, a refused tiny
+    /// budget, runs spilled where asked and removed after, and the budget's effect on what is kept.
+    @Test func buildTakesAMemoryBudgetATemporaryDirectoryAndASingletonBudget() throws {
+        let files = Files()
+        let scratch = files.path("scratch")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        // 20 distinct tokens once each, then a line repeated: 19 + 18 + 17 + 16 singletons.
+        let train = files.write("train.ids", (100..<120).map(String.init).joined(separator: " ") + "\n"
+                                + String(repeating: "5 6 7 8 9 10\n", count: 4))
+        let all = files.path("all.lmdb"), none = files.path("none.lmdb")
+        let kept = run(["store", "build", "--fingerprint", "fp", "--out", all, "--memory", "64M", "--tmp-dir", scratch,
+                        "--singleton-budget", "all", train])
+        #expect(kept.out.contains(": 84 contexts"), "\(kept.out)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty)
+        let pruned = run(["store", "build", "--fingerprint", "fp", "--out", none, "--singleton-budget", "0", train])
+        #expect(pruned.out.contains("removed 70 contexts seen once beyond the singleton budget"), "\(pruned.out)")
+        #expect(pruned.out.contains(": 14 contexts"))
+        let tiny = run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--memory", "1K", train], status: 64)
+        #expect(tiny.err.contains("The value '1K' is invalid for '--memory': expected a size of at least 16M"))
+        run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--memory", "lots", train], status: 64)
+        let budget = run(["store", "build", "--fingerprint", "fp", "--out", files.path("x.lmdb"), "--singleton-budget", "some", train], status: 64)
+        #expect(budget.err.contains("expected a count of contexts (0 or more) or 'all'"))
+    }
+
     static let tokenizerDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/tokenizers/gpt2").path
 

@@ -30,6 +30,8 @@ let usage = """
            NGramStoreTestHelper learn STORE TOKENS     open writable, say "open", wait for a line, learn, say "committed"
            NGramStoreTestHelper read STORE             open read-only, say "open", wait for a line, say "tokens N"
            NGramStoreTestHelper create STORE           create a store, say "created" (or exit 1 with the error)
+           NGramStoreTestHelper build STORE TEXTS      build (StoreBuilder) TEXTS batch texts into STORE, say
+                                                       "writing" after 1 000 records and wait for a line (to be killed)
 
     """
 let args = CommandLine.arguments
@@ -56,6 +58,21 @@ do {
         try learner.learn(tokens: batchText(Int(getpid()), length: length))
         try learner.flush()
         say("committed")
+        exit(0)
+    case (4, "build"):
+        guard let texts = Int(args[3]) else { break }
+        var options = StoreBuilder.Options()
+        options.singletonBudget = .max
+        options.onRecordWritten = { written in
+            if written == 1000 {
+                say("writing")
+                waitForParent()
+            }
+        }
+        let builder = try StoreBuilder(path: args[2], tokenizerFingerprint: "helper-fingerprint", options: options)
+        for b in 0..<texts { try builder.add(batchText(b, length: 500)) }
+        _ = try builder.finish()
+        say("built")
         exit(0)
     case (3, "read"):
         let store = try NGramStore.open(at: args[2], tokenizerFingerprint: nil, options: .init(readOnly: true))

@@ -45,8 +45,8 @@ extension StoreBenchmark.Report {
         return """
             corpus:      \(tokens) synthetic tokens, vocabulary \(vocabulary), \(contexts) contexts stored
             bandwidth:   \(f(memoryBandwidthGBPerSecond, 1)) GB/s (read probe)
-            counting:    \(f(countingTokensPerSecond / 1e6, 3)) M tokens/s wall, \(f(countingTokensPerCPUSecond / 1e6, 3)) M per CPU-second (in memory only)
-            build:       \(f(buildTokensPerSecond / 1e6, 3)) M tokens/s wall, \(f(buildTokensPerCPUSecond / 1e6, 3)) M per CPU-second, into LMDB = \(f(buildOverCountingRatio, 2))× counting alone (wall)
+            counting:    \(f(countingTokensPerSecond / 1e6, 3)) M tokens/s wall, \(f(countingTokensPerCPUSecond / 1e6, 3)) M per CPU-second (the in-memory table of store.learn)
+            build:       \(f(buildTokensPerSecond / 1e6, 3)) M tokens/s wall, \(f(buildTokensPerCPUSecond / 1e6, 3)) M per CPU-second (store build: sorted runs appended into LMDB) = \(f(buildOverCountingRatio, 2))× the in-memory table (wall)
             size:        \(fileBytes) bytes = \(f(bytesPerToken, 2)) bytes per corpus token as built; \(f(compactedBytesPerToken, 2)) compacted (--compact); \(f(recordBytesPerToken, 2)) of keys and values
             lookup:      p50 \(f(lookupP50Nanoseconds / 1000, 2)) µs, p99 \(f(lookupP99Nanoseconds / 1000, 2)) µs in an open read transaction (goal p50 ≤ 5 µs: \(lookupP50Nanoseconds <= 5000 ? "met" : "missed"); \(f(100 * lookupHitRate, 0)) % hits)
               + txn:     p50 \(f(lookupWithTransactionP50Nanoseconds / 1000, 2)) µs, p99 \(f(lookupWithTransactionP99Nanoseconds / 1000, 2)) µs with a read transaction per lookup (\(f(lookupWithTransactionP50Nanoseconds / lookupP50Nanoseconds, 2))× )

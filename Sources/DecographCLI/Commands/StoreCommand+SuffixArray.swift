@@ -22,7 +22,7 @@ extension StoreCommand {
     }
 
     /// Options of `store build` that only an LMDB store has.
-    static let lmdbOnlyBuildOptions = ["batch-contexts", "min-total", "compact"]
+    static let lmdbOnlyBuildOptions = ["batch-contexts", "min-total", "compact", "memory", "tmp-dir", "singleton-budget"]
 
     /// `store build --format suffix-array`: collects the corpus in memory, sorts its suffixes and
     /// writes the store through a temporary file (replacing a suffix-array store at `--out`).

@@ -22,8 +22,10 @@ extension CommandSpec {
         A directory is walked recursively, leaving out hidden entries and links to directories;
         files under it that are binary (a NUL byte in the first 8 KiB) or, with --tokenizer, not
         valid UTF-8 are skipped and counted on stderr. A file named on the command line is always
-        read. Other processes may learn into the store meanwhile; --compact is refused while any
-        has it open (docs/ngram-store.md).
+        read. The corpus is counted in sorted runs within --memory and written into a new file
+        renamed over the output when complete: a killed build leaves the output as it was. When
+        other processes have the output open, the records are added in transactions instead;
+        --compact is refused while any has it open (docs/ngram-store.md).
         """,
         options: [
             .value("out", short: "o", "S.lmdb", help: "The store file to create or extend (a suffix-array store is replaced)."),
@@ -33,8 +35,11 @@ extension CommandSpec {
             .value("context-length", "N", help: "Longest context counted (default 4; a suffix array's longest match, default 16, at most 64)."),
             .value("continuation-length", "M", help: "Longest continuation counted after a context (default 4)."),
             .value("counters", "K", help: "Continuation counters kept per depth (default 8)."),
-            .value("batch-contexts", "N", help: "Distinct contexts per write transaction (bounds memory; default \(StoreLearner.defaultBatchContexts))."),
-            .value("min-total", "N", help: "At the end, delete contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
+            .value("memory", "SIZE", help: "Memory for counting (bytes, or with K, M, G; default 512M): the corpus is counted in sorted runs of that size, spilled beside the output and merged."),
+            .value("tmp-dir", "DIR", help: "Where sorted runs are spilled (default: beside the output)."),
+            .value("singleton-budget", "N|all", help: "Keep at most N contexts seen once, shortest first (default: one per two tokens the store holds; 'all' for a store that goes on learning)."),
+            .value("batch-contexts", "N", help: "Distinct contexts per write transaction when the output is open in another process and is added to in transactions (default \(StoreLearner.defaultBatchContexts))."),
+            .value("min-total", "N", help: "Leave out contexts seen fewer than N times (for a read-only store; default 1 keeps all)."),
             .flag("compact", help: "Rewrite the file without free pages at the end; refused, naming them, while other processes have it open."),
         ] + inputFileOptions,
         positionals: [PositionalSpec("FILES", variadic: true, help: "Text (or token-id) files, or directories of them.")],
@@ -92,70 +97,6 @@ extension CommandSpec {
 
 /// The bodies of the `store` subcommands.
 enum StoreCommand {
-    static func build(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
-        if try buildFormat(args) == .suffixArray { return try buildSuffixArray(args, context) }
-        let out = try args.required("out")
-        let inputs = try StoreInputs.from(args)
-        let fingerprint: String
-        switch (inputs.tokenizer, args.value("fingerprint")) {
-        case (let tokenizer?, nil): fingerprint = tokenizer.vocabularyFingerprint
-        case (nil, let given?): fingerprint = given
-        case (_?, _?): throw UsageError("Give '--tokenizer' or '--fingerprint', not both.", usage: args.usageLine)
-        case (nil, nil): throw UsageError("Missing expected argument '--tokenizer' (or '--fingerprint' for token-id files).", usage: args.usageLine)
-        }
-        let defaults = NGramParameters()
-        let parameters = NGramParameters(
-            contextLength: try args.int("context-length", in: 1...TokenRun.capacity) ?? defaults.contextLength,
-            continuationLength: try args.int("continuation-length", in: 1...TokenRun.capacity) ?? defaults.continuationLength,
-            countersPerDepth: try args.int("counters", in: 1...255) ?? defaults.countersPerDepth)
-        let batch = try args.int("batch-contexts", in: 1...Int.max) ?? StoreLearner.defaultBatchContexts
-        let minTotal = try args.int("min-total", in: 1...Int(UInt32.max)) ?? 1
-        let files = try TokenIDFiles.expand(args.positionals, filter: try PathFilter.from(args))
-        let start = Date()
-        var tokens = 0, texts = 0
-        var skipped = StoreInputs.Skipped()
-        // The store is closed at the end of this block, before --compact replaces its file.
-        do {
-            let store = try NGramStore.create(at: out, tokenizerFingerprint: fingerprint, parameters: parameters)
-            var learner = StoreLearner(store: store, batchContexts: batch)
-            for (i, file) in files.enumerated() {
-                if let reason = inputs.skip(file) {
-                    skipped.add(file.path, reason)
-                    continue
-                }
-                try inputs.forEachText(in: file.path) { text in
-                    try learner.learn(tokens: text)
-                    tokens += text.count
-                    texts += 1
-                }
-                let seconds = Date().timeIntervalSince(start)
-                context.progress("[\(i + 1)/\(files.count)] \(tokens) tokens, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
-            }
-            try learner.flush()
-            context.endProgress()
-            if minTotal > 1 {
-                let removed = try store.removeContexts(seenFewerThan: UInt32(minTotal))
-                context.print("\(out): removed \(removed) contexts seen fewer than \(minTotal) times")
-            }
-        }
-        skipped.report(context)
-        let seconds = Date().timeIntervalSince(start)
-        if args.flag("compact") {
-            // The build's own handle is closed above: the replacement refuses a store that
-            // this process, too, has open.
-            do {
-                try NGramStore.compact(at: out)
-            } catch let error as NGramStoreError {
-                throw CommandFailure("\(error)\n\(out): note: the \(tokens) tokens learned are committed; only the compaction was not done")
-            }
-        }
-        let stats = try NGramStore.open(at: out, tokenizerFingerprint: nil, options: .init(readOnly: true)).statistics(top: 0)
-        let learnedFiles = files.count - skipped.binary.count - skipped.notUTF8.count
-        context.print("\(out): learned \(tokens) tokens (\(texts) texts, \(learnedFiles) files) in \(format(seconds, 2)) s, \(Int(Double(tokens) / max(seconds, 1e-9))) tokens/s")
-        context.print("\(out): \(stats.contextsByLength.reduce(0, +)) contexts, \(stats.tokensLearned) tokens in all, \(stats.fileBytes) bytes (\(format(stats.bytesPerToken, 1)) bytes/token)")
-        return 0
-    }
-
     static func merge(_ args: ParsedArguments, _ context: CommandContext) throws -> Int32 {
         let out = try args.required("out")
         let paths = args.positionals

@@ -109,37 +109,91 @@ enum StoreInputs {
         switch self {
         case .ids:
             try TokenIDFiles.forEachText(in: path, body)
-        case .text(let tokenizer) where path.hasSuffix(".jsonl"):
-            try Self.forEachJSONLine(in: path) { text, _ in
-                let ids = tokenizer.encode(text, addSpecialTokens: false)
-                if !ids.isEmpty { try body(ids) }
-            }
         case .text(let tokenizer):
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw CommandFailure("\(path): error: cannot open the file for reading")
-            }
-            defer { try? handle.close() }
-            var pending: [UInt8] = []
-            var consumed = 0
-            func emit(_ bytes: ArraySlice<UInt8>) throws {
-                guard !bytes.isEmpty else { return }
-                guard let text = String(validating: bytes, as: UTF8.self) else {
-                    throw CommandFailure("\(path): error: invalid UTF-8 at byte offset \(consumed + Self.firstInvalidUTF8(bytes))")
-                }
+            try Self.forEachRawText(in: path) { text in
                 let ids = tokenizer.encode(text, addSpecialTokens: false)
                 if !ids.isEmpty { try body(ids) }
             }
-            while true {
-                let chunk = handle.readData(ofLength: Self.textWindow)
-                if chunk.isEmpty { break }
-                pending.append(contentsOf: chunk)
-                if pending.count >= Self.textWindow, let cut = pending.lastIndex(of: UInt8(ascii: "\n")) {
-                    try emit(pending[...cut])
-                    consumed += cut + 1
-                    pending.removeSubrange(...cut)
-                }
+        }
+    }
+
+    /// Calls `body` with each text of a text file before encoding: a `.jsonl` file's documents,
+    /// or another file's windows of `textWindow` bytes cut after a newline.
+    /// - Throws: `CommandFailure` located in the file for malformed input, or what `body` throws.
+    static func forEachRawText(in path: String, _ body: (String) throws -> Void) throws {
+        if path.hasSuffix(".jsonl") {
+            try forEachJSONLine(in: path) { text, _ in try body(text) }
+            return
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CommandFailure("\(path): error: cannot open the file for reading")
+        }
+        defer { try? handle.close() }
+        var pending: [UInt8] = []
+        var consumed = 0
+        func emit(_ bytes: ArraySlice<UInt8>) throws {
+            guard !bytes.isEmpty else { return }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw CommandFailure("\(path): error: invalid UTF-8 at byte offset \(consumed + Self.firstInvalidUTF8(bytes))")
             }
-            try emit(pending[...])
+            try body(text)
+        }
+        while true {
+            let chunk = handle.readData(ofLength: Self.textWindow)
+            if chunk.isEmpty { break }
+            pending.append(contentsOf: chunk)
+            if pending.count >= Self.textWindow, let cut = pending.lastIndex(of: UInt8(ascii: "\n")) {
+                try emit(pending[...cut])
+                consumed += cut + 1
+                pending.removeSubrange(...cut)
+            }
+        }
+        try emit(pending[...])
+    }
+
+    /// Texts waiting to be encoded on several threads, delivered in their order.
+    final class ParallelEncoder {
+        /// Bytes of text encoded per round: a few windows per thread keeps every thread busy
+        /// and the text in flight small.
+        static let windowsPerThread = 2
+
+        let tokenizer: Tokenizer
+        /// Threads that may encode at once (the size of a round, not a pool of its own).
+        let threads: Int
+        private var pending: [String] = []
+        private var pendingBytes = 0
+
+        init(tokenizer: Tokenizer, threads: Int) {
+            self.tokenizer = tokenizer
+            self.threads = max(1, threads)
+        }
+
+        /// Queues a text; encodes the queue when it holds enough to share among the threads.
+        func add(_ text: String, _ body: ([Int32]) throws -> Void) throws {
+            pendingBytes += text.utf8.count
+            pending.append(text)
+            if pendingBytes >= threads * Self.windowsPerThread * StoreInputs.textWindow { try flush(body) }
+        }
+
+        /// Encodes what is queued, `threads` texts at a time, and hands the ids on in order.
+        func flush(_ body: ([Int32]) throws -> Void) throws {
+            guard !pending.isEmpty else { return }
+            let texts = pending
+            pending.removeAll()
+            pendingBytes = 0
+            let results = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: texts.count)
+            results.initialize(repeating: [])
+            defer {
+                results.deinitialize()
+                results.deallocate()
+            }
+            let tokenizer = self.tokenizer
+            nonisolated(unsafe) let shared = results
+            // Each result slot has one writer; GCD hands the texts to its threads as they free up.
+            DispatchQueue.concurrentPerform(iterations: texts.count) { i in
+                shared[i] = tokenizer.encode(texts[i], addSpecialTokens: false)
+            }
+            for ids in results where !ids.isEmpty { try body(ids) }
         }
     }
 

@@ -41,8 +41,8 @@ extension NGramStore {
         var k = MDB_val(), v = MDB_val()
         rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
         while rc == 0 {
-            guard let context = RecordCoding.decodeKey(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)),
-                  let summary = RecordCoding.decodeValue(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) else {
+            guard let context = RecordCoding.decodeKey(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), version: formatVersion),
+                  let summary = RecordCoding.decodeValue(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size), version: formatVersion) else {
                 throw NGramStoreError(.corrupt, path: path, "a record is damaged (key of \(k.mv_size) bytes); rebuild the store")
             }
             if try !body(context, summary) { return }

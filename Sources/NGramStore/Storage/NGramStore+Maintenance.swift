@@ -69,6 +69,17 @@ extension NGramStore {
         public var metadata: StoreMetadata
     }
 
+    /// The number of records (contexts) and tokens learned, from LMDB's counters: no scan.
+    /// - Returns: records and tokens learned.
+    /// - Throws: `NGramStoreError` when no read transaction can begin.
+    public func recordCount() throws -> (records: Int, tokensLearned: UInt64) {
+        try withReadTransaction { txn in
+            var dbStat = MDB_stat()
+            mdb_stat(txn.txn, gramsDB, &dbStat)
+            return (Int(dbStat.ms_entries), txn.tokensLearned)
+        }
+    }
+
     /// Scans the store and counts what it holds.
     /// - Parameter top: how many of the most frequent contexts to list per length.
     /// - Returns: the statistics.
@@ -88,7 +99,8 @@ extension NGramStore {
                 let i = context.count - 1
                 contexts[i] += 1
                 entries += summary.entries.count
-                recordBytes += 1 + 4 * context.count + RecordCoding.encodeValue(summary).count
+                recordBytes += RecordCoding.key(context, version: formatVersion).count
+                    + RecordCoding.encodeValue(summary, version: formatVersion).count
                 if top > 0, tops[i].count < top || summary.total > tops[i].last!.total {
                     let best = summary.entries.first { $0.tokens.count == 1 }
                     let entry = Statistics.TopContext(tokens: Array(context), total: summary.total,
@@ -303,8 +315,8 @@ extension NGramStore {
                         return (removed, Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)))
                     }
                     visited += 1
-                    var reader = RecordCoding.Reader(bytes: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-                    guard let total = reader.varint() else {
+                    guard let total = RecordCoding.total(ofValue: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size),
+                                                         version: formatVersion) else {
                         throw NGramStoreError(.corrupt, path: path, "a record is damaged; rebuild the store")
                     }
                     if total < UInt64(minimumTotal) {

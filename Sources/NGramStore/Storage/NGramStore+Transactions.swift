@@ -44,9 +44,9 @@ extension NGramStore {
         public func merge(_ summary: ContinuationSummary, into context: TokenRun) throws {
             var merged = try store.lookup(context, in: txn) ?? ContinuationSummary()
             merged.merge(summary, countersPerDepth: store.parameters.countersPerDepth)
-            let value = RecordCoding.encodeValue(merged)
+            let value = RecordCoding.encodeValue(merged, version: store.formatVersion)
             let rc = withUnsafeTemporaryAllocation(byteCount: RecordCoding.maxKeySize, alignment: 4) { key in
-                let n = RecordCoding.encodeKey(context, into: key)
+                let n = RecordCoding.encodeKey(context, into: key, version: store.formatVersion)
                 return value.withUnsafeBytes { v in
                     var kv = MDB_val(mv_size: n, mv_data: key.baseAddress)
                     var vv = MDB_val(mv_size: v.count, mv_data: UnsafeMutableRawPointer(mutating: v.baseAddress))
@@ -167,13 +167,13 @@ extension NGramStore {
     func lookup(_ context: TokenRun, in txn: OpaquePointer) throws -> ContinuationSummary? {
         guard (1...parameters.contextLength).contains(context.count) else { return nil }
         return try withUnsafeTemporaryAllocation(byteCount: RecordCoding.maxKeySize, alignment: 4) { key in
-            let n = RecordCoding.encodeKey(context, into: key)
+            let n = RecordCoding.encodeKey(context, into: key, version: formatVersion)
             var kv = MDB_val(mv_size: n, mv_data: key.baseAddress)
             var vv = MDB_val()
             let rc = mdb_get(txn, gramsDB, &kv, &vv)
             if rc == MDB_NOTFOUND { return nil }
             guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "reading \(context)") }
-            guard let summary = RecordCoding.decodeValue(UnsafeRawBufferPointer(start: vv.mv_data, count: vv.mv_size)) else {
+            guard let summary = RecordCoding.decodeValue(UnsafeRawBufferPointer(start: vv.mv_data, count: vv.mv_size), version: formatVersion) else {
                 throw NGramStoreError(.corrupt, path: path, "the record of context \(context) is damaged; rebuild the store")
             }
             return summary

@@ -24,6 +24,12 @@ public final class NGramStore: @unchecked Sendable {
         public var maxReaders: Int
         /// Open without write access (stats, queries, merges' inputs).
         public var readOnly: Bool
+        /// The record layout of a new store (an existing one keeps its own): tests create
+        /// version-1 stores to check that they still open, learn and convert.
+        var formatVersion = StoreMetadata.currentFormatVersion
+        /// Skip LMDB's sync at each commit: for a file that is synced and renamed into place
+        /// when complete (`StoreBuilder`), where a crash leaves only a temporary file.
+        var noSync = false
 
         /// Creates options.
         /// - Parameters:
@@ -62,6 +68,9 @@ public final class NGramStore: @unchecked Sendable {
     public let metadata: StoreMetadata
     /// What it counts (from its metadata).
     public var parameters: NGramParameters { metadata.parameters }
+    /// The record layout of this file (`StoreMetadata.formatVersion`): what it is read and
+    /// written in, so a version-1 store keeps learning in version 1.
+    var formatVersion: Int { metadata.formatVersion }
     let readOnly: Bool
     /// Opened without LMDB's lock file (`MDB_NOLOCK`): a read-only store whose lock file this
     /// process cannot write, opened while no other process had it open (docs/ngram-store.md).
@@ -154,6 +163,7 @@ public final class NGramStore: @unchecked Sendable {
         var flags = UInt32(MDB_NOSUBDIR) | UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if lockless { flags |= UInt32(MDB_NOLOCK) }
+        if options.noSync { flags |= UInt32(MDB_NOSYNC) }
         rc = mdb_env_open(env, path, flags, 0o644)
         guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "opening the store") }
         // Reader slots of processes that died (a SIGKILLed reader) would otherwise stay taken.
@@ -163,7 +173,7 @@ public final class NGramStore: @unchecked Sendable {
 
         let (grams, meta, metadata) = try Self.openDatabases(env: env, path: path, create: create,
                                                              tokenizerFingerprint: tokenizerFingerprint,
-                                                             readOnly: options.readOnly)
+                                                             readOnly: options.readOnly, formatVersion: options.formatVersion)
         self.env = env
         gramsDB = grams
         metaDB = meta
@@ -215,7 +225,7 @@ public final class NGramStore: @unchecked Sendable {
     }
 
     private static func openDatabases(env: OpaquePointer, path: String, create: NGramParameters?,
-                                      tokenizerFingerprint: String?, readOnly: Bool) throws
+                                      tokenizerFingerprint: String?, readOnly: Bool, formatVersion: Int) throws
         -> (MDB_dbi, MDB_dbi, StoreMetadata) {
         var txnHandle: OpaquePointer?
         var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txnHandle)
@@ -234,7 +244,7 @@ public final class NGramStore: @unchecked Sendable {
             guard let create, mdb_dbi_open(txn, nil, 0, &main) == 0, mdb_stat(txn, main, &mainStat) == 0, mainStat.ms_entries == 0, let fingerprint = tokenizerFingerprint else {
                 throw NGramStoreError(.notAStore, path: path, "not an n-gram store: an LMDB environment without decograph's metadata")
             }
-            metadata = StoreMetadata(tokenizerFingerprint: fingerprint, parameters: create)
+            metadata = StoreMetadata(tokenizerFingerprint: fingerprint, parameters: create, formatVersion: formatVersion)
             rc = mdb_dbi_open(txn, metaDBName, UInt32(MDB_CREATE), &meta)
             guard rc == 0 else { throw NGramStoreError.lmdb(rc, path: path, doing: "creating the store") }
             rc = mdb_dbi_open(txn, gramsDBName, UInt32(MDB_CREATE), &grams)

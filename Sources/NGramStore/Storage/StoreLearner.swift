@@ -1,8 +1,9 @@
 /// Learns texts into a store in batches: counts accumulate in memory and are committed in one write
 /// transaction when the batch holds `batchContexts` contexts, or on `flush()`.
 ///
-/// This is the path of `store build` and of the `store.learn` op (the accepted text of a run,
-/// added at commit). Memory stays bounded by the batch size whatever the corpus size.
+/// This is the path of the `store.learn` op (the accepted text of a run, added at commit) and of
+/// `store merge`; `store build` counts a corpus with `StoreBuilder` instead. Memory stays bounded
+/// by the batch size whatever the corpus size.
 /// Not thread-safe: one learner per writing thread (LMDB serialises their commits).
 public struct StoreLearner {
     /// Default batch size in distinct contexts. A context's summary takes about 100–400 bytes in

@@ -9,7 +9,10 @@ public struct StoreMetadata: Codable, Sendable, Equatable {
     /// Identifies the file as ours.
     public static let expectedMagic = "decograph.ngram-store"
     /// The record layout this program reads and writes (docs/ngram-store.md).
-    public static let currentFormatVersion = 1
+    public static let currentFormatVersion = 2
+    /// The versions this program opens: version 1 (fixed 4-byte ids, entries as a list) is read
+    /// and written as it is; `store merge` converts it (docs/ngram-store.md, "Format versions").
+    public static let readableFormatVersions = 1...currentFormatVersion
 
     /// Always `expectedMagic`.
     public var magic: String
@@ -24,9 +27,10 @@ public struct StoreMetadata: Codable, Sendable, Equatable {
     /// - Parameters:
     ///   - tokenizerFingerprint: the tokenizer's vocabulary fingerprint.
     ///   - parameters: what is counted.
-    public init(tokenizerFingerprint: String, parameters: NGramParameters) {
+    ///   - formatVersion: the record layout (tests create version-1 stores).
+    public init(tokenizerFingerprint: String, parameters: NGramParameters, formatVersion: Int = currentFormatVersion) {
         magic = Self.expectedMagic
-        formatVersion = Self.currentFormatVersion
+        self.formatVersion = formatVersion
         self.tokenizerFingerprint = tokenizerFingerprint
         self.parameters = parameters
     }
@@ -43,8 +47,8 @@ public struct StoreMetadata: Codable, Sendable, Equatable {
         guard let header = try? JSONDecoder().decode(Header.self, from: bytes), header.magic == expectedMagic else {
             throw NGramStoreError(.notAStore, path: path, "not an n-gram store: its metadata record is missing the magic '\(expectedMagic)'")
         }
-        guard header.formatVersion == currentFormatVersion else {
-            throw NGramStoreError(.formatVersionMismatch, path: path, "the store has format version \(header.formatVersion) but this program reads version \(currentFormatVersion); rebuild it with 'decograph store build'")
+        guard readableFormatVersions.contains(header.formatVersion) else {
+            throw NGramStoreError(.formatVersionMismatch, path: path, "the store has format version \(header.formatVersion) but this program reads versions \(readableFormatVersions.lowerBound)…\(readableFormatVersions.upperBound); open it with the decograph that wrote it, or rebuild it with 'decograph store build'")
         }
         do {
             let metadata = try JSONDecoder().decode(StoreMetadata.self, from: bytes)
