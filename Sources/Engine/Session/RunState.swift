@@ -2,6 +2,7 @@ import Dispatch
 import Graph
 import ModelRuntime
 import Operators
+import Support
 import Synchronization
 
 /// One node's state within one hypothesis: its generator and the op's state.
@@ -255,8 +256,7 @@ final class NodeTimes: Sendable {
 
     /// Adds one call of node `n` that started at `start`.
     func record(_ n: Int, since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (ContinuousClock.now - start).seconds
         times.withLock {
             $0[n].calls += 1
             $0[n].seconds += seconds

@@ -202,7 +202,7 @@ struct CompletionRequest {
                 guard case .object? = format["json_schema"], let body = format["json_schema"]?["schema"], case .object = body else {
                     throw .invalid("'response_format.json_schema.schema' must be a JSON Schema object", param: "response_format")
                 }
-                guard Self.size(of: body) <= limits.maxSchemaBytes else {
+                guard body.jsonText.utf8.count <= limits.maxSchemaBytes else {
                     throw .invalid("the response format's schema is larger than \(limits.maxSchemaBytes) bytes", param: "response_format")
                 }
                 schema = try Self.yaml(body, field: "response_format")
@@ -271,16 +271,6 @@ struct CompletionRequest {
         case .array(let items): return YAMLNode(.sequence(try items.map { v throws(APIError) in try yaml(v, field: field) }), at: origin)
         case .object(let members):
             return YAMLNode(.mapping(try members.map { k, v throws(APIError) in YAMLNode.Entry(key: string(k), value: try yaml(v, field: field)) }), at: origin)
-        }
-    }
-
-    /// About the JSON size of a value, without writing it.
-    static func size(of value: ChatValue) -> Int {
-        switch value {
-        case .null, .bool, .int, .double: 8
-        case .string(let s): s.utf8.count + 2
-        case .array(let items): items.reduce(2) { $0 + size(of: $1) + 1 }
-        case .object(let members): members.reduce(2) { $0 + $1.0.utf8.count + 3 + size(of: $1.1) + 1 }
         }
     }
 }

@@ -216,8 +216,3 @@ public enum ServeBenchmark {
                    interTokenP50: p(0.5, gaps), interTokenP99: p(0.99, gaps), timePerOutputTokenP50: p(0.5, perToken))
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -83,13 +83,6 @@ public final class ResponseStream: @unchecked Sendable {
         return cancelled
     }
 
-    /// Whether the producer finished.
-    public var isFinished: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return finished
-    }
-
     /// Called when the connection is done with the stream: if the producer has not finished, the
     /// client left early.
     func release() {

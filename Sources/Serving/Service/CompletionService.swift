@@ -118,8 +118,10 @@ final class CompletionService: HTTPHandler, Sendable {
 
     // MARK: Generation
 
-    /// A generation ready to run: its session, prompt tokens and request.
-    private struct Prepared {
+    /// A generation ready to run: its session, prompt tokens and request. A stream's is handed to
+    /// the generation's thread and never touched again by the connection's, so its session is
+    /// reached from one thread at a time.
+    private struct Prepared: @unchecked Sendable {
         var request: CompletionRequest
         var session: Session
         var key: String
@@ -160,11 +162,9 @@ final class CompletionService: HTTPHandler, Sendable {
             let streams = self.streams
             streams.opened()
             let stream = ResponseStream(onRelease: { streams.released() })
-            // The prepared session moves to the generation's thread; this thread returns at once.
-            let handOver = IdleSession(session: prepared.session)
-            let (request, key, prompt, id, created) = (prepared.request, prepared.key, prepared.prompt, prepared.id, prepared.created)
+            // The prepared generation moves to its own thread; this thread returns at once.
             let thread = Thread { [self] in
-                self.run(Prepared(request: request, session: handOver.session, key: key, prompt: prompt, id: id, created: created), stream: stream)
+                self.run(prepared, stream: stream)
             }
             thread.stackSize = Self.generationStackBytes
             thread.start()
