@@ -132,6 +132,44 @@ struct ServerTests {
         #expect(ServerFixture.error(constrained.json).message.contains("strin"))
     }
 
+    /// `logprobs`: per token the target's log-probability and its most likely alternatives, the
+    /// same whole and streamed, for plain and speculative graphs; a search graph refuses them.
+    @Test(arguments: ["greedy", "speculative", "lookup"])
+    func completionsCarryLogProbabilities(graph: String) throws {
+        let fixture = try ServerFixture(graphs: ["greedy.yaml", "speculative.yaml", "lookup.yaml", "beam.yaml"])
+        defer { fixture.server.shutdown() }
+        let body = Self.completion(graph, Self.prompts[3], maxTokens: 20, extra: ",\"logprobs\":3")
+        let (status, json, _) = fixture.post("/v1/completions", body)
+        #expect(status == 200)
+        let choice = try #require((json["choices"] as? [[String: Any]])?.first)
+        let logprobs = try #require(choice["logprobs"] as? [String: Any])
+        let tokens = try #require(logprobs["tokens"] as? [String])
+        let values = try #require(logprobs["token_logprobs"] as? [Double])
+        let tops = try #require(logprobs["top_logprobs"] as? [[String: Double]])
+        let offsets = try #require(logprobs["text_offset"] as? [Int])
+        #expect(tokens.count == 20 && values.count == 20 && tops.count == 20 && offsets.count == 20)
+        #expect(tokens.joined() == ServerFixture.text(of: json))
+        #expect(offsets == tokens.indices.map { i in tokens[..<i].reduce(0) { $0 + $1.unicodeScalars.count } })
+        for (value, top) in zip(values, tops) {
+            #expect(value <= 0)
+            #expect((1...3).contains(top.count))
+            // Greedy chose the most likely token.
+            #expect(abs(value - top.values.max()!) < 1e-6)
+        }
+        let (streamStatus, events, done) = fixture.stream("/v1/completions", body.replacingOccurrences(of: "\"stream\":false", with: "\"stream\":true"))
+        #expect(streamStatus == 200 && done)
+        let streamed = events.compactMap { (($0["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any]) }
+        #expect(streamed.flatMap { $0["token_logprobs"] as? [Double] ?? [] } == values)
+        #expect(streamed.flatMap { $0["text_offset"] as? [Int] ?? [] } == offsets)
+        let search = fixture.post("/v1/completions", Self.completion("beam", Self.prompts[3], maxTokens: 8, extra: ",\"logprobs\":1"))
+        #expect(search.status == 400)
+        #expect(ServerFixture.error(search.json).param == "logprobs")
+        let models = fixture.get("/v1/models")
+        let list = try #require((try JSONSerialization.jsonObject(with: Data(models.body)) as? [String: Any])?["data"] as? [[String: Any]])
+        #expect(list.first { $0["id"] as? String == "beam" }?["logprobs"] as? Bool == false)
+        #expect(list.first { $0["id"] as? String == graph }?["logprobs"] as? Bool == true)
+    }
+
     @Test func badRequestsGetOpenAIErrorObjects() throws {
         let fixture = try ServerFixture { $0.limits.maxBodyBytes = 4096 }
         defer { fixture.server.shutdown() }
@@ -143,7 +181,9 @@ struct ServerTests {
             ("{\"model\":\"greedy\"}", 400, "prompt"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"max_tokens\":0}", 400, "max_tokens"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"n\":2}", 400, "n"),
-            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"logprobs\":3}", 400, "logprobs"),
+            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"logprobs\":true}", 400, "logprobs"),
+            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"logprobs\":21}", 400, "logprobs"),
+            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"top_logprobs\":2}", 400, "top_logprobs"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"stop\":[\"\"]}", 400, "stop"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"seed\":-1}", 400, "seed"),
             ("{\"model\":\"greedy\",\"prompt\":[99999999]}", 400, "prompt"),

@@ -70,6 +70,30 @@ def main():
     completion = client.completions.create(model=args.chat_model, prompt="The capital of France is", max_tokens=8)
     check(completion.object == "text_completion" and completion.choices[0].text, f"text completion: {completion.choices[0].text!r}")
 
+    # Log-probabilities: the target's, per token, with alternatives; the same from a speculative graph.
+    for model in (args.chat_model, args.spec_model):
+        scored = client.chat.completions.create(model=model, messages=messages, max_tokens=16, logprobs=True, top_logprobs=3)
+        content = scored.choices[0].logprobs.content
+        check(len(content) == scored.usage.completion_tokens and all(len(e.top_logprobs) == 3 for e in content),
+              f"{model}: chat logprobs has an entry per token with 3 alternatives")
+        check(all(abs(e.logprob - e.top_logprobs[0].logprob) < 1e-6 and e.token == e.top_logprobs[0].token for e in content),
+              f"{model}: greedy's token is the most likely one")
+        if model == args.chat_model:
+            reference = content
+        else:
+            check([e.token for e in content] == [e.token for e in reference]
+                  and all(abs(a.logprob - b.logprob) < 1e-3 for a, b in zip(content, reference)),
+                  "the speculative graph's log-probabilities equal greedy's")
+    streamed = []
+    for chunk in client.chat.completions.create(model=args.spec_model, messages=messages, max_tokens=16, stream=True, logprobs=True):
+        for choice in chunk.choices:
+            if choice.logprobs and choice.logprobs.content:
+                streamed += choice.logprobs.content
+    check([e.token for e in streamed] == [e.token for e in reference], "streamed logprobs cover the same tokens")
+    legacy = client.completions.create(model=args.chat_model, prompt="The capital of France is", max_tokens=8, logprobs=2)
+    check(len(legacy.choices[0].logprobs.tokens) == 8 and "".join(legacy.choices[0].logprobs.tokens) == legacy.choices[0].text,
+          "completions logprobs: tokens spell the text")
+
     try:
         client.chat.completions.create(model="no-such-graph", messages=messages)
         check(False, "an unknown model is refused")

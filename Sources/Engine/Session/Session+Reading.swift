@@ -87,17 +87,11 @@ extension Session {
     public func read(_ continuation: [Int32], after prompt: [Int32]) throws -> ContinuationReading {
         guard !prompt.isEmpty else { throw EngineError("a continuation is read after a prompt of at least one token") }
         guard !continuation.isEmpty else { return ContinuationReading() }
-        let model = modelUses.first { $0.name == targetModel }!.service.model
-        let sequence = model.makeSequence()
-        defer { sequence.truncate(to: 0) }
-        // Prompt rows are not read: no LM head over them.
-        if prompt.count > 1 { _ = try model.forward([ForwardItem(sequence: sequence, tokens: Array(prompt.dropLast()), outputs: .none)]) }
-        let fed = [prompt.last!] + continuation.dropLast()
-        let logits = try model.forward([ForwardItem(sequence: sequence, tokens: fed, outputs: .all)])[0]
+        let rows = try fullDepthRows(of: continuation, after: prompt)
         var reading = ContinuationReading(tokens: continuation.count)
         reading.countRepetitions(of: continuation)
         for (row, token) in continuation.enumerated() {
-            let values = Array(logits.row(row))
+            let values = rows[row]
             let logProbabilities = try Distribution.logSoftmax(values)
             reading.logLikelihood += Double(logProbabilities[Int(token)])
             if try Distribution.argmax(values) == Int(token) { reading.greedyAgreements += 1 }

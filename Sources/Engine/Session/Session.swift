@@ -382,13 +382,20 @@ public final class Session {
     ///   - control: asked before each step: whether to end the run there, with finish reason
     ///     `cancelled` (its drafters and stores told of what was committed as at any other end),
     ///     and whether the step may draft.
+    ///   - logProbabilities: when set, every emitted token's log-probability under the target
+    ///     (`TokenLogProbability`) with this many alternatives, on the events and the result. Not
+    ///     available when the output is a search (its hypotheses' scores are the search's own).
     ///   - onEvent: called after each step that emitted tokens, on the calling thread.
     /// - Returns: the tokens, text, finish reason and metrics.
     /// - Throws: `EngineError` for an invalid prompt or a node that fails (located at the node).
     public func run(prompt: [Int32], maxNewTokens: Int? = nil, seed: UInt64 = 0, trace: TraceRecorder? = nil,
-                    stop stopStrings: [String]? = nil, control: RunControl? = nil,
+                    stop stopStrings: [String]? = nil, control: RunControl? = nil, logProbabilities top: Int? = nil,
                     onEvent: (SessionEvent) -> Void = { _ in }) throws -> RunResult {
         guard !prompt.isEmpty else { throw EngineError("the prompt is empty; the target needs at least one token to continue") }
+        if top != nil, outputIsSearch {
+            throw EngineError("log-probabilities are not available when the output is a search: its hypotheses are ranked by the search's own scores")
+        }
+        let scoreNode = top == nil ? nil : Self.targetScoreNode(of: plan)?.index
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
             throw EngineError("prompt token \(bad) is outside the target's vocabulary of \(vocabularySize)")
         }
@@ -422,6 +429,7 @@ public final class Session {
         }
         var text = TextStream(tokenizer: tokenizer, matchesStopStrings: !(stopStrings ?? plan.limits.stop).isEmpty)
         var emitted: [Int32] = []
+        var emittedLogProbabilities: [TokenLogProbability] = []
         var candidates: [FrontierCandidate] = []
         var lattice: SearchLattice?
         var reason: String?
@@ -484,8 +492,13 @@ public final class Session {
                 run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: verdict.acceptedTokens.count)
                 selected = verdict
             }
+            var stepLogProbabilities: [TokenLogProbability]?
+            if let top, let scoreNode {
+                stepLogProbabilities = try logProbabilities(of: committed, in: values[0][scoreNode], top: top)
+            }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
             var kept = Array(committed.prefix(outcome.keptTokens))
+            stepLogProbabilities = stepLogProbabilities.map { Array($0.prefix(kept.count)) }
             var keptBytes = outcome.text
             if search == nil { run.hypotheses[0].tokens += kept }
             emitted += kept
@@ -504,6 +517,11 @@ public final class Session {
             }
             // The budget cut the output before a constraint was complete: close it.
             if reason == "max_tokens", search == nil, let closing = try run.closingTokens(output: emitted), !closing.isEmpty {
+                // The constraint chose these without the target scoring them: the target reads them now.
+                if let top {
+                    let rows = try fullDepthRows(of: closing, after: prompt + emitted)
+                    stepLogProbabilities = (stepLogProbabilities ?? []) + (try zip(closing, rows).map { try TokenLogProbability.reading($0, logits: $1, top: top) })
+                }
                 run.hypotheses[0].tokens += closing
                 emitted += closing
                 kept += closing
@@ -514,10 +532,12 @@ public final class Session {
             var chunk = text.append(kept, bytes: keptBytes)
             if reason != nil { chunk += text.finish() }
             if let stepStart { trace?.record("step \(run.metrics.steps - 1)", category: "step", since: stepStart, arguments: ["tokens": kept.count]) }
+            emittedLogProbabilities += stepLogProbabilities ?? []
             if !kept.isEmpty || reason != nil {
                 onEvent(SessionEvent(step: run.metrics.steps - 1, tokens: kept, text: chunk, accepted: selected?.acceptedTokens.count ?? 0,
                                      proposed: selected?.tree.count ?? 0, finishReason: reason,
-                                     closingTokens: reason == "closed" ? run.metrics.closingTokens : nil))
+                                     closingTokens: reason == "closed" ? run.metrics.closingTokens : nil,
+                                     logProbabilities: stepLogProbabilities))
             }
         }
         try finishRun(prompt: prompt, output: emitted)
@@ -536,6 +556,7 @@ public final class Session {
         metrics.nodes = zip(plan.nodes, run.nodeTimes.times.withLock { $0 }).map {
             RunMetrics.NodeMetrics(name: $0.name, op: $0.op, calls: $1.calls, seconds: $1.seconds)
         }
-        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics, candidates: candidates, lattice: lattice)
+        return RunResult(tokens: emitted, text: text.all, finishReason: reason ?? "max_tokens", metrics: metrics, candidates: candidates, lattice: lattice,
+                         logProbabilities: top == nil ? nil : emittedLogProbabilities)
     }
 }

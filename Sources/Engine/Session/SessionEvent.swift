@@ -19,6 +19,9 @@ public struct SessionEvent: Sendable, Codable, Equatable {
     public var finishReason: String?
     /// On a `closed` run's last event: how many tokens the constraint appended to close the output.
     public var closingTokens: Int?
+    /// One entry per token of `tokens`, when the run was asked for log-probabilities
+    /// (`Session.run(…, logProbabilities:)`); `nil` otherwise.
+    public var logProbabilities: [TokenLogProbability]?
 
     /// Creates an event.
     /// - Parameters:
@@ -29,8 +32,9 @@ public struct SessionEvent: Sendable, Codable, Equatable {
     ///   - proposed: draft tokens proposed.
     ///   - finishReason: why the run ended, on its last event.
     ///   - closingTokens: on a `closed` run's last event, the tokens appended to close it.
+    ///   - logProbabilities: one entry per token, when the run was asked for them.
     public init(step: Int, tokens: [Int32], text: String, accepted: Int, proposed: Int, finishReason: String?,
-                closingTokens: Int? = nil) {
+                closingTokens: Int? = nil, logProbabilities: [TokenLogProbability]? = nil) {
         self.step = step
         self.tokens = tokens
         self.text = text
@@ -38,6 +42,7 @@ public struct SessionEvent: Sendable, Codable, Equatable {
         self.proposed = proposed
         self.finishReason = finishReason
         self.closingTokens = closingTokens
+        self.logProbabilities = logProbabilities
     }
 }
 
@@ -56,4 +61,7 @@ public struct RunResult: Sendable {
     public var candidates: [FrontierCandidate] = []
     /// The lattice a lattice search grew (`search.lattice`), `nil` otherwise.
     public var lattice: SearchLattice?
+    /// One entry per token of `tokens`, when the run was asked for log-probabilities; `nil`
+    /// otherwise.
+    public var logProbabilities: [TokenLogProbability]?
 }

@@ -35,6 +35,12 @@ struct CompletionRequest {
     var arguments: [(name: String, value: YAMLNode)]
     /// `response_format`'s JSON Schema, composed into the graph as a constraint.
     var schema: YAMLNode?
+    /// With log-probabilities, how many alternatives per token (chat: `logprobs: true` and
+    /// `top_logprobs`; completions: `logprobs: N`); nil without.
+    var logprobs: Int?
+
+    /// Most alternatives per token a request may ask for (OpenAI's limit for chat).
+    static let maxTopLogprobs = 20
 
     /// Limits on what a request may send, beyond the body size the HTTP layer enforces.
     struct Limits {
@@ -163,10 +169,7 @@ struct CompletionRequest {
         for name in ["best_of"] where field(name) != nil && field(name) != .int(1) {
             throw .invalid("'\(name)' is not supported", param: name)
         }
-        switch field("logprobs") {
-        case nil, .bool(false)?, .int(0)?: break
-        default: throw .invalid("log-probabilities are not available from this server's graphs; leave 'logprobs' unset", param: "logprobs")
-        }
+        logprobs = try Self.logprobs(field("logprobs"), top: field("top_logprobs"), endpoint: endpoint)
         if let logitBias = field("logit_bias"), logitBias != .object([]) {
             throw .invalid("'logit_bias' is not supported; write the bias into a graph", param: "logit_bias")
         }
@@ -209,6 +212,30 @@ struct CompletionRequest {
             default:
                 throw .invalid("'response_format.type' must be 'text', 'json_object' or 'json_schema', not '\(type)'", param: "response_format")
             }
+        }
+    }
+
+    /// The alternatives a request asks for: chat's `logprobs` is a boolean with `top_logprobs`
+    /// beside it, the completions endpoint's `logprobs` the count itself.
+    private static func logprobs(_ value: ChatValue?, top: ChatValue?, endpoint: Endpoint) throws(APIError) -> Int? {
+        let range = 0...maxTopLogprobs
+        switch endpoint {
+        case .chat:
+            let on: Bool
+            switch value {
+            case nil, .bool(false)?: on = false
+            case .bool(true)?: on = true
+            default: throw .invalid("'logprobs' must be a boolean", param: "logprobs")
+            }
+            guard let top else { return on ? 0 : nil }
+            guard case .int(let n) = top, range.contains(n) else { throw .invalid("'top_logprobs' must be an integer in \(range)", param: "top_logprobs") }
+            guard on else { throw .invalid("'top_logprobs' needs 'logprobs': true", param: "top_logprobs") }
+            return n
+        case .completion:
+            if top != nil { throw .invalid("'top_logprobs' belongs to /v1/chat/completions; here 'logprobs' is the count", param: "top_logprobs") }
+            guard let value else { return nil }
+            guard case .int(let n) = value, range.contains(n) else { throw .invalid("'logprobs' must be an integer in \(range)", param: "logprobs") }
+            return n
         }
     }
 

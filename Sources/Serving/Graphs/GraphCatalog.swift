@@ -24,6 +24,8 @@ final class GraphCatalog: Sendable {
         var constrained: Bool
         /// Whether the target has a chat template (`/v1/chat/completions` needs one).
         var chats: Bool
+        /// Whether runs can report log-probabilities (not when the output is a search).
+        var logprobs: Bool
     }
 
     /// The graphs by name, in file order.
@@ -84,7 +86,7 @@ final class GraphCatalog: Sendable {
                 let entry = Entry(name: servedName, file: file, plan: plan,
                                   targetScoreNode: target.flatMap { $0.name.contains("/") ? nil : $0.name },
                                   constrained: plan.nodes.contains { $0.op.hasPrefix("constrain.") },
-                                  chats: session.chatTemplateName != nil)
+                                  chats: session.chatTemplateName != nil, logprobs: !session.outputIsSearch)
                 entries.append(entry)
                 idle.withLock { $0[Self.key(servedName, [], nil)] = [IdleSession(session: session)] }
             } catch {

@@ -103,7 +103,7 @@ final class CompletionService: HTTPHandler, Sendable {
             if i > 0 { out += "," }
             out += "{\"id\":" + JSONString.quoted(entry.name) + ",\"object\":\"model\",\"created\":\(started),\"owned_by\":\"decograph\""
             out += ",\"description\":" + (entry.plan.description.map(JSONString.quoted) ?? "null")
-            out += ",\"lossless\":\(entry.plan.isLossless),\"chat\":\(entry.chats),\"response_format\":\(!entry.constrained && entry.targetScoreNode != nil)"
+            out += ",\"lossless\":\(entry.plan.isLossless),\"chat\":\(entry.chats),\"response_format\":\(!entry.constrained && entry.targetScoreNode != nil),\"logprobs\":\(entry.logprobs)"
             out += ",\"max_tokens\":\(entry.plan.limits.maxNewTokens),\"parameters\":["
             for (j, p) in entry.plan.parameters.enumerated() {
                 if j > 0 { out += "," }
@@ -139,6 +139,10 @@ final class CompletionService: HTTPHandler, Sendable {
         let entry = try catalog.entry(named: request.graph)
         if case .chat = request.prompt, !entry.chats {
             throw .invalid("graph '\(entry.name)''s target model has no chat template; send a prompt to /v1/completions instead", param: "messages")
+        }
+        if request.logprobs != nil, !entry.logprobs {
+            throw .invalid("graph '\(entry.name)' ends in a search, whose hypotheses are ranked by the search's own scores: it gives no per-token log-probabilities; leave 'logprobs' unset",
+                           param: "logprobs")
         }
         switch admission.acquire() {
         case .admitted: break
@@ -228,13 +232,16 @@ final class CompletionService: HTTPHandler, Sendable {
     /// has read `[DONE]` (or a whole answer) finds the server no longer counting it as running.
     @discardableResult
     private func run(_ p: Prepared, stream: ResponseStream?) -> HTTPResponse {
-        let writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint)
+        let tokenizer = p.session.tokenizer
+        var writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint,
+                                 tokenBytes: { tokenizer?.tokenBytes($0) ?? [] })
         if let stream, p.request.endpoint == .chat { stream.write(writer.chunk(text: "", role: true, finish: nil)) }
         let outcome = Result {
             try p.session.run(prompt: p.prompt, maxNewTokens: p.request.maxTokens, seed: p.request.seed,
-                              stop: p.request.stop, control: control(stream)) { event in
-                guard let stream, !event.text.isEmpty else { return }
-                stream.write(writer.chunk(text: event.text, role: false, finish: nil))
+                              stop: p.request.stop, control: control(stream), logProbabilities: p.request.logprobs) { event in
+                // A step whose tokens end inside a character has no text yet, but its tokens' log-probabilities go out now.
+                guard let stream, !event.text.isEmpty || !(event.logProbabilities ?? []).isEmpty else { return }
+                stream.write(writer.chunk(text: event.text, role: false, finish: nil, logprobs: event.logProbabilities))
             }
         }
         if case .success(let result) = outcome {
@@ -252,7 +259,7 @@ final class CompletionService: HTTPHandler, Sendable {
             last = Array(("data: " + failure.json + "\n\n").utf8)
         case .success(let result):
             let usage = ChunkWriter.Usage(prompt: p.prompt.count, completion: result.tokens.count, result: result)
-            response = .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage))
+            response = .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage, logprobs: result.logProbabilities))
             last = writer.chunk(text: "", role: false, finish: result.finishReason) + (p.request.includeUsage ? writer.usageChunk(usage) : [])
         }
         guard let stream else { return response }
@@ -268,6 +275,19 @@ struct ChunkWriter {
     let created: Int
     let model: String
     let endpoint: CompletionRequest.Endpoint
+    /// A token's bytes (its text in log-probability entries).
+    let tokenBytes: (Int32) -> [UInt8]
+    /// Characters of the completion's tokens written so far: where the next token's text starts
+    /// (`/v1/completions`' `text_offset`).
+    private var textOffset = 0
+
+    init(id: String, created: Int, model: String, endpoint: CompletionRequest.Endpoint, tokenBytes: @escaping (Int32) -> [UInt8]) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.endpoint = endpoint
+        self.tokenBytes = tokenBytes
+    }
 
     /// Token counts and the run's figures.
     struct Usage {
@@ -293,8 +313,9 @@ struct ChunkWriter {
         "{\"id\":" + JSONString.quoted(id) + ",\"object\":\"" + (endpoint == .chat ? "chat.completion.chunk" : "text_completion") + "\",\"created\":\(created),\"model\":" + JSONString.quoted(model)
     }
 
-    /// One server-sent event carrying a text delta, or the finish reason.
-    func chunk(text: String, role: Bool, finish: String?) -> [UInt8] {
+    /// One server-sent event carrying a text delta (with its tokens' log-probabilities when asked
+    /// for), or the finish reason.
+    mutating func chunk(text: String, role: Bool, finish: String?, logprobs: [TokenLogProbability]? = nil) -> [UInt8] {
         var out = "data: " + chunkHead + ",\"choices\":[{\"index\":0,"
         if endpoint == .chat {
             out += "\"delta\":{"
@@ -303,7 +324,7 @@ struct ChunkWriter {
         } else {
             out += "\"text\":" + JSONString.quoted(text)
         }
-        out += ",\"logprobs\":null,\"finish_reason\":" + (finish.map { JSONString.quoted(Self.finishReason($0)) } ?? "null") + "}]}\n\n"
+        out += ",\"logprobs\":" + logprobsJSON(logprobs) + ",\"finish_reason\":" + (finish.map { JSONString.quoted(Self.finishReason($0)) } ?? "null") + "}]}\n\n"
         return Array(out.utf8)
     }
 
@@ -313,15 +334,62 @@ struct ChunkWriter {
     }
 
     /// A whole (non-streamed) completion.
-    func whole(text: String, finish: String, usage: Usage) -> String {
+    mutating func whole(text: String, finish: String, usage: Usage, logprobs: [TokenLogProbability]?) -> String {
         var out = head + ",\"choices\":[{\"index\":0,"
         if endpoint == .chat {
             out += "\"message\":{\"role\":\"assistant\",\"content\":" + JSONString.quoted(text) + "}"
         } else {
             out += "\"text\":" + JSONString.quoted(text)
         }
-        out += ",\"logprobs\":null,\"finish_reason\":" + JSONString.quoted(Self.finishReason(finish)) + "}],\"usage\":" + usageJSON(usage) + "}"
+        out += ",\"logprobs\":" + logprobsJSON(logprobs) + ",\"finish_reason\":" + JSONString.quoted(Self.finishReason(finish)) + "}],\"usage\":" + usageJSON(usage) + "}"
         return out
+    }
+
+    /// A choice's `logprobs` for these tokens, in the endpoint's shape: chat's `{"content": [{token,
+    /// logprob, bytes, top_logprobs}]}`, or the completions endpoint's parallel lists `tokens`,
+    /// `token_logprobs`, `top_logprobs` (token → log-probability) and `text_offset`; `null`
+    /// without.
+    private mutating func logprobsJSON(_ entries: [TokenLogProbability]?) -> String {
+        guard let entries, !entries.isEmpty else { return "null" }
+        func text(_ token: Int32) -> (text: String, bytes: [UInt8]) {
+            let bytes = tokenBytes(token)
+            return (String(decoding: bytes, as: UTF8.self), bytes)
+        }
+        func item(_ token: Int32, _ logprob: Float) -> String {
+            let (t, bytes) = text(token)
+            return "\"token\":" + JSONString.quoted(t) + ",\"logprob\":" + Self.number(logprob) + ",\"bytes\":[" + bytes.map(String.init).joined(separator: ",") + "]"
+        }
+        switch endpoint {
+        case .chat:
+            let content = entries.map { entry in
+                "{" + item(entry.token, entry.logProbability) + ",\"top_logprobs\":["
+                    + entry.alternatives.map { "{" + item($0.token, $0.logProbability) + "}" }.joined(separator: ",") + "]}"
+            }
+            return "{\"content\":[" + content.joined(separator: ",") + "]}"
+        case .completion:
+            var tokens: [String] = [], offsets: [String] = [], tops: [String] = []
+            for entry in entries {
+                let t = text(entry.token).text
+                tokens.append(JSONString.quoted(t))
+                offsets.append(String(textOffset))
+                textOffset += t.unicodeScalars.count
+                // A JSON object's keys must differ: of alternatives with the same text, the likelier stays.
+                var seen: Set<String> = []
+                let members = entry.alternatives.compactMap { alternative -> String? in
+                    let key = text(alternative.token).text
+                    return seen.insert(key).inserted ? JSONString.quoted(key) + ":" + Self.number(alternative.logProbability) : nil
+                }
+                tops.append("{" + members.joined(separator: ",") + "}")
+            }
+            return "{\"tokens\":[" + tokens.joined(separator: ",") + "],\"token_logprobs\":[" + entries.map { Self.number($0.logProbability) }.joined(separator: ",")
+                + "],\"top_logprobs\":[" + tops.joined(separator: ",") + "],\"text_offset\":[" + offsets.joined(separator: ",") + "]}"
+        }
+    }
+
+    /// A log-probability as a JSON number: a token the row rules out (−∞) is −9999, as OpenAI's
+    /// and vLLM's servers write it (JSON has no infinity).
+    static func number(_ logprob: Float) -> String {
+        logprob.isFinite ? "\(logprob)" : "-9999.0"
     }
 
     /// OpenAI's usage object, with the run's decoding figures under `decograph`.
