@@ -85,40 +85,17 @@ public struct GraphCompiler: Sendable {
         guard let document else { return Compilation(plan: nil, diagnostics: parseDiagnostics.normalized()) }
         var diagnostics = parseDiagnostics
         // A graph with parameters runs directly on their defaults, or on the caller's values.
-        var bindings = Bindings()
         let parameters = SubgraphExpander.parameters(of: document, report: { diagnostics += $0 })
-        var given = Set<String>()
-        for argument in arguments {
-            guard let parameter = parameters.first(where: { $0.spec.name == argument.name }) else {
-                var message = "the graph has no parameter '\(argument.name)'"
-                let names = parameters.map(\.spec.name)
-                if let s = Suggestion.closest(to: argument.name, among: names) { message += " (did you mean '\(s)'?)" }
-                message += names.isEmpty ? "; it declares none under 'params:'" : "; it declares \(names.sorted().joined(separator: ", "))"
-                diagnostics.append(.error(argument.value.location, message))
-                continue
-            }
-            guard !parameter.spec.type.isReference else {
-                diagnostics.append(.error(argument.value.location, "parameter '\(argument.name)' names a \(parameter.spec.typeSummary); only values of plain types can be given from outside the graph"))
-                continue
-            }
-            given.insert(argument.name)
-            switch ValueChecker.check(argument.value, against: parameter.spec, subject: "parameter '\(argument.name)'") {
-            case .failure(let d):
-                diagnostics += d.items
-                bindings.poisoned.insert(argument.name)
-            case .success:
-                bindings.values[argument.name] = argument.value
-            }
-        }
-        for parameter in parameters where !given.contains(parameter.spec.name) {
-            if let node = parameter.defaultNode, parameter.spec.defaultValue != nil {
-                bindings.values[parameter.spec.name] = parameter.spec.type.isReference ? SubgraphExpander.resolved(node, in: "") : node
-            } else {
-                bindings.poisoned.insert(parameter.spec.name)
-                guard parameter.defaultNode == nil else { continue }
-                let at = document.params.first { $0.name.value == parameter.spec.name }!.name.location
-                diagnostics.append(.error(at, "parameter '\(parameter.spec.name)' has no default, so this graph can only be used as a subgraph"))
-            }
+        let given = arguments.map { SubgraphExpander.Argument(name: $0.name, location: $0.value.location, value: $0.value) }
+        let bindings = SubgraphExpander.bind(given, to: parameters, owner: "the graph", scope: "", defaultScope: "", admit: { parameter, value in
+            // A reference names something inside the graph: the caller cannot see its nodes or resources.
+            guard parameter.spec.type.isReference else { return value }
+            diagnostics.append(.error(value.location, "parameter '\(parameter.spec.name)' names a \(parameter.spec.typeSummary); only values of plain types can be given from outside the graph"))
+            return nil
+        }, report: { diagnostics += $0 }) { parameter in
+            guard parameter.defaultNode == nil else { return }
+            let at = document.params.first { $0.name.value == parameter.spec.name }!.name.location
+            diagnostics.append(.error(at, "parameter '\(parameter.spec.name)' has no default, so this graph can only be used as a subgraph"))
         }
         let expander = SubgraphExpander(loader: loader)
         expander.expand(document, scope: "", bindings: bindings, context: [], stack: [(loader.canonicalPath(document.file), document.file)])

@@ -93,7 +93,7 @@ final class SubgraphExpander {
     }
 
     /// The declared parameters of a (sub)graph as parameter specs, with their default nodes.
-    static func parameters(of document: GraphDocument, report: ([Diagnostic]) -> Void) -> [(spec: ParameterSpec, defaultNode: YAMLNode?)] {
+    static func parameters(of document: GraphDocument, report: ([Diagnostic]) -> Void) -> [Parameter] {
         var result: [(ParameterSpec, YAMLNode?)] = []
         for entry in document.params {
             let owner = "parameter '\(entry.name.value)'"
@@ -128,6 +128,73 @@ final class SubgraphExpander {
             result.append((spec, defaultNode))
         }
         return result
+    }
+
+    /// A declared parameter of a (sub)graph, with the node its default is written as.
+    typealias Parameter = (spec: ParameterSpec, defaultNode: YAMLNode?)
+
+    /// A value given for a parameter: a `use:`'s `with:` entry, or a caller's argument to a whole
+    /// graph (a server request's field, `run --param`).
+    struct Argument {
+        /// The parameter it names.
+        var name: String
+        /// Where the name is written (an unknown name is reported there).
+        var location: SourceLocation
+        /// The value.
+        var value: YAMLNode
+    }
+
+    /// Binds a (sub)graph's parameters: each argument checked against its parameter's type and
+    /// range, every other parameter its default. A value that fails, and a parameter without a
+    /// default, is poisoned (its uses report nothing more).
+    /// - Parameters:
+    ///   - arguments: the given values.
+    ///   - parameters: the declared parameters.
+    ///   - owner: the graph as messages name it (`subgraph 'x.yaml'`, `the graph`).
+    ///   - scope: where a reference value given by an argument resolves.
+    ///   - defaultScope: where a reference default resolves (inside the graph).
+    ///   - admit: the value to check, or `nil` for one refused (it reports why).
+    ///   - report: receives the diagnostics.
+    ///   - missing: called for each parameter with no value and no valid default.
+    /// - Returns: the bindings.
+    static func bind(_ arguments: [Argument], to parameters: [Parameter], owner: String, scope: String, defaultScope: String,
+                     admit: (Parameter, YAMLNode) -> YAMLNode?, report: ([Diagnostic]) -> Void,
+                     missing: (Parameter) -> Void) -> Bindings {
+        var bindings = Bindings()
+        var given = Set<String>()
+        for argument in arguments {
+            guard let parameter = parameters.first(where: { $0.spec.name == argument.name }) else {
+                let names = parameters.map(\.spec.name)
+                var message = "\(owner) has no parameter '\(argument.name)'"
+                if let s = Suggestion.closest(to: argument.name, among: names) { message += " (did you mean '\(s)'?)" }
+                message += names.isEmpty ? "; it declares none under 'params:'" : "; it declares \(names.sorted().joined(separator: ", "))"
+                report([.error(argument.location, message)])
+                continue
+            }
+            given.insert(argument.name)
+            guard var value = admit(parameter, argument.value) else {
+                bindings.poisoned.insert(argument.name)
+                continue
+            }
+            let subject = "parameter '\(argument.name)'" + (owner.hasPrefix("subgraph") ? " of \(owner)" : "")
+            switch ValueChecker.check(value, against: parameter.spec, subject: subject) {
+            case .failure(let d):
+                report(d.items)
+                bindings.poisoned.insert(argument.name)
+            case .success:
+                if parameter.spec.type.isReference { value = resolved(value, in: scope) }
+                bindings.values[argument.name] = value
+            }
+        }
+        for parameter in parameters where !given.contains(parameter.spec.name) {
+            if let node = parameter.defaultNode, parameter.spec.defaultValue != nil {
+                bindings.values[parameter.spec.name] = parameter.spec.type.isReference ? resolved(node, in: defaultScope) : node
+            } else {
+                bindings.poisoned.insert(parameter.spec.name)
+                missing(parameter)
+            }
+        }
+        return bindings
     }
 
     /// How deep `use:` may nest. Cycles are found by canonical path, but a path that reaches
@@ -171,36 +238,11 @@ final class SubgraphExpander {
         }
         let innerContext = context + [.note(node.name.location, "in subgraph '\(node.name.value)' used here")]
         let subParameters = Self.parameters(of: sub, report: { d in diagnostics += d.map { var x = $0; x.notes += innerContext; return x } })
-        var subBindings = Bindings()
-        var given = Set<String>()
-        for entry in with {
-            let key = entry.key.scalar ?? ""
-            guard let parameter = subParameters.first(where: { $0.spec.name == key }) else {
-                var message = "subgraph '\(path.value)' has no parameter '\(key)'"
-                if let s = Suggestion.closest(to: key, among: subParameters.map(\.spec.name)) { message += " (did you mean '\(s)'?)" }
-                report([.error(entry.key.location, message)])
-                continue
-            }
-            given.insert(key)
-            var value = substitute(entry.value, bindings, report: report)
-            switch ValueChecker.check(value, against: parameter.spec, subject: "parameter '\(key)' of subgraph '\(path.value)'") {
-            case .failure(let d):
-                report(d.items)
-                subBindings.poisoned.insert(key)
-            case .success:
-                if parameter.spec.type.isReference { value = Self.resolved(value, in: scope) }
-                subBindings.values[key] = value
-            }
-        }
-        for parameter in subParameters where !given.contains(parameter.spec.name) {
-            if let d = parameter.defaultNode, parameter.spec.defaultValue != nil {
-                subBindings.values[parameter.spec.name] = parameter.spec.type.isReference ? Self.resolved(d, in: name + "/") : d
-            } else {
-                subBindings.poisoned.insert(parameter.spec.name)
-                if parameter.defaultNode == nil {
-                    report([.error(node.name.location, "subgraph '\(path.value)' needs parameter '\(parameter.spec.name)' (\(parameter.spec.typeSummary)) under 'with:'")])
-                }
-            }
+        let arguments = with.map { Argument(name: $0.key.scalar ?? "", location: $0.key.location, value: substitute($0.value, bindings, report: report)) }
+        let subBindings = Self.bind(arguments, to: subParameters, owner: "subgraph '\(path.value)'", scope: scope, defaultScope: name + "/",
+                                    admit: { _, value in value }, report: report) { parameter in
+            guard parameter.defaultNode == nil else { return }
+            report([.error(node.name.location, "subgraph '\(path.value)' needs parameter '\(parameter.spec.name)' (\(parameter.spec.typeSummary)) under 'with:'")])
         }
         if let limits = sub.limits {
             diagnostics.append(Diagnostic(.warning, at: limits.location, "'limits' of a used subgraph are ignored; the using graph's limits apply", notes: innerContext))
