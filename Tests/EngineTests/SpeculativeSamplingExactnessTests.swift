@@ -44,6 +44,13 @@ import Testing
         ("lookahead T=1", 1, 1, "  proposals: { op: draft.lookahead, scores: scores, window: 3, ngram: 3, guesses: 2, prompt_pool: true }\n"),
         // Staged speculation: the draft model, sped up by prompt lookup, drafts greedily (deterministic).
         ("staged T=1", 1, 1, "  proposals: { op: draft.graph, graph: \(stagedDrafter), tokens: 3 }\n"),
+        // A fallback drafter (`unless`): a 3-token match the prompt lacks leaves lookup empty, so
+        // the sampled draft model proposes.
+        ("fallback T=1", 1, 1, """
+              recall: { op: draft.lookup, min_match: 3, max_match: 3, tokens: 3 }
+              small: { op: draft.model, model: draft, tokens: 2, temperature: 1, unless: recall }
+              proposals: { op: tree.merge, from: [recall, small] }
+            """),
     ]
 
     /// A drafting graph for `draft.graph`: the fixture draft model decoding greedily, verifying

@@ -107,8 +107,14 @@ struct RunState {
             // one forward pass) gets every hypothesis in one task.
             let tasks: [StageTask] = stage.flatMap { n -> [StageTask] in
                 guard case .hypothesis(let op) = ops[n], !(draftingOff && plan.nodes[n].family == .propose) else { return [] }
-                if let batched = op as? any FrontierBatchedOperator, hypotheses.count > 1 { return [.frontier(node: n, op: batched)] }
-                return hypotheses.indices.map { .single(hypothesis: $0, node: n, op: op) }
+                let fallbackOf = plan.nodes[n].inputs.first { $0.port == PortSpec.unless.name && $0.timing == .sameStep }?.sources ?? []
+                if fallbackOf.isEmpty, let batched = op as? any FrontierBatchedOperator, hypotheses.count > 1 { return [.frontier(node: n, op: batched)] }
+                return hypotheses.indices.compactMap { h in
+                    guard board.anyProposed(by: fallbackOf, hypothesis: h) else { return .single(hypothesis: h, node: n, op: op) }
+                    // A fallback drafter whose first choice proposed something this step: nothing to run.
+                    board.values.withLock { $0[h][n] = .tree(TokenTree()) }
+                    return nil
+                }
             }
             let bindings = session.bindings
             let work: @Sendable (Int) -> Void = { i in
@@ -295,6 +301,14 @@ enum StageTask: Sendable {
 }
 
 extension StepBoard {
+    /// Whether any of these nodes proposed a non-empty tree for the hypothesis in this step.
+    func anyProposed(by nodes: [Int], hypothesis h: Int) -> Bool {
+        guard !nodes.isEmpty else { return false }
+        return values.withLock { v in
+            nodes.contains { if case .tree(let tree)? = v[h][$0] { !tree.isEmpty } else { false } }
+        }
+    }
+
     /// The values on a node's input ports for one hypothesis: this step's on same-step ports, the
     /// previous step's on previous-step ports (none in the first step).
     func inputs(of node: Plan.Node, hypothesis h: Int, previous: [StepValue?]) -> [String: [StepValue]] {

@@ -46,7 +46,8 @@ public struct OpSpec: Sendable, Hashable {
         self.family = family
         self.doc = doc
         self.parameters = parameters
-        self.inputs = inputs
+        // Every drafter can be a fallback: the language gives the propose family its `unless` port.
+        self.inputs = family == .propose && !inputs.contains { $0.name == PortSpec.unless.name } ? inputs + [.unless] : inputs
         self.output = output
         self.needs = needs
         self.approximates = approximates

@@ -51,3 +51,12 @@ public struct PortSpec: Sendable, Hashable {
         self.doc = doc
     }
 }
+
+extension PortSpec {
+    /// The port every op of the propose family has: the node runs only when every tree these
+    /// nodes proposed in the same step is empty, and otherwise gives an empty tree without running.
+    /// A fallback drafter — CopySpec's copy, else the draft model — then costs nothing on the steps
+    /// the first drafter covers. Not an op's parameter: the engine reads it for any drafter.
+    public static let unless = PortSpec("unless", .tokenTree, multiplicity: .many, optional: true,
+                                        doc: "Run only when every tree these drafters proposed this step is empty; otherwise propose nothing without running (a fallback drafter).")
+}
