@@ -25,12 +25,18 @@ import Testing
 
     /// Greedy contrastive decoding by its definition, one forward per token per model on fresh
     /// sequences: among tokens with p_e ≥ α · max p_e, the argmax of (1 + β) · e − β · a, in Double.
-    static func reference(_ prompt: [Int32], beta: Double, alpha: Double, entropyAbove: Double? = nil) throws -> [Int32] {
-        let models = [expertModel, amateurModel]
+    /// - Parameter amateurDepth: the amateur is the expert's first layers instead of the draft model.
+    static func reference(_ prompt: [Int32], beta: Double, alpha: Double, entropyAbove: Double? = nil, amateurDepth: Int? = nil) throws -> [Int32] {
+        let models = [expertModel, amateurDepth == nil ? amateurModel : expertModel]
+        let layers = [nil, try amateurDepth.map { try LayerSelection(depth: $0, of: expertModel.config.layerCount) }]
         let sequences = models.map { $0.makeSequence() }
-        var rows = try zip(models, sequences).map { model, sequence in
-            Array(try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0].row(0))
+        func next(_ tokens: [Int32]) throws -> [[Float]] {
+            try (0..<2).map { i in
+                let items = [ForwardItem(sequence: sequences[i], tokens: tokens, outputs: .last)]
+                return Array(try (layers[i].map { try models[i].forward(items, layers: $0) } ?? models[i].forward(items))[0].row(0))
+            }
         }
+        var rows = try next(prompt)
         var out: [Int32] = []
         while out.count < newTokens {
             let e = rows[0].map(Double.init), a = rows[1].map(Double.init)
@@ -52,11 +58,8 @@ import Testing
                 }
                 if score > bestScore { best = x; bestScore = score }
             }
-            let next = Int32(best)
-            out.append(next)
-            rows = try zip(models, sequences).map { model, sequence in
-                Array(try model.forward([ForwardItem(sequence: sequence, tokens: [next], outputs: .last)])[0].row(0))
-            }
+            out.append(Int32(best))
+            rows = try next([Int32(best)])
         }
         return out
     }
@@ -71,6 +74,23 @@ import Testing
             #expect(result.tokens == expected, "prompt \(prompt)")
             // One target (expert) call per token: the amateur's score node is not a target call.
             #expect(result.metrics.targetCalls == result.metrics.steps && result.metrics.steps == Self.newTokens)
+            let greedy = try GraphGreedyIdentityTests.reference(prompt, model: Self.expertModel, newTokens: Self.newTokens)
+            differsFromGreedy = differsFromGreedy || expected != greedy
+        }
+        #expect(differsFromGreedy, "the contrast never changed a token, so the test would not see it missing")
+    }
+
+    /// The amateur as the target's own first 2 layers (graphs/contrastive-depth.yaml): the same
+    /// formula, the amateur's rows from a partial-depth pass; its calls are partial, not target calls.
+    @Test func theTargetsFirstLayersServeAsTheAmateur() throws {
+        let session = try Session(plan: try DemoGraphs.plan("contrastive-depth.yaml", edits: [Self.limits]), resources: DemoGraphs.resources)
+        var differsFromGreedy = false
+        for prompt in Self.prompts.prefix(4) {
+            let expected = try Self.reference(prompt, beta: 0.5, alpha: 0.1, amateurDepth: 2)
+            let result = try session.run(prompt: prompt)
+            #expect(result.tokens == expected, "prompt \(prompt)")
+            #expect(result.metrics.targetCalls == Self.newTokens)
+            #expect(result.metrics.models.first { $0.name == "target" }?.partialCalls == Self.newTokens)
             let greedy = try GraphGreedyIdentityTests.reference(prompt, model: Self.expertModel, newTokens: Self.newTokens)
             differsFromGreedy = differsFromGreedy || expected != greedy
         }

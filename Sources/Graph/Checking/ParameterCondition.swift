@@ -9,6 +9,8 @@ public indirect enum ParameterCondition: Sendable, Hashable, CustomStringConvert
     case notEquals(String, ParameterValue)
     /// When the numeric parameter exceeds this.
     case greaterThan(String, Double)
+    /// When the (optional) parameter is given.
+    case given(String)
     /// When every one of the conditions holds.
     case allOf([ParameterCondition])
     /// When at least one of the conditions holds.
@@ -23,6 +25,7 @@ public indirect enum ParameterCondition: Sendable, Hashable, CustomStringConvert
         case .equals(let name, let value): return parameters[name] == value
         case .notEquals(let name, let value): return parameters[name] != value
         case .greaterThan(let name, let bound): return (parameters[name]?.number).map { $0 > bound } ?? false
+        case .given(let name): return parameters[name] != nil
         case .allOf(let conditions): return conditions.allSatisfy { $0.holds(for: parameters) }
         case .anyOf(let conditions): return conditions.contains { $0.holds(for: parameters) }
         }
@@ -35,6 +38,7 @@ public indirect enum ParameterCondition: Sendable, Hashable, CustomStringConvert
         case .equals(let name, let value): "when \(name) is \(value)"
         case .notEquals(let name, let value): "when \(name) is not \(value)"
         case .greaterThan(let name, let bound): "when \(name) > \(ParameterValue.float(bound))"
+        case .given(let name): "when \(name) is given"
         case .allOf(let conditions): Self.joined(conditions, " and ")
         case .anyOf(let conditions): Self.joined(conditions, " or ")
         }
@@ -50,7 +54,7 @@ public indirect enum ParameterCondition: Sendable, Hashable, CustomStringConvert
     var parameterNames: [String] {
         switch self {
         case .always: []
-        case .equals(let n, _), .notEquals(let n, _), .greaterThan(let n, _): [n]
+        case .equals(let n, _), .notEquals(let n, _), .greaterThan(let n, _), .given(let n): [n]
         case .allOf(let conditions), .anyOf(let conditions): conditions.flatMap(\.parameterNames)
         }
     }

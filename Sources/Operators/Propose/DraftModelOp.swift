@@ -202,7 +202,7 @@ enum DraftDepth: Sendable, Equatable {
         default: DraftModelOp.skipLayers.name
         }
         guard let total = model.layerCount else {
-            throw OperatorError(.invalidParameter, at: parameter, "the drafting model has no layers to select")
+            throw OperatorError(.invalidParameter, at: parameter, "the model has no layers to select")
         }
         do {
             switch self {

@@ -7,13 +7,16 @@ public struct ScoreOp: FrontierBatchedOperator {
     public static let spec = OpSpec(
         "score", family: .score,
         doc: "The target model over the root and every node of the proposed tree, in one forward pass under a tree attention mask; a tree's side rows (Lookahead's Jacobi window) ride in the same pass under their own mask, and their logits come back on the tree.",
-        parameters: [model.spec, prefix.spec, after.spec],
+        parameters: [model.spec, prefix.spec, after.spec, layers.spec, skipLayers.spec],
         inputs: [PortSpec("tree", .tokenTree, optional: true, doc: "Proposals; without one only the root is scored (plain decoding, beam search).")],
         output: OutputSpec(.scores, propagates: ["tree"], doc: "Logits at the root and at every tree node."),
+        approximates: Approximation(when: .anyOf([.given(layers.name), .given(skipLayers.name)]),
+                                    "reads only some of the model's layers"),
         validate: OpValidation.checks { node, _ in
             if try node[after] != nil, try node[prefix] == nil {
                 throw OperatorError(.invalidParameter, at: after.name, "says where to insert a prefix, and the node has none")
             }
+            _ = try depth(node)
         })
 
     static let model = OpParameter<String>("model", .modelRef, doc: "The target model.")
@@ -22,8 +25,25 @@ public struct ScoreOp: FrontierBatchedOperator {
     static let after = OpParameter<String?>("after", nonEmpty: true,
                                             doc: "Insert `prefix` just after the last occurrence of this text's tokens in the prompt (a chat template's user header, `<|im_start|>user\\n`), so the distortion lands in the instruction; a prompt without it is an error.")
 
+    static let layers = OpParameter<Int?>("layers", range: .atLeast(1),
+                                          doc: "Score with the model's first `layers` layers and its final norm and LM head: the target at partial depth as a `contrast` amateur (DoLa's premature layer as a whole model, Chuang et al. 2024). Absent: every layer.")
+    static let skipLayers = OpParameter<[Int]?>("skip_layers", range: .atLeast(0),
+                                                doc: "Score with these layers skipped (each the identity on the residual stream). Absent: none.")
+
+    /// The node's layer choice: `layers` and `skip_layers` exclude each other.
+    static func depth(_ node: Plan.Node) throws -> DraftDepth {
+        switch (try node[layers], try node[skipLayers]) {
+        case (nil, nil): return .all
+        case (let n?, nil): return .first(n)
+        case (nil, let set?): return set.isEmpty ? .all : .skipping(Set(set))
+        default: throw OperatorError(.invalidParameter, at: skipLayers.name, "give one of `layers` (the first n) and `skip_layers`")
+        }
+    }
+
     /// The model's name, for messages.
     let model: String
+    /// The layers it scores with.
+    let depth: DraftDepth
     /// The context edit: the prefix's tokens, where they go, and the tokenizer that says which
     /// leading tokens are special.
     let edit: (prefix: [Int32], after: [Int32]?, tokenizer: Tokenizer)?
@@ -36,6 +56,7 @@ public struct ScoreOp: FrontierBatchedOperator {
     ///   without a tokenizer to encode it.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         model = try node[Self.model]
+        depth = try Self.depth(node)
         guard let prefix = try node[Self.prefix] else {
             edit = nil
             return
@@ -83,7 +104,14 @@ public struct ScoreOp: FrontierBatchedOperator {
     /// - Throws: the model's error.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let tree = try input.trees("tree").first ?? TokenTree()
-        let (logits, side) = try input.model(Self.model.name).scoreWithSideRows(context: try context(input.history), tree: tree)
+        let scorer = try input.model(Self.model.name)
+        if depth != .all {
+            guard tree.sideRows == nil else {
+                throw OperatorError(.invalidTree, at: "tree", "a tree with side rows (Lookahead's window) is scored at full depth; leave out `layers` and `skip_layers`")
+            }
+            return try scored(tree, logits: try scorer.score(context: try context(input.history), tree: tree, layers: try depth.selection(of: scorer)), side: [])
+        }
+        let (logits, side) = try scorer.scoreWithSideRows(context: try context(input.history), tree: tree)
         return try scored(tree, logits: logits, side: side)
     }
 
@@ -98,7 +126,7 @@ public struct ScoreOp: FrontierBatchedOperator {
             return (scorer, try context(input.history), try input.trees("tree").first ?? TokenTree())
         }
         let together = requests.compactMap { $0 }
-        guard together.count == inputs.count else {
+        guard together.count == inputs.count, depth == .all else {
             var rng = Xoshiro256StarStar(seed: 0)
             return try inputs.map { try run($0, rng: &rng) }
         }
