@@ -117,6 +117,24 @@ import Testing
         #expect(spans.allSatisfy { $0["ph"] as? String == "X" && $0["dur"] is Double })
     }
 
+    /// `--logprobs N` adds each step's entries to its JSON object; without `--jsonl` it is refused.
+    @Test func jsonlEventsCarryLogProbabilities() throws {
+        let file = try Self.graphFile(Self.speculative)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "3,4,5", "--jsonl", "--logprobs", "2"], context: capture.context) == 0, "\(capture.err)")
+        let decoder = JSONDecoder.snakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let events = try capture.out.split(separator: "\n").map { try decoder.decode(SessionEvent.self, from: Data($0.utf8)) }
+        for event in events {
+            let entries = try #require(event.logProbabilities)
+            #expect(entries.map(\.token) == event.tokens)
+            #expect(entries.allSatisfy { $0.alternatives.count == 2 && $0.logProbability <= 0 })
+        }
+        let refused = CapturingOutput()
+        #expect(DecographCLI.main(["run", file, "--prompt-ids", "3", "--logprobs", "2"], context: refused.context) != 0)
+        #expect(refused.err.contains("--jsonl"))
+    }
+
     @Test func badGraphFailsWithLocatedDiagnostics() throws {
         let file = try Self.graphFile(Self.speculative.replacingOccurrences(of: "op: draft.model", with: "op: draft.modle"))
         let capture = CapturingOutput()

@@ -30,6 +30,7 @@ extension CommandSpec {
             .value("seed", "S", help: "Seed of every sampling node (default 0)."),
             .value("param", "NAME=VALUE", help: "Set one of the graph's declared parameters (params:), checked against its type and range; repeat for several."),
             .flag("jsonl", help: "Print one JSON object per step instead of text."),
+            .value("logprobs", "N", help: "With --jsonl, each step's tokens' log-probabilities under the target (before sampling's processors and masks) with the N most likely alternatives (0-20)."),
             .value("lattice", "FILE", help: "After a search.lattice graph, write its lattice: FILE.fst (OpenFst text; labels are token id + 1), FILE.dot or FILE.json; the count of distinct paths goes to standard error."),
             .flag("n-best", help: "After a search graph's output, print every finished hypothesis, best first: rank, score, log-probability and text (with --jsonl one {\"candidates\": […]} object)."),
             .value("trace", "FILE", help: "Write a Chrome trace-event JSON of every node run."),
@@ -48,6 +49,9 @@ extension CommandSpec {
                 throw UsageError("'--system' goes with '--chat' (a --messages file holds its own system message).", usage: arguments.usageLine)
             }
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
+            if arguments.value("logprobs") != nil, !arguments.flag("jsonl") {
+                throw UsageError("--logprobs prints with each step's JSON object: add --jsonl.", usage: arguments.usageLine)
+            }
             if let mib = try arguments.int("kv-cache-mb", in: 1...(1 << 30)) {
                 ResourceRegistry.shared.kvCacheOverride.store(mib << 20, ordering: .relaxed)
             }
@@ -154,10 +158,13 @@ extension CommandSpec {
             for note in session.notes { context.printError(note) }
             let trace = arguments.value("trace").map { _ in TraceRecorder() }
             let jsonl = arguments.flag("jsonl")
+            let logprobs = try arguments.int("logprobs", in: 0...20)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            let result = try session.run(prompt: prompt, maxNewTokens: maxTokens, seed: seed, trace: trace) { event in
+            // A token a row rules out has log-probability −∞, which JSON numbers cannot hold.
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let result = try session.run(prompt: prompt, maxNewTokens: maxTokens, seed: seed, trace: trace, logProbabilities: logprobs) { event in
                 if jsonl {
                     if let data = try? encoder.encode(event) { context.print(String(decoding: data, as: UTF8.self)) }
                 } else if session.tokenizer != nil {
