@@ -170,6 +170,39 @@ struct ServerTests {
         #expect(list.first { $0["id"] as? String == graph }?["logprobs"] as? Bool == true)
     }
 
+    /// `n`: one generation per choice, run together; choice i is the request with seed + i, whole
+    /// and streamed (each chunk names its choice); the usage counts the prompt once.
+    @Test func severalChoicesAreSeparateGenerations() throws {
+        let fixture = try ServerFixture(graphs: ["sampling.yaml", "greedy.yaml"])
+        defer { fixture.server.shutdown() }
+        let body = Self.completion("sampling", Self.prompts[4], maxTokens: 16, extra: ",\"temperature\":1.2,\"seed\":7,\"n\":3")
+        let (status, json, _) = fixture.post("/v1/completions", body)
+        #expect(status == 200)
+        let choices = try #require(json["choices"] as? [[String: Any]])
+        #expect(choices.map { $0["index"] as? Int } == [0, 1, 2])
+        let texts = choices.map { $0["text"] as? String ?? "" }
+        for (i, text) in texts.enumerated() {
+            let alone = fixture.post("/v1/completions", Self.completion("sampling", Self.prompts[4], maxTokens: 16, extra: ",\"temperature\":1.2,\"seed\":\(7 + i)"))
+            #expect(ServerFixture.text(of: alone.json) == text, "choice \(i)")
+        }
+        #expect(Set(texts).count > 1, "three samples at temperature 1.2 were all equal")
+        let usage = try #require(json["usage"] as? [String: Any])
+        #expect(usage["completion_tokens"] as? Int == 48)
+        let promptTokens = try #require(usage["prompt_tokens"] as? Int)
+        #expect(usage["total_tokens"] as? Int == promptTokens + 48)
+        let (streamStatus, events, done) = fixture.stream("/v1/completions", body.replacingOccurrences(of: "\"stream\":false", with: "\"stream\":true"))
+        #expect(streamStatus == 200 && done)
+        for i in 0..<3 {
+            let mine = events.filter { (($0["choices"] as? [[String: Any]])?.first?["index"] as? Int) == i }
+            #expect(ServerFixture.text(of: mine) == texts[i], "streamed choice \(i)")
+            #expect(mine.compactMap { ($0["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String }.count == 1)
+        }
+        // More choices than the server runs at once can never be admitted.
+        let tooMany = fixture.post("/v1/completions", Self.completion("greedy", "x", maxTokens: 2, extra: ",\"n\":17"))
+        #expect(tooMany.status == 400)
+        #expect(ServerFixture.error(tooMany.json).param == "n")
+    }
+
     @Test func badRequestsGetOpenAIErrorObjects() throws {
         let fixture = try ServerFixture { $0.limits.maxBodyBytes = 4096 }
         defer { fixture.server.shutdown() }
@@ -180,7 +213,8 @@ struct ServerTests {
             ("{\"model\":\"nothing\",\"prompt\":\"x\"}", 404, "model"),
             ("{\"model\":\"greedy\"}", 400, "prompt"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"max_tokens\":0}", 400, "max_tokens"),
-            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"n\":2}", 400, "n"),
+            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"n\":0}", 400, "n"),
+            ("{\"model\":\"greedy\",\"prompt\":\"x\",\"n\":99}", 400, "n"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"logprobs\":true}", 400, "logprobs"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"logprobs\":21}", 400, "logprobs"),
             ("{\"model\":\"greedy\",\"prompt\":\"x\",\"top_logprobs\":2}", 400, "top_logprobs"),

@@ -35,6 +35,8 @@ struct CompletionRequest {
     var arguments: [(name: String, value: YAMLNode)]
     /// `response_format`'s JSON Schema, composed into the graph as a constraint.
     var schema: YAMLNode?
+    /// `n`: completions of the prompt, each a generation of its own (seeds `seed`, `seed + 1`, …).
+    var choices = 1
     /// With log-probabilities, how many alternatives per token (chat: `logprobs: true` and
     /// `top_logprobs`; completions: `logprobs: N`); nil without.
     var logprobs: Int?
@@ -50,6 +52,8 @@ struct CompletionRequest {
         var maxStopStrings: Int
         /// Largest response-format schema, in bytes of its JSON (compiling one costs time and memory).
         var maxSchemaBytes: Int
+        /// Largest `n`: the server's parallelism, since a request's choices run together.
+        var maxChoices: Int
     }
 
     /// Request fields that are OpenAI sampling controls: a graph that does not declare one as a
@@ -165,7 +169,12 @@ struct CompletionRequest {
             guard stream else { throw .invalid("'stream_options' is only allowed with 'stream': true", param: "stream_options") }
             if case .bool(let b)? = options["include_usage"] { includeUsage = b }
         }
-        if let n = field("n"), n != .int(1) { throw .invalid("'n' must be 1: one completion per request", param: "n") }
+        if let n = field("n") {
+            guard case .int(let count) = n, (1...limits.maxChoices).contains(count) else {
+                throw .invalid("'n' must be an integer in 1...\(limits.maxChoices) (the server's parallelism: a request's choices run together)", param: "n")
+            }
+            choices = count
+        }
         for name in ["best_of"] where field(name) != nil && field(name) != .int(1) {
             throw .invalid("'\(name)' is not supported", param: name)
         }

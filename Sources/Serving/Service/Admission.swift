@@ -24,28 +24,31 @@ final class Admission: @unchecked Sendable {
         self.queue = queue
     }
 
-    /// Takes a slot, waiting in line when all are taken and the line has room.
-    func acquire() -> Outcome {
+    /// Takes `count` slots at once (a request's choices run together), waiting in line when they
+    /// are not free and the line has room.
+    /// - Parameter count: slots, at most `parallel`.
+    func acquire(_ count: Int = 1) -> Outcome {
+        precondition(count >= 1 && count <= parallel, "a request asks for at most the server's parallelism")
         condition.lock()
         defer { condition.unlock() }
         if draining { return .draining }
-        if running < parallel {
-            running += 1
+        if running + count <= parallel {
+            running += count
             return .admitted
         }
         guard waiting < queue else { return .queueFull }
         waiting += 1
-        while running >= parallel && !draining { condition.wait() }
+        while running + count > parallel && !draining { condition.wait() }
         waiting -= 1
         if draining {
             condition.broadcast()
             return .draining
         }
-        running += 1
+        running += count
         return .admitted
     }
 
-    /// Gives a slot back.
+    /// Gives one slot back.
     func release() {
         condition.lock()
         running -= 1

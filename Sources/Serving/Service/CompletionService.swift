@@ -124,14 +124,18 @@ final class CompletionService: HTTPHandler, Sendable {
     private struct Prepared: @unchecked Sendable {
         var request: CompletionRequest
         var session: Session
+        var plan: Plan
         var key: String
+        /// The choice (`n` > 1 runs one generation per choice).
+        var index = 0
         var prompt: [Int32]
         var id: String
         var created: Int
     }
 
     private func complete(_ http: HTTPRequest, endpoint: CompletionRequest.Endpoint) throws(APIError) -> HTTPResponse {
-        let limits = CompletionRequest.Limits(maxTokens: options.maxTokens, maxStopStrings: options.maxStopStrings, maxSchemaBytes: options.maxSchemaBytes)
+        let limits = CompletionRequest.Limits(maxTokens: options.maxTokens, maxStopStrings: options.maxStopStrings, maxSchemaBytes: options.maxSchemaBytes,
+                                              maxChoices: options.parallel)
         let catalog = self.catalog
         let request = try CompletionRequest(body: http.body, endpoint: endpoint, limits: limits) { name throws(APIError) in
             try catalog.entry(named: name).plan.parameters
@@ -144,7 +148,7 @@ final class CompletionService: HTTPHandler, Sendable {
             throw .invalid("graph '\(entry.name)' ends in a search, whose hypotheses are ranked by the search's own scores: it gives no per-token log-probabilities; leave 'logprobs' unset",
                            param: "logprobs")
         }
-        switch admission.acquire() {
+        switch admission.acquire(request.choices) {
         case .admitted: break
         case .queueFull:
             var error = APIError(status: 429, type: "rate_limit_error",
@@ -155,19 +159,28 @@ final class CompletionService: HTTPHandler, Sendable {
         case .draining:
             throw APIError(status: 503, type: "server_error", message: "the server is shutting down", param: nil, code: "unavailable")
         }
-        let prepared: Prepared
+        var prepared: [Prepared] = []
         do {
-            prepared = try prepare(request, entry: entry)
+            prepared.append(try prepare(request, entry: entry))
+            // Further choices: the same prompt and plan, a session each, the next seeds.
+            for index in 1..<request.choices {
+                var choice = prepared[0]
+                choice.session = try catalog.session(for: choice.plan, key: choice.key)
+                choice.request.seed = request.seed &+ UInt64(index)
+                choice.index = index
+                prepared.append(choice)
+            }
         } catch {
-            admission.release()
+            for p in prepared { catalog.recycle(p.session, key: p.key) }
+            for _ in 0..<request.choices { admission.release() }
             throw error
         }
         if request.stream {
             let streams = self.streams
             streams.opened()
             let stream = ResponseStream(onRelease: { streams.released() })
-            // The prepared generation moves to its own thread; this thread returns at once.
-            let thread = Thread { [self] in
+            // The prepared generations move to their own thread; this thread returns at once.
+            let thread = Thread { [self, prepared] in
                 self.run(prepared, stream: stream)
             }
             thread.stackSize = Self.generationStackBytes
@@ -213,7 +226,7 @@ final class CompletionService: HTTPHandler, Sendable {
             throw .invalid("\(error)", param: "max_tokens", code: "context_length_exceeded")
         }
         let id = (request.endpoint == .chat ? "chatcmpl-" : "cmpl-") + String(serial.add(1, ordering: .relaxed).newValue)
-        return Prepared(request: request, session: session, key: key, prompt: prompt, id: id, created: Int(Date().timeIntervalSince1970))
+        return Prepared(request: request, session: session, plan: plan, key: key, prompt: prompt, id: id, created: Int(Date().timeIntervalSince1970))
     }
 
     /// What a generation asks before each step: a stream whose client left, or a shutdown past its
@@ -227,13 +240,17 @@ final class CompletionService: HTTPHandler, Sendable {
                           allowsDrafting: { threshold.map { admission.load.running <= $0 } ?? true })
     }
 
-    /// Runs a prepared generation; with a stream, writes its events and returns nothing useful.
-    /// The session and the slot are given back before the last bytes go out, so a client that
-    /// has read `[DONE]` (or a whole answer) finds the server no longer counting it as running.
-    @discardableResult
-    private func run(_ p: Prepared, stream: ResponseStream?) -> HTTPResponse {
+    /// One choice's generation: its writer (which kept the text offset) and its outcome.
+    private struct Choice: @unchecked Sendable {
+        var writer: ChunkWriter
+        var outcome: Result<RunResult, any Error>
+    }
+
+    /// Runs one choice; with a stream, writes its events up to its finish reason. Its session and
+    /// slot are given back as soon as it ends, before the response's last bytes go out.
+    private func generate(_ p: Prepared, stream: ResponseStream?) -> Choice {
         let tokenizer = p.session.tokenizer
-        var writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint,
+        var writer = ChunkWriter(id: p.id, created: p.created, model: p.request.graph, endpoint: p.request.endpoint, index: p.index,
                                  tokenBytes: { tokenizer?.tokenBytes($0) ?? [] })
         if let stream, p.request.endpoint == .chat { stream.write(writer.chunk(text: "", role: true, finish: nil)) }
         let outcome = Result {
@@ -245,22 +262,55 @@ final class CompletionService: HTTPHandler, Sendable {
             }
         }
         if case .success(let result) = outcome {
-            metrics.generated(promptTokens: p.prompt.count, completionTokens: result.tokens.count, targetCalls: result.metrics.targetCalls,
-                              cancelled: result.finishReason == "cancelled")
+            metrics.generated(promptTokens: p.index == 0 ? p.prompt.count : 0, completionTokens: result.tokens.count,
+                              targetCalls: result.metrics.targetCalls, cancelled: result.finishReason == "cancelled")
+            if let stream { stream.write(writer.chunk(text: "", role: false, finish: result.finishReason)) }
         }
         catalog.recycle(p.session, key: p.key)
         admission.release()
+        return Choice(writer: writer, outcome: outcome)
+    }
+
+    /// Runs a request's prepared choices together (each on a thread of its own beyond the first,
+    /// so their model calls share passes); with a stream, writes their events interleaved, each
+    /// chunk naming its choice, then the usage and `[DONE]`, and returns nothing useful.
+    @discardableResult
+    private func run(_ prepared: [Prepared], stream: ResponseStream?) -> HTTPResponse {
+        let results = Mutex<[Int: Choice]>([:])
+        let others = DispatchGroup()
+        for p in prepared.dropFirst() {
+            others.enter()
+            let thread = Thread { [self] in
+                let choice = self.generate(p, stream: stream)
+                results.withLock { $0[p.index] = choice }
+                others.leave()
+            }
+            thread.stackSize = Self.generationStackBytes
+            thread.start()
+        }
+        let first = generate(prepared[0], stream: stream)
+        others.wait()
+        let choices = [first] + (1..<prepared.count).map { i in results.withLock { $0[i]! } }
+        let request = prepared[0].request
         let last: [UInt8]
         let response: HTTPResponse
-        switch outcome {
-        case .failure(let error):
-            let failure = APIError(status: 500, type: "server_error", message: "the generation failed: \(error)", param: nil, code: nil)
-            response = failure.response
-            last = Array(("data: " + failure.json + "\n\n").utf8)
-        case .success(let result):
-            let usage = ChunkWriter.Usage(prompt: p.prompt.count, completion: result.tokens.count, result: result)
-            response = .json(200, writer.whole(text: result.text, finish: result.finishReason, usage: usage, logprobs: result.logProbabilities))
-            last = writer.chunk(text: "", role: false, finish: result.finishReason) + (p.request.includeUsage ? writer.usageChunk(usage) : [])
+        var finished: [(writer: ChunkWriter, result: RunResult)] = []
+        var failure: (any Error)?
+        for choice in choices {
+            switch choice.outcome {
+            case .success(let result): finished.append((choice.writer, result))
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if let failure {
+            let error = APIError(status: 500, type: "server_error", message: "the generation failed: \(failure)", param: nil, code: nil)
+            response = error.response
+            last = Array(("data: " + error.json + "\n\n").utf8)
+        } else {
+            let usage = ChunkWriter.Usage(prompt: prepared[0].prompt.count, results: finished.map(\.result))
+            var writer = finished[0].writer
+            response = .json(200, writer.whole(finished.map { ($0.writer.index, $0.result) }, usage: usage))
+            last = request.includeUsage ? writer.usageChunk(usage) : []
         }
         guard let stream else { return response }
         stream.write(last + Array("data: [DONE]\n\n".utf8))
@@ -275,25 +325,28 @@ struct ChunkWriter {
     let created: Int
     let model: String
     let endpoint: CompletionRequest.Endpoint
+    /// The choice its chunks belong to.
+    let index: Int
     /// A token's bytes (its text in log-probability entries).
     let tokenBytes: (Int32) -> [UInt8]
     /// Characters of the completion's tokens written so far: where the next token's text starts
     /// (`/v1/completions`' `text_offset`).
     private var textOffset = 0
 
-    init(id: String, created: Int, model: String, endpoint: CompletionRequest.Endpoint, tokenBytes: @escaping (Int32) -> [UInt8]) {
+    init(id: String, created: Int, model: String, endpoint: CompletionRequest.Endpoint, index: Int = 0, tokenBytes: @escaping (Int32) -> [UInt8]) {
         self.id = id
         self.created = created
         self.model = model
         self.endpoint = endpoint
+        self.index = index
         self.tokenBytes = tokenBytes
     }
 
-    /// Token counts and the run's figures.
+    /// Token counts and the runs' figures (one run per choice; the prompt counts once).
     struct Usage {
         var prompt: Int
-        var completion: Int
-        var result: RunResult
+        var results: [RunResult]
+        var completion: Int { results.reduce(0) { $0 + $1.tokens.count } }
     }
 
     /// OpenAI's finish reason for the engine's: the budget (and a constraint closed at it) is
@@ -316,7 +369,7 @@ struct ChunkWriter {
     /// One server-sent event carrying a text delta (with its tokens' log-probabilities when asked
     /// for), or the finish reason.
     mutating func chunk(text: String, role: Bool, finish: String?, logprobs: [TokenLogProbability]? = nil) -> [UInt8] {
-        var out = "data: " + chunkHead + ",\"choices\":[{\"index\":0,"
+        var out = "data: " + chunkHead + ",\"choices\":[{\"index\":\(index),"
         if endpoint == .chat {
             out += "\"delta\":{"
             if role { out += "\"role\":\"assistant\"," }
@@ -333,16 +386,22 @@ struct ChunkWriter {
         Array(("data: " + chunkHead + ",\"choices\":[],\"usage\":" + usageJSON(usage) + "}\n\n").utf8)
     }
 
-    /// A whole (non-streamed) completion.
-    mutating func whole(text: String, finish: String, usage: Usage, logprobs: [TokenLogProbability]?) -> String {
-        var out = head + ",\"choices\":[{\"index\":0,"
-        if endpoint == .chat {
-            out += "\"message\":{\"role\":\"assistant\",\"content\":" + JSONString.quoted(text) + "}"
-        } else {
-            out += "\"text\":" + JSONString.quoted(text)
+    /// A whole (non-streamed) completion of one or more choices (each with its writer's index).
+    mutating func whole(_ choices: [(index: Int, result: RunResult)], usage: Usage) -> String {
+        var out = head + ",\"choices\":["
+        for (i, choice) in choices.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"index\":\(choice.index),"
+            if endpoint == .chat {
+                out += "\"message\":{\"role\":\"assistant\",\"content\":" + JSONString.quoted(choice.result.text) + "}"
+            } else {
+                out += "\"text\":" + JSONString.quoted(choice.result.text)
+            }
+            // Each choice's text offsets start at 0.
+            textOffset = 0
+            out += ",\"logprobs\":" + logprobsJSON(choice.result.logProbabilities) + ",\"finish_reason\":" + JSONString.quoted(Self.finishReason(choice.result.finishReason)) + "}"
         }
-        out += ",\"logprobs\":" + logprobsJSON(logprobs) + ",\"finish_reason\":" + JSONString.quoted(Self.finishReason(finish)) + "}],\"usage\":" + usageJSON(usage) + "}"
-        return out
+        return out + "],\"usage\":" + usageJSON(usage) + "}"
     }
 
     /// A choice's `logprobs` for these tokens, in the endpoint's shape: chat's `{"content": [{token,
@@ -393,12 +452,14 @@ struct ChunkWriter {
     }
 
     /// OpenAI's usage object, with the run's decoding figures under `decograph`.
+    /// With several choices the figures are summed (steps, target calls) and the seconds are the
+    /// longest choice's; `finish` is the first choice's.
     private func usageJSON(_ usage: Usage) -> String {
-        let m = usage.result.metrics
+        let steps = usage.results.reduce(0) { $0 + $1.metrics.steps }, calls = usage.results.reduce(0) { $0 + $1.metrics.targetCalls }
         var out = "{\"prompt_tokens\":\(usage.prompt),\"completion_tokens\":\(usage.completion),\"total_tokens\":\(usage.prompt + usage.completion)"
-        out += ",\"decograph\":{\"finish\":" + JSONString.quoted(usage.result.finishReason) + ",\"steps\":\(m.steps),\"target_calls\":\(m.targetCalls)"
-        out += ",\"mean_accepted\":" + String(format: "%.3f", m.targetCalls == 0 ? 0 : Double(usage.completion) / Double(m.targetCalls))
-        out += ",\"seconds\":" + String(format: "%.4f", m.seconds) + "}}"
+        out += ",\"decograph\":{\"finish\":" + JSONString.quoted(usage.results[0].finishReason) + ",\"steps\":\(steps),\"target_calls\":\(calls)"
+        out += ",\"mean_accepted\":" + String(format: "%.3f", calls == 0 ? 0 : Double(usage.completion) / Double(calls))
+        out += ",\"seconds\":" + String(format: "%.4f", usage.results.map(\.metrics.seconds).max() ?? 0) + "}}"
         return out
     }
 }
