@@ -25,6 +25,7 @@ for name in mhd evhttp; do
     "$build/${name}_server" --port "$port" --step-ms "$step_ms" 2>"$build/$name.log" &
     pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null || fail "$name" "did not start (is port $port in use?): $(cat "$build/$name.log")"
     idle="$(threads "$pid")"
     url="http://127.0.0.1:$port"
     [ "$(curl -s "$url/health")" = '{"status":"ok"}' ] || fail "$name" "/health"

@@ -74,7 +74,8 @@ measure() {
     others_busy >"$tag.busy"
     "$build/${name}_server" --port "$port" --step-ms "$step_ms" 2>"$tag.log" &
     server_pid=$!
-    wait_healthy "$port"
+    # Healthy, and it is ours answering (not another process on the port).
+    wait_healthy "$port" && kill -0 "$server_pid" 2>/dev/null || { echo "compare: $name did not start: $(cat "$tag.log")" >&2; exit 1; }
     "$build/health_probe" "$port" 1 2000 >"$tag.health-1"
     "$build/health_probe" "$port" 64 100 >"$tag.health-64"
     for n in ${clients//,/ }; do

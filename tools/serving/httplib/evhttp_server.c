@@ -189,7 +189,9 @@ static void stream_answer(struct evhttp_request *request) {
 
 static void handle(struct evhttp_request *request, void *context) {
     (void) context;
-    const char *uri = evhttp_request_get_uri(request);
+    /* The path without the query, as libmicrohttpd gives it. */
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+    const char *uri = path != NULL ? path : "";
     enum evhttp_cmd_type method = evhttp_request_get_command(request);
     if (strcmp(uri, "/health") == 0 && method == EVHTTP_REQ_GET) {
         answer(request, 200, SIM_HEALTH);

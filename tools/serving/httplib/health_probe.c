@@ -57,8 +57,8 @@ static void *client(void *context) {
     char buffer[4096];
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd < 0 || connect(fd, (struct sockaddr *) &address, sizeof address) != 0) {
+    if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0
+        || connect(fd, (struct sockaddr *) &address, sizeof address) != 0) {
         __atomic_add_fetch(&failures, per_client, __ATOMIC_RELAXED);
         if (fd >= 0) close(fd);
         return NULL;
