@@ -17,12 +17,11 @@
 static struct sim_options options;
 static struct event_base *base;
 
-/* Bytes between a generation thread and the loop; freed when both have let go. `request` and
- * `wake` belong to the loop thread; the rest is under `lock`. */
+/* Bytes between a generation thread and the loop; freed when both have let go (`references`,
+ * atomic). `request` and `wake` belong to the loop thread; the rest is under `lock`. */
 struct stream {
     pthread_mutex_t lock;
-    char *bytes;
-    size_t count, capacity;
+    struct sim_bytes pending;
     int finished, cancelled, woken, references;
     struct evhttp_request *request;
     struct event *wake;
@@ -30,12 +29,9 @@ struct stream {
 };
 
 static void stream_release(struct stream *s) {
-    pthread_mutex_lock(&s->lock);
-    int left = --s->references;
-    pthread_mutex_unlock(&s->lock);
-    if (left > 0) return;
+    if (__atomic_sub_fetch(&s->references, 1, __ATOMIC_ACQ_REL) > 0) return;
     pthread_mutex_destroy(&s->lock);
-    free(s->bytes);
+    free(s->pending.bytes);
     free(s);
 }
 
@@ -51,23 +47,8 @@ static void stream_wake(struct stream *s) {
 static int stream_write(void *context, const char *bytes, size_t count) {
     struct stream *s = context;
     pthread_mutex_lock(&s->lock);
-    int gone = s->cancelled;
-    if (!gone && s->count + count > s->capacity) {
-        size_t capacity = s->capacity == 0 ? 4096 : s->capacity;
-        while (capacity < s->count + count) capacity *= 2;
-        char *grown = realloc(s->bytes, capacity);
-        if (grown == NULL) {
-            gone = 1;
-        } else {
-            s->bytes = grown;
-            s->capacity = capacity;
-        }
-    }
-    if (!gone) {
-        memcpy(s->bytes + s->count, bytes, count);
-        s->count += count;
-        stream_wake(s);
-    }
+    int gone = s->cancelled || sim_bytes_append(&s->pending, bytes, count) != 0;
+    if (!gone) stream_wake(s);
     pthread_mutex_unlock(&s->lock);
     return gone;
 }
@@ -97,8 +78,8 @@ static void stream_flush(evutil_socket_t fd, short what, void *context) {
     struct stream *s = context;
     struct evbuffer *chunk = evbuffer_new();
     pthread_mutex_lock(&s->lock);
-    if (chunk != NULL) evbuffer_add(chunk, s->bytes, s->count);
-    s->count = 0;
+    if (chunk != NULL) evbuffer_add(chunk, s->pending.bytes, s->pending.count);
+    s->pending.count = 0;
     s->woken = 0;
     int finished = s->finished;
     pthread_mutex_unlock(&s->lock);

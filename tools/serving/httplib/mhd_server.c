@@ -19,24 +19,22 @@
 
 static struct sim_options options;
 
-/* Bytes between a generation thread and the connection thread; freed when both have let go. */
+/* Bytes between a generation thread and the connection thread; freed when both have let go
+ * (`references`, atomic; the rest is under `lock`). */
 struct stream {
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    char *bytes;
-    size_t count, sent, capacity;
+    struct sim_bytes pending;
+    size_t sent; /* bytes of `pending` the library has taken */
     int finished, cancelled, references;
     struct sim_request request;
 };
 
 static void stream_release(struct stream *s) {
-    pthread_mutex_lock(&s->lock);
-    int left = --s->references;
-    pthread_mutex_unlock(&s->lock);
-    if (left > 0) return;
+    if (__atomic_sub_fetch(&s->references, 1, __ATOMIC_ACQ_REL) > 0) return;
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);
-    free(s->bytes);
+    free(s->pending.bytes);
     free(s);
 }
 
@@ -44,23 +42,8 @@ static void stream_release(struct stream *s) {
 static int stream_write(void *context, const char *bytes, size_t count) {
     struct stream *s = context;
     pthread_mutex_lock(&s->lock);
-    int gone = s->cancelled;
-    if (!gone && s->count + count > s->capacity) {
-        size_t capacity = s->capacity == 0 ? READ_BLOCK : s->capacity;
-        while (capacity < s->count + count) capacity *= 2;
-        char *grown = realloc(s->bytes, capacity);
-        if (grown == NULL) {
-            gone = 1;
-        } else {
-            s->bytes = grown;
-            s->capacity = capacity;
-        }
-    }
-    if (!gone) {
-        memcpy(s->bytes + s->count, bytes, count);
-        s->count += count;
-        pthread_cond_signal(&s->changed);
-    }
+    int gone = s->cancelled || sim_bytes_append(&s->pending, bytes, count) != 0;
+    if (!gone) pthread_cond_signal(&s->changed);
     pthread_mutex_unlock(&s->lock);
     return gone;
 }
@@ -81,11 +64,11 @@ static ssize_t stream_read(void *context, uint64_t position, char *buffer, size_
     (void) position;
     struct stream *s = context;
     pthread_mutex_lock(&s->lock);
-    while (s->sent == s->count && !s->finished && !s->cancelled) pthread_cond_wait(&s->changed, &s->lock);
-    size_t n = s->count - s->sent < capacity ? s->count - s->sent : capacity;
-    memcpy(buffer, s->bytes + s->sent, n);
+    while (s->sent == s->pending.count && !s->finished && !s->cancelled) pthread_cond_wait(&s->changed, &s->lock);
+    size_t n = s->pending.count - s->sent < capacity ? s->pending.count - s->sent : capacity;
+    memcpy(buffer, s->pending.bytes + s->sent, n);
     s->sent += n;
-    if (s->sent == s->count) s->sent = s->count = 0; /* all sent: the buffer starts over */
+    if (s->sent == s->pending.count) s->sent = s->pending.count = 0; /* all sent: the buffer starts over */
     pthread_mutex_unlock(&s->lock);
     return n > 0 ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
 }

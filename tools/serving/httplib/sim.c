@@ -65,6 +65,21 @@ const char *sim_scan_request(const char *body, struct sim_request *request) {
     return NULL;
 }
 
+int sim_bytes_append(struct sim_bytes *buffer, const char *bytes, size_t count) {
+    if (buffer->count + count > buffer->capacity) {
+        /* First size: a few events, so a stream's buffer rarely grows. */
+        size_t capacity = buffer->capacity == 0 ? 4096 : buffer->capacity;
+        while (capacity < buffer->count + count) capacity *= 2;
+        char *grown = realloc(buffer->bytes, capacity);
+        if (grown == NULL) return 1;
+        buffer->bytes = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->bytes + buffer->count, bytes, count);
+    buffer->count += count;
+    return 0;
+}
+
 void sim_generate(const struct sim_request *request, sim_emit emit, void *context) {
     /* Room for the longest event below (the usage chunk with its numbers). */
     char event[512];

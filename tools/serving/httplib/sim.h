@@ -39,6 +39,14 @@ struct sim_request {
  * refuses the request (answered 400). */
 const char *sim_scan_request(const char *body, struct sim_request *request);
 
+/* Bytes a generation has written and its connection has not sent yet. */
+struct sim_bytes {
+    char *bytes;
+    size_t count, capacity;
+};
+/* Appends, doubling the buffer as needed; returns nonzero (appending nothing) when memory runs out. */
+int sim_bytes_append(struct sim_bytes *buffer, const char *bytes, size_t count);
+
 /* Called with each event's bytes; returns nonzero when the client has gone (the generation stops). */
 typedef int (*sim_emit)(void *context, const char *bytes, size_t count);
 /* The generation: max_tokens times, sleep one step and emit an OpenAI completions chunk; then the
