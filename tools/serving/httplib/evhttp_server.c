@@ -95,15 +95,17 @@ static void stream_flush(evutil_socket_t fd, short what, void *context) {
     }
 }
 
-/* On the loop: the client went away mid-stream. libevent has detached the unfinished request from
- * the connection and leaves it to us; ending it frees it. The generation stops at its next step. */
+/* On the loop: the connection is going away mid-stream; the generation stops at its next step.
+ * When the client left (EOF, error or timeout) libevent has detached the unfinished request from
+ * the connection and leaves it to us: ending it frees it. Still attached (evhttp_free at
+ * shutdown), the connection frees it. */
 static void stream_closed(struct evhttp_connection *connection, void *context) {
     (void) connection;
     struct stream *s = context;
     pthread_mutex_lock(&s->lock);
     s->cancelled = 1;
     pthread_mutex_unlock(&s->lock);
-    evhttp_send_reply_end(s->request);
+    if (evhttp_request_get_connection(s->request) == NULL) evhttp_send_reply_end(s->request);
     stream_detach(s); /* event_free also drops a wake still pending */
 }
 
