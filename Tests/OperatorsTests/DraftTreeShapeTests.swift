@@ -64,4 +64,43 @@ import Testing
         }
         #expect(DraftTreeShape(budget: 5, depth: 3, rowCost: 5).trimmed(values) == 0)
     }
+
+    /// Every rank path of at most `depth` steps over `acceptance.count` ranks, with ∏ q along it.
+    static func rankPaths(_ acceptance: [Double], depth: Int) -> [(path: [Int], value: Double)] {
+        var out: [(path: [Int], value: Double)] = [], frontier: [(path: [Int], value: Double)] = [([], 1)]
+        for _ in 0..<depth {
+            frontier = frontier.flatMap { path, value in acceptance.indices.map { (path + [$0], value * acceptance[$0]) } }
+            out += frontier
+        }
+        return out
+    }
+
+    /// Sequoia's static tree: the drafted tree's nodes, read as ranks in the draft's distribution
+    /// after their parents, are the `budget` rank paths of largest ∏ q (the definition Sequoia's
+    /// dynamic programme optimises) whatever the context, and `SequoiaTree` gives its value.
+    @Test(arguments: [(4, 3), (9, 3), (16, 4)])
+    func sequoiaTreeIsTheBestBudgetOfRankPaths(budget: Int, depth: Int) throws {
+        let acceptance = [0.55, 0.2, 0.1]
+        let model = try TableModel(vocabularySize: 6, order: 3, seed: 5, scale: 2)
+        let drafter = try ModelDrafter(tokens: depth, settings: .greedy)
+        let all = Self.rankPaths(acceptance, depth: depth).sorted { ($0.value, -$0.path.count) > ($1.value, -$1.path.count) }
+        let expected = Set(all.prefix(budget).map(\.path))
+        for context in [[1, 2], [3], [5, 0, 4]] as [[Int32]] {
+            let shape = DraftTreeShape(budget: budget, depth: depth, rowCost: 0, acceptance: acceptance)
+            let tree = try drafter.draftTree(model: model, context: LogitsContext(tokens: context, promptCount: context.count), layers: nil, shape: shape)
+            var ranks: [[Int]] = []
+            for node in tree.nodes {
+                var prefix = context, at = node.parent, ancestors: [Int32] = []
+                while at >= 0 { ancestors.append(tree.nodes[at].token); at = tree.nodes[at].parent }
+                prefix += ancestors.reversed()
+                let order = Distribution.topIndices(try model.nextLogits(context: prefix), 6)
+                let rank = order.firstIndex(of: Int(node.token))!
+                ranks.append((node.parent < 0 ? [] : ranks[node.parent]) + [rank])
+            }
+            #expect(Set(ranks) == expected, "context \(context)")
+        }
+        let value = SequoiaTree.expectedTokens(acceptance: acceptance, nodes: budget, depth: depth)
+        #expect(value.nodes == budget)
+        #expect(abs(value.tokens - (1 + all.prefix(budget).reduce(0) { $0 + $1.value })) < 1e-12)
+    }
 }

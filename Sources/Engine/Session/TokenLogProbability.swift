@@ -79,22 +79,27 @@ public struct TokenLogProbability: Sendable, Codable, Equatable {
 }
 
 extension Session {
-    /// The target's full-depth logits for each token of `continuation` after `prompt`, from a
-    /// fresh sequence (the run's own caches are untouched): row i is the distribution
-    /// `continuation[i]` was chosen from.
+    /// A model's logits for each token of `continuation` after `prompt`, from a fresh sequence
+    /// (the run's own caches are untouched): row i is the distribution `continuation[i]` was
+    /// chosen from.
     /// - Parameters:
     ///   - continuation: tokens after the prompt (non-empty).
     ///   - prompt: the tokens before them (non-empty).
+    ///   - name: the graph's model entry; the target when nil.
+    ///   - layers: the layers to run; every layer when nil.
     /// - Returns: one row per continuation token.
     /// - Throws: the model's error.
-    func fullDepthRows(of continuation: [Int32], after prompt: [Int32]) throws -> [[Float]] {
-        let model = modelUses.first { $0.name == targetModel }!.service.model
+    func fullDepthRows(of continuation: [Int32], after prompt: [Int32], model name: String? = nil, layers: LayerSelection? = nil) throws -> [[Float]] {
+        let model = modelUses.first { $0.name == (name ?? targetModel) }!.service.model
         let sequence = model.makeSequence()
         defer { sequence.truncate(to: 0) }
+        func forward(_ item: ForwardItem) throws -> Logits {
+            try (layers.map { try model.forward([item], layers: $0) } ?? model.forward([item]))[0]
+        }
         // Prompt rows are not read: no LM head over them.
-        if prompt.count > 1 { _ = try model.forward([ForwardItem(sequence: sequence, tokens: Array(prompt.dropLast()), outputs: .none)]) }
+        if prompt.count > 1 { _ = try forward(ForwardItem(sequence: sequence, tokens: Array(prompt.dropLast()), outputs: .none)) }
         let fed = [prompt.last!] + continuation.dropLast()
-        let logits = try model.forward([ForwardItem(sequence: sequence, tokens: fed, outputs: .all)])[0]
+        let logits = try forward(ForwardItem(sequence: sequence, tokens: fed, outputs: .all))
         return continuation.indices.map { Array(logits.row($0)) }
     }
 

@@ -9,7 +9,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023), or with `nodes` a tree chosen each step (OPT-Tree); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec] + DraftLength.parameters + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec, acceptance.spec] + DraftLength.parameters + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -45,6 +45,9 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     static let sampling = SamplingParameters(temperatureDefault: 0, penalties: false)
 
     let drafter: ModelDrafter
+    static let acceptance = OpParameter<[Double]?>("acceptance", range: .closed(0, 1),
+                                                   doc: "With `nodes`, Sequoia's static tree (Chen et al. 2024) instead of OPT-Tree's: q_k, the share of positions where the target's token is the draft's k-th most probable (k = 1, 2, …; they sum to at most 1), as `decograph bench acceptance` measures it. The tree of `nodes` nodes with the largest Σ over nodes of ∏ q along the path, the same every step; the draft model fills in each node's ranked children.")
+
     /// The tree a step drafts (`nodes`), `nil` for a chain.
     let shape: DraftTreeShape?
     /// The layers drafts run (`layers`, `skip_layers` or a searched set).
@@ -64,6 +67,24 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         length = try DraftLength.of(node, tokens: node[Self.tokens])
     }
 
+    /// The model a node drafts with and the layers it runs, for reading the draft outside a run
+    /// (`decograph bench acceptance`).
+    /// - Parameters:
+    ///   - node: a `draft.model` node.
+    ///   - layerCount: the named model's layer count.
+    /// - Returns: the model's name and the layers (`nil`: every layer).
+    /// - Throws: `OperatorError.invalidParameter` for a skip set searched during the run (no fixed
+    ///   layers to read) or layers the model lacks.
+    public static func drafting(_ node: Plan.Node, layerCount: (String) throws -> Int) throws -> (model: String, layers: LayerSelection?) {
+        let name = try node[model]
+        switch try depth(node) {
+        case .all: return (name, nil)
+        case .first(let n): return (name, try LayerSelection(depth: n, of: layerCount(name)))
+        case .skipping(let set): return (name, try LayerSelection(skipping: set, of: layerCount(name)))
+        case .searched: throw OperatorError(.invalidParameter, at: skipRatio.name, "the skip set is searched during the run; give a fixed `layers` or `skip_layers` to read the draft outside it")
+        }
+    }
+
     /// The node's drafter (its validation when the graph is compiled).
     static func drafter(_ node: Plan.Node) throws -> ModelDrafter {
         _ = try depth(node)
@@ -77,11 +98,20 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     /// The node's tree shape (`nodes`), which needs greedy drafting: a sampled tree would need
     /// multi-draft verification of its siblings.
     static func shape(_ node: Plan.Node) throws -> DraftTreeShape? {
-        guard let budget = try node[treeNodes] else { return nil }
+        let q = try node[acceptance]
+        guard let budget = try node[treeNodes] else {
+            if q != nil { throw OperatorError(.invalidParameter, at: acceptance.name, "shapes a tree: give `nodes` too") }
+            return nil
+        }
+        if let q {
+            guard !q.isEmpty, q.reduce(0, +) <= 1 + 1e-9 else {
+                throw OperatorError(.invalidParameter, at: acceptance.name, "must list at least one share, summing to at most 1 (each is the chance of a different rank), got \(q.reduce(0, +))")
+            }
+        }
         guard try sampling.settings(of: node).isGreedy else {
             throw OperatorError(.invalidParameter, at: treeNodes.name, "a drafted tree needs greedy drafting (temperature: 0): its siblings are the most probable tokens, not draws")
         }
-        return DraftTreeShape(budget: budget, depth: try node[tokens], rowCost: try node[DraftLength.rowCost])
+        return DraftTreeShape(budget: budget, depth: try node[tokens], rowCost: try node[DraftLength.rowCost], acceptance: q)
     }
 
     /// The node's layer choice: `layers`, `skip_layers` and `skip_ratio` exclude each other.

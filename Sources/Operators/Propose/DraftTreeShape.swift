@@ -14,6 +14,14 @@
 /// relative to a one-row step, e.g. 0.05 when verifying 8 tokens costs 1.4 single steps) trims the
 /// tree to the prefix, in value order, that maximises (1 + Σ values) / (1 + rowCost · nodes):
 /// expected tokens per unit of verification cost. 0 keeps the paper's fixed budget.
+///
+/// With an `acceptance` vector the tree is Sequoia's instead (Chen et al. 2024, "Sequoia:
+/// Scalable, Robust, and Hardware-aware Speculative Decoding"): under its positional-acceptance
+/// assumption the chance that a node's k-th most probable child is the target's token is q_k,
+/// whatever the context, so a node's value is the product of q over the ranks on its path and the
+/// best tree of `budget` nodes is the same every step — the static tree Sequoia's dynamic
+/// programme finds, reached here by the same best-first growth (values depend on ranks only). Each
+/// step the draft model fills it in: the rank-k child of a node is its k-th most probable token.
 struct DraftTreeShape: Sendable, Equatable {
     /// Most nodes.
     let budget: Int
@@ -21,6 +29,9 @@ struct DraftTreeShape: Sendable, Equatable {
     let depth: Int
     /// One more verification row's cost against a one-row step.
     let rowCost: Double
+    /// Sequoia's q_k, the share of positions where the target's token is the draft's k-th most
+    /// probable (k = 1…): the node values of a static tree; `nil` for OPT-Tree's draft probabilities.
+    var acceptance: [Double]? = nil
 
     /// One candidate node: its parent (an index into the candidate list, −1 the root), token,
     /// conditional draft probability and path value.
@@ -56,9 +67,11 @@ struct DraftTreeShape: Sendable, Equatable {
             let start = nodes.count
             for (parent, probabilities) in zip(layer, distributions) {
                 let base = parent < 0 ? 1 : nodes[parent].value
-                for token in Distribution.topIndices(probabilities, budget) where probabilities[token] > 0 {
+                let ranked = Distribution.topIndices(probabilities, min(budget, acceptance?.count ?? budget))
+                for (rank, token) in ranked.enumerated() where probabilities[token] > 0 {
+                    let weight = acceptance.map { $0[rank] } ?? Double(probabilities[token])
                     nodes.append(Node(parent: parent, token: Int32(token), probability: probabilities[token],
-                                      value: base * Double(probabilities[token]), depth: d))
+                                      value: base * weight, depth: d))
                 }
             }
             let candidates = kept + Array(start..<nodes.count)
@@ -100,5 +113,25 @@ struct DraftTreeShape: Sendable, Equatable {
             index[n] = try tree.append(nodes[n].token, parent: parent, draftProbability: nodes[n].probability, source: source)
         }
         return tree
+    }
+}
+
+/// Sequoia's static tree, read without a model: its expected tokens per step for a measured
+/// acceptance vector (what `decograph bench acceptance` prints per node budget).
+public enum SequoiaTree {
+    /// The expected tokens one step commits with the static tree of at most `nodes` nodes and
+    /// `depth` layers: 1 (the target's own token) + Σ over the tree's nodes of ∏ q along the path.
+    /// - Parameters:
+    ///   - acceptance: q_k for ranks k = 1….
+    ///   - nodes: the node budget.
+    ///   - depth: most layers.
+    /// - Returns: the expectation and the tree's node count.
+    public static func expectedTokens(acceptance: [Double], nodes: Int, depth: Int) -> (tokens: Double, nodes: Int) {
+        guard !acceptance.isEmpty, nodes > 0, depth > 0 else { return (1, 0) }
+        let shape = DraftTreeShape(budget: nodes, depth: depth, rowCost: 0, acceptance: acceptance)
+        // Any distribution whose ranks are its order: the values depend on ranks only.
+        let ranked = acceptance.indices.map { Float(acceptance.count - $0) }
+        guard let grown = try? shape.grow({ _, layer in layer.map { _ in ranked } }) else { return (1, 0) }
+        return (1 + grown.kept.reduce(0.0) { $0 + grown.nodes[$1].value }, grown.kept.count)
     }
 }
