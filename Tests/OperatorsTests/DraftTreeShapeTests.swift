@@ -103,4 +103,47 @@ import Testing
         #expect(value.nodes == budget)
         #expect(abs(value.tokens - (1 + all.prefix(budget).reduce(0) { $0 + $1.value })) < 1e-12)
     }
+
+    /// CaPE: the chain is greedy's, and at each position whose chosen token is below the threshold
+    /// the next most probable tokens sit beside it as leaves (children of the chain's previous node).
+    @Test(arguments: [(2, Float(0.5)), (1, Float(0.9)), (3, Float(1))])
+    func expansionAddsTheNextBestTokensAtUnsurePositions(siblings: Int, below: Float) throws {
+        let model = try TableModel(vocabularySize: 8, order: 3, seed: 3, scale: 1.5)
+        let plain = try ModelDrafter(tokens: 5, settings: .greedy)
+        var expanding = plain
+        expanding.expansion = (siblings, below)
+        var rng = Xoshiro256StarStar(seed: 1)
+        var unsure = 0
+        for context in [[1, 2], [3], [5, 0, 4], [7, 7]] as [[Int32]] {
+            let history = LogitsContext(tokens: context, promptCount: context.count)
+            let chain = try plain.draft(model: model, context: history, using: &rng)
+            let tree = try expanding.draft(model: model, context: history, using: &rng)
+            // The chain nodes, in order, are the plain chain.
+            var chainNodes: [Int] = [], at = TokenTree.root
+            for token in chain.nodes.map(\.token) {
+                let next = tree.nodes.indices.first { tree.nodes[$0].parent == at && tree.nodes[$0].token == token }!
+                chainNodes.append(next)
+                at = next
+            }
+            var expected = chainNodes.count
+            var prefix = context
+            for (depth, node) in chainNodes.enumerated() {
+                let p = try Distribution.softmax(model.nextLogits(context: prefix))
+                let parent = depth == 0 ? TokenTree.root : chainNodes[depth - 1]
+                let leaves = tree.nodes.indices.filter { tree.nodes[$0].parent == parent && $0 != node }
+                if p[Int(tree.nodes[node].token)] < below {
+                    unsure += 1
+                    let best = Distribution.topIndices(p, siblings + 1).filter { $0 != Int(tree.nodes[node].token) }.prefix(siblings)
+                    #expect(leaves.map { Int(tree.nodes[$0].token) } == Array(best), "context \(context), depth \(depth)")
+                    #expect(leaves.allSatisfy { i in !tree.nodes.contains { $0.parent == i } }, "siblings are leaves")
+                    expected += best.count
+                } else {
+                    #expect(leaves.isEmpty)
+                }
+                prefix.append(tree.nodes[node].token)
+            }
+            #expect(tree.count == expected)
+        }
+        #expect(unsure > 0, "no position was unsure, so the test would not see expansion missing")
+    }
 }

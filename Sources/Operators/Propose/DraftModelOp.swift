@@ -9,7 +9,7 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         "draft.model", family: .propose,
         doc: "A chain of up to `tokens` tokens from a draft model (Leviathan et al. 2023, Chen et al. 2023), or with `nodes` a tree chosen each step (OPT-Tree); sampled tokens carry their draft distributions, greedy ones are deterministic.",
         parameters: [model.spec, tokens.spec, minProbability.spec, layers.spec, skipLayers.spec, skipRatio.spec, searchSteps.spec,
-                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec, acceptance.spec] + DraftLength.parameters + DraftStopping.parameters + sampling.specs,
+                     searchWindow.spec, bayesInterval.spec, skipSearch.spec, searchEvery.spec, treeNodes.spec, acceptance.spec, expand.spec, expandBelow.spec] + DraftLength.parameters + DraftStopping.parameters + sampling.specs,
         output: OutputSpec(.tokenTree, provides: [
             PropertyRule(.draftProbabilities, when: .greaterThan(sampling.temperature.name, 0)),
             PropertyRule(.deterministic, when: .equals(sampling.temperature.name, .float(0))),
@@ -47,6 +47,11 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
     let drafter: ModelDrafter
     static let acceptance = OpParameter<[Double]?>("acceptance", range: .closed(0, 1),
                                                    doc: "With `nodes`, Sequoia's static tree (Chen et al. 2024) instead of OPT-Tree's: q_k, the share of positions where the target's token is the draft's k-th most probable (k = 1, 2, …; they sum to at most 1), as `decograph bench acceptance` measures it. The tree of `nodes` nodes with the largest Σ over nodes of ∏ q along the path, the same every step; the draft model fills in each node's ranked children.")
+
+    static let expand = OpParameter<Int>("expand", default: 0, range: .closed(0, 16),
+                                         doc: "Confidence-aware proposal expansion (CaPE, Du et al. 2024, \"GliDe with a CaPE\"): at a position whose chosen token has less than `expand_below` probability, also propose the next `expand` most probable tokens there, as leaves verified in the same pass; the chain continues from the chosen token, so no draft pass is added. Greedy drafting only. 0: a plain chain.")
+    static let expandBelow = OpParameter<Float>("expand_below", default: 0.5, range: .closed(0, 1),
+                                                doc: "The confidence under which `expand` adds siblings; at 0.5 the chosen token is as likely wrong as right.")
 
     /// The tree a step drafts (`nodes`), `nil` for a chain.
     let shape: DraftTreeShape?
@@ -92,6 +97,16 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
         var drafter = try ModelDrafter(tokens: node[tokens], minProbability: node[minProbability],
                                        settings: sampling.settings(of: node), source: node.name)
         drafter.stopping = try DraftStopping.of(node)
+        let siblings = try node[expand]
+        if siblings > 0 {
+            guard try sampling.settings(of: node).isGreedy else {
+                throw OperatorError(.invalidParameter, at: expand.name, "siblings are the most probable alternatives, which only greedy drafting (temperature: 0) proposes; sampled drafts would need multi-draft verification")
+            }
+            guard try node[treeNodes] == nil else {
+                throw OperatorError(.invalidParameter, at: expand.name, "a tree with `nodes` already proposes alternatives; give one of `nodes` and `expand`")
+            }
+        }
+        drafter.expansion = (siblings, try node[expandBelow])
         return drafter
     }
 

@@ -19,6 +19,10 @@ public struct ModelDrafter: Sendable {
     public let source: String
     /// When to stop drafting early (SVIP's entropy rule, SpecDec++'s rejection estimate).
     public var stopping = DraftStopping()
+    /// Confidence-aware proposal expansion (CaPE, Du et al. 2024): at a position whose chosen
+    /// token has less than `below` probability, the next `siblings` most probable tokens join the
+    /// tree as leaves beside it, scored in the same verification pass. Greedy drafting only.
+    public var expansion: (siblings: Int, below: Float) = (0, 0)
 
     /// Creates a drafter.
     /// - Parameters:
@@ -127,6 +131,8 @@ public struct ModelDrafter: Sendable {
         var path: [Int32] = []
         /// ∏ q(xᵢ) over the drafted tokens, for the rejection estimate.
         var confidence: Float = 1
+        /// The tree node of the chain's last token (siblings beside the chain are leaves).
+        var last = TokenTree.root
 
         /// The committed tokens and the chain so far.
         var history: LogitsContext { context.extended(by: path) }
@@ -143,12 +149,18 @@ public struct ModelDrafter: Sendable {
         // Both tests read the distribution before a token is drawn from it.
         guard (probabilities.max() ?? 0) >= minProbability, !stopping.stopsBefore(probabilities) else { return false }
         let token: Int
+        let parent = chain.last
         if pipeline.settings.isGreedy {
             token = try Distribution.argmax(row)
-            try chain.tree.append(Int32(token), parent: chain.tree.count - 1, draftProbability: probabilities[token], source: source)
+            chain.last = try chain.tree.append(Int32(token), parent: parent, draftProbability: probabilities[token], source: source)
+            if expansion.siblings > 0, probabilities[token] < expansion.below {
+                for alternative in Distribution.topIndices(probabilities, expansion.siblings + 1) where alternative != token && probabilities[alternative] > 0 {
+                    try chain.tree.append(Int32(alternative), parent: parent, draftProbability: probabilities[alternative], source: source)
+                }
+            }
         } else {
             token = try Distribution.sample(probabilities, using: &rng)
-            try chain.tree.append(Int32(token), parent: chain.tree.count - 1, draftDistribution: probabilities, source: source)
+            chain.last = try chain.tree.append(Int32(token), parent: parent, draftDistribution: probabilities, source: source)
         }
         chain.path.append(Int32(token))
         // Decided on drafted tokens only: whether to draft the next one is a stopping time.
