@@ -56,4 +56,40 @@ import Testing
         let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model))
         #expect(throws: OperatorError.self) { try scorer.score(context: [], tree: TokenTree()) }
     }
+
+    /// LayerSkip's cache reuse: verifying a chain drafted from the first layer through this
+    /// scorer's own cache finishes the draft's positions instead of re-feeding them — bitwise the
+    /// rows of a scorer that never drafted, one full call plus one partial call (the chain's last
+    /// token) instead of a full pass over every row — and the next step goes on from the accepted path.
+    @Test func verifyingASelfDraftReusesItsLayers() throws {
+        let usage = ModelUsage()
+        let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model), usage: usage)
+        let plain = ModelSequenceScorer(service: DirectForward(model: Self.model))
+        let first = try LayerSelection(depth: 1, of: Self.model.config.layerCount)
+        var context: [Int32] = [3, 17, 9, 40]
+        for step in 0..<3 {
+            // The draft: three tokens, one partial pass each, through the shared cache.
+            var chain: [Int32] = []
+            for _ in 0..<3 {
+                let row = try scorer.nextLogits(context: context + chain, layers: first)
+                chain.append(Int32(try Distribution.argmax(row)))
+            }
+            var tree = TokenTree()
+            for (i, token) in chain.enumerated() { try tree.append(token, parent: i - 1, source: "draft") }
+            let before = (usage.fullCalls, usage.partialCalls)
+            let rows = try scorer.score(context: context, tree: tree)
+            // The first draft fed the prompt at partial depth too: that step re-feeds it whole
+            // (a prompt's rows go through the prefill kernel, not the per-token one); later
+            // steps start from a full cache of the committed text and reuse the draft.
+            if step > 0 {
+                #expect(usage.fullCalls == before.0 + 1 && usage.partialCalls == before.1 + 1, "step \(step): one completion and the last token's partial pass")
+            }
+            let want = try plain.score(context: context, tree: tree)
+            #expect(rows == want, "step \(step)")
+            // Commit a prefix of the chain and the target's own next token, as a verifier would.
+            let accepted = step % 3
+            context += Array(chain.prefix(accepted)) + [Int32(try Distribution.argmax(rows[accepted]))]
+        }
+        #expect(try scorer.nextLogits(context: context) == (try plain.nextLogits(context: context)))
+    }
 }

@@ -136,6 +136,15 @@ public final class KVSequence: @unchecked Sendable {
     public private(set) var fullLength = 0
     /// The layers every position in `fullLength..<length` holds (all layers when there are none).
     public private(set) var partialLayers: LayerSelection
+    /// The residual stream each position in `fullLength..<length` left after its last layer, when
+    /// partial passes over the model's first layers wrote all of them (LayerSkip's exit state,
+    /// which `Model.complete` carries through the remaining layers); empty otherwise.
+    public internal(set) var partialResiduals: [[Float]] = []
+
+    /// Whether every partial position's residual is held (`Model.complete` can finish them).
+    public var canComplete: Bool {
+        length > fullLength && partialResiduals.count == length - fullLength && partialLayers.layers == Array(0..<shallowDepth)
+    }
 
     /// How many leading layers positions `fullLength..<length` all hold.
     public var shallowDepth: Int { partialLayers.layers.enumerated().prefix { $0.offset == $0.element }.count }
@@ -156,6 +165,7 @@ public final class KVSequence: @unchecked Sendable {
         other.length = length
         other.fullLength = fullLength
         other.partialLayers = partialLayers
+        other.partialResiduals = partialResiduals
         return other
     }
 
@@ -168,9 +178,22 @@ public final class KVSequence: @unchecked Sendable {
             cache.release(blocks[keepBlocks...])
             blocks.removeSubrange(keepBlocks...)
         }
+        let held = partialResiduals.count == length - fullLength
         length = newLength
         fullLength = min(fullLength, newLength)
+        partialResiduals = held ? Array(partialResiduals.prefix(length - fullLength)) : []
         if fullLength == length { partialLayers = .all(cache.layers) }
+    }
+
+    /// Goes back to the full positions, keeping the partial positions' blocks and keys and values
+    /// (`Model.complete` rewrites the same positions from their residuals).
+    /// - Returns: how many partial positions there were.
+    func rewindPartial() -> Int {
+        let count = length - fullLength
+        length = fullLength
+        partialLayers = .all(cache.layers)
+        partialResiduals = []
+        return count
     }
 
     /// Keeps, after `base`, only the tree nodes on `path` (indices relative to `base`, root first),

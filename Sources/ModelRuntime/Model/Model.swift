@@ -157,6 +157,35 @@ public final class Model: @unchecked Sendable {
         }
     }
 
+    /// Finishes a sequence's partial positions, written by passes over the model's first E layers
+    /// (a self-speculative draft), by running only layers E and up over them from the residuals
+    /// those passes left (LayerSkip's cache reuse, Elhoushi et al. 2024): the keys and values of
+    /// layers below E are the draft's, reused, and the positions then count as full. The logits
+    /// are bitwise those of one full pass over the same tokens (each row sees the same slots and
+    /// its inputs are the same floats: the rows of a pass are independent of each other).
+    /// - Parameters:
+    ///   - sequence: a sequence whose partial positions all hold their residuals (`canComplete`).
+    ///   - pool: threads for this pass.
+    /// - Returns: one row of logits per completed position.
+    /// - Throws: `RuntimeError.badInput` for a sequence of another cache or without completable
+    ///   positions.
+    public func complete(_ sequence: KVSequence, pool: ComputePool? = nil) throws -> Logits {
+        try forwardLock.withLock { _ in
+            guard sequence.cache === cache else { throw RuntimeError(.badInput, "the sequence belongs to another model's cache") }
+            guard sequence.canComplete else {
+                throw RuntimeError(.badInput, "positions \(sequence.fullLength)..<\(sequence.length) hold no residuals of a pass over the first layers to complete")
+            }
+            let start = sequence.shallowDepth, residuals = sequence.partialResiduals
+            let count = sequence.rewindPartial()
+            try sequence.reserve(count)
+            // The tokens are not read (the rows start from the residuals); zeros keep the plan valid.
+            let item = ForwardItem(sequence: sequence, tokens: Array(repeating: 0, count: count), outputs: .all)
+            let plan = try TokenPlan(item: item, index: 0, vocabularySize: config.vocabularySize)
+            return try forwardPass([item], plans: [plan], layers: .all(config.layerCount), exit: nil, pool: pool ?? self.pool,
+                                   resume: (start, residuals)).logits[0]
+        }
+    }
+
     /// Most new tokens one pass stacks: longer inputs (a long prompt) run as consecutive passes
     /// of at most this many tokens, so the activations, the attention plan and the scratch stay
     /// O(chunk) whatever the prompt's length. 512 keeps OpenBLAS's `sgemm` at full speed (its
@@ -260,8 +289,10 @@ public final class Model: @unchecked Sendable {
 
     /// One pass: every item's tokens stacked into one activation matrix; with `exit`, it may stop
     /// after one of the exit depths and fill the layers not run from the exit state.
+    /// - Parameter resume: for `complete`: the layer the rows start at and their residuals there
+    ///   (one item, whose positions already hold the layers below).
     private func forwardPass(_ items: [ForwardItem], plans: [TokenPlan], layers selection: LayerSelection, exit: EarlyExit?,
-                             pool: ComputePool) throws -> EarlyExitResult {
+                             pool: ComputePool, resume: (layer: Int, residuals: [[Float]])? = nil) throws -> EarlyExitResult {
         let c = config
         let M = plans.reduce(0) { $0 + $1.count }
         if M == 0 {
@@ -289,8 +320,12 @@ public final class Model: @unchecked Sendable {
                 slotOffsets.append(items[n].sequence.slotOffset(base + i))
             }
         }
-        for (r, t) in items.flatMap(\.tokens).enumerated() {
-            convertToF32(embedding.dtype, embedding.row(Int(t)), scratch.x + r * H, count: H)
+        if let resume {
+            for (r, residual) in resume.residuals.enumerated() { (scratch.x + r * H).update(from: residual, count: H) }
+        } else {
+            for (r, t) in items.flatMap(\.tokens).enumerated() {
+                convertToF32(embedding.dtype, embedding.row(Int(t)), scratch.x + r * H, count: H)
+            }
         }
         // Block tables of all items, flattened (stable for the whole pass: reserved above).
         var tables = [Int32](), tableStart = [Int]()
@@ -361,7 +396,7 @@ public final class Model: @unchecked Sendable {
 
         var exitProbe: ExitProbe?
         var heads = 0
-        for (run, l) in selection.layers.enumerated() {
+        for (run, l) in selection.layers.enumerated() where l >= (resume?.layer ?? 0) {
             if let exit, exit.depths.contains(run) {
                 let hidden = wanted.flatMap { Array(UnsafeBufferPointer(start: scratch.x + $0 * H, count: H)) }
                 let probe = ExitProbe(depth: run, rows: wanted.count, hidden: hidden) { normalized in
@@ -431,7 +466,22 @@ public final class Model: @unchecked Sendable {
         }
         let allLogits = exitProbe?.logitsIfComputed ?? head()
         let allStates = stateWanted.isEmpty ? [] : finalNormed(stateWanted)
-        for (item, plan) in zip(items, plans) { item.sequence.didAppend(plan.count, layers: selection) }
+        // A pass over the first layers keeps each row's residual, so a full pass can finish the
+        // positions from there (`complete`); any other partial pass leaves positions that cannot.
+        let prefix = !selection.isComplete && exitProbe == nil && selection.layers == Array(0..<selection.layers.count)
+        var firstRow = 0
+        for (item, plan) in zip(items, plans) {
+            let sequence = item.sequence
+            let held = sequence.partialResiduals.count == sequence.length - sequence.fullLength
+                && (sequence.length == sequence.fullLength || sequence.partialLayers == selection)
+            sequence.didAppend(plan.count, layers: selection)
+            if prefix && held {
+                sequence.partialResiduals += (firstRow..<(firstRow + plan.count)).map { Array(UnsafeBufferPointer(start: scratch.x + $0 * H, count: H)) }
+            } else if !selection.isComplete {
+                sequence.partialResiduals = []
+            }
+            firstRow += plan.count
+        }
 
         var results: [Logits] = []
         var cursor = 0, stateCursor = 0

@@ -196,6 +196,10 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         }
         // A complete selection is a full pass: one representation for both.
         let selection = layers.flatMap { $0.isComplete ? nil : $0 }
+        if selection == nil, !states, requests.count == 1,
+           let rows = try requests[0].scorer.completeDraft(context: requests[0].context, tree: requests[0].tree) {
+            return [TreeStates(logits: rows, side: [])]
+        }
         var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree, layers: selection) }
         let fedStart = zip(requests, fresh).map { $0.context.count - $1.count }
         let prefilled = try prefill(requests.map(\.scorer), &fresh, layers: selection, states: states)
@@ -251,6 +255,44 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
                               fed: prefilled[i] + (0..<fresh.count).map { Array(logits.state($0)) },
                               nodes: (fresh.count..<(fresh.count + request.tree.count)).map { Array(logits.state($0)) }, side: side)
         }
+    }
+
+    /// LayerSkip's cache reuse (Elhoushi et al. 2024): a full pass over a drafted chain whose
+    /// root and leading tokens this cache holds from the draft's passes over the model's first E
+    /// layers only runs the rest — the chain's last tokens through the first E layers, then every
+    /// position through layers E and up from the residuals the draft left (`Model.complete`). The
+    /// rows are bitwise the full pass's, so verification decides the same; the cost is one full
+    /// pass's weights and E / L less of its compute for the reused rows.
+    /// - Returns: the root's and every node's logits, or `nil` (nothing touched) when the cache does
+    ///   not hold such a draft (another shape of tree, a skip set, another context).
+    func completeDraft(context: [Int32], tree: TokenTree) throws -> [[Float]]? {
+        guard pendingTree == nil, tree.sideRows == nil, !tree.isEmpty, let held = partial, let root = context.last,
+              sequence.canComplete, sequence.length == cached.count + held.tokens.count, held.tokens.first == root,
+              cached.count == context.count - 1, held.tokens.count - 1 <= tree.count,
+              tree.nodes.enumerated().allSatisfy({ $0.element.parent == $0.offset - 1 }),
+              zip(held.tokens.dropFirst(), tree.nodes).allSatisfy({ $0 == $1.token }),
+              context[..<cached.count].elementsEqual(cached) else { return nil }
+        let total = service.model.config.layerCount, depth = held.layers.layers.count
+        let rest = tree.nodes[(held.tokens.count - 1)...].map(\.token)
+        let logits: Logits
+        do {
+            if !rest.isEmpty {
+                // Rows with logits go through the per-token kernel, as in the full pass.
+                _ = try service.forward(batch: [ForwardItem(sequence: sequence, tokens: rest, outputs: .all)], layers: held.layers)
+                usage.record(layers: depth, of: total)
+            }
+            logits = try service.model.complete(sequence)
+        } catch {
+            // The draft's positions may be gone: back to the committed cache.
+            partial = nil
+            rollBackFailedPass()
+            throw error
+        }
+        usage.recordCompletion(layers: total - depth, of: total)
+        cached.append(root)
+        partial = nil
+        pendingTree = tree
+        return (0..<logits.rows).map { Array(logits.row($0)) }
     }
 
     /// Fills the cache with all but the last token of `context` (the prefill pass, no logits), so

@@ -26,6 +26,19 @@ public final class ModelUsage: Sendable {
         }
     }
 
+    /// Counts a pass that finished positions a partial pass began (`Model.complete`, LayerSkip's
+    /// cache reuse): a full call, since its logits are the full model's, charged only the layers
+    /// it ran.
+    /// - Parameters:
+    ///   - layers: layers it ran.
+    ///   - total: the model's layers.
+    func recordCompletion(layers: Int, of total: Int) {
+        counts.withLock {
+            $0.fullCalls += 1
+            $0.layerEquivalents += Double(layers) / Double(max(total, 1))
+        }
+    }
+
     /// Counts one partial call that ran `steps` single layers over a few rows outside any pass
     /// (CLaSp's layer search), charged `steps / total` passes.
     /// - Parameters:
