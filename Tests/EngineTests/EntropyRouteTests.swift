@@ -21,12 +21,18 @@ import Testing
 
     /// The method by its definition, in Double, each model on a fresh sequence fed every token.
     /// - Returns: the tokens and how many steps the large model decided.
-    static func reference(_ prompt: [Int32], threshold: Double, window: Int) throws -> (tokens: [Int32], largeSteps: Int) {
-        let models = [large, small]
+    /// - Parameter smallDepth: the small model is the large one's first layers instead of the draft.
+    static func reference(_ prompt: [Int32], threshold: Double, window: Int, smallDepth: Int? = nil) throws -> (tokens: [Int32], largeSteps: Int) {
+        let models = [large, smallDepth == nil ? small : large]
+        let layers = [nil, try smallDepth.map { try LayerSelection(depth: $0, of: large.config.layerCount) }]
         let sequences = models.map { $0.makeSequence() }
-        var rows = try zip(models, sequences).map { model, sequence in
-            Array(try model.forward([ForwardItem(sequence: sequence, tokens: prompt, outputs: .last)])[0].row(0))
+        func next(_ tokens: [Int32]) throws -> [[Float]] {
+            try (0..<2).map { i in
+                let items = [ForwardItem(sequence: sequences[i], tokens: tokens, outputs: .last)]
+                return Array(try (layers[i].map { try models[i].forward(items, layers: $0) } ?? models[i].forward(items))[0].row(0))
+            }
         }
+        var rows = try next(prompt)
         var entropies: [Double] = []
         var out: [Int32] = []
         var largeSteps = 0
@@ -39,11 +45,9 @@ import Testing
             let useLarge = recent.reduce(0, +) / Double(recent.count) > threshold
             if useLarge { largeSteps += 1 }
             let row = useLarge ? rows[0] : rows[1]
-            let next = Int32(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!)
-            out.append(next)
-            rows = try zip(models, sequences).map { model, sequence in
-                Array(try model.forward([ForwardItem(sequence: sequence, tokens: [next], outputs: .last)])[0].row(0))
-            }
+            let token = Int32(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!)
+            out.append(token)
+            rows = try next([token])
         }
         return (out, largeSteps)
     }
@@ -74,5 +78,30 @@ import Testing
         if threshold == 0 { #expect(largeCalls == smallCalls, "every step is routed to the large model") }
         if threshold == 1e9 { #expect(largeCalls == 0) }
         if threshold == 3.8 { #expect(largeCalls > 0 && largeCalls < smallCalls, "a threshold between the extremes switches") }
+    }
+
+    /// `small_layers` with `small` naming the large model: the target's first 2 layers decide
+    /// the confident steps — the same definition with a partial-depth small model.
+    /// Between the 2-layer model's entropies on the demo prompts, so both models decide some steps.
+    static let partialThreshold = 1.5
+
+    @Test func theTargetsFirstLayersServeAsTheSmallModel() throws {
+        let plan = try DemoGraphs.plan("entropy-route.yaml", edits: [
+            ("small: small, threshold: 3.8, window: 4", "small: target, small_layers: 2, threshold: \(Self.partialThreshold), window: 4"),
+            ("limits: { max_new_tokens: 256 }", "limits: { max_new_tokens: \(Self.newTokens), ignore_eos: true }"),
+        ])
+        let session = try Session(plan: plan, resources: DemoGraphs.resources)
+        var large = 0, steps = 0
+        for prompt in Self.prompts.prefix(4) {
+            let expected = try Self.reference(prompt, threshold: Self.partialThreshold, window: 4, smallDepth: 2)
+            let result = try session.run(prompt: prompt)
+            #expect(result.tokens == expected.tokens, "prompt \(prompt)")
+            // The target's full calls are the steps it decided; its partial calls, every step's small scoring.
+            #expect(result.metrics.models.first { $0.name == "target" }?.fullCalls == expected.largeSteps)
+            #expect(result.metrics.models.first { $0.name == "target" }?.partialCalls == Self.newTokens, "the partial small model scores every step")
+            large += expected.largeSteps
+            steps += Self.newTokens
+        }
+        #expect(large > 0 && large < steps, "the threshold switches between the two")
     }
 }

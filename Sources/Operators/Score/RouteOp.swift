@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import ModelRuntime
 
 /// `score.route`: entropy-adaptive decoding (Simonds et al. 2025, "Entropy Adaptive Decoding:
 /// Dynamic Model Switching for Efficient Inference"). The small model scores every step; when the
@@ -13,12 +14,14 @@ public struct RouteOp: HypothesisOperator {
     public static let spec = OpSpec(
         "score.route", family: .score,
         doc: "Entropy-adaptive decoding (Simonds et al. 2025): the small model scores each step, and the large model takes over for a step when the small model's mean next-token entropy over its last `window` steps exceeds `threshold`. Lossy; the run's metrics count each model's calls (the switch rate).",
-        parameters: [large.spec, small.spec, threshold.spec, window.spec],
+        parameters: [large.spec, small.spec, smallLayers.spec, threshold.spec, window.spec],
         output: OutputSpec(.scores, doc: "The deciding model's logits at the root."),
         approximates: Approximation("lets the small model decide the steps where it is confident, in place of the large one"))
 
     static let large = OpParameter<String>("large", .modelRef, doc: "The large model: the run's target (its tokenizer and end-of-sequence tokens).")
     static let small = OpParameter<String>("small", .modelRef, doc: "The small model, same vocabulary, scoring every step.")
+    static let smallLayers = OpParameter<Int?>("small_layers", range: .atLeast(1),
+                                               doc: "Run the small model with only its first `small_layers` layers and its final norm and LM head; with `small` naming the large model itself, the target at partial depth is the small model (no second model needed). Absent: every layer.")
     static let threshold = OpParameter<Double>("threshold", range: .atLeast(0),
                                                doc: "Mean entropy (nats) of the small model's recent distributions above which the large model scores the step. No default: it depends on the pair of models and the vocabulary.")
     static let window = OpParameter<Int>("window", default: 4, range: .closed(1, 1024),
@@ -26,6 +29,7 @@ public struct RouteOp: HypothesisOperator {
 
     let threshold: Double
     let window: Int
+    let smallLayers: Int?
 
     /// Builds the node.
     /// - Parameters:
@@ -35,6 +39,7 @@ public struct RouteOp: HypothesisOperator {
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         threshold = try node[Self.threshold]
         window = try node[Self.window]
+        smallLayers = try node[Self.smallLayers]
     }
 
     /// The small model's recent entropies for one hypothesis.
@@ -72,7 +77,19 @@ public struct RouteOp: HypothesisOperator {
     /// - Throws: the models' errors.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let context = input.history.tokens
-        let fromSmall = try input.model(Self.small.name).nextLogits(context: context)
+        let smallModel = try input.model(Self.small.name)
+        var layers: LayerSelection?
+        if let smallLayers {
+            guard let total = smallModel.layerCount else {
+                throw OperatorError(.invalidParameter, at: Self.smallLayers.name, "the small model has no layers to select")
+            }
+            do {
+                layers = try LayerSelection(depth: smallLayers, of: total)
+            } catch let error as RuntimeError {
+                throw OperatorError(.invalidParameter, at: Self.smallLayers.name, "\(error.message) (the model has \(total) layers)")
+            }
+        }
+        let fromSmall = try smallModel.nextLogits(context: context, layers: layers)
         try ScoreOp.requireFinite([fromSmall], model: Self.small.name)
         let entropy = Distribution.entropy(logProbabilities: try Distribution.logSoftmax(fromSmall))
         var mean = entropy
