@@ -54,6 +54,26 @@ enum PromptInput {
         }
     }
 
+    /// A prompts file (`file(_:path:targetHasTokenizer:)`) read from disk and encoded for a session's
+    /// target: each entry's tokens and category; an entry that cannot be encoded is an error at its line.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - session: the session whose tokenizer and chat template encode the entries.
+    /// - Returns: per entry, its tokens and category.
+    /// - Throws: `CommandFailure` for an unreadable file or an entry that does not encode.
+    static func tokens(ofFile path: String, for session: Session) throws -> [(tokens: [Int32], category: String?)] {
+        guard let data = FileManager.default.contents(atPath: path), let text = TextInput.utf8(data) else {
+            throw CommandFailure("cannot read the prompts file '\(path)' as UTF-8 text")
+        }
+        return try file(text, path: path, targetHasTokenizer: session.tokenizer != nil).map { entry in
+            do {
+                return (try entry.prompt.tokens(for: session), entry.category)
+            } catch let error as EngineError {
+                throw CommandFailure("\(path):\(entry.line): \(error.message)")
+            }
+        }
+    }
+
     /// The prompts of a `bench graphs --prompts` file. A `.jsonl` file holds one JSON object per
     /// line with exactly one of `prompt` (text), `messages` (a chat, with optional `tools`) or
     /// `ids` (token ids); any other file holds one text prompt per line (token ids when the target

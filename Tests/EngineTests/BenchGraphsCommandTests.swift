@@ -36,6 +36,26 @@ import Testing
         #expect(models.last?.first { $0.0 == "draft" }.map { $0.1 > 0 } == true)
     }
 
+    /// `bench acceptance`: the rank shares of the positions read, the static trees' expected
+    /// tokens, and the line for a draft.model node; a graph without a draft model is refused.
+    @Test func acceptanceProfilePrintsTheVector() throws {
+        let speculative = try RunCommandTests.graphFile(RunCommandTests.speculative)
+        let prompts = speculative + ".prompts"
+        try "1 5 9 13\n4 4 4 4 4\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let capture = CapturingOutput()
+        let status = DecographCLI.main(["bench", "acceptance", "--graph", speculative, "--prompts", prompts, "--max-tokens", "8", "--ranks", "3"],
+                                       context: capture.context)
+        #expect(status == 0, "\(capture.err)")
+        #expect(capture.out.contains("positions read: 16"))
+        let line = try #require(capture.out.split(separator: "\n").first { $0.hasPrefix("acceptance: [") })
+        let shares = line.dropFirst("acceptance: [".count).dropLast().split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(shares.count == 3 && shares.reduce(0, +) <= 1.0001)
+        let refused = CapturingOutput()
+        let lookup = try RunCommandTests.graphFile(RunCommandTests.speculative.replacingOccurrences(of: "op: draft.model, model: draft", with: "op: draft.lookup"))
+        #expect(DecographCLI.main(["bench", "acceptance", "--graph", lookup, "--prompts", prompts], context: refused.context) != 0)
+        #expect(refused.err.contains("draft.model"))
+    }
+
     /// A search's row reports its frontier: hypotheses per step between 1 (the prompt's step) and
     /// the width, and the milliseconds each step took.
     @Test func searchRowsReportTheFrontierPerStep() throws {

@@ -31,21 +31,11 @@ extension CommandSpec {
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
             let ranks = try arguments.int("ranks", in: 1...64) ?? 8
             let depth = try arguments.int("depth", in: 1...64) ?? 8
-            guard let data = FileManager.default.contents(atPath: promptsFile), let text = TextInput.utf8(data) else {
-                throw CommandFailure("cannot read the prompts file '\(promptsFile)' as UTF-8 text")
-            }
             guard let compiled = DecographCLI.compileGraph(file, context: context) else { return 1 }
             let plan = try DecographCLI.replacingModels(in: compiled, option: arguments.values("model").isEmpty ? nil : arguments.values("model").joined(separator: ","))
             do {
                 let session = try Session(plan: plan)
-                let entries = try PromptInput.file(text, path: promptsFile, targetHasTokenizer: session.tokenizer != nil)
-                let prompts = try entries.map { entry in
-                    do {
-                        return try entry.prompt.tokens(for: session)
-                    } catch let error as EngineError {
-                        throw CommandFailure("\(promptsFile):\(entry.line): \(error.message)")
-                    }
-                }
+                let prompts = try PromptInput.tokens(ofFile: promptsFile, for: session).map(\.tokens)
                 let profile = try AcceptanceProfile.measure(session: session, prompts: prompts, maxNewTokens: maxTokens, ranks: ranks,
                                                             node: arguments.value("node"))
                 let q = profile.shares

@@ -38,9 +38,6 @@ extension CommandSpec {
             let promptsFile = try arguments.required("prompts")
             let maxTokens = try arguments.int("max-tokens", in: 1...Int(Int32.max))
             let seed = UInt64(try arguments.int("seed", in: 0...Int.max) ?? 0)
-            guard let data = FileManager.default.contents(atPath: promptsFile), let text = TextInput.utf8(data) else {
-                throw CommandFailure("cannot read the prompts file '\(promptsFile)' as UTF-8 text")
-            }
             var plans: [Plan] = []
             for file in files {
                 guard let plan = DecographCLI.compileGraph(file, context: context) else { return 1 }
@@ -48,14 +45,8 @@ extension CommandSpec {
             }
             do {
                 let sessions = try plans.map { try Session(plan: $0) }
-                let entries = try PromptInput.file(text, path: promptsFile, targetHasTokenizer: sessions[0].tokenizer != nil)
-                let prompts = try entries.map { entry in
-                    do {
-                        return try entry.prompt.tokens(for: sessions[0])
-                    } catch let error as EngineError {
-                        throw CommandFailure("\(promptsFile):\(entry.line): \(error.message)")
-                    }
-                }
+                let entries = try PromptInput.tokens(ofFile: promptsFile, for: sessions[0])
+                let prompts = entries.map(\.tokens)
                 let results = try GraphsBenchmark.run(sessions: sessions, prompts: prompts, categories: entries.map(\.category),
                                                       maxTokens: maxTokens, seed: seed) {
                     context.progress("prompt \($0)/\($1)")
