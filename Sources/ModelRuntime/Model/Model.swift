@@ -167,13 +167,17 @@ public final class Model: @unchecked Sendable {
     ///   - sequence: a sequence whose partial positions all hold their residuals (`canComplete`).
     ///   - pool: threads for this pass.
     /// - Returns: one row of logits per completed position.
-    /// - Throws: `RuntimeError.badInput` for a sequence of another cache or without completable
-    ///   positions.
+    /// - Throws: `RuntimeError.badInput` for a sequence of another cache, without completable
+    ///   positions, or with more of them than one pass holds (`passTokens`: a draft is a few
+    ///   tokens; every completed row gets logits). A failure leaves the partial positions dropped.
     public func complete(_ sequence: KVSequence, pool: ComputePool? = nil) throws -> Logits {
         try forwardLock.withLock { _ in
             guard sequence.cache === cache else { throw RuntimeError(.badInput, "the sequence belongs to another model's cache") }
             guard sequence.canComplete else {
                 throw RuntimeError(.badInput, "positions \(sequence.fullLength)..<\(sequence.length) hold no residuals of a pass over the first layers to complete")
+            }
+            guard sequence.length - sequence.fullLength <= passTokens else {
+                throw RuntimeError(.badInput, "\(sequence.length - sequence.fullLength) partial positions are more than one pass completes (\(passTokens))")
             }
             let start = sequence.shallowDepth, residuals = sequence.partialResiduals
             let count = sequence.rewindPartial()
