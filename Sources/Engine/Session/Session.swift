@@ -492,13 +492,13 @@ public final class Session {
                 run.metrics.recordAcceptance(depth: verdict.tree.depth, accepted: verdict.acceptedTokens.count)
                 selected = verdict
             }
-            var stepLogProbabilities: [TokenLogProbability]?
-            if let top, let scoreNode {
-                stepLogProbabilities = try logProbabilities(of: committed, in: values[0][scoreNode], top: top)
-            }
             let outcome = stop.commit(committed) { tokenizer?.tokenBytes($0) ?? [] }
             var kept = Array(committed.prefix(outcome.keptTokens))
-            stepLogProbabilities = stepLogProbabilities.map { Array($0.prefix(kept.count)) }
+            // Only the kept tokens' entries: a stop string may cut the step's commit.
+            var stepLogProbabilities: [TokenLogProbability]?
+            if let top, let scoreNode {
+                stepLogProbabilities = try logProbabilities(of: kept, in: values[0][scoreNode], top: top)
+            }
             var keptBytes = outcome.text
             if search == nil { run.hypotheses[0].tokens += kept }
             emitted += kept

@@ -137,11 +137,9 @@ public struct DraftModelOp: FrontierBatchedOperator, CommitObserver {
                                                  method: node[skipSearch], every: node[searchEvery]) }
         let first: Int? = try node[layers]
         let skipped: [Int]? = try node[skipLayers]
-        switch (first, skipped, search) {
-        case (let n?, nil, nil): return .first(n)
-        case (nil, let s?, nil): return s.isEmpty ? .all : .skipping(Set(s))
-        case (nil, nil, let search?): return .searched(search)
-        case (nil, nil, nil): return .all
+        switch (DraftDepth.fixed(first: first, skipping: skipped), search) {
+        case (let fixed?, nil): return fixed
+        case (.all?, let search?) where first == nil && skipped == nil: return .searched(search)
         default:
             throw OperatorError(.invalidParameter, at: ratio == nil ? skipLayers.name : skipRatio.name,
                                 "give one of `layers` (the first n), `skip_layers` or `skip_ratio` (a searched set)")
@@ -232,20 +230,34 @@ enum DraftDepth: Sendable, Equatable {
     /// All but a set searched during the run.
     case searched(SkipSetSearch)
 
+    /// A fixed choice from a node's `layers` (the first n) and `skip_layers` parameters, which
+    /// exclude each other: `nil` when both are given.
+    static func fixed(first: Int?, skipping skipped: [Int]?) -> DraftDepth? {
+        switch (first, skipped) {
+        case (nil, nil): .all
+        case (let n?, nil): .first(n)
+        case (nil, let set?): set.isEmpty ? .all : .skipping(Set(set))
+        default: nil
+        }
+    }
+
     /// The selection for a model, checked against its layer count (known once the model is bound).
     /// - Parameters:
     ///   - model: the bound model.
     ///   - search: the hypothesis's search state (a searched set starts from its initial set).
+    ///   - name: the parameter errors are located at, when the node's is not `draft.model`'s
+    ///     (`layers`, `skip_layers`, `skip_ratio`).
     /// - Returns: the layers to run; `nil` for every layer.
     /// - Throws: `OperatorError.invalidParameter` at the parameter when the model has fewer
     ///   layers, or no layers to select.
-    func selection(of model: any TreeScorer, search: SkipSetSearch.State? = nil) throws -> LayerSelection? {
+    func selection(of model: any TreeScorer, search: SkipSetSearch.State? = nil, at name: String? = nil) throws -> LayerSelection? {
         if self == .all { return nil }
-        let parameter = switch self {
+        let own: String = switch self {
         case .first: DraftModelOp.layers.name
         case .searched: DraftModelOp.skipRatio.name
         default: DraftModelOp.skipLayers.name
         }
+        let parameter = name ?? own
         guard let total = model.layerCount else {
             throw OperatorError(.invalidParameter, at: parameter, "the model has no layers to select")
         }

@@ -1,6 +1,5 @@
 import Foundation
 import Graph
-import ModelRuntime
 
 /// `score.route`: entropy-adaptive decoding (Simonds et al. 2025, "Entropy Adaptive Decoding:
 /// Dynamic Model Switching for Efficient Inference"). The small model scores every step; when the
@@ -78,17 +77,7 @@ public struct RouteOp: HypothesisOperator {
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
         let context = input.history.tokens
         let smallModel = try input.model(Self.small.name)
-        var layers: LayerSelection?
-        if let smallLayers {
-            guard let total = smallModel.layerCount else {
-                throw OperatorError(.invalidParameter, at: Self.smallLayers.name, "the small model has no layers to select")
-            }
-            do {
-                layers = try LayerSelection(depth: smallLayers, of: total)
-            } catch let error as RuntimeError {
-                throw OperatorError(.invalidParameter, at: Self.smallLayers.name, "\(error.message) (the model has \(total) layers)")
-            }
-        }
+        let layers = try smallLayers.flatMap { try DraftDepth.first($0).selection(of: smallModel, at: Self.smallLayers.name) }
         let fromSmall = try smallModel.nextLogits(context: context, layers: layers)
         try ScoreOp.requireFinite([fromSmall], model: Self.small.name)
         let entropy = Distribution.entropy(logProbabilities: try Distribution.logSoftmax(fromSmall))

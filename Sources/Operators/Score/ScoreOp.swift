@@ -32,12 +32,10 @@ public struct ScoreOp: FrontierBatchedOperator {
 
     /// The node's layer choice: `layers` and `skip_layers` exclude each other.
     static func depth(_ node: Plan.Node) throws -> DraftDepth {
-        switch (try node[layers], try node[skipLayers]) {
-        case (nil, nil): return .all
-        case (let n?, nil): return .first(n)
-        case (nil, let set?): return set.isEmpty ? .all : .skipping(Set(set))
-        default: throw OperatorError(.invalidParameter, at: skipLayers.name, "give one of `layers` (the first n) and `skip_layers`")
+        guard let depth = DraftDepth.fixed(first: try node[layers], skipping: try node[skipLayers]) else {
+            throw OperatorError(.invalidParameter, at: skipLayers.name, "give one of `layers` (the first n) and `skip_layers`")
         }
+        return depth
     }
 
     /// The model's name, for messages.

@@ -34,25 +34,28 @@ final class ServerMetrics: Sendable {
     ///   - forward: each model's passes and items.
     func exposition(load: (running: Int, waiting: Int), forward: [(model: String, passes: Int, items: Int)]) -> String {
         let c = counts.withLock { $0 }
-        var out = "# HELP decograph_requests_total Requests answered, by endpoint and HTTP status.\n# TYPE decograph_requests_total counter\n"
-        for (key, n) in c.requests.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|")
-            out += "decograph_requests_total{endpoint=\"\(parts[0])\",status=\"\(parts[1])\"} \(n)\n"
+        var out = ""
+        /// One metric family: its help and type lines, then one sample per label set.
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Int)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for sample in samples { out += name + (sample.labels.isEmpty ? "" : "{\(sample.labels)}") + " \(sample.value)\n" }
         }
-        out += "# HELP decograph_prompt_tokens_total Prompt tokens of finished generations.\n# TYPE decograph_prompt_tokens_total counter\n"
-        out += "decograph_prompt_tokens_total \(c.promptTokens)\n"
-        out += "# HELP decograph_completion_tokens_total Tokens generated.\n# TYPE decograph_completion_tokens_total counter\n"
-        out += "decograph_completion_tokens_total \(c.completionTokens)\n"
-        out += "# HELP decograph_target_calls_total Target model calls of finished generations (tokens per call is the mean accepted length).\n# TYPE decograph_target_calls_total counter\n"
-        out += "decograph_target_calls_total \(c.targetCalls)\n"
-        out += "# HELP decograph_cancelled_total Generations stopped because the client went away.\n# TYPE decograph_cancelled_total counter\n"
-        out += "decograph_cancelled_total \(c.cancelled)\n"
-        out += "# HELP decograph_running Generations running now.\n# TYPE decograph_running gauge\ndecograph_running \(load.running)\n"
-        out += "# HELP decograph_waiting Requests waiting for a generation slot.\n# TYPE decograph_waiting gauge\ndecograph_waiting \(load.waiting)\n"
-        out += "# HELP decograph_forward_passes_total Forward passes per model.\n# TYPE decograph_forward_passes_total counter\n"
-        for f in forward { out += "decograph_forward_passes_total{model=\"\(Self.label(f.model))\"} \(f.passes)\n" }
-        out += "# HELP decograph_forward_items_total Sequences served by those passes (items / passes is the mean batch).\n# TYPE decograph_forward_items_total counter\n"
-        for f in forward { out += "decograph_forward_items_total{model=\"\(Self.label(f.model))\"} \(f.items)\n" }
+        family("decograph_requests_total", "counter", "Requests answered, by endpoint and HTTP status.",
+               c.requests.sorted(by: { $0.key < $1.key }).map { key, n in
+                   let parts = key.split(separator: "|")
+                   return ("endpoint=\"\(parts[0])\",status=\"\(parts[1])\"", n)
+               })
+        family("decograph_prompt_tokens_total", "counter", "Prompt tokens of finished generations.", [("", c.promptTokens)])
+        family("decograph_completion_tokens_total", "counter", "Tokens generated.", [("", c.completionTokens)])
+        family("decograph_target_calls_total", "counter", "Target model calls of finished generations (tokens per call is the mean accepted length).",
+               [("", c.targetCalls)])
+        family("decograph_cancelled_total", "counter", "Generations stopped because the client went away.", [("", c.cancelled)])
+        family("decograph_running", "gauge", "Generations running now.", [("", load.running)])
+        family("decograph_waiting", "gauge", "Requests waiting for a generation slot.", [("", load.waiting)])
+        family("decograph_forward_passes_total", "counter", "Forward passes per model.",
+               forward.map { ("model=\"\(Self.label($0.model))\"", $0.passes) })
+        family("decograph_forward_items_total", "counter", "Sequences served by those passes (items / passes is the mean batch).",
+               forward.map { ("model=\"\(Self.label($0.model))\"", $0.items) })
         return out
     }
 
