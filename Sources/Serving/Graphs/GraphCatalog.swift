@@ -48,17 +48,18 @@ final class GraphCatalog: Sendable {
     ///   - registry: the ops graphs may use.
     ///   - resources: where models, tokenizers and stores are loaded and shared.
     ///   - maxIdlePerPlan: idle sessions kept per variant (the server's parallelism).
+    ///   - maxPlans: variant plans kept (each graph's own plan beside them is never dropped).
     ///   - transform: changes each compiled plan before it runs (`--model` replacing a path).
     ///   - log: receives each graph's diagnostics and why a graph is not served.
     /// - Throws: `APIError`-free: a directory that cannot be read or holds no servable graph is an
     ///   `ServerError`.
-    init(directory: String, registry: OpRegistry, resources: ResourceRegistry, maxIdlePerPlan: Int,
+    init(directory: String, registry: OpRegistry, resources: ResourceRegistry, maxIdlePerPlan: Int, maxPlans: Int = 256,
          transform: @escaping @Sendable (Plan) throws -> Plan, log: (String) -> Void) throws {
         compiler = GraphCompiler(registry: registry)
         self.transform = transform
         self.resources = resources
         self.maxIdlePerPlan = maxIdlePerPlan
-        maxPlans = 256
+        self.maxPlans = maxPlans
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
@@ -148,12 +149,17 @@ final class GraphCatalog: Sendable {
         } catch {
             throw APIError(status: 500, type: "server_error", message: "\(error)")
         }
-        plans.withLock { plans in
-            if plans.count >= maxPlans, let victim = plans.keys.first(where: { $0.contains("\u{1}") || $0.contains("\u{2}") }) {
-                plans[victim] = nil
+        let evicted: String? = plans.withLock { plans in
+            var victim: String?
+            if plans.count >= maxPlans, let variant = plans.keys.first(where: { $0.contains("\u{1}") || $0.contains("\u{2}") }) {
+                plans[variant] = nil
+                victim = variant
             }
             plans[key] = plan
+            return victim
         }
+        // An evicted variant's idle sessions go with it, so distinct variants cannot pile up sessions.
+        if let evicted { idle.withLock { $0[evicted] = nil } }
         return (plan, key)
     }
 
@@ -170,10 +176,15 @@ final class GraphCatalog: Sendable {
 
     /// Returns a session after its run, for the next request on the same variant.
     func recycle(_ session: Session, key: String) {
+        // A variant evicted while this session ran keeps no idle sessions.
+        guard plans.withLock({ $0[key] != nil }) else { return }
         idle.withLock { idle in
             if idle[key, default: []].count < maxIdlePerPlan { idle[key, default: []].append(IdleSession(session: session)) }
         }
     }
+
+    /// Idle sessions held for a variant.
+    func idleSessions(key: String) -> Int { idle.withLock { $0[key]?.count ?? 0 } }
 
     /// Drops every idle session (at shutdown, so stores and caches are released).
     func drain() {
