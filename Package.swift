@@ -71,7 +71,7 @@ let package = Package(
                           path: "Tests/NGramStoreTestHelper"),
         .testTarget(name: "NGramStoreTests", dependencies: ["NGramStore", "NGramStoreTestHelper"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels", "Constraints"]),
+        .testTarget(name: "OperatorsTests", dependencies: ["Operators", "Support", "ModelRuntime", "Kernels", "Constraints", "NGramStore"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Operators", "Graph", "ModelRuntime", "Kernels", "DecographCLI",
                                                     "Constraints", "NGramStore"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Graph", "NGramStore", "Kernels", "Operators"]),

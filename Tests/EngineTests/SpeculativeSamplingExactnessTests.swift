@@ -44,6 +44,8 @@ import Testing
         ("lookahead T=1", 1, 1, "  proposals: { op: draft.lookahead, scores: scores, window: 3, ngram: 3, guesses: 2, prompt_pool: true }\n"),
         // Staged speculation: the draft model, sped up by prompt lookup, drafts greedily (deterministic).
         ("staged T=1", 1, 1, "  proposals: { op: draft.graph, graph: \(stagedDrafter), tokens: 3 }\n"),
+        // ADED: the prompt's pair (12, 40) was followed by 7, so its tri-gram matrix drafts.
+        ("aded T=1", 1, 1, "  proposals: { op: draft.aded, depth: 3, tokens: 6 }\n"),
         // A fallback drafter (`unless`): a 3-token match the prompt lacks leaves lookup empty, so
         // the sampled draft model proposes.
         ("fallback T=1", 1, 1, """

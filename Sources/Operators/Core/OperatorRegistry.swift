@@ -10,6 +10,7 @@ public enum OperatorRegistry {
         DraftRecycleOp.self,
         DraftSuffixOp.self,
         DraftLookaheadOp.self,
+        DraftADEDOp.self,
         DraftGraphOp.self,
         TreeMergeOp.self,
         ConstrainRegexOp.self,

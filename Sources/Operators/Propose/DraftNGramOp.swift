@@ -13,7 +13,7 @@ public struct DraftNGramOp: HypothesisOperator, RunObserver {
         output: OutputSpec(.tokenTree, provides: [PropertyRule(.deterministic), PropertyRule(.exactDraft)],
                            doc: "A token tree, empty when no tier passes its gates; nodes are tagged ngram.context, ngram.dynamic or ngram.store."),
         needs: [CapabilityRule(.rollback), CapabilityRule(.tokenTrees)],
-        validate: OpValidation.checks { node, plan in try StoreDeclarations.refuseLearningSuffixArray(node[store], plan: plan, at: store.name) })
+        validate: OpValidation.checks { node, plan in try StoreDeclarations.requireReadable(node[store], plan: plan, at: store.name) })
 
     static let store = OpParameter<String?>("store", .storeRef,
                                             doc: "The persistent tier, a store declared under `stores:` (an LMDB store, or a suffix-array store, told apart by the file's magic; a suffix array is read-only, so its declaration may not say learn: true); without one only the context and dynamic tiers propose.")
