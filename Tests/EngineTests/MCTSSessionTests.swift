@@ -1,4 +1,5 @@
 import Constraints
+import Graph
 @testable import Operators
 import Testing
 @testable import Engine
@@ -6,21 +7,24 @@ import Testing
 /// `search.mcts` through the engine: simulations forked by longest shared prefix give what the
 /// search gives on fresh contexts, one pass per step; a command reward reads the program's verdict.
 @Suite struct MCTSSessionTests {
-    static func yaml(_ reward: String) -> String {
+    /// An MCTS graph on the fixtures, its search's reward the node `judge` when one is given.
+    static func yaml(judge: String? = nil, output: String = "tree", extra: String = "") -> String {
         """
         graph: mcts
         \(Fixtures.models)
         nodes:
           scores: { op: score, model: target }
-          tree: { op: search.mcts, from: scores, simulations: 12, parallel: 3, branch: 3, \(reward) }
-        output: tree
+        \(judge.map { "  judge: { op: reward, \($0) }" } ?? "")
+          tree: { op: search.mcts, from: scores, simulations: 12, parallel: 3, branch: 3\(judge == nil ? "" : ", reward: judge") }
+        \(extra)
+        output: \(output)
         limits: { max_new_tokens: 8 }
         """
     }
 
     @Test func engineSearchMatchesDirectSearch() throws {
         let resources = ResourceRegistry(pool: Fixtures.resources.pool)
-        let session = try Session(plan: try Fixtures.plan(Self.yaml("reward: loglik")), resources: resources)
+        let session = try Session(plan: try Fixtures.plan(Self.yaml()), resources: resources)
         let service = try resources.model(at: Fixtures.target)
         for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
             let passes = service.counters.passes
@@ -46,7 +50,8 @@ import Testing
     @Test func constraintRewardScoresValidity() throws {
         let plan = try DemoGraphs.plan("mcts.yaml", edits: [
             ("models:", "constraints:\n  ret: { kind: regex, pattern: \"\\n    return [a-z]+\\n\" }\nmodels:"),
-            ("simulations: 32, parallel: 4, branch: 3, exploration: 1.0, reward: loglik", "simulations: 10, parallel: 2, branch: 3, reward: constraint, constraint: ret"),
+            ("judge: { op: reward, by: loglik }", "judge: { op: reward, by: constraint, constraint: ret }"),
+            ("simulations: 32, parallel: 4, branch: 3, exploration: 1.0", "simulations: 10, parallel: 2, branch: 3"),
             ("max_new_tokens: 32", "max_new_tokens: 8"),
         ])
         let session = try Session(plan: plan)
@@ -62,7 +67,7 @@ import Testing
 
     @Test func commandRewardRanksByTheProgramsVerdict() throws {
         // Without a tokenizer the program reads the token ids: reward 1 for outputs holding " 2 ".
-        let session = try Session(plan: try Fixtures.plan(Self.yaml("reward: command, command: [\"grep\", \"-q\", \" 2 \"], timeout: 5")))
+        let session = try Session(plan: try Fixtures.plan(Self.yaml(judge: Self.grep)))
         let result = try session.run(prompt: [1, 7, 9])
         #expect(!result.candidates.isEmpty)
         for candidate in result.candidates {
@@ -70,7 +75,68 @@ import Testing
             #expect(candidate.score == (text.contains(" 2 ") ? 1 : 0), "\(candidate.tokens)")
         }
         #expect(zip(result.candidates, result.candidates.dropFirst()).allSatisfy { $0.score >= $1.score })
-        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml("reward: command")) }
-        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml("command: [\"true\"]")) }
+        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml(judge: "by: command")) }
+        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml(judge: "command: [\"true\"]")) }
+    }
+
+    /// The judge of the command test: reward 1 for outputs whose token ids hold " 2 ".
+    static let grep = "by: command, command: [\"grep\", \"-q\", \" 2 \"], timeout: 5"
+
+    /// One reward node serves the search and a rerank of its results: the rerank's scores are the
+    /// judge's verdicts, which are the search's own, so the order stands; a rerank of best-of-N
+    /// samples by the same judge puts the outputs it rewards first.
+    @Test func aRewardNodeServesTheSearchAndTheRerank() throws {
+        let searched = try Session(plan: try Fixtures.plan(Self.yaml(judge: Self.grep)))
+        let reranked = try Session(plan: try Fixtures.plan(Self.yaml(
+            judge: Self.grep, output: "best", extra: "  best: { op: rerank, from: tree, by: reward, reward: judge }")))
+        for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
+            let alone = try searched.run(prompt: prompt)
+            let ranked = try reranked.run(prompt: prompt)
+            #expect(ranked.candidates.map(\.tokens) == alone.candidates.map(\.tokens), "prompt \(prompt)")
+            #expect(ranked.candidates.map(\.score) == alone.candidates.map(\.score), "prompt \(prompt)")
+        }
+        // Best-of-N samples reranked by another judge: the program counts the bytes of the text
+        // it reads (the token ids, without a tokenizer), so longer renderings win.
+        let samples = try Session(plan: try Fixtures.plan("""
+            graph: best-of-n
+            \(Fixtures.models)
+            nodes:
+              scores: { op: score, model: target }
+              judge: { op: reward, by: command, command: ["wc", "-c"], timeout: 5 }
+              dist: { op: sample, from: scores, temperature: 1.2 }
+              drawn: { op: search.sample, from: dist, samples: 6, finish: all }
+              best: { op: rerank, from: drawn, by: reward, reward: judge }
+            output: best
+            limits: { max_new_tokens: 8 }
+            """))
+        var orders = Set<[Float]>()
+        for seed: UInt64 in 0..<4 {
+            let result = try samples.run(prompt: [1, 7, 9], seed: seed)
+            let verdicts = result.candidates.map { Float($0.tokens.map(String.init).joined(separator: " ").utf8.count) }
+            #expect(result.candidates.count == 6)
+            #expect(result.candidates.map(\.score) == verdicts, "seed \(seed)")
+            #expect(verdicts == verdicts.sorted(by: >), "the judge's verdicts come best first")
+            orders.insert(verdicts)
+        }
+        #expect(orders.contains { Set($0).count > 1 }, "every sample got the same verdict: the test proves nothing")
+    }
+
+    /// The language's checks: a reward names a reward node; a reward node is no output; one that
+    /// nothing names is wasted work.
+    @Test func rewardNodesAreChecked() {
+        let compile = { (yaml: String) in GraphCompiler(registry: OperatorRegistry.all).compile(source: yaml, file: "g.yaml") }
+        let notAJudge = compile(Self.yaml().replacingOccurrences(of: "branch: 3 }", with: "branch: 3, reward: scores }")).rendered
+        #expect(notAJudge.contains("'reward' of node 'tree' (search.mcts): 'scores' is not a reward node (op: reward)"), "\(notAJudge)")
+        let missing = compile(Self.yaml().replacingOccurrences(of: "branch: 3 }", with: "branch: 3, reward: judge }")).rendered
+        #expect(missing.contains("node 'tree' uses node 'judge', which is not defined"), "\(missing)")
+        let asOutput = compile(Self.yaml(judge: "by: loglik", output: "judge")).rendered
+        #expect(asOutput.contains("output 'judge' (reward) produces reward; a graph's output must produce selection or frontier"), "\(asOutput)")
+        let unnamed = compile(Self.yaml().replacingOccurrences(of: "output: tree", with: "  judge: { op: reward }\noutput: tree"))
+        #expect(unnamed.plan != nil)
+        #expect(unnamed.rendered.contains("node 'judge' does not feed the graph's output"), "\(unnamed.rendered)")
+        let named = compile(Self.yaml(judge: "by: loglik"))
+        #expect(named.plan != nil && !named.rendered.contains("does not feed"), "\(named.rendered)")
+        let rerankWithoutJudge = compile(Self.yaml(output: "best", extra: "  best: { op: rerank, from: tree, by: reward }")).rendered
+        #expect(rerankWithoutJudge.contains("by: reward needs the reward node"), "\(rerankWithoutJudge)")
     }
 }

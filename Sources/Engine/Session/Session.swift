@@ -54,6 +54,9 @@ public final class Session {
         case hypothesis(any HypothesisOperator)
         case frontier(any FrontierOperator)
         case ranker(any CandidateRanker)
+        /// A judge the nodes naming it call themselves (they bind their own instance): never run
+        /// by the step.
+        case reward
     }
 
     /// One model parameter of a node and the handle slot it is bound to.
@@ -219,6 +222,8 @@ public final class Session {
                 ops.append(.frontier(op))
             } else if let op = instance as? any CandidateRanker {
                 ops.append(.ranker(op))
+            } else if instance is any RewardOperator {
+                ops.append(.reward)
             } else {
                 throw EngineError(at: node.location, "node '\(node.name)': op '\(node.op)' has no step behaviour")
             }
@@ -229,7 +234,7 @@ public final class Session {
         switch ops[plan.output] {
         case .frontier: searchNode = plan.output
         case .ranker: searchNode = plan.nodes[plan.output].inputs.first?.sources.first
-        case .hypothesis: searchNode = nil
+        case .hypothesis, .reward: searchNode = nil
         }
         for (node, op) in zip(plan.nodes, ops) {
             if case .frontier = op, node.index != searchNode {

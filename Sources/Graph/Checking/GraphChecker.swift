@@ -330,6 +330,10 @@ struct GraphChecker {
         while let n = queue.popLast() {
             guard reached.insert(n).inserted else { continue }
             for input in nodes[n].inputs { queue += input.sources.filter { !reached.contains($0) } }
+            // A node a parameter names (a reward a search calls) works for the node naming it.
+            for parameter in nodes[n].spec?.parameters ?? [] where parameter.type == .nodeRef {
+                if case .reference(let name)? = nodes[n].parameters[parameter.name], let i = indexByName[name] { queue.append(i) }
+            }
         }
         for (i, node) in nodes.enumerated() where !reached.contains(i) && node.spec?.family != .commit {
             diagnostics.append(Diagnostic(.warning, at: node.flat.location, "node '\(node.flat.name)' does not feed the graph's output, so its work is wasted", notes: node.flat.context))

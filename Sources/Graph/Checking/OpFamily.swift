@@ -13,4 +13,7 @@ public enum OpFamily: String, Sendable, Hashable, CaseIterable {
     case select
     /// Effects after selection: stores learning, streaming.
     case commit
+    /// Judges: what a finished output is worth. Not a stage of the step: searches and rerankers
+    /// that name the node (a node parameter) call it on the outputs they weigh.
+    case reward
 }

@@ -24,6 +24,11 @@ extension Plan {
         for (i, stage) in stages.enumerated() {
             out += "  stage \(i + 1): " + stage.map { "\(nodes[$0].name) (\(nodes[$0].op))" }.joined(separator: ", ") + "\n"
         }
+        let judges = nodes.filter { $0.family == .reward }
+        if !judges.isEmpty {
+            out += "judges (not run by the step; the searches and reranks naming them call them on finished outputs): "
+                + judges.map { "\($0.name) (\($0.op))" }.joined(separator: ", ") + "\n"
+        }
         if nodes[output].outputType == .frontier {
             out += "frontier: '\(nodes[output].name)' (\(nodes[output].op)) keeps the running hypotheses; each step the stages above run once per hypothesis (a node that batches over the frontier, as score does, scores all of them in one forward pass), then it chooses the next hypotheses, each carrying the KV caches and previous-step values of the one it extends; the best finished hypothesis is the output, the others its n-best list\n"
         }

@@ -10,7 +10,8 @@ enum PlanLowering {
                       location: node.flat.location)
         }
         var schedule = [[Int]](repeating: [], count: (stages.max() ?? -1) + 1)
-        for (i, stage) in stages.enumerated() { schedule[stage].append(i) }
+        // A judge (the reward family) is called by the nodes naming it, never by the step.
+        for (i, stage) in stages.enumerated() where checker.nodes[i].spec?.family != .reward { schedule[stage].append(i) }
         var capabilities = Set<RuntimeCapability>()
         for node in checker.nodes {
             for rule in node.spec!.needs where rule.when.holds(for: node.parameters) { capabilities.insert(rule.capability) }

@@ -34,6 +34,7 @@ public enum OperatorRegistry {
         MCTSOp.self,
         ForesightSearchOp.self,
         RerankOp.self,
+        RewardOp.self,
         StoreLearnOp.self,
     ]
 

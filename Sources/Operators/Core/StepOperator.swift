@@ -173,6 +173,18 @@ extension FrontierOperator {
     public var reopensHypotheses: Bool { false }
 }
 
+/// An op that judges finished outputs (`reward`): not a stage of the step, but called by the
+/// searches and rerankers whose node parameter names it, on each output they weigh.
+public protocol RewardOperator: StepOperator {
+    /// What an output is worth.
+    /// - Parameters:
+    ///   - tokens: its generated tokens.
+    ///   - meanLogProbability: the mean log-probability of its tokens as the caller scored them.
+    /// - Returns: the reward (higher is better).
+    /// - Throws: `OperatorError` when the judge cannot run (a program that does not start).
+    func reward(_ tokens: [Int32], meanLogProbability: Double) throws -> Double
+}
+
 /// An op that orders a search's finished hypotheses once the search ends: the graph's output, its
 /// `from` the frontier op (`rerank`). It runs once per run, not per step.
 public protocol CandidateRanker: StepOperator {

@@ -1,8 +1,5 @@
-import Constraints
 import Foundation
 import Graph
-import Synchronization
-import Tokenization
 
 /// `search.mcts`: Monte Carlo tree search over tokens with a reward (PG-TD, Zhang et al. 2023). See
 /// `TokenMCTS`.
@@ -10,35 +7,21 @@ public struct MCTSOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.mcts", family: .select,
-        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. reward: loglik is the mean log-probability; constraint, validity under a declared constraint; command runs a program on each complete output (stdin) and reads its verdict.",
-        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec, constraint.spec, command.spec, timeout.spec],
+        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. The reward is a reward node's judgement of each complete output (its validity under a constraint, a program's verdict) or, without one, the output's mean log-probability.",
+        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec],
         inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The simulations in flight."),
         needs: [CapabilityRule(.fork)],
         validate: OpValidation.checks { node, plan in
-            if try MCTSOp.rewardRule(node) == .constraint { _ = try ConstraintReward.grammar(node, plan: plan) }
+            _ = try RewardOp.named(node[reward], in: plan, at: reward.name)
             try ReopeningSearch.check(plan, search: "'\(node.name)' (search.mcts)")
         })
-
-    /// What a complete sequence is worth.
-    public enum Reward: String, Sendable, CaseIterable, ParameterEnumeration {
-        /// Its mean log-probability under the model.
-        case loglik
-        /// Its validity under a declared constraint.
-        case constraint
-        /// An external program's verdict on its text.
-        case command
-    }
 
     static let simulations = OpParameter<Int>("simulations", default: 32, range: .closed(1, 100_000), doc: "Simulations (roll-outs) over the search: its budget.")
     static let parallel = OpParameter<Int>("parallel", default: 4, range: .closed(1, 64), doc: "Simulations in flight at once, one roll-out token each per batched pass.")
     static let branch = OpParameter<Int>("branch", default: 3, range: .closed(1, 64), doc: "Children of an expanded node: its most likely tokens (PG-TD's k).")
     static let exploration = OpParameter<Double>("exploration", default: 1, range: .closed(0, 1000), doc: "P-UCB's constant: how far selection trusts priors and unvisited children over the mean reward.")
-    static let reward = OpParameter<Reward>("reward", default: .loglik, doc: "loglik: the sequence's mean log-probability; constraint: 1 when the text is complete and valid under `constraint`, else half the share of its bytes the constraint accepted before refusing (every valid output beats every invalid one); command: the verdict of `command` on its text.")
-    static let constraint = OpParameter<String?>("constraint", .constraintRef, doc: "reward: constraint's constraint, declared under `constraints:` (regex, json_schema or grammar), enforced as the constrain.* op of its kind with its defaults would.")
-    static let command = OpParameter<[String]?>("command", nonEmpty: true,
-                                                doc: "reward: command's program and arguments (no shell). It reads the output's text on standard input, in a fresh temporary directory, with only PATH in its environment; its reward is the number on the last line of its standard output if there is one, else 1 for exit status 0 and 0 otherwise. It runs as this user, with no further sandbox: give only programs you trust.")
-    static let timeout = OpParameter<Double>("timeout", default: 10, range: .closed(0.01, 3600), doc: "reward: command's time limit per output in seconds; a program still running is killed and scores 0.")
+    static let reward = OpParameter<String?>("reward", .nodeRef, doc: "A reward node (op: reward) that judges each complete output; without one, the output's mean log-probability (a reward node's by: loglik).")
 
     let settings: (simulations: Int, parallel: Int, branch: Int, exploration: Double)
     let rewardFunction: @Sendable ([Int32], Double) throws -> Double
@@ -46,48 +29,16 @@ public struct MCTSOp: FrontierOperator {
     /// Builds the node.
     /// - Parameters:
     ///   - node: the plan node.
-    ///   - environment: the target's tokenizer (the command reads text).
-    /// - Throws: `OperatorError.invalidParameter` for settings out of range.
+    ///   - environment: binds the reward node.
+    /// - Throws: `OperatorError.invalidParameter` for settings out of range or a `reward` that is
+    ///   not a reward node.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
         settings = (try node[Self.simulations], try node[Self.parallel], try node[Self.branch], try node[Self.exploration])
-        switch try Self.rewardRule(node) {
-        case .loglik:
+        if let judge = try RewardOp.judge(named: node[Self.reward], environment: environment, at: Self.reward.name) {
+            rewardFunction = { try judge.reward($0, meanLogProbability: $1) }
+        } else {
             rewardFunction = { _, mean in mean }
-        case .constraint:
-            // A grammar fills caches as it runs, so the sessions sharing this node take turns.
-            let grammar = Mutex(try ConstraintReward.grammar(node, plan: environment.plan))
-            let tokenizer = environment.tokenizer
-            rewardFunction = { tokens, _ in
-                let output = Array((tokenizer?.decode(tokens, skipSpecialTokens: true) ?? "").utf8)
-                return grammar.withLock { ConstraintReward.score(output, grammar: $0) }
-            }
-        case .command:
-            let program = try node[Self.command]!, limit = try node[Self.timeout]
-            let tokenizer = environment.tokenizer
-            rewardFunction = { tokens, _ in
-                let text = tokenizer?.decode(tokens, skipSpecialTokens: true) ?? tokens.map(String.init).joined(separator: " ")
-                return try CommandReward.run(program, input: text, timeout: limit)
-            }
         }
-    }
-
-    /// The reward rule, checked against `command`.
-    static func rewardRule(_ node: Plan.Node) throws -> Reward {
-        let rule = try node[reward]
-        let program = try node[command], declared = try node[constraint]
-        if rule == .constraint, declared == nil {
-            throw OperatorError(.invalidParameter, at: constraint.name, "reward: constraint needs a constraint declared under constraints:")
-        }
-        if rule != .constraint, declared != nil {
-            throw OperatorError(.invalidParameter, at: constraint.name, "constraint is read only with reward: constraint")
-        }
-        if rule == .command, program == nil {
-            throw OperatorError(.invalidParameter, at: command.name, "reward: command needs the program to run")
-        }
-        if rule != .command, program != nil {
-            throw OperatorError(.invalidParameter, at: command.name, "command is read only with reward: command")
-        }
-        return rule
     }
 
     /// Simulations re-open nodes anywhere in the tree.
@@ -115,112 +66,3 @@ public struct MCTSOp: FrontierOperator {
     }
 }
 
-/// Runs a reward program on one output, bounded in time.
-enum CommandReward {
-    /// The program's verdict on `input`.
-    /// - Parameters:
-    ///   - program: the executable (a path, or a name looked up on `PATH`) and its arguments.
-    ///   - input: the text written to its standard input.
-    ///   - timeout: seconds before it is killed (reward 0).
-    /// - Returns: the number on the last line of its standard output, else 1 for exit status 0 and 0 otherwise.
-    /// - Throws: `OperatorError.invalidParameter` when the program cannot be started.
-    static func run(_ program: [String], input: String, timeout: Double) throws -> Double {
-        // A program that exits without reading its input would otherwise kill this process with
-        // SIGPIPE when its input is written; ignored, the write fails with EPIPE instead.
-        signal(SIGPIPE, SIG_IGN)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("decograph-reward-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let process = Process()
-        let path = "/usr/local/bin:/usr/bin:/bin"
-        if program[0].contains("/") {
-            process.executableURL = URL(fileURLWithPath: program[0])
-        } else if let found = path.split(separator: ":").map({ "\($0)/\(program[0])" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-            process.executableURL = URL(fileURLWithPath: found)
-        } else {
-            throw OperatorError(.invalidParameter, at: "command", "'\(program[0])' is not on PATH (\(path))")
-        }
-        process.arguments = Array(program.dropFirst())
-        process.environment = ["PATH": path]
-        process.currentDirectoryURL = directory
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw OperatorError(.invalidParameter, at: "command", "cannot start '\(program[0])': \(error.localizedDescription)")
-        }
-        // Waiting, writing and reading each block, so each gets a thread of its own: on Dispatch's
-        // global queue, whose width is the core count, concurrent rewards (MCTS's parallel
-        // simulations, other work of the process) could take every thread with waits while the
-        // writes that would end them stay queued — every program then timed out with reward 0.
-        let exited = DispatchSemaphore(value: 0)
-        Thread {
-            process.waitUntilExit()
-            exited.signal()
-        }.start()
-        Thread {
-            try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }.start()
-        let output = OutputBox()
-        let reading = DispatchSemaphore(value: 0)
-        Thread {
-            output.data = (try? stdout.fileHandleForReading.readToEnd()) ?? Data()
-            reading.signal()
-        }.start()
-        guard exited.wait(timeout: .now() + timeout) == .success else {
-            process.terminate()
-            kill(process.processIdentifier, SIGKILL)
-            _ = exited.wait(timeout: .now() + 5)
-            return 0
-        }
-        _ = reading.wait(timeout: .now() + 5)
-        let text = String(decoding: output.data, as: UTF8.self)
-        if let last = text.split(whereSeparator: \.isNewline).last, let value = Double(last.trimmingCharacters(in: .whitespaces)), value.isFinite {
-            return value
-        }
-        return process.terminationStatus == 0 ? 1 : 0
-    }
-
-    /// The program's standard output, filled by the reading thread.
-    final class OutputBox: @unchecked Sendable {
-        var data = Data()
-    }
-}
-
-/// The constraint reward: validity of an output's text under a declared constraint.
-enum ConstraintReward {
-    /// Single bytes: byte walks need a vocabulary and use none of it.
-    static let bytes = TokenVocabulary(tokenBytes: (0...255).map { [UInt8($0)] }, endOfSequence: [])
-
-    /// The grammar of the constraint the node's `constraint` names, compiled as the constrain.*
-    /// op of its kind compiles it with its defaults.
-    static func grammar(_ node: Plan.Node, plan: Plan) throws -> Grammar {
-        guard let name = try node[MCTSOp.constraint], let declaration = plan.constraints.first(where: { $0.name == name }),
-              case .string(let kind)? = declaration.fields["kind"] else {
-            throw OperatorError(.invalidParameter, at: MCTSOp.constraint.name, "the constraint is not declared under constraints:")
-        }
-        // The constrain op reads only `constraint` from a node that names a declaration.
-        var named = node
-        named.parameters = [MCTSOp.constraint.name: .reference(name)]
-        named.written = [MCTSOp.constraint.name]
-        switch kind {
-        case "regex": return try ConstrainRegexOp.grammar(named, plan: plan)
-        case "json_schema": return try ConstrainJSONSchemaOp.grammar(named, plan: plan)
-        case "grammar": return try ConstrainGrammarOp.grammar(named, plan: plan)
-        default: throw OperatorError(.invalidParameter, at: MCTSOp.constraint.name, "constraint '\(name)' is of kind \(kind), which has no whole-output test")
-        }
-    }
-
-    /// 1 for a complete, valid output; else half the share of its bytes accepted before the
-    /// constraint refused one (or all of them, for an incomplete one).
-    static func score(_ output: [UInt8], grammar: Grammar) -> Double {
-        var constraint = Constraint(grammar: grammar, vocabulary: bytes)
-        let accepted = constraint.advance(bytes: output)
-        if accepted == output.count, constraint.isAccepting { return 1 }
-        return output.isEmpty ? 0 : 0.5 * Double(accepted) / Double(output.count)
-    }
-}

@@ -15,11 +15,14 @@ public struct RerankOp: CandidateRanker {
     /// The declaration.
     public static let spec = OpSpec(
         "rerank", family: .select,
-        doc: "Orders a search's finished hypotheses when it ends and answers with the best: by: logprob scores them under a model (Σ log p / length^length_penalty, one batched pass per chunk of candidates); by: mbr picks the minimum-Bayes-risk candidate, the highest mean utility (chrf, bleu or edit) against the others.",
-        parameters: [by.spec, utility.spec, model.spec, lengthPenalty.spec],
+        doc: "Orders a search's finished hypotheses when it ends and answers with the best: by: logprob scores them under a model (Σ log p / length^length_penalty, one batched pass per chunk of candidates); by: mbr picks the minimum-Bayes-risk candidate, the highest mean utility (chrf, bleu or edit) against the others; by: reward asks a reward node (the judge a search.mcts may share).",
+        parameters: [by.spec, utility.spec, model.spec, lengthPenalty.spec, reward.spec],
         inputs: [PortSpec("from", .frontier, doc: "The search whose finished hypotheses are ranked (a search.* node).")],
         output: OutputSpec(.frontier, doc: "The ranked candidates; the first is the output."),
-        validate: OpValidation.checks { node, _ in try RerankOp.validate(node) })
+        validate: OpValidation.checks { node, plan in
+            try RerankOp.validate(node)
+            _ = try RewardOp.named(node[reward], in: plan, at: reward.name)
+        })
 
     /// What candidates are ranked by.
     public enum Criterion: String, Sendable, CaseIterable, ParameterEnumeration {
@@ -27,9 +30,12 @@ public struct RerankOp: CandidateRanker {
         case logprob
         /// Minimum Bayes risk: mean utility against the other candidates.
         case mbr
+        /// A reward node's judgement.
+        case reward
     }
 
-    static let by = OpParameter<Criterion>("by", default: .mbr, doc: "logprob: Σ log p(token) under model / length^length_penalty; mbr: mean utility against the other candidates (minimum Bayes risk).")
+    static let by = OpParameter<Criterion>("by", default: .mbr, doc: "logprob: Σ log p(token) under model / length^length_penalty; mbr: mean utility against the other candidates (minimum Bayes risk); reward: the judgement of the reward node `reward` names.")
+    static let reward = OpParameter<String?>("reward", .nodeRef, doc: "by: reward: the reward node (op: reward) that judges each candidate; a loglik judge reads the candidate's log-probability as its search scored it, per token.")
     static let utility = OpParameter<SentenceUtility>("utility", default: .chrf,
                                                       doc: "MBR's utility: chrf (chrF2, sacrebleu's sentence chrF), bleu (sacrebleu's sentence BLEU, 13a tokens) or edit (1 − token edit distance / length).")
     static let model = OpParameter<String?>("model", .modelRef, doc: "by: logprob: the model that scores the candidates (the target or another).")
@@ -40,6 +46,7 @@ public struct RerankOp: CandidateRanker {
     let utilityMeasure: SentenceUtility
     let exponent: Double
     let tokenizer: Tokenizer?
+    let judge: RewardOp?
 
     /// Builds the node.
     /// - Parameters:
@@ -53,6 +60,7 @@ public struct RerankOp: CandidateRanker {
         utilityMeasure = try node[Self.utility]
         exponent = try node[Self.lengthPenalty]
         tokenizer = environment.tokenizer
+        judge = try RewardOp.judge(named: node[Self.reward], environment: environment, at: Self.reward.name)
         if criterion == .mbr, utilityMeasure != .edit, tokenizer == nil {
             throw OperatorError(.invalidParameter, at: "utility", "\(utilityMeasure.rawValue) compares texts and the target has no tokenizer; use utility: edit")
         }
@@ -70,6 +78,15 @@ public struct RerankOp: CandidateRanker {
         }
         if criterion == .logprob, node.written.contains(utility.name) {
             throw OperatorError(.invalidParameter, at: "utility", "utility is MBR's; by: logprob ranks by the model")
+        }
+        if criterion == .reward, try node[reward] == nil {
+            throw OperatorError(.invalidParameter, at: "reward", "by: reward needs the reward node that judges the candidates")
+        }
+        if criterion != .reward, node.written.contains(reward.name) {
+            throw OperatorError(.invalidParameter, at: "reward", "reward is read only with by: reward")
+        }
+        if criterion == .reward, node.written.contains(utility.name) || node.written.contains(lengthPenalty.name) || node.written.contains(Self.model.name) {
+            throw OperatorError(.invalidParameter, at: "by", "by: reward ranks by the reward node's judgement and reads no utility, length_penalty or model")
         }
         if criterion == .mbr, node.written.contains(lengthPenalty.name) {
             throw OperatorError(.invalidParameter, at: "length_penalty", "length_penalty is by: logprob's; MBR ranks by utility")
@@ -102,6 +119,12 @@ public struct RerankOp: CandidateRanker {
                 var total = 0.0
                 for j in prepared.indices where j != i { total += utilityMeasure.score(prepared[i], against: prepared[j]) }
                 ranked[i].score = Float(candidates.count > 1 ? total / Double(candidates.count - 1) : 1)
+            }
+        case .reward:
+            guard let judge else { throw OperatorError(.invalidParameter, at: "reward", "by: reward needs the reward node that judges the candidates") }
+            for i in ranked.indices {
+                let mean = Double(candidates[i].logProbability) / Double(max(1, candidates[i].tokens.count))
+                ranked[i].score = Float(try judge.reward(candidates[i].tokens, meanLogProbability: mean))
             }
         }
         // Stable: among equal scores the search's order stands.
