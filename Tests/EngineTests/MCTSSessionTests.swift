@@ -136,6 +136,12 @@ import Testing
         #expect(unnamed.rendered.contains("node 'judge' does not feed the graph's output"), "\(unnamed.rendered)")
         let named = compile(Self.yaml(judge: "by: loglik"))
         #expect(named.plan != nil && !named.rendered.contains("does not feed"), "\(named.rendered)")
+        // The step never runs it; explain and the drawing show who calls it.
+        if let plan = named.plan {
+            #expect(!plan.stages.joined().contains(1), "the judge is scheduled: \(plan.stages)")
+            #expect(plan.explanation().contains("judges (not run by the step; the searches and reranks naming them call them on finished outputs): judge (reward)"))
+            #expect(plan.dot().contains("n1 -> n2 [label=\"reward\", style=dotted];"), "\(plan.dot())")
+        }
         let rerankWithoutJudge = compile(Self.yaml(output: "best", extra: "  best: { op: rerank, from: tree, by: reward }")).rendered
         #expect(rerankWithoutJudge.contains("by: reward needs the reward node"), "\(rerankWithoutJudge)")
     }

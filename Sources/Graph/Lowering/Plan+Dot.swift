@@ -37,9 +37,12 @@ extension Plan {
                     out += "  n\(source) -> n\(node.index) [label=\(Self.quote(input.port))\(style)];\n"
                 }
             }
-            for (_, value) in node.parameters.sorted(by: { $0.key < $1.key }) {
+            for (parameter, value) in node.parameters.sorted(by: { $0.key < $1.key }) {
                 if case .reference(let name) = value, models.contains(where: { $0.name == name }) {
                     out += "  \(Self.quote("model:" + name)) -> n\(node.index) [style=dotted, arrowhead=none];\n"
+                } else if case .reference(let name) = value, let judge = self.node(named: name), judge.family == .reward {
+                    // A judge the node calls on finished outputs: no value flows along the step.
+                    out += "  n\(judge.index) -> n\(node.index) [label=\(Self.quote(parameter)), style=dotted];\n"
                 }
             }
         }
