@@ -92,6 +92,40 @@ import Testing
         #expect(checked > 0)
     }
 
+    /// Step beams (the reference's step_beam_size): the prompt is one row however many beams; each
+    /// open beam samples `candidates` steps; the beams are drawn from all of them, kept at their
+    /// number (pruned candidates are drawn back when too few survive), and built of whole steps.
+    @Test func stepBeamsSampleFromEachBeamAndKeepTheirNumber() throws {
+        let search = try ForesightSearch(candidates: 2, beams: 3, clusters: 2, consensus: 1, temperature: 0.6, prune: true,
+                                         maxStepTokens: 5, stepEnds: [1], maxNewTokens: 30, eosTokens: [0])
+        var state = search.start(seed: 4)
+        #expect(state.running.count == 1, "three beams at the prompt are one hypothesis")
+        var sampledFrom = Set<Int>(), steps = 0
+        while !state.isDone {
+            if state.phase == .sampling, !state.branches.isEmpty {
+                sampledFrom.formUnion(state.branches.map(\.parent))
+                for b in state.beams.indices where !state.beams[b].ended {
+                    #expect(state.branches.count { $0.parent == b } == 2, "beam \(b) samples its own candidates")
+                }
+            }
+            if state.phase == .foresight { #expect(state.branches.count >= min(3, state.beams.count { !$0.ended } * 2)) }
+            try search.step(&state, rows: state.running.map { Self.distribution(after: $0) })
+            steps += 1
+            if state.phase == .sampling, state.branches.isEmpty, !state.isDone { #expect(state.beams.count == 3) }
+        }
+        #expect(sampledFrom == [0, 1, 2], "every beam sampled")
+        #expect(state.beams.count == 3)
+        // Beams are whole steps: every beam but an ended one closes at a step end.
+        for beam in state.beams where !beam.ended {
+            #expect(beam.tokens.last == 1 || Self.stepLengths(beam.tokens).last == 5)
+        }
+        // Best first by value; the same seed, the same beams.
+        #expect(zip(state.beams, state.beams.dropFirst()).allSatisfy { $0.value >= $1.value })
+        var again = search.start(seed: 4)
+        while !again.isDone { try search.step(&again, rows: again.running.map { Self.distribution(after: $0) }) }
+        #expect(again.beams == state.beams)
+    }
+
     @Test func clusteringGroupsEqualBagsOfTokens() {
         let assignment = ForesightSearch.cluster([[2, 3, 1], [3, 2, 1], [4, 5, 5], [5, 4, 5]], into: 2)
         #expect(assignment[0] == assignment[1] && assignment[2] == assignment[3] && assignment[0] != assignment[2])

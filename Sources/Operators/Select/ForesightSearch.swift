@@ -2,17 +2,23 @@ import Foundation
 
 /// φ-Decoding (Xu et al. 2025, "φ-Decoding: Adaptive Foresight Sampling for Balanced
 /// Inference-Time Exploration and Exploitation"): the output is built one *step* (a line, or
-/// `maxStepTokens` tokens) at a time. For each step, `candidates` continuations are sampled side by
-/// side; those whose mean log-probability falls below the candidates' mean less one standard
-/// deviation are pruned (in-width pruning); each survivor is rolled out greedily for
-/// `foresightSteps` more steps (its foresight); the survivors are clustered by the tokens of step + foresight (k-means on
-/// bag-of-token vectors, cosine); and the step is drawn with weight softmax(advantage / τ) + cluster
-/// share, where the advantage is the mean log-probability of step + foresight. When one cluster
-/// holds at least `consensus` of the candidates, the search has converged and the rest of the
-/// output is decoded greedily (in-depth pruning). Every phase's hypotheses share one batched pass.
+/// `maxStepTokens` tokens) at a time, on `beams` step beams (the reference's `step_beam_size`).
+/// For each step, every beam samples `candidates` continuations side by side; those whose mean
+/// log-probability falls below the candidates' mean less one standard deviation are pruned
+/// (in-width pruning; when fewer than `beams` survive, pruned ones are drawn back by
+/// softmax(mean log-probability / 0.1), as the reference does); each survivor is rolled out
+/// greedily for `foresightSteps` more steps (its foresight); the survivors are clustered by the
+/// tokens of step + foresight (k-means on bag-of-token vectors, cosine); and `beams` steps are drawn
+/// without replacement with weight softmax(advantage / τ) + cluster share. A candidate's value is
+/// the mean log-probability of step + foresight, its advantage that value less its beam's (the
+/// paper's A = F(aₜ) − F(aₜ₋₁)). When one cluster holds at least `consensus` of the candidates,
+/// the search has converged: the best beam by value decodes the rest greedily (in-depth pruning).
+/// Every phase's hypotheses share one batched pass.
 public struct ForesightSearch: Sendable {
-    /// Candidate steps sampled per step.
+    /// Candidate steps sampled per beam per step.
     public let candidates: Int
+    /// Step beams kept between steps.
+    public let beams: Int
     /// Clusters of the candidates' foresight.
     public let clusters: Int
     /// Share of the candidates in one cluster that ends the exploration.
@@ -32,11 +38,15 @@ public struct ForesightSearch: Sendable {
     /// Tokens that end the output.
     public let eosTokens: Set<Int32>
 
+    /// The temperature the reference draws pruned candidates back with (its `temp = 0.1`).
+    static let refillTemperature = 0.1
+
     /// Creates a search.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(candidates: Int, clusters: Int, consensus: Double, temperature: Double, prune: Bool, foresightSteps: Int = 1,
+    public init(candidates: Int, beams: Int = 1, clusters: Int, consensus: Double, temperature: Double, prune: Bool, foresightSteps: Int = 1,
                 maxStepTokens: Int, stepEnds: Set<Int32>, maxNewTokens: Int, eosTokens: Set<Int32>) throws {
         try OperatorError.require("candidates", candidates, in: 1..., "≥ 1")
+        try OperatorError.require("beams", beams, in: 1..., "≥ 1")
         try OperatorError.require("clusters", clusters, in: 1..., "≥ 1")
         try OperatorError.require("consensus", consensus, in: 0...1, "in [0, 1]")
         try OperatorError.require("temperature", temperature, in: 0.001...1000, "in [0.001, 1000]")
@@ -44,6 +54,7 @@ public struct ForesightSearch: Sendable {
         try OperatorError.require("foresight_steps", foresightSteps, in: 1..., "≥ 1")
         self.foresightSteps = foresightSteps
         self.candidates = candidates
+        self.beams = beams
         self.clusters = clusters
         self.consensus = consensus
         self.temperature = temperature
@@ -64,8 +75,22 @@ public struct ForesightSearch: Sendable {
         case greedy
     }
 
+    /// One step beam: the output committed along it.
+    public struct Beam: Sendable, Equatable {
+        /// Its tokens.
+        public internal(set) var tokens: [Int32] = []
+        /// Their summed log-probability under the distributions they were drawn from.
+        public internal(set) var logProbability = 0.0
+        /// The value of the candidate that made its last step (0 before the first).
+        public internal(set) var value = 0.0
+        /// Whether it ended (EOS or the budget).
+        public internal(set) var ended = false
+    }
+
     /// One candidate step in flight.
     struct Branch: Sendable {
+        /// The beam it continues.
+        var parent = 0
         /// Its step's tokens.
         var step: [Int32] = []
         /// Their summed log-probability.
@@ -80,19 +105,20 @@ public struct ForesightSearch: Sendable {
         var finished = false
         /// Whether its step ended the output (EOS or the budget): it needs no foresight.
         var ended = false
+
+        /// The mean log-probability of step + foresight.
+        var value: Double { (stepLogProbability + foresightLogProbability) / Double(max(1, step.count + foresight.count)) }
     }
 
     /// The search state.
     public struct State: Sendable {
-        /// The output committed so far.
-        public internal(set) var committed: [Int32] = []
-        /// Its summed log-probability under the distributions it was drawn from.
-        public internal(set) var committedLogProbability = 0.0
+        /// The step beams, best first once the search is done.
+        public internal(set) var beams: [Beam] = [Beam()]
         /// The phase.
         public internal(set) var phase = Phase.sampling
         /// The candidates of the step being chosen.
         var branches: [Branch] = []
-        /// Each candidate's random stream (sampling), and the search's own (choosing a step).
+        /// Each candidate's random stream (sampling), and the search's own (choosing the steps).
         var streams: [Xoshiro256StarStar]
         var chooser: Xoshiro256StarStar
         /// Steps chosen, and how many candidates in-width pruning dropped.
@@ -103,12 +129,25 @@ public struct ForesightSearch: Sendable {
         /// Whether the search has ended.
         public internal(set) var isDone = false
 
-        /// The frontier: the committed output plus each unfinished candidate's tokens of this phase.
+        /// The output: the best beam's tokens (the only beam's, with one).
+        public var committed: [Int32] { beams.first?.tokens ?? [] }
+        /// Its summed log-probability.
+        public var committedLogProbability: Double { beams.first?.logProbability ?? 0 }
+
+        /// The beams still growing, each once (before the first step they are all the prompt).
+        var openBeams: [[Int32]] {
+            var seen = Set<[Int32]>()
+            return beams.filter { !$0.ended }.map(\.tokens).filter { seen.insert($0).inserted }
+        }
+
+        /// The frontier: each open beam, or each unfinished candidate's beam plus its tokens of
+        /// this phase.
         public var running: [[Int32]] {
             switch phase {
             case .greedy: return [committed]
-            case .sampling: return branches.isEmpty ? [committed] : branches.filter { !$0.finished }.map { committed + $0.step }
-            case .foresight: return branches.filter { !$0.finished }.map { committed + $0.step + $0.foresight }
+            case .sampling:
+                return branches.isEmpty ? openBeams : branches.filter { !$0.finished }.map { beams[$0.parent].tokens + $0.step }
+            case .foresight: return branches.filter { !$0.finished }.map { beams[$0.parent].tokens + $0.step + $0.foresight }
             }
         }
     }
@@ -116,7 +155,8 @@ public struct ForesightSearch: Sendable {
     /// The state before the first step.
     /// - Parameter seed: the run's seed.
     public func start(seed: UInt64) -> State {
-        State(streams: (0 ..< candidates).map { Xoshiro256StarStar(seed: seed &+ UInt64($0 + 1) &* 0x9E37_79B9_7F4A_7C15) },
+        State(beams: Array(repeating: Beam(), count: beams),
+              streams: (0 ..< candidates * beams).map { Xoshiro256StarStar(seed: seed &+ UInt64($0 + 1) &* 0x9E37_79B9_7F4A_7C15) },
               chooser: Xoshiro256StarStar(seed: seed ^ 0xD6E8_FEB8_6659_FD93))
     }
 
@@ -139,18 +179,25 @@ public struct ForesightSearch: Sendable {
         switch state.phase {
         case .greedy:
             let token = Int32(Distribution.topIndices(rows[0], 1)[0])
-            state.committed.append(token)
-            state.committedLogProbability += log(Double(rows[0][Int(token)]))
-            if eosTokens.contains(token) || state.committed.count >= maxNewTokens { state.isDone = true }
+            state.beams[0].tokens.append(token)
+            state.beams[0].logProbability += log(Double(rows[0][Int(token)]))
+            if eosTokens.contains(token) || state.beams[0].tokens.count >= maxNewTokens { state.isDone = true }
         case .sampling:
-            if state.branches.isEmpty { state.branches = Array(repeating: Branch(), count: candidates) }
+            // A step's first token is drawn from its beam's row; later ones from the candidate's own.
+            let starting = state.branches.isEmpty
+            if starting {
+                state.branches = state.beams.indices.filter { !state.beams[$0].ended }.flatMap { b in
+                    Array(repeating: Branch(parent: b), count: candidates)
+                }
+            }
             let open = state.branches.indices.filter { !state.branches[$0].finished }
             for (position, b) in open.enumerated() {
-                let row = rows[before.count == 1 ? 0 : position]
+                let parent = state.beams[state.branches[b].parent].tokens
+                let row = rows[starting ? before.firstIndex(of: parent)! : position]
                 let token = Int32(try Distribution.sample(row, using: &state.streams[b]))
                 state.branches[b].step.append(token)
                 state.branches[b].stepLogProbability += log(Double(row[Int(token)]))
-                let total = state.committed.count + state.branches[b].step.count
+                let total = parent.count + state.branches[b].step.count
                 if eosTokens.contains(token) || total >= maxNewTokens {
                     state.branches[b].finished = true
                     state.branches[b].ended = true
@@ -167,7 +214,7 @@ public struct ForesightSearch: Sendable {
                 state.branches[b].foresight.append(token)
                 state.branches[b].foresightLogProbability += log(Double(row[Int(token)]))
                 state.branches[b].foresightStepLength += 1
-                let total = state.committed.count + state.branches[b].step.count + state.branches[b].foresight.count
+                let total = state.beams[state.branches[b].parent].tokens.count + state.branches[b].step.count + state.branches[b].foresight.count
                 if endsStep(token, length: state.branches[b].foresightStepLength) {
                     state.branches[b].foresightStepsDone += 1
                     state.branches[b].foresightStepLength = 0
@@ -183,13 +230,20 @@ public struct ForesightSearch: Sendable {
         return ReopeningSearch.parents(of: after, in: before)
     }
 
-    /// In-width pruning, then the survivors' foresight (candidates that ended the output need none).
+    /// In-width pruning (refilled to `beams` candidates), then the survivors' foresight
+    /// (candidates that ended the output need none).
     func beginForesight(_ state: inout State) throws {
         if prune, state.branches.count > 1 {
             let means = state.branches.map { $0.stepLogProbability / Double(max(1, $0.step.count)) }
             let mu = means.reduce(0, +) / Double(means.count)
             let sigma = (means.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(means.count)).squareRoot()
-            let kept = state.branches.indices.filter { means[$0] >= mu - sigma }
+            var kept = state.branches.indices.filter { means[$0] >= mu - sigma }
+            let dropped = state.branches.indices.filter { means[$0] < mu - sigma }
+            if kept.count < beams {
+                let weights = Self.softmax(dropped.map { means[$0] / Self.refillTemperature })
+                kept += try Self.draw(min(beams - kept.count, dropped.count), from: weights, using: &state.chooser).map { dropped[$0] }
+                kept.sort()
+            }
             state.pruned += state.branches.count - kept.count
             state.branches = kept.map { state.branches[$0] }
         }
@@ -200,33 +254,63 @@ public struct ForesightSearch: Sendable {
         if state.branches.allSatisfy(\.finished) { try choose(&state) }
     }
 
-    /// Chooses the step: weight softmax(advantage / τ) + cluster share; then either the next
-    /// step's sampling or, on consensus, greedy decoding.
+    /// Draws the next beams: weight softmax(advantage / τ) + cluster share, `beams` of them without
+    /// replacement; then either the next step's sampling or, on consensus, the best beam's greedy
+    /// decoding.
     func choose(_ state: inout State) throws {
         let branches = state.branches
-        let advantages = branches.map { ($0.stepLogProbability + $0.foresightLogProbability) / Double(max(1, $0.step.count + $0.foresight.count)) }
-        let top = advantages.max() ?? 0
-        let exps = advantages.map { exp(($0 - top) / temperature) }
-        let total = exps.reduce(0, +)
+        let advantages = branches.map { $0.value - state.beams[$0.parent].value }
         let assignment = Self.cluster(branches.map { $0.step + $0.foresight }, into: clusters)
         let sizes = Dictionary(assignment.map { ($0, 1) }, uniquingKeysWith: +)
         let shares = assignment.map { Double(sizes[$0]!) / Double(branches.count) }
-        let weights = zip(exps, shares).map { $0 / total + $1 }
-        let chosen = try Distribution.sample(weights, using: &state.chooser)
-        state.committed += branches[chosen].step
-        state.committedLogProbability += branches[chosen].stepLogProbability
+        let weights = zip(Self.softmax(advantages.map { $0 / temperature }), shares).map { $0 + $1 }
+        // The ended beams stay as they are; the open ones are replaced by the drawn steps.
+        let finished = state.beams.filter(\.ended)
+        let drawn = try Self.draw(min(beams - finished.count, branches.count), from: weights, using: &state.chooser)
+        var next = finished
+        for chosen in drawn {
+            let branch = branches[chosen], parent = state.beams[branch.parent]
+            let tokens = parent.tokens + branch.step
+            next.append(Beam(tokens: tokens, logProbability: parent.logProbability + branch.stepLogProbability, value: branch.value,
+                             ended: branch.ended || tokens.count >= maxNewTokens))
+        }
+        state.beams = next.enumerated().sorted { ($0.element.value, -$0.offset) > ($1.element.value, -$1.offset) }.map(\.element)
         state.stepsChosen += 1
         state.branches = []
-        if branches[chosen].ended || state.committed.count >= maxNewTokens {
+        if state.beams.allSatisfy(\.ended) {
             state.isDone = true
             return
         }
         if branches.count > 1, Double(sizes.values.max() ?? 0) / Double(branches.count) >= consensus {
             state.convergedAtStep = state.stepsChosen
-            state.phase = .greedy
+            // The best beam decodes the rest; if it has ended, it is the answer.
+            state.beams = [state.beams[0]]
+            if state.beams[0].ended {
+                state.isDone = true
+            } else {
+                state.phase = .greedy
+            }
         } else {
             state.phase = .sampling
         }
+    }
+
+    /// Softmax of scores (the largest subtracted first).
+    static func softmax(_ scores: [Double]) -> [Double] {
+        let top = scores.max() ?? 0
+        let exps = scores.map { exp($0 - top) }
+        let total = exps.reduce(0, +)
+        return exps.map { $0 / total }
+    }
+
+    /// `count` indices drawn without replacement, each in proportion to its weight among those left.
+    static func draw(_ count: Int, from weights: [Double], using rng: inout Xoshiro256StarStar) throws -> [Int] {
+        var left = Array(weights.indices), chosen: [Int] = []
+        while chosen.count < count, !left.isEmpty {
+            let pick = try Distribution.sample(left.map { weights[$0] }, using: &rng)
+            chosen.append(left.remove(at: pick))
+        }
+        return chosen
     }
 
     /// k-means over bag-of-token vectors with cosine similarity: deterministic (farthest-first
