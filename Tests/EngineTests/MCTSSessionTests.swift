@@ -8,23 +8,24 @@ import Testing
 /// search gives on fresh contexts, one pass per step; a command reward reads the program's verdict.
 @Suite struct MCTSSessionTests {
     /// An MCTS graph on the fixtures, its search's reward the node `judge` when one is given.
-    static func yaml(judge: String? = nil, output: String = "tree", extra: String = "") -> String {
+    static func yaml(judge: String? = nil, output: String = "tree", extra: String = "", rolloutBeams: Int = 1) -> String {
         """
         graph: mcts
         \(Fixtures.models)
         nodes:
           scores: { op: score, model: target }
         \(judge.map { "  judge: { op: reward, \($0) }" } ?? "")
-          tree: { op: search.mcts, from: scores, simulations: 12, parallel: 3, branch: 3\(judge == nil ? "" : ", reward: judge") }
+          tree: { op: search.mcts, from: scores, simulations: 12, parallel: 3, branch: 3, rollout_beams: \(rolloutBeams)\(judge == nil ? "" : ", reward: judge") }
         \(extra)
         output: \(output)
         limits: { max_new_tokens: 8 }
         """
     }
 
-    @Test func engineSearchMatchesDirectSearch() throws {
+    @Test(arguments: [1, 2])
+    func engineSearchMatchesDirectSearch(rolloutBeams: Int) throws {
         let resources = ResourceRegistry(pool: Fixtures.resources.pool)
-        let session = try Session(plan: try Fixtures.plan(Self.yaml()), resources: resources)
+        let session = try Session(plan: try Fixtures.plan(Self.yaml(rolloutBeams: rolloutBeams)), resources: resources)
         let service = try resources.model(at: Fixtures.target)
         for prompt: [Int32] in [[1, 7, 9], [4, 4, 4, 20]] {
             let passes = service.counters.passes
@@ -33,8 +34,8 @@ import Testing
             // more tokens of its prefix (the scorer feeds those without their logits first).
             let used = service.counters.passes - passes
             #expect(used >= engine.metrics.steps + 1 && used <= 2 * engine.metrics.steps + 1)
-            let search = try TokenMCTS(simulations: 12, parallel: 3, branch: 3, exploration: 1, maxNewTokens: 8, eosTokens: session.eosTokens,
-                                       reward: { _, mean in mean })
+            let search = try TokenMCTS(simulations: 12, parallel: 3, branch: 3, exploration: 1, rolloutBeams: rolloutBeams, maxNewTokens: 8,
+                                       eosTokens: session.eosTokens, reward: { _, mean in mean })
             var state = try search.start()
             let fresh = FreshScorer(service: service)
             while !state.isDone {
@@ -125,9 +126,9 @@ import Testing
     /// nothing names is wasted work.
     @Test func rewardNodesAreChecked() {
         let compile = { (yaml: String) in GraphCompiler(registry: OperatorRegistry.all).compile(source: yaml, file: "g.yaml") }
-        let notAJudge = compile(Self.yaml().replacingOccurrences(of: "branch: 3 }", with: "branch: 3, reward: scores }")).rendered
+        let notAJudge = compile(Self.yaml().replacingOccurrences(of: "rollout_beams: 1 }", with: "rollout_beams: 1, reward: scores }")).rendered
         #expect(notAJudge.contains("'reward' of node 'tree' (search.mcts): 'scores' is not a reward node (op: reward)"), "\(notAJudge)")
-        let missing = compile(Self.yaml().replacingOccurrences(of: "branch: 3 }", with: "branch: 3, reward: judge }")).rendered
+        let missing = compile(Self.yaml().replacingOccurrences(of: "rollout_beams: 1 }", with: "rollout_beams: 1, reward: judge }")).rendered
         #expect(missing.contains("node 'tree' uses node 'judge', which is not defined"), "\(missing)")
         let asOutput = compile(Self.yaml(judge: "by: loglik", output: "judge")).rendered
         #expect(asOutput.contains("output 'judge' (reward) produces reward; a graph's output must produce selection or frontier"), "\(asOutput)")

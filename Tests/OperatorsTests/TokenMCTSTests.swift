@@ -49,6 +49,49 @@ import Testing
         #expect(Set(a.complete.map(\.tokens)).count == a.complete.count)
     }
 
+    /// PG-TD's beam roll-outs: the rewarded sequence of each simulation is the best complete beam
+    /// (summed log-probability over length) of a beam search from its leaf, which is never worse
+    /// by that measure than the greedy roll-out from the same leaf; every step's frontier holds
+    /// each roll-out's hypotheses, at most `rolloutBeams` per simulation.
+    @Test func beamRollOutsRewardTheBestBeam() throws {
+        let search = try TokenMCTS(simulations: 12, parallel: 2, branch: 2, exploration: 1, rolloutBeams: 3, maxNewTokens: 6, eosTokens: [0],
+                                   reward: { _, mean in mean })
+        var state = try search.start()
+        var widest = 0
+        while !state.isDone {
+            #expect(state.inFlight.allSatisfy { $0.beams.count + $0.done.count <= 3 })
+            widest = max(widest, state.running.count)
+            try search.step(&state, logits: state.running.map { try Scripted().nextLogits(context: [1] + $0) })
+        }
+        #expect(widest > 2, "no roll-out ran more than one hypothesis")
+        // The first simulation rolls out from the root: its sequence is the beam search's best.
+        let first = try #require(state.complete.first)
+        let greedy = try Self.run(TokenMCTS(simulations: 1, parallel: 1, branch: 2, exploration: 1, maxNewTokens: 6, eosTokens: [0],
+                                            reward: { _, mean in mean })).complete[0]
+        #expect(first.meanLogProbability >= greedy.meanLogProbability - 1e-9)
+        #expect(try first.tokens == Self.beamSearch(width: 3, maxNewTokens: 6), "the roll-out is a plain beam search from the leaf")
+        #expect(state.nodes.allSatisfy { $0.pending == 0 })
+        #expect(state.nodes[0].visits == 12)
+    }
+
+    /// A direct beam search on the scripted model with the roll-out's rules, for the oracle above.
+    static func beamSearch(width: Int, maxNewTokens: Int) throws -> [Int32] {
+        var beams: [([Int32], Double)] = [([], 0)], done: [([Int32], Double)] = []
+        while !beams.isEmpty {
+            var extensions: [([Int32], Double)] = []
+            for (tokens, lp) in beams {
+                let row = try Distribution.logSoftmax(try Scripted().nextLogits(context: [1] + tokens))
+                for t in Distribution.topIndices(row, width) { extensions.append((tokens + [Int32(t)], lp + Double(row[t]))) }
+            }
+            let ranked = extensions.enumerated().sorted { ($0.element.1, -$0.offset) > ($1.element.1, -$1.offset) }.map(\.element)
+            beams = []
+            for candidate in ranked.prefix(width - done.count) {
+                if candidate.0.last == 0 || candidate.0.count >= maxNewTokens { done.append(candidate) } else { beams.append(candidate) }
+            }
+        }
+        return done.enumerated().max { ($0.element.1 / Double($0.element.0.count), -$0.offset) < ($1.element.1 / Double($1.element.0.count), -$1.offset) }!.element.0
+    }
+
     @Test func commandRewardReadsTheVerdict() throws {
         #expect(try CommandReward.run(["cat"], input: "partial\n0.25\n", timeout: 10) == 0.25)
         #expect(try CommandReward.run(["true"], input: "x", timeout: 10) == 1)

@@ -7,8 +7,8 @@ public struct MCTSOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.mcts", family: .select,
-        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a greedy roll-out to the end, and a reward backed up the path; parallel simulations share each batched pass. The reward is a reward node's judgement of each complete output (its validity under a constraint, a program's verdict) or, without one, the output's mean log-probability.",
-        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, reward.spec],
+        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a roll-out to the end (greedy, or a beam search of rollout_beams), and a reward backed up the path; parallel simulations share each batched pass. The reward is a reward node's judgement of each complete output (its validity under a constraint, a program's verdict) or, without one, the output's mean log-probability.",
+        parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, rolloutBeams.spec, reward.spec],
         inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
         output: OutputSpec(.frontier, doc: "The simulations in flight."),
         needs: [CapabilityRule(.fork)],
@@ -21,9 +21,11 @@ public struct MCTSOp: FrontierOperator {
     static let parallel = OpParameter<Int>("parallel", default: 4, range: .closed(1, 64), doc: "Simulations in flight at once, one roll-out token each per batched pass.")
     static let branch = OpParameter<Int>("branch", default: 3, range: .closed(1, 64), doc: "Children of an expanded node: its most likely tokens (PG-TD's k).")
     static let exploration = OpParameter<Double>("exploration", default: 1, range: .closed(0, 1000), doc: "P-UCB's constant: how far selection trusts priors and unvisited children over the mean reward.")
+    static let rolloutBeams = OpParameter<Int>("rollout_beams", default: 1, range: .closed(1, 64),
+                                               doc: "The roll-out's beam width: 1 rolls out greedily; more runs a beam search from the leaf (PG-TD's evaluation) and rewards its best complete sequence (summed log-probability over length). Each of its hypotheses is a row of the batched pass.")
     static let reward = OpParameter<String?>("reward", .nodeRef, doc: "A reward node (op: reward) that judges each complete output; without one, the output's mean log-probability (a reward node's by: loglik).")
 
-    let settings: (simulations: Int, parallel: Int, branch: Int, exploration: Double)
+    let settings: (simulations: Int, parallel: Int, branch: Int, exploration: Double, rolloutBeams: Int)
     let rewardFunction: @Sendable ([Int32], Double) throws -> Double
 
     /// Builds the node.
@@ -33,7 +35,7 @@ public struct MCTSOp: FrontierOperator {
     /// - Throws: `OperatorError.invalidParameter` for settings out of range or a `reward` that is
     ///   not a reward node.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        settings = (try node[Self.simulations], try node[Self.parallel], try node[Self.branch], try node[Self.exploration])
+        settings = (try node[Self.simulations], try node[Self.parallel], try node[Self.branch], try node[Self.exploration], try node[Self.rolloutBeams])
         if let judge = try RewardOp.judge(named: node[Self.reward], environment: environment, at: Self.reward.name) {
             rewardFunction = { try judge.reward($0, meanLogProbability: $1) }
         } else {
@@ -47,7 +49,7 @@ public struct MCTSOp: FrontierOperator {
     /// Starts a search from the prompt.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
         let search = try TokenMCTS(simulations: settings.simulations, parallel: settings.parallel, branch: settings.branch,
-                                   exploration: settings.exploration, maxNewTokens: maxNewTokens, eosTokens: eosTokens, reward: rewardFunction)
+                                   exploration: settings.exploration, rolloutBeams: settings.rolloutBeams, maxNewTokens: maxNewTokens, eosTokens: eosTokens, reward: rewardFunction)
         return Search(search: search, state: try search.start())
     }
 

@@ -3,12 +3,15 @@ import Foundation
 /// Monte Carlo tree search over tokens, as PG-TD plans code generation (Zhang et al. 2023,
 /// "Planning with Large Language Models for Code Generation"): the model proposes each node's
 /// children (its `branch` most likely tokens, with their probabilities as priors), selection
-/// follows P-UCB — `Q + exploration · P · √N(parent) / (1 + N)` — a greedy roll-out from the new
-/// leaf completes the sequence, and its reward is backed up the path (each node keeps the mean
-/// and the best reward below it; Q is the mean).
+/// follows P-UCB — `Q + exploration · P · √N(parent) / (1 + N)` — a roll-out from the new leaf
+/// completes the sequence, and its reward is backed up the path (each node keeps the mean and the
+/// best reward below it; Q is the mean). The roll-out is greedy, or with `rolloutBeams` > 1 a beam
+/// search of that width, as PG-TD evaluates a node: the best complete beam (summed
+/// log-probability over length) is the sequence rewarded.
 ///
-/// `parallel` simulations run at once, one roll-out token each per step, all scored in one batched
-/// pass; a simulation still in flight holds a virtual visit on its path so the others spread out.
+/// `parallel` simulations run at once, one roll-out token each per step (each of a beam roll-out's
+/// hypotheses a row), all scored in one batched pass; a simulation still in flight holds a virtual
+/// visit on its path so the others spread out.
 /// A simulation that selects a sequence already complete (EOS or the budget) takes its cached
 /// reward without calling the model. The search ends after `simulations` simulations; the answer
 /// is the complete sequence with the highest reward (ties: the higher mean log-probability, then
@@ -22,6 +25,8 @@ public struct TokenMCTS: Sendable {
     public let branch: Int
     /// P-UCB's exploration constant.
     public let exploration: Double
+    /// Hypotheses of a roll-out's beam search (1: greedy).
+    public let rolloutBeams: Int
     /// Most generated tokens.
     public let maxNewTokens: Int
     /// Tokens that end a sequence.
@@ -31,8 +36,10 @@ public struct TokenMCTS: Sendable {
 
     /// Creates a search.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(simulations: Int, parallel: Int, branch: Int, exploration: Double, maxNewTokens: Int, eosTokens: Set<Int32>,
+    public init(simulations: Int, parallel: Int, branch: Int, exploration: Double, rolloutBeams: Int = 1, maxNewTokens: Int, eosTokens: Set<Int32>,
                 reward: @escaping @Sendable ([Int32], Double) throws -> Double) throws {
+        try OperatorError.require("rollout_beams", rolloutBeams, in: 1...64, "in 1...64")
+        self.rolloutBeams = rolloutBeams
         try OperatorError.require("simulations", simulations, in: 1..., "≥ 1")
         try OperatorError.require("parallel", parallel, in: 1..., "≥ 1")
         try OperatorError.require("branch", branch, in: 1..., "≥ 1")
@@ -71,14 +78,24 @@ public struct TokenMCTS: Sendable {
         var terminalReward: Double?
     }
 
+    /// One sequence of a roll-out.
+    struct Rollout: Sendable, Equatable {
+        /// Its tokens (the leaf's prefix, then roll-out tokens).
+        var tokens: [Int32]
+        /// Their log-probability.
+        var logProbability: Double
+        /// Summed log-probability over length: how a beam roll-out ranks its complete sequences.
+        var normalized: Double { logProbability / Double(max(1, tokens.count)) }
+    }
+
     /// A simulation in flight: its path down the tree and, once past the leaf, its roll-out.
     struct Simulation: Sendable {
         /// Nodes from the root to the leaf it expands.
         var path: [Int]
-        /// The tokens it has (the leaf's prefix, then roll-out tokens).
-        var tokens: [Int32]
-        /// Their log-probability.
-        var logProbability: Double
+        /// The roll-out's running hypotheses (one for a greedy roll-out), a frontier row each.
+        var beams: [Rollout]
+        /// A beam roll-out's complete hypotheses.
+        var done: [Rollout] = []
         /// Whether the leaf still waits for its own row (to be expanded).
         var expanding: Bool
     }
@@ -96,8 +113,8 @@ public struct TokenMCTS: Sendable {
         /// Whether the search has ended.
         public internal(set) var isDone = false
 
-        /// The frontier: each simulation's tokens.
-        public var running: [[Int32]] { inFlight.map(\.tokens) }
+        /// The frontier: each simulation's roll-out hypotheses, in order.
+        public var running: [[Int32]] { inFlight.flatMap { $0.beams.map(\.tokens) } }
 
         /// Complete sequences best first: reward, then mean log-probability, then the earlier found.
         public var finished: [FrontierCandidate] {
@@ -147,7 +164,7 @@ public struct TokenMCTS: Sendable {
                 break
             }
             for n in path { state.nodes[n].pending += 1 }
-            state.inFlight.append(Simulation(path: path, tokens: state.nodes[node].tokens, logProbability: state.nodes[node].logProbability,
+            state.inFlight.append(Simulation(path: path, beams: [Rollout(tokens: state.nodes[node].tokens, logProbability: state.nodes[node].logProbability)],
                                              expanding: state.nodes[node].children.isEmpty))
         }
         state.isDone = state.inFlight.isEmpty
@@ -175,23 +192,26 @@ public struct TokenMCTS: Sendable {
     /// Advances every simulation by one token.
     /// - Parameters:
     ///   - state: the state.
-    ///   - logits: one row per simulation in flight.
-    /// - Returns: for each simulation in flight next, the index of the current one whose tokens
+    ///   - logits: one row per frontier hypothesis (each roll-out hypothesis of each simulation).
+    /// - Returns: for each hypothesis in flight next, the index of the current one whose tokens
     ///   share the longest prefix with it.
     /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows, and the reward's errors.
     @discardableResult
     public func step(_ state: inout State, logits: [[Float]]) throws -> [Int] {
         guard !state.isDone else { return [] }
-        guard logits.count == state.inFlight.count else {
-            throw OperatorError(.shapeMismatch, at: "logits", "expected \(state.inFlight.count) rows, got \(logits.count)")
+        let before = state.running
+        guard logits.count == before.count else {
+            throw OperatorError(.shapeMismatch, at: "logits", "expected \(before.count) rows, got \(logits.count)")
         }
-        let before = state.inFlight.map(\.tokens)
         var still: [Simulation] = []
-        for (var simulation, row) in zip(state.inFlight, logits) {
-            let logProbabilities = try Distribution.logSoftmax(row)
+        var offset = 0
+        for var simulation in state.inFlight {
+            let rows = try logits[offset ..< offset + simulation.beams.count].map { try Distribution.logSoftmax($0) }
+            offset += simulation.beams.count
             if simulation.expanding, state.nodes[simulation.path.last!].children.isEmpty {
-                // Expand the leaf: its best tokens become children, priors their probabilities.
-                let leaf = simulation.path.last!
+                // Expand the leaf (the roll-out's one hypothesis so far): its best tokens become
+                // children, priors their probabilities.
+                let leaf = simulation.path.last!, logProbabilities = rows[0]
                 for token in Distribution.topIndices(logProbabilities, branch) {
                     let tokens = state.nodes[leaf].tokens + [Int32(token)]
                     let lp = state.nodes[leaf].logProbability + Double(logProbabilities[token])
@@ -203,12 +223,11 @@ public struct TokenMCTS: Sendable {
                 }
                 simulation.expanding = false
             }
-            // Roll out greedily by one token.
-            let token = Distribution.topIndices(logProbabilities, 1)[0]
-            simulation.tokens.append(Int32(token))
-            simulation.logProbability += Double(logProbabilities[token])
-            if eosTokens.contains(Int32(token)) || simulation.tokens.count >= maxNewTokens {
-                let value = try finish(&state, tokens: simulation.tokens, logProbability: simulation.logProbability)
+            advance(&simulation, rows: rows)
+            // The best complete sequence (the earlier among equals) once the width is spent.
+            if simulation.beams.isEmpty,
+               let best = simulation.done.enumerated().max(by: { ($0.element.normalized, -$0.offset) < ($1.element.normalized, -$1.offset) })?.element {
+                let value = try finish(&state, tokens: best.tokens, logProbability: best.logProbability)
                 backUp(&state, path: simulation.path, reward: value, pending: true)
             } else {
                 still.append(simulation)
@@ -216,6 +235,30 @@ public struct TokenMCTS: Sendable {
         }
         state.inFlight = still
         try launch(&state)
-        return ReopeningSearch.parents(of: state.inFlight.map(\.tokens), in: before)
+        return ReopeningSearch.parents(of: state.running, in: before)
+    }
+
+    /// One roll-out token: greedy, or a beam-search step over the roll-out's hypotheses: the best
+    /// extensions by summed log-probability fill what is left of the width; a complete one among
+    /// them (EOS or the budget) joins `done` and keeps its place, so the roll-out ends once every
+    /// place holds a complete sequence.
+    func advance(_ simulation: inout Simulation, rows: [[Float]]) {
+        var extensions: [Rollout] = []
+        for (hypothesis, logProbabilities) in zip(simulation.beams, rows) {
+            for token in Distribution.topIndices(logProbabilities, rolloutBeams) {
+                extensions.append(Rollout(tokens: hypothesis.tokens + [Int32(token)],
+                                          logProbability: hypothesis.logProbability + Double(logProbabilities[token])))
+            }
+        }
+        // Stable: among equal log-probabilities the earlier hypothesis and the likelier token first.
+        let ranked = extensions.enumerated().sorted { ($0.element.logProbability, -$0.offset) > ($1.element.logProbability, -$1.offset) }.map(\.element)
+        simulation.beams = []
+        for candidate in ranked.prefix(rolloutBeams - simulation.done.count) {
+            if eosTokens.contains(candidate.tokens.last!) || candidate.tokens.count >= maxNewTokens {
+                simulation.done.append(candidate)
+            } else {
+                simulation.beams.append(candidate)
+            }
+        }
     }
 }
