@@ -24,6 +24,30 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
         #expect(capture.out == "")
     }
 
+    /// A model path that is not there: `run` fails to load it, so `check` refuses it, located at
+    /// the model's entry; the repository's graphs, whose models exist, stay ok.
+    @Test func checkRefusesAModelPathThatDoesNotExist() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let graph = directory + "/g.yaml"
+        try """
+            graph: g
+            models:
+              target: { path: no-such-model }
+            nodes:
+              scores: { op: score, model: target }
+              pick: { op: sample, from: scores, temperature: 0 }
+              accept: { op: verify, from: pick }
+            output: accept
+            """.write(toFile: graph, atomically: true, encoding: .utf8)
+        let capture = CapturingOutput()
+        #expect(DecographCLI.main(["check", graph], context: capture.context) == 1)
+        #expect(capture.err.contains("\(graph):3:3: error: model 'target' cannot be loaded: \(directory)/no-such-model: no such file or directory"), "\(capture.err)")
+        #expect(capture.out == "")
+        let greedy = CapturingOutput()
+        #expect(DecographCLI.main(["check", repositoryRoot + "/graphs/greedy.yaml"], context: greedy.context) == 0, "\(greedy.err)")
+    }
+
     @Test func unreadableGraphIsAFailureNotAUsageError() {
         let capture = CapturingOutput()
         #expect(DecographCLI.main(["explain", "/no/such/graph.yaml"], context: capture.context) == 1)
