@@ -134,16 +134,7 @@ public struct DraftPhrasesOp: HypothesisOperator {
         let leaves = tree.isEmpty ? [TokenTree.root] : tree.nodes.indices.filter { children[$0 + 1].isEmpty }
         for leaf in leaves where budget > 0 {
             let token = leaf == TokenTree.root ? last : tree.nodes[leaf].token
-            // A trie below the leaf: phrases sharing a prefix share its nodes.
-            var placed: [[Int32]: Int] = [[]: leaf]
-            for phrase in pool.phrases(after: token, limit: settings.branches) {
-                for end in 1...phrase.count where budget > 0 {
-                    let prefix = Array(phrase[..<end])
-                    guard placed[prefix] == nil else { continue }
-                    placed[prefix] = try out.append(phrase[end - 1], parent: placed[Array(phrase[..<(end - 1)])]!, source: "phrases")
-                    budget -= 1
-                }
-            }
+            try out.appendTrie(pool.phrases(after: token, limit: settings.branches), below: leaf, source: "phrases", budget: &budget)
         }
         return out
     }
