@@ -37,12 +37,9 @@ import Testing
     }
 
     @Test func thePoolOutlivesARun() throws {
-        // The op alone, without the draft model: the same prompt twice in one session, and the
-        // second run starts with the first one's phrases.
-        let plan = try DemoGraphs.plan("ouroboros.yaml", edits: [
-            ("  small: { op: draft.model, model: draft, tokens: 4, temperature: $temperature }\n", ""), ("tree: small, ", ""),
-        ])
-        let session = try Session(plan: plan, resources: DemoGraphs.resources)
+        // graphs/phrases.yaml, the op alone: the same prompt twice in one session, and the second
+        // run starts with the first one's phrases.
+        let session = try Self.session("phrases.yaml")
         let prompt = try Self.prompts(session)[0]
         let first = try session.run(prompt: prompt, maxNewTokens: Self.newTokens)
         let second = try session.run(prompt: prompt, maxNewTokens: Self.newTokens)

@@ -34,7 +34,7 @@ public struct DraftPhrasesOp: HypothesisOperator {
         })
 
     static let length = OpParameter<Int>("length", default: 4, range: .closed(1, 64),
-                                         doc: "Most tokens per phrase. The demo pair's drafts are 4 tokens (graphs/speculative.yaml); 4 more doubles what one pass can accept, and every token is a row of the verification pass, which costs on a CPU.")
+                                         doc: "Most tokens per phrase. Every token is a row of the verification pass, which costs on a CPU. On the demo pair (docs/measurements.md), drafting alone, 4 reached MAT 2.41 and 1.73–1.78× greedy against 2.09 and 1.59–1.77× for 2; below the draft model's 4-token chain, 2 kept pace with speculative decoding (0.96–1.05×, MAT 3.08) and 4 fell behind (0.87–0.96×, MAT 3.14), so graphs/ouroboros.yaml sets 2. The paper's longer phrases suit a GPU.")
     static let keep = OpParameter<Int>("keep", default: 4, range: .closed(1, 64),
                                        doc: "Phrases kept per token, the most recently refreshed (the bound that keeps a frequent token's entry from growing; a token has a few continuations worth trying).")
     static let branches = OpParameter<Int>("branches", default: 1, range: .closed(1, 64),
