@@ -86,33 +86,19 @@ public struct DraftPhrasesOp: HypothesisOperator {
         return s
     }
 
-    /// The token the previous step's root row followed, per hypothesis.
-    final class State: HypothesisState, @unchecked Sendable {
-        var lastRoot: Int32?
-        func fork() -> any HypothesisState {
-            let copy = State()
-            copy.lastRoot = lastRoot
-            return copy
-        }
-    }
-
-    /// A fresh hypothesis's state.
+    /// A fresh hypothesis's state: the token the previous step's root row followed.
     /// - Returns: the state.
-    public func makeState() throws -> (any HypothesisState)? { State() }
+    public func makeState() throws -> (any HypothesisState)? { PreviousRoot() }
     /// It keeps per-hypothesis state.
     public static var keepsHypothesisState: Bool { true }
 
     /// Learns from scored trees.
     /// - Parameters:
-    ///   - scores: the previous step's scores values.
+    ///   - scores: the previous step's scored trees and their logits.
     ///   - rootToken: the token their root rows followed, if known.
-    /// - Throws: `OperatorError.shapeMismatch` for scores that do not match their tree, and
-    ///   `Distribution.argmax`'s error for a row no token can be picked from.
-    func learn(from scores: [StepValue], rootToken: Int32?) throws {
-        for value in scores {
-            guard case .scores(let tree, let logits) = value, logits.count == tree.count + 1 else {
-                throw OperatorError(.shapeMismatch, at: "scores", "expected a scoring node's logits at the root and every tree node")
-            }
+    /// - Throws: `Distribution.argmax`'s error for a row no token can be picked from.
+    func learn(from scores: [(tree: TokenTree, logits: [[Float]])], rootToken: Int32?) throws {
+        for (tree, logits) in scores {
             let predictions = try logits.map { Int32(try Distribution.argmax($0)) }
             pool.offer(PhrasePool.harvest(tree: tree, predictions: predictions, rootToken: rootToken, length: settings.length))
         }
@@ -147,11 +133,11 @@ public struct DraftPhrasesOp: HypothesisOperator {
     /// - Throws: `OperatorError.shapeMismatch` for scores that do not match their tree or a value
     ///   that is not a tree; `OperatorError.invalidTree` for a constrained tree.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        let state = input.state as? State
-        try learn(from: input.inputs["scores"] ?? [], rootToken: state?.lastRoot)
+        let state = input.state as? PreviousRoot
+        try learn(from: input.previousScores("scores"), rootToken: state?.token)
         let tree = try input.trees("tree").first ?? TokenTree()
         guard let last = input.history.tokens.last else { return .tree(tree) }
-        state?.lastRoot = last
+        state?.token = last
         return .tree(try lengthen(tree, after: last))
     }
 }
