@@ -40,7 +40,7 @@ public struct DraftPhrasesOp: HypothesisOperator {
     static let branches = OpParameter<Int>("branches", default: 1, range: .closed(1, 64),
                                            doc: "Phrases appended below each leaf, most recent first, sharing common prefixes. 1 suits a CPU, where every extra branch is `length` more rows of every pass; the paper verifies several on a GPU.")
     static let capacity = OpParameter<Int>("capacity", default: 4096, range: .closed(1, 65_536),
-                                           doc: "Phrases kept in all; past it the least recently refreshed goes. At most 4096 × (length + 1) tokens, a fraction of a megabyte, while a session's text rarely makes more distinct phrases.")
+                                           doc: "Phrases kept in all; past it the least recently refreshed goes. At most 4096 × length tokens, a fraction of a megabyte, while a session's text rarely makes more distinct phrases.")
     static let budget = OpParameter<Int>("budget", default: 16, range: .closed(1, 512),
                                          doc: "Most nodes appended per step, over all leaves (a wide input tree would otherwise multiply the rows of the pass).")
 
@@ -116,9 +116,7 @@ public struct DraftPhrasesOp: HypothesisOperator {
         }
         var out = tree
         var budget = settings.budget
-        let children = tree.childLists()
-        let leaves = tree.isEmpty ? [TokenTree.root] : tree.nodes.indices.filter { children[$0 + 1].isEmpty }
-        for leaf in leaves where budget > 0 {
+        for leaf in tree.leaves where budget > 0 {
             let token = leaf == TokenTree.root ? last : tree.nodes[leaf].token
             try out.appendTrie(pool.phrases(after: token, limit: settings.branches), below: leaf, source: "phrases", budget: &budget)
         }

@@ -114,10 +114,8 @@ final class PhrasePool: Sendable {
     /// - Returns: the phrases, each path's shallow positions first.
     static func harvest(tree: TokenTree, predictions: [Int32], rootToken: Int32?, length: Int) -> [(key: Int32, tokens: [Int32])] {
         var phrases: [(key: Int32, tokens: [Int32])] = []
-        let children = tree.childLists()
         // Each leaf's path once (the root alone when the tree is empty): rows, root first.
-        let leaves = tree.isEmpty ? [TokenTree.root] : tree.nodes.indices.filter { children[$0 + 1].isEmpty }
-        for leaf in leaves {
+        for leaf in tree.leaves {
             let rows = [0] + tree.path(to: leaf).map { $0 + 1 }
             let said = rows.map { predictions[$0] }
             for j in rows.indices {
