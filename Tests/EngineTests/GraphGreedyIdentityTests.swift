@@ -94,7 +94,8 @@ import Testing
     @Test func everyLosslessGraphIsCovered() {
         #expect(Set(Self.graphs).isSuperset(of: ["greedy.yaml", "lookup.yaml", "speculative.yaml", "tree.yaml",
                                                  "layerskip.yaml", "draft-verify.yaml", "recycle.yaml", "suffix.yaml",
-                                                 "staged.yaml", "staged-lookup.yaml", "copyspec-sd.yaml", "sequoia.yaml", "cape.yaml", "aded.yaml"]))
+                                                 "staged.yaml", "staged-lookup.yaml", "copyspec-sd.yaml", "sequoia.yaml", "cape.yaml",
+                                                 "aded.yaml", "ouroboros.yaml", "phrases.yaml"]))
         #expect(!Self.graphs.contains("instructive.yaml") && !Self.graphs.contains("calm.yaml"))
         #expect(!Self.graphs.contains("sampling.yaml"))
         #expect(!Self.graphs.contains("contrastive.yaml") && !Self.graphs.contains("speculative-contrastive.yaml"))

@@ -34,6 +34,14 @@ import Testing
          "  proposals: { op: draft.model, model: target, skip_layers: [0], tokens: 3, temperature: 0.9 }\n"),
         // Token Recycling: its table, filled by a warm-up run of the same session, drafts a tree.
         ("recycle T=1", 1, 1, "  proposals: { op: draft.recycle, scores: scores, widths: [3, 2, 1] }\n"),
+        // Ouroboros: a sampled chain lengthened with deterministic phrases from the pool a warm-up
+        // run filled, and the pool alone drafting below the context (its phrases are the root's
+        // children, so they decide the first token).
+        ("ouroboros T=1", 1, 1, """
+              small: { op: draft.model, model: draft, tokens: 2, temperature: 1 }
+              proposals: { op: draft.phrases, tree: small, scores: scores }
+            """),
+        ("phrases T=0.8", 0.8, 1, "  proposals: { op: draft.phrases, scores: scores, branches: 3 }\n"),
         // SuffixDecoding: the prompt's suffix [12, 40] recurs in it.
         ("suffix T=0.9", 0.9, 1, "  proposals: { op: draft.suffix, min_match: 1, factor: 2 }\n"),
         // The shared gate (its length comes from earlier commits only) and a CLaSp-searched skip set.
@@ -82,8 +90,9 @@ import Testing
         let pipeline = try LogitsPipeline(SamplingSettings(temperature: Float(c.temperature), topP: Float(c.topP)))
         let p = try pipeline.distribution(logits, context: LogitsContext(tokens: prompt, promptCount: prompt.count)).map(Double.init)
 
-        let recycles = drafters.contains("draft.recycle")
-        if recycles { _ = try session.run(prompt: prompt, maxNewTokens: 24, seed: 99) }
+        // Drafters that learn from the target's scores get a warm-up run of the same session.
+        let learns = ["draft.recycle", "draft.phrases"].contains { drafters.contains($0) }
+        if learns { _ = try session.run(prompt: prompt, maxNewTokens: 24, seed: 99) }
         var counts = [Int](repeating: 0, count: p.count)
         var proposed = 0
         for seed in 0..<Self.runs {

@@ -244,9 +244,7 @@ struct GraphChecker {
             guard let spec = nodes[i].spec else { continue }
             var props = Set(spec.output.provides.filter { $0.when.holds(for: nodes[i].parameters) }.map(\.property))
             let passed = nodes[i].inputs.filter { spec.output.propagates.contains($0.port.name) && $0.port.timing == .sameStep }.flatMap(\.sources)
-            if let first = passed.first {
-                props.formUnion(passed.dropFirst().reduce(properties[first]) { $0.intersection(properties[$1]) })
-            }
+            props.formUnion(spec.output.inherited(from: passed.map { properties[$0] }))
             properties[i] = props
             for input in nodes[i].inputs where input.port.timing == .sameStep {
                 for requirement in input.port.requires where requirement.when.holds(for: nodes[i].parameters) {

@@ -37,6 +37,7 @@ extension OpRegistry {
                      "requires": port.requires.map { ["anyOf": $0.anyOf.map(\.rawValue), "when": $0.when.description, "reason": $0.reason] }]
                 },
                 "output": ["type": spec.output.type.rawValue, "doc": spec.output.doc, "propagates": spec.output.propagates,
+                           "adds": spec.output.adds.map { $0.map(\.rawValue) as Any } ?? NSNull(),
                            "provides": spec.output.provides.map { ["property": $0.property.rawValue, "when": $0.when.description] }],
                 "needs": spec.needs.map { ["capability": $0.capability.rawValue, "when": $0.when.description] },
             ]
@@ -146,6 +147,7 @@ extension OutputSpec {
             text += "; provides " + provides.map { [$0.property.rawValue, $0.when.description].filter { !$0.isEmpty }.joined(separator: " ") }.joined(separator: ", ")
         }
         if !propagates.isEmpty { text += "; keeps the properties of " + propagates.map { "'\($0)'" }.joined(separator: ", ") }
+        if let adds { text += "; its own nodes are " + (adds.isEmpty ? "of no property" : adds.map(\.rawValue).joined(separator: ", ")) + " (an inherited property passes only if they have it too)" }
         return text
     }
 }

@@ -8,6 +8,7 @@ public enum OperatorRegistry {
         DraftLookupOp.self,
         DraftNGramOp.self,
         DraftRecycleOp.self,
+        DraftPhrasesOp.self,
         DraftSuffixOp.self,
         DraftLookaheadOp.self,
         DraftADEDOp.self,

@@ -206,6 +206,14 @@ public struct TokenTree: Sendable, Equatable {
         return children
     }
 
+    /// The ends of its paths: the nodes without children, in index order, or the root alone
+    /// (`TokenTree.root`) for an empty tree.
+    public var leaves: [Int] {
+        guard !isEmpty else { return [TokenTree.root] }
+        let children = childLists()
+        return nodes.indices.filter { children[$0 + 1].isEmpty }
+    }
+
     /// The greatest depth, 0 for an empty tree.
     public var depth: Int { nodes.map(\.depth).max() ?? 0 }
 }

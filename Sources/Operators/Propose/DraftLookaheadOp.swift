@@ -134,19 +134,8 @@ public struct DraftLookaheadOp: HypothesisOperator {
     /// - Throws: `OperatorError.invalidTree` if the window's layout broke.
     func draft(_ window: inout LookaheadWindow, after last: Int32) throws -> TokenTree {
         var tree = TokenTree()
-        var children: [Int: [Int32: Int]] = [:]
-        for guess in window.candidates(after: last) {
-            var parent = TokenTree.root
-            for token in guess {
-                if let existing = children[parent]?[token] {
-                    parent = existing
-                } else {
-                    let node = try tree.append(token, parent: parent, source: "lookahead")
-                    children[parent, default: [:]][token] = node
-                    parent = node
-                }
-            }
-        }
+        var unbounded = Int.max  // at most G guesses of N − 1 tokens
+        try tree.appendTrie(window.candidates(after: last), below: TokenTree.root, source: "lookahead", budget: &unbounded)
         tree.sideRows = try window.sideRows(after: last)
         return tree
     }

@@ -81,19 +81,9 @@ public struct DraftRecycleOp: HypothesisOperator {
         return nodes.map { ($0.parent, $0.rank) }
     }
 
-    /// The token the previous step's root row followed, per hypothesis.
-    final class State: HypothesisState, @unchecked Sendable {
-        var lastRoot: Int32?
-        func fork() -> any HypothesisState {
-            let copy = State()
-            copy.lastRoot = lastRoot
-            return copy
-        }
-    }
-
-    /// A fresh hypothesis's state.
+    /// A fresh hypothesis's state: the token the previous step's root row followed.
     /// - Returns: the state.
-    public func makeState() throws -> (any HypothesisState)? { State() }
+    public func makeState() throws -> (any HypothesisState)? { PreviousRoot() }
     /// It keeps per-hypothesis state.
     public static var keepsHypothesisState: Bool { true }
 
@@ -146,17 +136,14 @@ public struct DraftRecycleOp: HypothesisOperator {
     /// - Returns: `.tree`.
     /// - Throws: `OperatorError.shapeMismatch` for scores that do not match their tree.
     public func run(_ input: StepInput, rng: inout Xoshiro256StarStar) throws -> StepValue {
-        let state = input.state as? State
-        for value in input.inputs["scores"] ?? [] {
-            guard case .scores(let tree, let logits) = value, logits.count == tree.count + 1 else {
-                throw OperatorError(.shapeMismatch, at: "scores", "expected a scoring node's logits at the root and every tree node")
-            }
+        let state = input.state as? PreviousRoot
+        for (tree, logits) in try input.previousScores("scores") {
             var entries: [(token: Int32, logits: [Float])] = tree.nodes.enumerated().map { ($1.token, logits[$0 + 1]) }
-            if let root = state?.lastRoot { entries.append((root, logits[0])) }
+            if let root = state?.token { entries.append((root, logits[0])) }
             refresh(entries)
         }
         guard let last = input.history.tokens.last else { return .tree(TokenTree()) }
-        state?.lastRoot = last
+        state?.token = last
         return .tree(try draft(after: last))
     }
 }
