@@ -149,20 +149,9 @@ public struct DraftADEDOp: HypothesisOperator, CommitObserver {
     /// Paths merged into a tree, shared prefixes once, up to `budget` nodes.
     static func merge(_ paths: [[TrigramTreeSearch.Transition]], budget: Int, source: String) throws -> TokenTree {
         var tree = TokenTree()
-        var children: [Int: [Int32: Int]] = [:]
-        for path in paths {
-            var parent = TokenTree.root
-            for step in path {
-                if let existing = children[parent]?[step.token] {
-                    parent = existing
-                    continue
-                }
-                guard tree.count < budget else { break }
-                let index = try tree.append(step.token, parent: parent, draftProbability: Float(step.probability), source: source)
-                children[parent, default: [:]][step.token] = index
-                parent = index
-            }
-        }
+        var left = budget
+        try tree.appendTrie(paths.map { $0.map(\.token) }, probabilities: paths.map { $0.map { Float($0.probability) } },
+                            below: TokenTree.root, source: source, budget: &left)
         return tree
     }
 }
