@@ -32,15 +32,17 @@ step() {
     graph)  # draft.ngram with the built store, read-only, on SmolLM2 (the graph's model is replaced by --model).
             for kind in lmdb sa; do
                 sed -e "s|path: ../stores/learned.lmdb, learn: true|path: $out/stores/python.$kind|" \
-                    -e '/store.learn/d' -e 's/gates: lax/gates: strict/' \
+                    -e '/op: store.learn/d' -e 's/gates: lax/gates: strict/' \
                     -e "s|^graph: ngram|graph: ngram-python-$kind|" "$repo/graphs/ngram.yaml" > "$out/ngram-python-$kind.yaml"
             done
             "$bin" bench graphs --model "$gguf" --graphs "$repo/graphs/greedy.yaml,$repo/graphs/lookup.yaml,$out/ngram-python-lmdb.yaml,$out/ngram-python-sa.yaml" \
                 --prompts "$out/prompts.jsonl" --max-tokens 96 ;;
     llama-create) rm -f "$out/stores/llama-static.bin"
             timed "$llama/llama-lookup-create" -m "$gguf" -f "$out/corpus.txt" -lcs "$out/stores/llama-static.bin" -c 0 -t 2 ;;
+    # Without the static cache (lookup-create did not finish), llama.cpp's context and dynamic tiers alone.
     llama-stats) cat "$out"/heldout/*.py > "$out/heldout.txt"
-            timed "$llama/llama-lookup-stats" -m "$gguf" -f "$out/heldout.txt" -lcs "$out/stores/llama-static.bin" --draft-max 8 -c 0 -t 2 ;;
+            static=(); [ -f "$out/stores/llama-static.bin" ] && static=(-lcs "$out/stores/llama-static.bin")
+            timed "$llama/llama-lookup-stats" -m "$gguf" -f "$out/heldout.txt" "${static[@]}" --spec-draft-n-max 8 -c 2048 -t 2 ;;
     *) echo "at_scale.sh: unknown step '$1'" >&2; exit 64 ;;
     esac
 }
