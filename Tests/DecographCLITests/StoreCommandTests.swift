@@ -1,4 +1,5 @@
 import Foundation
+import NGramStore
 import Testing
 @testable import DecographCLI
 
@@ -296,6 +297,30 @@ import Testing
         #expect(bandwidth > 0.1 && bandwidth < 10_000, "\(bandwidth) GB/s")
         #expect((report["compactedBytesPerToken"] as? Double ?? 0) > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: files.dir.path) == [])
+    }
+
+    /// `bench store STORE FILES…` times queries on a built store with contexts from held-out
+    /// files: every context of the training text is found, the shifted quarter never is.
+    @Test func benchStoreMeasuresABuiltStore() throws {
+        let files = Files()
+        let train = files.write("train.ids", String(repeating: "5 6 7 8 9 10 11\n", count: 8))
+        let held = files.write("held.ids", "5 6 7 8 9 10 11\n")
+        let store = files.path("s.lmdb")
+        run(["store", "build", "--fingerprint", "fp", "--out", store, train])
+        let bench = run(["bench", "store", store, held, "--lookups", "400", "--json"])
+        let report = try JSONDecoder().decode(StoreBenchmark.QueryReport.self, from: Data(bench.out.utf8))
+        #expect(report.storeTokens == 56)
+        #expect(report.texts == 1 && report.textTokens == 7)
+        #expect(report.lookups == 400)
+        #expect(report.lookupHitRate == 0.75)
+        #expect(report.draftP99Nanoseconds >= report.draftP50Nanoseconds && report.draftP50Nanoseconds > 0)
+        #expect(run(["bench", "store", store, held, "--lookups", "400"]).out.contains("draft step:"))
+
+        let missing = run(["bench", "store", store], status: 64)
+        #expect(missing.err.contains("needs FILES"))
+        let empty = files.write("empty.ids", "5\n")
+        let short = run(["bench", "store", store, empty], status: 1)
+        #expect(short.err.contains("no text of two tokens or more"))
     }
 
     /// gitignore-style globs against paths relative to the walked directory.

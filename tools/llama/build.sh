@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's llama-bench, llama-tokenize, llama-quantize, llama-simple and llama-completion
-# (non-interactive generation, for side_by_side.sh's end-to-end row) from the copy vendored in the
+# Builds llama.cpp's llama-bench, llama-tokenize, llama-quantize, llama-simple, llama-completion
+# (non-interactive generation, for side_by_side.sh's end-to-end row) and llama-lookup-create /
+# llama-lookup-stats (the static n-gram cache side by side in docs/ngram-store.md) from the copy vendored in the
 # llama-cpp-python source distribution on PyPI (pinned version and sha256), for side-by-side
 # speed and tokenizer oracles. Output: $DECOGRAPH_CACHE/llama.cpp/build/bin (default cache
 # ~/.cache/decograph). Needs a C/C++ compiler; installs the cmake wheel from PyPI when cmake is
@@ -46,5 +47,6 @@ jobs="${JOBS:-$(nproc)}"
 # Native CPU flags, as a user building llama.cpp for this machine would; no GPU back ends.
 cmake -S "$root/src" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
     -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF >&2
-cmake --build "$root/build" -j "$jobs" --target llama-bench llama-tokenize llama-quantize llama-simple llama-completion >&2
+cmake --build "$root/build" -j "$jobs" --target llama-bench llama-tokenize llama-quantize llama-simple llama-completion \
+    llama-lookup-create llama-lookup-stats >&2
 echo "$root/build/bin"

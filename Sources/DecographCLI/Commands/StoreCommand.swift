@@ -295,6 +295,24 @@ enum StoreCommand {
         return 0
     }
 
+    /// The token texts of input files and directories (`StoreInputs`), skipping binary and
+    /// non-UTF-8 files found under a directory (noted on stderr) as `simulate` does.
+    /// - Throws: `CommandFailure` located in a named file that is malformed.
+    static func texts(of paths: [String], _ inputs: StoreInputs, _ args: ParsedArguments,
+                      _ context: CommandContext) throws -> [[Int32]] {
+        var texts: [[Int32]] = []
+        var skipped = StoreInputs.Skipped()
+        for file in try TokenIDFiles.expand(paths, filter: try PathFilter.from(args)) {
+            if let reason = inputs.skip(file) {
+                skipped.add(file.path, reason)
+                continue
+            }
+            try inputs.forEachText(in: file.path) { texts.append($0) }
+        }
+        skipped.report(context)
+        return texts
+    }
+
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

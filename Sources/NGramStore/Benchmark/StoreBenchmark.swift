@@ -132,16 +132,121 @@ public enum StoreBenchmark {
         try store.writeCopy(to: compactPath, compacting: true)
         let compactBytes = ((try? FileManager.default.attributesOfItem(atPath: compactPath)[.size]) as? Int) ?? 0
 
-        // Lookups of contexts taken from the corpus (hits) and of shifted ones (mostly misses),
-        // as a drafter meets them.
         progress("timing lookups")
+        let timed = try timeQueries(store: store, texts: texts, lookups: lookups,
+                                    shiftID: { ($0 &+ 7) % Int32(vocabulary) })
+        return Report(
+            tokens: tokenCount, vocabulary: vocabulary,
+            countingTokensPerSecond: countingRate, countingTokensPerCPUSecond: countingCPURate,
+            buildTokensPerSecond: buildRate, buildTokensPerCPUSecond: buildCPURate,
+            buildOverCountingRatio: buildRate / countingRate,
+            fileBytes: stats.fileBytes, bytesPerToken: stats.bytesPerToken,
+            compactedBytesPerToken: Double(compactBytes) / Double(tokenCount),
+            recordBytesPerToken: Double(stats.recordBytes) / Double(tokenCount),
+            contexts: stats.contextsByLength.reduce(0, +),
+            lookupP50Nanoseconds: timed.lookupP50Nanoseconds, lookupP99Nanoseconds: timed.lookupP99Nanoseconds,
+            lookupWithTransactionP50Nanoseconds: timed.lookupWithTransactionP50Nanoseconds,
+            lookupWithTransactionP99Nanoseconds: timed.lookupWithTransactionP99Nanoseconds,
+            draftP50Nanoseconds: timed.draftP50Nanoseconds, draftP99Nanoseconds: timed.draftP99Nanoseconds,
+            lookupHitRate: timed.lookupHitRate,
+            memoryBandwidthGBPerSecond: bandwidthProbe())
+    }
+
+    /// Query latency of a built store (`bench store STORE FILES…`): lookups and store-tier draft
+    /// steps of contexts taken from texts, as `run` times them on its synthetic corpus.
+    public struct QueryReport: Codable, Sendable {
+        /// The store's path.
+        public var store: String
+        /// Tokens the store was built from.
+        public var storeTokens: Int
+        /// Contexts stored.
+        public var contexts: Int
+        /// Store file size.
+        public var fileBytes: Int
+        /// File bytes per corpus token.
+        public var bytesPerToken: Double
+        /// Texts the contexts were taken from, and their tokens.
+        public var texts: Int
+        /// Tokens of those texts.
+        public var textTokens: Int
+        /// Lookups timed.
+        public var lookups: Int
+        /// Lookup median in an open read transaction.
+        public var lookupP50Nanoseconds: Double
+        /// Lookup p99 in an open read transaction.
+        public var lookupP99Nanoseconds: Double
+        /// Lookup median with a read transaction per lookup.
+        public var lookupWithTransactionP50Nanoseconds: Double
+        /// Lookup p99 with a read transaction per lookup.
+        public var lookupWithTransactionP99Nanoseconds: Double
+        /// Tokens of the text windows the draft steps read.
+        public var draftWindowTokens: Int
+        /// Median store-tier draft step on `draftWindowTokens`-token windows of the texts.
+        public var draftP50Nanoseconds: Double
+        /// p99 draft step.
+        public var draftP99Nanoseconds: Double
+        /// Share of lookups that found the context.
+        public var lookupHitRate: Double
+    }
+
+    /// Times lookups and draft steps on a built store with contexts from `texts` (held-out text,
+    /// encoded with the store's tokenizer). One lookup in four has its ids shifted past any
+    /// vocabulary's end, a sure miss, as `run`'s shifted lookups are mostly misses.
+    /// - Parameters:
+    ///   - path: the store.
+    ///   - texts: token texts; at least one of two tokens or more.
+    ///   - lookups: timed lookups.
+    /// - Returns: the figures.
+    /// - Throws: `NGramStoreError` when the store cannot be read, or `invalidArgument` without a usable text.
+    public static func measure(storeAt path: String, texts: [[Int32]], lookups: Int) throws -> QueryReport {
+        let usable = texts.filter { $0.count >= 2 }
+        guard !usable.isEmpty else {
+            throw NGramStoreError(.invalidArgument, path: path, "no text of two tokens or more to take contexts from")
+        }
+        let store = try NGramStore.open(at: path, tokenizerFingerprint: nil, options: .init(readOnly: true))
+        let stats = try store.statistics(top: 0)
+        let timed = try timeQueries(store: store, texts: usable, lookups: lookups, shiftID: { $0 | missingIDBit })
+        return QueryReport(
+            store: path, storeTokens: Int(stats.tokensLearned), contexts: stats.contextsByLength.reduce(0, +),
+            fileBytes: stats.fileBytes, bytesPerToken: stats.bytesPerToken,
+            texts: usable.count, textTokens: usable.reduce(0) { $0 + $1.count }, lookups: lookups,
+            lookupP50Nanoseconds: timed.lookupP50Nanoseconds, lookupP99Nanoseconds: timed.lookupP99Nanoseconds,
+            lookupWithTransactionP50Nanoseconds: timed.lookupWithTransactionP50Nanoseconds,
+            lookupWithTransactionP99Nanoseconds: timed.lookupWithTransactionP99Nanoseconds,
+            draftWindowTokens: draftContextTokens,
+            draftP50Nanoseconds: timed.draftP50Nanoseconds, draftP99Nanoseconds: timed.draftP99Nanoseconds,
+            lookupHitRate: timed.lookupHitRate)
+    }
+
+    /// Set in a shifted id of `measure`: no tokenizer has 2^30 ids, so the context is a miss.
+    static let missingIDBit: Int32 = 1 << 30
+
+    /// Lookup and draft-step percentiles of `timeQueries`.
+    struct QueryTimings {
+        var lookupP50Nanoseconds, lookupP99Nanoseconds: Double
+        var lookupWithTransactionP50Nanoseconds, lookupWithTransactionP99Nanoseconds: Double
+        var draftP50Nanoseconds, draftP99Nanoseconds: Double
+        var lookupHitRate: Double
+    }
+
+    /// Lookups of contexts of 1–4 tokens taken from `texts` (hits, as a drafter meets them) and,
+    /// one in four, with every id passed through `shiftID` (mostly misses); each in an open read
+    /// transaction and with its own; then store-tier draft steps on windows of `draftContextTokens`.
+    /// - Parameters:
+    ///   - store: the store, open.
+    ///   - texts: token texts of two tokens or more.
+    ///   - lookups: timed lookups (draft steps: at most `maximumDraftSamples`).
+    ///   - shiftID: how a miss's ids are made.
+    /// - Returns: the percentiles.
+    static func timeQueries(store: NGramStore, texts: [[Int32]], lookups: Int,
+                            shiftID: (Int32) -> Int32) throws -> QueryTimings {
         var rng = SplitMix64(seed: 7)
         let contexts: [TokenRun] = (0..<lookups).map { i in
             let text = texts[Int(rng.next() % UInt64(texts.count))]
-            let n = 1 + Int(rng.next() % 4)
+            let n = 1 + Int(rng.next() % UInt64(min(4, text.count - 1)))
             let end = n + Int(rng.next() % UInt64(text.count - n))
             var run = TokenRun(text[(end - n)..<end])
-            if i % 4 == 3 { run = TokenRun(run.map { ($0 &+ 7) % Int32(vocabulary) }) }
+            if i % 4 == 3 { run = TokenRun(run.map(shiftID)) }
             return run
         }
         var inTxn = [Double](repeating: 0, count: lookups)
@@ -177,21 +282,12 @@ public enum StoreBenchmark {
             }
         }
         func percentile(_ values: [Double], _ q: Double) -> Double { Percentile.of(q, sorted: values.sorted()) }
-        return Report(
-            tokens: tokenCount, vocabulary: vocabulary,
-            countingTokensPerSecond: countingRate, countingTokensPerCPUSecond: countingCPURate,
-            buildTokensPerSecond: buildRate, buildTokensPerCPUSecond: buildCPURate,
-            buildOverCountingRatio: buildRate / countingRate,
-            fileBytes: stats.fileBytes, bytesPerToken: stats.bytesPerToken,
-            compactedBytesPerToken: Double(compactBytes) / Double(tokenCount),
-            recordBytesPerToken: Double(stats.recordBytes) / Double(tokenCount),
-            contexts: stats.contextsByLength.reduce(0, +),
+        return QueryTimings(
             lookupP50Nanoseconds: percentile(inTxn, 0.5), lookupP99Nanoseconds: percentile(inTxn, 0.99),
             lookupWithTransactionP50Nanoseconds: percentile(withTxn, 0.5),
             lookupWithTransactionP99Nanoseconds: percentile(withTxn, 0.99),
             draftP50Nanoseconds: percentile(drafts, 0.5), draftP99Nanoseconds: percentile(drafts, 0.99),
-            lookupHitRate: Double(hits) / Double(lookups),
-            memoryBandwidthGBPerSecond: bandwidthProbe())
+            lookupHitRate: Double(hits) / Double(lookups))
     }
 
     /// Texts of `textLength` tokens: Zipf tokens and repeated phrases, deterministic.
