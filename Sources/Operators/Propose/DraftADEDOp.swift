@@ -129,20 +129,18 @@ public struct DraftADEDOp: HypothesisOperator, CommitObserver {
         guard tokens.count >= 2, budget > 0 else { return .tree(TokenTree()) }
         let (a, b) = (tokens[tokens.count - 2], tokens[tokens.count - 1])
         var local = Xoshiro256StarStar(seed: UInt64(tokens.count) &* 0x9E37_79B9_7F4A_7C15 ^ TrigramTable.key(a, b))
-        let found: [[TrigramTreeSearch.Transition]]
-        if let store {
-            found = try store.withContinuationIndex { index in
-                var memo: [UInt64: [TrigramTreeSearch.Transition]] = [:]
-                return try search.search(after: a, b, rng: &local) { x, y in
-                    if let known = memo[TrigramTable.key(x, y)] { return known }
-                    let found = try transitions(after: x, y, index: index)
-                    memo[TrigramTable.key(x, y)] = found
-                    return found
-                }
+        // The search asks for the same pairs again and again (every descent and roll-out): each
+        // pair's transitions are read, from the table and the store, once per draft.
+        func searched(_ index: (any ContinuationIndex)?) throws -> [[TrigramTreeSearch.Transition]] {
+            var memo: [UInt64: [TrigramTreeSearch.Transition]] = [:]
+            return try search.search(after: a, b, rng: &local) { x, y in
+                if let known = memo[TrigramTable.key(x, y)] { return known }
+                let found = try transitions(after: x, y, index: index)
+                memo[TrigramTable.key(x, y)] = found
+                return found
             }
-        } else {
-            found = try search.search(after: a, b, rng: &local) { try transitions(after: $0, $1, index: nil) }
         }
+        let found = try store.map { try $0.withContinuationIndex { try searched($0) } } ?? searched(nil)
         return .tree(try Self.merge(found, budget: budget, source: source))
     }
 
