@@ -52,6 +52,30 @@ import Testing
         #expect(Self.close(try scorer.fork().nextLogits(context: other + [7]), try Self.fresh(other + [7])))
     }
 
+    /// Forks taken after a tree pass keep the tree path their own context committed (a beam that
+    /// advanced several drafted tokens): each fork's cache then holds that path without a re-feed,
+    /// and its rows still equal a fresh sequence's; the parent keeps the tree for its other forks.
+    @Test func forksKeepTheirOwnPathOfTheScoredTree() throws {
+        let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model))
+        let context: [Int32] = [3, 14, 15, 9, 26]
+        var tree = TokenTree()
+        let a = try tree.append(5, parent: TokenTree.root, source: "t")
+        let b = try tree.append(35, parent: a, source: "t")
+        let c = try tree.append(8, parent: TokenTree.root, source: "t")
+        _ = try scorer.score(context: context, tree: tree)
+        let deep = context + tree.tokens(to: b) + [40], shallow = context + tree.tokens(to: c), off = context + [60, 61]
+        let forks = [deep, shallow, off].map { scorer.fork(continuing: $0) }
+        #expect(forks.map(\.sequence.length) == [context.count + 2, context.count + 1, context.count], "each fork kept its own path")
+        for (fork, next) in zip(forks, [deep, shallow, off]) {
+            var grown = TokenTree()
+            try grown.append(12, parent: TokenTree.root, source: "t")
+            let rows = try fork.score(context: next, tree: grown)
+            #expect(Self.close(rows[0], try Self.fresh(next)))
+            #expect(Self.close(rows[1], try Self.fresh(next + [12])))
+        }
+        #expect(Self.close(try scorer.nextLogits(context: context + [8, 2]), try Self.fresh(context + [8, 2])), "the parent after its forks")
+    }
+
     @Test func emptyContextIsAnError() {
         let scorer = ModelSequenceScorer(service: DirectForward(model: Self.model))
         #expect(throws: OperatorError.self) { try scorer.score(context: [], tree: TokenTree()) }

@@ -37,7 +37,7 @@ struct Hypothesis: Sendable {
     }
 
     func fork(tokens: [Int32]) -> Hypothesis {
-        Hypothesis(tokens: tokens, nodes: nodes.map { $0.fork() }, handles: handles.map { $0.fork() }, previous: previous)
+        Hypothesis(tokens: tokens, nodes: nodes.map { $0.fork() }, handles: handles.map { $0.fork(continuing: tokens) }, previous: previous)
     }
 }
 

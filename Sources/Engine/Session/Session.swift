@@ -487,7 +487,18 @@ public final class Session {
                     }
                     reason = "search"
                 } else {
+                    let origins = run.hypotheses.map(\.tokens)
                     run.advanceFrontier(parents: parents, running: current.running)
+                    // A search that stepped through its hypotheses' scored trees (drafted beams):
+                    // each new hypothesis's drafters learn which of their nodes it took.
+                    for (h, parent) in parents.enumerated() {
+                        guard case .scores(let tree, _)? = values[parent][from], !tree.isEmpty,
+                              run.hypotheses[h].tokens.starts(with: origins[parent]) else { continue }
+                        let added = Array(run.hypotheses[h].tokens[origins[parent].count...])
+                        let path = tree.path(following: added)
+                        run.metrics.recordAcceptance(depth: tree.depth, accepted: path.count)
+                        run.tellObservers(StepCommit(tree: tree, acceptedNodes: path, tokens: added), hypothesis: h)
+                    }
                 }
             } else {
                 guard case .selection(let verdict)? = values[0][plan.output] else {

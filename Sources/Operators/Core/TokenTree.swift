@@ -197,6 +197,22 @@ public struct TokenTree: Sendable, Equatable {
     /// - Returns: the tokens the hypothesis would gain by accepting up to `node`.
     public func tokens(to node: Int) -> [Int32] { path(to: node).map { nodes[$0].token } }
 
+    /// The nodes a token sequence follows from the root, root side first, up to the first token
+    /// no child of the last node carries (the path a commit took through a scored tree).
+    /// - Parameter tokens: the tokens after the root.
+    /// - Returns: node indices, at most `tokens.count`.
+    public func path<C: Collection>(following tokens: C) -> [Int] where C.Element == Int32 {
+        let children = childLists()
+        var path: [Int] = []
+        var position = 0
+        for token in tokens {
+            guard let child = children[position].first(where: { nodes[$0].token == token }) else { break }
+            path.append(child)
+            position = child + 1
+        }
+        return path
+    }
+
     /// Children of every node, computed in one pass.
     /// - Returns: an array of `count + 1` lists; entry 0 holds the root's children, entry `i + 1`
     ///   those of node `i`, each in index order.

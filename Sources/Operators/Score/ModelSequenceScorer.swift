@@ -59,10 +59,21 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
     public var layerCount: Int? { service.model.config.layerCount }
 
     /// A scorer for a new hypothesis continuing this one, sharing its cached blocks.
+    /// - Parameter context: the new hypothesis's committed tokens, when known. A tree the last pass
+    ///   scored then stays in the fork's cache along the path `context` committed (its keys and
+    ///   values moved in place, copy-on-write), so a hypothesis that advanced by several drafted
+    ///   tokens — a speculative beam step — does not feed them again; this scorer keeps the tree
+    ///   for its other forks. Without it the tree is dropped first.
     /// - Returns: the fork.
-    public func fork() -> ModelSequenceScorer {
-        settleTree(keeping: [])
-        return ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached, partial: partial, usage: usage)
+    public func fork(continuing context: [Int32]? = nil) -> ModelSequenceScorer {
+        guard let context, let tree = pendingTree else {
+            settleTree(keeping: [])
+            return ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached, partial: partial, usage: usage)
+        }
+        let child = ModelSequenceScorer(service: service, sequence: sequence.fork(), cached: cached, partial: partial, usage: usage)
+        child.pendingTree = tree
+        child.settle(tree, for: context)
+        return child
     }
 
     /// Logits for the root and every node of `tree`, in one forward pass over every layer.
@@ -415,15 +426,7 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
             settleTree(keeping: [])
             return
         }
-        let children = tree.childLists()
-        var path: [Int] = []
-        var position = 0
-        for token in context[base...] {
-            guard let child = children[position].first(where: { tree.nodes[$0].token == token }) else { break }
-            path.append(child)
-            position = child + 1
-        }
-        settleTree(keeping: path)
+        settleTree(keeping: tree.path(following: context[base...]))
     }
 
     private func settleTree(keeping path: [Int]) {

@@ -12,7 +12,7 @@ public struct BeamSearchOp: FrontierOperator {
         doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; patience scales the finished pool; with groups > 1, diverse beam search (transformers' group beam search); with phrases, lexically constrained beam search (transformers' force_words_ids).",
         parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, patience.spec, groups.spec, diversityPenalty.spec,
                      phrases.spec, phraseIDs.spec, allocation.spec, repetitionPenalty.spec],
-        inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits (a root-only score).")],
+        inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits: a root-only score, or a score over a drafted tree below each beam — the search then takes a beam step from the root rows and further steps from the rows of the new beams' tokens in their parents' trees, while every surviving beam's row was scored (the same beams as root-only scoring, in fewer passes).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
         validate: OpValidation.checks { node, _ in
@@ -143,14 +143,26 @@ public struct BeamSearchOp: FrontierOperator {
         return BeamFrontier(search, prompt: prompt)
     }
 
+    /// Each running beam's scores: the tree its pass scored (empty for a root-only score) and the
+    /// logits of the root and every node.
+    static func scoredTrees(_ inputs: [StepValue]) throws -> [(tree: TokenTree, logits: [[Float]])] {
+        try inputs.map {
+            guard case .scores(let tree, let logits) = $0, logits.count == tree.count + 1 else { throw StepInput.wrongKind("from", "scores") }
+            return (tree, logits)
+        }
+    }
+
+    /// One row of a scored tree (0 the root, n + 1 node n), with a constraint's mask for it
+    /// applied (a constrain.* node before `score` masks the beam's candidates there).
+    static func row(_ scored: (tree: TokenTree, logits: [[Float]]), at index: Int) throws -> [Float] {
+        var row = scored.logits[index]
+        if let masks = scored.tree.allowedNext, index < masks.count, let mask = masks[index] { mask.forbidOthers(in: &row) }
+        return row
+    }
+
     /// Each running beam's next-token row, with a constraint's root mask applied.
     static func rows(_ inputs: [StepValue]) throws -> [[Float]] {
-        try inputs.map {
-            guard case .scores(let tree, let logits) = $0, var root = logits.first else { throw StepInput.wrongKind("from", "scores") }
-            // A constrain.* node before `score`: its root mask applies to the beam's candidates.
-            if let mask = tree.allowedNext?.first, let mask { mask.forbidOthers(in: &root) }
-            return root
-        }
+        try scoredTrees(inputs).map { try row($0, at: 0) }
     }
 }
 

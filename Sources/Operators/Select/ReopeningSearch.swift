@@ -25,6 +25,7 @@ public enum ReopeningSearch {
     ///   - search: the name and op of the re-opening search node.
     /// - Throws: `OperatorError.invalidParameter` naming the first such node.
     public static func check(_ plan: Plan, search: String) throws {
+        try requireRootRows(plan, search: search)
         for node in plan.nodes {
             let reason: String
             if node.inputs.contains(where: { $0.timing == .previousStep }) {
@@ -38,5 +39,18 @@ public enum ReopeningSearch {
             throw OperatorError(.invalidParameter, at: "from",
                                 "node '\(node.name)' (\(node.op)) \(reason), which \(search) cannot carry when it re-opens a hypothesis from an earlier step")
         }
+    }
+
+    /// Refuses drafters in a graph whose search reads only each hypothesis's root row (every search
+    /// but `search.beam` and `search.sample`'s verified steps): the target would score their trees
+    /// for nothing.
+    /// - Parameters:
+    ///   - plan: the plan.
+    ///   - search: the name and op of the search node.
+    /// - Throws: `OperatorError.invalidParameter` naming the first drafter.
+    public static func requireRootRows(_ plan: Plan, search: String) throws {
+        guard let drafter = plan.nodes.first(where: { OperatorRegistry.operatorType(named: $0.op)?.spec.family == .propose }) else { return }
+        throw OperatorError(.invalidParameter, at: "from",
+                            "node '\(drafter.name)' (\(drafter.op)) drafts a tree, and \(search) reads only each hypothesis's root row, so the target would score the tree for nothing; drafts compose with search.beam (several beam steps per pass) and with search.sample's verified steps")
     }
 }

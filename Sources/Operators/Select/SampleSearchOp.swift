@@ -36,6 +36,9 @@ public struct SampleSearchOp: FrontierOperator {
         guard ports.count == 1 else {
             throw OperatorError(.invalidParameter, at: "from", "connect exactly one of 'from' (a distribution) and 'steps' (a verify node's selection)")
         }
+        if ports.contains("from") {
+            try ReopeningSearch.requireRootRows(plan, search: "'\(node.name)' (search.sample) over 'from'")
+        }
         if ports.contains("steps"), try node[finish] == .all {
             let output = plan.nodes[plan.output]
             guard output.op == RerankOp.spec.name, output.inputs.first?.sources == [node.index] else {

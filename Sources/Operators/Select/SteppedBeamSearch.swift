@@ -59,7 +59,32 @@ struct BeamFrontier<Search: SteppedBeamSearch>: FrontierSearch {
     var best: [Int32]? { state.finished.first?.tokens ?? state.running.first }
     var candidates: [FrontierCandidate] { state.finished.map(FrontierCandidate.init) }
 
+    /// Advances the search by one token per beam — or by several when the beams' input scored a
+    /// drafted tree: after each beam step, a new beam whose last token is a child of its parent's
+    /// place in that tree has its next row already (the pass scored it), so the search steps again
+    /// from those rows, while every running beam has one. The result equals plain beam search token
+    /// for token: each step ranks the same rows, only fewer passes compute them.
+    /// - Returns: for each new running beam, the index of the input hypothesis it extends.
     mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-        try search.step(&state, logits: BeamSearchOp.rows(inputs))
+        let scored = try BeamSearchOp.scoredTrees(inputs)
+        let children = scored.map { $0.tree.isEmpty ? [[]] : $0.tree.childLists() }
+        // Each running beam's place: the hypothesis whose pass scored its row, and its row there
+        // (0 the root, n + 1 tree node n).
+        var places = scored.indices.map { (hypothesis: $0, row: 0) }
+        while true {
+            let rows = try places.map { try BeamSearchOp.row(scored[$0.hypothesis], at: $0.row) }
+            let parents = try search.step(&state, logits: rows)
+            let origins = parents.map { places[$0].hypothesis }
+            guard !state.isDone else { return origins }
+            var next: [(hypothesis: Int, row: Int)] = []
+            for (beam, parent) in parents.enumerated() {
+                let place = places[parent], tree = scored[place.hypothesis].tree
+                guard let token = state.running[beam].last,
+                      let child = children[place.hypothesis][place.row].first(where: { tree.nodes[$0].token == token })
+                else { return origins }
+                next.append((place.hypothesis, child + 1))
+            }
+            places = next
+        }
     }
 }
