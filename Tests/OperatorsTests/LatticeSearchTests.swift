@@ -101,4 +101,51 @@ import Testing
         #expect((json["arcs"] as? [Any])?.count == state.lattice.arcs.count)
         #expect(json["distinct_paths"] as? Double == state.lattice.distinctPaths)
     }
+
+    /// Every root-to-final path's tokens (read off the arcs), as a set.
+    static func sequences(_ lattice: SearchLattice, from node: Int = 0, prefix: [Int32] = []) -> Set<[Int32]> {
+        if lattice.nodes[node].final { return [prefix] }
+        return lattice.arcs.filter { $0.from == node }.reduce(into: Set<[Int32]>()) {
+            $0.formUnion(sequences(lattice, from: $1.to, prefix: prefix + [$1.token]))
+        }
+    }
+
+    /// Zip merges the two paths along their whole agreeing span: the search expands the same
+    /// nodes as plain recombination (a merge never creates a node), the lattice encodes every
+    /// sequence plain recombination encodes and more, and it stays acyclic with exact counts. Some
+    /// zip arcs leave an ancestor of the recombining child rather than its parent.
+    /// (With a one-token suffix two nodes agreeing on their last token are one node, so only
+    /// longer suffixes leave a span to zip; these logits depend on the last two tokens alone, so
+    /// different prefixes agree on long suffixes, and a zipped span's nodes have futures of
+    /// their own.)
+    @Test(arguments: [2, 3]) func zipMergesTheAgreeingSpan(ngram: Int) throws {
+        struct LastToken: TreeScorer {
+            let vocabularySize = 6
+            func score(context: [Int32], tree: TokenTree) throws -> [[Float]] {
+                let last = Int(context.last ?? 1), before = Int(context.dropLast().last ?? 1)
+                return [(0 ..< 6).map { t in t == 0 ? -2 : Float((t * 7 + last * 3 + before) % 5) * 0.3 }]
+            }
+        }
+        func run(_ search: LatticeSearch) throws -> LatticeSearch.State {
+            var state = search.start()
+            while !state.isDone { try search.step(&state, logits: state.running.map { try LastToken().nextLogits(context: [1] + $0) }) }
+            return state
+        }
+        let node = try run(LatticeSearch(width: 3, branch: 3, budget: 40, ngram: ngram, maxNewTokens: 10, eosTokens: [0]))
+        let zip = try run(LatticeSearch(width: 3, branch: 3, budget: 40, ngram: ngram, merge: .zip, maxNewTokens: 10, eosTokens: [0]))
+        #expect(zip.lattice.nodes == node.lattice.nodes)
+        #expect(zip.finished == node.finished)
+        #expect(zip.lattice.recombined == node.lattice.recombined && node.lattice.recombined > 0)
+        let (plainSequences, zipSequences) = (Self.sequences(node.lattice), Self.sequences(zip.lattice))
+        #expect(zipSequences.isSuperset(of: plainSequences))
+        #expect(zipSequences.count > plainSequences.count, "zip encodes sequences plain recombination does not")
+        #expect(zip.lattice.distinctPaths == Double(Self.paths(zip.lattice)))
+        let lattice = zip.lattice
+        #expect(lattice.arcs.allSatisfy { lattice.nodes[$0.to].tokens.count == lattice.nodes[$0.from].tokens.count + 1 })
+        #expect(lattice.arcs.allSatisfy { lattice.nodes[$0.to].tokens.last == $0.token })
+        // An arc whose source is not the target's creator's parent and whose source differs from
+        // every node plain recombination drew an arc from: a span was zipped.
+        let plainArcs = Set(node.lattice.arcs.map { [$0.from, $0.to] })
+        #expect(lattice.arcs.contains { !plainArcs.contains([$0.from, $0.to]) && lattice.nodes[$0.to].parent != $0.from })
+    }
 }

@@ -9,6 +9,10 @@ import Foundation
 /// path. Otherwise, when `ngram` > 0 and a node of the same length already ends with the same last
 /// `ngram` tokens, the child *recombines* with it: only the arc is added and the node's future is
 /// shared by both prefixes (same length keeps the lattice acyclic); else it becomes a new open node.
+/// With `merge: .zip` (the paper's zip, its reference's `core_merge`) the two paths are merged along
+/// the whole span where they agree: walking back from the child and the existing node while their
+/// tokens match, the arc goes from the child's first ancestor that differs into the matched nodes,
+/// so the child's ancestors of that span share the existing path's nodes and futures too.
 /// With `rollout`, each expanded node's most likely child is expanded next, ahead of the queue, so
 /// a popped node is followed greedily until its path closes or recombines (the paper's
 /// "dfs_expand"): more paths close within the budget, and the other children wait in the queue.
@@ -28,6 +32,8 @@ public struct LatticeSearch: Sendable {
     public let lengthPenalty: Double
     /// Whether an expanded node's most likely open child is expanded next, ahead of the queue.
     public let rollout: Bool
+    /// How a child joins the node it recombines with.
+    public let merge: Merge
     /// Most generated tokens per path.
     public let maxNewTokens: Int
     /// Tokens that close a path.
@@ -35,8 +41,8 @@ public struct LatticeSearch: Sendable {
 
     /// Creates a search.
     /// - Throws: `OperatorError.invalidParameter` for values out of range.
-    public init(width: Int, branch: Int, budget: Int, ngram: Int, lengthPenalty: Double = 1, rollout: Bool = false, maxNewTokens: Int,
-                eosTokens: Set<Int32>) throws {
+    public init(width: Int, branch: Int, budget: Int, ngram: Int, lengthPenalty: Double = 1, rollout: Bool = false, merge: Merge = .node,
+                maxNewTokens: Int, eosTokens: Set<Int32>) throws {
         try OperatorError.require("width", width, in: 1..., "≥ 1")
         try OperatorError.require("branch", branch, in: 1..., "≥ 1")
         try OperatorError.require("budget", budget, in: 1..., "≥ 1")
@@ -48,8 +54,17 @@ public struct LatticeSearch: Sendable {
         self.ngram = ngram
         self.lengthPenalty = lengthPenalty
         self.rollout = rollout
+        self.merge = merge
         self.maxNewTokens = maxNewTokens
         self.eosTokens = eosTokens
+    }
+
+    /// How a recombining child joins the lattice.
+    public enum Merge: String, Sendable, CaseIterable {
+        /// An arc from the child's parent into the node with the same suffix (recombination).
+        case node
+        /// The paths merged along the whole span where their tokens agree (the paper's zip).
+        case zip
     }
 
     /// The search state: the lattice grown so far and its open nodes.
@@ -104,7 +119,7 @@ public struct LatticeSearch: Sendable {
                 let tokens = parent.tokens + [token32]
                 let total = parent.logProbability + lp
                 if eosTokens.contains(token32) || tokens.count >= maxNewTokens {
-                    let end = state.lattice.addNode(tokens: tokens, logProbability: total, final: true)
+                    let end = state.lattice.addNode(tokens: tokens, logProbability: total, final: true, parent: node)
                     state.lattice.addArc(from: node, to: end, token: token32, logProbability: lp)
                     state.finished.append(FrontierCandidate(tokens: tokens, score: Float(Double(total) / pow(Double(tokens.count), lengthPenalty)),
                                                             logProbability: total))
@@ -112,11 +127,14 @@ public struct LatticeSearch: Sendable {
                 }
                 let key = ngram > 0 ? [Int32(tokens.count)] + tokens.suffix(ngram) : []
                 if ngram > 0, let existing = state.bySuffix[key] {
-                    state.lattice.addArc(from: node, to: existing, token: token32, logProbability: lp)
+                    switch merge {
+                    case .node: state.lattice.addArc(from: node, to: existing, token: token32, logProbability: lp)
+                    case .zip: state.lattice.zip(token: token32, logProbability: lp, below: node, into: existing)
+                    }
                     state.lattice.recombined += 1
                     continue
                 }
-                let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false)
+                let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false, parent: node)
                 state.lattice.addArc(from: node, to: child, token: token32, logProbability: lp)
                 if ngram > 0 { state.bySuffix[key] = child }
                 if rollout, rank == 0 { continuations.append(child) } else { state.open.append(child) }
@@ -158,6 +176,8 @@ public struct SearchLattice: Sendable, Equatable {
         public var logProbability: Float
         /// Whether the node closes a path (EOS or the budget).
         public var final: Bool
+        /// The node it was created below (−1 for the root): its first path's previous node.
+        public var parent: Int
     }
 
     /// An arc.
@@ -171,21 +191,58 @@ public struct SearchLattice: Sendable, Equatable {
     }
 
     /// Nodes; node 0 is the root.
-    public internal(set) var nodes: [Node] = [Node(tokens: [], logProbability: 0, final: false)]
+    public internal(set) var nodes: [Node] = [Node(tokens: [], logProbability: 0, final: false, parent: -1)]
     /// Arcs, in the order they were added.
     public internal(set) var arcs: [Arc] = []
-    /// Arcs that joined an existing node (path recombination).
+    /// Recombinations: children that joined an existing node instead of becoming one.
     public internal(set) var recombined = 0
+    /// Per node, the nodes with an arc into it.
+    var predecessors: [[Int]] = [[]]
 
     /// Adds a node and returns its index.
-    mutating func addNode(tokens: [Int32], logProbability: Float, final: Bool) -> Int {
-        nodes.append(Node(tokens: tokens, logProbability: logProbability, final: final))
+    mutating func addNode(tokens: [Int32], logProbability: Float, final: Bool, parent: Int) -> Int {
+        nodes.append(Node(tokens: tokens, logProbability: logProbability, final: final, parent: parent))
+        predecessors.append([])
         return nodes.count - 1
     }
 
     /// Adds an arc.
     mutating func addArc(from: Int, to: Int, token: Int32, logProbability: Float) {
         arcs.append(Arc(from: from, to: to, token: token, logProbability: logProbability))
+        predecessors[to].append(from)
+    }
+
+    /// Zips a child that was not created — `token`, with its log-probability, below `node` — into
+    /// `existing`, a node of the same length ending alike: walking back along the child's first
+    /// path and the existing node's predecessors while their last tokens agree, then adding the
+    /// arc from the child's first ancestor that differs (or the root) into every matched node of
+    /// the deepest level, labelled with the token and log-probability of the child's own path
+    /// there. Nothing is added when the child's path already runs into a matched node. Two
+    /// differences from the reference, so that every sequence plain recombination would encode
+    /// stays encoded: the walk stops at an ancestor that other arcs also enter (the reference
+    /// follows the last one in and drops the others' way to the merged future), and the arcs go
+    /// only to the nodes whose token matched (the reference attaches every node of that level).
+    mutating func zip(token: Int32, logProbability: Float, below node: Int, into existing: Int) {
+        // The child's path at the current level: its token and arc, and the node before it.
+        var level = (token: token, logProbability: logProbability, before: node)
+        var matched = [existing]
+        while true {
+            let previous = Set(matched.flatMap { predecessors[$0] })
+            if previous.contains(level.before) { return }
+            let ancestor = level.before
+            // Past an ancestor only when it has no other way in: the prefixes another arc brings
+            // into it would lose their way to the merged future.
+            let agreeing = ancestor == 0 || predecessors[ancestor].count != 1 ? []
+                : previous.filter { nodes[$0].tokens.last == nodes[ancestor].tokens.last }.sorted()
+            if agreeing.isEmpty {
+                for target in matched { addArc(from: ancestor, to: target, token: level.token, logProbability: level.logProbability) }
+                return
+            }
+            let up = nodes[ancestor].parent
+            let arc = arcs.first { $0.from == up && $0.to == ancestor }
+            level = (nodes[ancestor].tokens.last!, arc?.logProbability ?? nodes[ancestor].logProbability - nodes[up].logProbability, up)
+            matched = agreeing
+        }
     }
 
     /// How many distinct root-to-final paths the lattice encodes (a `Double`: recombination makes
