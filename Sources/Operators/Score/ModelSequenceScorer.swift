@@ -6,7 +6,9 @@ import ModelRuntime
 ///
 /// Each call feeds the committed tokens the cache lacks — at least the last one, whose row is the
 /// root, so a context already cached whole has its last token re-fed — followed by the tree, so
-/// the root and every node are scored in one pass. After a tree, the next call looks for the committed
+/// the root and every node are scored in one pass. A root-only call lacking a few tokens feeds them
+/// all in that pass (a chain returning its last row); otherwise the missing tokens but the last go
+/// through a prefill pass first. After a tree, the next call looks for the committed
 /// tokens among the tree's paths: the accepted path's keys and values are kept in place with
 /// `KVSequence.keepPath` and only the target's own token is fed again — the rejected nodes are
 /// rolled back. A context that leaves the cached prefix (a different hypothesis) truncates to
@@ -51,6 +53,9 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         self.partial = partial
         self.usage = usage
     }
+
+    /// Most missing tokens a root-only call feeds in its scoring pass instead of a prefill pass.
+    static let foldedTokens = 8
 
     /// The model's vocabulary size.
     public var vocabularySize: Int { service.model.config.vocabularySize }
@@ -213,10 +218,25 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
         }
         var fresh = try requests.map { try $0.scorer.prepare(context: $0.context, tree: $0.tree, layers: selection) }
         let fedStart = zip(requests, fresh).map { $0.context.count - $1.count }
-        let prefilled = try prefill(requests.map(\.scorer), &fresh, layers: selection, states: states)
-        let items = zip(requests, fresh).map { request, fresh in
+        // A root-only request lacking a few tokens (a hypothesis a search re-opened) feeds them in
+        // this pass as a chain that returns the last row alone: its earlier rows take the
+        // prefill's path inside the pass, so no pass of their own. More (a prompt) keep the
+        // prefill pass, so the row that is scored comes from the same kernels whatever else
+        // shares the pass. A tree's or side rows' item is attended row by row, so its missing
+        // tokens but the last always go through the prefill first.
+        let chained = zip(requests, fresh).map {
+            $0.tree.isEmpty && $0.tree.sideRows == nil && !states && $1.count <= Self.foldedTokens
+        }
+        let waiting = requests.indices.filter { !chained[$0] }
+        var waitingFresh = waiting.map { fresh[$0] }
+        let waitingFed = try prefill(waiting.map { requests[$0].scorer }, &waitingFresh, layers: selection, states: states)
+        var prefilled = [[[Float]]](repeating: [], count: requests.count)
+        for (k, i) in waiting.enumerated() { (fresh[i], prefilled[i]) = (waitingFresh[k], waitingFed[k]) }
+        let items = requests.indices.map { i in
+            let (request, fresh) = (requests[i], fresh[i])
             let tree = request.tree
             let sequence = request.scorer.sequence
+            if chained[i] { return ForwardItem(sequence: sequence, tokens: fresh, outputs: .last) }
             let tokens = fresh + tree.nodes.map(\.token)
             if let side = tree.sideRows {
                 // Side rows form no tree: the whole item goes under an explicit mask.
@@ -258,7 +278,8 @@ public final class ModelSequenceScorer: TreeScorer, @unchecked Sendable {
                     scorer.sequence.truncate(to: scorer.cached.count + (scorer.partial?.tokens.count ?? 0))
                 }
             }
-            let rows = fresh.count - 1...fresh.count - 1 + request.tree.count
+            let first = chained[i] ? 0 : fresh.count - 1
+            let rows = first...first + request.tree.count
             let firstSide = fresh.count + request.tree.count
             let side = (firstSide..<(firstSide + sideCount)).map { Array(logits.row($0)) }
             guard states else { return TreeStates(logits: rows.map { Array(logits.row($0)) }, side: side) }
