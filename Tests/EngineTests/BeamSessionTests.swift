@@ -111,6 +111,31 @@ extension BeamSessionTests {
         }
     }
 
+    /// The phrases of a lexically constrained beam may come from a `constrain.phrases` node before
+    /// the score (the issue's "phrases from constrain.phrases"): the same search as phrases on the
+    /// beam, for both allocations; given in both places, the graph is refused.
+    @Test(arguments: ["constrained-beam.yaml", "grid-beam.yaml"])
+    func phrasesFromAConstraintNodeGiveTheSameSearch(graph: String) throws {
+        let direct = try Session(plan: try DemoGraphs.plan(graph), resources: DemoGraphs.resources)
+        let edits = [(", phrases: [\" return\", \"result\"]", ""),
+                     ("  scores: { op: score, model: target }",
+                      "  must: { op: constrain.phrases, phrases: [\" return\", \"result\"] }\n  scores: { op: score, model: target, tree: must }")]
+        let fromNode = try Session(plan: try DemoGraphs.plan(graph, edits: edits), resources: DemoGraphs.resources)
+        let tokenizer = try #require(direct.tokenizer)
+        for text in ["def total(items):\n", "class Stack:\n    def push(self, item):\n"] {
+            let prompt = tokenizer.encode(text, addSpecialTokens: false)
+            let expected = try direct.run(prompt: prompt, maxNewTokens: 24)
+            let result = try fromNode.run(prompt: prompt, maxNewTokens: 24)
+            #expect(result.tokens == expected.tokens, "\(graph): \(text)")
+            #expect(result.candidates.map(\.tokens) == expected.candidates.map(\.tokens), "\(graph): \(text)")
+            let answer = tokenizer.decode(result.tokens)
+            #expect(answer.contains(" return") && answer.contains("result"), "\(graph): every phrase appears: \(answer)")
+        }
+        #expect(throws: (any Error).self) {
+            try DemoGraphs.plan(graph, edits: [edits[1]])
+        }
+    }
+
     /// The trace shows it: one `score` span per step, carrying the number of hypotheses it scored.
     @Test func theTraceShowsOneScoreSpanPerStep() throws {
         let plan = try Fixtures.plan("""

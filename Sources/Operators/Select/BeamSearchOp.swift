@@ -15,8 +15,8 @@ public struct BeamSearchOp: FrontierOperator {
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits: a root-only score, or a score over a drafted tree below each beam — the search then takes a beam step from the root rows and further steps from the rows of the new beams' tokens in their parents' trees, while every surviving beam's row was scored (the same beams as root-only scoring, in fewer passes).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
-        validate: OpValidation.checks { node, _ in
-            _ = try BeamSearchOp(node: node, checking: true).start(prompt: [0], maxNewTokens: 1, eosTokens: [], seed: 0)
+        validate: OpValidation.checks { node, plan in
+            _ = try BeamSearchOp(node: node, plan: plan, checking: true).start(prompt: [0], maxNewTokens: 1, eosTokens: [], seed: 0)
         })
 
     static let width = OpParameter<Int>("width", default: 4, range: .closed(1, 64), doc: "Beams kept per step (transformers' num_beams).")
@@ -31,7 +31,7 @@ public struct BeamSearchOp: FrontierOperator {
     static let diversityPenalty = OpParameter<Double>("diversity_penalty", default: 0, range: .closed(0, 1000),
                                                       doc: "Subtracted from a token's log-probability once per earlier group's beam that chose it this step (Hamming diversity; transformers' diversity_penalty). Needs groups > 1, where it must be > 0.")
     static let phrases = OpParameter<[String]?>("phrases", nonEmpty: true,
-                                                doc: "Lexically constrained beam search (Dynamic Beam Allocation as transformers' force_words_ids runs it): phrases that must appear in the output, each encoded with the target's tokenizer as written (in byte-level BPE a word after a space starts with one: \" cat\"). Candidates that advance a phrase join each step's, the beam is shared round-robin by banks of equal progress, and a hypothesis may end only once every phrase appeared.")
+                                                doc: "Lexically constrained beam search (Dynamic Beam Allocation as transformers' force_words_ids runs it): phrases that must appear in the output, each encoded with the target's tokenizer as written (in byte-level BPE a word after a space starts with one: \" cat\"). Candidates that advance a phrase join each step's, the beam is shared round-robin by banks of equal progress, and a hypothesis may end only once every phrase appeared. Without phrases here, a constrain.phrases node upstream of `from` gives them (its mask keeps EOS out until every phrase appeared, the same rule).")
     static let phraseIDs = OpParameter<[[Int]]?>("phrase_ids", doc: "The phrases as token ids instead of text (for models without a tokenizer, or one exact tokenization).")
     static let allocation = OpParameter<Allocation>("allocation", default: .dba,
                                                     doc: "How a lexically constrained search shares its beams: dba, one beam of width split into banks by progress (transformers' force_words_ids); grid, Grid Beam Search's cell of width per number of phrase tokens covered, all cells scored in one pass (width × (tokens + 1) rows).")
@@ -55,12 +55,13 @@ public struct BeamSearchOp: FrontierOperator {
     ///   - environment: unused (the op binds no shared resource).
     /// - Throws: `OperatorError.invalidParameter` for settings out of range.
     public init(node: Plan.Node, environment: any OperatorEnvironment) throws {
-        try self.init(node: node, tokenizer: environment.tokenizer)
+        try self.init(node: node, plan: environment.plan, tokenizer: environment.tokenizer)
     }
 
     /// Builds the node; `tokenizer` encodes text phrases (the compiler's check passes none and
-    /// checks only what the text phrases' tokens do not decide).
-    init(node: Plan.Node, tokenizer: Tokenizer? = nil, checking: Bool = false) throws {
+    /// checks only what the text phrases' tokens do not decide); `plan` holds a `constrain.phrases`
+    /// node the phrases may come from.
+    init(node: Plan.Node, plan: Plan? = nil, tokenizer: Tokenizer? = nil, checking: Bool = false) throws {
         width = try node[Self.width]
         lengthPenalty = try node[Self.lengthPenalty]
         earlyStopping = try node[Self.earlyStopping]
@@ -72,7 +73,15 @@ public struct BeamSearchOp: FrontierOperator {
             throw OperatorError(.invalidParameter, at: "diversity_penalty", "needs groups > 1 (one group has no earlier group to differ from)")
         }
         allocationRule = try node[Self.allocation]
-        let texts = try node[Self.phrases], ids = try node[Self.phraseIDs]
+        var texts = try node[Self.phrases]
+        let ids = try node[Self.phraseIDs]
+        if let plan, let upstream = try Self.constraintPhrases(of: node, in: plan) {
+            if texts != nil || ids != nil {
+                throw OperatorError(.invalidParameter, at: texts != nil ? Self.phrases.name : Self.phraseIDs.name,
+                                    "the phrases come from node '\(upstream.node)' (constrain.phrases) upstream of 'from'; give them once")
+            }
+            texts = upstream.phrases
+        }
         if texts == nil, ids == nil, node.written.contains(Self.allocation.name) {
             throw OperatorError(.invalidParameter, at: Self.allocation.name, "allocation shares beams among phrases; give phrases or phrase_ids")
         }
@@ -101,6 +110,19 @@ public struct BeamSearchOp: FrontierOperator {
         } else {
             phraseTokens = nil
         }
+    }
+
+    /// The phrases of a `constrain.phrases` node feeding the beam's `from` (through its score's
+    /// tree and any filters before it), with the node's name; `nil` when none does.
+    static func constraintPhrases(of node: Plan.Node, in plan: Plan) throws -> (node: String, phrases: [String])? {
+        var pending = node.inputs.flatMap(\.sources), seen = Set<Int>()
+        while let index = pending.popLast() {
+            guard seen.insert(index).inserted, index < plan.nodes.count else { continue }
+            let upstream = plan.nodes[index]
+            if upstream.op == ConstrainPhrasesOp.spec.name { return (upstream.name, try upstream[ConstrainPhrasesOp.phrases]) }
+            pending += upstream.inputs.filter { $0.timing == .sameStep }.flatMap(\.sources)
+        }
+        return nil
     }
 
     /// The node's shaping of each beam's log-probabilities, `nil` when none is on.
