@@ -61,6 +61,15 @@ public enum Vector {
         axpy(1, x, y, count: count)
     }
 
+    /// `y[i] = e^x[i]`, within 2 ulp of `expf` (16-wide where the CPU has it); `-inf` gives 0.
+    /// - Parameters:
+    ///   - x: exponents.
+    ///   - y: results (may alias `x`).
+    ///   - count: length.
+    public static func exp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        dg_exp(x, y, count)
+    }
+
     /// RMSNorm (Zhang & Sennrich 2019) as Llama uses it: `y = w ⊙ x / sqrt(mean(x²) + ε)`.
     /// - Parameters:
     ///   - x: input row.

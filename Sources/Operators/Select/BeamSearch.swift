@@ -187,7 +187,7 @@ public struct BeamSearch: SteppedBeamSearch {
     static func accumulatedRows(_ logits: [[Float]], beams: [[Int32]], scores: [Float], prompt: [Int32],
                                 shaping: LogitsPipeline?, adjust: (@Sendable (inout [Float]) -> Void)? = nil) throws -> [[Float]] {
         try ParallelRows.map(logits.count, width: logits.first?.count ?? 0) { beam in
-            var logProbabilities = try Distribution.logSoftmax(logits[beam])
+            var logProbabilities = try Distribution.logSoftmaxVectorised(logits[beam])
             adjust?(&logProbabilities)
             shaping?.process(&logProbabilities, context: LogitsContext(tokens: prompt + beams[beam], promptCount: prompt.count))
             let score = scores[beam]
