@@ -20,9 +20,12 @@
  * owns an int32 lane and each activation 4-byte chunk is broadcast to all 8 (vpmaddubsw +
  * vpmaddwd, no horizontal sums); memory and the unpacking see each weight block once per call.
  *
- * AVX-512 VNNI (vpdpbusd, one instruction for each vpmaddubsw + vpmaddwd pair) and AVX-VNNI are
- * not written: the host these kernels were developed and measured on has AVX2 only, and a path
- * nobody here can run is not kept. AVX-512 CPUs run the AVX2 code.
+ * AVX-512 VNNI: the same tiles with vpdpbusd (u8 × s8, four products summed into each int32 lane)
+ * in place of each vpmaddubsw + int16 add + vpmaddwd, on 256-bit registers (AVX-512 VL). The runs
+ * of the AVX2 path never saturate (int16_run), so both give the same int32 sums and the rows stay
+ * bitwise the same on either path. The instruction is written as inline assembly with an {evex}
+ * prefix so that the tile code stays one AVX2 function body, instantiated once per path; the
+ * VNNI instantiations run only where the CPU has AVX-512 VNNI and VL (dg_cpu_has_vnni).
  */
 #include "CKernels.h"
 #include "simd.h"
@@ -487,18 +490,25 @@ INLINE T256 void group_step(int dt, const panel *P, int p, __m256i isum, const d
     if (kernel_has_min(dt)) *accm = _mm256_fmadd_ps(_mm256_load_ps(P->m[p]), _mm256_broadcast_ss(&xb->s), *accm);
 }
 
+/* acc + Σ of each int32 lane's four u8 × s8 byte products: AVX-512 VNNI's vpdpbusd on 256-bit
+ * registers, EVEX-encoded by hand so that it can sit in the AVX2 tile code; only the VNNI
+ * instantiations reach it. */
+INLINE T256 __m256i dpbusd256(__m256i acc, __m256i u, __m256i s) {
+    __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
+    return acc;
+}
+
 /* M = 1 (decode): group g's exact sums for the 8 rows without transposing. Each row's group is
  * dotted with the activation block in its own register (vpmaddubsw + vpmaddwd: 8 partial sums),
  * and a vphaddd tree leaves row r's sum in lane r — the same integers as panel_group's. Not for
  * Q6_K, whose half factors differ per row. */
-INLINE T256 __m256i row_sums(int dt, const uint8_t *const rows[QR], size_t g, const dg_q8_block *xb) {
+INLINE T256 __m256i row_sums(int dt, const uint8_t *const rows[QR], size_t g, const dg_q8_block *xb, int vnni) {
     size_t gpb = (size_t)groups_per_block(dt), bb = dg_block_bytes(dt);
     __m256i x = _mm256_loadu_si256((const __m256i *)xb->q), ones = _mm256_set1_epi16(1), v[QR];
     for (int r = 0; r < QR; r++) {
         __m256i w = unpack256(dt, rows[r] + g / gpb * bb, (int)(g % gpb));
-        __m256i prod = kernel_unsigned(dt) ? _mm256_maddubs_epi16(w, x)
-                                           : _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-        v[r] = _mm256_madd_epi16(prod, ones);
+        __m256i u = kernel_unsigned(dt) ? w : _mm256_sign_epi8(w, w), sx = kernel_unsigned(dt) ? x : _mm256_sign_epi8(x, w);
+        v[r] = vnni ? dpbusd256(_mm256_setzero_si256(), u, sx) : _mm256_madd_epi16(_mm256_maddubs_epi16(u, sx), ones);
     }
     __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
     __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
@@ -509,7 +519,7 @@ INLINE T256 __m256i row_sums(int dt, const uint8_t *const rows[QR], size_t g, co
 /* Group p of a panel against activation rows 0 … mc-1 (their block of this group at x, stride
  * ng): each pair's group step. The group's quants stay in registers across the rows. */
 INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x, size_t ng, size_t mc,
-                             __m256 *acc, __m256 *accm) {
+                             __m256 *acc, __m256 *accm, int vnni) {
     const int run = int16_run(dt);
     __m256i q[QCHUNKS], u[QCHUNKS];
     for (int k = 0; k < QCHUNKS; k++) {
@@ -518,9 +528,27 @@ INLINE T256 void panel_group(int dt, const panel *P, int p, const dg_q8_block *x
     }
     __m256i f0 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f0[p]) : _mm256_set1_epi16(1);
     __m256i f1 = dt == DG_Q6_K ? _mm256_load_si256((const __m256i *)P->f1[p]) : _mm256_set1_epi16(1);
+    /* With VNNI, Q6_K's half factors as int32 lanes (both int16 halves of a lane hold the row's). */
+    const __m256i low16 = _mm256_set1_epi32(1);
+    __m256i g0 = _mm256_madd_epi16(f0, low16), g1 = _mm256_madd_epi16(f1, low16);
     for (size_t c = 0; c < mc; c++) {
         const dg_q8_block *xb = x + c * ng;
         __m256i isum = _mm256_setzero_si256();
+        if (vnni) {
+            /* Each run's products summed in int32 lanes by vpdpbusd: the same integers as below. */
+            for (int k0 = 0; k0 < QCHUNKS; k0 += run) {
+                __m256i part = _mm256_setzero_si256();
+                for (int k = 0; k < run; k++) {
+                    int32_t chunk;
+                    memcpy(&chunk, xb->q + 4 * (k0 + k), 4);
+                    __m256i xv = _mm256_set1_epi32(chunk);
+                    part = dpbusd256(part, u[k0 + k], kernel_unsigned(dt) ? xv : _mm256_sign_epi8(xv, q[k0 + k]));
+                }
+                isum = _mm256_add_epi32(isum, dt == DG_Q6_K ? _mm256_mullo_epi32(part, k0 < QCHUNKS / 2 ? g0 : g1) : part);
+            }
+            group_step(dt, P, p, isum, xb, &acc[c], &accm[c]);
+            continue;
+        }
         for (int k0 = 0; k0 < QCHUNKS; k0 += run) {
             /* vpmaddubsw per chunk (activation chunk broadcast to all rows), summed as a pairwise
              * tree of int16 adds: integer, so exact in any order. */
@@ -551,7 +579,7 @@ INLINE T256 void prefetch_next_tile(const uint8_t *next, size_t bytes, size_t g0
 }
 
 INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,
-                              const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
+                              const dg_q8_block *XQ, size_t M, float *Y, size_t ldy, int vnni) {
     panel P;
     __m256 acc[QMAXM], accm[QMAXM];
     for (size_t n = n0; n < n1; n += QR) {
@@ -567,11 +595,11 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
                 load_panel_scales(dt, rows, g0, np, &P);
                 if (M == 1 && dt != DG_Q6_K) {
                     for (int p = 0; p < np; p++)
-                        group_step(dt, &P, p, row_sums(dt, rows, g0 + (size_t)p, XQ + g0 + (size_t)p), XQ + g0 + (size_t)p, &acc[0], &accm[0]);
+                        group_step(dt, &P, p, row_sums(dt, rows, g0 + (size_t)p, XQ + g0 + (size_t)p, vnni), XQ + g0 + (size_t)p, &acc[0], &accm[0]);
                     continue;
                 }
                 load_panel_quants(dt, rows, g0, np, &P);
-                for (int p = 0; p < np; p++) panel_group(dt, &P, p, XQ + m0 * ng + g0 + (size_t)p, ng, mc, acc, accm);
+                for (int p = 0; p < np; p++) panel_group(dt, &P, p, XQ + m0 * ng + g0 + (size_t)p, ng, mc, acc, accm, vnni);
             }
             for (size_t c = 0; c < mc; c++) {
                 __m256 y = kernel_has_min(dt) ? _mm256_add_ps(acc[c], accm[c]) : acc[c];
@@ -588,25 +616,56 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t rb, size_t ng, si
     }
 }
 
-/* One instantiation per type, so the type switches fold away. */
-#define QUANT_256(NAME, DT)                                                                          \
+/* One instantiation per type and path (AVX2, VNNI), so the type switches and the path fold away. */
+#define QUANT_256(NAME, DT, VNNI)                                                                    \
     static T256 void NAME(const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1,            \
                           const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {                  \
-        mm_quant_256(DT, W, rb, ng, n0, n1, XQ, M, Y, ldy);                                         \
+        mm_quant_256(DT, W, rb, ng, n0, n1, XQ, M, Y, ldy, VNNI);                                   \
     }
-QUANT_256(mm256_q8_0, DG_Q8_0)
-QUANT_256(mm256_q4_0, DG_Q4_0)
-QUANT_256(mm256_q4_1, DG_Q4_1)
-QUANT_256(mm256_q5_0, DG_Q5_0)
-QUANT_256(mm256_q5_1, DG_Q5_1)
-QUANT_256(mm256_q4_k, DG_Q4_K)
-QUANT_256(mm256_q5_k, DG_Q5_K)
-QUANT_256(mm256_q6_k, DG_Q6_K)
+QUANT_256(mm256_q8_0, DG_Q8_0, 0)
+QUANT_256(mm256_q4_0, DG_Q4_0, 0)
+QUANT_256(mm256_q4_1, DG_Q4_1, 0)
+QUANT_256(mm256_q5_0, DG_Q5_0, 0)
+QUANT_256(mm256_q5_1, DG_Q5_1, 0)
+QUANT_256(mm256_q4_k, DG_Q4_K, 0)
+QUANT_256(mm256_q5_k, DG_Q5_K, 0)
+QUANT_256(mm256_q6_k, DG_Q6_K, 0)
+QUANT_256(mmvnni_q8_0, DG_Q8_0, 1)
+QUANT_256(mmvnni_q4_0, DG_Q4_0, 1)
+QUANT_256(mmvnni_q4_1, DG_Q4_1, 1)
+QUANT_256(mmvnni_q5_0, DG_Q5_0, 1)
+QUANT_256(mmvnni_q5_1, DG_Q5_1, 1)
+QUANT_256(mmvnni_q4_k, DG_Q4_K, 1)
+QUANT_256(mmvnni_q5_k, DG_Q5_K, 1)
+QUANT_256(mmvnni_q6_k, DG_Q6_K, 1)
+
+static int detected_vnni = -1;
+
+int dg_cpu_has_vnni(void) {
+    if (detected_vnni < 0) {
+        __builtin_cpu_init();
+        detected_vnni = dg_cpu_isa() == DG_ISA_AVX512 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+    }
+    return detected_vnni;
+}
 
 void dg_matmul_quant_isa(int isa, int dt, const void *W, size_t K, size_t n0, size_t n1,
                          const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
     size_t rb = K / dg_block_elements(dt) * dg_block_bytes(dt), ng = K / QG;
     if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
+    if (isa >= DG_ISA_AVX512 && dg_cpu_has_vnni()) {
+        switch (dt) {
+        case DG_Q8_0: mmvnni_q8_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q4_0: mmvnni_q4_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q4_1: mmvnni_q4_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q5_0: mmvnni_q5_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q5_1: mmvnni_q5_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q4_K: mmvnni_q4_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q5_K: mmvnni_q5_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        case DG_Q6_K: mmvnni_q6_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
+        default: return;
+        }
+    }
     if (isa >= DG_ISA_AVX2) {
         switch (dt) {
         case DG_Q8_0: mm256_q8_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;

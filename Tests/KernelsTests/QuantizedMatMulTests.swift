@@ -306,7 +306,7 @@ import CKernels
                 QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, Array(x[(rows.lowerBound * K)..<(rows.upperBound * K)]),
                                              M: rows.count, isa: isa)
             }
-            for isa in [nil, InstructionSet.portable, .avx2] where (isa?.rawValue ?? 0) <= InstructionSet.detected.rawValue {
+            for isa in [nil, InstructionSet.portable, .avx2, .avx512] where (isa?.rawValue ?? 0) <= InstructionSet.detected.rawValue {
                 let all = multiply(rows: 0..<maxM, isa: isa)
                 for m in 0..<maxM {
                     #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1), isa: isa), "\(t) \(String(describing: isa)) K=\(K) row \(m): M=\(maxM) vs M=1")
@@ -329,6 +329,11 @@ import CKernels
             let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 20))
             let portable = QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .portable)
             #expect(portable == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .avx2), "\(t)")
+            // The AVX-512 level: the VNNI tiles where the CPU has AVX-512 VNNI (vpdpbusd sums the
+            // same products in int32), the AVX2 code on other AVX-512 CPUs.
+            if InstructionSet.detected == .avx512 {
+                #expect(portable == QuantizedMatMulTests.product(t, w.bytes, N: N, K: K, x, M: M, isa: .avx512), "\(t) (VNNI: \(dg_cpu_has_vnni() != 0))")
+            }
         }
     }
 

@@ -114,10 +114,13 @@ void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_
 /* Y[m*ldy + n] = sum over 32-groups g of row n of W (dtype quantized, K columns) of the integer dot
  * product of its quants with XQ's block g of row m, scaled in f32, for m < M, n in [n0, n1). Each
  * (n, m) is the same sequence of float operations whatever M, [n0, n1) and `isa` are (the
- * portable and AVX2 paths agree bitwise): decode ≡ verification. The AVX2 path works on tiles of
- * DG_QUANT_TILE_ROWS weight rows × all M activation rows, so memory and the unpacking see each
- * weight block once per call. `isa` clamped to the CPU (AVX-512 runs the AVX2 code). */
+ * portable, AVX2 and VNNI paths agree bitwise): decode ≡ verification. The AVX2 path works on tiles
+ * of DG_QUANT_TILE_ROWS weight rows × all M activation rows, so memory and the unpacking see each
+ * weight block once per call. `isa` clamped to the CPU; at DG_ISA_AVX512 a CPU with AVX-512 VNNI
+ * runs the same tiles with vpdpbusd (dg_cpu_has_vnni), other AVX-512 CPUs the AVX2 code. */
 #define DG_QUANT_TILE_ROWS 8
+/* Whether dg_matmul_quant_isa's AVX-512 level takes the VNNI path (AVX-512 VNNI and VL). */
+int dg_cpu_has_vnni(void);
 void dg_matmul_quant_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,
                          const dg_q8_block *XQ, size_t M, float *Y, size_t ldy);
 
