@@ -649,35 +649,31 @@ int dg_cpu_has_vnni(void) {
     return detected_vnni;
 }
 
+/* A type's tile instantiation on the AVX2 or the VNNI path (NULL for a type without one). */
+typedef void (*quant_tiles)(const uint8_t *W, size_t rb, size_t ng, size_t n0, size_t n1, const dg_q8_block *XQ, size_t M,
+                            float *Y, size_t ldy);
+static quant_tiles tiles_for(int dt, int vnni) {
+    switch (dt) {
+    case DG_Q8_0: return vnni ? mmvnni_q8_0 : mm256_q8_0;
+    case DG_Q4_0: return vnni ? mmvnni_q4_0 : mm256_q4_0;
+    case DG_Q4_1: return vnni ? mmvnni_q4_1 : mm256_q4_1;
+    case DG_Q5_0: return vnni ? mmvnni_q5_0 : mm256_q5_0;
+    case DG_Q5_1: return vnni ? mmvnni_q5_1 : mm256_q5_1;
+    case DG_Q4_K: return vnni ? mmvnni_q4_k : mm256_q4_k;
+    case DG_Q5_K: return vnni ? mmvnni_q5_k : mm256_q5_k;
+    case DG_Q6_K: return vnni ? mmvnni_q6_k : mm256_q6_k;
+    default: return NULL;
+    }
+}
+
 void dg_matmul_quant_isa(int isa, int dt, const void *W, size_t K, size_t n0, size_t n1,
                          const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {
     size_t rb = K / dg_block_elements(dt) * dg_block_bytes(dt), ng = K / QG;
     if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
-    if (isa >= DG_ISA_AVX512 && dg_cpu_has_vnni()) {
-        switch (dt) {
-        case DG_Q8_0: mmvnni_q8_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_0: mmvnni_q4_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_1: mmvnni_q4_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_0: mmvnni_q5_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_1: mmvnni_q5_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_K: mmvnni_q4_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_K: mmvnni_q5_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q6_K: mmvnni_q6_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        default: return;
-        }
-    }
     if (isa >= DG_ISA_AVX2) {
-        switch (dt) {
-        case DG_Q8_0: mm256_q8_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_0: mm256_q4_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_1: mm256_q4_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_0: mm256_q5_0(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_1: mm256_q5_1(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q4_K: mm256_q4_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q5_K: mm256_q5_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        case DG_Q6_K: mm256_q6_k(W, rb, ng, n0, n1, XQ, M, Y, ldy); return;
-        default: return;
-        }
+        quant_tiles tiles = tiles_for(dt, isa >= DG_ISA_AVX512 && dg_cpu_has_vnni());
+        if (tiles != NULL) tiles(W, rb, ng, n0, n1, XQ, M, Y, ldy);
+        return;
     }
     mm_quant_portable(dt, W, rb, ng, n0, n1, XQ, M, Y, ldy);
 }

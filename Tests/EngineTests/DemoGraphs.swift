@@ -2,6 +2,7 @@ import Foundation
 import Graph
 import Kernels
 import Operators
+import Testing
 @testable import Engine
 
 /// The repository's graphs run on the shipped demo models (which have a tokenizer, unlike the
@@ -31,6 +32,23 @@ enum DemoGraphs {
             text = text.replacingOccurrences(of: from, with: to)
         }
         return try Fixtures.plan(text, name: name)
+    }
+
+    /// Runs two sessions on the demo tokenizer's encoding of each text and expects the same
+    /// answer and n-best list from both (a search and its exact variant).
+    /// - Returns: each text's pair of results, `reference` first.
+    @discardableResult
+    static func expectSameSearch(_ reference: Session, _ variant: Session, texts: [String], maxNewTokens: Int,
+                                 _ label: String = "") throws -> [(reference: RunResult, variant: RunResult)] {
+        let tokenizer = try #require(reference.tokenizer)
+        return try texts.map { text in
+            let prompt = tokenizer.encode(text, addSpecialTokens: false)
+            let expected = try reference.run(prompt: prompt, maxNewTokens: maxNewTokens)
+            let result = try variant.run(prompt: prompt, maxNewTokens: maxNewTokens)
+            #expect(result.tokens == expected.tokens, "\(label): \(text)")
+            #expect(result.candidates.map(\.tokens) == expected.candidates.map(\.tokens), "\(label): \(text)")
+            return (expected, result)
+        }
     }
 
     /// A fresh temporary directory.

@@ -83,14 +83,9 @@ import Testing
     @Test func theExampleGraphEqualsPlainBeamSearch() throws {
         let plain = try Session(plan: try DemoGraphs.plan("beam.yaml"), resources: DemoGraphs.resources)
         let drafted = try Session(plan: try DemoGraphs.plan("speculative-beam.yaml"), resources: DemoGraphs.resources)
-        let tokenizer = try #require(plain.tokenizer)
         var calls = (plain: 0, drafted: 0)
-        for text in ["def parse_address(text):\n    \"\"\"", "import os\nimport sys\n\nclass Config"] {
-            let prompt = tokenizer.encode(text, addSpecialTokens: false)
-            let reference = try plain.run(prompt: prompt, maxNewTokens: 32)
-            let result = try drafted.run(prompt: prompt, maxNewTokens: 32)
-            #expect(result.tokens == reference.tokens, "\(text)")
-            #expect(result.candidates.map(\.tokens) == reference.candidates.map(\.tokens), "\(text)")
+        for (reference, result) in try DemoGraphs.expectSameSearch(plain, drafted, texts: ["def parse_address(text):\n    \"\"\"", "import os\nimport sys\n\nclass Config"],
+                                                                   maxNewTokens: 32, "speculative-beam") {
             calls.plain += reference.metrics.targetCalls
             calls.drafted += result.metrics.targetCalls
         }
