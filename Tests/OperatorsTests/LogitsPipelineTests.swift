@@ -108,3 +108,35 @@ import Testing
         #expect(throws: OperatorError.self) { try Distribution.softmax([.nan, 1]) }
     }
 }
+
+/// transformers' `no_repeat_ngram_size`, by hand: its `_get_ngrams` / `_calc_banned_ngram_tokens`
+/// rule on short contexts, and the pipeline's place for it.
+@Suite struct NoRepeatNGramTests {
+    @Test func bansTheTokensThatWouldRepeatAnNGram() throws {
+        // Context 5 9 7 5 9: the trigrams are (5 9 7), (9 7 5), (7 5 9); the last two tokens 5 9
+        // begin the first, so 7 is banned after them; the bigrams after 9 end in 7; unigrams: all.
+        let context: [Int32] = [5, 9, 7, 5, 9]
+        #expect(try NoRepeatNGramProcessor(size: 3).banned(after: context) == [7])
+        #expect(try NoRepeatNGramProcessor(size: 2).banned(after: context) == [7])
+        #expect(Set(try NoRepeatNGramProcessor(size: 1).banned(after: context)) == [5, 9, 7])
+        // Every occurrence of the prefix counts: 1 2 a … 1 2 b … 1 2 bans a and b.
+        #expect(try NoRepeatNGramProcessor(size: 3).banned(after: [1, 2, 3, 1, 2, 4, 1, 2]) == [3, 4])
+        // Too short a context (cur_len + 1 < n) bans nothing; a prefix never seen bans nothing.
+        #expect(try NoRepeatNGramProcessor(size: 4).banned(after: [1, 2]).isEmpty)
+        #expect(try NoRepeatNGramProcessor(size: 3).banned(after: [1, 2, 3, 4]).isEmpty)
+        #expect(throws: OperatorError.self) { try NoRepeatNGramProcessor(size: 0) }
+    }
+
+    @Test func thePipelineRemovesThemBeforeSelecting() throws {
+        var settings = SamplingSettings.greedy
+        settings.noRepeatNGramSize = 2
+        let pipeline = try LogitsPipeline(settings)
+        #expect(pipeline.processors.map(\.name) == ["no_repeat_ngram_size"])
+        // Token 3 is the argmax, but 4 3 already occurred and the context ends with 4.
+        var logits: [Float] = [0, 1, 2, 9, 3]
+        pipeline.process(&logits, context: LogitsContext(tokens: [4, 3, 1, 4], promptCount: 2))
+        #expect(logits == [0, 1, 2, -.infinity, 3])
+        var rng = Xoshiro256StarStar(seed: 1)
+        #expect(try pipeline.select([0, 1, 2, 9, 3], context: LogitsContext(tokens: [4, 3, 1, 4], promptCount: 2), using: &rng) == 4)
+    }
+}

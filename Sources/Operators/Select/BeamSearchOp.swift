@@ -11,7 +11,7 @@ public struct BeamSearchOp: FrontierOperator {
         "search.beam", family: .select,
         doc: "Beam search as transformers runs it: every beam extended by every token, the best width kept, finished hypotheses scored logprob / length^length_penalty; patience scales the finished pool; with groups > 1, diverse beam search (transformers' group beam search); with phrases, lexically constrained beam search (transformers' force_words_ids).",
         parameters: [width.spec, lengthPenalty.spec, earlyStopping.spec, patience.spec, groups.spec, diversityPenalty.spec,
-                     phrases.spec, phraseIDs.spec, allocation.spec, repetitionPenalty.spec],
+                     phrases.spec, phraseIDs.spec, allocation.spec, repetitionPenalty.spec, noRepeatNGramSize.spec],
         inputs: [PortSpec("from", .scores, doc: "Each running beam's next-token logits: a root-only score, or a score over a drafted tree below each beam — the search then takes a beam step from the root rows and further steps from the rows of the new beams' tokens in their parents' trees, while every surviving beam's row was scored (the same beams as root-only scoring, in fewer passes).")],
         output: OutputSpec(.frontier, doc: "The next beams."),
         needs: [CapabilityRule(.fork)],
@@ -37,6 +37,8 @@ public struct BeamSearchOp: FrontierOperator {
                                                     doc: "How a lexically constrained search shares its beams: dba, one beam of width split into banks by progress (transformers' force_words_ids); grid, Grid Beam Search's cell of width per number of phrase tokens covered, all cells scored in one pass (width × (tokens + 1) rows).")
     static let repetitionPenalty = SamplingParameters.repetitionPenalty.documented(
         "CTRL repetition penalty applied to each beam's log-probabilities, as transformers does; 1 is off.")
+    static let noRepeatNGramSize = SamplingParameters.noRepeatNGramSize.documented(
+        "No beam may repeat an n-gram of this length (prompt included): tokens that would are removed from its candidates, as transformers' no_repeat_ngram_size does in beam search; 0 is off.")
 
     let width: Int
     let lengthPenalty: Double
@@ -127,10 +129,10 @@ public struct BeamSearchOp: FrontierOperator {
 
     /// The node's shaping of each beam's log-probabilities, `nil` when none is on.
     static func shaping(_ node: Plan.Node) throws -> LogitsPipeline? {
-        let penalty = try node[repetitionPenalty]
-        guard penalty != 1 else { return nil }
         var settings = SamplingSettings.greedy
-        settings.repetitionPenalty = penalty
+        settings.repetitionPenalty = try node[repetitionPenalty]
+        settings.noRepeatNGramSize = try node[noRepeatNGramSize]
+        guard settings != .greedy else { return nil }
         return try LogitsPipeline(settings)
     }
 

@@ -4,7 +4,8 @@
 /// Order (transformers 5 `GenerationMixin._get_logits_processor`, checked by
 /// `tools/oracle/make_operator_fixtures.py`): repetition penalty, then the presence/frequency
 /// penalties (not in transformers; vLLM applies them with the repetition penalty, before
-/// temperature), then token masks (`suppress_tokens`), then — only when sampling — temperature,
+/// temperature), then `no_repeat_ngram_size` (after the repetition penalty, as transformers has
+/// it), then token masks (`suppress_tokens`), then — only when sampling — temperature,
 /// top-k, top-p, min-p, typical, epsilon, eta. Greedy decoding skips the sampling warpers, as
 /// transformers does with `do_sample=False`.
 public struct LogitsPipeline: Sendable {
@@ -28,11 +29,13 @@ public struct LogitsPipeline: Sendable {
         try OperatorError.require("epsilon_cutoff", settings.epsilonCutoff, in: 0..<1, "in [0, 1) (0 = off)")
         try OperatorError.require("eta_cutoff", settings.etaCutoff, in: 0..<1, "in [0, 1) (0 = off)")
         try OperatorError.require("min_tokens_to_keep", settings.minTokensToKeep, in: 1..., "≥ 1")
+        try OperatorError.require("no_repeat_ngram_size", settings.noRepeatNGramSize, in: 0..., "≥ 0 (0 = off)")
         var list: [any LogitsProcessor] = []
         if settings.repetitionPenalty != 1 { list.append(try RepetitionPenaltyProcessor(penalty: settings.repetitionPenalty)) }
         if settings.presencePenalty != 0 || settings.frequencyPenalty != 0 {
             list.append(try OccurrencePenaltyProcessor(presence: settings.presencePenalty, frequency: settings.frequencyPenalty))
         }
+        if settings.noRepeatNGramSize > 0 { list.append(try NoRepeatNGramProcessor(size: settings.noRepeatNGramSize)) }
         if !settings.suppressedTokens.isEmpty { list.append(try TokenMaskProcessor(.forbid, tokens: settings.suppressedTokens)) }
         if !settings.isGreedy {
             if settings.temperature != 1 { list.append(try TemperatureProcessor(temperature: settings.temperature)) }
@@ -101,7 +104,7 @@ public struct LogitsPipeline: Sendable {
         guard logits.count == tree.count + 1 else {
             throw OperatorError(.shapeMismatch, at: "logits", "\(logits.count) rows for a tree of \(tree.count) nodes (expected \(tree.count + 1))")
         }
-        if processors.allSatisfy({ !($0 is RepetitionPenaltyProcessor || $0 is OccurrencePenaltyProcessor) }) {
+        if !processors.contains(where: \.readsContext) {
             return try logits.map { try distribution($0, context: context) }
         }
         return try logits.indices.map { row in

@@ -39,4 +39,13 @@ public protocol LogitsProcessor: Sendable {
     ///   - logits: one row of `vocabularySize` logits.
     ///   - context: the tokens before the position.
     func process(_ logits: inout [Float], context: LogitsContext)
+
+    /// Whether the result depends on the context's tokens (penalties, n-gram bans): a tree's rows
+    /// then each need their own path's context.
+    var readsContext: Bool { get }
+}
+
+extension LogitsProcessor {
+    /// Most processors read only the row.
+    public var readsContext: Bool { false }
 }

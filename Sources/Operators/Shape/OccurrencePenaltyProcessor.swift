@@ -11,6 +11,8 @@ public struct OccurrencePenaltyProcessor: LogitsProcessor {
     public let frequency: Float
     /// `presence_frequency_penalty`.
     public var name: String { "presence_frequency_penalty" }
+    /// It counts the generated tokens.
+    public var readsContext: Bool { true }
 
     /// Creates the processor.
     /// - Parameters:

@@ -6,6 +6,8 @@ public struct RepetitionPenaltyProcessor: LogitsProcessor {
     public let penalty: Float
     /// `repetition_penalty`.
     public var name: String { "repetition_penalty" }
+    /// It counts the context's tokens.
+    public var readsContext: Bool { true }
 
     /// Creates the processor.
     /// - Parameter penalty: a positive penalty (CTRL suggests 1.2).

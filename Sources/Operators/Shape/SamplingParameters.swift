@@ -31,13 +31,16 @@ struct SamplingParameters: Sendable {
                                                       doc: "CTRL repetition penalty (Keskar et al. 2019) on tokens already in the context; 1 is off.")
     static let presencePenalty = OpParameter<Float>("presence_penalty", default: 0, range: .closed(-2, 2), doc: "OpenAI presence penalty on generated tokens; 0 is off.")
     static let frequencyPenalty = OpParameter<Float>("frequency_penalty", default: 0, range: .closed(-2, 2), doc: "OpenAI frequency penalty on generated tokens; 0 is off.")
+    static let noRepeatNGramSize = OpParameter<Int>("no_repeat_ngram_size", default: 0, range: .closed(0, 64),
+                                                    doc: "Remove every token that would complete an n-gram of this length already in the context, prompt included (transformers' no_repeat_ngram_size; 1 bans every token seen); 0 is off.")
     static let suppressTokens = OpParameter<[Int]>("suppress_tokens", default: [], range: .atLeast(0), doc: "Token ids never produced (transformers' suppress_tokens).")
 
     /// Parameters of the shaping pipeline.
     var specs: [ParameterSpec] {
         var list = [temperature.spec, Self.topK.spec, Self.topP.spec, Self.minP.spec, Self.typicalP.spec, Self.epsilonCutoff.spec, Self.etaCutoff.spec]
         if penalties {
-            list += [Self.repetitionPenalty.spec, Self.presencePenalty.spec, Self.frequencyPenalty.spec, Self.suppressTokens.spec]
+            list += [Self.repetitionPenalty.spec, Self.presencePenalty.spec, Self.frequencyPenalty.spec, Self.noRepeatNGramSize.spec,
+                     Self.suppressTokens.spec]
         }
         return list
     }
@@ -64,6 +67,7 @@ struct SamplingParameters: Sendable {
         s.repetitionPenalty = try node[Self.repetitionPenalty]
         s.presencePenalty = try node[Self.presencePenalty]
         s.frequencyPenalty = try node[Self.frequencyPenalty]
+        s.noRepeatNGramSize = try node[Self.noRepeatNGramSize]
         s.suppressedTokens = try node[Self.suppressTokens].map { Int32(clamping: $0) }
         return s
     }

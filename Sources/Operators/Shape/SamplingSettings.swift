@@ -23,6 +23,8 @@ public struct SamplingSettings: Sendable, Equatable {
     public var presencePenalty: Float = 0
     /// OpenAI frequency penalty; 0 turns it off.
     public var frequencyPenalty: Float = 0
+    /// transformers' `no_repeat_ngram_size`: no n-gram of the context twice; 0 turns it off.
+    public var noRepeatNGramSize: Int = 0
     /// Tokens never produced (transformers' `suppress_tokens`).
     public var suppressedTokens: [Int32] = []
     /// Tokens the truncation filters always keep (transformers' `min_tokens_to_keep`).
