@@ -143,9 +143,10 @@ import Testing
         let lattice = zip.lattice
         #expect(lattice.arcs.allSatisfy { lattice.nodes[$0.to].tokens.count == lattice.nodes[$0.from].tokens.count + 1 })
         #expect(lattice.arcs.allSatisfy { lattice.nodes[$0.to].tokens.last == $0.token })
-        // An arc whose source is not the target's creator's parent and whose source differs from
-        // every node plain recombination drew an arc from: a span was zipped.
+        // An arc plain recombination did not draw, whose source is not the node its target was
+        // created below (the source of the first arc into it): a span was zipped.
         let plainArcs = Set(node.lattice.arcs.map { [$0.from, $0.to] })
-        #expect(lattice.arcs.contains { !plainArcs.contains([$0.from, $0.to]) && lattice.nodes[$0.to].parent != $0.from })
+        func creator(_ target: Int) -> Int? { lattice.arcs.first { $0.to == target }?.from }
+        #expect(lattice.arcs.contains { !plainArcs.contains([$0.from, $0.to]) && creator($0.to) != $0.from })
     }
 }

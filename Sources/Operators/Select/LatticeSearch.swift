@@ -119,7 +119,7 @@ public struct LatticeSearch: Sendable {
                 let tokens = parent.tokens + [token32]
                 let total = parent.logProbability + lp
                 if eosTokens.contains(token32) || tokens.count >= maxNewTokens {
-                    let end = state.lattice.addNode(tokens: tokens, logProbability: total, final: true, parent: node)
+                    let end = state.lattice.addNode(tokens: tokens, logProbability: total, final: true)
                     state.lattice.addArc(from: node, to: end, token: token32, logProbability: lp)
                     state.finished.append(FrontierCandidate(tokens: tokens, score: Float(Double(total) / pow(Double(tokens.count), lengthPenalty)),
                                                             logProbability: total))
@@ -134,7 +134,7 @@ public struct LatticeSearch: Sendable {
                     state.lattice.recombined += 1
                     continue
                 }
-                let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false, parent: node)
+                let child = state.lattice.addNode(tokens: tokens, logProbability: total, final: false)
                 state.lattice.addArc(from: node, to: child, token: token32, logProbability: lp)
                 if ngram > 0 { state.bySuffix[key] = child }
                 if rollout, rank == 0 { continuations.append(child) } else { state.open.append(child) }
@@ -176,8 +176,6 @@ public struct SearchLattice: Sendable, Equatable {
         public var logProbability: Float
         /// Whether the node closes a path (EOS or the budget).
         public var final: Bool
-        /// The node it was created below (−1 for the root): its first path's previous node.
-        public var parent: Int
     }
 
     /// An arc.
@@ -191,25 +189,25 @@ public struct SearchLattice: Sendable, Equatable {
     }
 
     /// Nodes; node 0 is the root.
-    public internal(set) var nodes: [Node] = [Node(tokens: [], logProbability: 0, final: false, parent: -1)]
+    public internal(set) var nodes: [Node] = [Node(tokens: [], logProbability: 0, final: false)]
     /// Arcs, in the order they were added.
     public internal(set) var arcs: [Arc] = []
     /// Recombinations: children that joined an existing node instead of becoming one.
     public internal(set) var recombined = 0
-    /// Per node, the nodes with an arc into it.
-    var predecessors: [[Int]] = [[]]
+    /// Per node, the arcs into it (indices into `arcs`); the first is the one it was created by.
+    var incoming: [[Int]] = [[]]
 
     /// Adds a node and returns its index.
-    mutating func addNode(tokens: [Int32], logProbability: Float, final: Bool, parent: Int) -> Int {
-        nodes.append(Node(tokens: tokens, logProbability: logProbability, final: final, parent: parent))
-        predecessors.append([])
+    mutating func addNode(tokens: [Int32], logProbability: Float, final: Bool) -> Int {
+        nodes.append(Node(tokens: tokens, logProbability: logProbability, final: final))
+        incoming.append([])
         return nodes.count - 1
     }
 
     /// Adds an arc.
     mutating func addArc(from: Int, to: Int, token: Int32, logProbability: Float) {
         arcs.append(Arc(from: from, to: to, token: token, logProbability: logProbability))
-        predecessors[to].append(from)
+        incoming[to].append(arcs.count - 1)
     }
 
     /// Zips a child that was not created — `token`, with its log-probability, below `node` — into
@@ -227,20 +225,20 @@ public struct SearchLattice: Sendable, Equatable {
         var level = (token: token, logProbability: logProbability, before: node)
         var matched = [existing]
         while true {
-            let previous = Set(matched.flatMap { predecessors[$0] })
+            let previous = Set(matched.flatMap { incoming[$0].map { arcs[$0].from } })
             if previous.contains(level.before) { return }
             let ancestor = level.before
             // Past an ancestor only when it has no other way in: the prefixes another arc brings
             // into it would lose their way to the merged future.
-            let agreeing = ancestor == 0 || predecessors[ancestor].count != 1 ? []
+            let agreeing = ancestor == 0 || incoming[ancestor].count != 1 ? []
                 : previous.filter { nodes[$0].tokens.last == nodes[ancestor].tokens.last }.sorted()
             if agreeing.isEmpty {
                 for target in matched { addArc(from: ancestor, to: target, token: level.token, logProbability: level.logProbability) }
                 return
             }
-            let up = nodes[ancestor].parent
-            let arc = arcs.first { $0.from == up && $0.to == ancestor }
-            level = (nodes[ancestor].tokens.last!, arc?.logProbability ?? nodes[ancestor].logProbability - nodes[up].logProbability, up)
+            // Its one way in is the arc it was created by.
+            let arc = arcs[incoming[ancestor][0]]
+            level = (arc.token, arc.logProbability, arc.from)
             matched = agreeing
         }
     }
