@@ -308,4 +308,37 @@ import CKernels
             }
         }
     }
+
+    /// With AVX-512 BF16, bf16 weights in the bf16 mode take whole prefill passes through the
+    /// dot-product kernel (`MatMul.bf16DotRowLimit`): a pass of 70 rows gives each row bitwise
+    /// what decoding it alone gives. Without the instruction the limit is the f32 kernels'.
+    @Test func bf16PrefillRowsEqualDecodeRows() {
+        let limit = MatMul.rowIndependentLimit(.bf16, activations: .bf16)
+        guard ActivationPrecision.hasBF16DotProducts else {
+            #expect(limit == MatMul.streamingRowLimit)
+            return
+        }
+        #expect(limit == MatMul.bf16DotRowLimit)
+        let K = 576, N = 21, M = 70
+        let x = MatMulTests.values(M * K, seed: 9), w32 = MatMulTests.values(N * K, seed: 10)
+        var stored = [UInt8](repeating: 0, count: N * K * 2)
+        stored.withUnsafeMutableBytes { raw in w32.withUnsafeBufferPointer { convertFromF32($0.baseAddress!, to: .bf16, raw.baseAddress!, count: N * K) } }
+        func multiply(rows: Range<Int>) -> [Float] {
+            var y = [Float](repeating: .nan, count: rows.count * N)
+            stored.withUnsafeBytes { raw in
+                let w = WeightMatrix(base: raw.baseAddress!, dtype: .bf16, rows: N, columns: K)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        MatMul.multiply(xp.baseAddress! + rows.lowerBound * K, rows: rows.count, ldx: K, by: w,
+                                        into: yp.baseAddress!, ldy: N, pool: ComputePool(threadCount: 2), activations: .bf16)
+                    }
+                }
+            }
+            return y
+        }
+        let all = multiply(rows: 0..<M)
+        for m in [0, 1, 33, 68, 69] {
+            #expect(Array(all[(m * N)..<((m + 1) * N)]) == multiply(rows: m..<(m + 1)), "row \(m) of \(M) vs alone")
+        }
+    }
 }

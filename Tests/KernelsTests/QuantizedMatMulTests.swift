@@ -366,12 +366,11 @@ import CKernels
         x.withUnsafeBufferPointer { dg_quantize_activations($0.baseAddress!, M, K, K, blocks) }
         for t in QuantizedMatMulTests.quantized {
             let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 23))
+            let tiled = w.bytes.withUnsafeBytes { WeightMatrix(base: $0.baseAddress!, dtype: t, rows: N, columns: K) }
             func rows(_ n: Range<Int>, M: Int, from m0: Int) -> [Float] {
                 var y = [Float](repeating: .nan, count: M * N)
-                w.bytes.withUnsafeBytes { raw in
-                    dg_matmul_quant_isa(dg_cpu_isa(), t.rawValue, raw.baseAddress!, K, n.lowerBound, n.upperBound,
-                                        blocks + m0 * K / Int(DG_Q8_BLOCK), M, &y, N)
-                }
+                dg_matmul_quant_isa(dg_cpu_isa(), t.rawValue, tiled.base, K, n.lowerBound, n.upperBound,
+                                    blocks + m0 * K / Int(DG_Q8_BLOCK), M, &y, N)
                 return y
             }
             let all = rows(0..<N, M: M, from: 0)
@@ -381,6 +380,28 @@ import CKernels
             }
             let last = rows(0..<N, M: 1, from: M - 1)
             #expect(Array(all[((M - 1) * N)..<(M * N)]) == Array(last[0..<N]), "\(t): row \(M - 1) of \(M) vs alone")
+        }
+    }
+
+    /// The tiled layout is a permutation of the rows' bytes: tiling then untiling gives the rows
+    /// back for every type (29 rows: the last tile padded), the padding is zero, and widening a
+    /// tiled row gives what dequantizing the row gives.
+    @Test func tiledLayoutKeepsEveryByte() {
+        let K = 512, N = 29
+        for t in QuantizedMatMulTests.quantized {
+            let w = QuantizedMatMulTests.Quantized(t, MatMulTests.values(N * K, seed: 26))
+            let matrix = w.bytes.withUnsafeBytes { WeightMatrix(base: $0.baseAddress!, dtype: t, rows: N, columns: K) }
+            let size = dg_tiled_bytes(t.rawValue, N, K)
+            #expect(size == 32 * matrix.rowBytes, "\(t): 29 rows take 4 tiles")
+            var back = [UInt8](repeating: 0xAA, count: N * matrix.rowBytes)
+            dg_untile_rows(t.rawValue, matrix.base, K, 0, N, &back)
+            #expect(back == w.bytes, "\(t): untiled rows")
+            var padding = [UInt8](repeating: 0xAA, count: 3 * matrix.rowBytes)
+            dg_untile_rows(t.rawValue, matrix.base, K, N, 3, &padding)
+            #expect(padding.allSatisfy { $0 == 0 }, "\(t): padding rows")
+            var widened = [Float](repeating: .nan, count: 5 * K)
+            matrix.widen(rows: 20..<25, into: &widened)
+            #expect(widened == Array(w.values[(20 * K)..<(25 * K)]), "\(t): widened rows 20..<25")
         }
     }
 

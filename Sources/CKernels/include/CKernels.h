@@ -102,8 +102,9 @@ size_t dg_block_bytes(int dtype);
 size_t dg_block_elements(int dtype);
 
 /* 32 activations quantized symmetrically: x[i] ≈ d·q[i], q in [-127, 127]; s = d·Σq (the term a
- * weight block's minimum multiplies). */
-typedef struct { float d; float s; int8_t q[32]; } dg_q8_block;
+ * weight block's minimum multiplies); sum = Σq and half = the sums of q[0…15] and q[16…31] (what
+ * the offsets of the symmetric weight types take off in integers). */
+typedef struct { float d; float s; int32_t sum; int16_t half[2]; int8_t q[32]; } dg_q8_block;
 /* Elements per activation block. */
 #define DG_Q8_BLOCK 32
 
@@ -111,14 +112,25 @@ typedef struct { float d; float s; int8_t q[32]; } dg_q8_block;
  * nearest (half away from zero), scale amax/127: the same on every instruction set. */
 void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ);
 
-/* Y[m*ldy + n] = sum over 32-groups g of row n of W (dtype quantized, K columns) of the integer dot
- * product of its quants with XQ's block g of row m, scaled in f32, for m < M, n in [n0, n1). Each
- * (n, m) is the same sequence of float operations whatever M, [n0, n1) and `isa` are (the
- * portable, AVX2 and VNNI paths agree bitwise): decode ≡ verification. The AVX2 path works on tiles
- * of DG_QUANT_TILE_ROWS weight rows × all M activation rows, so memory and the unpacking see each
- * weight block once per call. `isa` clamped to the CPU; at DG_ISA_AVX512 a CPU with AVX-512 VNNI
- * runs the same tiles with vpdpbusd (dg_cpu_has_vnni), other AVX-512 CPUs the AVX2 code. */
+/* The tiled layout the products read: DG_QUANT_TILE_ROWS consecutive rows interleaved block by
+ * block, each block field's copies side by side in 4-byte (quants, packed scales) or 2-byte (f16)
+ * granules; the last tile padded with zero rows. dg_tiled_bytes: its size for `rows` rows of K
+ * columns. dg_tile_rows: tiles t0 … t1-1 of the `rows` rows at src (row layout) into dst (a
+ * buffer of dg_tiled_bytes). dg_untile_rows: rows n0 … n0+count-1 back to the row layout.
+ * dg_dequantize_tiled: the same rows widened to f32 (K floats each). */
 #define DG_QUANT_TILE_ROWS 8
+size_t dg_tiled_bytes(int dtype, size_t rows, size_t K);
+void dg_tile_rows(int dtype, const void *src, size_t rows, size_t K, size_t t0, size_t t1, void *dst);
+void dg_untile_rows(int dtype, const void *tiled, size_t K, size_t n0, size_t count, void *dst);
+void dg_dequantize_tiled(int dtype, const void *tiled, size_t K, size_t n0, size_t count, float *dst);
+
+/* Y[m*ldy + n] = sum over 32-groups g of row n of W (dtype quantized, K columns, tiled) of the
+ * integer dot product of its quants with XQ's block g of row m, scaled in f32, for m < M, n in
+ * [n0, n1). Each (n, m) is the same sequence of float operations whatever M, [n0, n1) and `isa`
+ * are (the portable, AVX2 and VNNI paths agree bitwise): decode ≡ verification. The AVX2 path
+ * works on tiles of DG_QUANT_TILE_ROWS weight rows × all M activation rows, so memory sees each
+ * tile once per call. `isa` clamped to the CPU; at DG_ISA_AVX512 a CPU with AVX-512 VNNI runs the
+ * same tiles with vpdpbusd (dg_cpu_has_vnni), other AVX-512 CPUs the AVX2 code. */
 /* Whether dg_matmul_quant_isa's AVX-512 level takes the VNNI path (AVX-512 VNNI and VL). */
 int dg_cpu_has_vnni(void);
 void dg_matmul_quant_isa(int isa, int dtype, const void *W, size_t K, size_t n0, size_t n1,

@@ -12,7 +12,8 @@ import CKernels
 ///   with the activations quantized to int8 blocks once per call);
 /// - larger batches (prefill) call OpenBLAS `sgemm` per thread on disjoint row slices, widening
 ///   bf16/f16 weights (or dequantizing quantized ones, above `quantizedStreamingRowLimit`) slice
-///   by slice into a per-thread f32 scratch tile.
+///   by slice into a per-thread f32 scratch tile — except quantized weights and, with AVX-512
+///   BF16, bf16 weights in the `bf16` mode, which stay on the small-batch kernels up to 512 rows.
 public enum MatMul {
     /// Largest `M` sent to the streaming kernel for f32/f16/bf16 weights. Above it, OpenBLAS's
     /// blocked GEMM wins because the streaming kernel becomes compute bound (it re-reads each
@@ -35,12 +36,22 @@ public enum MatMul {
     ///   - activations: the activation mode.
     /// - Returns: the row count.
     public static func rowIndependentLimit(_ weight: DType, activations: ActivationPrecision) -> Int {
-        streamingLimit(quantized: activations.quantizes(weight))
+        streamingLimit(weight, activations)
     }
 
-    /// The streaming limit for a product whose activations are quantized (integer kernel) or not.
+    /// Largest `M` sent to the bf16 dot-product kernel (bf16 weights, activations rounded to bf16,
+    /// a CPU with AVX-512 BF16): its 4 × 4 tiles of `vdpbf16ps` do twice the multiply-adds per
+    /// instruction of OpenBLAS's f32 `sgemm` over widened weights, so a whole prefill pass goes
+    /// through it (docs/measurements.md, "bf16 prefill through the dot-product kernel").
+    public static let bf16DotRowLimit = 512
+
+    /// The streaming limit of a product with `weight` in mode `activations`.
     @inline(__always)
-    static func streamingLimit(quantized: Bool) -> Int { quantized ? quantizedStreamingRowLimit : streamingRowLimit }
+    static func streamingLimit(_ weight: DType, _ activations: ActivationPrecision) -> Int {
+        if activations.quantizes(weight) { return quantizedStreamingRowLimit }
+        if activations.rounds(weight) && ActivationPrecision.hasBF16DotProducts { return bf16DotRowLimit }
+        return streamingRowLimit
+    }
 
     /// Weight rows widened per scratch tile on the BLAS path: 64 rows × K f32 stays within L2
     /// for K ≤ 8192 (2 MiB).
@@ -61,7 +72,7 @@ public enum MatMul {
                                 activations: ActivationPrecision = .f32) {
         if M == 0 || weight.rows == 0 { return }
         let quantized = activations.quantizes(weight.dtype)
-        if M <= streamingLimit(quantized: quantized) {
+        if M <= streamingLimit(weight.dtype, activations) {
             QuantizedActivations.ifNeeded(quantized, x, rows: M, ldx: ldx, columns: weight.columns) { xq in
                 pool.parallelFor(count: weight.rows, alignment: tileRows(quantized), work: M * weight.rows * weight.columns) { r in
                     streaming(weight, r, x, M, ldx, y, ldy, activations, xq)
@@ -127,7 +138,7 @@ public enum MatMul {
         var n = r.lowerBound
         while n < r.upperBound {
             let count = min(tileRows, r.upperBound - n)
-            convertToF32(weight.dtype, weight.row(n), tile, count: count * K)
+            weight.widen(rows: n..<(n + count), into: tile)
             body(tile, n, count)
             n += count
         }
@@ -166,7 +177,7 @@ public enum MatMul {
     public static func multiplyMany(_ x: UnsafePointer<Float>, rows M: Int, ldx: Int,
                                     _ products: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)],
                                     pool: ComputePool = .shared, activations: ActivationPrecision = .f32) {
-        if M > streamingLimit(quantized: products.allSatisfy { activations.quantizes($0.0.dtype) }) {
+        if M > products.map({ streamingLimit($0.0.dtype, activations) }).min() ?? streamingRowLimit {
             for (w, y, ldy) in products {
                 multiply(x, rows: M, ldx: ldx, by: w, into: y, ldy: ldy, pool: pool, activations: activations)
             }

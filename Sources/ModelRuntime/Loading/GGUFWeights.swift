@@ -121,16 +121,19 @@ final class GGUFWeights: WeightSource, @unchecked Sendable {
 
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
         let (t, dtype) = try tensor(name, shape: [rows, columns])
+        // A quantized matrix reads its own tiled copy, not the map (nor the reordered rows).
+        defer { if dtype.isQuantized { file.map.releasePages(t.data, bytes: t.byteCount) } }
         guard let order = try rowOrder(name, rows: rows) else {
             return WeightMatrix(base: t.data, dtype: dtype, rows: rows, columns: columns)
         }
         let rowBytes = t.rowBytes
         let copy = UnsafeMutableRawPointer.allocate(byteCount: t.byteCount, alignment: 64)
-        buffers.append(copy)
         for (r, source) in order.enumerated() {
             (copy + r * rowBytes).copyMemory(from: t.data + source * rowBytes, byteCount: rowBytes)
         }
-        return WeightMatrix(base: UnsafeRawPointer(copy), dtype: dtype, rows: rows, columns: columns)
+        let matrix = WeightMatrix(base: UnsafeRawPointer(copy), dtype: dtype, rows: rows, columns: columns)
+        if dtype.isQuantized { copy.deallocate() } else { buffers.append(copy) }
+        return matrix
     }
 
     func vector(_ name: String, count: Int) throws -> [Float] {

@@ -41,6 +41,17 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p)
     }
 
+    /// Drops the pages of `bytes` bytes at `start` (inside the map) from this process's resident
+    /// set: for a range whose contents now live in a copy (a tiled quantized tensor). They stay
+    /// in the page cache, and a later read faults them back in from the file, so nothing changes
+    /// but the peak memory of a load (the mapping plus the copies otherwise).
+    func releasePages(_ start: UnsafeRawPointer, bytes: Int) {
+        guard let base, start >= base, start + bytes <= base + size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + bytes) / page * page
+        if end > first { madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED) }
+    }
+
     /// Refuses a path that is not a regular file before anything opens it (see `RegularFile`).
     /// - Parameter path: the file about to be read.
     /// - Throws: `RuntimeError.io` naming the path and what it is instead.

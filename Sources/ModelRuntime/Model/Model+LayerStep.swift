@@ -10,7 +10,7 @@ extension Model {
             throw RuntimeError(.badInput, "token \(token) outside the vocabulary of \(config.vocabularySize)")
         }
         var row = [Float](repeating: 0, count: config.hiddenSize)
-        row.withUnsafeMutableBufferPointer { convertToF32(embedding.dtype, embedding.row(Int(token)), $0.baseAddress!, count: config.hiddenSize) }
+        row.withUnsafeMutableBufferPointer { embedding.widen(rows: Int(token)..<(Int(token) + 1), into: $0.baseAddress!) }
         return row
     }
 

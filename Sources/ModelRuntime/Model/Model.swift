@@ -328,7 +328,7 @@ public final class Model: @unchecked Sendable {
             for (r, residual) in resume.residuals.enumerated() { (scratch.x + r * H).update(from: residual, count: H) }
         } else {
             for (r, t) in items.flatMap(\.tokens).enumerated() {
-                convertToF32(embedding.dtype, embedding.row(Int(t)), scratch.x + r * H, count: H)
+                embedding.widen(rows: Int(t)..<(Int(t) + 1), into: scratch.x + r * H)
             }
         }
         // Block tables of all items, flattened (stable for the whole pass: reserved above).
