@@ -1,3 +1,4 @@
+import Graph
 import DecographCLI
 import Foundation
 import Operators
@@ -53,9 +54,16 @@ import Testing
           lattice: { op: search.lattice, from: scores }
         output: lattice
         """) }
-        #expect(throws: (any Error).self) { try Fixtures.plan(Self.yaml.replacingOccurrences(of: "search.lattice", with: "search.mcts")
-            .replacingOccurrences(of: ", width: 3, branch: 3, budget: 30, ngram: 2", with: "")
-            .replacingOccurrences(of: "scores: { op: score, model: target }", with: "scores: { op: score, model: target, tree: lookup }\n  lookup: { op: draft.lookup, tokens: 2 }")) }
+        // search.mcts steps its greedy roll-outs through drafts, but a draft model's cache cannot
+        // follow a simulation re-opened elsewhere, and beam roll-outs read root rows only.
+        func mcts(_ drafter: String, rollout: String = "") throws -> Graph.Plan {
+            try Fixtures.plan(Self.yaml.replacingOccurrences(of: "search.lattice", with: "search.mcts")
+                .replacingOccurrences(of: ", width: 3, branch: 3, budget: 30, ngram: 2", with: rollout)
+                .replacingOccurrences(of: "scores: { op: score, model: target }", with: "scores: { op: score, model: target, tree: lookup }\n  lookup: \(drafter)"))
+        }
+        #expect(throws: (any Error).self) { try mcts("{ op: draft.model, model: draft, tokens: 2 }") }
+        #expect(throws: (any Error).self) { try mcts("{ op: draft.lookup, tokens: 2 }", rollout: ", rollout_beams: 2") }
+        _ = try mcts("{ op: draft.lookup, tokens: 2 }")
     }
 
     @Test func runWritesTheLattice() throws {

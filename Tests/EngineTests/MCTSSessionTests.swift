@@ -8,14 +8,14 @@ import Testing
 /// search gives on fresh contexts, one pass per step; a command reward reads the program's verdict.
 @Suite struct MCTSSessionTests {
     /// An MCTS graph on the fixtures, its search's reward the node `judge` when one is given.
-    static func yaml(judge: String? = nil, output: String = "tree", extra: String = "", rolloutBeams: Int = 1) -> String {
+    static func yaml(judge: String? = nil, output: String = "tree", extra: String = "", rolloutBeams: Int = 1, parallel: Int = 3) -> String {
         """
         graph: mcts
         \(Fixtures.models)
         nodes:
           scores: { op: score, model: target }
         \(judge.map { "  judge: { op: reward, \($0) }" } ?? "")
-          tree: { op: search.mcts, from: scores, simulations: 12, parallel: 3, branch: 3, rollout_beams: \(rolloutBeams)\(judge == nil ? "" : ", reward: judge") }
+          tree: { op: search.mcts, from: scores, simulations: 12, parallel: \(parallel), branch: 3, rollout_beams: \(rolloutBeams)\(judge == nil ? "" : ", reward: judge") }
         \(extra)
         output: \(output)
         limits: { max_new_tokens: 8 }
@@ -43,6 +43,41 @@ import Testing
             }
             #expect(engine.candidates.map(\.tokens) == state.finished.map(\.tokens), "prompt \(prompt)")
             #expect(engine.tokens == state.finished.first?.tokens)
+        }
+    }
+
+    /// Greedy roll-outs over a drafter's trees (prompt lookup, SuffixDecoding's suffix trees): with
+    /// one simulation in flight, the same candidates and scores as the undrafted search, in fewer
+    /// passes. (With several in flight, drafted roll-outs finish sooner, so later simulations start
+    /// on other statistics: the same algorithm, another schedule.) A beam roll-out reads root rows
+    /// only, so a drafter is refused there.
+    @Test(arguments: ["{ op: draft.lookup, tokens: 4 }", "{ op: draft.suffix, tokens: 4 }"])
+    func draftedRolloutsMatchTheSearchInFewerPasses(drafter: String) throws {
+        let resources = ResourceRegistry(pool: Fixtures.resources.pool)
+        let plain = try Session(plan: try Fixtures.plan(Self.yaml(parallel: 1)), resources: resources)
+        let drafted = try Session(plan: try Fixtures.plan(Self.yaml(parallel: 1).replacingOccurrences(
+            of: "  scores: { op: score, model: target }", with: "  recall: \(drafter)\n  scores: { op: score, model: target, tree: recall }")),
+                                  resources: resources)
+        let service = try resources.model(at: Fixtures.target)
+        var plainPasses = 0, draftedPasses = 0
+        // Prompts that repeat themselves, so the drafters find continuations.
+        for prompt: [Int32] in [[1, 7, 9, 1, 7, 9, 1, 7], [4, 4, 4, 20, 4, 4, 4, 20, 4]] {
+            var passes = service.counters.passes
+            let expected = try plain.run(prompt: prompt)
+            plainPasses += service.counters.passes - passes
+            passes = service.counters.passes
+            let result = try drafted.run(prompt: prompt)
+            draftedPasses += service.counters.passes - passes
+            #expect(result.candidates.map(\.tokens) == expected.candidates.map(\.tokens), "prompt \(prompt)")
+            #expect(result.candidates.map(\.score) == expected.candidates.map(\.score), "prompt \(prompt)")
+            #expect(result.tokens == expected.tokens)
+        }
+        // (A re-opened simulation whose pass scores a tree has its missing tokens prefilled in a
+        // pass of their own, so passes exceed steps by those; still fewer in all.)
+        #expect(draftedPasses < plainPasses, "\(draftedPasses) passes with drafts against \(plainPasses)")
+        #expect(throws: (any Error).self) {
+            try Fixtures.plan(Self.yaml(rolloutBeams: 2).replacingOccurrences(
+                of: "  scores: { op: score, model: target }", with: "  recall: \(drafter)\n  scores: { op: score, model: target, tree: recall }"))
         }
     }
 

@@ -252,7 +252,7 @@ public final class Session {
                 // The compiler refused these already (the search op's validation); plans built by hand get the same check.
                 let node = plan.nodes[searchNode]
                 do {
-                    try ReopeningSearch.check(plan, search: "'\(node.name)' (\(node.op))")
+                    try ReopeningSearch.check(plan, search: "'\(node.name)' (\(node.op))", drafts: search.readsDraftedTrees)
                 } catch {
                     throw EngineError(at: node.location, "node '\(node.name)': \(error)")
                 }

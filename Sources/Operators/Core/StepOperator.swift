@@ -166,11 +166,17 @@ public protocol FrontierOperator: StepOperator {
     /// of the last one (a best-first lattice): the engine then forks it from the running hypothesis
     /// sharing the longest prefix, which is sound only for nodes without per-hypothesis state.
     var reopensHypotheses: Bool { get }
+    /// Whether a re-opening search steps through its hypotheses' drafted trees (`search.mcts`'s
+    /// greedy roll-outs): the engine's check then lets drafters whose state follows history feed it.
+    var readsDraftedTrees: Bool { get }
 }
 
 extension FrontierOperator {
     /// Searches extend the last step's hypotheses by default.
     public var reopensHypotheses: Bool { false }
+    /// Whether a re-opening search steps through its hypotheses' drafted trees (so drafters may
+    /// feed it); none does by default.
+    public var readsDraftedTrees: Bool { false }
 }
 
 /// An op that judges finished outputs (`reward`): not a stage of the step, but called by the

@@ -40,6 +40,10 @@ public struct DraftLookupOp: HypothesisOperator, CommitObserver {
     public func makeState() throws -> (any HypothesisState)? { length.makeState() }
     /// It keeps per-hypothesis state.
     public static var keepsHypothesisState: Bool { true }
+    /// The drafts read the whole context each step; the one state, the draft length, is not tied to
+    /// the path it grew along (a hypothesis re-opened elsewhere starts from its parent's length), so
+    /// a search may jump (`search.mcts`).
+    public static var stateFollowsHistory: Bool { true }
 
     /// Moves the draft length after a commit (`schedule: heuristic`).
     /// - Parameters:

@@ -7,14 +7,14 @@ public struct MCTSOp: FrontierOperator {
     /// The declaration.
     public static let spec = OpSpec(
         "search.mcts", family: .select,
-        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a roll-out to the end (greedy, or a beam search of rollout_beams), and a reward backed up the path; parallel simulations share each batched pass. The reward is a reward node's judgement of each complete output (its validity under a constraint, a program's verdict) or, without one, the output's mean log-probability.",
+        doc: "Monte Carlo tree search over tokens (PG-TD): P-UCB selection with the model's probabilities as priors, expansion into the branch most likely tokens, a roll-out to the end (greedy, or a beam search of rollout_beams), and a reward backed up the path; parallel simulations share each batched pass. A greedy roll-out steps on through its hypothesis's drafted tree (a drafter before score: draft.lookup, draft.suffix) while the drafts are its greedy tokens: the same search in fewer passes. The reward is a reward node's judgement of each complete output (its validity under a constraint, a program's verdict) or, without one, the output's mean log-probability.",
         parameters: [simulations.spec, parallel.spec, branch.spec, exploration.spec, rolloutBeams.spec, reward.spec],
-        inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits (a root-only score).")],
+        inputs: [PortSpec("from", .scores, doc: "Each simulation's next-token logits, and with greedy roll-outs its drafted tree's rows.")],
         output: OutputSpec(.frontier, doc: "The simulations in flight."),
         needs: [CapabilityRule(.fork)],
         validate: OpValidation.checks { node, plan in
             _ = try RewardOp.named(node[reward], in: plan, at: reward.name)
-            try ReopeningSearch.check(plan, search: "'\(node.name)' (search.mcts)")
+            try ReopeningSearch.check(plan, search: "'\(node.name)' (search.mcts)", drafts: try node[rolloutBeams] == 1)
         })
 
     static let simulations = OpParameter<Int>("simulations", default: 32, range: .closed(1, 100_000), doc: "Simulations (roll-outs) over the search: its budget.")
@@ -46,6 +46,9 @@ public struct MCTSOp: FrontierOperator {
     /// Simulations re-open nodes anywhere in the tree.
     public var reopensHypotheses: Bool { true }
 
+    /// Greedy roll-outs step through drafted trees.
+    public var readsDraftedTrees: Bool { settings.rolloutBeams == 1 }
+
     /// Starts a search from the prompt.
     public func start(prompt: [Int32], maxNewTokens: Int, eosTokens: Set<Int32>, seed: UInt64) throws -> any FrontierSearch {
         let search = try TokenMCTS(simulations: settings.simulations, parallel: settings.parallel, branch: settings.branch,
@@ -62,8 +65,16 @@ public struct MCTSOp: FrontierOperator {
         var best: [Int32]? { state.finished.first?.tokens }
         var candidates: [FrontierCandidate] { state.finished }
 
+        /// Advances every simulation by a token — a greedy roll-out by as many as its drafted tree
+        /// holds of its greedy continuation (the pass scored their rows).
         mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            try search.step(&state, logits: BeamSearchOp.rows(inputs))
+            let scored = try BeamSearchOp.scoredTrees(inputs)
+            let children = scored.map { $0.tree.isEmpty ? [[]] : $0.tree.childLists() }
+            return try search.step(&state, logits: scored.map { try BeamSearchOp.row($0, at: 0) }) { hypothesis, row, token in
+                let tree = scored[hypothesis].tree
+                guard let child = children[hypothesis][row].first(where: { tree.nodes[$0].token == token }) else { return nil }
+                return (child + 1, try BeamSearchOp.row(scored[hypothesis], at: child + 1))
+            }
         }
     }
 }

@@ -3,10 +3,12 @@ import Graph
 /// What a search that re-opens hypotheses from earlier steps (`search.lattice`, `search.mcts`)
 /// asks of its graph. The engine forks a re-opened hypothesis from the running one that shares the
 /// longest prefix and the scorer refills the KV cache from there. A constraint's parser follows
-/// (it syncs with each step's history, rolling back to the common prefix); other per-hypothesis
-/// state (a drafter's length policy, contrastive search's context states) or a previous-step value
-/// could not follow that jump, so such graphs are refused — by the compiler, through the search
-/// op's validation, and by the session, both with this check.
+/// (it syncs with each step's history, rolling back to the common prefix), and so do the drafters
+/// that read the whole context each step (`draft.lookup`, `draft.suffix`: their one state, the
+/// length policy, is not tied to a path); other per-hypothesis state (a draft model's cache,
+/// contrastive search's context states) or a previous-step value could not follow that jump, so
+/// such graphs are refused — by the compiler, through the search op's validation, and by the
+/// session, both with this check.
 public enum ReopeningSearch {
     /// For each next hypothesis, the current one sharing the longest prefix with it (the first
     /// among equals): the one the engine forks it from, so the KV cache keeps that prefix.
@@ -19,13 +21,16 @@ public enum ReopeningSearch {
         return next.map { tokens in current.indices.max { shared(current[$0], tokens) < shared(current[$1], tokens) } ?? 0 }
     }
 
-    /// Refuses a graph whose nodes keep per-hypothesis state or read the previous step.
+    /// Refuses a graph whose nodes keep per-hypothesis state that cannot follow a jump or read the
+    /// previous step.
     /// - Parameters:
     ///   - plan: the plan.
     ///   - search: the name and op of the re-opening search node.
+    ///   - drafts: whether the search steps through drafted trees (`search.mcts`'s greedy
+    ///     roll-outs); other re-opening searches read root rows only and refuse drafters.
     /// - Throws: `OperatorError.invalidParameter` naming the first such node.
-    public static func check(_ plan: Plan, search: String) throws {
-        try requireRootRows(plan, search: search)
+    public static func check(_ plan: Plan, search: String, drafts: Bool = false) throws {
+        if !drafts { try requireRootRows(plan, search: search) }
         for node in plan.nodes {
             let reason: String
             if node.inputs.contains(where: { $0.timing == .previousStep }) {
@@ -51,6 +56,6 @@ public enum ReopeningSearch {
     public static func requireRootRows(_ plan: Plan, search: String) throws {
         guard let drafter = plan.nodes.first(where: { OperatorRegistry.operatorType(named: $0.op)?.spec.family == .propose }) else { return }
         throw OperatorError(.invalidParameter, at: "from",
-                            "node '\(drafter.name)' (\(drafter.op)) drafts a tree, and \(search) reads only each hypothesis's root row, so the target would score the tree for nothing; drafts compose with search.beam (several beam steps per pass) and with search.sample's verified steps")
+                            "node '\(drafter.name)' (\(drafter.op)) drafts a tree, and \(search) reads only each hypothesis's root row, so the target would score the tree for nothing; drafts compose with search.beam (several beam steps per pass), search.sample's verified steps and search.mcts's greedy roll-outs")
     }
 }

@@ -189,15 +189,23 @@ public struct TokenMCTS: Sendable {
         return value
     }
 
-    /// Advances every simulation by one token.
+    /// Where a hypothesis's scored rows continue: for (hypothesis, row, token), the row of the
+    /// drafted tree node below `row` (0 the root) holding `token` and its logits, or nil.
+    public typealias DraftedRows = (_ hypothesis: Int, _ row: Int, _ token: Int32) throws -> (row: Int, logits: [Float])?
+
+    /// Advances every simulation by one token — a greedy roll-out by more when `drafted` gives the
+    /// rows that follow its greedy tokens (its hypothesis's drafted tree scored them in the same
+    /// pass): the roll-out steps on from those rows exactly as it would have a pass later, so the
+    /// search is the same, in fewer passes (speculative greedy decoding inside the roll-outs).
     /// - Parameters:
     ///   - state: the state.
     ///   - logits: one row per frontier hypothesis (each roll-out hypothesis of each simulation).
+    ///   - drafted: the rows of the hypotheses' drafted trees, when they were scored.
     /// - Returns: for each hypothesis in flight next, the index of the current one whose tokens
     ///   share the longest prefix with it.
     /// - Throws: `OperatorError.shapeMismatch` for a wrong number of rows, and the reward's errors.
     @discardableResult
-    public func step(_ state: inout State, logits: [[Float]]) throws -> [Int] {
+    public func step(_ state: inout State, logits: [[Float]], drafted: DraftedRows? = nil) throws -> [Int] {
         guard !state.isDone else { return [] }
         let before = state.running
         guard logits.count == before.count else {
@@ -206,6 +214,7 @@ public struct TokenMCTS: Sendable {
         var still: [Simulation] = []
         var offset = 0
         for var simulation in state.inFlight {
+            let first = offset
             let rows = try logits[offset ..< offset + simulation.beams.count].map { try Distribution.logSoftmax($0) }
             offset += simulation.beams.count
             if simulation.expanding, state.nodes[simulation.path.last!].children.isEmpty {
@@ -224,6 +233,13 @@ public struct TokenMCTS: Sendable {
                 simulation.expanding = false
             }
             advance(&simulation, rows: rows)
+            if rolloutBeams == 1, let drafted {
+                var row = 0
+                while let running = simulation.beams.first, let next = try drafted(first, row, running.tokens.last!) {
+                    advance(&simulation, rows: [try Distribution.logSoftmax(next.logits)])
+                    row = next.row
+                }
+            }
             // The best complete sequence (the earlier among equals) once the width is spent.
             if simulation.beams.isEmpty,
                let best = simulation.done.enumerated().max(by: { ($0.element.normalized, -$0.offset) < ($1.element.normalized, -$1.offset) })?.element {
