@@ -47,8 +47,8 @@ import Testing
     }
 
     /// Greedy roll-outs over a drafter's trees (prompt lookup, SuffixDecoding's suffix trees): with
-    /// one simulation in flight, the same candidates and scores as the undrafted search, in fewer
-    /// passes. (With several in flight, drafted roll-outs finish sooner, so later simulations start
+    /// one simulation in flight, the same candidates as the undrafted search (their scores to the
+    /// last bits), in fewer passes. (With several in flight, drafted roll-outs finish sooner, so later simulations start
     /// on other statistics: the same algorithm, another schedule.) A beam roll-out reads root rows
     /// only, so a drafter is refused there.
     @Test(arguments: ["{ op: draft.lookup, tokens: 4 }", "{ op: draft.suffix, tokens: 4 }"])
@@ -69,7 +69,10 @@ import Testing
             let result = try drafted.run(prompt: prompt)
             draftedPasses += service.counters.passes - passes
             #expect(result.candidates.map(\.tokens) == expected.candidates.map(\.tokens), "prompt \(prompt)")
-            #expect(result.candidates.map(\.score) == expected.candidates.map(\.score), "prompt \(prompt)")
+            // A re-opened simulation's root row comes from the tree's kernels when its pass scores a
+            // tree, from the prefill path when it does not: equal at most to the last bits.
+            #expect(zip(result.candidates, expected.candidates).allSatisfy { abs($0.score - $1.score) <= 1e-5 * max(1, abs($1.score)) },
+                    "prompt \(prompt)")
             #expect(result.tokens == expected.tokens)
         }
         // (A re-opened simulation whose pass scores a tree has its missing tokens prefilled in a
