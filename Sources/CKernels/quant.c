@@ -198,27 +198,72 @@ void dg_dequantize(int dt, const void *src, float *dst, size_t count) {
 
 /* ---------------------------------------------------------------- activations */
 
-void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ) {
-    size_t nb = K / QG;
-    for (size_t m = 0; m < M; m++) {
-        for (size_t b = 0; b < nb; b++) {
-            const float *x = X + m * ldx + b * QG;
-            dg_q8_block *o = XQ + m * nb + b;
-            float amax = 0;
-            for (int l = 0; l < QG; l++) amax = fmaxf(amax, fabsf(x[l]));
-            float d = amax / 127, id = d != 0 ? 1 / d : 0;
-            int half[2] = {0, 0};
-            for (int l = 0; l < QG; l++) {
-                o->q[l] = (int8_t)roundf(x[l] * id);
-                half[l >= 16] += o->q[l];
-            }
-            o->d = d;
-            o->s = d * (float)(half[0] + half[1]);
-            o->sum = half[0] + half[1];
-            o->half[0] = (int16_t)half[0];
-            o->half[1] = (int16_t)half[1];
-        }
+/* The fields a block's quants and scale give. */
+INLINE void finish_block(dg_q8_block *o, float d, int half0, int half1) {
+    o->d = d;
+    o->s = d * (float)(half0 + half1);
+    o->sum = half0 + half1;
+    o->half[0] = (int16_t)half0;
+    o->half[1] = (int16_t)half1;
+}
+
+static void quantize_block(const float *x, dg_q8_block *o) {
+    float amax = 0;
+    for (int l = 0; l < QG; l++) amax = fmaxf(amax, fabsf(x[l]));
+    float d = amax / 127, id = d != 0 ? 1 / d : 0;
+    int half[2] = {0, 0};
+    for (int l = 0; l < QG; l++) {
+        o->q[l] = (int8_t)roundf(x[l] * id);
+        half[l >= 16] += o->q[l];
     }
+    finish_block(o, d, half[0], half[1]);
+}
+
+/* quantize_block in AVX2, bitwise the same: the maximum is exact in any order (a NaN ignored, as
+ * fmaxf does), the scale and its inverse are the same scalar steps, x·id the same product, and
+ * round-half-away-from-zero is trunc(y) plus the sign of y where |y − trunc(y)| ≥ 0.5 (y − trunc(y)
+ * is exact). */
+static T256 void quantize_block_256(const float *x, dg_q8_block *o) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4], amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(x + 8 * i);
+        amax = _mm256_max_ps(_mm256_andnot_ps(sign, v[i]), amax); /* a NaN operand gives amax */
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    float d = _mm_cvtss_f32(m) / 127, id = d != 0 ? 1 / d : 0;
+    const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    __m256i q[4];
+    for (int i = 0; i < 4; i++) {
+        __m256 y = _mm256_mul_ps(v[i], vid), t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(y, t)), half, _CMP_GE_OQ);
+        t = _mm256_add_ps(t, _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(y, sign), one)));
+        q[i] = _mm256_cvttps_epi32(t);
+    }
+    /* int32 → int8 by two saturating packs (in-lane), then the dwords back in element order. */
+    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    _mm256_storeu_si256((__m256i *)o->q, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    __m256i lo = _mm256_add_epi32(q[0], q[1]), hi = _mm256_add_epi32(q[2], q[3]);
+    __m128i l4 = _mm_add_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+    __m128i h4 = _mm_add_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+    __m128i both = _mm_hadd_epi32(_mm_hadd_epi32(l4, h4), _mm_setzero_si128()); /* lo sum, hi sum, 0, 0 */
+    finish_block(o, d, _mm_cvtsi128_si32(both), _mm_extract_epi32(both, 1));
+}
+
+void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ) {
+    dg_quantize_activations_isa(dg_cpu_isa(), X, M, ldx, K, XQ);
+}
+
+void dg_quantize_activations_isa(int isa, const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ) {
+    size_t nb = K / QG;
+    int vector = isa >= DG_ISA_AVX2 && dg_cpu_isa() >= DG_ISA_AVX2;
+    for (size_t m = 0; m < M; m++)
+        for (size_t b = 0; b < nb; b++) {
+            if (vector) quantize_block_256(X + m * ldx + b * QG, XQ + m * nb + b);
+            else quantize_block(X + m * ldx + b * QG, XQ + m * nb + b);
+        }
 }
 
 /* ---------------------------------------------------------------- the tiled layout

@@ -231,6 +231,26 @@ import CKernels
         }
     }
 
+    /// Activation quantization is bitwise the same on the portable and AVX2 paths: random rows,
+    /// rows whose values land exactly on halves (x·(127/amax) = k + 0.5, rounded away from zero),
+    /// zero rows and rows with a NaN (ignored by the maximum on both).
+    @Test func activationQuantizationIsTheSameOnEveryPath() throws {
+        try #require(InstructionSet.detected.rawValue >= InstructionSet.avx2.rawValue, "no AVX2 on this CPU")
+        let K = 256, M = 6
+        var x = MatMulTests.values(M * K, seed: 31)
+        for l in 0..<K { x[K + l] = (l == 0 ? 127 : Float(l % 254 - 127) + (l % 2 == 0 ? 0.5 : -0.5)) / 127 * 3 }
+        for l in 0..<K { x[2 * K + l] = 0 }
+        x[3 * K + 5] = .nan
+        for l in 0..<K { x[4 * K + l] = Float(l % 7) * 0.5 - 1.5 }
+        func quantized(_ isa: InstructionSet) -> [UInt8] {
+            var blocks = [dg_q8_block](repeating: dg_q8_block(), count: M * K / 32)
+            x.withUnsafeBufferPointer { dg_quantize_activations_isa(isa.rawValue, $0.baseAddress!, M, K, K, &blocks) }
+            // The NaN block's quants are whatever the cast gives; compare every other block whole.
+            return blocks.enumerated().filter { $0.offset != 3 * K / 32 }.flatMap { withUnsafeBytes(of: $0.element) { Array($0) } }
+        }
+        #expect(quantized(.portable) == quantized(.avx2))
+    }
+
     /// The reference quantizers round to nearest: for values uniform in ±1.43 (RMS 0.83) the RMS
     /// error is a step/√12, a step being amax/127 (q8_0: 0.0038 of the RMS), amax/8 (q4_0: 0.061),
     /// range/15 (q4_1, q4_K: 0.063), amax/16 or range/31 (q5_*: 0.030), amax of 16/32 (q6_K:

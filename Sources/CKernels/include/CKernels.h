@@ -111,6 +111,8 @@ typedef struct { float d; float s; int32_t sum; int16_t half[2]; int8_t q[32]; }
 /* XQ[m*(K/32) + b] = the quantized block b of row m of X, for m < M (K a multiple of 32). Round to
  * nearest (half away from zero), scale amax/127: the same on every instruction set. */
 void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ);
+/* The same with an instruction set (portable or AVX2; clamped to the CPU): bitwise equal. */
+void dg_quantize_activations_isa(int isa, const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ);
 
 /* The tiled layout the products read: DG_QUANT_TILE_ROWS consecutive rows interleaved block by
  * block, each block field's copies side by side in 4-byte (quants, packed scales) or 2-byte (f16)
