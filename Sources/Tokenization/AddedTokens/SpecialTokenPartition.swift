@@ -38,8 +38,12 @@ struct SpecialTokenPartition: Sendable {
                     var i = start
                     let end = piece.range.upperBound
                     token.bytes.withUnsafeBufferPointer { needle in
-                        while i + needle.count <= end {
-                            if p[i] == needle[0], memcmp(p.baseAddress! + i, needle.baseAddress!, needle.count) == 0 {
+                        // Candidates by memchr on the first byte (vectorised): a scan per token
+                        // over the whole text, byte by byte, was 5 % of a store build.
+                        while i + needle.count <= end,
+                              let hit = memchr(p.baseAddress! + i, Int32(needle[0]), end - needle.count + 1 - i) {
+                            i = p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                            if memcmp(p.baseAddress! + i, needle.baseAddress!, needle.count) == 0 {
                                 if i > start { next.append((start..<i, nil)) }
                                 next.append((i..<(i + needle.count), token.id))
                                 i += needle.count
