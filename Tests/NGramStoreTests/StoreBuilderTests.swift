@@ -280,6 +280,24 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty)
     }
 
+    /// A sort large enough to order its ranges on two threads orders the windows as one
+    /// comparison sort of their tokens would (a small vocabulary makes long ranges of equal first
+    /// tokens, the ones the threads share out).
+    @Test func theTwoThreadSortOrdersTheWindows() {
+        var stream = TokenStream(seed: 51)
+        let tokens = stream.tokens(WindowCounter.parallelSortItems + 3000, vocabulary: 40).map { UInt32($0) }
+        let window = 8
+        var items = (0..<(tokens.count - 1)).map { j in
+            WindowCounter.Item(prefix: UInt64(tokens[j]) << 32 | UInt64(tokens[j + 1]), position: UInt32(j),
+                               length: UInt32(min(window, tokens.count - j)))
+        }
+        func contents(_ item: WindowCounter.Item) -> [UInt32] { Array(tokens[Int(item.position)..<(Int(item.position) + Int(item.length))]) }
+        let expected = items.map(contents).sorted { $0.lexicographicallyPrecedes($1) }
+        tokens.withUnsafeBufferPointer { t in items.withUnsafeMutableBufferPointer { WindowCounter.sort($0, tokens: t) } }
+        #expect(items.count > WindowCounter.parallelSortItems)
+        #expect(items.map(contents) == expected)
+    }
+
     /// The same as a real kill: a build SIGKILLed while writing its new file leaves no store
     /// that opens at a new output, an existing output with exactly its records, and leftovers
     /// that the next build removes.

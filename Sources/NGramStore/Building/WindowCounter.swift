@@ -198,7 +198,24 @@ struct WindowCounter {
         if source.baseAddress != items.baseAddress {
             _ = items.initialize(fromContentsOf: source)
         }
-        // Ranges of equal first two tokens: order by the tokens after them, then by length.
+        // Ranges of equal first two tokens: order by the tokens after them, then by length. The
+        // ranges are independent, so two threads sort the two halves (cut between ranges): this
+        // pass was a ninth of a build's time on one thread.
+        var cut = items.count / 2
+        while cut < items.count, cut > 0, items[cut].prefix == items[cut - 1].prefix { cut += 1 }
+        let halves = items.count >= parallelSortItems ? [0..<cut, cut..<items.count] : [0..<items.count]
+        nonisolated(unsafe) let (shared, sharedTokens) = (items, tokens)
+        DispatchQueue.concurrentPerform(iterations: halves.count) { h in
+            sortRanges(UnsafeMutableBufferPointer(rebasing: shared[halves[h]]), tokens: sharedTokens)
+        }
+    }
+
+    /// Items from which `sort` sorts its ranges on two threads.
+    static let parallelSortItems = 1 << 16
+
+    /// Sorts each range of equal first two tokens of radix-sorted `items` by the tokens after them,
+    /// then by length (a shorter window before one it prefixes).
+    private static func sortRanges(_ items: UnsafeMutableBufferPointer<Item>, tokens: UnsafeBufferPointer<UInt32>) {
         var start = 0
         while start < items.count {
             var end = start + 1
