@@ -27,7 +27,6 @@ final class RandomWeights: WeightSource, @unchecked Sendable {
         try dtype.checkRow(columns: columns, tensor: name)
         let count = rows * columns
         let raw = UnsafeMutableRawPointer.allocate(byteCount: dtype.byteCount(elements: count), alignment: 64)
-        buffers.append(raw)
         // A whole number of blocks of every type (K-quant super-blocks are 256 values), so each
         // chunk quantizes on its own.
         let chunk = 4096
@@ -47,7 +46,10 @@ final class RandomWeights: WeightSource, @unchecked Sendable {
             convertFromF32(tmp, to: dtype, raw + dtype.byteCount(elements: done), count: n)
             done += n
         }
-        return WeightMatrix(base: UnsafeRawPointer(raw), dtype: dtype, rows: rows, columns: columns)
+        let matrix = WeightMatrix(base: UnsafeRawPointer(raw), dtype: dtype, rows: rows, columns: columns)
+        // A quantized matrix keeps its own tiled copy.
+        if dtype.isQuantized { raw.deallocate() } else { buffers.append(raw) }
+        return matrix
     }
 
     func vector(_ name: String, count: Int) throws -> [Float] {
