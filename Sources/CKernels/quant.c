@@ -460,7 +460,7 @@ INLINE T256 __m256 tile_f16(const uint8_t *B, int at) {
 }
 
 /* Chunk k of group j of the tile's block B into u[k]: the quants as stored (unsigned, offset not
- * removed; Q8_0 signed), unpacked_portable(…, raw = 1) one lane per row. */
+ * removed; Q8_0 signed), unpack_portable(…, raw = 1) one lane per row. */
 INLINE T256 void group_quants(int dt, const uint8_t *B, int j, __m256i u[QCHUNKS]) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     switch (dt) {
@@ -560,7 +560,7 @@ INLINE T256 void group_scales(int dt, const uint8_t *B, int j, __m256 *d, __m256
  * broadcast, EVEX-encoded by hand so that it can sit in the AVX2 tile code; only the VNNI
  * instantiations reach it. */
 INLINE T256 __m256i dpbusd_bcast(__m256i acc, __m256i u, const int8_t *x) {
-    __asm__("%{evex%} vpdpbusd %2%{1to8%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)(const void *)x));
+    __asm__("%{evex%} vpdpbusd %2%{1to8%}, %1, %0" : "+x"(acc) : "x"(u), "m"(*(const int32_t *)(const void *)x));
     return acc;
 }
 
@@ -679,12 +679,10 @@ INLINE T256 void mm_quant_256(int dt, const uint8_t *W, size_t K, size_t n0, siz
 }
 
 /* One instantiation per type and path (AVX2, VNNI), so the type switches and the path fold away.
- * The VNNI instantiations compile for AVX-512 (VL): 32 vector registers hold a group's quants and
- * the activation rows' accumulators, and broadcasts fold into the instructions that read them. */
-#define TQ0 T256
-#define TQ1 T512
+ * Both compile as AVX2 code (the VNNI ones compiled for AVX-512, with 32 registers, measured the
+ * same). */
 #define QUANT_256(NAME, DT, VNNI)                                                                    \
-    static TQ##VNNI void NAME(const uint8_t *W, size_t K, size_t n0, size_t n1,                        \
+    static T256 void NAME(const uint8_t *W, size_t K, size_t n0, size_t n1,                        \
                           const dg_q8_block *XQ, size_t M, float *Y, size_t ldy) {                  \
         mm_quant_256(DT, W, K, n0, n1, XQ, M, Y, ldy, VNNI);                                        \
     }

@@ -184,6 +184,28 @@ public struct BeamSearchOp: FrontierOperator {
         return row
     }
 
+    /// A step's scored trees as a search steps through them (`BeamFrontier`, `search.mcts`'s
+    /// drafted roll-outs): each hypothesis's rows (0 the root, n + 1 node n) and, for a token taken
+    /// at a row, the row of the tree node below it that holds that token.
+    struct ScoredTrees {
+        let trees: [(tree: TokenTree, logits: [[Float]])]
+        private let children: [[[Int]]]
+
+        init(_ inputs: [StepValue]) throws {
+            trees = try BeamSearchOp.scoredTrees(inputs)
+            children = trees.map { $0.tree.childLists() }
+        }
+
+        /// Row `index` of `hypothesis`'s tree, with a constraint's mask for it applied.
+        func row(_ index: Int, of hypothesis: Int) throws -> [Float] { try BeamSearchOp.row(trees[hypothesis], at: index) }
+
+        /// The row of the node below row `index` of `hypothesis`'s tree that holds `token`, if any.
+        func row(below index: Int, of hypothesis: Int, token: Int32) -> Int? {
+            let tree = trees[hypothesis].tree
+            return children[hypothesis][index].first { tree.nodes[$0].token == token }.map { $0 + 1 }
+        }
+    }
+
     /// Each running beam's next-token row, with a constraint's root mask applied.
     static func rows(_ inputs: [StepValue]) throws -> [[Float]] {
         try scoredTrees(inputs).map { try row($0, at: 0) }

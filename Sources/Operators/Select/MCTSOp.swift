@@ -68,12 +68,10 @@ public struct MCTSOp: FrontierOperator {
         /// Advances every simulation by a token — a greedy roll-out by as many as its drafted tree
         /// holds of its greedy continuation (the pass scored their rows).
         mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-            let scored = try BeamSearchOp.scoredTrees(inputs)
-            let children = scored.map { $0.tree.isEmpty ? [[]] : $0.tree.childLists() }
-            return try search.step(&state, logits: scored.map { try BeamSearchOp.row($0, at: 0) }) { hypothesis, row, token in
-                let tree = scored[hypothesis].tree
-                guard let child = children[hypothesis][row].first(where: { tree.nodes[$0].token == token }) else { return nil }
-                return (child + 1, try BeamSearchOp.row(scored[hypothesis], at: child + 1))
+            let scored = try BeamSearchOp.ScoredTrees(inputs)
+            return try search.step(&state, logits: scored.trees.indices.map { try scored.row(0, of: $0) }) { hypothesis, row, token in
+                guard let below = scored.row(below: row, of: hypothesis, token: token) else { return nil }
+                return (below, try scored.row(below, of: hypothesis))
             }
         }
     }

@@ -66,23 +66,22 @@ struct BeamFrontier<Search: SteppedBeamSearch>: FrontierSearch {
     /// for token: each step ranks the same rows, only fewer passes compute them.
     /// - Returns: for each new running beam, the index of the input hypothesis it extends.
     mutating func advance(_ inputs: [StepValue]) throws -> [Int] {
-        let scored = try BeamSearchOp.scoredTrees(inputs)
-        let children = scored.map { $0.tree.isEmpty ? [[]] : $0.tree.childLists() }
+        let scored = try BeamSearchOp.ScoredTrees(inputs)
         // Each running beam's place: the hypothesis whose pass scored its row, and its row there
         // (0 the root, n + 1 tree node n).
-        var places = scored.indices.map { (hypothesis: $0, row: 0) }
+        var places = scored.trees.indices.map { (hypothesis: $0, row: 0) }
         while true {
-            let rows = try places.map { try BeamSearchOp.row(scored[$0.hypothesis], at: $0.row) }
+            let rows = try places.map { try scored.row($0.row, of: $0.hypothesis) }
             let parents = try search.step(&state, logits: rows)
             let origins = parents.map { places[$0].hypothesis }
             guard !state.isDone else { return origins }
             var next: [(hypothesis: Int, row: Int)] = []
             for (beam, parent) in parents.enumerated() {
-                let place = places[parent], tree = scored[place.hypothesis].tree
+                let place = places[parent]
                 guard let token = state.running[beam].last,
-                      let child = children[place.hypothesis][place.row].first(where: { tree.nodes[$0].token == token })
+                      let row = scored.row(below: place.row, of: place.hypothesis, token: token)
                 else { return origins }
-                next.append((place.hypothesis, child + 1))
+                next.append((place.hypothesis, row))
             }
             places = next
         }
