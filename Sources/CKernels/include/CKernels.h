@@ -154,11 +154,14 @@ static inline void dg_cpu_relax(void) {
 /* Streams `bytes` bytes from `src` with wide loads and returns a checksum (memory-bandwidth probe). */
 uint64_t dg_read_bandwidth_pass(const void *src, size_t bytes);
 
-/* Runs `rounds` rounds of 12 independent f32 multiply-add chains in the kernels' widest registers
- * (with `bf16_dot` and AVX-512 BF16: as vdpbf16ps bf16 dot products, the bf16 activation mode's
- * instruction); stores how many multiply-adds that was and returns a checksum (multiply-add rate
- * probe). */
-float dg_multiply_add_pass(size_t rounds, int bf16_dot, uint64_t *multiply_adds);
+/* Runs `rounds` rounds of 12 independent multiply-add chains (multiply-add rate probe) in the
+ * instruction a kind of product uses: DG_PROBE_F32, f32 FMAs in the kernels' widest registers;
+ * DG_PROBE_BF16_DOT, vdpbf16ps (the bf16 activation mode's, where the CPU has AVX-512 BF16);
+ * DG_PROBE_INT8_DOT, the quantized kernels' int8 products (vpdpbusd with AVX-512 VNNI, else
+ * vpmaddubsw; AVX2 and up). A kind the CPU lacks falls back to f32. Stores how many
+ * multiply-adds that was and returns a checksum. */
+enum dg_probe_kind { DG_PROBE_F32 = 0, DG_PROBE_BF16_DOT = 1, DG_PROBE_INT8_DOT = 2 };
+float dg_multiply_add_pass(size_t rounds, int kind, uint64_t *multiply_adds);
 
 #ifdef __cplusplus
 }

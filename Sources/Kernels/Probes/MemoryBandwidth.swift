@@ -79,7 +79,7 @@ public enum MemoryBandwidth {
     }
 }
 
-/// Measures how many f32 multiply-adds per second the cores retire in the kernels' vector width:
+/// Measures how many multiply-adds per second the cores retire in the instruction a product uses:
 /// the bound of the small-batch kernel once enough rows share each weight that it stops being
 /// memory bound (verifying drafted tokens).
 public enum MultiplyAddRate {
@@ -87,15 +87,20 @@ public enum MultiplyAddRate {
     /// - Parameters:
     ///   - pool: the threads.
     ///   - rounds: rounds per thread (2 × 10⁶ ≈ 8 ms on a 3.5 GHz core with AVX-512).
-    ///   - activations: `.bf16` measures the bf16 dot-product instruction that mode's kernel uses
-    ///     (where the CPU has it).
+    ///   - weights: the weights' precision.
+    ///   - activations: the products' activation mode. Where it quantizes `weights`, the pass
+    ///     measures the quantized kernels' int8 dot-product instruction; where it rounds them to
+    ///     bf16, the bf16 dot-product instruction (where the CPU has it); else f32 FMAs.
     /// - Returns: multiply-adds per second, all threads together.
-    public static func pass(pool: ComputePool, rounds: Int = 2_000_000, activations: ActivationPrecision = .f32) -> Double {
+    public static func pass(pool: ComputePool, rounds: Int = 2_000_000, weights: DType = .f32,
+                            activations: ActivationPrecision = .f32) -> Double {
+        let kind = activations.quantizes(weights) ? DG_PROBE_INT8_DOT
+            : activations.rounds(weights) ? DG_PROBE_BF16_DOT : DG_PROBE_F32
         let counts = UnsafeMutablePointer<UInt64>.allocate(capacity: pool.threadCount)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: pool.threadCount)
         defer { counts.deallocate(); sums.deallocate() }
         let start = DispatchTime.now().uptimeNanoseconds
-        pool.run { t in sums[t] = dg_multiply_add_pass(rounds, activations == .bf16 ? 1 : 0, counts + t) }
+        pool.run { t in sums[t] = dg_multiply_add_pass(rounds, Int32(kind.rawValue), counts + t) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var total: UInt64 = 0
         var sink: Float = 0

@@ -59,8 +59,8 @@ public struct RuntimeBenchmark: Sendable {
         /// k → time(forward of k chained tokens) / time(forward of 1 token).
         public var verifyCost: [(k: Int, ratio: Double)]
         /// Probed multiply-add rate of all threads (multiply-adds per second of the instruction the
-        /// products use: f32 FMA, or bf16 dot products in the bf16 activation mode), interleaved
-        /// with the verification measurements.
+        /// products use: f32 FMA, bf16 dot products in the bf16 activation mode, int8 dot products
+        /// for block-quantized weights), interleaved with the verification measurements.
         public var multiplyAddsPerSecond: Double
         /// Weight multiply-adds one token costs (one per weight element, the LM head included).
         public var multiplyAddsPerToken: Double
@@ -139,11 +139,10 @@ public struct RuntimeBenchmark: Sendable {
         _ = try time(1)
         // Interleave k = 1 with each k so both see the same machine state; keep medians.
         var ones: [Double] = [], rates: [Double] = []
-        let bf16Products = model.activations.rounds(model.weightDType)
         var perK: [Int: [Double]] = [:]
         for _ in 0..<options.verifyRepeats {
             for k in options.verifyLengths {
-                rates.append(MultiplyAddRate.pass(pool: pool, activations: bf16Products ? .bf16 : .f32))
+                rates.append(MultiplyAddRate.pass(pool: pool, weights: model.weightDType, activations: model.activations))
                 ones.append(try time(1))
                 perK[k, default: []].append(try time(k))
             }
