@@ -220,24 +220,27 @@ static void quantize_block(const float *x, dg_q8_block *o) {
 }
 
 /* quantize_block in AVX2, bitwise the same: the maximum is exact in any order (a NaN ignored, as
- * fmaxf does), the scale and its inverse are the same scalar steps, x·id the same product, and
- * round-half-away-from-zero is trunc(y) plus the sign of y where |y − trunc(y)| ≥ 0.5 (y − trunc(y)
- * is exact). */
-static T256 void quantize_block_256(const float *x, dg_q8_block *o) {
+ * fmaxf does), the scale and its inverse are the same divisions (vector divisions are correctly
+ * rounded like scalar ones), x·id the same product, and round-half-away-from-zero is trunc(y)
+ * plus the sign of y where |y − trunc(y)| ≥ 0.5 (y − trunc(y) is exact). A row's blocks take
+ * their scales 8 at a time (two vector divisions in place of 16 scalar ones). */
+INLINE T256 float block_amax_256(const float *x) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 v[4], amax = _mm256_setzero_ps();
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm256_loadu_ps(x + 8 * i);
-        amax = _mm256_max_ps(_mm256_andnot_ps(sign, v[i]), amax); /* a NaN operand gives amax */
-    }
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) /* a NaN operand gives amax */
+        amax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * i)), amax);
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    float d = _mm_cvtss_f32(m) / 127, id = d != 0 ? 1 / d : 0;
+    return _mm_cvtss_f32(m);
+}
+
+INLINE T256 void quantize_block_scaled_256(const float *x, float d, float id, dg_q8_block *o) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     __m256i q[4];
     for (int i = 0; i < 4; i++) {
-        __m256 y = _mm256_mul_ps(v[i], vid), t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __m256 y = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), vid), t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(y, t)), half, _CMP_GE_OQ);
         t = _mm256_add_ps(t, _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(y, sign), one)));
         q[i] = _mm256_cvttps_epi32(t);
@@ -252,6 +255,24 @@ static T256 void quantize_block_256(const float *x, dg_q8_block *o) {
     finish_block(o, d, _mm_cvtsi128_si32(both), _mm_extract_epi32(both, 1));
 }
 
+static T256 void quantize_row_256(const float *x, size_t nb, dg_q8_block *o) {
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        float amax[8], d[8], id[8];
+        for (int j = 0; j < 8; j++) amax[j] = block_amax_256(x + (b + j) * QG);
+        __m256 vd = _mm256_div_ps(_mm256_loadu_ps(amax), _mm256_set1_ps(127));
+        /* d != 0 ? 1 / d : 0, a NaN d unordered (≠ 0) as in C */
+        __m256 nonzero = _mm256_cmp_ps(vd, _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        _mm256_storeu_ps(d, vd);
+        _mm256_storeu_ps(id, _mm256_and_ps(nonzero, _mm256_div_ps(_mm256_set1_ps(1), vd)));
+        for (int j = 0; j < 8; j++) quantize_block_scaled_256(x + (b + j) * QG, d[j], id[j], o + b + j);
+    }
+    for (; b < nb; b++) {
+        float d = block_amax_256(x + b * QG) / 127, id = d != 0 ? 1 / d : 0;
+        quantize_block_scaled_256(x + b * QG, d, id, o + b);
+    }
+}
+
 void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ) {
     dg_quantize_activations_isa(dg_cpu_isa(), X, M, ldx, K, XQ);
 }
@@ -259,11 +280,11 @@ void dg_quantize_activations(const float *X, size_t M, size_t ldx, size_t K, dg_
 void dg_quantize_activations_isa(int isa, const float *X, size_t M, size_t ldx, size_t K, dg_q8_block *XQ) {
     size_t nb = K / QG;
     int vector = isa >= DG_ISA_AVX2 && dg_cpu_isa() >= DG_ISA_AVX2;
-    for (size_t m = 0; m < M; m++)
-        for (size_t b = 0; b < nb; b++) {
-            if (vector) quantize_block_256(X + m * ldx + b * QG, XQ + m * nb + b);
-            else quantize_block(X + m * ldx + b * QG, XQ + m * nb + b);
-        }
+    for (size_t m = 0; m < M; m++) {
+        if (vector) quantize_row_256(X + m * ldx, nb, XQ + m * nb);
+        else
+            for (size_t b = 0; b < nb; b++) quantize_block(X + m * ldx + b * QG, XQ + m * nb + b);
+    }
 }
 
 /* ---------------------------------------------------------------- the tiled layout

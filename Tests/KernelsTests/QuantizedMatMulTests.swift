@@ -236,7 +236,8 @@ import CKernels
     /// zero rows and rows with a NaN (ignored by the maximum on both).
     @Test func activationQuantizationIsTheSameOnEveryPath() throws {
         try #require(InstructionSet.detected.rawValue >= InstructionSet.avx2.rawValue, "no AVX2 on this CPU")
-        let K = 256, M = 6
+        // 11 blocks a row: one run of 8 whose scales AVX2 divides together, and 3 on their own.
+        let K = 352, M = 6
         var x = MatMulTests.values(M * K, seed: 31)
         for l in 0..<K { x[K + l] = (l == 0 ? 127 : Float(l % 254 - 127) + (l % 2 == 0 ? 0.5 : -0.5)) / 127 * 3 }
         for l in 0..<K { x[2 * K + l] = 0 }
@@ -298,7 +299,9 @@ import CKernels
     /// Prefill-sized passes (above the f32 kernels' streaming limit, within the quantized one)
     /// run the quantized kernel: each prompt row is bitwise the row decode would compute.
     @Test func prefillRowsEqualDecodeRows() {
-        let M = MatMul.streamingRowLimit + 8, N = 19, K = 512
+        // M·K past `MatMul.quantizationParallelValues`: the rows are quantized on both threads.
+        let M = MatMul.streamingRowLimit + 8, N = 19, K = 1024
+        #expect(M * K >= MatMul.quantizationParallelValues)
         let x = MatMulTests.values(M * K, seed: 5)
         for t in Self.quantized {
             let w = Quantized(t, MatMulTests.values(N * K, seed: 6))
