@@ -24,108 +24,188 @@
 #include "simd.h"
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 INLINE const float *slot_row(const float *pool, const int32_t *table, size_t block_size, size_t kv_heads,
                              size_t kv_head, size_t d, int32_t slot) {
     size_t s = (size_t)slot;
-    return pool + ((((size_t)table[s / block_size]) * block_size + s % block_size) * kv_heads + kv_head) * d;
+    /* The cache's blocks are a power of two slots in practice: a shift and a mask, not a division. */
+    size_t block = (block_size & (block_size - 1)) == 0 ? s >> __builtin_ctzl(block_size) : s / block_size;
+    size_t within = (block_size & (block_size - 1)) == 0 ? s & (block_size - 1) : s % block_size;
+    return pool + ((((size_t)table[block]) * block_size + within) * kv_heads + kv_head) * d;
 }
 
-/* Softmax of each of the G score rows in place (the scores are finite: every list is non-empty). */
-INLINE void softmax_rows(float *scores, size_t G, size_t count, int isa) {
-    for (size_t g = 0; g < G; g++) {
-        float *row = scores + g * count;
-        float m = row[0];
-        for (size_t j = 1; j < count; j++) m = row[j] > m ? row[j] : m;
-        for (size_t j = 0; j < count; j++) row[j] -= m;
-        dg_exp_isa(isa, row, row, count);
+/* Each of the `heads` score rows (n scores, finite: a chunk is never empty) exponentiated against
+ * its maximum in place: m[h] the maximum, l[h] the sum of the exponentials. */
+INLINE void exp_rows(float *scores, size_t heads, size_t n, int isa, float *m, float *l) {
+    for (size_t h = 0; h < heads; h++) {
+        float *row = scores + h * n;
+        float mx = row[0];
+        for (size_t j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+        for (size_t j = 0; j < n; j++) row[j] -= mx;
+        dg_exp_isa(isa, row, row, n);
         float sum = 0;
-        for (size_t j = 0; j < count; j++) sum += row[j];
-        float inv = 1.0f / sum;
-        for (size_t j = 0; j < count; j++) row[j] *= inv;
+        for (size_t j = 0; j < n; j++) sum += row[j];
+        m[h] = mx;
+        l[h] = sum;
     }
 }
 
 /* The j-th visible slot: the run [lo, lo + run) first, then the listed slots. */
 #define VISIBLE_SLOT(j) ((j) < run ? (int32_t)(lo + (j)) : extra[(j) - run])
 
-static void attend_portable(const float *q, size_t G, size_t d, const float *keys, const float *values,
-                            const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
-                            size_t lo, size_t run, const int32_t *extra, size_t count, float scale, float *out,
-                            float *scores) {
-    for (size_t j = 0; j < count; j++) {
-        const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
-        for (size_t g = 0; g < G; g++) {
+/* One chunk, visible slots j0 … j1 − 1, of key/value heads kv_head … kv_head + nh − 1: per query
+ * head h of the nh·G (q, acc: back to back, d floats each), m[h] and l[h] as exp_rows gives them
+ * and acc[h] = Σ_j exp(s_j − m[h])·v_j in slot order. */
+static void chunk_portable(const float *q, size_t G, size_t d, const float *keys, const float *values,
+                           const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
+                           size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale,
+                           float *acc, float *m, float *l, float *scores) {
+    size_t heads = nh * G, n = j1 - j0;
+    for (size_t j = j0; j < j1; j++) {
+        const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
+        for (size_t h = 0; h < heads; h++) {
+            const float *k = k0 + h / G * d;
             float s = 0;
-            for (size_t i = 0; i < d; i++) s += q[g * d + i] * k[i];
-            scores[g * count + j] = s * scale;
+            for (size_t i = 0; i < d; i++) s += q[h * d + i] * k[i];
+            scores[h * n + j - j0] = s * scale;
         }
     }
-    softmax_rows(scores, G, count, DG_ISA_PORTABLE);
-    memset(out, 0, G * d * sizeof(float));
-    for (size_t j = 0; j < count; j++) {
-        const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
-        for (size_t g = 0; g < G; g++) {
-            float p = scores[g * count + j];
-            for (size_t i = 0; i < d; i++) out[g * d + i] += p * v[i];
+    exp_rows(scores, heads, n, DG_ISA_PORTABLE, m, l);
+    memset(acc, 0, heads * d * sizeof(float));
+    for (size_t j = j0; j < j1; j++) {
+        const float *v0 = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
+        for (size_t h = 0; h < heads; h++) {
+            float p = scores[h * n + j - j0];
+            for (size_t i = 0; i < d; i++) acc[h * d + i] += p * v0[h / G * d + i];
         }
     }
 }
 
-/* Up to 64 features (four vectors) of the output at a time, kept in registers over all slots. */
+/* chunk_portable in vectors. Key/value heads go in one sweep over the slots (a slot's rows of
+ * consecutive heads are one contiguous run of the cache: head by head, a long context was walked
+ * once per head at a stride, a third of the bandwidth after 4,096 tokens). Values go by tiles of
+ * ATTEND_TILE slots (their rows stay in L1), up to 4 query heads × 4 vectors of features in
+ * registers, carried across tiles in `acc`; each feature still sums the slots in order. */
+#define ATTEND_TILE 16
 #define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, ISA)                 \
     static TARGET void NAME(const float *q, size_t G, size_t d, const float *keys, const float *values,       \
                             const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,         \
-                            size_t lo, size_t run, const int32_t *extra, size_t count, float scale, float *out,  \
-                            float *scores) {                                                                   \
-        size_t nv = d / W;                                                                                      \
-        for (size_t j = 0; j < count; j++) {                                                                   \
-            const float *k = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));       \
-            for (size_t g = 0; g < G; g++) {                                                                   \
-                const float *qg = q + g * d;                                                                   \
+                            size_t nh, size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1,      \
+                            float scale, float *out, float *m, float *l, float *scores) {                     \
+        size_t nv = d / W, heads = nh * G, n = j1 - j0;                                                        \
+        for (size_t j = j0; j < j1; j++) {                                                                     \
+            const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));      \
+            for (size_t h = 0; h < heads; h++) {                                                               \
+                const float *qg = q + h * d, *k = k0 + h / G * d;                                              \
                 VEC acc = ZERO();                                                                              \
                 for (size_t i = 0; i < nv; i++) acc = FMA(LOAD(qg + i * W), LOAD(k + i * W), acc);            \
-                scores[g * count + j] = REDUCE(acc) * scale;                                                   \
+                scores[h * n + j - j0] = REDUCE(acc) * scale;                                                  \
             }                                                                                                  \
         }                                                                                                      \
-        softmax_rows(scores, G, count, ISA);                                                                          \
-        for (size_t g = 0; g < G; g++) {                                                                       \
-            const float *p = scores + g * count;                                                               \
+        exp_rows(scores, heads, n, ISA, m, l);                                                                 \
+        for (size_t t0 = j0; t0 < j1; t0 += ATTEND_TILE) {                                                     \
+            size_t t1 = j1 - t0 < ATTEND_TILE ? j1 : t0 + ATTEND_TILE;                                         \
+            const float *v0[ATTEND_TILE];                                                                      \
+            for (size_t j = t0; j < t1; j++)                                                                   \
+                v0[j - t0] = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));     \
             for (size_t c = 0; c < nv; c += 4) {                                                               \
                 size_t width = nv - c < 4 ? nv - c : 4;                                                        \
-                VEC acc[4] = {ZERO(), ZERO(), ZERO(), ZERO()};                                                 \
-                for (size_t j = 0; j < count; j++) {                                                           \
-                    const float *v = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j)) + c * W; \
-                    VEC pj = SET1(p[j]);                                                                       \
-                    for (size_t i = 0; i < width; i++) acc[i] = FMA(pj, LOAD(v + i * W), acc[i]);            \
+                for (size_t h0 = 0; h0 < heads; h0 += 4) {                                                     \
+                    size_t hn = heads - h0 < 4 ? heads - h0 : 4;                                               \
+                    VEC acc[4][4];                                                                             \
+                    for (int a = 0; a < 4; a++)                                                                \
+                        for (int i = 0; i < 4; i++)                                                            \
+                            acc[a][i] = t0 > j0 && (size_t)a < hn && (size_t)i < width                         \
+                                ? LOAD(out + (h0 + a) * d + (c + i) * W) : ZERO();                             \
+                    for (size_t j = t0; j < t1; j++) {                                                         \
+                        for (int a = 0; a < 4; a++) {                                                          \
+                            if ((size_t)a >= hn) break;                                                        \
+                            const float *v = v0[j - t0] + (h0 + a) / G * d + c * W;                            \
+                            VEC pj = SET1(scores[(h0 + a) * n + j - j0]);                                      \
+                            for (int i = 0; i < 4; i++)                                                        \
+                                if ((size_t)i < width) acc[a][i] = FMA(pj, LOAD(v + i * W), acc[a][i]);        \
+                        }                                                                                      \
+                    }                                                                                          \
+                    for (size_t a = 0; a < hn; a++)                                                            \
+                        for (size_t i = 0; i < width; i++) STORE(out + (h0 + a) * d + (c + i) * W, acc[a][i]); \
                 }                                                                                              \
-                for (size_t i = 0; i < width; i++) STORE(out + g * d + (c + i) * W, acc[i]);                   \
             }                                                                                                  \
         }                                                                                                      \
     }
 
-ATTEND_VECTOR_PATH(attend_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
+ATTEND_VECTOR_PATH(chunk_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
                    _mm512_fmadd_ps, _mm512_set1_ps, _mm512_reduce_add_ps, DG_ISA_AVX512)
-ATTEND_VECTOR_PATH(attend_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+ATTEND_VECTOR_PATH(chunk_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
                    _mm256_fmadd_ps, _mm256_set1_ps, hsum256, DG_ISA_AVX2)
+
+void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
+                         size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
+                         float *m, float *l, float *scores) {
+    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
+    if (isa == DG_ISA_AVX512 && d % 16 == 0)
+        chunk_512(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc, m, l,
+                  scores);
+    else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
+        chunk_256(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc, m, l,
+                  scores);
+    else
+        chunk_portable(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc,
+                       m, l, scores);
+}
+
+void dg_attend_merge(size_t heads, size_t d, size_t chunks, const float *acc, const float *m, const float *l, float *out) {
+    for (size_t h = 0; h < heads; h++) {
+        float top = m[h];
+        for (size_t c = 1; c < chunks; c++) top = m[c * heads + h] > top ? m[c * heads + h] : top;
+        float *o = out + h * d, total = 0;
+        for (size_t c = 0; c < chunks; c++) {
+            float w = expf(m[c * heads + h] - top);
+            const float *a = acc + (c * heads + h) * d;
+            total += w * l[c * heads + h];
+            for (size_t i = 0; i < d; i++) o[i] = c == 0 ? w * a[i] : o[i] + w * a[i];
+        }
+        float inv = 1.0f / total;
+        for (size_t i = 0; i < d; i++) o[i] *= inv;
+    }
+}
 
 void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
                    size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
                    float *scores) {
-    size_t count = run + extra_count;
+    dg_attend_heads_isa(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, 1, lo, run, extra,
+                        extra_count, scale, out, scores);
+}
+
+void dg_attend_heads_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
+                         size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
+                         float *scores) {
+    size_t count = run + extra_count, heads = nh * G;
     if (count == 0) {
-        memset(out, 0, G * d * sizeof(float));
+        memset(out, 0, heads * d * sizeof(float));
         return;
     }
-    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
-    if (isa == DG_ISA_AVX512 && d % 16 == 0)
-        attend_512(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale, out, scores);
-    else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
-        attend_256(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale, out, scores);
-    else
-        attend_portable(q, G, d, keys, values, table, block_size, kv_heads, kv_head, lo, run, extra, count, scale,
-                        out, scores);
+    size_t chunks = (count + DG_ATTEND_CHUNK - 1) / DG_ATTEND_CHUNK;
+    if (chunks == 1 && heads <= DG_ATTEND_MAX_HEADS) { /* the chunk's sums straight into out */
+        float m[DG_ATTEND_MAX_HEADS], l[DG_ATTEND_MAX_HEADS];
+        dg_attend_chunk_isa(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, 0,
+                            count, scale, out, m, l, scores);
+        dg_attend_merge(heads, d, 1, out, m, l, out);
+        return;
+    }
+    float *part = malloc(chunks * heads * (d + 2) * sizeof(float));
+    if (!part) return;
+    float *m = part + chunks * heads * d, *l = m + chunks * heads;
+    for (size_t c = 0; c < chunks; c++) {
+        size_t j1 = (c + 1) * DG_ATTEND_CHUNK < count ? (c + 1) * DG_ATTEND_CHUNK : count;
+        dg_attend_chunk_isa(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra,
+                            c * DG_ATTEND_CHUNK, j1, scale, part + c * heads * d, m + c * heads, l + c * heads, scores);
+    }
+    dg_attend_merge(heads, d, chunks, part, m, l, out);
+    free(part);
 }
 
 /* ------------------------------------------------------------------ causal runs (prefill) */

@@ -154,4 +154,84 @@ import CKernels
         }
         #expect(worst <= 1e-5, "path \(isa): worst relative error \(worst)")
     }
+
+    /// A row longer than a chunk (`PagedAttention.chunkSlots`): three chunks of a 700-slot run plus
+    /// listed slots, every key/value head in one call, against the double-precision softmax; one
+    /// head at a time gives the same bits; and the chunks computed one by one (as the forward
+    /// pass's threads do) and merged give the same bits as the call.
+    @Test(arguments: ExpTests.paths) func longRowsMergeChunksInOrder(isa: Int32) {
+        let d = 64, group = 3, kvHeads = 3, blockSize = 16, blocks = 48
+        let table = (0..<Int32(blocks)).map { ($0 * 29) % Int32(blocks) }  // a permutation (29 ⟂ 48)
+        let run = 0..<700, extra: [Int32] = [703, 710, 767]
+        let count = run.count + extra.count, heads = kvHeads * group
+        #expect(count > 2 * PagedAttention.chunkSlots)
+        let poolFloats = blocks * blockSize * kvHeads * d
+        var keys = Self.values(poolFloats, seed: 11, scale: 2)
+        var values = Self.values(poolFloats, seed: 12, scale: 1)
+        let query = Self.values(heads * d, seed: 13, scale: 2)
+        let scale = 1 / Float(d).squareRoot(), path = InstructionSet(rawValue: isa)!
+        var whole = [Float](repeating: .nan, count: heads * d), single = whole, merged = whole
+        keys.withUnsafeMutableBufferPointer { k in
+            values.withUnsafeMutableBufferPointer { v in
+                table.withUnsafeBufferPointer { t in
+                    extra.withUnsafeBufferPointer { e in
+                        let kv = PagedKV(keys: k.baseAddress!, values: v.baseAddress!, blockSize: blockSize,
+                                         kvHeads: kvHeads, headDim: d, blockTable: t.baseAddress!)
+                        var scores = [Float](repeating: .nan, count: heads * PagedAttention.chunkSlots)
+                        PagedAttention.attend(query: query, kvHead: 0, kvHeadCount: kvHeads, groupSize: group, kv: kv,
+                                              run: run, extra: e.baseAddress, extraCount: e.count, scale: scale,
+                                              output: &whole, scores: &scores, instructionSet: path)
+                        for h in 0..<kvHeads {
+                            PagedAttention.attend(query: query, kvHead: h, groupSize: group, kv: kv, run: run,
+                                                  extra: e.baseAddress, extraCount: e.count, scale: scale,
+                                                  output: &single, scores: &scores, instructionSet: path)
+                        }
+                        let chunks = (count + PagedAttention.chunkSlots - 1) / PagedAttention.chunkSlots
+                        var partial = [Float](repeating: .nan, count: chunks * heads * d)
+                        var maxima = [Float](repeating: .nan, count: chunks * heads), sums = maxima
+                        for c in 0..<chunks {
+                            let first = c * PagedAttention.chunkSlots
+                            partial.withUnsafeMutableBufferPointer { p in
+                                maxima.withUnsafeMutableBufferPointer { m in
+                                    sums.withUnsafeMutableBufferPointer { l in
+                                        PagedAttention.attendChunk(query: query, kvHead: 0, kvHeadCount: kvHeads, groupSize: group,
+                                                                   kv: kv, run: run, extra: e.baseAddress,
+                                                                   slots: first..<min(first + PagedAttention.chunkSlots, count),
+                                                                   scale: scale, partial: p.baseAddress! + c * heads * d,
+                                                                   maxima: m.baseAddress! + c * heads, sums: l.baseAddress! + c * heads,
+                                                                   scores: &scores, instructionSet: path)
+                                    }
+                                }
+                            }
+                        }
+                        PagedAttention.mergeChunks(heads: heads, headDim: d, chunks: chunks, partial: partial, maxima: maxima,
+                                                   sums: sums, output: &merged)
+                    }
+                }
+            }
+        }
+        #expect(single == whole, "path \(isa): heads one at a time differ from one sweep")
+        #expect(merged == whole, "path \(isa): chunks merged apart differ from one call")
+        let visible = run.map(Int32.init) + extra
+        func row(_ pool: [Float], _ slot: Int32, _ kvHead: Int) -> ArraySlice<Float> {
+            let s = Int(slot), start = ((Int(table[s / blockSize]) * blockSize + s % blockSize) * kvHeads + kvHead) * d
+            return pool[start..<(start + d)]
+        }
+        var worst = 0.0
+        for h in 0..<heads {
+            let q = query[(h * d)..<((h + 1) * d)].map(Double.init)
+            let logits = visible.map { zip(q, row(keys, $0, h / group)).reduce(0.0) { $0 + $1.0 * Double($1.1) } * Double(scale) }
+            let top = logits.max()!
+            let weights = logits.map { Foundation.exp($0 - top) }
+            let total = weights.reduce(0, +)
+            for f in 0..<d {
+                let ref = zip(weights, visible).reduce(0.0) { acc, w in
+                    let r = row(values, w.1, h / group)
+                    return acc + w.0 / total * Double(r[r.startIndex + f])
+                }
+                worst = max(worst, abs(Double(whole[h * d + f]) - ref) / max(1, abs(ref)))
+            }
+        }
+        #expect(worst <= 1e-5, "path \(isa): worst relative error \(worst)")
+    }
 }

@@ -77,6 +77,33 @@ void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *key
                    const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,
                    size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
                    float *scores);
+/* The same for key/value heads kv_head … kv_head + nh − 1 in one sweep over the slots (a slot's
+ * rows of consecutive heads are contiguous in the pool, so each is read once): q and out hold the
+ * nh groups back to back (nh × G × d floats), scores is scratch of nh × G × min(run +
+ * extra_count, DG_ATTEND_CHUNK) floats. Each head's result is bitwise what dg_attend_isa gives it
+ * alone.
+ *
+ * Both are defined chunk by chunk: the visible slots (run, then extra) in chunks of
+ * DG_ATTEND_CHUNK, each chunk's softmax against its own maximum (dg_attend_chunk_isa), the chunks
+ * merged in order (dg_attend_merge), so that a long context's chunks can run on several threads
+ * and still give the row the same bits as one call. */
+#define DG_ATTEND_CHUNK 256
+#define DG_ATTEND_MAX_HEADS 256
+void dg_attend_heads_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
+                         size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
+                         float *scores);
+/* One chunk of the above: visible slots j0 … j1 − 1 (indices into run then extra, j1 − j0 ≤
+ * DG_ATTEND_CHUNK). Per query head h of the nh·G: m[h] = the chunk's maximum score, l[h] = Σ
+ * exp(s − m[h]) and acc (nh·G × d) = Σ exp(s − m[h])·v over the chunk's slots in order. */
+void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
+                         size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
+                         float *m, float *l, float *scores);
+/* out (heads × d) = the chunks' results merged in order: chunk c's acc at acc + c·heads·d, its m
+ * and l at m + c·heads, l + c·heads, each weighted by exp(m_c − max m) and the sum normalised. out
+ * may be the first chunk's acc when there is one chunk. */
+void dg_attend_merge(size_t heads, size_t d, size_t chunks, const float *acc, const float *m, const float *l, float *out);
 
 /* Causal attention of n consecutive query positions first, first+1, …, first+n-1 (whose keys and
  * values are already in the cache) for the G query heads of `kv_head`: query i sees slots

@@ -17,15 +17,20 @@ extension CommandSpec {
         options: RuntimeBenchmark.modelOptions + [
             .value("threads", "N", help: "Largest thread count (default: all cores)."),
             .value("decode-steps", "N", help: "Timed decode steps per thread count (default 16)."),
+            .value("context", "N", help: "Cached tokens before the decode and verification measurements (default 64): decode at depth, as llama-bench's -d."),
             .value("competitors", "N", help: "Also measure decode with N competing CPU-bound processes running, against the fair-share slowdown ((threads + N) / cores)."),
             .flag("json", help: "Print one JSON object."),
         ],
         body: { args, context in
             let threads = try args.int("threads", in: 1...256) ?? ProcessInfo.processInfo.activeProcessorCount
             let pool = ComputePool(threadCount: threads)
-            let model = try RuntimeBenchmark.loadModel(args: args, pool: pool, context: context)
             var options = RuntimeBenchmark.Options(threads: threads)
             options.decodeSteps = try args.int("decode-steps", in: 1...10_000) ?? options.decodeSteps
+            options.context = try args.int("context", in: 1...1_000_000) ?? options.context
+            // Room for the context, the decode steps and the longest verification chain.
+            let model = try RuntimeBenchmark.loadModel(args: args, pool: pool,
+                                                       kvCacheTokens: options.context + options.decodeSteps + 64,
+                                                       context: context)
             let report = try RuntimeBenchmark.run(model: model, options: options) { context.progress($0) }
             context.endProgress()
             context.write(args.flag("json") ? report.json + "\n" : report.text)
@@ -44,7 +49,7 @@ extension RuntimeBenchmark.Report {
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
         var out = "model: \(model)\nweights: \(dtype), \(f(Double(weightBytes) / 1e6, 1)) MB streamed per pass; activations: \(activations); kernels: \(isa)\n"
         for d in decode {
-            out += "decode, \(d.threads) thread(s): \(f(d.tokensPerSecond)) tok/s; bandwidth probe \(f(d.bandwidth / 1e9, 1)) GB/s → bound \(f(d.boundTokensPerSecond)) tok/s; reaches \(f(d.fractionOfBound * 100, 1)) % of bound\n"
+            out += "decode after \(context) tokens, \(d.threads) thread(s): \(f(d.tokensPerSecond)) tok/s; bandwidth probe \(f(d.bandwidth / 1e9, 1)) GB/s → bound \(f(d.boundTokensPerSecond)) tok/s; reaches \(f(d.fractionOfBound * 100, 1)) % of bound\n"
         }
         out += "prefill: \(f(prefillTokensPerSecond, 1)) tok/s\n"
         out += "verify k chained tokens / decode 1 token (\(f(decodeSeconds * 1e3, 2)) ms):"
@@ -56,7 +61,7 @@ extension RuntimeBenchmark.Report {
 
     var json: String {
         let object: [String: Any] = [
-            "model": model, "dtype": dtype, "activations": activations, "weight_bytes_per_pass": weightBytes, "isa": isa,
+            "model": model, "dtype": dtype, "activations": activations, "weight_bytes_per_pass": weightBytes, "isa": isa, "context": context,
             "decode": decode.map { d in
                 ["threads": d.threads, "bandwidth_bytes_per_s": d.bandwidth, "tokens_per_s": d.tokensPerSecond,
                  "bound_tokens_per_s": d.boundTokensPerSecond, "fraction_of_bound": d.fractionOfBound] as [String: Any]

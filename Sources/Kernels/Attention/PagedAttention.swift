@@ -35,7 +35,7 @@ public struct PagedKV: @unchecked Sendable {
     }
 }
 
-/// Scaled dot-product attention over a paged cache, in C (`dg_attend_isa`,
+/// Scaled dot-product attention over a paged cache, in C (`dg_attend_heads_isa`,
 /// `dg_attend_causal_isa`): each key and value is read once for the whole group of query heads
 /// that share it.
 ///
@@ -44,30 +44,64 @@ public struct PagedKV: @unchecked Sendable {
 /// list of every visible slot is ever built: causal prefill of n tokens needs O(tile) memory, not
 /// O(n²).
 public enum PagedAttention {
-    /// Attends for one query token and one key/value head (its group of query heads) over the
-    /// slots `run` followed by `extra` — the path of decode and verification, whose result depends
-    /// only on the query and the slots in order (a token decoded alone and verified inside a tree
-    /// give bitwise-identical outputs).
+    /// Attends for one query token and one or more consecutive key/value heads (their groups of
+    /// query heads) over the slots `run` followed by `extra` — the path of decode and
+    /// verification, whose result depends only on the query and the slots in order (a token
+    /// decoded alone and verified inside a tree give bitwise-identical outputs, however many heads
+    /// a call covers). Several heads go in one sweep over the slots: a slot's rows of consecutive
+    /// heads are contiguous in the cache, so each is read once (head by head, a long context was
+    /// walked once per head at a stride).
     /// - Parameters:
-    ///   - query: the token's query, `heads × headDim` (all heads; the group is selected inside).
-    ///   - kvHead: which key/value head.
+    ///   - query: the token's query, `heads × headDim` (all heads; the groups are selected inside).
+    ///   - kvHead: the first key/value head.
+    ///   - kvHeadCount: how many consecutive key/value heads, from `kvHead`.
     ///   - groupSize: query heads per key/value head (GQA).
     ///   - kv: the layer's paged cache.
     ///   - run: contiguous slots the token sees, summed first.
     ///   - extra: further slots (a tree token's ancestors), summed after the run in this order.
     ///   - extraCount: number of `extra` slots.
     ///   - scale: logit scale, usually `1/sqrt(headDim)`.
-    ///   - output: the token's attention output, `heads × headDim` (the group's heads are written).
-    ///   - scores: scratch of at least `groupSize × (run.count + extraCount)` floats.
+    ///   - output: the token's attention output, `heads × headDim` (the groups' heads are written).
+    ///   - scores: scratch of at least `kvHeadCount × groupSize × min(run.count + extraCount,
+    ///     chunkSlots)` floats.
     ///   - instructionSet: the kernel path (clamped to what the CPU has; the best by default).
-    public static func attend(query: UnsafePointer<Float>, kvHead: Int, groupSize: Int, kv: PagedKV,
-                              run: Range<Int>, extra: UnsafePointer<Int32>? = nil, extraCount: Int = 0, scale: Float,
-                              output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+    public static func attend(query: UnsafePointer<Float>, kvHead: Int, kvHeadCount: Int = 1, groupSize: Int,
+                              kv: PagedKV, run: Range<Int>, extra: UnsafePointer<Int32>? = nil, extraCount: Int = 0,
+                              scale: Float, output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
                               instructionSet: InstructionSet = .detected) {
         let first = kvHead * groupSize * kv.headDim
-        dg_attend_isa(instructionSet.rawValue, query + first, groupSize, kv.headDim, kv.keys, kv.values,
-                      kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, run.lowerBound, run.count, extra, extraCount,
-                      scale, output + first, scores)
+        dg_attend_heads_isa(instructionSet.rawValue, query + first, groupSize, kv.headDim, kv.keys, kv.values,
+                            kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, kvHeadCount, run.lowerBound, run.count,
+                            extra, extraCount, scale, output + first, scores)
+    }
+
+    /// Visible slots per chunk: `attend`'s result is defined chunk by chunk (each chunk's softmax
+    /// against its own maximum, the chunks merged in order), so that the chunks of one long row can
+    /// run on several threads (`attendChunk`, `mergeChunks`) and still give the bits of one call.
+    public static let chunkSlots = Int(DG_ATTEND_CHUNK)
+
+    /// One chunk of `attend`: visible slots `slots` (indices into the run, then `extra`; at most
+    /// `chunkSlots` of them) for `kvHeadCount` heads from `kvHead` (`query` is the whole token's).
+    /// Writes, per query head of those groups from the first on, the chunk's maximum score
+    /// (`maxima`, one float a head), the sum of its exponentials (`sums`, one a head) and the
+    /// exponential-weighted sum of its values (`partial`, `headDim` floats a head).
+    public static func attendChunk(query: UnsafePointer<Float>, kvHead: Int, kvHeadCount: Int, groupSize: Int,
+                                   kv: PagedKV, run: Range<Int>, extra: UnsafePointer<Int32>?, slots: Range<Int>,
+                                   scale: Float, partial: UnsafeMutablePointer<Float>,
+                                   maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
+                                   scores: UnsafeMutablePointer<Float>, instructionSet: InstructionSet = .detected) {
+        dg_attend_chunk_isa(instructionSet.rawValue, query + kvHead * groupSize * kv.headDim, groupSize, kv.headDim,
+                            kv.keys, kv.values, kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, kvHeadCount,
+                            run.lowerBound, run.count, extra, slots.lowerBound, slots.upperBound, scale, partial,
+                            maxima, sums, scores)
+    }
+
+    /// `attend`'s output for `heads` query heads from `chunks` chunks' `attendChunk` results laid
+    /// out one after another (partials `heads × headDim` floats each, maxima and sums `heads`).
+    public static func mergeChunks(heads: Int, headDim: Int, chunks: Int, partial: UnsafePointer<Float>,
+                                   maxima: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+                                   output: UnsafeMutablePointer<Float>) {
+        dg_attend_merge(heads, headDim, chunks, partial, maxima, sums, output)
     }
 
     /// Causal attention of `count` consecutive query positions `firstPosition…` (a prompt chunk

@@ -70,7 +70,7 @@ public final class ComputePool: @unchecked Sendable {
     public static let minimumParallelWork = 1 << 17
 
     /// The part of `0..<count` that part `index` of `parts` handles.
-    static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
+    public static func range(of index: Int, parts: Int, count: Int, alignment: Int) -> Range<Int> {
         guard index < parts else { return count..<count }
         let units = (count + alignment - 1) / alignment
         let lower = min(count, (units * index / parts) * alignment)

@@ -50,6 +50,8 @@ public struct RuntimeBenchmark: Sendable {
         public var weightBytes: Int
         /// Kernel instruction set.
         public var isa: String
+        /// Cached tokens before the decode and verification measurements.
+        public var context: Int
         /// Decode per thread count.
         public var decode: [Decode]
         /// Prefill tokens per second (all threads).
@@ -151,7 +153,7 @@ public struct RuntimeBenchmark: Sendable {
         let verify = options.verifyLengths.map { k in (k: k, ratio: median(perK[k]!) / one) }
         return Report(model: model.name, dtype: model.weightDType.description,
                       activations: model.activations.description, weightBytes: bytes,
-                      isa: InstructionSet.detected.description, decode: decode,
+                      isa: InstructionSet.detected.description, context: options.context, decode: decode,
                       prefillTokensPerSecond: Double(options.prefillTokens) / prefillBest,
                       decodeSeconds: one, verifyCost: verify, multiplyAddsPerSecond: median(rates),
                       multiplyAddsPerToken: Double(model.multiplyAddsPerToken))

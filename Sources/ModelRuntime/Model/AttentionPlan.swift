@@ -102,6 +102,11 @@ struct AttentionPlan {
         return ancestorSlots.withUnsafeBufferPointer { body(run, $0.baseAddress! + first, token.ancestors.upperBound - first) }
     }
 
+    /// How many slots a per-token row sees under a sliding window.
+    func visibleCount(row: Int, window: Int?) -> Int {
+        withSlots(row: row, window: window) { run, _, extraCount in run.count + extraCount }
+    }
+
     /// The most slots one per-token row sees (its scores' scratch).
     func maxVisible(window: Int?) -> Int {
         perTokenRows.reduce(0) { m, row in

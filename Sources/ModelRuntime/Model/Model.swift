@@ -425,18 +425,51 @@ public final class Model: @unchecked Sendable {
                 }
                 let perToken = attention.perTokenRows
                 if !perToken.isEmpty {
-                    let maxVisible = attention.maxVisible(window: window)
-                    pool.parallelFor(count: perToken.count * c.kvHeadCount) { range in
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * maxVisible))
+                    // Jobs of up to `chunkSlots` visible slots of one row, every key/value head
+                    // swept together (a slot's heads are contiguous in the cache), then each row's
+                    // chunks merged in order: a long context spreads over the threads, and a row's
+                    // bits do not depend on how its chunks were shared out. While chunks are
+                    // fewer than threads (decode of a short context), a chunk's heads are split
+                    // between them too (each head's result is the same either way).
+                    let chunk = PagedAttention.chunkSlots, heads = c.headCount, d = c.headDim
+                    var firstJob = [Int](), jobRow = [Int](), jobChunk = [Int]()
+                    for (i, r) in perToken.enumerated() {
+                        firstJob.append(jobRow.count)
+                        for k in 0..<max(1, (attention.visibleCount(row: r, window: window) + chunk - 1) / chunk) {
+                            jobRow.append(i)
+                            jobChunk.append(k)
+                        }
+                    }
+                    firstJob.append(jobRow.count)
+                    let jobs = jobRow.count
+                    let parts = jobs < pool.threadCount ? min(c.kvHeadCount, pool.threadCount) : 1
+                    let partial = UnsafeMutablePointer<Float>.allocate(capacity: jobs * heads * (d + 2))
+                    defer { partial.deallocate() }
+                    let maxima = partial + jobs * heads * d, sums = maxima + jobs * heads
+                    pool.parallelFor(count: jobs * parts) { range in
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * chunk)
                         defer { scores.deallocate() }
-                        for job in range {
-                            let r = perToken[job / c.kvHeadCount], g = job % c.kvHeadCount
+                        for work in range {
+                            let job = work / parts, r = perToken[jobRow[job]]
+                            let kvHeads = ComputePool.range(of: work % parts, parts: parts, count: c.kvHeadCount, alignment: 1)
+                            let head = job * heads + kvHeads.lowerBound * group
                             attention.withSlots(row: r, window: window) { run, extra, extraCount in
-                                PagedAttention.attend(query: scratch.q + r * qDim, kvHead: g, groupSize: group,
-                                                      kv: paged(attention.tokens[r].item), run: run, extra: extra,
-                                                      extraCount: extraCount, scale: scale,
-                                                      output: scratch.attention + r * qDim, scores: scores)
+                                let first = jobChunk[job] * chunk
+                                PagedAttention.attendChunk(query: scratch.q + r * qDim, kvHead: kvHeads.lowerBound,
+                                                           kvHeadCount: kvHeads.count, groupSize: group,
+                                                           kv: paged(attention.tokens[r].item), run: run, extra: extra,
+                                                           slots: first..<min(first + chunk, run.count + extraCount),
+                                                           scale: scale, partial: partial + head * d, maxima: maxima + head,
+                                                           sums: sums + head, scores: scores)
                             }
+                        }
+                    }
+                    pool.parallelFor(count: perToken.count, work: jobs * heads * d * 4) { range in
+                        for i in range {
+                            let job = firstJob[i]
+                            PagedAttention.mergeChunks(heads: heads, headDim: d, chunks: firstJob[i + 1] - job,
+                                                       partial: partial + job * heads * d, maxima: maxima + job * heads,
+                                                       sums: sums + job * heads, output: scratch.attention + perToken[i] * qDim)
                         }
                     }
                 }
