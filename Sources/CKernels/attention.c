@@ -35,11 +35,11 @@ INLINE const float *slot_row(const float *pool, const int32_t *table, size_t blo
     return pool + ((((size_t)table[block]) * block_size + within) * kv_heads + kv_head) * d;
 }
 
-/* Each of the `heads` score rows (n scores, finite: a chunk is never empty) exponentiated against
- * its maximum in place: m[h] the maximum, l[h] the sum of the exponentials. */
-INLINE void exp_rows(float *scores, size_t heads, size_t n, int isa, float *m, float *l) {
+/* Each of the `heads` score rows (n scores `stride` apart, finite: a chunk is never empty)
+ * exponentiated against its maximum in place: m[h] the maximum, l[h] the sum of the exponentials. */
+INLINE void exp_rows(float *scores, size_t heads, size_t n, size_t stride, int isa, float *m, float *l) {
     for (size_t h = 0; h < heads; h++) {
-        float *row = scores + h * n;
+        float *row = scores + h * stride;
         float mx = row[0];
         for (size_t j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
         for (size_t j = 0; j < n; j++) row[j] -= mx;
@@ -71,7 +71,7 @@ static void chunk_portable(const float *q, size_t G, size_t d, const float *keys
             scores[h * n + j - j0] = s * scale;
         }
     }
-    exp_rows(scores, heads, n, DG_ISA_PORTABLE, m, l);
+    exp_rows(scores, heads, n, n, DG_ISA_PORTABLE, m, l);
     memset(acc, 0, heads * d * sizeof(float));
     for (size_t j = j0; j < j1; j++) {
         const float *v0 = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
@@ -82,56 +82,69 @@ static void chunk_portable(const float *q, size_t G, size_t d, const float *keys
     }
 }
 
-/* chunk_portable in vectors. Key/value heads go in one sweep over the slots (a slot's rows of
+/* chunk_portable in vectors, for R rows at once (each row's operations those of a call for it
+ * alone, in the same order). Key/value heads go in one sweep over the slots (a slot's rows of
  * consecutive heads are one contiguous run of the cache: head by head, a long context was walked
- * once per head at a stride, a third of the bandwidth after 4,096 tokens). Values go by tiles of
- * ATTEND_TILE slots (their rows stay in L1), up to 4 query heads × 4 vectors of features in
- * registers, carried across tiles in `acc`; each feature still sums the slots in order. */
+ * once per head at a stride, a third of the bandwidth after 4,096 tokens), and the rows take turns
+ * on each slot, so rows that share slots (a verification chain's, a tree's cached prefix) read
+ * them from memory once. Values go by tiles of ATTEND_TILE slots (their rows stay in L1), up to 4
+ * query heads × 4 vectors of features in registers, carried across tiles in the row's acc. */
 #define ATTEND_TILE 16
+#define ROW_SLOT(rw, j) ((j) < (rw)->run ? (int32_t)((rw)->lo + (j)) : (rw)->extra[(j) - (rw)->run])
 #define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, ISA)                 \
-    static TARGET void NAME(const float *q, size_t G, size_t d, const float *keys, const float *values,       \
-                            const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head,         \
-                            size_t nh, size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1,      \
-                            float scale, float *out, float *m, float *l, float *scores) {                     \
-        size_t nv = d / W, heads = nh * G, n = j1 - j0;                                                        \
-        for (size_t j = j0; j < j1; j++) {                                                                     \
-            const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));      \
-            for (size_t h = 0; h < heads; h++) {                                                               \
-                const float *qg = q + h * d, *k = k0 + h / G * d;                                              \
-                VEC acc = ZERO();                                                                              \
-                for (size_t i = 0; i < nv; i++) acc = FMA(LOAD(qg + i * W), LOAD(k + i * W), acc);            \
-                scores[h * n + j - j0] = REDUCE(acc) * scale;                                                  \
-            }                                                                                                  \
-        }                                                                                                      \
-        exp_rows(scores, heads, n, ISA, m, l);                                                                 \
-        for (size_t t0 = j0; t0 < j1; t0 += ATTEND_TILE) {                                                     \
-            size_t t1 = j1 - t0 < ATTEND_TILE ? j1 : t0 + ATTEND_TILE;                                         \
-            const float *v0[ATTEND_TILE];                                                                      \
-            for (size_t j = t0; j < t1; j++)                                                                   \
-                v0[j - t0] = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));     \
-            for (size_t c = 0; c < nv; c += 4) {                                                               \
-                size_t width = nv - c < 4 ? nv - c : 4;                                                        \
-                for (size_t h0 = 0; h0 < heads; h0 += 4) {                                                     \
-                    size_t hn = heads - h0 < 4 ? heads - h0 : 4;                                               \
-                    VEC acc[4][4];                                                                             \
-                    for (int a = 0; a < 4; a++)                                                                \
-                        for (int i = 0; i < 4; i++)                                                            \
-                            acc[a][i] = t0 > j0 && (size_t)a < hn && (size_t)i < width                         \
-                                ? LOAD(out + (h0 + a) * d + (c + i) * W) : ZERO();                             \
-                    for (size_t j = t0; j < t1; j++) {                                                         \
-                        for (int a = 0; a < 4; a++) {                                                          \
-                            if ((size_t)a >= hn) break;                                                        \
-                            const float *v = v0[j - t0] + (h0 + a) / G * d + c * W;                            \
-                            VEC pj = SET1(scores[(h0 + a) * n + j - j0]);                                      \
-                            for (int i = 0; i < 4; i++)                                                        \
-                                if ((size_t)i < width) acc[a][i] = FMA(pj, LOAD(v + i * W), acc[a][i]);        \
-                        }                                                                                      \
-                    }                                                                                          \
-                    for (size_t a = 0; a < hn; a++)                                                            \
-                        for (size_t i = 0; i < width; i++) STORE(out + (h0 + a) * d + (c + i) * W, acc[a][i]); \
+    static TARGET void NAME(size_t R, const dg_attend_row *rows, size_t G, size_t d, const float *keys,       \
+                            const float *values, const int32_t *table, size_t block_size, size_t kv_heads,    \
+                            size_t kv_head, size_t nh, size_t j0, size_t j1, float scale, float *scores) {     \
+        size_t nv = d / W, heads = nh * G, stride = j1 - j0;                                                   \
+        for (size_t j = j0; j < j1; j++)                                                                       \
+            for (size_t r = 0; r < R; r++) {                                                                   \
+                const dg_attend_row *rw = rows + r;                                                            \
+                if (j >= rw->count) continue;                                                                  \
+                const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, ROW_SLOT(rw, j));  \
+                for (size_t h = 0; h < heads; h++) {                                                           \
+                    const float *qg = rw->q + h * d, *k = k0 + h / G * d;                                      \
+                    VEC acc = ZERO();                                                                          \
+                    for (size_t i = 0; i < nv; i++) acc = FMA(LOAD(qg + i * W), LOAD(k + i * W), acc);        \
+                    scores[(r * heads + h) * stride + j - j0] = REDUCE(acc) * scale;                           \
                 }                                                                                              \
             }                                                                                                  \
+        for (size_t r = 0; r < R; r++) {                                                                       \
+            size_t e = rows[r].count < j1 ? rows[r].count : j1;                                                \
+            if (e > j0) exp_rows(scores + r * heads * stride, heads, e - j0, stride, ISA, rows[r].m, rows[r].l); \
         }                                                                                                      \
+        for (size_t t0 = j0; t0 < j1; t0 += ATTEND_TILE)                                                       \
+            for (size_t r = 0; r < R; r++) {                                                                   \
+                const dg_attend_row *rw = rows + r;                                                            \
+                size_t e = rw->count < j1 ? rw->count : j1;                                                    \
+                if (t0 >= e) continue;                                                                         \
+                size_t t1 = e - t0 < ATTEND_TILE ? e : t0 + ATTEND_TILE;                                       \
+                const float *v0[ATTEND_TILE], *p = scores + r * heads * stride;                                \
+                float *out = rw->acc;                                                                          \
+                for (size_t j = t0; j < t1; j++)                                                               \
+                    v0[j - t0] = slot_row(values, table, block_size, kv_heads, kv_head, d, ROW_SLOT(rw, j)); \
+                for (size_t c = 0; c < nv; c += 4) {                                                           \
+                    size_t width = nv - c < 4 ? nv - c : 4;                                                    \
+                    for (size_t h0 = 0; h0 < heads; h0 += 4) {                                                 \
+                        size_t hn = heads - h0 < 4 ? heads - h0 : 4;                                           \
+                        VEC acc[4][4];                                                                         \
+                        for (int a = 0; a < 4; a++)                                                            \
+                            for (int i = 0; i < 4; i++)                                                        \
+                                acc[a][i] = t0 > j0 && (size_t)a < hn && (size_t)i < width                     \
+                                    ? LOAD(out + (h0 + a) * d + (c + i) * W) : ZERO();                         \
+                        for (size_t j = t0; j < t1; j++) {                                                     \
+                            for (int a = 0; a < 4; a++) {                                                      \
+                                if ((size_t)a >= hn) break;                                                    \
+                                const float *v = v0[j - t0] + (h0 + a) / G * d + c * W;                        \
+                                VEC pj = SET1(p[(h0 + a) * stride + j - j0]);                                  \
+                                for (int i = 0; i < 4; i++)                                                    \
+                                    if ((size_t)i < width) acc[a][i] = FMA(pj, LOAD(v + i * W), acc[a][i]);    \
+                            }                                                                                  \
+                        }                                                                                      \
+                        for (size_t a = 0; a < hn; a++)                                                        \
+                            for (size_t i = 0; i < width; i++) STORE(out + (h0 + a) * d + (c + i) * W, acc[a][i]); \
+                    }                                                                                          \
+                }                                                                                              \
+            }                                                                                                  \
     }
 
 ATTEND_VECTOR_PATH(chunk_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
@@ -139,20 +152,30 @@ ATTEND_VECTOR_PATH(chunk_512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_
 ATTEND_VECTOR_PATH(chunk_256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
                    _mm256_fmadd_ps, _mm256_set1_ps, hsum256, DG_ISA_AVX2)
 
+void dg_attend_chunk_rows_isa(int isa, size_t R, const dg_attend_row *rows, size_t G, size_t d, const float *keys,
+                              const float *values, const int32_t *table, size_t block_size, size_t kv_heads,
+                              size_t kv_head, size_t nh, size_t j0, size_t j1, float scale, float *scores) {
+    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
+    if (isa == DG_ISA_AVX512 && d % 16 == 0)
+        chunk_512(R, rows, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale, scores);
+    else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
+        chunk_256(R, rows, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale, scores);
+    else
+        for (size_t r = 0; r < R; r++) {
+            size_t e = rows[r].count < j1 ? rows[r].count : j1;
+            if (e > j0)
+                chunk_portable(rows[r].q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, rows[r].lo,
+                               rows[r].run, rows[r].extra, j0, e, scale, rows[r].acc, rows[r].m, rows[r].l, scores);
+        }
+}
+
 void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
                          const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
                          size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
                          float *m, float *l, float *scores) {
-    if (isa > dg_cpu_isa()) isa = dg_cpu_isa();
-    if (isa == DG_ISA_AVX512 && d % 16 == 0)
-        chunk_512(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc, m, l,
-                  scores);
-    else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
-        chunk_256(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc, m, l,
-                  scores);
-    else
-        chunk_portable(q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, j0, j1, scale, acc,
-                       m, l, scores);
+    dg_attend_row row = {q, lo, run, extra, j1, acc, m, l};
+    dg_attend_chunk_rows_isa(isa, 1, &row, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale,
+                             scores);
 }
 
 void dg_attend_merge(size_t heads, size_t d, size_t chunks, const float *acc, const float *m, const float *l, float *out) {

@@ -210,6 +210,48 @@ import CKernels
                 }
             }
         }
+        // Several rows in one chunk call (a chain's rows and a tree row with listed slots): each
+        // row's chunk results are bitwise those of its own call.
+        let rowsSeen: [(run: Range<Int>, extra: [Int32])] = [(0..<300, []), (0..<301, []), (0..<290, [700, 705]), (0..<40, [])]
+        var together = [Float](repeating: .nan, count: rowsSeen.count * (heads * d + 2 * heads)), alone = together
+        keys.withUnsafeMutableBufferPointer { k in
+            values.withUnsafeMutableBufferPointer { v in
+                table.withUnsafeBufferPointer { t in
+                    let kv = PagedKV(keys: k.baseAddress!, values: v.baseAddress!, blockSize: blockSize,
+                                     kvHeads: kvHeads, headDim: d, blockTable: t.baseAddress!)
+                    let lists = rowsSeen.map { $0.extra }
+                    var scores = [Float](repeating: .nan, count: rowsSeen.count * heads * PagedAttention.chunkSlots)
+                    let slots = PagedAttention.chunkSlots..<(2 * PagedAttention.chunkSlots)  // the second chunk
+                    lists[2].withUnsafeBufferPointer { e2 in
+                        together.withUnsafeMutableBufferPointer { out in
+                            let o = out.baseAddress!, stride = heads * d + 2 * heads
+                            let rows = rowsSeen.enumerated().map { i, row in
+                                PagedAttention.Row(q: query, lo: 0, run: row.run.count, extra: i == 2 ? e2.baseAddress : nil,
+                                                   count: row.run.count + row.extra.count, acc: o + i * stride,
+                                                   m: o + i * stride + heads * d, l: o + i * stride + heads * d + heads)
+                            }.filter { $0.count > slots.lowerBound }
+                            rows.withUnsafeBufferPointer { buffer in
+                                PagedAttention.attendChunk(rows: buffer, kvHead: 0, kvHeadCount: kvHeads, groupSize: group, kv: kv,
+                                                           slots: slots, scale: scale, scores: &scores, instructionSet: path)
+                            }
+                        }
+                        alone.withUnsafeMutableBufferPointer { out in
+                            let o = out.baseAddress!, stride = heads * d + 2 * heads
+                            for (i, row) in rowsSeen.enumerated() where row.run.count + row.extra.count > slots.lowerBound {
+                                let count = row.run.count + row.extra.count
+                                PagedAttention.attendChunk(query: query, kvHead: 0, kvHeadCount: kvHeads, groupSize: group, kv: kv,
+                                                           run: row.run, extra: i == 2 ? e2.baseAddress : nil,
+                                                           slots: slots.lowerBound..<min(slots.upperBound, count), scale: scale,
+                                                           partial: o + i * stride, maxima: o + i * stride + heads * d,
+                                                           sums: o + i * stride + heads * d + heads, scores: &scores, instructionSet: path)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(zip(together, alone).allSatisfy { $0.bitPattern == $1.bitPattern }, "path \(isa): rows together differ from rows alone")
+        #expect(together.filter { !$0.isNaN }.count == 3 * (heads * d + 2 * heads), "path \(isa): rows past the chunk were written")
         #expect(single == whole, "path \(isa): heads one at a time differ from one sweep")
         #expect(merged == whole, "path \(isa): chunks merged apart differ from one call")
         let visible = run.map(Int32.init) + extra

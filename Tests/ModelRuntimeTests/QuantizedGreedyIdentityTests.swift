@@ -94,6 +94,18 @@ import Kernels
         for i in 0..<decoded.count { #expect(verified[i] == decoded[i], "\(t) position \(5 + i)") }
     }
 
+    /// Across the decode attention's chunks (`PagedAttention.chunkSlots` slots, merged per row):
+    /// rows whose slots end on either side of a chunk boundary, decoded one at a time (one job a
+    /// chunk) and verified as one chain (the chain's rows sharing each chunk), bitwise.
+    @Test func verifyingAcrossAttentionChunksEqualsDecoding() throws {
+        let model = try Self.model(.q4_0)
+        let chunk = PagedAttention.chunkSlots
+        let tokens: [Int32] = (0..<(chunk + 12)).map { Int32(($0 * 37 + 11) % Self.config.vocabularySize) }
+        let (decoded, verified) = try decodedAndVerified(model, tokens: tokens, prefix: chunk - 6)
+        #expect(decoded.count == 18 && verified.count == 18)
+        for i in 0..<decoded.count { #expect(verified[i] == decoded[i], "position \(chunk - 6 + i)") }
+    }
+
     /// The exact mode (`activations: f32`: quantized rows dequantized, f32 products) keeps the
     /// same contract: verification rows are decode rows, bitwise.
     @Test(arguments: [DType.q4_0, .q4_K, .q6_K])

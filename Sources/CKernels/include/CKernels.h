@@ -100,6 +100,23 @@ void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const floa
                          const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
                          size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
                          float *m, float *l, float *scores);
+/* Rows of dg_attend_chunk_rows_isa: a query (its nh·G heads of the call's key/value heads, back to
+ * back), its visible slots (run from lo, then extra; count in all) and where its chunk results go
+ * (acc: nh·G × d floats, m and l: nh·G). */
+typedef struct {
+    const float *q;
+    size_t lo, run;
+    const int32_t *extra;
+    size_t count;
+    float *acc, *m, *l;
+} dg_attend_row;
+/* dg_attend_chunk_isa for R rows at once: each row's visible slots j0 … min(j1, count) − 1 (rows
+ * with count ≤ j0 are left alone), its results bitwise those of a call for it alone. The rows take
+ * turns on each slot, so slots they share are read from memory once. scores: scratch of R × nh·G
+ * × (j1 − j0) floats. */
+void dg_attend_chunk_rows_isa(int isa, size_t R, const dg_attend_row *rows, size_t G, size_t d, const float *keys,
+                              const float *values, const int32_t *table, size_t block_size, size_t kv_heads,
+                              size_t kv_head, size_t nh, size_t j0, size_t j1, float scale, float *scores);
 /* out (heads × d) = the chunks' results merged in order: chunk c's acc at acc + c·heads·d, its m
  * and l at m + c·heads, l + c·heads, each weighted by exp(m_c − max m) and the sum normalised. out
  * may be the first chunk's acc when there is one chunk. */

@@ -44,6 +44,10 @@ public struct PagedKV: @unchecked Sendable {
 /// list of every visible slot is ever built: causal prefill of n tokens needs O(tile) memory, not
 /// O(n²).
 public enum PagedAttention {
+    /// One row of a several-row `attendChunk`: its query (from the call's first key/value head),
+    /// its visible slots (`run` slots from `lo`, then `extra`; `count` in all) and where its chunk
+    /// results go (`acc`, `m`, `l`, as `attendChunk`'s `partial`, `maxima`, `sums`).
+    public typealias Row = dg_attend_row
     /// Attends for one query token and one or more consecutive key/value heads (their groups of
     /// query heads) over the slots `run` followed by `extra` — the path of decode and
     /// verification, whose result depends only on the query and the slots in order (a token
@@ -94,6 +98,19 @@ public enum PagedAttention {
                             kv.keys, kv.values, kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, kvHeadCount,
                             run.lowerBound, run.count, extra, slots.lowerBound, slots.upperBound, scale, partial,
                             maxima, sums, scores)
+    }
+
+    /// `attendChunk` for several rows at once (`Row`: each row's query, visible slots and
+    /// result pointers), each row's results bitwise those of its own call: visible slots `slots`
+    /// of every row that has them. The rows take turns on each slot, so the slots they share (a
+    /// verification chain's, a tree's cached prefix) are read from memory once.
+    /// - Parameter scores: scratch of `rows.count × kvHeadCount × groupSize × slots.count` floats.
+    public static func attendChunk(rows: UnsafeBufferPointer<Row>, kvHead: Int, kvHeadCount: Int,
+                                   groupSize: Int, kv: PagedKV, slots: Range<Int>, scale: Float,
+                                   scores: UnsafeMutablePointer<Float>, instructionSet: InstructionSet = .detected) {
+        dg_attend_chunk_rows_isa(instructionSet.rawValue, rows.count, rows.baseAddress, groupSize, kv.headDim, kv.keys,
+                                 kv.values, kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, kvHeadCount,
+                                 slots.lowerBound, slots.upperBound, scale, scores)
     }
 
     /// `attend`'s output for `heads` query heads from `chunks` chunks' `attendChunk` results laid

@@ -93,18 +93,31 @@ struct AttentionPlan {
 
     /// Calls `body` with a per-token row's run and its ancestors at or after the window's start.
     func withSlots<R>(row: Int, window: Int?, _ body: (Range<Int>, UnsafePointer<Int32>?, Int) -> R) -> R {
+        let (run, ancestors) = slots(row: row, window: window)
+        if ancestors.isEmpty { return body(run, nil, 0) }
+        return ancestorSlots.withUnsafeBufferPointer { body(run, $0.baseAddress! + ancestors.lowerBound, ancestors.count) }
+    }
+
+    /// A per-token row's run and its ancestors at or after the window's start, as indices into
+    /// the slot lists `withAncestorSlots` gives.
+    func slots(row: Int, window: Int?) -> (run: Range<Int>, ancestors: Range<Int>) {
         let token = tokens[row]
         let lo = Self.runStart(position: token.position, window: window)
-        let run = min(lo, token.runEnd)..<token.runEnd
         var first = token.ancestors.lowerBound
         while first < token.ancestors.upperBound && ancestorPositions[first] < lo { first += 1 }
-        if first == token.ancestors.upperBound { return body(run, nil, 0) }
-        return ancestorSlots.withUnsafeBufferPointer { body(run, $0.baseAddress! + first, token.ancestors.upperBound - first) }
+        return (min(lo, token.runEnd)..<token.runEnd, first..<token.ancestors.upperBound)
+    }
+
+    /// Calls `body` with every tree token's ancestor slots (`slots(row:window:)` indexes them;
+    /// nil when the pass has none).
+    func withAncestorSlots<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
+        ancestorSlots.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// How many slots a per-token row sees under a sliding window.
     func visibleCount(row: Int, window: Int?) -> Int {
-        withSlots(row: row, window: window) { run, _, extraCount in run.count + extraCount }
+        let (run, ancestors) = slots(row: row, window: window)
+        return run.count + ancestors.count
     }
 
     /// The most slots one per-token row sees (its scores' scratch).

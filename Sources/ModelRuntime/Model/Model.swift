@@ -425,51 +425,70 @@ public final class Model: @unchecked Sendable {
                 }
                 let perToken = attention.perTokenRows
                 if !perToken.isEmpty {
-                    // Jobs of up to `chunkSlots` visible slots of one row, every key/value head
-                    // swept together (a slot's heads are contiguous in the cache), then each row's
-                    // chunks merged in order: a long context spreads over the threads, and a row's
-                    // bits do not depend on how its chunks were shared out. While chunks are
-                    // fewer than threads (decode of a short context), a chunk's heads are split
-                    // between them too (each head's result is the same either way).
+                    // Jobs of up to `chunkSlots` visible slots, every key/value head swept
+                    // together (a slot's heads are contiguous in the cache), for the rows of one
+                    // item at once (they share their cached prefix, which is then read once);
+                    // then each row's chunks merged in order. A long context spreads over the
+                    // threads by chunks, a short one by rows and then by heads, and a row's bits
+                    // do not depend on how its chunks were shared out.
                     let chunk = PagedAttention.chunkSlots, heads = c.headCount, d = c.headDim
-                    var firstJob = [Int](), jobRow = [Int](), jobChunk = [Int]()
-                    for (i, r) in perToken.enumerated() {
-                        firstJob.append(jobRow.count)
-                        for k in 0..<max(1, (attention.visibleCount(row: r, window: window) + chunk - 1) / chunk) {
-                            jobRow.append(i)
-                            jobChunk.append(k)
+                    let counts = perToken.map { attention.visibleCount(row: $0, window: window) }
+                    var firstPartial = [0]  // row i's chunk k result: partial index firstPartial[i] + k
+                    for n in counts { firstPartial.append(firstPartial.last! + max(1, (n + chunk - 1) / chunk)) }
+                    var jobs: [(rows: Range<Int>, chunk: Int)] = []
+                    var start = 0
+                    while start < perToken.count {
+                        var end = start + 1
+                        while end < perToken.count && attention.tokens[perToken[end]].item == attention.tokens[perToken[start]].item { end += 1 }
+                        let chunks = (start..<end).map { firstPartial[$0 + 1] - firstPartial[$0] }.max()!
+                        let groups = chunks >= pool.threadCount ? 1 : min(end - start, (pool.threadCount + chunks - 1) / chunks)
+                        for g in 0..<groups {
+                            let rows = ComputePool.range(of: g, parts: groups, count: end - start, alignment: 1)
+                            for k in 0..<chunks { jobs.append((rows: (start + rows.lowerBound)..<(start + rows.upperBound), chunk: k)) }
                         }
+                        start = end
                     }
-                    firstJob.append(jobRow.count)
-                    let jobs = jobRow.count
-                    let parts = jobs < pool.threadCount ? min(c.kvHeadCount, pool.threadCount) : 1
-                    let partial = UnsafeMutablePointer<Float>.allocate(capacity: jobs * heads * (d + 2))
+                    let parts = jobs.count < pool.threadCount ? min(c.kvHeadCount, pool.threadCount) : 1
+                    let partials = firstPartial.last!
+                    let partial = UnsafeMutablePointer<Float>.allocate(capacity: partials * heads * (d + 2))
                     defer { partial.deallocate() }
-                    let maxima = partial + jobs * heads * d, sums = maxima + jobs * heads
-                    pool.parallelFor(count: jobs * parts) { range in
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * chunk)
+                    let maxima = partial + partials * heads * d, sums = maxima + partials * heads
+                    let widest = jobs.map(\.rows.count).max()!
+                    attention.withAncestorSlots { ancestorSlots in
+                    pool.parallelFor(count: jobs.count * parts) { range in
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: widest * heads * chunk)
                         defer { scores.deallocate() }
+                        var rows: [PagedAttention.Row] = []
+                        rows.reserveCapacity(widest)
                         for work in range {
-                            let job = work / parts, r = perToken[jobRow[job]]
+                            let job = jobs[work / parts], first = job.chunk * chunk
                             let kvHeads = ComputePool.range(of: work % parts, parts: parts, count: c.kvHeadCount, alignment: 1)
-                            let head = job * heads + kvHeads.lowerBound * group
-                            attention.withSlots(row: r, window: window) { run, extra, extraCount in
-                                let first = jobChunk[job] * chunk
-                                PagedAttention.attendChunk(query: scratch.q + r * qDim, kvHead: kvHeads.lowerBound,
-                                                           kvHeadCount: kvHeads.count, groupSize: group,
-                                                           kv: paged(attention.tokens[r].item), run: run, extra: extra,
-                                                           slots: first..<min(first + chunk, run.count + extraCount),
-                                                           scale: scale, partial: partial + head * d, maxima: maxima + head,
-                                                           sums: sums + head, scores: scores)
+                            let head = kvHeads.lowerBound * group
+                            rows.removeAll(keepingCapacity: true)
+                            var item = 0
+                            for i in job.rows where counts[i] > first {
+                                let r = perToken[i], at = (firstPartial[i] + job.chunk) * heads + head
+                                item = attention.tokens[r].item
+                                let (run, ancestors) = attention.slots(row: r, window: window)
+                                rows.append(PagedAttention.Row(q: scratch.q + r * qDim + head * d, lo: run.lowerBound,
+                                                          run: run.count, extra: ancestors.isEmpty ? nil : ancestorSlots! + ancestors.lowerBound,
+                                                          count: counts[i], acc: partial + at * d, m: maxima + at, l: sums + at))
+                            }
+                            if rows.isEmpty { continue }
+                            rows.withUnsafeBufferPointer { buffer in
+                                PagedAttention.attendChunk(rows: buffer, kvHead: kvHeads.lowerBound, kvHeadCount: kvHeads.count,
+                                                           groupSize: group, kv: paged(item), slots: first..<(first + chunk),
+                                                           scale: scale, scores: scores)
                             }
                         }
                     }
-                    pool.parallelFor(count: perToken.count, work: jobs * heads * d * 4) { range in
+                    }
+                    pool.parallelFor(count: perToken.count, work: partials * heads * d * 4) { range in
                         for i in range {
-                            let job = firstJob[i]
-                            PagedAttention.mergeChunks(heads: heads, headDim: d, chunks: firstJob[i + 1] - job,
-                                                       partial: partial + job * heads * d, maxima: maxima + job * heads,
-                                                       sums: sums + job * heads, output: scratch.attention + perToken[i] * qDim)
+                            let at = firstPartial[i]
+                            PagedAttention.mergeChunks(heads: heads, headDim: d, chunks: firstPartial[i + 1] - at,
+                                                       partial: partial + at * heads * d, maxima: maxima + at * heads,
+                                                       sums: sums + at * heads, output: scratch.attention + perToken[i] * qDim)
                         }
                     }
                 }
