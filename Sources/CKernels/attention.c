@@ -3,10 +3,12 @@
  * key/value head (GQA): each key and value is read once for the whole group.
  *
  * Two kernels:
- * - dg_attend_isa, one query token over a contiguous run of cache slots plus a list of further
- *   slots (a tree token's ancestors): decode and verification. Its result depends only on the
- *   query and the slots, in order, so a token decoded alone and the same token verified inside a
- *   chain or tree get bitwise-identical outputs.
+ * - per token (dg_attend_heads_isa; dg_attend_chunk_rows_isa and dg_attend_merge for the forward
+ *   pass's jobs), one query token over a contiguous run of cache slots plus a list of further
+ *   slots (a tree token's ancestors): decode and verification. The slots go in chunks of
+ *   DG_ATTEND_CHUNK, each with its own softmax maximum, merged in order. Its result depends only
+ *   on the query and the slots, in order, so a token decoded alone and the same token verified
+ *   inside a chain or tree get bitwise-identical outputs.
  * - dg_attend_causal_isa, a run of consecutive query positions (a prompt chunk) over every earlier
  *   slot, tile by tile with an online softmax (flash attention's rescaling), query rows in vector
  *   lanes: the work is the attention's own multiply-adds, and nothing per query grows with the

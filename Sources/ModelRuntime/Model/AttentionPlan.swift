@@ -119,13 +119,4 @@ struct AttentionPlan {
         let (run, ancestors) = slots(row: row, window: window)
         return run.count + ancestors.count
     }
-
-    /// The most slots one per-token row sees (its scores' scratch).
-    func maxVisible(window: Int?) -> Int {
-        perTokenRows.reduce(0) { m, row in
-            let t = tokens[row]
-            let lo = Self.runStart(position: t.position, window: window)
-            return max(m, max(0, t.runEnd - lo) + t.ancestors.count)
-        }
-    }
 }

@@ -455,37 +455,41 @@ public final class Model: @unchecked Sendable {
                     let maxima = partial + partials * heads * d, sums = maxima + partials * heads
                     let widest = jobs.map(\.rows.count).max()!
                     attention.withAncestorSlots { ancestorSlots in
-                    pool.parallelFor(count: jobs.count * parts) { range in
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: widest * heads * chunk)
-                        defer { scores.deallocate() }
-                        var rows: [PagedAttention.Row] = []
-                        rows.reserveCapacity(widest)
-                        for work in range {
-                            let job = jobs[work / parts], first = job.chunk * chunk
-                            let kvHeads = ComputePool.range(of: work % parts, parts: parts, count: c.kvHeadCount, alignment: 1)
-                            let head = kvHeads.lowerBound * group
-                            rows.removeAll(keepingCapacity: true)
-                            var item = 0
-                            for i in job.rows where counts[i] > first {
-                                let r = perToken[i], at = (firstPartial[i] + job.chunk) * heads + head
-                                item = attention.tokens[r].item
-                                let (run, ancestors) = attention.slots(row: r, window: window)
-                                rows.append(PagedAttention.Row(q: scratch.q + r * qDim + head * d, lo: run.lowerBound,
-                                                          run: run.count, extra: ancestors.isEmpty ? nil : ancestorSlots! + ancestors.lowerBound,
-                                                          count: counts[i], acc: partial + at * d, m: maxima + at, l: sums + at))
-                            }
-                            if rows.isEmpty { continue }
-                            rows.withUnsafeBufferPointer { buffer in
-                                PagedAttention.attendChunk(rows: buffer, kvHead: kvHeads.lowerBound, kvHeadCount: kvHeads.count,
-                                                           groupSize: group, kv: paged(item), slots: first..<(first + chunk),
-                                                           scale: scale, scores: scores)
+                        pool.parallelFor(count: jobs.count * parts) { range in
+                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: widest * heads * chunk)
+                            defer { scores.deallocate() }
+                            var rows: [PagedAttention.Row] = []
+                            rows.reserveCapacity(widest)
+                            for work in range {
+                                let job = jobs[work / parts], first = job.chunk * chunk
+                                let kvHeads = ComputePool.range(of: work % parts, parts: parts, count: c.kvHeadCount, alignment: 1)
+                                let head = kvHeads.lowerBound * group
+                                rows.removeAll(keepingCapacity: true)
+                                var item = 0
+                                for i in job.rows where counts[i] > first {
+                                    let r = perToken[i], at = (firstPartial[i] + job.chunk) * heads + head
+                                    item = attention.tokens[r].item
+                                    let (run, ancestors) = attention.slots(row: r, window: window)
+                                    rows.append(PagedAttention.Row(q: scratch.q + r * qDim + head * d, lo: run.lowerBound, run: run.count,
+                                                                   extra: ancestors.isEmpty ? nil : ancestorSlots! + ancestors.lowerBound,
+                                                                   count: counts[i], acc: partial + at * d, m: maxima + at, l: sums + at))
+                                }
+                                if rows.isEmpty { continue }
+                                rows.withUnsafeBufferPointer { buffer in
+                                    PagedAttention.attendChunk(rows: buffer, kvHead: kvHeads.lowerBound, kvHeadCount: kvHeads.count,
+                                                               groupSize: group, kv: paged(item), slots: first..<(first + chunk),
+                                                               scale: scale, scores: scores)
+                                }
                             }
                         }
-                    }
                     }
                     pool.parallelFor(count: perToken.count, work: partials * heads * d * 4) { range in
                         for i in range {
                             let at = firstPartial[i]
+                            if counts[i] == 0 {  // no visible slot: zeros, as a call over none gives
+                                scratch.attention.advanced(by: perToken[i] * qDim).update(repeating: 0, count: qDim)
+                                continue
+                            }
                             PagedAttention.mergeChunks(heads: heads, headDim: d, chunks: firstPartial[i + 1] - at,
                                                        partial: partial + at * heads * d, maxima: maxima + at * heads,
                                                        sums: sums + at * heads, output: scratch.attention + perToken[i] * qDim)
