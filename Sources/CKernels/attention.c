@@ -53,33 +53,34 @@ INLINE void exp_rows(float *scores, size_t heads, size_t n, size_t stride, int i
     }
 }
 
-/* The j-th visible slot: the run [lo, lo + run) first, then the listed slots. */
-#define VISIBLE_SLOT(j) ((j) < run ? (int32_t)(lo + (j)) : extra[(j) - run])
+/* Row rw's j-th visible slot: its run [lo, lo + run) first, then its listed slots. */
+#define ROW_SLOT(rw, j) ((j) < (rw)->run ? (int32_t)((rw)->lo + (j)) : (rw)->extra[(j) - (rw)->run])
 
-/* One chunk, visible slots j0 … j1 − 1, of key/value heads kv_head … kv_head + nh − 1: per query
- * head h of the nh·G (q, acc: back to back, d floats each), m[h] and l[h] as exp_rows gives them
- * and acc[h] = Σ_j exp(s_j − m[h])·v_j in slot order. */
-static void chunk_portable(const float *q, size_t G, size_t d, const float *keys, const float *values,
+/* One chunk of row rw, its visible slots j0 … min(j1, count) − 1, of key/value heads kv_head …
+ * kv_head + nh − 1: per query head h of the nh·G (rw->q, rw->acc: back to back, d floats each),
+ * m[h] and l[h] as exp_rows gives them and acc[h] = Σ_j exp(s_j − m[h])·v_j in slot order. */
+static void chunk_portable(const dg_attend_row *rw, size_t G, size_t d, const float *keys, const float *values,
                            const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
-                           size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale,
-                           float *acc, float *m, float *l, float *scores) {
-    size_t heads = nh * G, n = j1 - j0;
-    for (size_t j = j0; j < j1; j++) {
-        const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
+                           size_t j0, size_t j1, float scale, float *scores) {
+    size_t heads = nh * G, e = rw->count < j1 ? rw->count : j1;
+    if (e <= j0) return;
+    size_t n = e - j0;
+    for (size_t j = j0; j < e; j++) {
+        const float *k0 = slot_row(keys, table, block_size, kv_heads, kv_head, d, ROW_SLOT(rw, j));
         for (size_t h = 0; h < heads; h++) {
             const float *k = k0 + h / G * d;
             float s = 0;
-            for (size_t i = 0; i < d; i++) s += q[h * d + i] * k[i];
+            for (size_t i = 0; i < d; i++) s += rw->q[h * d + i] * k[i];
             scores[h * n + j - j0] = s * scale;
         }
     }
-    exp_rows(scores, heads, n, n, DG_ISA_PORTABLE, m, l);
-    memset(acc, 0, heads * d * sizeof(float));
-    for (size_t j = j0; j < j1; j++) {
-        const float *v0 = slot_row(values, table, block_size, kv_heads, kv_head, d, VISIBLE_SLOT(j));
+    exp_rows(scores, heads, n, n, DG_ISA_PORTABLE, rw->m, rw->l);
+    memset(rw->acc, 0, heads * d * sizeof(float));
+    for (size_t j = j0; j < e; j++) {
+        const float *v0 = slot_row(values, table, block_size, kv_heads, kv_head, d, ROW_SLOT(rw, j));
         for (size_t h = 0; h < heads; h++) {
             float p = scores[h * n + j - j0];
-            for (size_t i = 0; i < d; i++) acc[h * d + i] += p * v0[h / G * d + i];
+            for (size_t i = 0; i < d; i++) rw->acc[h * d + i] += p * v0[h / G * d + i];
         }
     }
 }
@@ -92,7 +93,6 @@ static void chunk_portable(const float *q, size_t G, size_t d, const float *keys
  * them from memory once. Values go by tiles of ATTEND_TILE slots (their rows stay in L1), up to 4
  * query heads × 4 vectors of features in registers, carried across tiles in the row's acc. */
 #define ATTEND_TILE 16
-#define ROW_SLOT(rw, j) ((j) < (rw)->run ? (int32_t)((rw)->lo + (j)) : (rw)->extra[(j) - (rw)->run])
 #define ATTEND_VECTOR_PATH(NAME, TARGET, VEC, W, ZERO, LOAD, STORE, FMA, SET1, REDUCE, ISA)                 \
     static TARGET void NAME(size_t R, const dg_attend_row *rows, size_t G, size_t d, const float *keys,       \
                             const float *values, const int32_t *table, size_t block_size, size_t kv_heads,    \
@@ -163,18 +163,15 @@ void dg_attend_chunk_rows_isa(int isa, size_t R, const dg_attend_row *rows, size
     else if (isa >= DG_ISA_AVX2 && d % 8 == 0)
         chunk_256(R, rows, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale, scores);
     else
-        for (size_t r = 0; r < R; r++) {
-            size_t e = rows[r].count < j1 ? rows[r].count : j1;
-            if (e > j0)
-                chunk_portable(rows[r].q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, rows[r].lo,
-                               rows[r].run, rows[r].extra, j0, e, scale, rows[r].acc, rows[r].m, rows[r].l, scores);
-        }
+        for (size_t r = 0; r < R; r++)
+            chunk_portable(rows + r, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale, scores);
 }
 
-void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
-                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
-                         size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
-                         float *m, float *l, float *scores) {
+/* One row's chunk j0 … j1 − 1 (dg_attend_heads_isa's chunks, one at a time). */
+static void chunk_one(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
+                      const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh, size_t lo,
+                      size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc, float *m,
+                      float *l, float *scores) {
     dg_attend_row row = {q, lo, run, extra, j1, acc, m, l};
     dg_attend_chunk_rows_isa(isa, 1, &row, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, j0, j1, scale,
                              scores);
@@ -216,8 +213,8 @@ void dg_attend_heads_isa(int isa, const float *q, size_t G, size_t d, const floa
     size_t chunks = (count + DG_ATTEND_CHUNK - 1) / DG_ATTEND_CHUNK;
     if (chunks == 1 && heads <= DG_ATTEND_MAX_HEADS) { /* the chunk's sums straight into out */
         float m[DG_ATTEND_MAX_HEADS], l[DG_ATTEND_MAX_HEADS];
-        dg_attend_chunk_isa(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, 0,
-                            count, scale, out, m, l, scores);
+        chunk_one(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, 0, count, scale,
+                  out, m, l, scores);
         dg_attend_merge(heads, d, 1, out, m, l, out);
         return;
     }
@@ -226,8 +223,8 @@ void dg_attend_heads_isa(int isa, const float *q, size_t G, size_t d, const floa
     float *m = part + chunks * heads * d, *l = m + chunks * heads;
     for (size_t c = 0; c < chunks; c++) {
         size_t j1 = (c + 1) * DG_ATTEND_CHUNK < count ? (c + 1) * DG_ATTEND_CHUNK : count;
-        dg_attend_chunk_isa(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra,
-                            c * DG_ATTEND_CHUNK, j1, scale, part + c * heads * d, m + c * heads, l + c * heads, scores);
+        chunk_one(isa, q, G, d, keys, values, table, block_size, kv_heads, kv_head, nh, lo, run, extra, c * DG_ATTEND_CHUNK,
+                  j1, scale, part + c * heads * d, m + c * heads, l + c * heads, scores);
     }
     dg_attend_merge(heads, d, chunks, part, m, l, out);
     free(part);

@@ -194,12 +194,14 @@ import CKernels
                             partial.withUnsafeMutableBufferPointer { p in
                                 maxima.withUnsafeMutableBufferPointer { m in
                                     sums.withUnsafeMutableBufferPointer { l in
-                                        PagedAttention.attendChunk(query: query, kvHead: 0, kvHeadCount: kvHeads, groupSize: group,
-                                                                   kv: kv, run: run, extra: e.baseAddress,
-                                                                   slots: first..<min(first + PagedAttention.chunkSlots, count),
-                                                                   scale: scale, partial: p.baseAddress! + c * heads * d,
-                                                                   maxima: m.baseAddress! + c * heads, sums: l.baseAddress! + c * heads,
-                                                                   scores: &scores, instructionSet: path)
+                                        let row = [PagedAttention.Row(q: query, lo: 0, run: run.count, extra: e.baseAddress,
+                                                                      count: count, acc: p.baseAddress! + c * heads * d,
+                                                                      m: m.baseAddress! + c * heads, l: l.baseAddress! + c * heads)]
+                                        row.withUnsafeBufferPointer { one in
+                                            PagedAttention.attendChunk(rows: one, kvHead: 0, kvHeadCount: kvHeads, groupSize: group,
+                                                                       kv: kv, slots: first..<(first + PagedAttention.chunkSlots),
+                                                                       scale: scale, scores: &scores, instructionSet: path)
+                                        }
                                     }
                                 }
                             }
@@ -238,12 +240,13 @@ import CKernels
                         alone.withUnsafeMutableBufferPointer { out in
                             let o = out.baseAddress!, stride = heads * d + 2 * heads
                             for (i, row) in rowsSeen.enumerated() where row.run.count + row.extra.count > slots.lowerBound {
-                                let count = row.run.count + row.extra.count
-                                PagedAttention.attendChunk(query: query, kvHead: 0, kvHeadCount: kvHeads, groupSize: group, kv: kv,
-                                                           run: row.run, extra: i == 2 ? e2.baseAddress : nil,
-                                                           slots: slots.lowerBound..<min(slots.upperBound, count), scale: scale,
-                                                           partial: o + i * stride, maxima: o + i * stride + heads * d,
-                                                           sums: o + i * stride + heads * d + heads, scores: &scores, instructionSet: path)
+                                let one = [PagedAttention.Row(q: query, lo: 0, run: row.run.count, extra: i == 2 ? e2.baseAddress : nil,
+                                                              count: row.run.count + row.extra.count, acc: o + i * stride,
+                                                              m: o + i * stride + heads * d, l: o + i * stride + heads * d + heads)]
+                                one.withUnsafeBufferPointer { buffer in
+                                    PagedAttention.attendChunk(rows: buffer, kvHead: 0, kvHeadCount: kvHeads, groupSize: group, kv: kv,
+                                                               slots: slots, scale: scale, scores: &scores, instructionSet: path)
+                                }
                             }
                         }
                     }

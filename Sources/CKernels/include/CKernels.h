@@ -84,7 +84,7 @@ void dg_attend_isa(int isa, const float *q, size_t G, size_t d, const float *key
  * alone.
  *
  * Both are defined chunk by chunk: the visible slots (run, then extra) in chunks of
- * DG_ATTEND_CHUNK, each chunk's softmax against its own maximum (dg_attend_chunk_isa), the chunks
+ * DG_ATTEND_CHUNK, each chunk's softmax against its own maximum (dg_attend_chunk_rows_isa), the chunks
  * merged in order (dg_attend_merge), so that a long context's chunks can run on several threads
  * and still give the row the same bits as one call. */
 #define DG_ATTEND_CHUNK 256
@@ -93,13 +93,6 @@ void dg_attend_heads_isa(int isa, const float *q, size_t G, size_t d, const floa
                          const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
                          size_t lo, size_t run, const int32_t *extra, size_t extra_count, float scale, float *out,
                          float *scores);
-/* One chunk of the above: visible slots j0 … j1 − 1 (indices into run then extra, j1 − j0 ≤
- * DG_ATTEND_CHUNK). Per query head h of the nh·G: m[h] = the chunk's maximum score, l[h] = Σ
- * exp(s − m[h]) and acc (nh·G × d) = Σ exp(s − m[h])·v over the chunk's slots in order. */
-void dg_attend_chunk_isa(int isa, const float *q, size_t G, size_t d, const float *keys, const float *values,
-                         const int32_t *table, size_t block_size, size_t kv_heads, size_t kv_head, size_t nh,
-                         size_t lo, size_t run, const int32_t *extra, size_t j0, size_t j1, float scale, float *acc,
-                         float *m, float *l, float *scores);
 /* Rows of dg_attend_chunk_rows_isa: a query (its nh·G heads of the call's key/value heads, back to
  * back), its visible slots (run from lo, then extra; count in all) and where its chunk results go
  * (acc: nh·G × d floats, m and l: nh·G). */
@@ -110,10 +103,12 @@ typedef struct {
     size_t count;
     float *acc, *m, *l;
 } dg_attend_row;
-/* dg_attend_chunk_isa for R rows at once: each row's visible slots j0 … min(j1, count) − 1 (rows
- * with count ≤ j0 are left alone), its results bitwise those of a call for it alone. The rows take
- * turns on each slot, so slots they share are read from memory once. scores: scratch of R × nh·G
- * × (j1 − j0) floats. */
+/* One chunk for R rows: each row's visible slots j0 … min(j1, count) − 1 (indices into run then
+ * extra, j1 − j0 ≤ DG_ATTEND_CHUNK; rows with count ≤ j0 are left alone). Per query head h of the
+ * row's nh·G: m[h] = the chunk's maximum score, l[h] = Σ exp(s − m[h]) and acc[h] = Σ exp(s −
+ * m[h])·v over the chunk's slots in order — bitwise what the row gets alone. The rows take turns
+ * on each slot, so slots they share are read from memory once. scores: scratch of R × nh·G ×
+ * (j1 − j0) floats. */
 void dg_attend_chunk_rows_isa(int isa, size_t R, const dg_attend_row *rows, size_t G, size_t d, const float *keys,
                               const float *values, const int32_t *table, size_t block_size, size_t kv_heads,
                               size_t kv_head, size_t nh, size_t j0, size_t j1, float scale, float *scores);

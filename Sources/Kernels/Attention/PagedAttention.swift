@@ -44,9 +44,9 @@ public struct PagedKV: @unchecked Sendable {
 /// list of every visible slot is ever built: causal prefill of n tokens needs O(tile) memory, not
 /// O(n²).
 public enum PagedAttention {
-    /// One row of a several-row `attendChunk`: its query (from the call's first key/value head),
-    /// its visible slots (`run` slots from `lo`, then `extra`; `count` in all) and where its chunk
-    /// results go (`acc`, `m`, `l`, as `attendChunk`'s `partial`, `maxima`, `sums`).
+    /// One row of `attendChunk`: its query (from the call's first key/value head), its visible
+    /// slots (`run` slots from `lo`, then `extra`; `count` in all) and where its chunk results go
+    /// (`acc`, `m`, `l`).
     public typealias Row = dg_attend_row
     /// Attends for one query token and one or more consecutive key/value heads (their groups of
     /// query heads) over the slots `run` followed by `extra` — the path of decode and
@@ -81,29 +81,16 @@ public enum PagedAttention {
 
     /// Visible slots per chunk: `attend`'s result is defined chunk by chunk (each chunk's softmax
     /// against its own maximum, the chunks merged in order), so that the chunks of one long row can
-    /// run on several threads (`attendChunk`, `mergeChunks`) and still give the bits of one call.
+    /// run on several threads (`attendChunk(rows:…)`, `mergeChunks`) and still give the bits of one call.
     public static let chunkSlots = Int(DG_ATTEND_CHUNK)
 
-    /// One chunk of `attend`: visible slots `slots` (indices into the run, then `extra`; at most
-    /// `chunkSlots` of them) for `kvHeadCount` heads from `kvHead` (`query` is the whole token's).
-    /// Writes, per query head of those groups from the first on, the chunk's maximum score
-    /// (`maxima`, one float a head), the sum of its exponentials (`sums`, one a head) and the
-    /// exponential-weighted sum of its values (`partial`, `headDim` floats a head).
-    public static func attendChunk(query: UnsafePointer<Float>, kvHead: Int, kvHeadCount: Int, groupSize: Int,
-                                   kv: PagedKV, run: Range<Int>, extra: UnsafePointer<Int32>?, slots: Range<Int>,
-                                   scale: Float, partial: UnsafeMutablePointer<Float>,
-                                   maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
-                                   scores: UnsafeMutablePointer<Float>, instructionSet: InstructionSet = .detected) {
-        dg_attend_chunk_isa(instructionSet.rawValue, query + kvHead * groupSize * kv.headDim, groupSize, kv.headDim,
-                            kv.keys, kv.values, kv.blockTable, kv.blockSize, kv.kvHeads, kvHead, kvHeadCount,
-                            run.lowerBound, run.count, extra, slots.lowerBound, slots.upperBound, scale, partial,
-                            maxima, sums, scores)
-    }
-
-    /// `attendChunk` for several rows at once (`Row`: each row's query, visible slots and
-    /// result pointers), each row's results bitwise those of its own call: visible slots `slots`
-    /// of every row that has them. The rows take turns on each slot, so the slots they share (a
-    /// verification chain's, a tree's cached prefix) are read from memory once.
+    /// One chunk of `attend` for one or more rows (`Row`: each row's query from `kvHead` on, its
+    /// visible slots and where its results go): visible slots `slots` (indices into the run, then
+    /// the listed slots; at most `chunkSlots`) of every row that has them, for `kvHeadCount` heads
+    /// from `kvHead`. Per query head of those groups, a row gets the chunk's maximum score (`m`),
+    /// the sum of its exponentials (`l`) and the exponential-weighted sum of its values (`acc`,
+    /// `headDim` floats a head), bitwise what it gets alone. The rows take turns on each slot, so
+    /// the slots they share (a verification chain's, a tree's cached prefix) are read once.
     /// - Parameter scores: scratch of `rows.count × kvHeadCount × groupSize × slots.count` floats.
     public static func attendChunk(rows: UnsafeBufferPointer<Row>, kvHead: Int, kvHeadCount: Int,
                                    groupSize: Int, kv: PagedKV, slots: Range<Int>, scale: Float,

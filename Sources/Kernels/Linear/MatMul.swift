@@ -263,7 +263,6 @@ enum QuantizedActivations {
         }
         body(blocks)
     }
-
 }
 
 /// Keeps OpenBLAS single-threaded: parallelism comes from `ComputePool` (see its documentation).
